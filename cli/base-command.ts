@@ -1,0 +1,57 @@
+import { Command, Errors, Flags } from '@oclif/core';
+import type { LoadedConfig, TaskClient } from '../src/index.js';
+
+/** Flags every command takes, and the one place CLI errors become one line and an exit code. */
+export abstract class BaseCommand extends Command {
+  static override baseFlags = {
+    config: Flags.string({
+      description: 'Config file (default: $OPENCLAW_AGENT_CONFIG or ~/.config/openclaw/coding-agent.yaml)',
+      helpGroup: 'GLOBAL',
+    }),
+    verbose: Flags.boolean({ description: 'Print stack traces and debug detail on errors', helpGroup: 'GLOBAL' }),
+  };
+
+  private client: TaskClient | undefined;
+
+  protected get verbose(): boolean {
+    return this.argv.includes('--verbose') || process.env.OPENCLAW_AGENT_VERBOSE === '1';
+  }
+
+  protected async loadConfig(configFlag: string | undefined): Promise<LoadedConfig> {
+    const { loadConfig } = await import('../src/config.js');
+    return loadConfig(configFlag);
+  }
+
+  /** A connected client, closed when the command ends. */
+  protected async openClient(configFlag: string | undefined): Promise<TaskClient> {
+    const config = await this.loadConfig(configFlag);
+    const { TaskClient } = await import('../src/task-client.js');
+    this.client = await TaskClient.connect(config);
+    return this.client;
+  }
+
+  protected override async finally(error: Error | undefined): Promise<void> {
+    await this.client?.close().catch(() => {});
+    this.client = undefined;
+    await super.finally(error);
+  }
+
+  protected override async catch(error: Error & { oclif?: { exit?: number } }): Promise<void> {
+    if (error instanceof Errors.ExitError) throw error;
+    const { OcaError, exitCodeFor, describeError } = await import('../src/errors.js');
+    let code = exitCodeFor(error);
+    let message = describeError(error);
+    if (!(error instanceof OcaError) && error.oclif?.exit !== undefined) {
+      // oclif's own parse errors: usage problems.
+      code = 2;
+      message = `${message.replace(/\s*See more help with --help\.?$/, '')} (see \`openclaw-agent ${this.id ?? ''} --help\`)`;
+    }
+    process.stderr.write(`openclaw-agent: ${message}\n`);
+    if (this.verbose && error.stack) process.stderr.write(`${error.stack}\n`);
+    process.exitCode = code;
+  }
+
+  protected printJson(value: unknown): void {
+    process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  }
+}

@@ -1,0 +1,40 @@
+import { Flags } from '@oclif/core';
+import type { TaskClient, TaskPayload } from '../src/index.js';
+import { followTask } from './log-output.js';
+
+/** Flags shared by `run` and `start`. */
+export const dispatchFlags = {
+  executor: Flags.string({ char: 'e', description: 'Executor to run on (see `openclaw-agent executors`)' }),
+  label: Flags.string({ description: 'Label for the task; without --executor, picks an executor having all labels (repeatable)', multiple: true }),
+  name: Flags.string({ description: 'A name shown in lists instead of the command' }),
+  follow: Flags.boolean({ char: 'f', description: 'Stream the output, then exit with the task\'s exit code' }),
+  json: Flags.boolean({ description: 'Print the task record as JSON instead of the id' }),
+};
+
+interface DispatchFlags {
+  executor?: string;
+  label?: string[];
+  name?: string;
+  follow: boolean;
+  json: boolean;
+}
+
+/** Enqueues, prints the id (or JSON), and with --follow streams the log; returns the exit code. */
+export async function dispatchTask(client: TaskClient, payload: TaskPayload, flags: DispatchFlags): Promise<number> {
+  const { id } = await client.enqueue({
+    executor: flags.executor,
+    labels: flags.label,
+    name: flags.name,
+    payload,
+    callerCwd: process.cwd(),
+  });
+  if (flags.json) {
+    const { toTaskJson } = await import('../src/task-record.js');
+    process.stdout.write(`${JSON.stringify(toTaskJson(await client.get(id)), null, 2)}\n`);
+  } else if (!flags.follow) {
+    process.stdout.write(`${id}\n`);
+  } else {
+    process.stderr.write(`openclaw-agent: task ${id}\n`);
+  }
+  return flags.follow ? followTask(client, id, '0') : 0;
+}

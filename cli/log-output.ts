@@ -1,0 +1,54 @@
+import type { EndMarker, LogEntry, TaskClient } from '../src/index.js';
+
+/** Writes one log entry where it belongs: stdout to stdout, stderr and our notes to stderr. */
+export function printEntry(entry: LogEntry): void {
+  if (entry.kind !== 'output') return;
+  if (entry.stream === 'stdout') process.stdout.write(entry.text);
+  else if (entry.stream === 'stderr') process.stderr.write(entry.text);
+  else process.stderr.write(`[openclaw-agent] ${entry.text}`);
+}
+
+/** The exit code a follower exits with: the task's own, else 1 for any unsuccessful end. */
+export function exitCodeOfEnd(end: EndMarker | undefined, status?: string): number {
+  if (end?.exit_code !== undefined && end.exit_code !== null) return end.exit_code;
+  return (end?.status ?? status) === 'completed' ? 0 : 1;
+}
+
+/**
+ * Prints the task's log from `afterId` and follows it until the task ends; returns the exit code
+ * to exit with. Says once on stderr when the task waits in a queue that no worker consumes.
+ */
+export async function followTask(client: TaskClient, taskId: string, afterId: string): Promise<number> {
+  const { followLog } = await import('../src/log-stream.js');
+  const blocking = client.redis.duplicate();
+  const hint = setTimeout(() => {
+    void warnIfNoWorker(client, taskId);
+  }, 3000);
+  try {
+    const end = await followLog(blocking, client.keys, taskId, printEntry, {
+      afterId,
+      isEnded: async () => (await client.get(taskId)).record.finishedAt !== undefined,
+    });
+    if (end?.error) process.stderr.write(`openclaw-agent: task ${end.status}: ${end.error}\n`);
+    const status = end ? end.status : (await client.get(taskId)).status;
+    return exitCodeOfEnd(end, status);
+  } finally {
+    clearTimeout(hint);
+    blocking.disconnect();
+  }
+}
+
+async function warnIfNoWorker(client: TaskClient, taskId: string): Promise<void> {
+  try {
+    const view = await client.get(taskId);
+    if (view.status !== 'queued') return;
+    const workers = await client.queue(view.record.executor).getWorkersCount();
+    if (workers === 0) {
+      process.stderr.write(
+        `openclaw-agent: task is queued but no worker consumes executor "${view.record.executor}" — start one with \`openclaw-agent worker --executor ${view.record.executor}\`\n`,
+      );
+    }
+  } catch {
+    // A hint only; the follow goes on.
+  }
+}

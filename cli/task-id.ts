@@ -1,0 +1,12 @@
+import { Args, Flags } from '@oclif/core';
+
+/** A task id is given as the first argument or with the original tool's `-t/--task-id`. */
+export const taskIdArgs = { id: Args.string({ description: 'Task id or a unique prefix of 6+ characters', required: false }) };
+export const taskIdFlag = { 'task-id': Flags.string({ char: 't', description: 'Task id (same as the argument)' }) };
+
+export async function requireTaskId(arg: string | undefined, flag: string | undefined): Promise<string> {
+  const id = flag ?? arg;
+  if (id) return id;
+  const { UsageError } = await import('../src/errors.js');
+  throw new UsageError('missing task id: give it as the argument or with --task-id (see `openclaw-agent list`)');
+}

@@ -1,0 +1,211 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { LineCounter, parseDocument, isNode } from 'yaml';
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+import { ConfigError } from './errors.js';
+import { EXECUTOR_NAME_PATTERN } from './task-payload.js';
+import { describeIssue } from './zod-issues.js';
+
+// A duration written as `30s`, `2h` or a number of seconds.
+const DurationSchema = z.union([z.number().positive(), z.string()]).transform((value, ctx) => {
+  const ms = typeof value === 'number' ? Math.round(value * 1000) : parseDuration(value);
+  if (ms === undefined || ms <= 0) {
+    ctx.addIssue({ code: 'custom', message: 'expected a duration like 30s or 2h' });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+// YAML writes `RUST_LOG: 1` as a number; env values are strings.
+const EnvSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String));
+
+export const ExecutorConfigSchema = z
+  .object({
+    name: z.string().regex(EXECUTOR_NAME_PATTERN, 'use letters, digits, "-", "_" and "." (not starting with "_")'),
+    type: z.enum(['local', 'ssh', 'container']),
+    host: z.string().min(1).optional(),
+    /** @default 22 */
+    port: z.number().int().min(1).max(65535).default(22),
+    user: z.string().min(1).optional(),
+    key_path: z.string().min(1).optional(),
+    /** @default defaults.claude_path, then "claude" */
+    claude_path: z.string().min(1).optional(),
+    image: z.string().min(1).optional(),
+    /** @default "docker" */
+    runtime: z.enum(['docker', 'podman']).default('docker'),
+    volumes: z.array(z.string()).default([]),
+    labels: z.array(z.string()).default([]),
+    env: EnvSchema.default({}),
+    /** Tasks one worker runs at once on this executor. @default 8 */
+    concurrency: z.number().int().min(1).max(1000).default(8),
+    /** Wall-clock limit for this executor's tasks. */
+    timeout: DurationSchema.optional(),
+    /** Where local tasks keep their spool directories. @default $OPENCLAW_AGENT_HOME/tasks */
+    spool_dir: z.string().min(1).optional(),
+  })
+  .superRefine((executor, ctx) => {
+    if (executor.type === 'ssh' && !executor.host) {
+      ctx.addIssue({ code: 'custom', path: ['host'], message: 'an ssh executor needs `host`' });
+    }
+    if (executor.type === 'container' && !executor.image) {
+      ctx.addIssue({ code: 'custom', path: ['image'], message: 'a container executor needs `image`' });
+    }
+  });
+
+export const ConfigSchema = z
+  .object({
+    executors: z.array(ExecutorConfigSchema).default([]),
+    defaults: z
+      .object({
+        /** @default 100 */
+        max_turns: z.number().int().positive().default(100),
+        /** @default "claude" */
+        claude_path: z.string().min(1).default('claude'),
+        webhook_url: z.url({ protocol: /^https?$/ }).optional(),
+        webhook_secret: z.string().min(1).optional(),
+        timeout: DurationSchema.optional(),
+      })
+      .prefault({}),
+    redis: z
+      .object({
+        /** @default $REDIS_URL, then redis://127.0.0.1:6379 */
+        url: z.string().min(1).optional(),
+        /** Key prefix for queues, records and logs. @default "openclaw" */
+        prefix: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('openclaw'),
+      })
+      .prefault({}),
+    /** How long ended tasks keep their record and logs. @default 7d */
+    retention: DurationSchema.default(7 * 86_400_000),
+    worker: z
+      .object({
+        /** BullMQ lock duration: how long a dead worker's task waits before another re-attaches. @default 30s */
+        lock_duration: DurationSchema.default(30_000),
+        /** How often workers look for stalled tasks to re-attach. @default 30s */
+        stalled_interval: DurationSchema.default(30_000),
+      })
+      .prefault({}),
+    logs: z
+      .object({
+        /** Stream entries kept per task (XADD MAXLEN ~). @default 20000 */
+        max_entries: z.number().int().min(100).default(20_000),
+      })
+      .prefault({}),
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Set<string>();
+    config.executors.forEach((executor, index) => {
+      if (seen.has(executor.name)) {
+        ctx.addIssue({ code: 'custom', path: ['executors', index, 'name'], message: `executor "${executor.name}" is defined twice` });
+      }
+      seen.add(executor.name);
+    });
+  });
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type ExecutorConfig = Config['executors'][number];
+
+export interface LoadedConfig extends Config {
+  /** The file it came from, or undefined when none exists and the built-in default is used. */
+  sourcePath: string | undefined;
+}
+
+/** `~/.config/openclaw/coding-agent.yaml`, the original tool's path (XDG_CONFIG_HOME honoured). */
+export function defaultConfigPath(): string {
+  const base = process.env.XDG_CONFIG_HOME || path.join(homedir(), '.config');
+  return path.join(base, 'openclaw', 'coding-agent.yaml');
+}
+
+/** `--config`, then `OPENCLAW_AGENT_CONFIG`, then the default path. */
+export function resolveConfigPath(explicit?: string): { path: string; explicit: boolean } {
+  const chosen = explicit || process.env.OPENCLAW_AGENT_CONFIG;
+  if (chosen) return { path: path.resolve(expandHome(chosen)), explicit: true };
+  return { path: defaultConfigPath(), explicit: false };
+}
+
+/** Loads and validates the config; a missing default file means one executor named `local`. */
+export function loadConfig(explicit?: string): LoadedConfig {
+  const { path: file, explicit: isExplicit } = resolveConfigPath(explicit);
+  if (!existsSync(file)) {
+    if (isExplicit) throw new ConfigError(`config file ${file} does not exist — create it with \`openclaw-agent config --init\``, 'CONFIG_NOT_FOUND');
+    return { ...parseConfigText('executors: [{name: local, type: local}]', '<built-in>'), sourcePath: undefined };
+  }
+  return { ...parseConfigText(readFileSync(file, 'utf8'), file), sourcePath: file };
+}
+
+/** Parses config YAML; errors name the file, the line and the field. */
+export function parseConfigText(text: string, file: string): Config {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const syntaxError = doc.errors[0];
+  if (syntaxError) {
+    const line = lineCounter.linePos(syntaxError.pos[0]).line;
+    const reason = syntaxError.message.split('\n')[0] ?? 'invalid YAML';
+    throw new ConfigError(`config error in ${file} line ${line}: ${reason}`);
+  }
+  const raw: unknown = doc.toJS() ?? {};
+  const result = ConfigSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const line = lineOfPath(doc, lineCounter, issue.path);
+  throw new ConfigError(`config error in ${file}${line ? ` line ${line}` : ''}: ${describeIssue(issue, raw)}`);
+}
+
+// The line of the deepest YAML node that exists along `issuePath` (a missing key points at its parent).
+function lineOfPath(doc: ReturnType<typeof parseDocument>, counter: LineCounter, issuePath: readonly PropertyKey[]): number | undefined {
+  for (let depth = issuePath.length; depth >= 0; depth--) {
+    const node = depth === 0 ? doc.contents : doc.getIn(issuePath.slice(0, depth) as (string | number)[], true);
+    if (isNode(node) && node.range) return counter.linePos(node.range[0]).line;
+  }
+  return undefined;
+}
+
+export function findExecutor(config: Config, name: string): ExecutorConfig | undefined {
+  return config.executors.find((executor) => executor.name === name);
+}
+
+/** `~` and `~/x` expand to the home directory; other paths are returned unchanged. */
+export function expandHome(p: string, home: string = homedir()): string {
+  if (p === '~') return home;
+  if (p.startsWith('~/')) return path.join(home, p.slice(2));
+  return p;
+}
+
+/** The sample written by `config --init`: the original tool's sample, with the new keys shown. */
+export const SAMPLE_CONFIG = `# openclaw-agent configuration (compatible with openclaw-coding-agent)
+# Reference: see "Config reference" in the README.
+
+executors:
+  - name: local
+    type: local
+    claude_path: claude
+    concurrency: 8
+    labels:
+      - quick-tasks
+      - lightweight
+
+  # - name: crib
+  #   type: ssh
+  #   host: 192.168.0.152
+  #   user: jimmy
+  #   claude_path: ~/.npm-global/bin/claude
+  #   labels: [rust, heavy-compute]
+
+  # - name: builder
+  #   type: container
+  #   image: claude-code:latest
+  #   runtime: docker
+  #   volumes: [/home/jimmy/repos:/work]
+  #   labels: [isolated, reproducible]
+
+defaults:
+  max_turns: 100
+  claude_path: claude
+  # webhook_url: https://example.com/webhook
+
+# redis:
+#   url: redis://127.0.0.1:6379
+#   prefix: openclaw
+# retention: 7d
+`;

@@ -1,0 +1,100 @@
+/**
+ * Every error a user can meet has a stable `code` and a message that says what to do next.
+ * `exitCodeFor` is the one place that maps codes to CLI exit codes.
+ */
+export type ErrorCode =
+  | 'USAGE'
+  | 'INVALID_INPUT'
+  | 'CONFIG_INVALID'
+  | 'CONFIG_NOT_FOUND'
+  | 'UNKNOWN_EXECUTOR'
+  | 'TASK_NOT_FOUND'
+  | 'AMBIGUOUS_TASK_ID'
+  | 'REDIS_UNREACHABLE'
+  | 'EXECUTOR_FAILED'
+  | 'INTERNAL';
+
+export class OcaError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'OcaError';
+    this.code = code;
+  }
+}
+
+export class UsageError extends OcaError {
+  constructor(message: string) {
+    super('USAGE', message);
+  }
+}
+
+export class InvalidInputError extends OcaError {
+  constructor(message: string) {
+    super('INVALID_INPUT', message);
+  }
+}
+
+export class ConfigError extends OcaError {
+  constructor(message: string, code: 'CONFIG_INVALID' | 'CONFIG_NOT_FOUND' = 'CONFIG_INVALID') {
+    super(code, message);
+  }
+}
+
+export class UnknownExecutorError extends OcaError {
+  constructor(message: string) {
+    super('UNKNOWN_EXECUTOR', message);
+  }
+}
+
+export class TaskNotFoundError extends OcaError {
+  constructor(idOrPrefix: string) {
+    super('TASK_NOT_FOUND', `no task matches id "${idOrPrefix}" — see \`openclaw-agent list\` for task ids`);
+  }
+}
+
+export class AmbiguousTaskIdError extends OcaError {
+  readonly matches: string[];
+
+  constructor(prefix: string, matches: string[]) {
+    super(
+      'AMBIGUOUS_TASK_ID',
+      `task id prefix "${prefix}" is ambiguous; it matches ${matches.join(', ')} — type more characters`,
+    );
+    this.matches = matches;
+  }
+}
+
+export class RedisUnreachableError extends OcaError {
+  constructor(message: string, cause?: unknown) {
+    super('REDIS_UNREACHABLE', message, { cause });
+  }
+}
+
+/** CLI exit codes: 2 usage or validation, 3 task or executor not found, 4 Redis unreachable. */
+export function exitCodeFor(error: unknown): number {
+  if (!(error instanceof OcaError)) return 1;
+  switch (error.code) {
+    case 'USAGE':
+    case 'INVALID_INPUT':
+    case 'CONFIG_INVALID':
+    case 'CONFIG_NOT_FOUND':
+    case 'AMBIGUOUS_TASK_ID':
+      return 2;
+    case 'UNKNOWN_EXECUTOR':
+    case 'TASK_NOT_FOUND':
+      return 3;
+    case 'REDIS_UNREACHABLE':
+      return 4;
+    case 'EXECUTOR_FAILED':
+    case 'INTERNAL':
+      return 1;
+  }
+}
+
+/** A one-line description of any thrown value, for places that must not print a stack. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message.split('\n')[0] ?? error.name;
+  return String(error);
+}

@@ -1,0 +1,59 @@
+import type { Config, ExecutorConfig } from '../config.js';
+import type { LogWriter } from '../log-stream.js';
+import type { TaskRequest } from '../task-payload.js';
+import type { ExecutorType, TaskRecord } from '../task-record.js';
+
+/** Everything an executor needs to run one task, or to re-attach to it. */
+export interface ExecutionContext {
+  taskId: string;
+  request: TaskRequest;
+  executor: ExecutorConfig;
+  defaults: Config['defaults'];
+  /**
+   * The task's record when this worker took the job. A handle or checkpoint in it means an earlier
+   * worker already started the task: re-attach, never run it again.
+   */
+  record: TaskRecord;
+  /** Ships output; pass the new checkpoint with each append so both move together. */
+  log: LogWriter;
+  /** Records the executor's handle (and pid) the moment the task has started. */
+  markStarted(handle: Record<string, string>, pid?: number): Promise<void>;
+  /** Aborted when the worker shuts down: stop following and reject with DetachedError; the task keeps running. */
+  signal: AbortSignal;
+}
+
+/** How a run ended, with the same fields whether it succeeded or not. */
+export interface ExecutionResult {
+  outcome: 'completed' | 'failed' | 'lost';
+  exitCode: number | null;
+  signal: string | null;
+  error?: string;
+}
+
+/**
+ * The contract every executor (local, SSH, container) fulfils:
+ * - `execute` first looks for its own record of the task (spool directory, remote directory,
+ *   labelled container). If it exists the task has started before: re-attach, resume shipping
+ *   output from `record.checkpoint`, and collect the exit code. Otherwise start it detached.
+ * - Output goes to `ctx.log` in order, each byte once, stdout and stderr apart.
+ * - It resolves when the task has ended: exit 0 → completed, other codes → failed, vanished
+ *   without an exit code → lost. Setup errors (missing working directory) resolve as failed
+ *   with `error` set and nothing started.
+ * - When `ctx.signal` aborts it stops following and rejects with DetachedError.
+ */
+export interface Executor {
+  readonly type: ExecutorType;
+  execute(ctx: ExecutionContext): Promise<ExecutionResult>;
+}
+
+/** Thrown by `execute` when the worker shuts down while the task keeps running. */
+export class DetachedError extends Error {
+  constructor() {
+    super('worker shutting down; task left running to be re-attached');
+    this.name = 'DetachedError';
+  }
+}
+
+export function resultFromExitCode(exitCode: number): ExecutionResult {
+  return { outcome: exitCode === 0 ? 'completed' : 'failed', exitCode, signal: null };
+}

@@ -1,0 +1,241 @@
+import { spawn } from 'node:child_process';
+import { watch, type FSWatcher } from 'node:fs';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { expandHome } from '../config.js';
+import { spoolRoot } from '../paths.js';
+import { DetachedError, resultFromExitCode, type ExecutionContext, type ExecutionResult, type Executor } from './executor.js';
+import { isSameProcessAlive, readProcessStartTime } from './process-identity.js';
+import { SpoolTail } from './spool-tail.js';
+import { buildTaskCommand } from './task-command.js';
+
+/**
+ * Runs in its own session (the spawn is detached, i.e. setsid) as the task's process group leader:
+ * records its pid, runs argv with output to the spool files, and writes the exit code atomically
+ * (`exit.tmp` renamed to `exit`). It traps TERM/INT so that it outlives a group-wide SIGTERM long
+ * enough to record how the command ended; the command itself gets default signal handling.
+ */
+const WRAPPER = `d=$1; shift
+printf '%s\\n' "$$" >"$d/pid"
+trap 'oca_signal=TERM' TERM
+trap 'oca_signal=INT' INT
+if [ -e "$d/stdin" ]; then "$@" <"$d/stdin" >"$d/stdout" 2>"$d/stderr"; else "$@" </dev/null >"$d/stdout" 2>"$d/stderr"; fi
+oca_code=$?
+printf '%s\\n' "$oca_code" >"$d/exit.tmp"
+if [ -x /bin/mv ]; then /bin/mv -f "$d/exit.tmp" "$d/exit"; else mv -f "$d/exit.tmp" "$d/exit"; fi
+`;
+
+/** How long to wait for the wrapper's pid file when re-attaching to a task whose worker died at spawn. */
+const PID_FILE_WAIT_MS = 2000;
+/** The longest idle wait between looks at the spool files when no file event arrives. */
+const IDLE_POLL_MS = 250;
+
+interface LocalHandle {
+  pid: number;
+  /** Process start time in clock ticks; guards against a recycled pid. */
+  startTime?: string;
+  dir: string;
+}
+
+/** Runs tasks on this host, detached, so they outlive the worker that started them. */
+export class LocalExecutor implements Executor {
+  readonly type = 'local' as const;
+
+  async execute(ctx: ExecutionContext): Promise<ExecutionResult> {
+    const dir = path.join(spoolRoot(ctx.executor.spool_dir), ctx.taskId);
+    const existing = await this.findHandle(dir, ctx);
+    if (existing === 'unknown') return this.collectWithoutProcess(ctx, dir);
+    if (!existing && ctx.record.handle.pid) {
+      // Started before, but its spool directory is gone: never run it a second time.
+      return this.collectWithoutProcess(ctx, dir);
+    }
+    if (existing) return this.follow(ctx, existing);
+    const started = await this.start(ctx, dir);
+    if ('outcome' in started) return started;
+    return this.follow(ctx, started);
+  }
+
+  // The executor's own record decides whether the task has started: its spool directory.
+  private async findHandle(dir: string, ctx: ExecutionContext): Promise<LocalHandle | 'unknown' | undefined> {
+    if (!(await isDirectory(dir))) return undefined;
+    const recorded = ctx.record.handle;
+    if (recorded.pid) return { pid: Number(recorded.pid), startTime: recorded.start_time || undefined, dir };
+    const saved = await readJson(path.join(dir, 'handle.json'));
+    if (saved && typeof saved.pid === 'number') {
+      return { pid: saved.pid, startTime: typeof saved.startTime === 'string' ? saved.startTime : undefined, dir };
+    }
+    // The previous worker died between spawning and recording: the wrapper writes its own pid.
+    const deadline = Date.now() + PID_FILE_WAIT_MS;
+    while (Date.now() < deadline) {
+      const pid = Number((await readFile(path.join(dir, 'pid'), 'utf8').catch(() => '')).trim());
+      if (pid > 0) return { pid, dir };
+      await sleep(100);
+    }
+    return 'unknown';
+  }
+
+  private async start(ctx: ExecutionContext, dir: string): Promise<LocalHandle | ExecutionResult> {
+    const command = buildTaskCommand(ctx.request.payload, ctx.executor, ctx.defaults);
+    const cwd = command.workdir ? path.resolve(expandHome(command.workdir)) : homedir();
+    if (!(await isDirectory(cwd))) {
+      const error = `working directory ${cwd} does not exist on executor "${ctx.executor.name}"`;
+      await ctx.log.append([{ stream: 'system', text: `${error}\n` }]);
+      return { outcome: 'failed', exitCode: null, signal: null, error };
+    }
+    await mkdir(path.dirname(dir), { recursive: true, mode: 0o700 });
+    try {
+      await mkdir(dir, { mode: 0o700 });
+    } catch (error) {
+      // Another worker created it first: it owns the start; we re-attach.
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+        const handle = await this.findHandle(dir, ctx);
+        if (handle && handle !== 'unknown') return handle;
+      }
+      throw error;
+    }
+    if (command.stdin !== undefined) await writeFile(path.join(dir, 'stdin'), command.stdin, { mode: 0o600 });
+    const env: NodeJS.ProcessEnv = { ...process.env, ...command.env };
+    for (const name of command.unsetEnv) delete env[name];
+    const argv = command.argv.map((word, index) => (index === 0 ? expandHome(word) : word));
+
+    const child = spawn('/bin/sh', ['-c', WRAPPER, 'openclaw-task', dir, ...argv], {
+      cwd,
+      env,
+      detached: true,
+      stdio: 'ignore',
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', reject);
+    });
+    child.unref();
+    const pid = child.pid!;
+    const startTime = await readProcessStartTime(pid);
+    const handle: LocalHandle = { pid, startTime, dir };
+    await writeFile(path.join(dir, 'handle.json.tmp'), JSON.stringify({ pid, startTime }));
+    await rename(path.join(dir, 'handle.json.tmp'), path.join(dir, 'handle.json'));
+    await ctx.markStarted({ pid: String(pid), start_time: startTime ?? '', dir }, pid);
+    return handle;
+  }
+
+  // Ships spool output into the log until the exit file appears or the process is gone.
+  private async follow(ctx: ExecutionContext, handle: LocalHandle): Promise<ExecutionResult> {
+    const tail = new SpoolTail(handle.dir, ctx.record.checkpoint);
+    const waker = new DirectoryWaker(handle.dir);
+    try {
+      for (;;) {
+        if (ctx.signal.aborted) throw new DetachedError();
+        const exitCode = await readExitCode(handle.dir);
+        const shipped = await this.ship(ctx, tail, exitCode !== undefined);
+        if (exitCode !== undefined) {
+          if (shipped > 0) continue;
+          return resultFromExitCode(exitCode);
+        }
+        if (shipped > 0) continue;
+        if (!(await isSameProcessAlive(handle.pid, handle.startTime))) {
+          // The wrapper renames the exit file before it exits; look once more, then drain.
+          const late = await readExitCode(handle.dir);
+          if (late !== undefined) continue;
+          return this.collectWithoutProcess(ctx, handle.dir, tail);
+        }
+        await waker.wait(IDLE_POLL_MS, ctx.signal);
+      }
+    } finally {
+      waker.close();
+      await tail.close();
+    }
+  }
+
+  private async ship(ctx: ExecutionContext, tail: SpoolTail, complete: boolean): Promise<number> {
+    const { chunks, bytes } = await tail.read(complete);
+    if (bytes > 0) await ctx.log.append(chunks, tail.checkpoint());
+    return bytes;
+  }
+
+  // The process is gone: ship what it wrote, then report its exit code, or lost without one.
+  private async collectWithoutProcess(ctx: ExecutionContext, dir: string, existing?: SpoolTail): Promise<ExecutionResult> {
+    const tail = existing ?? new SpoolTail(dir, ctx.record.checkpoint);
+    try {
+      while ((await this.ship(ctx, tail, true)) > 0) {
+        // drain
+      }
+    } finally {
+      if (!existing) await tail.close();
+    }
+    const exitCode = await readExitCode(dir);
+    if (exitCode !== undefined) return resultFromExitCode(exitCode);
+    const error = 'the task process vanished without recording an exit code (killed from outside, or the host restarted)';
+    await ctx.log.append([{ stream: 'system', text: `${error}\n` }]);
+    return { outcome: 'lost', exitCode: null, signal: null, error };
+  }
+}
+
+/** Wakes a waiter when anything in the directory changes (inotify), or after a timeout. */
+class DirectoryWaker {
+  private watcher: FSWatcher | undefined;
+  private pending = false;
+  private wake: (() => void) | undefined;
+
+  constructor(dir: string) {
+    try {
+      this.watcher = watch(dir, () => {
+        this.pending = true;
+        this.wake?.();
+      });
+      this.watcher.on('error', () => this.close());
+    } catch {
+      this.watcher = undefined;
+    }
+  }
+
+  async wait(timeoutMs: number, signal: AbortSignal): Promise<void> {
+    if (this.pending) {
+      this.pending = false;
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        this.wake = undefined;
+        this.pending = false;
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      signal.addEventListener('abort', done, { once: true });
+      this.wake = done;
+    });
+  }
+
+  close(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+  }
+}
+
+async function readExitCode(dir: string): Promise<number | undefined> {
+  const text = await readFile(path.join(dir, 'exit'), 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  const code = Number.parseInt(text.trim(), 10);
+  return Number.isFinite(code) ? code : undefined;
+}
+
+async function readJson(file: string): Promise<Record<string, unknown> | undefined> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+async function isDirectory(p: string): Promise<boolean> {
+  return stat(p).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

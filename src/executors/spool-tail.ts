@@ -1,0 +1,73 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import type { OutputChunk } from '../log-stream.js';
+import { completeUtf8Length } from '../utf8-boundary.js';
+
+/** The most read from one spool file per call; bounds memory and the size of one log append. */
+const MAX_READ_BYTES = 1 << 20;
+
+interface SpoolFile {
+  stream: 'stdout' | 'stderr';
+  path: string;
+  handle?: FileHandle;
+  offset: number;
+}
+
+/**
+ * Reads a task's stdout and stderr spool files from byte offsets. The offsets are the checkpoint:
+ * they only move past bytes returned as text, and never into the middle of a UTF-8 character
+ * unless the file is complete.
+ */
+export class SpoolTail {
+  private readonly files: SpoolFile[];
+  private readonly buffer = Buffer.allocUnsafe(MAX_READ_BYTES);
+
+  constructor(dir: string, checkpoint: Record<string, string>) {
+    this.files = (['stdout', 'stderr'] as const).map((stream) => ({
+      stream,
+      path: path.join(dir, stream),
+      offset: Number(checkpoint[stream] ?? 0) || 0,
+    }));
+  }
+
+  checkpoint(): Record<string, string> {
+    return Object.fromEntries(this.files.map((f) => [f.stream, String(f.offset)]));
+  }
+
+  /**
+   * New output since the last call, at most ~1 MiB per file. With `complete` (the process has
+   * ended) a trailing partial character is decoded too.
+   */
+  async read(complete: boolean): Promise<{ chunks: OutputChunk[]; bytes: number }> {
+    const chunks: OutputChunk[] = [];
+    let bytes = 0;
+    for (const file of this.files) {
+      const handle = await this.openFile(file);
+      if (!handle) continue;
+      const { bytesRead } = await handle.read(this.buffer, 0, MAX_READ_BYTES, file.offset);
+      if (bytesRead === 0) continue;
+      const atEnd = complete && bytesRead < MAX_READ_BYTES;
+      const usable = atEnd ? bytesRead : completeUtf8Length(this.buffer.subarray(0, bytesRead));
+      if (usable === 0) continue;
+      chunks.push({ stream: file.stream, text: this.buffer.toString('utf8', 0, usable) });
+      file.offset += usable;
+      bytes += usable;
+    }
+    return { chunks, bytes };
+  }
+
+  private async openFile(file: SpoolFile): Promise<FileHandle | undefined> {
+    if (file.handle) return file.handle;
+    try {
+      file.handle = await open(file.path, 'r');
+    } catch {
+      return undefined;
+    }
+    return file.handle;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.files.map(async (f) => f.handle?.close()));
+    for (const f of this.files) f.handle = undefined;
+  }
+}

@@ -1,0 +1,192 @@
+import type { Redis } from 'ioredis';
+import type { TaskKeys } from './task-keys.js';
+import { checkpointFields } from './task-record.js';
+
+/** Which of the task's outputs a chunk came from; `system` is our own notes. */
+export type OutputStream = 'stdout' | 'stderr' | 'system';
+
+export interface OutputChunk {
+  stream: OutputStream;
+  text: string;
+}
+
+/** The final entry of every task log; followers stop at it. */
+export interface EndMarker {
+  status: string;
+  exit_code: number | null;
+  signal: string | null;
+  error: string | null;
+}
+
+export type LogEntry =
+  | { id: string; kind: 'output'; stream: OutputStream; text: string }
+  | { id: string; kind: 'end'; end: EndMarker };
+
+const TAG_OF: Record<OutputStream, string> = { stdout: 'o', stderr: 'e', system: 's' };
+const STREAM_OF: Record<string, OutputStream> = { o: 'stdout', e: 'stderr', s: 'system' };
+/** The tag of the end marker entry (`t` = tag, `d` = data in every entry). */
+export const END_TAG = 'x';
+
+/**
+ * Appends a task's output to its Redis Stream. Each `append` is one MULTI that adds the chunks and
+ * moves the checkpoint, so a worker that dies between two appends leaves a checkpoint that matches
+ * the stream exactly: the next worker resumes with no gap and no duplicate. Callers await each
+ * append before reading more output, which is the back-pressure.
+ */
+export class LogWriter {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: TaskKeys,
+    private readonly taskId: string,
+    private readonly maxEntries: number,
+  ) {}
+
+  async append(chunks: readonly OutputChunk[], checkpoint?: Record<string, string>): Promise<void> {
+    const multi = this.redis.multi();
+    const logKey = this.keys.log(this.taskId);
+    for (const chunk of chunks) {
+      if (chunk.text === '') continue;
+      multi.xadd(logKey, 'MAXLEN', '~', this.maxEntries, '*', 't', TAG_OF[chunk.stream], 'd', chunk.text);
+    }
+    if (checkpoint && Object.keys(checkpoint).length > 0) {
+      multi.hset(this.keys.record(this.taskId), { ...checkpointFields(checkpoint), updated_at: String(Date.now()) });
+    }
+    if (multi.length === 0) return;
+    await multi.exec();
+  }
+}
+
+function parseEntry(id: string, fields: string[]): LogEntry | undefined {
+  let tag: string | undefined;
+  let data = '';
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    if (fields[i] === 't') tag = fields[i + 1];
+    else if (fields[i] === 'd') data = fields[i + 1] ?? '';
+  }
+  if (tag === END_TAG) {
+    try {
+      return { id, kind: 'end', end: JSON.parse(data) as EndMarker };
+    } catch {
+      return { id, kind: 'end', end: { status: 'unknown', exit_code: null, signal: null, error: null } };
+    }
+  }
+  const stream = tag === undefined ? undefined : STREAM_OF[tag];
+  return stream ? { id, kind: 'output', stream, text: data } : undefined;
+}
+
+function parseEntries(raw: [string, string[]][]): LogEntry[] {
+  const out: LogEntry[] = [];
+  for (const [id, fields] of raw) {
+    const entry = parseEntry(id, fields);
+    if (entry) out.push(entry);
+  }
+  return out;
+}
+
+/** Every entry of a task's log, oldest first. */
+export async function readLog(redis: Redis, keys: TaskKeys, taskId: string, afterId = '-'): Promise<LogEntry[]> {
+  const out: LogEntry[] = [];
+  let start = afterId === '-' ? '-' : `(${afterId}`;
+  for (;;) {
+    const page = (await redis.xrange(keys.log(taskId), start, '+', 'COUNT', 1000)) as [string, string[]][];
+    out.push(...parseEntries(page));
+    const last = page.at(-1);
+    if (page.length < 1000 || !last) return out;
+    start = `(${last[0]}`;
+  }
+}
+
+/**
+ * The entries holding the last `lines` lines of output (stdout and stderr together), oldest first,
+ * with the first one cut to start at a line boundary. The end marker, if any, comes last.
+ */
+export async function readLogTail(redis: Redis, keys: TaskKeys, taskId: string, lines: number): Promise<LogEntry[]> {
+  const collected: LogEntry[] = [];
+  let newlines = 0;
+  let end = '+';
+  outer: for (;;) {
+    const page = (await redis.xrevrange(keys.log(taskId), end, '-', 'COUNT', 200)) as [string, string[]][];
+    for (const entry of parseEntries(page)) {
+      collected.push(entry);
+      if (entry.kind === 'output') newlines += countNewlines(entry.text);
+      if (newlines > lines) break outer;
+    }
+    const last = page.at(-1);
+    if (page.length < 200 || !last) break;
+    end = `(${last[0]}`;
+  }
+  collected.reverse();
+  return trimToLastLines(collected, lines);
+}
+
+function countNewlines(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
+// Drops leading text so that exactly the last `lines` lines remain (a final unterminated line counts).
+function trimToLastLines(entries: LogEntry[], lines: number): LogEntry[] {
+  const outputs = entries.filter((e): e is Extract<LogEntry, { kind: 'output' }> => e.kind === 'output');
+  const total = outputs.reduce((n, e) => n + countNewlines(e.text), 0);
+  const lastText = outputs.at(-1)?.text ?? '';
+  const totalLines = total + (lastText !== '' && !lastText.endsWith('\n') ? 1 : 0);
+  let drop = Math.max(0, totalLines - lines);
+  const out: LogEntry[] = [];
+  for (const entry of entries) {
+    if (entry.kind !== 'output' || drop === 0) {
+      out.push(entry);
+      continue;
+    }
+    let cut = 0;
+    while (drop > 0) {
+      const next = entry.text.indexOf('\n', cut);
+      if (next === -1) {
+        cut = entry.text.length;
+        break;
+      }
+      cut = next + 1;
+      drop--;
+    }
+    if (cut < entry.text.length) out.push({ ...entry, text: entry.text.slice(cut) });
+  }
+  return out;
+}
+
+export interface FollowOptions {
+  /** Start after this entry id; `0` reads from the beginning. @default '0' */
+  afterId?: string;
+  signal?: AbortSignal;
+  /** Called when a block times out, to learn whether the task ended without a marker (expired log). */
+  isEnded?: () => Promise<boolean>;
+  /** How long one XREAD blocks. @default 1000 */
+  blockMs?: number;
+}
+
+/**
+ * Follows a task's log until its end marker, calling `onEntry` for each entry in order. Needs a
+ * connection of its own (XREAD BLOCK holds it). Returns the end marker, or undefined when aborted
+ * or when the task ended without one.
+ */
+export async function followLog(
+  redis: Redis,
+  keys: TaskKeys,
+  taskId: string,
+  onEntry: (entry: LogEntry) => void,
+  options: FollowOptions = {},
+): Promise<EndMarker | undefined> {
+  let after = options.afterId ?? '0';
+  const blockMs = options.blockMs ?? 1000;
+  while (!options.signal?.aborted) {
+    const reply = (await redis.xread('COUNT', 1000, 'BLOCK', blockMs, 'STREAMS', keys.log(taskId), after));
+    const page = reply?.[0]?.[1] ?? [];
+    for (const entry of parseEntries(page)) {
+      if (entry.kind === 'end') return entry.end;
+      onEntry(entry);
+    }
+    const last = page.at(-1);
+    if (last) after = last[0];
+    else if (options.isEnded && (await options.isEnded())) return undefined;
+  }
+  return undefined;
+}

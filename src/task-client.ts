@@ -1,0 +1,256 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { findExecutor, type ExecutorConfig, type LoadedConfig } from './config.js';
+import { AmbiguousTaskIdError, InvalidInputError, TaskNotFoundError, UnknownExecutorError, UsageError } from './errors.js';
+import { connectRedis, resolveRedisUrl } from './redis-connection.js';
+import { TaskKeys } from './task-keys.js';
+import { payloadWorkdir, TaskRequestSchema, type TaskPayload, type TaskRequest, type TaskType } from './task-payload.js';
+import { initialRecordFields, parseRecordHash, type TaskView } from './task-record.js';
+import { deriveTaskStatus, type TaskStatus } from './task-status.js';
+import { describeIssue } from './zod-issues.js';
+
+export interface EnqueueInput {
+  /** The executor to run on; chosen by `labels` (or the only executor) when absent. */
+  executor?: string;
+  payload: TaskPayload;
+  labels?: string[];
+  name?: string;
+  timeoutMs?: number;
+  callbackUrl?: string;
+  /** A UUID v4 chosen by the caller (idempotent dispatch); generated when absent. */
+  id?: string;
+  /**
+   * The caller's working directory. On a local executor a relative workdir resolves against it,
+   * and it is the workdir when none is given (like running the command right here).
+   */
+  callerCwd?: string;
+}
+
+export interface ListFilter {
+  status?: TaskStatus;
+  executor?: string;
+  taskType?: TaskType;
+  /** @default 50 */
+  limit?: number;
+}
+
+// Local tasks run on this host: a relative (or absent) workdir means the caller's directory.
+function withLocalWorkdir(payload: TaskPayload, callerCwd: string | undefined): TaskPayload {
+  if (callerCwd === undefined) return payload;
+  const given = payloadWorkdir(payload);
+  if (given !== undefined && (path.isAbsolute(given) || given === '~' || given.startsWith('~/'))) return payload;
+  const workdir = path.resolve(callerCwd, given ?? '.');
+  return payload.type === 'claude_code' ? { ...payload, workspace: workdir } : { ...payload, workingDir: workdir };
+}
+
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const MIN_PREFIX = 6;
+
+/**
+ * The library's front door: enqueue, look up and list tasks. The CLI, the HTTP API and programs
+ * all go through it, so every surface validates and derives status the same way.
+ */
+export class TaskClient {
+  readonly keys: TaskKeys;
+  private readonly queues = new Map<string, Queue>();
+
+  constructor(
+    readonly config: LoadedConfig,
+    readonly redis: Redis,
+  ) {
+    this.keys = new TaskKeys(config.redis.prefix);
+  }
+
+  /** Connects to the configured Redis (failing within ~3 s with one clear line). */
+  static async connect(config: LoadedConfig): Promise<TaskClient> {
+    const redis = await connectRedis(resolveRedisUrl(config.redis.url));
+    return new TaskClient(config, redis);
+  }
+
+  get prefix(): string {
+    return this.config.redis.prefix;
+  }
+
+  queue(executor: string): Queue {
+    let queue = this.queues.get(executor);
+    if (!queue) {
+      queue = new Queue(executor, { connection: this.redis, prefix: this.prefix });
+      this.queues.set(executor, queue);
+    }
+    return queue;
+  }
+
+  executorConfig(name: string): ExecutorConfig {
+    const executor = findExecutor(this.config, name);
+    if (!executor) throw new UnknownExecutorError(`unknown executor "${name}" — configured: ${this.executorNames()}`);
+    return executor;
+  }
+
+  private executorNames(): string {
+    return this.config.executors.map((e) => e.name).join(', ') || '(none)';
+  }
+
+  /** Validates the request, picks the executor and adds the job; nothing is written when input is bad. */
+  async enqueue(input: EnqueueInput): Promise<{ id: string; executor: string }> {
+    const executor = input.executor ? this.executorConfig(input.executor) : await this.chooseExecutor(input.labels ?? []);
+    const raw = {
+      executor: executor.name,
+      payload: executor.type === 'local' ? withLocalWorkdir(input.payload, input.callerCwd) : input.payload,
+      labels: input.labels ?? [],
+      name: input.name,
+      timeoutMs: input.timeoutMs ?? executor.timeout ?? this.config.defaults.timeout,
+      callbackUrl: input.callbackUrl,
+      createdAt: Date.now(),
+    };
+    const parsed = TaskRequestSchema.safeParse(raw);
+    if (!parsed.success) throw new InvalidInputError(describeIssue(parsed.error.issues[0]!, raw));
+    const request: TaskRequest = parsed.data;
+    const id = input.id ?? randomUUID();
+    if (!UUID_V4.test(id)) throw new InvalidInputError(`Expected the task id to be a lowercase UUID v4, got \`${id}\``);
+
+    const recordKey = this.keys.record(id);
+    if ((await this.redis.hsetnx(recordKey, 'id', id)) === 0) throw new InvalidInputError(`task ${id} already exists`);
+    await this.redis
+      .multi()
+      .hset(recordKey, initialRecordFields(id, request, executor.type))
+      .zadd(this.keys.byCreated(), request.createdAt, id)
+      .zadd(this.keys.ids(), 0, id)
+      .exec();
+    try {
+      await this.queue(executor.name).add(request.payload.type, request, {
+        jobId: id,
+        attempts: 1,
+        removeOnComplete: { age: Math.ceil(this.config.retention / 1000) },
+        removeOnFail: { age: Math.ceil(this.config.retention / 1000) },
+      });
+    } catch (error) {
+      await this.forget(id);
+      throw error;
+    }
+    return { id, executor: executor.name };
+  }
+
+  // With labels: an executor carrying all of them, the one with the shortest queue.
+  private async chooseExecutor(labels: string[]): Promise<ExecutorConfig> {
+    const all = this.config.executors;
+    if (labels.length === 0) {
+      if (all.length === 1) return all[0]!;
+      throw new UsageError(`choose an executor with --executor NAME or --label LABEL — configured: ${this.executorNames()}`);
+    }
+    const candidates = all.filter((e) => labels.every((label) => e.labels.includes(label)));
+    if (candidates.length === 0) {
+      throw new UnknownExecutorError(`no executor has all of the labels ${labels.join(', ')} — see \`openclaw-agent executors\``);
+    }
+    const depths = await Promise.all(
+      candidates.map((e) => this.queue(e.name).getJobCountByTypes('waiting', 'active', 'delayed', 'prioritized')),
+    );
+    let best = 0;
+    depths.forEach((depth, index) => {
+      if (depth < depths[best]!) best = index;
+    });
+    return candidates[best]!;
+  }
+
+  private async forget(id: string): Promise<void> {
+    await this.redis
+      .multi()
+      .del(this.keys.record(id), this.keys.log(id))
+      .zrem(this.keys.byCreated(), id)
+      .zrem(this.keys.ids(), id)
+      .exec();
+  }
+
+  /** A full task id, or a unique prefix of at least 6 characters (like git). */
+  async resolveId(input: string): Promise<string> {
+    const text = input.trim().toLowerCase();
+    if (UUID_V4.test(text)) {
+      if ((await this.redis.exists(this.keys.record(text))) === 1) return text;
+      throw new TaskNotFoundError(input);
+    }
+    if (!/^[0-9a-f-]+$/.test(text)) throw new InvalidInputError(`Expected a task id or a prefix of one, got \`${input}\``);
+    if (text.length < MIN_PREFIX) {
+      throw new InvalidInputError(`task id prefix "${input}" is too short; give at least ${MIN_PREFIX} characters`);
+    }
+    const matches = await this.redis.zrangebylex(this.keys.ids(), `[${text}`, `[${text}\xff`, 'LIMIT', 0, 10);
+    if (matches.length === 0) throw new TaskNotFoundError(input);
+    if (matches.length > 1) throw new AmbiguousTaskIdError(input, matches);
+    return matches[0]!;
+  }
+
+  /** The task's record, status and queue position; throws TASK_NOT_FOUND when it has gone. */
+  async get(idOrPrefix: string): Promise<TaskView> {
+    const id = await this.resolveId(idOrPrefix);
+    const view = (await this.views([id]))[0];
+    if (!view) throw new TaskNotFoundError(idOrPrefix);
+    return view;
+  }
+
+  /** The request a task was enqueued with (its job data), if the job still exists. */
+  async request(view: TaskView): Promise<TaskRequest | undefined> {
+    const job = await this.queue(view.record.executor).getJob(view.record.id);
+    const parsed = TaskRequestSchema.safeParse(job?.data);
+    return parsed.success ? parsed.data : undefined;
+  }
+
+  /** Tasks newest first, filtered, at most `limit`. */
+  async list(filter: ListFilter = {}): Promise<TaskView[]> {
+    const limit = filter.limit ?? 50;
+    const out: TaskView[] = [];
+    const pageSize = Math.max(limit, 100);
+    for (let offset = 0; out.length < limit; offset += pageSize) {
+      const ids = await this.redis.zrevrange(this.keys.byCreated(), offset, offset + pageSize - 1);
+      if (ids.length === 0) break;
+      for (const view of await this.views(ids)) {
+        if (filter.status && view.status !== filter.status) continue;
+        if (filter.executor && view.record.executor !== filter.executor) continue;
+        if (filter.taskType && view.record.taskType !== filter.taskType) continue;
+        out.push(view);
+        if (out.length === limit) break;
+      }
+      if (ids.length < pageSize) break;
+    }
+    return out;
+  }
+
+  // Reads records and job states for ids in a few round trips; ids whose record expired are dropped.
+  private async views(ids: string[]): Promise<TaskView[]> {
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hgetall(this.keys.record(id));
+    const hashes = (await pipeline.exec()) ?? [];
+    const records = hashes.map(([, hash]) => parseRecordHash((hash ?? {}) as Record<string, string>));
+    const states = await Promise.all(
+      records.map((record) =>
+        record && !record.outcome ? this.queue(record.executor).getJobState(record.id) : Promise.resolve(undefined),
+      ),
+    );
+    const views: TaskView[] = [];
+    const stale: string[] = [];
+    for (const [index, record] of records.entries()) {
+      if (!record) {
+        stale.push(ids[index]!);
+        continue;
+      }
+      const state = states[index];
+      const status = deriveTaskStatus(state, record);
+      const queuePosition = status === 'queued' ? await this.queuePosition(record.executor, record.id) : undefined;
+      views.push({ record, status, queuePosition });
+    }
+    if (stale.length > 0) await this.redis.zrem(this.keys.byCreated(), ...stale).then(() => this.redis.zrem(this.keys.ids(), ...stale));
+    return views;
+  }
+
+  // 1 = next to run. BullMQ pushes new jobs on the left of `wait` and takes them from the right.
+  private async queuePosition(executor: string, id: string): Promise<number | undefined> {
+    const key = `${this.prefix}:${executor}:wait`;
+    const [index, length] = await Promise.all([this.redis.lpos(key, id), this.redis.llen(key)]);
+    return index === null ? undefined : length - index;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((queue) => queue.close()));
+    this.queues.clear();
+    this.redis.disconnect();
+  }
+}

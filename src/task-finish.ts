@@ -1,0 +1,54 @@
+import type { Redis } from 'ioredis';
+import { END_TAG, type EndMarker } from './log-stream.js';
+import type { TaskKeys } from './task-keys.js';
+import type { EndedStatus } from './task-status.js';
+
+/**
+ * Ends a task exactly once: sets `finished_at` only if unset, and in the same atomic step writes
+ * the outcome, appends the end marker to the log and starts the retention clock on both keys.
+ * Returns false when an earlier worker had already ended it.
+ */
+const FINISH_SCRIPT = `
+if redis.call('HSETNX', KEYS[1], 'finished_at', ARGV[1]) == 0 then return 0 end
+for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 't', ARGV[3], 'd', ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+redis.call('EXPIRE', KEYS[2], ARGV[5])
+return 1
+`;
+
+export interface TaskEnd {
+  outcome: EndedStatus;
+  exitCode: number | null;
+  signal: string | null;
+  error?: string;
+  finishedAt: number;
+}
+
+export async function finishTask(
+  redis: Redis,
+  keys: TaskKeys,
+  taskId: string,
+  end: TaskEnd,
+  options: { retentionMs: number; maxLogEntries: number },
+): Promise<boolean> {
+  const fields: string[] = ['outcome', end.outcome, 'updated_at', String(end.finishedAt)];
+  if (end.exitCode !== null) fields.push('exit_code', String(end.exitCode));
+  if (end.signal) fields.push('signal', end.signal);
+  if (end.error) fields.push('error', end.error);
+  const marker: EndMarker = { status: end.outcome, exit_code: end.exitCode, signal: end.signal, error: end.error ?? null };
+  const ttlSeconds = Math.max(1, Math.ceil(options.retentionMs / 1000));
+  const written = await redis.eval(
+    FINISH_SCRIPT,
+    2,
+    keys.record(taskId),
+    keys.log(taskId),
+    String(end.finishedAt),
+    String(options.maxLogEntries),
+    END_TAG,
+    JSON.stringify(marker),
+    String(ttlSeconds),
+    ...fields,
+  );
+  return written === 1;
+}

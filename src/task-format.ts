@@ -1,0 +1,85 @@
+import type { ExecutorConfig } from './config.js';
+import { formatDuration } from './duration.js';
+import { TASK_TYPE_ICONS } from './task-payload.js';
+import type { TaskView } from './task-record.js';
+
+/** Shortens to `max` columns on one line, with an ellipsis. */
+export function truncate(text: string, max: number): string {
+  const oneLine = text.replace(/\s*\n\s*/g, ' ⏎ ');
+  return oneLine.length > max ? `${oneLine.slice(0, Math.max(0, max - 1))}…` : oneLine;
+}
+
+function pad(text: string, width: number): string {
+  return text.length >= width ? text : text + ' '.repeat(width - text.length);
+}
+
+function durationOf(view: TaskView, now: number): string {
+  const r = view.record;
+  if (r.startedAt === undefined) return '-';
+  return formatDuration((r.finishedAt ?? now) - r.startedAt);
+}
+
+/** The `list` table, newest first: icon, short id, executor, status, age, duration, name or command. */
+export function formatTaskTable(views: readonly TaskView[], now: number = Date.now()): string {
+  if (views.length === 0) return 'No tasks found.';
+  const rows = views.map((view) => {
+    const r = view.record;
+    const what = r.name ?? r.summary;
+    const env = r.envKeys.length > 0 ? `  [env: ${r.envKeys.join(',')}]` : '';
+    return [
+      TASK_TYPE_ICONS[r.taskType],
+      r.id.slice(0, 8),
+      r.executor,
+      view.status + (view.status === 'failed' && r.exitCode !== undefined ? ` (${r.exitCode})` : ''),
+      formatDuration(now - r.createdAt),
+      durationOf(view, now),
+      truncate(what, 60) + env,
+    ];
+  });
+  const header = ['', 'ID', 'EXECUTOR', 'STATUS', 'AGE', 'DURATION', 'NAME / COMMAND'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  // The icon column: emoji are two columns wide whatever their string length.
+  widths[0] = 2;
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => (i === cells.length - 1 ? cell : i === 0 ? cell + (cell === '' ? '  ' : '') : pad(cell, widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+/** The human `status` block, in the original tool's layout with the new fields after it. */
+export function formatStatusBlock(view: TaskView, now: number = Date.now()): string {
+  const r = view.record;
+  const time = (ms: number | undefined) => (ms === undefined ? '-' : new Date(ms).toISOString());
+  const lines = [
+    `${TASK_TYPE_ICONS[r.taskType]}  Task:     ${r.id}`,
+    `   Type:     ${r.taskType}`,
+    `   Executor: ${r.executor} (${r.executorType})`,
+    `   Status:   ${view.status}${view.queuePosition !== undefined ? ` (position ${view.queuePosition} in queue)` : ''}`,
+    `   PID:      ${r.pid ?? 'N/A'}`,
+  ];
+  if (r.name) lines.push(`   Name:     ${r.name}`);
+  lines.push(`   ${r.taskType === 'claude_code' ? 'Prompt:  ' : 'Command: '} ${truncate(r.summary, 200)}`);
+  if (r.workdir) lines.push(`   Workdir:  ${r.workdir}`);
+  if (r.envKeys.length > 0) lines.push(`   Env:      ${r.envKeys.join(', ')} (values hidden)`);
+  if (r.labels.length > 0) lines.push(`   Labels:   ${r.labels.join(', ')}`);
+  lines.push(`   Created:  ${time(r.createdAt)}`, `   Started:  ${time(r.startedAt)}`, `   Updated:  ${time(r.updatedAt ?? r.createdAt)}`);
+  if (r.finishedAt !== undefined) lines.push(`   Finished: ${time(r.finishedAt)}`);
+  if (r.startedAt !== undefined) lines.push(`   Duration: ${durationOf(view, now)}`);
+  if (r.exitCode !== undefined) lines.push(`   Exit:     ${r.exitCode}`);
+  if (r.error) lines.push(`   Error:    ${r.error}`);
+  return lines.join('\n');
+}
+
+/** The `executors` table in the original tool's columns, plus concurrency. */
+export function formatExecutorTable(executors: readonly ExecutorConfig[]): string {
+  if (executors.length === 0) {
+    return 'No executors configured.\nRun `openclaw-agent config --init` to create a sample config.';
+  }
+  const header = `${pad('NAME', 15)} ${pad('TYPE', 12)} ${pad('HOST', 20)} ${pad('CONCURRENCY', 12)} LABELS`;
+  const rows = executors.map(
+    (e) => `${pad(e.name, 15)} ${pad(e.type, 12)} ${pad(e.host ?? '-', 20)} ${pad(String(e.concurrency), 12)} ${e.labels.join(', ')}`,
+  );
+  return [header, '-'.repeat(72), ...rows].join('\n');
+}

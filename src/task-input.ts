@@ -1,0 +1,69 @@
+import { InvalidInputError, UsageError } from './errors.js';
+import type { ClaudeCodePayload, ShellCommandPayload } from './task-payload.js';
+
+/** `--env KEY=VALUE` words to a map; a word without `=` or with a bad name is an error. */
+export function parseEnvAssignments(words: readonly string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const word of words) {
+    const eq = word.indexOf('=');
+    const name = eq === -1 ? '' : word.slice(0, eq);
+    if (eq === -1 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      const shown = eq === -1 ? word : name;
+      throw new InvalidInputError(`Expected \`--env\` to be KEY=VALUE with KEY a variable name, got \`${shown}\``);
+    }
+    env[name] = word.slice(eq + 1);
+  }
+  return env;
+}
+
+export interface ShellInput {
+  /** `--cmd`: a string for `sh -c`. */
+  cmd?: string;
+  /** Words after `--`: argv, run without a shell. */
+  argv?: readonly string[];
+  env?: Record<string, string>;
+  workdir?: string;
+}
+
+/** The payload of `run`: exactly one of `--cmd` or argv after `--`. */
+export function buildShellPayload(input: ShellInput): ShellCommandPayload {
+  const argv = input.argv ?? [];
+  if (input.cmd !== undefined && argv.length > 0) {
+    throw new UsageError('give the command either as --cmd "STRING" or as words after --, not both');
+  }
+  if (input.cmd === undefined && argv.length === 0) {
+    throw new UsageError('missing command: give --cmd "STRING" (run by sh -c) or the argv after -- (run as is)');
+  }
+  if (input.cmd !== undefined && input.cmd.trim() === '') throw new UsageError('the --cmd string is empty');
+  return {
+    type: 'shell_command',
+    command: input.cmd ?? argv[0]!,
+    args: input.cmd !== undefined ? [] : argv.slice(1),
+    env: input.env ?? {},
+    workingDir: input.workdir,
+  };
+}
+
+export interface ClaudeInput {
+  prompt?: string;
+  maxTurns?: number;
+  workspace?: string;
+  allowedTools?: readonly string[];
+  model?: string;
+}
+
+/** The payload of `start`; `--allowed-tools` may be repeated or comma-separated. */
+export function buildClaudePayload(input: ClaudeInput): ClaudeCodePayload {
+  if (input.prompt === undefined || input.prompt.trim() === '') {
+    throw new UsageError('missing prompt: give --prompt "TEXT"');
+  }
+  const tools = (input.allowedTools ?? []).flatMap((t) => t.split(',')).map((t) => t.trim()).filter(Boolean);
+  return {
+    type: 'claude_code',
+    prompt: input.prompt,
+    maxTurns: input.maxTurns,
+    workspace: input.workspace,
+    allowedTools: tools.length > 0 ? tools : undefined,
+    model: input.model,
+  };
+}

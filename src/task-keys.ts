@@ -1,0 +1,27 @@
+/**
+ * Redis keys of our own, beside BullMQ's `<prefix>:<queue>:…` keys. Executor (queue) names cannot
+ * start with `_`, so `<prefix>:_…` never collides with a queue's keys.
+ */
+export class TaskKeys {
+  constructor(readonly prefix: string) {}
+
+  /** Hash: the task record (executor, times, handle, shipped offsets, outcome). */
+  record(taskId: string): string {
+    return `${this.prefix}:_task:${taskId}`;
+  }
+
+  /** Stream: the task's output. */
+  log(taskId: string): string {
+    return `${this.prefix}:_log:${taskId}`;
+  }
+
+  /** Sorted set: task ids scored by creation time, for `list`. */
+  byCreated(): string {
+    return `${this.prefix}:_index:created`;
+  }
+
+  /** Sorted set: task ids at score 0, for prefix lookup with ZRANGEBYLEX. */
+  ids(): string {
+    return `${this.prefix}:_index:ids`;
+  }
+}

@@ -1,0 +1,68 @@
+import { z } from 'zod';
+
+/** A Claude Code prompt, run by the executor's `claude` in print mode. */
+export const ClaudeCodePayloadSchema = z.object({
+  type: z.literal('claude_code'),
+  prompt: z.string().min(1, 'the prompt is empty'),
+  maxTurns: z.number().int().positive().optional(),
+  workspace: z.string().min(1).optional(),
+  allowedTools: z.array(z.string().min(1)).optional(),
+  model: z.string().min(1).optional(),
+  resumeSessionId: z.string().min(1).optional(),
+});
+
+/** A command: argv when `args` is non-empty, otherwise `sh -c command`. */
+export const ShellCommandPayloadSchema = z.object({
+  type: z.literal('shell_command'),
+  command: z.string().min(1, 'the command is empty'),
+  args: z.array(z.string()).default([]),
+  env: z.record(z.string(), z.string()).default({}),
+  workingDir: z.string().min(1).optional(),
+});
+
+export const TaskPayloadSchema = z.discriminatedUnion('type', [ClaudeCodePayloadSchema, ShellCommandPayloadSchema]);
+
+export type ClaudeCodePayload = z.infer<typeof ClaudeCodePayloadSchema>;
+export type ShellCommandPayload = z.infer<typeof ShellCommandPayloadSchema>;
+export type TaskPayload = z.infer<typeof TaskPayloadSchema>;
+export type TaskType = TaskPayload['type'];
+
+export const EXECUTOR_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/** What a caller asks for; stored as the BullMQ job's data and validated again by the worker. */
+export const TaskRequestSchema = z.object({
+  executor: z.string().regex(EXECUTOR_NAME_PATTERN, 'executor names use letters, digits, "-", "_" and "."'),
+  payload: TaskPayloadSchema,
+  labels: z.array(z.string().min(1)).default([]),
+  name: z.string().min(1).max(200).optional(),
+  /** Wall-clock limit in milliseconds; enforced by the lifecycle layer. */
+  timeoutMs: z.number().int().positive().optional(),
+  callbackUrl: z
+    .url({ protocol: /^https?$/, error: 'the callback URL must be an http(s) URL' })
+    .optional(),
+  createdAt: z.number().int().nonnegative(),
+});
+
+export type TaskRequest = z.infer<typeof TaskRequestSchema>;
+
+export const TASK_TYPE_ICONS: Record<TaskType, string> = {
+  claude_code: '🤖',
+  shell_command: '⚙️',
+};
+
+/** The working directory a payload asks for, if any. */
+export function payloadWorkdir(payload: TaskPayload): string | undefined {
+  return payload.type === 'claude_code' ? payload.workspace : payload.workingDir;
+}
+
+/** A one-line summary of what the task runs: the command with its argv, or the prompt. */
+export function describePayload(payload: TaskPayload): string {
+  if (payload.type === 'claude_code') return payload.prompt;
+  if (payload.args.length === 0) return payload.command;
+  return [payload.command, ...payload.args].map(quoteForDisplay).join(' ');
+}
+
+// Quotes a word for display only (never executed): readable, and unambiguous about word breaks.
+function quoteForDisplay(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}

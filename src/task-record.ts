@@ -1,0 +1,172 @@
+import { z } from 'zod';
+import type { TaskRequest, TaskType } from './task-payload.js';
+import { describePayload, payloadWorkdir } from './task-payload.js';
+import { TASK_STATUSES, type EndedStatus, type TaskStatus } from './task-status.js';
+
+export type ExecutorType = 'local' | 'ssh' | 'container';
+
+/**
+ * What we keep about a task beside its BullMQ job, in one Redis hash. `handle` is the executor's
+ * way back to a detached run (pid and start time, container id …); `checkpoint` is how far its
+ * output has been shipped into the log stream. Both are written atomically with the log entries.
+ */
+export interface TaskRecord {
+  id: string;
+  executor: string;
+  executorType: ExecutorType;
+  taskType: TaskType;
+  createdAt: number;
+  name?: string;
+  summary: string;
+  workdir?: string;
+  labels: string[];
+  envKeys: string[];
+  startedAt?: number;
+  updatedAt?: number;
+  finishedAt?: number;
+  pid?: number;
+  exitCode?: number;
+  signal?: string;
+  outcome?: EndedStatus;
+  error?: string;
+  handle: Record<string, string>;
+  checkpoint: Record<string, string>;
+}
+
+const HANDLE_PREFIX = 'h:';
+const CHECKPOINT_PREFIX = 'c:';
+
+/** The hash fields written when a task is enqueued. */
+export function initialRecordFields(id: string, request: TaskRequest, executorType: ExecutorType): Record<string, string> {
+  const fields: Record<string, string> = {
+    id,
+    executor: request.executor,
+    executor_type: executorType,
+    task_type: request.payload.type,
+    created_at: String(request.createdAt),
+    summary: describePayload(request.payload),
+    labels: JSON.stringify(request.labels),
+    env_keys: JSON.stringify(request.payload.type === 'shell_command' ? Object.keys(request.payload.env) : []),
+  };
+  const workdir = payloadWorkdir(request.payload);
+  if (workdir) fields.workdir = workdir;
+  if (request.name) fields.name = request.name;
+  return fields;
+}
+
+export function handleFields(handle: Record<string, string>): Record<string, string> {
+  return prefixKeys(HANDLE_PREFIX, handle);
+}
+
+export function checkpointFields(checkpoint: Record<string, string>): Record<string, string> {
+  return prefixKeys(CHECKPOINT_PREFIX, checkpoint);
+}
+
+function prefixKeys(prefix: string, values: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(values).map(([key, value]) => [prefix + key, value]));
+}
+
+const RecordHashSchema = z.object({
+  id: z.string().min(1),
+  executor: z.string().min(1),
+  executor_type: z.enum(['local', 'ssh', 'container']),
+  task_type: z.enum(['claude_code', 'shell_command']),
+  created_at: z.coerce.number().int(),
+  summary: z.string().default(''),
+  name: z.string().optional(),
+  workdir: z.string().optional(),
+  labels: z.string().default('[]'),
+  env_keys: z.string().default('[]'),
+  started_at: z.coerce.number().int().optional(),
+  updated_at: z.coerce.number().int().optional(),
+  finished_at: z.coerce.number().int().optional(),
+  pid: z.coerce.number().int().optional(),
+  exit_code: z.coerce.number().int().optional(),
+  signal: z.string().optional(),
+  outcome: z.enum(TASK_STATUSES.filter((s) => s !== 'queued' && s !== 'running') as [EndedStatus, ...EndedStatus[]]).optional(),
+  error: z.string().optional(),
+});
+
+/** Parses a record hash read back from Redis; undefined when the hash is empty or malformed. */
+export function parseRecordHash(hash: Record<string, string>): TaskRecord | undefined {
+  const parsed = RecordHashSchema.safeParse(hash);
+  if (!parsed.success) return undefined;
+  const h = parsed.data;
+  const handle: Record<string, string> = {};
+  const checkpoint: Record<string, string> = {};
+  for (const [key, value] of Object.entries(hash)) {
+    if (key.startsWith(HANDLE_PREFIX)) handle[key.slice(HANDLE_PREFIX.length)] = value;
+    if (key.startsWith(CHECKPOINT_PREFIX)) checkpoint[key.slice(CHECKPOINT_PREFIX.length)] = value;
+  }
+  return {
+    id: h.id,
+    executor: h.executor,
+    executorType: h.executor_type,
+    taskType: h.task_type,
+    createdAt: h.created_at,
+    name: h.name,
+    summary: h.summary,
+    workdir: h.workdir,
+    labels: parseStringArray(h.labels),
+    envKeys: parseStringArray(h.env_keys),
+    startedAt: h.started_at,
+    updatedAt: h.updated_at,
+    finishedAt: h.finished_at,
+    pid: h.pid,
+    exitCode: h.exit_code,
+    signal: h.signal,
+    outcome: h.outcome,
+    error: h.error,
+    handle,
+    checkpoint,
+  };
+}
+
+function parseStringArray(text: string): string[] {
+  try {
+    const value: unknown = JSON.parse(text);
+    return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+/** A task as every surface shows it: the record, its derived status and its place in the queue. */
+export interface TaskView {
+  record: TaskRecord;
+  status: TaskStatus;
+  queuePosition?: number;
+}
+
+const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+
+/**
+ * The JSON that leaves the program. The original tool's fields come first with their names
+ * unchanged, then the new ones. Env values never appear: only `env_keys`.
+ */
+export function toTaskJson(view: TaskView, now: number = Date.now()): Record<string, unknown> {
+  const r = view.record;
+  const end = r.finishedAt ?? (view.status === 'running' ? now : undefined);
+  return {
+    task_id: r.id,
+    executor: r.executor,
+    executor_type: r.executorType,
+    task_type: r.taskType,
+    status: view.status,
+    pid: r.pid ?? null,
+    started_at: iso(r.startedAt),
+    updated_at: iso(r.updatedAt ?? r.startedAt ?? r.createdAt),
+    finished_at: iso(r.finishedAt),
+    exit_code: r.exitCode ?? null,
+    error: r.error ?? null,
+    name: r.name ?? null,
+    [r.taskType === 'claude_code' ? 'prompt' : 'command']: r.summary,
+    workdir: r.workdir ?? null,
+    duration_ms: r.startedAt !== undefined && end !== undefined ? end - r.startedAt : null,
+    labels: r.labels,
+    env_keys: r.envKeys,
+    signal: r.signal ?? null,
+    created_at: iso(r.createdAt),
+    queue_position: view.queuePosition ?? null,
+  };
+}
