@@ -38,13 +38,16 @@ export abstract class BaseCommand extends Command {
 
   protected override async catch(error: Error & { oclif?: { exit?: number } }): Promise<void> {
     if (error instanceof Errors.ExitError) throw error;
+    // A failed parse is reported here; stop oclif from also warning that parse was never called.
+    (this as unknown as { parsed: boolean }).parsed = true;
     const { OcaError, exitCodeFor, describeError } = await import('../src/errors.js');
     let code = exitCodeFor(error);
     let message = describeError(error);
     if (!(error instanceof OcaError) && error.oclif?.exit !== undefined) {
       // oclif's own parse errors: usage problems.
       code = 2;
-      message = `${message.replace(/\s*See more help with --help\.?$/, '')} (see \`openclaw-agent ${this.id ?? ''} --help\`)`;
+      const whole = error.message.replace(/\s*See more help with --help\.?\s*$/, '').replace(/\s*\n\s*/g, ': ').replace(/:\s*:/g, ':');
+      message = `${whole} (see \`openclaw-agent ${this.id ?? ''} --help\`)`;
     }
     process.stderr.write(`openclaw-agent: ${message}\n`);
     if (this.verbose && error.stack) process.stderr.write(`${error.stack}\n`);

@@ -1,6 +1,14 @@
 #!/usr/bin/env node
 import { execute } from '@oclif/core';
+import { COMMANDS } from './commands.js';
 import { hoistGlobalFlags } from './global-flags.js';
 
 // The original tool took `-c/--config` and `-v/--verbose` before the subcommand; they still work.
-await execute({ args: hoistGlobalFlags(process.argv.slice(2), process.env), dir: import.meta.url });
+const args = hoistGlobalFlags(process.argv.slice(2), process.env);
+const first = args[0];
+if (first !== undefined && !first.startsWith('-') && first !== 'help' && !(first in COMMANDS)) {
+  process.stderr.write(`openclaw-agent: unknown command "${first}" — commands: ${Object.keys(COMMANDS).sort().join(', ')}\n`);
+  process.exitCode = 2;
+} else {
+  await execute({ args, dir: import.meta.url });
+}

@@ -19,3 +19,4 @@ export * from './executors/executor.js';
 export * from './executors/local-executor.js';
 export * from './executors/create-executor.js';
 export * from './task-input.js';
+export * from './task-store.js';

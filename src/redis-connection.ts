@@ -44,15 +44,17 @@ export async function connectRedis(url: string, options: ConnectOptions = {}): P
   };
   const redis = new Redis(url, redisOptions);
   let lastError: unknown;
-  redis.on('error', (error: unknown) => {
-    lastError = error;
-  });
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
       redis.connect(),
       new Promise((_, reject) => {
         timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs}ms`)), timeoutMs);
+        // A refused connection fails at once; a persistent client keeps retrying until the timeout.
+        redis.on('error', (error: unknown) => {
+          lastError = error;
+          if (!persistent) reject(error instanceof Error ? error : new Error(String(error)));
+        });
       }),
     ]);
   } catch (error) {

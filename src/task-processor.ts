@@ -7,8 +7,9 @@ import { DetachedError, type ExecutionResult, type Executor } from './executors/
 import { LogWriter } from './log-stream.js';
 import { finishTask, type TaskEnd } from './task-finish.js';
 import type { TaskKeys } from './task-keys.js';
-import { TaskRequestSchema, type TaskRequest } from './task-payload.js';
-import { handleFields, initialRecordFields, parseRecordHash, type TaskRecord } from './task-record.js';
+import { TaskRequestSchema } from './task-payload.js';
+import { parseRecordHash, type TaskRecord } from './task-record.js';
+import { loadTaskRecord, markTaskStarted } from './task-store.js';
 import { describeIssue } from './zod-issues.js';
 
 export interface ProcessorDeps {
@@ -43,7 +44,7 @@ export function createTaskProcessor(deps: ProcessorDeps): (job: Job) => Promise<
       throw new UnrecoverableError(error);
     }
     const request = parsed.data;
-    const record = await loadRecord(deps, taskId, request);
+    const record = await loadTaskRecord(deps.redis, deps.keys, taskId, request, deps.executorConfig.type);
     if (record.outcome) return settle(record.outcome, record, { exitCode: record.exitCode ?? null, signal: record.signal ?? null, error: record.error });
 
     let result: ExecutionResult;
@@ -55,7 +56,7 @@ export function createTaskProcessor(deps: ProcessorDeps): (job: Job) => Promise<
         defaults: deps.config.defaults,
         record,
         log: new LogWriter(deps.redis, deps.keys, taskId, deps.config.logs.max_entries),
-        markStarted: (handle, pid) => markStarted(deps, taskId, handle, pid),
+        markStarted: (handle, pid) => markTaskStarted(deps.redis, deps.keys, taskId, handle, pid),
         signal: deps.shutdown,
       });
     } catch (error) {
@@ -66,25 +67,6 @@ export function createTaskProcessor(deps: ProcessorDeps): (job: Job) => Promise<
     const latest = await endTask(deps, taskId, record, result);
     return settle(result.outcome, latest, result);
   };
-}
-
-// The record as this worker finds it; rebuilt from the job when Redis lost it in a crash.
-async function loadRecord(deps: ProcessorDeps, taskId: string, request: TaskRequest): Promise<TaskRecord> {
-  const key = deps.keys.record(taskId);
-  let record = parseRecordHash(await deps.redis.hgetall(key));
-  if (!record) {
-    await deps.redis.hset(key, initialRecordFields(taskId, request, deps.executorConfig.type));
-    record = parseRecordHash(await deps.redis.hgetall(key))!;
-  }
-  return record;
-}
-
-async function markStarted(deps: ProcessorDeps, taskId: string, handle: Record<string, string>, pid?: number): Promise<void> {
-  const key = deps.keys.record(taskId);
-  const now = String(Date.now());
-  const fields: Record<string, string> = { ...handleFields(handle), updated_at: now };
-  if (pid !== undefined) fields.pid = String(pid);
-  await deps.redis.multi().hsetnx(key, 'started_at', now).hset(key, fields).exec();
 }
 
 async function endTask(

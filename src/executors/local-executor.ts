@@ -137,7 +137,7 @@ export class LocalExecutor implements Executor {
           // The wrapper renames the exit file before it exits; look once more, then drain.
           const late = await readExitCode(handle.dir);
           if (late !== undefined) continue;
-          return this.collectWithoutProcess(ctx, handle.dir, tail);
+          return await this.collectWithoutProcess(ctx, handle.dir, tail);
         }
         await waker.wait(IDLE_POLL_MS, ctx.signal);
       }

@@ -1,0 +1,88 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHarness, type CliResult, type Harness } from '../helpers/harness.js';
+
+describe('bad input: one clear line, a non-zero exit, nothing enqueued', () => {
+  let h: Harness;
+  beforeAll(() => {
+    h = createHarness();
+  });
+  afterAll(async () => {
+    await h.cleanup();
+  });
+
+  function expectOneLine(r: CliResult, exitCode: number, pattern: RegExp): void {
+    expect(r.exitCode).toBe(exitCode);
+    expect(r.stdout).toBe('');
+    const lines = r.stderr.split('\n').filter(Boolean);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(pattern);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  }
+
+  async function expectNothingEnqueued(): Promise<void> {
+    const keys = await h.redis().keys(`${h.prefix}:*`);
+    expect(keys).toEqual([]);
+  }
+
+  it('unknown executor → exit 3', async () => {
+    expectOneLine(await h.cli(['run', '-e', 'nope', '-c', 'true']), 3, /unknown executor "nope" — configured: local/);
+    await expectNothingEnqueued();
+  });
+
+  it('a label no executor has → exit 3', async () => {
+    expectOneLine(await h.cli(['run', '--label', 'gpu', '-c', 'true']), 3, /no executor has all of the labels gpu/);
+    await expectNothingEnqueued();
+  });
+
+  it('malformed YAML → exit 2 naming the file and line', async () => {
+    const bad = path.join(h.dir, 'bad.yaml');
+    writeFileSync(bad, 'executors:\n  - name: a\n    type: local\n  - name: [oops\n');
+    expectOneLine(await h.cli(['run', '-e', 'a', '-c', 'true'], { env: { OPENCLAW_AGENT_CONFIG: bad } }), 2, new RegExp(`config error in ${bad} line \\d+:`));
+    const badType = path.join(h.dir, 'bad-type.yaml');
+    writeFileSync(badType, 'executors:\n  - name: a\n    type: lcoal\n');
+    expectOneLine(
+      await h.cli(['--config', badType, 'list']),
+      2,
+      /line 3: Expected `executors\[0\]\.type` to be one of "local", "ssh", "container", got `lcoal`/,
+    );
+    await expectNothingEnqueued();
+  });
+
+  it('missing --cmd → exit 2', async () => {
+    expectOneLine(await h.cli(['run', '-e', 'local']), 2, /missing command: give --cmd/);
+    expectOneLine(await h.cli(['start', '-e', 'local']), 2, /missing prompt/);
+    await expectNothingEnqueued();
+  });
+
+  it('--env without = → exit 2', async () => {
+    expectOneLine(await h.cli(['run', '-e', 'local', '--env', 'FOO', '-c', 'true']), 2, /Expected `--env` to be KEY=VALUE.*got `FOO`/);
+    await expectNothingEnqueued();
+  });
+
+  it('an unknown flag or a bad number → exit 2', async () => {
+    expectOneLine(await h.cli(['run', '--bogus', '-c', 'true']), 2, /Nonexistent flag: --bogus/);
+    expectOneLine(await h.cli(['start', '-p', 'x', '--max-turns', 'many']), 2, /max-turns/);
+    expectOneLine(await h.cli(['list', '--status', 'sleeping']), 2, /Expected `--status` to be one of queued, running/);
+    await expectNothingEnqueued();
+  });
+
+  it('ambiguous id prefix → exit 2 listing the matches; unknown id → exit 3', async () => {
+    const client = await h.client();
+    const ids = ['abcdef12-0000-4000-8000-000000000001', 'abcdef12-0000-4000-8000-000000000002'];
+    for (const id of ids) await client.enqueue({ id, executor: 'local', payload: { type: 'shell_command', command: 'true', args: [], env: {} } });
+    expectOneLine(await h.cli(['status', 'abcdef']), 2, new RegExp(`ambiguous; it matches ${ids[0]}, ${ids[1]}`));
+    expect((await h.cli(['status', 'abcdef12-0000-4000-8000-000000000002', '--json'])).exitCode).toBe(0);
+    expectOneLine(await h.cli(['logs', 'fedcba98']), 3, /no task matches id "fedcba98"/);
+    expectOneLine(await h.cli(['status', 'abc']), 2, /too short/);
+    expectOneLine(await h.cli(['status']), 2, /missing task id/);
+  });
+
+  it('unreachable Redis → exit 4 for every command that needs it', async () => {
+    const env = { REDIS_URL: 'redis://127.0.0.1:1' };
+    for (const args of [['run', '-e', 'local', '-c', 'true'], ['list'], ['status', 'abcdef12'], ['logs', 'abcdef12', '-f']]) {
+      expectOneLine(await h.cli(args, { env }), 4, /cannot reach Redis at redis:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\)/);
+    }
+  });
+});

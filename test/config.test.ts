@@ -1,0 +1,125 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseConfigText, SAMPLE_CONFIG } from '../src/index.js';
+
+// The file written by the original tool's `config --init`, verbatim.
+const ORIGINAL_SAMPLE = `# OpenClaw Coding Agent Configuration
+# See: https://github.com/openclaw/coding-agent
+
+executors:
+  - name: crib
+    type: ssh
+    host: 192.168.0.152
+    user: jimmy
+    claude_path: ~/.npm-global/bin/claude
+    labels:
+      - rust
+      - heavy-compute
+
+  - name: builder
+    type: container
+    image: claude-code:latest
+    runtime: docker
+    volumes:
+      - /home/jimmy/repos:/work
+    labels:
+      - isolated
+      - reproducible
+
+  - name: local
+    type: local
+    claude_path: claude
+    labels:
+      - quick-tasks
+      - lightweight
+
+defaults:
+  max_turns: 100
+  claude_path: claude
+  webhook_url: https://example.com/webhook
+`;
+
+describe('config', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  it("accepts the original tool's sample file as is", () => {
+    const config = parseConfigText(ORIGINAL_SAMPLE, 'coding-agent.yaml');
+    expect(config.executors.map((e) => [e.name, e.type])).toEqual([
+      ['crib', 'ssh'],
+      ['builder', 'container'],
+      ['local', 'local'],
+    ]);
+    expect(config.executors[0]).toMatchObject({ host: '192.168.0.152', port: 22, user: 'jimmy', labels: ['rust', 'heavy-compute'] });
+    expect(config.executors[1]).toMatchObject({ image: 'claude-code:latest', runtime: 'docker', volumes: ['/home/jimmy/repos:/work'] });
+    expect(config.defaults).toMatchObject({ max_turns: 100, claude_path: 'claude', webhook_url: 'https://example.com/webhook' });
+  });
+
+  it('parses its own sample', () => {
+    expect(parseConfigText(SAMPLE_CONFIG, 'sample').executors[0]?.name).toBe('local');
+  });
+
+  it('turns numeric env values into strings and applies defaults for new keys', () => {
+    const config = parseConfigText('executors:\n  - name: a\n    type: local\n    env: {RUST_LOG: 1, X: true}\n', 'f.yaml');
+    expect(config.executors[0]?.env).toEqual({ RUST_LOG: '1', X: 'true' });
+    expect(config.executors[0]?.concurrency).toBe(8);
+    expect(config.redis.prefix).toBe('openclaw');
+    expect(config.retention).toBe(7 * 86_400_000);
+  });
+
+  it('names the file, the line and the field of a bad value', () => {
+    const text = 'executors:\n  - name: a\n    type: local\n  - name: b\n    type: sssh\n';
+    expect(() => parseConfigText(text, '/etc/x.yaml')).toThrow(
+      'config error in /etc/x.yaml line 5: Expected `executors[1].type` to be one of "local", "ssh", "container", got `sssh`',
+    );
+  });
+
+  it('names the line of a YAML syntax error', () => {
+    const text = 'executors:\n  - name: a\n    type: local\n  labels: [unclosed\n';
+    expect(() => parseConfigText(text, 'bad.yaml')).toThrow(/^config error in bad\.yaml line \d+: /);
+    try {
+      parseConfigText('executors:\n  - name: a\n   type: local\n', 'bad.yaml');
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).toMatch(/line 3/);
+    }
+  });
+
+  it('points a missing required key at its parent entry', () => {
+    expect(() => parseConfigText('executors:\n  - type: local\n', 'f.yaml')).toThrow('config error in f.yaml line 2: `executors[0].name` is required');
+  });
+
+  it('refuses an ssh executor without a host and a duplicate name', () => {
+    expect(() => parseConfigText('executors:\n  - name: a\n    type: ssh\n', 'f.yaml')).toThrow(/an ssh executor needs `host`/);
+    expect(() => parseConfigText('executors:\n  - {name: a, type: local}\n  - {name: a, type: local}\n', 'f.yaml')).toThrow(
+      /line 3: .*defined twice/,
+    );
+  });
+
+  it('uses one executor named local when no config file exists, and refuses a missing explicit file', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'oca-cfg-'));
+    dirs.push(dir);
+    const saved = { xdg: process.env.XDG_CONFIG_HOME, env: process.env.OPENCLAW_AGENT_CONFIG };
+    process.env.XDG_CONFIG_HOME = dir;
+    delete process.env.OPENCLAW_AGENT_CONFIG;
+    try {
+      const config = loadConfig();
+      expect(config.sourcePath).toBeUndefined();
+      expect(config.executors.map((e) => e.name)).toEqual(['local']);
+      expect(() => loadConfig(path.join(dir, 'missing.yaml'))).toThrow(/does not exist/);
+      writeFileSync(path.join(dir, 'x.yaml'), 'executors: [{name: z, type: local}]\n');
+      process.env.OPENCLAW_AGENT_CONFIG = path.join(dir, 'x.yaml');
+      expect(loadConfig().executors[0]?.name).toBe('z');
+    } finally {
+      process.env.XDG_CONFIG_HOME = saved.xdg;
+      if (saved.env === undefined) delete process.env.OPENCLAW_AGENT_CONFIG;
+      else process.env.OPENCLAW_AGENT_CONFIG = saved.env;
+      if (saved.xdg === undefined) delete process.env.XDG_CONFIG_HOME;
+    }
+  });
+});

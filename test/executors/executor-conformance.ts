@@ -1,0 +1,231 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import {
+  DetachedError,
+  LogWriter,
+  TaskKeys,
+  TaskRequestSchema,
+  loadTaskRecord,
+  markTaskStarted,
+  parseConfigText,
+  readLog,
+  type Config,
+  type ExecutionResult,
+  type Executor,
+  type ExecutorConfig,
+  type ShellCommandPayload,
+  type TaskPayload,
+} from '../../src/index.js';
+import { deleteKeys, FAKE_CLAUDE, FIXTURES } from '../helpers/harness.js';
+
+/** What one executor brings to the shared suite. */
+export interface ConformanceTarget {
+  executor: Executor;
+  executorConfig: ExecutorConfig;
+  /** A directory that exists where the executor runs tasks, and that the test may write to. */
+  workdir: string;
+  /** What `~` means where the executor runs tasks. */
+  home: string;
+  /** Kills the whole process tree of a started task from outside (to make it vanish). */
+  killFromOutside(handle: Record<string, string>): Promise<void>;
+  /** Reads a file the task wrote, from where the executor runs tasks. */
+  readFile(file: string): Promise<string>;
+  cleanup(): Promise<void>;
+}
+
+export interface Run {
+  result: ExecutionResult;
+  stdout: string;
+  stderr: string;
+  system: string;
+  entries: number;
+}
+
+/**
+ * One suite of behaviours every executor must have, run against a real executor with real
+ * processes and real Redis: local, SSH and container each call this with their own target.
+ */
+export function describeExecutorConformance(name: string, makeTarget: () => Promise<ConformanceTarget>): void {
+  describe(`${name} executor conformance`, () => {
+    let target: ConformanceTarget;
+    let redis: Redis;
+    const keys = new TaskKeys(`oca-test-${randomUUID().slice(0, 8)}`);
+    const defaults: Config['defaults'] = parseConfigText('executors: []', 'test').defaults;
+
+    beforeAll(async () => {
+      target = await makeTarget();
+      redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    });
+
+    afterAll(async () => {
+      await target?.cleanup();
+      await deleteKeys(redis, `${keys.prefix}:*`);
+      redis.disconnect();
+    });
+
+    async function execute(payload: TaskPayload, options: { taskId?: string; signal?: AbortSignal } = {}): Promise<ExecutionResult> {
+      const taskId = options.taskId ?? randomUUID();
+      const request = TaskRequestSchema.parse({ executor: target.executorConfig.name, payload, createdAt: Date.now() });
+      const record = await loadTaskRecord(redis, keys, taskId, request, target.executor.type);
+      return target.executor.execute({
+        taskId,
+        request,
+        executor: target.executorConfig,
+        defaults: { ...defaults, claude_path: FAKE_CLAUDE },
+        record,
+        log: new LogWriter(redis, keys, taskId, 100_000),
+        markStarted: (handle, pid) => markTaskStarted(redis, keys, taskId, handle, pid),
+        signal: options.signal ?? new AbortController().signal,
+      });
+    }
+
+    async function collect(taskId: string): Promise<Omit<Run, 'result'>> {
+      const out = { stdout: '', stderr: '', system: '', entries: 0 };
+      for (const entry of await readLog(redis, keys, taskId)) {
+        if (entry.kind !== 'output') continue;
+        out[entry.stream] += entry.text;
+        out.entries++;
+      }
+      return out;
+    }
+
+    async function run(payload: TaskPayload): Promise<Run> {
+      const taskId = randomUUID();
+      const result = await execute(payload, { taskId });
+      return { result, ...(await collect(taskId)) };
+    }
+
+    const sh = (command: string, extra: Partial<ShellCommandPayload> = {}): ShellCommandPayload => ({
+      type: 'shell_command',
+      command,
+      args: [],
+      env: {},
+      workingDir: target.workdir,
+      ...extra,
+    });
+
+    it('keeps stdout and stderr apart and completes on exit 0', async () => {
+      const r = await run(sh('echo out1; echo err1 >&2; echo out2'));
+      expect(r.result).toEqual({ outcome: 'completed', exitCode: 0, signal: null });
+      expect(r.stdout).toBe('out1\nout2\n');
+      expect(r.stderr).toBe('err1\n');
+    });
+
+    it('reports exit code 3 as failed', async () => {
+      const r = await run(sh('echo before; exit 3'));
+      expect(r.result).toMatchObject({ outcome: 'failed', exitCode: 3 });
+      expect(r.stdout).toBe('before\n');
+    });
+
+    it('reports a command that does not exist as exit 127', async () => {
+      const r = await run({ ...sh('no-such-command-oca'), args: ['x'] });
+      expect(r.result).toMatchObject({ outcome: 'failed', exitCode: 127 });
+      expect(r.stderr).toContain('no-such-command-oca');
+    });
+
+    it('passes argv words byte-exact, with no shell in between', async () => {
+      const words = ["it's", '$(id)', '`id`', 'a\nb', 'ünïcødé ✓', '*', '-n', '"quoted"', ' spaced ', '; rm -rf /', '\\', '$HOME'];
+      const r = await run({ ...sh('printf'), args: ['[%s]', ...words] });
+      expect(r.result.exitCode).toBe(0);
+      expect(r.stdout).toBe(words.map((w) => `[${w}]`).join(''));
+    });
+
+    it('applies the task env and the executor env over the inherited one', async () => {
+      const r = await run(sh('printf "%s|%s" "$OCA_TASK_VAR" "$OCA_EXECUTOR_VAR"', { env: { OCA_TASK_VAR: 'task value' } }));
+      expect(r.stdout).toBe('task value|from executor');
+    });
+
+    it('expands ~ in the working directory where the task runs', async () => {
+      const r = await run(sh('pwd', { workingDir: '~' }));
+      expect(r.stdout.trim()).toBe(target.home);
+    });
+
+    it('fails with a clear error and runs nothing when the working directory is missing', async () => {
+      const marker = path.join(target.workdir, `ran-${randomUUID()}`);
+      const r = await run(sh(`touch ${marker}`, { workingDir: '/nonexistent/oca-dir' }));
+      expect(r.result).toMatchObject({ outcome: 'failed', exitCode: null });
+      expect(r.result.error).toMatch(/working directory \/nonexistent\/oca-dir does not exist/);
+      await expect(target.readFile(marker)).rejects.toThrow();
+    });
+
+    it('ships 10 MB of output intact', async () => {
+      const r = await run(sh('seq 1 1300000'));
+      const expected = Array.from({ length: 1_300_000 }, (_, i) => `${i + 1}\n`).join('');
+      expect(r.stdout.length).toBe(expected.length);
+      expect(createHash('sha256').update(r.stdout).digest('hex')).toBe(createHash('sha256').update(expected).digest('hex'));
+    });
+
+    it('keeps a multi-byte character whole when it is split across two writes', async () => {
+      // € is E2 82 AC: the first two bytes, a pause long enough to be shipped apart, then the last.
+      const r = await run(sh("printf 'a\\342\\202'; sleep 0.5; printf '\\254b\\n'"));
+      expect(r.stdout).toBe('a€b\n');
+      expect(r.stdout).not.toContain('\uFFFD');
+    });
+
+    it('runs a Claude Code payload with the prompt on stdin in the workspace, without CLAUDECODE', async () => {
+      process.env.CLAUDECODE = '1';
+      try {
+        const r = await run({ type: 'claude_code', prompt: 'Fix the build turns:2', workspace: target.workdir, maxTurns: 5 });
+        expect(r.result).toMatchObject({ outcome: 'completed', exitCode: 0 });
+        const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+        expect(lines[0]).toMatchObject({ type: 'system', subtype: 'init', cwd: target.workdir });
+        expect(lines.at(-1)).toMatchObject({ type: 'result', subtype: 'success', num_turns: 2, result: 'done: Fix the build turns:2' });
+      } finally {
+        delete process.env.CLAUDECODE;
+      }
+    });
+
+    it('fails a Claude Code task that runs out of turns', async () => {
+      const r = await run({ type: 'claude_code', prompt: 'turns:4', workspace: target.workdir, maxTurns: 2 });
+      expect(r.result).toMatchObject({ outcome: 'failed', exitCode: 1 });
+      expect(r.stdout).toContain('"subtype":"error_max_turns"');
+    });
+
+    it('re-attaches after a detach: resumes output with no gap or duplicate and never runs the command twice', async () => {
+      const taskId = randomUUID();
+      const marker = path.join(target.workdir, `marker-${taskId}`);
+      const payload = sh(`${path.join(FIXTURES, 'lines.sh')} 30 0.05 ${marker} 7`);
+      const first = new AbortController();
+      const running = execute(payload, { taskId, signal: first.signal });
+      await waitFor(async () => (await collect(taskId)).stdout.includes('line3\n'));
+      first.abort();
+      await expect(running).rejects.toBeInstanceOf(DetachedError);
+
+      const result = await execute(payload, { taskId });
+      expect(result).toEqual({ outcome: 'failed', exitCode: 7, signal: null });
+      const { stdout } = await collect(taskId);
+      expect(stdout).toBe(Array.from({ length: 30 }, (_, i) => `line${i + 1}\n`).join(''));
+      expect(await target.readFile(marker)).toBe('run\n');
+    });
+
+    it('ends as lost when the process vanished without an exit code', async () => {
+      const taskId = randomUUID();
+      const first = new AbortController();
+      const running = execute(sh('echo started; sleep 60'), { taskId, signal: first.signal });
+      await waitFor(async () => (await collect(taskId)).stdout.includes('started'));
+      first.abort();
+      await expect(running).rejects.toBeInstanceOf(DetachedError);
+      const record = await loadTaskRecord(redis, keys, taskId, TaskRequestSchema.parse({ executor: 'x', payload: sh('true'), createdAt: 0 }), 'local');
+      await target.killFromOutside(record.handle);
+
+      const result = await execute(sh('echo started; sleep 60'), { taskId });
+      expect(result.outcome).toBe('lost');
+      expect(result.error).toMatch(/vanished/);
+    });
+  });
+}
+
+async function waitFor(check: () => Promise<boolean>, deadlineMs = 20_000): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not reached');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+export function readLocalFile(file: string): Promise<string> {
+  return Promise.resolve().then(() => readFileSync(file, 'utf8'));
+}

@@ -1,0 +1,172 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { Redis } from 'ioredis';
+import { loadConfig, TaskClient, type LoadedConfig } from '../../src/index.js';
+
+export const ROOT = path.resolve(import.meta.dirname, '../..');
+export const BIN = path.join(ROOT, 'dist/cli/bin.js');
+export const FIXTURES = path.join(ROOT, 'test/fixtures');
+export const FAKE_CLAUDE = path.join(FIXTURES, 'fake-claude.mjs');
+
+/** What one CLI invocation did. */
+export interface CliResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Harness {
+  dir: string;
+  home: string;
+  prefix: string;
+  configPath: string;
+  env: NodeJS.ProcessEnv;
+  config(): LoadedConfig;
+  client(): Promise<TaskClient>;
+  cli(args: string[], options?: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv }): Promise<CliResult>;
+  startWorker(executor?: string): Promise<ChildProcess>;
+  redis(): Redis;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * A private world for one test file: a temp directory, a config with a unique Redis prefix and
+ * fast stall detection, and helpers to run the real CLI binary and real worker processes.
+ * `cleanup` stops workers, kills any task process left behind, and deletes the prefix's keys.
+ */
+export function createHarness(extraConfig = ''): Harness {
+  const dir = mkdtempSync(path.join(tmpdir(), 'oca-test-'));
+  const home = path.join(dir, 'home');
+  mkdirSync(home);
+  const prefix = `oca-test-${randomUUID().slice(0, 8)}`;
+  const configPath = path.join(dir, 'config.yaml');
+  writeFileSync(
+    configPath,
+    `executors:
+  - name: local
+    type: local
+    claude_path: ${FAKE_CLAUDE}
+    labels: [quick, rust]
+redis:
+  prefix: ${prefix}
+worker:
+  lock_duration: 2s
+  stalled_interval: 1s
+${extraConfig}`,
+  );
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    OPENCLAW_AGENT_HOME: home,
+    OPENCLAW_AGENT_CONFIG: configPath,
+    HOME: home,
+  };
+  delete env.REDIS_URL;
+  const workers: ChildProcess[] = [];
+  const clients: TaskClient[] = [];
+  const connections: Redis[] = [];
+
+  return {
+    dir,
+    home,
+    prefix,
+    configPath,
+    env,
+    config: () => loadConfig(configPath),
+    async client() {
+      const client = await TaskClient.connect(loadConfig(configPath));
+      clients.push(client);
+      return client;
+    },
+    async cli(args, options = {}) {
+      const r = await execa('node', [BIN, ...args], {
+        env: { ...env, ...options.env },
+        extendEnv: false,
+        cwd: options.cwd ?? dir,
+        input: options.input,
+        reject: false,
+        stripFinalNewline: false,
+      });
+      return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
+    },
+    async startWorker(executor = 'local') {
+      const child = spawn('node', [BIN, 'worker', '--executor', executor], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      workers.push(child);
+      await new Promise<void>((resolve, reject) => {
+        let seen = '';
+        child.stderr.on('data', (chunk: Buffer) => {
+          seen += chunk.toString();
+          if (seen.includes('ready')) resolve();
+        });
+        child.once('exit', (code) => reject(new Error(`worker exited early (${code}): ${seen}`)));
+      });
+      return child;
+    },
+    redis() {
+      const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+      connections.push(redis);
+      return redis;
+    },
+    async cleanup() {
+      await Promise.all(workers.map((w) => stopProcess(w)));
+      killTaskProcesses(home);
+      await Promise.all(clients.map((c) => c.close()));
+      const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+      await deleteKeys(redis, `${prefix}:*`);
+      redis.disconnect();
+      for (const c of connections) c.disconnect();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+// Any task still running under this home's spool directories is killed with its whole group.
+function killTaskProcesses(home: string): void {
+  const root = path.join(home, 'tasks');
+  let ids: string[] = [];
+  try {
+    ids = readdirSync(root);
+  } catch {
+    return;
+  }
+  for (const id of ids) {
+    try {
+      const pid = Number(readFileSync(path.join(root, id, 'pid'), 'utf8').trim());
+      if (pid > 0) process.kill(-pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+export async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+}
+
+/** Polls `check` until it returns a value other than undefined (no wall-time assertion: a deadline only stops a hung test). */
+export async function eventually<T>(check: () => Promise<T | undefined>, what: string, deadlineMs = 30_000): Promise<T> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

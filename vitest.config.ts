@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // Files run in parallel processes; each has its own Redis prefix and temp directory.
+    pool: 'forks',
+    maxWorkers: 2,
+    minWorkers: 1,
+  },
+});
