@@ -1,20 +1,28 @@
+import Cleanup from './cleanup.js';
 import Config from './config.js';
 import Executors from './executors.js';
+import Kill from './kill.js';
 import List from './list.js';
 import Logs from './logs.js';
+import Retry from './retry.js';
 import Run from './run.js';
 import Start from './start.js';
 import Status from './status.js';
+import Wait from './wait.js';
 import Worker from './worker.js';
 
 /** Every command, for oclif's explicit command discovery (no directory scan at start-up). */
 export const COMMANDS = {
+  cleanup: Cleanup,
   config: Config,
   executors: Executors,
+  kill: Kill,
   list: List,
   logs: Logs,
+  retry: Retry,
   run: Run,
   start: Start,
   status: Status,
+  wait: Wait,
   worker: Worker,
 };

@@ -9,10 +9,18 @@ export const dispatchFlags = {
   name: Flags.string({ description: 'A name shown in lists instead of the command' }),
   follow: Flags.boolean({ char: 'f', description: 'Stream the output, then exit with the task\'s exit code' }),
   json: Flags.boolean({ description: 'Print the task record as JSON instead of the id' }),
+  timeout: Flags.string({ description: 'Wall-clock limit, like 30m or 2h; the task ends timed_out (default: executor or defaults timeout)' }),
+  retries: Flags.integer({ description: 'Run again up to N times after a failed run (default 0: never run twice)', min: 0, max: 100 }),
+  backoff: Flags.string({ description: 'First delay before a retry, doubling each time with jitter (default 30s)' }),
+  callback: Flags.string({ description: 'Webhook URL to POST the completion record to (signed; retried)' }),
 };
 
 interface DispatchFlags {
   executor?: string;
+  timeout?: string;
+  retries?: number;
+  backoff?: string;
+  callback?: string;
   label?: string[];
   name?: string;
   follow: boolean;
@@ -21,7 +29,12 @@ interface DispatchFlags {
 
 /** Enqueues, prints the id (or JSON), and with --follow streams the log; returns the exit code. */
 export async function dispatchTask(client: TaskClient, payload: TaskPayload, flags: DispatchFlags): Promise<number> {
+  const { requireDuration } = await import('../src/duration.js');
   const { id } = await client.enqueue({
+    timeoutMs: flags.timeout === undefined ? undefined : requireDuration('--timeout', flags.timeout),
+    retries: flags.retries,
+    backoffMs: flags.backoff === undefined ? undefined : requireDuration('--backoff', flags.backoff),
+    callbackUrl: flags.callback,
     executor: flags.executor,
     labels: flags.label,
     name: flags.name,

@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'AMBIGUOUS_TASK_ID'
   | 'REDIS_UNREACHABLE'
   | 'EXECUTOR_FAILED'
+  | 'WAIT_TIMEOUT'
   | 'INTERNAL';
 
 export class OcaError extends Error {
@@ -72,7 +73,10 @@ export class RedisUnreachableError extends OcaError {
   }
 }
 
-/** CLI exit codes: 2 usage or validation, 3 task or executor not found, 4 Redis unreachable. */
+/**
+ * CLI exit codes: 2 usage or validation, 3 task or executor not found, 4 Redis unreachable,
+ * 124 `wait --timeout` expired (as timeout(1) does).
+ */
 export function exitCodeFor(error: unknown): number {
   if (!(error instanceof OcaError)) return 1;
   switch (error.code) {
@@ -87,6 +91,8 @@ export function exitCodeFor(error: unknown): number {
       return 3;
     case 'REDIS_UNREACHABLE':
       return 4;
+    case 'WAIT_TIMEOUT':
+      return 124;
     case 'EXECUTOR_FAILED':
     case 'INTERNAL':
       return 1;

@@ -20,3 +20,8 @@ export * from './executors/local-executor.js';
 export * from './executors/create-executor.js';
 export * from './task-input.js';
 export * from './task-store.js';
+export * from './task-stop.js';
+export * from './completion-record.js';
+export * from './task-control.js';
+export * from './webhook-signature.js';
+export * from './webhook-delivery.js';

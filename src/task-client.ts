@@ -19,6 +19,10 @@ export interface EnqueueInput {
   name?: string;
   timeoutMs?: number;
   callbackUrl?: string;
+  /** Extra runs after a failed one. @default 0 */
+  retries?: number;
+  /** First retry delay, doubling each time with jitter. @default 30 s */
+  backoffMs?: number;
   /** A UUID v4 chosen by the caller (idempotent dispatch); generated when absent. */
   id?: string;
   /**
@@ -102,6 +106,8 @@ export class TaskClient {
       name: input.name,
       timeoutMs: input.timeoutMs ?? executor.timeout ?? this.config.defaults.timeout,
       callbackUrl: input.callbackUrl,
+      retries: input.retries,
+      backoffMs: input.backoffMs,
       createdAt: Date.now(),
     };
     const parsed = TaskRequestSchema.safeParse(raw);
@@ -121,7 +127,8 @@ export class TaskClient {
     try {
       await this.queue(executor.name).add(request.payload.type, request, {
         jobId: id,
-        attempts: 1,
+        attempts: request.retries + 1,
+        backoff: { type: 'exponential', delay: request.backoffMs ?? 30_000, jitter: 0.5 },
         removeOnComplete: { age: Math.ceil(this.config.retention / 1000) },
         removeOnFail: { age: Math.ceil(this.config.retention / 1000) },
       });

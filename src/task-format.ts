@@ -69,6 +69,14 @@ export function formatStatusBlock(view: TaskView, now: number = Date.now()): str
   if (r.startedAt !== undefined) lines.push(`   Duration: ${durationOf(view, now)}`);
   if (r.exitCode !== undefined) lines.push(`   Exit:     ${r.exitCode}`);
   if (r.error) lines.push(`   Error:    ${r.error}`);
+  if (r.signal) lines.push(`   Signal:   ${r.signal}`);
+  if (r.attempts.length > 0 || r.attempt > 1) {
+    lines.push(`   Attempt:  ${r.attempt}`);
+    for (const a of r.attempts) {
+      lines.push(`     #${a.attempt} ${a.outcome}${a.exit_code !== null ? ` (exit ${a.exit_code})` : ''} at ${a.finished_at}${a.error ? ` — ${truncate(a.error, 60)}` : ''}`);
+    }
+  }
+  if (r.stop && !r.outcome) lines.push(`   Stopping: ${r.stop.reason}`);
   return lines.join('\n');
 }
 
@@ -82,4 +90,12 @@ export function formatExecutorTable(executors: readonly ExecutorConfig[]): strin
     (e) => `${pad(e.name, 15)} ${pad(e.type, 12)} ${pad(e.host ?? '-', 20)} ${pad(String(e.concurrency), 12)} ${e.labels.join(', ')}`,
   );
   return [header, '-'.repeat(72), ...rows].join('\n');
+}
+
+/** One line per ended task for `wait`: icon, short id, status, exit code, duration, name or command. */
+export function formatEndSummary(view: TaskView, now: number = Date.now()): string {
+  const r = view.record;
+  const code = r.exitCode !== undefined ? ` (exit ${r.exitCode})` : r.signal ? ` (${r.signal})` : '';
+  const error = r.error ? ` — ${truncate(r.error, 80)}` : '';
+  return `${TASK_TYPE_ICONS[r.taskType]}  ${r.id.slice(0, 8)} ${view.status}${code} in ${durationOf(view, now)}  ${truncate(r.name ?? r.summary, 60)}${error}`;
 }

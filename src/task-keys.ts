@@ -20,6 +20,11 @@ export class TaskKeys {
     return `${this.prefix}:_index:created`;
   }
 
+  /** Pub/sub channel: task ids whose stop was just requested. */
+  stopChannel(): string {
+    return `${this.prefix}:_stop`;
+  }
+
   /** Sorted set: task ids at score 0, for prefix lookup with ZRANGEBYLEX. */
   ids(): string {
     return `${this.prefix}:_index:ids`;

@@ -40,6 +40,10 @@ export const TaskRequestSchema = z.object({
   callbackUrl: z
     .url({ protocol: /^https?$/, error: 'the callback URL must be an http(s) URL' })
     .optional(),
+  /** Extra runs after a failed one (opt-in; the default never runs a command twice). @default 0 */
+  retries: z.number().int().min(0).max(100).default(0),
+  /** First delay before a retry; doubles each time, with jitter. @default 30 s */
+  backoffMs: z.number().int().positive().optional(),
   createdAt: z.number().int().nonnegative(),
 });
 

@@ -1,15 +1,17 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { constants as osConstants } from 'node:os';
 import type { ExecutorConfig, LoadedConfig } from './config.js';
-import { describeError } from './errors.js';
 import { formatDuration } from './duration.js';
+import { describeError } from './errors.js';
 import { DetachedError, type ExecutionResult, type Executor } from './executors/executor.js';
 import { LogWriter } from './log-stream.js';
 import { finishTask, type TaskEnd } from './task-finish.js';
 import type { TaskKeys } from './task-keys.js';
-import { TaskRequestSchema } from './task-payload.js';
+import { TaskRequestSchema, type TaskRequest } from './task-payload.js';
 import { parseRecordHash, type TaskRecord } from './task-record.js';
-import { loadTaskRecord, markTaskStarted } from './task-store.js';
+import { DEFAULT_GRACE_MS, readStopRequest, StopSwitch } from './task-stop.js';
+import { beginAttempt, loadTaskRecord, markTaskStarted, recordAttemptEnd } from './task-store.js';
 import { describeIssue } from './zod-issues.js';
 
 export interface ProcessorDeps {
@@ -20,6 +22,10 @@ export interface ProcessorDeps {
   keys: TaskKeys;
   /** Aborted when the worker shuts down; running tasks are left to be re-attached. */
   shutdown: AbortSignal;
+  /** The stop switches of the tasks this worker follows, for the pub/sub kill nudge. */
+  stops: Map<string, StopSwitch>;
+  /** Called after a task has ended for good (completion record, webhooks). */
+  onEnded?: (record: TaskRecord, request: TaskRequest) => Promise<void>;
 }
 
 /** What a completed job returns, and what a failed job's record holds: the same fields. */
@@ -30,9 +36,13 @@ export interface TaskResult {
   status: TaskEnd['outcome'];
 }
 
+/** How often a following worker re-reads the record for a kill request it may have missed. */
+const STOP_POLL_MS = 1000;
+
 /**
  * The BullMQ processor for one executor's queue: validates the job data again, runs the task (or
- * re-attaches to it), ends it exactly once, and maps the outcome to a completed or failed job.
+ * re-attaches to it), enforces kill requests and the timeout, ends it exactly once, and maps the
+ * outcome to a completed or failed job. A failed run is retried only when the task asked for it.
  */
 export function createTaskProcessor(deps: ProcessorDeps): (job: Job) => Promise<TaskResult> {
   return async (job) => {
@@ -40,61 +50,128 @@ export function createTaskProcessor(deps: ProcessorDeps): (job: Job) => Promise<
     const parsed = TaskRequestSchema.safeParse(job.data);
     if (!parsed.success) {
       const error = `invalid task data in Redis: ${describeIssue(parsed.error.issues[0]!, job.data)}`;
-      await endTask(deps, taskId, undefined, { outcome: 'failed', exitCode: null, signal: null, error });
+      await endTask(deps, taskId, { outcome: 'failed', exitCode: null, signal: null, error });
       throw new UnrecoverableError(error);
     }
     const request = parsed.data;
-    const record = await loadTaskRecord(deps.redis, deps.keys, taskId, request, deps.executorConfig.type);
-    if (record.outcome) return settle(record.outcome, record, { exitCode: record.exitCode ?? null, signal: record.signal ?? null, error: record.error });
+    const attempt = job.attemptsMade + 1;
+    const maxAttempts = job.opts.attempts ?? 1;
+    let record = await loadTaskRecord(deps.redis, deps.keys, taskId, request, deps.executorConfig.type);
+    if (record.outcome) return settle(record, record.outcome, record);
+    if (attempt > record.attempt) {
+      await beginAttempt(deps.redis, deps.keys, taskId, attempt, maxAttempts);
+      record = await loadTaskRecord(deps.redis, deps.keys, taskId, request, deps.executorConfig.type);
+    }
 
+    const stop = new StopSwitch();
+    const watch = watchForStop(deps, taskId, request, record, stop);
     let result: ExecutionResult;
     try {
       result = await deps.executor.execute({
         taskId,
+        attempt,
         request,
         executor: deps.executorConfig,
         defaults: deps.config.defaults,
         record,
         log: new LogWriter(deps.redis, deps.keys, taskId, deps.config.logs.max_entries),
-        markStarted: (handle, pid) => markTaskStarted(deps.redis, deps.keys, taskId, handle, pid),
+        markStarted: async (handle, pid) => {
+          const startedAt = await markTaskStarted(deps.redis, deps.keys, taskId, handle, pid);
+          watch.armTimeout(startedAt);
+        },
         signal: deps.shutdown,
+        stop,
       });
     } catch (error) {
       // Left running for the next worker: never settle this job from here.
-      if (error instanceof DetachedError || deps.shutdown.aborted) return new Promise<TaskResult>(() => {});
+      if (error instanceof DetachedError || deps.shutdown.aborted) {
+        watch.close();
+        return await new Promise<TaskResult>(() => {});
+      }
       result = { outcome: 'failed', exitCode: null, signal: null, error: `executor error: ${describeError(error)}` };
+    } finally {
+      watch.close();
     }
-    const latest = await endTask(deps, taskId, record, result);
-    return settle(result.outcome, latest, result);
+
+    const end = applyStop(result, stop);
+    if (end.outcome !== 'killed' && end.outcome !== 'completed' && attempt < maxAttempts) {
+      await recordAttemptEnd(deps.redis, deps.keys, taskId, attempt, end);
+      throw new Error(`attempt ${attempt} of ${maxAttempts} ${end.outcome}${end.exitCode !== null ? ` (exit code ${end.exitCode})` : ''}; retrying`);
+    }
+    if (maxAttempts > 1) await recordAttemptEnd(deps.redis, deps.keys, taskId, attempt, end);
+    const latest = (await endTask(deps, taskId, end)) ?? record;
+    if (deps.onEnded) await deps.onEnded(latest, request).catch(() => {});
+    return settle(latest, end.outcome, end);
   };
 }
 
-async function endTask(
-  deps: ProcessorDeps,
-  taskId: string,
-  record: TaskRecord | undefined,
-  result: ExecutionResult,
-): Promise<TaskRecord | undefined> {
-  await finishTask(
-    deps.redis,
-    deps.keys,
-    taskId,
-    { outcome: result.outcome, exitCode: result.exitCode, signal: result.signal, error: result.error, finishedAt: Date.now() },
-    { retentionMs: deps.config.retention, maxLogEntries: deps.config.logs.max_entries },
-  );
-  return parseRecordHash(await deps.redis.hgetall(deps.keys.record(taskId))) ?? record;
+interface StopWatch {
+  armTimeout(startedAt: number): void;
+  close(): void;
 }
 
-// Completed jobs return the result; every other outcome fails the job (never retried from here).
-function settle(
-  outcome: TaskEnd['outcome'],
-  record: TaskRecord | undefined,
-  result: { exitCode: number | null; signal: string | null; error?: string },
-): TaskResult {
-  const duration = record?.startedAt !== undefined && record.finishedAt !== undefined ? record.finishedAt - record.startedAt : null;
-  const value: TaskResult = { exit_code: result.exitCode, signal: result.signal, duration_ms: duration, status: outcome };
+// Trips the switch on a kill request (pub/sub nudge or the record, polled) or when the timeout passes.
+function watchForStop(deps: ProcessorDeps, taskId: string, request: TaskRequest, record: TaskRecord, stop: StopSwitch): StopWatch {
+  deps.stops.set(taskId, stop);
+  const check = async () => {
+    const requested = await readStopRequest(deps.redis, deps.keys, taskId).catch(() => undefined);
+    if (requested) stop.trip(requested);
+  };
+  void check();
+  const poll = setInterval(() => void check(), STOP_POLL_MS);
+  let timeout: NodeJS.Timeout | undefined;
+  const armTimeout = (startedAt: number) => {
+    if (!request.timeoutMs || timeout) return;
+    const limit = request.timeoutMs;
+    timeout = setTimeout(
+      () => stop.trip({ kind: 'timed_out', graceMs: DEFAULT_GRACE_MS, reason: `timed out after ${formatDuration(limit)} (the task's limit)` }),
+      Math.max(0, startedAt + limit - Date.now()),
+    );
+  };
+  // Re-attached: the clock started with the run, not with this worker.
+  if (record.attemptStartedAt !== undefined) armTimeout(record.attemptStartedAt);
+  return {
+    armTimeout,
+    close() {
+      clearInterval(poll);
+      clearTimeout(timeout);
+      if (deps.stops.get(taskId) === stop) deps.stops.delete(taskId);
+    },
+  };
+}
+
+// A run we stopped ends as killed or timed_out, with the signal that ended it.
+function applyStop(result: ExecutionResult, stop: StopSwitch): Omit<TaskEnd, 'finishedAt'> {
+  const request = stop.request;
+  if (!result.stopped || !request) {
+    return { outcome: result.outcome, exitCode: result.exitCode, signal: result.signal, error: result.error };
+  }
+  const signal = result.signal ?? signalOfExitCode(result.exitCode);
+  return { outcome: request.kind, exitCode: result.exitCode, signal, error: request.reason };
+}
+
+// A shell reports death by signal N as exit code 128 + N.
+function signalOfExitCode(code: number | null): string | null {
+  if (code === null || code <= 128) return null;
+  const entry = Object.entries(osConstants.signals).find(([, number]) => number === code - 128);
+  return entry ? entry[0] : null;
+}
+
+async function endTask(deps: ProcessorDeps, taskId: string, end: Omit<TaskEnd, 'finishedAt'>): Promise<TaskRecord | undefined> {
+  await finishTask(deps.redis, deps.keys, taskId, { ...end, finishedAt: Date.now() }, {
+    retentionMs: deps.config.retention,
+    maxLogEntries: deps.config.logs.max_entries,
+  });
+  return parseRecordHash(await deps.redis.hgetall(deps.keys.record(taskId)));
+}
+
+// Completed jobs return the result; every other outcome fails the job, never to be retried.
+function settle(record: TaskRecord, outcome: TaskEnd['outcome'], result: { exitCode?: number | null; signal?: string | null; error?: string }): TaskResult {
+  const duration = record.startedAt !== undefined && record.finishedAt !== undefined ? record.finishedAt - record.startedAt : null;
+  const exitCode = result.exitCode ?? null;
+  const value: TaskResult = { exit_code: exitCode, signal: result.signal ?? null, duration_ms: duration, status: outcome };
   if (outcome === 'completed') return value;
-  const parts = [outcome === 'failed' && result.exitCode !== null ? `exited with code ${result.exitCode}` : outcome];
+  const parts = [outcome === 'failed' && exitCode !== null ? `exited with code ${exitCode}` : outcome];
   if (result.error) parts.push(result.error);
   if (duration !== null) parts.push(`after ${formatDuration(duration)}`);
   throw new UnrecoverableError(parts.join(' — '));

@@ -29,8 +29,24 @@ export interface TaskRecord {
   signal?: string;
   outcome?: EndedStatus;
   error?: string;
+  /** The run the handle and checkpoint belong to; 1 unless retried. */
+  attempt: number;
+  attemptStartedAt?: number;
+  /** Every run that ended so far, oldest first. */
+  attempts: AttemptSummary[];
+  stop?: { kind: 'killed' | 'timed_out'; reason: string; requestedAt?: number };
   handle: Record<string, string>;
   checkpoint: Record<string, string>;
+}
+
+/** One run of a task, as `status` lists it. */
+export interface AttemptSummary {
+  attempt: number;
+  outcome: EndedStatus;
+  exit_code: number | null;
+  started_at: string | null;
+  finished_at: string;
+  error: string | null;
 }
 
 const HANDLE_PREFIX = 'h:';
@@ -85,6 +101,12 @@ const RecordHashSchema = z.object({
   signal: z.string().optional(),
   outcome: z.enum(TASK_STATUSES.filter((s) => s !== 'queued' && s !== 'running') as [EndedStatus, ...EndedStatus[]]).optional(),
   error: z.string().optional(),
+  attempt: z.coerce.number().int().positive().default(1),
+  attempt_started_at: z.coerce.number().int().optional(),
+  attempts_log: z.string().default('[]'),
+  stop_kind: z.enum(['killed', 'timed_out']).optional(),
+  stop_reason: z.string().optional(),
+  stop_requested_at: z.coerce.number().int().optional(),
 });
 
 /** Parses a record hash read back from Redis; undefined when the hash is empty or malformed. */
@@ -117,9 +139,22 @@ export function parseRecordHash(hash: Record<string, string>): TaskRecord | unde
     signal: h.signal,
     outcome: h.outcome,
     error: h.error,
+    attempt: h.attempt,
+    attemptStartedAt: h.attempt_started_at,
+    attempts: parseAttempts(h.attempts_log),
+    stop: h.stop_kind ? { kind: h.stop_kind, reason: h.stop_reason ?? h.stop_kind, requestedAt: h.stop_requested_at } : undefined,
     handle,
     checkpoint,
   };
+}
+
+function parseAttempts(text: string): AttemptSummary[] {
+  try {
+    const value: unknown = JSON.parse(text);
+    return Array.isArray(value) ? (value as AttemptSummary[]) : [];
+  } catch {
+    return [];
+  }
 }
 
 function parseStringArray(text: string): string[] {
@@ -166,6 +201,8 @@ export function toTaskJson(view: TaskView, now: number = Date.now()): Record<str
     labels: r.labels,
     env_keys: r.envKeys,
     signal: r.signal ?? null,
+    attempt: r.attempt,
+    attempts: r.attempts,
     created_at: iso(r.createdAt),
     queue_position: view.queuePosition ?? null,
   };

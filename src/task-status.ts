@@ -24,7 +24,8 @@ export function isTaskStatus(text: string): text is TaskStatus {
 
 /** The fields of a task record that decide its status. */
 export interface StatusFields {
-  startedAt?: number | undefined;
+  /** When the current run started; unset while a retry waits for its turn. */
+  attemptStartedAt?: number | undefined;
   outcome?: EndedStatus | undefined;
 }
 
@@ -47,7 +48,7 @@ export function deriveTaskStatus(state: JobState | 'unknown' | undefined, fields
     case 'delayed':
     case 'prioritized':
     case 'waiting-children':
-      return fields.startedAt !== undefined ? 'running' : 'queued';
+      return fields.attemptStartedAt !== undefined ? 'running' : 'queued';
     default:
       return 'lost';
   }

@@ -1,7 +1,15 @@
 import type { Redis } from 'ioredis';
+import type { TaskEnd } from './task-finish.js';
 import type { TaskKeys } from './task-keys.js';
 import type { TaskRequest } from './task-payload.js';
-import { handleFields, initialRecordFields, parseRecordHash, type ExecutorType, type TaskRecord } from './task-record.js';
+import {
+  handleFields,
+  initialRecordFields,
+  parseRecordHash,
+  type AttemptSummary,
+  type ExecutorType,
+  type TaskRecord,
+} from './task-record.js';
 
 /** The record as a worker finds it; rebuilt from the job's request when Redis lost it in a crash. */
 export async function loadTaskRecord(
@@ -18,17 +26,60 @@ export async function loadTaskRecord(
   return parseRecordHash(await redis.hgetall(key))!;
 }
 
-/** Records that the task has started: its first start time, its pid and the executor's handle. */
+/**
+ * Records that a run has started: the task's first start time (kept across retries), this run's
+ * start time, its pid and the executor's handle. Returns this run's start time.
+ */
 export async function markTaskStarted(
   redis: Redis,
   keys: TaskKeys,
   taskId: string,
   handle: Record<string, string>,
   pid?: number,
+): Promise<number> {
+  const key = keys.record(taskId);
+  const now = Date.now();
+  const fields: Record<string, string> = { ...handleFields(handle), updated_at: String(now), attempt_started_at: String(now) };
+  if (pid !== undefined) fields.pid = String(pid);
+  await redis.multi().hsetnx(key, 'started_at', String(now)).hset(key, fields).exec();
+  return now;
+}
+
+/** Starts a retry: forgets the last run's handle and output offsets, and says so in the log. */
+export async function beginAttempt(redis: Redis, keys: TaskKeys, taskId: string, attempt: number, maxAttempts: number): Promise<void> {
+  const key = keys.record(taskId);
+  const stale = Object.keys(await redis.hgetall(key)).filter((f) => f.startsWith('h:') || f.startsWith('c:') || f === 'pid');
+  const multi = redis.multi();
+  if (stale.length > 0) multi.hdel(key, ...stale);
+  multi
+    .hset(key, { attempt: String(attempt), updated_at: String(Date.now()) })
+    .xadd(keys.log(taskId), '*', 't', 's', 'd', `attempt ${attempt} of ${maxAttempts} starting\n`);
+  await multi.exec();
+}
+
+/** Appends a run's end to the attempt history; the task itself may go on with a retry. */
+export async function recordAttemptEnd(
+  redis: Redis,
+  keys: TaskKeys,
+  taskId: string,
+  attempt: number,
+  end: Omit<TaskEnd, 'finishedAt'>,
 ): Promise<void> {
   const key = keys.record(taskId);
-  const now = String(Date.now());
-  const fields: Record<string, string> = { ...handleFields(handle), updated_at: now };
-  if (pid !== undefined) fields.pid = String(pid);
-  await redis.multi().hsetnx(key, 'started_at', now).hset(key, fields).exec();
+  const record = parseRecordHash(await redis.hgetall(key));
+  const history = (record?.attempts ?? []).filter((a) => a.attempt !== attempt);
+  const startedAt = record?.attemptStartedAt;
+  const summary: AttemptSummary = {
+    attempt,
+    outcome: end.outcome,
+    exit_code: end.exitCode,
+    started_at: startedAt === undefined ? null : new Date(startedAt).toISOString(),
+    finished_at: new Date().toISOString(),
+    error: end.error ?? null,
+  };
+  await redis
+    .multi()
+    .hset(key, { attempts_log: JSON.stringify([...history, summary]), updated_at: String(Date.now()) })
+    .hdel(key, 'attempt_started_at')
+    .exec();
 }

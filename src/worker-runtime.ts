@@ -7,6 +7,9 @@ import { connectRedis, resolveRedisUrl } from './redis-connection.js';
 import { TaskKeys } from './task-keys.js';
 import { createTaskProcessor } from './task-processor.js';
 import { findExecutor } from './config.js';
+import { writeCompletionRecord } from './completion-record.js';
+import type { TaskRecord } from './task-record.js';
+import { readStopRequest, type StopSwitch } from './task-stop.js';
 
 export interface ExecutorWorkerOptions {
   config: LoadedConfig;
@@ -41,9 +44,22 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
   const shutdown = new AbortController();
   const concurrency = options.concurrency ?? executorConfig.concurrency;
   const log = options.onLog ?? (() => {});
+  const keys = new TaskKeys(config.redis.prefix);
+  const stops = new Map<string, StopSwitch>();
+  // Kill requests arrive as a pub/sub nudge; the record is the durable copy the processor polls.
+  const subscriber = redis.duplicate();
+  await subscriber.subscribe(keys.stopChannel());
+  subscriber.on('message', (_channel: string, taskId: string) => {
+    const stop = stops.get(taskId);
+    if (!stop) return;
+    void readStopRequest(redis, keys, taskId).then((request) => request && stop.trip(request), () => {});
+  });
+  const onEnded = async (record: TaskRecord) => {
+    await writeCompletionRecord(record).catch((error: unknown) => log(`could not write the completion record of ${record.id}: ${String(error)}`));
+  };
   const worker = new Worker(
     executorConfig.name,
-    createTaskProcessor({ config, executorConfig, executor, redis, keys: new TaskKeys(config.redis.prefix), shutdown: shutdown.signal }),
+    createTaskProcessor({ config, executorConfig, executor, redis, keys, shutdown: shutdown.signal, stops, onEnded }),
     {
       connection: redis,
       prefix: config.redis.prefix,
@@ -69,6 +85,7 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
       closing ??= (async () => {
         shutdown.abort();
         await worker.close(true);
+        subscriber.disconnect();
         redis.disconnect();
       })();
       return closing;

@@ -13,7 +13,7 @@ describe('deriveTaskStatus', () => {
   });
 
   it('calls a stalled job whose process started running, not queued', () => {
-    expect(deriveTaskStatus('waiting', { startedAt: 1 })).toBe('running');
+    expect(deriveTaskStatus('waiting', { attemptStartedAt: 1 })).toBe('running');
   });
 
   it('lets the recorded outcome win over the job state', () => {

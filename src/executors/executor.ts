@@ -2,10 +2,13 @@ import type { Config, ExecutorConfig } from '../config.js';
 import type { LogWriter } from '../log-stream.js';
 import type { TaskRequest } from '../task-payload.js';
 import type { ExecutorType, TaskRecord } from '../task-record.js';
+import type { StopSwitch } from '../task-stop.js';
 
 /** Everything an executor needs to run one task, or to re-attach to it. */
 export interface ExecutionContext {
   taskId: string;
+  /** 1 for the first run; retries are new runs with their own handle and output offsets. */
+  attempt: number;
   request: TaskRequest;
   executor: ExecutorConfig;
   defaults: Config['defaults'];
@@ -20,6 +23,8 @@ export interface ExecutionContext {
   markStarted(handle: Record<string, string>, pid?: number): Promise<void>;
   /** Aborted when the worker shuts down: stop following and reject with DetachedError; the task keeps running. */
   signal: AbortSignal;
+  /** Trips when the task is to be killed or has timed out. */
+  stop: StopSwitch;
 }
 
 /** How a run ended, with the same fields whether it succeeded or not. */
@@ -28,6 +33,8 @@ export interface ExecutionResult {
   exitCode: number | null;
   signal: string | null;
   error?: string;
+  /** True when the executor signalled the task because `ctx.stop` tripped. */
+  stopped?: boolean;
 }
 
 /**
@@ -39,6 +46,9 @@ export interface ExecutionResult {
  * - It resolves when the task has ended: exit 0 → completed, other codes → failed, vanished
  *   without an exit code → lost. Setup errors (missing working directory) resolve as failed
  *   with `error` set and nothing started.
+ * - When `ctx.stop` trips it sends SIGTERM to the task's whole process group, waits the grace
+ *   period, then SIGKILL, keeps shipping output meanwhile, and resolves with `stopped: true`
+ *   (unless the task had already ended by itself).
  * - When `ctx.signal` aborts it stops following and rejects with DetachedError.
  */
 export interface Executor {

@@ -43,7 +43,8 @@ export class LocalExecutor implements Executor {
   readonly type = 'local' as const;
 
   async execute(ctx: ExecutionContext): Promise<ExecutionResult> {
-    const dir = path.join(spoolRoot(ctx.executor.spool_dir), ctx.taskId);
+    // Each attempt has its own directory: a retry is a new run, never a re-attach to the last one.
+    const dir = path.join(spoolRoot(ctx.executor.spool_dir), ctx.attempt === 1 ? ctx.taskId : `${ctx.taskId}.${ctx.attempt}`);
     const existing = await this.findHandle(dir, ctx);
     if (existing === 'unknown') return this.collectWithoutProcess(ctx, dir);
     if (!existing && ctx.record.handle.pid) {
@@ -123,6 +124,15 @@ export class LocalExecutor implements Executor {
   private async follow(ctx: ExecutionContext, handle: LocalHandle): Promise<ExecutionResult> {
     const tail = new SpoolTail(handle.dir, ctx.record.checkpoint);
     const waker = new DirectoryWaker(handle.dir);
+    let termination: Promise<boolean> | undefined;
+    const unsubscribe = ctx.stop.onTrip((request) => {
+      termination ??= terminateGroup(handle, request.graceMs);
+      waker.poke();
+    });
+    const finish = async (result: ExecutionResult): Promise<ExecutionResult> => {
+      const stopped = termination ? await termination : false;
+      return stopped ? { ...result, stopped } : result;
+    };
     try {
       for (;;) {
         if (ctx.signal.aborted) throw new DetachedError();
@@ -130,18 +140,19 @@ export class LocalExecutor implements Executor {
         const shipped = await this.ship(ctx, tail, exitCode !== undefined);
         if (exitCode !== undefined) {
           if (shipped > 0) continue;
-          return resultFromExitCode(exitCode);
+          return await finish(resultFromExitCode(exitCode));
         }
         if (shipped > 0) continue;
         if (!(await isSameProcessAlive(handle.pid, handle.startTime))) {
           // The wrapper renames the exit file before it exits; look once more, then drain.
           const late = await readExitCode(handle.dir);
           if (late !== undefined) continue;
-          return await this.collectWithoutProcess(ctx, handle.dir, tail);
+          return await finish(await this.collectWithoutProcess(ctx, handle.dir, tail, termination !== undefined));
         }
         await waker.wait(IDLE_POLL_MS, ctx.signal);
       }
     } finally {
+      unsubscribe();
       waker.close();
       await tail.close();
     }
@@ -154,7 +165,12 @@ export class LocalExecutor implements Executor {
   }
 
   // The process is gone: ship what it wrote, then report its exit code, or lost without one.
-  private async collectWithoutProcess(ctx: ExecutionContext, dir: string, existing?: SpoolTail): Promise<ExecutionResult> {
+  private async collectWithoutProcess(
+    ctx: ExecutionContext,
+    dir: string,
+    existing?: SpoolTail,
+    killedByUs = false,
+  ): Promise<ExecutionResult> {
     const tail = existing ?? new SpoolTail(dir, ctx.record.checkpoint);
     try {
       while ((await this.ship(ctx, tail, true)) > 0) {
@@ -165,6 +181,8 @@ export class LocalExecutor implements Executor {
     }
     const exitCode = await readExitCode(dir);
     if (exitCode !== undefined) return resultFromExitCode(exitCode);
+    // SIGKILL took the wrapper too, so no exit code was written: that is ours, not a loss.
+    if (killedByUs) return { outcome: 'failed', exitCode: null, signal: 'SIGKILL' };
     const error = 'the task process vanished without recording an exit code (killed from outside, or the host restarted)';
     await ctx.log.append([{ stream: 'system', text: `${error}\n` }]);
     return { outcome: 'lost', exitCode: null, signal: null, error };
@@ -208,9 +226,42 @@ class DirectoryWaker {
     });
   }
 
+  /** Wakes the waiter now (a stop request arrived). */
+  poke(): void {
+    this.pending = true;
+    this.wake?.();
+  }
+
   close(): void {
     this.watcher?.close();
     this.watcher = undefined;
+  }
+}
+
+/**
+ * SIGTERM to the task's whole process group, then SIGKILL after `graceMs` if anything of it is
+ * left. Resolves true when a signal was sent, false when the task had already ended by itself.
+ */
+async function terminateGroup(handle: LocalHandle, graceMs: number): Promise<boolean> {
+  if ((await readExitCode(handle.dir)) !== undefined) return false;
+  if (!(await isSameProcessAlive(handle.pid, handle.startTime))) return false;
+  if (!signalGroup(handle.pid, 'SIGTERM')) return false;
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline) {
+    if (!signalGroup(handle.pid, 0)) return true;
+    await sleep(Math.min(50, Math.max(1, deadline - Date.now())));
+  }
+  signalGroup(handle.pid, 'SIGKILL');
+  return true;
+}
+
+// False when the group has no member left.
+function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -12,6 +12,7 @@ import {
   markTaskStarted,
   parseConfigText,
   readLog,
+  StopSwitch,
   type Config,
   type ExecutionResult,
   type Executor,
@@ -31,6 +32,8 @@ export interface ConformanceTarget {
   home: string;
   /** Kills the whole process tree of a started task from outside (to make it vanish). */
   killFromOutside(handle: Record<string, string>): Promise<void>;
+  /** How many processes of the task's process group are still alive. */
+  processesLeft(handle: Record<string, string>): Promise<number>;
   /** Reads a file the task wrote, from where the executor runs tasks. */
   readFile(file: string): Promise<string>;
   cleanup(): Promise<void>;
@@ -66,19 +69,26 @@ export function describeExecutorConformance(name: string, makeTarget: () => Prom
       redis.disconnect();
     });
 
-    async function execute(payload: TaskPayload, options: { taskId?: string; signal?: AbortSignal } = {}): Promise<ExecutionResult> {
+    async function execute(
+      payload: TaskPayload,
+      options: { taskId?: string; signal?: AbortSignal; stop?: StopSwitch } = {},
+    ): Promise<ExecutionResult> {
       const taskId = options.taskId ?? randomUUID();
       const request = TaskRequestSchema.parse({ executor: target.executorConfig.name, payload, createdAt: Date.now() });
       const record = await loadTaskRecord(redis, keys, taskId, request, target.executor.type);
       return target.executor.execute({
         taskId,
+        attempt: 1,
         request,
         executor: target.executorConfig,
         defaults: { ...defaults, claude_path: FAKE_CLAUDE },
         record,
         log: new LogWriter(redis, keys, taskId, 100_000),
-        markStarted: (handle, pid) => markTaskStarted(redis, keys, taskId, handle, pid),
+        markStarted: async (handle, pid) => {
+          await markTaskStarted(redis, keys, taskId, handle, pid);
+        },
         signal: options.signal ?? new AbortController().signal,
+        stop: options.stop ?? new StopSwitch(),
       });
     }
 
@@ -199,6 +209,30 @@ export function describeExecutorConformance(name: string, makeTarget: () => Prom
       const { stdout } = await collect(taskId);
       expect(stdout).toBe(Array.from({ length: 30 }, (_, i) => `line${i + 1}\n`).join(''));
       expect(await target.readFile(marker)).toBe('run\n');
+    });
+
+    it('stops a tree that traps SIGTERM, grandchildren included: TERM, grace, then KILL, nothing left', async () => {
+      const taskId = randomUUID();
+      const stop = new StopSwitch();
+      const tree = "trap 'echo term ignored' TERM; (sleep 300 &); sleep 300 & echo tree-up; while :; do sleep 0.1; done";
+      const running = execute(sh(tree), { taskId, stop });
+      await waitFor(async () => (await collect(taskId)).stdout.includes('tree-up'));
+      const record = await loadTaskRecord(redis, keys, taskId, TaskRequestSchema.parse({ executor: 'x', payload: sh('true'), createdAt: 0 }), 'local');
+      expect(await target.processesLeft(record.handle)).toBeGreaterThanOrEqual(3);
+      stop.trip({ kind: 'killed', graceMs: 300, reason: 'test' });
+      const result = await running;
+      expect(result.stopped).toBe(true);
+      expect(result.outcome).toBe('failed');
+      expect(await target.processesLeft(record.handle)).toBe(0);
+      expect((await collect(taskId)).stdout).toContain('term ignored');
+    });
+
+    it('reports a task that ended before the stop as not stopped', async () => {
+      const stop = new StopSwitch();
+      const taskId = randomUUID();
+      const result = await execute(sh('exit 0'), { taskId, stop });
+      stop.trip({ kind: 'killed', graceMs: 100, reason: 'late' });
+      expect(result).toEqual({ outcome: 'completed', exitCode: 0, signal: null });
     });
 
     it('ends as lost when the process vanished without an exit code', async () => {

@@ -3,6 +3,7 @@ import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { LocalExecutor, parseConfigText } from '../../src/index.js';
 import { describeExecutorConformance, readLocalFile } from './executor-conformance.js';
+import { countProcessGroup } from '../helpers/processes.js';
 
 describeExecutorConformance('local', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'oca-local-'));
@@ -22,6 +23,9 @@ describeExecutorConformance('local', async () => {
     home: homedir(),
     async killFromOutside(handle) {
       process.kill(-Number(handle.pid), 'SIGKILL');
+    },
+    async processesLeft(handle) {
+      return countProcessGroup(Number(handle.pid));
     },
     readFile: readLocalFile,
     async cleanup() {

@@ -38,7 +38,8 @@ export interface Harness {
  * fast stall detection, and helpers to run the real CLI binary and real worker processes.
  * `cleanup` stops workers, kills any task process left behind, and deletes the prefix's keys.
  */
-export function createHarness(extraConfig = ''): Harness {
+export function createHarness(options: { extraConfig?: string; extraExecutors?: string } = {}): Harness {
+  const extraConfig = options.extraConfig ?? '';
   const dir = mkdtempSync(path.join(tmpdir(), 'oca-test-'));
   const home = path.join(dir, 'home');
   mkdirSync(home);
@@ -51,6 +52,7 @@ export function createHarness(extraConfig = ''): Harness {
     type: local
     claude_path: ${FAKE_CLAUDE}
     labels: [quick, rust]
+${options.extraExecutors ?? ''}
 redis:
   prefix: ${prefix}
 worker:

@@ -1,0 +1,29 @@
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import type { TaskRecord } from './task-record.js';
+
+/** The original tool's completion record directory, on the host of the worker that ran the task. */
+export function completionsDir(home: string = homedir()): string {
+  return path.join(home, '.openclaw-agent', 'completions');
+}
+
+/**
+ * Writes `~/.openclaw-agent/completions/<id>.json` in the original tool's shape (status
+ * "success" or "failure", exit code -1 when there is none), for tools that watch that directory.
+ */
+export async function writeCompletionRecord(record: TaskRecord, home?: string): Promise<string> {
+  const dir = completionsDir(home);
+  await mkdir(dir, { recursive: true });
+  const file = path.join(dir, `${record.id}.json`);
+  const body = {
+    task_id: record.id,
+    status: record.outcome === 'completed' ? 'success' : 'failure',
+    exit_code: record.exitCode ?? -1,
+    completed_at: record.finishedAt === undefined ? '' : new Date(record.finishedAt).toISOString(),
+    executor: record.executor,
+  };
+  await writeFile(`${file}.tmp`, `${JSON.stringify(body, null, 2)}\n`);
+  await rename(`${file}.tmp`, file);
+  return file;
+}

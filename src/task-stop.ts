@@ -1,0 +1,62 @@
+import type { Redis } from 'ioredis';
+import type { TaskKeys } from './task-keys.js';
+
+export type StopKind = 'killed' | 'timed_out';
+
+/** Why and how a running task is to be stopped: SIGTERM to its process group, `graceMs`, SIGKILL. */
+export interface StopRequest {
+  kind: StopKind;
+  graceMs: number;
+  reason: string;
+}
+
+/** @default 10 s between SIGTERM and SIGKILL */
+export const DEFAULT_GRACE_MS = 10_000;
+
+/**
+ * Records a kill request durably on the task record (the first request wins) and nudges the
+ * workers over pub/sub. The worker that follows the task acts on the nudge at once; a worker
+ * that re-attaches later finds the request on the record.
+ */
+export async function requestStop(redis: Redis, keys: TaskKeys, taskId: string, request: StopRequest): Promise<void> {
+  const key = keys.record(taskId);
+  await redis
+    .multi()
+    .hsetnx(key, 'stop_kind', request.kind)
+    .hsetnx(key, 'stop_grace_ms', String(request.graceMs))
+    .hsetnx(key, 'stop_reason', request.reason)
+    .hsetnx(key, 'stop_requested_at', String(Date.now()))
+    .publish(keys.stopChannel(), taskId)
+    .exec();
+}
+
+/** The stop request stored on a record hash, if any. */
+export async function readStopRequest(redis: Redis, keys: TaskKeys, taskId: string): Promise<StopRequest | undefined> {
+  const [kind, grace, reason] = await redis.hmget(keys.record(taskId), 'stop_kind', 'stop_grace_ms', 'stop_reason');
+  if (kind !== 'killed' && kind !== 'timed_out') return undefined;
+  const graceMs = Number(grace);
+  return { kind, graceMs: Number.isFinite(graceMs) && graceMs >= 0 ? graceMs : DEFAULT_GRACE_MS, reason: reason ?? kind };
+}
+
+/** The switch an executor watches while it follows a task; it trips once. */
+export class StopSwitch {
+  private current: StopRequest | undefined;
+  private readonly listeners = new Set<(request: StopRequest) => void>();
+
+  get request(): StopRequest | undefined {
+    return this.current;
+  }
+
+  trip(request: StopRequest): void {
+    if (this.current) return;
+    this.current = request;
+    for (const listener of this.listeners) listener(request);
+  }
+
+  /** Calls `listener` when the switch trips (at once if it already has). Returns an unsubscribe. */
+  onTrip(listener: (request: StopRequest) => void): () => void {
+    if (this.current) listener(this.current);
+    else this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}
