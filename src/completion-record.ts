@@ -27,3 +27,23 @@ export async function writeCompletionRecord(record: TaskRecord, home?: string): 
   await rename(`${file}.tmp`, file);
   return file;
 }
+
+/**
+ * The JSON a completion webhook carries: the original tool's fields first (`status` is one of
+ * our statuses), then the new ones.
+ */
+export function buildCompletionPayload(record: TaskRecord): Record<string, unknown> {
+  return {
+    task_id: record.id,
+    status: record.outcome ?? 'failed',
+    exit_code: record.exitCode ?? null,
+    completed_at: record.finishedAt === undefined ? null : new Date(record.finishedAt).toISOString(),
+    executor: record.executor,
+    task_type: record.taskType,
+    duration_ms: record.startedAt !== undefined && record.finishedAt !== undefined ? record.finishedAt - record.startedAt : null,
+    name: record.name ?? null,
+    error: record.error ?? null,
+    signal: record.signal ?? null,
+    attempt: record.attempt,
+  };
+}

@@ -64,7 +64,12 @@ export const ConfigSchema = z
         /** @default "claude" */
         claude_path: z.string().min(1).default('claude'),
         webhook_url: z.url({ protocol: /^https?$/ }).optional(),
+        /** `whsec_…`; OPENCLAW_AGENT_WEBHOOK_SECRET wins over it. Unsigned when neither is set. */
         webhook_secret: z.string().min(1).optional(),
+        /** Delays between webhook delivery attempts. @default [5s, 5m, 30m, 2h, 5h, 10h, 10h] */
+        webhook_retry_schedule: z.array(DurationSchema).min(1).max(50).optional(),
+        /** How long one delivery attempt may take. @default 10s */
+        webhook_timeout: DurationSchema.default(10_000),
         timeout: DurationSchema.optional(),
       })
       .prefault({}),
@@ -94,8 +99,12 @@ export const ConfigSchema = z
       .prefault({}),
   })
   .superRefine((config, ctx) => {
-    const seen = new Set<string>();
+    const seen = new Set<string>(['callbacks']);
     config.executors.forEach((executor, index) => {
+      if (executor.name === 'callbacks') {
+        ctx.addIssue({ code: 'custom', path: ['executors', index, 'name'], message: '"callbacks" is the name of the webhook queue; choose another executor name' });
+        return;
+      }
       if (seen.has(executor.name)) {
         ctx.addIssue({ code: 'custom', path: ['executors', index, 'name'], message: `executor "${executor.name}" is defined twice` });
       }

@@ -25,3 +25,4 @@ export * from './completion-record.js';
 export * from './task-control.js';
 export * from './webhook-signature.js';
 export * from './webhook-delivery.js';
+export * from './task-callbacks.js';

@@ -5,15 +5,18 @@ import type { EndedStatus } from './task-status.js';
 
 /**
  * Ends a task exactly once: sets `finished_at` only if unset, and in the same atomic step writes
- * the outcome, appends the end marker to the log and starts the retention clock on both keys.
+ * the outcome, appends the end marker to the log, starts the retention clock on both keys and,
+ * when webhooks are due, puts the completion into the outbox (so a worker that dies right after
+ * this step cannot lose the webhook: any worker relays the outbox into the callbacks queue).
  * Returns false when an earlier worker had already ended it.
  */
 const FINISH_SCRIPT = `
 if redis.call('HSETNX', KEYS[1], 'finished_at', ARGV[1]) == 0 then return 0 end
-for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+for i = 7, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 't', ARGV[3], 'd', ARGV[4])
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 redis.call('EXPIRE', KEYS[2], ARGV[5])
+if ARGV[6] ~= '' then redis.call('RPUSH', KEYS[3], ARGV[6]) end
 return 1
 `;
 
@@ -30,7 +33,7 @@ export async function finishTask(
   keys: TaskKeys,
   taskId: string,
   end: TaskEnd,
-  options: { retentionMs: number; maxLogEntries: number },
+  options: { retentionMs: number; maxLogEntries: number; outboxEntry?: string },
 ): Promise<boolean> {
   const fields: string[] = ['outcome', end.outcome, 'updated_at', String(end.finishedAt)];
   if (end.exitCode !== null) fields.push('exit_code', String(end.exitCode));
@@ -40,14 +43,16 @@ export async function finishTask(
   const ttlSeconds = Math.max(1, Math.ceil(options.retentionMs / 1000));
   const written = await redis.eval(
     FINISH_SCRIPT,
-    2,
+    3,
     keys.record(taskId),
     keys.log(taskId),
+    keys.outbox(),
     String(end.finishedAt),
     String(options.maxLogEntries),
     END_TAG,
     JSON.stringify(marker),
     String(ttlSeconds),
+    options.outboxEntry ?? '',
     ...fields,
   );
   return written === 1;

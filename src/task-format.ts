@@ -77,6 +77,10 @@ export function formatStatusBlock(view: TaskView, now: number = Date.now()): str
     }
   }
   if (r.stop && !r.outcome) lines.push(`   Stopping: ${r.stop.reason}`);
+  for (const w of r.webhooks) {
+    const detail = w.error ? ` — ${truncate(w.error, 60)}` : w.status ? ` (HTTP ${w.status})` : '';
+    lines.push(`   Webhook:  ${w.target} ${w.state} after ${w.attempts} attempt${w.attempts === 1 ? '' : 's'}${detail}`);
+  }
   return lines.join('\n');
 }
 

@@ -25,6 +25,11 @@ export class TaskKeys {
     return `${this.prefix}:_stop`;
   }
 
+  /** List: completions whose webhooks still have to be queued (the outbox). */
+  outbox(): string {
+    return `${this.prefix}:_outbox`;
+  }
+
   /** Sorted set: task ids at score 0, for prefix lookup with ZRANGEBYLEX. */
   ids(): string {
     return `${this.prefix}:_index:ids`;

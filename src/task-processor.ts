@@ -3,7 +3,9 @@ import type { Redis } from 'ioredis';
 import { constants as osConstants } from 'node:os';
 import type { ExecutorConfig, LoadedConfig } from './config.js';
 import { formatDuration } from './duration.js';
+import { buildCompletionPayload } from './completion-record.js';
 import { describeError } from './errors.js';
+import { callbackUrls } from './task-callbacks.js';
 import { DetachedError, type ExecutionResult, type Executor } from './executors/executor.js';
 import { LogWriter } from './log-stream.js';
 import { finishTask, type TaskEnd } from './task-finish.js';
@@ -50,7 +52,7 @@ export function createTaskProcessor(deps: ProcessorDeps): (job: Job) => Promise<
     const parsed = TaskRequestSchema.safeParse(job.data);
     if (!parsed.success) {
       const error = `invalid task data in Redis: ${describeIssue(parsed.error.issues[0]!, job.data)}`;
-      await endTask(deps, taskId, { outcome: 'failed', exitCode: null, signal: null, error });
+      await endTask(deps, taskId, { outcome: 'failed', exitCode: null, signal: null, error }, undefined);
       throw new UnrecoverableError(error);
     }
     const request = parsed.data;
@@ -99,7 +101,7 @@ export function createTaskProcessor(deps: ProcessorDeps): (job: Job) => Promise<
       throw new Error(`attempt ${attempt} of ${maxAttempts} ${end.outcome}${end.exitCode !== null ? ` (exit code ${end.exitCode})` : ''}; retrying`);
     }
     if (maxAttempts > 1) await recordAttemptEnd(deps.redis, deps.keys, taskId, attempt, end);
-    const latest = (await endTask(deps, taskId, end)) ?? record;
+    const latest = (await endTask(deps, taskId, end, { record, request })) ?? record;
     if (deps.onEnded) await deps.onEnded(latest, request).catch(() => {});
     return settle(latest, end.outcome, end);
   };
@@ -157,10 +159,27 @@ function signalOfExitCode(code: number | null): string | null {
   return entry ? entry[0] : null;
 }
 
-async function endTask(deps: ProcessorDeps, taskId: string, end: Omit<TaskEnd, 'finishedAt'>): Promise<TaskRecord | undefined> {
-  await finishTask(deps.redis, deps.keys, taskId, { ...end, finishedAt: Date.now() }, {
+async function endTask(
+  deps: ProcessorDeps,
+  taskId: string,
+  end: Omit<TaskEnd, 'finishedAt'>,
+  known: { record: TaskRecord; request: TaskRequest } | undefined,
+): Promise<TaskRecord | undefined> {
+  const finishedAt = Date.now();
+  const urls = known ? callbackUrls(known.request.callbackUrl, deps.config) : [];
+  // The completion goes into the outbox in the same atomic step that ends the task.
+  const outboxEntry =
+    known && urls.length > 0
+      ? JSON.stringify({
+          task_id: taskId,
+          urls,
+          body: buildCompletionPayload({ ...known.record, ...end, signal: end.signal ?? undefined, exitCode: end.exitCode ?? undefined, finishedAt }),
+        })
+      : undefined;
+  await finishTask(deps.redis, deps.keys, taskId, { ...end, finishedAt }, {
     retentionMs: deps.config.retention,
     maxLogEntries: deps.config.logs.max_entries,
+    outboxEntry,
   });
   return parseRecordHash(await deps.redis.hgetall(deps.keys.record(taskId)));
 }

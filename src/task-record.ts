@@ -35,6 +35,8 @@ export interface TaskRecord {
   /** Every run that ended so far, oldest first. */
   attempts: AttemptSummary[];
   stop?: { kind: 'killed' | 'timed_out'; reason: string; requestedAt?: number };
+  /** Delivery state of each completion webhook. */
+  webhooks: WebhookState[];
   handle: Record<string, string>;
   checkpoint: Record<string, string>;
 }
@@ -49,7 +51,18 @@ export interface AttemptSummary {
   error: string | null;
 }
 
+/** One webhook's delivery; the URL is shown by origin only (paths often hold tokens). */
+export interface WebhookState {
+  target: string;
+  state: 'pending' | 'retrying' | 'delivered' | 'gone' | 'failed';
+  attempts: number;
+  status?: number;
+  error?: string;
+  at?: string;
+}
+
 const HANDLE_PREFIX = 'h:';
+const WEBHOOK_PREFIX = 'wh:';
 const CHECKPOINT_PREFIX = 'c:';
 
 /** The hash fields written when a task is enqueued. */
@@ -116,7 +129,12 @@ export function parseRecordHash(hash: Record<string, string>): TaskRecord | unde
   const h = parsed.data;
   const handle: Record<string, string> = {};
   const checkpoint: Record<string, string> = {};
+  const webhooks: WebhookState[] = [];
   for (const [key, value] of Object.entries(hash)) {
+    if (key.startsWith(WEBHOOK_PREFIX)) {
+      const state = parseWebhookState(value);
+      if (state) webhooks[Number(key.slice(WEBHOOK_PREFIX.length))] = state;
+    }
     if (key.startsWith(HANDLE_PREFIX)) handle[key.slice(HANDLE_PREFIX.length)] = value;
     if (key.startsWith(CHECKPOINT_PREFIX)) checkpoint[key.slice(CHECKPOINT_PREFIX.length)] = value;
   }
@@ -143,9 +161,26 @@ export function parseRecordHash(hash: Record<string, string>): TaskRecord | unde
     attemptStartedAt: h.attempt_started_at,
     attempts: parseAttempts(h.attempts_log),
     stop: h.stop_kind ? { kind: h.stop_kind, reason: h.stop_reason ?? h.stop_kind, requestedAt: h.stop_requested_at } : undefined,
+    webhooks: webhooks.filter(Boolean),
     handle,
     checkpoint,
   };
+}
+
+function parseWebhookState(text: string): WebhookState | undefined {
+  try {
+    const v = JSON.parse(text) as { url?: string; state?: WebhookState['state']; attempts?: number; status?: number; error?: string; at?: string };
+    if (!v.url || !v.state) return undefined;
+    let target = v.url;
+    try {
+      target = new URL(v.url).origin;
+    } catch {
+      // keep as is
+    }
+    return { target, state: v.state, attempts: v.attempts ?? 0, status: v.status, error: v.error, at: v.at };
+  } catch {
+    return undefined;
+  }
 }
 
 function parseAttempts(text: string): AttemptSummary[] {
@@ -203,6 +238,7 @@ export function toTaskJson(view: TaskView, now: number = Date.now()): Record<str
     signal: r.signal ?? null,
     attempt: r.attempt,
     attempts: r.attempts,
+    webhooks: r.webhooks,
     created_at: iso(r.createdAt),
     queue_position: view.queuePosition ?? null,
   };

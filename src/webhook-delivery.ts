@@ -135,13 +135,14 @@ export function nextRetryDelayMs(
   attemptsMade: number,
   retryAfterMs?: number,
   random: () => number = Math.random,
+  schedule: readonly number[] = WEBHOOK_RETRY_SCHEDULE_MS,
 ): number | undefined {
   if (!Number.isSafeInteger(attemptsMade) || attemptsMade < 1) {
     throw new InvalidInputError(
       `Expected \`attemptsMade\` to be a whole number of at least 1, got \`${attemptsMade}\``,
     );
   }
-  const base = WEBHOOK_RETRY_SCHEDULE_MS[attemptsMade - 1];
+  const base = schedule[attemptsMade - 1];
   if (base === undefined) return undefined;
   const delay = Math.round(base * (1 + (random() * 2 - 1) * JITTER));
   return retryAfterMs !== undefined && retryAfterMs > delay ? retryAfterMs : delay;

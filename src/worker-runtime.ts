@@ -8,6 +8,7 @@ import { TaskKeys } from './task-keys.js';
 import { createTaskProcessor } from './task-processor.js';
 import { findExecutor } from './config.js';
 import { writeCompletionRecord } from './completion-record.js';
+import { startCallbackWorker } from './task-callbacks.js';
 import type { TaskRecord } from './task-record.js';
 import { readStopRequest, type StopSwitch } from './task-stop.js';
 
@@ -54,8 +55,12 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
     if (!stop) return;
     void readStopRequest(redis, keys, taskId).then((request) => request && stop.trip(request), () => {});
   });
+  const callbacks = await startCallbackWorker({ config, redis, keys, onLog: log });
   const onEnded = async (record: TaskRecord) => {
+    // Fault injection for the outbox test: die right after the task ended, before relaying.
+    if (process.env.OPENCLAW_AGENT_FAULT === 'exit-after-finish') process.kill(process.pid, 'SIGKILL');
     await writeCompletionRecord(record).catch((error: unknown) => log(`could not write the completion record of ${record.id}: ${String(error)}`));
+    await callbacks.relay();
   };
   const worker = new Worker(
     executorConfig.name,
@@ -85,6 +90,7 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
       closing ??= (async () => {
         shutdown.abort();
         await worker.close(true);
+        await callbacks.close();
         subscriber.disconnect();
         redis.disconnect();
       })();

@@ -28,7 +28,7 @@ export interface Harness {
   config(): LoadedConfig;
   client(): Promise<TaskClient>;
   cli(args: string[], options?: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv }): Promise<CliResult>;
-  startWorker(executor?: string): Promise<ChildProcess>;
+  startWorker(executor?: string, extraEnv?: NodeJS.ProcessEnv): Promise<ChildProcess>;
   redis(): Redis;
   cleanup(): Promise<void>;
 }
@@ -94,8 +94,8 @@ ${extraConfig}`,
       });
       return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
     },
-    async startWorker(executor = 'local') {
-      const child = spawn('node', [BIN, 'worker', '--executor', executor], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    async startWorker(executor = 'local', extraEnv = {}) {
+      const child = spawn('node', [BIN, 'worker', '--executor', executor], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'ignore', 'pipe'] });
       workers.push(child);
       await new Promise<void>((resolve, reject) => {
         let seen = '';

@@ -1,0 +1,169 @@
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import type { LoadedConfig } from './config.js';
+import type { TaskKeys } from './task-keys.js';
+import { deliverWebhook, nextRetryDelayMs, WEBHOOK_RETRY_SCHEDULE_MS } from './webhook-delivery.js';
+import { webhookHeaders } from './webhook-signature.js';
+
+/** The BullMQ queue that holds webhook deliveries; executor names may not take it. */
+export const CALLBACKS_QUEUE = 'callbacks';
+
+const OutboxEntrySchema = z.object({
+  task_id: z.string().min(1),
+  urls: z.array(z.url()).min(1),
+  body: z.record(z.string(), z.unknown()),
+});
+export type OutboxEntry = z.infer<typeof OutboxEntrySchema>;
+
+const DeliveryJobSchema = z.object({
+  task_id: z.string().min(1),
+  url: z.url(),
+  index: z.number().int().nonnegative(),
+  msg_id: z.string().min(1),
+  body: z.string(),
+});
+type DeliveryJob = z.infer<typeof DeliveryJobSchema>;
+
+/** The webhook URLs a task's completion goes to: its own `--callback`, then `defaults.webhook_url`. */
+export function callbackUrls(callbackUrl: string | undefined, config: LoadedConfig): string[] {
+  return [...new Set([callbackUrl, config.defaults.webhook_url].filter((u): u is string => Boolean(u)))];
+}
+
+/** `OPENCLAW_AGENT_WEBHOOK_SECRET`, else `defaults.webhook_secret`; undefined sends unsigned webhooks. */
+export function webhookSecret(config: LoadedConfig): string | undefined {
+  return process.env.OPENCLAW_AGENT_WEBHOOK_SECRET || config.defaults.webhook_secret;
+}
+
+class RetryableDelivery extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'RetryableDelivery';
+  }
+}
+
+/**
+ * Moves outbox entries into the callbacks queue, one delivery job per URL. Job ids are fixed per
+ * task and URL, so relaying the same entry twice (two workers, or a crash before LREM) adds one job.
+ */
+export async function relayOutbox(redis: Redis, keys: TaskKeys, queue: Queue): Promise<number> {
+  let relayed = 0;
+  for (;;) {
+    const entries = await redis.lrange(keys.outbox(), 0, 99);
+    if (entries.length === 0) return relayed;
+    for (const raw of entries) {
+      const parsed = OutboxEntrySchema.safeParse(safeJson(raw));
+      if (parsed.success) {
+        const entry = parsed.data;
+        const body = JSON.stringify(entry.body);
+        await Promise.all(
+          entry.urls.map((url, index) =>
+            queue.add(
+              'deliver',
+              { task_id: entry.task_id, url, index, msg_id: `msg_${entry.task_id.replace(/-/g, '')}_${index}`, body } satisfies DeliveryJob,
+              { jobId: `${entry.task_id}-cb${index}`, attempts: 1_000, backoff: { type: 'webhook' }, removeOnComplete: { age: 7 * 86_400 }, removeOnFail: { age: 7 * 86_400 } },
+            ),
+          ),
+        );
+        await redis.hset(keys.record(entry.task_id), Object.fromEntries(entry.urls.map((url, i) => [`wh:${i}`, JSON.stringify({ url, state: 'pending', attempts: 0 })])));
+      }
+      await redis.lrem(keys.outbox(), 1, raw);
+      relayed++;
+    }
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+export interface CallbackWorkerOptions {
+  config: LoadedConfig;
+  redis: Redis;
+  keys: TaskKeys;
+  /** Deliveries in flight at once. @default 16 */
+  concurrency?: number;
+  onLog?: (line: string) => void;
+}
+
+export interface RunningCallbacks {
+  queue: Queue;
+  /** Relays the outbox now (after a task ended); also runs every few seconds on its own. */
+  relay(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** How often the outbox is swept for entries a dead worker left behind. */
+const RELAY_SWEEP_MS = 2000;
+
+/**
+ * Starts the webhook deliverer: a BullMQ worker on the callbacks queue that POSTs each completion
+ * signed the Standard Webhooks way, retrying on Svix's schedule (Retry-After honoured), stopping
+ * on 410, never following redirects. Every redelivery carries the same webhook-id.
+ */
+export async function startCallbackWorker(options: CallbackWorkerOptions): Promise<RunningCallbacks> {
+  const { config, redis, keys } = options;
+  const log = options.onLog ?? (() => {});
+  const schedule = config.defaults.webhook_retry_schedule ?? WEBHOOK_RETRY_SCHEDULE_MS;
+  const queue = new Queue(CALLBACKS_QUEUE, { connection: redis, prefix: config.redis.prefix });
+  const worker = new Worker(CALLBACKS_QUEUE, (job: Job) => deliver(job), {
+    connection: redis,
+    prefix: config.redis.prefix,
+    concurrency: options.concurrency ?? 16,
+    settings: {
+      backoffStrategy: (attemptsMade, _type, error) =>
+        nextRetryDelayMs(attemptsMade, error instanceof RetryableDelivery ? error.retryAfterMs : undefined, Math.random, schedule) ?? -1,
+    },
+  });
+  worker.on('error', (error) => log(`callbacks worker error: ${error.message}`));
+
+  async function deliver(job: Job): Promise<void> {
+    const parsed = DeliveryJobSchema.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError('invalid delivery job data');
+    const d = parsed.data;
+    const attempt = job.attemptsMade + 1;
+    const headers = webhookHeaders(webhookSecret(config), d.msg_id, Math.floor(Date.now() / 1000), d.body);
+    const outcome = await deliverWebhook(d.url, d.body, headers, { timeoutMs: config.defaults.webhook_timeout });
+    const exhausted = outcome.kind === 'retry' && attempt > schedule.length;
+    const state = outcome.kind === 'delivered' ? 'delivered' : outcome.kind === 'gone' ? 'gone' : exhausted ? 'failed' : 'retrying';
+    const error = outcome.kind === 'retry' ? outcome.error : undefined;
+    await redis.hset(
+      keys.record(d.task_id),
+      `wh:${d.index}`,
+      JSON.stringify({ url: d.url, state, attempts: attempt, status: 'status' in outcome ? outcome.status : undefined, error, at: new Date().toISOString() }),
+    );
+    if (outcome.kind === 'delivered') return;
+    if (outcome.kind === 'gone') throw new UnrecoverableError(`${d.url} answered 410 Gone; not retrying`);
+    if (exhausted) throw new UnrecoverableError(`gave up after ${attempt} attempts: ${outcome.error}`);
+    throw new RetryableDelivery(outcome.error, outcome.retryAfterMs);
+  }
+
+  let relaying: Promise<void> | undefined;
+  const relay = () => {
+    relaying ??= relayOutbox(redis, keys, queue)
+      .then(() => undefined, (error: unknown) => log(`outbox relay failed: ${String(error)}`))
+      .finally(() => {
+        relaying = undefined;
+      });
+    return relaying;
+  };
+  const sweep = setInterval(() => void relay(), RELAY_SWEEP_MS);
+  void relay();
+  await worker.waitUntilReady();
+  return {
+    queue,
+    relay,
+    async close() {
+      clearInterval(sweep);
+      await worker.close(true);
+      await queue.close();
+    },
+  };
+}
