@@ -1,5 +1,6 @@
 import { Command, Errors, Flags } from '@oclif/core';
 import type { LoadedConfig, TaskClient } from '../src/index.js';
+import { lib } from './lib.js';
 
 /** Flags every command takes, and the one place CLI errors become one line and an exit code. */
 export abstract class BaseCommand extends Command {
@@ -18,15 +19,21 @@ export abstract class BaseCommand extends Command {
   }
 
   protected async loadConfig(configFlag: string | undefined): Promise<LoadedConfig> {
-    const { loadConfig } = await import('../src/config.js');
+    const { loadConfig } = await lib();
     return loadConfig(configFlag);
+  }
+
+  /** The Redis URL for this command, starting the private stack when no Redis is reachable. */
+  protected async redisUrl(config: LoadedConfig): Promise<string> {
+    const { resolveCommandRedis } = await lib();
+    return resolveCommandRedis(config, process.argv[1]!, (line) => process.stderr.write(`${line}\n`));
   }
 
   /** A connected client, closed when the command ends. */
   protected async openClient(configFlag: string | undefined): Promise<TaskClient> {
     const config = await this.loadConfig(configFlag);
-    const { TaskClient } = await import('../src/task-client.js');
-    this.client = await TaskClient.connect(config);
+    const { TaskClient } = await lib();
+    this.client = await TaskClient.connect(config, await this.redisUrl(config));
     return this.client;
   }
 
@@ -40,10 +47,10 @@ export abstract class BaseCommand extends Command {
     if (error instanceof Errors.ExitError) throw error;
     // A failed parse is reported here; stop oclif from also warning that parse was never called.
     (this as unknown as { parsed: boolean }).parsed = true;
-    const { OcaError, exitCodeFor, describeError } = await import('../src/errors.js');
+    const { isOcaError, exitCodeFor, describeError } = await lib();
     let code = exitCodeFor(error);
     let message = describeError(error);
-    if (!(error instanceof OcaError) && error.oclif?.exit !== undefined) {
+    if (!isOcaError(error) && error.oclif?.exit !== undefined) {
       // oclif's own parse errors: usage problems.
       code = 2;
       const whole = error.message.replace(/\s*See more help with --help\.?\s*$/, '').replace(/\s*\n\s*/g, ': ').replace(/:\s*:/g, ':');

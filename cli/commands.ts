@@ -1,5 +1,6 @@
 import Cleanup from './cleanup.js';
 import Config from './config.js';
+import Down from './down.js';
 import Executors from './executors.js';
 import Kill from './kill.js';
 import List from './list.js';
@@ -8,6 +9,7 @@ import Retry from './retry.js';
 import Run from './run.js';
 import Start from './start.js';
 import Status from './status.js';
+import Up from './up.js';
 import Wait from './wait.js';
 import Worker from './worker.js';
 
@@ -15,6 +17,7 @@ import Worker from './worker.js';
 export const COMMANDS = {
   cleanup: Cleanup,
   config: Config,
+  down: Down,
   executors: Executors,
   kill: Kill,
   list: List,
@@ -23,6 +26,7 @@ export const COMMANDS = {
   run: Run,
   start: Start,
   status: Status,
+  up: Up,
   wait: Wait,
   worker: Worker,
 };

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from './base-command.js';
+import { lib } from './lib.js';
 
 export default class Config extends BaseCommand {
   static override summary = 'Show the config file, print its path, or write a sample';
@@ -10,7 +11,7 @@ export default class Config extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Config);
-    const { resolveConfigPath, SAMPLE_CONFIG } = await import('../src/config.js');
+    const { resolveConfigPath, SAMPLE_CONFIG } = await lib();
     const file = resolveConfigPath(flags.config).path;
     if (flags.path) {
       this.log(file);

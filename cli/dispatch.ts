@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import type { TaskClient, TaskPayload } from '../src/index.js';
 import { followTask } from './log-output.js';
+import { lib } from './lib.js';
 
 /** Flags shared by `run` and `start`. */
 export const dispatchFlags = {
@@ -29,7 +30,7 @@ interface DispatchFlags {
 
 /** Enqueues, prints the id (or JSON), and with --follow streams the log; returns the exit code. */
 export async function dispatchTask(client: TaskClient, payload: TaskPayload, flags: DispatchFlags): Promise<number> {
-  const { requireDuration } = await import('../src/duration.js');
+  const { requireDuration } = await lib();
   const { id } = await client.enqueue({
     timeoutMs: flags.timeout === undefined ? undefined : requireDuration('--timeout', flags.timeout),
     retries: flags.retries,
@@ -42,7 +43,7 @@ export async function dispatchTask(client: TaskClient, payload: TaskPayload, fla
     callerCwd: process.cwd(),
   });
   if (flags.json) {
-    const { toTaskJson } = await import('../src/task-record.js');
+    const { toTaskJson } = await lib();
     process.stdout.write(`${JSON.stringify(toTaskJson(await client.get(id)), null, 2)}\n`);
   } else if (!flags.follow) {
     process.stdout.write(`${id}\n`);

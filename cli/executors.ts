@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from './base-command.js';
+import { lib } from './lib.js';
 
 export default class Executors extends BaseCommand {
   static override summary = 'List configured executors';
@@ -26,7 +27,7 @@ export default class Executors extends BaseCommand {
       );
       return;
     }
-    const { formatExecutorTable } = await import('../src/task-format.js');
+    const { formatExecutorTable } = await lib();
     this.log(formatExecutorTable(config.executors));
   }
 }

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from './base-command.js';
 import { requireTaskId, taskIdArgs, taskIdFlag } from './task-id.js';
+import { lib } from './lib.js';
 
 export default class Kill extends BaseCommand {
   static override summary = 'Kill a task: cancel it if queued, else SIGTERM its process group, then SIGKILL after the grace period';
@@ -14,10 +15,10 @@ export default class Kill extends BaseCommand {
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Kill);
     const id = await requireTaskId(args.id, flags['task-id']);
-    const { requireDuration } = await import('../src/duration.js');
+    const { requireDuration } = await lib();
     const graceMs = flags.grace === '0' ? 0 : requireDuration('--grace', flags.grace);
     const client = await this.openClient(flags.config);
-    const { killTask, waitForTasks, WaitTimeoutError } = await import('../src/task-control.js');
+    const { killTask, waitForTasks, WaitTimeoutError } = await lib();
     const result = await killTask(client, id, graceMs);
     const taskId = result.view.record.id;
     if (result.kind === 'already-ended') {

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from './base-command.js';
+import { lib } from './lib.js';
 
 export default class List extends BaseCommand {
   static override summary = 'List tasks, newest first';
@@ -15,8 +16,8 @@ export default class List extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(List);
-    const { isTaskStatus, TASK_STATUSES } = await import('../src/task-status.js');
-    const { InvalidInputError } = await import('../src/errors.js');
+    const { isTaskStatus, TASK_STATUSES } = await lib();
+    const { InvalidInputError } = await lib();
     if (flags.status !== undefined && !isTaskStatus(flags.status)) {
       throw new InvalidInputError(`Expected \`--status\` to be one of ${TASK_STATUSES.join(', ')}, got \`${flags.status}\``);
     }
@@ -28,13 +29,13 @@ export default class List extends BaseCommand {
       limit: flags.limit,
     });
     if (flags.jsonl || flags.json) {
-      const { toTaskJson } = await import('../src/task-record.js');
+      const { toTaskJson } = await lib();
       const records = views.map((view) => toTaskJson(view));
       if (flags.jsonl) process.stdout.write(records.map((r) => `${JSON.stringify(r)}\n`).join(''));
       else this.printJson(records);
       return;
     }
-    const { formatTaskTable } = await import('../src/task-format.js');
+    const { formatTaskTable } = await lib();
     this.log(formatTaskTable(views));
   }
 }

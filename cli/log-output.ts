@@ -1,4 +1,5 @@
 import type { EndMarker, LogEntry, TaskClient } from '../src/index.js';
+import { lib } from './lib.js';
 
 /** Writes one log entry where it belongs: stdout to stdout, stderr and our notes to stderr. */
 export function printEntry(entry: LogEntry): void {
@@ -19,7 +20,7 @@ export function exitCodeOfEnd(end: EndMarker | undefined, status?: string): numb
  * to exit with. Says once on stderr when the task waits in a queue that no worker consumes.
  */
 export async function followTask(client: TaskClient, taskId: string, afterId: string): Promise<number> {
-  const { followLog } = await import('../src/log-stream.js');
+  const { followLog } = await lib();
   const blocking = client.redis.duplicate();
   const hint = setTimeout(() => {
     void warnIfNoWorker(client, taskId);

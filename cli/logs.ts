@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from './base-command.js';
 import { followTask, printEntry, exitCodeOfEnd } from './log-output.js';
 import { requireTaskId, taskIdArgs, taskIdFlag } from './task-id.js';
+import { lib } from './lib.js';
 
 export default class Logs extends BaseCommand {
   static override summary = 'Print a task\'s output (stderr to stderr)';
@@ -18,7 +19,7 @@ export default class Logs extends BaseCommand {
     const id = await requireTaskId(args.id, flags['task-id']);
     const client = await this.openClient(flags.config);
     const view = await client.get(id);
-    const { readLogTail } = await import('../src/log-stream.js');
+    const { readLogTail } = await lib();
     const entries = await readLogTail(client.redis, client.keys, view.record.id, flags.lines);
     entries.forEach(printEntry);
     if (!flags.follow) return;

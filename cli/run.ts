@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from './base-command.js';
 import { dispatchFlags, dispatchTask } from './dispatch.js';
+import { lib } from './lib.js';
 
 export default class Run extends BaseCommand {
   static override summary = 'Run a shell command as a detached task';
@@ -21,7 +22,7 @@ export default class Run extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags, argv } = await this.parse(Run);
-    const { buildShellPayload, parseEnvAssignments } = await import('../src/task-input.js');
+    const { buildShellPayload, parseEnvAssignments } = await lib();
     const payload = buildShellPayload({
       cmd: flags.cmd,
       argv: argv as string[],

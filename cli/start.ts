@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from './base-command.js';
 import { dispatchFlags, dispatchTask } from './dispatch.js';
+import { lib } from './lib.js';
 
 export default class Start extends BaseCommand {
   static override summary = 'Start a Claude Code task';
@@ -17,7 +18,7 @@ export default class Start extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Start);
-    const { buildClaudePayload } = await import('../src/task-input.js');
+    const { buildClaudePayload } = await lib();
     const payload = buildClaudePayload({
       prompt: flags.prompt,
       maxTurns: flags['max-turns'],

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from './base-command.js';
 import { requireTaskId, taskIdArgs, taskIdFlag } from './task-id.js';
+import { lib } from './lib.js';
 
 export default class Status extends BaseCommand {
   static override summary = 'Show a task\'s status';
@@ -14,10 +15,10 @@ export default class Status extends BaseCommand {
     const client = await this.openClient(flags.config);
     const view = await client.get(id);
     if (flags.json) {
-      const { toTaskJson } = await import('../src/task-record.js');
+      const { toTaskJson } = await lib();
       this.printJson(toTaskJson(view));
     } else {
-      const { formatStatusBlock } = await import('../src/task-format.js');
+      const { formatStatusBlock } = await lib();
       this.log(formatStatusBlock(view));
     }
   }

@@ -1,4 +1,5 @@
 import { Args, Flags } from '@oclif/core';
+import { lib } from './lib.js';
 
 /** A task id is given as the first argument or with the original tool's `-t/--task-id`. */
 export const taskIdArgs = { id: Args.string({ description: 'Task id or a unique prefix of 6+ characters', required: false }) };
@@ -7,6 +8,6 @@ export const taskIdFlag = { 'task-id': Flags.string({ char: 't', description: 'T
 export async function requireTaskId(arg: string | undefined, flag: string | undefined): Promise<string> {
   const id = flag ?? arg;
   if (id) return id;
-  const { UsageError } = await import('../src/errors.js');
+  const { UsageError } = await lib();
   throw new UsageError('missing task id: give it as the argument or with --task-id (see `openclaw-agent list`)');
 }

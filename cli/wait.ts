@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from './base-command.js';
+import { lib } from './lib.js';
 
 export default class Wait extends BaseCommand {
   static override summary = 'Wait for tasks to end; exit with the exit code of the (first failing) task';
@@ -13,15 +14,15 @@ export default class Wait extends BaseCommand {
   async run(): Promise<void> {
     const { flags, argv } = await this.parse(Wait);
     const ids = argv as string[];
-    const { UsageError } = await import('../src/errors.js');
+    const { UsageError } = await lib();
     if (ids.length === 0) throw new UsageError('missing task id: `openclaw-agent wait <id…>`');
-    const { requireDuration } = await import('../src/duration.js');
+    const { requireDuration } = await lib();
     const timeoutMs = flags.timeout === undefined ? undefined : requireDuration('--timeout', flags.timeout);
     const client = await this.openClient(flags.config);
     const full: string[] = [];
     for (const id of ids) full.push((await client.get(id)).record.id);
-    const { waitForTasks } = await import('../src/task-control.js');
-    const { formatEndSummary } = await import('../src/task-format.js');
+    const { waitForTasks } = await lib();
+    const { formatEndSummary } = await lib();
     const views = await waitForTasks(client, full, { timeoutMs });
     let code = 0;
     for (const view of views) {

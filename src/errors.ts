@@ -74,11 +74,19 @@ export class RedisUnreachableError extends OcaError {
 }
 
 /**
+ * True for our errors, also when they come from another copy of this module (the CLI loads the
+ * bundled library; a worker started by the CLI may load the plain modules).
+ */
+export function isOcaError(error: unknown): error is OcaError {
+  return error instanceof Error && error.name === 'OcaError' && typeof (error as { code?: unknown }).code === 'string';
+}
+
+/**
  * CLI exit codes: 2 usage or validation, 3 task or executor not found, 4 Redis unreachable,
  * 124 `wait --timeout` expired (as timeout(1) does).
  */
 export function exitCodeFor(error: unknown): number {
-  if (!(error instanceof OcaError)) return 1;
+  if (!isOcaError(error)) return 1;
   switch (error.code) {
     case 'USAGE':
     case 'INVALID_INPUT':

@@ -26,3 +26,5 @@ export * from './task-control.js';
 export * from './webhook-signature.js';
 export * from './webhook-delivery.js';
 export * from './task-callbacks.js';
+export * from './embedded-stack.js';
+export * from './executors/process-identity.js';

@@ -67,9 +67,9 @@ export class TaskClient {
     this.keys = new TaskKeys(config.redis.prefix);
   }
 
-  /** Connects to the configured Redis (failing within ~3 s with one clear line). */
-  static async connect(config: LoadedConfig): Promise<TaskClient> {
-    const redis = await connectRedis(resolveRedisUrl(config.redis.url));
+  /** Connects to Redis (failing within ~3 s with one clear line): `url`, else REDIS_URL or the config's. */
+  static async connect(config: LoadedConfig, url: string = resolveRedisUrl(config.redis.url)): Promise<TaskClient> {
+    const redis = await connectRedis(url);
     return new TaskClient(config, redis);
   }
 

@@ -17,6 +17,8 @@ export interface ExecutorWorkerOptions {
   executor: string;
   /** Tasks run at once. @default the executor's `concurrency` */
   concurrency?: number;
+  /** The Redis to use. @default REDIS_URL, then the config's `redis.url`, then the default address */
+  redisUrl?: string;
   /** Receives one line per notable event (errors, shutdown). @default ignore */
   onLog?: (line: string) => void;
 }
@@ -41,7 +43,7 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
     );
   }
   const executor = createExecutor(executorConfig);
-  const redis: Redis = await connectRedis(resolveRedisUrl(config.redis.url), { persistent: true });
+  const redis: Redis = await connectRedis(options.redisUrl ?? resolveRedisUrl(config.redis.url), { persistent: true });
   const shutdown = new AbortController();
   const concurrency = options.concurrency ?? executorConfig.concurrency;
   const log = options.onLog ?? (() => {});

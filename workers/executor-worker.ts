@@ -5,6 +5,7 @@ export interface WorkerProcessOptions {
   config: LoadedConfig;
   executor: string;
   concurrency?: number;
+  redisUrl?: string;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
 /**
@@ -24,4 +25,23 @@ export async function isSameProcessAlive(pid: number, startTime: string | undefi
   const current = await readProcessStartTime(pid);
   if (current === undefined) return false;
   return startTime === undefined || current === startTime;
+}
+
+/** True while `pid` runs (zombies count as gone); uses /proc where it exists, else signal 0. */
+export function isProcessAlive(pid: number): boolean {
+  if (existsSync('/proc/self/stat')) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+      return state !== 'Z' && state !== 'X';
+    } catch {
+      return false;
+    }
+  }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,0 +1,103 @@
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer, type Server } from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chooseRedisTarget, isProcessAlive, parseConfigText } from '../../src/index.js';
+import { createHarness, type Harness } from '../helpers/harness.js';
+
+describe('the embedded default: a private Redis and workers started for the user', () => {
+  let h: Harness;
+  beforeAll(() => {
+    h = createHarness({ extraConfig: '' });
+    // Ask for the private stack, as a user with nothing at 127.0.0.1:6379 gets it.
+    const text = readFileSync(h.configPath, 'utf8').replace(/redis:\n {2}prefix: (\S+)/, 'redis:\n  url: embedded\n  prefix: $1');
+    writeFileSync(h.configPath, text);
+  });
+  afterAll(async () => {
+    await h.cli(['down']);
+    await h.cleanup();
+  });
+
+  it('starts from a clean data dir on the first command, runs the task, and down leaves no process behind', async () => {
+    const first = await h.cli(['run', '--follow', '--', 'echo', 'hello from the private stack']);
+    expect(first.exitCode).toBe(0);
+    expect(first.stdout).toBe('hello from the private stack\n');
+    expect(first.stderr).toMatch(/^openclaw-agent: started a private Redis and workers in the background \(data in .*embedded; stop them with `openclaw-agent down`\)\n/);
+
+    const state = JSON.parse(readFileSync(path.join(h.home, 'embedded', 'stack.json'), 'utf8')) as { pid: number; redis_pid: number; port: number };
+    expect(isProcessAlive(state.pid)).toBe(true);
+    expect(isProcessAlive(state.redis_pid)).toBe(true);
+    expect(statSync(path.join(h.home, 'embedded', 'redis.password')).mode & 0o777).toBe(0o600);
+    expect(statSync(path.join(h.home, 'embedded', 'redis.conf')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(path.join(h.home, 'embedded', 'redis.conf'), 'utf8')).toMatch(/appendonly yes[\s\S]*maxmemory-policy noeviction/);
+
+    // Bound to loopback and protected by the generated password.
+    expect(await rawCommand(state.port, 'PING')).toMatch(/^-NOAUTH/);
+
+    const second = await h.cli(['list', '--jsonl']);
+    expect(second.stderr).toBe('');
+    expect(second.stdout).toContain('"status":"completed"');
+
+    expect(await h.cli(['down'])).toMatchObject({ exitCode: 0, stdout: 'Stopped the private Redis and workers.\n' });
+    expect(isProcessAlive(state.pid)).toBe(false);
+    expect(isProcessAlive(state.redis_pid)).toBe(false);
+    expect(await h.cli(['down'])).toMatchObject({ exitCode: 0, stdout: 'No private stack is running.\n' });
+  });
+
+  it('says how to get redis-server when there is none', async () => {
+    await h.cli(['down']);
+    const r = await h.cli(['list'], { env: { OPENCLAW_AGENT_REDIS_SERVER: '/nonexistent/redis-server' } });
+    expect(r.exitCode).toBe(4);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/no redis-server binary was found .*apt-get install redis-server.* or set REDIS_URL/);
+  });
+});
+
+describe('chooseRedisTarget', () => {
+  let closed: Server;
+  let closedPort = 0;
+  beforeAll(async () => {
+    // A port that nothing listens on: bind one, note it, close it.
+    closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    closedPort = (closed.address() as { port: number }).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+  });
+
+  const config = (yaml = 'executors: []') => ({ ...parseConfigText(yaml, 'test'), sourcePath: undefined });
+
+  it('uses the private stack when nothing listens at the default address', async () => {
+    const saved = process.env.REDIS_URL;
+    delete process.env.REDIS_URL;
+    try {
+      expect(await chooseRedisTarget(config(), `redis://127.0.0.1:${closedPort}`)).toEqual({ kind: 'embedded' });
+      expect(await chooseRedisTarget(config(), 'redis://127.0.0.1:6379')).toEqual({ kind: 'url', url: 'redis://127.0.0.1:6379' });
+      expect(await chooseRedisTarget(config('redis: {url: "redis://redis.example.internal:6380"}'), `redis://127.0.0.1:${closedPort}`)).toEqual({
+        kind: 'url',
+        url: 'redis://redis.example.internal:6380',
+      });
+      process.env.REDIS_URL = 'redis://127.0.0.1:7000';
+      expect(await chooseRedisTarget(config('redis: {url: embedded}'))).toEqual({ kind: 'url', url: 'redis://127.0.0.1:7000' });
+    } finally {
+      if (saved === undefined) delete process.env.REDIS_URL;
+      else process.env.REDIS_URL = saved;
+    }
+  });
+});
+
+// One inline command over a plain socket, without a client library's handshake; returns the first reply line.
+function rawCommand(port: number, command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection({ host: '127.0.0.1', port }, () => socket.write(`${command}\r\n`));
+    let reply = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      reply += chunk;
+      if (reply.includes('\r\n')) {
+        socket.destroy();
+        resolve(reply.split('\r\n')[0]!);
+      }
+    });
+    socket.on('error', reject);
+  });
+}

@@ -1,0 +1,65 @@
+import type { LoadedConfig } from '../src/config.js';
+import {
+  removeStackState,
+  runningStackUrl,
+  stackPaths,
+  startPrivateRedis,
+  writeStackState,
+} from '../src/embedded-stack.js';
+import { OcaError } from '../src/errors.js';
+import { startExecutorWorker, type RunningWorker } from '../src/worker-runtime.js';
+
+export interface StackProcessOptions {
+  config: LoadedConfig;
+  /** Started by another command in the background (output goes to the stack log). */
+  background: boolean;
+  say: (line: string) => void;
+}
+
+/**
+ * The private stack in one process: a redis-server child (AOF on) and a worker for every
+ * configured executor this version can run. Runs until SIGTERM/SIGINT, then detaches the
+ * workers (tasks keep running), stops Redis cleanly and removes its state file.
+ */
+export async function runStackProcess(options: StackProcessOptions): Promise<void> {
+  const { config, say } = options;
+  if (await runningStackUrl()) {
+    throw new OcaError('USAGE', `a private stack is already running (data in ${stackPaths().root}); stop it with \`openclaw-agent down\``);
+  }
+  const redis = await startPrivateRedis();
+  const workers: RunningWorker[] = [];
+  const stop = async () => {
+    await Promise.all(workers.map((w) => w.close()));
+    await redis.stop();
+    await removeStackState();
+  };
+  try {
+    for (const executor of config.executors) {
+      if (executor.type !== 'local') {
+        say(`executor ${executor.name}: ${executor.type} executors are not run by this version; skipped`);
+        continue;
+      }
+      workers.push(await startExecutorWorker({ config, executor: executor.name, redisUrl: redis.url, onLog: (line) => say(`[${executor.name}] ${line}`) }));
+    }
+    await writeStackState({ pid: process.pid, redis_pid: redis.child.pid!, port: redis.port, started_at: new Date().toISOString() });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  say(
+    `ready: Redis on 127.0.0.1:${redis.port} (password in ${stackPaths().password}), workers for ${workers.length} executor(s)` +
+      (options.background ? '' : ' — Ctrl-C stops everything'),
+  );
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      say(`${signal}: stopping workers (running tasks keep running) and Redis`);
+      void stop().finally(resolve);
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+    redis.child.once('exit', () => {
+      say('redis-server exited; stopping');
+      void stop().finally(resolve);
+    });
+  });
+}
