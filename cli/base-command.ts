@@ -2,6 +2,8 @@ import { Command, Errors, Flags } from '@oclif/core';
 import type { LoadedConfig, TaskClient } from '../src/index.js';
 import { lib } from './lib.js';
 
+const say = (line: string) => process.stderr.write(`${line}\n`);
+
 /** Flags every command takes, and the one place CLI errors become one line and an exit code. */
 export abstract class BaseCommand extends Command {
   static override baseFlags = {
@@ -24,17 +26,27 @@ export abstract class BaseCommand extends Command {
   }
 
   /** The Redis URL for this command, starting the private stack when no Redis is reachable. */
-  protected async redisUrl(config: LoadedConfig): Promise<string> {
+  protected async redisUrl(config: LoadedConfig): Promise<{ url: string; defaulted: boolean }> {
     const { resolveCommandRedis } = await lib();
-    return resolveCommandRedis(config, process.argv[1]!, (line) => process.stderr.write(`${line}\n`));
+    return resolveCommandRedis(config, process.argv[1]!, say);
   }
 
-  /** A connected client, closed when the command ends. */
+  /**
+   * A connected client, closed when the command ends. With Redis found at the default address
+   * and no worker for the local executors, workers are started in the background.
+   */
   protected async openClient(configFlag: string | undefined): Promise<TaskClient> {
     const config = await this.loadConfig(configFlag);
-    const { TaskClient } = await lib();
-    this.client = await TaskClient.connect(config, await this.redisUrl(config));
-    return this.client;
+    const { TaskClient, ensureWorkers } = await lib();
+    const { url, defaulted } = await this.redisUrl(config);
+    const client = await TaskClient.connect(config, url);
+    this.client = client;
+    if (defaulted) {
+      const local = config.executors.filter((e) => e.type === 'local');
+      const count = async () => (await Promise.all(local.map((e) => client.queue(e.name).getWorkersCount()))).reduce((a, b) => a + b, 0);
+      if (local.length > 0) await ensureWorkers(url, count, process.argv[1]!, say);
+    }
+    return client;
   }
 
   protected override async finally(error: Error | undefined): Promise<void> {

@@ -7,6 +7,8 @@ export default class Down extends BaseCommand {
   async run(): Promise<void> {
     await this.parse(Down);
     const { stopBackgroundStack } = await lib();
-    this.log((await stopBackgroundStack()) ? 'Stopped the private Redis and workers.' : 'No private stack is running.');
+    const stopped = await stopBackgroundStack();
+    const said = { 'redis-and-workers': 'Stopped the private Redis and workers.', workers: 'Stopped the background workers.' } as const;
+    this.log(stopped ? said[stopped] : 'No private stack is running.');
   }
 }

@@ -15,6 +15,6 @@ export default class Worker extends BaseCommand {
     const { flags } = await this.parse(Worker);
     const config = await this.loadConfig(flags.config);
     const { runWorkerProcess } = await import('../workers/executor-worker.js');
-    await runWorkerProcess({ config, executor: flags.executor, concurrency: flags.concurrency, redisUrl: await this.redisUrl(config) });
+    await runWorkerProcess({ config, executor: flags.executor, concurrency: flags.concurrency, redisUrl: (await this.redisUrl(config)).url });
   }
 }

@@ -9,7 +9,7 @@ import type { LoadedConfig } from './config.js';
 import { OcaError } from './errors.js';
 import { isProcessAlive } from './executors/process-identity.js';
 import { dataDir } from './paths.js';
-import { DEFAULT_REDIS_URL } from './redis-connection.js';
+import { DEFAULT_REDIS_URL, redactRedisUrl } from './redis-connection.js';
 
 /** Where the private stack keeps its Redis data, password, state and log. */
 export function stackPaths(home: string = dataDir()) {
@@ -26,13 +26,16 @@ export function stackPaths(home: string = dataDir()) {
 
 export interface StackState {
   pid: number;
+  /** 0 when the stack runs workers only, against a Redis found at the default address. */
   redis_pid: number;
   port: number;
+  /** The Redis the workers use when the stack did not start its own. */
+  external_url?: string;
   started_at: string;
 }
 
 /** How a command reaches Redis: a URL the user gave or found at the default address, or the private stack. */
-export type RedisTarget = { kind: 'url'; url: string } | { kind: 'embedded' };
+export type RedisTarget = { kind: 'url'; url: string; defaulted: boolean } | { kind: 'embedded' };
 
 /**
  * `REDIS_URL`, then the config's `redis.url` (`embedded` asks for the private stack), then the
@@ -41,8 +44,8 @@ export type RedisTarget = { kind: 'url'; url: string } | { kind: 'embedded' };
 export async function chooseRedisTarget(config: LoadedConfig, defaultUrl: string = DEFAULT_REDIS_URL): Promise<RedisTarget> {
   const explicit = process.env.REDIS_URL || config.redis.url;
   if (explicit === 'embedded') return { kind: 'embedded' };
-  if (explicit) return { kind: 'url', url: explicit };
-  return (await isListening(defaultUrl)) ? { kind: 'url', url: defaultUrl } : { kind: 'embedded' };
+  if (explicit) return { kind: 'url', url: explicit, defaulted: false };
+  return (await isListening(defaultUrl)) ? { kind: 'url', url: defaultUrl, defaulted: true } : { kind: 'embedded' };
 }
 
 // A TCP connect that answers within 500 ms; no Redis command is sent.
@@ -65,6 +68,7 @@ export async function runningStackUrl(home?: string): Promise<string | undefined
   const paths = stackPaths(home);
   const state = await readState(paths.state);
   if (!state || !isAlive(state.pid)) return undefined;
+  if (state.external_url) return state.external_url;
   const password = (await readFile(paths.password, 'utf8').catch(() => '')).trim();
   const url = `redis://:${encodeURIComponent(password)}@127.0.0.1:${state.port}`;
   return (await ping(url)) ? url : undefined;
@@ -198,12 +202,14 @@ export async function removeStackState(home?: string): Promise<void> {
  * Starts `openclaw-agent up` in the background (its own session, output to the stack log) and
  * resolves with the Redis URL once the stack answers.
  */
-export async function startBackgroundStack(cliEntry: string, home?: string): Promise<string> {
-  findRedisServer();
+export async function startBackgroundStack(cliEntry: string, options: { home?: string; externalRedis?: string } = {}): Promise<string> {
+  const { home, externalRedis } = options;
+  if (!externalRedis) findRedisServer();
   const paths = stackPaths(home);
   await mkdir(paths.root, { recursive: true, mode: 0o700 });
   const out = openSync(paths.log, 'a');
-  const child = spawn(process.execPath, [cliEntry, 'up', '--background'], { detached: true, stdio: ['ignore', out, out], env: process.env });
+  const args = [cliEntry, 'up', '--background', ...(externalRedis ? ['--redis-url', externalRedis] : [])];
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], env: process.env });
   child.unref();
   const deadline = Date.now() + 30_000;
   for (;;) {
@@ -216,38 +222,59 @@ export async function startBackgroundStack(cliEntry: string, home?: string): Pro
   }
 }
 
-/** Stops the background stack; resolves false when none was running. */
-export async function stopBackgroundStack(home?: string): Promise<boolean> {
+/** Stops the background stack; says what it stopped, or undefined when none was running. */
+export async function stopBackgroundStack(home?: string): Promise<'redis-and-workers' | 'workers' | undefined> {
   const paths = stackPaths(home);
   const state = await readState(paths.state);
   if (!state || !isAlive(state.pid)) {
     await removeStackState(home);
-    return false;
+    return undefined;
   }
   process.kill(state.pid, 'SIGTERM');
   const deadline = Date.now() + 20_000;
-  while (isAlive(state.pid) || isAlive(state.redis_pid)) {
+  const redisAlive = () => state.redis_pid > 0 && isAlive(state.redis_pid);
+  while (isAlive(state.pid) || redisAlive()) {
     if (Date.now() > deadline) {
       if (isAlive(state.pid)) process.kill(state.pid, 'SIGKILL');
-      if (isAlive(state.redis_pid)) process.kill(state.redis_pid, 'SIGKILL');
+      if (redisAlive()) process.kill(state.redis_pid, 'SIGKILL');
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   await removeStackState(home);
-  return true;
+  return state.redis_pid > 0 ? 'redis-and-workers' : 'workers';
 }
 
 /**
- * The Redis URL a command should use. With no REDIS_URL, no configured URL and nothing at the
- * default address it starts the private stack in the background (saying so in one line) or
- * joins the one already running.
+ * The Redis a command should use. With no REDIS_URL, no configured URL and nothing at the default
+ * address it starts the private stack (Redis and workers) in the background, saying so in one
+ * line, or joins the one already running. `defaulted` means Redis was found at the default
+ * address without being asked for: then `ensureWorkers` makes sure something runs the tasks.
  */
-export async function resolveCommandRedis(config: LoadedConfig, cliEntry: string, say: (line: string) => void): Promise<string> {
+export async function resolveCommandRedis(
+  config: LoadedConfig,
+  cliEntry: string,
+  say: (line: string) => void,
+): Promise<{ url: string; defaulted: boolean }> {
   const target = await chooseRedisTarget(config);
-  if (target.kind === 'url') return target.url;
+  if (target.kind === 'url') return { url: target.url, defaulted: target.defaulted };
   const running = await runningStackUrl();
-  if (running) return running;
+  if (running) return { url: running, defaulted: false };
   const url = await startBackgroundStack(cliEntry);
   say(`openclaw-agent: started a private Redis and workers in the background (data in ${stackPaths().root}; stop them with \`openclaw-agent down\`)`);
-  return url;
+  return { url, defaulted: false };
+}
+
+/**
+ * For a Redis found at the default address: when no worker consumes any local executor's queue
+ * and no background stack runs, starts the workers in the background (without a Redis of their own).
+ */
+export async function ensureWorkers(
+  url: string,
+  countWorkers: () => Promise<number>,
+  cliEntry: string,
+  say: (line: string) => void,
+): Promise<void> {
+  if ((await runningStackUrl()) || (await countWorkers()) > 0) return;
+  await startBackgroundStack(cliEntry, { externalRedis: url });
+  say(`openclaw-agent: started workers in the background for the Redis at ${redactRedisUrl(url)} (stop them with \`openclaw-agent down\`)`);
 }

@@ -7,7 +7,8 @@ export type OutputStream = 'stdout' | 'stderr' | 'system';
 
 export interface OutputChunk {
   stream: OutputStream;
-  text: string;
+  /** Text, or UTF-8 bytes that end on a character boundary (shipped without decoding). */
+  text: string | Buffer;
 }
 
 /** The final entry of every task log; followers stop at it. */
@@ -45,7 +46,7 @@ export class LogWriter {
     const multi = this.redis.multi();
     const logKey = this.keys.log(this.taskId);
     for (const chunk of chunks) {
-      if (chunk.text === '') continue;
+      if (chunk.text.length === 0) continue;
       multi.xadd(logKey, 'MAXLEN', '~', this.maxEntries, '*', 't', TAG_OF[chunk.stream], 'd', chunk.text);
     }
     if (checkpoint && Object.keys(checkpoint).length > 0) {

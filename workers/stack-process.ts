@@ -7,12 +7,15 @@ import {
   writeStackState,
 } from '../src/embedded-stack.js';
 import { OcaError } from '../src/errors.js';
+import { redactRedisUrl } from '../src/redis-connection.js';
 import { startExecutorWorker, type RunningWorker } from '../src/worker-runtime.js';
 
 export interface StackProcessOptions {
   config: LoadedConfig;
   /** Started by another command in the background (output goes to the stack log). */
   background: boolean;
+  /** Run workers only, against this Redis, instead of starting a private one. */
+  externalRedis?: string;
   say: (line: string) => void;
 }
 
@@ -26,11 +29,12 @@ export async function runStackProcess(options: StackProcessOptions): Promise<voi
   if (await runningStackUrl()) {
     throw new OcaError('USAGE', `a private stack is already running (data in ${stackPaths().root}); stop it with \`openclaw-agent down\``);
   }
-  const redis = await startPrivateRedis();
+  const redis = options.externalRedis ? undefined : await startPrivateRedis();
+  const redisUrl = redis?.url ?? options.externalRedis!;
   const workers: RunningWorker[] = [];
   const stop = async () => {
     await Promise.all(workers.map((w) => w.close()));
-    await redis.stop();
+    await redis?.stop();
     await removeStackState();
   };
   try {
@@ -39,17 +43,21 @@ export async function runStackProcess(options: StackProcessOptions): Promise<voi
         say(`executor ${executor.name}: ${executor.type} executors are not run by this version; skipped`);
         continue;
       }
-      workers.push(await startExecutorWorker({ config, executor: executor.name, redisUrl: redis.url, onLog: (line) => say(`[${executor.name}] ${line}`) }));
+      workers.push(await startExecutorWorker({ config, executor: executor.name, redisUrl, onLog: (line) => say(`[${executor.name}] ${line}`) }));
     }
-    await writeStackState({ pid: process.pid, redis_pid: redis.child.pid!, port: redis.port, started_at: new Date().toISOString() });
+    await writeStackState({
+      pid: process.pid,
+      redis_pid: redis?.child.pid ?? 0,
+      port: redis?.port ?? 0,
+      external_url: redis ? undefined : redisUrl,
+      started_at: new Date().toISOString(),
+    });
   } catch (error) {
     await stop();
     throw error;
   }
-  say(
-    `ready: Redis on 127.0.0.1:${redis.port} (password in ${stackPaths().password}), workers for ${workers.length} executor(s)` +
-      (options.background ? '' : ' — Ctrl-C stops everything'),
-  );
+  const where = redis ? `Redis on 127.0.0.1:${redis.port} (password in ${stackPaths().password})` : `using the Redis at ${redactRedisUrl(redisUrl)}`;
+  say(`ready: ${where}, workers for ${workers.length} executor(s)${options.background ? '' : ' — Ctrl-C stops everything'}`);
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       say(`${signal}: stopping workers (running tasks keep running) and Redis`);
@@ -57,7 +65,7 @@ export async function runStackProcess(options: StackProcessOptions): Promise<voi
     };
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
-    redis.child.once('exit', () => {
+    redis?.child.once('exit', () => {
       say('redis-server exited; stopping');
       void stop().finally(resolve);
     });

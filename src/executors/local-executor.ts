@@ -12,9 +12,11 @@ import { buildTaskCommand } from './task-command.js';
 
 /**
  * Runs in its own session (the spawn is detached, i.e. setsid) as the task's process group leader:
- * records its pid, runs argv with output to the spool files, and writes the exit code atomically
- * (`exit.tmp` renamed to `exit`). It traps TERM/INT so that it outlives a group-wide SIGTERM long
- * enough to record how the command ended; the command itself gets default signal handling.
+ * records its pid, runs argv with output to the spool files, and writes the exit code atomically:
+ * one write(2) of a whole line such as `3\n`, which readers accept only once its newline is there
+ * (so no extra process like `mv` is spawned per task). It traps TERM/INT so that it outlives a
+ * group-wide SIGTERM long enough to record how the command ended; the command itself gets
+ * default signal handling.
  */
 const WRAPPER = `d=$1; shift
 printf '%s\\n' "$$" >"$d/pid"
@@ -22,8 +24,7 @@ trap 'oca_signal=TERM' TERM
 trap 'oca_signal=INT' INT
 if [ -e "$d/stdin" ]; then "$@" <"$d/stdin" >"$d/stdout" 2>"$d/stderr"; else "$@" </dev/null >"$d/stdout" 2>"$d/stderr"; fi
 oca_code=$?
-printf '%s\\n' "$oca_code" >"$d/exit.tmp"
-if [ -x /bin/mv ]; then /bin/mv -f "$d/exit.tmp" "$d/exit"; else mv -f "$d/exit.tmp" "$d/exit"; fi
+printf '%s\\n' "$oca_code" >"$d/exit"
 `;
 
 /** How long to wait for the wrapper's pid file when re-attaching to a task whose worker died at spawn. */
@@ -267,7 +268,8 @@ function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
 
 async function readExitCode(dir: string): Promise<number | undefined> {
   const text = await readFile(path.join(dir, 'exit'), 'utf8').catch(() => undefined);
-  if (text === undefined) return undefined;
+  // Written in one write(2); until its newline is there it is not complete.
+  if (text === undefined || !text.endsWith('\n')) return undefined;
   const code = Number.parseInt(text.trim(), 10);
   return Number.isFinite(code) ? code : undefined;
 }

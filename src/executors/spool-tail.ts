@@ -8,6 +8,8 @@ const MAX_READ_BYTES = 1 << 20;
 
 interface SpoolFile {
   stream: 'stdout' | 'stderr';
+  /** Its own read buffer: the chunks of one read() of both files are shipped together. */
+  buffer: Buffer;
   path: string;
   handle?: FileHandle;
   offset: number;
@@ -20,12 +22,12 @@ interface SpoolFile {
  */
 export class SpoolTail {
   private readonly files: SpoolFile[];
-  private readonly buffer = Buffer.allocUnsafe(MAX_READ_BYTES);
 
   constructor(dir: string, checkpoint: Record<string, string>) {
     this.files = (['stdout', 'stderr'] as const).map((stream) => ({
       stream,
       path: path.join(dir, stream),
+      buffer: Buffer.allocUnsafe(MAX_READ_BYTES),
       offset: Number(checkpoint[stream] ?? 0) || 0,
     }));
   }
@@ -36,7 +38,8 @@ export class SpoolTail {
 
   /**
    * New output since the last call, at most ~1 MiB per file. With `complete` (the process has
-   * ended) a trailing partial character is decoded too.
+   * ended) a trailing partial character is decoded too (as U+FFFD). The chunks share one buffer:
+   * ship them before the next call.
    */
   async read(complete: boolean): Promise<{ chunks: OutputChunk[]; bytes: number }> {
     const chunks: OutputChunk[] = [];
@@ -44,12 +47,15 @@ export class SpoolTail {
     for (const file of this.files) {
       const handle = await this.openFile(file);
       if (!handle) continue;
-      const { bytesRead } = await handle.read(this.buffer, 0, MAX_READ_BYTES, file.offset);
+      const { bytesRead } = await handle.read(file.buffer, 0, MAX_READ_BYTES, file.offset);
       if (bytesRead === 0) continue;
       const atEnd = complete && bytesRead < MAX_READ_BYTES;
-      const usable = atEnd ? bytesRead : completeUtf8Length(this.buffer.subarray(0, bytesRead));
+      const usable = atEnd ? bytesRead : completeUtf8Length(file.buffer.subarray(0, bytesRead));
       if (usable === 0) continue;
-      chunks.push({ stream: file.stream, text: this.buffer.toString('utf8', 0, usable) });
+      // The bytes go to Redis as they are (no decode and re-encode); the buffer is reused only
+      // after the caller has awaited the append of this chunk.
+      const data = file.buffer.subarray(0, usable);
+      chunks.push({ stream: file.stream, text: data });
       file.offset += usable;
       bytes += usable;
     }

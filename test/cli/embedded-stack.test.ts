@@ -8,7 +8,7 @@ import { createHarness, type Harness } from '../helpers/harness.js';
 describe('the embedded default: a private Redis and workers started for the user', () => {
   let h: Harness;
   beforeAll(() => {
-    h = createHarness({ extraConfig: '' });
+    h = createHarness({ explicitRedis: false });
     // Ask for the private stack, as a user with nothing at 127.0.0.1:6379 gets it.
     const text = readFileSync(h.configPath, 'utf8').replace(/redis:\n {2}prefix: (\S+)/, 'redis:\n  url: embedded\n  prefix: $1');
     writeFileSync(h.configPath, text);
@@ -53,6 +53,32 @@ describe('the embedded default: a private Redis and workers started for the user
   });
 });
 
+describe('the embedded default with a Redis already at the default address', () => {
+  let h: Harness;
+  beforeAll(() => {
+    h = createHarness({ explicitRedis: false });
+  });
+  afterAll(async () => {
+    await h.cli(['down']);
+    await h.cleanup();
+  });
+
+  it('starts workers in the background when none consumes the queue, and down stops them', async () => {
+    const first = await h.cli(['run', '--follow', '--', 'echo', 'picked up']);
+    expect(first.exitCode).toBe(0);
+    expect(first.stdout).toBe('picked up\n');
+    expect(first.stderr).toMatch(/^openclaw-agent: started workers in the background for the Redis at redis:\/\/127\.0\.0\.1:6379/);
+    const state = JSON.parse(readFileSync(path.join(h.home, 'embedded', 'stack.json'), 'utf8')) as { pid: number; redis_pid: number };
+    expect(state.redis_pid).toBe(0);
+    expect(isProcessAlive(state.pid)).toBe(true);
+    const again = await h.cli(['run', '--follow', '-c', 'echo again']);
+    expect(again).toMatchObject({ exitCode: 0, stdout: 'again\n' });
+    expect(again.stderr).not.toMatch(/started/);
+    expect(await h.cli(['down'])).toMatchObject({ exitCode: 0, stdout: 'Stopped the background workers.\n' });
+    expect(isProcessAlive(state.pid)).toBe(false);
+  });
+});
+
 describe('chooseRedisTarget', () => {
   let closed: Server;
   let closedPort = 0;
@@ -71,13 +97,14 @@ describe('chooseRedisTarget', () => {
     delete process.env.REDIS_URL;
     try {
       expect(await chooseRedisTarget(config(), `redis://127.0.0.1:${closedPort}`)).toEqual({ kind: 'embedded' });
-      expect(await chooseRedisTarget(config(), 'redis://127.0.0.1:6379')).toEqual({ kind: 'url', url: 'redis://127.0.0.1:6379' });
+      expect(await chooseRedisTarget(config(), 'redis://127.0.0.1:6379')).toEqual({ kind: 'url', url: 'redis://127.0.0.1:6379', defaulted: true });
       expect(await chooseRedisTarget(config('redis: {url: "redis://redis.example.internal:6380"}'), `redis://127.0.0.1:${closedPort}`)).toEqual({
         kind: 'url',
         url: 'redis://redis.example.internal:6380',
+        defaulted: false,
       });
       process.env.REDIS_URL = 'redis://127.0.0.1:7000';
-      expect(await chooseRedisTarget(config('redis: {url: embedded}'))).toEqual({ kind: 'url', url: 'redis://127.0.0.1:7000' });
+      expect(await chooseRedisTarget(config('redis: {url: embedded}'))).toEqual({ kind: 'url', url: 'redis://127.0.0.1:7000', defaulted: false });
     } finally {
       if (saved === undefined) delete process.env.REDIS_URL;
       else process.env.REDIS_URL = saved;

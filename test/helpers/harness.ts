@@ -38,7 +38,7 @@ export interface Harness {
  * fast stall detection, and helpers to run the real CLI binary and real worker processes.
  * `cleanup` stops workers, kills any task process left behind, and deletes the prefix's keys.
  */
-export function createHarness(options: { extraConfig?: string; extraExecutors?: string } = {}): Harness {
+export function createHarness(options: { extraConfig?: string; extraExecutors?: string; explicitRedis?: boolean } = {}): Harness {
   const extraConfig = options.extraConfig ?? '';
   const dir = mkdtempSync(path.join(tmpdir(), 'oca-test-'));
   const home = path.join(dir, 'home');
@@ -66,7 +66,10 @@ ${extraConfig}`,
     OPENCLAW_AGENT_CONFIG: configPath,
     HOME: home,
   };
-  delete env.REDIS_URL;
+  // Naming the Redis keeps the CLI from starting background workers of its own (the embedded
+  // default for a Redis found at the default address); the embedded-stack suite opts out.
+  if (options.explicitRedis === false) delete env.REDIS_URL;
+  else env.REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   const workers: ChildProcess[] = [];
   const clients: TaskClient[] = [];
   const connections: Redis[] = [];

@@ -1,0 +1,229 @@
+// `npm run bench`: the performance figures of the README, each beside a peer measured in the same
+// run on the same machine. Talks to the Redis at REDIS_URL (default 127.0.0.1:6379) under a
+// private key prefix and deletes what it made. Prints a table and writes bench/results.json.
+import { execFileSync, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { followLog, loadConfig, TaskClient, waitForTasks } from '../dist/src/index.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const BIN = path.join(ROOT, 'dist/cli/bin.js');
+const TICK = path.join(ROOT, 'bench/fixtures/tick.mjs');
+const quick = process.argv.includes('--quick');
+const N = { p1: quick ? 40 : 200, p2: quick ? 30 : 100, p3: quick ? 60 : 200, p4Mb: quick ? 50 : 200, p5: quick ? 300 : 2000, p6: quick ? 5 : 10 };
+const now = () => performance.timeOrigin + performance.now();
+const pct = (values, p) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+};
+const ms = (v) => `${v.toFixed(2)} ms`;
+
+const dir = mkdtempSync(path.join(tmpdir(), 'oca-bench-'));
+const home = path.join(dir, 'home');
+const prefix = `oca-bench-${randomUUID().slice(0, 8)}`;
+const configPath = path.join(dir, 'config.yaml');
+const receiver = await startReceiver();
+writeFileSync(
+  configPath,
+  `executors:\n  - name: local\n    type: local\n    concurrency: 8\nredis:\n  prefix: ${prefix}\nlogs:\n  max_entries: 300\n` +
+    `defaults:\n  webhook_secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n`,
+);
+const env = { ...process.env, OPENCLAW_AGENT_CONFIG: configPath, OPENCLAW_AGENT_HOME: home };
+const worker = await startWorker();
+const config = loadConfig(configPath);
+const client = await TaskClient.connect(config);
+const spool = (id) => path.join(home, 'tasks', id);
+const shell = (command, args = []) => ({ type: 'shell_command', command, args, env: {} });
+const results = { machine: machine(), when: new Date().toISOString(), quick };
+
+try {
+  // P1: an idle worker; enqueue → the task's wrapper has started (it writes its pid file first).
+  const p1 = [];
+  for (let i = 0; i < N.p1; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const t0 = now();
+    const { id } = await client.enqueue({ executor: 'local', payload: shell('true'), callerCwd: dir });
+    await waitForTasks(client, [id]);
+    p1.push(statSync(path.join(spool(id), 'pid')).mtimeMs - t0);
+  }
+  const p1Peer = [];
+  for (let i = 0; i < N.p1; i++) {
+    const t0 = now();
+    await new Promise((resolve) => spawn('sh', ['-c', 'true']).once('spawn', () => resolve(undefined)).once('exit', () => {}));
+    p1Peer.push(now() - t0);
+  }
+  results.p1 = { p50: pct(p1, 50), p99: pct(p1, 99), peer: 'node spawn() of sh -c true, call → spawned', peer_p50: pct(p1Peer, 50), peer_p99: pct(p1Peer, 99) };
+
+  // P2: process exit (the wrapper's exit file) → the signed webhook arrives.
+  const p2 = [];
+  for (let i = 0; i < N.p2; i++) {
+    const { id } = await client.enqueue({ executor: 'local', payload: shell('true'), callerCwd: dir, callbackUrl: `${receiver.url}/hook` });
+    const arrived = await receiver.next(id);
+    p2.push(arrived - statSync(path.join(spool(id), 'exit')).mtimeMs);
+  }
+  const p2Peer = [];
+  for (let i = 0; i < N.p2; i++) {
+    const t0 = now();
+    await fetch(`${receiver.url}/peer`, { method: 'POST', body: '{}' });
+    p2Peer.push(now() - t0);
+  }
+  results.p2 = { p50: pct(p2, 50), p99: pct(p2, 99), peer: 'one HTTP POST round trip to the same receiver', peer_p50: pct(p2Peer, 50), peer_p99: pct(p2Peer, 99) };
+
+  // P3: a line written by the task → seen by a follower of its log stream.
+  const p3 = [];
+  const { id: tickId } = await client.enqueue({ executor: 'local', payload: shell('node', [TICK, String(N.p3), '10']), callerCwd: dir });
+  const blocking = client.redis.duplicate();
+  await followLog(blocking, client.keys, tickId, (entry) => {
+    const seen = now();
+    if (entry.kind !== 'output' || entry.stream !== 'stdout') return;
+    for (const line of entry.text.split('\n')) if (line) p3.push(seen - Number(line));
+  });
+  blocking.disconnect();
+  const p3Peer = [];
+  await new Promise((resolve) => {
+    const child = spawn('node', [TICK, String(N.p3), '10']);
+    child.stdout.setEncoding('utf8').on('data', (chunk) => {
+      const seen = now();
+      for (const line of chunk.split('\n')) if (line) p3Peer.push(seen - Number(line));
+    });
+    child.once('exit', resolve);
+  });
+  results.p3 = { p50: pct(p3, 50), p99: pct(p3, 99), peer: 'the same writer read through a pipe', peer_p50: pct(p3Peer, 50), peer_p99: pct(p3Peer, 99) };
+
+  // P4: a task writing N MB; shipped into Redis; worker peak RSS.
+  const bytes = N.p4Mb * 1_000_000;
+  const flood = `yes 0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz | head -c ${bytes}`;
+  const t4 = now();
+  const { id: floodId } = await client.enqueue({ executor: 'local', payload: shell(flood), callerCwd: dir });
+  await waitForTasks(client, [floodId]);
+  const p4Seconds = (now() - t4) / 1000;
+  const rssMb = peakRssMb(worker.pid);
+  const t4p = now();
+  execFileSync('sh', ['-c', `${flood} > ${path.join(dir, 'flood.out')}`]);
+  const peerSeconds = (now() - t4p) / 1000;
+  results.p4 = { mb_per_s: N.p4Mb / p4Seconds, worker_peak_rss_mb: rssMb, peer: 'the same command writing to a file', peer_mb_per_s: N.p4Mb / peerSeconds };
+  await client.redis.del(client.keys.log(floodId));
+  rmSync(spool(floodId), { recursive: true, force: true });
+
+  // P5: throughput of many `true` tasks vs Node spawning `sh -c true` directly, 8 at a time.
+  const t5 = now();
+  const ids = [];
+  for (let i = 0; i < N.p5; i += 100) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(100, N.p5 - i) }, () => client.enqueue({ executor: 'local', payload: shell('true'), callerCwd: dir })),
+    );
+    ids.push(...batch.map((b) => b.id));
+  }
+  await waitForTasks(client, ids);
+  const ours = N.p5 / ((now() - t5) / 1000);
+  const t5p = now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next < N.p5) {
+        next++;
+        await new Promise((resolve) => spawn('sh', ['-c', 'true']).once('exit', resolve));
+      }
+    }),
+  );
+  const raw = N.p5 / ((now() - t5p) / 1000);
+  results.p5 = { tasks_per_s: ours, peer: 'node spawn() of sh -c true, 8 at a time', peer_tasks_per_s: raw, ratio: ours / raw };
+
+  // P6: wall time of one `openclaw-agent run` (enqueue and print the id) vs `node -e 0`.
+  const timeIt = (args) => {
+    const t0 = now();
+    execFileSync('node', args, { env, stdio: 'ignore' });
+    return now() - t0;
+  };
+  const cli = [];
+  const bare = [];
+  for (let i = 0; i < N.p6; i++) {
+    cli.push(timeIt([BIN, 'run', '-e', 'local', '-c', 'true']));
+    bare.push(timeIt(['-e', '0']));
+  }
+  results.p6 = { run_ms: pct(cli, 50), peer: 'node -e 0', peer_ms: pct(bare, 50), ratio: pct(cli, 50) / pct(bare, 50) };
+} finally {
+  worker.kill('SIGTERM');
+  await new Promise((resolve) => worker.once('exit', resolve));
+  await client.close();
+  await receiver.close();
+  await deleteKeys(`${prefix}:*`);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const goal = (ok) => (ok ? 'met' : 'MISSED');
+const r = results;
+const rows = [
+  ['P1 idle dispatch, enqueue → process started', `p50 ${ms(r.p1.p50)}, p99 ${ms(r.p1.p99)}`, `p50 ${ms(r.p1.peer_p50)}, p99 ${ms(r.p1.peer_p99)}`, 'p50 ≤ 3 ms, p99 ≤ 10 ms', goal(r.p1.p50 <= 3 && r.p1.p99 <= 10)],
+  ['P2 completion notice, exit → webhook received', `p50 ${ms(r.p2.p50)}, p99 ${ms(r.p2.p99)}`, `p50 ${ms(r.p2.peer_p50)}, p99 ${ms(r.p2.peer_p99)}`, 'p50 ≤ 20 ms', goal(r.p2.p50 <= 20)],
+  ['P3 log latency, line written → seen by a follower', `p50 ${ms(r.p3.p50)}, p99 ${ms(r.p3.p99)}`, `p50 ${ms(r.p3.peer_p50)}, p99 ${ms(r.p3.peer_p99)}`, 'p50 ≤ 50 ms, p99 ≤ 150 ms', goal(r.p3.p50 <= 50 && r.p3.p99 <= 150)],
+  [`P4 log throughput, ${N.p4Mb} MB task`, `${r.p4.mb_per_s.toFixed(0)} MB/s, worker peak RSS ${r.p4.worker_peak_rss_mb.toFixed(0)} MB`, `${r.p4.peer_mb_per_s.toFixed(0)} MB/s`, '≥ 100 MB/s, RSS ≤ 200 MB', goal(r.p4.mb_per_s >= 100 && r.p4.worker_peak_rss_mb <= 200)],
+  [`P5 throughput, ${N.p5} \`true\` tasks`, `${r.p5.tasks_per_s.toFixed(0)} tasks/s (${r.p5.ratio.toFixed(2)}×)`, `${r.p5.peer_tasks_per_s.toFixed(0)} spawns/s`, '≥ 0.7×', goal(r.p5.ratio >= 0.7)],
+  ['P6 `openclaw-agent run` wall time (median)', `${r.p6.run_ms.toFixed(0)} ms (${r.p6.ratio.toFixed(2)}×)`, `${r.p6.peer_ms.toFixed(0)} ms`, '≤ 3×', goal(r.p6.ratio <= 3)],
+];
+console.log(`\nopenclaw-agent bench — ${r.machine}${quick ? ' (quick)' : ''}\n`);
+console.log('| measure | openclaw-agent | peer (same run) | goal | |\n|---|---|---|---|---|');
+for (const row of rows) console.log(`| ${row.join(' | ')} |`);
+console.log('\npeers: P1 ' + r.p1.peer + '; P2 ' + r.p2.peer + '; P3 ' + r.p3.peer + '; P4 ' + r.p4.peer + '; P5 ' + r.p5.peer + '; P6 ' + r.p6.peer);
+writeFileSync(path.join(ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+
+function machine() {
+  return `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+}
+
+async function startWorker() {
+  const child = spawn('node', [BIN, 'worker', '--executor', 'local'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  await new Promise((resolve, reject) => {
+    let seen = '';
+    child.stderr.on('data', (chunk) => {
+      seen += chunk;
+      if (seen.includes('ready')) resolve(undefined);
+    });
+    child.once('exit', (code) => reject(new Error(`worker exited (${code}): ${seen}`)));
+  });
+  return child;
+}
+
+function peakRssMb(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+async function startReceiver() {
+  const waiting = new Map();
+  const arrived = new Map();
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      const at = now();
+      res.end();
+      if (req.url !== '/hook') return;
+      const id = JSON.parse(body).task_id;
+      const resolve = waiting.get(id);
+      if (resolve) resolve(at);
+      else arrived.set(id, at);
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    next: (id) => (arrived.has(id) ? Promise.resolve(arrived.get(id)) : new Promise((resolve) => waiting.set(id, resolve))),
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+async function deleteKeys(pattern) {
+  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  let cursor = '0';
+  do {
+    const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = nextCursor;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+  redis.disconnect();
+}
