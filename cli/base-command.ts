@@ -59,9 +59,13 @@ export abstract class BaseCommand extends Command {
     if (error instanceof Errors.ExitError) throw error;
     // A failed parse is reported here; stop oclif from also warning that parse was never called.
     (this as unknown as { parsed: boolean }).parsed = true;
-    const { isOcaError, exitCodeFor, describeError } = await lib();
+    const { isOcaError, exitCodeFor, describeError, isRedisConnectionError } = await lib();
     let code = exitCodeFor(error);
     let message = describeError(error);
+    if (!isOcaError(error) && isRedisConnectionError(error)) {
+      code = 4;
+      message = `lost the connection to Redis (${message}) — check that it is running, then run the command again`;
+    }
     if (!isOcaError(error) && error.oclif?.exit !== undefined) {
       // oclif's own parse errors: usage problems.
       code = 2;

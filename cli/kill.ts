@@ -26,7 +26,7 @@ export default class Kill extends BaseCommand {
       return;
     }
     if (result.kind === 'cancelled') {
-      this.log(`Task ${taskId} cancelled (it had not started).`);
+      this.log(result.view.status === 'killed' ? `Task ${taskId} killed (it was waiting for a retry).` : `Task ${taskId} cancelled (it had not started).`);
       return;
     }
     try {

@@ -11,8 +11,11 @@ export function printEntry(entry: LogEntry): void {
 
 /** The exit code a follower exits with: the task's own, else 1 for any unsuccessful end. */
 export function exitCodeOfEnd(end: EndMarker | undefined, status?: string): number {
-  if (end?.exit_code !== undefined && end.exit_code !== null) return end.exit_code;
-  return (end?.status ?? status) === 'completed' ? 0 : 1;
+  const completed = (end?.status ?? status) === 'completed';
+  const code = end?.exit_code ?? null;
+  if (completed) return 0;
+  // A task that did not complete never exits 0, even if it exited 0 after SIGTERM.
+  return code !== null && code !== 0 ? code : 1;
 }
 
 /**
@@ -20,15 +23,16 @@ export function exitCodeOfEnd(end: EndMarker | undefined, status?: string): numb
  * to exit with. Says once on stderr when the task waits in a queue that no worker consumes.
  */
 export async function followTask(client: TaskClient, taskId: string, afterId: string): Promise<number> {
-  const { followLog } = await lib();
+  const { followLog, isEndedStatus } = await lib();
   const blocking = client.redis.duplicate();
+  blocking.on('error', () => {});
   const hint = setTimeout(() => {
     void warnIfNoWorker(client, taskId);
   }, 3000);
   try {
     const end = await followLog(blocking, client.keys, taskId, printEntry, {
       afterId,
-      isEnded: async () => (await client.get(taskId)).record.finishedAt !== undefined,
+      isEnded: async () => isEndedStatus((await client.get(taskId)).status),
     });
     if (end?.error) process.stderr.write(`openclaw-agent: task ${end.status}: ${end.error}\n`);
     const status = end ? end.status : (await client.get(taskId)).status;

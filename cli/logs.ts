@@ -20,7 +20,7 @@ export default class Logs extends BaseCommand {
     const client = await this.openClient(flags.config);
     const view = await client.get(id);
     const { readLogTail } = await lib();
-    const entries = await readLogTail(client.redis, client.keys, view.record.id, flags.lines);
+    const { entries, lastId } = await readLogTail(client.redis, client.keys, view.record.id, flags.lines);
     entries.forEach(printEntry);
     if (!flags.follow) return;
     const last = entries.at(-1);
@@ -28,6 +28,6 @@ export default class Logs extends BaseCommand {
       process.exitCode = exitCodeOfEnd(last.end);
       return;
     }
-    process.exitCode = await followTask(client, view.record.id, last?.id ?? '0');
+    process.exitCode = await followTask(client, view.record.id, lastId);
   }
 }

@@ -27,7 +27,7 @@ export default class Wait extends BaseCommand {
     let code = 0;
     for (const view of views) {
       this.log(formatEndSummary(view));
-      if (code === 0 && view.status !== 'completed') code = view.record.exitCode ?? 1;
+      if (code === 0 && view.status !== 'completed') code = view.record.exitCode || 1;
     }
     process.exitCode = code;
   }

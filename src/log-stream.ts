@@ -100,8 +100,14 @@ export async function readLog(redis: Redis, keys: TaskKeys, taskId: string, afte
 /**
  * The entries holding the last `lines` lines of output (stdout and stderr together), oldest first,
  * with the first one cut to start at a line boundary. The end marker, if any, comes last.
+ * `lastId` is the newest entry id read (follow from there), `0` for an empty log.
  */
-export async function readLogTail(redis: Redis, keys: TaskKeys, taskId: string, lines: number): Promise<LogEntry[]> {
+export async function readLogTail(
+  redis: Redis,
+  keys: TaskKeys,
+  taskId: string,
+  lines: number,
+): Promise<{ entries: LogEntry[]; lastId: string }> {
   const collected: LogEntry[] = [];
   let newlines = 0;
   let end = '+';
@@ -116,8 +122,9 @@ export async function readLogTail(redis: Redis, keys: TaskKeys, taskId: string, 
     if (page.length < 200 || !last) break;
     end = `(${last[0]}`;
   }
+  const lastId = collected[0]?.id ?? '0';
   collected.reverse();
-  return trimToLastLines(collected, lines);
+  return { entries: trimToLastLines(collected, lines), lastId };
 }
 
 function countNewlines(text: string): number {

@@ -1,6 +1,11 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { RedisUnreachableError } from './errors.js';
 
+/** True for errors that mean the connection to Redis went away mid-command. */
+export function isRedisConnectionError(error: unknown): boolean {
+  return error instanceof Error && /Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|max retries per request/i.test(error.message);
+}
+
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
 /** `REDIS_URL`, then the config's `redis.url`, then the default address. */

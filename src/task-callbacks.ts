@@ -59,6 +59,10 @@ export async function relayOutbox(redis: Redis, keys: TaskKeys, queue: Queue): P
       if (parsed.success) {
         const entry = parsed.data;
         const body = JSON.stringify(entry.body);
+        // Before the add, and only if unset: a delivery that already ran must not read `pending` again.
+        for (const [i, url] of entry.urls.entries()) {
+          await redis.hsetnx(keys.record(entry.task_id), `wh:${i}`, JSON.stringify({ url, state: 'pending', attempts: 0 }));
+        }
         await Promise.all(
           entry.urls.map((url, index) =>
             queue.add(
@@ -68,7 +72,6 @@ export async function relayOutbox(redis: Redis, keys: TaskKeys, queue: Queue): P
             ),
           ),
         );
-        await redis.hset(keys.record(entry.task_id), Object.fromEntries(entry.urls.map((url, i) => [`wh:${i}`, JSON.stringify({ url, state: 'pending', attempts: 0 })])));
       }
       await redis.lrem(keys.outbox(), 1, raw);
       relayed++;
@@ -113,6 +116,7 @@ export async function startCallbackWorker(options: CallbackWorkerOptions): Promi
   const log = options.onLog ?? (() => {});
   const schedule = config.defaults.webhook_retry_schedule ?? WEBHOOK_RETRY_SCHEDULE_MS;
   const queue = new Queue(CALLBACKS_QUEUE, { connection: redis, prefix: config.redis.prefix });
+  queue.on('error', (error) => log(`callbacks queue error: ${error.message}`));
   const worker = new Worker(CALLBACKS_QUEUE, (job: Job) => deliver(job), {
     connection: redis,
     prefix: config.redis.prefix,

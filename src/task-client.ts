@@ -244,7 +244,10 @@ export class TaskClient {
       const queuePosition = status === 'queued' ? await this.queuePosition(record.executor, record.id) : undefined;
       views.push({ record, status, queuePosition });
     }
-    if (stale.length > 0) await this.redis.zrem(this.keys.byCreated(), ...stale).then(() => this.redis.zrem(this.keys.ids(), ...stale));
+    // Only ids whose record expired leave the index; an unreadable record is kept, not erased.
+    const gone = [];
+    for (const id of stale) if ((await this.redis.exists(this.keys.record(id))) === 0) gone.push(id);
+    if (gone.length > 0) await this.redis.multi().zrem(this.keys.byCreated(), ...gone).zrem(this.keys.ids(), ...gone).exec();
     return views;
   }
 

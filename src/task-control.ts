@@ -1,7 +1,10 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { OcaError } from './errors.js';
+import { buildCompletionPayload } from './completion-record.js';
+import { callbackUrls } from './task-callbacks.js';
 import { finishTask } from './task-finish.js';
+import { TaskRequestSchema } from './task-payload.js';
 import { spoolRoot } from './paths.js';
 import type { TaskClient } from './task-client.js';
 import type { TaskView } from './task-record.js';
@@ -23,15 +26,28 @@ export async function killTask(client: TaskClient, idOrPrefix: string, graceMs: 
   const id = view.record.id;
   if (view.status === 'queued') {
     const job = await client.queue(view.record.executor).getJob(id);
+    const parsed = TaskRequestSchema.safeParse(job?.data);
     const removed = job ? await job.remove().then(() => true, () => false) : true;
     if (removed) {
-      await finishTask(
-        client.redis,
-        client.keys,
-        id,
-        { outcome: 'cancelled', exitCode: null, signal: null, error: 'cancelled before it started', finishedAt: Date.now() },
-        { retentionMs: client.config.retention, maxLogEntries: client.config.logs.max_entries },
-      );
+      // A task waiting for a retry has run before: it is killed, not cancelled.
+      const retrying = view.record.attempts.length > 0;
+      const end = {
+        outcome: retrying ? ('killed' as const) : ('cancelled' as const),
+        exitCode: null,
+        signal: null,
+        error: retrying ? `killed while waiting for attempt ${view.record.attempts.length + 1}` : 'cancelled before it started',
+        finishedAt: Date.now(),
+      };
+      const urls = parsed.success ? callbackUrls(parsed.data.callbackUrl, client.config) : [];
+      const outboxEntry =
+        urls.length > 0
+          ? JSON.stringify({ task_id: id, urls, body: buildCompletionPayload({ ...view.record, ...end, signal: undefined, exitCode: undefined }) })
+          : undefined;
+      await finishTask(client.redis, client.keys, id, end, {
+        retentionMs: client.config.retention,
+        maxLogEntries: client.config.logs.max_entries,
+        outboxEntry,
+      });
       return { kind: 'cancelled', view: await client.get(id) };
     }
     // A worker took it in the meantime: stop it like a running task.
@@ -55,6 +71,7 @@ export async function waitForTasks(client: TaskClient, ids: string[], options: {
   const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
   const done = new Map<string, TaskView>();
   const blocking = client.redis.duplicate();
+  blocking.on('error', () => {});
   try {
     for (;;) {
       const pending = ids.filter((id) => !done.has(id));

@@ -8,7 +8,8 @@ export function parseEnvAssignments(words: readonly string[]): Record<string, st
     const eq = word.indexOf('=');
     const name = eq === -1 ? '' : word.slice(0, eq);
     if (eq === -1 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-      const shown = eq === -1 ? word : name;
+      // Never echo what may be a value: only the part that should have been the name.
+      const shown = eq === -1 ? (/^[A-Za-z_][A-Za-z0-9_]*$/.test(word) ? word : '(not shown)') : name;
       throw new InvalidInputError(`Expected \`--env\` to be KEY=VALUE with KEY a variable name, got \`${shown}\``);
     }
     env[name] = word.slice(eq + 1);

@@ -60,6 +60,13 @@ export function createTaskProcessor(deps: ProcessorDeps): (job: Job) => Promise<
     const maxAttempts = job.opts.attempts ?? 1;
     let record = await loadTaskRecord(deps.redis, deps.keys, taskId, request, deps.executorConfig.type);
     if (record.outcome) return settle(record, record.outcome, record);
+    const early = await readStopRequest(deps.redis, deps.keys, taskId);
+    if (early && record.attemptStartedAt === undefined && Object.keys(record.handle).length === 0) {
+      // Killed before this run started (say, during a retry's backoff): run nothing.
+      const end = { outcome: early.kind, exitCode: null, signal: null, error: early.reason };
+      const latest = (await endTask(deps, taskId, end, { record, request })) ?? record;
+      return settle(latest, end.outcome, end);
+    }
     if (attempt > record.attempt) {
       await beginAttempt(deps.redis, deps.keys, taskId, attempt, maxAttempts);
       record = await loadTaskRecord(deps.redis, deps.keys, taskId, request, deps.executorConfig.type);
@@ -67,36 +74,49 @@ export function createTaskProcessor(deps: ProcessorDeps): (job: Job) => Promise<
 
     const stop = new StopSwitch();
     const watch = watchForStop(deps, taskId, request, record, stop);
-    let result: ExecutionResult;
+    let result: ExecutionResult | undefined;
     try {
-      result = await deps.executor.execute({
-        taskId,
-        attempt,
-        request,
-        executor: deps.executorConfig,
-        defaults: deps.config.defaults,
-        record,
-        log: new LogWriter(deps.redis, deps.keys, taskId, deps.config.logs.max_entries),
-        markStarted: async (handle, pid) => {
-          const startedAt = await markTaskStarted(deps.redis, deps.keys, taskId, handle, pid);
-          watch.armTimeout(startedAt);
-        },
-        signal: deps.shutdown,
-        stop,
-      });
-    } catch (error) {
-      // Left running for the next worker: never settle this job from here.
-      if (error instanceof DetachedError || deps.shutdown.aborted) {
-        watch.close();
-        return await new Promise<TaskResult>(() => {});
+      for (let failures = 0; result === undefined; failures++) {
+        try {
+          result = await deps.executor.execute({
+            taskId,
+            attempt,
+            request,
+            executor: deps.executorConfig,
+            defaults: deps.config.defaults,
+            record,
+            log: new LogWriter(deps.redis, deps.keys, taskId, deps.config.logs.max_entries),
+            markStarted: async (handle, pid) => {
+              const startedAt = await markTaskStarted(deps.redis, deps.keys, taskId, handle, pid);
+              watch.armTimeout(startedAt);
+            },
+            signal: deps.shutdown,
+            stop,
+          });
+        } catch (error) {
+          // Left running for the next worker: never settle this job from here.
+          if (error instanceof DetachedError || deps.shutdown.aborted) {
+            watch.close();
+            return await new Promise<TaskResult>(() => {});
+          }
+          const latest = parseRecordHash(await deps.redis.hgetall(deps.keys.record(taskId)).catch(() => ({})));
+          const started = latest !== undefined && (latest.attemptStartedAt !== undefined || Object.keys(latest.handle).length > 0);
+          // Once the process may be running, ending the task here would orphan it: re-attach instead.
+          if (!started || failures >= 5) {
+            result = { outcome: 'failed', exitCode: null, signal: null, error: `executor error: ${describeError(error)}` };
+          } else {
+            await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** failures));
+            record = latest ?? record;
+          }
+        }
       }
-      result = { outcome: 'failed', exitCode: null, signal: null, error: `executor error: ${describeError(error)}` };
     } finally {
       watch.close();
     }
 
     const end = applyStop(result, stop);
-    if (end.outcome !== 'killed' && end.outcome !== 'completed' && attempt < maxAttempts) {
+    const stopped = stop.request ?? (await readStopRequest(deps.redis, deps.keys, taskId));
+    if (!stopped && end.outcome !== 'completed' && attempt < maxAttempts) {
       await recordAttemptEnd(deps.redis, deps.keys, taskId, attempt, end);
       throw new Error(`attempt ${attempt} of ${maxAttempts} ${end.outcome}${end.exitCode !== null ? ` (exit code ${end.exitCode})` : ''}; retrying`);
     }
@@ -167,13 +187,15 @@ async function endTask(
 ): Promise<TaskRecord | undefined> {
   const finishedAt = Date.now();
   const urls = known ? callbackUrls(known.request.callbackUrl, deps.config) : [];
+  // The record as it is now (start time, pid, attempt), not as it was when the job was taken.
+  const current = known && urls.length > 0 ? (parseRecordHash(await deps.redis.hgetall(deps.keys.record(taskId))) ?? known.record) : undefined;
   // The completion goes into the outbox in the same atomic step that ends the task.
   const outboxEntry =
     known && urls.length > 0
       ? JSON.stringify({
           task_id: taskId,
           urls,
-          body: buildCompletionPayload({ ...known.record, ...end, signal: end.signal ?? undefined, exitCode: end.exitCode ?? undefined, finishedAt }),
+          body: buildCompletionPayload({ ...(current ?? known.record), ...end, signal: end.signal ?? undefined, exitCode: end.exitCode ?? undefined, finishedAt }),
         })
       : undefined;
   await finishTask(deps.redis, deps.keys, taskId, { ...end, finishedAt }, {

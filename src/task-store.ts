@@ -38,11 +38,18 @@ export async function markTaskStarted(
   pid?: number,
 ): Promise<number> {
   const key = keys.record(taskId);
-  const now = Date.now();
-  const fields: Record<string, string> = { ...handleFields(handle), updated_at: String(now), attempt_started_at: String(now) };
+  const now = String(Date.now());
+  const fields: Record<string, string> = { ...handleFields(handle), updated_at: now };
   if (pid !== undefined) fields.pid = String(pid);
-  await redis.multi().hsetnx(key, 'started_at', String(now)).hset(key, fields).exec();
-  return now;
+  // Both start times are set once: marking again (after the spawn, on re-attach) keeps the clock.
+  const replies = await redis
+    .multi()
+    .hsetnx(key, 'started_at', now)
+    .hsetnx(key, 'attempt_started_at', now)
+    .hset(key, fields)
+    .hget(key, 'attempt_started_at')
+    .exec();
+  return Number(replies?.[3]?.[1] ?? now);
 }
 
 /** Starts a retry: forgets the last run's handle and output offsets, and says so in the log. */

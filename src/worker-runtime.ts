@@ -51,6 +51,7 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
   const stops = new Map<string, StopSwitch>();
   // Kill requests arrive as a pub/sub nudge; the record is the durable copy the processor polls.
   const subscriber = redis.duplicate();
+  subscriber.on('error', (error: Error) => log(`kill-request subscriber: ${error.message}`));
   await subscriber.subscribe(keys.stopChannel());
   subscriber.on('message', (_channel: string, taskId: string) => {
     const stop = stops.get(taskId);

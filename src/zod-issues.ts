@@ -13,7 +13,8 @@ export function formatIssuePath(path: readonly PropertyKey[]): string {
 /** One line for the first issue: "Expected `field` …, got `value`". */
 export function describeIssue(issue: z.core.$ZodIssue, input: unknown, fieldName?: string): string {
   const field = fieldName ?? (formatIssuePath(issue.path) || 'input');
-  const got = valueAt(input, issue.path);
+  // Env values are secrets: say what is wrong without repeating them.
+  const got = issue.path.some((key) => key === 'env') ? undefined : valueAt(input, issue.path);
   const shown = got === undefined ? 'nothing' : `\`${truncate(typeof got === 'string' ? got : JSON.stringify(got))}\``;
   switch (issue.code) {
     case 'invalid_value':

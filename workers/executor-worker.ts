@@ -19,7 +19,10 @@ export async function runWorkerProcess(options: WorkerProcessOptions): Promise<v
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       say(`${signal}: stopping; running tasks keep running and will be re-attached`);
-      void running.close().finally(resolve);
+      void running
+        .close()
+        .catch((error: unknown) => say(`shutdown: ${error instanceof Error ? error.message : String(error)}`))
+        .finally(resolve);
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);

@@ -61,13 +61,18 @@ export async function runStackProcess(options: StackProcessOptions): Promise<voi
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       say(`${signal}: stopping workers (running tasks keep running) and Redis`);
-      void stop().finally(resolve);
+      void stop()
+        .catch((error: unknown) => say(`shutdown: ${error instanceof Error ? error.message : String(error)}`))
+        .finally(resolve);
     };
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
     redis?.child.once('exit', () => {
-      say('redis-server exited; stopping');
-      void stop().finally(resolve);
+      say('redis-server exited unexpectedly; stopping');
+      process.exitCode = 1;
+      void stop()
+        .catch(() => {})
+        .finally(resolve);
     });
   });
 }

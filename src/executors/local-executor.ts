@@ -48,6 +48,10 @@ export class LocalExecutor implements Executor {
     const dir = path.join(spoolRoot(ctx.executor.spool_dir), ctx.attempt === 1 ? ctx.taskId : `${ctx.taskId}.${ctx.attempt}`);
     const existing = await this.findHandle(dir, ctx);
     if (existing === 'unknown') return this.collectWithoutProcess(ctx, dir);
+    if (existing && !ctx.record.handle.pid) {
+      // Found through the spool files (the last worker died at spawn): record it now.
+      await ctx.markStarted({ pid: String(existing.pid), start_time: existing.startTime ?? '', dir }, existing.pid);
+    }
     if (!existing && ctx.record.handle.pid) {
       // Started before, but its spool directory is gone: never run it a second time.
       return this.collectWithoutProcess(ctx, dir);
@@ -96,8 +100,11 @@ export class LocalExecutor implements Executor {
       }
       throw error;
     }
+    // Recorded before the spawn: a worker dying in between leaves a task that reads as running
+    // (so `kill` asks its next worker instead of cancelling it) and that is re-attached, never re-run.
+    await ctx.markStarted({ dir });
     if (command.stdin !== undefined) await writeFile(path.join(dir, 'stdin'), command.stdin, { mode: 0o600 });
-    const env: NodeJS.ProcessEnv = { ...process.env, ...command.env };
+    const env: NodeJS.ProcessEnv = { ...withoutOwnSecrets(process.env), ...command.env };
     for (const name of command.unsetEnv) delete env[name];
     const argv = command.argv.map((word, index) => (index === 0 ? expandHome(word) : word));
 
@@ -264,6 +271,16 @@ function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
   } catch {
     return false;
   }
+}
+
+// The worker's own settings (Redis URL with its password, the webhook secret) are not the task's business.
+function withoutOwnSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (key === 'REDIS_URL' || key.startsWith('OPENCLAW_AGENT_')) continue;
+    out[key] = value;
+  }
+  return out;
 }
 
 async function readExitCode(dir: string): Promise<number | undefined> {

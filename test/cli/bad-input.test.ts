@@ -58,6 +58,9 @@ describe('bad input: one clear line, a non-zero exit, nothing enqueued', () => {
 
   it('--env without = → exit 2', async () => {
     expectOneLine(await h.cli(['run', '-e', 'local', '--env', 'FOO', '-c', 'true']), 2, /Expected `--env` to be KEY=VALUE.*got `FOO`/);
+    const secret = await h.cli(['run', '-e', 'local', '--env', 'API_KEY:hunter2', '-c', 'true']);
+    expectOneLine(secret, 2, /Expected `--env` to be KEY=VALUE/);
+    expect(secret.stderr).not.toContain('hunter2');
     await expectNothingEnqueued();
   });
 

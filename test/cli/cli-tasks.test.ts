@@ -58,6 +58,13 @@ describe('CLI with a worker: both payloads end to end', () => {
     expect(failing.stdout).toBe('bye\n');
   });
 
+  it("never hands the worker's own settings (Redis URL, OPENCLAW_AGENT_*) to a task", async () => {
+    const r = await h.cli(['run', '-e', 'local', '-f', '--env', 'MINE=kept', '--', 'env']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain('MINE=kept\n');
+    expect(r.stdout).not.toMatch(/^(REDIS_URL|OPENCLAW_AGENT_\w+)=/m);
+  });
+
   it('reports a missing command as exit 127', async () => {
     const r = await h.cli(['run', '-e', 'local', '-f', '--', 'no-such-command-oca']);
     expect(r.exitCode).toBe(127);

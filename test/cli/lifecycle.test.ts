@@ -75,6 +75,17 @@ describe('lifecycle: kill, timeout, retries, wait, retry, cleanup', () => {
     expect((await h.cli(['logs', id])).stderr).toContain('attempt 3 of 3 starting');
   });
 
+  it('kill during a retry backoff ends the task killed without another run', async () => {
+    const counter = path.join(h.dir, 'backoff-runs');
+    const id = await enqueue(['-e', 'local', '--retries', '1', '--backoff', '30s', '-c', `echo x >> ${counter}; exit 3`]);
+    await eventually(async () => ((await status(id)).attempts as unknown[]).length === 1 ? true : undefined, 'the first attempt to end');
+    expect(await status(id)).toMatchObject({ status: 'queued' });
+    const r = await h.cli(['kill', id]);
+    expect(r.stdout).toBe(`Task ${id} killed (it was waiting for a retry).\n`);
+    expect(await status(id)).toMatchObject({ status: 'killed', error: 'killed while waiting for attempt 2' });
+    expect(readFileSync(counter, 'utf8')).toBe('x\n');
+  });
+
   it('never runs a failing command twice unless asked', async () => {
     const counter = path.join(h.dir, 'once');
     const id = await enqueue(['-e', 'local', '-c', `echo x >> ${counter}; exit 9`]);

@@ -16,6 +16,7 @@ describe('completion webhooks', () => {
   beforeAll(async () => {
     await receiver.start();
     h = createHarness({
+      extraExecutors: '  - name: idle\n    type: local\n',
       extraConfig: `defaults:\n  webhook_secret: ${SECRET}\n  webhook_retry_schedule: [200ms, 200ms, 200ms]\n  webhook_timeout: 2s\n`,
     });
     worker = await h.startWorker();
@@ -49,6 +50,7 @@ describe('completion webhooks', () => {
       'duration_ms', 'name', 'error', 'signal', 'attempt',
     ]);
     expect(payload).toMatchObject({ task_id: id, status: 'failed', exit_code: 3, executor: 'local', task_type: 'shell_command', attempt: 1 });
+    expect(payload.duration_ms).toEqual(expect.any(Number));
     const tampered = request!.body.replace('"exit_code":3', '"exit_code":0');
     expect(tampered).not.toBe(request!.body);
     expect(() => verify(request!, tampered)).toThrow();
@@ -67,6 +69,14 @@ describe('completion webhooks', () => {
     expect(new Set(requests.map((r) => r.headers['webhook-id'])).size).toBe(1);
     for (const r of requests) expect(verify(r)).toMatchObject({ task_id: id, status: 'completed' });
     expect((await webhookState(id))[0]).toMatchObject({ state: 'delivered', attempts: 2 });
+  });
+
+  it('announces a task cancelled before it started', async () => {
+    const r = await h.cli(['run', '-e', 'idle', '--callback', `${receiver.url}/cancelled`, '-c', 'echo never']);
+    const id = r.stdout.trim();
+    expect((await h.cli(['kill', id])).stdout).toContain('cancelled');
+    await eventually(async () => (receiver.to('/cancelled').length ? true : undefined), 'the webhook of the cancelled task');
+    expect(verify(receiver.to('/cancelled')[0]!)).toMatchObject({ task_id: id, status: 'cancelled', exit_code: null, error: 'cancelled before it started' });
   });
 
   it('stops at 410 Gone', async () => {

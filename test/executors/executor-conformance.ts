@@ -227,14 +227,6 @@ export function describeExecutorConformance(name: string, makeTarget: () => Prom
       expect((await collect(taskId)).stdout).toContain('term ignored');
     });
 
-    it('reports a task that ended before the stop as not stopped', async () => {
-      const stop = new StopSwitch();
-      const taskId = randomUUID();
-      const result = await execute(sh('exit 0'), { taskId, stop });
-      stop.trip({ kind: 'killed', graceMs: 100, reason: 'late' });
-      expect(result).toEqual({ outcome: 'completed', exitCode: 0, signal: null });
-    });
-
     it('ends as lost when the process vanished without an exit code', async () => {
       const taskId = randomUUID();
       const first = new AbortController();
