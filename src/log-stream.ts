@@ -29,31 +29,70 @@ const STREAM_OF: Record<string, OutputStream> = { o: 'stdout', e: 'stderr', s: '
 export const END_TAG = 'x';
 
 /**
- * Appends a task's output to its Redis Stream. Each `append` is one MULTI that adds the chunks and
- * moves the checkpoint, so a worker that dies between two appends leaves a checkpoint that matches
- * the stream exactly: the next worker resumes with no gap and no duplicate. Callers await each
- * append before reading more output, which is the back-pressure.
+ * Adds the chunks and moves the checkpoint in one step, but only if the checkpoint still holds the
+ * values this writer last wrote: a second worker following the same task (the first one lost its
+ * lock) is refused instead of shipping the same bytes twice.
+ * ARGV: maxlen, number of checkpoint fields, number of chunks, updated_at, then (field, expected,
+ * new) per checkpoint field, then (tag, data) per chunk.
+ */
+const APPEND_SCRIPT = `
+local n, m = tonumber(ARGV[2]), tonumber(ARGV[3])
+local i = 5
+for _ = 1, n do
+  if (redis.call('HGET', KEYS[1], ARGV[i]) or '0') ~= ARGV[i + 1] then return 0 end
+  i = i + 3
+end
+i = 5
+for _ = 1, n do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 2])
+  i = i + 3
+end
+if n > 0 then redis.call('HSET', KEYS[1], 'updated_at', ARGV[4]) end
+for _ = 1, m do
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*', 't', ARGV[i], 'd', ARGV[i + 1])
+  i = i + 2
+end
+return 1
+`;
+
+/** Thrown when another worker has taken over the task's output (see APPEND_SCRIPT). */
+export class OwnershipLostError extends Error {
+  constructor(taskId: string) {
+    super(`another worker now follows task ${taskId}; this one stops shipping its output`);
+    this.name = 'OwnershipLostError';
+  }
+}
+
+/**
+ * Appends a task's output to its Redis Stream. Each `append` adds the chunks and moves the
+ * checkpoint atomically, so a worker that dies between two appends leaves a checkpoint that
+ * matches the stream exactly: the next worker resumes with no gap and no duplicate. Callers await
+ * each append before reading more output, which is the back-pressure.
  */
 export class LogWriter {
+  private readonly expected: Record<string, string>;
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: TaskKeys,
     private readonly taskId: string,
     private readonly maxEntries: number,
-  ) {}
+    /** The checkpoint as this writer found it (the record's `c:` fields). @default {} */
+    initialCheckpoint: Record<string, string> = {},
+  ) {
+    this.expected = { ...initialCheckpoint };
+  }
 
   async append(chunks: readonly OutputChunk[], checkpoint?: Record<string, string>): Promise<void> {
-    const multi = this.redis.multi();
-    const logKey = this.keys.log(this.taskId);
-    for (const chunk of chunks) {
-      if (chunk.text.length === 0) continue;
-      multi.xadd(logKey, 'MAXLEN', '~', this.maxEntries, '*', 't', TAG_OF[chunk.stream], 'd', chunk.text);
-    }
-    if (checkpoint && Object.keys(checkpoint).length > 0) {
-      multi.hset(this.keys.record(this.taskId), { ...checkpointFields(checkpoint), updated_at: String(Date.now()) });
-    }
-    if (multi.length === 0) return;
-    await multi.exec();
+    const parts = chunks.filter((chunk) => chunk.text.length > 0);
+    const fields = Object.entries(checkpointFields(checkpoint ?? {}));
+    if (parts.length === 0 && fields.length === 0) return;
+    const args: (string | Buffer | number)[] = [this.maxEntries, fields.length, parts.length, String(Date.now())];
+    for (const [field, value] of fields) args.push(field, this.expected[field.slice(2)] ?? '0', value);
+    for (const chunk of parts) args.push(TAG_OF[chunk.stream], chunk.text);
+    const applied = await this.redis.eval(APPEND_SCRIPT, 2, this.keys.record(this.taskId), this.keys.log(this.taskId), ...args);
+    if (applied !== 1) throw new OwnershipLostError(this.taskId);
+    Object.assign(this.expected, checkpoint);
   }
 }
 

@@ -7,7 +7,7 @@ import { buildCompletionPayload } from './completion-record.js';
 import { describeError } from './errors.js';
 import { callbackUrls } from './task-callbacks.js';
 import { DetachedError, type ExecutionResult, type Executor } from './executors/executor.js';
-import { LogWriter } from './log-stream.js';
+import { LogWriter, OwnershipLostError } from './log-stream.js';
 import { finishTask, type TaskEnd } from './task-finish.js';
 import type { TaskKeys } from './task-keys.js';
 import { TaskRequestSchema, type TaskRequest } from './task-payload.js';
@@ -85,7 +85,7 @@ export function createTaskProcessor(deps: ProcessorDeps): (job: Job) => Promise<
             executor: deps.executorConfig,
             defaults: deps.config.defaults,
             record,
-            log: new LogWriter(deps.redis, deps.keys, taskId, deps.config.logs.max_entries),
+            log: new LogWriter(deps.redis, deps.keys, taskId, deps.config.logs.max_entries, record.checkpoint),
             markStarted: async (handle, pid) => {
               const startedAt = await markTaskStarted(deps.redis, deps.keys, taskId, handle, pid);
               watch.armTimeout(startedAt);
@@ -94,6 +94,9 @@ export function createTaskProcessor(deps: ProcessorDeps): (job: Job) => Promise<
             stop,
           });
         } catch (error) {
+          // Another worker took the task over after this one lost its lock: let BullMQ sort out the
+          // job (moving it fails for a lost lock) and leave the task to its new owner.
+          if (error instanceof OwnershipLostError) throw error;
           // Left running for the next worker: never settle this job from here.
           if (error instanceof DetachedError || deps.shutdown.aborted) {
             watch.close();

@@ -83,7 +83,7 @@ export function describeExecutorConformance(name: string, makeTarget: () => Prom
         executor: target.executorConfig,
         defaults: { ...defaults, claude_path: FAKE_CLAUDE },
         record,
-        log: new LogWriter(redis, keys, taskId, 100_000),
+        log: new LogWriter(redis, keys, taskId, 100_000, record.checkpoint),
         markStarted: async (handle, pid) => {
           await markTaskStarted(redis, keys, taskId, handle, pid);
         },
