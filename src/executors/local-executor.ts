@@ -16,15 +16,18 @@ import { buildTaskCommand } from './task-command.js';
  * one write(2) of a whole line such as `3\n`, which readers accept only once its newline is there
  * (so no extra process like `mv` is spawned per task). It traps TERM/INT so that it outlives a
  * group-wide SIGTERM long enough to record how the command ended; the command itself gets
- * default signal handling.
+ * default signal handling. Arguments: the spool directory, then either `-c STRING` (evaluated in
+ * a subshell with no positional parameters — what `sh -c STRING` does, without exec'ing a second
+ * shell) or `--` and the argv to exec.
  */
-const WRAPPER = `d=$1; shift
-printf '%s\\n' "$$" >"$d/pid"
+const WRAPPER = `oca_dir=$1; shift
+printf '%s\\n' "$$" >"$oca_dir/pid"
 trap 'oca_signal=TERM' TERM
 trap 'oca_signal=INT' INT
-if [ -e "$d/stdin" ]; then "$@" <"$d/stdin" >"$d/stdout" 2>"$d/stderr"; else "$@" </dev/null >"$d/stdout" 2>"$d/stderr"; fi
+oca_run() { if [ "$1" = -c ]; then oca_cmd=$2; shift 2; (eval "unset oca_cmd oca_dir oca_code; $oca_cmd"); else shift; "$@"; fi; }
+if [ -e "$oca_dir/stdin" ]; then oca_run "$@" <"$oca_dir/stdin" >"$oca_dir/stdout" 2>"$oca_dir/stderr"; else oca_run "$@" </dev/null >"$oca_dir/stdout" 2>"$oca_dir/stderr"; fi
 oca_code=$?
-printf '%s\\n' "$oca_code" >"$d/exit"
+printf '%s\\n' "$oca_code" >"$oca_dir/exit"
 `;
 
 /** How long to wait for the wrapper's pid file when re-attaching to a task whose worker died at spawn. */
@@ -108,7 +111,9 @@ export class LocalExecutor implements Executor {
     for (const name of command.unsetEnv) delete env[name];
     const argv = command.argv.map((word, index) => (index === 0 ? expandHome(word) : word));
 
-    const child = spawn('/bin/sh', ['-c', WRAPPER, 'openclaw-task', dir, ...argv], {
+    // `sh -c STRING` runs in the wrapper's own subshell; anything else is exec'd as argv.
+    const wrapped = argv.length === 3 && argv[0] === 'sh' && argv[1] === '-c' ? ['-c', argv[2]!] : ['--', ...argv];
+    const child = spawn('/bin/sh', ['-c', WRAPPER, 'openclaw-task', dir, ...wrapped], {
       cwd,
       env,
       detached: true,

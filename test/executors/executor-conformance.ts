@@ -143,6 +143,12 @@ export function describeExecutorConformance(name: string, makeTarget: () => Prom
       expect(r.stdout).toBe(words.map((w) => `[${w}]`).join(''));
     });
 
+    it('runs a command string as sh -c would: no positional parameters, none of the wrapper\'s variables', async () => {
+      const r = await run(sh('printf "[%s][%s][%s][%s]" "$#" "$1" "$oca_dir" "$oca_cmd"; exit 4'));
+      expect(r.stdout).toBe('[0][][][]');
+      expect(r.result.exitCode).toBe(4);
+    });
+
     it('applies the task env and the executor env over the inherited one', async () => {
       const r = await run(sh('printf "%s|%s" "$OCA_TASK_VAR" "$OCA_EXECUTOR_VAR"', { env: { OCA_TASK_VAR: 'task value' } }));
       expect(r.stdout).toBe('task value|from executor');
