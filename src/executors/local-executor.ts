@@ -48,7 +48,8 @@ export class LocalExecutor implements Executor {
 
   async execute(ctx: ExecutionContext): Promise<ExecutionResult> {
     // Each attempt has its own directory: a retry is a new run, never a re-attach to the last one.
-    const dir = path.join(spoolRoot(ctx.executor.spool_dir), ctx.attempt === 1 ? ctx.taskId : `${ctx.taskId}.${ctx.attempt}`);
+    // A recorded directory wins over the config (which may have changed since the start).
+    const dir = ctx.record.handle.dir || path.join(spoolRoot(ctx.executor.spool_dir), ctx.attempt === 1 ? ctx.taskId : `${ctx.taskId}.${ctx.attempt}`);
     const existing = await this.findHandle(dir, ctx);
     if (existing === 'unknown') return this.collectWithoutProcess(ctx, dir);
     if (existing && !ctx.record.handle.pid) {

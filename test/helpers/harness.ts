@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -147,6 +147,8 @@ function killTaskProcesses(home: string): void {
     return;
   }
   for (const id of ids) {
+    // An ended task's pid may belong to someone else by now.
+    if (existsSync(path.join(root, id, 'exit'))) continue;
     try {
       const pid = Number(readFileSync(path.join(root, id, 'pid'), 'utf8').trim());
       if (pid > 0) process.kill(-pid, 'SIGKILL');
