@@ -160,7 +160,8 @@ export class TaskClient {
     return candidates[best]!;
   }
 
-  private async forget(id: string): Promise<void> {
+  /** Deletes everything we keep about a task in Redis: record, log and index entries. */
+  async forget(id: string): Promise<void> {
     await this.redis
       .multi()
       .del(this.keys.record(id), this.keys.log(id))

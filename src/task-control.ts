@@ -140,11 +140,6 @@ export async function cleanupTask(client: TaskClient, idOrPrefix: string): Promi
       removedDirs.push(dir);
     }
   }
-  await client.redis
-    .multi()
-    .del(client.keys.record(id), client.keys.log(id))
-    .zrem(client.keys.byCreated(), id)
-    .zrem(client.keys.ids(), id)
-    .exec();
+  await client.forget(id);
   return { id, removedDirs };
 }
