@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, openSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -20,6 +20,7 @@ export function stackPaths(home: string = dataDir()) {
     conf: path.join(root, 'redis.conf'),
     password: path.join(root, 'redis.password'),
     state: path.join(root, 'stack.json'),
+    startLock: path.join(root, 'start.lock'),
     log: path.join(root, 'stack.log'),
   };
 }
@@ -244,6 +245,42 @@ export async function stopBackgroundStack(home?: string): Promise<'redis-and-wor
   return state.redis_pid > 0 ? 'redis-and-workers' : 'workers';
 }
 
+/** A start lock older than this belongs to a command that died while starting the stack. */
+const STALE_START_LOCK_MS = 60_000;
+
+/**
+ * Starts the background stack unless another command is starting it right now (an O_EXCL lock
+ * file): then waits for that one instead, so two first commands at once share one stack.
+ */
+async function startStackOnce(cliEntry: string, externalRedis?: string): Promise<{ url: string; started: boolean }> {
+  const paths = stackPaths();
+  await mkdir(paths.root, { recursive: true, mode: 0o700 });
+  const deadline = Date.now() + 45_000;
+  for (;;) {
+    const running = await runningStackUrl();
+    if (running) return { url: running, started: false };
+    let lock: Awaited<ReturnType<typeof open>> | undefined;
+    try {
+      lock = await open(paths.startLock, 'wx', 0o600);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    if (lock) {
+      try {
+        await lock.writeFile(String(process.pid));
+        return { url: await startBackgroundStack(cliEntry, { externalRedis }), started: true };
+      } finally {
+        await lock.close();
+        await rm(paths.startLock, { force: true });
+      }
+    }
+    const age = await stat(paths.startLock).then((s) => Date.now() - s.mtimeMs, () => 0);
+    if (age > STALE_START_LOCK_MS) await rm(paths.startLock, { force: true });
+    if (Date.now() > deadline) throw new OcaError('REDIS_UNREACHABLE', `another command is still starting the private stack; see ${paths.log}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /**
  * The Redis a command should use. With no REDIS_URL, no configured URL and nothing at the default
  * address it starts the private stack (Redis and workers) in the background, saying so in one
@@ -257,10 +294,8 @@ export async function resolveCommandRedis(
 ): Promise<{ url: string; defaulted: boolean }> {
   const target = await chooseRedisTarget(config);
   if (target.kind === 'url') return { url: target.url, defaulted: target.defaulted };
-  const running = await runningStackUrl();
-  if (running) return { url: running, defaulted: false };
-  const url = await startBackgroundStack(cliEntry);
-  say(`openclaw-agent: started a private Redis and workers in the background (data in ${stackPaths().root}; stop them with \`openclaw-agent down\`)`);
+  const { url, started } = await startStackOnce(cliEntry);
+  if (started) say(`openclaw-agent: started a private Redis and workers in the background (data in ${stackPaths().root}; stop them with \`openclaw-agent down\`)`);
   return { url, defaulted: false };
 }
 
@@ -275,6 +310,6 @@ export async function ensureWorkers(
   say: (line: string) => void,
 ): Promise<void> {
   if ((await runningStackUrl()) || (await countWorkers()) > 0) return;
-  await startBackgroundStack(cliEntry, { externalRedis: url });
-  say(`openclaw-agent: started workers in the background for the Redis at ${redactRedisUrl(url)} (stop them with \`openclaw-agent down\`)`);
+  const { started } = await startStackOnce(cliEntry, url);
+  if (started) say(`openclaw-agent: started workers in the background for the Redis at ${redactRedisUrl(url)} (stop them with \`openclaw-agent down\`)`);
 }

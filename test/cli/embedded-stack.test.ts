@@ -1,4 +1,4 @@
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,6 +42,17 @@ describe('the embedded default: a private Redis and workers started for the user
     expect(isProcessAlive(state.pid)).toBe(false);
     expect(isProcessAlive(state.redis_pid)).toBe(false);
     expect(await h.cli(['down'])).toMatchObject({ exitCode: 0, stdout: 'No private stack is running.\n' });
+  });
+
+  it('two first commands at once share one private stack', async () => {
+    await h.cli(['down']);
+    const [a, b] = await Promise.all([h.cli(['run', '-f', '-c', 'echo a']), h.cli(['run', '-f', '-c', 'echo b'])]);
+    expect([a.exitCode, b.exitCode]).toEqual([0, 0]);
+    expect([a.stdout, b.stdout]).toEqual(['a\n', 'b\n']);
+    expect([a.stderr, b.stderr].filter((e) => e.includes('started a private Redis'))).toHaveLength(1);
+    expect(redisServersFor(h.home)).toBe(1);
+    expect((await h.cli(['down'])).exitCode).toBe(0);
+    expect(redisServersFor(h.home)).toBe(0);
   });
 
   it('says how to get redis-server when there is none', async () => {
@@ -127,4 +138,20 @@ function rawCommand(port: number, command: string): Promise<string> {
     });
     socket.on('error', reject);
   });
+}
+
+// Live redis-server processes working in this data directory's Redis dir (redis-server chdirs
+// to its `dir` and rewrites its argv and environ for its title), read from /proc.
+function redisServersFor(home: string): number {
+  const dir = path.join(home, 'embedded', 'redis');
+  let count = 0;
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'redis-server') continue;
+      if (readlinkSync(`/proc/${pid}/cwd`) === dir && isProcessAlive(Number(pid))) count++;
+    } catch {
+      // gone while we looked
+    }
+  }
+  return count;
 }
