@@ -73,6 +73,8 @@ export function createTaskProcessor(deps: ProcessorDeps): (job: Job) => Promise<
     }
 
     const stop = new StopSwitch();
+    // A request read above is already known: trip at once instead of reading it again.
+    if (early) stop.trip(early);
     const watch = watchForStop(deps, taskId, request, record, stop);
     let result: ExecutionResult | undefined;
     try {
@@ -142,7 +144,6 @@ function watchForStop(deps: ProcessorDeps, taskId: string, request: TaskRequest,
     const requested = await readStopRequest(deps.redis, deps.keys, taskId).catch(() => undefined);
     if (requested) stop.trip(requested);
   };
-  void check();
   const poll = setInterval(() => void check(), STOP_POLL_MS);
   let timeout: NodeJS.Timeout | undefined;
   const armTimeout = (startedAt: number) => {
