@@ -1,14 +1,14 @@
 #!/usr/bin/env node
-import { execute } from '@oclif/core';
-import { COMMANDS } from './commands.js';
-import { hoistGlobalFlags } from './global-flags.js';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { loadBundle } from './bundle-loader.js';
 
-// The original tool took `-c/--config` and `-v/--verbose` before the subcommand; they still work.
-const args = hoistGlobalFlags(process.argv.slice(2), process.env);
-const first = args[0];
-if (first !== undefined && !first.startsWith('-') && first !== 'help' && !Object.hasOwn(COMMANDS, first)) {
-  process.stderr.write(`openclaw-agent: unknown command "${first}" — commands: ${Object.keys(COMMANDS).sort().join(', ')}\n`);
-  process.exitCode = 2;
+// The whole CLI (oclif, commands, library, dependencies) is one bundle built by `npm run build`;
+// loading it with its code cache is what keeps a command's start-up short.
+const bundle = fileURLToPath(new URL('./openclaw-agent.cjs', import.meta.url));
+if (!existsSync(bundle)) {
+  process.stderr.write(`openclaw-agent: ${bundle} is missing — run \`npm run build\` first\n`);
+  process.exitCode = 1;
 } else {
-  await execute({ args, dir: import.meta.url });
+  await loadBundle(bundle).exports.main(process.argv.slice(2), bundle);
 }

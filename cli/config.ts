@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from './base-command.js';
 import { lib } from './lib.js';
@@ -17,14 +20,11 @@ export default class Config extends BaseCommand {
       this.log(file);
       return;
     }
-    const { existsSync } = await import('node:fs');
     if (flags.init) {
       if (existsSync(file)) {
         this.log(`Config already exists at: ${file}\nRemove it first if you want to reinitialize.`);
         return;
       }
-      const { mkdir, writeFile } = await import('node:fs/promises');
-      const path = await import('node:path');
       await mkdir(path.dirname(file), { recursive: true });
       await writeFile(file, SAMPLE_CONFIG, { flag: 'wx' });
       this.log(`Sample config written to: ${file}`);
