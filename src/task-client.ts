@@ -117,7 +117,10 @@ export class TaskClient {
     if (!UUID_V4.test(id)) throw new InvalidInputError(`Expected the task id to be a lowercase UUID v4, got \`${id}\``);
 
     const recordKey = this.keys.record(id);
-    if ((await this.redis.hsetnx(recordKey, 'id', id)) === 0) throw new InvalidInputError(`task ${id} already exists`);
+    // A caller's own id may exist already; a fresh random UUID cannot (one round trip saved).
+    if (input.id !== undefined && (await this.redis.hsetnx(recordKey, 'id', id)) === 0) {
+      throw new InvalidInputError(`task ${id} already exists`);
+    }
     await this.redis
       .multi()
       .hset(recordKey, initialRecordFields(id, request, executor.type))
@@ -222,8 +225,8 @@ export class TaskClient {
     return out;
   }
 
-  // Reads records and job states for ids in a few round trips; ids whose record expired are dropped.
-  private async views(ids: string[]): Promise<TaskView[]> {
+  /** Reads records and job states for ids in a few round trips; ids whose record expired are dropped. */
+  async views(ids: string[]): Promise<TaskView[]> {
     const pipeline = this.redis.pipeline();
     for (const id of ids) pipeline.hgetall(this.keys.record(id));
     const hashes = (await pipeline.exec()) ?? [];

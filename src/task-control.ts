@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { OcaError } from './errors.js';
+import { OcaError, TaskNotFoundError } from './errors.js';
 import { buildCompletionPayload } from './completion-record.js';
 import { callbackUrls } from './task-callbacks.js';
 import { finishTask } from './task-finish.js';
@@ -63,39 +63,66 @@ export class WaitTimeoutError extends OcaError {
   }
 }
 
+/** How often `wait` re-reads every task it waits for, in case an end notice was missed. */
+const WAIT_RECHECK_MS = 5000;
+
 /**
- * Resolves when every task has ended, with their final views in the order given. Blocks on the
- * tasks' log streams (every task ends with an end marker), so it wakes as soon as one ends.
+ * Resolves when every task has ended, with their final views in the order given. Listens on the
+ * ended channel (each task's end is announced in the step that ends it) and re-reads only the
+ * tasks announced, so waiting on thousands of tasks costs a read per ended task, not per log line.
+ * Everything is re-read at the start (after subscribing, so no end is missed) and every few
+ * seconds (a notice lost with a dropped connection only delays the answer).
  */
 export async function waitForTasks(client: TaskClient, ids: string[], options: { timeoutMs?: number } = {}): Promise<TaskView[]> {
   const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
   const done = new Map<string, TaskView>();
-  const blocking = client.redis.duplicate();
-  blocking.on('error', () => {});
+  const announced = new Set<string>();
+  let waitingFor = new Set(ids);
+  let wake: (() => void) | undefined;
+  const subscriber = client.redis.duplicate();
+  subscriber.on('error', () => {});
+  subscriber.on('message', (_channel: string, id: string) => {
+    if (!waitingFor.has(id)) return;
+    announced.add(id);
+    wake?.();
+  });
   try {
+    await subscriber.subscribe(client.keys.endedChannel());
+    let pending = [...waitingFor];
+    let everything = true;
     for (;;) {
-      const pending = ids.filter((id) => !done.has(id));
-      // The newest entry id first, then the status: an end marker added after it wakes XREAD.
-      const lastIds = await Promise.all(
-        pending.map(async (id) => {
-          const last = (await client.redis.xrevrange(client.keys.log(id), '+', '-', 'COUNT', 1)) as [string, string[]][];
-          return last[0]?.[0] ?? '0';
-        }),
-      );
-      for (const id of pending) {
-        const view = await client.get(id);
-        if (isEndedStatus(view.status)) done.set(id, view);
+      const check = everything ? pending : pending.filter((id) => announced.has(id));
+      announced.clear();
+      if (check.length > 0) {
+        const views = await client.views(check);
+        const found = new Set(views.map((view) => view.record.id));
+        const gone = check.find((id) => !found.has(id));
+        if (gone) throw new TaskNotFoundError(gone);
+        for (const view of views) if (isEndedStatus(view.status)) done.set(view.record.id, view);
       }
-      const still = pending.filter((id) => !done.has(id));
-      if (still.length === 0) return ids.map((id) => done.get(id)!);
+      pending = pending.filter((id) => !done.has(id));
+      if (pending.length === 0) return ids.map((id) => done.get(id)!);
+      waitingFor = new Set(pending);
       const remaining = deadline - Date.now();
-      if (remaining <= 0) throw new WaitTimeoutError(still);
-      const keys = still.map((id) => client.keys.log(id));
-      const from = still.map((id) => lastIds[pending.indexOf(id)]!);
-      await blocking.xread('COUNT', 1, 'BLOCK', Math.max(1, Math.min(1000, remaining)), 'STREAMS', ...keys, ...from);
+      if (remaining <= 0) throw new WaitTimeoutError(pending);
+      everything = await new Promise<boolean>((resolve) => {
+        if (announced.size > 0) {
+          resolve(false);
+          return;
+        }
+        const timer = setTimeout(() => {
+          wake = undefined;
+          resolve(true);
+        }, Math.min(remaining, WAIT_RECHECK_MS));
+        wake = () => {
+          clearTimeout(timer);
+          wake = undefined;
+          resolve(false);
+        };
+      });
     }
   } finally {
-    blocking.disconnect();
+    subscriber.disconnect();
   }
 }
 

@@ -7,16 +7,18 @@ import type { EndedStatus } from './task-status.js';
  * Ends a task exactly once: sets `finished_at` only if unset, and in the same atomic step writes
  * the outcome, appends the end marker to the log, starts the retention clock on both keys and,
  * when webhooks are due, puts the completion into the outbox (so a worker that dies right after
- * this step cannot lose the webhook: any worker relays the outbox into the callbacks queue).
+ * this step cannot lose the webhook: any worker relays the outbox into the callbacks queue), and
+ * announces the task id on the ended channel for `wait`.
  * Returns false when an earlier worker had already ended it.
  */
 const FINISH_SCRIPT = `
 if redis.call('HSETNX', KEYS[1], 'finished_at', ARGV[1]) == 0 then return 0 end
-for i = 7, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+for i = 9, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 't', ARGV[3], 'd', ARGV[4])
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 redis.call('EXPIRE', KEYS[2], ARGV[5])
 if ARGV[6] ~= '' then redis.call('RPUSH', KEYS[3], ARGV[6]) end
+redis.call('PUBLISH', ARGV[7], ARGV[8])
 return 1
 `;
 
@@ -53,6 +55,8 @@ export async function finishTask(
     JSON.stringify(marker),
     String(ttlSeconds),
     options.outboxEntry ?? '',
+    keys.endedChannel(),
+    taskId,
     ...fields,
   );
   return written === 1;

@@ -25,6 +25,11 @@ export class TaskKeys {
     return `${this.prefix}:_stop`;
   }
 
+  /** Pub/sub channel: task ids that have just ended (a hint for `wait`; the record is the truth). */
+  endedChannel(): string {
+    return `${this.prefix}:_ended`;
+  }
+
   /** List: completions whose webhooks still have to be queued (the outbox). */
   outbox(): string {
     return `${this.prefix}:_outbox`;

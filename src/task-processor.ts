@@ -12,7 +12,7 @@ import { finishTask, type TaskEnd } from './task-finish.js';
 import type { TaskKeys } from './task-keys.js';
 import { TaskRequestSchema, type TaskRequest } from './task-payload.js';
 import { parseRecordHash, type TaskRecord } from './task-record.js';
-import { DEFAULT_GRACE_MS, readStopRequest, StopSwitch } from './task-stop.js';
+import { DEFAULT_GRACE_MS, readStopRequest, StopSwitch, stopRequestOf } from './task-stop.js';
 import { beginAttempt, loadTaskRecord, markTaskStarted, recordAttemptEnd } from './task-store.js';
 import { describeIssue } from './zod-issues.js';
 
@@ -60,7 +60,8 @@ export function createTaskProcessor(deps: ProcessorDeps): (job: Job) => Promise<
     const maxAttempts = job.opts.attempts ?? 1;
     let record = await loadTaskRecord(deps.redis, deps.keys, taskId, request, deps.executorConfig.type);
     if (record.outcome) return settle(record, record.outcome, record);
-    const early = await readStopRequest(deps.redis, deps.keys, taskId);
+    // The record holds any stop request already: no second read before the start.
+    const early = stopRequestOf(record);
     if (early && record.attemptStartedAt === undefined && Object.keys(record.handle).length === 0) {
       // Killed before this run started (say, during a retry's backoff): run nothing.
       const end = { outcome: early.kind, exitCode: null, signal: null, error: early.reason };

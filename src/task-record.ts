@@ -34,7 +34,7 @@ export interface TaskRecord {
   attemptStartedAt?: number;
   /** Every run that ended so far, oldest first. */
   attempts: AttemptSummary[];
-  stop?: { kind: 'killed' | 'timed_out'; reason: string; requestedAt?: number };
+  stop?: { kind: 'killed' | 'timed_out'; reason: string; requestedAt?: number; graceMs?: number };
   /** Delivery state of each completion webhook. */
   webhooks: WebhookState[];
   handle: Record<string, string>;
@@ -120,6 +120,7 @@ const RecordHashSchema = z.object({
   stop_kind: z.enum(['killed', 'timed_out']).optional(),
   stop_reason: z.string().optional(),
   stop_requested_at: z.coerce.number().int().optional(),
+  stop_grace_ms: z.coerce.number().int().min(0).optional().catch(undefined),
 });
 
 /** Parses a record hash read back from Redis; undefined when the hash is empty or malformed. */
@@ -160,7 +161,9 @@ export function parseRecordHash(hash: Record<string, string>): TaskRecord | unde
     attempt: h.attempt,
     attemptStartedAt: h.attempt_started_at,
     attempts: parseAttempts(h.attempts_log),
-    stop: h.stop_kind ? { kind: h.stop_kind, reason: h.stop_reason ?? h.stop_kind, requestedAt: h.stop_requested_at } : undefined,
+    stop: h.stop_kind
+      ? { kind: h.stop_kind, reason: h.stop_reason ?? h.stop_kind, requestedAt: h.stop_requested_at, graceMs: h.stop_grace_ms }
+      : undefined,
     webhooks: webhooks.filter(Boolean),
     handle,
     checkpoint,

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { TaskKeys } from './task-keys.js';
+import type { TaskRecord } from './task-record.js';
 
 export type StopKind = 'killed' | 'timed_out';
 
@@ -28,6 +29,12 @@ export async function requestStop(redis: Redis, keys: TaskKeys, taskId: string, 
     .hsetnx(key, 'stop_requested_at', String(Date.now()))
     .publish(keys.stopChannel(), taskId)
     .exec();
+}
+
+/** The stop request of a record already read (HGETALL carries the same fields). */
+export function stopRequestOf(record: TaskRecord): StopRequest | undefined {
+  const stop = record.stop;
+  return stop ? { kind: stop.kind, graceMs: stop.graceMs ?? DEFAULT_GRACE_MS, reason: stop.reason } : undefined;
 }
 
 /** The stop request stored on a record hash, if any. */

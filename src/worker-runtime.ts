@@ -43,6 +43,7 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
     );
   }
   const executor = createExecutor(executorConfig);
+  await executor.prepare?.();
   const redis: Redis = await connectRedis(options.redisUrl ?? resolveRedisUrl(config.redis.url), { persistent: true });
   const shutdown = new AbortController();
   const concurrency = options.concurrency ?? executorConfig.concurrency;
@@ -94,6 +95,7 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
         shutdown.abort();
         await worker.close(true);
         await callbacks.close();
+        await executor.close?.();
         subscriber.disconnect();
         redis.disconnect();
       })();

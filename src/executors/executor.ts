@@ -54,6 +54,10 @@ export interface ExecutionResult {
 export interface Executor {
   readonly type: ExecutorType;
   execute(ctx: ExecutionContext): Promise<ExecutionResult>;
+  /** Called once when a worker starts, before any task: connect, start helpers, check the engine. */
+  prepare?(): Promise<void>;
+  /** Releases what the executor holds (connections, helper processes); running tasks go on. */
+  close?(): void | Promise<void>;
 }
 
 /** Thrown by `execute` when the worker shuts down while the task keeps running. */

@@ -1,18 +1,19 @@
-import { spawn } from 'node:child_process';
-import { watch, type FSWatcher } from 'node:fs';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdirSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { expandHome } from '../config.js';
 import { spoolRoot } from '../paths.js';
 import { DetachedError, resultFromExitCode, type ExecutionContext, type ExecutionResult, type Executor } from './executor.js';
-import { isSameProcessAlive, readProcessStartTime } from './process-identity.js';
+import { ProcessLauncher } from './process-launcher.js';
+import { isSameProcessAlive, readProcessStartTime, startTimeOfStatLine } from './process-identity.js';
 import { SpoolTail } from './spool-tail.js';
 import { buildTaskCommand } from './task-command.js';
 
 /**
  * Runs in its own session (the spawn is detached, i.e. setsid) as the task's process group leader:
- * records its pid, runs argv with output to the spool files, and writes the exit code atomically:
+ * records its pid and its /proc stat line (for the start time that tells it from a recycled pid;
+ * `read` is a builtin, so no process is spawned for it), runs argv with output to the spool files, and writes the exit code atomically:
  * one write(2) of a whole line such as `3\n`, which readers accept only once its newline is there
  * (so no extra process like `mv` is spawned per task). It traps TERM/INT so that it outlives a
  * group-wide SIGTERM long enough to record how the command ended; the command itself gets
@@ -21,10 +22,11 @@ import { buildTaskCommand } from './task-command.js';
  * shell) or `--` and the argv to exec.
  */
 const WRAPPER = `oca_dir=$1; shift
-printf '%s\\n' "$$" >"$oca_dir/pid"
+oca_stat=; read -r oca_stat 2>/dev/null </proc/$$/stat
+printf '%s\\n%s\\n' "$$" "$oca_stat" >"$oca_dir/pid"
 trap 'oca_signal=TERM' TERM
 trap 'oca_signal=INT' INT
-oca_run() { if [ "$1" = -c ]; then oca_cmd=$2; shift 2; (eval "unset oca_cmd oca_dir oca_code; $oca_cmd"); else shift; "$@"; fi; }
+oca_run() { if [ "$1" = -c ]; then oca_cmd=$2; shift 2; (eval "unset oca_cmd oca_dir oca_code oca_stat; $oca_cmd"); else shift; "$@"; fi; }
 if [ -e "$oca_dir/stdin" ]; then oca_run "$@" <"$oca_dir/stdin" >"$oca_dir/stdout" 2>"$oca_dir/stderr"; else oca_run "$@" </dev/null >"$oca_dir/stdout" 2>"$oca_dir/stderr"; fi
 oca_code=$?
 printf '%s\\n' "$oca_code" >"$oca_dir/exit"
@@ -45,12 +47,27 @@ interface LocalHandle {
 /** Runs tasks on this host, detached, so they outlive the worker that started them. */
 export class LocalExecutor implements Executor {
   readonly type = 'local' as const;
+  private readonly launcher = new ProcessLauncher();
+  /** Spool roots this process has created, so each task costs one mkdir, not two. */
+  private readonly madeParents = new Set<string>();
+
+  /** Starts the launcher process before the first task needs it. */
+  async prepare(): Promise<void> {
+    this.launcher.open();
+  }
+
+  /** Ends the launcher process; running tasks are not affected. */
+  close(): void {
+    this.launcher.close();
+  }
 
   async execute(ctx: ExecutionContext): Promise<ExecutionResult> {
     // Each attempt has its own directory: a retry is a new run, never a re-attach to the last one.
     // A recorded directory wins over the config (which may have changed since the start).
     const dir = ctx.record.handle.dir || path.join(spoolRoot(ctx.executor.spool_dir), ctx.attempt === 1 ? ctx.taskId : `${ctx.taskId}.${ctx.attempt}`);
-    const existing = await this.findHandle(dir, ctx);
+    // Nothing recorded: the mkdir in start() tells whether the spool directory is new.
+    const recorded = Boolean(ctx.record.handle.dir || ctx.record.handle.pid);
+    const existing = recorded ? await this.findHandle(dir, ctx) : undefined;
     if (existing === 'unknown') return this.collectWithoutProcess(ctx, dir);
     if (existing && !ctx.record.handle.pid) {
       // Found through the spool files (the last worker died at spawn): record it now.
@@ -71,15 +88,11 @@ export class LocalExecutor implements Executor {
     if (!(await isDirectory(dir))) return undefined;
     const recorded = ctx.record.handle;
     if (recorded.pid) return { pid: Number(recorded.pid), startTime: recorded.start_time || undefined, dir };
-    const saved = await readJson(path.join(dir, 'handle.json'));
-    if (saved && typeof saved.pid === 'number') {
-      return { pid: saved.pid, startTime: typeof saved.startTime === 'string' ? saved.startTime : undefined, dir };
-    }
     // The previous worker died between spawning and recording: the wrapper writes its own pid.
     const deadline = Date.now() + PID_FILE_WAIT_MS;
     while (Date.now() < deadline) {
-      const pid = Number((await readFile(path.join(dir, 'pid'), 'utf8').catch(() => '')).trim());
-      if (pid > 0) return { pid, dir };
+      const [pid, stat] = (await readFile(path.join(dir, 'pid'), 'utf8').catch(() => '')).split('\n');
+      if (Number(pid) > 0) return { pid: Number(pid), startTime: stat ? startTimeOfStatLine(stat) : undefined, dir };
       await sleep(100);
     }
     return 'unknown';
@@ -88,25 +101,29 @@ export class LocalExecutor implements Executor {
   private async start(ctx: ExecutionContext, dir: string): Promise<LocalHandle | ExecutionResult> {
     const command = buildTaskCommand(ctx.request.payload, ctx.executor, ctx.defaults);
     const cwd = command.workdir ? path.resolve(expandHome(command.workdir)) : homedir();
-    if (!(await isDirectory(cwd))) {
+    // stat and mkdir run synchronously: two metadata calls on a local disk cost microseconds,
+    // while each trip through libuv's thread pool costs a fraction of a millisecond per task.
+    if (!isDirectorySync(cwd)) {
       const error = `working directory ${cwd} does not exist on executor "${ctx.executor.name}"`;
       await ctx.log.append([{ stream: 'system', text: `${error}\n` }]);
       return { outcome: 'failed', exitCode: null, signal: null, error };
     }
-    await mkdir(path.dirname(dir), { recursive: true, mode: 0o700 });
-    try {
-      await mkdir(dir, { mode: 0o700 });
-    } catch (error) {
-      // Another worker created it first: it owns the start; we re-attach.
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
-        const handle = await this.findHandle(dir, ctx);
-        if (handle && handle !== 'unknown') return handle;
-      }
-      throw error;
+    const parent = path.dirname(dir);
+    if (!this.madeParents.has(parent)) {
+      mkdirSync(parent, { recursive: true, mode: 0o700 });
+      this.madeParents.add(parent);
     }
-    // Recorded before the spawn: a worker dying in between leaves a task that reads as running
-    // (so `kill` asks its next worker instead of cancelling it) and that is re-attached, never re-run.
-    await ctx.markStarted({ dir });
+    try {
+      // The spool directory is the claim on the start: whoever creates it runs the task.
+      mkdirSync(dir, { mode: 0o700 });
+    } catch (error) {
+      // Another worker (or one that died) created it first: it owns the start; we re-attach.
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const handle = await this.findHandle(dir, ctx);
+      if (handle === 'unknown' || handle === undefined) return this.collectWithoutProcess(ctx, dir);
+      if (!ctx.record.handle.pid) await ctx.markStarted({ pid: String(handle.pid), start_time: handle.startTime ?? '', dir }, handle.pid);
+      return handle;
+    }
     if (command.stdin !== undefined) await writeFile(path.join(dir, 'stdin'), command.stdin, { mode: 0o600 });
     const env: NodeJS.ProcessEnv = { ...withoutOwnSecrets(process.env), ...command.env };
     for (const name of command.unsetEnv) delete env[name];
@@ -114,22 +131,17 @@ export class LocalExecutor implements Executor {
 
     // `sh -c STRING` runs in the wrapper's own subshell; anything else is exec'd as argv.
     const wrapped = argv.length === 3 && argv[0] === 'sh' && argv[1] === '-c' ? ['-c', argv[2]!] : ['--', ...argv];
-    const child = spawn('/bin/sh', ['-c', WRAPPER, 'openclaw-task', dir, ...wrapped], {
-      cwd,
-      env,
-      detached: true,
-      stdio: 'ignore',
-    });
-    await new Promise<void>((resolve, reject) => {
-      child.once('spawn', resolve);
-      child.once('error', reject);
-    });
-    child.unref();
-    const pid = child.pid!;
-    const startTime = await readProcessStartTime(pid);
+    // The record says "started, in this directory" while the spawn is under way (so `kill` asks
+    // the worker instead of cancelling). Should the worker die before Redis has it, the next
+    // worker still finds the directory (mkdir above fails with EEXIST) and re-attaches.
+    const marked = ctx.markStarted({ dir });
+    const spawned = this.launcher.spawnDetached('/bin/sh', ['-c', WRAPPER, 'openclaw-task', dir, ...wrapped], { cwd, env });
+    // Both settle before going on; a failed first mark is made good by the mark with the pid.
+    const [spawn] = await Promise.allSettled([spawned, marked]);
+    if (spawn.status === 'rejected') throw spawn.reason;
+    const pid = spawn.value;
+    const startTime = readProcessStartTime(pid);
     const handle: LocalHandle = { pid, startTime, dir };
-    await writeFile(path.join(dir, 'handle.json.tmp'), JSON.stringify({ pid, startTime }));
-    await rename(path.join(dir, 'handle.json.tmp'), path.join(dir, 'handle.json'));
     await ctx.markStarted({ pid: String(pid), start_time: startTime ?? '', dir }, pid);
     return handle;
   }
@@ -157,7 +169,7 @@ export class LocalExecutor implements Executor {
           return await finish(resultFromExitCode(exitCode));
         }
         if (shipped > 0) continue;
-        if (!(await isSameProcessAlive(handle.pid, handle.startTime))) {
+        if (!(isSameProcessAlive(handle.pid, handle.startTime))) {
           // The wrapper renames the exit file before it exits; look once more, then drain.
           const late = await readExitCode(handle.dir);
           if (late !== undefined) continue;
@@ -258,7 +270,7 @@ class DirectoryWaker {
  */
 async function terminateGroup(handle: LocalHandle, graceMs: number): Promise<boolean> {
   if ((await readExitCode(handle.dir)) !== undefined) return false;
-  if (!(await isSameProcessAlive(handle.pid, handle.startTime))) return false;
+  if (!(isSameProcessAlive(handle.pid, handle.startTime))) return false;
   if (!signalGroup(handle.pid, 'SIGTERM')) return false;
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
@@ -297,19 +309,15 @@ async function readExitCode(dir: string): Promise<number | undefined> {
   return Number.isFinite(code) ? code : undefined;
 }
 
-async function readJson(file: string): Promise<Record<string, unknown> | undefined> {
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
-}
-
 async function isDirectory(p: string): Promise<boolean> {
   return stat(p).then(
     (s) => s.isDirectory(),
     () => false,
   );
+}
+
+function isDirectorySync(p: string): boolean {
+  return statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
 }
 
 function sleep(ms: number): Promise<void> {

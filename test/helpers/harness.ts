@@ -150,7 +150,7 @@ function killTaskProcesses(home: string): void {
     // An ended task's pid may belong to someone else by now.
     if (existsSync(path.join(root, id, 'exit'))) continue;
     try {
-      const pid = Number(readFileSync(path.join(root, id, 'pid'), 'utf8').trim());
+      const pid = Number(readFileSync(path.join(root, id, 'pid'), 'utf8').split('\n')[0]);
       if (pid > 0) process.kill(-pid, 'SIGKILL');
     } catch {
       // already gone
