@@ -8,13 +8,19 @@ export function completionsDir(home: string = homedir()): string {
   return path.join(home, '.openclaw-agent', 'completions');
 }
 
+/** Directories this process has created already (one mkdir per process, not per task). */
+const madeDirs = new Set<string>();
+
 /**
  * Writes `~/.openclaw-agent/completions/<id>.json` in the original tool's shape (status
  * "success" or "failure", exit code -1 when there is none), for tools that watch that directory.
  */
 export async function writeCompletionRecord(record: TaskRecord, home?: string): Promise<string> {
   const dir = completionsDir(home);
-  await mkdir(dir, { recursive: true });
+  if (!madeDirs.has(dir)) {
+    await mkdir(dir, { recursive: true });
+    madeDirs.add(dir);
+  }
   const file = path.join(dir, `${record.id}.json`);
   const body = {
     task_id: record.id,
@@ -23,7 +29,15 @@ export async function writeCompletionRecord(record: TaskRecord, home?: string): 
     completed_at: record.finishedAt === undefined ? '' : new Date(record.finishedAt).toISOString(),
     executor: record.executor,
   };
-  await writeFile(`${file}.tmp`, `${JSON.stringify(body, null, 2)}\n`);
+  const text = `${JSON.stringify(body, null, 2)}\n`;
+  try {
+    await writeFile(`${file}.tmp`, text);
+  } catch (error) {
+    // Removed while this worker ran: make it again.
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    await mkdir(dir, { recursive: true });
+    await writeFile(`${file}.tmp`, text);
+  }
   await rename(`${file}.tmp`, file);
   return file;
 }

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { LuaScript } from './lua-script.js';
 import type { TaskKeys } from './task-keys.js';
 import { checkpointFields } from './task-record.js';
 
@@ -35,7 +36,7 @@ export const END_TAG = 'x';
  * ARGV: maxlen, number of checkpoint fields, number of chunks, updated_at, then (field, expected,
  * new) per checkpoint field, then (tag, data) per chunk.
  */
-const APPEND_SCRIPT = `
+const APPEND_SCRIPT = new LuaScript(`
 local n, m = tonumber(ARGV[2]), tonumber(ARGV[3])
 local i = 5
 for _ = 1, n do
@@ -53,7 +54,7 @@ for _ = 1, m do
   i = i + 2
 end
 return 1
-`;
+`);
 
 /** Thrown when another worker has taken over the task's output (see APPEND_SCRIPT). */
 export class OwnershipLostError extends Error {
@@ -90,7 +91,7 @@ export class LogWriter {
     const args: (string | Buffer | number)[] = [this.maxEntries, fields.length, parts.length, String(Date.now())];
     for (const [field, value] of fields) args.push(field, this.expected[field.slice(2)] ?? '0', value);
     for (const chunk of parts) args.push(TAG_OF[chunk.stream], chunk.text);
-    const applied = await this.redis.eval(APPEND_SCRIPT, 2, this.keys.record(this.taskId), this.keys.log(this.taskId), ...args);
+    const applied = await APPEND_SCRIPT.run(this.redis, [this.keys.record(this.taskId), this.keys.log(this.taskId)], args);
     if (applied !== 1) throw new OwnershipLostError(this.taskId);
     Object.assign(this.expected, checkpoint);
   }

@@ -203,12 +203,12 @@ async function endTask(
           body: buildCompletionPayload({ ...(current ?? known.record), ...end, signal: end.signal ?? undefined, exitCode: end.exitCode ?? undefined, finishedAt }),
         })
       : undefined;
-  await finishTask(deps.redis, deps.keys, taskId, { ...end, finishedAt }, {
+  const { hash } = await finishTask(deps.redis, deps.keys, taskId, { ...end, finishedAt }, {
     retentionMs: deps.config.retention,
     maxLogEntries: deps.config.logs.max_entries,
     outboxEntry,
   });
-  return parseRecordHash(await deps.redis.hgetall(deps.keys.record(taskId)));
+  return parseRecordHash(hash);
 }
 
 // Completed jobs return the result; every other outcome fails the job, never to be retried.

@@ -8,7 +8,8 @@ import { TaskKeys } from './task-keys.js';
 import { createTaskProcessor } from './task-processor.js';
 import { findExecutor } from './config.js';
 import { writeCompletionRecord } from './completion-record.js';
-import { startCallbackWorker } from './task-callbacks.js';
+import { callbackUrls, startCallbackWorker } from './task-callbacks.js';
+import type { TaskRequest } from './task-payload.js';
 import type { TaskRecord } from './task-record.js';
 import { readStopRequest, type StopSwitch } from './task-stop.js';
 
@@ -60,11 +61,12 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
     void readStopRequest(redis, keys, taskId).then((request) => request && stop.trip(request), () => {});
   });
   const callbacks = await startCallbackWorker({ config, redis, keys, onLog: log });
-  const onEnded = async (record: TaskRecord) => {
+  const onEnded = async (record: TaskRecord, request: TaskRequest) => {
     // Fault injection for the outbox test: die right after the task ended, before relaying.
     if (process.env.OPENCLAW_AGENT_FAULT === 'exit-after-finish') process.kill(process.pid, 'SIGKILL');
     await writeCompletionRecord(record).catch((error: unknown) => log(`could not write the completion record of ${record.id}: ${String(error)}`));
-    await callbacks.relay();
+    // Only a task with webhooks put anything into the outbox; the sweep covers the rest.
+    if (callbackUrls(request.callbackUrl, config).length > 0) await callbacks.relay();
   };
   const worker = new Worker(
     executorConfig.name,

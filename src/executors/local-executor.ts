@@ -160,22 +160,27 @@ export class LocalExecutor implements Executor {
       return stopped ? { ...result, stopped } : result;
     };
     try {
+      let exitCode: number | undefined;
+      // The exit file is read at first, when inotify saw it change, and after a quiet interval:
+      // not on every wake-up (a short task's directory changes five times).
+      let lookForExit = true;
       for (;;) {
         if (ctx.signal.aborted) throw new DetachedError();
-        const exitCode = await readExitCode(handle.dir);
+        if (exitCode === undefined && lookForExit) exitCode = await readExitCode(handle.dir);
         const shipped = await this.ship(ctx, tail, exitCode !== undefined);
-        if (exitCode !== undefined) {
-          if (shipped > 0) continue;
-          return await finish(resultFromExitCode(exitCode));
+        if (shipped > 0) {
+          lookForExit = waker.takeExitHint();
+          continue;
         }
-        if (shipped > 0) continue;
-        if (!(isSameProcessAlive(handle.pid, handle.startTime))) {
-          // The wrapper renames the exit file before it exits; look once more, then drain.
-          const late = await readExitCode(handle.dir);
-          if (late !== undefined) continue;
+        if (exitCode !== undefined) return await finish(resultFromExitCode(exitCode));
+        if (!isSameProcessAlive(handle.pid, handle.startTime)) {
+          // The exit file is written before the wrapper exits; look once more, then drain.
+          exitCode = await readExitCode(handle.dir);
+          if (exitCode !== undefined) continue;
           return await finish(await this.collectWithoutProcess(ctx, handle.dir, tail, termination !== undefined));
         }
-        await waker.wait(IDLE_POLL_MS, ctx.signal);
+        const woke = await waker.wait(IDLE_POLL_MS, ctx.signal);
+        lookForExit = waker.takeExitHint() || woke === 'timeout';
       }
     } finally {
       unsubscribe();
@@ -215,15 +220,21 @@ export class LocalExecutor implements Executor {
   }
 }
 
-/** Wakes a waiter when anything in the directory changes (inotify), or after a timeout. */
+/**
+ * Wakes a waiter when anything in the directory changes (inotify), or after a timeout, and
+ * remembers whether the exit file was among the changes.
+ */
 class DirectoryWaker {
   private watcher: FSWatcher | undefined;
   private pending = false;
+  private exitHint = false;
   private wake: (() => void) | undefined;
 
   constructor(dir: string) {
     try {
-      this.watcher = watch(dir, () => {
+      this.watcher = watch(dir, (_event, name) => {
+        if (name === 'pid' || name === 'stdin') return;
+        if (name === 'exit' || !name) this.exitHint = true;
         this.pending = true;
         this.wake?.();
       });
@@ -233,22 +244,30 @@ class DirectoryWaker {
     }
   }
 
-  async wait(timeoutMs: number, signal: AbortSignal): Promise<void> {
+  /** Whether the exit file changed since the last call. */
+  takeExitHint(): boolean {
+    const hint = this.exitHint;
+    this.exitHint = false;
+    return hint;
+  }
+
+  async wait(timeoutMs: number, signal: AbortSignal): Promise<'event' | 'timeout'> {
     if (this.pending) {
       this.pending = false;
-      return;
+      return 'event';
     }
-    await new Promise<void>((resolve) => {
-      const done = () => {
+    return new Promise((resolve) => {
+      const done = (how: 'event' | 'timeout') => {
         clearTimeout(timer);
-        signal.removeEventListener('abort', done);
+        signal.removeEventListener('abort', onAbort);
         this.wake = undefined;
         this.pending = false;
-        resolve();
+        resolve(how);
       };
-      const timer = setTimeout(done, timeoutMs);
-      signal.addEventListener('abort', done, { once: true });
-      this.wake = done;
+      const onAbort = () => done('event');
+      const timer = setTimeout(() => done('timeout'), timeoutMs);
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.wake = () => done('event');
     });
   }
 

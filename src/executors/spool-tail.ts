@@ -5,6 +5,11 @@ import { completeUtf8Length } from '../utf8-boundary.js';
 
 /** The most read from one spool file per call; bounds memory and the size of one log append. */
 const MAX_READ_BYTES = 1 << 20;
+/**
+ * The first read buffer. Most tasks write little, and a megabyte per stream per task was most of
+ * the worker's garbage; a buffer that a read fills grows fourfold up to MAX_READ_BYTES.
+ */
+const FIRST_READ_BYTES = 1 << 16;
 
 interface SpoolFile {
   stream: 'stdout' | 'stderr';
@@ -27,7 +32,7 @@ export class SpoolTail {
     this.files = (['stdout', 'stderr'] as const).map((stream) => ({
       stream,
       path: path.join(dir, stream),
-      buffer: Buffer.allocUnsafe(MAX_READ_BYTES),
+      buffer: Buffer.allocUnsafe(FIRST_READ_BYTES),
       offset: Number(checkpoint[stream] ?? 0) || 0,
     }));
   }
@@ -37,7 +42,7 @@ export class SpoolTail {
   }
 
   /**
-   * New output since the last call, at most ~1 MiB per file. With `complete` (the process has
+   * New output since the last call, at most one buffer (64 KiB growing to 1 MiB) per file. With `complete` (the process has
    * ended) a trailing partial character is decoded too (as U+FFFD). The chunks share one buffer:
    * ship them before the next call.
    */
@@ -47,9 +52,10 @@ export class SpoolTail {
     for (const file of this.files) {
       const handle = await this.openFile(file);
       if (!handle) continue;
-      const { bytesRead } = await handle.read(file.buffer, 0, MAX_READ_BYTES, file.offset);
+      const size = file.buffer.length;
+      const { bytesRead } = await handle.read(file.buffer, 0, size, file.offset);
       if (bytesRead === 0) continue;
-      const atEnd = complete && bytesRead < MAX_READ_BYTES;
+      const atEnd = complete && bytesRead < size;
       const usable = atEnd ? bytesRead : completeUtf8Length(file.buffer.subarray(0, bytesRead));
       if (usable === 0) continue;
       // The bytes go to Redis as they are (no decode and re-encode); the buffer is reused only
@@ -58,6 +64,8 @@ export class SpoolTail {
       chunks.push({ stream: file.stream, text: data });
       file.offset += usable;
       bytes += usable;
+      // Full: there is more. A new buffer for the next read (this one is still being shipped).
+      if (bytesRead === size && size < MAX_READ_BYTES) file.buffer = Buffer.allocUnsafe(Math.min(MAX_READ_BYTES, size * 4));
     }
     return { chunks, bytes };
   }
