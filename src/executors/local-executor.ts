@@ -1,4 +1,4 @@
-import { mkdirSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
@@ -48,6 +48,8 @@ interface LocalHandle {
 export class LocalExecutor implements Executor {
   readonly type = 'local' as const;
   private readonly launcher = new ProcessLauncher();
+  /** The worker's environment without its own settings, read once (process.env is slow to copy). */
+  private readonly baseEnv = withoutOwnSecrets(process.env);
   /** Spool roots this process has created, so each task costs one mkdir, not two. */
   private readonly madeParents = new Set<string>();
 
@@ -125,7 +127,7 @@ export class LocalExecutor implements Executor {
       return handle;
     }
     if (command.stdin !== undefined) await writeFile(path.join(dir, 'stdin'), command.stdin, { mode: 0o600 });
-    const env: NodeJS.ProcessEnv = { ...withoutOwnSecrets(process.env), ...command.env };
+    const env: NodeJS.ProcessEnv = { ...this.baseEnv, ...command.env };
     for (const name of command.unsetEnv) delete env[name];
     const argv = command.argv.map((word, index) => (index === 0 ? expandHome(word) : word));
 
@@ -166,7 +168,7 @@ export class LocalExecutor implements Executor {
       let lookForExit = true;
       for (;;) {
         if (ctx.signal.aborted) throw new DetachedError();
-        if (exitCode === undefined && lookForExit) exitCode = await readExitCode(handle.dir);
+        if (exitCode === undefined && lookForExit) exitCode = readExitCode(handle.dir);
         const shipped = await this.ship(ctx, tail, exitCode !== undefined);
         if (shipped > 0) {
           lookForExit = waker.takeExitHint();
@@ -175,7 +177,7 @@ export class LocalExecutor implements Executor {
         if (exitCode !== undefined) return await finish(resultFromExitCode(exitCode));
         if (!isSameProcessAlive(handle.pid, handle.startTime)) {
           // The exit file is written before the wrapper exits; look once more, then drain.
-          exitCode = await readExitCode(handle.dir);
+          exitCode = readExitCode(handle.dir);
           if (exitCode !== undefined) continue;
           return await finish(await this.collectWithoutProcess(ctx, handle.dir, tail, termination !== undefined));
         }
@@ -210,7 +212,7 @@ export class LocalExecutor implements Executor {
     } finally {
       if (!existing) await tail.close();
     }
-    const exitCode = await readExitCode(dir);
+    const exitCode = readExitCode(dir);
     if (exitCode !== undefined) return resultFromExitCode(exitCode);
     // SIGKILL took the wrapper too, so no exit code was written: that is ours, not a loss.
     if (killedByUs) return { outcome: 'failed', exitCode: null, signal: 'SIGKILL' };
@@ -288,7 +290,7 @@ class DirectoryWaker {
  * left. Resolves true when a signal was sent, false when the task had already ended by itself.
  */
 async function terminateGroup(handle: LocalHandle, graceMs: number): Promise<boolean> {
-  if ((await readExitCode(handle.dir)) !== undefined) return false;
+  if (readExitCode(handle.dir) !== undefined) return false;
   if (!(isSameProcessAlive(handle.pid, handle.startTime))) return false;
   if (!signalGroup(handle.pid, 'SIGTERM')) return false;
   const deadline = Date.now() + graceMs;
@@ -320,8 +322,14 @@ function withoutOwnSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return out;
 }
 
-async function readExitCode(dir: string): Promise<number | undefined> {
-  const text = await readFile(path.join(dir, 'exit'), 'utf8').catch(() => undefined);
+// Synchronous: a few bytes from a local file cost less than four trips through the thread pool.
+function readExitCode(dir: string): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path.join(dir, 'exit'), 'utf8');
+  } catch {
+    return undefined;
+  }
   // Written in one write(2); until its newline is there it is not complete.
   if (text === undefined || !text.endsWith('\n')) return undefined;
   const code = Number.parseInt(text.trim(), 10);
