@@ -121,23 +121,26 @@ export class TaskClient {
     if (input.id !== undefined && (await this.redis.hsetnx(recordKey, 'id', id)) === 0) {
       throw new InvalidInputError(`task ${id} already exists`);
     }
-    await this.redis
+    // Record and job go out back to back on the one connection the queue shares: Redis applies
+    // them in that order (a worker never sees the job before its record), in one round trip.
+    const recorded = this.redis
       .multi()
       .hset(recordKey, initialRecordFields(id, request, executor.type))
       .zadd(this.keys.byCreated(), request.createdAt, id)
       .zadd(this.keys.ids(), 0, id)
       .exec();
-    try {
-      await this.queue(executor.name).add(request.payload.type, request, {
-        jobId: id,
-        attempts: request.retries + 1,
-        backoff: { type: 'exponential', delay: request.backoffMs ?? 30_000, jitter: 0.5 },
-        removeOnComplete: { age: Math.ceil(this.config.retention / 1000) },
-        removeOnFail: { age: Math.ceil(this.config.retention / 1000) },
-      });
-    } catch (error) {
+    const added = this.queue(executor.name).add(request.payload.type, request, {
+      jobId: id,
+      attempts: request.retries + 1,
+      backoff: { type: 'exponential', delay: request.backoffMs ?? 30_000, jitter: 0.5 },
+      removeOnComplete: { age: Math.ceil(this.config.retention / 1000) },
+      removeOnFail: { age: Math.ceil(this.config.retention / 1000) },
+    });
+    const [record, job] = await Promise.allSettled([recorded, added]);
+    if (record.status === 'rejected' || job.status === 'rejected') {
+      if (job.status === 'fulfilled') await job.value.remove().catch(() => {});
       await this.forget(id);
-      throw error;
+      throw record.status === 'rejected' ? record.reason : (job as PromiseRejectedResult).reason;
     }
     return { id, executor: executor.name };
   }
