@@ -42,19 +42,19 @@ const results = { machine: machine(), when: new Date().toISOString(), quick };
 
 try {
   // P1: an idle worker; enqueue → the task's wrapper has started (it writes its pid file first).
+  // Each sample is followed by one of the peer, so both see the same machine at the same time.
   const p1 = [];
+  const p1Peer = [];
   for (let i = 0; i < N.p1; i++) {
     await new Promise((resolve) => setTimeout(resolve, 20));
     const t0 = now();
     const { id } = await client.enqueue({ executor: 'local', payload: shell('true'), callerCwd: dir });
     await waitForTasks(client, [id]);
     p1.push(statSync(path.join(spool(id), 'pid')).mtimeMs - t0);
-  }
-  const p1Peer = [];
-  for (let i = 0; i < N.p1; i++) {
-    const t0 = now();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const t1 = now();
     await new Promise((resolve) => spawn('sh', ['-c', 'true']).once('spawn', () => resolve(undefined)).once('exit', () => {}));
-    p1Peer.push(now() - t0);
+    p1Peer.push(now() - t1);
   }
   results.p1 = { p50: pct(p1, 50), p99: pct(p1, 99), peer: 'node spawn() of sh -c true, call → spawned', peer_p50: pct(p1Peer, 50), peer_p99: pct(p1Peer, 99) };
 
@@ -109,29 +109,36 @@ try {
   await client.redis.del(client.keys.log(floodId));
   rmSync(spool(floodId), { recursive: true, force: true });
 
-  // P5: throughput of many `true` tasks vs Node spawning `sh -c true` directly, 8 at a time.
-  const t5 = now();
-  const ids = [];
-  for (let i = 0; i < N.p5; i += 100) {
-    const batch = await Promise.all(
-      Array.from({ length: Math.min(100, N.p5 - i) }, () => client.enqueue({ executor: 'local', payload: shell('true'), callerCwd: dir })),
+  // P5: throughput of many `true` tasks vs Node spawning `sh -c true` directly, 8 at a time. Three
+  // rounds, ours and the peer's in turn; the median ratio is reported (this VM's speed drifts).
+  const rounds = [];
+  for (let round = 0; round < 3; round++) {
+    const count = Math.ceil(N.p5 / 3);
+    const t5 = now();
+    const ids = [];
+    for (let i = 0; i < count; i += 100) {
+      const batch = await Promise.all(
+        Array.from({ length: Math.min(100, count - i) }, () => client.enqueue({ executor: 'local', payload: shell('true'), callerCwd: dir })),
+      );
+      ids.push(...batch.map((b) => b.id));
+    }
+    await waitForTasks(client, ids);
+    const ours = count / ((now() - t5) / 1000);
+    const t5p = now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < count) {
+          next++;
+          await new Promise((resolve) => spawn('sh', ['-c', 'true']).once('exit', resolve));
+        }
+      }),
     );
-    ids.push(...batch.map((b) => b.id));
+    const raw = count / ((now() - t5p) / 1000);
+    rounds.push({ ours, raw, ratio: ours / raw });
   }
-  await waitForTasks(client, ids);
-  const ours = N.p5 / ((now() - t5) / 1000);
-  const t5p = now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      while (next < N.p5) {
-        next++;
-        await new Promise((resolve) => spawn('sh', ['-c', 'true']).once('exit', resolve));
-      }
-    }),
-  );
-  const raw = N.p5 / ((now() - t5p) / 1000);
-  results.p5 = { tasks_per_s: ours, peer: 'node spawn() of sh -c true, 8 at a time', peer_tasks_per_s: raw, ratio: ours / raw };
+  const median = [...rounds].sort((a, b) => a.ratio - b.ratio)[1];
+  results.p5 = { tasks_per_s: median.ours, peer: 'node spawn() of sh -c true, 8 at a time', peer_tasks_per_s: median.raw, ratio: median.ratio, rounds };
 
   // P6: wall time of one `openclaw-agent run` (enqueue and print the id) vs `node -e 0`.
   const timeIt = (args) => {
@@ -162,7 +169,7 @@ const rows = [
   ['P2 completion notice, exit → webhook received', `p50 ${ms(r.p2.p50)}, p99 ${ms(r.p2.p99)}`, `p50 ${ms(r.p2.peer_p50)}, p99 ${ms(r.p2.peer_p99)}`, 'p50 ≤ 20 ms', goal(r.p2.p50 <= 20)],
   ['P3 log latency, line written → seen by a follower', `p50 ${ms(r.p3.p50)}, p99 ${ms(r.p3.p99)}`, `p50 ${ms(r.p3.peer_p50)}, p99 ${ms(r.p3.peer_p99)}`, 'p50 ≤ 50 ms, p99 ≤ 150 ms', goal(r.p3.p50 <= 50 && r.p3.p99 <= 150)],
   [`P4 log throughput, ${N.p4Mb} MB task`, `${r.p4.mb_per_s.toFixed(0)} MB/s, worker peak RSS ${r.p4.worker_peak_rss_mb.toFixed(0)} MB`, `${r.p4.peer_mb_per_s.toFixed(0)} MB/s`, '≥ 100 MB/s, RSS ≤ 200 MB', goal(r.p4.mb_per_s >= 100 && r.p4.worker_peak_rss_mb <= 200)],
-  [`P5 throughput, ${N.p5} \`true\` tasks`, `${r.p5.tasks_per_s.toFixed(0)} tasks/s (${r.p5.ratio.toFixed(2)}×)`, `${r.p5.peer_tasks_per_s.toFixed(0)} spawns/s`, '≥ 0.7×', goal(r.p5.ratio >= 0.7)],
+  [`P5 throughput, ${N.p5} \`true\` tasks (median of 3 rounds)`, `${r.p5.tasks_per_s.toFixed(0)} tasks/s (${r.p5.ratio.toFixed(2)}×)`, `${r.p5.peer_tasks_per_s.toFixed(0)} spawns/s`, '≥ 0.7×', goal(r.p5.ratio >= 0.7)],
   ['P6 `openclaw-agent run` wall time (median)', `${r.p6.run_ms.toFixed(0)} ms (${r.p6.ratio.toFixed(2)}×)`, `${r.p6.peer_ms.toFixed(0)} ms`, '≤ 3×', goal(r.p6.ratio <= 3)],
 ];
 console.log(`\nopenclaw-agent bench — ${r.machine}${quick ? ' (quick)' : ''}\n`);

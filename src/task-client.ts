@@ -228,8 +228,11 @@ export class TaskClient {
     return out;
   }
 
-  /** Reads records and job states for ids in a few round trips; ids whose record expired are dropped. */
-  async views(ids: string[]): Promise<TaskView[]> {
+  /**
+   * Reads records and job states for ids in a few round trips; ids whose record expired are
+   * dropped. `positions: false` skips the queue position of queued tasks (a scan of the queue each).
+   */
+  async views(ids: string[], options: { positions?: boolean } = {}): Promise<TaskView[]> {
     const pipeline = this.redis.pipeline();
     for (const id of ids) pipeline.hgetall(this.keys.record(id));
     const hashes = (await pipeline.exec()) ?? [];
@@ -248,7 +251,7 @@ export class TaskClient {
       }
       const state = states[index];
       const status = deriveTaskStatus(state, record);
-      const queuePosition = status === 'queued' ? await this.queuePosition(record.executor, record.id) : undefined;
+      const queuePosition = status === 'queued' && options.positions !== false ? await this.queuePosition(record.executor, record.id) : undefined;
       views.push({ record, status, queuePosition });
     }
     // Only ids whose record expired leave the index; an unreadable record is kept, not erased.

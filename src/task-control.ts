@@ -76,35 +76,36 @@ const WAIT_RECHECK_MS = 5000;
 export async function waitForTasks(client: TaskClient, ids: string[], options: { timeoutMs?: number } = {}): Promise<TaskView[]> {
   const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
   const done = new Map<string, TaskView>();
+  const pending = new Set(ids);
   const announced = new Set<string>();
-  let waitingFor = new Set(ids);
   let wake: (() => void) | undefined;
   const subscriber = client.redis.duplicate();
   subscriber.on('error', () => {});
   subscriber.on('message', (_channel: string, id: string) => {
-    if (!waitingFor.has(id)) return;
+    if (!pending.has(id)) return;
     announced.add(id);
     wake?.();
   });
   try {
     await subscriber.subscribe(client.keys.endedChannel());
-    let pending = [...waitingFor];
     let everything = true;
     for (;;) {
-      const check = everything ? pending : pending.filter((id) => announced.has(id));
+      const check = [...(everything ? pending : announced)];
       announced.clear();
       if (check.length > 0) {
-        const views = await client.views(check);
+        const views = await client.views(check, { positions: false });
         const found = new Set(views.map((view) => view.record.id));
         const gone = check.find((id) => !found.has(id));
         if (gone) throw new TaskNotFoundError(gone);
-        for (const view of views) if (isEndedStatus(view.status)) done.set(view.record.id, view);
+        for (const view of views) {
+          if (!isEndedStatus(view.status)) continue;
+          done.set(view.record.id, view);
+          pending.delete(view.record.id);
+        }
       }
-      pending = pending.filter((id) => !done.has(id));
-      if (pending.length === 0) return ids.map((id) => done.get(id)!);
-      waitingFor = new Set(pending);
+      if (pending.size === 0) return ids.map((id) => done.get(id)!);
       const remaining = deadline - Date.now();
-      if (remaining <= 0) throw new WaitTimeoutError(pending);
+      if (remaining <= 0) throw new WaitTimeoutError([...pending]);
       everything = await new Promise<boolean>((resolve) => {
         if (announced.size > 0) {
           resolve(false);
