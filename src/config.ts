@@ -42,8 +42,31 @@ export const ExecutorConfigSchema = z
     concurrency: z.number().int().min(1).max(1000).default(8),
     /** Wall-clock limit for this executor's tasks. */
     timeout: DurationSchema.optional(),
-    /** Where local tasks keep their spool directories. @default $OPENCLAW_AGENT_HOME/tasks */
-    spool_dir: z.string().min(1).optional(),
+    /**
+     * Where tasks keep their spool directories: on this host for local executors
+     * (@default $OPENCLAW_AGENT_HOME/tasks), on the remote for SSH (@default ~/.openclaw-agent/tasks).
+     */
+    spool_dir: z
+      .string()
+      .min(1)
+      .refine((p) => !/[\n\r\0]/.test(p), 'a path without line breaks')
+      .optional(),
+    /** SSH: the host key's `SHA256:…` fingerprint; when set, known_hosts is not consulted. */
+    host_key: z
+      .string()
+      .regex(/^(SHA256:)?[A-Za-z0-9+/]{43}=?$/, 'a fingerprint like SHA256:abc… as `ssh-keygen -lf` prints it')
+      .transform((fp) => (fp.startsWith('SHA256:') ? fp : `SHA256:${fp}`).replace(/=$/, ''))
+      .optional(),
+    /** SSH: `yes` refuses unknown keys, `accept-new` records them, `off` accepts anything (warns). @default "yes" */
+    host_key_check: z.enum(['yes', 'accept-new', 'off']).default('yes'),
+    /** SSH: the known_hosts file to check and to record new keys in. @default ~/.ssh/known_hosts */
+    known_hosts: z.string().min(1).optional(),
+    /** SSH: the environment variable holding the passphrase of `key_path`. @default "OPENCLAW_AGENT_SSH_PASSPHRASE" */
+    key_passphrase_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').default('OPENCLAW_AGENT_SSH_PASSPHRASE'),
+    /** SSH: how long connecting may take. @default 15s */
+    connect_timeout: DurationSchema.default(15_000),
+    /** SSH: keepalive interval; three missed answers drop the connection. @default 10s */
+    keepalive_interval: DurationSchema.default(10_000),
   })
   .superRefine((executor, ctx) => {
     if (executor.type === 'ssh' && !executor.host) {

@@ -17,6 +17,7 @@ export * from './claude-args.js';
 export * from './utf8-boundary.js';
 export * from './executors/executor.js';
 export * from './executors/local-executor.js';
+export * from './executors/ssh/ssh-executor.js';
 export * from './executors/create-executor.js';
 export * from './task-input.js';
 export * from './task-store.js';

@@ -43,12 +43,12 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
       `unknown executor "${options.executor}" — configured: ${config.executors.map((e) => e.name).join(', ') || '(none)'}`,
     );
   }
-  const executor = createExecutor(executorConfig);
+  const log = options.onLog ?? (() => {});
+  const executor = createExecutor(executorConfig, log);
   await executor.prepare?.();
   const redis: Redis = await connectRedis(options.redisUrl ?? resolveRedisUrl(config.redis.url), { persistent: true });
   const shutdown = new AbortController();
   const concurrency = options.concurrency ?? executorConfig.concurrency;
-  const log = options.onLog ?? (() => {});
   const keys = new TaskKeys(config.redis.prefix);
   const stops = new Map<string, StopSwitch>();
   // Kill requests arrive as a pub/sub nudge; the record is the durable copy the processor polls.

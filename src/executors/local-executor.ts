@@ -8,29 +8,8 @@ import { DetachedError, resultFromExitCode, type ExecutionContext, type Executio
 import { ProcessLauncher } from './process-launcher.js';
 import { isSameProcessAlive, readProcessStartTime, startTimeOfStatLine } from './process-identity.js';
 import { SpoolTail } from './spool-tail.js';
+import { WRAPPER, wrapperArgs } from './task-wrapper.js';
 import { buildTaskCommand } from './task-command.js';
-
-/**
- * Runs in its own session (the spawn is detached, i.e. setsid) as the task's process group leader:
- * records its pid and its /proc stat line (for the start time that tells it from a recycled pid;
- * `read` is a builtin, so no process is spawned for it), runs argv with output to the spool files, and writes the exit code atomically:
- * one write(2) of a whole line such as `3\n`, which readers accept only once its newline is there
- * (so no extra process like `mv` is spawned per task). It traps TERM/INT so that it outlives a
- * group-wide SIGTERM long enough to record how the command ended; the command itself gets
- * default signal handling. Arguments: the spool directory, then either `-c STRING` (evaluated in
- * a subshell with no positional parameters — what `sh -c STRING` does, without exec'ing a second
- * shell) or `--` and the argv to exec.
- */
-const WRAPPER = `oca_dir=$1; shift
-oca_stat=; read -r oca_stat 2>/dev/null </proc/$$/stat
-printf '%s\\n%s\\n' "$$" "$oca_stat" >"$oca_dir/pid"
-trap 'oca_signal=TERM' TERM
-trap 'oca_signal=INT' INT
-oca_run() { if [ "$1" = -c ]; then oca_cmd=$2; shift 2; (eval "unset oca_cmd oca_dir oca_code oca_stat; $oca_cmd"); else shift; "$@"; fi; }
-if [ -e "$oca_dir/stdin" ]; then oca_run "$@" <"$oca_dir/stdin" >"$oca_dir/stdout" 2>"$oca_dir/stderr"; else oca_run "$@" </dev/null >"$oca_dir/stdout" 2>"$oca_dir/stderr"; fi
-oca_code=$?
-printf '%s\\n' "$oca_code" >"$oca_dir/exit"
-`;
 
 /** How long to wait for the wrapper's pid file when re-attaching to a task whose worker died at spawn. */
 const PID_FILE_WAIT_MS = 2000;
@@ -131,13 +110,11 @@ export class LocalExecutor implements Executor {
     for (const name of command.unsetEnv) delete env[name];
     const argv = command.argv.map((word, index) => (index === 0 ? expandHome(word) : word));
 
-    // `sh -c STRING` runs in the wrapper's own subshell; anything else is exec'd as argv.
-    const wrapped = argv.length === 3 && argv[0] === 'sh' && argv[1] === '-c' ? ['-c', argv[2]!] : ['--', ...argv];
     // The record says "started, in this directory" while the spawn is under way (so `kill` asks
     // the worker instead of cancelling). Should the worker die before Redis has it, the next
     // worker still finds the directory (mkdir above fails with EEXIST) and re-attaches.
     const marked = ctx.markStarted({ dir });
-    const spawned = this.launcher.spawnDetached('/bin/sh', ['-c', WRAPPER, 'openclaw-task', dir, ...wrapped], { cwd, env });
+    const spawned = this.launcher.spawnDetached('/bin/sh', ['-c', WRAPPER, 'openclaw-task', dir, ...wrapperArgs(argv)], { cwd, env });
     // Both settle before going on; a failed first mark is made good by the mark with the pid.
     const [spawn] = await Promise.allSettled([spawned, marked]);
     if (spawn.status === 'rejected') throw spawn.reason;

@@ -61,6 +61,7 @@ export function describeExecutorConformance(name: string, makeTarget: () => Prom
     beforeAll(async () => {
       target = await makeTarget();
       redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+      runner = executionRunner(redis, keys, target.executor, target.executorConfig, defaults);
     });
 
     afterAll(async () => {
@@ -69,44 +70,10 @@ export function describeExecutorConformance(name: string, makeTarget: () => Prom
       redis.disconnect();
     });
 
-    async function execute(
-      payload: TaskPayload,
-      options: { taskId?: string; signal?: AbortSignal; stop?: StopSwitch } = {},
-    ): Promise<ExecutionResult> {
-      const taskId = options.taskId ?? randomUUID();
-      const request = TaskRequestSchema.parse({ executor: target.executorConfig.name, payload, createdAt: Date.now() });
-      const record = await loadTaskRecord(redis, keys, taskId, request, target.executor.type);
-      return target.executor.execute({
-        taskId,
-        attempt: 1,
-        request,
-        executor: target.executorConfig,
-        defaults: { ...defaults, claude_path: FAKE_CLAUDE },
-        record,
-        log: new LogWriter(redis, keys, taskId, 100_000, record.checkpoint),
-        markStarted: async (handle, pid) => {
-          await markTaskStarted(redis, keys, taskId, handle, pid);
-        },
-        signal: options.signal ?? new AbortController().signal,
-        stop: options.stop ?? new StopSwitch(),
-      });
-    }
-
-    async function collect(taskId: string): Promise<Omit<Run, 'result'>> {
-      const out = { stdout: '', stderr: '', system: '', entries: 0 };
-      for (const entry of await readLog(redis, keys, taskId)) {
-        if (entry.kind !== 'output') continue;
-        out[entry.stream] += entry.text;
-        out.entries++;
-      }
-      return out;
-    }
-
-    async function run(payload: TaskPayload): Promise<Run> {
-      const taskId = randomUUID();
-      const result = await execute(payload, { taskId });
-      return { result, ...(await collect(taskId)) };
-    }
+    let runner: Runner;
+    const execute: Runner['execute'] = (payload, options) => runner.execute(payload, options);
+    const collect: Runner['collect'] = (taskId) => runner.collect(taskId);
+    const run: Runner['run'] = (payload) => runner.run(payload);
 
     const sh = (command: string, extra: Partial<ShellCommandPayload> = {}): ShellCommandPayload => ({
       type: 'shell_command',
@@ -250,7 +217,55 @@ export function describeExecutorConformance(name: string, makeTarget: () => Prom
   });
 }
 
-async function waitFor(check: () => Promise<boolean>, deadlineMs = 20_000): Promise<void> {
+export interface Runner {
+  execute(payload: TaskPayload, options?: { taskId?: string; signal?: AbortSignal; stop?: StopSwitch }): Promise<ExecutionResult>;
+  /** The task's shipped output, by stream. */
+  collect(taskId: string): Promise<Omit<Run, 'result'>>;
+  run(payload: TaskPayload): Promise<Run>;
+}
+
+/** Runs payloads on an executor the way a worker does (record, log writer, start marks), for tests. */
+export function executionRunner(redis: Redis, keys: TaskKeys, executor: Executor, executorConfig: ExecutorConfig, defaults: Config['defaults']): Runner {
+  const execute: Runner['execute'] = async (payload, options = {}) => {
+    const taskId = options.taskId ?? randomUUID();
+    const request = TaskRequestSchema.parse({ executor: executorConfig.name, payload, createdAt: Date.now() });
+    const record = await loadTaskRecord(redis, keys, taskId, request, executor.type);
+    return executor.execute({
+      taskId,
+      attempt: 1,
+      request,
+      executor: executorConfig,
+      defaults: { ...defaults, claude_path: FAKE_CLAUDE },
+      record,
+      log: new LogWriter(redis, keys, taskId, 100_000, record.checkpoint),
+      markStarted: async (handle, pid) => {
+        await markTaskStarted(redis, keys, taskId, handle, pid);
+      },
+      signal: options.signal ?? new AbortController().signal,
+      stop: options.stop ?? new StopSwitch(),
+    });
+  };
+  const collect: Runner['collect'] = async (taskId) => {
+    const out = { stdout: '', stderr: '', system: '', entries: 0 };
+    for (const entry of await readLog(redis, keys, taskId)) {
+      if (entry.kind !== 'output') continue;
+      out[entry.stream] += entry.text;
+      out.entries++;
+    }
+    return out;
+  };
+  return {
+    execute,
+    collect,
+    async run(payload) {
+      const taskId = randomUUID();
+      const result = await execute(payload, { taskId });
+      return { result, ...(await collect(taskId)) };
+    },
+  };
+}
+
+export async function waitFor(check: () => Promise<boolean>, deadlineMs = 20_000): Promise<void> {
   const deadline = Date.now() + deadlineMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error('condition not reached');

@@ -1,0 +1,297 @@
+import { InvalidInputError } from '../../errors.js';
+import { startTimeOfStatLine } from '../process-identity.js';
+import { WRAPPER, wrapperArgs } from '../task-wrapper.js';
+import { shellJoin, shellQuote } from './shell-quote.js';
+
+/**
+ * The POSIX sh scripts the SSH executor runs on the remote, and parsers for what they print.
+ * Every value that comes from a task or the config reaches a script through `shellQuote`; the
+ * scripts use shell builtins where they can (`read` on /proc, `kill`, `[`), so a status poll of
+ * many tasks costs the remote one `wc` process, not several per task.
+ */
+
+/** `kill` of a process group in dash (needs `--`) and busybox (refuses it) alike. */
+const KILL_GROUP = `oca_kill() { kill -s "$1" -- "-$2" 2>/dev/null || kill -s "$1" "-$2" 2>/dev/null; }`;
+
+/**
+ * Sets `oca_st` to the start time of pid $1: field 22 of /proc/<pid>/stat (clock ticks since
+ * boot), or `ps:<lstart>` where there is no /proc; empty when the process is gone or a zombie.
+ */
+const START_TIME_OF = `oca_start_time() {
+  oca_st=
+  if [ -r /proc/self/stat ]; then
+    IFS= read -r oca_l 2>/dev/null </proc/"$1"/stat || return 0
+    oca_l=\${oca_l##*) }
+    set -- $oca_l
+    case $1 in Z|X) return 0 ;; esac
+    oca_st=\${20}
+  elif kill -s 0 "$1" 2>/dev/null; then
+    oca_st="ps:$(ps -o lstart= -p "$1" 2>/dev/null)"
+  fi
+}`;
+
+/** What the worker learns about a remote once per connection. */
+export interface RemoteInfo {
+  home: string;
+}
+
+export const PROBE_SCRIPT = `printf 'HOME=%s\\n' "$HOME"; printf 'OCA_PROBE_OK\\n'`;
+
+export function parseProbe(stdout: string): RemoteInfo | undefined {
+  if (!stdout.includes('OCA_PROBE_OK')) return undefined;
+  const home = /^HOME=(.*)$/m.exec(stdout)?.[1];
+  return home ? { home } : undefined;
+}
+
+/** A path as the remote shell should see it: `~` and `~/…` expand to the remote $HOME. */
+export function remotePathExpression(path: string): string {
+  if (path === '~') return '"$HOME"';
+  if (path.startsWith('~/')) return `"$HOME"/${shellQuote(path.slice(2))}`;
+  return shellQuote(path);
+}
+
+/** A path with `~` resolved against the remote's home (task directories are kept absolute). */
+export function resolveRemotePath(path: string, home: string): string {
+  if (path === '~') return home;
+  if (path.startsWith('~/')) return `${home.replace(/\/+$/, '')}/${path.slice(2)}`;
+  return path;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export interface StartScriptInput {
+  dir: string;
+  argv: readonly string[];
+  workdir?: string;
+  env: Record<string, string>;
+  unsetEnv: readonly string[];
+  /** The prompt arrives on the channel's stdin and is saved as the task's stdin file. */
+  withStdin: boolean;
+  /** A program that must exist before anything starts (claude_path), with a clear error if not. */
+  requireCommand?: string;
+}
+
+/**
+ * Starts a task detached, with the same wrapper and spool files as the local executor: checks
+ * the working directory (and the program, for Claude), claims the task directory with `mkdir`
+ * (a second start finds it and reports the running task instead), saves stdin, then runs the
+ * wrapper in its own session. Prints one marker line (OCA_STARTED, OCA_EXISTS, OCA_NO_WORKDIR,
+ * OCA_NO_COMMAND or OCA_ERROR) and, for a task that runs, the wrapper's pid file.
+ */
+export function startScript(input: StartScriptInput): string {
+  for (const name of [...Object.keys(input.env), ...input.unsetEnv]) {
+    if (!ENV_NAME.test(name)) throw new InvalidInputError(`environment variable name "${name}" cannot be set over SSH — use letters, digits and _`);
+  }
+  const dir = shellQuote(input.dir);
+  const parent = shellQuote(input.dir.slice(0, input.dir.lastIndexOf('/')) || '/');
+  const lines = [
+    `oca_dir=${dir}`,
+    input.workdir === undefined ? 'cd 2>/dev/null' : `cd ${remotePathExpression(input.workdir)} 2>/dev/null || { printf 'OCA_NO_WORKDIR\\n'; exit 0; }`,
+  ];
+  if (input.requireCommand !== undefined) {
+    lines.push(`command -v ${remotePathExpression(input.requireCommand)} >/dev/null 2>&1 || { printf 'OCA_NO_COMMAND\\n'; exit 0; }`);
+  }
+  lines.push(
+    // Waits (up to ~3 s) for the wrapper to write its pid file.
+    `oca_wait_pid() { oca_i=0; while [ ! -s "$oca_dir/pid" ] && [ $oca_i -lt 300 ]; do oca_i=$((oca_i + 1)); sleep 0.01 2>/dev/null || sleep 1; done; }`,
+    `mkdir -p ${parent} 2>/dev/null`,
+    `if ! oca_err=$(mkdir "$oca_dir" 2>&1); then`,
+    `  if [ -d "$oca_dir" ]; then oca_wait_pid; printf 'OCA_EXISTS\\n'; cat "$oca_dir/pid" 2>/dev/null; exit 0; fi`,
+    `  printf 'OCA_ERROR %s\\n' "$oca_err"; exit 0`,
+    'fi',
+    'chmod 700 "$oca_dir"',
+  );
+  if (input.withStdin) {
+    lines.push(`oca_err=$(cat >"$oca_dir/stdin" 2>&1) || { printf 'OCA_ERROR cannot save the prompt: %s\\n' "$oca_err"; exit 0; }`);
+  }
+  for (const [name, value] of Object.entries(input.env)) lines.push(`export ${name}=${shellQuote(value)}`);
+  if (input.unsetEnv.length > 0) lines.push(`unset ${input.unsetEnv.join(' ')}`);
+  // The program of an argv task may be `~/bin/claude`: the remote shell expands that `~`.
+  const words = wrapperArgs(input.argv);
+  const quoted = words.map((word, index) => (words[0] === '--' && index === 1 ? remotePathExpression(word) : shellQuote(word))).join(' ');
+  const launch = `/bin/sh -c ${shellQuote(WRAPPER)} openclaw-task "$oca_dir" ${quoted} </dev/null >/dev/null 2>&1 &`;
+  lines.push(
+    // setsid where it exists (Linux); elsewhere job control gives the wrapper its own process group.
+    `if command -v setsid >/dev/null 2>&1; then setsid ${launch}`,
+    `else set -m; ${launch}`,
+    'fi',
+    'oca_wait_pid',
+    `printf 'OCA_STARTED\\n'; cat "$oca_dir/pid" 2>/dev/null`,
+  );
+  return lines.join('\n');
+}
+
+export type StartOutcome =
+  | { kind: 'started' | 'exists'; pid?: number; startTime?: string }
+  | { kind: 'no-workdir' }
+  | { kind: 'no-command' }
+  | { kind: 'error'; message: string };
+
+export function parseStart(stdout: string): StartOutcome | undefined {
+  const lines = stdout.split('\n');
+  const at = lines.findIndex((line) => line.startsWith('OCA_'));
+  if (at < 0) return undefined;
+  const marker = lines[at]!;
+  if (marker === 'OCA_NO_WORKDIR') return { kind: 'no-workdir' };
+  if (marker === 'OCA_NO_COMMAND') return { kind: 'no-command' };
+  if (marker.startsWith('OCA_ERROR')) return { kind: 'error', message: marker.slice('OCA_ERROR '.length).trim() };
+  if (marker !== 'OCA_STARTED' && marker !== 'OCA_EXISTS') return undefined;
+  const pid = Number(lines[at + 1]);
+  const stat = lines[at + 2] ?? '';
+  return {
+    kind: marker === 'OCA_STARTED' ? 'started' : 'exists',
+    pid: Number.isInteger(pid) && pid > 0 ? pid : undefined,
+    startTime: stat ? startTimeOfStatLine(stat) : undefined,
+  };
+}
+
+/** One task in a status poll: `key` names it in the output. */
+export interface PolledTask {
+  key: string;
+  dir: string;
+  pid?: number;
+  /** Also report whether anything of its process group is left (while it is being stopped). */
+  group?: boolean;
+}
+
+export interface PolledStatus {
+  /** The task directory is gone. */
+  missing: boolean;
+  exitCode?: number;
+  /** The start time of the pid now ('' when gone), when a pid was asked about. */
+  startTime?: string;
+  groupAlive: boolean;
+  /** Spool file sizes; a file not yet created is absent. */
+  sizes: { stdout?: number; stderr?: number };
+}
+
+/**
+ * Reports, for each task: whether its directory exists, its exit code once the exit file holds a
+ * whole line, the start time of its pid (for the identity check), and the sizes of its spool
+ * files (read after the exit file, so with an exit code they are final).
+ */
+export function statusScript(tasks: readonly PolledTask[]): string {
+  const lines = [KILL_GROUP, START_TIME_OF];
+  for (const task of tasks) {
+    const dir = shellQuote(task.dir);
+    lines.push(
+      `printf 'T %s\\n' ${shellQuote(task.key)}`,
+      `[ -d ${dir} ] || printf 'M\\n'`,
+      `if [ -f ${dir}/exit ] && IFS= read -r oca_c <${dir}/exit; then printf 'X %s\\n' "$oca_c"; fi`,
+    );
+    if (task.pid !== undefined) lines.push(`oca_start_time ${task.pid}; printf 'A %s\\n' "$oca_st"`);
+    if (task.pid !== undefined && task.group) lines.push(`oca_kill 0 ${task.pid} && printf 'G\\n'`);
+  }
+  const files = tasks.flatMap((task) => [`${task.dir}/stdout`, `${task.dir}/stderr`]);
+  lines.push(
+    "printf 'W\\n'",
+    'set --',
+    `for oca_f in ${shellJoin(files)}; do [ -f "$oca_f" ] && set -- "$@" "$oca_f"; done`,
+    '[ $# -gt 0 ] && wc -c "$@"',
+    "printf 'END\\n'",
+  );
+  return lines.join('\n');
+}
+
+export function parseStatus(stdout: string, tasks: readonly PolledTask[]): Map<string, PolledStatus> | undefined {
+  const lines = stdout.split('\n');
+  if (!lines.includes('END')) return undefined;
+  const out = new Map<string, PolledStatus>();
+  let current: PolledStatus | undefined;
+  let index = 0;
+  for (; index < lines.length && lines[index] !== 'W'; index++) {
+    const line = lines[index]!;
+    if (line.startsWith('T ')) {
+      current = { missing: false, groupAlive: false, sizes: {} };
+      out.set(line.slice(2), current);
+    } else if (!current) {
+      continue;
+    } else if (line === 'M') {
+      current.missing = true;
+    } else if (line.startsWith('X ')) {
+      const code = Number.parseInt(line.slice(2), 10);
+      if (Number.isFinite(code)) current.exitCode = code;
+    } else if (line.startsWith('A ')) {
+      current.startTime = line.slice(2);
+    } else if (line === 'A') {
+      current.startTime = '';
+    } else if (line === 'G') {
+      current.groupAlive = true;
+    }
+  }
+  const byPath = new Map<string, { status: PolledStatus; stream: 'stdout' | 'stderr' }>();
+  for (const task of tasks) {
+    const status = out.get(task.key);
+    if (!status) return undefined;
+    byPath.set(`${task.dir}/stdout`, { status, stream: 'stdout' });
+    byPath.set(`${task.dir}/stderr`, { status, stream: 'stderr' });
+  }
+  for (index++; index < lines.length && lines[index] !== 'END'; index++) {
+    const match = /^\s*(\d+)\s(.*)$/.exec(lines[index]!);
+    const file = match && byPath.get(match[2]!);
+    if (file) file.status.sizes[file.stream] = Number(match[1]);
+  }
+  return out;
+}
+
+/** A byte range of one spool file to fetch. */
+export interface ReadRange {
+  key: string;
+  stream: 'stdout' | 'stderr';
+  file: string;
+  offset: number;
+  length: number;
+}
+
+/** Prints each range as `D <key> <stream> <length>` and exactly that many raw bytes, then END. */
+export function readScript(ranges: readonly ReadRange[]): string {
+  const lines = ranges.map(
+    (r) => `printf 'D %s %s %s\\n' ${shellQuote(r.key)} ${r.stream} ${r.length}; tail -c +${r.offset + 1} ${shellQuote(r.file)} | head -c ${r.length}`,
+  );
+  lines.push("printf 'END\\n'");
+  return lines.join('\n');
+}
+
+/**
+ * The bytes of each range, by key and stream; undefined when the output does not frame exactly
+ * (a file shrank or vanished under us): nothing is shipped from such a read, it is simply redone.
+ */
+export function parseRead(output: Buffer, ranges: readonly ReadRange[]): Map<string, Partial<Record<'stdout' | 'stderr', Buffer>>> | undefined {
+  const out = new Map<string, Partial<Record<'stdout' | 'stderr', Buffer>>>();
+  let at = 0;
+  for (const range of ranges) {
+    const end = output.indexOf(0x0a, at);
+    if (end < 0) return undefined;
+    const header = output.subarray(at, end).toString('utf8');
+    if (header !== `D ${range.key} ${range.stream} ${range.length}`) return undefined;
+    at = end + 1;
+    if (at + range.length > output.length) return undefined;
+    const entry = out.get(range.key) ?? {};
+    entry[range.stream] = output.subarray(at, at + range.length);
+    out.set(range.key, entry);
+    at += range.length;
+  }
+  return output.subarray(at).toString('utf8') === 'END\n' ? out : undefined;
+}
+
+/**
+ * Sends `signal` to the task's process group, only when the pid is still the process that
+ * started at `startTime` (a recycled pid is left alone). Prints SENT when it was sent.
+ */
+export function signalScript(pid: number, startTime: string | undefined, signal: 'TERM' | 'KILL'): string {
+  const lines = [KILL_GROUP, START_TIME_OF];
+  if (startTime !== undefined && startTime !== '') {
+    lines.push(`oca_start_time ${pid}`, `[ "$oca_st" = ${shellQuote(startTime)} ] || exit 0`);
+  }
+  lines.push(`oca_kill ${signal} ${pid} && printf 'SENT\\n'`);
+  return lines.join('\n');
+}
+
+/** Removes a task directory; `dir` must be a task directory (its name is the task id). */
+export function removeScript(dir: string, taskId: string): string {
+  const name = dir.slice(dir.lastIndexOf('/') + 1);
+  if (name !== taskId && !name.startsWith(`${taskId}.`)) {
+    throw new InvalidInputError(`refusing to remove ${dir}: not the directory of task ${taskId}`);
+  }
+  return `rm -rf -- ${shellQuote(dir)} && printf 'REMOVED\\n'`;
+}

@@ -1,0 +1,316 @@
+import { readFileSync } from 'node:fs';
+import { homedir, userInfo } from 'node:os';
+import path from 'node:path';
+import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import { expandHome, type ExecutorConfig } from '../../config.js';
+import { OcaError } from '../../errors.js';
+import {
+  appendKnownHost,
+  checkHostKey,
+  fingerprintSha256,
+  knownHostsLine,
+  knownKeyTypes,
+  readKeyType,
+  readKnownHosts,
+} from './known-hosts.js';
+import { parseProbe, PROBE_SCRIPT, type RemoteInfo } from './remote-scripts.js';
+
+/** A failure to reach or use the SSH host; `transient` ones (network) are worth retrying. */
+export class SshError extends OcaError {
+  constructor(
+    message: string,
+    readonly transient: boolean,
+  ) {
+    super('EXECUTOR_FAILED', message);
+    this.name = 'SshError';
+  }
+}
+
+export interface ExecResult {
+  code: number | null;
+  stdout: Buffer;
+  stderr: string;
+}
+
+/**
+ * OpenSSH allows 10 sessions per connection (MaxSessions); stay below it so that a burst of task
+ * starts, polls and kills queues here instead of failing with "open failed".
+ */
+const MAX_CHANNELS = 8;
+
+// ssh2's host key algorithms, the order it prefers when nothing about the host is known.
+const HOST_KEY_ALGORITHMS = [
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+  'ssh-rsa',
+] as const;
+
+/**
+ * One SSH connection to an executor's host, shared by all its tasks (each command is a channel
+ * on it). Connects on first use and again after the link drops; the host key is verified before
+ * any credential is sent. Commands are POSIX sh scripts that reach the remote login shell as
+ * base64 (whatever that shell is, it only parses a fixed `sh -c '…'` frame around them).
+ */
+export class SshConnection {
+  private client: Client | undefined;
+  private connecting: Promise<{ client: Client; info: RemoteInfo }> | undefined;
+  private info: RemoteInfo | undefined;
+  private channels = 0;
+  private readonly queue: Array<() => void> = [];
+
+  constructor(
+    private readonly config: ExecutorConfig,
+    private readonly log: (line: string) => void = () => {},
+  ) {}
+
+  private get where(): string {
+    return `${this.user}@${this.config.host}:${this.config.port}`;
+  }
+
+  private get user(): string {
+    return this.config.user ?? userInfo().username;
+  }
+
+  /** The remote's facts (its home directory), connecting first when needed. */
+  async remote(): Promise<RemoteInfo> {
+    return (await this.connect()).info;
+  }
+
+  /** Runs a sh script on the remote; `stdin` is written to it and closed. */
+  async run(script: string, stdin?: string | Buffer): Promise<ExecResult> {
+    const { client } = await this.connect();
+    await this.acquire();
+    try {
+      return await this.exec(client, script, stdin);
+    } finally {
+      this.release();
+    }
+  }
+
+  close(): void {
+    this.client?.end();
+    this.client = undefined;
+    this.info = undefined;
+  }
+
+  private exec(client: Client, script: string, stdin: string | Buffer | undefined): Promise<ExecResult> {
+    const encoded = Buffer.from(script, 'utf8').toString('base64');
+    const command = `sh -c 'eval "$(echo ${encoded} | base64 -d)"'`;
+    return new Promise((resolve, reject) => {
+      client.exec(command, (error: Error | undefined, channel: ClientChannel) => {
+        if (error) {
+          reject(this.lost(error));
+          return;
+        }
+        const out: Buffer[] = [];
+        const err: Buffer[] = [];
+        let code: number | null = null;
+        channel.on('data', (chunk: Buffer) => out.push(chunk));
+        channel.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+        channel.on('exit', (exitCode: number | null) => {
+          code = exitCode;
+        });
+        channel.on('close', () => {
+          // A channel that closes without an exit status died with the connection.
+          if (code === null && this.client !== client) {
+            reject(new SshError(`the connection to ${this.where} dropped during a command`, true));
+            return;
+          }
+          resolve({ code, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') });
+        });
+        channel.on('error', (e: Error) => reject(this.lost(e)));
+        channel.end(stdin);
+      });
+    });
+  }
+
+  private lost(error: Error): SshError {
+    return new SshError(`ssh ${this.where}: ${error.message}`, true);
+  }
+
+  private async acquire(): Promise<void> {
+    if (this.channels < MAX_CHANNELS) {
+      this.channels++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.queue.push(resolve));
+  }
+
+  private release(): void {
+    const next = this.queue.shift();
+    if (next) next();
+    else this.channels--;
+  }
+
+  private connect(): Promise<{ client: Client; info: RemoteInfo }> {
+    if (this.client && this.info) return Promise.resolve({ client: this.client, info: this.info });
+    this.connecting ??= this.open().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  private async open(): Promise<{ client: Client; info: RemoteInfo }> {
+    const { host, port } = this.config;
+    const knownHostsFile = expandHome(this.config.known_hosts ?? path.join(homedir(), '.ssh', 'known_hosts'));
+    const entries = this.config.host_key || this.config.host_key_check === 'off' ? [] : await readKnownHosts(knownHostsFile);
+    const known = knownKeyTypes(entries, host!, port);
+    let refusal: string | undefined;
+    const auth = this.credentials();
+    const client = new Client();
+    const options: ConnectConfig = {
+      host,
+      port,
+      username: this.user,
+      ...auth.options,
+      readyTimeout: this.config.connect_timeout,
+      keepaliveInterval: this.config.keepalive_interval,
+      keepaliveCountMax: 3,
+      // Ask for a key type we can check first (OpenSSH does the same), so a host known by its
+      // RSA key is not reported as changed because it also has an ed25519 key.
+      algorithms: { serverHostKey: [...orderFirst(HOST_KEY_ALGORITHMS, algorithmsFor(known))] },
+      hostVerifier: (key: Buffer, verify: (valid: boolean) => void) => {
+        this.verifyHostKey(key, entries, knownHostsFile).then(
+          (reason) => {
+            refusal = reason;
+            verify(reason === undefined);
+          },
+          (error: unknown) => {
+            refusal = `cannot check the host key of ${host}:${port}: ${String(error)}`;
+            verify(false);
+          },
+        );
+      },
+    };
+    await new Promise<void>((resolve, reject) => {
+      const fail = (error: Error & { level?: string; code?: string }) => {
+        client.removeListener('ready', ready);
+        client.end();
+        reject(this.describeConnectError(error, refusal, auth.tried));
+      };
+      const ready = () => {
+        client.removeListener('error', fail);
+        resolve();
+      };
+      client.once('ready', ready);
+      client.once('error', fail);
+      client.connect(options);
+    });
+    client.on('error', (error: Error) => this.log(`ssh ${this.where}: ${error.message}`));
+    client.on('close', () => {
+      if (this.client === client) {
+        this.client = undefined;
+        this.info = undefined;
+        this.log(`ssh ${this.where}: connection closed`);
+      }
+    });
+    const probe = await this.exec(client, PROBE_SCRIPT, undefined).catch((error: unknown) => {
+      client.end();
+      throw error;
+    });
+    const info = parseProbe(probe.stdout.toString('utf8'));
+    if (!info) {
+      client.end();
+      throw new SshError(
+        `ssh ${this.where}: the remote did not run the probe (needs a POSIX sh and base64): ${probe.stderr.trim().split('\n')[0] || `exit code ${probe.code}`}`,
+        false,
+      );
+    }
+    this.client = client;
+    this.info = info;
+    return { client, info };
+  }
+
+  // Undefined when the key is accepted, else why not (shown to the user as it is).
+  private async verifyHostKey(key: Buffer, entries: Awaited<ReturnType<typeof readKnownHosts>>, file: string): Promise<string | undefined> {
+    const { host, port, name } = { host: this.config.host!, port: this.config.port, name: this.config.name };
+    const fingerprint = fingerprintSha256(key);
+    const keyType = readKeyType(key);
+    const target = port === 22 ? host : `[${host}]:${port}`;
+    if (this.config.host_key) {
+      if (fingerprint === this.config.host_key) return undefined;
+      return `host key mismatch for ${target}: it offered ${keyType} ${fingerprint}, but executor "${name}" pins host_key ${this.config.host_key} — if the host was reinstalled, update host_key`;
+    }
+    if (this.config.host_key_check === 'off') {
+      this.log(`warning: host key checking is off for executor "${name}"; accepted ${keyType} ${fingerprint} from ${target} unverified`);
+      return undefined;
+    }
+    const status = checkHostKey(entries, host, port, keyType, key);
+    switch (status.status) {
+      case 'match':
+        return undefined;
+      case 'revoked':
+        return `the host key ${fingerprint} of ${target} is marked @revoked in ${file}; refusing to connect`;
+      case 'changed':
+        return (
+          `the host key of ${target} changed: it offered ${keyType} ${fingerprint}, ${file} has ${status.knownFingerprints.join(', ')} — ` +
+          `if you expect the change, run \`ssh-keygen -R '${target}' -f ${file}\` and connect again, or pin host_key: ${fingerprint}`
+        );
+      case 'unknown':
+        if (this.config.host_key_check === 'accept-new') {
+          await appendKnownHost(file, knownHostsLine(host, port, keyType, key));
+          this.log(`recorded the new host key of ${target} (${keyType} ${fingerprint}) in ${file}`);
+          return undefined;
+        }
+        return (
+          `unknown host key for ${target}: it offered ${keyType} ${fingerprint} — check it, then add it with ` +
+          `\`ssh-keyscan -p ${port} ${host} >> ${file}\`, pin host_key: ${fingerprint} in executor "${name}", or set host_key_check: accept-new`
+        );
+    }
+  }
+
+  private credentials(): { options: Partial<ConnectConfig>; tried: string } {
+    const { key_path: keyPath, key_passphrase_env: passphraseVariable, name } = this.config;
+    if (keyPath) {
+      const file = expandHome(keyPath);
+      let privateKey: Buffer;
+      try {
+        privateKey = readFileSync(file);
+      } catch (error) {
+        throw new SshError(`cannot read key_path ${file} of executor "${name}": ${(error as NodeJS.ErrnoException).code ?? String(error)}`, false);
+      }
+      const passphrase = process.env[passphraseVariable];
+      return { options: { privateKey, ...(passphrase ? { passphrase } : {}) }, tried: `publickey (${file})` };
+    }
+    const agent = process.env.SSH_AUTH_SOCK;
+    if (!agent) {
+      throw new SshError(`executor "${name}" has no key_path and SSH_AUTH_SOCK is not set — set key_path, or start ssh-agent and add a key`, false);
+    }
+    return { options: { agent }, tried: `the keys of the ssh-agent at ${agent}` };
+  }
+
+  private describeConnectError(error: Error & { level?: string; code?: string }, refusal: string | undefined, tried: string): SshError {
+    const { host, port, name } = this.config;
+    if (refusal) return new SshError(refusal, false);
+    const message = error.message;
+    if (/passphrase/i.test(message) || /Cannot parse privateKey/i.test(message)) {
+      return new SshError(
+        `cannot use key_path of executor "${name}": ${message} — put the passphrase in $${this.config.key_passphrase_env}`,
+        false,
+      );
+    }
+    if (error.level === 'client-authentication') {
+      return new SshError(`ssh ${this.where} refused authentication (tried ${tried}) — is the public key in the remote authorized_keys?`, false);
+    }
+    if (error.level === 'client-timeout') {
+      return new SshError(`timed out connecting to ssh host ${host}:${port} after ${Math.round(this.config.connect_timeout / 1000)}s`, true);
+    }
+    if (error.level === 'client-dns') return new SshError(`cannot resolve ssh host "${host}" of executor "${name}"`, true);
+    const code = error.code ? `${error.code}: ` : '';
+    return new SshError(`cannot reach ssh host ${host}:${port} of executor "${name}" (${code}${message})`, true);
+  }
+}
+
+// known_hosts names RSA keys `ssh-rsa`; the algorithms that verify them have other names.
+function algorithmsFor(keyTypes: readonly string[]): string[] {
+  return keyTypes.flatMap((type) => (type === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [type]));
+}
+
+function orderFirst<T extends string>(all: readonly T[], first: readonly string[]): T[] {
+  const preferred = all.filter((a) => first.includes(a));
+  return [...preferred, ...all.filter((a) => !preferred.includes(a))];
+}

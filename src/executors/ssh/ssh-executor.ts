@@ -1,0 +1,339 @@
+import type { ExecutorConfig } from '../../config.js';
+import { describeError } from '../../errors.js';
+import type { LogWriter, OutputChunk } from '../../log-stream.js';
+import type { StopRequest, StopSwitch } from '../../task-stop.js';
+import { completeUtf8Length } from '../../utf8-boundary.js';
+import { DetachedError, resultFromExitCode, type ExecutionContext, type ExecutionResult, type Executor } from '../executor.js';
+import { buildTaskCommand } from '../task-command.js';
+import {
+  parseRead,
+  parseStart,
+  parseStatus,
+  readScript,
+  removeScript,
+  resolveRemotePath,
+  signalScript,
+  startScript,
+  statusScript,
+  type PolledStatus,
+  type ReadRange,
+} from './remote-scripts.js';
+import { SshConnection, SshError } from './ssh-connection.js';
+
+/** Where remote tasks keep their directories unless `spool_dir` says otherwise. */
+export const DEFAULT_REMOTE_SPOOL = '~/.openclaw-agent/tasks';
+
+/** The most fetched from one spool file per poll; bounds the worker's memory per task. */
+const MAX_READ_BYTES = 1 << 20;
+/** Poll cadence: fast while output flows or a task is being stopped, slower when all is quiet. */
+const FAST_POLL_MS = 100;
+const SLOW_POLL_MS = 1000;
+/** Reconnect back-off after a failed poll, doubling up to the cap. */
+const RETRY_FIRST_MS = 500;
+const RETRY_MAX_MS = 30_000;
+
+interface RemoteHandle {
+  dir: string;
+  pid?: number;
+  startTime?: string;
+}
+
+/** A task this worker follows: where its output stands and how to hand back its end. */
+interface Followed {
+  key: string;
+  handle: RemoteHandle;
+  log: LogWriter;
+  offsets: { stdout: number; stderr: number };
+  stopping?: { request: StopRequest; termSent: boolean; killAt?: number; killSent: boolean };
+  /** Polls that found the process gone without an exit file (one more look, then lost). */
+  goneSeen: number;
+  resolve(result: ExecutionResult): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Runs tasks on a host over SSH with the local executor's protocol: a task directory on the
+ * remote, the same wrapper in its own session, spool files and an exit file. One connection
+ * serves every task; one poll loop fetches the status and new output of all of them per round
+ * (a status script, then the byte ranges that grew), ships it into each task's log from its
+ * recorded offsets, and survives dropped links by reconnecting: the remote tasks never notice.
+ */
+export class SshExecutor implements Executor {
+  readonly type = 'ssh' as const;
+  private readonly connection: SshConnection;
+  private readonly followed = new Map<string, Followed>();
+  private polling: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly config: ExecutorConfig,
+    private readonly log: (line: string) => void = () => {},
+  ) {
+    this.connection = new SshConnection(config, log);
+  }
+
+  /** Connects at worker start: a wrong host key or refused key is reported at once. */
+  async prepare(): Promise<void> {
+    try {
+      await this.connection.remote();
+    } catch (error) {
+      // The host may come back; tasks wait for it. Configuration mistakes stop the worker.
+      if (error instanceof SshError && error.transient) this.log(`${error.message} (will retry when a task needs it)`);
+      else throw error;
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    this.wake?.();
+    this.connection.close();
+  }
+
+  async execute(ctx: ExecutionContext): Promise<ExecutionResult> {
+    const recorded = ctx.record.handle;
+    let handle: RemoteHandle;
+    if (recorded.dir && recorded.pid) {
+      handle = { dir: recorded.dir, pid: Number(recorded.pid), startTime: recorded.start_time || undefined };
+    } else {
+      const started = await this.start(ctx, recorded.dir);
+      if ('outcome' in started) return started;
+      handle = started;
+    }
+    return this.follow(ctx, handle);
+  }
+
+  /** Removes a task's directory on the remote (for `cleanup`). */
+  async remove(dir: string, taskId: string): Promise<void> {
+    await this.connection.run(removeScript(dir, taskId));
+  }
+
+  private async start(ctx: ExecutionContext, recordedDir: string | undefined): Promise<RemoteHandle | ExecutionResult> {
+    const { home } = await this.connection.remote();
+    const root = resolveRemotePath((this.config.spool_dir ?? DEFAULT_REMOTE_SPOOL).replace(/\/+$/, ''), home);
+    const dir = recordedDir || `${root}/${ctx.attempt === 1 ? ctx.taskId : `${ctx.taskId}.${ctx.attempt}`}`;
+    const command = buildTaskCommand(ctx.request.payload, ctx.executor, ctx.defaults);
+    const script = startScript({
+      dir,
+      argv: command.argv,
+      workdir: command.workdir,
+      env: command.env,
+      unsetEnv: command.unsetEnv,
+      withStdin: command.stdin !== undefined,
+      requireCommand: ctx.request.payload.type === 'claude_code' ? command.argv[0] : undefined,
+    });
+    // As locally: the record says "started, in this directory" while the start is under way; a
+    // worker dying in between leaves a directory the next start finds (mkdir fails), never a rerun.
+    const marked = ctx.markStarted({ dir });
+    const [ran] = await Promise.allSettled([this.connection.run(script, command.stdin ?? ''), marked]);
+    if (ran.status === 'rejected') throw ran.reason;
+    const outcome = parseStart(ran.value.stdout.toString('utf8'));
+    const where = `executor "${this.config.name}" (${this.config.host})`;
+    const fail = async (error: string): Promise<ExecutionResult> => {
+      await ctx.log.append([{ stream: 'system', text: `${error}\n` }]);
+      return { outcome: 'failed', exitCode: null, signal: null, error };
+    };
+    if (!outcome) {
+      const detail = ran.value.stderr.trim().split('\n').pop() || `exit code ${ran.value.code}`;
+      return fail(`could not start the task on ${where}: ${detail}`);
+    }
+    switch (outcome.kind) {
+      case 'no-workdir':
+        return fail(`working directory ${command.workdir} does not exist on ${where}`);
+      case 'no-command':
+        return fail(`${command.argv[0]} not found on ${where} — install Claude Code there or set claude_path for the executor`);
+      case 'error':
+        return fail(`could not start the task on ${where}: ${outcome.message}`);
+      case 'started':
+      case 'exists': {
+        if (outcome.pid === undefined) {
+          // A directory without a pid file: a start that died half-way. Never start it twice.
+          return this.follow(ctx, { dir });
+        }
+        const handle = { dir, pid: outcome.pid, startTime: outcome.startTime };
+        await ctx.markStarted({ dir, pid: String(outcome.pid), start_time: outcome.startTime ?? '' }, outcome.pid);
+        return handle;
+      }
+    }
+  }
+
+  private follow(ctx: ExecutionContext, handle: RemoteHandle): Promise<ExecutionResult> {
+    return new Promise<ExecutionResult>((resolve, reject) => {
+      const key = `${ctx.taskId}.${ctx.attempt}`;
+      const task: Followed = {
+        key,
+        handle,
+        log: ctx.log,
+        offsets: { stdout: Number(ctx.record.checkpoint.stdout ?? 0) || 0, stderr: Number(ctx.record.checkpoint.stderr ?? 0) || 0 },
+        goneSeen: 0,
+        resolve: (result) => done(() => resolve(result)),
+        reject: (error) => done(() => reject(error instanceof Error ? error : new Error(String(error)))),
+      };
+      const stop = watchStop(ctx.stop, task, () => this.wake?.());
+      const onAbort = () => task.reject(new DetachedError());
+      const done = (settle: () => void) => {
+        if (this.followed.get(key) !== task) return;
+        this.followed.delete(key);
+        stop();
+        ctx.signal.removeEventListener('abort', onAbort);
+        settle();
+      };
+      this.followed.set(key, task);
+      if (ctx.signal.aborted) {
+        onAbort();
+        return;
+      }
+      ctx.signal.addEventListener('abort', onAbort, { once: true });
+      this.polling ??= this.poll().finally(() => {
+        this.polling = undefined;
+      });
+      this.wake?.();
+    });
+  }
+
+  // One loop for all followed tasks; it ends when none is left.
+  private async poll(): Promise<void> {
+    let delay = FAST_POLL_MS;
+    let retry = RETRY_FIRST_MS;
+    let outage: string | undefined;
+    while (this.followed.size > 0 && !this.closed) {
+      let busy = false;
+      try {
+        busy = await this.round([...this.followed.values()]);
+        if (outage) this.log(`ssh ${this.config.host}: connection back; following ${this.followed.size} task(s) again`);
+        outage = undefined;
+        retry = RETRY_FIRST_MS;
+        delay = busy ? FAST_POLL_MS : Math.min(SLOW_POLL_MS, delay * 2);
+      } catch (error) {
+        const message = describeError(error);
+        if (message !== outage) this.log(`${message} (retrying; remote tasks keep running)`);
+        outage = message;
+        delay = retry;
+        retry = Math.min(RETRY_MAX_MS, retry * 2);
+      }
+      if (this.followed.size === 0) break;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          this.wake = undefined;
+          resolve();
+        }, delay);
+        this.wake = () => {
+          clearTimeout(timer);
+          this.wake = undefined;
+          delay = FAST_POLL_MS;
+          resolve();
+        };
+      });
+    }
+  }
+
+  /** One poll of every task; true when something moved (output shipped, a task ended, a stop). */
+  private async round(tasks: Followed[]): Promise<boolean> {
+    const polled = tasks.map((t) => ({ key: t.key, dir: t.handle.dir, pid: t.handle.pid, group: t.stopping !== undefined }));
+    const reply = await this.connection.run(statusScript(polled));
+    const statuses = parseStatus(reply.stdout.toString('utf8'), polled);
+    if (!statuses) throw new SshError(`ssh ${this.config.host}: unreadable status reply: ${reply.stderr.trim().split('\n')[0] ?? ''}`, true);
+    let busy = false;
+    const ranges: ReadRange[] = [];
+    for (const task of tasks) {
+      const status = statuses.get(task.key)!;
+      for (const stream of ['stdout', 'stderr'] as const) {
+        const size = status.sizes[stream] ?? 0;
+        const offset = task.offsets[stream];
+        if (size > offset) ranges.push({ key: task.key, stream, file: `${task.handle.dir}/${stream}`, offset, length: Math.min(MAX_READ_BYTES, size - offset) });
+      }
+    }
+    const data = ranges.length > 0 ? parseRead((await this.connection.run(readScript(ranges))).stdout, ranges) : new Map();
+    if (!data) return true;
+    await Promise.all(
+      tasks.map(async (task) => {
+        const status = statuses.get(task.key)!;
+        try {
+          const shipped = await this.ship(task, data.get(task.key), status);
+          if (shipped) busy = true;
+          if (await this.settle(task, status, ranges)) busy = true;
+        } catch (error) {
+          task.reject(error);
+        }
+      }),
+    );
+    return busy || tasks.some((t) => t.stopping !== undefined);
+  }
+
+  // Ships fetched bytes; a trailing partial UTF-8 character waits for the next round unless final.
+  private async ship(task: Followed, fetched: Partial<Record<'stdout' | 'stderr', Buffer>> | undefined, status: PolledStatus): Promise<boolean> {
+    if (!fetched) return false;
+    const final = status.exitCode !== undefined || !this.isAlive(task, status);
+    const chunks: OutputChunk[] = [];
+    const next = { ...task.offsets };
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const bytes = fetched[stream];
+      if (!bytes || bytes.length === 0) continue;
+      const usable = final ? bytes.length : completeUtf8Length(bytes);
+      if (usable === 0) continue;
+      chunks.push({ stream, text: bytes.subarray(0, usable) });
+      next[stream] += usable;
+    }
+    if (chunks.length === 0) return false;
+    await task.log.append(chunks, { stdout: String(next.stdout), stderr: String(next.stderr) });
+    task.offsets = next;
+    return true;
+  }
+
+  // Ends a task whose output is all shipped, and drives a requested stop (TERM, grace, KILL).
+  private async settle(task: Followed, status: PolledStatus, ranges: readonly ReadRange[]): Promise<boolean> {
+    const pending = ranges.some((r) => r.key === task.key && task.offsets[r.stream] < r.offset + r.length) ||
+      (['stdout', 'stderr'] as const).some((s) => (status.sizes[s] ?? 0) > task.offsets[s]);
+    const stopped = task.stopping?.termSent === true;
+    if (status.exitCode !== undefined) {
+      if (pending) return true;
+      task.resolve({ ...resultFromExitCode(status.exitCode), ...(stopped ? { stopped } : {}) });
+      return true;
+    }
+    if (status.missing) {
+      const error = `the task directory ${task.handle.dir} vanished on ${this.config.host}`;
+      await task.log.append([{ stream: 'system', text: `${error}\n` }]);
+      task.resolve({ outcome: 'lost', exitCode: null, signal: null, error });
+      return true;
+    }
+    if (!this.isAlive(task, status)) {
+      // The wrapper writes the exit file before it exits: give it one more round, then drain.
+      if (pending || ++task.goneSeen < 2) return true;
+      if (task.stopping?.killSent) {
+        task.resolve({ outcome: 'failed', exitCode: null, signal: 'SIGKILL', stopped: true });
+        return true;
+      }
+      const error = 'the task process vanished without recording an exit code (killed from outside, or the host restarted)';
+      await task.log.append([{ stream: 'system', text: `${error}\n` }]);
+      task.resolve({ outcome: 'lost', exitCode: null, signal: null, error });
+      return true;
+    }
+    const stopping = task.stopping;
+    if (!stopping || task.handle.pid === undefined) return false;
+    if (!stopping.termSent) {
+      const sent = await this.connection.run(signalScript(task.handle.pid, task.handle.startTime, 'TERM'));
+      stopping.termSent = sent.stdout.toString('utf8').includes('SENT');
+      stopping.killAt = Date.now() + stopping.request.graceMs;
+    } else if (!stopping.killSent && stopping.killAt !== undefined && Date.now() >= stopping.killAt && status.groupAlive) {
+      await this.connection.run(signalScript(task.handle.pid, task.handle.startTime, 'KILL'));
+      stopping.killSent = true;
+    }
+    return true;
+  }
+
+  // Alive: the pid runs and is the process that started the task (a recycled pid is not).
+  private isAlive(task: Followed, status: PolledStatus): boolean {
+    if (task.handle.pid === undefined) return false;
+    const now = status.startTime ?? '';
+    if (now === '') return false;
+    return task.handle.startTime === undefined || task.handle.startTime === '' || now === task.handle.startTime;
+  }
+}
+
+// Trips `task.stopping` when the task is to be killed or timed out; returns the unsubscribe.
+function watchStop(stop: StopSwitch, task: Followed, wake: () => void): () => void {
+  return stop.onTrip((request) => {
+    task.stopping ??= { request, termSent: false, killSent: false };
+    wake();
+  });
+}
