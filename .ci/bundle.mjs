@@ -18,7 +18,9 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
   // oclif looks for TypeScript only to run a CLI from its sources; a built CLI never needs it.
-  external: ['typescript'],
+  // ssh2's optional native crypto (built only where install scripts ran) stays out: ssh2 falls
+  // back to its JavaScript implementation, the same on every machine.
+  external: ['typescript', '*.node'],
 });
 
 // The bundle is run through vm.Script, where import() has no loader: ours must all be static or

@@ -6,6 +6,7 @@ import { callbackUrls } from './task-callbacks.js';
 import { finishTask } from './task-finish.js';
 import { TaskRequestSchema } from './task-payload.js';
 import { spoolRoot } from './paths.js';
+import { SshExecutor } from './executors/ssh/ssh-executor.js';
 import type { TaskClient } from './task-client.js';
 import type { TaskView } from './task-record.js';
 import { isEndedStatus } from './task-status.js';
@@ -166,6 +167,14 @@ export async function cleanupTask(client: TaskClient, idOrPrefix: string): Promi
       const dir = path.join(root, attempt === 1 ? id : `${id}.${attempt}`);
       await rm(dir, { recursive: true, force: true });
       removedDirs.push(dir);
+    }
+  } else if (executor?.type === 'ssh') {
+    const remote = new SshExecutor(executor);
+    try {
+      const dirs = await remote.removeTaskDirs(id, view.record.attempt, view.record.handle.dir);
+      removedDirs.push(...dirs.map((dir) => `${executor.host}:${dir}`));
+    } finally {
+      remote.close();
     }
   }
   await client.forget(id);

@@ -293,5 +293,5 @@ export function removeScript(dir: string, taskId: string): string {
   if (name !== taskId && !name.startsWith(`${taskId}.`)) {
     throw new InvalidInputError(`refusing to remove ${dir}: not the directory of task ${taskId}`);
   }
-  return `rm -rf -- ${shellQuote(dir)} && printf 'REMOVED\\n'`;
+  return `rm -rf -- ${shellQuote(dir)}`;
 }

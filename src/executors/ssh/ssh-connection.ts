@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import path from 'node:path';
-import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
 import { expandHome, type ExecutorConfig } from '../../config.js';
 import { OcaError } from '../../errors.js';
 import {
@@ -161,7 +161,9 @@ export class SshConnection {
     const known = knownKeyTypes(entries, host!, port);
     let refusal: string | undefined;
     const auth = this.credentials();
-    const client = new Client();
+    // Loaded on first connect: every CLI command would otherwise pay for ssh2's start-up.
+    const { Client: SshClient } = await import('ssh2');
+    const client = new SshClient();
     const options: ConnectConfig = {
       host,
       port,

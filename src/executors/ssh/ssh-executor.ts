@@ -103,14 +103,26 @@ export class SshExecutor implements Executor {
     return this.follow(ctx, handle);
   }
 
-  /** Removes a task's directory on the remote (for `cleanup`). */
-  async remove(dir: string, taskId: string): Promise<void> {
-    await this.connection.run(removeScript(dir, taskId));
+  /**
+   * Removes a task's directories on the remote (for `cleanup`): each attempt's, and the recorded
+   * one if the config's spool_dir changed since. Returns them.
+   */
+  async removeTaskDirs(taskId: string, attempts: number, recordedDir?: string): Promise<string[]> {
+    const root = await this.remoteRoot();
+    const dirs = Array.from({ length: Math.max(1, attempts) }, (_, i) => `${root}/${i === 0 ? taskId : `${taskId}.${i + 1}`}`);
+    if (recordedDir && !dirs.includes(recordedDir)) dirs.push(recordedDir);
+    const reply = await this.connection.run(dirs.map((dir) => removeScript(dir, taskId)).join('\n'));
+    if (reply.code !== 0) throw new SshError(`could not remove ${dirs.join(', ')} on ${this.config.host}: ${reply.stderr.trim()}`, false);
+    return dirs;
+  }
+
+  private async remoteRoot(): Promise<string> {
+    const { home } = await this.connection.remote();
+    return resolveRemotePath((this.config.spool_dir ?? DEFAULT_REMOTE_SPOOL).replace(/\/+$/, ''), home);
   }
 
   private async start(ctx: ExecutionContext, recordedDir: string | undefined): Promise<RemoteHandle | ExecutionResult> {
-    const { home } = await this.connection.remote();
-    const root = resolveRemotePath((this.config.spool_dir ?? DEFAULT_REMOTE_SPOOL).replace(/\/+$/, ''), home);
+    const root = await this.remoteRoot();
     const dir = recordedDir || `${root}/${ctx.attempt === 1 ? ctx.taskId : `${ctx.taskId}.${ctx.attempt}`}`;
     const command = buildTaskCommand(ctx.request.payload, ctx.executor, ctx.defaults);
     const script = startScript({
