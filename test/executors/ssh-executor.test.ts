@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
@@ -188,9 +189,23 @@ describe('ssh executor', () => {
     expect((await again.runner.run(sh('echo known'))).stdout).toBe('known\n');
   });
 
+  // A full disk on the remote: a 64 KiB tmpfs as the remote spool, and a prompt that does not fit.
+  it.skipIf(process.getuid?.() !== 0)('says when the remote disk is full, starting nothing', async () => {
+    const full = path.join(dir, `full-${randomUUID()}`);
+    execFileSync('mkdir', ['-p', full]);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', full]);
+    try {
+      const { runner } = runnerFor(sshConfig(server, dir, { spool_dir: full }));
+      const r = await runner.run({ type: 'claude_code', prompt: 'x'.repeat(200_000), workspace: dir, maxTurns: 1 });
+      expect(r.result).toMatchObject({ outcome: 'failed', exitCode: null });
+      expect(r.result.error).toMatch(/could not start the task on executor "crib" \(127\.0\.0\.1\): cannot save the prompt: .*No space left on device/);
+    } finally {
+      execFileSync('umount', [full]);
+    }
+  });
+
   it('reports a refused key and an unreachable host in one line each', async () => {
     const other = path.join(dir, `stranger-${randomUUID()}`);
-    const { execFileSync } = await import('node:child_process');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other]);
     const refused = runnerFor(sshConfig(server, dir, { key_path: other }));
     await expect(refused.runner.run(sh('true'))).rejects.toThrow(

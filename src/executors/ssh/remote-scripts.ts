@@ -102,7 +102,7 @@ export function startScript(input: StartScriptInput): string {
     'chmod 700 "$oca_dir"',
   );
   if (input.withStdin) {
-    lines.push(`oca_err=$(cat >"$oca_dir/stdin" 2>&1) || { printf 'OCA_ERROR cannot save the prompt: %s\\n' "$oca_err"; exit 0; }`);
+    lines.push(`oca_err=$(cat 2>&1 >"$oca_dir/stdin") || { rm -rf "$oca_dir"; printf 'OCA_ERROR cannot save the prompt: %s\\n' "$oca_err"; exit 0; }`);
   }
   for (const [name, value] of Object.entries(input.env)) lines.push(`export ${name}=${shellQuote(value)}`);
   if (input.unsetEnv.length > 0) lines.push(`unset ${input.unsetEnv.join(' ')}`);
