@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import type { TaskClient, TaskPayload } from '../src/index.js';
-import { followTask } from './log-output.js';
+import { entryPrinterFor, followTask } from './log-output.js';
 import { lib } from './lib.js';
 
 /** Flags shared by `run` and `start`. */
@@ -50,5 +50,7 @@ export async function dispatchTask(client: TaskClient, payload: TaskPayload, fla
   } else {
     process.stderr.write(`openclaw-agent: task ${id}\n`);
   }
-  return flags.follow ? followTask(client, id, '0') : 0;
+  if (!flags.follow) return 0;
+  // A Claude task follows as a transcript, like `logs`.
+  return followTask(client, id, '0', await entryPrinterFor(payload.type, false));
 }

@@ -1,4 +1,4 @@
-import type { EndMarker, LogEntry, TaskClient } from '../src/index.js';
+import type { EndMarker, LogEntry, TaskClient, TaskType } from '../src/index.js';
 import { lib } from './lib.js';
 
 /** Writes one log entry where it belongs: stdout to stdout, stderr and our notes to stderr. */
@@ -7,6 +7,35 @@ export function printEntry(entry: LogEntry): void {
   if (entry.stream === 'stdout') process.stdout.write(entry.text);
   else if (entry.stream === 'stderr') process.stderr.write(entry.text);
   else process.stderr.write(`[openclaw-agent] ${entry.text}`);
+}
+
+/** Prints a task's log entries in order; `end` writes what was held back for a line still open. */
+export interface EntryPrinter {
+  print(entry: LogEntry): void;
+  end(): void;
+}
+
+/** Prints entries as they are stored. */
+export const RAW_PRINTER: EntryPrinter = { print: printEntry, end: () => {} };
+
+/**
+ * The printer for a task's log: a Claude task's stdout (its stream-json) as a readable transcript,
+ * unless `raw`; stderr and our notes as they are. Shell tasks are printed as stored.
+ */
+export async function entryPrinterFor(taskType: TaskType, raw: boolean): Promise<EntryPrinter> {
+  if (raw || taskType !== 'claude_code') return RAW_PRINTER;
+  const { TranscriptRenderer } = await lib();
+  const renderer = new TranscriptRenderer();
+  const write = (text: string) => {
+    if (text !== '') process.stdout.write(text);
+  };
+  return {
+    print(entry) {
+      if (entry.kind === 'output' && entry.stream === 'stdout') write(renderer.push(entry.text));
+      else printEntry(entry);
+    },
+    end: () => write(renderer.end()),
+  };
 }
 
 /** The exit code a follower exits with: the task's own, else 1 for any unsuccessful end. */
@@ -22,7 +51,7 @@ export function exitCodeOfEnd(end: EndMarker | undefined, status?: string): numb
  * Prints the task's log from `afterId` and follows it until the task ends; returns the exit code
  * to exit with. Says once on stderr when the task waits in a queue that no worker consumes.
  */
-export async function followTask(client: TaskClient, taskId: string, afterId: string): Promise<number> {
+export async function followTask(client: TaskClient, taskId: string, afterId: string, printer: EntryPrinter = RAW_PRINTER): Promise<number> {
   const { followLog, isEndedStatus } = await lib();
   const blocking = client.redis.duplicate();
   blocking.on('error', () => {});
@@ -30,10 +59,11 @@ export async function followTask(client: TaskClient, taskId: string, afterId: st
     void warnIfNoWorker(client, taskId);
   }, 3000);
   try {
-    const end = await followLog(blocking, client.keys, taskId, printEntry, {
+    const end = await followLog(blocking, client.keys, taskId, (entry) => printer.print(entry), {
       afterId,
       isEnded: async () => isEndedStatus((await client.get(taskId)).status),
     });
+    printer.end();
     if (end?.error) process.stderr.write(`openclaw-agent: task ${end.status}: ${end.error}\n`);
     const status = end ? end.status : (await client.get(taskId)).status;
     return exitCodeOfEnd(end, status);

@@ -1,10 +1,12 @@
-import type { ClaudeCodePayload } from './task-payload.js';
+import type { ClaudeCodePayload, PermissionMode } from './task-payload.js';
 
 export interface ClaudeArgsOptions {
   /** The executor's `claude_path`, else `defaults.claude_path`. */
   claudePath: string;
   /** `defaults.max_turns`, used when the task sets none. */
   defaultMaxTurns: number;
+  /** The executor's `permission_mode`, used when the task sets none. */
+  defaultPermissionMode?: PermissionMode;
 }
 
 /**
@@ -15,7 +17,12 @@ export function buildClaudeArgs(payload: ClaudeCodePayload, options: ClaudeArgsO
   const argv = [options.claudePath, '-p', '--output-format', 'stream-json', '--verbose'];
   argv.push('--max-turns', String(payload.maxTurns ?? options.defaultMaxTurns));
   if (payload.allowedTools && payload.allowedTools.length > 0) argv.push('--allowedTools', payload.allowedTools.join(','));
+  if (payload.disallowedTools && payload.disallowedTools.length > 0) argv.push('--disallowedTools', payload.disallowedTools.join(','));
   if (payload.model) argv.push('--model', payload.model);
+  const permissionMode = payload.permissionMode ?? options.defaultPermissionMode;
+  if (permissionMode) argv.push('--permission-mode', permissionMode);
+  if (payload.maxBudgetUsd !== undefined) argv.push('--max-budget-usd', String(payload.maxBudgetUsd));
+  if (payload.appendSystemPrompt) argv.push('--append-system-prompt', payload.appendSystemPrompt);
   if (payload.resumeSessionId) argv.push('--resume', payload.resumeSessionId);
   return argv;
 }

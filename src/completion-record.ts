@@ -59,5 +59,16 @@ export function buildCompletionPayload(record: TaskRecord): Record<string, unkno
     error: record.error ?? null,
     signal: record.signal ?? null,
     attempt: record.attempt,
+    ...(record.taskType === 'claude_code'
+      ? {
+          claude: {
+            session_id: record.claude?.session_id ?? null,
+            subtype: record.claude?.subtype ?? null,
+            num_turns: record.claude?.num_turns ?? record.claude?.turns ?? null,
+            total_cost_usd: record.claude?.total_cost_usd ?? null,
+            result: record.claude?.result ?? null,
+          },
+        }
+      : {}),
   };
 }

@@ -3,9 +3,11 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import { z } from 'zod';
+import { parseByteSize } from './byte-size.js';
 import { parseDuration } from './duration.js';
 import { ConfigError } from './errors.js';
-import { EXECUTOR_NAME_PATTERN } from './task-payload.js';
+import { parseEngineAddress } from './executors/container/engine-address.js';
+import { EXECUTOR_NAME_PATTERN, PERMISSION_MODES } from './task-payload.js';
 import { describeIssue } from './zod-issues.js';
 
 // A duration written as `30s`, `2h` or a number of seconds.
@@ -18,6 +20,16 @@ const DurationSchema = z.union([z.number().positive(), z.string()]).transform((v
   return ms;
 });
 
+// A memory size written as `512m` or `2g` (powers of 1024) or a number of bytes; engines refuse less than 6m.
+const ByteSizeSchema = z.union([z.number().positive(), z.string()]).transform((value, ctx) => {
+  const bytes = typeof value === 'number' ? Math.round(value) : parseByteSize(value);
+  if (bytes === undefined || bytes < 6 * 1024 * 1024) {
+    ctx.addIssue({ code: 'custom', message: 'expected a size like 512m or 2g (at least 6m)' });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
 // YAML writes `RUST_LOG: 1` as a number; env values are strings.
 const EnvSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String));
 
@@ -28,14 +40,39 @@ export const ExecutorConfigSchema = z
     host: z.string().min(1).optional(),
     /** @default 22 */
     port: z.number().int().min(1).max(65535).default(22),
+    /** SSH: the login user (@default the current user). Container: the user the task runs as, `name`, `uid` or `uid:gid` (@default the image's). */
     user: z.string().min(1).optional(),
     key_path: z.string().min(1).optional(),
     /** @default defaults.claude_path, then "claude" */
     claude_path: z.string().min(1).optional(),
+    /** claude --permission-mode for this executor's Claude tasks that set none. */
+    permission_mode: z.enum(PERMISSION_MODES).optional(),
     image: z.string().min(1).optional(),
     /** @default "docker" */
     runtime: z.enum(['docker', 'podman']).default('docker'),
+    /** Container: bind mounts and volumes, `host-path:container-path[:ro]` as `docker run -v` takes them. @default [] */
     volumes: z.array(z.string()).default([]),
+    /**
+     * Container: the engine's API, a socket path or a unix://, tcp://, https:// or ssh:// URL.
+     * @default $DOCKER_HOST, else the runtime's socket: /var/run/docker.sock; for podman /run/podman/podman.sock (root) or $XDG_RUNTIME_DIR/podman/podman.sock
+     */
+    socket: z
+      .string()
+      .min(1)
+      .refine((text) => parseEngineAddress(text) !== undefined, 'a socket path like /run/podman/podman.sock or a URL like unix:///var/run/docker.sock or tcp://host:2375')
+      .optional(),
+    /** Container: memory limit, swap included, like 512m or 2g. @default no limit */
+    memory: ByteSizeSchema.optional(),
+    /** Container: CPUs the task may use, like 1.5. @default no limit */
+    cpus: z.number().positive().max(1024).optional(),
+    /** Container: most processes the task may have at once. @default the engine's default */
+    pids_limit: z.number().int().min(1).optional(),
+    /** Container: the network to join: `none`, `host`, `bridge` or a named network. @default the engine's default */
+    network: z.string().min(1).optional(),
+    /** Container: `missing` pulls an image the engine lacks; `never` fails the task instead. @default "missing" */
+    pull: z.enum(['never', 'missing']).default('missing'),
+    /** Container: how long the containers of ended tasks are kept before a worker removes them. @default 1h */
+    container_retention: DurationSchema.default(3_600_000),
     labels: z.array(z.string()).default([]),
     env: EnvSchema.default({}),
     /** Tasks one worker runs at once on this executor. @default 8 */

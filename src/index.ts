@@ -29,3 +29,6 @@ export * from './webhook-delivery.js';
 export * from './task-callbacks.js';
 export * from './embedded-stack.js';
 export * from './executors/process-identity.js';
+export * from './claude-progress.js';
+export * from './claude-stream.js';
+export * from './claude-transcript.js';

@@ -72,6 +72,8 @@ export class OwnershipLostError extends Error {
  */
 export class LogWriter {
   private readonly expected: Record<string, string>;
+  /** Called with each batch once it is in the stream (the Claude progress tracker reads it). */
+  onAppended: ((chunks: readonly OutputChunk[]) => void) | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -94,6 +96,7 @@ export class LogWriter {
     const applied = await APPEND_SCRIPT.run(this.redis, [this.keys.record(this.taskId), this.keys.log(this.taskId)], args);
     if (applied !== 1) throw new OwnershipLostError(this.taskId);
     Object.assign(this.expected, checkpoint);
+    this.onAppended?.(parts);
   }
 }
 

@@ -33,10 +33,11 @@ export function formatTaskTable(views: readonly TaskView[], now: number = Date.n
       view.status + (view.status === 'failed' && r.exitCode !== undefined ? ` (${r.exitCode})` : ''),
       formatDuration(now - r.createdAt),
       durationOf(view, now),
+      claudeBrief(r.claude),
       truncate(what, 60) + env,
     ];
   });
-  const header = ['', 'ID', 'EXECUTOR', 'STATUS', 'AGE', 'DURATION', 'NAME / COMMAND'];
+  const header = ['', 'ID', 'EXECUTOR', 'STATUS', 'AGE', 'DURATION', 'TURNS/COST', 'NAME / COMMAND'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   // The icon column: emoji are two columns wide whatever their string length.
   widths[0] = 2;
@@ -46,6 +47,17 @@ export function formatTaskTable(views: readonly TaskView[], now: number = Date.n
       .join('  ')
       .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
+}
+
+/** A Claude task's turns and cost for `list`; `-` for commands. */
+function claudeBrief(claude: TaskView['record']['claude']): string {
+  if (!claude) return '-';
+  const turns = claude.num_turns ?? claude.turns ?? 0;
+  return `${turns} turn${turns === 1 ? '' : 's'}${claude.total_cost_usd !== undefined ? ` ${formatUsd(claude.total_cost_usd)}` : ''}`;
+}
+
+export function formatUsd(dollars: number): string {
+  return `$${dollars < 1 ? dollars.toFixed(4) : dollars.toFixed(2)}`;
 }
 
 /** The human `status` block, in the original tool's layout with the new fields after it. */
@@ -77,6 +89,19 @@ export function formatStatusBlock(view: TaskView, now: number = Date.now()): str
     }
   }
   if (r.stop && !r.outcome) lines.push(`   Stopping: ${r.stop.reason}`);
+  if (r.continues) lines.push(`   Continues: ${r.continues}`);
+  const c = r.claude;
+  if (c) {
+    if (c.session_id) lines.push(`   Session:  ${c.session_id}${c.model ? ` (${c.model})` : ''}`);
+    const tokens = c.input_tokens !== undefined || c.output_tokens !== undefined ? ` · tokens ${c.input_tokens ?? 0} in / ${c.output_tokens ?? 0} out` : '';
+    lines.push(`   Turns:    ${c.num_turns ?? c.turns ?? 0}${c.last_tool ? ` · last: ${truncate(c.last_tool, 80)}` : ''}${tokens}`);
+    if (c.subtype) {
+      const cost = c.total_cost_usd !== undefined ? ` · ${formatUsd(c.total_cost_usd)}` : '';
+      const took = c.duration_ms !== undefined ? ` · ${formatDuration(c.duration_ms)}` : '';
+      lines.push(`   Result:   ${c.subtype}${c.is_error ? ' (error)' : ''}${cost}${took}`);
+      if (c.result) lines.push(...c.result.trim().split('\n').slice(0, 20).map((line) => `             ${truncate(line, 200)}`));
+    }
+  }
   for (const w of r.webhooks) {
     const detail = w.error ? ` — ${truncate(w.error, 60)}` : w.status ? ` (HTTP ${w.status})` : '';
     lines.push(`   Webhook:  ${w.target} ${w.state} after ${w.attempts} attempt${w.attempts === 1 ? '' : 's'}${detail}`);

@@ -1,5 +1,5 @@
 import { InvalidInputError, UsageError } from './errors.js';
-import type { ClaudeCodePayload, ShellCommandPayload } from './task-payload.js';
+import { PERMISSION_MODES, type ClaudeCodePayload, type PermissionMode, type ShellCommandPayload } from './task-payload.js';
 
 /** `--env KEY=VALUE` words to a map; a word without `=` or with a bad name is an error. */
 export function parseEnvAssignments(words: readonly string[]): Record<string, string> {
@@ -50,21 +50,40 @@ export interface ClaudeInput {
   maxTurns?: number;
   workspace?: string;
   allowedTools?: readonly string[];
+  disallowedTools?: readonly string[];
   model?: string;
+  permissionMode?: string;
+  maxBudgetUsd?: string;
+  appendSystemPrompt?: string;
 }
 
-/** The payload of `start`; `--allowed-tools` may be repeated or comma-separated. */
+/** The payload of `start`; tool lists may be repeated or comma-separated. */
 export function buildClaudePayload(input: ClaudeInput): ClaudeCodePayload {
   if (input.prompt === undefined || input.prompt.trim() === '') {
-    throw new UsageError('missing prompt: give --prompt "TEXT"');
+    throw new UsageError('missing prompt: give --prompt "TEXT", --prompt-file FILE, or --prompt - to read it from stdin');
   }
-  const tools = (input.allowedTools ?? []).flatMap((t) => t.split(',')).map((t) => t.trim()).filter(Boolean);
+  const list = (words: readonly string[] | undefined) => {
+    const items = (words ?? []).flatMap((t) => t.split(',')).map((t) => t.trim()).filter(Boolean);
+    return items.length > 0 ? items : undefined;
+  };
+  if (input.permissionMode !== undefined && !(PERMISSION_MODES as readonly string[]).includes(input.permissionMode)) {
+    throw new UsageError(`--permission-mode must be one of ${PERMISSION_MODES.join(', ')}, got "${input.permissionMode}"`);
+  }
+  let budget: number | undefined;
+  if (input.maxBudgetUsd !== undefined) {
+    budget = Number(input.maxBudgetUsd);
+    if (!Number.isFinite(budget) || budget <= 0) throw new UsageError(`--max-budget-usd must be a positive number of dollars, like 2.50, got "${input.maxBudgetUsd}"`);
+  }
   return {
     type: 'claude_code',
     prompt: input.prompt,
     maxTurns: input.maxTurns,
     workspace: input.workspace,
-    allowedTools: tools.length > 0 ? tools : undefined,
+    allowedTools: list(input.allowedTools),
+    disallowedTools: list(input.disallowedTools),
     model: input.model,
+    permissionMode: input.permissionMode as PermissionMode | undefined,
+    maxBudgetUsd: budget,
+    appendSystemPrompt: input.appendSystemPrompt,
   };
 }

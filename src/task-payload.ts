@@ -1,14 +1,26 @@
 import { z } from 'zod';
 
 /** A Claude Code prompt, run by the executor's `claude` in print mode. */
+/** claude --permission-mode values. */
+export const PERMISSION_MODES = ['default', 'acceptEdits', 'plan', 'bypassPermissions', 'dontAsk'] as const;
+export type PermissionMode = (typeof PERMISSION_MODES)[number];
+
 export const ClaudeCodePayloadSchema = z.object({
   type: z.literal('claude_code'),
   prompt: z.string().min(1, 'the prompt is empty'),
   maxTurns: z.number().int().positive().optional(),
   workspace: z.string().min(1).optional(),
   allowedTools: z.array(z.string().min(1)).optional(),
+  disallowedTools: z.array(z.string().min(1)).optional(),
   model: z.string().min(1).optional(),
+  /** claude --permission-mode; else the executor's `permission_mode`. */
+  permissionMode: z.enum(PERMISSION_MODES).optional(),
+  maxBudgetUsd: z.number().positive().optional(),
+  appendSystemPrompt: z.string().min(1).optional(),
+  /** Resume this Claude session (`start --continue`): claude --resume. */
   resumeSessionId: z.string().min(1).optional(),
+  /** The task whose session this one continues, shown in `status`. */
+  continues: z.string().uuid().optional(),
 });
 
 /** A command: argv when `args` is non-empty, otherwise `sh -c command`. */

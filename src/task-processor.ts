@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { constants as osConstants } from 'node:os';
 import type { ExecutorConfig, LoadedConfig } from './config.js';
 import { formatDuration } from './duration.js';
+import { ClaudeProgress } from './claude-progress.js';
 import { buildCompletionPayload } from './completion-record.js';
 import { describeError } from './errors.js';
 import { callbackUrls } from './task-callbacks.js';
@@ -73,6 +74,10 @@ export function createTaskProcessor(deps: ProcessorDeps): (job: Job) => Promise<
       record = await loadTaskRecord(deps.redis, deps.keys, taskId, request, deps.executorConfig.type);
     }
 
+    const progress =
+      request.payload.type === 'claude_code'
+        ? new ClaudeProgress(deps.redis, deps.keys, taskId, record.claude, Number(record.checkpoint.stdout ?? 0) || 0)
+        : undefined;
     const stop = new StopSwitch();
     // A request read above is already known: trip at once instead of reading it again.
     if (early) stop.trip(early);
@@ -88,7 +93,7 @@ export function createTaskProcessor(deps: ProcessorDeps): (job: Job) => Promise<
             executor: deps.executorConfig,
             defaults: deps.config.defaults,
             record,
-            log: new LogWriter(deps.redis, deps.keys, taskId, deps.config.logs.max_entries, record.checkpoint),
+            log: observedLog(new LogWriter(deps.redis, deps.keys, taskId, deps.config.logs.max_entries, record.checkpoint), progress),
             markStarted: async (handle, pid) => {
               const startedAt = await markTaskStarted(deps.redis, deps.keys, taskId, handle, pid);
               watch.armTimeout(startedAt);
@@ -120,7 +125,8 @@ export function createTaskProcessor(deps: ProcessorDeps): (job: Job) => Promise<
       watch.close();
     }
 
-    const end = applyStop(result, stop);
+    await progress?.finish();
+    const end = progress ? claudeEnd(applyStop(result, stop), progress, deps.executorConfig.name) : applyStop(result, stop);
     const stopped = stop.request ?? (await readStopRequest(deps.redis, deps.keys, taskId));
     if (!stopped && end.outcome !== 'completed' && attempt < maxAttempts) {
       await recordAttemptEnd(deps.redis, deps.keys, taskId, attempt, end);
@@ -165,6 +171,25 @@ function watchForStop(deps: ProcessorDeps, taskId: string, request: TaskRequest,
       if (deps.stops.get(taskId) === stop) deps.stops.delete(taskId);
     },
   };
+}
+
+function observedLog(log: LogWriter, progress: ClaudeProgress | undefined): LogWriter {
+  if (progress) log.onAppended = (chunks) => progress.observe(chunks);
+  return log;
+}
+
+/**
+ * A Claude run's truth is its result line: is_error or a subtype other than success fails it even
+ * after exit 0, and the error says why; exit 127 with no output means no `claude` to run.
+ */
+function claudeEnd(end: Omit<TaskEnd, 'finishedAt'>, progress: ClaudeProgress, executor: string): Omit<TaskEnd, 'finishedAt'> {
+  if (end.outcome !== 'completed' && end.outcome !== 'failed') return end;
+  if (end.exitCode === 127 && progress.fields.session_id === undefined) {
+    return { ...end, outcome: 'failed', error: `claude not found on executor "${executor}" — install Claude Code there or set claude_path` };
+  }
+  const failure = progress.failure(end.exitCode);
+  if (failure === undefined) return end;
+  return { ...end, outcome: 'failed', error: end.error ?? failure };
 }
 
 // A run we stopped ends as killed or timed_out, with the signal that ended it.

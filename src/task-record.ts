@@ -39,6 +39,53 @@ export interface TaskRecord {
   webhooks: WebhookState[];
   handle: Record<string, string>;
   checkpoint: Record<string, string>;
+  /** A Claude task's progress and result, as the worker read them from its stream-json output. */
+  claude?: ClaudeProgressFields;
+  /** The task whose Claude session this one continues (`start --continue`). */
+  continues?: string;
+}
+
+/** What a Claude task's output told us; each field is a `cc:` field of the record hash. */
+export interface ClaudeProgressFields {
+  session_id?: string;
+  model?: string;
+  /** Assistant turns seen so far. */
+  turns?: number;
+  /** The last tool call in one line, like `Bash: cargo build`. */
+  last_tool?: string;
+  input_tokens?: number;
+  output_tokens?: number;
+  /** From the result line: success, error_max_turns, error_during_execution, error_max_budget_usd. */
+  subtype?: string;
+  is_error?: boolean;
+  num_turns?: number;
+  total_cost_usd?: number;
+  duration_ms?: number;
+  result?: string;
+}
+
+export const CLAUDE_PREFIX = 'cc:';
+const CLAUDE_NUMBER_FIELDS = new Set(['turns', 'input_tokens', 'output_tokens', 'num_turns', 'total_cost_usd', 'duration_ms']);
+
+/** The record hash fields for (part of) a Claude progress. */
+export function claudeFields(progress: ClaudeProgressFields): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(progress)) if (value !== undefined) out[CLAUDE_PREFIX + key] = String(value);
+  return out;
+}
+
+function parseClaudeFields(hash: Record<string, string>): ClaudeProgressFields | undefined {
+  const out: ClaudeProgressFields & Record<string, string | number | boolean | undefined> = {};
+  for (const [key, value] of Object.entries(hash)) {
+    if (!key.startsWith(CLAUDE_PREFIX)) continue;
+    const name = key.slice(CLAUDE_PREFIX.length);
+    if (CLAUDE_NUMBER_FIELDS.has(name)) {
+      const number = Number(value);
+      if (Number.isFinite(number)) out[name] = number;
+    } else if (name === 'is_error') out[name] = value === 'true';
+    else out[name] = value;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 /** One run of a task, as `status` lists it. */
@@ -80,6 +127,7 @@ export function initialRecordFields(id: string, request: TaskRequest, executorTy
   const workdir = payloadWorkdir(request.payload);
   if (workdir) fields.workdir = workdir;
   if (request.name) fields.name = request.name;
+  if (request.payload.type === 'claude_code' && request.payload.continues) fields.continues = request.payload.continues;
   return fields;
 }
 
@@ -121,6 +169,7 @@ const RecordHashSchema = z.object({
   stop_reason: z.string().optional(),
   stop_requested_at: z.coerce.number().int().optional(),
   stop_grace_ms: z.coerce.number().int().min(0).optional().catch(undefined),
+  continues: z.string().optional(),
 });
 
 /** Parses a record hash read back from Redis; undefined when the hash is empty or malformed. */
@@ -167,6 +216,8 @@ export function parseRecordHash(hash: Record<string, string>): TaskRecord | unde
     webhooks: webhooks.filter(Boolean),
     handle,
     checkpoint,
+    claude: parseClaudeFields(hash),
+    continues: h.continues,
   };
 }
 
@@ -244,5 +295,6 @@ export function toTaskJson(view: TaskView, now: number = Date.now()): Record<str
     webhooks: r.webhooks,
     created_at: iso(r.createdAt),
     queue_position: view.queuePosition ?? null,
+    ...(r.taskType === 'claude_code' ? { claude: r.claude ?? null, continues: r.continues ?? null } : {}),
   };
 }

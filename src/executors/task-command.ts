@@ -28,7 +28,7 @@ export function buildTaskCommand(payload: TaskPayload, executor: ExecutorConfig,
   // `~` in claude_path is expanded by the executor, on the host that runs it.
   const claudePath = executor.claude_path ?? defaults.claude_path;
   return {
-    argv: buildClaudeArgs(payload, { claudePath, defaultMaxTurns: defaults.max_turns }),
+    argv: buildClaudeArgs(payload, { claudePath, defaultMaxTurns: defaults.max_turns, defaultPermissionMode: executor.permission_mode }),
     stdin: payload.prompt,
     env: { ...executor.env },
     unsetEnv: [...CLAUDE_NESTING_VARIABLES],

@@ -77,7 +77,7 @@ describe('CLI with a worker: both payloads end to end', () => {
     const r = await h.cli(['start', '--executor', 'local', '--workspace', workspace, '--prompt', 'Fix the build turns:3', '--max-turns', '20']);
     expect(r.exitCode).toBe(0);
     const id = r.stdout.trim();
-    const follow = await h.cli(['logs', id, '-f', '--lines', '1000']);
+    const follow = await h.cli(['logs', id, '-f', '--raw', '--lines', '1000']);
     expect(follow.exitCode).toBe(0);
     const lines = follow.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines[0]).toMatchObject({ type: 'system', subtype: 'init', cwd: workspace });
@@ -92,9 +92,9 @@ describe('CLI with a worker: both payloads end to end', () => {
     const table = await h.cli(['list', '--limit', '10']);
     expect(table.exitCode).toBe(0);
     const rows = table.stdout.trim().split('\n');
-    expect(rows[0]).toMatch(/ID\s+EXECUTOR\s+STATUS\s+AGE\s+DURATION\s+NAME \/ COMMAND/);
+    expect(rows[0]).toMatch(/ID\s+EXECUTOR\s+STATUS\s+AGE\s+DURATION\s+TURNS\/COST\s+NAME \/ COMMAND/);
     expect(rows[1]).toMatch(/^⚙️ +[0-9a-f]{8} +local +completed .*secret-user.*\[env: API_TOKEN\]/);
-    expect(table.stdout).toMatch(/🤖 +[0-9a-f]{8} +local +completed/);
+    expect(table.stdout).toMatch(/🤖 +[0-9a-f]{8} +local +completed +\S+ +\S+ +\d+ turns? \$0\.\d{4}/);
     const jsonl = await h.cli(['list', '--jsonl']);
     const records = jsonl.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(records[0]).toMatchObject({ name: 'secret-user', env_keys: ['API_TOKEN'] });

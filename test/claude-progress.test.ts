@@ -1,0 +1,55 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ClaudeProgress, parseRecordHash, TaskKeys } from '../src/index.js';
+import { deleteKeys } from './helpers/harness.js';
+
+const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+const keys = new TaskKeys(`oca-test-${randomUUID().slice(0, 8)}`);
+afterAll(async () => {
+  await deleteKeys(redis, `${keys.prefix}:*`);
+  redis.disconnect();
+});
+
+const line = (value: unknown) => `${JSON.stringify(value)}\n`;
+const assistant = (id: string, blocks: unknown[], extra: Record<string, unknown> = {}) =>
+  line({ type: 'assistant', message: { id, role: 'assistant', content: blocks, usage: { input_tokens: 100, output_tokens: 10 } }, ...extra });
+
+describe('ClaudeProgress', () => {
+  it('counts a message split into one line per block once, not as a sub-agent message, and records the result', async () => {
+    const taskId = randomUUID();
+    const progress = new ClaudeProgress(redis, keys, taskId, undefined, 0);
+    const stream = [
+      line({ type: 'system', subtype: 'init', session_id: 's-1', model: 'claude-x', cwd: '/work/app' }),
+      assistant('m1', [{ type: 'text', text: 'Let me look.' }]),
+      assistant('m1', [{ type: 'tool_use', name: 'Edit', input: { file_path: '/work/app/src/lib.rs' } }]),
+      assistant('m2', [{ type: 'tool_use', name: 'Task', input: { description: 'review' } }]),
+      assistant('sub1', [{ type: 'tool_use', name: 'Read', input: { file_path: '/etc/hosts' } }], { parent_tool_use_id: 'toolu_1' }),
+      line({ type: 'rate_limit_event' }),
+      'not json at all\n',
+    ].join('');
+    // Shipped in awkward pieces: lines cut in the middle.
+    for (let i = 0; i < stream.length; i += 37) progress.observe([{ stream: 'stdout', text: stream.slice(i, i + 37) }]);
+    expect(progress.fields).toMatchObject({ session_id: 's-1', model: 'claude-x', turns: 2, input_tokens: 200, output_tokens: 20, last_tool: 'Read: /etc/hosts' });
+    expect(progress.failure(0)).toBe('claude exited without a result line');
+
+    progress.observe([{ stream: 'stdout', text: line({ type: 'result', subtype: 'success', is_error: false, num_turns: 2, total_cost_usd: 0.25, duration_ms: 1200, result: 'All fixed.', session_id: 's-1' }) }]);
+    await progress.finish();
+    expect(progress.failure(0)).toBeUndefined();
+    const record = parseRecordHash({ ...(await redis.hgetall(keys.record(taskId))), id: taskId, executor: 'x', executor_type: 'local', task_type: 'claude_code', created_at: '1', summary: 'p' });
+    expect(record?.claude).toEqual({
+      session_id: 's-1', model: 'claude-x', turns: 2, last_tool: 'Read: /etc/hosts', input_tokens: 200, output_tokens: 20,
+      subtype: 'success', is_error: false, num_turns: 2, total_cost_usd: 0.25, duration_ms: 1200, result: 'All fixed.',
+    });
+  });
+
+  it('calls a result with is_error a failure even after exit 0, and keeps counting from a re-attach', async () => {
+    const resumed = new ClaudeProgress(redis, keys, randomUUID(), { session_id: 's-2', turns: 4 }, 512);
+    // The first line after a mid-stream resume is a tail: ignored.
+    resumed.observe([{ stream: 'stdout', text: `tail of a line"}\n${assistant('m9', [{ type: 'text', text: 'more' }])}` }]);
+    expect(resumed.fields.turns).toBe(5);
+    resumed.observe([{ stream: 'stdout', text: line({ type: 'result', subtype: 'error_max_budget_usd', is_error: true, num_turns: 5, result: 'budget spent' }) }]);
+    await resumed.finish();
+    expect(resumed.failure(0)).toBe('claude error_max_budget_usd after 5 turns: budget spent');
+  });
+});

@@ -1,0 +1,169 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createHarness, eventually, FAKE_CLAUDE, stopProcess, type Harness } from '../helpers/harness.js';
+import { startSshd, type SshdServer } from '../helpers/sshd.js';
+import { WebhookReceiver } from '../helpers/webhook-receiver.js';
+
+const SECRET_KEY = 'sk-ant-oca-test-0123456789-do-not-print';
+
+// Claude Code tasks end to end with the fake `claude` (test/fixtures/fake-claude.mjs), on the
+// local executor and on an SSH executor backed by a real sshd.
+describe('Claude Code tasks', () => {
+  let server: SshdServer;
+  let h: Harness;
+  const receiver = new WebhookReceiver();
+
+  beforeAll(async () => {
+    server = await startSshd();
+    await receiver.start();
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await receiver.stop();
+  });
+  beforeEach(() => {
+    h = createHarness({
+      extraExecutors: `  - name: crib
+    type: ssh
+    host: ${server.host}
+    port: ${server.port}
+    user: ${server.user}
+    key_path: ${server.keyPath}
+    known_hosts: ${server.knownHostsFile}
+    claude_path: ${FAKE_CLAUDE}
+    spool_dir: SPOOL
+    env: { ANTHROPIC_API_KEY: ${SECRET_KEY} }
+`,
+    });
+    writeFileSync(h.configPath, readFileSync(h.configPath, 'utf8').replace('SPOOL', `${h.dir}/remote-tasks`));
+  });
+  afterEach(async () => {
+    await h.cleanup();
+  });
+
+  const json = async (id: string) => JSON.parse((await h.cli(['status', id, '--json'])).stdout) as Record<string, unknown> & { claude: Record<string, unknown> | null };
+
+  for (const executor of ['local', 'crib']) {
+    it(`${executor}: shows progress while it runs, then the result, cost and turns, also in the webhook`, async () => {
+      await h.startWorker(executor);
+      const r = await h.cli(['start', '-e', executor, '-w', h.dir, '--callback', `${receiver.url}/${executor}`, '-p', 'Fix the build turns:6 slow:600']);
+      expect(r.exitCode).toBe(0);
+      const id = r.stdout.trim();
+      const running = await eventually(async () => {
+        const s = await json(id);
+        return s.status === 'running' && Number(s.claude?.turns) >= 2 ? s : undefined;
+      }, 'progress while running');
+      expect(running.claude).toMatchObject({ model: expect.any(String), session_id: expect.any(String) });
+      expect(String(running.claude?.last_tool)).toMatch(/^(Bash|Edit|Read): /);
+
+      expect((await h.cli(['wait', id])).exitCode).toBe(0);
+      const done = await json(id);
+      expect(done).toMatchObject({ status: 'completed', exit_code: 0 });
+      expect(done.claude).toMatchObject({ subtype: 'success', is_error: false, num_turns: 6, result: 'done: Fix the build turns:6 slow:600' });
+      expect(Number(done.claude?.total_cost_usd)).toBeGreaterThan(0);
+
+      const list = (await h.cli(['list'])).stdout;
+      expect(list).toMatch(/🤖.*6 turns \$0\.\d{4}/);
+      const status = (await h.cli(['status', id])).stdout;
+      expect(status).toMatch(/Result: {3}success · \$0\.\d{4}/);
+
+      const [hook] = await eventually(async () => (receiver.to(`/${executor}`).length ? receiver.to(`/${executor}`) : undefined), 'the webhook');
+      expect(JSON.parse(hook!.body).claude).toEqual({
+        session_id: done.claude?.session_id,
+        subtype: 'success',
+        num_turns: 6,
+        total_cost_usd: done.claude?.total_cost_usd,
+        result: 'done: Fix the build turns:6 slow:600',
+      });
+    });
+
+    it(`${executor}: --continue resumes the earlier task's session on its executor and workspace`, async () => {
+      await h.startWorker(executor);
+      const first = (await h.cli(['start', '-e', executor, '-w', h.dir, '-p', 'first turns:1'])).stdout.trim();
+      expect((await h.cli(['wait', first])).exitCode).toBe(0);
+      const session = (await json(first)).claude?.session_id;
+      expect(session).toEqual(expect.any(String));
+
+      const second = (await h.cli(['start', '--continue', first.slice(0, 8), '-p', 'and now the tests'])).stdout.trim();
+      expect((await h.cli(['wait', second])).exitCode).toBe(0);
+      const s = await json(second);
+      expect(s).toMatchObject({ executor, workdir: h.dir, continues: first });
+      expect(s.claude?.session_id).toBe(session);
+      expect((await h.cli(['logs', second, '--raw'])).stdout).toContain(`resuming ${session}`);
+      expect((await h.cli(['status', second])).stdout).toContain(`Continues: ${first}`);
+    });
+  }
+
+  it('fails on max turns, on is_error after exit 0, and when claude is missing, each with the reason', async () => {
+    const worker = await h.startWorker();
+    const turns = (await h.cli(['start', '-e', 'local', '-w', h.dir, '--max-turns', '2', '-p', 'turns:4'])).stdout.trim();
+    const silentError = (await h.cli(['start', '-e', 'local', '-w', h.dir, '-p', 'is_error_exit0'])).stdout.trim();
+    expect((await h.cli(['wait', turns])).exitCode).toBe(1);
+    expect(await json(turns)).toMatchObject({ status: 'failed', exit_code: 1, error: expect.stringMatching(/claude error_max_turns after 2 turns/) });
+    expect((await h.cli(['wait', silentError])).exitCode).toBe(1);
+    expect(await json(silentError)).toMatchObject({ status: 'failed', exit_code: 0, claude: { is_error: true } });
+
+    await stopProcess(worker);
+    writeFileSync(h.configPath, readFileSync(h.configPath, 'utf8').replace(`claude_path: ${FAKE_CLAUDE}\n    labels`, 'claude_path: /nonexistent/claude\n    labels'));
+    await h.startWorker();
+    const missing = (await h.cli(['start', '-e', 'local', '-w', h.dir, '-p', 'hello'])).stdout.trim();
+    await h.cli(['wait', missing]);
+    expect((await json(missing)).error).toMatch(/claude not found on executor "local"/);
+  });
+
+  it('kill ends a running Claude task as killed', async () => {
+    await h.startWorker();
+    const id = (await h.cli(['start', '-e', 'local', '-w', h.dir, '-p', 'turns:50 slow:200'])).stdout.trim();
+    await eventually(async () => (Number((await json(id)).claude?.turns) >= 1 ? true : undefined), 'the first turn');
+    expect((await h.cli(['kill', id, '--grace', '2s'])).exitCode).toBe(0);
+    await eventually(async () => ((await json(id)).status === 'killed' ? true : undefined), 'killed');
+  });
+
+  it('runs with CLAUDECODE=1 in the worker environment and never shows the API key', async () => {
+    await h.startWorker('crib', { CLAUDECODE: '1', CLAUDE_CODE_ENTRYPOINT: 'cli' });
+    const id = (await h.cli(['start', '-e', 'crib', '-w', h.dir, '-p', 'echo-env:ANTHROPIC_API_KEY'])).stdout.trim();
+    expect((await h.cli(['wait', id])).exitCode).toBe(0);
+    const logs = (await h.cli(['logs', id, '--raw'])).stdout;
+    expect(logs).toMatch(/ANTHROPIC_API_KEY is set/);
+    const surfaces = [
+      logs,
+      (await h.cli(['logs', id])).stdout,
+      (await h.cli(['status', id])).stdout,
+      (await h.cli(['status', id, '--json'])).stdout,
+      (await h.cli(['list', '--json'])).stdout,
+      (await h.cli(['list'])).stdout,
+      (await h.cli(['executors', '--json'])).stdout,
+    ];
+    for (const text of surfaces) expect(text).not.toContain(SECRET_KEY);
+  });
+
+  it('refuses bad Claude flags in one line, enqueueing nothing', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['--permission-mode', 'yolo', '-p', 'x'], /--permission-mode must be one of default, acceptEdits, plan, bypassPermissions, dontAsk/],
+      [['--max-budget-usd', 'lots', '-p', 'x'], /--max-budget-usd must be a positive number/],
+      [['--prompt-file', `${h.dir}/missing.txt`], /cannot read --prompt-file .*missing\.txt: ENOENT/],
+      [[], /missing prompt/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await h.cli(['start', '-e', 'local', ...args]);
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(message);
+    }
+    const shell = (await h.cli(['run', '-e', 'local', '-c', 'true'])).stdout.trim();
+    const r = await h.cli(['start', '--continue', shell, '-p', 'x']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/is a shell command; only Claude tasks can be continued/);
+    expect((await h.cli(['list', '--json'])).stdout.match(/"task_id"/g)).toHaveLength(1);
+  });
+
+  it('reads the prompt from stdin with --prompt - and from --prompt-file', async () => {
+    await h.startWorker();
+    const piped = (await h.cli(['start', '-e', 'local', '-w', h.dir, '--prompt', '-'], { input: 'from stdin turns:1' })).stdout.trim();
+    writeFileSync(`${h.dir}/prompt.txt`, 'from a file turns:1');
+    const filed = (await h.cli(['start', '-e', 'local', '-w', h.dir, '--prompt-file', `${h.dir}/prompt.txt`])).stdout.trim();
+    expect((await h.cli(['wait', piped, filed])).exitCode).toBe(0);
+    expect((await json(piped)).claude?.result).toBe('done: from stdin turns:1');
+    expect((await json(filed)).claude?.result).toBe('done: from a file turns:1');
+  });
+});
