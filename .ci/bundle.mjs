@@ -20,7 +20,12 @@ await build({
   // oclif looks for TypeScript only to run a CLI from its sources; a built CLI never needs it.
   // ssh2's optional native crypto (built only where install scripts ran) stays out: ssh2 falls
   // back to its JavaScript implementation, the same on every machine.
-  external: ['typescript', '*.node'],
+  // dockerode stays a plain dependency, required when a container executor first talks to its
+  // engine: bundled, it would bring gRPC and protobuf.js (half a megabyte) into every start-up.
+  external: ['typescript', '*.node', 'dockerode'],
+  // Library modules that find their neighbours with createRequire(import.meta.url) get the bundle's URL.
+  define: { 'import.meta.url': '__ocaBundleUrl' },
+  banner: { js: 'var __ocaBundleUrl = require("node:url").pathToFileURL(__filename).href;' },
 });
 
 // The bundle is run through vm.Script, where import() has no loader: ours must all be static or

@@ -50,7 +50,7 @@ export const ExecutorConfigSchema = z
     image: z.string().min(1).optional(),
     /** @default "docker" */
     runtime: z.enum(['docker', 'podman']).default('docker'),
-    /** Container: bind mounts and volumes, `host-path:container-path[:ro]` as `docker run -v` takes them. @default [] */
+    /** Container: mounts as `docker run -v` takes them: `host-path:container-path[:ro]`, `volume:container-path`, or a lone path for an anonymous volume. @default [] */
     volumes: z.array(z.string()).default([]),
     /**
      * Container: the engine's API, a socket path or a unix://, tcp://, https:// or ssh:// URL.

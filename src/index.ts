@@ -19,6 +19,8 @@ export * from './executors/executor.js';
 export * from './executors/local-executor.js';
 export * from './executors/ssh/ssh-executor.js';
 export * from './executors/create-executor.js';
+export * from './executors/container/container-executor.js';
+export * from './executors/container/container-exit.js';
 export * from './task-input.js';
 export * from './task-store.js';
 export * from './task-stop.js';

@@ -9,6 +9,7 @@ import { TaskKeys } from './task-keys.js';
 import { payloadWorkdir, TaskRequestSchema, type TaskPayload, type TaskRequest, type TaskType } from './task-payload.js';
 import { initialRecordFields, parseRecordHash, type TaskView } from './task-record.js';
 import { deriveTaskStatus, type TaskStatus } from './task-status.js';
+import { addToSearchIndex } from './task-search.js';
 import { describeIssue } from './zod-issues.js';
 
 export interface EnqueueInput {
@@ -59,6 +60,8 @@ const MIN_PREFIX = 6;
 export class TaskClient {
   readonly keys: TaskKeys;
   private readonly queues = new Map<string, Queue>();
+  /** One subscription to the ended channel, shared by every `wait` of this client. */
+  private endNotices: { redis: Redis; listeners: Set<(taskId: string) => void>; ready: Promise<void> } | undefined;
 
   constructor(
     readonly config: LoadedConfig,
@@ -123,12 +126,14 @@ export class TaskClient {
     }
     // Record and job go out back to back on the one connection the queue shares: Redis applies
     // them in that order (a worker never sees the job before its record), in one round trip.
-    const recorded = this.redis
+    const recording = this.redis
       .multi()
       .hset(recordKey, initialRecordFields(id, request, executor.type))
       .zadd(this.keys.byCreated(), request.createdAt, id)
-      .zadd(this.keys.ids(), 0, id)
-      .exec();
+      .zadd(this.keys.ids(), 0, id);
+    // The search index of the dashboard and the API (task-search.ts), in the same round trip.
+    addToSearchIndex(recording, this.prefix, id, request);
+    const recorded = recording.exec();
     const added = this.queue(executor.name).add(request.payload.type, request, {
       jobId: id,
       attempts: request.retries + 1,
@@ -268,9 +273,31 @@ export class TaskClient {
     return index === null ? undefined : length - index;
   }
 
+  /**
+   * Calls `listener` with the id of every task that ends from now on (a hint: the record is the
+   * truth). Resolves once subscribed; returns the unsubscribe.
+   */
+  async onTaskEnded(listener: (taskId: string) => void): Promise<() => void> {
+    if (!this.endNotices) {
+      const redis = this.redis.duplicate();
+      redis.on('error', () => {});
+      const listeners = new Set<(taskId: string) => void>();
+      redis.on('message', (_channel: string, taskId: string) => {
+        for (const notify of listeners) notify(taskId);
+      });
+      this.endNotices = { redis, listeners, ready: redis.subscribe(this.keys.endedChannel()).then(() => undefined) };
+    }
+    const notices = this.endNotices;
+    notices.listeners.add(listener);
+    await notices.ready;
+    return () => notices.listeners.delete(listener);
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()].map((queue) => queue.close()));
     this.queues.clear();
+    this.endNotices?.redis.disconnect();
+    this.endNotices = undefined;
     this.redis.disconnect();
   }
 }

@@ -6,6 +6,7 @@ import { callbackUrls } from './task-callbacks.js';
 import { finishTask } from './task-finish.js';
 import { TaskRequestSchema } from './task-payload.js';
 import { spoolRoot } from './paths.js';
+import { removeTaskContainers } from './executors/container/container-retention.js';
 import { SshExecutor } from './executors/ssh/ssh-executor.js';
 import type { TaskClient } from './task-client.js';
 import type { TaskView } from './task-record.js';
@@ -80,15 +81,12 @@ export async function waitForTasks(client: TaskClient, ids: string[], options: {
   const pending = new Set(ids);
   const announced = new Set<string>();
   let wake: (() => void) | undefined;
-  const subscriber = client.redis.duplicate();
-  subscriber.on('error', () => {});
-  subscriber.on('message', (_channel: string, id: string) => {
+  const unsubscribe = await client.onTaskEnded((id) => {
     if (!pending.has(id)) return;
     announced.add(id);
     wake?.();
   });
   try {
-    await subscriber.subscribe(client.keys.endedChannel());
     let everything = true;
     for (;;) {
       const check = [...(everything ? pending : announced)];
@@ -124,7 +122,7 @@ export async function waitForTasks(client: TaskClient, ids: string[], options: {
       });
     }
   } finally {
-    subscriber.disconnect();
+    unsubscribe();
   }
 }
 
@@ -148,10 +146,14 @@ export async function retryTask(client: TaskClient, idOrPrefix: string): Promise
 }
 
 /**
- * Removes an ended task entirely: its job, record, log, index entries and, for a local executor,
- * its spool directories on this host.
+ * Removes an ended task entirely: its job, record, log, index entries, and what it left where it
+ * ran: local spool directories on this host, remote task directories over SSH, containers (with
+ * their anonymous volumes) on the engine.
  */
-export async function cleanupTask(client: TaskClient, idOrPrefix: string): Promise<{ id: string; removedDirs: string[] }> {
+export async function cleanupTask(
+  client: TaskClient,
+  idOrPrefix: string,
+): Promise<{ id: string; removedDirs: string[]; removedContainers: string[] }> {
   const view = await client.get(idOrPrefix);
   const id = view.record.id;
   if (!isEndedStatus(view.status)) {
@@ -160,23 +162,34 @@ export async function cleanupTask(client: TaskClient, idOrPrefix: string): Promi
   const job = await client.queue(view.record.executor).getJob(id);
   await job?.remove().catch(() => {});
   const removedDirs: string[] = [];
+  const removedContainers: string[] = [];
   const executor = client.config.executors.find((e) => e.name === view.record.executor);
-  if (executor?.type === 'local') {
-    const root = spoolRoot(executor.spool_dir);
-    for (let attempt = 1; attempt <= Math.max(1, view.record.attempt); attempt++) {
-      const dir = path.join(root, attempt === 1 ? id : `${id}.${attempt}`);
-      await rm(dir, { recursive: true, force: true });
-      removedDirs.push(dir);
+  switch (executor?.type) {
+    case 'local': {
+      const root = spoolRoot(executor.spool_dir);
+      for (let attempt = 1; attempt <= Math.max(1, view.record.attempt); attempt++) {
+        const dir = path.join(root, attempt === 1 ? id : `${id}.${attempt}`);
+        await rm(dir, { recursive: true, force: true });
+        removedDirs.push(dir);
+      }
+      break;
     }
-  } else if (executor?.type === 'ssh') {
-    const remote = new SshExecutor(executor);
-    try {
-      const dirs = await remote.removeTaskDirs(id, view.record.attempt, view.record.handle.dir);
-      removedDirs.push(...dirs.map((dir) => `${executor.host}:${dir}`));
-    } finally {
-      remote.close();
+    case 'ssh': {
+      const remote = new SshExecutor(executor);
+      try {
+        const dirs = await remote.removeTaskDirs(id, view.record.attempt, view.record.handle.dir);
+        removedDirs.push(...dirs.map((dir) => `${executor.host}:${dir}`));
+      } finally {
+        remote.close();
+      }
+      break;
     }
+    case 'container':
+      removedContainers.push(...(await removeTaskContainers(executor, id)));
+      break;
+    case undefined:
+      break;
   }
   await client.forget(id);
-  return { id, removedDirs };
+  return { id, removedDirs, removedContainers };
 }

@@ -101,6 +101,24 @@ describe('config', () => {
     );
   });
 
+  it('parses the container keys, with defaults, and names a bad one in one line', () => {
+    const text = 'executors:\n  - {name: b, type: container, image: img, memory: 1.5g, cpus: 1.5, pids_limit: 100, network: none, socket: "unix:///run/podman/podman.sock", container_retention: 30m}\n';
+    expect(parseConfigText(text, 'f.yaml').executors[0]).toMatchObject({
+      memory: 1.5 * 1024 ** 3,
+      cpus: 1.5,
+      pids_limit: 100,
+      network: 'none',
+      socket: 'unix:///run/podman/podman.sock',
+      pull: 'missing',
+      container_retention: 1_800_000,
+    });
+    expect(parseConfigText('executors: [{name: b, type: container, image: img}]', 'f.yaml').executors[0]).toMatchObject({ pull: 'missing', container_retention: 3_600_000 });
+    const bad = (line: string) => () => parseConfigText(`executors:\n  - name: b\n    type: container\n    image: img\n    ${line}\n`, 'f.yaml');
+    expect(bad('memory: lots')).toThrow('config error in f.yaml line 5: `executors[0].memory`: expected a size like 512m or 2g (at least 6m), got `lots`');
+    expect(bad('socket: docker.sock')).toThrow(/^config error in f\.yaml line 5: `executors\[0\]\.socket`: a socket path like \/run\/podman\/podman\.sock .*, got `docker\.sock`$/);
+    expect(bad('pull: always')).toThrow('config error in f.yaml line 5: Expected `executors[0].pull` to be one of "never", "missing", got `always`');
+  });
+
   it('uses one executor named local when no config file exists, and refuses a missing explicit file', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'oca-cfg-'));
     dirs.push(dir);

@@ -1,5 +1,5 @@
 import type { ExecutorConfig } from '../config.js';
-import { OcaError } from '../errors.js';
+import { ContainerExecutor } from './container/container-executor.js';
 import type { Executor } from './executor.js';
 import { LocalExecutor } from './local-executor.js';
 import { SshExecutor } from './ssh/ssh-executor.js';
@@ -12,6 +12,6 @@ export function createExecutor(config: ExecutorConfig, log: (line: string) => vo
     case 'ssh':
       return new SshExecutor(config, log);
     case 'container':
-      throw new OcaError('EXECUTOR_FAILED', `executor "${config.name}" has type ${config.type}, which this version cannot run yet; use a local executor`);
+      return new ContainerExecutor(config);
   }
 }
