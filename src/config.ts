@@ -258,6 +258,8 @@ executors:
   #   type: ssh
   #   host: 192.168.0.152
   #   user: jimmy
+  #   key_path: ~/.ssh/id_ed25519     # default: your ssh-agent
+  #   host_key_check: yes             # yes | accept-new | off; or pin host_key: SHA256:…
   #   claude_path: ~/.npm-global/bin/claude
   #   labels: [rust, heavy-compute]
 
@@ -266,6 +268,9 @@ executors:
   #   image: claude-code:latest
   #   runtime: docker
   #   volumes: [/home/jimmy/repos:/work]
+  #   memory: 4g
+  #   cpus: 2
+  #   pull: missing                   # missing | never
   #   labels: [isolated, reproducible]
 
 defaults:
