@@ -1,24 +1,29 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createHarness, eventually, FAKE_CLAUDE, stopProcess, type Harness } from '../helpers/harness.js';
+import { podmanSkipReason, startPodman, CONTAINER_CLAUDE, TEST_IMAGE, type PodmanService } from '../helpers/podman.js';
 import { startSshd, type SshdServer } from '../helpers/sshd.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 const SECRET_KEY = 'sk-ant-oca-test-0123456789-do-not-print';
 
 // Claude Code tasks end to end with the fake `claude` (test/fixtures/fake-claude.mjs), on the
-// local executor and on an SSH executor backed by a real sshd.
+// local executor, on an SSH executor backed by a real sshd and on a container executor backed by
+// podman (its image carries the POSIX-sh fake, test/fixtures/fake-claude.sh).
 describe('Claude Code tasks', () => {
   let server: SshdServer;
+  let engine: PodmanService | undefined;
   let h: Harness;
   const receiver = new WebhookReceiver();
 
   beforeAll(async () => {
     server = await startSshd();
+    if (!podmanSkipReason()) engine = await startPodman();
     await receiver.start();
   });
   afterAll(async () => {
     await server?.stop();
+    await engine?.stop();
     await receiver.stop();
   });
   beforeEach(() => {
@@ -33,9 +38,23 @@ describe('Claude Code tasks', () => {
     claude_path: ${FAKE_CLAUDE}
     spool_dir: SPOOL
     env: { ANTHROPIC_API_KEY: ${SECRET_KEY} }
+  - name: box
+    type: container
+    image: ${TEST_IMAGE}
+    runtime: podman
+    socket: ENGINE
+    pull: never
+    claude_path: ${CONTAINER_CLAUDE}
+    volumes: ['HARNESS:HARNESS']
 `,
     });
-    writeFileSync(h.configPath, readFileSync(h.configPath, 'utf8').replace('SPOOL', `${h.dir}/remote-tasks`));
+    writeFileSync(
+      h.configPath,
+      readFileSync(h.configPath, 'utf8')
+        .replace('SPOOL', `${h.dir}/remote-tasks`)
+        .replace('ENGINE', engine?.url ?? 'unix:///nonexistent.sock')
+        .replaceAll('HARNESS', h.dir),
+    );
   });
   afterEach(async () => {
     await h.cleanup();
@@ -43,7 +62,7 @@ describe('Claude Code tasks', () => {
 
   const json = async (id: string) => JSON.parse((await h.cli(['status', id, '--json'])).stdout) as Record<string, unknown> & { claude: Record<string, unknown> | null };
 
-  for (const executor of ['local', 'crib']) {
+  for (const executor of ['local', 'crib', ...(podmanSkipReason() ? [] : ['box'])]) {
     it(`${executor}: shows progress while it runs, then the result, cost and turns, also in the webhook`, async () => {
       await h.startWorker(executor);
       const r = await h.cli(['start', '-e', executor, '-w', h.dir, '--callback', `${receiver.url}/${executor}`, '-p', 'Fix the build turns:6 slow:600']);
@@ -111,13 +130,19 @@ describe('Claude Code tasks', () => {
     expect((await json(missing)).error).toMatch(/claude not found on executor "local"/);
   });
 
-  it('kill ends a running Claude task as killed', async () => {
-    await h.startWorker();
-    const id = (await h.cli(['start', '-e', 'local', '-w', h.dir, '-p', 'turns:50 slow:200'])).stdout.trim();
-    await eventually(async () => (Number((await json(id)).claude?.turns) >= 1 ? true : undefined), 'the first turn');
-    expect((await h.cli(['kill', id, '--grace', '2s'])).exitCode).toBe(0);
-    await eventually(async () => ((await json(id)).status === 'killed' ? true : undefined), 'killed');
-  });
+  for (const executor of ['local', 'crib', ...(podmanSkipReason() ? [] : ['box'])]) {
+    it(`${executor}: kill ends a running Claude task as killed`, async () => {
+      await h.startWorker(executor);
+      const id = (await h.cli(['start', '-e', executor, '-w', h.dir, '-p', 'turns:50 slow:300'])).stdout.trim();
+      await eventually(async () => (Number((await json(id)).claude?.turns) >= 1 ? true : undefined), 'the first turn');
+      expect((await h.cli(['kill', id, '--grace', '2s'])).exitCode).toBe(0);
+      const killed = await eventually(async () => {
+        const s = await json(id);
+        return s.status === 'killed' ? s : undefined;
+      }, 'killed');
+      expect(killed.error).toBe('killed on request');
+    });
+  }
 
   it('runs with CLAUDECODE=1 in the worker environment and never shows the API key', async () => {
     await h.startWorker('crib', { CLAUDECODE: '1', CLAUDE_CODE_ENTRYPOINT: 'cli' });
