@@ -1,4 +1,4 @@
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import type { TaskRecord } from './task-record.js';
@@ -15,10 +15,10 @@ const madeDirs = new Set<string>();
  * Writes `~/.openclaw-agent/completions/<id>.json` in the original tool's shape (status
  * "success" or "failure", exit code -1 when there is none), for tools that watch that directory.
  */
-export async function writeCompletionRecord(record: TaskRecord, home?: string): Promise<string> {
+export function writeCompletionRecord(record: TaskRecord, home?: string): string {
   const dir = completionsDir(home);
   if (!madeDirs.has(dir)) {
-    await mkdir(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true });
     madeDirs.add(dir);
   }
   const file = path.join(dir, `${record.id}.json`);
@@ -30,15 +30,17 @@ export async function writeCompletionRecord(record: TaskRecord, home?: string): 
     executor: record.executor,
   };
   const text = `${JSON.stringify(body, null, 2)}\n`;
+  // Synchronous: a few hundred bytes on a local disk cost less than five trips through the
+  // thread pool, and this runs once per task on the worker's path to the next one.
   try {
-    await writeFile(`${file}.tmp`, text);
+    writeFileSync(`${file}.tmp`, text);
   } catch (error) {
     // Removed while this worker ran: make it again.
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    await mkdir(dir, { recursive: true });
-    await writeFile(`${file}.tmp`, text);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(`${file}.tmp`, text);
   }
-  await rename(`${file}.tmp`, file);
+  renameSync(`${file}.tmp`, file);
   return file;
 }
 

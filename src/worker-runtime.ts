@@ -64,7 +64,11 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
   const onEnded = async (record: TaskRecord, request: TaskRequest) => {
     // Fault injection for the outbox test: die right after the task ended, before relaying.
     if (process.env.OPENCLAW_AGENT_FAULT === 'exit-after-finish') process.kill(process.pid, 'SIGKILL');
-    await writeCompletionRecord(record).catch((error: unknown) => log(`could not write the completion record of ${record.id}: ${String(error)}`));
+    try {
+      writeCompletionRecord(record);
+    } catch (error) {
+      log(`could not write the completion record of ${record.id}: ${String(error)}`);
+    }
     // Only a task with webhooks put anything into the outbox; the sweep covers the rest.
     if (callbackUrls(request.callbackUrl, config).length > 0) await callbacks.relay();
   };
