@@ -1,9 +1,20 @@
 import type { Redis } from 'ioredis';
 import { ClaudeLineSplitter, describeToolUse, parseClaudeLine, type ClaudeEvent } from './claude-stream.js';
 import { InvalidInputError } from './errors.js';
-import type { OutputChunk } from './log-stream.js';
+import { LuaScript } from './lua-script.js';
+import { readLogTail, type OutputChunk } from './log-stream.js';
 import type { TaskKeys } from './task-keys.js';
 import { claudeFields, type ClaudeProgressFields, type TaskView } from './task-record.js';
+
+/**
+ * Progress goes only onto a live record: not after the task ended (its retention clock runs) and
+ * not onto a record `cleanup` removed, which a late write would otherwise bring back.
+ */
+const PROGRESS_SCRIPT = new LuaScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], 'finished_at') == 1 then return 0 end
+for i = 1, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return 1
+`);
 
 /** How often progress is written to the record while a Claude task runs. */
 const FLUSH_EVERY_MS = 500;
@@ -21,6 +32,7 @@ export class ClaudeProgress {
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
   private sawResult = false;
+  private readonly resumed: boolean;
   /** The real CLI prints one assistant line per content block, repeating the message id and usage. */
   private lastMessageId: string | undefined;
   private cwd: string | undefined;
@@ -35,7 +47,10 @@ export class ClaudeProgress {
   ) {
     this.state = { ...recorded };
     this.sawResult = recorded?.subtype !== undefined;
-    this.splitter = new ClaudeLineSplitter({ skipFirstPartial: resumedAtByte > 0 });
+    // Resuming at a byte offset (almost always a line boundary: claude writes whole lines): a
+    // first line that is a tail does not parse as JSON, and parseClaudeLine ignores it.
+    this.resumed = resumedAtByte > 0;
+    this.splitter = new ClaudeLineSplitter();
   }
 
   get fields(): Readonly<ClaudeProgressFields> {
@@ -62,16 +77,33 @@ export class ClaudeProgress {
     const fields = claudeFields(this.dirty);
     this.dirty = {};
     if (Object.keys(fields).length === 0) return this.writing;
-    this.writing = this.writing.then(() => this.redis.hset(this.keys.record(this.taskId), fields).then(() => undefined)).catch(() => undefined);
+    const args = Object.entries(fields).flat();
+    this.writing = this.writing.then(() => PROGRESS_SCRIPT.run(this.redis, [this.keys.record(this.taskId)], args).then(() => undefined)).catch(() => undefined);
     return this.writing;
   }
 
-  /** Ends observing: the last partial line (a result without its newline) and a final write. */
+  /**
+   * Ends observing: the last partial line (a result without its newline), then a final write.
+   * A worker that took over after the result line was shipped (and its predecessor died before
+   * recording it) finds the result in the log stream itself.
+   */
   async finish(): Promise<void> {
     const rest = this.splitter.flush();
     const event = rest === undefined ? undefined : parseClaudeLine(rest);
     if (event) this.apply(event);
+    if (!this.sawResult && this.resumed) await this.recoverResult();
     await this.flush();
+  }
+
+  private async recoverResult(): Promise<void> {
+    const { entries } = await readLogTail(this.redis, this.keys, this.taskId, 200).catch(() => ({ entries: [] }));
+    const stdout = entries.map((e) => (e.kind === 'output' && e.stream === 'stdout' ? e.text : '')).join('');
+    const result = stdout
+      .split('\n')
+      .map(parseClaudeLine)
+      .filter((e): e is Extract<ClaudeEvent, { kind: 'result' }> => e?.kind === 'result')
+      .at(-1);
+    if (result) this.apply(result);
   }
 
   /**

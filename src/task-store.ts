@@ -61,7 +61,8 @@ export async function markTaskStarted(
 /** Starts a retry: forgets the last run's handle and output offsets, and says so in the log. */
 export async function beginAttempt(redis: Redis, keys: TaskKeys, taskId: string, attempt: number, maxAttempts: number): Promise<void> {
   const key = keys.record(taskId);
-  const stale = Object.keys(await redis.hgetall(key)).filter((f) => f.startsWith('h:') || f.startsWith('c:') || f === 'pid');
+  // The last run's handle, offsets, pid and Claude progress (a retry is a new Claude run).
+  const stale = Object.keys(await redis.hgetall(key)).filter((f) => f.startsWith('h:') || f.startsWith('c:') || f.startsWith('cc:') || f === 'pid');
   const multi = redis.multi();
   if (stale.length > 0) multi.hdel(key, ...stale);
   multi

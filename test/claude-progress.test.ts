@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ClaudeProgress, parseRecordHash, TaskKeys } from '../src/index.js';
+import { ClaudeProgress, LogWriter, parseRecordHash, TaskKeys } from '../src/index.js';
 import { deleteKeys } from './helpers/harness.js';
 
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
@@ -18,6 +18,7 @@ const assistant = (id: string, blocks: unknown[], extra: Record<string, unknown>
 describe('ClaudeProgress', () => {
   it('counts a message split into one line per block once, not as a sub-agent message, and records the result', async () => {
     const taskId = randomUUID();
+    await redis.hset(keys.record(taskId), { id: taskId });
     const progress = new ClaudeProgress(redis, keys, taskId, undefined, 0);
     const stream = [
       line({ type: 'system', subtype: 'init', session_id: 's-1', model: 'claude-x', cwd: '/work/app' }),
@@ -41,6 +42,32 @@ describe('ClaudeProgress', () => {
       session_id: 's-1', model: 'claude-x', turns: 2, last_tool: 'Read: /etc/hosts', input_tokens: 200, output_tokens: 20,
       subtype: 'success', is_error: false, num_turns: 2, total_cost_usd: 0.25, duration_ms: 1200, result: 'All fixed.',
     });
+  });
+
+  it('never writes onto an ended or removed record', async () => {
+    const ended = randomUUID();
+    await redis.hset(keys.record(ended), { id: ended, finished_at: '1' });
+    const late = new ClaudeProgress(redis, keys, ended, undefined, 0);
+    late.observe([{ stream: 'stdout', text: line({ type: 'system', subtype: 'init', session_id: 's-9' }) }]);
+    await late.finish();
+    expect(await redis.hget(keys.record(ended), 'cc:session_id')).toBeNull();
+
+    const removed = randomUUID();
+    const orphan = new ClaudeProgress(redis, keys, removed, undefined, 0);
+    orphan.observe([{ stream: 'stdout', text: line({ type: 'system', subtype: 'init', session_id: 's-9' }) }]);
+    await orphan.finish();
+    expect(await redis.exists(keys.record(removed))).toBe(0);
+  });
+
+  it('finds the result in the log when the worker it took over from shipped it but died before recording it', async () => {
+    const taskId = randomUUID();
+    await redis.hset(keys.record(taskId), { id: taskId });
+    const result = { type: 'result', subtype: 'success', is_error: false, num_turns: 3, result: 'ok', session_id: 's-3' };
+    await new LogWriter(redis, keys, taskId, 1000).append([{ stream: 'stdout', text: `${line({ type: 'system', subtype: 'init', session_id: 's-3' })}${line(result)}` }]);
+    const successor = new ClaudeProgress(redis, keys, taskId, { session_id: 's-3', turns: 3 }, 4096);
+    await successor.finish();
+    expect(successor.failure(0)).toBeUndefined();
+    expect(successor.fields).toMatchObject({ subtype: 'success', num_turns: 3, result: 'ok' });
   });
 
   it('calls a result with is_error a failure even after exit 0, and keeps counting from a re-attach', async () => {

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { mkdirSync, readFileSync, watch, type FSWatcher } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
@@ -82,9 +82,10 @@ export class LocalExecutor implements Executor {
   private async start(ctx: ExecutionContext, dir: string): Promise<LocalHandle | ExecutionResult> {
     const command = buildTaskCommand(ctx.request.payload, ctx.executor, ctx.defaults);
     const cwd = command.workdir ? path.resolve(expandHome(command.workdir)) : homedir();
-    // stat and mkdir run synchronously: two metadata calls on a local disk cost microseconds,
-    // while each trip through libuv's thread pool costs a fraction of a millisecond per task.
-    if (!isDirectorySync(cwd)) {
+    // The workdir may be on a network mount: its stat must not block the worker's only thread.
+    // The spool directory is ours and local: its mkdir runs synchronously (a trip through
+    // libuv's thread pool costs more than the call).
+    if (!(await isDirectory(cwd))) {
       const error = `working directory ${cwd} does not exist on executor "${ctx.executor.name}"`;
       await ctx.log.append([{ stream: 'system', text: `${error}\n` }]);
       return { outcome: 'failed', exitCode: null, signal: null, error };
@@ -96,7 +97,14 @@ export class LocalExecutor implements Executor {
     }
     try {
       // The spool directory is the claim on the start: whoever creates it runs the task.
-      mkdirSync(dir, { mode: 0o700 });
+      try {
+        mkdirSync(dir, { mode: 0o700 });
+      } catch (error) {
+        // The spool root was removed while this worker ran: make it again.
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        mkdirSync(parent, { recursive: true, mode: 0o700 });
+        mkdirSync(dir, { mode: 0o700 });
+      }
     } catch (error) {
       // Another worker (or one that died) created it first: it owns the start; we re-attach.
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
@@ -318,10 +326,6 @@ async function isDirectory(p: string): Promise<boolean> {
     (s) => s.isDirectory(),
     () => false,
   );
-}
-
-function isDirectorySync(p: string): boolean {
-  return statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
 }
 
 function sleep(ms: number): Promise<void> {

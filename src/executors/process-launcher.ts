@@ -79,7 +79,8 @@ export class ProcessLauncher {
     this.child = child;
     child.stdin.on('error', () => {});
     createInterface({ input: child.stdout }).on('line', (line) => this.settle(line));
-    child.once('exit', (code, signal) => {
+    // 'close', not 'exit': replies still in the pipe are read before the pending are failed.
+    child.once('close', (code, signal) => {
       if (this.child === child) this.child = undefined;
       const error = new Error(`the process launcher exited (${signal ?? `code ${code}`})`);
       for (const waiting of this.pending.values()) waiting.reject(error);

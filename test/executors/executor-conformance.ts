@@ -200,6 +200,20 @@ export function describeExecutorConformance(name: string, makeTarget: () => Prom
       expect((await collect(taskId)).stdout).toContain('term ignored');
     });
 
+    it('kills group members that ignore TERM after the grace period, even when the command itself already ended', async () => {
+      const taskId = randomUUID();
+      const stop = new StopSwitch();
+      // The command dies on TERM (its exit code is recorded); a member ignoring TERM stays.
+      const running = execute(sh("sh -c \"trap '' TERM; exec sleep 300\" & echo up; wait"), { taskId, stop });
+      await waitFor(async () => (await collect(taskId)).stdout.includes('up'));
+      const record = await loadTaskRecord(redis, keys, taskId, TaskRequestSchema.parse({ executor: 'x', payload: sh('true'), createdAt: 0 }), 'local');
+      expect(await target.processesLeft(record.handle)).toBeGreaterThanOrEqual(2);
+      stop.trip({ kind: 'killed', graceMs: 500, reason: 'test' });
+      const result = await running;
+      expect(result.stopped).toBe(true);
+      expect(await target.processesLeft(record.handle)).toBe(0);
+    });
+
     it('ends as lost when the process vanished without an exit code', async () => {
       const taskId = randomUUID();
       const first = new AbortController();

@@ -1,8 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
-import { LocalExecutor, parseConfigText } from '../../src/index.js';
-import { describeExecutorConformance, readLocalFile } from './executor-conformance.js';
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { LocalExecutor, parseConfigText, TaskKeys } from '../../src/index.js';
+import { deleteKeys } from '../helpers/harness.js';
+import { describeExecutorConformance, executionRunner, readLocalFile } from './executor-conformance.js';
 import { countProcessGroup } from '../helpers/processes.js';
 
 describeExecutorConformance('local', async () => {
@@ -32,4 +36,25 @@ describeExecutorConformance('local', async () => {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+});
+
+describe('local executor spool root', () => {
+  it('makes the spool root again when it was removed while the worker ran', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'oca-local-'));
+    const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    const keys = new TaskKeys(`oca-test-${randomUUID().slice(0, 8)}`);
+    const config = parseConfigText(`executors:\n  - name: local\n    type: local\n    spool_dir: ${path.join(dir, 'spool')}\n`, 'test');
+    const executor = new LocalExecutor();
+    const runner = executionRunner(redis, keys, executor, config.executors[0]!, config.defaults);
+    try {
+      expect((await runner.run({ type: 'shell_command', command: 'echo one', args: [], env: {}, workingDir: dir })).stdout).toBe('one\n');
+      rmSync(path.join(dir, 'spool'), { recursive: true, force: true });
+      expect((await runner.run({ type: 'shell_command', command: 'echo two', args: [], env: {}, workingDir: dir })).stdout).toBe('two\n');
+    } finally {
+      executor.close();
+      await deleteKeys(redis, `${keys.prefix}:*`);
+      redis.disconnect();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -204,6 +204,50 @@ describe('ssh executor', () => {
     }
   });
 
+  it('keeps a character whole at the 1 MiB read limit of a task that has ended', async () => {
+    const { runner } = runnerFor(sshConfig(server, dir));
+    const r = await runner.run(sh(`awk 'BEGIN { printf "a"; for (i = 0; i < 600000; i++) printf "\\303\\251" }'`));
+    expect(r.result.exitCode).toBe(0);
+    expect(r.stdout).not.toContain('\uFFFD');
+    expect(r.stdout).toBe(`a${'é'.repeat(600_000)}`);
+  });
+
+  it('works through a login that prints a banner first (a ForceCommand wrapper)', async () => {
+    const noisy = await startSshd({ config: ['ForceCommand echo welcome to the build box; eval "$SSH_ORIGINAL_COMMAND"'] });
+    try {
+      const config = { ...sshConfig(noisy, dir), known_hosts: noisy.knownHostsFile };
+      const { runner, executor } = runnerFor(config);
+      const r = await runner.run(sh('echo hi; echo there >&2; exit 2'));
+      expect(r.result).toEqual({ outcome: 'failed', exitCode: 2, signal: null });
+      expect(r.stdout).toBe('hi\n');
+      expect(r.stderr).toBe('there\n');
+      executor.close();
+    } finally {
+      await noisy.stop();
+    }
+  });
+
+  it('refuses a command too long for the remote command line, and the connection stays usable', async () => {
+    const { runner } = runnerFor(sshConfig(server, dir));
+    await expect(runner.run(sh(`echo ${'x'.repeat(100_000)}`))).rejects.toThrow(/too long to send over SSH/);
+    expect((await runner.run(sh('echo still here'))).stdout).toBe('still here\n');
+  });
+
+  it('survives a server that resets the connection before its banner', async () => {
+    const { createServer } = await import('node:net');
+    const rude = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => rude.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (rude.address() as { port: number }).port;
+      const { runner } = runnerFor({ ...sshConfig(server, dir), port });
+      await expect(runner.run(sh('true'))).rejects.toThrow(/ssh host 127\.0\.0\.1:\d+ of executor "crib"/);
+      // An error ssh2 emits a second time must not reach the process as an uncaught one.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    } finally {
+      rude.close();
+    }
+  });
+
   it('reports a refused key and an unreachable host in one line each', async () => {
     const other = path.join(dir, `stranger-${randomUUID()}`);
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other]);

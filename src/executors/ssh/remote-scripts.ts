@@ -81,22 +81,26 @@ export interface StartScriptInput {
 export function startScript(input: StartScriptInput): string {
   for (const name of [...Object.keys(input.env), ...input.unsetEnv]) {
     if (!ENV_NAME.test(name)) throw new InvalidInputError(`environment variable name "${name}" cannot be set over SSH — use letters, digits and _`);
+    if (name.startsWith('oca_')) throw new InvalidInputError(`environment variable name "${name}" is reserved (oca_*) — choose another name`);
   }
   const dir = shellQuote(input.dir);
   const parent = shellQuote(input.dir.slice(0, input.dir.lastIndexOf('/')) || '/');
+  const existing = `oca_wait_pid; printf 'OCA_EXISTS\\n'; cat "$oca_dir/pid" 2>/dev/null; exit 0`;
   const lines = [
     `oca_dir=${dir}`,
+    // Waits (up to ~3 s) for the wrapper to write its pid file.
+    `oca_wait_pid() { oca_i=0; while [ ! -s "$oca_dir/pid" ] && [ $oca_i -lt 300 ]; do oca_i=$((oca_i + 1)); sleep 0.01 2>/dev/null || sleep 1; done; }`,
+    // A task that started before (the worker died) is reported, whatever became of its workdir.
+    `[ -d "$oca_dir" ] && { ${existing}; }`,
     input.workdir === undefined ? 'cd 2>/dev/null' : `cd ${remotePathExpression(input.workdir)} 2>/dev/null || { printf 'OCA_NO_WORKDIR\\n'; exit 0; }`,
   ];
   if (input.requireCommand !== undefined) {
     lines.push(`command -v ${remotePathExpression(input.requireCommand)} >/dev/null 2>&1 || { printf 'OCA_NO_COMMAND\\n'; exit 0; }`);
   }
   lines.push(
-    // Waits (up to ~3 s) for the wrapper to write its pid file.
-    `oca_wait_pid() { oca_i=0; while [ ! -s "$oca_dir/pid" ] && [ $oca_i -lt 300 ]; do oca_i=$((oca_i + 1)); sleep 0.01 2>/dev/null || sleep 1; done; }`,
     `mkdir -p ${parent} 2>/dev/null`,
     `if ! oca_err=$(mkdir "$oca_dir" 2>&1); then`,
-    `  if [ -d "$oca_dir" ]; then oca_wait_pid; printf 'OCA_EXISTS\\n'; cat "$oca_dir/pid" 2>/dev/null; exit 0; fi`,
+    `  if [ -d "$oca_dir" ]; then ${existing}; fi`,
     `  printf 'OCA_ERROR %s\\n' "$oca_err"; exit 0`,
     'fi',
     'chmod 700 "$oca_dir"',
@@ -104,17 +108,20 @@ export function startScript(input: StartScriptInput): string {
   if (input.withStdin) {
     lines.push(`oca_err=$(cat 2>&1 >"$oca_dir/stdin") || { rm -rf "$oca_dir"; printf 'OCA_ERROR cannot save the prompt: %s\\n' "$oca_err"; exit 0; }`);
   }
-  for (const [name, value] of Object.entries(input.env)) lines.push(`export ${name}=${shellQuote(value)}`);
-  if (input.unsetEnv.length > 0) lines.push(`unset ${input.unsetEnv.join(' ')}`);
   // The program of an argv task may be `~/bin/claude`: the remote shell expands that `~`.
   const words = wrapperArgs(input.argv);
   const quoted = words.map((word, index) => (words[0] === '--' && index === 1 ? remotePathExpression(word) : shellQuote(word))).join(' ');
-  const launch = `/bin/sh -c ${shellQuote(WRAPPER)} openclaw-task "$oca_dir" ${quoted} </dev/null >/dev/null 2>&1 &`;
+  const wrapper = `/bin/sh -c ${shellQuote(WRAPPER)} openclaw-task "$oca_dir" ${quoted}`;
+  // The task's environment is set in a subshell around the launch only: a PATH of the task's
+  // does not change which setsid, sleep or cat this script runs. setsid where it exists (Linux);
+  // elsewhere job control gives the wrapper its own process group.
+  const environment = [
+    ...Object.entries(input.env).map(([name, value]) => `export ${name}=${shellQuote(value)}`),
+    ...(input.unsetEnv.length > 0 ? [`unset ${input.unsetEnv.join(' ')}`] : []),
+  ];
   lines.push(
-    // setsid where it exists (Linux); elsewhere job control gives the wrapper its own process group.
-    `if command -v setsid >/dev/null 2>&1; then setsid ${launch}`,
-    `else set -m; ${launch}`,
-    'fi',
+    'oca_setsid=$(command -v setsid 2>/dev/null)',
+    `(${[...environment, `if [ -n "$oca_setsid" ]; then exec "$oca_setsid" ${wrapper}; else set -m; ${wrapper} & fi`].join('; ')}) </dev/null >/dev/null 2>&1 &`,
     'oca_wait_pid',
     `printf 'OCA_STARTED\\n'; cat "$oca_dir/pid" 2>/dev/null`,
   );
@@ -157,6 +164,9 @@ export interface PolledTask {
 export interface PolledStatus {
   /** The task directory is gone. */
   missing: boolean;
+  /** From the pid file, for a task polled without a pid. */
+  pid?: number;
+  pidStartTime?: string;
   exitCode?: number;
   /** The start time of the pid now ('' when gone), when a pid was asked about. */
   startTime?: string;
@@ -180,6 +190,8 @@ export function statusScript(tasks: readonly PolledTask[]): string {
       `if [ -f ${dir}/exit ] && IFS= read -r oca_c <${dir}/exit; then printf 'X %s\\n' "$oca_c"; fi`,
     );
     if (task.pid !== undefined) lines.push(`oca_start_time ${task.pid}; printf 'A %s\\n' "$oca_st"`);
+    // A start whose pid was not seen yet: the wrapper's pid file, once it is there.
+    else lines.push(`if [ -s ${dir}/pid ]; then { IFS= read -r oca_p; IFS= read -r oca_s; } <${dir}/pid; printf 'P %s\\n' "$oca_p"; printf 'S %s\\n' "$oca_s"; fi`);
     if (task.pid !== undefined && task.group) lines.push(`oca_kill 0 ${task.pid} && printf 'G\\n'`);
   }
   const files = tasks.flatMap((task) => [`${task.dir}/stdout`, `${task.dir}/stderr`]);
@@ -217,6 +229,11 @@ export function parseStatus(stdout: string, tasks: readonly PolledTask[]): Map<s
       current.startTime = '';
     } else if (line === 'G') {
       current.groupAlive = true;
+    } else if (line.startsWith('P ')) {
+      const pid = Number(line.slice(2));
+      if (Number.isInteger(pid) && pid > 0) current.pid = pid;
+    } else if (line.startsWith('S ')) {
+      current.pidStartTime = startTimeOfStatLine(line.slice(2));
     }
   }
   const byPath = new Map<string, { status: PolledStatus; stream: 'stdout' | 'stderr' }>();
@@ -243,11 +260,16 @@ export interface ReadRange {
   length: number;
 }
 
-/** Prints each range as `D <key> <stream> <length>` and exactly that many raw bytes, then END. */
-export function readScript(ranges: readonly ReadRange[]): string {
-  const lines = ranges.map(
+/**
+ * Prints a marker line with `nonce` (anything a login shell or a ForceCommand prints before the
+ * script is skipped up to it), then each range as `D <key> <stream> <length>` and exactly that
+ * many raw bytes, then END.
+ */
+export function readScript(ranges: readonly ReadRange[], nonce: string): string {
+  const lines = [`printf 'OCA_READ %s\\n' ${shellQuote(nonce)}`];
+  lines.push(...ranges.map(
     (r) => `printf 'D %s %s %s\\n' ${shellQuote(r.key)} ${r.stream} ${r.length}; tail -c +${r.offset + 1} ${shellQuote(r.file)} | head -c ${r.length}`,
-  );
+  ));
   lines.push("printf 'END\\n'");
   return lines.join('\n');
 }
@@ -256,9 +278,16 @@ export function readScript(ranges: readonly ReadRange[]): string {
  * The bytes of each range, by key and stream; undefined when the output does not frame exactly
  * (a file shrank or vanished under us): nothing is shipped from such a read, it is simply redone.
  */
-export function parseRead(output: Buffer, ranges: readonly ReadRange[]): Map<string, Partial<Record<'stdout' | 'stderr', Buffer>>> | undefined {
+export function parseRead(
+  output: Buffer,
+  ranges: readonly ReadRange[],
+  nonce: string,
+): Map<string, Partial<Record<'stdout' | 'stderr', Buffer>>> | undefined {
   const out = new Map<string, Partial<Record<'stdout' | 'stderr', Buffer>>>();
-  let at = 0;
+  const marker = Buffer.from(`OCA_READ ${nonce}\n`);
+  const start = output.indexOf(marker);
+  if (start < 0) return undefined;
+  let at = start + marker.length;
   for (const range of ranges) {
     const end = output.indexOf(0x0a, at);
     if (end < 0) return undefined;

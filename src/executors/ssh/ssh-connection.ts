@@ -33,6 +33,14 @@ export interface ExecResult {
 }
 
 /**
+ * Linux caps one argument at 128 KiB, and the whole command is one argument to the remote login
+ * shell: past this, a command is refused here with a clear error instead of breaking the link.
+ */
+const MAX_COMMAND_BYTES = 120_000;
+/** A remote command that runs longer than this is abandoned (its channel closed) as a failure. */
+const COMMAND_TIMEOUT_MS = 120_000;
+
+/**
  * OpenSSH allows 10 sessions per connection (MaxSessions); stay below it so that a burst of task
  * starts, polls and kills queues here instead of failing with "open failed".
  */
@@ -61,6 +69,7 @@ export class SshConnection {
   private info: RemoteInfo | undefined;
   private channels = 0;
   private readonly queue: Array<() => void> = [];
+  private closed = false;
 
   constructor(
     private readonly config: ExecutorConfig,
@@ -91,7 +100,9 @@ export class SshConnection {
     }
   }
 
+  /** Ends the connection for good: later commands fail instead of reconnecting. */
   close(): void {
+    this.closed = true;
     this.client?.end();
     this.client = undefined;
     this.info = undefined;
@@ -100,12 +111,25 @@ export class SshConnection {
   private exec(client: Client, script: string, stdin: string | Buffer | undefined): Promise<ExecResult> {
     const encoded = Buffer.from(script, 'utf8').toString('base64');
     const command = `sh -c 'eval "$(echo ${encoded} | base64 -d)"'`;
+    if (command.length > MAX_COMMAND_BYTES) {
+      return Promise.reject(
+        new SshError(
+          `the command for ${this.where} is too long to send over SSH (${Math.round(command.length / 1024)} KiB encoded, at most ${Math.round(MAX_COMMAND_BYTES / 1024)} KiB): put it in a script on the host, or pass large text as the prompt`,
+          false,
+        ),
+      );
+    }
     return new Promise((resolve, reject) => {
       client.exec(command, (error: Error | undefined, channel: ClientChannel) => {
         if (error) {
           reject(this.lost(error));
           return;
         }
+        const timer = setTimeout(() => {
+          reject(new SshError(`ssh ${this.where}: a remote command took longer than ${COMMAND_TIMEOUT_MS / 1000}s; abandoned`, true));
+          channel.close();
+        }, COMMAND_TIMEOUT_MS);
+        channel.once('close', () => clearTimeout(timer));
         const out: Buffer[] = [];
         const err: Buffer[] = [];
         let code: number | null = null;
@@ -147,6 +171,7 @@ export class SshConnection {
   }
 
   private connect(): Promise<{ client: Client; info: RemoteInfo }> {
+    if (this.closed) return Promise.reject(new SshError(`ssh ${this.where}: the connection was closed`, false));
     if (this.client && this.info) return Promise.resolve({ client: this.client, info: this.info });
     this.connecting ??= this.open().finally(() => {
       this.connecting = undefined;
@@ -189,20 +214,30 @@ export class SshConnection {
       },
     };
     await new Promise<void>((resolve, reject) => {
-      const fail = (error: Error & { level?: string; code?: string }) => {
-        client.removeListener('ready', ready);
-        client.end();
-        reject(this.describeConnectError(error, refusal, auth.tried));
-      };
-      const ready = () => {
-        client.removeListener('error', fail);
+      let settled = false;
+      // Listening for good before connecting: ssh2 may report a reset twice (once to the
+      // handshake, once more as "lost before handshake"), and an unheard 'error' ends the worker.
+      client.on('error', (error: Error & { level?: string; code?: string }) => {
+        if (!settled) {
+          settled = true;
+          client.end();
+          reject(this.describeConnectError(error, refusal, auth.tried));
+          return;
+        }
+        this.log(`ssh ${this.where}: ${error.message}`);
+      });
+      client.once('ready', () => {
+        settled = true;
         resolve();
-      };
-      client.once('ready', ready);
-      client.once('error', fail);
-      client.connect(options);
+      });
+      try {
+        client.connect(options);
+      } catch (error) {
+        // A key that cannot be parsed (say, encrypted without a passphrase) throws right here.
+        settled = true;
+        reject(this.describeConnectError(error as Error, refusal, auth.tried));
+      }
     });
-    client.on('error', (error: Error) => this.log(`ssh ${this.where}: ${error.message}`));
     client.on('close', () => {
       if (this.client === client) {
         this.client = undefined;
@@ -221,6 +256,10 @@ export class SshConnection {
         `ssh ${this.where}: the remote did not run the probe (needs a POSIX sh and base64): ${probe.stderr.trim().split('\n')[0] || `exit code ${probe.code}`}`,
         false,
       );
+    }
+    if (this.closed) {
+      client.end();
+      throw new SshError(`ssh ${this.where}: the connection was closed`, false);
     }
     this.client = client;
     this.info = info;

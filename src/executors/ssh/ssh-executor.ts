@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import type { ExecutorConfig } from '../../config.js';
 import { describeError } from '../../errors.js';
-import type { LogWriter, OutputChunk } from '../../log-stream.js';
+import { OwnershipLostError, type LogWriter, type OutputChunk } from '../../log-stream.js';
 import type { StopRequest, StopSwitch } from '../../task-stop.js';
 import { completeUtf8Length } from '../../utf8-boundary.js';
 import { DetachedError, resultFromExitCode, type ExecutionContext, type ExecutionResult, type Executor } from '../executor.js';
@@ -28,6 +29,8 @@ const MAX_READ_BYTES = 1 << 20;
 /** Poll cadence: fast while output flows or a task is being stopped, slower when all is quiet. */
 const FAST_POLL_MS = 100;
 const SLOW_POLL_MS = 1000;
+/** How long a task directory may go without a pid file before the task counts as lost. */
+const PID_FILE_DEADLINE_MS = 60_000;
 /** Reconnect back-off after a failed poll, doubling up to the cap. */
 const RETRY_FIRST_MS = 500;
 const RETRY_MAX_MS = 30_000;
@@ -47,6 +50,9 @@ interface Followed {
   stopping?: { request: StopRequest; termSent: boolean; killAt?: number; killSent: boolean };
   /** Polls that found the process gone without an exit file (one more look, then lost). */
   goneSeen: number;
+  /** When following began without a pid (a start that was still writing its pid file). */
+  noPidSince?: number;
+  markStarted: ExecutionContext['markStarted'];
   resolve(result: ExecutionResult): void;
   reject(error: unknown): void;
 }
@@ -178,6 +184,8 @@ export class SshExecutor implements Executor {
         log: ctx.log,
         offsets: { stdout: Number(ctx.record.checkpoint.stdout ?? 0) || 0, stderr: Number(ctx.record.checkpoint.stderr ?? 0) || 0 },
         goneSeen: 0,
+        noPidSince: handle.pid === undefined ? Date.now() : undefined,
+        markStarted: (handle, pid) => ctx.markStarted(handle, pid),
         resolve: (result) => done(() => resolve(result)),
         reject: (error) => done(() => reject(error instanceof Error ? error : new Error(String(error)))),
       };
@@ -190,20 +198,22 @@ export class SshExecutor implements Executor {
         ctx.signal.removeEventListener('abort', onAbort);
         settle();
       };
+      // The same run followed twice by this worker (a stalled job handed back to it): the newer
+      // follower takes over, the older one stops as a worker that lost the task would.
+      this.followed.get(key)?.reject(new OwnershipLostError(ctx.taskId));
       this.followed.set(key, task);
       if (ctx.signal.aborted) {
         onAbort();
         return;
       }
       ctx.signal.addEventListener('abort', onAbort, { once: true });
-      this.polling ??= this.poll().finally(() => {
-        this.polling = undefined;
-      });
+      this.polling ??= this.poll();
       this.wake?.();
     });
   }
 
-  // One loop for all followed tasks; it ends when none is left.
+  // One loop for all followed tasks; it ends when none is left (and says so in the same step, so
+  // a task followed from then on starts a new loop).
   private async poll(): Promise<void> {
     let delay = FAST_POLL_MS;
     let retry = RETRY_FIRST_MS;
@@ -223,7 +233,7 @@ export class SshExecutor implements Executor {
         delay = retry;
         retry = Math.min(RETRY_MAX_MS, retry * 2);
       }
-      if (this.followed.size === 0) break;
+      if (this.followed.size === 0 || this.closed) break;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           this.wake = undefined;
@@ -237,6 +247,7 @@ export class SshExecutor implements Executor {
         };
       });
     }
+    this.polling = undefined;
   }
 
   /** One poll of every task; true when something moved (output shipped, a task ended, a stop). */
@@ -255,16 +266,20 @@ export class SshExecutor implements Executor {
         if (size > offset) ranges.push({ key: task.key, stream, file: `${task.handle.dir}/${stream}`, offset, length: Math.min(MAX_READ_BYTES, size - offset) });
       }
     }
-    const data = ranges.length > 0 ? parseRead((await this.connection.run(readScript(ranges))).stdout, ranges) : new Map();
+    const nonce = randomUUID();
+    const data = ranges.length > 0 ? parseRead((await this.connection.run(readScript(ranges, nonce))).stdout, ranges, nonce) : new Map();
     if (!data) return true;
     await Promise.all(
       tasks.map(async (task) => {
         const status = statuses.get(task.key)!;
         try {
-          const shipped = await this.ship(task, data.get(task.key), status);
+          if (await this.adoptPid(task, status)) busy = true;
+          const shipped = await this.ship(task, data.get(task.key), status, ranges);
           if (shipped) busy = true;
           if (await this.settle(task, status, ranges)) busy = true;
         } catch (error) {
+          // A dropped link fails the round (retried for all); anything else ends this task.
+          if (error instanceof SshError && error.transient) throw error;
           task.reject(error);
         }
       }),
@@ -272,15 +287,34 @@ export class SshExecutor implements Executor {
     return busy || tasks.some((t) => t.stopping !== undefined);
   }
 
-  // Ships fetched bytes; a trailing partial UTF-8 character waits for the next round unless final.
-  private async ship(task: Followed, fetched: Partial<Record<'stdout' | 'stderr', Buffer>> | undefined, status: PolledStatus): Promise<boolean> {
+  // A task followed before its pid was known takes it from the pid file once it is written.
+  private async adoptPid(task: Followed, status: PolledStatus): Promise<boolean> {
+    if (task.handle.pid !== undefined || status.pid === undefined) return false;
+    task.handle = { ...task.handle, pid: status.pid, startTime: status.pidStartTime };
+    task.noPidSince = undefined;
+    await task.markStarted({ dir: task.handle.dir, pid: String(status.pid), start_time: status.pidStartTime ?? '' }, status.pid);
+    // This round's status asked about no pid; judge liveness from the next one.
+    task.goneSeen = -1;
+    return true;
+  }
+
+  // Ships fetched bytes; a trailing partial UTF-8 character waits for the next round unless it is
+  // the end of a file that will not grow (the task has ended and the read reached its size).
+  private async ship(
+    task: Followed,
+    fetched: Partial<Record<'stdout' | 'stderr', Buffer>> | undefined,
+    status: PolledStatus,
+    ranges: readonly ReadRange[],
+  ): Promise<boolean> {
     if (!fetched) return false;
-    const final = status.exitCode !== undefined || !this.isAlive(task, status);
+    const ended = status.exitCode !== undefined || (task.handle.pid !== undefined && !this.isAlive(task, status));
     const chunks: OutputChunk[] = [];
     const next = { ...task.offsets };
     for (const stream of ['stdout', 'stderr'] as const) {
       const bytes = fetched[stream];
       if (!bytes || bytes.length === 0) continue;
+      const range = ranges.find((r) => r.key === task.key && r.stream === stream);
+      const final = ended && range !== undefined && range.offset + range.length === (status.sizes[stream] ?? 0);
       const usable = final ? bytes.length : completeUtf8Length(bytes);
       if (usable === 0) continue;
       chunks.push({ stream, text: bytes.subarray(0, usable) });
@@ -294,12 +328,23 @@ export class SshExecutor implements Executor {
 
   // Ends a task whose output is all shipped, and drives a requested stop (TERM, grace, KILL).
   private async settle(task: Followed, status: PolledStatus, ranges: readonly ReadRange[]): Promise<boolean> {
-    const pending = ranges.some((r) => r.key === task.key && task.offsets[r.stream] < r.offset + r.length) ||
+    const pending =
+      ranges.some((r) => r.key === task.key && task.offsets[r.stream] < r.offset + r.length) ||
       (['stdout', 'stderr'] as const).some((s) => (status.sizes[s] ?? 0) > task.offsets[s]);
-    const stopped = task.stopping?.termSent === true;
+    const stopping = task.stopping;
+    // A stopped task is done only when nothing of its process group is left: members that ignore
+    // TERM get KILL after the grace period, also when the wrapper itself has already exited.
+    if (stopping?.termSent && status.groupAlive && task.handle.pid !== undefined) {
+      if (!stopping.killSent && Date.now() >= (stopping.killAt ?? 0)) {
+        // The group still has members, so its id cannot have been reused: no start-time check.
+        await this.connection.run(signalScript(task.handle.pid, undefined, 'KILL'));
+        stopping.killSent = true;
+      }
+      return true;
+    }
     if (status.exitCode !== undefined) {
       if (pending) return true;
-      task.resolve({ ...resultFromExitCode(status.exitCode), ...(stopped ? { stopped } : {}) });
+      task.resolve({ ...resultFromExitCode(status.exitCode), ...(stopping?.termSent ? { stopped: true } : {}) });
       return true;
     }
     if (status.missing) {
@@ -308,10 +353,18 @@ export class SshExecutor implements Executor {
       task.resolve({ outcome: 'lost', exitCode: null, signal: null, error });
       return true;
     }
+    if (task.handle.pid === undefined) {
+      // Its wrapper has not written the pid file yet (a slow host); lost only after a long wait.
+      if (Date.now() - (task.noPidSince ?? Date.now()) < PID_FILE_DEADLINE_MS) return false;
+      const error = `the task never recorded its pid in ${task.handle.dir} (its start failed half-way)`;
+      await task.log.append([{ stream: 'system', text: `${error}\n` }]);
+      task.resolve({ outcome: 'lost', exitCode: null, signal: null, error });
+      return true;
+    }
     if (!this.isAlive(task, status)) {
       // The wrapper writes the exit file before it exits: give it one more round, then drain.
       if (pending || ++task.goneSeen < 2) return true;
-      if (task.stopping?.killSent) {
+      if (stopping?.killSent) {
         task.resolve({ outcome: 'failed', exitCode: null, signal: 'SIGKILL', stopped: true });
         return true;
       }
@@ -320,13 +373,12 @@ export class SshExecutor implements Executor {
       task.resolve({ outcome: 'lost', exitCode: null, signal: null, error });
       return true;
     }
-    const stopping = task.stopping;
-    if (!stopping || task.handle.pid === undefined) return false;
+    if (!stopping) return false;
     if (!stopping.termSent) {
       const sent = await this.connection.run(signalScript(task.handle.pid, task.handle.startTime, 'TERM'));
       stopping.termSent = sent.stdout.toString('utf8').includes('SENT');
       stopping.killAt = Date.now() + stopping.request.graceMs;
-    } else if (!stopping.killSent && stopping.killAt !== undefined && Date.now() >= stopping.killAt && status.groupAlive) {
+    } else if (!stopping.killSent && Date.now() >= (stopping.killAt ?? 0)) {
       await this.connection.run(signalScript(task.handle.pid, task.handle.startTime, 'KILL'));
       stopping.killSent = true;
     }
