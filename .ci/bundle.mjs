@@ -7,6 +7,8 @@ import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const outfile = fileURLToPath(new URL('../dist/cli/openclaw-agent.cjs', import.meta.url));
+// No cache may outlive the bundle it was made for, even when this build fails half-way.
+rmSync(`${outfile}.v8-cache`, { force: true });
 await build({
   entryPoints: ['dist/cli/main.js'],
   outfile,

@@ -1,4 +1,4 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire, Module } from 'node:module';
 import path from 'node:path';
 import { Script } from 'node:vm';
@@ -22,6 +22,11 @@ export interface LoadedBundle {
 
 export const cacheFileOf = (bundle: string): string => `${bundle}.v8-cache`;
 
+function bundleStamp(file: string): string {
+  const { size, mtimeMs } = statSync(file);
+  return `oca-v8-cache ${process.version} ${size} ${Math.trunc(mtimeMs)}`;
+}
+
 /**
  * Loads the CommonJS bundle the way Node's own loader would (same wrapper, same `require`), but
  * through vm.Script with V8's code cache: start-up then skips parsing and compiling ~2 MB of
@@ -30,11 +35,15 @@ export const cacheFileOf = (bundle: string): string => `${bundle}.v8-cache`;
  * file (the bundle itself) returns this instance.
  */
 export function loadBundle(file: string): LoadedBundle {
-
   const source = readFileSync(file, 'utf8');
+  // V8 checks a cache against the source's length only: a cache is used only for the bundle
+  // file it was made for (its size and modification time are in the cache's first line).
+  const stamp = bundleStamp(file);
   let cachedData: Buffer | undefined;
   try {
-    cachedData = readFileSync(cacheFileOf(file));
+    const raw = readFileSync(cacheFileOf(file));
+    const tagEnd = raw.indexOf(0x0a);
+    cachedData = tagEnd > 0 && raw.subarray(0, tagEnd).toString('latin1') === stamp ? raw.subarray(tagEnd + 1) : undefined;
   } catch {
     cachedData = undefined;
   }
@@ -53,7 +62,7 @@ export function loadBundle(file: string): LoadedBundle {
     cacheUsed: cachedData !== undefined && !script.cachedDataRejected,
     saveCache() {
       const target = cacheFileOf(file);
-      writeFileSync(`${target}.tmp`, script.createCachedData());
+      writeFileSync(`${target}.tmp`, Buffer.concat([Buffer.from(`${stamp}\n`, 'latin1'), script.createCachedData()]));
       renameSync(`${target}.tmp`, target);
     },
   };

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { findExecutor, type ExecutorConfig, type LoadedConfig } from './config.js';
-import { AmbiguousTaskIdError, InvalidInputError, TaskNotFoundError, UnknownExecutorError, UsageError } from './errors.js';
+import { AmbiguousTaskIdError, describeError, InvalidInputError, OcaError, TaskNotFoundError, UnknownExecutorError, UsageError } from './errors.js';
 import { connectRedis, resolveRedisUrl } from './redis-connection.js';
 import { TaskKeys } from './task-keys.js';
 import { payloadWorkdir, TaskRequestSchema, type TaskPayload, type TaskRequest, type TaskType } from './task-payload.js';
@@ -142,10 +142,15 @@ export class TaskClient {
       removeOnFail: { age: Math.ceil(this.config.retention / 1000) },
     });
     const [record, job] = await Promise.allSettled([recorded, added]);
-    if (record.status === 'rejected' || job.status === 'rejected') {
-      if (job.status === 'fulfilled') await job.value.remove().catch(() => {});
+    if (job.status === 'rejected') {
+      // Not queued: nothing may remain of it.
       await this.forget(id);
-      throw record.status === 'rejected' ? record.reason : (job as PromiseRejectedResult).reason;
+      throw job.reason;
+    }
+    if (record.status === 'rejected') {
+      // Queued (a worker may have it already, and rebuilds the record from the job): never
+      // remove it now. Say so, so that the caller does not enqueue it a second time.
+      throw new OcaError('INTERNAL', `task ${id} was queued, but its record could not be written (${describeError(record.reason)}); it will run — see \`openclaw-agent status ${id.slice(0, 8)}\``);
     }
     return { id, executor: executor.name };
   }
@@ -289,7 +294,17 @@ export class TaskClient {
     }
     const notices = this.endNotices;
     notices.listeners.add(listener);
-    await notices.ready;
+    try {
+      await notices.ready;
+    } catch (error) {
+      // A failed subscription is not kept: the next wait tries again.
+      notices.listeners.delete(listener);
+      if (this.endNotices === notices) {
+        notices.redis.disconnect();
+        this.endNotices = undefined;
+      }
+      throw error;
+    }
     return () => notices.listeners.delete(listener);
   }
 

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -14,7 +14,7 @@ function cacheUsed(bundle: string): string {
 }
 
 describe('the one-file CLI bundle', () => {
-  it('starts from a code cache that V8 accepts, and still runs when the cache does not fit', () => {
+  it('starts from a code cache that V8 accepts, and compiles from source when the cache is not for this bundle', () => {
     const bundle = path.join(DIST, 'openclaw-agent.cjs');
     expect(cacheUsed(bundle)).toBe('true');
 
@@ -24,6 +24,12 @@ describe('the one-file CLI bundle', () => {
       const copy = path.join(dir, 'openclaw-agent.cjs');
       copyFileSync(bundle, copy);
       writeFileSync(`${copy}.v8-cache`, 'not a code cache');
+      expect(cacheUsed(copy)).toBe('false');
+      // The real cache beside an edited bundle of the same length: V8 alone would accept it.
+      copyFileSync(`${bundle}.v8-cache`, `${copy}.v8-cache`);
+      const source = readFileSync(copy, 'utf8');
+      writeFileSync(copy, source.replace('unknown command', 'unknown-command'));
+      expect(readFileSync(copy).length).toBe(Buffer.byteLength(source));
       expect(cacheUsed(copy)).toBe('false');
     } finally {
       rmSync(dir, { recursive: true, force: true });
