@@ -1,7 +1,7 @@
 // Bundles the whole CLI (cli/main.ts: oclif, the commands, the library and their dependencies)
 // into one CommonJS file, then saves V8's code cache for it. `dist/cli/bin.js` loads the two:
 // one file with a code cache starts several times faster than the hundreds of modules behind it.
-// The library stays importable as plain modules from dist/src.
+// The dashboard server gets a bundle of its own; the library stays importable from dist/src.
 import { build } from 'esbuild';
 import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -9,9 +9,7 @@ import { fileURLToPath } from 'node:url';
 const outfile = fileURLToPath(new URL('../dist/cli/openclaw-agent.cjs', import.meta.url));
 // No cache may outlive the bundle it was made for, even when this build fails half-way.
 rmSync(`${outfile}.v8-cache`, { force: true });
-await build({
-  entryPoints: ['dist/cli/main.js'],
-  outfile,
+const common = {
   bundle: true,
   platform: 'node',
   format: 'cjs',
@@ -28,7 +26,11 @@ await build({
   // Library modules that find their neighbours with createRequire(import.meta.url) get the bundle's URL.
   define: { 'import.meta.url': '__ocaBundleUrl' },
   banner: { js: 'var __ocaBundleUrl = require("node:url").pathToFileURL(__filename).href;' },
-});
+};
+await build({ ...common, entryPoints: ['dist/cli/main.js'], outfile });
+// The dashboard server is a bundle of its own (cli/dashboard-loader.ts): Fastify and Bull Board
+// would otherwise be read and deserialised by every command.
+await build({ ...common, entryPoints: ['dist/bull-board/server.js'], outfile: fileURLToPath(new URL('../dist/bull-board/dashboard.cjs', import.meta.url)) });
 
 // The bundle is run through vm.Script, where import() has no loader: ours must all be static or
 // bundled. (oclif's own import() of ESM plugin files is never reached: the commands file is .cjs.)

@@ -53,7 +53,8 @@ export async function startPodman(): Promise<PodmanService> {
   try {
     await buildTestImage(podman, dir);
     const socket = path.join(dir, 'podman.sock');
-    service = spawn('podman', ['system', 'service', '--time=0', `unix://${socket}`], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    // Its own directory as cwd: runc leaves an `oom` event file in the cwd of the engine.
+    service = spawn('podman', ['system', 'service', '--time=0', `unix://${socket}`], { env, cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     service.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     await waitForPing(socket, service, () => stderr);
