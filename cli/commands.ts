@@ -1,5 +1,6 @@
 import Cleanup from './cleanup.js';
 import Config from './config.js';
+import Dashboard from './dashboard.js';
 import Down from './down.js';
 import Executors from './executors.js';
 import Kill from './kill.js';
@@ -17,6 +18,7 @@ import Worker from './worker.js';
 export const COMMANDS = {
   cleanup: Cleanup,
   config: Config,
+  dashboard: Dashboard,
   down: Down,
   executors: Executors,
   kill: Kill,

@@ -192,6 +192,8 @@ export async function startPrivateRedis(home?: string): Promise<StartedRedis> {
 /** Records the running stack so that other commands find it and `down` can stop it. */
 export async function writeStackState(state: StackState, home?: string): Promise<void> {
   const paths = stackPaths(home);
+  // A stack of workers only (`up --redis-url`) may be the first thing to use this data dir.
+  await mkdir(paths.root, { recursive: true, mode: 0o700 });
   await writeFile(paths.state, JSON.stringify(state), { mode: 0o600 });
 }
 

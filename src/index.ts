@@ -34,3 +34,4 @@ export * from './executors/process-identity.js';
 export * from './claude-progress.js';
 export * from './claude-stream.js';
 export * from './claude-transcript.js';
+export * from './api-client.js';

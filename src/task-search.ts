@@ -54,10 +54,10 @@ const MAX_PREFIX_EXPANSION = 200;
  */
 const REINDEX_OVERLAP_MS = 10_000;
 
-/** The words a text is found by: lower-cased runs of letters, digits and `_`, each once. */
+/** The words a text is found by: lower-cased runs of letters and digits, each once. */
 export function searchWords(text: string): string[] {
   const words = new Set<string>();
-  for (const match of text.toLowerCase().matchAll(/[\p{L}\p{N}_]+/gu)) {
+  for (const match of text.toLowerCase().matchAll(/[\p{L}\p{N}]+/gu)) {
     words.add(match[0].slice(0, MAX_WORD_LENGTH));
     if (words.size === MAX_WORDS_PER_TASK) break;
   }

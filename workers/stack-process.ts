@@ -6,7 +6,7 @@ import {
   startPrivateRedis,
   writeStackState,
 } from '../src/embedded-stack.js';
-import { OcaError } from '../src/errors.js';
+import { describeError, OcaError } from '../src/errors.js';
 import { redactRedisUrl } from '../src/redis-connection.js';
 import { startExecutorWorker, type RunningWorker } from '../src/worker-runtime.js';
 
@@ -17,6 +17,11 @@ export interface StackProcessOptions {
   /** Run workers only, against this Redis, instead of starting a private one. */
   externalRedis?: string;
   say: (line: string) => void;
+  /**
+   * More to run beside the workers once they are ready (the dashboard, started by `up`); closed
+   * first on stop. A failure to start it is said and the stack goes on without it.
+   */
+  services?: (redisUrl: string) => Promise<{ close(): Promise<void> }>;
 }
 
 /**
@@ -32,19 +37,27 @@ export async function runStackProcess(options: StackProcessOptions): Promise<voi
   const redis = options.externalRedis ? undefined : await startPrivateRedis();
   const redisUrl = redis?.url ?? options.externalRedis!;
   const workers: RunningWorker[] = [];
+  let services: { close(): Promise<void> } | undefined;
   const stop = async () => {
+    await services?.close().catch((error: unknown) => say(`stopping the dashboard: ${describeError(error)}`));
     await Promise.all(workers.map((w) => w.close()));
     await redis?.stop();
     await removeStackState();
   };
   try {
     for (const executor of config.executors) {
-      if (executor.type !== 'local') {
-        say(`executor ${executor.name}: ${executor.type} executors are not run by this version; skipped`);
-        continue;
+      // One executor that cannot start (its engine is down, its host key unknown) does not keep
+      // the others from running.
+      try {
+        workers.push(await startExecutorWorker({ config, executor: executor.name, redisUrl, onLog: (line) => say(`[${executor.name}] ${line}`) }));
+      } catch (error) {
+        say(`executor ${executor.name}: not started: ${describeError(error)}`);
       }
-      workers.push(await startExecutorWorker({ config, executor: executor.name, redisUrl, onLog: (line) => say(`[${executor.name}] ${line}`) }));
     }
+    if (options.services) services = await options.services(redisUrl).catch((error: unknown) => {
+      say(`dashboard not started: ${describeError(error)}`);
+      return undefined;
+    });
     await writeStackState({
       pid: process.pid,
       redis_pid: redis?.child.pid ?? 0,

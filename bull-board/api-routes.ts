@@ -1,0 +1,139 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { ApiCreateTaskBodySchema, type ApiExecutor } from '../src/api-client.js';
+import { InvalidInputError } from '../src/errors.js';
+import type { TaskClient } from '../src/task-client.js';
+import { killTask, retryTask, waitForTasks, WaitTimeoutError } from '../src/task-control.js';
+import type { TaskPayload } from '../src/task-payload.js';
+import { toTaskJson } from '../src/task-record.js';
+import { searchTasks } from '../src/task-search.js';
+import { TASK_STATUSES, isEndedStatus } from '../src/task-status.js';
+import { describeIssue } from '../src/zod-issues.js';
+import { resumePoint, sendLogTail, streamLog } from './log-events.js';
+
+// The REST API under /api. Bodies and queries are parsed by zod; failures are one line with a
+// 4xx status (see http-errors.ts), and every task leaves as toTaskJson: env values never do.
+
+const DEFAULT_GRACE_MS = 10_000;
+
+/** Parses with zod; the first issue becomes a one-line INVALID_INPUT naming the field. */
+function parse<T>(schema: z.ZodType<T>, input: unknown): T {
+  const result = schema.safeParse(input);
+  if (!result.success) throw new InvalidInputError(describeIssue(result.error.issues[0]!, input));
+  return result.data;
+}
+
+const ListQuerySchema = z.object({
+  status: z.enum(TASK_STATUSES).optional(),
+  executor: z.string().min(1).optional(),
+  type: z.enum(['claude_code', 'shell_command']).optional(),
+  label: z.string().min(1).optional(),
+  q: z.string().max(500).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(50),
+  cursor: z.string().min(1).max(200).optional(),
+});
+
+const LogQuerySchema = z.object({
+  tail: z.coerce.number().int().min(0).max(100_000).optional(),
+  view: z.enum(['raw', 'transcript']).default('raw'),
+  after: z.string().max(40).optional(),
+});
+
+const KillBodySchema = z.strictObject({ graceMs: z.number().int().min(0).max(3_600_000).optional() }).default({});
+const WaitQuerySchema = z.object({ timeoutMs: z.coerce.number().int().min(0).max(60_000).default(30_000) });
+const IdParamsSchema = z.object({ id: z.string().min(1).max(100) });
+
+/** An executor as `executors --json` shows it: env keys, never values. */
+export function executorJson(e: TaskClient['config']['executors'][number]): ApiExecutor {
+  return {
+    name: e.name,
+    type: e.type,
+    host: e.host ?? null,
+    labels: e.labels,
+    port: e.type === 'ssh' ? e.port : null,
+    user: e.user ?? null,
+    image: e.image ?? null,
+    runtime: e.type === 'container' ? e.runtime : null,
+    concurrency: e.concurrency,
+    env_keys: Object.keys(e.env),
+  };
+}
+
+function withWorkdir(payload: TaskPayload, workdir: string | undefined): TaskPayload {
+  if (workdir === undefined) return payload;
+  if (payload.type === 'claude_code') return { ...payload, workspace: payload.workspace ?? workdir };
+  return { ...payload, workingDir: payload.workingDir ?? workdir };
+}
+
+export async function registerApiRoutes(app: FastifyInstance, client: TaskClient): Promise<void> {
+  const idOf = (request: FastifyRequest) => parse(IdParamsSchema, request.params).id;
+
+  app.post('/api/tasks', async (request, reply) => {
+    const body = parse(ApiCreateTaskBodySchema, request.body ?? {});
+    const created = await client.enqueue({
+      executor: body.executor,
+      payload: withWorkdir(body.payload, body.workdir),
+      labels: body.labels,
+      name: body.name,
+      timeoutMs: body.timeoutMs,
+      retries: body.retries,
+      backoffMs: body.backoffMs,
+      callbackUrl: body.callbackUrl,
+      id: body.id,
+    });
+    return reply.code(201).send({ task_id: created.id, executor: created.executor });
+  });
+
+  app.get('/api/tasks', async (request) => {
+    const query = parse(ListQuerySchema, request.query);
+    const page = await searchTasks(client, {
+      status: query.status,
+      executor: query.executor,
+      taskType: query.type,
+      label: query.label,
+      q: query.q,
+      limit: query.limit,
+      cursor: query.cursor,
+    });
+    const now = Date.now();
+    return { tasks: page.views.map((view) => toTaskJson(view, now)), next_cursor: page.nextCursor ?? null };
+  });
+
+  app.get('/api/tasks/:id', async (request) => toTaskJson(await client.get(idOf(request))));
+
+  app.get('/api/tasks/:id/logs', async (request: FastifyRequest, reply: FastifyReply) => {
+    const query = parse(LogQuerySchema, request.query);
+    const view = await client.get(idOf(request));
+    const transcript = query.view === 'transcript';
+    if (query.tail !== undefined) return sendLogTail(client, view, query.tail, transcript, reply);
+    const afterId = resumePoint(request, query.after);
+    await streamLog(client, view, request, reply, { afterId, transcript });
+    return reply;
+  });
+
+  app.get('/api/tasks/:id/wait', async (request) => {
+    const { timeoutMs } = parse(WaitQuerySchema, request.query);
+    const view = await client.get(idOf(request));
+    if (isEndedStatus(view.status)) return { done: true, task: toTaskJson(view) };
+    try {
+      const [ended] = await waitForTasks(client, [view.record.id], { timeoutMs });
+      return { done: true, task: toTaskJson(ended!) };
+    } catch (error) {
+      if (!(error instanceof WaitTimeoutError)) throw error;
+      return { done: false, task: toTaskJson(await client.get(view.record.id)) };
+    }
+  });
+
+  app.post('/api/tasks/:id/kill', async (request) => {
+    const { graceMs } = parse(KillBodySchema, request.body ?? {});
+    const result = await killTask(client, idOf(request), graceMs ?? DEFAULT_GRACE_MS);
+    return { task_id: result.view.record.id, result: result.kind, status: result.view.status };
+  });
+
+  app.post('/api/tasks/:id/retry', async (request, reply) => {
+    const created = await retryTask(client, idOf(request));
+    return reply.code(201).send({ task_id: created.id, executor: created.executor });
+  });
+
+  app.get('/api/executors', async () => client.config.executors.map(executorJson));
+}

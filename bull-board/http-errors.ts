@@ -1,0 +1,62 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { describeError, isOcaError, type ErrorCode } from '../src/errors.js';
+import { isRedisConnectionError } from '../src/redis-connection.js';
+
+/** An HTTP answer other than 2xx with a one-line message: `{"error": "…"}`. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+/** The one place our error codes become HTTP statuses. */
+export function httpStatusFor(code: ErrorCode): number {
+  switch (code) {
+    case 'USAGE':
+    case 'INVALID_INPUT':
+    case 'CONFIG_INVALID':
+    case 'CONFIG_NOT_FOUND':
+    case 'UNKNOWN_EXECUTOR':
+      return 400;
+    case 'TASK_NOT_FOUND':
+      return 404;
+    case 'AMBIGUOUS_TASK_ID':
+      return 409;
+    case 'REDIS_UNREACHABLE':
+      return 503;
+    case 'WAIT_TIMEOUT':
+      return 408;
+    case 'EXECUTOR_FAILED':
+    case 'INTERNAL':
+      return 500;
+  }
+}
+
+/** Status and one line for anything thrown in a handler; a stack never reaches the client. */
+export function describeHttpError(error: unknown): { status: number; message: string } {
+  if (error instanceof HttpError) return { status: error.status, message: error.message };
+  if (isOcaError(error)) return { status: httpStatusFor(error.code), message: describeError(error) };
+  if (isRedisConnectionError(error)) return { status: 503, message: `lost the connection to Redis (${describeError(error)})` };
+  const fastifyError = error as Partial<FastifyError>;
+  if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+    return { status: fastifyError.statusCode, message: describeError(error) };
+  }
+  return { status: 500, message: `internal error: ${describeError(error)}` };
+}
+
+export function sendError(reply: FastifyReply, status: number, message: string): FastifyReply {
+  return reply.code(status).header('cache-control', 'no-store').type('application/json; charset=utf-8').send({ error: message });
+}
+
+/** Fastify's error handler: JSON `{error}` with the mapped status; 5xx are reported to `onLog`. */
+export function errorHandler(onLog: (line: string) => void) {
+  return (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const { status, message } = describeHttpError(error);
+    if (status >= 500) onLog(`${request.method} ${request.url}: ${message}`);
+    return sendError(reply, status, message);
+  };
+}

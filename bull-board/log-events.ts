@@ -1,0 +1,151 @@
+import type { ServerResponse } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { TranscriptRenderer } from '../src/claude-transcript.js';
+import { readLog, readLogTail, type EndMarker, type LogEntry } from '../src/log-stream.js';
+import type { TaskClient } from '../src/task-client.js';
+import type { TaskView } from '../src/task-record.js';
+import { isEndedStatus } from '../src/task-status.js';
+import { HttpError } from './http-errors.js';
+import { SECURITY_HEADERS } from './panel-page.js';
+
+// A task's log over HTTP: Server-Sent Events whose ids are the Redis Stream entry ids, so a
+// client that reconnects with Last-Event-ID (EventSource does so by itself) resumes right after
+// the last entry it saw: no gap, no duplicate. `event:` is stdout, stderr, system or end; `data:`
+// is the chunk as a JSON string (SSE itself would read a `\r` in the text as a line break).
+
+const STREAM_ID = /^\d+-\d+$/;
+const HEARTBEAT_MS = 15_000;
+const BLOCK_MS = 1000;
+
+/** Orders Redis Stream ids (`ms-seq`) numerically. */
+export function compareStreamIds(a: string, b: string): number {
+  const [am = 0, as = 0] = a.split('-').map(Number);
+  const [bm = 0, bs = 0] = b.split('-').map(Number);
+  return am - bm || as - bs;
+}
+
+/** Where to resume: the Last-Event-ID header, else `?after=`, else the beginning. */
+export function resumePoint(request: FastifyRequest, after: string | undefined): string {
+  const header = request.headers['last-event-id'];
+  const given = (typeof header === 'string' && header !== '' ? header : after) ?? '0';
+  if (given !== '0' && !STREAM_ID.test(given)) {
+    throw new HttpError(400, `Expected Last-Event-ID to be a log entry id like 1700000000000-0, got \`${given.slice(0, 40)}\``);
+  }
+  return given;
+}
+
+/** `?tail=N`: the last N lines as plain text (our own notes marked as such). */
+export async function sendLogTail(client: TaskClient, view: TaskView, lines: number, transcript: boolean, reply: FastifyReply): Promise<string> {
+  const { entries } = await readLogTail(client.redis, client.keys, view.record.id, lines);
+  const renderer = transcript && view.record.taskType === 'claude_code' ? new TranscriptRenderer() : undefined;
+  let text = '';
+  for (const entry of entries) {
+    if (entry.kind !== 'output') continue;
+    if (entry.stream === 'system') text += `[openclaw-agent] ${entry.text}`;
+    else if (renderer && entry.stream === 'stdout') text += renderer.push(entry.text);
+    else text += entry.text;
+  }
+  if (renderer) text += renderer.end();
+  void reply.type('text/plain; charset=utf-8').header('cache-control', 'no-store');
+  return text;
+}
+
+interface StreamOptions {
+  afterId: string;
+  /** A Claude task's stdout rendered as a transcript. */
+  transcript: boolean;
+}
+
+/**
+ * Streams the log from `afterId` until the end marker, then closes. In transcript mode the log is
+ * replayed from its start into the renderer (silently up to `afterId`), so a resumed transcript
+ * is exactly the one an uninterrupted client saw.
+ */
+export async function streamLog(client: TaskClient, view: TaskView, request: FastifyRequest, reply: FastifyReply, options: StreamOptions): Promise<void> {
+  const taskId = view.record.id;
+  const renderer = options.transcript && view.record.taskType === 'claude_code' ? new TranscriptRenderer() : undefined;
+  reply.hijack();
+  const raw = reply.raw;
+  raw.writeHead(200, {
+    ...SECURITY_HEADERS,
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  const closed = new AbortController();
+  raw.on('close', () => closed.abort());
+  const blocking = client.redis.duplicate();
+  blocking.on('error', () => {});
+  closed.signal.addEventListener('abort', () => blocking.disconnect());
+  const heartbeat = setInterval(() => void write(raw, ': keep-alive\n\n'), HEARTBEAT_MS);
+
+  const emit = async (entry: LogEntry) => {
+    if (entry.kind === 'end') {
+      if (renderer) await send(raw, entry.id, 'stdout', JSON.stringify(renderer.end()));
+      await send(raw, entry.id, 'end', JSON.stringify(entry.end));
+      return;
+    }
+    const text = renderer && entry.stream === 'stdout' ? renderer.push(entry.text) : entry.text;
+    // Replayed entries only feed the renderer; an entry that completes no line is still sent (empty)
+    // so that its id moves the client's resume point.
+    if (compareStreamIds(entry.id, options.afterId) <= 0) return;
+    await send(raw, entry.id, entry.stream, JSON.stringify(text));
+  };
+
+  try {
+    await write(raw, 'retry: 1000\n\n');
+    let after = renderer ? '-' : options.afterId === '0' ? '-' : options.afterId;
+    while (!closed.signal.aborted) {
+      const entries = await readLog(client.redis, client.keys, taskId, after);
+      for (const entry of entries) {
+        if (closed.signal.aborted) return;
+        await emit(entry);
+        after = entry.id;
+        if (entry.kind === 'end') return;
+      }
+      if (entries.length > 0) continue;
+      // Nothing new: wait on XREAD for the next entry, then read it (and what came with it) above.
+      const key = client.keys.log(taskId);
+      const woke = await blocking.xread('COUNT', 1, 'BLOCK', BLOCK_MS, 'STREAMS', key, after === '-' ? '0' : after).catch(() => null);
+      if (woke || closed.signal.aborted) continue;
+      const current = (await client.views([taskId], { positions: false }))[0];
+      if (!current || (isEndedStatus(current.status) && (await client.redis.exists(key)) === 0)) {
+        // The log expired (or the task was cleaned up) without an end marker left to read.
+        const end: EndMarker = {
+          status: current?.status ?? 'lost',
+          exit_code: current?.record.exitCode ?? null,
+          signal: current?.record.signal ?? null,
+          error: current?.record.error ?? null,
+        };
+        await emit({ id: after === '-' ? '0-1' : after, kind: 'end', end });
+        return;
+      }
+    }
+  } catch (error) {
+    if (!closed.signal.aborted) await write(raw, `event: error\ndata: ${JSON.stringify(String(error instanceof Error ? error.message : error))}\n\n`);
+  } finally {
+    clearInterval(heartbeat);
+    blocking.disconnect();
+    raw.end();
+  }
+}
+
+function send(raw: ServerResponse, id: string, event: string, data: string): Promise<void> {
+  return write(raw, `id: ${id}\nevent: ${event}\ndata: ${data}\n\n`);
+}
+
+// Waits for the socket to drain when it is full: a slow client slows the reader, not our memory.
+function write(raw: ServerResponse, text: string): Promise<void> {
+  if (raw.destroyed || raw.writableEnded) return Promise.resolve();
+  if (raw.write(text)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      raw.off('drain', done);
+      raw.off('close', done);
+      resolve();
+    };
+    raw.once('drain', done);
+    raw.once('close', done);
+  });
+}

@@ -1,0 +1,349 @@
+// The task panel's stylesheet and script, served from /assets (no build step, no framework).
+// The script builds every node with createElement and textContent: task data is never parsed
+// as HTML. It is kept as text here (the server's TypeScript has no DOM types); the browser
+// suite runs it, and a unit test parses it.
+
+export const PANEL_CSS = String.raw`
+:root { color-scheme: dark; --bg: #0f1318; --panel: #161b22; --line: #2a313c; --text: #d4d7dd; --muted: #8b949e; --accent: #58a6ff;
+  --ok: #3fb950; --bad: #f85149; --warn: #d29922; --run: #58a6ff; font-family: system-ui, -apple-system, "Segoe UI", sans-serif; }
+* { box-sizing: border-box; }
+body { margin: 0; background: var(--bg); color: var(--text); font-size: 14px; }
+a { color: var(--accent); text-decoration: none; }
+a:hover { text-decoration: underline; }
+header.top { display: flex; align-items: center; gap: 24px; padding: 10px 20px; background: var(--panel); border-bottom: 1px solid var(--line); }
+header.top .brand { font-weight: 600; color: var(--text); }
+header.top nav { display: flex; gap: 16px; flex: 1; }
+header.top form.logout { margin: 0; }
+button { background: #21262d; color: var(--text); border: 1px solid var(--line); border-radius: 6px; padding: 5px 12px; cursor: pointer; font: inherit; }
+button:hover { border-color: var(--muted); }
+button.danger { border-color: #6e2b2b; color: #ffa198; }
+button:disabled { opacity: .5; cursor: default; }
+main { padding: 16px 20px; }
+.muted { color: var(--muted); }
+.error { color: var(--bad); }
+.toolbar { display: flex; flex-wrap: wrap; gap: 8px; margin-bottom: 12px; align-items: center; }
+.toolbar input, .toolbar select { background: var(--panel); color: var(--text); border: 1px solid var(--line); border-radius: 6px; padding: 5px 8px; font: inherit; }
+.toolbar input[type=search] { min-width: 260px; }
+table.tasks { width: 100%; border-collapse: collapse; }
+table.tasks th { text-align: left; color: var(--muted); font-weight: 500; padding: 6px 8px; border-bottom: 1px solid var(--line); white-space: nowrap; }
+table.tasks td { padding: 6px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
+table.tasks tr.task:hover { background: #1c2129; cursor: pointer; }
+td.what { max-width: 520px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+td.icon { width: 28px; font-size: 16px; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+code, .mono, .log { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace; }
+.status { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; border: 1px solid var(--line); }
+.status.completed { color: var(--ok); border-color: #238636; }
+.status.failed, .status.lost, .status.timed_out { color: var(--bad); border-color: #8e1519; }
+.status.killed, .status.cancelled { color: var(--warn); border-color: #845306; }
+.status.running { color: var(--run); border-color: #1f6feb; }
+.status.queued { color: var(--muted); }
+.pager { display: flex; gap: 8px; align-items: center; margin-top: 12px; }
+.task-head { display: flex; align-items: center; gap: 12px; margin-bottom: 12px; }
+.task-head h1 { font-size: 18px; margin: 0; flex: 1; overflow-wrap: anywhere; font-weight: 600; }
+dl.record { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 0 0 16px; background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 12px 16px; }
+dl.record dt { color: var(--muted); }
+dl.record dd { margin: 0; white-space: pre-wrap; overflow-wrap: anywhere; }
+.section { font-size: 14px; font-weight: 600; margin: 16px 0 8px; }
+.log-head { display: flex; gap: 12px; align-items: center; margin: 8px 0; }
+.log { background: #0b0e12; border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px; height: 55vh; overflow: auto; white-space: pre; font-size: 13px; line-height: 1.35; }
+.log .line { min-height: 1.35em; }
+.log .sys { color: var(--muted); font-style: italic; }
+.log .err { color: #ffa198; }
+body.login main { max-width: 360px; margin: 12vh auto; }
+body.login form { display: flex; flex-direction: column; gap: 10px; }
+body.login input { background: var(--panel); color: var(--text); border: 1px solid var(--line); border-radius: 6px; padding: 8px; font: inherit; }
+`;
+
+export const PANEL_JS = String.raw`(function () {
+  'use strict';
+  var meta = function (name) { var m = document.querySelector('meta[name="' + name + '"]'); return m ? m.getAttribute('content') : ''; };
+  var CSRF = meta('oca-csrf');
+  var READ_ONLY = meta('oca-read-only') === '1';
+  var STATUSES = ['queued', 'running', 'completed', 'failed', 'killed', 'timed_out', 'lost', 'cancelled'];
+  var ICONS = { claude_code: '\uD83E\uDD16', shell_command: '\u2699\uFE0F' };
+  var ENDED = { completed: 1, failed: 1, killed: 1, timed_out: 1, lost: 1, cancelled: 1 };
+  var app = document.getElementById('app');
+
+  // Builds an element; strings become text nodes, never markup.
+  function el(tag, props, children) {
+    var node = document.createElement(tag);
+    if (props) Object.keys(props).forEach(function (key) {
+      var value = props[key];
+      if (value === undefined || value === null || value === false) return;
+      if (key === 'text') node.textContent = String(value);
+      else if (key === 'className') node.className = value;
+      else if (key.slice(0, 2) === 'on') node.addEventListener(key.slice(2), value);
+      else node.setAttribute(key, String(value));
+    });
+    (children || []).forEach(function (child) {
+      if (child === null || child === undefined) return;
+      node.appendChild(typeof child === 'string' ? document.createTextNode(child) : child);
+    });
+    return node;
+  }
+  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+
+  function api(method, path, body) {
+    var headers = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (method !== 'GET' && CSRF) headers['x-csrf-token'] = CSRF;
+    return fetch(path, { method: method, headers: headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' })
+      .then(function (response) {
+        if (response.status === 401) { location.href = '/login?next=' + encodeURIComponent(location.pathname + location.search); throw new Error('log in first'); }
+        return response.json().then(function (json) {
+          if (!response.ok) throw new Error(json && json.error ? json.error : 'HTTP ' + response.status);
+          return json;
+        });
+      });
+  }
+
+  function shorten(text, max) {
+    var one = String(text || '').replace(/\s*\n\s*/g, ' \u23CE ');
+    return one.length > max ? one.slice(0, max - 1) + '\u2026' : one;
+  }
+  function duration(ms) {
+    if (ms === null || ms === undefined) return '-';
+    var s = Math.floor(ms / 1000);
+    if (s < 60) return (ms < 10000 ? (ms / 1000).toFixed(1) : String(s)) + 's';
+    var m = Math.floor(s / 60); s = s % 60;
+    if (m < 60) return m + 'm ' + (s < 10 ? '0' : '') + s + 's';
+    var h = Math.floor(m / 60); m = m % 60;
+    return h + 'h ' + (m < 10 ? '0' : '') + m + 'm';
+  }
+  function when(iso) {
+    if (!iso) return '-';
+    var d = new Date(iso);
+    var age = Date.now() - d.getTime();
+    var text = age < 86400000 ? d.toLocaleTimeString() : d.toLocaleString();
+    return text;
+  }
+  function statusBadge(status) { return el('span', { className: 'status ' + status, text: status.replace('_', ' ') }); }
+  function what(task) { return task.name || task.command || task.prompt || ''; }
+  function claudeBrief(task) {
+    var c = task.claude;
+    if (!c) return '-';
+    var turns = c.num_turns !== undefined ? c.num_turns : (c.turns || 0);
+    var cost = c.total_cost_usd !== undefined ? ' \u00B7 $' + (c.total_cost_usd < 1 ? c.total_cost_usd.toFixed(4) : c.total_cost_usd.toFixed(2)) : '';
+    return turns + (turns === 1 ? ' turn' : ' turns') + cost;
+  }
+  function showError(node, error) { clear(node); node.appendChild(el('p', { className: 'error', role: 'alert', text: error.message || String(error) })); }
+
+  // ---- the list of tasks ----
+  function listPage() {
+    var params = new URLSearchParams(location.search);
+    var filters = { q: params.get('q') || '', status: params.get('status') || '', executor: params.get('executor') || '', type: params.get('type') || '', label: params.get('label') || '' };
+    var cursors = [];
+    var cursor = '';
+    var next = null;
+    var timer = null;
+    var loading = false;
+    var body = el('tbody');
+    var message = el('div');
+    var pageInfo = el('span', { className: 'muted' });
+    var newer = el('button', { type: 'button', text: '\u2190 Newer', onclick: function () { cursor = cursors.pop() || ''; load(); } });
+    var older = el('button', { type: 'button', text: 'Older \u2192', onclick: function () { if (next) { cursors.push(cursor); cursor = next; load(); } } });
+
+    function select(name, label, options) {
+      var node = el('select', { name: name, 'aria-label': label, onchange: function () { filters[name] = node.value; restart(); } },
+        [el('option', { value: '', text: label })].concat(options.map(function (o) { return el('option', { value: o[0], text: o[1] }); })));
+      node.value = filters[name];
+      return node;
+    }
+    var search = el('input', { type: 'search', name: 'q', placeholder: 'Search name, command, prompt\u2026', 'aria-label': 'Search' });
+    search.value = filters.q;
+    var debounce = null;
+    search.addEventListener('input', function () { clearTimeout(debounce); debounce = setTimeout(function () { filters.q = search.value.trim(); restart(); }, 250); });
+    var label = el('input', { type: 'text', name: 'label', placeholder: 'label', size: 10, 'aria-label': 'Label' });
+    label.value = filters.label;
+    label.addEventListener('change', function () { filters.label = label.value.trim(); restart(); });
+    var executorSelect = select('executor', 'all executors', []);
+    api('GET', '/api/executors').then(function (executors) {
+      executors.forEach(function (e) { executorSelect.appendChild(el('option', { value: e.name, text: e.name + ' (' + e.type + ')' })); });
+      executorSelect.value = filters.executor;
+    }).catch(function () {});
+
+    clear(app);
+    app.appendChild(el('div', { className: 'toolbar' }, [
+      search,
+      select('status', 'all statuses', STATUSES.map(function (s) { return [s, s.replace('_', ' ')]; })),
+      select('type', 'all types', [['claude_code', ICONS.claude_code + ' Claude'], ['shell_command', ICONS.shell_command + ' Command']]),
+      executorSelect,
+      label,
+    ]));
+    app.appendChild(el('table', { className: 'tasks' }, [
+      el('thead', null, [el('tr', null, [
+        el('th', { text: '' }), el('th', { text: 'Task' }), el('th', { text: 'Executor' }), el('th', { text: 'Status' }), el('th', { text: 'Started' }),
+        el('th', { className: 'num', text: 'Duration' }), el('th', { className: 'num', text: 'Exit' }), el('th', { className: 'num', text: 'Turns / cost' }), el('th', { text: 'ID' }),
+      ])]),
+      body,
+    ]));
+    app.appendChild(message);
+    app.appendChild(el('div', { className: 'pager' }, [newer, older, pageInfo]));
+
+    function restart() {
+      cursors = []; cursor = '';
+      var q = new URLSearchParams();
+      Object.keys(filters).forEach(function (k) { if (filters[k]) q.set(k, filters[k]); });
+      history.replaceState(null, '', location.pathname + (q.toString() ? '?' + q.toString() : ''));
+      load();
+    }
+    function row(task) {
+      var href = '/tasks/' + task.task_id;
+      return el('tr', { className: 'task', 'data-task-id': task.task_id, onclick: function (event) { if (event.target.tagName !== 'A') location.href = href; } }, [
+        el('td', { className: 'icon', title: task.task_type, text: ICONS[task.task_type] || '?' }),
+        el('td', { className: 'what', title: what(task) }, [el('a', { href: href, text: shorten(what(task), 90) })]),
+        el('td', { text: task.executor }),
+        el('td', null, [statusBadge(task.status)]),
+        el('td', { title: task.started_at || '', text: when(task.started_at) }),
+        el('td', { className: 'num', text: duration(task.duration_ms) }),
+        el('td', { className: 'num', text: task.exit_code === null ? '-' : String(task.exit_code) }),
+        el('td', { className: 'num', text: claudeBrief(task) }),
+        el('td', { className: 'mono muted', text: task.task_id.slice(0, 8) }),
+      ]);
+    }
+    function load() {
+      clearTimeout(timer);
+      if (loading) { timer = setTimeout(load, 200); return; }
+      loading = true;
+      var q = new URLSearchParams();
+      Object.keys(filters).forEach(function (k) { if (filters[k]) q.set(k, filters[k]); });
+      q.set('limit', '50');
+      if (cursor) q.set('cursor', cursor);
+      api('GET', '/api/tasks?' + q.toString()).then(function (page) {
+        clear(body); clear(message);
+        page.tasks.forEach(function (task) { body.appendChild(row(task)); });
+        if (page.tasks.length === 0) message.appendChild(el('p', { className: 'muted', text: page.next_cursor ? 'No matches on this page; look at older tasks.' : 'No tasks match.' }));
+        next = page.next_cursor;
+        older.disabled = !next;
+        newer.disabled = cursors.length === 0;
+        pageInfo.textContent = 'page ' + (cursors.length + 1);
+      }).catch(function (error) { showError(message, error); })
+        .then(function () { loading = false; timer = setTimeout(load, document.hidden ? 10000 : 2000); });
+    }
+    load();
+  }
+
+  // ---- one task: the record and its live log ----
+  function taskPage(id) {
+    var rawMode = new URLSearchParams(location.search).get('raw') === '1';
+    var head = el('div', { className: 'task-head' });
+    var record = el('dl', { className: 'record' });
+    var notice = el('div');
+    var logBox = el('div', { className: 'log', id: 'log', role: 'log', 'aria-live': 'off' });
+    var logState = el('span', { className: 'muted', id: 'log-state', text: 'connecting\u2026' });
+    var logHead = el('div', { className: 'log-head' }, [el('strong', { text: 'Output' }), logState]);
+    clear(app);
+    [head, notice, logHead, logBox, el('h2', { className: 'section', text: 'Record' }), record].forEach(function (n) { app.appendChild(n); });
+    var task = null;
+    var streaming = false;
+
+    function field(name, value) {
+      if (value === undefined) return;
+      var text = value === null ? '-' : (typeof value === 'object' ? JSON.stringify(value, null, 2) : String(value));
+      record.appendChild(el('dt', { text: name }));
+      record.appendChild(el('dd', { 'data-field': name, text: text }));
+    }
+    function renderTask() {
+      clear(head); clear(record);
+      var h1 = el('h1', null, [el('span', { text: (ICONS[task.task_type] || '') + ' ' }), el('span', { className: 'what', text: task.name || shorten(what(task), 200) })]);
+      head.appendChild(h1);
+      head.appendChild(statusBadge(task.status));
+      if (!READ_ONLY && !ENDED[task.status]) head.appendChild(el('button', { type: 'button', className: 'danger', id: 'kill', text: 'Kill', onclick: kill }));
+      if (!READ_ONLY && ENDED[task.status]) head.appendChild(el('button', { type: 'button', id: 'retry', text: 'Retry', onclick: retry }));
+      if (task.task_type === 'claude_code') head.appendChild(el('a', { href: location.pathname + (rawMode ? '' : '?raw=1'), text: rawMode ? 'transcript' : 'raw stream-json' }));
+      Object.keys(task).forEach(function (key) {
+        if (key === 'claude' && task.claude) Object.keys(task.claude).forEach(function (k) { field('claude.' + k, task.claude[k]); });
+        else field(key, task[key]);
+      });
+    }
+    function refresh() {
+      return api('GET', '/api/tasks/' + id).then(function (t) {
+        task = t; renderTask();
+        if (!streaming) { streaming = true; follow(); }
+        if (!ENDED[task.status]) setTimeout(refresh, 2000);
+      }).catch(function (error) { showError(notice, error); setTimeout(refresh, 5000); });
+    }
+    function kill() {
+      if (!confirm('Kill this task?')) return;
+      var button = document.getElementById('kill');
+      if (button) button.disabled = true;
+      api('POST', '/api/tasks/' + id + '/kill', {}).then(function (result) {
+        clear(notice); notice.appendChild(el('p', { className: 'muted', text: 'Kill: ' + result.result.replace('-', ' ') }));
+        return refresh();
+      }).catch(function (error) { showError(notice, error); });
+    }
+    function retry() {
+      api('POST', '/api/tasks/' + id + '/retry', {}).then(function (created) { location.href = '/tasks/' + created.task_id; })
+        .catch(function (error) { showError(notice, error); });
+    }
+
+    // The log: an AnsiTerminal turns output into styled lines; finished lines are appended once,
+    // the open line (the one a \r progress bar rewrites) is redrawn in place.
+    var term = new window.AnsiTerminal();
+    var open = el('div', { className: 'line current' });
+    logBox.appendChild(open);
+    var MAX_LINES = 10000;
+    var scheduled = false;
+    function spans(parent, segments) {
+      segments.forEach(function (segment) {
+        var span = document.createElement('span');
+        span.textContent = segment.text;
+        var s = segment.style; var colors = term.colorsOf(s);
+        if (colors.fg) span.style.color = colors.fg;
+        if (colors.bg) span.style.backgroundColor = colors.bg;
+        if (s.bold) span.style.fontWeight = 'bold';
+        if (s.dim) span.style.opacity = '0.7';
+        if (s.italic) span.style.fontStyle = 'italic';
+        if (s.underline || s.strike) span.style.textDecoration = (s.underline ? 'underline ' : '') + (s.strike ? 'line-through' : '');
+        parent.appendChild(span);
+      });
+    }
+    function flush() {
+      scheduled = false;
+      var stick = logBox.scrollTop + logBox.clientHeight >= logBox.scrollHeight - 24;
+      term.takeCompleted().forEach(function (segments) {
+        var line = el('div', { className: 'line' });
+        spans(line, segments);
+        logBox.insertBefore(line, open);
+      });
+      while (logBox.childNodes.length > MAX_LINES) logBox.removeChild(logBox.firstChild);
+      clear(open);
+      spans(open, term.currentLine());
+      if (stick) logBox.scrollTop = logBox.scrollHeight;
+    }
+    function schedule() {
+      if (scheduled) return;
+      scheduled = true;
+      (window.requestAnimationFrame || setTimeout)(flush);
+      setTimeout(function () { if (scheduled) flush(); }, 100);
+    }
+    function follow() {
+      var transcript = task.task_type === 'claude_code' && !rawMode;
+      var source = new EventSource('/api/tasks/' + id + '/logs' + (transcript ? '?view=transcript' : ''));
+      var write = function (prefix, suffix) {
+        return function (event) { term.write(prefix + JSON.parse(event.data) + suffix); schedule(); logState.textContent = 'live'; };
+      };
+      source.addEventListener('stdout', write('', ''));
+      source.addEventListener('stderr', write('', ''));
+      source.addEventListener('system', write('\x1b[2;3m[openclaw-agent] ', '\x1b[22;23m'));
+      source.addEventListener('end', function (event) {
+        source.close();
+        var end = JSON.parse(event.data);
+        logState.textContent = 'ended: ' + end.status + (end.exit_code !== null ? ' (exit ' + end.exit_code + ')' : '') + (end.error ? ' \u2014 ' + end.error : '');
+        setTimeout(refresh, 200);
+      });
+      source.addEventListener('open', function () { logState.textContent = 'live'; });
+      source.addEventListener('error', function () {
+        if (source.readyState === EventSource.CLOSED) logState.textContent = 'disconnected (reload to retry)';
+        else logState.textContent = 'reconnecting\u2026';
+      });
+    }
+    refresh();
+  }
+
+  var page = document.body.getAttribute('data-page');
+  if (page === 'task') taskPage(document.body.getAttribute('data-task-id'));
+  else listPage();
+})();
+`;

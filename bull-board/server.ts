@@ -1,0 +1,199 @@
+import fastifyCookie from '@fastify/cookie';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { LoadedConfig } from '../src/config.js';
+import { connectRedis, resolveRedisUrl } from '../src/redis-connection.js';
+import { OcaError } from '../src/errors.js';
+import { TaskClient } from '../src/task-client.js';
+import { AnsiTerminal } from './ansi-terminal.js';
+import { registerApiRoutes } from './api-routes.js';
+import { DashboardAuth, SESSION_COOKIE, isLoopbackHost, safeNext, type Caller } from './auth.js';
+import { errorHandler, sendError } from './http-errors.js';
+import { renderMetrics } from './metrics.js';
+import { buildOpenApiDocument } from './openapi.js';
+import { PANEL_CSS, PANEL_JS } from './panel-assets.js';
+import { PAGE_CSP, SECURITY_HEADERS, renderLoginPage, renderPanelShell } from './panel-page.js';
+import { registerQueuesBoard } from './queues-board.js';
+
+export interface DashboardOptions {
+  config: LoadedConfig;
+  /** @default REDIS_URL, then the config's `redis.url`, then redis://127.0.0.1:6379 */
+  redisUrl?: string;
+  /** Address to listen on; anything but loopback needs a `token`. @default "127.0.0.1" */
+  host?: string;
+  /** @default 3000 (0 picks a free port) */
+  port?: number;
+  /** Required from browsers (login form) and programs (`Authorization: Bearer`) when set. @default none: loopback only */
+  token?: string;
+  /** Mutations answer 403, kill and retry buttons are hidden, Bull Board is read-only. @default false */
+  readOnly?: boolean;
+  /** Receives one line per server error (5xx answers). @default ignore */
+  onLog?: (line: string) => void;
+}
+
+export interface RunningDashboard {
+  /** Like http://127.0.0.1:3000 */
+  url: string;
+  port: number;
+  app: FastifyInstance;
+  close(): Promise<void>;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    caller?: Caller;
+  }
+}
+
+/** The version of the API contract (the OpenAPI document's `info.version`). */
+const API_VERSION = '1.0.0';
+const TASK_PAGE = /^\/tasks\/([0-9a-f-]{6,36})$/;
+
+/** Refuses, in one line, a start that would expose the dashboard without a token. */
+export function checkBindPolicy(host: string, token: string | undefined): void {
+  if (token !== undefined && token.length < 16) {
+    throw new OcaError('USAGE', 'the dashboard token is too short: use at least 16 characters (e.g. `openssl rand -hex 32`)');
+  }
+  if (!isLoopbackHost(host) && token === undefined) {
+    throw new OcaError(
+      'USAGE',
+      `refusing to serve the dashboard on ${host} without a token: set OPENCLAW_AGENT_DASHBOARD_TOKEN or pass --token-file FILE (loopback addresses need none)`,
+    );
+  }
+}
+
+/**
+ * Starts the dashboard: Bull Board at /queues, the task panel at /, the REST API under /api,
+ * /healthz and /metrics, on one Fastify server with one Redis connection (plus one per log
+ * follower). Resolves once it listens.
+ */
+export async function startDashboard(options: DashboardOptions): Promise<RunningDashboard> {
+  const host = options.host ?? '127.0.0.1';
+  const port = options.port ?? 3000;
+  const readOnly = options.readOnly ?? false;
+  const log = options.onLog ?? (() => {});
+  checkBindPolicy(host, options.token);
+  const redis = await connectRedis(options.redisUrl ?? resolveRedisUrl(options.config.redis.url), { persistent: true });
+  redis.on('error', () => {});
+  const client = new TaskClient(options.config, redis);
+  const auth = new DashboardAuth(options.token, readOnly);
+  const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 4 * 1024 * 1024 });
+  try {
+    await buildApp(app, client, auth, log);
+    await app.listen({ host, port });
+  } catch (error) {
+    await app.close().catch(() => {});
+    await client.close();
+    if ((error as { code?: string }).code === 'EADDRINUSE') throw new OcaError('USAGE', `port ${port} on ${host} is in use — pick another with --port`);
+    throw error;
+  }
+  const address = app.server.address();
+  const boundPort = typeof address === 'object' && address ? address.port : port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port: boundPort,
+    app,
+    close: () => {
+      closing ??= app.close().then(() => client.close());
+      return closing;
+    },
+  };
+}
+
+async function buildApp(app: FastifyInstance, client: TaskClient, auth: DashboardAuth, log: (line: string) => void): Promise<void> {
+  await app.register(fastifyCookie);
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(String(body))));
+  });
+  app.setErrorHandler(errorHandler(log));
+  app.setNotFoundHandler((request, reply) => sendError(reply, 404, `no such page: ${request.method} ${request.url.split('?')[0]}`));
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.headers(SECURITY_HEADERS);
+    const caller = await auth.identify(request, reply);
+    if (caller === undefined) return reply;
+    request.caller = caller;
+    const path = request.url.split('?')[0]!;
+    // The API takes JSON only: a form or plain text from another site cannot pass for a request.
+    const type = request.headers['content-type'];
+    if (path.startsWith('/api/') && type !== undefined && !/^application\/json\s*(;|$)/i.test(type)) {
+      return sendError(reply, 415, `send the body as application/json, not ${type.split(';')[0]}`);
+    }
+    // The API fails fast while Redis is away (the connection retries in the background).
+    if (redisDown(client) && (path.startsWith('/api/') || path === '/metrics')) {
+      return sendError(reply, 503, 'Redis is unreachable; retrying in the background');
+    }
+    return undefined;
+  });
+
+  registerPages(app, auth);
+  await registerApiRoutes(app, client);
+  app.get('/api/openapi.json', async () => buildOpenApiDocument(API_VERSION));
+  app.get('/healthz', async (_request, reply) => {
+    const ok = !redisDown(client) && (await client.redis.ping().then(() => true, () => false));
+    return reply.code(ok ? 200 : 503).send({ ok, redis: ok ? 'ok' : 'unreachable' });
+  });
+  let metrics: Promise<string> | undefined;
+  app.get('/metrics', async (_request, reply) => {
+    // Scrapes arriving together share one computation.
+    metrics ??= renderMetrics(client).finally(() => setTimeout(() => (metrics = undefined), 1000).unref());
+    return reply.type('text/plain; version=0.0.4; charset=utf-8').header('cache-control', 'no-store').send(await metrics);
+  });
+  await registerQueuesBoard(app, client, { readOnly: auth.readOnly });
+}
+
+function redisDown(client: TaskClient): boolean {
+  return client.redis.status !== 'ready';
+}
+
+function sendPage(reply: FastifyReply, html: string): FastifyReply {
+  return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').header('content-security-policy', PAGE_CSP).send(html);
+}
+
+const ANSI_TERMINAL_JS = `window.AnsiTerminal = (${AnsiTerminal.toString()});\n`;
+
+function registerPages(app: FastifyInstance, auth: DashboardAuth): void {
+  const shell = (request: FastifyRequest, page: 'list' | 'task', taskId?: string) =>
+    renderPanelShell({
+      page,
+      taskId,
+      csrf: request.caller?.kind === 'session' ? request.caller.csrf : undefined,
+      readOnly: auth.readOnly,
+      loggedIn: request.caller?.kind === 'session',
+    });
+  app.get('/', async (request, reply) => sendPage(reply, shell(request, 'list')));
+  app.get('/tasks/:id', async (request, reply) => {
+    const match = TASK_PAGE.exec(request.url.split('?')[0]!);
+    if (!match) return sendError(reply, 404, 'no such task page: task ids are hexadecimal');
+    return sendPage(reply, shell(request, 'task', match[1]));
+  });
+
+  const asset = (path: string, type: string, body: string) =>
+    app.get(path, async (_request, reply) => reply.type(type).header('cache-control', 'no-cache').send(body));
+  asset('/assets/panel.css', 'text/css; charset=utf-8', PANEL_CSS);
+  asset('/assets/panel.js', 'text/javascript; charset=utf-8', PANEL_JS);
+  asset('/assets/ansi-terminal.js', 'text/javascript; charset=utf-8', ANSI_TERMINAL_JS);
+
+  app.get('/login', async (request, reply) => {
+    if (!auth.required) return reply.redirect('/', 303);
+    return sendPage(reply, renderLoginPage(safeNext((request.query as { next?: unknown }).next), false));
+  });
+  app.post('/login', async (request, reply) => {
+    if (!auth.required) return reply.redirect('/', 303);
+    const form = (request.body ?? {}) as { token?: unknown; next?: unknown };
+    const next = safeNext(form.next);
+    if (typeof form.token !== 'string' || !auth.tokenMatches(form.token.trim())) {
+      // A pause per wrong guess; tokens are long, this only makes scripted guessing noisier.
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      return sendPage(reply.code(401), renderLoginPage(next, true));
+    }
+    void reply.setCookie(SESSION_COOKIE, auth.newSession(), auth.sessionCookieOptions(request));
+    return reply.redirect(next, 303);
+  });
+  const logout = async (request: FastifyRequest, reply: FastifyReply) => {
+    void reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    return reply.redirect(auth.required ? '/login' : '/', 303);
+  };
+  app.post('/logout', logout);
+  app.get('/logout', logout);
+}
