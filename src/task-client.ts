@@ -83,7 +83,9 @@ export class TaskClient {
   queue(executor: string): Queue {
     let queue = this.queues.get(executor);
     if (!queue) {
-      queue = new Queue(executor, { connection: this.redis, prefix: this.prefix });
+      // The workers check the Redis version and keep the queue's meta; a client enqueueing need not
+      // (one INFO round trip and its parsing less per command).
+      queue = new Queue(executor, { connection: this.redis, prefix: this.prefix, skipVersionCheck: true, skipMetasUpdate: true });
       this.queues.set(executor, queue);
     }
     return queue;
