@@ -5,6 +5,7 @@ import { InvalidInputError } from '../src/errors.js';
 import type { TaskClient } from '../src/task-client.js';
 import { killTask, retryTask, waitForTasks, WaitTimeoutError } from '../src/task-control.js';
 import type { TaskPayload } from '../src/task-payload.js';
+import { executorJson } from '../src/task-format.js';
 import { toTaskJson } from '../src/task-record.js';
 import { searchTasks } from '../src/task-search.js';
 import { TASK_STATUSES, isEndedStatus } from '../src/task-status.js';
@@ -42,22 +43,6 @@ const LogQuerySchema = z.object({
 const KillBodySchema = z.strictObject({ graceMs: z.number().int().min(0).max(3_600_000).optional() }).default({});
 const WaitQuerySchema = z.object({ timeoutMs: z.coerce.number().int().min(0).max(60_000).default(30_000) });
 const IdParamsSchema = z.object({ id: z.string().min(1).max(100) });
-
-/** An executor as `executors --json` shows it: env keys, never values. */
-export function executorJson(e: TaskClient['config']['executors'][number]): ApiExecutor {
-  return {
-    name: e.name,
-    type: e.type,
-    host: e.host ?? null,
-    labels: e.labels,
-    port: e.type === 'ssh' ? e.port : null,
-    user: e.user ?? null,
-    image: e.image ?? null,
-    runtime: e.type === 'container' ? e.runtime : null,
-    concurrency: e.concurrency,
-    env_keys: Object.keys(e.env),
-  };
-}
 
 function withWorkdir(payload: TaskPayload, workdir: string | undefined): TaskPayload {
   if (workdir === undefined) return payload;
@@ -135,5 +120,5 @@ export async function registerApiRoutes(app: FastifyInstance, client: TaskClient
     return reply.code(201).send({ task_id: created.id, executor: created.executor });
   });
 
-  app.get('/api/executors', async () => client.config.executors.map(executorJson));
+  app.get('/api/executors', async (): Promise<ApiExecutor[]> => client.config.executors.map(executorJson));
 }

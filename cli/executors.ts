@@ -10,21 +10,8 @@ export default class Executors extends BaseCommand {
     const { flags } = await this.parse(Executors);
     const config = await this.loadConfig(flags.config);
     if (flags.json) {
-      // The original tool's fields first; env shows keys only.
-      this.printJson(
-        config.executors.map((e) => ({
-          name: e.name,
-          type: e.type,
-          host: e.host ?? null,
-          labels: e.labels,
-          port: e.type === 'ssh' ? e.port : null,
-          user: e.user ?? null,
-          image: e.image ?? null,
-          runtime: e.type === 'container' ? e.runtime : null,
-          concurrency: e.concurrency,
-          env_keys: Object.keys(e.env),
-        })),
-      );
+      const { executorJson } = await lib();
+      this.printJson(config.executors.map(executorJson));
       return;
     }
     const { formatExecutorTable } = await lib();

@@ -109,6 +109,22 @@ export function formatStatusBlock(view: TaskView, now: number = Date.now()): str
   return lines.join('\n');
 }
 
+/** An executor as `executors --json` and the API show it: the original tool's fields first; env keys, never values. */
+export function executorJson(e: ExecutorConfig) {
+  return {
+    name: e.name,
+    type: e.type,
+    host: e.host ?? null,
+    labels: e.labels,
+    port: e.type === 'ssh' ? e.port : null,
+    user: e.user ?? null,
+    image: e.image ?? null,
+    runtime: e.type === 'container' ? e.runtime : null,
+    concurrency: e.concurrency,
+    env_keys: Object.keys(e.env),
+  };
+}
+
 /** The `executors` table in the original tool's columns, plus concurrency. */
 export function formatExecutorTable(executors: readonly ExecutorConfig[]): string {
   if (executors.length === 0) {

@@ -2,7 +2,6 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { readLog, TaskKeys } from '../../src/index.js';
 import { createHarness, eventually, FIXTURES, type Harness } from '../helpers/harness.js';
 import { podmanSkipReason, startPodman, TEST_IMAGE, type PodmanService } from '../helpers/podman.js';
 
@@ -45,26 +44,19 @@ describe.skipIf(skipReason)(`container executor through the CLI and worker proce
     await Promise.all(listed.filter((c) => c.Labels['openclaw.task'] !== undefined).map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
   });
 
-  async function stdoutOf(id: string): Promise<{ stdout: string; ends: number }> {
-    const entries = await readLog(h.redis(), new TaskKeys(h.prefix), id);
-    return {
-      stdout: entries.map((e) => (e.kind === 'output' && e.stream === 'stdout' ? e.text : '')).join(''),
-      ends: entries.filter((e) => e.kind === 'end').length,
-    };
-  }
 
   it('a worker SIGKILLed mid-task is replaced by one that re-attaches to the container: no gap, no duplicate, ran once', async () => {
     const first = await h.startWorker('box');
     const marker = path.join(h.dir, 'ran');
     const id = (await h.cli(['run', '-e', 'box', '--', path.join(FIXTURES, 'lines.sh'), '40', '0.05', marker, '5'])).stdout.trim();
-    await eventually(async () => ((await stdoutOf(id)).stdout.includes('line5\n') ? true : undefined), 'line5 in the log');
+    await eventually(async () => ((await h.logText(id)).stdout.includes('line5\n') ? true : undefined), 'line5 in the log');
     first.kill('SIGKILL');
     await new Promise((resolve) => first.once('exit', resolve));
 
     await h.startWorker('box');
     const follow = await h.cli(['logs', id, '--follow', '--lines', '1000']);
     expect(follow.exitCode).toBe(5);
-    const { stdout, ends } = await stdoutOf(id);
+    const { stdout, ends } = await h.logText(id);
     expect(stdout).toBe(Array.from({ length: 40 }, (_, i) => `line${i + 1}\n`).join(''));
     expect(ends).toBe(1);
     expect(readFileSync(marker, 'utf8')).toBe('run\n');
@@ -75,14 +67,14 @@ describe.skipIf(skipReason)(`container executor through the CLI and worker proce
   it('kill stops the container with the grace period; cleanup removes it', async () => {
     await h.startWorker('box');
     const id = (await h.cli(['run', '-e', 'box', '-c', "trap 'echo term ignored' TERM; echo up; while :; do sleep 0.1; done"])).stdout.trim();
-    await eventually(async () => ((await stdoutOf(id)).stdout.includes('up') ? true : undefined), 'the task to start');
+    await eventually(async () => ((await h.logText(id)).stdout.includes('up') ? true : undefined), 'the task to start');
     expect((await h.cli(['kill', id, '--grace', '1s'])).exitCode).toBe(0);
     const status = await eventually(async () => {
       const view = JSON.parse((await h.cli(['status', id, '--json'])).stdout) as Record<string, unknown>;
       return view.status === 'killed' ? view : undefined;
     }, 'the task to end as killed');
     expect(status).toMatchObject({ exit_code: 137 });
-    expect((await stdoutOf(id)).stdout).toBe('up\nterm ignored\n');
+    expect((await h.logText(id)).stdout).toBe('up\nterm ignored\n');
 
     const name = `openclaw-box-${id.slice(0, 8)}`;
     expect((await docker.getContainer(name).inspect()).State.Running).toBe(false);

@@ -1,7 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { readLog, TaskKeys } from '../../src/index.js';
 import { createHarness, eventually, FIXTURES, type Harness } from '../helpers/harness.js';
 import { countProcessGroup } from '../helpers/processes.js';
 import { startSshd, type SshdServer } from '../helpers/sshd.js';
@@ -37,26 +36,19 @@ describe('ssh executor through the CLI and worker processes', () => {
     await h.cleanup();
   });
 
-  async function stdoutOf(id: string): Promise<{ stdout: string; ends: number }> {
-    const entries = await readLog(h.redis(), new TaskKeys(h.prefix), id);
-    return {
-      stdout: entries.map((e) => (e.kind === 'output' && e.stream === 'stdout' ? e.text : '')).join(''),
-      ends: entries.filter((e) => e.kind === 'end').length,
-    };
-  }
 
   it('a worker SIGKILLed mid-task is replaced by one that re-attaches over SSH: no gap, no duplicate, ran once', async () => {
     const first = await h.startWorker('crib');
     const marker = path.join(h.dir, 'ran');
     const id = (await h.cli(['run', '-e', 'crib', '--', path.join(FIXTURES, 'lines.sh'), '40', '0.05', marker, '5'])).stdout.trim();
-    await eventually(async () => ((await stdoutOf(id)).stdout.includes('line5\n') ? true : undefined), 'line5 in the log');
+    await eventually(async () => ((await h.logText(id)).stdout.includes('line5\n') ? true : undefined), 'line5 in the log');
     first.kill('SIGKILL');
     await new Promise((resolve) => first.once('exit', resolve));
 
     await h.startWorker('crib');
     const follow = await h.cli(['logs', id, '--follow', '--lines', '1000']);
     expect(follow.exitCode).toBe(5);
-    const { stdout, ends } = await stdoutOf(id);
+    const { stdout, ends } = await h.logText(id);
     expect(stdout).toBe(Array.from({ length: 40 }, (_, i) => `line${i + 1}\n`).join(''));
     expect(ends).toBe(1);
     expect(readFileSync(marker, 'utf8')).toBe('run\n');
@@ -68,7 +60,7 @@ describe('ssh executor through the CLI and worker processes', () => {
     await h.startWorker('crib');
     const tree = "trap 'echo term ignored' TERM; (sleep 300 &); sleep 300 & echo tree-up; while :; do sleep 0.1; done";
     const id = (await h.cli(['run', '-e', 'crib', '-c', tree])).stdout.trim();
-    await eventually(async () => ((await stdoutOf(id)).stdout.includes('tree-up') ? true : undefined), 'the tree to start');
+    await eventually(async () => ((await h.logText(id)).stdout.includes('tree-up') ? true : undefined), 'the tree to start');
     const pid = Number(JSON.parse((await h.cli(['status', id, '--json'])).stdout).pid);
     expect(countProcessGroup(pid)).toBeGreaterThanOrEqual(3);
 
@@ -79,7 +71,7 @@ describe('ssh executor through the CLI and worker processes', () => {
       return status.status === 'killed' ? status : undefined;
     }, 'the task to end as killed');
     expect(countProcessGroup(pid)).toBe(0);
-    expect((await stdoutOf(id)).stdout).toContain('term ignored');
+    expect((await h.logText(id)).stdout).toContain('term ignored');
 
     const dir = path.join(spool, id);
     expect(existsSync(dir)).toBe(true);

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readLog, TaskKeys } from '../../src/index.js';
 import { createHarness, eventually, FIXTURES, stopProcess, type Harness } from '../helpers/harness.js';
 
 describe('worker processes: detached tasks outlive them', () => {
@@ -13,27 +12,20 @@ describe('worker processes: detached tasks outlive them', () => {
     await h.cleanup();
   });
 
-  async function logText(id: string): Promise<{ stdout: string; ends: number }> {
-    const entries = await readLog(h.redis(), new TaskKeys(h.prefix), id);
-    return {
-      stdout: entries.map((e) => (e.kind === 'output' && e.stream === 'stdout' ? e.text : '')).join(''),
-      ends: entries.filter((e) => e.kind === 'end').length,
-    };
-  }
 
   it('a worker SIGKILLed mid-task is replaced by one that re-attaches: no gap, no duplicate, right exit code, ended once', async () => {
     const first = await h.startWorker();
     const marker = path.join(h.dir, 'ran');
     const r = await h.cli(['run', '-e', 'local', '--', path.join(FIXTURES, 'lines.sh'), '40', '0.05', marker, '5']);
     const id = r.stdout.trim();
-    await eventually(async () => ((await logText(id)).stdout.includes('line5\n') ? true : undefined), 'line5 in the log');
+    await eventually(async () => ((await h.logText(id)).stdout.includes('line5\n') ? true : undefined), 'line5 in the log');
     first.kill('SIGKILL');
     await new Promise((resolve) => first.once('exit', resolve));
 
     await h.startWorker();
     const follow = await h.cli(['logs', id, '--follow', '--lines', '1000']);
     expect(follow.exitCode).toBe(5);
-    const { stdout, ends } = await logText(id);
+    const { stdout, ends } = await h.logText(id);
     expect(stdout).toBe(Array.from({ length: 40 }, (_, i) => `line${i + 1}\n`).join(''));
     expect(ends).toBe(1);
     expect(readFileSync(marker, 'utf8')).toBe('run\n');
@@ -46,7 +38,7 @@ describe('worker processes: detached tasks outlive them', () => {
     const marker = path.join(h.dir, 'ran');
     const r = await h.cli(['run', '-e', 'local', '--', path.join(FIXTURES, 'lines.sh'), '20', '0.1', marker, '0']);
     const id = r.stdout.trim();
-    await eventually(async () => ((await logText(id)).stdout.includes('line2\n') ? true : undefined), 'line2 in the log');
+    await eventually(async () => ((await h.logText(id)).stdout.includes('line2\n') ? true : undefined), 'line2 in the log');
     const exited = new Promise<number | null>((resolve) => first.once('exit', resolve));
     await stopProcess(first, 'SIGTERM');
     expect(await exited).toBe(0);
@@ -56,7 +48,7 @@ describe('worker processes: detached tasks outlive them', () => {
     await h.startWorker();
     const follow = await h.cli(['logs', id, '--follow', '--lines', '1000']);
     expect(follow.exitCode).toBe(0);
-    expect((await logText(id)).stdout).toBe(Array.from({ length: 20 }, (_, i) => `line${i + 1}\n`).join(''));
+    expect((await h.logText(id)).stdout).toBe(Array.from({ length: 20 }, (_, i) => `line${i + 1}\n`).join(''));
     expect(readFileSync(marker, 'utf8')).toBe('run\n');
   });
 
@@ -64,7 +56,7 @@ describe('worker processes: detached tasks outlive them', () => {
     const first = await h.startWorker();
     const r = await h.cli(['run', '-e', 'local', '-c', 'echo up; sleep 60']);
     const id = r.stdout.trim();
-    await eventually(async () => ((await logText(id)).stdout.includes('up\n') ? true : undefined), 'the task to start');
+    await eventually(async () => ((await h.logText(id)).stdout.includes('up\n') ? true : undefined), 'the task to start');
     first.kill('SIGKILL');
     await new Promise((resolve) => first.once('exit', resolve));
     const pid = Number(JSON.parse((await h.cli(['status', id, '--json'])).stdout).pid);

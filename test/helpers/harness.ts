@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { Redis } from 'ioredis';
-import { loadConfig, TaskClient, type LoadedConfig } from '../../src/index.js';
+import { loadConfig, readLog, TaskClient, TaskKeys, type LoadedConfig } from '../../src/index.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const BIN = path.join(ROOT, 'dist/cli/bin.js');
@@ -30,6 +30,8 @@ export interface Harness {
   cli(args: string[], options?: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv }): Promise<CliResult>;
   startWorker(executor?: string, extraEnv?: NodeJS.ProcessEnv): Promise<ChildProcess>;
   redis(): Redis;
+  /** A task's stdout as shipped into its log, and how many end markers the log has. */
+  logText(id: string): Promise<{ stdout: string; ends: number }>;
   cleanup(): Promise<void>;
 }
 
@@ -114,6 +116,18 @@ ${extraConfig}`,
       const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
       connections.push(redis);
       return redis;
+    },
+    async logText(id) {
+      const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+      try {
+        const entries = await readLog(redis, new TaskKeys(prefix), id);
+        return {
+          stdout: entries.map((e) => (e.kind === 'output' && e.stream === 'stdout' ? e.text : '')).join(''),
+          ends: entries.filter((e) => e.kind === 'end').length,
+        };
+      } finally {
+        redis.disconnect();
+      }
     },
     async cleanup() {
       await Promise.all(workers.map((w) => stopProcess(w)));
