@@ -141,6 +141,12 @@ export const ConfigSchema = z
         prefix: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('openclaw'),
       })
       .prefault({}),
+    /**
+     * Signs every task request (HMAC-SHA256), and workers refuse jobs not signed with it, so that
+     * writing to Redis is not enough to run commands. OPENCLAW_AGENT_TASK_SIGNING_KEY wins over it.
+     * Set the same key for every client and worker of the deployment. @default unset: tasks are not signed
+     */
+    task_signing_key: z.string().min(16, 'use a key of at least 16 characters, e.g. `openssl rand -hex 32`').optional(),
     /** How long ended tasks keep their record and logs. @default 7d */
     retention: DurationSchema.default(7 * 86_400_000),
     worker: z

@@ -27,6 +27,7 @@ export * from './task-stop.js';
 export * from './completion-record.js';
 export * from './task-control.js';
 export * from './webhook-signature.js';
+export * from './task-signing.js';
 export * from './webhook-delivery.js';
 export * from './task-callbacks.js';
 export * from './embedded-stack.js';

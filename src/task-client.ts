@@ -10,6 +10,7 @@ import { payloadWorkdir, TaskRequestSchema, type TaskPayload, type TaskRequest, 
 import { initialRecordFields, parseRecordHash, type TaskView } from './task-record.js';
 import { deriveTaskStatus, type TaskStatus } from './task-status.js';
 import { addToSearchIndex } from './task-search.js';
+import { signTaskRequest, taskSigningKey } from './task-signing.js';
 import { describeIssue } from './zod-issues.js';
 
 export interface EnqueueInput {
@@ -117,9 +118,11 @@ export class TaskClient {
     };
     const parsed = TaskRequestSchema.safeParse(raw);
     if (!parsed.success) throw new InvalidInputError(describeIssue(parsed.error.issues[0]!, raw));
-    const request: TaskRequest = parsed.data;
     const id = input.id ?? randomUUID();
     if (!UUID_V4.test(id)) throw new InvalidInputError(`Expected the task id to be a lowercase UUID v4, got \`${id}\``);
+    // Workers of a deployment with a signing key run only requests signed with it.
+    const signingKey = taskSigningKey(this.config);
+    const request: TaskRequest = signingKey === undefined ? parsed.data : { ...parsed.data, signature: signTaskRequest(signingKey, id, parsed.data) };
 
     const recordKey = this.keys.record(id);
     // A caller's own id may exist already; a fresh random UUID cannot (one round trip saved).

@@ -57,6 +57,8 @@ export const TaskRequestSchema = z.object({
   /** First delay before a retry; doubles each time, with jitter. @default 30 s */
   backoffMs: z.number().int().positive().optional(),
   createdAt: z.number().int().nonnegative(),
+  /** HMAC-SHA256 of the task id and this request, when the deployment has a `task_signing_key` (task-signing.ts). */
+  signature: z.string().max(128).optional(),
 });
 
 export type TaskRequest = z.infer<typeof TaskRequestSchema>;

@@ -13,6 +13,7 @@ import { finishTask, type TaskEnd } from './task-finish.js';
 import type { TaskKeys } from './task-keys.js';
 import { TaskRequestSchema, type TaskRequest } from './task-payload.js';
 import { parseRecordHash, type TaskRecord } from './task-record.js';
+import { taskSigningKey, UNSIGNED_TASK_ERROR, verifyTaskRequest } from './task-signing.js';
 import { DEFAULT_GRACE_MS, readStopRequest, StopSwitch, stopRequestOf } from './task-stop.js';
 import { beginAttempt, loadTaskRecord, markTaskStarted, recordAttemptEnd } from './task-store.js';
 import { describeIssue } from './zod-issues.js';
@@ -57,6 +58,11 @@ export function createTaskProcessor(deps: ProcessorDeps): (job: Job) => Promise<
       throw new UnrecoverableError(error);
     }
     const request = parsed.data;
+    const signingKey = taskSigningKey(deps.config);
+    if (signingKey !== undefined && !verifyTaskRequest(signingKey, taskId, request, request.signature)) {
+      await refuseTask(deps, taskId, request);
+      throw new UnrecoverableError(UNSIGNED_TASK_ERROR);
+    }
     const attempt = job.attemptsMade + 1;
     const maxAttempts = job.opts.attempts ?? 1;
     let record = await loadTaskRecord(deps.redis, deps.keys, taskId, request, deps.executorConfig.type);
@@ -137,6 +143,18 @@ export function createTaskProcessor(deps: ProcessorDeps): (job: Job) => Promise<
     if (deps.onEnded) await deps.onEnded(latest, request).catch(() => {});
     return settle(latest, end.outcome, end);
   };
+}
+
+// Ends a job this deployment did not sign without running anything. The record and list entry
+// (made from the job when it was written straight into Redis) show what was refused; the deployment's own
+// webhook hears of it, a callback URL named in the unsigned request does not.
+async function refuseTask(deps: ProcessorDeps, taskId: string, request: TaskRequest): Promise<void> {
+  const untrusted = { ...request, callbackUrl: undefined };
+  const record = await loadTaskRecord(deps.redis, deps.keys, taskId, untrusted, deps.executorConfig.type);
+  // Listed like any task (a job written straight into Redis has no index entries yet).
+  await deps.redis.multi().zadd(deps.keys.byCreated(), 'NX', record.createdAt, taskId).zadd(deps.keys.ids(), 'NX', 0, taskId).exec();
+  const end = { outcome: 'failed' as const, exitCode: null, signal: null, error: UNSIGNED_TASK_ERROR };
+  await endTask(deps, taskId, end, { record, request: untrusted });
 }
 
 interface StopWatch {

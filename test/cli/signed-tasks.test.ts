@@ -1,0 +1,118 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UNSIGNED_TASK_ERROR, type TaskRequest } from '../../src/index.js';
+import { createHarness, eventually, type Harness } from '../helpers/harness.js';
+
+const SIGNING_KEY = 'test-signing-key-0123456789abcdef';
+
+// A request as a program with Redis access but without the key would write it.
+function unsignedRequest(executor: string, command: string): TaskRequest {
+  return { executor, payload: { type: 'shell_command', command, args: [], env: {} }, labels: [], retries: 0, createdAt: Date.now() };
+}
+
+// Adds a job straight into Redis with BullMQ, bypassing TaskClient.enqueue.
+async function addRawJob(h: Harness, executor: string, request: TaskRequest): Promise<string> {
+  const id = randomUUID();
+  const queue = new Queue(executor, { connection: h.redis(), prefix: h.prefix });
+  try {
+    await queue.add(request.payload.type, request, { jobId: id });
+  } finally {
+    await queue.close();
+  }
+  return id;
+}
+
+async function endedStatus(h: Harness, id: string): Promise<Record<string, unknown>> {
+  return eventually(async () => {
+    const r = await h.cli(['status', id, '--json']);
+    if (r.exitCode !== 0) return undefined;
+    const status = JSON.parse(r.stdout) as Record<string, unknown>;
+    return status.finished_at ? status : undefined;
+  }, `task ${id} to end`);
+}
+
+describe('signed tasks: with task_signing_key, workers run only requests signed with it', () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = createHarness({ extraConfig: `task_signing_key: ${SIGNING_KEY}\n`, extraExecutors: '  - name: held\n    type: local\n' });
+    await h.startWorker();
+  });
+  afterAll(async () => {
+    await h.cleanup();
+  });
+
+  it('runs a task enqueued through the CLI, which signs it', async () => {
+    const r = await h.cli(['run', '-e', 'local', '-f', '--cmd', 'echo signed-ok']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toBe('signed-ok\n');
+  });
+
+  it('runs a retry, which is signed anew', async () => {
+    const first = await h.cli(['run', '-e', 'local', '-f', '--cmd', 'echo again']);
+    expect(first.exitCode).toBe(0);
+    const firstId = (await h.cli(['list', '--json'])).stdout;
+    const id = (JSON.parse(firstId) as { task_id: string }[])[0]!.task_id;
+    const retry = await h.cli(['retry', id]);
+    expect(retry.exitCode).toBe(0);
+    const retryId = /[0-9a-f]{8}-[0-9a-f-]{27}/.exec(retry.stdout)?.[0];
+    expect(retryId).toBeDefined();
+    expect(await endedStatus(h, retryId!)).toMatchObject({ status: 'completed', exit_code: 0 });
+  });
+
+  it('refuses a job added straight into Redis without a signature, records why, and runs nothing', async () => {
+    const marker = path.join(h.dir, 'unsigned-ran');
+    const id = await addRawJob(h, 'local', unsignedRequest('local', `touch '${marker}'`));
+    const status = await endedStatus(h, id);
+    expect(status).toMatchObject({ task_id: id, status: 'failed', error: UNSIGNED_TASK_ERROR, command: `touch '${marker}'` });
+    expect(status.started_at ?? null).toBeNull();
+    expect(existsSync(marker)).toBe(false);
+    const list = await h.cli(['list', '--json']);
+    expect(JSON.parse(list.stdout)).toContainEqual(expect.objectContaining({ task_id: id, status: 'failed' }));
+  });
+
+  it('refuses a job with a forged signature', async () => {
+    const marker = path.join(h.dir, 'forged-ran');
+    const id = await addRawJob(h, 'local', { ...unsignedRequest('local', `touch '${marker}'`), signature: 'ab'.repeat(32) });
+    expect(await endedStatus(h, id)).toMatchObject({ status: 'failed', error: UNSIGNED_TASK_ERROR });
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('refuses a signed job whose command was altered in Redis', async () => {
+    const marker = path.join(h.dir, 'altered-ran');
+    const r = await h.cli(['run', '-e', 'held', '--cmd', 'echo harmless']);
+    expect(r.exitCode).toBe(0);
+    const id = r.stdout.trim();
+    const redis = h.redis();
+    const jobKey = `${h.prefix}:held:${id}`;
+    const data = JSON.parse((await redis.hget(jobKey, 'data'))!) as TaskRequest;
+    expect(data.signature).toMatch(/^[0-9a-f]{64}$/);
+    await redis.hset(jobKey, 'data', JSON.stringify({ ...data, payload: { ...data.payload, command: `touch '${marker}'` } }));
+
+    await h.startWorker('held');
+    expect(await endedStatus(h, id)).toMatchObject({ status: 'failed', error: UNSIGNED_TASK_ERROR });
+    expect(existsSync(marker)).toBe(false);
+  });
+});
+
+describe('signed tasks: without a key, nothing changes', () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = createHarness();
+    await h.startWorker();
+  });
+  afterAll(async () => {
+    await h.cleanup();
+  });
+
+  it('runs an unsigned job added straight into Redis', async () => {
+    const marker = path.join(h.dir, 'unsigned-ran');
+    const id = await addRawJob(h, 'local', unsignedRequest('local', `touch '${marker}'`));
+    expect(await endedStatus(h, id)).toMatchObject({ status: 'completed', exit_code: 0 });
+    expect(existsSync(marker)).toBe(true);
+  });
+});
