@@ -1,11 +1,12 @@
-import { Worker } from 'bullmq';
+import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { LoadedConfig } from './config.js';
 import { UnknownExecutorError } from './errors.js';
 import { createExecutor } from './executors/create-executor.js';
 import { connectRedis, resolveRedisUrl } from './redis-connection.js';
 import { TaskKeys } from './task-keys.js';
-import { createTaskProcessor } from './task-processor.js';
+import { createTaskProcessor, type TaskResult } from './task-processor.js';
+import { OwnershipLostError } from './log-stream.js';
 import { findExecutor } from './config.js';
 import { writeCompletionRecord } from './completion-record.js';
 import { callbackUrls, startCallbackWorker } from './task-callbacks.js';
@@ -74,7 +75,9 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
   };
   const worker = new Worker(
     executorConfig.name,
-    createTaskProcessor({ config, executorConfig, executor, redis, keys, shutdown: shutdown.signal, stops, onEnded }),
+    joinFollowedTasks(
+      followWhileLocked(createTaskProcessor({ config, executorConfig, executor, redis, keys, shutdown: shutdown.signal, stops, onEnded }), redis),
+    ),
     {
       connection: redis,
       prefix: config.redis.prefix,
@@ -107,5 +110,49 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
       })();
       return closing;
     },
+  };
+}
+
+/**
+ * When Redis was away longer than the lock duration, the stalled check hands a job this worker still
+ * follows back to this same worker. A second follower would race the first for the task's output and
+ * the loser would fail the job under its new lock; instead the new run waits for the first one's
+ * outcome and settles the job with it (the first run's own settling fails harmlessly on its old lock).
+ */
+function joinFollowedTasks(processor: (job: Job) => Promise<TaskResult>): (job: Job) => Promise<TaskResult> {
+  const following = new Map<string, Promise<TaskResult>>();
+  return (job) => {
+    const taskId = job.id!;
+    const current = following.get(taskId);
+    if (current) return current;
+    const run = processor(job);
+    following.set(taskId, run);
+    const forget = () => {
+      if (following.get(taskId) === run) following.delete(taskId);
+    };
+    run.then(forget, forget);
+    return run;
+  };
+}
+
+/**
+ * After a long Redis outage the stalled check may hand a job to another worker while the first one
+ * still follows the task. Their followers race for the output; when the one holding the job's lock
+ * loses, it follows again from the checkpoint instead of failing the job (the stale follower gives
+ * up on its next lost append, or ends the task first: the new run then finds the outcome).
+ */
+function followWhileLocked(processor: (job: Job) => Promise<TaskResult>, redis: Redis): (job: Job) => Promise<TaskResult> {
+  return async (job) => {
+    for (;;) {
+      try {
+        return await processor(job);
+      } catch (error) {
+        if (!(error instanceof OwnershipLostError) || job.token === undefined) throw error;
+        const lock = await redis.get(`${job.queueQualifiedName}:${job.id!}:lock`);
+        if (lock !== job.token) throw error;
+        // A pause before following again: the other follower gives up on its next append.
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
   };
 }

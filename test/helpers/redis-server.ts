@@ -1,0 +1,95 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+
+/** A private `redis-server` with AOF (`appendfsync everysec`) that a fault test may crash and restart. */
+export interface RedisServer {
+  port: number;
+  url: string;
+  /** The data directory (AOF files); the same across restarts. */
+  dir: string;
+  /** True while a server process is running. */
+  readonly running: boolean;
+  /** Ends the server at once (SIGKILL: no final fsync, like a crash) or cleanly (SIGTERM). */
+  stop(signal?: 'SIGKILL' | 'SIGTERM'): Promise<void>;
+  /** Starts the server again on the same port and directory and waits until it answers PING. */
+  start(): Promise<void>;
+  /** Stops the server and deletes its directory. */
+  destroy(): Promise<void>;
+}
+
+/** Starts a `redis-server` on a free loopback port with its own temp directory. */
+export async function startRedisServer(): Promise<RedisServer> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'oca-redis-'));
+  const port = await freePort();
+  const url = `redis://127.0.0.1:${port}`;
+  let child: ChildProcess | undefined;
+
+  const start = async () => {
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec'];
+    args.push('--save', '', '--daemonize', 'no', '--protected-mode', 'no', '--logfile', path.join(dir, 'redis.log'));
+    const started = spawn('redis-server', args, { stdio: 'ignore' });
+    child = started;
+    const exited = new Promise<never>((_, reject) => started.once('exit', (code) => reject(new Error(`redis-server exited (${code}); see ${dir}/redis.log`))));
+    exited.catch(() => {});
+    await Promise.race([waitForPing(url), exited]);
+  };
+
+  const stop = async (signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL') => {
+    const current = child;
+    child = undefined;
+    if (!current || current.exitCode !== null || current.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => current.once('exit', () => resolve()));
+    current.kill(signal);
+    await exited;
+  };
+
+  await start();
+  return {
+    port,
+    url,
+    dir,
+    get running() {
+      return child !== undefined;
+    },
+    stop,
+    start,
+    async destroy() {
+      await stop('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// A loading AOF answers PING with LOADING, so ready means a real PONG.
+async function waitForPing(url: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    redis.on('error', () => {});
+    try {
+      await redis.connect();
+      if ((await redis.ping()) === 'PONG') return;
+    } catch {
+      // not up yet
+    } finally {
+      redis.disconnect();
+    }
+    if (Date.now() > deadline) throw new Error(`redis-server at ${url} did not answer within 10s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
