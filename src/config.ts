@@ -88,6 +88,11 @@ export const ExecutorConfigSchema = z
       .min(1)
       .refine((p) => !/[\n\r\0]/.test(p), 'a path without line breaks')
       .optional(),
+    /** SSH: connect through this host first (OpenSSH's ProxyJump), `[user@]host[:port]`; same keys, its host key checked too. */
+    jump_host: z
+      .string()
+      .regex(/^(?:[^@\s]+@)?[^:@\s]+(?::\d{1,5})?$/, 'a jump host like user@bastion.example.com:22')
+      .optional(),
     /** SSH: the host key's `SHA256:…` fingerprint; when set, known_hosts is not consulted. */
     host_key: z
       .string()

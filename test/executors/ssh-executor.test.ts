@@ -204,6 +204,18 @@ describe('ssh executor', () => {
     }
   });
 
+  it('connects through a jump host (ProxyJump), logging in to both', async () => {
+    const before = acceptedLogins();
+    const { runner } = runnerFor(sshConfig(server, dir, { jump_host: `${server.user}@127.0.0.1:${server.port}` }));
+    const r = await runner.run(sh('echo via the bastion'));
+    expect(r.result.exitCode).toBe(0);
+    expect(r.stdout).toBe('via the bastion\n');
+    expect(acceptedLogins() - before).toBe(2);
+
+    const nowhere = runnerFor(sshConfig(server, dir, { jump_host: '127.0.0.1:1' }));
+    await expect(nowhere.runner.run(sh('true'))).rejects.toThrow(/cannot reach ssh host 127\.0\.0\.1:1 of executor "crib"/);
+  });
+
   it('keeps a character whole at the 1 MiB read limit of a task that has ended', async () => {
     const { runner } = runnerFor(sshConfig(server, dir));
     const r = await runner.run(sh(`awk 'BEGIN { printf "a"; for (i = 0; i < 600000; i++) printf "\\303\\251" }'`));

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import path from 'node:path';
+import type { Duplex } from 'node:stream';
 import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
 import { expandHome, type ExecutorConfig } from '../../config.js';
 import { OcaError } from '../../errors.js';
@@ -14,6 +15,19 @@ import {
   readKnownHosts,
 } from './known-hosts.js';
 import { parseProbe, PROBE_SCRIPT, type RemoteInfo } from './remote-scripts.js';
+
+interface SshTarget {
+  host: string;
+  port: number;
+  username: string;
+}
+
+/** `[user@]host[:port]` of `jump_host`; the executor's user when none is given. */
+export function parseJumpHost(spec: string, defaultUser: string): SshTarget {
+  const match = /^(?:([^@\s]+)@)?([^:@\s]+)(?::(\d{1,5}))?$/.exec(spec);
+  if (!match) throw new SshError(`jump_host "${spec}" is not [user@]host[:port]`, false);
+  return { username: match[1] ?? defaultUser, host: match[2]!, port: Number(match[3] ?? 22) };
+}
 
 /** A failure to reach or use the SSH host; `transient` ones (network) are worth retrying. */
 export class SshError extends OcaError {
@@ -180,65 +194,29 @@ export class SshConnection {
   }
 
   private async open(): Promise<{ client: Client; info: RemoteInfo }> {
-    const { host, port } = this.config;
-    const knownHostsFile = expandHome(this.config.known_hosts ?? path.join(homedir(), '.ssh', 'known_hosts'));
-    const entries = this.config.host_key || this.config.host_key_check === 'off' ? [] : await readKnownHosts(knownHostsFile);
-    const known = knownKeyTypes(entries, host!, port);
-    let refusal: string | undefined;
-    const auth = this.credentials();
-    // Loaded on first connect: every CLI command would otherwise pay for ssh2's start-up.
-    const { Client: SshClient } = await import('ssh2');
-    const client = new SshClient();
-    const options: ConnectConfig = {
-      host,
-      port,
-      username: this.user,
-      ...auth.options,
-      readyTimeout: this.config.connect_timeout,
-      keepaliveInterval: this.config.keepalive_interval,
-      keepaliveCountMax: 3,
-      // Ask for a key type we can check first (OpenSSH does the same), so a host known by its
-      // RSA key is not reported as changed because it also has an ed25519 key.
-      algorithms: { serverHostKey: [...orderFirst(HOST_KEY_ALGORITHMS, algorithmsFor(known))] },
-      hostVerifier: (key: Buffer, verify: (valid: boolean) => void) => {
-        this.verifyHostKey(key, entries, knownHostsFile).then(
-          (reason) => {
-            refusal = reason;
-            verify(reason === undefined);
-          },
-          (error: unknown) => {
-            refusal = `cannot check the host key of ${host}:${port}: ${String(error)}`;
-            verify(false);
-          },
+    const target = { host: this.config.host!, port: this.config.port, username: this.user };
+    // Through a jump host (ProxyJump): its key is checked the same way, then a direct-tcpip
+    // channel over it carries the connection to the executor's host.
+    let jump: Client | undefined;
+    let sock: Duplex | undefined;
+    if (this.config.jump_host) {
+      const via = parseJumpHost(this.config.jump_host, this.user);
+      jump = await this.handshake(via, undefined, undefined, `jump host ${via.username}@${via.host}:${via.port}`);
+      sock = await new Promise<Duplex>((resolve, reject) => {
+        jump!.forwardOut('127.0.0.1', 0, target.host, target.port, (error: Error | undefined, stream: ClientChannel) =>
+          error ? reject(new SshError(`jump host ${via.host} could not reach ${target.host}:${target.port}: ${error.message}`, true)) : resolve(stream),
         );
-      },
-    };
-    await new Promise<void>((resolve, reject) => {
-      let settled = false;
-      // Listening for good before connecting: ssh2 may report a reset twice (once to the
-      // handshake, once more as "lost before handshake"), and an unheard 'error' ends the worker.
-      client.on('error', (error: Error & { level?: string; code?: string }) => {
-        if (!settled) {
-          settled = true;
-          client.end();
-          reject(this.describeConnectError(error, refusal, auth.tried));
-          return;
-        }
-        this.log(`ssh ${this.where}: ${error.message}`);
+      }).catch((error: unknown) => {
+        jump?.end();
+        throw error;
       });
-      client.once('ready', () => {
-        settled = true;
-        resolve();
-      });
-      try {
-        client.connect(options);
-      } catch (error) {
-        // A key that cannot be parsed (say, encrypted without a passphrase) throws right here.
-        settled = true;
-        reject(this.describeConnectError(error as Error, refusal, auth.tried));
-      }
+    }
+    const client = await this.handshake(target, this.config.host_key, sock, `ssh ${this.where}`).catch((error: unknown) => {
+      jump?.end();
+      throw error;
     });
     client.on('close', () => {
+      jump?.end();
       if (this.client === client) {
         this.client = undefined;
         this.info = undefined;
@@ -266,15 +244,85 @@ export class SshConnection {
     return { client, info };
   }
 
+  // Connects and authenticates to one host, its key verified first (against `pin` when given).
+  private async handshake(target: SshTarget, pin: string | undefined, sock: Duplex | undefined, label: string): Promise<Client> {
+    const { host, port } = target;
+    const knownHostsFile = expandHome(this.config.known_hosts ?? path.join(homedir(), '.ssh', 'known_hosts'));
+    const entries = pin || this.config.host_key_check === 'off' ? [] : await readKnownHosts(knownHostsFile);
+    const known = knownKeyTypes(entries, host, port);
+    let refusal: string | undefined;
+    const auth = this.credentials();
+    // Loaded on first connect: every CLI command would otherwise pay for ssh2's start-up.
+    const { Client: SshClient } = await import('ssh2');
+    const client = new SshClient();
+    const options: ConnectConfig = {
+      host,
+      port,
+      username: target.username,
+      ...(sock ? { sock } : {}),
+      ...auth.options,
+      readyTimeout: this.config.connect_timeout,
+      keepaliveInterval: this.config.keepalive_interval,
+      keepaliveCountMax: 3,
+      // Ask for a key type we can check first (OpenSSH does the same), so a host known by its
+      // RSA key is not reported as changed because it also has an ed25519 key.
+      algorithms: { serverHostKey: [...orderFirst(HOST_KEY_ALGORITHMS, algorithmsFor(known))] },
+      hostVerifier: (key: Buffer, verify: (valid: boolean) => void) => {
+        this.verifyHostKey(key, target, pin, entries, knownHostsFile).then(
+          (reason) => {
+            refusal = reason;
+            verify(reason === undefined);
+          },
+          (error: unknown) => {
+            refusal = `cannot check the host key of ${host}:${port}: ${String(error)}`;
+            verify(false);
+          },
+        );
+      },
+    };
+    await new Promise<void>((resolve, reject) => {
+      let settled = false;
+      // Listening for good before connecting: ssh2 may report a reset twice (once to the
+      // handshake, once more as "lost before handshake"), and an unheard 'error' ends the worker.
+      client.on('error', (error: Error & { level?: string; code?: string }) => {
+        if (!settled) {
+          settled = true;
+          client.end();
+          reject(this.describeConnectError(error, refusal, auth.tried, target));
+          return;
+        }
+        this.log(`${label}: ${error.message}`);
+      });
+      client.once('ready', () => {
+        settled = true;
+        resolve();
+      });
+      try {
+        client.connect(options);
+      } catch (error) {
+        // A key that cannot be parsed (say, encrypted without a passphrase) throws right here.
+        settled = true;
+        reject(this.describeConnectError(error as Error, refusal, auth.tried, target));
+      }
+    });
+    return client;
+  }
+
   // Undefined when the key is accepted, else why not (shown to the user as it is).
-  private async verifyHostKey(key: Buffer, entries: Awaited<ReturnType<typeof readKnownHosts>>, file: string): Promise<string | undefined> {
-    const { host, port, name } = { host: this.config.host!, port: this.config.port, name: this.config.name };
+  private async verifyHostKey(
+    key: Buffer,
+    { host, port }: SshTarget,
+    pin: string | undefined,
+    entries: Awaited<ReturnType<typeof readKnownHosts>>,
+    file: string,
+  ): Promise<string | undefined> {
+    const name = this.config.name;
     const fingerprint = fingerprintSha256(key);
     const keyType = readKeyType(key);
     const target = port === 22 ? host : `[${host}]:${port}`;
-    if (this.config.host_key) {
-      if (fingerprint === this.config.host_key) return undefined;
-      return `host key mismatch for ${target}: it offered ${keyType} ${fingerprint}, but executor "${name}" pins host_key ${this.config.host_key} — if the host was reinstalled, update host_key`;
+    if (pin) {
+      if (fingerprint === pin) return undefined;
+      return `host key mismatch for ${target}: it offered ${keyType} ${fingerprint}, but executor "${name}" pins host_key ${pin} — if the host was reinstalled, update host_key`;
     }
     if (this.config.host_key_check === 'off') {
       this.log(`warning: host key checking is off for executor "${name}"; accepted ${keyType} ${fingerprint} from ${target} unverified`);
@@ -324,8 +372,9 @@ export class SshConnection {
     return { options: { agent }, tried: `the keys of the ssh-agent at ${agent}` };
   }
 
-  private describeConnectError(error: Error & { level?: string; code?: string }, refusal: string | undefined, tried: string): SshError {
-    const { host, port, name } = this.config;
+  private describeConnectError(error: Error & { level?: string; code?: string }, refusal: string | undefined, tried: string, target: SshTarget): SshError {
+    const { host, port } = target;
+    const name = this.config.name;
     if (refusal) return new SshError(refusal, false);
     const message = error.message;
     if (/passphrase/i.test(message) || /Cannot parse privateKey/i.test(message)) {
@@ -335,7 +384,7 @@ export class SshConnection {
       );
     }
     if (error.level === 'client-authentication') {
-      return new SshError(`ssh ${this.where} refused authentication (tried ${tried}) — is the public key in the remote authorized_keys?`, false);
+      return new SshError(`ssh ${target.username}@${host}:${port} refused authentication (tried ${tried}) — is the public key in the remote authorized_keys?`, false);
     }
     if (error.level === 'client-timeout') {
       return new SshError(`timed out connecting to ssh host ${host}:${port} after ${Math.round(this.config.connect_timeout / 1000)}s`, true);
