@@ -116,7 +116,8 @@ export function findRedisServer(): string {
   throw new OcaError('REDIS_UNREACHABLE', NO_REDIS_SERVER);
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port on 127.0.0.1 that nothing listens on right now (the kernel picks it). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -1,11 +1,12 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { fingerprintSha256, knownHostsLine } from '../../src/executors/ssh/known-hosts.js';
+import { freePort } from '../../src/embedded-stack.js';
 
 const run = promisify(execFile);
 const SSHD = '/usr/sbin/sshd';
@@ -78,7 +79,7 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<SshdSer
     });
     const [keyType, keyBase64] = readFileSync(file('host_ed25519.pub'), 'utf8').split(' ');
     const hostKeyBlob = Buffer.from(keyBase64!, 'base64');
-    const port = await findFreePort();
+    const port = await freePort();
     const hostKeyLine = knownHostsLine('127.0.0.1', port, keyType!, hostKeyBlob);
     writeFileSync(file('known_hosts'), `${hostKeyLine}\n`, { mode: 0o600 });
     await writeConfig(file('sshd_config'), [
@@ -180,18 +181,6 @@ interface ProcessInfo extends ProcessRef {
   comm: string;
 }
 
-// Binding port 0 lets the kernel pick a free port; sshd takes it over a moment later.
-async function findFreePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('could not find a free port');
-  return address.port;
-}
 
 // `sshd -t` checks the config first, so a bad line fails with sshd's own message. PerSourcePenalties
 // (OpenSSH 9.8+) would lock 127.0.0.1 out after the connections tests drop on purpose.
