@@ -8,19 +8,12 @@ export function completionsDir(home: string = homedir()): string {
   return path.join(home, '.openclaw-agent', 'completions');
 }
 
-/** Directories this process has created already (one mkdir per process, not per task). */
-const madeDirs = new Set<string>();
-
 /**
  * Writes `~/.openclaw-agent/completions/<id>.json` in the original tool's shape (status
  * "success" or "failure", exit code -1 when there is none), for tools that watch that directory.
  */
 export function writeCompletionRecord(record: TaskRecord, home?: string): string {
   const dir = completionsDir(home);
-  if (!madeDirs.has(dir)) {
-    mkdirSync(dir, { recursive: true });
-    madeDirs.add(dir);
-  }
   const file = path.join(dir, `${record.id}.json`);
   const body = {
     task_id: record.id,
@@ -35,7 +28,7 @@ export function writeCompletionRecord(record: TaskRecord, home?: string): string
   try {
     writeFileSync(`${file}.tmp`, text);
   } catch (error) {
-    // Removed while this worker ran: make it again.
+    // The directory is made when it is missing (the first record, or removed since).
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     mkdirSync(dir, { recursive: true });
     writeFileSync(`${file}.tmp`, text);

@@ -6,13 +6,15 @@ import { expandHome } from '../config.js';
 import { spoolRoot } from '../paths.js';
 import { DetachedError, resultFromExitCode, type ExecutionContext, type ExecutionResult, type Executor } from './executor.js';
 import { ProcessLauncher } from './process-launcher.js';
-import { isSameProcessAlive, readProcessStartTime, startTimeOfStatLine } from './process-identity.js';
+import { isSameProcessAlive, readProcessStartTime } from './process-identity.js';
 import { SpoolTail } from './spool-tail.js';
-import { WRAPPER, wrapperArgs } from './task-wrapper.js';
+import { parsePidFile, WRAPPER, wrapperArgs } from './task-wrapper.js';
 import { buildTaskCommand } from './task-command.js';
 
 /** How long to wait for the wrapper's pid file when re-attaching to a task whose worker died at spawn. */
 const PID_FILE_WAIT_MS = 2000;
+/** How long a stop waits for SIGKILL to empty the process group (zombies may linger longer). */
+const KILL_WAIT_MS = 1000;
 /** The longest idle wait between looks at the spool files when no file event arrives. */
 const IDLE_POLL_MS = 250;
 
@@ -29,8 +31,6 @@ export class LocalExecutor implements Executor {
   private readonly launcher = new ProcessLauncher();
   /** The worker's environment without its own settings, read once (process.env is slow to copy). */
   private readonly baseEnv = withoutOwnSecrets(process.env);
-  /** Spool roots this process has created, so each task costs one mkdir, not two. */
-  private readonly madeParents = new Set<string>();
 
   /** Starts the launcher process before the first task needs it. */
   async prepare(): Promise<void> {
@@ -72,8 +72,8 @@ export class LocalExecutor implements Executor {
     // The previous worker died between spawning and recording: the wrapper writes its own pid.
     const deadline = Date.now() + PID_FILE_WAIT_MS;
     while (Date.now() < deadline) {
-      const [pid, stat] = (await readFile(path.join(dir, 'pid'), 'utf8').catch(() => '')).split('\n');
-      if (Number(pid) > 0) return { pid: Number(pid), startTime: stat ? startTimeOfStatLine(stat) : undefined, dir };
+      const written = parsePidFile(await readFile(path.join(dir, 'pid'), 'utf8').catch(() => ''));
+      if (written) return { ...written, dir };
       await sleep(100);
     }
     return 'unknown';
@@ -90,19 +90,14 @@ export class LocalExecutor implements Executor {
       await ctx.log.append([{ stream: 'system', text: `${error}\n` }]);
       return { outcome: 'failed', exitCode: null, signal: null, error };
     }
-    const parent = path.dirname(dir);
-    if (!this.madeParents.has(parent)) {
-      mkdirSync(parent, { recursive: true, mode: 0o700 });
-      this.madeParents.add(parent);
-    }
     try {
-      // The spool directory is the claim on the start: whoever creates it runs the task.
+      // The spool directory is the claim on the start: whoever creates it runs the task. One
+      // mkdir per task; the spool root is made only when it is missing (first task, or removed).
       try {
         mkdirSync(dir, { mode: 0o700 });
       } catch (error) {
-        // The spool root was removed while this worker ran: make it again.
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-        mkdirSync(parent, { recursive: true, mode: 0o700 });
+        mkdirSync(path.dirname(dir), { recursive: true, mode: 0o700 });
         mkdirSync(dir, { mode: 0o700 });
       }
     } catch (error) {
@@ -284,6 +279,9 @@ async function terminateGroup(handle: LocalHandle, graceMs: number): Promise<boo
     await sleep(Math.min(50, Math.max(1, deadline - Date.now())));
   }
   signalGroup(handle.pid, 'SIGKILL');
+  // A stop is done when the group is: wait (briefly) for SIGKILL to take effect.
+  const killed = Date.now() + KILL_WAIT_MS;
+  while (signalGroup(handle.pid, 0) && Date.now() < killed) await sleep(10);
   return true;
 }
 

@@ -1,3 +1,5 @@
+import { startTimeOfStatLine } from './process-identity.js';
+
 /**
  * Runs in its own session (the spawn is detached, i.e. setsid) as the task's process group leader:
  * records its pid and its /proc stat line (for the start time that tells it from a recycled pid;
@@ -26,4 +28,15 @@ printf '%s\\n' "$oca_code" >"$oca_dir/exit"
  */
 export function wrapperArgs(argv: readonly string[]): string[] {
   return argv.length === 3 && argv[0] === 'sh' && argv[1] === '-c' ? ['-c', argv[2]!] : ['--', ...argv];
+}
+
+/**
+ * The wrapper's pid file: its pid on the first line, its /proc stat line (empty where there is
+ * no /proc) on the second. Undefined until the pid is there.
+ */
+export function parsePidFile(text: string): { pid: number; startTime?: string } | undefined {
+  const [first, stat] = text.split('\n');
+  const pid = Number(first);
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  return { pid, startTime: stat ? startTimeOfStatLine(stat) : undefined };
 }

@@ -1,6 +1,6 @@
 import { InvalidInputError } from '../../errors.js';
 import { startTimeOfStatLine } from '../process-identity.js';
-import { WRAPPER, wrapperArgs } from '../task-wrapper.js';
+import { parsePidFile, WRAPPER, wrapperArgs } from '../task-wrapper.js';
 import { shellJoin, shellQuote } from './shell-quote.js';
 
 /**
@@ -143,13 +143,8 @@ export function parseStart(stdout: string): StartOutcome | undefined {
   if (marker === 'OCA_NO_COMMAND') return { kind: 'no-command' };
   if (marker.startsWith('OCA_ERROR')) return { kind: 'error', message: marker.slice('OCA_ERROR '.length).trim() };
   if (marker !== 'OCA_STARTED' && marker !== 'OCA_EXISTS') return undefined;
-  const pid = Number(lines[at + 1]);
-  const stat = lines[at + 2] ?? '';
-  return {
-    kind: marker === 'OCA_STARTED' ? 'started' : 'exists',
-    pid: Number.isInteger(pid) && pid > 0 ? pid : undefined,
-    startTime: stat ? startTimeOfStatLine(stat) : undefined,
-  };
+  // The pid file follows the marker (nothing when the wrapper never wrote it).
+  return { kind: marker === 'OCA_STARTED' ? 'started' : 'exists', ...parsePidFile(lines.slice(at + 1, at + 3).join('\n')) };
 }
 
 /** One task in a status poll: `key` names it in the output. */
