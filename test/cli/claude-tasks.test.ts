@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createHarness, eventually, FAKE_CLAUDE, stopProcess, type Harness } from '../helpers/harness.js';
 import { podmanSkipReason, startPodman, CONTAINER_CLAUDE, TEST_IMAGE, type PodmanService } from '../helpers/podman.js';
-import { startSshd, type SshdServer } from '../helpers/sshd.js';
+import { sshExecutorYaml, startSshd, type SshdServer } from '../helpers/sshd.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 const SECRET_KEY = 'sk-ant-oca-test-0123456789-do-not-print';
@@ -28,33 +28,22 @@ describe('Claude Code tasks', () => {
   });
   beforeEach(() => {
     h = createHarness({
-      extraExecutors: `  - name: crib
-    type: ssh
-    host: ${server.host}
-    port: ${server.port}
-    user: ${server.user}
-    key_path: ${server.keyPath}
-    known_hosts: ${server.knownHostsFile}
-    claude_path: ${FAKE_CLAUDE}
-    spool_dir: SPOOL
-    env: { ANTHROPIC_API_KEY: ${SECRET_KEY} }
-  - name: box
+      extraExecutors: (dir) =>
+        sshExecutorYaml(server, 'crib', {
+          claude_path: FAKE_CLAUDE,
+          spool_dir: `${dir}/remote-tasks`,
+          env: `{ ANTHROPIC_API_KEY: ${SECRET_KEY} }`,
+        }) +
+        `  - name: box
     type: container
     image: ${TEST_IMAGE}
     runtime: podman
-    socket: ENGINE
+    socket: ${engine?.url ?? 'unix:///nonexistent.sock'}
     pull: never
     claude_path: ${CONTAINER_CLAUDE}
-    volumes: ['HARNESS:HARNESS']
+    volumes: ['${dir}:${dir}']
 `,
     });
-    writeFileSync(
-      h.configPath,
-      readFileSync(h.configPath, 'utf8')
-        .replace('SPOOL', `${h.dir}/remote-tasks`)
-        .replace('ENGINE', engine?.url ?? 'unix:///nonexistent.sock')
-        .replaceAll('HARNESS', h.dir),
-    );
   });
   afterEach(async () => {
     await h.cleanup();

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -23,20 +23,19 @@ describe.skipIf(skipReason)(`container executor through the CLI and worker proce
   });
   beforeEach(() => {
     h = createHarness({
-      extraExecutors: `  - name: box
+      extraExecutors: (dir) => `  - name: box
     type: container
     image: ${TEST_IMAGE}
     runtime: podman
     socket: ${engine.url}
     pull: never
-    volumes: ['HARNESS:HARNESS', '${FIXTURES}:${FIXTURES}:ro']
+    volumes: ['${dir}:${dir}', '${FIXTURES}:${FIXTURES}:ro']
   - name: nowhere
     type: container
     image: ${TEST_IMAGE}
-    socket: ENGINELESS
+    socket: ${path.join(dir, 'no-engine.sock')}
 `,
     });
-    writeFileSync(h.configPath, readFileSync(h.configPath, 'utf8').replaceAll('HARNESS', h.dir).replace('ENGINELESS', path.join(h.dir, 'no-engine.sock')));
   });
   afterEach(async () => {
     await h.cleanup();

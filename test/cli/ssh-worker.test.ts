@@ -1,9 +1,9 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createHarness, eventually, FIXTURES, type Harness } from '../helpers/harness.js';
 import { countProcessGroup } from '../helpers/processes.js';
-import { startSshd, type SshdServer } from '../helpers/sshd.js';
+import { sshExecutorYaml, startSshd, type SshdServer } from '../helpers/sshd.js';
 
 // The CLI and worker processes against an SSH executor on a real sshd: the paths a user takes.
 describe('ssh executor through the CLI and worker processes', () => {
@@ -18,19 +18,8 @@ describe('ssh executor through the CLI and worker processes', () => {
     await server?.stop();
   });
   beforeEach(() => {
-    h = createHarness({
-      extraExecutors: `  - name: crib
-    type: ssh
-    host: ${server.host}
-    port: ${server.port}
-    user: ${server.user}
-    key_path: ${server.keyPath}
-    known_hosts: ${server.knownHostsFile}
-    spool_dir: SPOOL
-`,
-    });
+    h = createHarness({ extraExecutors: (dir) => sshExecutorYaml(server, 'crib', { spool_dir: path.join(dir, 'remote-tasks') }) });
     spool = path.join(h.dir, 'remote-tasks');
-    writeFileSync(h.configPath, readFileSync(h.configPath, 'utf8').replace('SPOOL', spool));
   });
   afterEach(async () => {
     await h.cleanup();

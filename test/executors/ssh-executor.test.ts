@@ -8,25 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText, SshExecutor, TaskKeys, type Config, type ExecutorConfig, type ShellCommandPayload } from '../../src/index.js';
 import { deleteKeys } from '../helpers/harness.js';
 import { countProcessGroup } from '../helpers/processes.js';
-import { startSshd, type SshdServer } from '../helpers/sshd.js';
+import { sshExecutorYaml, startSshd, type SshdServer } from '../helpers/sshd.js';
 import { describeExecutorConformance, executionRunner, readLocalFile, waitFor, type Runner } from './executor-conformance.js';
 
 /** An ssh executor config for the test server, with `overrides` (YAML values) replacing its keys. */
 function sshConfig(server: SshdServer, dir: string, overrides: Record<string, string> = {}): ExecutorConfig {
-  const keys: Record<string, string> = {
-    name: 'crib',
-    type: 'ssh',
-    host: server.host,
-    port: String(server.port),
-    user: server.user,
-    key_path: server.keyPath,
-    known_hosts: server.knownHostsFile,
-    spool_dir: path.join(dir, 'remote-spool'),
-    env: '{ OCA_EXECUTOR_VAR: from executor }',
-    ...overrides,
-  };
-  const [first, ...rest] = Object.entries(keys).map(([key, value]) => `${key}: ${value}`);
-  return parseConfigText(['executors:', `  - ${first}`, ...rest.map((line) => `    ${line}`)].join('\n'), 'test').executors[0]!;
+  const yaml = sshExecutorYaml(server, 'crib', { spool_dir: path.join(dir, 'remote-spool'), env: '{ OCA_EXECUTOR_VAR: from executor }', ...overrides });
+  return parseConfigText(`executors:\n${yaml}`, 'test').executors[0]!;
 }
 
 describeExecutorConformance('ssh', async () => {

@@ -40,7 +40,14 @@ export interface Harness {
  * fast stall detection, and helpers to run the real CLI binary and real worker processes.
  * `cleanup` stops workers, kills any task process left behind, and deletes the prefix's keys.
  */
-export function createHarness(options: { extraConfig?: string; extraExecutors?: string; explicitRedis?: boolean } = {}): Harness {
+export function createHarness(
+  options: {
+    extraConfig?: string;
+    /** YAML list items added to `executors:`; a function gets the harness directory first. */
+    extraExecutors?: string | ((dir: string) => string);
+    explicitRedis?: boolean;
+  } = {},
+): Harness {
   const extraConfig = options.extraConfig ?? '';
   const dir = mkdtempSync(path.join(tmpdir(), 'oca-test-'));
   const home = path.join(dir, 'home');
@@ -54,7 +61,7 @@ export function createHarness(options: { extraConfig?: string; extraExecutors?: 
     type: local
     claude_path: ${FAKE_CLAUDE}
     labels: [quick, rust]
-${options.extraExecutors ?? ''}
+${typeof options.extraExecutors === 'function' ? options.extraExecutors(dir) : (options.extraExecutors ?? '')}
 redis:
   prefix: ${prefix}
 worker:

@@ -308,3 +308,22 @@ async function killAndWait(refs: ProcessRef[]): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+/**
+ * An `executors:` list item (YAML) for an SSH executor on this server: its key, its known_hosts,
+ * then `fields` (YAML values, e.g. `{ spool_dir: '/tmp/x' }`) added or replacing.
+ */
+export function sshExecutorYaml(server: SshdServer, name: string, fields: Record<string, string> = {}): string {
+  const keys: Record<string, string> = {
+    name,
+    type: 'ssh',
+    host: server.host,
+    port: String(server.port),
+    user: server.user,
+    key_path: server.keyPath,
+    known_hosts: server.knownHostsFile,
+    ...fields,
+  };
+  const [first, ...rest] = Object.entries(keys).map(([key, value]) => `${key}: ${value}`);
+  return [`  - ${first}`, ...rest.map((line) => `    ${line}`)].join('\n') + '\n';
+}
