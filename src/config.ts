@@ -20,15 +20,18 @@ const DurationSchema = z.union([z.number().positive(), z.string()]).transform((v
   return ms;
 });
 
-// A memory size written as `512m` or `2g` (powers of 1024) or a number of bytes; engines refuse less than 6m.
-const ByteSizeSchema = z.union([z.number().positive(), z.string()]).transform((value, ctx) => {
-  const bytes = typeof value === 'number' ? Math.round(value) : parseByteSize(value);
-  if (bytes === undefined || bytes < 6 * 1024 * 1024) {
-    ctx.addIssue({ code: 'custom', message: 'expected a size like 512m or 2g (at least 6m)' });
-    return z.NEVER;
-  }
-  return bytes;
-});
+// A size written as `512m` or `2g` (powers of 1024) or a number of bytes, at least `minimum`.
+function byteSizeSchema(minimum: string) {
+  const least = parseByteSize(minimum)!;
+  return z.union([z.number().positive(), z.string()]).transform((value, ctx) => {
+    const bytes = typeof value === 'number' ? Math.round(value) : parseByteSize(value);
+    if (bytes === undefined || bytes < least) {
+      ctx.addIssue({ code: 'custom', message: `expected a size like 512m or 2g (at least ${minimum})` });
+      return z.NEVER;
+    }
+    return bytes;
+  });
+}
 
 // YAML writes `RUST_LOG: 1` as a number; env values are strings.
 const EnvSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String));
@@ -62,7 +65,7 @@ export const ExecutorConfigSchema = z
       .refine((text) => parseEngineAddress(text) !== undefined, 'a socket path like /run/podman/podman.sock or a URL like unix:///var/run/docker.sock or tcp://host:2375')
       .optional(),
     /** Container: memory limit, swap included, like 512m or 2g. @default no limit */
-    memory: ByteSizeSchema.optional(),
+    memory: byteSizeSchema('6m').optional(),
     /** Container: CPUs the task may use, like 1.5. @default no limit */
     cpus: z.number().positive().max(1024).optional(),
     /** Container: most processes the task may have at once. @default the engine's default */
@@ -164,8 +167,13 @@ export const ConfigSchema = z
       .prefault({}),
     logs: z
       .object({
-        /** Stream entries kept per task (XADD MAXLEN ~). @default 20000 */
+        /** Stream entries kept per task; past it the oldest go. @default 20000 */
         max_entries: z.number().int().min(100).default(20_000),
+        /**
+         * Output kept per task in Redis, like 32m; past it the oldest output goes and the log says how
+         * much. Bounds Redis memory: a task writing gigabytes keeps only its newest output. @default 32m
+         */
+        max_bytes: byteSizeSchema('4m').default(32 * 1024 * 1024),
       })
       .prefault({}),
   })

@@ -1,7 +1,14 @@
 import type { Redis } from 'ioredis';
+import { formatByteSize } from './byte-size.js';
+import type { Config } from './config.js';
 import { LuaScript } from './lua-script.js';
 import type { TaskKeys } from './task-keys.js';
 import { checkpointFields } from './task-record.js';
+
+const TAG_OF: Record<OutputStream, string> = { stdout: 'o', stderr: 'e', system: 's' };
+const STREAM_OF: Record<string, OutputStream> = { o: 'stdout', e: 'stderr', s: 'system' };
+/** The tag of the end marker entry (`t` = tag, `d` = data in every entry). */
+export const END_TAG = 'x';
 
 /** Which of the task's outputs a chunk came from; `system` is our own notes. */
 export type OutputStream = 'stdout' | 'stderr' | 'system';
@@ -24,37 +31,76 @@ export type LogEntry =
   | { id: string; kind: 'output'; stream: OutputStream; text: string }
   | { id: string; kind: 'end'; end: EndMarker };
 
-const TAG_OF: Record<OutputStream, string> = { stdout: 'o', stderr: 'e', system: 's' };
-const STREAM_OF: Record<string, OutputStream> = { o: 'stdout', e: 'stderr', s: 'system' };
-/** The tag of the end marker entry (`t` = tag, `d` = data in every entry). */
-export const END_TAG = 'x';
 
 /**
  * Adds the chunks and moves the checkpoint in one step, but only if the checkpoint still holds the
  * values this writer last wrote: a second worker following the same task (the first one lost its
  * lock) is refused instead of shipping the same bytes twice.
- * ARGV: maxlen, number of checkpoint fields, number of chunks, updated_at, then (field, expected,
- * new) per checkpoint field, then (tag, data) per chunk.
+ * Then keeps the log within its caps: past `max_bytes` of output (or `max_entries` entries) the
+ * oldest entries go, down to 90 % of the cap so that trimming is rare, never the newest entry nor
+ * the end marker. The record counts the log's bytes (`log_bytes`), the bytes dropped
+ * (`log_dropped`) and the first entry kept (`log_kept_from`), which readers turn into a note.
+ * ARGV: max entries, number of checkpoint fields, number of chunks, updated_at, max bytes, then
+ * (field, expected, new) per checkpoint field, then (tag, data) per chunk.
  */
 const APPEND_SCRIPT = new LuaScript(`
 local n, m = tonumber(ARGV[2]), tonumber(ARGV[3])
-local i = 5
+local i = 6
 for _ = 1, n do
   if (redis.call('HGET', KEYS[1], ARGV[i]) or '0') ~= ARGV[i + 1] then return 0 end
   i = i + 3
 end
-i = 5
+i = 6
 for _ = 1, n do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 2])
   i = i + 3
 end
 if n > 0 then redis.call('HSET', KEYS[1], 'updated_at', ARGV[4]) end
+local added, newest = 0, nil
 for _ = 1, m do
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*', 't', ARGV[i], 'd', ARGV[i + 1])
+  newest = redis.call('XADD', KEYS[2], '*', 't', ARGV[i], 'd', ARGV[i + 1])
+  added = added + #ARGV[i + 1]
   i = i + 2
 end
+if m == 0 then return 1 end
+local bytes = redis.call('HINCRBY', KEYS[1], 'log_bytes', added)
+local len = redis.call('XLEN', KEYS[2])
+local maxEntries, maxBytes = tonumber(ARGV[1]), tonumber(ARGV[5])
+if bytes <= maxBytes and len <= maxEntries then return 1 end
+local targetBytes, targetLen = math.floor(maxBytes * 0.9), math.floor(maxEntries * 0.9)
+local dropped, keep, start, count = 0, nil, '-', 2
+while not keep do
+  -- Few entries at first: big entries are copied into the script whole.
+  local page = redis.call('XRANGE', KEYS[2], start, '+', 'COUNT', count)
+  count = math.min(count * 2, 128)
+  if #page == 0 then keep = newest end
+  for _, entry in ipairs(page) do
+    local fields = entry[2]
+    if (bytes <= targetBytes and len <= targetLen) or entry[1] == newest or fields[2] == '${END_TAG}' then
+      keep = entry[1]
+      break
+    end
+    local size = #(fields[4] or '')
+    bytes, dropped, len = bytes - size, dropped + size, len - 1
+  end
+  if not keep then start = '(' .. page[#page][1] end
+end
+redis.call('XTRIM', KEYS[2], 'MINID', keep)
+redis.call('HSET', KEYS[1], 'log_bytes', bytes, 'log_kept_from', keep)
+redis.call('HINCRBY', KEYS[1], 'log_dropped', dropped)
 return 1
 `);
+
+/** How much of a task's output its log keeps (the config's `logs` section). */
+export interface LogCaps {
+  maxEntries: number;
+  maxBytes: number;
+}
+
+/** The caps the config sets. */
+export function logCapsOf(config: Pick<Config, 'logs'>): LogCaps {
+  return { maxEntries: config.logs.max_entries, maxBytes: config.logs.max_bytes };
+}
 
 /** Thrown when another worker has taken over the task's output (see APPEND_SCRIPT). */
 export class OwnershipLostError extends Error {
@@ -79,7 +125,7 @@ export class LogWriter {
     private readonly redis: Redis,
     private readonly keys: TaskKeys,
     private readonly taskId: string,
-    private readonly maxEntries: number,
+    private readonly caps: LogCaps,
     /** The checkpoint as this writer found it (the record's `c:` fields). @default {} */
     initialCheckpoint: Record<string, string> = {},
   ) {
@@ -90,7 +136,7 @@ export class LogWriter {
     const parts = chunks.filter((chunk) => chunk.text.length > 0);
     const fields = Object.entries(checkpointFields(checkpoint ?? {}));
     if (parts.length === 0 && fields.length === 0) return;
-    const args: (string | Buffer | number)[] = [this.maxEntries, fields.length, parts.length, String(Date.now())];
+    const args: (string | Buffer | number)[] = [this.caps.maxEntries, fields.length, parts.length, String(Date.now()), this.caps.maxBytes];
     for (const [field, value] of fields) args.push(field, this.expected[field.slice(2)] ?? '0', value);
     for (const chunk of parts) args.push(TAG_OF[chunk.stream], chunk.text);
     const applied = await APPEND_SCRIPT.run(this.redis, [this.keys.record(this.taskId), this.keys.log(this.taskId)], args);
@@ -127,9 +173,39 @@ function parseEntries(raw: [string, string[]][]): LogEntry[] {
   return out;
 }
 
-/** Every entry of a task's log, oldest first. */
+/** Where a task's log was trimmed (see APPEND_SCRIPT): entries before `keptFrom` are gone. */
+interface LogTrim {
+  keptFrom: string;
+  droppedBytes: number;
+}
+
+async function readTrim(redis: Redis, keys: TaskKeys, taskId: string): Promise<LogTrim | undefined> {
+  const [keptFrom, dropped] = await redis.hmget(keys.record(taskId), 'log_kept_from', 'log_dropped');
+  const droppedBytes = Number(dropped);
+  return keptFrom && droppedBytes > 0 ? { keptFrom, droppedBytes } : undefined;
+}
+
+// Whether stream entry id `a` (`ms-seq`, or `0`/`-` for the start) comes before `b`.
+function isBeforeId(a: string, b: string): boolean {
+  if (a === '-' || a === '0') return true;
+  const [aMs = 0, aSeq = 0] = a.split('-').map(Number);
+  const [bMs = 0, bSeq = 0] = b.split('-').map(Number);
+  return aMs < bMs || (aMs === bMs && aSeq < bSeq);
+}
+
+// The note a reader gets in place of output the log's cap dropped.
+function trimNote(id: string, droppedBytes: number): LogEntry {
+  const size = formatByteSize(droppedBytes);
+  const amount = size.endsWith('b') ? `${droppedBytes} bytes` : `${size.slice(0, -1)} ${size.slice(-1).toUpperCase()}iB`;
+  const text = `${amount} of earlier output was dropped here: a task's log keeps only its newest output (logs.max_bytes)\n`;
+  return { id, kind: 'output', stream: 'system', text };
+}
+
+/** Every entry of a task's log after `afterId`, oldest first; a note first where the cap dropped some. */
 export async function readLog(redis: Redis, keys: TaskKeys, taskId: string, afterId = '-'): Promise<LogEntry[]> {
   const out: LogEntry[] = [];
+  const trim = await readTrim(redis, keys, taskId);
+  if (trim && isBeforeId(afterId, trim.keptFrom)) out.push(trimNote(afterId === '-' ? '0-0' : afterId, trim.droppedBytes));
   let start = afterId === '-' ? '-' : `(${afterId}`;
   for (;;) {
     const page = (await redis.xrange(keys.log(taskId), start, '+', 'COUNT', 1000)) as [string, string[]][];
@@ -154,17 +230,25 @@ export async function readLogTail(
   const collected: LogEntry[] = [];
   let newlines = 0;
   let end = '+';
-  outer: for (;;) {
+  for (;;) {
     const page = (await redis.xrevrange(keys.log(taskId), end, '-', 'COUNT', 200)) as [string, string[]][];
     for (const entry of parseEntries(page)) {
       collected.push(entry);
       if (entry.kind === 'output') newlines += countNewlines(entry.text);
-      if (newlines > lines) break outer;
+      if (newlines > lines) return tailOf(collected, lines);
     }
     const last = page.at(-1);
     if (page.length < 200 || !last) break;
     end = `(${last[0]}`;
   }
+  // The whole log is fewer lines than asked for: say if its start was dropped.
+  const trim = await readTrim(redis, keys, taskId);
+  if (trim) collected.push(trimNote('0-0', trim.droppedBytes));
+  return tailOf(collected, lines);
+}
+
+// `collected` is newest first.
+function tailOf(collected: LogEntry[], lines: number): { entries: LogEntry[]; lastId: string } {
   const lastId = collected[0]?.id ?? '0';
   collected.reverse();
   return { entries: trimToLastLines(collected, lines), lastId };
@@ -228,9 +312,20 @@ export async function followLog(
 ): Promise<EndMarker | undefined> {
   let after = options.afterId ?? '0';
   const blockMs = options.blockMs ?? 1000;
+  // The follower starts behind, or has fallen behind (a full page): output may have been dropped.
+  let behind = true;
+  let notedBytes = 0;
   while (!options.signal?.aborted) {
+    if (behind) {
+      const trim = await readTrim(redis, keys, taskId);
+      if (trim && trim.droppedBytes > notedBytes && isBeforeId(after, trim.keptFrom)) {
+        onEntry(trimNote(after, trim.droppedBytes - notedBytes));
+        notedBytes = trim.droppedBytes;
+      }
+    }
     const reply = (await redis.xread('COUNT', 1000, 'BLOCK', blockMs, 'STREAMS', keys.log(taskId), after));
     const page = reply?.[0]?.[1] ?? [];
+    behind = page.length === 1000;
     for (const entry of parseEntries(page)) {
       if (entry.kind === 'end') return entry.end;
       onEntry(entry);

@@ -8,7 +8,7 @@ import { buildCompletionPayload } from './completion-record.js';
 import { describeError } from './errors.js';
 import { callbackUrls } from './task-callbacks.js';
 import { DetachedError, type ExecutionResult, type Executor } from './executors/executor.js';
-import { LogWriter, OwnershipLostError } from './log-stream.js';
+import { LogWriter, logCapsOf, OwnershipLostError } from './log-stream.js';
 import { finishTask, type TaskEnd } from './task-finish.js';
 import type { TaskKeys } from './task-keys.js';
 import { TaskRequestSchema, type TaskRequest } from './task-payload.js';
@@ -99,7 +99,7 @@ export function createTaskProcessor(deps: ProcessorDeps): (job: Job) => Promise<
             executor: deps.executorConfig,
             defaults: deps.config.defaults,
             record,
-            log: observedLog(new LogWriter(deps.redis, deps.keys, taskId, deps.config.logs.max_entries, record.checkpoint), progress),
+            log: observedLog(new LogWriter(deps.redis, deps.keys, taskId, logCapsOf(deps.config), record.checkpoint), progress),
             markStarted: async (handle, pid) => {
               const startedAt = await markTaskStarted(deps.redis, deps.keys, taskId, handle, pid);
               watch.armTimeout(startedAt);

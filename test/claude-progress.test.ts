@@ -63,7 +63,7 @@ describe('ClaudeProgress', () => {
     const taskId = randomUUID();
     await redis.hset(keys.record(taskId), { id: taskId });
     const result = { type: 'result', subtype: 'success', is_error: false, num_turns: 3, result: 'ok', session_id: 's-3' };
-    await new LogWriter(redis, keys, taskId, 1000).append([{ stream: 'stdout', text: `${line({ type: 'system', subtype: 'init', session_id: 's-3' })}${line(result)}` }]);
+    await new LogWriter(redis, keys, taskId, { maxEntries: 1000, maxBytes: 1 << 30 }).append([{ stream: 'stdout', text: `${line({ type: 'system', subtype: 'init', session_id: 's-3' })}${line(result)}` }]);
     const successor = new ClaudeProgress(redis, keys, taskId, { session_id: 's-3', turns: 3 }, 4096);
     await successor.finish();
     expect(successor.failure(0)).toBeUndefined();

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LogWriter, OwnershipLostError, readLog, readLogTail, TaskKeys } from '../src/index.js';
+import { finishTask, followLog, LogWriter, OwnershipLostError, readLog, readLogTail, TaskKeys, type LogEntry } from '../src/index.js';
 import { deleteKeys } from './helpers/harness.js';
 
 describe('log streams', () => {
@@ -16,22 +16,22 @@ describe('log streams', () => {
 
   it('refuses a second writer whose checkpoint is stale, so no byte is shipped twice', async () => {
     const id = randomUUID();
-    const first = new LogWriter(redis, keys, id, 1000);
-    const second = new LogWriter(redis, keys, id, 1000);
+    const first = new LogWriter(redis, keys, id, { maxEntries: 1000, maxBytes: 1 << 30 });
+    const second = new LogWriter(redis, keys, id, { maxEntries: 1000, maxBytes: 1 << 30 });
     await first.append([{ stream: 'stdout', text: 'hello\n' }], { stdout: '6' });
     await expect(second.append([{ stream: 'stdout', text: 'hello\n' }], { stdout: '6' })).rejects.toBeInstanceOf(OwnershipLostError);
     await first.append([{ stream: 'stdout', text: Buffer.from('wörld\n') }], { stdout: '13' });
     expect(await text(id)).toBe('hello\nwörld\n');
     expect(await redis.hget(keys.record(id), 'c:stdout')).toBe('13');
     // A writer that starts from the recorded checkpoint (a re-attach) goes on where it stopped.
-    const resumed = new LogWriter(redis, keys, id, 1000, { stdout: '13' });
+    const resumed = new LogWriter(redis, keys, id, { maxEntries: 1000, maxBytes: 1 << 30 }, { stdout: '13' });
     await resumed.append([{ stream: 'stderr', text: 'late\n' }], { stdout: '13', stderr: '5' });
     expect(await text(id)).toBe('hello\nwörld\nlate\n');
   });
 
   it('tails the last N lines across entries and streams, and reports the newest id', async () => {
     const id = randomUUID();
-    const writer = new LogWriter(redis, keys, id, 1000);
+    const writer = new LogWriter(redis, keys, id, { maxEntries: 1000, maxBytes: 1 << 30 });
     await writer.append([{ stream: 'stdout', text: 'a\nb\nc' }]);
     await writer.append([{ stream: 'stderr', text: 'd\ne\n' }]);
     await writer.append([{ stream: 'stdout', text: 'f' }]);
@@ -47,5 +47,48 @@ describe('log streams', () => {
     expect(none.entries).toEqual([]);
     const all = await readLog(redis, keys, id);
     expect(none.lastId).toBe(all.at(-1)!.id);
+  });
+
+  it('keeps the newest output within max_bytes, drops the oldest, and readers are told how much', async () => {
+    const id = randomUUID();
+    const cap = 100_000;
+    const writer = new LogWriter(redis, keys, id, { maxEntries: 1000, maxBytes: cap });
+    // 50 lines of 10,000 bytes: 500,000 bytes through a 100,000-byte cap.
+    for (let i = 0; i < 50; i++) await writer.append([{ stream: 'stdout', text: `${String(i).padStart(2, '0')}:${'x'.repeat(9_996)}\n` }]);
+    const kept = (await readLog(redis, keys, id)).slice(1).map((e) => (e.kind === 'output' ? e.text : '')).join('');
+    const [logBytes, dropped] = (await redis.hmget(keys.record(id), 'log_bytes', 'log_dropped')).map(Number);
+    expect(logBytes).toBe(kept.length);
+    expect(logBytes).toBeLessThanOrEqual(cap);
+    expect(dropped! + logBytes!).toBe(500_000);
+    // What is kept is the newest output, whole entries in order up to the last one written.
+    const lines = kept.split('\n').filter(Boolean).map((line) => Number(line.slice(0, 2)));
+    expect(lines.at(-1)).toBe(49);
+    expect(lines).toEqual(lines.map((_, i) => lines[0]! + i));
+    const first = (await readLog(redis, keys, id))[0]!;
+    expect(first).toMatchObject({ kind: 'output', stream: 'system' });
+    expect(first.kind === 'output' && first.text).toMatch(/^\d+(\.\d+)? KiB of earlier output was dropped here: .*logs\.max_bytes/);
+    // A tail asking for more lines than are kept starts with the note; one asking for fewer does not.
+    expect((await readLogTail(redis, keys, id, 1000)).entries[0]).toEqual({ ...first, id: '0-0' });
+    expect((await readLogTail(redis, keys, id, 2)).entries.every((e) => e.kind === 'output' && e.stream === 'stdout')).toBe(true);
+    // A follower from the start gets the note, then the kept output, then the end.
+    await finishTask(redis, keys, id, { outcome: 'completed', exitCode: 0, signal: null, finishedAt: Date.now() }, { retentionMs: 60_000, maxLogEntries: 1000 });
+    const followed: LogEntry[] = [];
+    const end = await followLog(redis, keys, id, (entry) => followed.push(entry));
+    expect(end?.status).toBe('completed');
+    expect(followed[0]).toMatchObject({ kind: 'output', stream: 'system' });
+    expect(followed.slice(1).map((e) => (e.kind === 'output' ? e.text : '')).join('')).toBe(kept);
+  });
+
+  it('trims by entry count too, and never drops the end marker', async () => {
+    const id = randomUUID();
+    const writer = new LogWriter(redis, keys, id, { maxEntries: 100, maxBytes: 1 << 30 });
+    for (let i = 0; i < 150; i++) await writer.append([{ stream: 'stdout', text: `${i}\n` }]);
+    expect(await redis.xlen(keys.log(id))).toBeLessThanOrEqual(100);
+    await finishTask(redis, keys, id, { outcome: 'completed', exitCode: 0, signal: null, finishedAt: Date.now() }, { retentionMs: 60_000, maxLogEntries: 100 });
+    // A task writing on after its end marker (a stray writer) cannot push the marker out.
+    for (let i = 150; i < 400; i++) await writer.append([{ stream: 'stdout', text: `${i}\n` }]);
+    const entries = await readLog(redis, keys, id);
+    expect(entries.filter((e) => e.kind === 'end')).toHaveLength(1);
+    expect(Number(await redis.hget(keys.record(id), 'log_dropped'))).toBeGreaterThan(0);
   });
 });

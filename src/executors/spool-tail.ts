@@ -3,13 +3,17 @@ import path from 'node:path';
 import type { OutputChunk } from '../log-stream.js';
 import { completeUtf8Length } from '../utf8-boundary.js';
 
-/** The most read from one spool file per call; bounds memory and the size of one log append. */
-const MAX_READ_BYTES = 1 << 20;
+/**
+ * The most read from one spool file per call; bounds memory and the size of one log entry. A
+ * kilobyte under a power of two, so that an entry with Redis's few bytes of framing still fits
+ * the allocator's size class (1 MiB and a little would take 1.25 MiB of Redis memory).
+ */
+const MAX_READ_BYTES = (1 << 20) - 1024;
 /**
  * The first read buffer. Most tasks write little, and a megabyte per stream per task was most of
  * the worker's garbage; a buffer that a read fills grows fourfold up to MAX_READ_BYTES.
  */
-const FIRST_READ_BYTES = 1 << 16;
+const FIRST_READ_BYTES = (1 << 16) - 1024;
 
 interface SpoolFile {
   stream: 'stdout' | 'stderr';

@@ -163,7 +163,7 @@ if (skipReason) {
         executor: config,
         defaults,
         record,
-        log: new LogWriter(redis, keys, taskId, 100_000, record.checkpoint),
+        log: new LogWriter(redis, keys, taskId, { maxEntries: 100_000, maxBytes: 1 << 30 }, record.checkpoint),
         markStarted: async (handle, pid) => {
           await markTaskStarted(redis, keys, taskId, handle, pid);
         },

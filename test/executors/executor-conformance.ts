@@ -251,7 +251,7 @@ export function executionRunner(redis: Redis, keys: TaskKeys, executor: Executor
       executor: executorConfig,
       defaults: { ...defaults, claude_path: FAKE_CLAUDE },
       record,
-      log: new LogWriter(redis, keys, taskId, 100_000, record.checkpoint),
+      log: new LogWriter(redis, keys, taskId, { maxEntries: 100_000, maxBytes: 1 << 30 }, record.checkpoint),
       markStarted: async (handle, pid) => {
         await markTaskStarted(redis, keys, taskId, handle, pid);
       },
