@@ -72,7 +72,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
   const readOnly = options.readOnly ?? false;
   const log = options.onLog ?? (() => {});
   checkBindPolicy(host, options.token);
-  const redis = await connectRedis(options.redisUrl ?? resolveRedisUrl(options.config.redis.url), { persistent: true });
+  const redis = await connectRedis(options.redisUrl ?? resolveRedisUrl(options.config.redis.url), { persistent: true, settings: options.config.redis });
   redis.on('error', () => {});
   const client = new TaskClient(options.config, redis);
   const auth = new DashboardAuth(options.token, readOnly);

@@ -33,6 +33,13 @@ function byteSizeSchema(minimum: string) {
   });
 }
 
+// A PEM file path (`~` expanded) that must exist when the config is read.
+const PemFileSchema = z
+  .string()
+  .min(1)
+  .transform((file) => expandHome(file))
+  .refine((file) => existsSync(file), { message: 'no such file — give the path of a PEM file' });
+
 // YAML writes `RUST_LOG: 1` as a number; env values are strings.
 const EnvSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String));
 
@@ -145,8 +152,41 @@ export const ConfigSchema = z
       .object({
         /** @default $REDIS_URL, then redis://127.0.0.1:6379 */
         url: z.string().min(1).optional(),
-        /** Key prefix for queues, records and logs. @default "openclaw" */
-        prefix: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('openclaw'),
+        /**
+         * Key prefix for queues, records and logs. One `{…}` makes it a Redis Cluster hash tag
+         * (`{openclaw}`): every key of the deployment then lands in one slot. @default "openclaw"
+         */
+        prefix: z
+          .string()
+          .min(1)
+          .regex(/^[A-Za-z0-9_.-]*(\{[A-Za-z0-9_.-]+\})?[A-Za-z0-9_.-]*$/, 'use letters, digits, "-", "_", "." and at most one {hash-tag}')
+          .default('openclaw'),
+        /**
+         * TLS for `rediss://` URLs (every connection: CLI, workers, dashboard). Certificates are
+         * always verified. @default unset: the system's CAs and no client certificate
+         */
+        tls: z
+          .object({
+            /** PEM file of the CA that signed the server's certificate. @default the system's CAs */
+            ca_file: PemFileSchema.optional(),
+            /** PEM client certificate, for servers with `tls-auth-clients yes`; needs `key_file`. @default none */
+            cert_file: PemFileSchema.optional(),
+            /** PEM private key of `cert_file`. @default none */
+            key_file: PemFileSchema.optional(),
+            /** The host name to verify the certificate against. @default the URL's host */
+            servername: z.string().min(1).optional(),
+          })
+          .refine((tls) => (tls.cert_file === undefined) === (tls.key_file === undefined), {
+            message: 'set `cert_file` and `key_file` together',
+            path: ['cert_file'],
+          })
+          .optional(),
+        /**
+         * For `redis+sentinel://` URLs: the environment variable holding the Sentinels' own
+         * password (`requirepass` in sentinel.conf; the master's password goes in the URL).
+         * @default "OPENCLAW_AGENT_SENTINEL_PASSWORD"
+         */
+        sentinel_password_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').default('OPENCLAW_AGENT_SENTINEL_PASSWORD'),
       })
       .prefault({}),
     /**
@@ -163,6 +203,11 @@ export const ConfigSchema = z
         lock_duration: DurationSchema.default(30_000),
         /** How often workers look for stalled tasks to re-attach. @default 30s */
         stalled_interval: DurationSchema.default(30_000),
+        /**
+         * A worker with a free slot that takes no waiting task for this long, or whose open Redis
+         * connection answers nothing for this long, reconnects and restarts its queue consumer. @default 30s
+         */
+        liveness_timeout: DurationSchema.default(30_000),
       })
       .prefault({}),
     logs: z

@@ -73,7 +73,7 @@ export class TaskClient {
 
   /** Connects to Redis (failing within ~3 s with one clear line): `url`, else REDIS_URL or the config's. */
   static async connect(config: LoadedConfig, url: string = resolveRedisUrl(config.redis.url)): Promise<TaskClient> {
-    const redis = await connectRedis(url);
+    const redis = await connectRedis(url, { settings: config.redis });
     return new TaskClient(config, redis);
   }
 

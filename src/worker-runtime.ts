@@ -13,6 +13,7 @@ import { callbackUrls, startCallbackWorker } from './task-callbacks.js';
 import type { TaskRequest } from './task-payload.js';
 import type { TaskRecord } from './task-record.js';
 import { readStopRequest, type StopSwitch } from './task-stop.js';
+import { WorkLiveness } from './worker-liveness.js';
 
 export interface ExecutorWorkerOptions {
   config: LoadedConfig;
@@ -47,7 +48,7 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
   const log = options.onLog ?? (() => {});
   const executor = createExecutor(executorConfig, log);
   await executor.prepare?.();
-  const redis: Redis = await connectRedis(options.redisUrl ?? resolveRedisUrl(config.redis.url), { persistent: true });
+  const redis: Redis = await connectRedis(options.redisUrl ?? resolveRedisUrl(config.redis.url), { persistent: true, settings: config.redis });
   const shutdown = new AbortController();
   const concurrency = options.concurrency ?? executorConfig.concurrency;
   const keys = new TaskKeys(config.redis.prefix);
@@ -73,12 +74,42 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
     // Only a task with webhooks put anything into the outbox; the sweep covers the rest.
     if (callbackUrls(request.callbackUrl, config).length > 0) await callbacks.relay();
   };
-  const worker = new Worker(
-    executorConfig.name,
-    joinFollowedTasks(
-      followWhileLocked(createTaskProcessor({ config, executorConfig, executor, redis, keys, shutdown: shutdown.signal, stops, onEnded }), redis),
-    ),
+  let running = 0;
+  const processor = joinFollowedTasks(
+    followWhileLocked(createTaskProcessor({ config, executorConfig, executor, redis, keys, shutdown: shutdown.signal, stops, onEnded }), redis),
+  );
+  const counted = async (job: Job) => {
+    running++;
+    try {
+      return await processor(job);
+    } finally {
+      running--;
+    }
+  };
+  const liveness = new WorkLiveness(
+    config.worker.liveness_timeout,
     {
+      waiting: async () => {
+        const [wait, prioritized] = await Promise.all([redis.llen(worker.keys.wait!), redis.zcard(worker.keys.prioritized!)]);
+        return wait + prioritized;
+      },
+      running: () => running,
+      capacity: concurrency,
+      connected: () => redis.status === 'ready',
+    },
+    async (reason) => {
+      log(`work is not flowing: ${reason}; reconnecting and restarting the queue consumer`);
+      // A half-open socket would hold every command sent on it: destroy it (a graceful close would
+      // wait on the silent peer) and ioredis reconnects and sends the unanswered commands again.
+      // The BullMQ worker, with its own blocking connection, is replaced.
+      redis.stream?.destroy(new Error(`liveness check: ${reason}`));
+      const stuck = worker;
+      worker = await startQueueWorker();
+      void retire(stuck);
+    },
+  );
+  const startQueueWorker = async () => {
+    const queueWorker = new Worker(executorConfig.name, counted, {
       connection: redis,
       prefix: config.redis.prefix,
       concurrency,
@@ -87,21 +118,28 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
       // A stalled task is re-attached, never re-run, so stalls are harmless to count.
       maxStalledCount: 1_000_000,
       autorun: false,
-    },
-  );
-  worker.on('error', (error) => {
-    if (!shutdown.signal.aborted) log(`worker error: ${error.message}`);
-  });
-  void worker.run().catch((error: unknown) => log(`worker stopped: ${String(error)}`));
-  await worker.waitUntilReady();
+    });
+    queueWorker.on('error', (error) => {
+      if (!shutdown.signal.aborted && queueWorker === worker) log(`worker error: ${error.message}`);
+    });
+    queueWorker.on('active', () => liveness.pickedUp());
+    void queueWorker.run().catch((error: unknown) => log(`worker stopped: ${String(error)}`));
+    await queueWorker.waitUntilReady();
+    return queueWorker;
+  };
+  let worker = await startQueueWorker();
+  liveness.start();
 
   let closing: Promise<void> | undefined;
   return {
-    worker,
+    get worker() {
+      return worker;
+    },
     concurrency,
     close: () => {
       closing ??= (async () => {
         shutdown.abort();
+        liveness.stop();
         await worker.close(true);
         await callbacks.close();
         await executor.close?.();
@@ -111,6 +149,12 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
       return closing;
     },
   };
+}
+
+// A stuck BullMQ worker is closed in the background: its tasks are already followed by the shared
+// processor. (Not `disconnect()`: that would close the main connection it shares with the rest.)
+async function retire(stuck: Worker): Promise<void> {
+  await stuck.close(true).catch(() => {});
 }
 
 /**

@@ -46,6 +46,8 @@ export function createHarness(
     /** YAML list items added to `executors:`; a function gets the harness directory first. */
     extraExecutors?: string | ((dir: string) => string);
     explicitRedis?: boolean;
+    /** More lines for the config's `worker:` section, each indented two spaces. */
+    workerConfig?: string;
   } = {},
 ): Harness {
   const extraConfig = options.extraConfig ?? '';
@@ -67,6 +69,7 @@ redis:
 worker:
   lock_duration: 2s
   stalled_interval: 1s
+${options.workerConfig ?? ''}
 ${extraConfig}`,
   );
   const env: NodeJS.ProcessEnv = {

@@ -21,16 +21,25 @@ export interface RedisServer {
   destroy(): Promise<void>;
 }
 
+export interface RedisServerOptions {
+  /** More redis-server arguments, e.g. `['--tls-port', '6380', …]` or `['--replicaof', …]`. @default [] */
+  args?: string[];
+  /** Sets `requirepass` (and `masterauth`, for replicas); the URL then carries it. @default none */
+  password?: string;
+}
+
 /** Starts a `redis-server` on a free loopback port with its own temp directory. */
-export async function startRedisServer(): Promise<RedisServer> {
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const dir = mkdtempSync(path.join(tmpdir(), 'oca-redis-'));
   const port = await freePort();
-  const url = `redis://127.0.0.1:${port}`;
+  const url = options.password ? `redis://:${encodeURIComponent(options.password)}@127.0.0.1:${port}` : `redis://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
 
   const start = async () => {
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec'];
     args.push('--save', '', '--daemonize', 'no', '--protected-mode', 'no', '--logfile', path.join(dir, 'redis.log'));
+    if (options.password) args.push('--requirepass', options.password, '--masterauth', options.password);
+    args.push(...(options.args ?? []));
     const started = spawn('redis-server', args, { stdio: 'ignore' });
     child = started;
     const exited = new Promise<never>((_, reject) => started.once('exit', (code) => reject(new Error(`redis-server exited (${code}); see ${dir}/redis.log`))));

@@ -1,0 +1,55 @@
+import net from 'node:net';
+
+/** A TCP proxy to a local port whose open connections can be frozen, as a dropped NAT entry does. */
+export interface TcpProxy {
+  port: number;
+  /**
+   * Stops forwarding on every connection open now, in both directions, without closing it: each
+   * side waits for bytes that never come. Connections made afterwards are forwarded as usual.
+   * With `only`, just the connection whose upstream side uses that local port (the address the
+   * server's client list shows for it).
+   */
+  freeze(only?: number): void;
+  /** The local ports of the upstream sides of the connections open now. */
+  upstreamPorts(): number[];
+  close(): Promise<void>;
+}
+
+export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
+  const pairs: [net.Socket, net.Socket][] = [];
+  const frozen = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    pairs.push([client, upstream]);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    freeze(only) {
+      for (const [client, upstream] of pairs) {
+        if (frozen.has(client) || (only !== undefined && upstream.localPort !== only)) continue;
+        frozen.add(client);
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
+    },
+    upstreamPorts: () => pairs.map(([, upstream]) => upstream.localPort ?? 0),
+    async close() {
+      for (const [client, upstream] of pairs.splice(0)) {
+        client.destroy();
+        upstream.destroy();
+      }
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
