@@ -59,7 +59,7 @@ export abstract class BaseCommand extends Command {
     if (error instanceof Errors.ExitError) throw error;
     // A failed parse is reported here; stop oclif from also warning that parse was never called.
     (this as unknown as { parsed: boolean }).parsed = true;
-    const { isOcaError, exitCodeFor, describeError, isRedisConnectionError } = await lib();
+    const { isOcaError, exitCodeFor, describeError, escapeControls, isRedisConnectionError } = await lib();
     let code = exitCodeFor(error);
     let message = describeError(error);
     if (!isOcaError(error) && isRedisConnectionError(error)) {
@@ -72,7 +72,8 @@ export abstract class BaseCommand extends Command {
       const whole = error.message.replace(/\s*See more help with --help\.?\s*$/, '').replace(/\s*\n\s*/g, ': ').replace(/:\s*:/g, ':');
       message = `${whole} (see \`openclaw-agent ${this.id ?? ''} --help\`)`;
     }
-    process.stderr.write(`openclaw-agent: ${message}\n`);
+    // Whatever the input held, the message stays one line.
+    process.stderr.write(`openclaw-agent: ${escapeControls(message)}\n`);
     if (this.verbose && error.stack) process.stderr.write(`${error.stack}\n`);
     process.exitCode = code;
   }

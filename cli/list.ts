@@ -17,9 +17,9 @@ export default class List extends BaseCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(List);
     const { isTaskStatus, TASK_STATUSES } = await lib();
-    const { InvalidInputError } = await lib();
+    const { InvalidInputError, quoteInput } = await lib();
     if (flags.status !== undefined && !isTaskStatus(flags.status)) {
-      throw new InvalidInputError(`Expected \`--status\` to be one of ${TASK_STATUSES.join(', ')}, got \`${flags.status}\``);
+      throw new InvalidInputError(`Expected \`--status\` to be one of ${TASK_STATUSES.join(', ')}, got ${quoteInput(flags.status)}`);
     }
     const client = await this.openClient(flags.config);
     const views = await client.list({

@@ -2,6 +2,7 @@ import { Config, execute, Parser } from '@oclif/core';
 import { COMMANDS } from './commands.js';
 import { hoistGlobalFlags } from './global-flags.js';
 import { lib } from './lib.js';
+import { escapeControls } from '../src/zod-issues.js';
 
 export { COMMANDS };
 
@@ -12,12 +13,33 @@ export { COMMANDS };
 export async function main(argv: string[], root: string): Promise<void> {
   const args = hoistGlobalFlags(argv, process.env);
   const first = args[0];
-  if (first !== undefined && !first.startsWith('-') && first !== 'help' && !Object.hasOwn(COMMANDS, first)) {
-    process.stderr.write(`openclaw-agent: unknown command "${first}" — commands: ${Object.keys(COMMANDS).sort().join(', ')}\n`);
+  const rootFlag = first === '--help' || first === '--version';
+  if (first !== undefined && !rootFlag && first !== 'help' && !Object.hasOwn(COMMANDS, first)) {
+    process.stderr.write(`openclaw-agent: unknown command "${escapeControls(first)}" — commands: ${Object.keys(COMMANDS).sort().join(', ')}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  // `run --help anything`: oclif would look for a command "run:anything" and print a stack.
+  const help = args.indexOf('--help');
+  if (first !== undefined && Object.hasOwn(COMMANDS, first) && help > 0 && (args.indexOf('--') === -1 || help < args.indexOf('--'))) {
+    await execute({ args: [first, '--help'], dir: root });
+    return;
+  }
+  const stray = first === undefined ? undefined : strayWord(first, args[1]);
+  if (stray !== undefined) {
+    process.stderr.write(`openclaw-agent: unexpected argument "${escapeControls(stray)}": \`${first}\` takes no arguments (see \`openclaw-agent ${first} --help\`)\n`);
     process.exitCode = 2;
     return;
   }
   await execute({ args, dir: root });
+}
+
+// oclif reads a word after a command that takes no arguments as a subcommand (`list foo` is
+// "command list:foo not found", printed in oclif's own multi-line format): refuse it here instead.
+function strayWord(command: string, next: string | undefined): string | undefined {
+  if (next === undefined || next.startsWith('-') || next.includes('=') || !Object.hasOwn(COMMANDS, command)) return undefined;
+  const Command = COMMANDS[command as keyof typeof COMMANDS] as { strict?: boolean; args?: Record<string, unknown> };
+  return Command.strict !== false && Object.keys(Command.args ?? {}).length === 0 ? next : undefined;
 }
 
 /**

@@ -5,10 +5,10 @@ import { LineCounter, parseDocument, isNode } from 'yaml';
 import { z } from 'zod';
 import { parseByteSize } from './byte-size.js';
 import { parseDuration } from './duration.js';
-import { ConfigError } from './errors.js';
+import { ConfigError, describeError } from './errors.js';
 import { parseEngineAddress } from './executors/container/engine-address.js';
 import { EXECUTOR_NAME_PATTERN, PERMISSION_MODES } from './task-payload.js';
-import { describeIssue } from './zod-issues.js';
+import { describeIssue, escapeControls } from './zod-issues.js';
 
 // A duration written as `30s`, `2h` or a number of seconds.
 const DurationSchema = z.union([z.number().positive(), z.string()]).transform((value, ctx) => {
@@ -261,7 +261,7 @@ export function resolveConfigPath(explicit?: string): { path: string; explicit: 
 export function loadConfig(explicit?: string): LoadedConfig {
   const { path: file, explicit: isExplicit } = resolveConfigPath(explicit);
   if (!existsSync(file)) {
-    if (isExplicit) throw new ConfigError(`config file ${file} does not exist — create it with \`openclaw-agent config --init\``, 'CONFIG_NOT_FOUND');
+    if (isExplicit) throw new ConfigError(`config file ${escapeControls(file)} does not exist — create it with \`openclaw-agent config --init\``, 'CONFIG_NOT_FOUND');
     return { ...parseConfigText('executors: [{name: local, type: local}]', '<built-in>'), sourcePath: undefined };
   }
   return { ...parseConfigText(readFileSync(file, 'utf8'), file), sourcePath: file };
@@ -274,10 +274,16 @@ export function parseConfigText(text: string, file: string): Config {
   const syntaxError = doc.errors[0];
   if (syntaxError) {
     const line = lineCounter.linePos(syntaxError.pos[0]).line;
-    const reason = syntaxError.message.split('\n')[0] ?? 'invalid YAML';
+    const reason = escapeControls(syntaxError.message.split('\n')[0] ?? 'invalid YAML');
     throw new ConfigError(`config error in ${file} line ${line}: ${reason}`);
   }
-  const raw: unknown = doc.toJS() ?? {};
+  let raw: unknown;
+  try {
+    raw = doc.toJS() ?? {};
+  } catch (error) {
+    // Aliases expanding past yaml's limit (a "billion laughs" file), or an alias to a missing anchor.
+    throw new ConfigError(`config error in ${file}: ${escapeControls(describeError(error))} — check the anchors (&name) and aliases (*name)`);
+  }
   const result = ConfigSchema.safeParse(raw);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;

@@ -1,4 +1,5 @@
 import { InvalidInputError } from './errors.js';
+import { quoteInput } from './zod-issues.js';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -24,7 +25,7 @@ export function parseDuration(text: string): number | undefined {
 export function requireDuration(option: string, text: string): number {
   const ms = parseDuration(text);
   if (ms === undefined || ms <= 0) {
-    throw new InvalidInputError(`Expected \`${option}\` to be a duration like 30s or 2h, got \`${text}\``);
+    throw new InvalidInputError(`Expected \`${option}\` to be a duration like 30s or 2h, got ${quoteInput(text)}`);
   }
   return ms;
 }

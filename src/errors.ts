@@ -1,3 +1,5 @@
+import { escapeControls } from './zod-issues.js';
+
 /**
  * Every error a user can meet has a stable `code` and a message that says what to do next.
  * `exitCodeFor` is the one place that maps codes to CLI exit codes.
@@ -51,7 +53,7 @@ export class UnknownExecutorError extends OcaError {
 
 export class TaskNotFoundError extends OcaError {
   constructor(idOrPrefix: string) {
-    super('TASK_NOT_FOUND', `no task matches id "${idOrPrefix}" — see \`openclaw-agent list\` for task ids`);
+    super('TASK_NOT_FOUND', `no task matches id "${escapeControls(idOrPrefix)}" — see \`openclaw-agent list\` for task ids`);
   }
 }
 

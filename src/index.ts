@@ -1,4 +1,5 @@
 export * from './errors.js';
+export { escapeControls, quoteInput } from './zod-issues.js';
 export * from './duration.js';
 export * from './task-payload.js';
 export * from './task-status.js';

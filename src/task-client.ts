@@ -11,7 +11,7 @@ import { initialRecordFields, parseRecordHash, type TaskView } from './task-reco
 import { deriveTaskStatus, type TaskStatus } from './task-status.js';
 import { addToSearchIndex } from './task-search.js';
 import { signTaskRequest, taskSigningKey } from './task-signing.js';
-import { describeIssue } from './zod-issues.js';
+import { describeIssue, escapeControls, quoteInput } from './zod-issues.js';
 
 export interface EnqueueInput {
   /** The executor to run on; chosen by `labels` (or the only executor) when absent. */
@@ -94,7 +94,7 @@ export class TaskClient {
 
   executorConfig(name: string): ExecutorConfig {
     const executor = findExecutor(this.config, name);
-    if (!executor) throw new UnknownExecutorError(`unknown executor "${name}" — configured: ${this.executorNames()}`);
+    if (!executor) throw new UnknownExecutorError(`unknown executor "${escapeControls(name)}" — configured: ${this.executorNames()}`);
     return executor;
   }
 
@@ -119,7 +119,7 @@ export class TaskClient {
     const parsed = TaskRequestSchema.safeParse(raw);
     if (!parsed.success) throw new InvalidInputError(describeIssue(parsed.error.issues[0]!, raw));
     const id = input.id ?? randomUUID();
-    if (!UUID_V4.test(id)) throw new InvalidInputError(`Expected the task id to be a lowercase UUID v4, got \`${id}\``);
+    if (!UUID_V4.test(id)) throw new InvalidInputError(`Expected the task id to be a lowercase UUID v4, got ${quoteInput(id)}`);
     // Workers of a deployment with a signing key run only requests signed with it.
     const signingKey = taskSigningKey(this.config);
     const request: TaskRequest = signingKey === undefined ? parsed.data : { ...parsed.data, signature: signTaskRequest(signingKey, id, parsed.data) };
@@ -198,9 +198,9 @@ export class TaskClient {
       if ((await this.redis.exists(this.keys.record(text))) === 1) return text;
       throw new TaskNotFoundError(input);
     }
-    if (!/^[0-9a-f-]+$/.test(text)) throw new InvalidInputError(`Expected a task id or a prefix of one, got \`${input}\``);
+    if (!/^[0-9a-f-]+$/.test(text)) throw new InvalidInputError(`Expected a task id or a prefix of one, got ${quoteInput(input)}`);
     if (text.length < MIN_PREFIX) {
-      throw new InvalidInputError(`task id prefix "${input}" is too short; give at least ${MIN_PREFIX} characters`);
+      throw new InvalidInputError(`task id prefix "${escapeControls(input)}" is too short; give at least ${MIN_PREFIX} characters`);
     }
     const matches = await this.redis.zrangebylex(this.keys.ids(), `[${text}`, `[${text}\xff`, 'LIMIT', 0, 10);
     if (matches.length === 0) throw new TaskNotFoundError(input);

@@ -1,4 +1,5 @@
 import { InvalidInputError, UsageError } from './errors.js';
+import { escapeControls, quoteInput } from './zod-issues.js';
 import { PERMISSION_MODES, type ClaudeCodePayload, type PermissionMode, type ShellCommandPayload } from './task-payload.js';
 
 /** `--env KEY=VALUE` words to a map; a word without `=` or with a bad name is an error. */
@@ -10,7 +11,7 @@ export function parseEnvAssignments(words: readonly string[]): Record<string, st
     if (eq === -1 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
       // Never echo what may be a value: only the part that should have been the name.
       const shown = eq === -1 ? (/^[A-Za-z_][A-Za-z0-9_]*$/.test(word) ? word : '(not shown)') : name;
-      throw new InvalidInputError(`Expected \`--env\` to be KEY=VALUE with KEY a variable name, got \`${shown}\``);
+      throw new InvalidInputError(`Expected \`--env\` to be KEY=VALUE with KEY a variable name, got ${quoteInput(shown)}`);
     }
     env[name] = word.slice(eq + 1);
   }
@@ -67,12 +68,12 @@ export function buildClaudePayload(input: ClaudeInput): ClaudeCodePayload {
     return items.length > 0 ? items : undefined;
   };
   if (input.permissionMode !== undefined && !(PERMISSION_MODES as readonly string[]).includes(input.permissionMode)) {
-    throw new UsageError(`--permission-mode must be one of ${PERMISSION_MODES.join(', ')}, got "${input.permissionMode}"`);
+    throw new UsageError(`--permission-mode must be one of ${PERMISSION_MODES.join(', ')}, got "${escapeControls(input.permissionMode)}"`);
   }
   let budget: number | undefined;
   if (input.maxBudgetUsd !== undefined) {
     budget = Number(input.maxBudgetUsd);
-    if (!Number.isFinite(budget) || budget <= 0) throw new UsageError(`--max-budget-usd must be a positive number of dollars, like 2.50, got "${input.maxBudgetUsd}"`);
+    if (!Number.isFinite(budget) || budget <= 0) throw new UsageError(`--max-budget-usd must be a positive number of dollars, like 2.50, got "${escapeControls(input.maxBudgetUsd)}"`);
   }
   return {
     type: 'claude_code',

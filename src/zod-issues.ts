@@ -12,10 +12,10 @@ export function formatIssuePath(path: readonly PropertyKey[]): string {
 
 /** One line for the first issue: "Expected `field` …, got `value`". */
 export function describeIssue(issue: z.core.$ZodIssue, input: unknown, fieldName?: string): string {
-  const field = fieldName ?? (formatIssuePath(issue.path) || 'input');
+  const field = escapeControls(fieldName ?? (formatIssuePath(issue.path) || 'input'));
   // Env values are secrets: say what is wrong without repeating them.
   const got = issue.path.some((key) => key === 'env') ? undefined : valueAt(input, issue.path);
-  const shown = got === undefined ? 'nothing' : `\`${truncate(typeof got === 'string' ? got : JSON.stringify(got))}\``;
+  const shown = got === undefined ? 'nothing' : quoteInput(showValue(got));
   switch (issue.code) {
     case 'invalid_value':
       return `Expected \`${field}\` to be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${shown}`;
@@ -27,6 +27,16 @@ export function describeIssue(issue: z.core.$ZodIssue, input: unknown, fieldName
   }
 }
 
+// JSON for the message; a value nested past the stack's depth (a hostile body) is only sketched.
+function showValue(value: unknown): string {
+  if (typeof value === 'string') return value;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return Array.isArray(value) ? '[…]' : '{…}';
+  }
+}
+
 function article(expected: string): string {
   if (expected === 'array') return 'a list';
   if (expected === 'object') return 'a mapping';
@@ -34,8 +44,21 @@ function article(expected: string): string {
   return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
 }
 
-function truncate(text: string): string {
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+/**
+ * Shows what a user gave inside an error message: in backticks, shortened, with line breaks and
+ * other control characters escaped so that the message stays one line.
+ */
+export function quoteInput(text: string): string {
+  const short = text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  return `\`${escapeControls(short)}\``;
+}
+
+const ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** Writes line breaks and other control characters as `\n`, `\u0007`…: the text stays one line. */
+export function escapeControls(text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what this finds
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (char) => ESCAPES[char] ?? `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
