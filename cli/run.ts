@@ -23,9 +23,12 @@ export default class Run extends BaseCommand {
   async run(): Promise<void> {
     const { flags, argv } = await this.parse(Run);
     const { buildShellPayload, parseEnvAssignments } = await lib();
+    // The words after `--` exactly as given: oclif's argv loses its order when a word equals a
+    // flag's value (`--name build -- make build`).
+    const separator = this.argv.indexOf('--');
     const payload = buildShellPayload({
       cmd: flags.cmd,
-      argv: argv as string[],
+      argv: separator === -1 ? (argv as string[]) : this.argv.slice(separator + 1),
       env: parseEnvAssignments(flags.env ?? []),
       workdir: flags.workspace,
     });

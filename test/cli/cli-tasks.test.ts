@@ -53,6 +53,9 @@ describe('CLI with a worker: both payloads end to end', () => {
     const r = await h.cli(['run', '--executor', 'local', '--follow', '--', 'printf', '%s\\n', ...words]);
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toBe(words.map((w) => `${w}\n`).join(''));
+    // A word equal to a flag's value keeps its place (oclif's own argv reorders it).
+    const same = await h.cli(['run', '--name', 'build', '-e', 'local', '-f', '--', 'echo', 'make', 'build', '--name', 'build']);
+    expect(same.stdout).toBe('make build --name build\n');
     const failing = await h.cli(['run', '-e', 'local', '-f', '-c', 'echo bye; exit 42']);
     expect(failing.exitCode).toBe(42);
     expect(failing.stdout).toBe('bye\n');
