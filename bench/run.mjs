@@ -9,12 +9,13 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { followLog, loadConfig, TaskClient, waitForTasks } from '../dist/src/index.js';
+import { measureScale } from './scale.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(ROOT, 'dist/cli/bin.js');
 const TICK = path.join(ROOT, 'bench/fixtures/tick.mjs');
 const quick = process.argv.includes('--quick');
-const N = { p1: quick ? 40 : 200, p2: quick ? 30 : 100, p3: quick ? 60 : 200, p4Mb: quick ? 50 : 200, p5: quick ? 300 : 2000, p6: quick ? 5 : 10 };
+const N = { p1: quick ? 40 : 200, p2: quick ? 30 : 100, p3: quick ? 60 : 200, p4Mb: quick ? 50 : 200, p5: quick ? 300 : 2000, p6: quick ? 5 : 10, queued: quick ? 10_000 : 100_000, ended: quick ? 500 : 1500 };
 const now = () => performance.timeOrigin + performance.now();
 const pct = (values, p) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -162,6 +163,9 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
+// S1–S2: scale, on private redis-servers (the worker and Redis above are gone by now).
+results.scale = await measureScale({ queued: N.queued, ended: N.ended, warmup: 2500, bin: BIN, env: process.env });
+
 const goal = (ok) => (ok ? 'met' : 'MISSED');
 const r = results;
 const rows = [
@@ -171,6 +175,8 @@ const rows = [
   [`P4 log throughput, ${N.p4Mb} MB task`, `${r.p4.mb_per_s.toFixed(0)} MB/s, worker peak RSS ${r.p4.worker_peak_rss_mb.toFixed(0)} MB`, `${r.p4.peer_mb_per_s.toFixed(0)} MB/s`, '≥ 100 MB/s, RSS ≤ 200 MB', goal(r.p4.mb_per_s >= 100 && r.p4.worker_peak_rss_mb <= 200)],
   [`P5 throughput, ${N.p5} \`true\` tasks (median of 3 rounds)`, `${r.p5.tasks_per_s.toFixed(0)} tasks/s (${r.p5.ratio.toFixed(2)}×)`, `${r.p5.peer_tasks_per_s.toFixed(0)} spawns/s`, '≥ 0.7×', goal(r.p5.ratio >= 0.7)],
   ['P6 `openclaw-agent run` wall time (median)', `${r.p6.run_ms.toFixed(0)} ms (${r.p6.ratio.toFixed(2)}×)`, `${r.p6.peer_ms.toFixed(0)} ms`, '≤ 3×', goal(r.p6.ratio <= 3)],
+  [`S1 \`list\` first page, ${N.queued.toLocaleString('en')} tasks queued`, `p50 ${ms(r.scale.list_p50)}, p99 ${ms(r.scale.list_p99)}; \`GET /api/tasks\` p50 ${ms(r.scale.api_p50)}, p99 ${ms(r.scale.api_p99)}`, `${r.scale.cli_list_ms.toFixed(0)} ms — the whole \`openclaw-agent list\` process`, '≤ 100 ms', goal(r.scale.list_p99 <= 100 && r.scale.api_p99 <= 100)],
+  ['S2 Redis bytes per ended task (no logs)', `${r.scale.bytes_per_ended_task.toFixed(0)} B with the embedded Redis's settings`, `${r.scale.bytes_per_ended_task_defaults.toFixed(0)} B on Redis's defaults`, '≤ 2 KB', goal(r.scale.bytes_per_ended_task <= 2048)],
 ];
 console.log(`\nopenclaw-agent bench — ${r.machine}${quick ? ' (quick)' : ''}\n`);
 console.log('| measure | openclaw-agent | peer (same run) | goal | |\n|---|---|---|---|---|');

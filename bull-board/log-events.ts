@@ -109,7 +109,7 @@ export async function streamLog(client: TaskClient, view: TaskView, request: Fas
       const key = client.keys.log(taskId);
       const woke = await blocking.xread('COUNT', 1, 'BLOCK', BLOCK_MS, 'STREAMS', key, after === '-' ? '0' : after).catch(() => null);
       if (woke || closed.signal.aborted) continue;
-      const current = (await client.views([taskId], { positions: false }))[0];
+      const current = (await client.views([taskId]))[0];
       if (!current || (isEndedStatus(current.status) && (await client.redis.exists(key)) === 0)) {
         // The log expired (or the task was cleaned up) without an end marker left to read.
         const end: EndMarker = {

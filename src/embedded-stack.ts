@@ -137,6 +137,17 @@ export interface StartedRedis {
 }
 
 /**
+ * Redis settings that make small tasks cheap: a record hash stays a compact listpack with values
+ * (paths, commands) up to 1 KiB, where the default (64 bytes) turns most records into a hash table
+ * three times the size; and a stream node starts small, where the default preallocates 4 KiB even
+ * for a log of one line. Recommended for any Redis the tool uses (see the README).
+ */
+export const MEMORY_SETTINGS: readonly (readonly [string, string])[] = [
+  ['hash-max-listpack-value', '1024'],
+  ['stream-node-max-bytes', '1024'],
+];
+
+/**
  * Starts the private redis-server: 127.0.0.1 on a free port, a generated password kept in a 0600
  * file, AOF on (fsync every second), no eviction. Its config file (0600) holds the password, so
  * it never shows in `ps`.
@@ -160,6 +171,7 @@ export async function startPrivateRedis(home?: string): Promise<StartedRedis> {
     'appendfsync everysec',
     'save ""',
     'maxmemory-policy noeviction',
+    ...MEMORY_SETTINGS.map(([name, value]) => `${name} ${value}`),
     `dir ${paths.redisDir}`,
     `logfile ${path.join(paths.root, 'redis.log')}`,
     'daemonize no',

@@ -12,6 +12,7 @@ export { buildRedisOptions, isSentinelUrl, parseSentinelUrl, type RedisSettings,
 export * from './task-client.js';
 export * from './log-stream.js';
 export * from './task-finish.js';
+export * from './index-retention.js';
 export * from './task-processor.js';
 export * from './task-format.js';
 export * from './worker-runtime.js';

@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import { findExecutor, type ExecutorConfig, type LoadedConfig } from './config.js';
 import { AmbiguousTaskIdError, describeError, InvalidInputError, OcaError, TaskNotFoundError, UnknownExecutorError, UsageError } from './errors.js';
 import { connectRedis, resolveRedisUrl } from './redis-connection.js';
+import { readQueueStates, type QueueState } from './queue-states.js';
 import { TaskKeys } from './task-keys.js';
 import { payloadWorkdir, TaskRequestSchema, type TaskPayload, type TaskRequest, type TaskType } from './task-payload.js';
 import { initialRecordFields, parseRecordHash, type TaskView } from './task-record.js';
@@ -53,6 +54,23 @@ function withLocalWorkdir(payload: TaskPayload, callerCwd: string | undefined): 
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const MIN_PREFIX = 6;
+
+
+/**
+ * Ended jobs BullMQ keeps per queue (each state), for Bull Board's history. Every task's record
+ * (with its request, for `retry`) is kept for `retention` whatever this says.
+ */
+const ENDED_JOBS_KEPT = 1000;
+/** The record field holding the request as enqueued (JSON); never shown, it holds env values. */
+const REQUEST_FIELD = 'request';
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * The library's front door: enqueue, look up and list tasks. The CLI, the HTTP API and programs
@@ -133,7 +151,7 @@ export class TaskClient {
     // them in that order (a worker never sees the job before its record), in one round trip.
     const recording = this.redis
       .multi()
-      .hset(recordKey, initialRecordFields(id, request, executor.type))
+      .hset(recordKey, { ...initialRecordFields(id, request, executor.type), [REQUEST_FIELD]: JSON.stringify(request) })
       .zadd(this.keys.byCreated(), request.createdAt, id)
       .zadd(this.keys.ids(), 0, id);
     // The search index of the dashboard and the API (task-search.ts), in the same round trip.
@@ -143,8 +161,9 @@ export class TaskClient {
       jobId: id,
       attempts: request.retries + 1,
       backoff: { type: 'exponential', delay: request.backoffMs ?? 30_000, jitter: 0.5 },
-      removeOnComplete: { age: Math.ceil(this.config.retention / 1000) },
-      removeOnFail: { age: Math.ceil(this.config.retention / 1000) },
+      // Records keep every task for `retention`; BullMQ keeps the newest ended jobs for Bull Board.
+      removeOnComplete: { age: Math.ceil(this.config.retention / 1000), count: ENDED_JOBS_KEPT },
+      removeOnFail: { age: Math.ceil(this.config.retention / 1000), count: ENDED_JOBS_KEPT },
     });
     const [record, job] = await Promise.allSettled([recorded, added]);
     if (job.status === 'rejected') {
@@ -216,10 +235,11 @@ export class TaskClient {
     return view;
   }
 
-  /** The request a task was enqueued with (its job data), if the job still exists. */
+  /** The request a task was enqueued with: the copy on its record, else its job's data. */
   async request(view: TaskView): Promise<TaskRequest | undefined> {
-    const job = await this.queue(view.record.executor).getJob(view.record.id);
-    const parsed = TaskRequestSchema.safeParse(job?.data);
+    const kept = await this.redis.hget(this.keys.record(view.record.id), REQUEST_FIELD);
+    const data = kept !== null ? parseJson(kept) : (await this.queue(view.record.executor).getJob(view.record.id))?.data;
+    const parsed = TaskRequestSchema.safeParse(data);
     return parsed.success ? parsed.data : undefined;
   }
 
@@ -244,18 +264,24 @@ export class TaskClient {
   }
 
   /**
-   * Reads records and job states for ids in a few round trips; ids whose record expired are
-   * dropped. `positions: false` skips the queue position of queued tasks (a scan of the queue each).
+   * Reads records, job states and queue positions for ids in two round trips (one state script
+   * per executor among them); ids whose record expired are dropped.
    */
-  async views(ids: string[], options: { positions?: boolean } = {}): Promise<TaskView[]> {
+  async views(ids: string[]): Promise<TaskView[]> {
     const pipeline = this.redis.pipeline();
     for (const id of ids) pipeline.hgetall(this.keys.record(id));
     const hashes = (await pipeline.exec()) ?? [];
     const records = hashes.map(([, hash]) => parseRecordHash((hash ?? {}) as Record<string, string>));
-    const states = await Promise.all(
-      records.map((record) =>
-        record && !record.outcome ? this.queue(record.executor).getJobState(record.id) : Promise.resolve(undefined),
-      ),
+    // Ended tasks have their outcome on the record; the others' states come from their queues.
+    const pending = new Map<string, string[]>();
+    for (const record of records) {
+      if (record && !record.outcome) pending.set(record.executor, [...(pending.get(record.executor) ?? []), record.id]);
+    }
+    const states = new Map<string, QueueState>();
+    await Promise.all(
+      [...pending].map(async ([executor, pendingIds]) => {
+        for (const [id, state] of await readQueueStates(this.redis, this.prefix, executor, pendingIds)) states.set(id, state);
+      }),
     );
     const views: TaskView[] = [];
     const stale: string[] = [];
@@ -264,23 +290,19 @@ export class TaskClient {
         stale.push(ids[index]!);
         continue;
       }
-      const state = states[index];
-      const status = deriveTaskStatus(state, record);
-      const queuePosition = status === 'queued' && options.positions !== false ? await this.queuePosition(record.executor, record.id) : undefined;
-      views.push({ record, status, queuePosition });
+      const queueState = states.get(record.id);
+      const status = deriveTaskStatus(queueState?.state, record);
+      views.push({ record, status, queuePosition: status === 'queued' ? queueState?.position : undefined });
     }
-    // Only ids whose record expired leave the index; an unreadable record is kept, not erased.
-    const gone = [];
-    for (const id of stale) if ((await this.redis.exists(this.keys.record(id))) === 0) gone.push(id);
-    if (gone.length > 0) await this.redis.multi().zrem(this.keys.byCreated(), ...gone).zrem(this.keys.ids(), ...gone).exec();
+    if (stale.length > 0) await this.forgetExpired(stale);
     return views;
   }
 
-  // 1 = next to run. BullMQ pushes new jobs on the left of `wait` and takes them from the right.
-  private async queuePosition(executor: string, id: string): Promise<number | undefined> {
-    const key = `${this.prefix}:${executor}:wait`;
-    const [index, length] = await Promise.all([this.redis.lpos(key, id), this.redis.llen(key)]);
-    return index === null ? undefined : length - index;
+  // Only ids whose record expired leave the indexes; an unreadable record is kept, not erased.
+  private async forgetExpired(ids: string[]): Promise<void> {
+    const exists = await Promise.all(ids.map((id) => this.redis.exists(this.keys.record(id))));
+    const gone = ids.filter((_, index) => exists[index] === 0);
+    if (gone.length > 0) await this.redis.multi().zrem(this.keys.byCreated(), ...gone).zrem(this.keys.ids(), ...gone).exec();
   }
 
   /**

@@ -92,7 +92,7 @@ export async function waitForTasks(client: TaskClient, ids: string[], options: {
       const check = [...(everything ? pending : announced)];
       announced.clear();
       if (check.length > 0) {
-        const views = await client.views(check, { positions: false });
+        const views = await client.views(check);
         const found = new Set(views.map((view) => view.record.id));
         const gone = check.find((id) => !found.has(id));
         if (gone) throw new TaskNotFoundError(gone);

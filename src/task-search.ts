@@ -14,7 +14,7 @@ export interface SearchableTasks {
   readonly redis: Redis;
   readonly keys: TaskKeys;
   readonly prefix: string;
-  views(ids: string[], options?: { positions?: boolean }): Promise<TaskView[]>;
+  views(ids: string[]): Promise<TaskView[]>;
 }
 
 /**
@@ -118,6 +118,38 @@ export async function indexNewTasks(client: SearchableTasks): Promise<number> {
     from = newest === from ? newest + 1 : newest;
   }
   return indexed;
+}
+
+/**
+ * Drops the word index's entries of tasks created before `cutoff` (their records have expired),
+ * then puts back those of `survivors`: tasks that old whose records still exist (a long task, or
+ * one that ended lately). Words left with no task leave the word list.
+ */
+export async function dropSearchEntriesBefore(redis: Redis, prefix: string, cutoff: number, survivors: readonly string[], keys: TaskKeys): Promise<void> {
+  const search = new SearchKeys(prefix);
+  const words = await redis.zrange(search.words(), 0, -1);
+  for (let i = 0; i < words.length; i += 500) {
+    const batch = words.slice(i, i + 500);
+    const trim = redis.pipeline();
+    for (const word of batch) trim.zremrangebyscore(search.word(word), '-inf', `(${cutoff}`);
+    for (const word of batch) trim.exists(search.word(word));
+    const replies = (await trim.exec()) ?? [];
+    const emptied = batch.filter((_, j) => replies[batch.length + j]?.[1] === 0);
+    if (emptied.length > 0) await redis.zrem(search.words(), ...emptied);
+  }
+  if (survivors.length === 0) return;
+  const read = redis.pipeline();
+  for (const id of survivors) read.hmget(keys.record(id), 'name', 'summary', 'labels', 'created_at');
+  const fields = (await read.exec()) ?? [];
+  const write = redis.pipeline();
+  survivors.forEach((id, index) => {
+    const [name, summary, labels, createdAt] = (fields[index]?.[1] ?? []) as (string | null)[];
+    if (summary === null || summary === undefined) return;
+    const words = taskWords(name, summary, parseLabels(labels ?? null));
+    for (const word of words) write.zadd(search.word(word), Number(createdAt), id);
+    if (words.length > 0) write.zadd(search.words(), ...words.flatMap((word) => [0, word]));
+  });
+  await write.exec();
 }
 
 function parseLabels(text: string | null): string[] {

@@ -14,6 +14,7 @@ import type { TaskRequest } from './task-payload.js';
 import type { TaskRecord } from './task-record.js';
 import { readStopRequest, type StopSwitch } from './task-stop.js';
 import { WorkLiveness } from './worker-liveness.js';
+import { INDEX_SWEEP_EVERY_MS, sweepExpiredIndexEntries } from './index-retention.js';
 
 export interface ExecutorWorkerOptions {
   config: LoadedConfig;
@@ -129,6 +130,11 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
   };
   let worker = await startQueueWorker();
   liveness.start();
+  // Records and logs expire by themselves; the list and search indexes are trimmed here.
+  const sweepIndexes = () => void sweepExpiredIndexEntries(redis, keys, config.retention).catch((error: unknown) => log(`index sweep: ${String(error)}`));
+  const indexSweep = setInterval(sweepIndexes, INDEX_SWEEP_EVERY_MS);
+  indexSweep.unref();
+  sweepIndexes();
 
   let closing: Promise<void> | undefined;
   return {
@@ -140,6 +146,7 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
       closing ??= (async () => {
         shutdown.abort();
         liveness.stop();
+        clearInterval(indexSweep);
         await worker.close(true);
         await callbacks.close();
         await executor.close?.();

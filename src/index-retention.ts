@@ -1,0 +1,35 @@
+import type { Redis } from 'ioredis';
+import type { TaskKeys } from './task-keys.js';
+import { dropSearchEntriesBefore } from './task-search.js';
+
+/** How often a worker offers to sweep, and how long one sweep holds the deployment's sweep lock. */
+export const INDEX_SWEEP_EVERY_MS = 10 * 60_000;
+
+/**
+ * Removes index entries of tasks whose records have expired. Records and logs expire by
+ * themselves `retention` after their task ended; the indexes that list and search them (created
+ * time, ids, words) are sorted sets, which only this trims. A task created more than `retention`
+ * ago is a candidate; it goes if its record is gone. One sweep per deployment at a time (a lock
+ * key); returns how many tasks left the indexes.
+ */
+export async function sweepExpiredIndexEntries(redis: Redis, keys: TaskKeys, retentionMs: number, now = Date.now()): Promise<number> {
+  const lock = `${keys.prefix}:_index:sweep-lock`;
+  if ((await redis.set(lock, String(now), 'PX', INDEX_SWEEP_EVERY_MS, 'NX')) === null) return 0;
+  const cutoff = now - retentionMs;
+  const survivors: string[] = [];
+  let removed = 0;
+  for (let offset = 0; ; ) {
+    const ids = await redis.zrangebyscore(keys.byCreated(), '-inf', `(${cutoff}`, 'LIMIT', offset, 1000);
+    if (ids.length === 0) break;
+    const exists = await Promise.all(ids.map((id) => redis.exists(keys.record(id))));
+    const gone = ids.filter((_, i) => exists[i] === 0);
+    survivors.push(...ids.filter((_, i) => exists[i] === 1));
+    if (gone.length > 0) await redis.multi().zrem(keys.byCreated(), ...gone).zrem(keys.ids(), ...gone).exec();
+    removed += gone.length;
+    // The survivors stay in the set: the next page starts after them.
+    offset += ids.length - gone.length;
+    if (ids.length < 1000) break;
+  }
+  if (removed > 0) await dropSearchEntriesBefore(redis, keys.prefix, cutoff, survivors, keys);
+  return removed;
+}
