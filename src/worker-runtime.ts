@@ -15,6 +15,8 @@ import type { TaskRecord } from './task-record.js';
 import { readStopRequest, type StopSwitch } from './task-stop.js';
 import { WorkLiveness } from './worker-liveness.js';
 import { INDEX_SWEEP_EVERY_MS, sweepExpiredIndexEntries } from './index-retention.js';
+import { sweepEndedSpools } from './executors/spool-retention.js';
+import { spoolRoot } from './paths.js';
 
 export interface ExecutorWorkerOptions {
   config: LoadedConfig;
@@ -130,8 +132,14 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
   };
   let worker = await startQueueWorker();
   liveness.start();
-  // Records and logs expire by themselves; the list and search indexes are trimmed here.
-  const sweepIndexes = () => void sweepExpiredIndexEntries(redis, keys, config.retention).catch((error: unknown) => log(`index sweep: ${String(error)}`));
+  // Records and logs expire by themselves; the list and search indexes, and the spool directories
+  // of this host's local tasks, are trimmed here.
+  const sweepIndexes = () => {
+    void sweepExpiredIndexEntries(redis, keys, config.retention).catch((error: unknown) => log(`index sweep: ${String(error)}`));
+    if (executorConfig.type === 'local') {
+      void sweepEndedSpools(spoolRoot(executorConfig.spool_dir), config.retention).catch((error: unknown) => log(`spool sweep: ${String(error)}`));
+    }
+  };
   const indexSweep = setInterval(sweepIndexes, INDEX_SWEEP_EVERY_MS);
   indexSweep.unref();
   sweepIndexes();

@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sweepExpiredIndexEntries, TaskKeys } from '../../src/index.js';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { sweepEndedSpools } from '../../src/executors/spool-retention.js';
 import { searchTasks } from '../../src/task-search.js';
 import { createHarness, eventually, type Harness } from '../helpers/harness.js';
 
@@ -48,6 +51,12 @@ describe('retention: ended tasks leave Redis — records, logs, jobs and index e
     expect((await client.list()).map((view) => view.record.id).sort()).toEqual([survivor, fresh].sort());
     expect((await searchTasks(client, { q: 'survivor' })).views.map((view) => view.record.id)).toEqual([survivor]);
     expect((await searchTasks(client, { q: 'fresh' })).views.map((view) => view.record.id)).toEqual([fresh]);
+    // The spool directories on the worker's host go the same way; the running task's stays.
+    const spool = path.join(h.home, 'tasks');
+    expect(old.every((id) => existsSync(path.join(spool, id)))).toBe(true);
+    expect(await sweepEndedSpools(spool, 2000)).toBeGreaterThanOrEqual(2);
+    expect(old.some((id) => existsSync(path.join(spool, id)))).toBe(false);
+    expect(existsSync(path.join(spool, survivor))).toBe(true);
     expect((await h.cli(['kill', survivor, '--grace', '1s'])).exitCode).toBe(0);
   });
 
