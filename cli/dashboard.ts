@@ -52,6 +52,8 @@ export default class Dashboard extends BaseCommand {
     process.stderr.write(`openclaw-agent: dashboard on ${dashboard.url}/ (Bull Board at ${dashboard.url}/queues) — Ctrl-C stops it\n`);
     await untilSignal();
     await dashboard.close();
+    const { exitAfterShutdown } = await import('../workers/shutdown.js');
+    exitAfterShutdown();
   }
 
   // The original tool's views: JSON lines, or a summary object, once or every N seconds.

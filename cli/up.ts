@@ -17,6 +17,7 @@ export default class Up extends BaseCommand {
     const { flags } = await this.parse(Up);
     const config = await this.loadConfig(flags.config);
     const { runStackProcess } = await import('../workers/stack-process.js');
+    const { exitAfterShutdown } = await import('../workers/shutdown.js');
     const say = (line: string) => process.stderr.write(`[openclaw-agent up] ${line}\n`);
     // The dashboard runs with a foreground `up` only: a stack started in the background by
     // another command does not take a port on its own.
@@ -41,5 +42,6 @@ export default class Up extends BaseCommand {
           }
         : undefined,
     });
+    exitAfterShutdown();
   }
 }

@@ -121,6 +121,12 @@ export async function startCallbackWorker(options: CallbackWorkerOptions): Promi
     connection: redis,
     prefix: config.redis.prefix,
     concurrency: options.concurrency ?? 16,
+    // A delivery cut off by a stopped or killed worker stalls and is retried by the next one, as
+    // soon as the worker's lock settings say; BullMQ's default would fail it for good on its second
+    // stall. A redelivery carries the same webhook-id, so stalls are harmless to count.
+    lockDuration: config.worker.lock_duration,
+    stalledInterval: config.worker.stalled_interval,
+    maxStalledCount: 1_000_000,
     settings: {
       backoffStrategy: (attemptsMade, _type, error) =>
         nextRetryDelayMs(attemptsMade, error instanceof RetryableDelivery ? error.retryAfterMs : undefined, Math.random, schedule) ?? -1,

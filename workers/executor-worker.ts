@@ -1,5 +1,6 @@
 import type { LoadedConfig } from '../src/config.js';
 import { startExecutorWorker } from '../src/worker-runtime.js';
+import { exitAfterShutdown } from './shutdown.js';
 
 export interface WorkerProcessOptions {
   config: LoadedConfig;
@@ -27,4 +28,5 @@ export async function runWorkerProcess(options: WorkerProcessOptions): Promise<v
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
+  exitAfterShutdown();
 }
