@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { OutputChunk } from '../log-stream.js';
@@ -54,6 +55,9 @@ export class SpoolTail {
     const chunks: OutputChunk[] = [];
     let bytes = 0;
     for (const file of this.files) {
+      // A file not opened yet is only opened once it holds something: most tasks write to one of
+      // the two or to neither, and a stat is one system call where open, read and close are three.
+      if (!file.handle && (statSync(file.path, { throwIfNoEntry: false })?.size ?? 0) <= file.offset) continue;
       const handle = await this.openFile(file);
       if (!handle) continue;
       const size = file.buffer.length;
