@@ -208,6 +208,11 @@ export const ConfigSchema = z
          * connection answers nothing for this long, reconnects and restarts its queue consumer. @default 30s
          */
         liveness_timeout: DurationSchema.default(30_000),
+        /**
+         * This host's name in task records: a local task started here is followed only by workers
+         * with the same id; elsewhere it ends as lost. OPENCLAW_AGENT_HOST_ID wins over it. @default the hostname
+         */
+        host_id: z.string().trim().min(1, 'a non-empty host id').max(255).optional(),
       })
       .prefault({}),
     logs: z

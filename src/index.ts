@@ -7,6 +7,7 @@ export * from './task-record.js';
 export * from './task-keys.js';
 export * from './config.js';
 export * from './paths.js';
+export * from './host-id.js';
 export * from './redis-connection.js';
 export { buildRedisOptions, isSentinelUrl, parseSentinelUrl, type RedisSettings, type SentinelTarget } from './redis-options.js';
 export * from './task-client.js';

@@ -35,7 +35,8 @@ export type LogEntry =
 /**
  * Adds the chunks and moves the checkpoint in one step, but only if the checkpoint still holds the
  * values this writer last wrote: a second worker following the same task (the first one lost its
- * lock) is refused instead of shipping the same bytes twice.
+ * lock) is refused instead of shipping the same bytes twice, and so is any writer once the task
+ * has ended (returns 2): nothing follows the end marker.
  * Then keeps the log within its caps: past `max_bytes` of output (or `max_entries` entries) the
  * oldest entries go, down to 90 % of the cap so that trimming is rare, never the newest entry nor
  * the end marker. The record counts the log's bytes (`log_bytes`), the bytes dropped
@@ -44,6 +45,7 @@ export type LogEntry =
  * (field, expected, new) per checkpoint field, then (tag, data) per chunk.
  */
 const APPEND_SCRIPT = new LuaScript(`
+if redis.call('HEXISTS', KEYS[1], 'finished_at') == 1 then return 2 end
 local n, m = tonumber(ARGV[2]), tonumber(ARGV[3])
 local i = 6
 for _ = 1, n do
@@ -110,6 +112,15 @@ export class OwnershipLostError extends Error {
   }
 }
 
+/** Thrown when the task has ended meanwhile (another worker ended it): whatever still runs is an orphan. */
+export class TaskEndedError extends OwnershipLostError {
+  constructor(taskId: string) {
+    super(taskId);
+    this.message = `task ${taskId} has already ended (recorded by another worker); this one stops shipping its output`;
+    this.name = 'TaskEndedError';
+  }
+}
+
 /**
  * Appends a task's output to its Redis Stream. Each `append` adds the chunks and moves the
  * checkpoint atomically, so a worker that dies between two appends leaves a checkpoint that
@@ -140,6 +151,7 @@ export class LogWriter {
     for (const [field, value] of fields) args.push(field, this.expected[field.slice(2)] ?? '0', value);
     for (const chunk of parts) args.push(TAG_OF[chunk.stream], chunk.text);
     const applied = await APPEND_SCRIPT.run(this.redis, [this.keys.record(this.taskId), this.keys.log(this.taskId)], args);
+    if (applied === 2) throw new TaskEndedError(this.taskId);
     if (applied !== 1) throw new OwnershipLostError(this.taskId);
     Object.assign(this.expected, checkpoint);
     this.onAppended?.(parts);

@@ -162,12 +162,16 @@ interface StopWatch {
   close(): void;
 }
 
-// Trips the switch on a kill request (pub/sub nudge or the record, polled) or when the timeout passes.
+// Trips the switch on a kill request (pub/sub nudge or the record, polled), when the timeout passes,
+// or when another worker has ended the task meanwhile (this one was cut off from Redis and the job
+// went elsewhere): the record's end is final, and a process outliving it is an orphan to stop.
 function watchForStop(deps: ProcessorDeps, taskId: string, request: TaskRequest, record: TaskRecord, stop: StopSwitch): StopWatch {
   deps.stops.set(taskId, stop);
   const check = async () => {
     const requested = await readStopRequest(deps.redis, deps.keys, taskId).catch(() => undefined);
     if (requested) stop.trip(requested);
+    const ended = await deps.redis.hget(deps.keys.record(taskId), 'outcome').catch(() => null);
+    if (ended) stop.trip({ kind: 'killed', graceMs: DEFAULT_GRACE_MS, reason: `the task already ended as ${ended} (recorded by another worker)` });
   };
   const poll = setInterval(() => void check(), STOP_POLL_MS);
   let timeout: NodeJS.Timeout | undefined;

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { LoadedConfig } from './config.js';
 import { UnknownExecutorError } from './errors.js';
 import { createExecutor } from './executors/create-executor.js';
+import { resolveHostId } from './host-id.js';
 import { connectRedis, resolveRedisUrl } from './redis-connection.js';
 import { TaskKeys } from './task-keys.js';
 import { createTaskProcessor, type TaskResult } from './task-processor.js';
@@ -32,6 +33,8 @@ export interface ExecutorWorkerOptions {
 export interface RunningWorker {
   readonly worker: Worker;
   readonly concurrency: number;
+  /** The host id recorded with the local tasks this worker starts (OPENCLAW_AGENT_HOST_ID, worker.host_id, hostname). */
+  readonly hostId: string;
   /** Stops taking jobs and detaches from running tasks, which keep running for the next worker. */
   close(): Promise<void>;
 }
@@ -49,7 +52,8 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
     );
   }
   const log = options.onLog ?? (() => {});
-  const executor = createExecutor(executorConfig, log);
+  const hostId = resolveHostId(config.worker.host_id);
+  const executor = createExecutor(executorConfig, log, { hostId, lockDurationMs: config.worker.lock_duration });
   await executor.prepare?.();
   const redis: Redis = await connectRedis(options.redisUrl ?? resolveRedisUrl(config.redis.url), { persistent: true, settings: config.redis });
   const shutdown = new AbortController();
@@ -150,6 +154,7 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
       return worker;
     },
     concurrency,
+    hostId,
     close: () => {
       closing ??= (async () => {
         shutdown.abort();

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { finishTask, followLog, LogWriter, OwnershipLostError, readLog, readLogTail, TaskKeys, type LogEntry } from '../src/index.js';
+import { finishTask, followLog, LogWriter, OwnershipLostError, readLog, readLogTail, TaskEndedError, TaskKeys, type LogEntry } from '../src/index.js';
 import { deleteKeys } from './helpers/harness.js';
 
 describe('log streams', () => {
@@ -27,6 +27,17 @@ describe('log streams', () => {
     const resumed = new LogWriter(redis, keys, id, { maxEntries: 1000, maxBytes: 1 << 30 }, { stdout: '13' });
     await resumed.append([{ stream: 'stderr', text: 'late\n' }], { stdout: '13', stderr: '5' });
     expect(await text(id)).toBe('hello\nwörld\nlate\n');
+  });
+
+  it('refuses output once the task has ended, so nothing follows the end marker', async () => {
+    const id = randomUUID();
+    const writer = new LogWriter(redis, keys, id, { maxEntries: 1000, maxBytes: 1 << 30 });
+    await writer.append([{ stream: 'stdout', text: 'before\n' }], { stdout: '7' });
+    await finishTask(redis, keys, id, { outcome: 'lost', exitCode: null, signal: null, finishedAt: Date.now() }, { retentionMs: 60_000, maxLogEntries: 1000 });
+    await expect(writer.append([{ stream: 'stdout', text: 'after\n' }], { stdout: '13' })).rejects.toBeInstanceOf(TaskEndedError);
+    const entries = await readLog(redis, keys, id);
+    expect(entries.map((e) => e.kind)).toEqual(['output', 'end']);
+    expect(await redis.hget(keys.record(id), 'c:stdout')).toBe('7');
   });
 
   it('tails the last N lines across entries and streams, and reports the newest id', async () => {
@@ -85,10 +96,11 @@ describe('log streams', () => {
     for (let i = 0; i < 150; i++) await writer.append([{ stream: 'stdout', text: `${i}\n` }]);
     expect(await redis.xlen(keys.log(id))).toBeLessThanOrEqual(100);
     await finishTask(redis, keys, id, { outcome: 'completed', exitCode: 0, signal: null, finishedAt: Date.now() }, { retentionMs: 60_000, maxLogEntries: 100 });
-    // A task writing on after its end marker (a stray writer) cannot push the marker out.
-    for (let i = 150; i < 400; i++) await writer.append([{ stream: 'stdout', text: `${i}\n` }]);
+    // A stray writer after the end marker is refused: the marker stays, and stays the last entry.
+    await expect(writer.append([{ stream: 'stdout', text: '150\n' }])).rejects.toBeInstanceOf(TaskEndedError);
     const entries = await readLog(redis, keys, id);
     expect(entries.filter((e) => e.kind === 'end')).toHaveLength(1);
+    expect(entries.at(-1)?.kind).toBe('end');
     expect(Number(await redis.hget(keys.record(id), 'log_dropped'))).toBeGreaterThan(0);
   });
 });

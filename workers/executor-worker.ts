@@ -16,7 +16,7 @@ export interface WorkerProcessOptions {
 export async function runWorkerProcess(options: WorkerProcessOptions): Promise<void> {
   const say = (line: string) => process.stderr.write(`[worker ${options.executor}] ${line}\n`);
   const running = await startExecutorWorker({ ...options, onLog: say });
-  say(`ready (concurrency ${running.concurrency}, pid ${process.pid})`);
+  say(`ready (concurrency ${running.concurrency}, pid ${process.pid}, host ${running.hostId})`);
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       say(`${signal}: stopping; running tasks keep running and will be re-attached`);

@@ -1,14 +1,18 @@
 import type { ExecutorConfig } from '../config.js';
 import { ContainerExecutor } from './container/container-executor.js';
 import type { Executor } from './executor.js';
-import { LocalExecutor } from './local-executor.js';
+import { LocalExecutor, type LocalExecutorOptions } from './local-executor.js';
 import { SshExecutor } from './ssh/ssh-executor.js';
 
-/** The implementation behind an executor's `type`. */
-export function createExecutor(config: ExecutorConfig, log: (line: string) => void = () => {}): Executor {
+/** The implementation behind an executor's `type`; `local` takes the worker's host id and lock duration. */
+export function createExecutor(
+  config: ExecutorConfig,
+  log: (line: string) => void = () => {},
+  local: Omit<LocalExecutorOptions, 'onLog'> = {},
+): Executor {
   switch (config.type) {
     case 'local':
-      return new LocalExecutor();
+      return new LocalExecutor({ ...local, onLog: log });
     case 'ssh':
       return new SshExecutor(config, log);
     case 'container':

@@ -3,7 +3,11 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { expandHome } from '../config.js';
+import { formatDuration } from '../duration.js';
+import { resolveHostId } from '../host-id.js';
+import { TaskEndedError } from '../log-stream.js';
 import { spoolRoot } from '../paths.js';
+import { DEFAULT_GRACE_MS } from '../task-stop.js';
 import { DetachedError, resultFromExitCode, type ExecutionContext, type ExecutionResult, type Executor } from './executor.js';
 import { ProcessLauncher } from './process-launcher.js';
 import { isSameProcessAlive, readProcessStartTime } from './process-identity.js';
@@ -25,12 +29,34 @@ interface LocalHandle {
   dir: string;
 }
 
-/** Runs tasks on this host, detached, so they outlive the worker that started them. */
+export interface LocalExecutorOptions {
+  /** The host this worker runs on, recorded with each task it starts (`h:host`). @default resolveHostId() */
+  hostId?: string;
+  /** How long a silent worker keeps its jobs before another takes them over (worker.lock_duration), for messages. @default 30s */
+  lockDurationMs?: number;
+  /** Receives one line per notable event (an orphaned process stopped). @default ignore */
+  onLog?: (line: string) => void;
+}
+
+/**
+ * Runs tasks on this host, detached, so they outlive the worker that started them. A task is
+ * bound to its host: a worker on another host that takes its job over cannot reach the process
+ * and ends the task as lost; the worker that started it stops the process if it comes back.
+ */
 export class LocalExecutor implements Executor {
   readonly type = 'local' as const;
+  readonly hostId: string;
+  private readonly lockDurationMs: number;
+  private readonly log: (line: string) => void;
   private readonly launcher = new ProcessLauncher();
   /** The worker's environment without its own settings, read once (process.env is slow to copy). */
   private readonly baseEnv = withoutOwnSecrets(process.env);
+
+  constructor(options: LocalExecutorOptions = {}) {
+    this.hostId = options.hostId ?? resolveHostId();
+    this.lockDurationMs = options.lockDurationMs ?? 30_000;
+    this.log = options.onLog ?? (() => {});
+  }
 
   /** Starts the launcher process before the first task needs it. */
   async prepare(): Promise<void> {
@@ -43,6 +69,11 @@ export class LocalExecutor implements Executor {
   }
 
   async execute(ctx: ExecutionContext): Promise<ExecutionResult> {
+    // Started by a worker on another host: its process is out of reach (a shared filesystem or
+    // pid namespace would only make a stranger's process look like ours). Records made before
+    // hosts were recorded have no host and are followed here as before.
+    const host = ctx.record.handle.host;
+    if (host !== undefined && host !== this.hostId) return this.loseToOtherHost(ctx, host);
     // Each attempt has its own directory: a retry is a new run, never a re-attach to the last one.
     // A recorded directory wins over the config (which may have changed since the start).
     const dir = ctx.record.handle.dir || path.join(spoolRoot(ctx.executor.spool_dir), ctx.attempt === 1 ? ctx.taskId : `${ctx.taskId}.${ctx.attempt}`);
@@ -52,7 +83,7 @@ export class LocalExecutor implements Executor {
     if (existing === 'unknown') return this.collectWithoutProcess(ctx, dir);
     if (existing && !ctx.record.handle.pid) {
       // Found through the spool files (the last worker died at spawn): record it now.
-      await ctx.markStarted({ pid: String(existing.pid), start_time: existing.startTime ?? '', dir }, existing.pid);
+      await ctx.markStarted({ pid: String(existing.pid), start_time: existing.startTime ?? '', dir, host: this.hostId }, existing.pid);
     }
     if (!existing && ctx.record.handle.pid) {
       // Started before, but its spool directory is gone: never run it a second time.
@@ -105,7 +136,7 @@ export class LocalExecutor implements Executor {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const handle = await this.findHandle(dir, ctx);
       if (handle === 'unknown' || handle === undefined) return this.collectWithoutProcess(ctx, dir);
-      if (!ctx.record.handle.pid) await ctx.markStarted({ pid: String(handle.pid), start_time: handle.startTime ?? '', dir }, handle.pid);
+      if (!ctx.record.handle.pid) await ctx.markStarted({ pid: String(handle.pid), start_time: handle.startTime ?? '', dir, host: this.hostId }, handle.pid);
       return handle;
     }
     if (command.stdin !== undefined) await writeFile(path.join(dir, 'stdin'), command.stdin, { mode: 0o600 });
@@ -116,7 +147,7 @@ export class LocalExecutor implements Executor {
     // The record says "started, in this directory" while the spawn is under way (so `kill` asks
     // the worker instead of cancelling). Should the worker die before Redis has it, the next
     // worker still finds the directory (mkdir above fails with EEXIST) and re-attaches.
-    const marked = ctx.markStarted({ dir });
+    const marked = ctx.markStarted({ dir, host: this.hostId });
     const spawned = this.launcher.spawnDetached('/bin/sh', ['-c', WRAPPER, 'openclaw-task', dir, ...wrapperArgs(argv)], { cwd, env });
     // Both settle before going on; a failed first mark is made good by the mark with the pid.
     const [spawn] = await Promise.allSettled([spawned, marked]);
@@ -124,7 +155,7 @@ export class LocalExecutor implements Executor {
     const pid = spawn.value;
     const startTime = readProcessStartTime(pid);
     const handle: LocalHandle = { pid, startTime, dir };
-    await ctx.markStarted({ pid: String(pid), start_time: startTime ?? '', dir }, pid);
+    await ctx.markStarted({ pid: String(pid), start_time: startTime ?? '', dir, host: this.hostId }, pid);
     return handle;
   }
 
@@ -164,11 +195,29 @@ export class LocalExecutor implements Executor {
         const woke = await waker.wait(IDLE_POLL_MS, ctx.signal);
         lookForExit = waker.takeExitHint() || woke === 'timeout';
       }
+    } catch (error) {
+      // Another worker ended the task while this one could not reach Redis (it took the job over
+      // and could not reach the process): what still runs is an orphan nobody records. Stop it.
+      if (error instanceof TaskEndedError && isSameProcessAlive(handle.pid, handle.startTime)) {
+        this.log(`task ${ctx.taskId} was ended by another worker while its process still ran here; stopping process group ${handle.pid}`);
+        termination ??= terminateGroup(handle, DEFAULT_GRACE_MS);
+        await termination;
+      }
+      throw error;
     } finally {
       unsubscribe();
       waker.close();
       await tail.close();
     }
+  }
+
+  // The job came here after the lock of the worker on `host` lapsed: that worker stopped answering.
+  private async loseToOtherHost(ctx: ExecutionContext, host: string): Promise<ExecutionResult> {
+    const error =
+      `the task ran on host "${host}", whose worker stopped answering for ${formatDuration(this.lockDurationMs)} (worker.lock_duration); ` +
+      `this worker on "${this.hostId}" cannot reach its process`;
+    await ctx.log.append([{ stream: 'system', text: `${error}\n` }]);
+    return { outcome: 'lost', exitCode: null, signal: null, error };
   }
 
   private async ship(ctx: ExecutionContext, tail: SpoolTail, complete: boolean): Promise<number> {

@@ -26,9 +26,11 @@ export interface RedisServerOptions {
   args?: string[];
   /** Sets `requirepass` (and `masterauth`, for replicas); the URL then carries it. @default none */
   password?: string;
+  /** Addresses to listen on besides 127.0.0.1 (e.g. a bridge that network namespaces reach). @default [] */
+  bind?: string[];
 }
 
-/** Starts a `redis-server` on a free loopback port with its own temp directory. */
+/** Starts a `redis-server` on a free loopback port (and `bind` addresses) with its own temp directory. */
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const dir = mkdtempSync(path.join(tmpdir(), 'oca-redis-'));
   const port = await freePort();
@@ -36,7 +38,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   let child: ChildProcess | undefined;
 
   const start = async () => {
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec'];
+    const args = ['--port', String(port), '--bind', '127.0.0.1', ...(options.bind ?? []), '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec'];
     args.push('--save', '', '--daemonize', 'no', '--protected-mode', 'no', '--logfile', path.join(dir, 'redis.log'));
     if (options.password) args.push('--requirepass', options.password, '--masterauth', options.password);
     args.push(...(options.args ?? []));
