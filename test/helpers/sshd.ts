@@ -103,7 +103,10 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<SshdSer
       'MaxStartups 100',
       'MaxSessions 100',
       // Marks every process a session starts, so stop() finds them even after their connection died.
-      `SetEnv OCA_SSHD_MARKER=${marker}`,
+      // The login shell may source a ~/.bashrc that runs `pyenv rehash` (as root's does on these
+      // machines); one killed by stop() leaves its lock behind, and every later session would wait
+      // 60 s for it: try the lock once.
+      `SetEnv OCA_SSHD_MARKER=${marker} PYENV_REHASH_TIMEOUT=0`,
       ...(options.config ?? []),
     ]);
 
