@@ -10,7 +10,7 @@ export interface TcpProxy {
    * server's client list shows for it).
    */
   freeze(only?: number): void;
-  /** The local ports of the upstream sides of the connections open now. */
+  /** The local ports of the upstream sides of the connections open now and not frozen. */
   upstreamPorts(): number[];
   close(): Promise<void>;
 }
@@ -43,7 +43,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
         upstream.pause();
       }
     },
-    upstreamPorts: () => pairs.map(([, upstream]) => upstream.localPort ?? 0),
+    upstreamPorts: () => pairs.filter(([client, upstream]) => !frozen.has(client) && !upstream.destroyed).map(([, upstream]) => upstream.localPort ?? 0),
     async close() {
       for (const [client, upstream] of pairs.splice(0)) {
         client.destroy();
