@@ -3,7 +3,7 @@
 // private key prefix and deletes what it made. Prints a table and writes bench/results.json.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
@@ -42,29 +42,46 @@ const shell = (command, args = []) => ({ type: 'shell_command', command, args, e
 const results = { machine: machine(), when: new Date().toISOString(), quick };
 
 try {
-  // P1: an idle worker; enqueue → the task's wrapper has started (it writes its pid file first).
-  // Each sample is followed by one of the peer, so both see the same machine at the same time.
+  // P1: an idle worker; enqueue → the task's process has started, seen as its first act: opening
+  // a FIFO the bench is reading. Both ends are timed on the bench's own monotonic clock (a file's
+  // mtime is no use here: new files get the kernel's coarse 4 ms timestamps). The peer is the same
+  // command spawned by Node directly, timed the same way. Each sample is followed by one of the
+  // peer, so both see the same machine at the same time.
+  const fifo = path.join(dir, 'p1.fifo');
+  execFileSync('mkfifo', [fifo]);
+  const opened = () =>
+    new Promise((resolve) => {
+      const reader = createReadStream(fifo);
+      reader.once('data', () => {
+        resolve(now());
+        reader.destroy();
+      });
+    });
   const p1 = [];
   const p1Peer = [];
   for (let i = 0; i < N.p1; i++) {
     await new Promise((resolve) => setTimeout(resolve, 20));
+    let arrived = opened();
     const t0 = now();
-    const { id } = await client.enqueue({ executor: 'local', payload: shell('true'), callerCwd: dir });
+    const { id } = await client.enqueue({ executor: 'local', payload: shell('sh', ['-c', `echo > ${fifo}`]), callerCwd: dir });
+    p1.push((await arrived) - t0);
     await waitForTasks(client, [id]);
-    p1.push(statSync(path.join(spool(id), 'pid')).mtimeMs - t0);
     await new Promise((resolve) => setTimeout(resolve, 20));
+    arrived = opened();
     const t1 = now();
-    await new Promise((resolve) => spawn('sh', ['-c', 'true']).once('spawn', () => resolve(undefined)).once('exit', () => {}));
-    p1Peer.push(now() - t1);
+    spawn('sh', ['-c', `echo > ${fifo}`]);
+    p1Peer.push((await arrived) - t1);
   }
-  results.p1 = { p50: pct(p1, 50), p99: pct(p1, 99), peer: 'node spawn() of sh -c true, call → spawned', peer_p50: pct(p1Peer, 50), peer_p99: pct(p1Peer, 99) };
+  results.p1 = { p50: pct(p1, 50), p99: pct(p1, 99), peer: 'node spawn() of the same sh -c, call → its first write arrives', peer_p50: pct(p1Peer, 50), peer_p99: pct(p1Peer, 99) };
 
-  // P2: process exit (the wrapper's exit file) → the signed webhook arrives.
+  // P2: process exit → the signed webhook arrives. The task's last act is a write to the FIFO, so
+  // its arrival marks the exit on the bench's clock, as the webhook's arrival does.
   const p2 = [];
   for (let i = 0; i < N.p2; i++) {
-    const { id } = await client.enqueue({ executor: 'local', payload: shell('true'), callerCwd: dir, callbackUrl: `${receiver.url}/hook` });
+    const exited = opened();
+    const { id } = await client.enqueue({ executor: 'local', payload: shell('sh', ['-c', `echo > ${fifo}`]), callerCwd: dir, callbackUrl: `${receiver.url}/hook` });
     const arrived = await receiver.next(id);
-    p2.push(arrived - statSync(path.join(spool(id), 'exit')).mtimeMs);
+    p2.push(arrived - (await exited));
   }
   const p2Peer = [];
   for (let i = 0; i < N.p2; i++) {
