@@ -14,7 +14,7 @@ import type { TaskKeys } from './task-keys.js';
 import { TaskRequestSchema, type TaskRequest } from './task-payload.js';
 import { parseRecordHash, type TaskRecord } from './task-record.js';
 import { taskSigningKey, UNSIGNED_TASK_ERROR, verifyTaskRequest } from './task-signing.js';
-import { DEFAULT_GRACE_MS, readStopRequest, StopSwitch, stopRequestOf } from './task-stop.js';
+import { DEFAULT_GRACE_MS, readStopOrEnd, readStopRequest, StopSwitch, stopRequestOf } from './task-stop.js';
 import { beginAttempt, loadTaskRecord, markTaskStarted, recordAttemptEnd } from './task-store.js';
 import { describeIssue } from './zod-issues.js';
 
@@ -168,10 +168,9 @@ interface StopWatch {
 function watchForStop(deps: ProcessorDeps, taskId: string, request: TaskRequest, record: TaskRecord, stop: StopSwitch): StopWatch {
   deps.stops.set(taskId, stop);
   const check = async () => {
-    const requested = await readStopRequest(deps.redis, deps.keys, taskId).catch(() => undefined);
-    if (requested) stop.trip(requested);
-    const ended = await deps.redis.hget(deps.keys.record(taskId), 'outcome').catch(() => null);
-    if (ended) stop.trip({ kind: 'killed', graceMs: DEFAULT_GRACE_MS, reason: `the task already ended as ${ended} (recorded by another worker)` });
+    const { request, outcome } = await readStopOrEnd(deps.redis, deps.keys, taskId).catch(() => ({ request: undefined, outcome: undefined }));
+    if (request) stop.trip(request);
+    if (outcome) stop.trip({ kind: 'killed', graceMs: DEFAULT_GRACE_MS, reason: `the task already ended as ${outcome} (recorded by another worker)` });
   };
   const poll = setInterval(() => void check(), STOP_POLL_MS);
   let timeout: NodeJS.Timeout | undefined;

@@ -39,10 +39,16 @@ export function stopRequestOf(record: TaskRecord): StopRequest | undefined {
 
 /** The stop request stored on a record hash, if any. */
 export async function readStopRequest(redis: Redis, keys: TaskKeys, taskId: string): Promise<StopRequest | undefined> {
-  const [kind, grace, reason] = await redis.hmget(keys.record(taskId), 'stop_kind', 'stop_grace_ms', 'stop_reason');
-  if (kind !== 'killed' && kind !== 'timed_out') return undefined;
+  return (await readStopOrEnd(redis, keys, taskId)).request;
+}
+
+/** The stop request on a record hash, and its outcome if the task has ended: one round trip. */
+export async function readStopOrEnd(redis: Redis, keys: TaskKeys, taskId: string): Promise<{ request?: StopRequest; outcome?: string }> {
+  const [kind, grace, reason, outcome] = await redis.hmget(keys.record(taskId), 'stop_kind', 'stop_grace_ms', 'stop_reason', 'outcome');
   const graceMs = Number(grace);
-  return { kind, graceMs: Number.isFinite(graceMs) && graceMs >= 0 ? graceMs : DEFAULT_GRACE_MS, reason: reason ?? kind };
+  const request: StopRequest | undefined =
+    kind === 'killed' || kind === 'timed_out' ? { kind, graceMs: Number.isFinite(graceMs) && graceMs >= 0 ? graceMs : DEFAULT_GRACE_MS, reason: reason ?? kind } : undefined;
+  return { request, outcome: outcome ?? undefined };
 }
 
 /** The switch an executor watches while it follows a task; it trips once. */
