@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort } from '../../src/embedded-stack.js';
+import { eventually } from './harness.js';
 import { startRedisServer, type RedisServer } from './redis-server.js';
 
 /** A private master, one replica and three Sentinels that fail over within a few seconds. */
@@ -43,7 +44,7 @@ export async function startSentinelGroup(master = 'oca-master'): Promise<Sentine
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitFor(async () => (await replicaLinkUp(replica.port, password)) || undefined, 'the replica to sync');
+    await eventually(async () => (await replicaLinkUp(replica.port, password)) || undefined, 'the replica to sync');
     for (let i = 0; i < 3; i++) {
       const port = await freePort();
       const conf = path.join(dir, `sentinel-${i}.conf`);
@@ -70,7 +71,7 @@ export async function startSentinelGroup(master = 'oca-master'): Promise<Sentine
     }
     const sentinelClient = (port: number) => new Redis({ host: '127.0.0.1', port, password: sentinelPassword, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     // Ready when every Sentinel knows the replica and the other two Sentinels (so a vote can pass).
-    await waitFor(async () => {
+    await eventually(async () => {
       for (const port of sentinelPorts) {
         const client = sentinelClient(port);
         client.on('error', () => {});
@@ -123,7 +124,7 @@ export async function startSentinelGroup(master = 'oca-master'): Promise<Sentine
         await client.subscribe('+switch-master');
         return async () => {
           try {
-            return await waitFor(() => Promise.race([switched, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 200))]), 'the Sentinels to switch the master', 60_000);
+            return await eventually(() => Promise.race([switched, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 200))]), 'the Sentinels to switch the master', 60_000);
           } finally {
             client.disconnect();
           }
@@ -155,15 +156,4 @@ async function stopChild(child: ChildProcess): Promise<void> {
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill('SIGKILL');
   await exited;
-}
-
-// Polls until `check` gives a value; the deadline only stops a hung test.
-async function waitFor<T>(check: () => Promise<T | undefined>, what: string, deadlineMs = 30_000): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
