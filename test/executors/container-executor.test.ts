@@ -9,14 +9,11 @@ import {
   ContainerExecutor,
   DetachedError,
   describeExit,
-  LogWriter,
   StopSwitch,
   TaskKeys,
   TaskRequestSchema,
   loadTaskRecord,
-  markTaskStarted,
   parseConfigText,
-  readLog,
   type Config,
   type ExecutionResult,
   type ExecutorConfig,
@@ -26,7 +23,7 @@ import {
 import { removeTaskContainers } from '../../src/executors/container/container-retention.js';
 import { deleteKeys, eventually, FIXTURES } from '../helpers/harness.js';
 import { CONTAINER_CLAUDE, podmanSkipReason, startPodman, TEST_IMAGE, type PodmanService } from '../helpers/podman.js';
-import { describeExecutorConformance, readLocalFile } from './executor-conformance.js';
+import { collectOutput, describeExecutorConformance, executionRunner, readLocalFile, type Runner } from './executor-conformance.js';
 
 const skipReason = podmanSkipReason();
 const dir = mkdtempSync(path.join(tmpdir(), 'oca-ctr-'));
@@ -145,38 +142,12 @@ if (skipReason) {
       return { executor, config };
     }
 
-    interface Options {
-      taskId?: string;
-      attempt?: number;
-      signal?: AbortSignal;
-      stop?: StopSwitch;
+    // As a worker runs a task (record, log writer, start marks); `config` may differ per call.
+    function execute(executor: ContainerExecutor, config: ExecutorConfig, payload: TaskPayload, options: Parameters<Runner['execute']>[1] = {}): Promise<ExecutionResult> {
+      return executionRunner(redis, keys, executor, config, defaults).execute(payload, options);
     }
 
-    async function execute(executor: ContainerExecutor, config: ExecutorConfig, payload: TaskPayload, options: Options = {}): Promise<ExecutionResult> {
-      const taskId = options.taskId ?? randomUUID();
-      const request = TaskRequestSchema.parse({ executor: config.name, payload, createdAt: Date.now() });
-      const record = await loadTaskRecord(redis, keys, taskId, request, 'container');
-      return executor.execute({
-        taskId,
-        attempt: options.attempt ?? 1,
-        request,
-        executor: config,
-        defaults,
-        record,
-        log: new LogWriter(redis, keys, taskId, { maxEntries: 100_000, maxBytes: 1 << 30 }, record.checkpoint),
-        markStarted: async (handle, pid) => {
-          await markTaskStarted(redis, keys, taskId, handle, pid);
-        },
-        signal: options.signal ?? new AbortController().signal,
-        stop: options.stop ?? new StopSwitch(),
-      });
-    }
-
-    async function output(taskId: string): Promise<{ stdout: string; stderr: string; system: string }> {
-      const out = { stdout: '', stderr: '', system: '' };
-      for (const entry of await readLog(redis, keys, taskId)) if (entry.kind === 'output') out[entry.stream] += entry.text;
-      return out;
-    }
+    const output = (taskId: string) => collectOutput(redis, keys, taskId);
 
     async function handleOf(taskId: string): Promise<Record<string, string>> {
       const request = TaskRequestSchema.parse({ executor: 'x', payload: sh('true'), createdAt: 0 });

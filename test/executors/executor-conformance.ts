@@ -232,7 +232,7 @@ export function describeExecutorConformance(name: string, makeTarget: () => Prom
 }
 
 export interface Runner {
-  execute(payload: TaskPayload, options?: { taskId?: string; signal?: AbortSignal; stop?: StopSwitch }): Promise<ExecutionResult>;
+  execute(payload: TaskPayload, options?: { taskId?: string; attempt?: number; signal?: AbortSignal; stop?: StopSwitch }): Promise<ExecutionResult>;
   /** The task's shipped output, by stream. */
   collect(taskId: string): Promise<Omit<Run, 'result'>>;
   run(payload: TaskPayload): Promise<Run>;
@@ -246,7 +246,7 @@ export function executionRunner(redis: Redis, keys: TaskKeys, executor: Executor
     const record = await loadTaskRecord(redis, keys, taskId, request, executor.type);
     return executor.execute({
       taskId,
-      attempt: 1,
+      attempt: options.attempt ?? 1,
       request,
       executor: executorConfig,
       defaults: { ...defaults, claude_path: FAKE_CLAUDE },
@@ -259,15 +259,7 @@ export function executionRunner(redis: Redis, keys: TaskKeys, executor: Executor
       stop: options.stop ?? new StopSwitch(),
     });
   };
-  const collect: Runner['collect'] = async (taskId) => {
-    const out = { stdout: '', stderr: '', system: '', entries: 0 };
-    for (const entry of await readLog(redis, keys, taskId)) {
-      if (entry.kind !== 'output') continue;
-      out[entry.stream] += entry.text;
-      out.entries++;
-    }
-    return out;
-  };
+  const collect: Runner['collect'] = (taskId) => collectOutput(redis, keys, taskId);
   return {
     execute,
     collect,
@@ -277,6 +269,17 @@ export function executionRunner(redis: Redis, keys: TaskKeys, executor: Executor
       return { result, ...(await collect(taskId)) };
     },
   };
+}
+
+/** A task's shipped output by stream, and how many output entries it took. */
+export async function collectOutput(redis: Redis, keys: TaskKeys, taskId: string): Promise<Omit<Run, 'result'>> {
+  const out = { stdout: '', stderr: '', system: '', entries: 0 };
+  for (const entry of await readLog(redis, keys, taskId)) {
+    if (entry.kind !== 'output') continue;
+    out[entry.stream] += entry.text;
+    out.entries++;
+  }
+  return out;
 }
 
 export async function waitFor(check: () => Promise<boolean>, deadlineMs = 20_000): Promise<void> {
