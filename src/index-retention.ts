@@ -21,15 +21,24 @@ export async function sweepExpiredIndexEntries(redis: Redis, keys: TaskKeys, ret
   for (let offset = 0; ; ) {
     const ids = await redis.zrangebyscore(keys.byCreated(), '-inf', `(${cutoff}`, 'LIMIT', offset, 1000);
     if (ids.length === 0) break;
-    const exists = await Promise.all(ids.map((id) => redis.exists(keys.record(id))));
-    const gone = ids.filter((_, i) => exists[i] === 0);
-    survivors.push(...ids.filter((_, i) => exists[i] === 1));
-    if (gone.length > 0) await redis.multi().zrem(keys.byCreated(), ...gone).zrem(keys.ids(), ...gone).exec();
-    removed += gone.length;
+    const gone = new Set(await forgetExpiredTasks(redis, keys, ids));
+    survivors.push(...ids.filter((id) => !gone.has(id)));
+    removed += gone.size;
     // The survivors stay in the set: the next page starts after them.
-    offset += ids.length - gone.length;
+    offset += ids.length - gone.size;
     if (ids.length < 1000) break;
   }
   if (removed > 0) await dropSearchEntriesBefore(redis, keys.prefix, cutoff, survivors, keys);
   return removed;
+}
+
+/**
+ * Takes the ids whose records have expired out of the list indexes (created time and ids); an
+ * id whose record exists, readable or not, stays. Returns the ids taken out.
+ */
+export async function forgetExpiredTasks(redis: Redis, keys: TaskKeys, ids: readonly string[]): Promise<string[]> {
+  const exists = await Promise.all(ids.map((id) => redis.exists(keys.record(id))));
+  const gone = ids.filter((_, i) => exists[i] === 0);
+  if (gone.length > 0) await redis.multi().zrem(keys.byCreated(), ...gone).zrem(keys.ids(), ...gone).exec();
+  return gone;
 }

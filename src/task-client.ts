@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import { findExecutor, type ExecutorConfig, type LoadedConfig } from './config.js';
 import { AmbiguousTaskIdError, describeError, InvalidInputError, OcaError, TaskNotFoundError, UnknownExecutorError, UsageError } from './errors.js';
 import { connectRedis, resolveRedisUrl } from './redis-connection.js';
+import { forgetExpiredTasks } from './index-retention.js';
 import { readQueueStates, type QueueState } from './queue-states.js';
 import { TaskKeys } from './task-keys.js';
 import { payloadWorkdir, TaskRequestSchema, type TaskPayload, type TaskRequest, type TaskType } from './task-payload.js';
@@ -294,15 +295,9 @@ export class TaskClient {
       const status = deriveTaskStatus(queueState?.state, record);
       views.push({ record, status, queuePosition: status === 'queued' ? queueState?.position : undefined });
     }
-    if (stale.length > 0) await this.forgetExpired(stale);
+    // Only ids whose record expired leave the indexes; an unreadable record is kept, not erased.
+    if (stale.length > 0) await forgetExpiredTasks(this.redis, this.keys, stale);
     return views;
-  }
-
-  // Only ids whose record expired leave the indexes; an unreadable record is kept, not erased.
-  private async forgetExpired(ids: string[]): Promise<void> {
-    const exists = await Promise.all(ids.map((id) => this.redis.exists(this.keys.record(id))));
-    const gone = ids.filter((_, index) => exists[index] === 0);
-    if (gone.length > 0) await this.redis.multi().zrem(this.keys.byCreated(), ...gone).zrem(this.keys.ids(), ...gone).exec();
   }
 
   /**
