@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { TaskKeys } from './task-keys.js';
-import { dropSearchEntriesBefore } from './task-search.js';
+import { dropSearchEntriesBefore, splitScores } from './task-search.js';
 
 /** How often a worker offers to sweep, and how long one sweep holds the deployment's sweep lock. */
 export const INDEX_SWEEP_EVERY_MS = 10 * 60_000;
@@ -16,19 +16,24 @@ export async function sweepExpiredIndexEntries(redis: Redis, keys: TaskKeys, ret
   const lock = `${keys.prefix}:_index:sweep-lock`;
   if ((await redis.set(lock, String(now), 'PX', INDEX_SWEEP_EVERY_MS, 'NX')) === null) return 0;
   const cutoff = now - retentionMs;
-  const survivors: string[] = [];
+  const survivors = { ids: [] as string[], createdAt: [] as number[] };
   let removed = 0;
   for (let offset = 0; ; ) {
-    const ids = await redis.zrangebyscore(keys.byCreated(), '-inf', `(${cutoff}`, 'LIMIT', offset, 1000);
+    const page = await redis.zrangebyscore(keys.byCreated(), '-inf', `(${cutoff}`, 'WITHSCORES', 'LIMIT', offset, 1000);
+    const { ids, scores } = splitScores(page);
     if (ids.length === 0) break;
     const gone = new Set(await forgetExpiredTasks(redis, keys, ids));
-    survivors.push(...ids.filter((id) => !gone.has(id)));
+    ids.forEach((id, i) => {
+      if (gone.has(id)) return;
+      survivors.ids.push(id);
+      survivors.createdAt.push(scores[i]!);
+    });
     removed += gone.size;
     // The survivors stay in the set: the next page starts after them.
     offset += ids.length - gone.size;
     if (ids.length < 1000) break;
   }
-  if (removed > 0) await dropSearchEntriesBefore(redis, keys.prefix, cutoff, survivors, keys);
+  if (removed > 0) await dropSearchEntriesBefore(redis, keys, cutoff, survivors);
   return removed;
 }
 

@@ -92,24 +92,9 @@ export async function indexNewTasks(client: SearchableTasks): Promise<number> {
   for (;;) {
     const page = await redis.zrangebyscore(client.keys.byCreated(), from, '+inf', 'WITHSCORES', 'LIMIT', 0, 500);
     if (page.length === 0) break;
-    const ids: string[] = [];
-    const scores: number[] = [];
-    for (let i = 0; i + 1 < page.length; i += 2) {
-      ids.push(page[i]!);
-      scores.push(Number(page[i + 1]));
-    }
-    const read = redis.pipeline();
-    for (const id of ids) read.hmget(client.keys.record(id), 'name', 'summary', 'labels');
-    const fields = (await read.exec()) ?? [];
+    const { ids, scores } = splitScores(page);
     const write = redis.pipeline();
-    ids.forEach((id, index) => {
-      const [name, summary, labels] = (fields[index]?.[1] ?? []) as (string | null)[];
-      if (summary === null || summary === undefined) return;
-      const words = taskWords(name, summary, parseLabels(labels ?? null));
-      for (const word of words) write.zadd(keys.word(word), scores[index]!, id);
-      if (words.length > 0) write.zadd(keys.words(), ...words.flatMap((word) => [0, word]));
-      indexed++;
-    });
+    indexed += await queueWordEntries(redis, client.keys, ids, scores, write);
     newest = Math.max(newest, scores.at(-1)!);
     write.set(keys.mark(), String(newest));
     await write.exec();
@@ -120,13 +105,48 @@ export async function indexNewTasks(client: SearchableTasks): Promise<number> {
   return indexed;
 }
 
+/** The members and scores of a `WITHSCORES` reply. */
+export function splitScores(page: readonly string[]): { ids: string[]; scores: number[] } {
+  const ids: string[] = [];
+  const scores: number[] = [];
+  for (let i = 0; i + 1 < page.length; i += 2) {
+    ids.push(page[i]!);
+    scores.push(Number(page[i + 1]));
+  }
+  return { ids, scores };
+}
+
+// Reads the name, command or prompt and labels of the tasks `ids` and queues their word index
+// entries on `write`, each at its score (its creation time); returns how many had a record.
+async function queueWordEntries(redis: Redis, keys: TaskKeys, ids: readonly string[], scores: readonly number[], write: ChainableCommander): Promise<number> {
+  const search = new SearchKeys(keys.prefix);
+  const read = redis.pipeline();
+  for (const id of ids) read.hmget(keys.record(id), 'name', 'summary', 'labels');
+  const fields = (await read.exec()) ?? [];
+  let queued = 0;
+  ids.forEach((id, index) => {
+    const [name, summary, labels] = (fields[index]?.[1] ?? []) as (string | null)[];
+    if (summary === null || summary === undefined) return;
+    const words = taskWords(name, summary, parseLabels(labels ?? null));
+    for (const word of words) write.zadd(search.word(word), scores[index]!, id);
+    if (words.length > 0) write.zadd(search.words(), ...words.flatMap((word) => [0, word]));
+    queued++;
+  });
+  return queued;
+}
+
 /**
  * Drops the word index's entries of tasks created before `cutoff` (their records have expired),
  * then puts back those of `survivors`: tasks that old whose records still exist (a long task, or
- * one that ended lately). Words left with no task leave the word list.
+ * one that ended lately), at their creation times. Words left with no task leave the word list.
  */
-export async function dropSearchEntriesBefore(redis: Redis, prefix: string, cutoff: number, survivors: readonly string[], keys: TaskKeys): Promise<void> {
-  const search = new SearchKeys(prefix);
+export async function dropSearchEntriesBefore(
+  redis: Redis,
+  keys: TaskKeys,
+  cutoff: number,
+  survivors: { ids: readonly string[]; createdAt: readonly number[] },
+): Promise<void> {
+  const search = new SearchKeys(keys.prefix);
   const words = await redis.zrange(search.words(), 0, -1);
   for (let i = 0; i < words.length; i += 500) {
     const batch = words.slice(i, i + 500);
@@ -137,18 +157,9 @@ export async function dropSearchEntriesBefore(redis: Redis, prefix: string, cuto
     const emptied = batch.filter((_, j) => replies[batch.length + j]?.[1] === 0);
     if (emptied.length > 0) await redis.zrem(search.words(), ...emptied);
   }
-  if (survivors.length === 0) return;
-  const read = redis.pipeline();
-  for (const id of survivors) read.hmget(keys.record(id), 'name', 'summary', 'labels', 'created_at');
-  const fields = (await read.exec()) ?? [];
+  if (survivors.ids.length === 0) return;
   const write = redis.pipeline();
-  survivors.forEach((id, index) => {
-    const [name, summary, labels, createdAt] = (fields[index]?.[1] ?? []) as (string | null)[];
-    if (summary === null || summary === undefined) return;
-    const words = taskWords(name, summary, parseLabels(labels ?? null));
-    for (const word of words) write.zadd(search.word(word), Number(createdAt), id);
-    if (words.length > 0) write.zadd(search.words(), ...words.flatMap((word) => [0, word]));
-  });
+  await queueWordEntries(redis, keys, survivors.ids, survivors.createdAt, write);
   await write.exec();
 }
 
