@@ -5,7 +5,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { FIXTURES } from './harness.js';
+import { FIXTURES, stopProcess } from './harness.js';
 
 const run = promisify(execFile);
 const BUSYBOX = '/bin/busybox';
@@ -65,12 +65,12 @@ export async function startPodman(): Promise<PodmanService> {
       image: TEST_IMAGE,
       podman,
       async stop() {
-        await stopService(started);
+        await stopProcess(started);
         rmSync(dir, { recursive: true, force: true });
       },
     };
   } catch (error) {
-    if (service) await stopService(service);
+    if (service) await stopProcess(service);
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
@@ -123,11 +123,3 @@ export function ping(socket: string): Promise<boolean> {
   });
 }
 
-async function stopService(service: ChildProcess): Promise<void> {
-  if (service.exitCode !== null || service.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => service.once('exit', () => resolve()));
-  service.kill('SIGTERM');
-  const timer = setTimeout(() => service.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
-}

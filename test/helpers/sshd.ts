@@ -7,6 +7,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { fingerprintSha256, knownHostsLine } from '../../src/executors/ssh/known-hosts.js';
 import { freePort } from '../../src/embedded-stack.js';
+import { stopProcess } from './harness.js';
 
 const run = promisify(execFile);
 const SSHD = '/usr/sbin/sshd';
@@ -122,7 +123,7 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<SshdSer
       if (listener === undefined) return;
       const child = listener;
       listener = undefined;
-      await stopChild(child);
+      await stopProcess(child);
     };
     const connections = (): ProcessRef[] => {
       const table = readProcessTable();
@@ -166,7 +167,7 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<SshdSer
       log: () => stderr,
     };
   } catch (error) {
-    if (listener !== undefined) await stopChild(listener);
+    if (listener !== undefined) await stopProcess(listener);
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
@@ -227,15 +228,6 @@ function readBanner(port: number): Promise<boolean> {
     socket.on('error', () => done(false));
     socket.on('close', () => done(false));
   });
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
 }
 
 function readProcessTable(): Map<number, ProcessInfo> {
