@@ -7,6 +7,7 @@ import { parseByteSize } from './byte-size.js';
 import { parseDuration } from './duration.js';
 import { ConfigError, describeError } from './errors.js';
 import { parseEngineAddress } from './executors/container/engine-address.js';
+import { shellEnvironmentProblem } from './executors/task-wrapper.js';
 import { EXECUTOR_NAME_PATTERN, PERMISSION_MODES } from './task-payload.js';
 import { describeIssue, escapeControls } from './zod-issues.js';
 
@@ -127,6 +128,8 @@ export const ExecutorConfigSchema = z
     if (executor.type === 'container' && !executor.image) {
       ctx.addIssue({ code: 'custom', path: ['image'], message: 'a container executor needs `image`' });
     }
+    const envProblem = executor.type === 'container' ? undefined : shellEnvironmentProblem(Object.keys(executor.env));
+    if (envProblem !== undefined) ctx.addIssue({ code: 'custom', path: ['env'], message: envProblem });
   });
 
 export const ConfigSchema = z

@@ -9,6 +9,7 @@ import { forgetExpiredTasks } from './index-retention.js';
 import { readQueueStates, type QueueState } from './queue-states.js';
 import { TaskKeys } from './task-keys.js';
 import { payloadWorkdir, TaskRequestSchema, type TaskPayload, type TaskRequest, type TaskType } from './task-payload.js';
+import { shellEnvironmentProblem } from './executors/task-wrapper.js';
 import { initialRecordFields, parseRecordHash, type TaskView } from './task-record.js';
 import { deriveTaskStatus, type TaskStatus } from './task-status.js';
 import { addToSearchIndex } from './task-search.js';
@@ -137,6 +138,9 @@ export class TaskClient {
     };
     const parsed = TaskRequestSchema.safeParse(raw);
     if (!parsed.success) throw new InvalidInputError(describeIssue(parsed.error.issues[0]!, raw));
+    // Local and SSH tasks get their variables from a shell, which can set only some names.
+    const envProblem = executor.type !== 'container' && parsed.data.payload.type === 'shell_command' ? shellEnvironmentProblem(Object.keys(parsed.data.payload.env)) : undefined;
+    if (envProblem !== undefined) throw new InvalidInputError(envProblem);
     const id = input.id ?? randomUUID();
     if (!UUID_V4.test(id)) throw new InvalidInputError(`Expected the task id to be a lowercase UUID v4, got ${quoteInput(id)}`);
     // Workers of a deployment with a signing key run only requests signed with it.

@@ -12,7 +12,7 @@ import { DetachedError, resultFromExitCode, type ExecutionContext, type Executio
 import { ProcessLauncher } from './process-launcher.js';
 import { isSameProcessAlive, readProcessStartTime } from './process-identity.js';
 import { SpoolTail } from './spool-tail.js';
-import { parsePidFile, WRAPPER, wrapperArgs } from './task-wrapper.js';
+import { parsePidFile, wrapperSpec } from './task-wrapper.js';
 import { buildTaskCommand } from './task-command.js';
 
 /** How long to wait for the wrapper's pid file when re-attaching to a task whose worker died at spawn. */
@@ -48,9 +48,8 @@ export class LocalExecutor implements Executor {
   readonly hostId: string;
   private readonly lockDurationMs: number;
   private readonly log: (line: string) => void;
-  private readonly launcher = new ProcessLauncher();
-  /** The worker's environment without its own settings, read once (process.env is slow to copy). */
-  private readonly baseEnv = withoutOwnSecrets(process.env);
+  /** Starts wrappers with the worker's environment, without its own settings. */
+  private readonly launcher = new ProcessLauncher(withoutOwnSecrets(process.env));
 
   constructor(options: LocalExecutorOptions = {}) {
     this.hostId = options.hostId ?? resolveHostId();
@@ -58,9 +57,9 @@ export class LocalExecutor implements Executor {
     this.log = options.onLog ?? (() => {});
   }
 
-  /** Starts the launcher process before the first task needs it. */
+  /** Starts the launcher process, and a wrapper waiting for the first task, before it comes. */
   async prepare(): Promise<void> {
-    this.launcher.open();
+    await this.launcher.open();
   }
 
   /** Ends the launcher process; running tasks are not affected. */
@@ -113,6 +112,9 @@ export class LocalExecutor implements Executor {
   private async start(ctx: ExecutionContext, dir: string): Promise<LocalHandle | ExecutionResult> {
     const command = buildTaskCommand(ctx.request.payload, ctx.executor, ctx.defaults);
     const cwd = command.workdir ? path.resolve(expandHome(command.workdir)) : homedir();
+    // Built first: a variable the shell cannot set fails the task before anything is claimed.
+    const argv = command.argv.map((word, index) => (index === 0 ? expandHome(word) : word));
+    const spec = wrapperSpec({ dir, workdir: cwd, argv, env: command.env, unsetEnv: command.unsetEnv });
     // The workdir may be on a network mount: its stat must not block the worker's only thread.
     // The spool directory is ours and local: its mkdir runs synchronously (a trip through
     // libuv's thread pool costs more than the call).
@@ -140,20 +142,19 @@ export class LocalExecutor implements Executor {
       return handle;
     }
     if (command.stdin !== undefined) await writeFile(path.join(dir, 'stdin'), command.stdin, { mode: 0o600 });
-    const env: NodeJS.ProcessEnv = { ...this.baseEnv, ...command.env };
-    for (const name of command.unsetEnv) delete env[name];
-    const argv = command.argv.map((word, index) => (index === 0 ? expandHome(word) : word));
 
-    // The record says "started, in this directory" while the spawn is under way (so `kill` asks
-    // the worker instead of cancelling). Should the worker die before Redis has it, the next
-    // worker still finds the directory (mkdir above fails with EEXIST) and re-attaches.
-    const marked = ctx.markStarted({ dir, host: this.hostId });
-    const spawned = this.launcher.spawnDetached('/bin/sh', ['-c', WRAPPER, 'openclaw-task', dir, ...wrapperArgs(argv)], { cwd, env });
+    // A waiting wrapper takes the spec at once and its pid is known: one mark, with the pid. For a
+    // wrapper being started, the record says "started, in this directory" meanwhile (so `kill`
+    // asks the worker instead of cancelling), then gets the pid. Should the worker die before
+    // Redis has it, the next worker still finds the directory (mkdir above fails with EEXIST)
+    // and re-attaches.
+    const launch = this.launcher.startWrapper(spec);
+    const marked = launch.pid === undefined ? ctx.markStarted({ dir, host: this.hostId }) : undefined;
     // Both settle before going on; a failed first mark is made good by the mark with the pid.
-    const [spawn] = await Promise.allSettled([spawned, marked]);
+    const [spawn] = await Promise.allSettled([launch.started, marked]);
     if (spawn.status === 'rejected') throw spawn.reason;
     const pid = spawn.value;
-    const startTime = readProcessStartTime(pid);
+    const startTime = pid === launch.pid ? launch.startTime : readProcessStartTime(pid);
     const handle: LocalHandle = { pid, startTime, dir };
     await ctx.markStarted({ pid: String(pid), start_time: startTime ?? '', dir, host: this.hostId }, pid);
     return handle;

@@ -1,113 +1,267 @@
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import type { Readable, Writable } from 'node:stream';
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
+import { readProcessStartTime } from './process-identity.js';
+import { WAITING_WRAPPER } from './task-wrapper.js';
+
+/** Wrappers kept started ahead of their task. One covers a task at a time; a burst starts the rest. */
+const WAITING_WRAPPERS = 1;
+/**
+ * How long after handing out a waiting wrapper its successor is started: the fork must not
+ * compete for a CPU with the start of the task just handed out.
+ */
+const REFILL_DELAY_MS = 10;
 
 /**
- * The launcher: a small Node process that spawns the detached task processes for a worker. A
- * spawn is a fork of the spawning process, and libuv waits for the child's exec: forking a worker
- * holding ~150 MB costs milliseconds of its only thread per task. The launcher is small and runs
- * beside the worker (on another core), so the worker only writes a line and reads one back.
- * One JSON request per line: {i, f: file, a: args, c: cwd, e: env}; one reply per line:
- * {i, p: pid} or {i, x: error code, m: message}. It exits when its stdin closes (the worker died).
+ * The launcher: a small Node process that starts the wrappers of a worker's tasks. A spawn is a
+ * fork of the spawning process, and libuv waits for the child's exec: forking a worker holding
+ * ~150 MB costs milliseconds of its only thread per task. The launcher is small and runs beside
+ * the worker (on another core).
+ *
+ * It keeps a wrapper started ahead of time (detached: its own session) and hands the write end of
+ * that wrapper's stdin to the worker over the IPC channel. The worker writes a task's spec there
+ * itself, so no process start-up and no hop through the launcher lies between a task's dispatch
+ * and its command. With none waiting (a burst), the worker asks the launcher to start a wrapper
+ * and give it the spec.
+ *
+ * Messages to it: `{env}` (the wrappers' environment) first, `{used: pid}` when the worker took a
+ * waiting wrapper, `{i, s: spec}` to start one for a spec, `{close}` at the end. From it: `{ready: pid}` with the
+ * wrapper's stdin, `{gone: pid}` when a waiting wrapper died, `{i, p: pid}` or
+ * `{i, x: error code, m: message}`. It exits when the channel closes (closed, or the worker is
+ * gone); its waiting wrappers end at once too (their stdin closes with the worker).
  */
 const LAUNCHER_SOURCE = `
 const { spawn } = require('node:child_process');
-const lines = require('node:readline').createInterface({ input: process.stdin });
-const reply = (message) => process.stdout.write(JSON.stringify(message) + '\\n');
-lines.on('line', (line) => {
-  const r = JSON.parse(line);
+const WRAPPER = ${JSON.stringify(WAITING_WRAPPER)};
+const waiting = new Set();
+let env;
+let refill;
+const startWrapper = () => {
+  // In '/', so that no waiting wrapper keeps a directory busy; the spec changes to the workdir.
+  const child = spawn('/bin/sh', ['-c', WRAPPER, 'openclaw-task'], { cwd: '/', env, detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+  child.stdin.on('error', () => {});
+  child.on('error', () => {});
+  return child;
+};
+const topUp = () => {
+  refill = undefined;
+  while (process.connected && waiting.size < ${WAITING_WRAPPERS}) {
+    const child = startWrapper();
+    if (child.pid === undefined) return;
+    const pid = child.pid;
+    waiting.add(pid);
+    child.once('exit', () => {
+      if (!waiting.delete(pid) || !process.connected) return;
+      process.send({ gone: pid });
+      refill ??= setTimeout(topUp, ${REFILL_DELAY_MS});
+    });
+    // Handed over: the worker holds the only write end, so the wrapper ends when the worker does.
+    process.send({ ready: pid }, child.stdin);
+  }
+};
+const fail = (r, error) => process.send({ i: r.i, x: error.code || 'ERR', m: error.message });
+const start = (r) => {
   let child;
   try {
-    child = spawn(r.f, r.a, { cwd: r.c, env: r.e, detached: true, stdio: 'ignore' });
+    child = startWrapper();
   } catch (error) {
-    reply({ i: r.i, x: error.code || 'ERR', m: error.message });
+    fail(r, error);
     return;
   }
-  child.once('spawn', () => { reply({ i: r.i, p: child.pid }); child.unref(); });
-  child.once('error', (error) => reply({ i: r.i, x: error.code || 'ERR', m: error.message }));
+  if (child.pid === undefined) {
+    child.once('error', (error) => fail(r, error));
+    return;
+  }
+  // Settled when the line is written, not when the stream ends: a short task may be over by then.
+  child.stdin.write(r.s + '\\n', (error) => (error ? fail(r, error) : process.send({ i: r.i, p: child.pid })));
+  child.stdin.end();
+};
+process.on('message', (r) => {
+  if (r.env) {
+    env = r.env;
+    topUp();
+  } else if (r.close) {
+    if (process.connected) process.disconnect();
+  } else if (r.used) {
+    waiting.delete(r.used);
+    refill ??= setTimeout(topUp, ${REFILL_DELAY_MS});
+  } else {
+    start(r);
+  }
 });
-lines.on('close', () => process.exit(0));
+process.on('disconnect', () => process.exit(0));
+// Node reports a channel closed from both ends as an error; either way the launcher is done.
+process.on('error', () => process.exit(0));
 `;
-
-interface LaunchOptions {
-  cwd: string;
-  env: NodeJS.ProcessEnv;
-}
 
 interface Pending {
   resolve(pid: number): void;
   reject(error: Error): void;
 }
 
-type LauncherChild = ChildProcessByStdio<Writable, Readable, null>;
+interface WaitingWrapper {
+  pid: number;
+  startTime?: string;
+  stdin: Socket;
+}
+
+/** How a task's wrapper was found: a waiting one's pid is known at once. */
+export interface WrapperStart {
+  /** The pid of the waiting wrapper that took the task; undefined when one is being started. */
+  pid?: number;
+  /** Its process start time, read when it began to wait. */
+  startTime?: string;
+  /** Resolves with the pid of the wrapper that has the spec; rejects like spawn's 'error' (err.code kept). */
+  started: Promise<number>;
+}
+
+type LauncherMessage = { ready: number } | { gone: number } | { i: number; p?: number; x?: string; m?: string };
 
 /**
- * Spawns detached processes through the launcher, started on first use and again after it dies.
- * Requests in flight when it dies fail (the task may or may not have started; the caller has
+ * Starts task wrappers through the launcher, which is started on first use and again after it
+ * dies. Requests in flight when it dies fail (the task may or may not have started; the caller has
  * recorded the spool directory, so the task is re-attached or reported lost, never run twice).
  */
 export class ProcessLauncher {
-  private child: LauncherChild | undefined;
+  private child: ChildProcess | undefined;
   private readonly pending = new Map<number, Pending>();
+  private readonly waiting: WaitingWrapper[] = [];
   private nextId = 1;
 
-  /** Starts the launcher now rather than at the first spawn. */
-  open(): void {
-    this.child ??= this.start();
+  /** @param env The wrappers' environment; each spec adds the task's own variables. */
+  constructor(private readonly env: NodeJS.ProcessEnv) {}
+
+  /**
+   * Starts the launcher now rather than at the first task; resolves once a wrapper waits for a
+   * task (or after `timeoutMs`, or when the launcher could not start one: tasks then say why).
+   */
+  open(timeoutMs = 5000): Promise<void> {
+    const child = (this.child ??= this.start());
+    if (this.waiting.length > 0) return Promise.resolve();
+    // Referenced meanwhile: a worker awaiting this at start-up has nothing else keeping it up.
+    this.ref(child, true);
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        child.off('message', done);
+        child.off('exit', done);
+        if (this.pending.size === 0) this.ref(child, false);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      child.on('message', done);
+      child.once('exit', done);
+    });
   }
 
-  /** Resolves with the pid once the process runs; rejects like spawn's 'error' (err.code kept). */
-  spawnDetached(file: string, args: readonly string[], options: LaunchOptions): Promise<number> {
+  /**
+   * Gives a task's spec line (`wrapperSpec`) to a waiting wrapper, or to one started for it when
+   * none waits (or the one that waited has died).
+   */
+  startWrapper(spec: string): WrapperStart {
     const child = this.child ?? this.start();
+    const ready = this.waiting.shift();
+    if (!ready) return { started: this.startFresh(child, spec) };
+    const started = new Promise<number>((resolve, reject) => {
+      ready.stdin.write(`${spec}\n`, (error?: Error | null) => {
+        if (!error) {
+          resolve(ready.pid);
+          return;
+        }
+        // It died while waiting: the task goes to a new one, so it starts all the same.
+        this.startFresh(this.child ?? this.start(), spec).then(resolve, reject);
+      });
+      ready.stdin.end();
+    });
+    this.send(child, { used: ready.pid });
+    return { pid: ready.pid, startTime: ready.startTime, started };
+  }
+
+  /**
+   * Ends the launcher and the waiting wrappers; tasks already started keep running. The channel
+   * stays open until the launcher has gone, so that a wrapper it handed over meanwhile is ended
+   * here too rather than left holding on to a stdin nobody writes.
+   */
+  close(): void {
+    this.dropWaiting();
+    if (this.child) this.send(this.child, { close: true });
+    this.child = undefined;
+  }
+
+  private startFresh(child: ChildProcess, spec: string): Promise<number> {
     const id = this.nextId++;
     return new Promise<number>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       if (this.pending.size === 1) this.ref(child, true);
-      child.stdin.write(`${JSON.stringify({ i: id, f: file, a: args, c: options.cwd, e: options.env })}\n`);
+      this.send(child, { i: id, s: spec });
     });
   }
 
-  /** Ends the launcher; processes it started keep running (they are in their own sessions). */
-  close(): void {
-    this.child?.stdin.end();
-    this.child = undefined;
-  }
-
-  private start(): LauncherChild {
-    // Its own environment is empty: every request carries the task's.
-    const child = spawn(process.execPath, ['-e', LAUNCHER_SOURCE], { stdio: ['pipe', 'pipe', 'inherit'], env: {} });
+  private start(): ChildProcess {
+    // Its own environment is empty (NODE_OPTIONS and the like are the tasks' business, not its).
+    const child = spawn(process.execPath, ['-e', LAUNCHER_SOURCE], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: {} });
     this.child = child;
-    child.stdin.on('error', () => {});
-    createInterface({ input: child.stdout }).on('line', (line) => this.settle(line));
-    // 'close', not 'exit': replies still in the pipe are read before the pending are failed.
-    child.once('close', (code, signal) => {
-      if (this.child === child) this.child = undefined;
+    child.on('error', () => {});
+    child.on('message', (message: LauncherMessage, handle?: Socket) => this.receive(child, message, handle));
+    child.once('exit', (code, signal) => {
+      if (this.child === child) {
+        this.child = undefined;
+        this.dropWaiting();
+      }
       const error = new Error(`the process launcher exited (${signal ?? `code ${code}`})`);
       for (const waiting of this.pending.values()) waiting.reject(error);
       this.pending.clear();
     });
+    this.send(child, { env: this.env });
     this.ref(child, false);
     return child;
   }
 
-  private settle(line: string): void {
-    const reply = JSON.parse(line) as { i: number; p?: number; x?: string; m?: string };
-    const waiting = this.pending.get(reply.i);
-    if (!waiting) return;
-    this.pending.delete(reply.i);
-    if (this.pending.size === 0 && this.child) this.ref(this.child, false);
-    if (reply.p !== undefined) {
-      waiting.resolve(reply.p);
+  private receive(child: ChildProcess, message: LauncherMessage, handle: Socket | undefined): void {
+    if ('ready' in message) {
+      if (!handle) return;
+      if (child !== this.child) {
+        handle.destroy();
+        return;
+      }
+      handle.unref();
+      handle.on('error', () => {});
+      this.waiting.push({ pid: message.ready, startTime: readProcessStartTime(message.ready), stdin: handle });
       return;
     }
-    waiting.reject(Object.assign(new Error(reply.m ?? 'spawn failed'), { code: reply.x }));
+    if ('gone' in message) {
+      const at = this.waiting.findIndex((w) => w.pid === message.gone);
+      if (at >= 0) this.waiting.splice(at, 1)[0]!.stdin.destroy();
+      return;
+    }
+    const waiting = this.pending.get(message.i);
+    if (!waiting) return;
+    this.pending.delete(message.i);
+    if (this.pending.size === 0 && this.child) this.ref(this.child, false);
+    if (message.p !== undefined) {
+      waiting.resolve(message.p);
+      return;
+    }
+    waiting.reject(Object.assign(new Error(message.m ?? 'spawn failed'), { code: message.x }));
+  }
+
+  private send(child: ChildProcess, message: object): void {
+    if (child.connected) child.send(message, (error) => error && undefined);
+  }
+
+  // Closing a waiting wrapper's stdin ends it (it reads end of input, runs nothing).
+  private dropWaiting(): void {
+    for (const waiting of this.waiting.splice(0)) waiting.stdin.destroy();
   }
 
   // An idle launcher must not keep the worker's process alive.
-  private ref(child: LauncherChild, on: boolean): void {
-    for (const handle of [child, child.stdout, child.stdin] as Array<{ ref(): void; unref(): void }>) {
-      if (on) handle.ref();
-      else handle.unref();
+  private ref(child: ChildProcess, on: boolean): void {
+    const channel = (child as ChildProcess & { channel?: { ref(): void; unref(): void } }).channel;
+    if (on) {
+      child.ref();
+      channel?.ref();
+    } else {
+      child.unref();
+      channel?.unref();
     }
   }
 }

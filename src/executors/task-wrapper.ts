@@ -1,25 +1,50 @@
+import { InvalidInputError } from '../errors.js';
+import { escapeControls } from '../zod-issues.js';
 import { startTimeOfStatLine } from './process-identity.js';
+import { shellQuote } from './shell-quote.js';
 
 /**
- * Runs in its own session (the spawn is detached, i.e. setsid) as the task's process group leader:
- * records its pid and its /proc stat line (for the start time that tells it from a recycled pid;
- * `read` is a builtin, so no process is spawned for it), runs argv with output to the spool files, and writes the exit code atomically:
- * one write(2) of a whole line such as `3\n`, which readers accept only once its newline is there
- * (so no extra process like `mv` is spawned per task). It traps TERM/INT so that it outlives a
- * group-wide SIGTERM long enough to record how the command ended; the command itself gets
- * default signal handling. Arguments: the spool directory, then either `-c STRING` (evaluated in
- * a subshell with no positional parameters — what `sh -c STRING` does, without exec'ing a second
- * shell) or `--` and the argv to exec.
+ * The wrapper's functions. `oca_main DIR [-C WORKDIR] (-c STRING | -- ARGV…)` runs one task as the
+ * process group leader of its own session (the spawn is detached, i.e. setsid): records its pid
+ * and its /proc stat line (for the start time that tells it from a recycled pid; `read` is a
+ * builtin, so no process is spawned for it), changes to WORKDIR, runs the command with output to
+ * the spool files, and writes the exit code atomically: one write(2) of a whole line such as
+ * `3\n`, which readers accept only once its newline is there (so no extra process like `mv` is
+ * spawned per task). It traps TERM/INT so that it outlives a group-wide SIGTERM long enough to
+ * record how the command ended; the command itself gets default signal handling. `-c STRING` is
+ * evaluated in a subshell with no positional parameters — what `sh -c STRING` does, without
+ * exec'ing a second shell; `-- ARGV…` is exec'd as is. A WORKDIR that cannot be entered ends the
+ * task with `cd`'s message on stderr and its exit code.
  */
-export const WRAPPER = `oca_dir=$1; shift
-oca_stat=; read -r oca_stat 2>/dev/null </proc/$$/stat
-printf '%s\\n%s\\n' "$$" "$oca_stat" >"$oca_dir/pid"
-trap 'oca_signal=TERM' TERM
-trap 'oca_signal=INT' INT
-oca_run() { if [ "$1" = -c ]; then oca_cmd=$2; shift 2; (eval "unset oca_cmd oca_dir oca_code oca_stat; $oca_cmd"); else shift; "$@"; fi; }
-if [ -e "$oca_dir/stdin" ]; then oca_run "$@" <"$oca_dir/stdin" >"$oca_dir/stdout" 2>"$oca_dir/stderr"; else oca_run "$@" </dev/null >"$oca_dir/stdout" 2>"$oca_dir/stderr"; fi
-oca_code=$?
-printf '%s\\n' "$oca_code" >"$oca_dir/exit"
+const WRAPPER_FUNCTIONS = `oca_stat=; read -r oca_stat 2>/dev/null </proc/$$/stat
+oca_main() {
+  oca_dir=$1; shift
+  printf '%s\\n%s\\n' "$$" "$oca_stat" >"$oca_dir/pid"
+  trap 'oca_signal=TERM' TERM
+  trap 'oca_signal=INT' INT
+  if [ -e "$oca_dir/stdin" ]; then oca_run "$@" <"$oca_dir/stdin" >"$oca_dir/stdout" 2>"$oca_dir/stderr"; else oca_run "$@" </dev/null >"$oca_dir/stdout" 2>"$oca_dir/stderr"; fi
+  oca_code=$?
+  printf '%s\\n' "$oca_code" >"$oca_dir/exit"
+}
+oca_run() {
+  if [ "$1" = -C ]; then cd -- "$2" || return; shift 2; fi
+  if [ "$1" = -c ]; then oca_cmd=$2; shift 2; (eval "unset oca_cmd oca_dir oca_code oca_stat oca_spec oca_nl; $oca_cmd"); else shift; "$@"; fi
+}
+`;
+
+/** The wrapper with its task in its arguments: `sh -c WRAPPER openclaw-task DIR …` (SSH). */
+export const WRAPPER = `${WRAPPER_FUNCTIONS}oca_main "$@"
+`;
+
+/**
+ * The wrapper started ahead of its task (local): it waits for one line on stdin, the task's spec
+ * (`wrapperSpec`), and evaluates it. A line cut short (the sender died) has no newline and runs
+ * nothing; end of input with no line at all ends the wrapper.
+ */
+export const WAITING_WRAPPER = `${WRAPPER_FUNCTIONS}oca_nl='
+'
+IFS= read -r oca_spec || exit 0
+eval "$oca_spec"
 `;
 
 /**
@@ -28,6 +53,52 @@ printf '%s\\n' "$oca_code" >"$oca_dir/exit"
  */
 export function wrapperArgs(argv: readonly string[]): string[] {
   return argv.length === 3 && argv[0] === 'sh' && argv[1] === '-c' ? ['-c', argv[2]!] : ['--', ...argv];
+}
+
+export interface WrapperSpecInput {
+  dir: string;
+  /** An absolute path; the wrapper changes to it before running the command. */
+  workdir: string;
+  argv: readonly string[];
+  /** Exported on top of the wrapper's own environment. */
+  env: Readonly<Record<string, string>>;
+  unsetEnv: readonly string[];
+}
+
+/**
+ * The one line a waiting wrapper evaluates: the task's environment, then `oca_main` with its
+ * spool directory, workdir and command. Every value is quoted by `shellQuote`, with each newline
+ * written as `"$oca_nl"` so that the whole spec stays one line.
+ */
+export function wrapperSpec(input: WrapperSpecInput): string {
+  checkShellEnvironment(input.env, input.unsetEnv);
+  const quote = (word: string) => shellQuote(word).replaceAll('\n', `'"$oca_nl"'`);
+  const parts = Object.entries(input.env).map(([name, value]) => `export ${name}=${quote(value)};`);
+  if (input.unsetEnv.length > 0) parts.push(`unset ${input.unsetEnv.join(' ')};`);
+  parts.push('oca_main', quote(input.dir), '-C', quote(input.workdir), ...wrapperArgs(input.argv).map(quote));
+  return parts.join(' ');
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Why the wrapper's shell cannot set these variables, or undefined when it can: a shell sets only
+ * names made of letters, digits and `_` (dash drops any other from its environment), and the
+ * wrapper's own are `oca_*`. Local and SSH tasks get their variables this way; containers do not.
+ */
+export function shellEnvironmentProblem(names: readonly string[]): string | undefined {
+  for (const name of names) {
+    const shown = escapeControls(name);
+    if (!ENV_NAME.test(name)) return `environment variable name "${shown}" cannot be set by the task's shell — use letters, digits and _`;
+    if (name.startsWith('oca_')) return `environment variable name "${shown}" is reserved (oca_*) — choose another name`;
+  }
+  return undefined;
+}
+
+/** Throws INVALID_INPUT when the wrapper's shell cannot set (or unset) these variables. */
+export function checkShellEnvironment(env: Readonly<Record<string, string>>, unsetEnv: readonly string[] = []): void {
+  const problem = shellEnvironmentProblem([...Object.keys(env), ...unsetEnv]);
+  if (problem !== undefined) throw new InvalidInputError(problem);
 }
 
 /**

@@ -64,6 +64,16 @@ describe('bad input: one clear line, a non-zero exit, nothing enqueued', () => {
     await expectNothingEnqueued();
   });
 
+  it('an env name the task\'s shell cannot set, in a flag or in the config → exit 2', async () => {
+    const reserved = await h.cli(['run', '-e', 'local', '--env', 'oca_dir=hunter2', '-c', 'true']);
+    expectOneLine(reserved, 2, /environment variable name "oca_dir" is reserved \(oca_\*\)/);
+    expect(reserved.stderr).not.toContain('hunter2');
+    const config = path.join(h.dir, 'bad-env.yaml');
+    writeFileSync(config, 'executors:\n  - name: a\n    type: local\n    env:\n      A-B: hunter2\n');
+    expectOneLine(await h.cli(['--config', config, 'run', '-e', 'a', '-c', 'true']), 2, /line 5: `executors\[0\]\.env`: environment variable name "A-B" cannot be set by the task's shell/);
+    await expectNothingEnqueued();
+  });
+
   it('an unknown flag or a bad number → exit 2', async () => {
     expectOneLine(await h.cli(['run', '--bogus', '-c', 'true']), 2, /Nonexistent flag: --bogus/);
     expectOneLine(await h.cli(['start', '-p', 'x', '--max-turns', 'many']), 2, /max-turns/);

@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { fingerprintSha256, knownHostsLine } from '../../src/executors/ssh/known-hosts.js';
 import { freePort } from '../../src/embedded-stack.js';
 import { stopProcess } from './harness.js';
+import { isLive, processesWithEnv, readProcessTable, type ProcessInfo, type ProcessRef } from './processes.js';
 
 const run = promisify(execFile);
 const SSHD = '/usr/sbin/sshd';
@@ -148,7 +149,7 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<SshdSer
         const sessions = connections();
         await stopListener();
         await killAndWait(sessions);
-        await killAndWait(markedProcesses(marker));
+        await killAndWait(processesWithEnv(`OCA_SSHD_MARKER=${marker}`));
         orphans = [];
         rmSync(dir, { recursive: true, force: true });
       },
@@ -162,7 +163,7 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<SshdSer
         await killAndWait(sessions);
         return sessions.length;
       },
-      remotePids: () => markedProcesses(marker).map((ref) => ref.pid),
+      remotePids: () => processesWithEnv(`OCA_SSHD_MARKER=${marker}`).map((ref) => ref.pid),
       sshdPids: () => [...(listener?.pid === undefined ? [] : [listener.pid]), ...connections().map((ref) => ref.pid)],
       log: () => stderr,
     };
@@ -171,18 +172,6 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<SshdSer
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
-}
-
-/** A process, told apart from a later one with the same pid by its start time. */
-interface ProcessRef {
-  pid: number;
-  startTime: string;
-}
-
-interface ProcessInfo extends ProcessRef {
-  ppid: number;
-  state: string;
-  comm: string;
 }
 
 
@@ -230,23 +219,6 @@ function readBanner(port: number): Promise<boolean> {
   });
 }
 
-function readProcessTable(): Map<number, ProcessInfo> {
-  const table = new Map<number, ProcessInfo>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      // Fields after the command: state ppid pgrp session … with starttime the 20th.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      table.set(Number(name), { pid: Number(name), ppid: Number(fields[1]), state: fields[0]!, comm, startTime: fields[19]! });
-    } catch {
-      // exited while we looked
-    }
-  }
-  return table;
-}
-
 // Connection processes hang below the listener; the walk stops at the first non-sshd process,
 // which is a user's command and not ours to kill here.
 function sshdDescendants(table: Map<number, ProcessInfo>, root: number): ProcessRef[] {
@@ -262,22 +234,6 @@ function sshdDescendants(table: Map<number, ProcessInfo>, root: number): Process
   }
   return found;
 }
-
-function markedProcesses(marker: string): ProcessRef[] {
-  const needle = Buffer.from(`OCA_SSHD_MARKER=${marker}\0`);
-  const found: ProcessRef[] = [];
-  for (const info of readProcessTable().values()) {
-    if (info.pid === process.pid || !isLive(info)) continue;
-    try {
-      if (readFileSync(`/proc/${info.pid}/environ`).includes(needle)) found.push({ pid: info.pid, startTime: info.startTime });
-    } catch {
-      // exited, or not ours to read
-    }
-  }
-  return found;
-}
-
-const isLive = (info: ProcessInfo): boolean => info.state !== 'Z' && info.state !== 'X';
 
 function isAlive(table: Map<number, ProcessInfo>, ref: ProcessRef): boolean {
   const info = table.get(ref.pid);

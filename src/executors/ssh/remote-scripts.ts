@@ -1,7 +1,7 @@
 import { InvalidInputError } from '../../errors.js';
 import { startTimeOfStatLine } from '../process-identity.js';
-import { parsePidFile, WRAPPER, wrapperArgs } from '../task-wrapper.js';
-import { shellJoin, shellQuote } from './shell-quote.js';
+import { checkShellEnvironment, parsePidFile, WRAPPER, wrapperArgs } from '../task-wrapper.js';
+import { shellJoin, shellQuote } from '../shell-quote.js';
 
 /**
  * The POSIX sh scripts the SSH executor runs on the remote, and parsers for what they print.
@@ -57,8 +57,6 @@ export function resolveRemotePath(path: string, home: string): string {
   return path;
 }
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
 export interface StartScriptInput {
   dir: string;
   argv: readonly string[];
@@ -79,10 +77,7 @@ export interface StartScriptInput {
  * OCA_NO_COMMAND or OCA_ERROR) and, for a task that runs, the wrapper's pid file.
  */
 export function startScript(input: StartScriptInput): string {
-  for (const name of [...Object.keys(input.env), ...input.unsetEnv]) {
-    if (!ENV_NAME.test(name)) throw new InvalidInputError(`environment variable name "${name}" cannot be set over SSH — use letters, digits and _`);
-    if (name.startsWith('oca_')) throw new InvalidInputError(`environment variable name "${name}" is reserved (oca_*) — choose another name`);
-  }
+  checkShellEnvironment(input.env, input.unsetEnv);
   const dir = shellQuote(input.dir);
   const parent = shellQuote(input.dir.slice(0, input.dir.lastIndexOf('/')) || '/');
   const existing = `oca_wait_pid; printf 'OCA_EXISTS\\n'; cat "$oca_dir/pid" 2>/dev/null; exit 0`;

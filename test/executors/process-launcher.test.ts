@@ -1,0 +1,123 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { ProcessLauncher } from '../../src/executors/process-launcher.js';
+import { wrapperSpec } from '../../src/executors/task-wrapper.js';
+import { waitFor } from './executor-conformance.js';
+import { processesWithEnv, readProcessTable } from '../helpers/processes.js';
+
+const root = mkdtempSync(path.join(tmpdir(), 'oca-launcher-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+// Every launcher of a test gets a marker in its wrappers' environment, to find them in /proc.
+let launcher: ProcessLauncher | undefined;
+let mark = '';
+afterEach(async () => {
+  launcher?.close();
+  launcher = undefined;
+  await waitFor(async () => processesWithEnv(mark).length === 0, 5000);
+});
+
+async function openLauncher(): Promise<ProcessLauncher> {
+  mark = `OCA_LAUNCHER_TEST=${randomUUID()}`;
+  const [name, value] = mark.split('=') as [string, string];
+  launcher = new ProcessLauncher({ PATH: process.env.PATH, [name]: value });
+  await launcher.open();
+  return launcher;
+}
+
+// Wrappers waiting for a task: marked, and still in '/' (a task's wrapper is in its workdir).
+const waitingWrappers = () => processesWithEnv(mark).filter((p) => cwdOf(p.pid) === '/');
+
+function cwdOf(pid: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/cwd`);
+  } catch {
+    return undefined;
+  }
+}
+
+function task(command: string): { dir: string; spec: string } {
+  const dir = path.join(root, randomUUID());
+  mkdirSync(dir);
+  return { dir, spec: wrapperSpec({ dir, workdir: root, argv: ['sh', '-c', command], env: {}, unsetEnv: [] }) };
+}
+
+const exitCode = (dir: string) => (existsSync(path.join(dir, 'exit')) ? readFileSync(path.join(dir, 'exit'), 'utf8') : undefined);
+
+describe('process launcher', () => {
+  it('keeps a wrapper waiting in its own session, hands it the next task at once, and starts another', async () => {
+    const l = await openLauncher();
+    expect(waitingWrappers()).toHaveLength(1);
+    const [waiting] = waitingWrappers();
+    expect(waiting!.session).toBe(waiting!.pid);
+
+    const { dir, spec } = task('echo hello');
+    const launch = l.startWrapper(spec);
+    expect(launch.pid).toBe(waiting!.pid);
+    expect(await launch.started).toBe(waiting!.pid);
+    await waitFor(async () => exitCode(dir) === '0\n');
+    expect(readFileSync(path.join(dir, 'stdout'), 'utf8')).toBe('hello\n');
+    // Its successor waits for the next task.
+    await waitFor(async () => waitingWrappers().some((p) => p.pid !== waiting!.pid));
+  });
+
+  it('starts a wrapper for each task of a burst beyond the one waiting', async () => {
+    const l = await openLauncher();
+    expect(waitingWrappers()).toHaveLength(1);
+    const tasks = Array.from({ length: 6 }, (_, i) => task(`echo ${i}`));
+    const launches = tasks.map((t) => l.startWrapper(t.spec));
+    expect(launches.filter((launch) => launch.pid !== undefined)).toHaveLength(1);
+    const pids = await Promise.all(launches.map((launch) => launch.started));
+    expect(new Set(pids).size).toBe(6);
+    for (const [i, t] of tasks.entries()) {
+      await waitFor(async () => exitCode(t.dir) === '0\n');
+      expect(readFileSync(path.join(t.dir, 'stdout'), 'utf8')).toBe(`${i}\n`);
+    }
+  });
+
+  it('runs the task in a new wrapper when the waiting one was killed from outside', async () => {
+    const l = await openLauncher();
+    expect(waitingWrappers()).toHaveLength(1);
+    const [waiting] = waitingWrappers();
+    process.kill(waiting!.pid, 'SIGKILL');
+    await waitFor(async () => readProcessTable().get(waiting!.pid)?.state !== 'S');
+    const { dir, spec } = task('echo still');
+    const pid = await l.startWrapper(spec).started;
+    expect(pid).not.toBe(waiting!.pid);
+    await waitFor(async () => exitCode(dir) === '0\n');
+    expect(readFileSync(path.join(dir, 'stdout'), 'utf8')).toBe('still\n');
+  });
+
+  it('ends its waiting wrapper when closed, and leaves started tasks running', async () => {
+    const l = await openLauncher();
+    const { dir, spec } = task('echo up; sleep 30');
+    const pid = await l.startWrapper(spec).started;
+    await waitFor(async () => waitingWrappers().length === 1);
+    l.close();
+    await waitFor(async () => waitingWrappers().length === 0);
+    expect(readProcessTable().get(pid)?.state).not.toBe('Z');
+    process.kill(-pid, 'SIGKILL');
+    await waitFor(async () => exitCode(dir) !== undefined || processesWithEnv(mark).length === 0);
+  });
+
+  it('leaves no launcher or waiting wrapper behind when the worker is SIGKILLed', async () => {
+    mark = `OCA_LAUNCHER_TEST=${randomUUID()}`;
+    const source = `
+      import { ProcessLauncher } from ${JSON.stringify(path.resolve('dist/src/executors/process-launcher.js'))};
+      const [name, value] = ${JSON.stringify(mark)}.split('=');
+      new ProcessLauncher({ PATH: process.env.PATH, [name]: value }).open();
+      setInterval(() => {}, 1000);
+    `;
+    const worker = spawn(process.execPath, ['--input-type=module', '-e', source], { stdio: 'ignore' });
+    await waitFor(async () => waitingWrappers().length === 1);
+    const launcherPid = waitingWrappers()[0]!.ppid;
+    expect(readProcessTable().get(launcherPid)?.ppid).toBe(worker.pid);
+    worker.kill('SIGKILL');
+    await waitFor(async () => processesWithEnv(mark).length === 0, 5000);
+    await waitFor(async () => [undefined, 'Z'].includes(readProcessTable().get(launcherPid)?.state), 5000);
+  });
+});
