@@ -7,7 +7,7 @@ import { searchTasks } from '../../src/task-search.js';
 import { createHarness, eventually, type Harness } from '../helpers/harness.js';
 
 describe('retention: ended tasks leave Redis — records, logs, jobs and index entries', () => {
-  const h: Harness = createHarness({ extraConfig: 'retention: 2s\n' });
+  const h: Harness = createHarness({ extraConfig: 'retention: 5s\n' });
   const keys = new TaskKeys(h.prefix);
 
   beforeAll(async () => {

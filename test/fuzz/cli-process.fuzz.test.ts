@@ -8,6 +8,7 @@ import { fuzzParameters, junkText } from './fuzz-support.js';
 // Three private worlds (config, prefix, home), so that three real processes can run at once and
 // each case's "nothing written to Redis" check sees only its own process.
 const SLOTS = 3;
+// Each case starts three CLI processes: a few hundred ms each on a 2-vCPU VM, more under load.
 
 describe('CLI flag fuzz in real processes (dist/cli/bin.js): one line, non-zero exit, nothing enqueued', () => {
   const worlds: Harness[] = [];
@@ -34,7 +35,7 @@ describe('CLI flag fuzz in real processes (dist/cli/bin.js): one line, non-zero 
     );
     expect(tally.refused).toBeGreaterThan(30);
     expect(tally.accepted).toBeGreaterThan(5);
-  });
+  }, 240_000);
 
   it('`start --prompt -` with arbitrary text on stdin', async () => {
     const tally: Tally = { refused: 0, accepted: 0 };
@@ -47,5 +48,5 @@ describe('CLI flag fuzz in real processes (dist/cli/bin.js): one line, non-zero 
     );
     expect(tally.refused).toBeGreaterThan(5);
     expect(tally.accepted).toBeGreaterThan(2);
-  });
+  }, 240_000);
 });
