@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
+import type { Writable } from 'node:stream';
 import { readProcessStartTime } from './process-identity.js';
 import { WAITING_WRAPPER } from './task-wrapper.js';
 
@@ -24,10 +25,12 @@ const REFILL_DELAY_MS = 10;
  * and give it the spec.
  *
  * Messages to it: `{env}` (the wrappers' environment) first, `{used: pid}` when the worker took a
- * waiting wrapper, `{i, s: spec}` to start one for a spec, `{close}` at the end. From it: `{ready: pid}` with the
+ * waiting wrapper, `{i, s: spec}` to start one for a spec. From it: `{ready: pid}` with the
  * wrapper's stdin, `{gone: pid}` when a waiting wrapper died, `{i, p: pid}` or
- * `{i, x: error code, m: message}`. It exits when the channel closes (closed, or the worker is
- * gone); its waiting wrappers end at once too (their stdin closes with the worker).
+ * `{i, x: error code, m: message}`. It exits when its own stdin ends: the worker closed it, or
+ * died (not on the channel's end: Node holds that back while a handed-over stdin awaits the
+ * worker's acknowledgement, which a dead worker never sends). Its waiting wrappers end with it
+ * (no write end of their stdin is left).
  */
 const LAUNCHER_SOURCE = `
 const { spawn } = require('node:child_process');
@@ -79,8 +82,6 @@ process.on('message', (r) => {
   if (r.env) {
     env = r.env;
     topUp();
-  } else if (r.close) {
-    if (process.connected) process.disconnect();
   } else if (r.used) {
     waiting.delete(r.used);
     refill ??= setTimeout(topUp, ${REFILL_DELAY_MS});
@@ -88,6 +89,7 @@ process.on('message', (r) => {
     start(r);
   }
 });
+process.stdin.on('end', () => process.exit(0)).on('error', () => process.exit(0)).resume();
 process.on('disconnect', () => process.exit(0));
 // Node reports a channel closed from both ends as an error; either way the launcher is done.
 process.on('error', () => process.exit(0));
@@ -183,7 +185,7 @@ export class ProcessLauncher {
    */
   close(): void {
     this.dropWaiting();
-    if (this.child) this.send(this.child, { close: true });
+    this.child?.stdin?.end();
     this.child = undefined;
   }
 
@@ -198,9 +200,10 @@ export class ProcessLauncher {
 
   private start(): ChildProcess {
     // Its own environment is empty (NODE_OPTIONS and the like are the tasks' business, not its).
-    const child = spawn(process.execPath, ['-e', LAUNCHER_SOURCE], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: {} });
+    const child = spawn(process.execPath, ['-e', LAUNCHER_SOURCE], { stdio: ['pipe', 'ignore', 'inherit', 'ipc'], env: {} });
     this.child = child;
     child.on('error', () => {});
+    child.stdin?.on('error', () => {});
     child.on('message', (message: LauncherMessage, handle?: Socket) => this.receive(child, message, handle));
     child.once('exit', (code, signal) => {
       if (this.child === child) {
@@ -256,12 +259,15 @@ export class ProcessLauncher {
   // An idle launcher must not keep the worker's process alive.
   private ref(child: ChildProcess, on: boolean): void {
     const channel = (child as ChildProcess & { channel?: { ref(): void; unref(): void } }).channel;
+    const stdin = child.stdin as (Writable & { ref(): void; unref(): void }) | null;
     if (on) {
       child.ref();
       channel?.ref();
+      stdin?.ref();
     } else {
       child.unref();
       channel?.unref();
+      stdin?.unref();
     }
   }
 }

@@ -104,6 +104,37 @@ describe('process launcher', () => {
     await waitFor(async () => exitCode(dir) !== undefined || processesWithEnv(mark).length === 0);
   });
 
+  it('leaves no launcher or waiting wrapper behind when the worker exits while handing a wrapper over', async () => {
+    mark = `OCA_LAUNCHER_TEST=${randomUUID()}`;
+    const { dir, spec } = task('true');
+    // The successor of the wrapper that took the task is handed over 10 ms later, to a worker
+    // that is gone by then: Node's channel never reports its end while that handle awaits the
+    // worker's acknowledgement.
+    const source = `
+      import { ProcessLauncher } from ${JSON.stringify(path.resolve('dist/src/executors/process-launcher.js'))};
+      const [name, value] = ${JSON.stringify(mark)}.split('=');
+      const launcher = new ProcessLauncher({ PATH: process.env.PATH, [name]: value });
+      await launcher.open();
+      const pid = await launcher.startWrapper(${JSON.stringify(spec)}).started;
+      process.stdout.write(JSON.stringify({ pid, worker: process.pid }));
+      setTimeout(() => process.exit(0), 5);
+    `;
+    const worker = spawn(process.execPath, ['--input-type=module', '-e', source], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    worker.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    // The launcher is the parent of the wrapper that took the task, which runs while the worker lives.
+    let launcherPid: number | undefined;
+    await waitFor(async () => {
+      launcherPid ??= waitingWrappers()[0]?.ppid;
+      return launcherPid !== undefined;
+    });
+    await new Promise((resolve) => worker.once('exit', resolve));
+    expect(JSON.parse(out).pid).toBeGreaterThan(0);
+    await waitFor(async () => exitCode(dir) === '0\n');
+    await waitFor(async () => processesWithEnv(mark).length === 0, 5000);
+    await waitFor(async () => [undefined, 'Z'].includes(readProcessTable().get(launcherPid!)?.state), 5000);
+  });
+
   it('leaves no launcher or waiting wrapper behind when the worker is SIGKILLed', async () => {
     mark = `OCA_LAUNCHER_TEST=${randomUUID()}`;
     const source = `
