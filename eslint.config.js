@@ -25,4 +25,6 @@ export default tseslint.config(
       '@typescript-eslint/restrict-template-expressions': 'off',
     },
   },
+  // The CLI's CommonJS entry: with verbatimModuleSyntax its imports are `import x = require()`.
+  { files: ['**/*.cts'], rules: { '@typescript-eslint/no-require-imports': 'off' } },
 );

@@ -1,9 +1,9 @@
 // Bundles the whole CLI (cli/main.ts: oclif, the commands, the library and their dependencies)
-// into one CommonJS file, then saves V8's code cache for it. `dist/cli/bin.js` loads the two:
+// into one CommonJS file, then saves V8's code cache for it. `dist/cli/bin.cjs` loads the two:
 // one file with a code cache starts several times faster than the hundreds of modules behind it.
 // The dashboard server gets a bundle of its own; the library stays importable from dist/src.
 import { build } from 'esbuild';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const outfile = fileURLToPath(new URL('../dist/cli/openclaw-agent.cjs', import.meta.url));
@@ -22,12 +22,16 @@ const common = {
   // back to its JavaScript implementation, the same on every machine.
   // dockerode stays a plain dependency, required when a container executor first talks to its
   // engine: bundled, it would bring gRPC and protobuf.js (half a megabyte) into every start-up.
-  external: ['typescript', '*.node', 'dockerode'],
+  // ssh2 likewise, required by an SSH executor's first connection: with its crypto it is 350 KB
+  // that no other command reads.
+  external: ['typescript', '*.node', 'dockerode', 'ssh2'],
+  plugins: [withoutUnusedParts(), ioredisCommandsInDictionaryMode()],
   // Library modules that find their neighbours with createRequire(import.meta.url) get the bundle's URL.
   define: { 'import.meta.url': '__ocaBundleUrl' },
   banner: { js: 'var __ocaBundleUrl = require("node:url").pathToFileURL(__filename).href;' },
 };
 await build({ ...common, entryPoints: ['dist/cli/main.js'], outfile });
+asciiOnly(outfile);
 // The dashboard server is a bundle of its own (cli/dashboard-loader.ts): Fastify and Bull Board
 // would otherwise be read and deserialised by every command.
 await build({ ...common, entryPoints: ['dist/bull-board/server.js'], outfile: fileURLToPath(new URL('../dist/bull-board/dashboard.cjs', import.meta.url)) });
@@ -40,8 +44,64 @@ if (literalImports) {
   process.exit(1);
 }
 
-const { cacheFileOf, loadBundle } = await import('../dist/cli/bundle-loader.js');
+const { cacheFileOf, loadBundle } = await import('../dist/cli/bundle-loader.cjs');
 rmSync(cacheFileOf(outfile), { force: true });
 const loaded = loadBundle(outfile);
 await loaded.exports.warm(outfile);
 loaded.saveCache();
+
+/**
+ * Parts of dependencies that nothing here uses, left out of the bundles (every start-up reads and
+ * initialises what is in them): BullMQ's PostgreSQL backend, which its index loads eagerly (300
+ * KB), and zod's error messages in every language but English (260 KB).
+ */
+function withoutUnusedParts() {
+  const stubs = [
+    { filter: /^\.\/postgres$/, importer: /bullmq[\\/]dist[\\/]cjs[\\/]index\.js$/, contents: 'module.exports = {};', loader: 'js' },
+    { filter: /^\.\.\/locales\/index\.js$/, importer: /zod[\\/]v4[\\/]classic[\\/]external\.js$/, contents: 'export { default as en } from "zod/v4/locales/en.js";', loader: 'js' },
+  ];
+  return {
+    name: 'without-unused-parts',
+    setup(pluginBuild) {
+      for (const [index, stub] of stubs.entries()) {
+        pluginBuild.onResolve({ filter: stub.filter }, (args) =>
+          stub.importer.test(args.importer) ? { path: `unused-${index}`, namespace: 'without-unused-parts', pluginData: stub } : undefined,
+        );
+      }
+      pluginBuild.onLoad({ filter: /.*/, namespace: 'without-unused-parts' }, (args) => ({ contents: args.pluginData.contents, loader: args.pluginData.loader, resolveDir: process.cwd() }));
+    },
+  };
+}
+
+/**
+ * ioredis adds its ~580 command methods to `Commander.prototype` one at a time. While a prototype
+ * has fast properties V8 copies its map on every addition: ~30 ms of every start-up on a 2-vCPU
+ * VM. Putting the prototype in dictionary mode first (adding and deleting a property) makes each
+ * addition cheap — the same methods in under 1 ms. The build fails if ioredis changes that code.
+ */
+function ioredisCommandsInDictionaryMode() {
+  const anchor = 'commands.forEach(function (commandName) {';
+  return {
+    name: 'ioredis-commands-in-dictionary-mode',
+    setup(pluginBuild) {
+      pluginBuild.onLoad({ filter: /ioredis[\\/]built[\\/]utils[\\/]Commander\.js$/ }, (args) => {
+        const source = readFileSync(args.path, 'utf8');
+        if (!source.includes(anchor)) throw new Error(`${args.path} no longer has \`${anchor}\`: update or remove this fix`);
+        const prelude = 'Commander.prototype.__ocaDictionaryMode = 0;\ndelete Commander.prototype.__ocaDictionaryMode;\n';
+        return { contents: source.replace(anchor, `${prelude}${anchor}`), loader: 'js' };
+      });
+    },
+  };
+}
+
+/**
+ * Makes the bundle pure ASCII, so that the loader reads it as Latin-1: V8 then gets a one-byte
+ * string without UTF-8 decoding (a third of the read time). esbuild already escapes non-ASCII
+ * characters in strings, templates and names; what it leaves are characters in regular-expression
+ * literals, where `\uXXXX` means the same character.
+ */
+function asciiOnly(file) {
+  const text = readFileSync(file, 'utf8');
+  const escaped = text.replace(/[^\x00-\x7f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (escaped !== text) writeFileSync(file, escaped);
+}

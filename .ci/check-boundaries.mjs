@@ -12,7 +12,7 @@ function walk(dir) {
   for (const name of readdirSync(dir)) {
     const full = path.join(dir, name);
     if (statSync(full).isDirectory()) out.push(...walk(full));
-    else if (/\.tsx?$/.test(name) && !name.endsWith('.d.ts')) out.push(full);
+    else if (/\.[cm]?tsx?$/.test(name) && !/\.d\.[cm]?ts$/.test(name)) out.push(full);
   }
   return out;
 }
@@ -26,12 +26,13 @@ const files = layers.flatMap((layer) => {
 });
 const graph = new Map();
 const problems = [];
-const importPattern = /(?:import|export)\s[^'"]*?from\s+['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/g;
+// `from '…'` and `= require('…')` (CommonJS entries) load at once; `import('…')` lazily.
+const importPattern = /(?:(?:import|export)\s[^'"]*?from\s+|=\s*require\(\s*)['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/g;
 for (const file of files) {
   const layer = path.relative(root, file).split(path.sep)[0];
   const deps = [];
   for (const match of readFileSync(file, 'utf8').matchAll(importPattern)) {
-    const target = path.resolve(path.dirname(file), (match[1] ?? match[2]).replace(/\.js$/, '.ts'));
+    const target = path.resolve(path.dirname(file), (match[1] ?? match[2]).replace(/\.([cm]?)js$/, '.$1ts'));
     const targetLayer = path.relative(root, target).split(path.sep)[0];
     if (forbidden[layer]?.includes(targetLayer)) {
       problems.push(`${path.relative(root, file)} imports ${path.relative(root, target)} (${layer}/ must not depend on ${targetLayer}/)`);

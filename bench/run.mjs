@@ -12,7 +12,7 @@ import { followLog, loadConfig, TaskClient, waitForTasks } from '../dist/src/ind
 import { measureScale } from './scale.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const BIN = path.join(ROOT, 'dist/cli/bin.js');
+const BIN = path.join(ROOT, 'dist/cli/bin.cjs');
 const TICK = path.join(ROOT, 'bench/fixtures/tick.mjs');
 const quick = process.argv.includes('--quick');
 const N = { p1: quick ? 40 : 200, p2: quick ? 30 : 100, p3: quick ? 60 : 200, p4Mb: quick ? 50 : 200, p5: quick ? 300 : 2000, p6: quick ? 5 : 10, queued: quick ? 10_000 : 100_000, ended: quick ? 500 : 1500 };

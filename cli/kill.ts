@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from './base-command.js';
 import { requireTaskId, taskIdArgs, taskIdFlag } from './task-id.js';
-import { lib } from './lib.js';
+import { lib, taskControl } from './lib.js';
 
 export default class Kill extends BaseCommand {
   static override summary = 'Kill a task: cancel it if queued, else SIGTERM its process group, then SIGKILL after the grace period';
@@ -18,7 +18,7 @@ export default class Kill extends BaseCommand {
     const { requireDuration } = await lib();
     const graceMs = flags.grace === '0' ? 0 : requireDuration('--grace', flags.grace);
     const client = await this.openClient(flags.config);
-    const { killTask, waitForTasks, WaitTimeoutError } = await lib();
+    const { killTask, waitForTasks, WaitTimeoutError } = await taskControl();
     const result = await killTask(client, id, graceMs);
     const taskId = result.view.record.id;
     if (result.kind === 'already-ended') {

@@ -1,14 +1,21 @@
 /**
  * The library, loaded lazily so that `--help` and argument errors never pay for it. In the CLI
- * bundle this import is a lazily initialised part of the same file.
+ * bundle these imports are lazily initialised parts of the same file. `lib()` is what every
+ * task command needs; `taskControl()` adds kill, wait, retry and cleanup, which reach into the
+ * executors.
  */
-import type * as Library from '../src/index.js';
+import type * as Library from './library.js';
+import type * as TaskControl from '../src/task-control.js';
 
-type Lib = typeof Library;
+let loading: Promise<typeof Library> | undefined;
+let loadingControl: Promise<typeof TaskControl> | undefined;
 
-let loading: Promise<Lib> | undefined;
-
-export function lib(): Promise<Lib> {
-  loading ??= import('../src/index.js');
+export function lib(): Promise<typeof Library> {
+  loading ??= import('./library.js');
   return loading;
+}
+
+export function taskControl(): Promise<typeof TaskControl> {
+  loadingControl ??= import('../src/task-control.js');
+  return loadingControl;
 }

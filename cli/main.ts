@@ -2,6 +2,7 @@ import { Config, execute, Parser } from '@oclif/core';
 import { COMMANDS } from './commands.js';
 import { hoistGlobalFlags } from './global-flags.js';
 import { lib } from './lib.js';
+import { preferOneShotParsing } from '../src/parse-mode.js';
 import { escapeControls } from '../src/zod-issues.js';
 
 export { COMMANDS };
@@ -31,8 +32,12 @@ export async function main(argv: string[], root: string): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  // Workers, the stack and the dashboard parse job data and request bodies for as long as they run.
+  if (first === undefined || !LONG_RUNNING.has(first)) preferOneShotParsing();
   await execute({ args, dir: root });
 }
+
+const LONG_RUNNING = new Set(['worker', 'up', 'dashboard']);
 
 // oclif reads a word after a command that takes no arguments as a subcommand (`list foo` is
 // "command list:foo not found", printed in oclif's own multi-line format): refuse it here instead.

@@ -1,6 +1,6 @@
 import { BaseCommand } from './base-command.js';
 import { requireTaskId, taskIdArgs, taskIdFlag } from './task-id.js';
-import { lib } from './lib.js';
+import { taskControl } from './lib.js';
 
 export default class Retry extends BaseCommand {
   static override summary = 'Enqueue a new task with the same request as an earlier one; prints the new id';
@@ -11,7 +11,7 @@ export default class Retry extends BaseCommand {
     const { args, flags } = await this.parse(Retry);
     const id = await requireTaskId(args.id, flags['task-id']);
     const client = await this.openClient(flags.config);
-    const { retryTask } = await lib();
+    const { retryTask } = await taskControl();
     const created = await retryTask(client, id);
     this.log(created.id);
   }

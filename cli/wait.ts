@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from './base-command.js';
-import { lib } from './lib.js';
+import { lib, taskControl } from './lib.js';
 
 export default class Wait extends BaseCommand {
   static override summary = 'Wait for tasks to end; exit with the exit code of the (first failing) task';
@@ -21,7 +21,7 @@ export default class Wait extends BaseCommand {
     const client = await this.openClient(flags.config);
     const full: string[] = [];
     for (const id of ids) full.push((await client.get(id)).record.id);
-    const { waitForTasks } = await lib();
+    const { waitForTasks } = await taskControl();
     const { formatEndSummary } = await lib();
     const views = await waitForTasks(client, full, { timeoutMs });
     let code = 0;

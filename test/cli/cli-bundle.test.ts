@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const DIST = path.resolve(import.meta.dirname, '../../dist/cli');
-const LOADER = path.join(DIST, 'bundle-loader.js');
+const LOADER = path.join(DIST, 'bundle-loader.cjs');
 
 // Loads a bundle in a fresh Node (as the CLI does) and reports whether V8 took its code cache.
 function cacheUsed(bundle: string): string {

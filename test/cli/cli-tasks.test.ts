@@ -124,7 +124,7 @@ describe('CLI with a worker: both payloads end to end', () => {
     const flag = path.join(h.dir, `go-${Date.now()}`);
     const r = await h.cli(['run', '-e', 'local', '-c', `echo first; while [ ! -e ${flag} ]; do sleep 0.05; done; echo second`]);
     const id = r.stdout.trim();
-    const follower = spawn('node', [path.join(import.meta.dirname, '../../dist/cli/bin.js'), 'logs', id, '--follow'], { env: h.env });
+    const follower = spawn('node', [path.join(import.meta.dirname, '../../dist/cli/bin.cjs'), 'logs', id, '--follow'], { env: h.env });
     let seen = '';
     follower.stdout.on('data', (chunk: Buffer) => (seen += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => follower.once('exit', resolve));

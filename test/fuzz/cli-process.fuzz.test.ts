@@ -10,7 +10,7 @@ import { fuzzParameters, junkText } from './fuzz-support.js';
 const SLOTS = 3;
 // Each case starts three CLI processes: a few hundred ms each on a 2-vCPU VM, more under load.
 
-describe('CLI flag fuzz in real processes (dist/cli/bin.js): one line, non-zero exit, nothing enqueued', () => {
+describe('CLI flag fuzz in real processes (dist/cli/bin.cjs): one line, non-zero exit, nothing enqueued', () => {
   const worlds: Harness[] = [];
 
   beforeAll(async () => {

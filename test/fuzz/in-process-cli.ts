@@ -1,6 +1,10 @@
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { loadBundle } from '../../cli/bundle-loader.js';
+import type Loader from '../../cli/bundle-loader.cjs';
 import { ROOT, type CliResult } from '../helpers/harness.js';
+
+// The built loader, as `dist/cli/bin.cjs` requires it.
+const { loadBundle } = createRequire(import.meta.url)(path.join(ROOT, 'dist/cli/bundle-loader.cjs')) as typeof Loader;
 
 const BUNDLE = path.join(ROOT, 'dist/cli/openclaw-agent.cjs');
 
@@ -13,7 +17,7 @@ class ExitCalled extends Error {
 let loaded: ReturnType<typeof loadBundle> | undefined;
 
 /**
- * Runs the built CLI bundle's `main` in this process, the way `dist/cli/bin.js` runs it, with
+ * Runs the built CLI bundle's `main` in this process, the way `dist/cli/bin.cjs` runs it, with
  * `env` as the environment: ~100 times faster than a process per case. Output written to
  * stdout and stderr is captured; `process.exit` (oclif's last resort) is caught and recorded.
  * Cases must run one at a time: the process's streams, environment and exit code are borrowed.
@@ -33,7 +37,7 @@ export async function runCliInProcess(argv: string[], env: NodeJS.ProcessEnv): P
       return true;
     }) as typeof process.stdout.write;
   process.env = { ...env };
-  process.argv[1] = path.join(ROOT, 'dist/cli/bin.js');
+  process.argv[1] = path.join(ROOT, 'dist/cli/bin.cjs');
   process.exitCode = undefined;
   process.stdout.write = capture((t) => (stdout += t));
   process.stderr.write = capture((t) => (stderr += t));

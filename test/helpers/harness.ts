@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { loadConfig, readLog, TaskClient, TaskKeys, type LoadedConfig } from '../../src/index.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
-export const BIN = path.join(ROOT, 'dist/cli/bin.js');
+export const BIN = path.join(ROOT, 'dist/cli/bin.cjs');
 export const FIXTURES = path.join(ROOT, 'test/fixtures');
 export const FAKE_CLAUDE = path.join(FIXTURES, 'fake-claude.mjs');
 

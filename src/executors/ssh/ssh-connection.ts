@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { homedir, userInfo } from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -45,6 +46,9 @@ export interface ExecResult {
   stdout: Buffer;
   stderr: string;
 }
+
+/** ssh2, required on the first connection. */
+let ssh2: { Client: typeof Client } | undefined;
 
 /**
  * Linux caps one argument at 128 KiB, and the whole command is one argument to the remote login
@@ -252,8 +256,10 @@ export class SshConnection {
     const known = knownKeyTypes(entries, host, port);
     let refusal: string | undefined;
     const auth = this.credentials();
-    // Loaded on first connect: every CLI command would otherwise pay for ssh2's start-up.
-    const { Client: SshClient } = await import('ssh2');
+    // Loaded on first connect, and never bundled: every CLI command would otherwise pay for
+    // reading ssh2 (350 KB with its crypto) and for its start-up.
+    ssh2 ??= createRequire(import.meta.url)('ssh2') as { Client: typeof Client };
+    const SshClient = ssh2.Client;
     const client = new SshClient();
     const options: ConnectConfig = {
       host,

@@ -1,18 +1,23 @@
-import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire, Module } from 'node:module';
-import path from 'node:path';
-import { Script } from 'node:vm';
-import type { COMMANDS } from './commands.js';
+// CommonJS, like the entry that requires it (bin.cts).
+import fs = require('node:fs');
+import nodeModule = require('node:module');
+import path = require('node:path');
+import vm = require('node:vm');
+import type { COMMANDS } from './commands.js' with { 'resolution-mode': 'import' };
+
+const { readFileSync, renameSync, statSync, writeFileSync } = fs;
+const { createRequire, Module } = nodeModule;
+const { Script } = vm;
 
 /** What the one-file CLI bundle (`dist/cli/openclaw-agent.cjs`, built from cli/main.ts) exports. */
-export interface CliBundle {
+interface CliBundle {
   main(argv: string[], root: string): Promise<void>;
   /** Initialises everything a command may load, so that a code cache made afterwards covers it. */
   warm(root: string): Promise<void>;
   COMMANDS: typeof COMMANDS;
 }
 
-export interface LoadedBundle {
+interface LoadedBundle {
   exports: CliBundle;
   /** False when V8 compiled the bundle from source (no cache, or one made by another Node/V8). */
   cacheUsed: boolean;
@@ -20,7 +25,7 @@ export interface LoadedBundle {
   saveCache(): void;
 }
 
-export const cacheFileOf = (bundle: string): string => `${bundle}.v8-cache`;
+const cacheFileOf = (bundle: string): string => `${bundle}.v8-cache`;
 
 function bundleStamp(file: string): string {
   const { size, mtimeMs } = statSync(file);
@@ -34,8 +39,9 @@ function bundleStamp(file: string): string {
  * The module is registered in the require cache first, so oclif's `require` of the command
  * file (the bundle itself) returns this instance.
  */
-export function loadBundle(file: string): LoadedBundle {
-  const source = readFileSync(file, 'utf8');
+function loadBundle(file: string): LoadedBundle {
+  // The build makes the bundle pure ASCII, so Latin-1 reads it as UTF-8 would, without decoding.
+  const source = readFileSync(file, 'latin1');
   // V8 checks a cache against the source's length only: a cache is used only for the bundle
   // file it was made for (its size and modification time are in the cache's first line).
   const stamp = bundleStamp(file);
@@ -67,3 +73,5 @@ export function loadBundle(file: string): LoadedBundle {
     },
   };
 }
+
+export = { cacheFileOf, loadBundle };
