@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { formatByteSize } from './byte-size.js';
+import { CommandFrame } from './command-frame.js';
 import type { Config } from './config.js';
 import { LuaScript } from './lua-script.js';
 import type { TaskKeys } from './task-keys.js';
@@ -124,11 +125,14 @@ export class TaskEndedError extends OwnershipLostError {
 /**
  * Appends a task's output to its Redis Stream. Each `append` adds the chunks and moves the
  * checkpoint atomically, so a worker that dies between two appends leaves a checkpoint that
- * matches the stream exactly: the next worker resumes with no gap and no duplicate. Callers await
- * each append before reading more output, which is the back-pressure.
+ * matches the stream exactly: the next worker resumes with no gap and no duplicate. Callers keep
+ * at most one append in flight while they read more output, which is the back-pressure.
  */
 export class LogWriter {
   private readonly expected: Record<string, string>;
+  /** Two, used in turn: with one append in flight the next is framed in the other. */
+  private readonly frames = [new CommandFrame(), new CommandFrame()] as const;
+  private sent = 0;
   /** Called with each batch once it is in the stream (the Claude progress tracker reads it). */
   onAppended: ((chunks: readonly OutputChunk[]) => void) | undefined;
 
@@ -150,10 +154,13 @@ export class LogWriter {
     const args: (string | Buffer | number)[] = [this.caps.maxEntries, fields.length, parts.length, String(Date.now()), this.caps.maxBytes];
     for (const [field, value] of fields) args.push(field, this.expected[field.slice(2)] ?? '0', value);
     for (const chunk of parts) args.push(TAG_OF[chunk.stream], chunk.text);
-    const applied = await APPEND_SCRIPT.run(this.redis, [this.keys.record(this.taskId), this.keys.log(this.taskId)], args);
+    // The next append may be sent before this one is answered (Redis runs them in order): it
+    // expects what this one sets. Should this one fail, so does the next, and the writer is done.
+    Object.assign(this.expected, checkpoint);
+    const frame = this.frames[this.sent++ % 2];
+    const applied = await APPEND_SCRIPT.run(this.redis, [this.keys.record(this.taskId), this.keys.log(this.taskId)], args, frame);
     if (applied === 2) throw new TaskEndedError(this.taskId);
     if (applied !== 1) throw new OwnershipLostError(this.taskId);
-    Object.assign(this.expected, checkpoint);
     this.onAppended?.(parts);
   }
 }

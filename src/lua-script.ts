@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import type { CommandArg, CommandFrame } from './command-frame.js';
 
 /**
  * A Lua script run by its SHA1 (EVALSHA), sent in full (EVAL) only when Redis does not have it
@@ -13,12 +14,15 @@ export class LuaScript {
     this.sha = createHash('sha1').update(source).digest('hex');
   }
 
-  async run(redis: Redis, keys: readonly string[], args: readonly (string | Buffer | number)[]): Promise<unknown> {
+  /** Runs the script; with `frame`, the command is framed in that buffer (see CommandFrame). */
+  async run(redis: Redis, keys: readonly string[], args: readonly CommandArg[], frame?: CommandFrame): Promise<unknown> {
+    const send = (name: 'evalsha' | 'eval', script: string) =>
+      frame ? frame.send(redis, name, [script, keys.length, ...keys, ...args]) : redis[name](script, keys.length, ...keys, ...args);
     try {
-      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
+      return await send('evalsha', this.sha);
     } catch (error) {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return redis.eval(this.source, keys.length, ...keys, ...args);
+      return send('eval', this.source);
     }
   }
 }

@@ -14,6 +14,24 @@ describe('log streams', () => {
 
   const text = async (id: string) => (await readLog(redis, keys, id)).map((e) => (e.kind === 'output' ? e.text : '')).join('');
 
+  it('takes a second append sent before the first is answered, in order; a refused first refuses the second', async () => {
+    const id = randomUUID();
+    const writer = new LogWriter(redis, keys, id, { maxEntries: 1000, maxBytes: 1 << 30 });
+    const first = writer.append([{ stream: 'stdout', text: Buffer.from('one\n') }], { stdout: '4' });
+    const second = writer.append([{ stream: 'stdout', text: Buffer.from('two\n') }], { stdout: '8' });
+    await Promise.all([first, second]);
+    expect(await text(id)).toBe('one\ntwo\n');
+    expect(await redis.hget(keys.record(id), 'c:stdout')).toBe('8');
+
+    // Another writer moved the checkpoint meanwhile: this one's next two appends both go nowhere.
+    await redis.hset(keys.record(id), 'c:stdout', '99');
+    const third = writer.append([{ stream: 'stdout', text: 'three\n' }], { stdout: '14' });
+    const fourth = writer.append([{ stream: 'stdout', text: 'four\n' }], { stdout: '19' });
+    await expect(third).rejects.toBeInstanceOf(OwnershipLostError);
+    await expect(fourth).rejects.toBeInstanceOf(OwnershipLostError);
+    expect(await text(id)).toBe('one\ntwo\n');
+  });
+
   it('refuses a second writer whose checkpoint is stale, so no byte is shipped twice', async () => {
     const id = randomUUID();
     const first = new LogWriter(redis, keys, id, { maxEntries: 1000, maxBytes: 1 << 30 });

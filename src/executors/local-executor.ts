@@ -163,6 +163,7 @@ export class LocalExecutor implements Executor {
   // Ships spool output into the log until the exit file appears or the process is gone.
   private async follow(ctx: ExecutionContext, handle: LocalHandle): Promise<ExecutionResult> {
     const tail = new SpoolTail(handle.dir, ctx.record.checkpoint);
+    const shipper = new OutputShipper(tail, ctx.log);
     const waker = new DirectoryWaker(handle.dir);
     let termination: Promise<boolean> | undefined;
     const unsubscribe = ctx.stop.onTrip((request) => {
@@ -181,7 +182,7 @@ export class LocalExecutor implements Executor {
       for (;;) {
         if (ctx.signal.aborted) throw new DetachedError();
         if (exitCode === undefined && lookForExit) exitCode = readExitCode(handle.dir);
-        const shipped = await this.ship(ctx, tail, exitCode !== undefined);
+        const shipped = await shipper.ship(exitCode !== undefined);
         if (shipped > 0) {
           lookForExit = waker.takeExitHint();
           continue;
@@ -191,7 +192,7 @@ export class LocalExecutor implements Executor {
           // The exit file is written before the wrapper exits; look once more, then drain.
           exitCode = readExitCode(handle.dir);
           if (exitCode !== undefined) continue;
-          return await finish(await this.collectWithoutProcess(ctx, handle.dir, tail, termination !== undefined));
+          return await finish(await this.collectWithoutProcess(ctx, handle.dir, shipper, termination !== undefined));
         }
         const woke = await waker.wait(IDLE_POLL_MS, ctx.signal);
         lookForExit = waker.takeExitHint() || woke === 'timeout';
@@ -208,6 +209,7 @@ export class LocalExecutor implements Executor {
     } finally {
       unsubscribe();
       waker.close();
+      await shipper.settle();
       await tail.close();
     }
   }
@@ -221,26 +223,22 @@ export class LocalExecutor implements Executor {
     return { outcome: 'lost', exitCode: null, signal: null, error };
   }
 
-  private async ship(ctx: ExecutionContext, tail: SpoolTail, complete: boolean): Promise<number> {
-    const { chunks, bytes } = await tail.read(complete);
-    if (bytes > 0) await ctx.log.append(chunks, tail.checkpoint());
-    return bytes;
-  }
-
   // The process is gone: ship what it wrote, then report its exit code, or lost without one.
   private async collectWithoutProcess(
     ctx: ExecutionContext,
     dir: string,
-    existing?: SpoolTail,
+    existing?: OutputShipper,
     killedByUs = false,
   ): Promise<ExecutionResult> {
-    const tail = existing ?? new SpoolTail(dir, ctx.record.checkpoint);
+    const tail = existing ? undefined : new SpoolTail(dir, ctx.record.checkpoint);
+    const shipper = existing ?? new OutputShipper(tail!, ctx.log);
     try {
-      while ((await this.ship(ctx, tail, true)) > 0) {
+      while ((await shipper.ship(true)) > 0) {
         // drain
       }
     } finally {
-      if (!existing) await tail.close();
+      await shipper.settle();
+      await tail?.close();
     }
     const exitCode = readExitCode(dir);
     if (exitCode !== undefined) return resultFromExitCode(exitCode);
@@ -249,6 +247,45 @@ export class LocalExecutor implements Executor {
     const error = 'the task process vanished without recording an exit code (killed from outside, or the host restarted)';
     await ctx.log.append([{ stream: 'system', text: `${error}\n` }]);
     return { outcome: 'lost', exitCode: null, signal: null, error };
+  }
+}
+
+/**
+ * Ships a task's spool output into its log. While output keeps coming (a read fills its buffer)
+ * the next read is made while the last append is on its way: reading and Redis's work overlap.
+ * At most one append is in flight.
+ */
+class OutputShipper {
+  private inFlight: Promise<void> | undefined;
+
+  constructor(
+    private readonly tail: SpoolTail,
+    private readonly log: ExecutionContext['log'],
+  ) {}
+
+  /** Reads and ships what is new; resolves with its size once the next read may be made. */
+  async ship(complete: boolean): Promise<number> {
+    const { chunks, bytes, more } = await this.tail.read(complete);
+    const previous = this.inFlight;
+    this.inFlight = undefined;
+    if (bytes === 0) {
+      await previous;
+      return 0;
+    }
+    const appended = this.log.append(chunks, this.tail.checkpoint());
+    // Awaited below or by the next call; a failure meanwhile must not go unhandled.
+    appended.catch(() => {});
+    await previous;
+    if (more) this.inFlight = appended;
+    else await appended;
+    return bytes;
+  }
+
+  /** Waits for the append in flight, if any; its failure was (or will be) reported by `ship`. */
+  async settle(): Promise<void> {
+    const previous = this.inFlight;
+    this.inFlight = undefined;
+    await previous?.catch(() => {});
   }
 }
 

@@ -20,6 +20,8 @@ interface SpoolFile {
   stream: 'stdout' | 'stderr';
   /** Its own read buffer: the chunks of one read() of both files are shipped together. */
   buffer: Buffer;
+  /** The other buffer, once output comes faster than one read takes it (see `read`). */
+  spare?: Buffer;
   path: string;
   handle?: FileHandle;
   offset: number;
@@ -47,13 +49,17 @@ export class SpoolTail {
   }
 
   /**
-   * New output since the last call, at most one buffer (64 KiB growing to 1 MiB) per file. With `complete` (the process has
-   * ended) a trailing partial character is decoded too (as U+FFFD). The chunks share one buffer:
-   * ship them before the next call.
+   * New output since the last call, at most one buffer (64 KiB growing to 1 MiB) per file. With
+   * `complete` (the process has ended) a trailing partial character is decoded too (as U+FFFD).
+   * The chunks are views of the read buffers: they stay valid until the next call — or, when
+   * `more` says a buffer came back full (more output is waiting), until the call after that, which
+   * reads into the other buffers. So the caller may ship one read while it makes the next.
    */
-  async read(complete: boolean): Promise<{ chunks: OutputChunk[]; bytes: number }> {
+  async read(complete: boolean): Promise<{ chunks: OutputChunk[]; bytes: number; more: boolean }> {
     const chunks: OutputChunk[] = [];
+    const used: { file: SpoolFile; full: boolean }[] = [];
     let bytes = 0;
+    let more = false;
     for (const file of this.files) {
       // A file not opened yet is only opened once it holds something: most tasks write to one of
       // the two or to neither, and a stat is one system call where open, read and close are three.
@@ -66,16 +72,17 @@ export class SpoolTail {
       const atEnd = complete && bytesRead < size;
       const usable = atEnd ? bytesRead : completeUtf8Length(file.buffer.subarray(0, bytesRead));
       if (usable === 0) continue;
-      // The bytes go to Redis as they are (no decode and re-encode); the buffer is reused only
-      // after the caller has awaited the append of this chunk.
-      const data = file.buffer.subarray(0, usable);
-      chunks.push({ stream: file.stream, text: data });
+      // The bytes go to Redis as they are (no decode and re-encode).
+      chunks.push({ stream: file.stream, text: file.buffer.subarray(0, usable) });
+      used.push({ file, full: bytesRead === size });
       file.offset += usable;
       bytes += usable;
-      // Full: there is more. A new buffer for the next read (this one is still being shipped).
-      if (bytesRead === size && size < MAX_READ_BYTES) file.buffer = Buffer.allocUnsafe(Math.min(MAX_READ_BYTES, size * 4));
+      if (bytesRead === size) more = true;
     }
-    return { chunks, bytes };
+    // More is waiting: the next read goes to the other buffers (a full one grows fourfold) while
+    // these chunks are shipped. Both stay allocated, so a flood reuses the same memory.
+    if (more) for (const { file, full } of used) swapBuffers(file, full);
+    return { chunks, bytes, more };
   }
 
   private async openFile(file: SpoolFile): Promise<FileHandle | undefined> {
@@ -92,4 +99,12 @@ export class SpoolTail {
     await Promise.all(this.files.map(async (f) => f.handle?.close()));
     for (const f of this.files) f.handle = undefined;
   }
+}
+
+// Makes the spare the read buffer, fourfold the size (up to MAX_READ_BYTES) after a full read.
+function swapBuffers(file: SpoolFile, full: boolean): void {
+  const current = file.buffer;
+  const wanted = full ? Math.min(MAX_READ_BYTES, current.length * 4) : current.length;
+  file.buffer = file.spare && file.spare.length >= wanted ? file.spare : Buffer.allocUnsafe(wanted);
+  file.spare = current;
 }
