@@ -10,7 +10,7 @@ import { readQueueStates, type QueueState } from './queue-states.js';
 import { TaskKeys } from './task-keys.js';
 import { payloadWorkdir, TaskRequestSchema, type TaskPayload, type TaskRequest, type TaskType } from './task-payload.js';
 import { shellEnvironmentProblem } from './executors/task-wrapper.js';
-import { initialRecordFields, parseRecordHash, type TaskView } from './task-record.js';
+import { initialRecordFields, parseRecordHash, type TaskRecord, type TaskView } from './task-record.js';
 import { deriveTaskStatus, type TaskStatus } from './task-status.js';
 import { addToSearchIndex } from './task-search.js';
 import { signTaskRequest, taskSigningKey } from './task-signing.js';
@@ -240,6 +240,13 @@ export class TaskClient {
     return view;
   }
 
+  private async readRecords(ids: readonly string[]): Promise<(TaskRecord | undefined)[]> {
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hgetall(this.keys.record(id));
+    const hashes = (await pipeline.exec()) ?? [];
+    return hashes.map(([, hash]) => parseRecordHash((hash ?? {}) as Record<string, string>));
+  }
+
   /** The request a task was enqueued with: the copy on its record, else its job's data. */
   async request(view: TaskView): Promise<TaskRequest | undefined> {
     const kept = await this.redis.hget(this.keys.record(view.record.id), REQUEST_FIELD);
@@ -273,10 +280,7 @@ export class TaskClient {
    * per executor among them); ids whose record expired are dropped.
    */
   async views(ids: string[]): Promise<TaskView[]> {
-    const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.hgetall(this.keys.record(id));
-    const hashes = (await pipeline.exec()) ?? [];
-    const records = hashes.map(([, hash]) => parseRecordHash((hash ?? {}) as Record<string, string>));
+    const records = await this.readRecords(ids);
     // Ended tasks have their outcome on the record; the others' states come from their queues.
     const pending = new Map<string, string[]>();
     for (const record of records) {
@@ -288,6 +292,16 @@ export class TaskClient {
         for (const [id, state] of await readQueueStates(this.redis, this.prefix, executor, pendingIds)) states.set(id, state);
       }),
     );
+    // A task that ended between the two reads: its job is finished, and its record (written
+    // first) has the outcome and exit code now. Read those records again.
+    const ended = records.flatMap((record, index) => {
+      const state = record && states.get(record.id)?.state;
+      return state === 'completed' || state === 'failed' ? [index] : [];
+    });
+    if (ended.length > 0) {
+      const fresh = await this.readRecords(ended.map((index) => ids[index]!));
+      ended.forEach((index, i) => (records[index] = fresh[i] ?? records[index]));
+    }
     const views: TaskView[] = [];
     const stale: string[] = [];
     for (const [index, record] of records.entries()) {

@@ -116,23 +116,25 @@ describe('process launcher', () => {
       const launcher = new ProcessLauncher({ PATH: process.env.PATH, [name]: value });
       await launcher.open();
       const pid = await launcher.startWrapper(${JSON.stringify(spec)}).started;
-      process.stdout.write(JSON.stringify({ pid, worker: process.pid }));
+      // The launcher is this process's child.
+      const { readdirSync, readFileSync } = await import('node:fs');
+      const launcherPid = readdirSync('/proc').filter((n) => /^\\d+$/.test(n)).find((n) => {
+        try { return readFileSync('/proc/' + n + '/stat', 'utf8').split(') ')[1].split(' ')[1] === String(process.pid); } catch { return false; }
+      });
+      process.stdout.write(JSON.stringify({ pid, launcherPid: Number(launcherPid) }));
       setTimeout(() => process.exit(0), 5);
     `;
     const worker = spawn(process.execPath, ['--input-type=module', '-e', source], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
     let out = '';
     worker.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    // The launcher is the parent of the wrapper that took the task, which runs while the worker lives.
-    let launcherPid: number | undefined;
-    await waitFor(async () => {
-      launcherPid ??= waitingWrappers()[0]?.ppid;
-      return launcherPid !== undefined;
-    });
-    await new Promise((resolve) => worker.once('exit', resolve));
-    expect(JSON.parse(out).pid).toBeGreaterThan(0);
+    await exited;
+    const { pid, launcherPid } = JSON.parse(out) as { pid: number; launcherPid: number };
+    expect(pid).toBeGreaterThan(0);
+    expect(launcherPid).toBeGreaterThan(0);
     await waitFor(async () => exitCode(dir) === '0\n');
     await waitFor(async () => processesWithEnv(mark).length === 0, 5000);
-    await waitFor(async () => [undefined, 'Z'].includes(readProcessTable().get(launcherPid!)?.state), 5000);
+    await waitFor(async () => [undefined, 'Z'].includes(readProcessTable().get(launcherPid)?.state), 5000);
   });
 
   it('leaves no launcher or waiting wrapper behind when the worker is SIGKILLed', async () => {
