@@ -4,17 +4,20 @@ import { startTimeOfStatLine } from './process-identity.js';
 import { shellQuote } from './shell-quote.js';
 
 /**
- * The wrapper's functions. `oca_main DIR [-C WORKDIR] (-c STRING | -- ARGV…)` runs one task as the
- * process group leader of its own session (the spawn is detached, i.e. setsid): records its pid
- * and its /proc stat line (for the start time that tells it from a recycled pid; `read` is a
- * builtin, so no process is spawned for it), changes to WORKDIR, runs the command with output to
- * the spool files, and writes the exit code atomically: one write(2) of a whole line such as
- * `3\n`, which readers accept only once its newline is there (so no extra process like `mv` is
- * spawned per task). It traps TERM/INT so that it outlives a group-wide SIGTERM long enough to
- * record how the command ended; the command itself gets default signal handling. `-c STRING` is
- * evaluated in a subshell with no positional parameters — what `sh -c STRING` does, without
- * exec'ing a second shell; `-- ARGV…` is exec'd as is. A WORKDIR that cannot be entered ends the
- * task with `cd`'s message on stderr and its exit code.
+ * The wrapper's functions. `oca_main DIR [-C WORKDIR] [-e NAME VALUE]… [-u NAME]… (-c STRING |
+ * -- ARGV…)` runs one task as the process group leader of its own session (the spawn is
+ * detached, i.e. setsid): records its pid and its /proc stat line (for the start time that tells
+ * it from a recycled pid; `read` is a builtin, so no process is spawned for it), changes to
+ * WORKDIR, exports and unsets the task's variables, runs the command with output to the spool
+ * files, and writes the exit code atomically: one write(2) of a whole line such as `3\n`, which
+ * readers accept only once its newline is there (so no extra process like `mv` is spawned per
+ * task). It traps TERM/INT so that it outlives a group-wide SIGTERM long enough to record how the
+ * command ended; the command itself gets default signal handling. `-c STRING` is evaluated in a
+ * subshell with no positional parameters — what `sh -c STRING` does, without exec'ing a second
+ * shell; `-- ARGV…` is exec'd as is. A WORKDIR that cannot be entered, or a variable the shell
+ * refuses (read-only in bash, OPTIND not a number in dash), ends the task with the shell's message
+ * on its stderr and an exit code (`cd`'s, or 125) before the command runs: `command` keeps a
+ * failing `export` or `unset`, special built-ins, from ending the wrapper itself.
  */
 const WRAPPER_FUNCTIONS = `oca_stat=; read -r oca_stat 2>/dev/null </proc/$$/stat
 oca_main() {
@@ -27,7 +30,14 @@ oca_main() {
   printf '%s\\n' "$oca_code" >"$oca_dir/exit"
 }
 oca_run() {
-  if [ "$1" = -C ]; then cd -- "$2" || return; shift 2; fi
+  while :; do
+    case $1 in
+      -C) cd -- "$2" || return; shift 2 ;;
+      -e) command export "$2=$3" || return 125; shift 3 ;;
+      -u) command unset "$2" || return 125; shift 2 ;;
+      *) break ;;
+    esac
+  done
   if [ "$1" = -c ]; then oca_cmd=$2; shift 2; (eval "unset oca_cmd oca_dir oca_code oca_stat oca_spec oca_nl; $oca_cmd"); else shift; "$@"; fi
 }
 `;
@@ -66,17 +76,22 @@ export interface WrapperSpecInput {
 }
 
 /**
- * The one line a waiting wrapper evaluates: the task's environment, then `oca_main` with its
- * spool directory, workdir and command. Every value is quoted by `shellQuote`, with each newline
- * written as `"$oca_nl"` so that the whole spec stays one line.
+ * The one line a waiting wrapper evaluates: `oca_main` with the task's spool directory, workdir,
+ * variables and command. Every word is quoted by `shellQuote`, with each newline written as
+ * `"$oca_nl"` so that the whole spec stays one line.
  */
 export function wrapperSpec(input: WrapperSpecInput): string {
   checkShellEnvironment(input.env, input.unsetEnv);
-  const quote = (word: string) => shellQuote(word).replaceAll('\n', `'"$oca_nl"'`);
-  const parts = Object.entries(input.env).map(([name, value]) => `export ${name}=${quote(value)};`);
-  if (input.unsetEnv.length > 0) parts.push(`unset ${input.unsetEnv.join(' ')};`);
-  parts.push('oca_main', quote(input.dir), '-C', quote(input.workdir), ...wrapperArgs(input.argv).map(quote));
-  return parts.join(' ');
+  const words = [
+    'oca_main',
+    input.dir,
+    '-C',
+    input.workdir,
+    ...Object.entries(input.env).flatMap(([name, value]) => ['-e', name, value]),
+    ...input.unsetEnv.flatMap((name) => ['-u', name]),
+    ...wrapperArgs(input.argv),
+  ];
+  return words.map((word) => shellQuote(word).replaceAll('\n', `'"$oca_nl"'`)).join(' ');
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

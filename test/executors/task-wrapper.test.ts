@@ -75,6 +75,16 @@ describe('the waiting wrapper', () => {
     expect(existsSync(path.join(dir, 'pid'))).toBe(false);
   });
 
+  it('ends a task whose variable the shell refuses with exit code 125 and the shell\'s message, running nothing', async () => {
+    const dir = spoolDir();
+    const marker = path.join(root, 'refused-variable-ran');
+    // dash takes OPTIND as a number only; `export` failing would otherwise end the wrapper itself.
+    await runWaiting(`${spec(dir, ['touch', marker], { env: { OPTIND: 'not a number' } })}\n`);
+    expect(read(dir, 'exit')).toBe('125\n');
+    expect(read(dir, 'stderr')).toMatch(/OPTIND|not a number/);
+    expect(existsSync(marker)).toBe(false);
+  });
+
   it('ends a task whose workdir cannot be entered with cd\'s message and exit code, running nothing', async () => {
     const dir = spoolDir();
     const marker = path.join(root, 'no-workdir-ran');
