@@ -11,6 +11,11 @@ const WAITING_WRAPPERS = 1;
  * compete for a CPU with the start of the task just handed out.
  */
 const REFILL_DELAY_MS = 10;
+/**
+ * The longest wait before a waiting wrapper that died unused (killed, or a shell that cannot
+ * start) is replaced: the wait doubles from REFILL_DELAY_MS with each such death in a row.
+ */
+const REPLACE_DELAY_MS = 1000;
 
 /**
  * The launcher: a small Node process that starts the wrappers of a worker's tasks. A spawn is a
@@ -38,6 +43,10 @@ const WRAPPER = ${JSON.stringify(WAITING_WRAPPER)};
 const waiting = new Set();
 let env;
 let refill;
+let deaths = 0;
+const refillLater = () => {
+  refill ??= setTimeout(topUp, Math.min(${REFILL_DELAY_MS} * 2 ** deaths, ${REPLACE_DELAY_MS}));
+};
 const startWrapper = () => {
   // In '/', so that no waiting wrapper keeps a directory busy; the spec changes to the workdir.
   const child = spawn('/bin/sh', ['-c', WRAPPER, 'openclaw-task'], { cwd: '/', env, detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
@@ -49,13 +58,18 @@ const topUp = () => {
   refill = undefined;
   while (process.connected && waiting.size < ${WAITING_WRAPPERS}) {
     const child = startWrapper();
-    if (child.pid === undefined) return;
+    if (child.pid === undefined) {
+      deaths++;
+      refillLater();
+      return;
+    }
     const pid = child.pid;
     waiting.add(pid);
     child.once('exit', () => {
       if (!waiting.delete(pid) || !process.connected) return;
       process.send({ gone: pid });
-      refill ??= setTimeout(topUp, ${REFILL_DELAY_MS});
+      deaths++;
+      refillLater();
     });
     // Handed over: the worker holds the only write end, so the wrapper ends when the worker does.
     process.send({ ready: pid }, child.stdin);
@@ -84,7 +98,8 @@ process.on('message', (r) => {
     topUp();
   } else if (r.used) {
     waiting.delete(r.used);
-    refill ??= setTimeout(topUp, ${REFILL_DELAY_MS});
+    deaths = 0;
+    refillLater();
   } else {
     start(r);
   }
@@ -163,6 +178,8 @@ export class ProcessLauncher {
     const child = this.child ?? this.start();
     const ready = this.waiting.shift();
     if (!ready) return { started: this.startFresh(child, spec) };
+    // Said first, so that the launcher knows before the task can have ended.
+    this.send(child, { used: ready.pid });
     const started = new Promise<number>((resolve, reject) => {
       ready.stdin.write(`${spec}\n`, (error?: Error | null) => {
         if (!error) {
@@ -174,7 +191,6 @@ export class ProcessLauncher {
       });
       ready.stdin.end();
     });
-    this.send(child, { used: ready.pid });
     return { pid: ready.pid, startTime: ready.startTime, started };
   }
 
