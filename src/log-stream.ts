@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { formatByteSize } from './byte-size.js';
-import { CommandFrame } from './command-frame.js';
+import { CommandFrame, type CommandArg } from './command-frame.js';
 import type { Config } from './config.js';
 import { LuaScript } from './lua-script.js';
 import type { TaskKeys } from './task-keys.js';
@@ -45,7 +45,7 @@ export type LogEntry =
  * ARGV: max entries, number of checkpoint fields, number of chunks, updated_at, max bytes, then
  * (field, expected, new) per checkpoint field, then (tag, data) per chunk.
  */
-const APPEND_SCRIPT = new LuaScript(`
+export const APPEND_SCRIPT = new LuaScript(`
 if redis.call('HEXISTS', KEYS[1], 'finished_at') == 1 then return 2 end
 local n, m = tonumber(ARGV[2]), tonumber(ARGV[3])
 local i = 6
@@ -133,6 +133,8 @@ export class LogWriter {
   /** Two, used in turn: with one append in flight the next is framed in the other. */
   private readonly frames = [new CommandFrame(), new CommandFrame()] as const;
   private sent = 0;
+  /** Whether the last append was sent a second time, and so may have run after the one after it. */
+  private lastResent: Promise<boolean> = Promise.resolve(false);
   /** Called with each batch once it is in the stream (the Claude progress tracker reads it). */
   onAppended: ((chunks: readonly OutputChunk[]) => void) | undefined;
 
@@ -151,17 +153,32 @@ export class LogWriter {
     const parts = chunks.filter((chunk) => chunk.text.length > 0);
     const fields = Object.entries(checkpointFields(checkpoint ?? {}));
     if (parts.length === 0 && fields.length === 0) return;
-    const args: (string | Buffer | number)[] = [this.caps.maxEntries, fields.length, parts.length, String(Date.now()), this.caps.maxBytes];
+    const args: CommandArg[] = [this.caps.maxEntries, fields.length, parts.length, String(Date.now()), this.caps.maxBytes];
     for (const [field, value] of fields) args.push(field, this.expected[field.slice(2)] ?? '0', value);
     for (const chunk of parts) args.push(TAG_OF[chunk.stream], chunk.text);
     // The next append may be sent before this one is answered (Redis runs them in order): it
     // expects what this one sets. Should this one fail, so does the next, and the writer is done.
     Object.assign(this.expected, checkpoint);
-    const frame = this.frames[this.sent++ % 2];
-    const applied = await APPEND_SCRIPT.run(this.redis, [this.keys.record(this.taskId), this.keys.log(this.taskId)], args, frame);
+    const sending = this.send(args, this.sent++ % 2 === 0 ? this.frames[0] : this.frames[1], this.lastResent);
+    this.lastResent = sending.then(
+      (sent) => sent.resent,
+      () => false,
+    );
+    const { applied } = await sending;
     if (applied === 2) throw new TaskEndedError(this.taskId);
     if (applied !== 1) throw new OwnershipLostError(this.taskId);
     this.onAppended?.(parts);
+  }
+
+  // A refusal just after an append that was sent a second time (its script was not loaded: Redis
+  // restarted) may only mean that this one ran first, against the checkpoint before it: once
+  // that one has run, this one is sent again. A real refusal refuses again.
+  private async send(args: CommandArg[], frame: CommandFrame, previousResent: Promise<boolean>): Promise<{ applied: unknown; resent: boolean }> {
+    const keys = [this.keys.record(this.taskId), this.keys.log(this.taskId)];
+    const first = await APPEND_SCRIPT.runReporting(this.redis, keys, args, frame);
+    if (first.result !== 0 || !(await previousResent)) return { applied: first.result, resent: first.resent };
+    const again = await APPEND_SCRIPT.runReporting(this.redis, keys, args, frame);
+    return { applied: again.result, resent: true };
   }
 }
 

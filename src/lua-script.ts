@@ -10,19 +10,32 @@ import type { CommandArg, CommandFrame } from './command-frame.js';
 export class LuaScript {
   private readonly sha: string;
 
-  constructor(private readonly source: string) {
+  constructor(readonly source: string) {
     this.sha = createHash('sha1').update(source).digest('hex');
   }
 
   /** Runs the script; with `frame`, the command is framed in that buffer (see CommandFrame). */
   async run(redis: Redis, keys: readonly string[], args: readonly CommandArg[], frame?: CommandFrame): Promise<unknown> {
+    return (await this.runReporting(redis, keys, args, frame)).result;
+  }
+
+  /**
+   * Like `run`, and says whether the script had to be sent again in full (`resent`): it then ran
+   * after any command sent on the connection meanwhile.
+   */
+  async runReporting(
+    redis: Redis,
+    keys: readonly string[],
+    args: readonly CommandArg[],
+    frame?: CommandFrame,
+  ): Promise<{ result: unknown; resent: boolean }> {
     const send = (name: 'evalsha' | 'eval', script: string) =>
       frame ? frame.send(redis, name, [script, keys.length, ...keys, ...args]) : redis[name](script, keys.length, ...keys, ...args);
     try {
-      return await send('evalsha', this.sha);
+      return { result: await send('evalsha', this.sha), resent: false };
     } catch (error) {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return send('eval', this.source);
+      return { result: await send('eval', this.source), resent: true };
     }
   }
 }

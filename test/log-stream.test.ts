@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Command, Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { finishTask, followLog, LogWriter, OwnershipLostError, readLog, readLogTail, TaskEndedError, TaskKeys, type LogEntry } from '../src/index.js';
+import { APPEND_SCRIPT, finishTask, followLog, LogWriter, OwnershipLostError, readLog, readLogTail, TaskEndedError, TaskKeys, type LogEntry } from '../src/index.js';
 import { deleteKeys } from './helpers/harness.js';
+import { startRedisServer } from './helpers/redis-server.js';
 
 describe('log streams', () => {
   const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
@@ -30,6 +31,38 @@ describe('log streams', () => {
     await expect(third).rejects.toBeInstanceOf(OwnershipLostError);
     await expect(fourth).rejects.toBeInstanceOf(OwnershipLostError);
     expect(await text(id)).toBe('one\ntwo\n');
+  });
+
+  it('takes an append that ran before the one sent ahead of it, when that one had to be sent again (Redis had lost the script)', async () => {
+    // A private server: its script cache is flushed, as after a restart.
+    const server = await startRedisServer();
+    const conn = new Redis(server.url);
+    try {
+      await conn.script('FLUSH');
+      const id = randomUUID();
+      const writer = new LogWriter(conn, keys, id, { maxEntries: 1000, maxBytes: 1 << 30 });
+      // The first append's EVALSHA finds no script; the script is loaded right behind it (another
+      // connection could do that), so the second one's EVALSHA runs before the first one's EVAL.
+      const send = conn.sendCommand.bind(conn);
+      let loaded = false;
+      conn.sendCommand = ((command: Parameters<typeof send>[0]) => {
+        const sent = send(command);
+        if (!loaded && command.name === 'evalsha') {
+          loaded = true;
+          void send(new Command('script', ['LOAD', APPEND_SCRIPT.source], { replyEncoding: 'utf8' }));
+        }
+        return sent;
+      });
+      const first = writer.append([{ stream: 'stdout', text: Buffer.from('one\n') }], { stdout: '4' });
+      const second = writer.append([{ stream: 'stdout', text: Buffer.from('two\n') }], { stdout: '8' });
+      await Promise.all([first, second]);
+      expect(loaded).toBe(true);
+      expect((await readLog(conn, keys, id)).map((e) => (e.kind === 'output' ? e.text : '')).join('')).toBe('one\ntwo\n');
+      expect(await conn.hget(keys.record(id), 'c:stdout')).toBe('8');
+    } finally {
+      conn.disconnect();
+      await server.destroy();
+    }
   });
 
   it('refuses a second writer whose checkpoint is stale, so no byte is shipped twice', async () => {
