@@ -1,10 +1,12 @@
 // CommonJS, like the entry that requires it (bin.cts).
+import buffer = require('node:buffer');
 import fs = require('node:fs');
 import nodeModule = require('node:module');
 import path = require('node:path');
 import vm = require('node:vm');
 import type { COMMANDS } from './commands.js' with { 'resolution-mode': 'import' };
 
+const { isAscii } = buffer;
 const { readFileSync, renameSync, statSync, writeFileSync } = fs;
 const { createRequire, Module } = nodeModule;
 const { Script } = vm;
@@ -40,8 +42,10 @@ function bundleStamp(file: string): string {
  * file (the bundle itself) returns this instance.
  */
 function loadBundle(file: string): LoadedBundle {
-  // The build makes the bundle pure ASCII, so Latin-1 reads it as UTF-8 would, without decoding.
-  const source = readFileSync(file, 'latin1');
+  // The build makes the bundle pure ASCII where it can: then Latin-1 reads it as UTF-8 would,
+  // without decoding.
+  const bytes = readFileSync(file);
+  const source = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
   // V8 checks a cache against the source's length only: a cache is used only for the bundle
   // file it was made for (its size and modification time are in the cache's first line).
   const stamp = bundleStamp(file);
