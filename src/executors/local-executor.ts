@@ -143,13 +143,13 @@ export class LocalExecutor implements Executor {
     }
     if (command.stdin !== undefined) await writeFile(path.join(dir, 'stdin'), command.stdin, { mode: 0o600 });
 
-    // The record says "started, in this directory" while the wrapper gets its spec (so `kill` asks
-    // the worker instead of cancelling, and a failed mark with the pid still leaves the task
-    // recorded as started: it is re-attached, never run again). Should the worker die before
-    // Redis has it, the next worker still finds the directory (mkdir above fails with EEXIST)
-    // and re-attaches.
-    const marked = ctx.markStarted({ dir, host: this.hostId });
+    // The wrapper gets its spec first, then the record says "started, in this directory" (so a
+    // failed mark with the pid still leaves the task recorded as started: it is re-attached, never
+    // run again; `kill` meanwhile finds the job active, not queued, and asks the worker). Should
+    // the worker die before Redis has it, the next worker still finds the directory (mkdir above
+    // fails with EEXIST) and re-attaches.
     const launch = this.launcher.startWrapper(spec);
+    const marked = ctx.markStarted({ dir, host: this.hostId });
     // Both settle before going on; a failed first mark is made good by the mark with the pid.
     const [spawn] = await Promise.allSettled([launch.started, marked]);
     if (spawn.status === 'rejected') throw spawn.reason;

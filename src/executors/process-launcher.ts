@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
-import { readProcessStartTime } from './process-identity.js';
+import { isSameProcessAlive, readProcessStartTime } from './process-identity.js';
 import { WAITING_WRAPPER } from './task-wrapper.js';
 
 /** Wrappers kept started ahead of their task. One covers a task at a time; a burst starts the rest. */
@@ -89,7 +89,7 @@ const start = (r) => {
     return;
   }
   // Settled when the line is written, not when the stream ends: a short task may be over by then.
-  child.stdin.write(r.s + '\\n', (error) => (error ? fail(r, error) : process.send({ i: r.i, p: child.pid })));
+  child.stdin.write(r.s, (error) => (error ? fail(r, error) : process.send({ i: r.i, p: child.pid })));
   child.stdin.end();
 };
 process.on('message', (r) => {
@@ -171,17 +171,20 @@ export class ProcessLauncher {
   }
 
   /**
-   * Gives a task's spec line (`wrapperSpec`) to a waiting wrapper, or to one started for it when
+   * Gives a task's spec (`wrapperSpec`) to a waiting wrapper, or to one started for it when
    * none waits (or the one that waited has died).
    */
   startWrapper(spec: string): WrapperStart {
     const child = this.child ?? this.start();
-    const ready = this.waiting.shift();
+    let ready = this.waiting.shift();
+    // One killed from outside before the launcher said so: its forked shell would run nothing.
+    while (ready && !isSameProcessAlive(ready.pid, ready.startTime)) {
+      ready.stdin.destroy();
+      ready = this.waiting.shift();
+    }
     if (!ready) return { started: this.startFresh(child, spec) };
-    // Said first, so that the launcher knows before the task can have ended.
-    this.send(child, { used: ready.pid });
     const started = new Promise<number>((resolve, reject) => {
-      ready.stdin.write(`${spec}\n`, (error?: Error | null) => {
+      ready.stdin.write(spec, (error?: Error | null) => {
         if (!error) {
           resolve(ready.pid);
           return;
@@ -191,6 +194,9 @@ export class ProcessLauncher {
       });
       ready.stdin.end();
     });
+    // Said right after the spec (the write above is made at once): the task has the first of the
+    // CPU, and the launcher still knows long before the task can have ended.
+    this.send(child, { used: ready.pid });
     return { pid: ready.pid, startTime: ready.startTime, started };
   }
 

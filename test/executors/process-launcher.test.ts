@@ -7,7 +7,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ProcessLauncher } from '../../src/executors/process-launcher.js';
 import { wrapperSpec } from '../../src/executors/task-wrapper.js';
 import { waitFor } from './executor-conformance.js';
-import { processesWithEnv, readProcessTable } from '../helpers/processes.js';
+import { processesWithEnv, readProcessTable, type ProcessInfo } from '../helpers/processes.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'oca-launcher-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -29,8 +29,13 @@ async function openLauncher(): Promise<ProcessLauncher> {
   return launcher;
 }
 
-// Wrappers waiting for a task: marked, and still in '/' (a task's wrapper is in its workdir).
-const waitingWrappers = () => processesWithEnv(mark).filter((p) => cwdOf(p.pid) === '/');
+// Wrappers waiting for a task: marked session leaders whose forked shell is still in '/' (a
+// task's shell is in its workdir, or is its command; the wrapper itself stays in '/').
+function waitingWrappers(): ProcessInfo[] {
+  const marked = processesWithEnv(mark);
+  const forked = marked.filter((p) => p.session !== p.pid && cwdOf(p.pid) === '/');
+  return marked.filter((p) => p.session === p.pid && forked.some((f) => f.ppid === p.pid));
+}
 
 function cwdOf(pid: number): string | undefined {
   try {

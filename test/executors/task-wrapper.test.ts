@@ -1,10 +1,12 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isOcaError } from '../../src/errors.js';
 import { checkShellEnvironment, parsePidFile, WAITING_WRAPPER, wrapperSpec, type WrapperSpecInput } from '../../src/executors/task-wrapper.js';
+import { isLive, readProcessTable } from '../helpers/processes.js';
+import { waitFor } from './executor-conformance.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'oca-wrapper-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -22,6 +24,18 @@ async function runWaiting(input: string, env: NodeJS.ProcessEnv = { PATH: proces
   return code;
 }
 
+// A waiting wrapper in its own session, as the launcher starts one, with the shell it forked.
+async function startWaiting(): Promise<{ wrapper: ChildProcessWithoutNullStreams & { pid: number }; forked: number; exited: Promise<number | null> }> {
+  const wrapper = spawn('/bin/sh', ['-c', WAITING_WRAPPER, 'openclaw-task'], { cwd: '/', env: { PATH: process.env.PATH }, detached: true }) as ChildProcessWithoutNullStreams & { pid: number };
+  const exited = new Promise<number | null>((resolve) => wrapper.once('exit', resolve));
+  let forked: number | undefined;
+  await waitFor(async () => {
+    forked = [...readProcessTable().values()].find((p) => p.ppid === wrapper.pid && isLive(p))?.pid;
+    return forked !== undefined;
+  }, 5000);
+  return { wrapper, forked: forked!, exited };
+}
+
 function spoolDir(): string {
   const dir = path.join(root, `task-${++made}`);
   mkdirSync(dir);
@@ -37,7 +51,7 @@ function spec(dir: string, argv: string[], extra: Partial<WrapperSpecInput> = {}
 describe('the waiting wrapper', () => {
   it('runs the one-line spec it reads: pid file first, output in the spool files, the exit code last', async () => {
     const dir = spoolDir();
-    await runWaiting(`${spec(dir, ['sh', '-c', 'echo out; echo err >&2; pwd; exit 3'])}\n`);
+    await runWaiting(spec(dir, ['sh', '-c', 'echo out; echo err >&2; pwd; exit 3']));
     expect(read(dir, 'stdout')).toBe(`out\n${root}\n`);
     expect(read(dir, 'stderr')).toBe('err\n');
     expect(read(dir, 'exit')).toBe('3\n');
@@ -47,7 +61,7 @@ describe('the waiting wrapper', () => {
   it('sets and unsets the task\'s variables, with newlines, quotes and $ in values kept byte for byte', async () => {
     const dir = spoolDir();
     const tricky = "line one\nit's \"$(id)\" `id` $HOME \\ \n\ttab";
-    await runWaiting(`${spec(dir, ['sh', '-c', 'printf "%s|%s|%s" "$TRICKY" "${GONE-unset}" "$KEPT"'], { env: { TRICKY: tricky, KEPT: 'k' }, unsetEnv: ['GONE'] })}\n`, {
+    await runWaiting(spec(dir, ['sh', '-c', 'printf "%s|%s|%s" "$TRICKY" "${GONE-unset}" "$KEPT"'], { env: { TRICKY: tricky, KEPT: 'k' }, unsetEnv: ['GONE'] }), {
       PATH: process.env.PATH,
       GONE: 'inherited',
       KEPT: 'inherited',
@@ -58,7 +72,7 @@ describe('the waiting wrapper', () => {
   it('passes argv words with newlines exact to an exec\'d command', async () => {
     const dir = spoolDir();
     const words = ['a\nb', "'", '\n', '$(id)', ''];
-    await runWaiting(`${spec(dir, ['printf', '[%s]', ...words])}\n`);
+    await runWaiting(spec(dir, ['printf', '[%s]', ...words]));
     expect(read(dir, 'stdout')).toBe(words.map((w) => `[${w}]`).join(''));
     expect(read(dir, 'exit')).toBe('0\n');
   });
@@ -66,9 +80,9 @@ describe('the waiting wrapper', () => {
   it('runs nothing from a spec cut short (no newline), nor when its input ends empty', async () => {
     const dir = spoolDir();
     const marker = path.join(root, 'cut-short-ran');
-    const whole = spec(dir, ['touch', marker]);
+    const [first] = spec(dir, ['touch', marker]).split('\n');
     // Cut at a word boundary, where the words so far would be a valid command of their own.
-    const cut = whole.slice(0, whole.lastIndexOf(' '));
+    const cut = first!.slice(0, first!.lastIndexOf(' '));
     expect(await runWaiting(cut)).toBe(0);
     expect(await runWaiting('')).toBe(0);
     expect(existsSync(marker)).toBe(false);
@@ -79,16 +93,56 @@ describe('the waiting wrapper', () => {
     const dir = spoolDir();
     const marker = path.join(root, 'refused-variable-ran');
     // dash takes OPTIND as a number only; `export` failing would otherwise end the wrapper itself.
-    await runWaiting(`${spec(dir, ['touch', marker], { env: { OPTIND: 'not a number' } })}\n`);
+    await runWaiting(spec(dir, ['touch', marker], { env: { OPTIND: 'not a number' } }));
     expect(read(dir, 'exit')).toBe('125\n');
     expect(read(dir, 'stderr')).toMatch(/OPTIND|not a number/);
     expect(existsSync(marker)).toBe(false);
   });
 
+  it('becomes the task in the shell it forked ahead, and outlives a group-wide SIGTERM to record 143', async () => {
+    const dir = spoolDir();
+    const { wrapper, forked, exited } = await startWaiting();
+    // `sh -c STRING` is evaluated by the forked shell itself: its `exec` turns that shell into sleep.
+    wrapper.stdin.end(spec(dir, ['sh', '-c', 'echo started; exec sleep 30']));
+    await waitFor(async () => existsSync(path.join(dir, 'stdout')) && read(dir, 'stdout') !== '', 5000);
+    expect(read(dir, 'stdout')).toBe('started\n');
+    expect(parsePidFile(read(dir, 'pid'))?.pid).toBe(wrapper.pid);
+    await waitFor(async () => readProcessTable().get(forked)?.comm === 'sleep', 5000);
+    expect(readProcessTable().get(forked)?.ppid).toBe(wrapper.pid);
+    process.kill(-wrapper.pid, 'SIGTERM');
+    expect(await exited).toBe(0);
+    expect(read(dir, 'exit')).toBe('143\n');
+  });
+
+  it('runs nothing when the wrapper was killed before the spec came (its forked shell reads it)', async () => {
+    const dir = spoolDir();
+    const marker = path.join(root, 'orphan-ran');
+    const { wrapper, forked, exited } = await startWaiting();
+    wrapper.kill('SIGKILL');
+    await exited;
+    // The forked shell still reads the pipe: the spec reaches it, and it finds its wrapper gone.
+    wrapper.stdin.end(spec(dir, ['touch', marker]));
+    await waitFor(async () => !isLive(readProcessTable().get(forked) ?? { state: 'X' } as never), 5000);
+    expect(existsSync(marker)).toBe(false);
+    expect(existsSync(path.join(dir, 'pid'))).toBe(false);
+  });
+
+  it('runs the spec itself when the shell it forked died before the spec came', async () => {
+    const dir = spoolDir();
+    const { wrapper, forked, exited } = await startWaiting();
+    process.kill(forked, 'SIGKILL');
+    await waitFor(async () => !isLive(readProcessTable().get(forked) ?? { state: 'X' } as never), 5000);
+    wrapper.stdin.end(spec(dir, ['sh', '-c', 'echo fallback; exit 4']));
+    expect(await exited).toBe(0);
+    expect(read(dir, 'stdout')).toBe('fallback\n');
+    expect(read(dir, 'exit')).toBe('4\n');
+    expect(parsePidFile(read(dir, 'pid'))?.pid).toBe(wrapper.pid);
+  });
+
   it('ends a task whose workdir cannot be entered with cd\'s message and exit code, running nothing', async () => {
     const dir = spoolDir();
     const marker = path.join(root, 'no-workdir-ran');
-    await runWaiting(`${spec(dir, ['touch', marker], { workdir: path.join(root, 'missing') })}\n`);
+    await runWaiting(spec(dir, ['touch', marker], { workdir: path.join(root, 'missing') }));
     expect(read(dir, 'stderr')).toMatch(/can't cd to .*missing/);
     expect(read(dir, 'exit')).not.toBe('0\n');
     expect(existsSync(marker)).toBe(false);
@@ -96,9 +150,12 @@ describe('the waiting wrapper', () => {
 });
 
 describe('wrapper specs', () => {
-  it('are one line whatever the values hold', () => {
-    const line = spec('/spool/x', ['sh', '-c', 'echo a\necho b'], { env: { V: '1\n2' } });
-    expect(line).not.toContain('\n');
+  it('are two lines, the task\'s and the end\'s, whatever the values hold', () => {
+    const lines = spec('/spool/x\ny', ['sh', '-c', 'echo a\necho b'], { env: { V: '1\n2' } }).split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^'oca_main' '\/spool\/x'"\$oca_nl"'y' '-C' /);
+    expect(lines[1]).toBe(`'oca_end' '/spool/x'"$oca_nl"'y'`);
+    expect(lines[2]).toBe('');
   });
 
   it('refuse names the shell cannot set, and the wrapper\'s own, with INVALID_INPUT', () => {
