@@ -12,7 +12,8 @@ import { payloadWorkdir, TaskRequestSchema, type TaskPayload, type TaskRequest, 
 import { shellEnvironmentProblem } from './executors/task-wrapper.js';
 import { initialRecordFields, parseRecordHash, type TaskRecord, type TaskView } from './task-record.js';
 import { deriveTaskStatus, type TaskStatus } from './task-status.js';
-import { addToSearchIndex } from './task-search.js';
+import { searchIndexEntries } from './task-search.js';
+import { recordNewTask } from './task-store.js';
 import { signTaskRequest, taskSigningKey } from './task-signing.js';
 import { describeIssue, escapeControls, quoteInput } from './zod-issues.js';
 
@@ -147,21 +148,15 @@ export class TaskClient {
     const signingKey = taskSigningKey(this.config);
     const request: TaskRequest = signingKey === undefined ? parsed.data : { ...parsed.data, signature: signTaskRequest(signingKey, id, parsed.data) };
 
-    const recordKey = this.keys.record(id);
     // A caller's own id may exist already; a fresh random UUID cannot (one round trip saved).
-    if (input.id !== undefined && (await this.redis.hsetnx(recordKey, 'id', id)) === 0) {
+    if (input.id !== undefined && (await this.redis.hsetnx(this.keys.record(id), 'id', id)) === 0) {
       throw new InvalidInputError(`task ${id} already exists`);
     }
     // Record and job go out back to back on the one connection the queue shares: Redis applies
-    // them in that order (a worker never sees the job before its record), in one round trip.
-    const recording = this.redis
-      .multi()
-      .hset(recordKey, { ...initialRecordFields(id, request, executor.type), [REQUEST_FIELD]: JSON.stringify(request) })
-      .zadd(this.keys.byCreated(), request.createdAt, id)
-      .zadd(this.keys.ids(), 0, id);
-    // The search index of the dashboard and the API (task-search.ts), in the same round trip.
-    addToSearchIndex(recording, this.prefix, id, request);
-    const recorded = recording.exec();
+    // them in that order (a worker never sees the job before its record), in one round trip. The
+    // search index of the dashboard and the API (task-search.ts) is written with the record.
+    const fields = { ...initialRecordFields(id, request, executor.type), [REQUEST_FIELD]: JSON.stringify(request) };
+    const recorded = recordNewTask(this.redis, this.keys, id, request.createdAt, fields, searchIndexEntries(this.prefix, request));
     const added = this.queue(executor.name).add(request.payload.type, request, {
       jobId: id,
       attempts: request.retries + 1,

@@ -69,12 +69,14 @@ function taskWords(name: string | null | undefined, summary: string, labels: rea
   return searchWords([name ?? '', summary, ...labels].join(' '));
 }
 
-/** Queues the index entries of a new task on `chain` (TaskClient.enqueue's transaction). */
-export function addToSearchIndex(chain: ChainableCommander, prefix: string, id: string, request: TaskRequest): void {
+/**
+ * The index entries of a new task (written with its record at enqueue, see `recordNewTask`): its
+ * id goes into each word's set, scored by its creation time, and each word into the word list.
+ */
+export function searchIndexEntries(prefix: string, request: TaskRequest): { wordsKey: string; words: string[]; wordKeys: string[] } {
   const keys = new SearchKeys(prefix);
   const words = taskWords(request.name, describePayload(request.payload), request.labels);
-  for (const word of words) chain.zadd(keys.word(word), request.createdAt, id);
-  if (words.length > 0) chain.zadd(keys.words(), ...words.flatMap((word) => [0, word]));
+  return { wordsKey: keys.words(), words, wordKeys: words.map((word) => keys.word(word)) };
 }
 
 /**
