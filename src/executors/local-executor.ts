@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, watch, type FSWatcher } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, watch, type FSWatcher } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
@@ -22,7 +22,7 @@ const KILL_WAIT_MS = 1000;
 /** The longest idle wait between looks at the spool files when no file event arrives. */
 const IDLE_POLL_MS = 250;
 
-interface LocalHandle {
+export interface LocalHandle {
   pid: number;
   /** Process start time in clock ticks; guards against a recycled pid. */
   startTime?: string;
@@ -355,13 +355,21 @@ class DirectoryWaker {
 /**
  * SIGTERM to the task's whole process group, then SIGKILL after `graceMs` if anything of it is
  * left. Resolves true when a signal was sent, false when the task had already ended by itself.
+ * A waiting wrapper's forked shell ignores TERM while it reads its spec (see WAITING_WRAPPER):
+ * when the task had not written its pid file yet, TERM goes again once it has.
  */
-async function terminateGroup(handle: LocalHandle, graceMs: number): Promise<boolean> {
+export async function terminateGroup(handle: LocalHandle, graceMs: number): Promise<boolean> {
   if (readExitCode(handle.dir) !== undefined) return false;
   if (!(isSameProcessAlive(handle.pid, handle.startTime))) return false;
+  const pidFile = path.join(handle.dir, 'pid');
+  let begun = existsSync(pidFile);
   if (!signalGroup(handle.pid, 'SIGTERM')) return false;
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
+    if (!begun && existsSync(pidFile)) {
+      begun = true;
+      signalGroup(handle.pid, 'SIGTERM');
+    }
     if (!signalGroup(handle.pid, 0)) return true;
     await sleep(Math.min(50, Math.max(1, deadline - Date.now())));
   }

@@ -11,7 +11,7 @@ import { shellQuote } from './shell-quote.js';
  * WORKDIR, exports and unsets the task's variables, runs the command with output to the spool
  * files, and writes the exit code atomically: one write(2) of a whole line such as `3\n`, which
  * readers accept only once its newline is there (so no extra process like `mv` is spawned per
- * task). It traps TERM/INT so that it outlives a group-wide SIGTERM long enough to record how the
+ * task), and only into a directory whose pid file names this shell. It traps TERM/INT so that it outlives a group-wide SIGTERM long enough to record how the
  * command ended; the command itself gets default signal handling. `-c STRING` is evaluated in a
  * subshell with no positional parameters — what `sh -c STRING` does, without exec'ing a second
  * shell; `-- ARGV…` is run as is. A WORKDIR that cannot be entered, or a variable the shell
@@ -43,7 +43,8 @@ oca_main() {
   oca_end "$oca_dir"
 }
 oca_end() {
-  printf '%s\\n' "$oca_code" >"$1/exit"
+  oca_owner=; read -r oca_owner 2>/dev/null <"$1/pid"
+  if [ "$oca_owner" = "$$" ]; then printf '%s\\n' "$oca_code" >"$1/exit"; fi
 }
 oca_run() {
   while :; do
@@ -76,23 +77,32 @@ export const WRAPPER = `${WRAPPER_FUNCTIONS}oca_main "$@"
  * task's spec line (`wrapperSpec`) on the shared stdin and becomes the task, so a `sh -c` task
  * starts with no fork after its spec arrives (0.6 ms less from spec to command on the 2-vCPU VM
  * of the README's performance table). The wrapper, the session leader
- * whose pid is recorded, waits for it with TERM/INT trapped (the forked shell gets default
- * handling back), then reads the second line, `oca_end DIR`, and records the exit code there.
+ * whose pid is recorded, waits for it with TERM/INT trapped, then reads the second line,
+ * `oca_end DIR`, and records the exit code there.
+ *
+ * The forked shell reads its line with TERM and INT ignored, and gets default handling back
+ * before it runs the line: a shell reading from a pipe takes it a byte at a time, and one killed
+ * halfway would leave the rest of the line in the pipe. A TERM that came during the read is lost;
+ * the worker sends it again once the task has written its pid file (`terminateGroup`). The
+ * wrapper itself never runs what it reads, only a line that starts with the `oca_end` word, and
+ * `oca_end` writes only where the pid file names this wrapper (a fragment of the task's line can
+ * start with that word only where a word of the task is `oca_end`, and all that follows it is
+ * quoted words): a forked shell killed from outside
+ * (SIGKILL) leaves its task unrun and unrecorded — the worker reports it lost — rather than a
+ * fragment of it run.
  *
  * A first line cut short (the sender died) has no newline and runs nothing; end of input with no
  * line at all ends both. A forked shell whose wrapper was killed runs nothing (`kill -0`, a
- * builtin; the worker itself passes over a wrapper that is dead or a zombie). Should the forked
- * shell have died before the spec came, the wrapper reads the spec itself and runs it the way the
- * SSH wrapper does.
+ * builtin; the worker itself passes over a wrapper that is dead or a zombie).
  */
 export const WAITING_WRAPPER = `${WRAPPER_FUNCTIONS}oca_nl='
 '
 trap 'oca_signal=TERM' TERM
 trap 'oca_signal=INT' INT
-(oca_forked=1; IFS= read -r oca_spec || exit 0; kill -0 $$ 2>/dev/null || exit 0; eval "$oca_spec")
+(oca_forked=1; trap '' TERM INT; IFS= read -r oca_spec || exit 0; trap - TERM INT; kill -0 $$ 2>/dev/null || exit 0; eval "$oca_spec")
 oca_code=$?
 IFS= read -r oca_spec || exit 0
-eval "$oca_spec"
+case $oca_spec in "'oca_end' "*) eval "$oca_spec" ;; esac
 `;
 
 /**

@@ -7,7 +7,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ProcessLauncher } from '../../src/executors/process-launcher.js';
 import { wrapperSpec } from '../../src/executors/task-wrapper.js';
 import { waitFor } from './executor-conformance.js';
-import { processesWithEnv, readProcessTable, type ProcessInfo } from '../helpers/processes.js';
+import { isLive, processesWithEnv, readProcessTable, type ProcessInfo } from '../helpers/processes.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'oca-launcher-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -89,7 +89,11 @@ describe('process launcher', () => {
     expect(waitingWrappers()).toHaveLength(1);
     const [waiting] = waitingWrappers();
     process.kill(waiting!.pid, 'SIGKILL');
-    await waitFor(async () => readProcessTable().get(waiting!.pid)?.state !== 'S');
+    // Dead or a zombie: one still dying from the SIGKILL shows as running, and is taken as live.
+    await waitFor(async () => {
+      const info = readProcessTable().get(waiting!.pid);
+      return !info || !isLive(info);
+    });
     const { dir, spec } = task('echo still');
     const pid = await l.startWrapper(spec).started;
     expect(pid).not.toBe(waiting!.pid);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isOcaError } from '../../src/errors.js';
+import { terminateGroup } from '../../src/executors/local-executor.js';
 import { checkShellEnvironment, parsePidFile, WAITING_WRAPPER, wrapperSpec, type WrapperSpecInput } from '../../src/executors/task-wrapper.js';
 import { isLive, readProcessTable } from '../helpers/processes.js';
 import { waitFor } from './executor-conformance.js';
@@ -34,6 +35,14 @@ async function startWaiting(): Promise<{ wrapper: ChildProcessWithoutNullStreams
     return forked !== undefined;
   }, 5000);
   return { wrapper, forked: forked!, exited };
+}
+
+// Writes `text` to a waiting wrapper and waits until its forked shell has read all of it.
+async function writeRead(wrapper: ChildProcessWithoutNullStreams, forked: number, text: string): Promise<void> {
+  const bytesRead = () => Number(/^rchar: (\d+)$/m.exec(readFileSync(`/proc/${forked}/io`, 'utf8'))?.[1]);
+  const before = bytesRead();
+  wrapper.stdin.write(text);
+  await waitFor(async () => bytesRead() >= before + Buffer.byteLength(text), 5000);
 }
 
 function spoolDir(): string {
@@ -127,17 +136,50 @@ describe('the waiting wrapper', () => {
     expect(existsSync(path.join(dir, 'pid'))).toBe(false);
   });
 
-  it('runs the spec itself when the shell it forked died before the spec came', async () => {
+  it('runs nothing when the shell it forked was killed before the spec came, and records nothing', async () => {
     const dir = spoolDir();
+    const marker = path.join(root, 'unforked-ran');
     const { wrapper, forked, exited } = await startWaiting();
     process.kill(forked, 'SIGKILL');
     await waitFor(async () => !isLive(readProcessTable().get(forked) ?? { state: 'X' } as never), 5000);
-    wrapper.stdin.end(spec(dir, ['sh', '-c', 'echo fallback; exit 4']));
+    wrapper.stdin.end(spec(dir, ['touch', marker]));
     expect(await exited).toBe(0);
-    expect(read(dir, 'stdout')).toBe('fallback\n');
-    expect(read(dir, 'exit')).toBe('4\n');
-    expect(parsePidFile(read(dir, 'pid'))?.pid).toBe(wrapper.pid);
+    expect(existsSync(marker)).toBe(false);
+    expect(existsSync(path.join(dir, 'pid'))).toBe(false);
+    expect(existsSync(path.join(dir, 'exit'))).toBe(false);
   });
+
+  it('never runs the rest of a line whose reader was killed halfway through it', async () => {
+    const dir = spoolDir();
+    const marker = path.join(root, 'fragment-ran');
+    const { wrapper, forked, exited } = await startWaiting();
+    // Cut where the rest, `'touch' 'MARKER'`, is a command of its own.
+    const line = spec(dir, ['touch', marker]);
+    const cut = line.indexOf("'--' ") + 5;
+    await writeRead(wrapper, forked, line.slice(0, cut));
+    process.kill(forked, 'SIGKILL');
+    await waitFor(async () => !isLive(readProcessTable().get(forked) ?? { state: 'X' } as never), 5000);
+    wrapper.stdin.end(line.slice(cut));
+    expect(await exited).toBe(0);
+    expect(existsSync(marker)).toBe(false);
+    expect(existsSync(path.join(dir, 'exit'))).toBe(false);
+  });
+
+  it('reads its line whole through a group-wide SIGTERM, and the stop sent again once the task began ends it', async () => {
+    const dir = spoolDir();
+    const { wrapper, forked, exited } = await startWaiting();
+    const line = spec(dir, ['sh', '-c', 'echo started; exec sleep 30']);
+    const cut = line.indexOf("'-c' ");
+    await writeRead(wrapper, forked, line.slice(0, cut));
+    // The first SIGTERM lands mid-read and is ignored there; a grace longer than the test's
+    // timeout means only the second SIGTERM, not the SIGKILL, can end the task in time.
+    const stopped = terminateGroup({ pid: wrapper.pid, dir }, 60_000);
+    wrapper.stdin.end(line.slice(cut));
+    expect(await stopped).toBe(true);
+    expect(await exited).toBe(0);
+    expect(read(dir, 'stdout')).toBe('started\n');
+    expect(read(dir, 'exit')).toBe('143\n');
+  }, 20_000);
 
   it('ends a task whose workdir cannot be entered with cd\'s message and exit code, running nothing', async () => {
     const dir = spoolDir();
