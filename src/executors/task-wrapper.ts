@@ -11,8 +11,9 @@ import { shellQuote } from './shell-quote.js';
  * WORKDIR, exports and unsets the task's variables, runs the command with output to the spool
  * files, and writes the exit code atomically: one write(2) of a whole line such as `3\n`, which
  * readers accept only once its newline is there (so no extra process like `mv` is spawned per
- * task), and only into a directory whose pid file names this shell. It traps TERM/INT so that it outlives a group-wide SIGTERM long enough to record how the
- * command ended; the command itself gets default signal handling. `-c STRING` is evaluated in a
+ * task), and only into a directory whose pid file names this shell. It traps TERM/INT so that it
+ * outlives a group-wide SIGTERM long enough to record how the command ended; the command itself
+ * gets default signal handling. `-c STRING` is evaluated in a
  * subshell with no positional parameters — what `sh -c STRING` does, without exec'ing a second
  * shell; `-- ARGV…` is run as is. A WORKDIR that cannot be entered, or a variable the shell
  * refuses (read-only in bash, OPTIND not a number in dash), ends the task with the shell's message
@@ -76,9 +77,9 @@ export const WRAPPER = `${WRAPPER_FUNCTIONS}oca_main "$@"
  * The wrapper started ahead of its task (local). It forks at once: the forked shell waits for the
  * task's spec line (`wrapperSpec`) on the shared stdin and becomes the task, so a `sh -c` task
  * starts with no fork after its spec arrives (0.6 ms less from spec to command on the 2-vCPU VM
- * of the README's performance table). The wrapper, the session leader
- * whose pid is recorded, waits for it with TERM/INT trapped, then reads the second line,
- * `oca_end DIR`, and records the exit code there.
+ * of the README's performance table). The wrapper, the session leader whose pid is recorded,
+ * waits for it with TERM/INT trapped, then reads the second line, `oca_end DIR`, and records the
+ * exit code there.
  *
  * The forked shell reads its line with TERM and INT ignored, and gets default handling back
  * before it runs the line: a shell reading from a pipe takes it a byte at a time, and one killed
@@ -87,9 +88,8 @@ export const WRAPPER = `${WRAPPER_FUNCTIONS}oca_main "$@"
  * wrapper itself never runs what it reads, only a line that starts with the `oca_end` word, and
  * `oca_end` writes only where the pid file names this wrapper (a fragment of the task's line can
  * start with that word only where a word of the task is `oca_end`, and all that follows it is
- * quoted words): a forked shell killed from outside
- * (SIGKILL) leaves its task unrun and unrecorded — the worker reports it lost — rather than a
- * fragment of it run.
+ * quoted words). So a forked shell killed from outside (SIGKILL) leaves its task unrun and
+ * unrecorded — the worker reports it lost — rather than a fragment of it run.
  *
  * A first line cut short (the sender died) has no newline and runs nothing; end of input with no
  * line at all ends both. A forked shell whose wrapper was killed runs nothing (`kill -0`, a

@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ProcessLauncher } from '../../src/executors/process-launcher.js';
+import { isProcessAlive } from '../../src/executors/process-identity.js';
 import { wrapperSpec } from '../../src/executors/task-wrapper.js';
 import { waitFor } from './executor-conformance.js';
-import { isLive, processesWithEnv, readProcessTable, type ProcessInfo } from '../helpers/processes.js';
+import { processesWithEnv, readProcessTable, type ProcessInfo } from '../helpers/processes.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'oca-launcher-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -90,10 +91,7 @@ describe('process launcher', () => {
     const [waiting] = waitingWrappers();
     process.kill(waiting!.pid, 'SIGKILL');
     // Dead or a zombie: one still dying from the SIGKILL shows as running, and is taken as live.
-    await waitFor(async () => {
-      const info = readProcessTable().get(waiting!.pid);
-      return !info || !isLive(info);
-    });
+    await waitFor(async () => !isProcessAlive(waiting!.pid));
     const { dir, spec } = task('echo still');
     const pid = await l.startWrapper(spec).started;
     expect(pid).not.toBe(waiting!.pid);
@@ -143,7 +141,7 @@ describe('process launcher', () => {
     expect(launcherPid).toBeGreaterThan(0);
     await waitFor(async () => exitCode(dir) === '0\n');
     await waitFor(async () => processesWithEnv(mark).length === 0, 5000);
-    await waitFor(async () => [undefined, 'Z'].includes(readProcessTable().get(launcherPid)?.state), 5000);
+    await waitFor(async () => !isProcessAlive(launcherPid), 5000);
   });
 
   it('leaves no launcher or waiting wrapper behind when the worker is SIGKILLed', async () => {
@@ -160,6 +158,6 @@ describe('process launcher', () => {
     expect(readProcessTable().get(launcherPid)?.ppid).toBe(worker.pid);
     worker.kill('SIGKILL');
     await waitFor(async () => processesWithEnv(mark).length === 0, 5000);
-    await waitFor(async () => [undefined, 'Z'].includes(readProcessTable().get(launcherPid)?.state), 5000);
+    await waitFor(async () => !isProcessAlive(launcherPid), 5000);
   });
 });

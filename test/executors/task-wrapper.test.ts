@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isOcaError } from '../../src/errors.js';
 import { terminateGroup } from '../../src/executors/local-executor.js';
+import { isProcessAlive } from '../../src/executors/process-identity.js';
 import { checkShellEnvironment, parsePidFile, WAITING_WRAPPER, wrapperSpec, type WrapperSpecInput } from '../../src/executors/task-wrapper.js';
 import { isLive, readProcessTable } from '../helpers/processes.js';
 import { waitFor } from './executor-conformance.js';
@@ -131,7 +132,7 @@ describe('the waiting wrapper', () => {
     await exited;
     // The forked shell still reads the pipe: the spec reaches it, and it finds its wrapper gone.
     wrapper.stdin.end(spec(dir, ['touch', marker]));
-    await waitFor(async () => !isLive(readProcessTable().get(forked) ?? { state: 'X' } as never), 5000);
+    await waitFor(async () => !isProcessAlive(forked), 5000);
     expect(existsSync(marker)).toBe(false);
     expect(existsSync(path.join(dir, 'pid'))).toBe(false);
   });
@@ -141,7 +142,7 @@ describe('the waiting wrapper', () => {
     const marker = path.join(root, 'unforked-ran');
     const { wrapper, forked, exited } = await startWaiting();
     process.kill(forked, 'SIGKILL');
-    await waitFor(async () => !isLive(readProcessTable().get(forked) ?? { state: 'X' } as never), 5000);
+    await waitFor(async () => !isProcessAlive(forked), 5000);
     wrapper.stdin.end(spec(dir, ['touch', marker]));
     expect(await exited).toBe(0);
     expect(existsSync(marker)).toBe(false);
@@ -158,7 +159,7 @@ describe('the waiting wrapper', () => {
     const cut = line.indexOf("'--' ") + 5;
     await writeRead(wrapper, forked, line.slice(0, cut));
     process.kill(forked, 'SIGKILL');
-    await waitFor(async () => !isLive(readProcessTable().get(forked) ?? { state: 'X' } as never), 5000);
+    await waitFor(async () => !isProcessAlive(forked), 5000);
     wrapper.stdin.end(line.slice(cut));
     expect(await exited).toBe(0);
     expect(existsSync(marker)).toBe(false);
