@@ -64,6 +64,8 @@ export async function registerApiRoutes(app: FastifyInstance, client: TaskClient
       retries: body.retries,
       backoffMs: body.backoffMs,
       callbackUrl: body.callbackUrl,
+      notify: body.notify,
+      notifySession: body.notifySession,
       id: body.id,
     });
     return reply.code(201).send({ task_id: created.id, executor: created.executor });

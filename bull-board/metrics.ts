@@ -84,8 +84,8 @@ export async function renderMetrics(client: TaskClient): Promise<string> {
     family('openclaw_workers', 'gauge', 'Workers connected to each executor queue.', counts.map((c) => ({ labels: { executor: c.name }, value: c.workers }))),
     family('openclaw_tasks_ended', 'gauge', 'Ended tasks whose records are still kept (retention), by status.', ENDED.map((status) => ({ labels: { status }, value: byStatus.get(status) ?? 0 }))),
     family('openclaw_task_duration_seconds', 'histogram', 'Run time of the ended tasks still kept (retention), from start to end.', histogram),
-    family('openclaw_webhook_delivery_failures', 'gauge', 'Webhook deliveries that gave up (failed jobs kept in the callbacks queue).', [{ value: callbacks.failed ?? 0 }]),
-    family('openclaw_webhook_deliveries_retrying', 'gauge', 'Webhook deliveries waiting for their next attempt after a failed one.', [{ value: callbacks.delayed ?? 0 }]),
-    family('openclaw_webhook_deliveries_completed', 'gauge', 'Webhook deliveries that succeeded (completed jobs kept in the callbacks queue).', [{ value: callbacks.completed ?? 0 }]),
+    family('openclaw_webhook_delivery_failures', 'gauge', 'Webhook and notifier deliveries that gave up (failed jobs kept in the callbacks queue).', [{ value: callbacks.failed ?? 0 }]),
+    family('openclaw_webhook_deliveries_retrying', 'gauge', 'Webhook and notifier deliveries waiting for their next attempt after a failed one.', [{ value: callbacks.delayed ?? 0 }]),
+    family('openclaw_webhook_deliveries_completed', 'gauge', 'Webhook and notifier deliveries that succeeded (completed jobs kept in the callbacks queue).', [{ value: callbacks.completed ?? 0 }]),
   ].join('\n')}\n`;
 }

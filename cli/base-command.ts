@@ -15,14 +15,19 @@ export abstract class BaseCommand extends Command {
   };
 
   private client: TaskClient | undefined;
+  private loaded: { flag: string | undefined; config: LoadedConfig } | undefined;
 
   protected get verbose(): boolean {
     return this.argv.includes('--verbose') || process.env.OPENCLAW_AGENT_VERBOSE === '1';
   }
 
+  /** The config (read once per command). */
   protected async loadConfig(configFlag: string | undefined): Promise<LoadedConfig> {
+    if (this.loaded !== undefined && this.loaded.flag === configFlag) return this.loaded.config;
     const { loadConfig } = await lib();
-    return loadConfig(configFlag);
+    const config = loadConfig(configFlag);
+    this.loaded = { flag: configFlag, config };
+    return config;
   }
 
   /** The Redis URL for this command, starting the private stack when no Redis is reachable. */

@@ -38,5 +38,11 @@ export default class Config extends BaseCommand {
     const config = await this.loadConfig(flags.config);
     this.log(`Executors:   ${config.executors.length}`);
     for (const e of config.executors) this.log(`  - ${e.name} (${e.type})`);
+    const notifiers = Object.entries(config.notifiers);
+    if (notifiers.length > 0) {
+      const { notifierTarget } = await lib();
+      this.log(`Notifiers:   ${notifiers.length}${config.defaults.notify.length > 0 ? ` (every task: ${config.defaults.notify.join(', ')})` : ''}`);
+      for (const [name, n] of notifiers) this.log(`  - ${name} (${n.type} ${notifierTarget(n)})`);
+    }
   }
 }

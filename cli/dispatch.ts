@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import type { TaskClient, TaskPayload } from '../src/index.js';
+import type { EnqueueInput, LoadedConfig, TaskClient, TaskPayload } from '../src/index.js';
 import { entryPrinterFor, followTask } from './log-output.js';
 import { lib } from './lib.js';
 
@@ -14,6 +14,8 @@ export const dispatchFlags = {
   retries: Flags.integer({ description: 'Run again up to N times after a failed run (default 0: never run twice)', min: 0, max: 100 }),
   backoff: Flags.string({ description: 'First delay before a retry, doubling each time with jitter (default 30s)' }),
   callback: Flags.string({ description: 'Webhook URL to POST the completion record to (signed; retried)' }),
+  notify: Flags.string({ description: 'Notifier (from the config\'s `notifiers:`) to announce the end; repeatable; `none` for none (default: defaults.notify)', multiple: true }),
+  'notify-session': Flags.string({ description: 'OpenClaw session key to wake instead of the agent\'s main session (gateway: hooks.allowRequestSessionKey)' }),
 };
 
 interface DispatchFlags {
@@ -22,26 +24,36 @@ interface DispatchFlags {
   retries?: number;
   backoff?: string;
   callback?: string;
+  notify?: string[];
+  'notify-session'?: string;
   label?: string[];
   name?: string;
   follow: boolean;
   json: boolean;
 }
 
-/** Enqueues, prints the id (or JSON), and with --follow streams the log; returns the exit code. */
-export async function dispatchTask(client: TaskClient, payload: TaskPayload, flags: DispatchFlags): Promise<number> {
-  const { requireDuration } = await lib();
-  const { id } = await client.enqueue({
+/**
+ * Checks the flags that shape every task (durations, notifiers) before anything connects or
+ * starts, so that bad input is one line with nothing done; returns them as enqueue options.
+ */
+export async function dispatchOptions(config: LoadedConfig, flags: DispatchFlags): Promise<Omit<EnqueueInput, 'payload'>> {
+  const { requireDuration, resolveTaskNotifiers } = await lib();
+  return {
     timeoutMs: flags.timeout === undefined ? undefined : requireDuration('--timeout', flags.timeout),
     retries: flags.retries,
     backoffMs: flags.backoff === undefined ? undefined : requireDuration('--backoff', flags.backoff),
     callbackUrl: flags.callback,
+    ...resolveTaskNotifiers(config, flags.notify, flags['notify-session'], { notify: '--notify', session: '--notify-session' }),
     executor: flags.executor,
     labels: flags.label,
     name: flags.name,
-    payload,
     callerCwd: process.cwd(),
-  });
+  };
+}
+
+/** Enqueues, prints the id (or JSON), and with --follow streams the log; returns the exit code. */
+export async function dispatchTask(client: TaskClient, payload: TaskPayload, options: Omit<EnqueueInput, 'payload'>, flags: DispatchFlags): Promise<number> {
+  const { id } = await client.enqueue({ ...options, payload });
   if (flags.json) {
     const { toTaskJson } = await lib();
     process.stdout.write(`${JSON.stringify(toTaskJson(await client.get(id)), null, 2)}\n`);

@@ -11,6 +11,7 @@ export { isRedisConnectionError } from '../src/redis-connection.js';
 export { TaskClient } from '../src/task-client.js';
 export { buildClaudePayload, buildShellPayload, parseEnvAssignments } from '../src/task-input.js';
 export { TaskRequestSchema } from '../src/task-payload.js';
+export { notifierTarget, resolveTaskNotifiers } from '../src/notify/notifier-config.js';
 export { toTaskJson } from '../src/task-record.js';
 export { executorJson, formatEndSummary, formatExecutorTable, formatStatusBlock, formatTaskTable } from '../src/task-format.js';
 export { isEndedStatus, isTaskStatus, TASK_STATUSES } from '../src/task-status.js';

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from './base-command.js';
-import { dispatchFlags, dispatchTask } from './dispatch.js';
+import { dispatchFlags, dispatchOptions, dispatchTask } from './dispatch.js';
 import { lib } from './lib.js';
 
 export default class Run extends BaseCommand {
@@ -32,7 +32,8 @@ export default class Run extends BaseCommand {
       env: parseEnvAssignments(flags.env ?? []),
       workdir: flags.workspace,
     });
+    const options = await dispatchOptions(await this.loadConfig(flags.config), flags);
     const client = await this.openClient(flags.config);
-    process.exitCode = await dispatchTask(client, payload, flags);
+    process.exitCode = await dispatchTask(client, payload, options, flags);
   }
 }

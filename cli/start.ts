@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from './base-command.js';
-import { dispatchFlags, dispatchTask } from './dispatch.js';
+import { dispatchFlags, dispatchOptions, dispatchTask } from './dispatch.js';
 import { lib } from './lib.js';
 
 export default class Start extends BaseCommand {
@@ -43,16 +43,18 @@ export default class Start extends BaseCommand {
       maxBudgetUsd: flags['max-budget-usd'],
       appendSystemPrompt: flags['append-system-prompt'],
     });
+    const options = await dispatchOptions(await this.loadConfig(flags.config), flags);
     const client = await this.openClient(flags.config);
     if (flags.continue === undefined) {
-      process.exitCode = await dispatchTask(client, payload, flags);
+      process.exitCode = await dispatchTask(client, payload, options, flags);
       return;
     }
     const earlier = continuationOf(await client.get(flags.continue));
     process.exitCode = await dispatchTask(
       client,
       { ...payload, workspace: payload.workspace ?? earlier.workspace, resumeSessionId: earlier.sessionId, continues: earlier.taskId },
-      { ...flags, executor: flags.executor ?? earlier.executor },
+      { ...options, executor: flags.executor ?? earlier.executor },
+      flags,
     );
   }
 }

@@ -3,6 +3,7 @@ import { OcaError, type ErrorCode } from './errors.js';
 import type { EndMarker, LogEntry } from './log-stream.js';
 import { buildClaudePayload, buildShellPayload, type ClaudeInput, type ShellInput } from './task-input.js';
 import { TaskPayloadSchema, TaskRequestSchema } from './task-payload.js';
+import { NotifierStateSchema } from './task-record.js';
 import { TASK_STATUSES, type TaskStatus } from './task-status.js';
 
 // The REST API's contract (bodies and answers as zod schemas, which the server in bull-board/
@@ -29,6 +30,10 @@ export const ApiCreateTaskBodySchema = z
     backoffMs: TaskRequestSchema.shape.backoffMs,
     /** Completion webhook URL (signed, retried). */
     callbackUrl: TaskRequestSchema.shape.callbackUrl,
+    /** Notifiers from the config's `notifiers:`; `[]` or `["none"]` for none. @default the config's `defaults.notify` */
+    notify: z.array(z.string().min(1).max(64)).max(20).optional(),
+    /** The OpenClaw session key to wake (the gateway needs `hooks.allowRequestSessionKey`). */
+    notifySession: TaskRequestSchema.shape.notifySession,
     /** A UUID v4 of your choosing, for idempotent dispatch; a second request with it is refused. */
     id: z.uuid({ version: 'v4' }).optional(),
   })
@@ -92,6 +97,10 @@ export const ApiTaskSchema = z.object({
       at: z.string().optional(),
     }),
   ),
+  /** The notifiers that announce the task's end. */
+  notify: z.array(z.string()),
+  /** Each notifier's delivery, once the task ended. */
+  notifiers: z.array(NotifierStateSchema.extend({ name: z.string() })),
   created_at: z.string(),
   queue_position: z.number().int().nullable(),
   /** Claude tasks: what the worker read from the stream-json output. */
@@ -176,6 +185,8 @@ export interface ApiTaskOptions {
   retries?: number;
   backoffMs?: number;
   callbackUrl?: string;
+  notify?: string[];
+  notifySession?: string;
   id?: string;
 }
 
@@ -262,6 +273,8 @@ export function createClient(options: ApiClientOptions): ApiClient {
     retries: o.retries,
     backoffMs: o.backoffMs,
     callbackUrl: o.callbackUrl,
+    notify: o.notify,
+    notifySession: o.notifySession,
     id: o.id,
   });
 

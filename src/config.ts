@@ -4,22 +4,13 @@ import path from 'node:path';
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import { z } from 'zod';
 import { parseByteSize } from './byte-size.js';
-import { parseDuration } from './duration.js';
+import { DurationSchema } from './duration.js';
 import { ConfigError, describeError } from './errors.js';
 import { parseEngineAddress } from './executors/container/engine-address.js';
 import { shellEnvironmentProblem } from './executors/task-wrapper.js';
+import { notifierNameProblem, NotifiersSchema } from './notify/notifier-config.js';
 import { EXECUTOR_NAME_PATTERN, PERMISSION_MODES } from './task-payload.js';
 import { describeIssue, escapeControls } from './zod-issues.js';
-
-// A duration written as `30s`, `2h` or a number of seconds.
-const DurationSchema = z.union([z.number().positive(), z.string()]).transform((value, ctx) => {
-  const ms = typeof value === 'number' ? Math.round(value * 1000) : parseDuration(value);
-  if (ms === undefined || ms <= 0) {
-    ctx.addIssue({ code: 'custom', message: 'expected a duration like 30s or 2h' });
-    return z.NEVER;
-  }
-  return ms;
-});
 
 // A size written as `512m` or `2g` (powers of 1024) or a number of bytes, at least `minimum`.
 function byteSizeSchema(minimum: string) {
@@ -149,8 +140,12 @@ export const ConfigSchema = z
         /** How long one delivery attempt may take. @default 10s */
         webhook_timeout: DurationSchema.default(10_000),
         timeout: DurationSchema.optional(),
+        /** Notifiers (names under `notifiers:`) every task uses unless it says `--notify`. @default [] */
+        notify: z.array(z.string()).default([]),
       })
       .prefault({}),
+    /** Named ways to announce a task's end: an OpenClaw gateway's wake hook, a command. @default {} */
+    notifiers: NotifiersSchema,
     redis: z
       .object({
         /** @default $REDIS_URL, then redis://127.0.0.1:6379 */
@@ -241,6 +236,16 @@ export const ConfigSchema = z
         ctx.addIssue({ code: 'custom', path: ['executors', index, 'name'], message: `executor "${executor.name}" is defined twice` });
       }
       seen.add(executor.name);
+    });
+    for (const name of Object.keys(config.notifiers)) {
+      const problem = notifierNameProblem(name);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['notifiers', name], message: problem, params: { quiet: true } });
+    }
+    config.defaults.notify.forEach((name, index) => {
+      if (!Object.hasOwn(config.notifiers, name)) {
+        const known = Object.keys(config.notifiers);
+        ctx.addIssue({ code: 'custom', path: ['defaults', 'notify', index], message: `no such notifier under \`notifiers:\` (defined: ${known.length > 0 ? known.join(', ') : 'none'})` });
+      }
     });
   });
 
@@ -355,6 +360,15 @@ defaults:
   max_turns: 100
   claude_path: claude
   # webhook_url: https://example.com/webhook
+  # notify: [jimmy]                   # notifiers every task uses unless it says --notify
+
+# notifiers:                          # who hears of a task's end (see "Getting woken" in the README)
+#   jimmy:
+#     type: openclaw                  # wakes an OpenClaw agent through its gateway's /hooks/wake
+#     url: http://127.0.0.1:18789     # the token: $OPENCLAW_HOOKS_TOKEN in the workers' environment
+#   desk:
+#     type: command                   # runs on the worker's host, no shell
+#     argv: [notify-send, "{name}", "{status} after {duration}"]
 
 # redis:
 #   url: redis://127.0.0.1:6379

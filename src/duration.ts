@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { InvalidInputError } from './errors.js';
 import { quoteInput } from './zod-issues.js';
 
@@ -40,3 +41,13 @@ export function formatDuration(ms: number): string {
   if (s < 86_400) return `${Math.floor(s / 3600)}h${pad(Math.floor((s % 3600) / 60))}m`;
   return `${Math.floor(s / 86_400)}d${pad(Math.floor((s % 86_400) / 3600))}h`;
 }
+
+/** A duration in a config file, written as `30s`, `2h` or a number of seconds; parses to milliseconds. */
+export const DurationSchema = z.union([z.number().positive(), z.string()]).transform((value, ctx) => {
+  const ms = typeof value === 'number' ? Math.round(value * 1000) : parseDuration(value);
+  if (ms === undefined || ms <= 0) {
+    ctx.addIssue({ code: 'custom', message: 'expected a duration like 30s or 2h' });
+    return z.NEVER;
+  }
+  return ms;
+});

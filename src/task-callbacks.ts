@@ -2,19 +2,17 @@ import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { LoadedConfig } from './config.js';
+import { deliverNotification, notifierSchedule, NotifyJobSchema, pendingNotifierState, type NotifyJob } from './notify/notifier-delivery.js';
+import { OutboxEntrySchema, type OutboxEntry } from './notify/outbox-entry.js';
 import type { TaskKeys } from './task-keys.js';
+import { NOTIFIER_PREFIX } from './task-record.js';
 import { deliverWebhook, nextRetryDelayMs, WEBHOOK_RETRY_SCHEDULE_MS } from './webhook-delivery.js';
 import { webhookHeaders } from './webhook-signature.js';
 
-/** The BullMQ queue that holds webhook deliveries; executor names may not take it. */
+/** The BullMQ queue that holds webhook and notifier deliveries; executor names may not take it. */
 export const CALLBACKS_QUEUE = 'callbacks';
-
-const OutboxEntrySchema = z.object({
-  task_id: z.string().min(1),
-  urls: z.array(z.url()).min(1),
-  body: z.record(z.string(), z.unknown()),
-});
-export type OutboxEntry = z.infer<typeof OutboxEntrySchema>;
+/** The job name of a notifier's delivery (a webhook's is `deliver`). */
+const NOTIFY_JOB = 'notify';
 
 const DeliveryJobSchema = z.object({
   task_id: z.string().min(1),
@@ -24,11 +22,6 @@ const DeliveryJobSchema = z.object({
   body: z.string(),
 });
 type DeliveryJob = z.infer<typeof DeliveryJobSchema>;
-
-/** The webhook URLs a task's completion goes to: its own `--callback`, then `defaults.webhook_url`. */
-export function callbackUrls(callbackUrl: string | undefined, config: LoadedConfig): string[] {
-  return [...new Set([callbackUrl, config.defaults.webhook_url].filter((u): u is string => Boolean(u)))];
-}
 
 /** `OPENCLAW_AGENT_WEBHOOK_SECRET`, else `defaults.webhook_secret`; undefined sends unsigned webhooks. */
 export function webhookSecret(config: LoadedConfig): string | undefined {
@@ -46,37 +39,53 @@ class RetryableDelivery extends Error {
 }
 
 /**
- * Moves outbox entries into the callbacks queue, one delivery job per URL. Job ids are fixed per
- * task and URL, so relaying the same entry twice (two workers, or a crash before LREM) adds one job.
+ * Moves outbox entries into the callbacks queue: one delivery job per webhook URL and one per
+ * notifier. Job ids are fixed per task and target, so relaying the same entry twice (two
+ * workers, or a crash before LREM) adds each job once.
  */
-export async function relayOutbox(redis: Redis, keys: TaskKeys, queue: Queue): Promise<number> {
+export async function relayOutbox(redis: Redis, keys: TaskKeys, queue: Queue, config: LoadedConfig): Promise<number> {
   let relayed = 0;
   for (;;) {
     const entries = await redis.lrange(keys.outbox(), 0, 99);
     if (entries.length === 0) return relayed;
     for (const raw of entries) {
       const parsed = OutboxEntrySchema.safeParse(safeJson(raw));
-      if (parsed.success) {
-        const entry = parsed.data;
-        const body = JSON.stringify(entry.body);
-        // Before the add, and only if unset: a delivery that already ran must not read `pending` again.
-        for (const [i, url] of entry.urls.entries()) {
-          await redis.hsetnx(keys.record(entry.task_id), `wh:${i}`, JSON.stringify({ url, state: 'pending', attempts: 0 }));
-        }
-        await Promise.all(
-          entry.urls.map((url, index) =>
-            queue.add(
-              'deliver',
-              { task_id: entry.task_id, url, index, msg_id: `msg_${entry.task_id.replace(/-/g, '')}_${index}`, body } satisfies DeliveryJob,
-              { jobId: `${entry.task_id}-cb${index}`, attempts: 1_000, backoff: { type: 'webhook' }, removeOnComplete: { age: 7 * 86_400 }, removeOnFail: { age: 7 * 86_400 } },
-            ),
-          ),
-        );
-      }
+      if (parsed.success) await queueDeliveries(redis, keys, queue, config, parsed.data);
       await redis.lrem(keys.outbox(), 1, raw);
       relayed++;
     }
   }
+}
+
+async function queueDeliveries(redis: Redis, keys: TaskKeys, queue: Queue, config: LoadedConfig, entry: OutboxEntry): Promise<void> {
+  const body = JSON.stringify(entry.body);
+  const record = keys.record(entry.task_id);
+  // Before the add, and only if unset: a delivery that already ran must not read `pending` again.
+  for (const [i, url] of entry.urls.entries()) {
+    await redis.hsetnx(record, `wh:${i}`, JSON.stringify({ url, state: 'pending', attempts: 0 }));
+  }
+  for (const name of entry.notify) {
+    await redis.hsetnx(record, `${NOTIFIER_PREFIX}${name}`, JSON.stringify(pendingNotifierState(config, name)));
+  }
+  const kept = { removeOnComplete: { age: 7 * 86_400 }, removeOnFail: { age: 7 * 86_400 } };
+  await Promise.all([
+    ...entry.urls.map((url, index) =>
+      queue.add(
+        'deliver',
+        { task_id: entry.task_id, url, index, msg_id: `msg_${entry.task_id.replace(/-/g, '')}_${index}`, body } satisfies DeliveryJob,
+        { jobId: `${entry.task_id}-cb${index}`, attempts: 1_000, backoff: { type: 'webhook' }, ...kept },
+      ),
+    ),
+    ...(entry.event === undefined
+      ? []
+      : entry.notify.map((name) =>
+          queue.add(
+            NOTIFY_JOB,
+            { task_id: entry.task_id, name, event: entry.event!, session: entry.session } satisfies NotifyJob,
+            { jobId: `${entry.task_id}-nt-${name}`, attempts: 1_000, backoff: { type: 'notify' }, ...kept },
+          ),
+        )),
+  ]);
 }
 
 function safeJson(text: string): unknown {
@@ -107,9 +116,11 @@ export interface RunningCallbacks {
 const RELAY_SWEEP_MS = 2000;
 
 /**
- * Starts the webhook deliverer: a BullMQ worker on the callbacks queue that POSTs each completion
- * signed the Standard Webhooks way, retrying on Svix's schedule (Retry-After honoured), stopping
- * on 410, never following redirects. Every redelivery carries the same webhook-id.
+ * Starts the deliverer: a BullMQ worker on the callbacks queue. Webhooks are POSTed signed the
+ * Standard Webhooks way, retried on Svix's schedule (Retry-After honoured), stopped by a 410,
+ * never redirected; every redelivery carries the same webhook-id. Notifiers wake an OpenClaw
+ * agent (retried on their own schedule) or run a command (once); a final failure is recorded on
+ * the task and said in one line.
  */
 export async function startCallbackWorker(options: CallbackWorkerOptions): Promise<RunningCallbacks> {
   const { config, redis, keys } = options;
@@ -128,13 +139,18 @@ export async function startCallbackWorker(options: CallbackWorkerOptions): Promi
     stalledInterval: config.worker.stalled_interval,
     maxStalledCount: 1_000_000,
     settings: {
-      backoffStrategy: (attemptsMade, _type, error) =>
-        nextRetryDelayMs(attemptsMade, error instanceof RetryableDelivery ? error.retryAfterMs : undefined, Math.random, schedule) ?? -1,
+      backoffStrategy: (attemptsMade, type, error, job) => {
+        const retryAfterMs = error instanceof RetryableDelivery ? error.retryAfterMs : undefined;
+        const name = (job?.data as { name?: unknown } | undefined)?.name;
+        const delays = type === 'notify' && typeof name === 'string' ? notifierSchedule(config, name) : schedule;
+        return nextRetryDelayMs(attemptsMade, retryAfterMs, Math.random, delays) ?? -1;
+      },
     },
   });
   worker.on('error', (error) => log(`callbacks worker error: ${error.message}`));
 
   async function deliver(job: Job): Promise<void> {
+    if (job.name === NOTIFY_JOB) return notify(job);
     const parsed = DeliveryJobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError('invalid delivery job data');
     const d = parsed.data;
@@ -155,9 +171,22 @@ export async function startCallbackWorker(options: CallbackWorkerOptions): Promi
     throw new RetryableDelivery(outcome.error, outcome.retryAfterMs);
   }
 
+  async function notify(job: Job): Promise<void> {
+    const parsed = NotifyJobSchema.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError('invalid notifier job data');
+    const n = parsed.data;
+    const attempt = await deliverNotification(config, n, job.attemptsMade + 1);
+    await redis.hset(keys.record(n.task_id), `${NOTIFIER_PREFIX}${n.name}`, JSON.stringify(attempt.state));
+    if (attempt.state.state === 'delivered') return;
+    const error = attempt.state.error ?? attempt.state.state;
+    if (attempt.retry) throw new RetryableDelivery(error, attempt.retryAfterMs);
+    log(`notifier ${n.name}: task ${n.task_id.slice(0, 8)} not announced: ${error}`);
+    throw new UnrecoverableError(error);
+  }
+
   let relaying: Promise<void> | undefined;
   const relay = () => {
-    relaying ??= relayOutbox(redis, keys, queue)
+    relaying ??= relayOutbox(redis, keys, queue, config)
       .then(() => undefined, (error: unknown) => log(`outbox relay failed: ${String(error)}`))
       .finally(() => {
         relaying = undefined;

@@ -6,6 +6,7 @@ import { findExecutor, type ExecutorConfig, type LoadedConfig } from './config.j
 import { AmbiguousTaskIdError, describeError, InvalidInputError, OcaError, TaskNotFoundError, UnknownExecutorError, UsageError } from './errors.js';
 import { connectRedis, resolveRedisUrl } from './redis-connection.js';
 import { forgetExpiredTasks } from './index-retention.js';
+import { resolveTaskNotifiers } from './notify/notifier-config.js';
 import { readQueueStates, type QueueState } from './queue-states.js';
 import { TaskKeys } from './task-keys.js';
 import { payloadWorkdir, TaskRequestSchema, type TaskPayload, type TaskRequest, type TaskType } from './task-payload.js';
@@ -25,6 +26,13 @@ export interface EnqueueInput {
   name?: string;
   timeoutMs?: number;
   callbackUrl?: string;
+  /**
+   * Notifier names from the config's `notifiers:`; `["none"]` or `[]` for none.
+   * @default the config's `defaults.notify`
+   */
+  notify?: string[];
+  /** The OpenClaw session key to wake instead of the agent's main session. */
+  notifySession?: string;
   /** Extra runs after a failed one. @default 0 */
   retries?: number;
   /** First retry delay, doubling each time with jitter. @default 30 s */
@@ -125,6 +133,7 @@ export class TaskClient {
 
   /** Validates the request, picks the executor and adds the job; nothing is written when input is bad. */
   async enqueue(input: EnqueueInput): Promise<{ id: string; executor: string }> {
+    const notifiers = resolveTaskNotifiers(this.config, input.notify, input.notifySession);
     const executor = input.executor ? this.executorConfig(input.executor) : await this.chooseExecutor(input.labels ?? []);
     const raw = {
       executor: executor.name,
@@ -133,6 +142,7 @@ export class TaskClient {
       name: input.name,
       timeoutMs: input.timeoutMs ?? executor.timeout ?? this.config.defaults.timeout,
       callbackUrl: input.callbackUrl,
+      ...notifiers,
       retries: input.retries,
       backoffMs: input.backoffMs,
       createdAt: Date.now(),

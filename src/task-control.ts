@@ -1,8 +1,7 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { OcaError, TaskNotFoundError } from './errors.js';
-import { buildCompletionPayload } from './completion-record.js';
-import { callbackUrls } from './task-callbacks.js';
+import { buildOutboxEntry } from './notify/outbox-entry.js';
 import { finishTask } from './task-finish.js';
 import { TaskRequestSchema } from './task-payload.js';
 import { spoolRoot } from './paths.js';
@@ -40,11 +39,9 @@ export async function killTask(client: TaskClient, idOrPrefix: string, graceMs: 
         error: retrying ? `killed while waiting for attempt ${view.record.attempts.length + 1}` : 'cancelled before it started',
         finishedAt: Date.now(),
       };
-      const urls = parsed.success ? callbackUrls(parsed.data.callbackUrl, client.config) : [];
-      const outboxEntry =
-        urls.length > 0
-          ? JSON.stringify({ task_id: id, urls, body: buildCompletionPayload({ ...view.record, ...end, signal: undefined, exitCode: undefined }) })
-          : undefined;
+      const outboxEntry = parsed.success
+        ? buildOutboxEntry(client.config, { ...view.record, ...end, signal: undefined, exitCode: undefined }, parsed.data)
+        : undefined;
       await finishTask(client.redis, client.keys, id, end, {
         retentionMs: client.config.retention,
         maxLogEntries: client.config.logs.max_entries,
@@ -133,6 +130,9 @@ export async function retryTask(client: TaskClient, idOrPrefix: string): Promise
   if (!request) {
     throw new OcaError('TASK_NOT_FOUND', `the request of task ${view.record.id} is no longer kept (its retention passed); enqueue it anew`);
   }
+  // Notifiers the config no longer has are dropped: the retry runs with those still defined.
+  const notify = request.notify?.filter((name) => Object.hasOwn(client.config.notifiers, name));
+  const wakesOpenClaw = (notify ?? client.config.defaults.notify).some((name) => client.config.notifiers[name]?.type === 'openclaw');
   return client.enqueue({
     executor: request.executor,
     payload: request.payload,
@@ -140,6 +140,8 @@ export async function retryTask(client: TaskClient, idOrPrefix: string): Promise
     name: request.name,
     timeoutMs: request.timeoutMs,
     callbackUrl: request.callbackUrl,
+    notify,
+    notifySession: wakesOpenClaw ? request.notifySession : undefined,
     retries: request.retries,
     backoffMs: request.backoffMs,
   });

@@ -106,7 +106,21 @@ export function formatStatusBlock(view: TaskView, now: number = Date.now()): str
     const detail = w.error ? ` — ${truncate(w.error, 60)}` : w.status ? ` (HTTP ${w.status})` : '';
     lines.push(`   Webhook:  ${w.target} ${w.state} after ${w.attempts} attempt${w.attempts === 1 ? '' : 's'}${detail}`);
   }
+  lines.push(...notifierLines(r));
   return lines.join('\n');
+}
+
+// Each notifier's delivery once the task ended; before that, which ones will announce it.
+function notifierLines(r: TaskView['record']): string[] {
+  const delivered = new Set(r.notifiers.map((n) => n.name));
+  const waiting = r.notify.filter((name) => !delivered.has(name));
+  const lines = r.notifiers.map((n) => {
+    const tries = n.state === 'pending' ? '' : ` after ${n.attempts} attempt${n.attempts === 1 ? '' : 's'}`;
+    const detail = n.error ? ` — ${truncate(n.error, 100)}` : n.outcome ? ` (${n.outcome})` : '';
+    return `   Notify:   ${n.name} (${n.type} ${n.target}) ${n.state}${tries}${detail}`;
+  });
+  if (waiting.length > 0 && r.outcome === undefined) lines.push(`   Notify:   ${waiting.join(', ')} when it ends`);
+  return lines;
 }
 
 /** An executor as `executors --json` and the API show it: the original tool's fields first; env keys, never values. */

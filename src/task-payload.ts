@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NOTIFIER_NAME_PATTERN } from './notify/notifier-config.js';
 
 /** A Claude Code prompt, run by the executor's `claude` in print mode. */
 /** claude --permission-mode values. */
@@ -52,6 +53,14 @@ export const TaskRequestSchema = z.object({
   callbackUrl: z
     .url({ protocol: /^https?$/, error: 'the callback URL must be an http(s) URL' })
     .optional(),
+  /**
+   * Notifiers (the config's `notifiers:`) that announce the task's end, chosen when it was
+   * enqueued (`defaults.notify` unless the caller named them). Absent in tasks enqueued before
+   * notifiers existed: the ending worker's `defaults.notify` applies.
+   */
+  notify: z.array(z.string().regex(NOTIFIER_NAME_PATTERN, 'notifier names use letters, digits, "-", "_" and "."')).max(20).optional(),
+  /** The OpenClaw session to wake (`sessionKey`); the gateway needs `hooks.allowRequestSessionKey`. */
+  notifySession: z.string().min(1).max(200).optional(),
   /** Extra runs after a failed one (opt-in; the default never runs a command twice). @default 0 */
   retries: z.number().int().min(0).max(100).default(0),
   /** First delay before a retry; doubles each time, with jitter. @default 30 s */

@@ -4,9 +4,8 @@ import { constants as osConstants } from 'node:os';
 import type { ExecutorConfig, LoadedConfig } from './config.js';
 import { formatDuration } from './duration.js';
 import { ClaudeProgress } from './claude-progress.js';
-import { buildCompletionPayload } from './completion-record.js';
 import { describeError } from './errors.js';
-import { callbackUrls } from './task-callbacks.js';
+import { buildOutboxEntry, isAnnounced } from './notify/outbox-entry.js';
 import { DetachedError, type ExecutionResult, type Executor } from './executors/executor.js';
 import { LogWriter, logCapsOf, OwnershipLostError } from './log-stream.js';
 import { finishTask, type TaskEnd } from './task-finish.js';
@@ -147,9 +146,9 @@ export function createTaskProcessor(deps: ProcessorDeps): (job: Job) => Promise<
 
 // Ends a job this deployment did not sign without running anything. The record and list entry
 // (made from the job when it was written straight into Redis) show what was refused; the deployment's own
-// webhook hears of it, a callback URL named in the unsigned request does not.
+// webhook and default notifiers hear of it, a callback URL or notifier named in the unsigned request does not.
 async function refuseTask(deps: ProcessorDeps, taskId: string, request: TaskRequest): Promise<void> {
-  const untrusted = { ...request, callbackUrl: undefined };
+  const untrusted = { ...request, callbackUrl: undefined, notify: undefined, notifySession: undefined };
   const record = await loadTaskRecord(deps.redis, deps.keys, taskId, untrusted, deps.executorConfig.type);
   // Listed like any task (a job written straight into Redis has no index entries yet).
   await deps.redis.multi().zadd(deps.keys.byCreated(), 'NX', record.createdAt, taskId).zadd(deps.keys.ids(), 'NX', 0, taskId).exec();
@@ -237,18 +236,14 @@ async function endTask(
   known: { record: TaskRecord; request: TaskRequest } | undefined,
 ): Promise<TaskRecord | undefined> {
   const finishedAt = Date.now();
-  const urls = known ? callbackUrls(known.request.callbackUrl, deps.config) : [];
-  // The record as it is now (start time, pid, attempt), not as it was when the job was taken.
-  const current = known && urls.length > 0 ? (parseRecordHash(await deps.redis.hgetall(deps.keys.record(taskId))) ?? known.record) : undefined;
-  // The completion goes into the outbox in the same atomic step that ends the task.
-  const outboxEntry =
-    known && urls.length > 0
-      ? JSON.stringify({
-          task_id: taskId,
-          urls,
-          body: buildCompletionPayload({ ...(current ?? known.record), ...end, signal: end.signal ?? undefined, exitCode: end.exitCode ?? undefined, finishedAt }),
-        })
-      : undefined;
+  // The completion goes into the outbox in the same atomic step that ends the task, built from
+  // the record as it is now (start time, pid, attempt), not as it was when the job was taken.
+  let outboxEntry: string | undefined;
+  if (known && isAnnounced(known.request, deps.config)) {
+    const current = parseRecordHash(await deps.redis.hgetall(deps.keys.record(taskId))) ?? known.record;
+    const ended = { ...current, ...end, signal: end.signal ?? undefined, exitCode: end.exitCode ?? undefined, finishedAt };
+    outboxEntry = buildOutboxEntry(deps.config, ended, known.request);
+  }
   const { hash } = await finishTask(deps.redis, deps.keys, taskId, { ...end, finishedAt }, {
     retentionMs: deps.config.retention,
     maxLogEntries: deps.config.logs.max_entries,

@@ -37,6 +37,10 @@ export interface TaskRecord {
   stop?: { kind: 'killed' | 'timed_out'; reason: string; requestedAt?: number; graceMs?: number };
   /** Delivery state of each completion webhook. */
   webhooks: WebhookState[];
+  /** The notifiers that announce the task's end (chosen when it was enqueued). */
+  notify: string[];
+  /** Delivery state of each notifier, once the task has ended. */
+  notifiers: NotifierState[];
   handle: Record<string, string>;
   checkpoint: Record<string, string>;
   /** A Claude task's progress and result, as the worker read them from its stream-json output. */
@@ -108,8 +112,28 @@ export interface WebhookState {
   at?: string;
 }
 
+/** One notifier's announcement of the task's end, as recorded in the `nt:<name>` field. */
+export const NotifierStateSchema = z.object({
+  type: z.enum(['openclaw', 'command']),
+  /** The gateway's origin, or the command's program. */
+  target: z.string(),
+  state: z.enum(['pending', 'retrying', 'delivered', 'failed']),
+  attempts: z.number().int().nonnegative(),
+  /** The gateway's HTTP status. */
+  status: z.number().int().optional(),
+  /** The command's exit code. */
+  exit_code: z.number().int().optional(),
+  /** What the gateway made of it: `queued` or `coalesced`. */
+  outcome: z.string().optional(),
+  error: z.string().optional(),
+  at: z.string().optional(),
+});
+export type NotifierState = z.infer<typeof NotifierStateSchema> & { name: string };
+
 const HANDLE_PREFIX = 'h:';
 const WEBHOOK_PREFIX = 'wh:';
+/** Record fields `nt:<name>`: a notifier's delivery state, as JSON. */
+export const NOTIFIER_PREFIX = 'nt:';
 const CHECKPOINT_PREFIX = 'c:';
 
 /** The hash fields written when a task is enqueued. */
@@ -127,6 +151,7 @@ export function initialRecordFields(id: string, request: TaskRequest, executorTy
   const workdir = payloadWorkdir(request.payload);
   if (workdir) fields.workdir = workdir;
   if (request.name) fields.name = request.name;
+  if (request.notify !== undefined && request.notify.length > 0) fields.notify = JSON.stringify(request.notify);
   if (request.payload.type === 'claude_code' && request.payload.continues) fields.continues = request.payload.continues;
   return fields;
 }
@@ -170,6 +195,7 @@ const RecordHashSchema = z.object({
   stop_requested_at: z.coerce.number().int().optional(),
   stop_grace_ms: z.coerce.number().int().min(0).optional().catch(undefined),
   continues: z.string().optional(),
+  notify: z.string().default('[]'),
 });
 
 /** Parses a record hash read back from Redis; undefined when the hash is empty or malformed. */
@@ -180,7 +206,12 @@ export function parseRecordHash(hash: Record<string, string>): TaskRecord | unde
   const handle: Record<string, string> = {};
   const checkpoint: Record<string, string> = {};
   const webhooks: WebhookState[] = [];
+  const notifiers: NotifierState[] = [];
   for (const [key, value] of Object.entries(hash)) {
+    if (key.startsWith(NOTIFIER_PREFIX)) {
+      const state = parseNotifierState(key.slice(NOTIFIER_PREFIX.length), value);
+      if (state) notifiers.push(state);
+    }
     if (key.startsWith(WEBHOOK_PREFIX)) {
       const state = parseWebhookState(value);
       if (state) webhooks[Number(key.slice(WEBHOOK_PREFIX.length))] = state;
@@ -214,6 +245,8 @@ export function parseRecordHash(hash: Record<string, string>): TaskRecord | unde
       ? { kind: h.stop_kind, reason: h.stop_reason ?? h.stop_kind, requestedAt: h.stop_requested_at, graceMs: h.stop_grace_ms }
       : undefined,
     webhooks: webhooks.filter(Boolean),
+    notify: parseStringArray(h.notify),
+    notifiers: notifiers.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
     handle,
     checkpoint,
     claude: parseClaudeFields(hash),
@@ -235,6 +268,17 @@ function parseWebhookState(text: string): WebhookState | undefined {
   } catch {
     return undefined;
   }
+}
+
+function parseNotifierState(name: string, text: string): NotifierState | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const parsed = NotifierStateSchema.safeParse(value);
+  return parsed.success ? { name, ...parsed.data } : undefined;
 }
 
 function parseAttempts(text: string): AttemptSummary[] {
@@ -293,6 +337,8 @@ export function toTaskJson(view: TaskView, now: number = Date.now()): Record<str
     attempt: r.attempt,
     attempts: r.attempts,
     webhooks: r.webhooks,
+    notify: r.notify,
+    notifiers: r.notifiers,
     created_at: iso(r.createdAt),
     queue_position: view.queuePosition ?? null,
     ...(r.taskType === 'claude_code' ? { claude: r.claude ?? null, continues: r.continues ?? null } : {}),

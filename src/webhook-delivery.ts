@@ -102,7 +102,7 @@ function classifyResponse(response: Response): DeliveryOutcome {
 }
 
 // Says what went wrong before any response: our timeout, or the network error undici hides in `cause`.
-function describeFetchError(error: unknown, timeoutMs: number): string {
+export function describeFetchError(error: unknown, timeoutMs: number): string {
   if (error instanceof Error && error.name === 'TimeoutError') return `timed out after ${timeoutMs}ms`;
   const cause = error instanceof Error ? error.cause : undefined;
   return `request failed: ${describeError(cause ?? error)}`;

@@ -10,7 +10,8 @@ import { createTaskProcessor, type TaskResult } from './task-processor.js';
 import { OwnershipLostError } from './log-stream.js';
 import { findExecutor } from './config.js';
 import { writeCompletionRecord } from './completion-record.js';
-import { callbackUrls, startCallbackWorker } from './task-callbacks.js';
+import { isAnnounced } from './notify/outbox-entry.js';
+import { startCallbackWorker } from './task-callbacks.js';
 import type { TaskRequest } from './task-payload.js';
 import type { TaskRecord } from './task-record.js';
 import { readStopRequest, type StopSwitch } from './task-stop.js';
@@ -78,8 +79,8 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
     } catch (error) {
       log(`could not write the completion record of ${record.id}: ${String(error)}`);
     }
-    // Only a task with webhooks put anything into the outbox; the sweep covers the rest.
-    if (callbackUrls(request.callbackUrl, config).length > 0) await callbacks.relay();
+    // Only a task with webhooks or notifiers put anything into the outbox; the sweep covers the rest.
+    if (isAnnounced(request, config)) await callbacks.relay();
   };
   let running = 0;
   const processor = joinFollowedTasks(

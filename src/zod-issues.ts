@@ -13,12 +13,18 @@ export function formatIssuePath(path: readonly PropertyKey[]): string {
 /** One line for the first issue: "Expected `field` …, got `value`". */
 export function describeIssue(issue: z.core.$ZodIssue, input: unknown, fieldName?: string): string {
   const field = escapeControls(fieldName ?? (formatIssuePath(issue.path) || 'input'));
-  // Env values are secrets: say what is wrong without repeating them.
-  const got = issue.path.some((key) => key === 'env') ? undefined : valueAt(input, issue.path);
+  // Env values are secrets: say what is wrong without repeating them. A custom issue whose
+  // message names the value already says `params: { quiet: true }`.
+  const quiet = issue.path.some((key) => key === 'env') || (issue.code === 'custom' && issue.params?.quiet === true);
+  const got = quiet ? undefined : valueAt(input, issue.path);
   const shown = got === undefined ? 'nothing' : quoteInput(showValue(got));
   switch (issue.code) {
     case 'invalid_value':
       return `Expected \`${field}\` to be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${shown}`;
+    case 'unrecognized_keys': {
+      const keys = issue.keys.map((key) => quoteInput(key)).join(', ');
+      return `unknown field${issue.keys.length === 1 ? '' : 's'} ${keys}${issue.path.length > 0 ? ` in \`${field}\`` : ''}`;
+    }
     case 'invalid_type':
       if (got === undefined) return `\`${field}\` is required`;
       return `Expected \`${field}\` to be ${article(issue.expected)}, got ${shown}`;

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, watch, type FSWatcher } from 'node
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
+import { withoutOwnSecrets } from '../child-env.js';
 import { expandHome } from '../config.js';
 import { formatDuration } from '../duration.js';
 import { resolveHostId } from '../host-id.js';
@@ -388,16 +389,6 @@ function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
   } catch {
     return false;
   }
-}
-
-// The worker's own settings (Redis URL with its password, the webhook secret) are not the task's business.
-function withoutOwnSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(env)) {
-    if (key === 'REDIS_URL' || key.startsWith('OPENCLAW_AGENT_')) continue;
-    out[key] = value;
-  }
-  return out;
 }
 
 // Synchronous: a few bytes from a local file cost less than four trips through the thread pool.

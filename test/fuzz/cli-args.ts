@@ -48,6 +48,8 @@ const dispatch: Pair[] = [
   flag('--callback', url),
   flag('--label', fc.oneof(fc.constantFrom('quick', 'rust', 'gpu', ''), junkText(8))),
   flag('--name', junkText(40)),
+  flag('--notify', fc.oneof(fc.constantFrom('none', 'desk', '', 'none,desk', 'desk,desk', ','), junkText(10))),
+  flag('--notify-session', fc.oneof(fc.constantFrom('agent:main:x', ''), junkText(12))),
 ];
 
 const commandArgs: Record<string, { always: string[]; pairs: Pair[] }> = {

@@ -11,7 +11,7 @@ describe('CLI flag fuzz: every rejection is one line, a non-zero exit and nothin
 
   beforeAll(async () => {
     // `idle` has no worker: accepted tasks stay queued, and are deleted after each case.
-    h = createHarness({ extraExecutors: '  - name: idle\n    type: local\n    labels: [gpu]\n' });
+    h = createHarness({ extraExecutors: '  - name: idle\n    type: local\n    labels: [gpu]\n', extraConfig: 'notifiers:\n  desk: {type: command, argv: ["true"]}\n' });
     const client = await h.client();
     await client.enqueue({ id: KNOWN_ID, executor: 'idle', payload: { type: 'shell_command', command: 'true', args: [], env: {} } });
   });

@@ -15,7 +15,7 @@ describe('CLI flag fuzz in real processes (dist/cli/bin.cjs): one line, non-zero
 
   beforeAll(async () => {
     for (let i = 0; i < SLOTS; i++) {
-      const h = createHarness({ extraExecutors: '  - name: idle\n    type: local\n    labels: [gpu]\n' });
+      const h = createHarness({ extraExecutors: '  - name: idle\n    type: local\n    labels: [gpu]\n', extraConfig: 'notifiers:\n  desk: {type: command, argv: ["true"]}\n' });
       worlds.push(h);
       const client = await h.client();
       await client.enqueue({ id: KNOWN_ID, executor: 'idle', payload: { type: 'shell_command', command: 'true', args: [], env: {} } });

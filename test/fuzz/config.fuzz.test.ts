@@ -77,6 +77,32 @@ const containerExecutor = fc.record(
   { requiredKeys: ['type', 'image'] },
 );
 
+const notifierName = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,12}$/).filter((n) => n !== 'none');
+const onStatuses = fc.uniqueArray(fc.constantFrom('completed', 'failed', 'killed', 'timed_out', 'lost', 'cancelled'), { minLength: 1, maxLength: 6 });
+const openclawNotifier = fc.record(
+  {
+    type: fc.constant('openclaw'),
+    url: fc.constantFrom('http://127.0.0.1:18789', 'https://gateway.example.com/'),
+    hooks_path: fc.constantFrom('/hooks', '/openclaw/hooks/'),
+    token_env: fc.constantFrom('OPENCLAW_HOOKS_TOKEN', 'MY_TOKEN'),
+    mode: fc.constantFrom('now', 'next-heartbeat'),
+    agent_id: fc.constantFrom('main', 'ops'),
+    on: onStatuses,
+    timeout: duration,
+    retry_schedule: fc.array(duration, { minLength: 1, maxLength: 4 }),
+  },
+  { requiredKeys: ['type', 'url'] },
+);
+const commandNotifier = fc.record(
+  {
+    type: fc.constant('command'),
+    argv: fc.array(fc.constantFrom('notify-send', '{name}', '{status} after {duration}', '--urgency=low', '{id}{short_id}'), { minLength: 1, maxLength: 4 }),
+    on: onStatuses,
+    timeout: duration,
+  },
+  { requiredKeys: ['type', 'argv'] },
+);
+
 // A config the schema accepts: executors with unique names and every section filled in at random.
 const validConfig = fc
   .tuple(
@@ -101,6 +127,7 @@ const validConfig = fc
         retention: duration,
         worker: fc.record({ lock_duration: duration, stalled_interval: duration }, { requiredKeys: [] }),
         logs: fc.record({ max_entries: fc.integer({ min: 100, max: 100_000 }) }, { requiredKeys: [] }),
+        notifiers: fc.dictionary(notifierName, fc.oneof(openclawNotifier, commandNotifier), { maxKeys: 3 }),
       },
       { requiredKeys: [] },
     ),
@@ -194,7 +221,8 @@ describe('config YAML fuzz: every refusal is one ConfigError line naming the fil
         const objects = nodePaths(config).filter((p) => {
           let node: unknown = config;
           for (const k of p) node = (node as Record<string | number, unknown>)[k];
-          return node !== null && typeof node === 'object' && !Array.isArray(node) && p.at(-1) !== 'env';
+          // env and notifiers are maps: a new key there is a new entry, not an unknown key.
+          return node !== null && typeof node === 'object' && !Array.isArray(node) && p.at(-1) !== 'env' && p.at(-1) !== 'notifiers';
         });
         const at = objects[pick % objects.length]!;
         let node: unknown = structuredClone(config);

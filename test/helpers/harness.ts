@@ -42,7 +42,8 @@ export interface Harness {
  */
 export function createHarness(
   options: {
-    extraConfig?: string;
+    /** YAML added at the end of the config; a function gets the harness directory first. */
+    extraConfig?: string | ((dir: string) => string);
     /** YAML list items added to `executors:`; a function gets the harness directory first. */
     extraExecutors?: string | ((dir: string) => string);
     explicitRedis?: boolean;
@@ -50,8 +51,8 @@ export function createHarness(
     workerConfig?: string;
   } = {},
 ): Harness {
-  const extraConfig = options.extraConfig ?? '';
   const dir = mkdtempSync(path.join(tmpdir(), 'oca-test-'));
+  const extraConfig = typeof options.extraConfig === 'function' ? options.extraConfig(dir) : (options.extraConfig ?? '');
   const home = path.join(dir, 'home');
   mkdirSync(home);
   const prefix = `oca-test-${randomUUID().slice(0, 8)}`;

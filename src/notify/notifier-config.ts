@@ -1,0 +1,161 @@
+import { z } from 'zod';
+import { InvalidInputError } from '../errors.js';
+import { DurationSchema } from '../duration.js';
+import { TASK_STATUSES, type EndedStatus } from '../task-status.js';
+import { escapeControls } from '../zod-issues.js';
+import { TEMPLATE_FIELDS, unknownPlaceholders } from './argv-template.js';
+
+// The `notifiers:` section of the config: named ways to announce a task's end where someone
+// lives — an OpenClaw gateway's wake hook, or a command on the worker's host — and the names a
+// task picks them by (`--notify NAME`, `defaults.notify`).
+
+/** Notifier names: as executor names; `none` is the word for "no notifier". */
+export const NOTIFIER_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** `--notify none`: this task uses no notifier, whatever `defaults.notify` says. */
+export const NO_NOTIFIER = 'none';
+
+const ENDED_STATUSES = TASK_STATUSES.filter((s) => s !== 'queued' && s !== 'running') as [EndedStatus, ...EndedStatus[]];
+
+/**
+ * Delays between attempts to wake an agent: short at first (a gateway restarting takes ~20 s),
+ * then spreading out over a few hours.
+ */
+export const WAKE_RETRY_SCHEDULE_MS: readonly number[] = [
+  2_000, 5_000, 10_000, 30_000, 60_000, 300_000, 900_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000,
+];
+
+const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
+
+// One shape for both types, so that a wrong `type` or a missing field is one plain message.
+const NotifierFields = z
+  .object({
+    type: z.enum(['openclaw', 'command']),
+    /** The statuses that trigger it. @default every end: completed, failed, killed, timed_out, lost, cancelled */
+    on: z.array(z.enum(ENDED_STATUSES)).min(1).default([...ENDED_STATUSES]),
+    /** openclaw: the gateway's base URL, like http://127.0.0.1:18789. */
+    url: z.url({ protocol: /^https?$/, error: 'expected the gateway URL, like http://127.0.0.1:18789' }).optional(),
+    /** openclaw: the gateway's `hooks.path`. @default "/hooks" */
+    hooks_path: z.string().regex(/^\/[A-Za-z0-9._~/-]*$/, 'a path like /hooks').default('/hooks'),
+    /** openclaw: the variable, in the worker's environment, holding the gateway's `hooks.token`. @default "OPENCLAW_HOOKS_TOKEN" */
+    token_env: EnvName.default('OPENCLAW_HOOKS_TOKEN'),
+    /** openclaw: `now` runs the agent at once; `next-heartbeat` leaves the event for its next heartbeat. @default "now" */
+    mode: z.enum(['now', 'next-heartbeat']).default('now'),
+    /** openclaw: the agent to wake. @default the gateway's default agent */
+    agent_id: z.string().min(1).max(200).optional(),
+    /** openclaw: delays between attempts after a connection error, a 5xx or a 429. @default [2s, 5s, 10s, 30s, 1m, 5m, 15m, 30m, 1h, 2h, 4h] */
+    retry_schedule: z.array(DurationSchema).min(1).max(50).optional(),
+    /** command: the program and its arguments (no shell), with {id}, {name}, {status}… in any word. */
+    argv: z.array(z.string().min(1)).min(1).optional(),
+    /** How long one attempt may take: the POST (openclaw, @default 10s) or the command (@default 30s). */
+    timeout: DurationSchema.optional(),
+  })
+  .superRefine((notifier, ctx) => {
+    if (notifier.type === 'openclaw' && notifier.url === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['url'], message: 'an openclaw notifier needs `url`, the gateway\'s address like http://127.0.0.1:18789' });
+    }
+    if (notifier.type === 'command' && notifier.argv === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['argv'], message: 'a command notifier needs `argv`, like [notify-send, "{name}", "{status}"]' });
+    }
+    notifier.argv?.forEach((word, index) => {
+      const unknown = unknownPlaceholders(word)[0];
+      if (unknown !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['argv', index], message: `{${unknown}} is no field; use ${TEMPLATE_FIELDS.map((f) => `{${f}}`).join(' ')}`, params: { quiet: true } });
+      }
+    });
+  });
+
+export interface OpenClawNotifier {
+  type: 'openclaw';
+  on: EndedStatus[];
+  url: string;
+  hooksPath: string;
+  tokenEnv: string;
+  mode: 'now' | 'next-heartbeat';
+  agentId?: string;
+  retrySchedule: readonly number[];
+  timeoutMs: number;
+}
+
+export interface CommandNotifier {
+  type: 'command';
+  on: EndedStatus[];
+  argv: string[];
+  timeoutMs: number;
+}
+
+export type NotifierConfig = OpenClawNotifier | CommandNotifier;
+
+/** One notifier of the config, checked and with its defaults filled in. */
+export const NotifierSchema = NotifierFields.transform((n): NotifierConfig =>
+  n.type === 'openclaw'
+    ? {
+        type: 'openclaw',
+        on: n.on,
+        url: n.url!.replace(/\/+$/, ''),
+        hooksPath: n.hooks_path.replace(/\/+$/, ''),
+        tokenEnv: n.token_env,
+        mode: n.mode,
+        agentId: n.agent_id,
+        retrySchedule: n.retry_schedule ?? WAKE_RETRY_SCHEDULE_MS,
+        timeoutMs: n.timeout ?? 10_000,
+      }
+    : { type: 'command', on: n.on, argv: n.argv!, timeoutMs: n.timeout ?? 30_000 },
+);
+
+/** The `notifiers:` mapping, name → notifier (names are checked by {@link notifierNameProblem}). */
+export const NotifiersSchema = z.record(z.string(), NotifierSchema).default({});
+
+/** What is wrong with a notifier's name, or undefined when it is a good one. */
+export function notifierNameProblem(name: string): string | undefined {
+  if (name === NO_NOTIFIER) return '"none" means "no notifier" in --notify; choose another name';
+  if (!NOTIFIER_NAME_PATTERN.test(name)) return 'notifier names use letters, digits, "-", "_" and "." (at most 64, not starting with "-", "_" or ".")';
+  return undefined;
+}
+
+/** Where a notifier's deliveries are shown going: the gateway's origin, or the command's program. */
+export function notifierTarget(notifier: NotifierConfig): string {
+  if (notifier.type === 'command') return notifier.argv[0]!;
+  try {
+    return new URL(notifier.url).origin;
+  } catch {
+    return notifier.url;
+  }
+}
+
+/** The names of a task's notifiers as flags or API fields spell them, for messages. */
+export interface NotifyFieldNames {
+  notify: string;
+  session: string;
+}
+
+/**
+ * The notifiers a task asks for, checked against the config: `given` as typed (`--notify`, the
+ * API's `notify`; undefined takes `defaults.notify`, `none` or an empty list takes none), and the
+ * OpenClaw session key, which needs an openclaw notifier to go to.
+ */
+export function resolveTaskNotifiers(
+  config: { notifiers: Readonly<Record<string, NotifierConfig>>; defaults: { notify: readonly string[] } },
+  given: readonly string[] | undefined,
+  session: string | undefined,
+  fields: NotifyFieldNames = { notify: 'notify', session: 'notifySession' },
+): { notify: string[]; notifySession?: string } {
+  const names = given === undefined ? [...config.defaults.notify] : given.flatMap((word) => word.split(',')).map((word) => word.trim()).filter(Boolean);
+  if (names.includes(NO_NOTIFIER) && names.some((name) => name !== NO_NOTIFIER)) {
+    throw new InvalidInputError(`\`${fields.notify}\`: "none" turns every notifier off; do not name others beside it`);
+  }
+  const chosen = [...new Set(names.filter((name) => name !== NO_NOTIFIER))];
+  for (const name of chosen) {
+    if (!Object.hasOwn(config.notifiers, name)) {
+      const known = Object.keys(config.notifiers);
+      throw new InvalidInputError(
+        `unknown notifier "${escapeControls(name)}" in \`${fields.notify}\` — configured: ${known.length > 0 ? known.join(', ') : '(none: add a `notifiers:` section to the config)'}; "none" turns them off`,
+      );
+    }
+  }
+  if (session === undefined) return { notify: chosen };
+  if (!chosen.some((name) => config.notifiers[name]?.type === 'openclaw')) {
+    throw new InvalidInputError(`\`${fields.session}\` sets the OpenClaw session to wake, but this task has no openclaw notifier — name one with \`${fields.notify}\` or in defaults.notify`);
+  }
+  return { notify: chosen, notifySession: session };
+}

@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import type { LoadedConfig } from '../config.js';
+import type { NotifierState } from '../task-record.js';
+import { runCommandNotifier } from './command-notifier.js';
+import { notifierTarget, type NotifierConfig } from './notifier-config.js';
+import { postWake } from './openclaw-wake.js';
+import { formatWakeText, TaskEndEventSchema } from './task-end-event.js';
+
+/** A notifier's delivery job in the callbacks queue: who, and the task's end as it may be told. */
+export const NotifyJobSchema = z.object({
+  task_id: z.string().min(1),
+  name: z.string().min(1),
+  event: TaskEndEventSchema,
+  session: z.string().optional(),
+});
+export type NotifyJob = z.infer<typeof NotifyJobSchema>;
+
+/** One attempt's result: the state to record, and whether (and not before when) to try again. */
+export interface NotifyAttempt {
+  state: Omit<NotifierState, 'name'>;
+  retry: boolean;
+  retryAfterMs?: number;
+}
+
+/** The state a notifier's delivery starts in, before its first attempt. */
+export function pendingNotifierState(config: LoadedConfig, name: string): Omit<NotifierState, 'name'> {
+  const notifier = config.notifiers[name];
+  return { type: notifier?.type ?? 'command', target: notifier ? notifierTarget(notifier) : '-', state: 'pending', attempts: 0 };
+}
+
+/** Delays between attempts of a notifier: its retry schedule; none for commands. */
+export function notifierSchedule(config: LoadedConfig, name: string): readonly number[] {
+  const notifier = config.notifiers[name];
+  return notifier?.type === 'openclaw' ? notifier.retrySchedule : [];
+}
+
+/**
+ * Makes attempt number `attempt` (1 for the first) of one notifier's announcement. An OpenClaw
+ * wake is retried on no answer, 408, 429 and 5xx until its schedule runs out; a refusal, a
+ * missing token and a command's failure are final. Never throws for a failed delivery.
+ */
+export async function deliverNotification(config: LoadedConfig, job: NotifyJob, attempt: number): Promise<NotifyAttempt> {
+  const notifier: NotifierConfig | undefined = config.notifiers[job.name];
+  const at = new Date().toISOString();
+  if (!notifier) {
+    const where = config.sourcePath ?? 'the built-in config';
+    return { state: { type: 'command', target: '-', state: 'failed', attempts: attempt, error: `no notifier "${job.name}" in this worker's config (${where})`, at }, retry: false };
+  }
+  const base = { type: notifier.type, target: notifierTarget(notifier), attempts: attempt, at };
+  if (notifier.type === 'command') {
+    const outcome = await runCommandNotifier(notifier, job.event);
+    if (outcome.kind === 'delivered') return { state: { ...base, state: 'delivered', exit_code: 0 }, retry: false };
+    return { state: { ...base, state: 'failed', exit_code: outcome.exitCode, error: outcome.error }, retry: false };
+  }
+  const token = process.env[notifier.tokenEnv];
+  if (!token) {
+    return { state: { ...base, state: 'failed', error: `${notifier.tokenEnv} is not set in the worker's environment — set it to the gateway's hooks.token` }, retry: false };
+  }
+  const outcome = await postWake(notifier, token, {
+    text: formatWakeText(job.event),
+    mode: notifier.mode,
+    ...(notifier.agentId !== undefined ? { agentId: notifier.agentId } : {}),
+    ...(job.session !== undefined ? { sessionKey: job.session } : {}),
+  });
+  if (outcome.kind === 'delivered') return { state: { ...base, state: 'delivered', status: outcome.status, outcome: outcome.outcome }, retry: false };
+  if (outcome.kind === 'failed') return { state: { ...base, state: 'failed', status: outcome.status, error: outcome.error }, retry: false };
+  const exhausted = attempt > notifier.retrySchedule.length;
+  const error = exhausted ? `gave up after ${attempt} attempts: ${outcome.error}` : outcome.error;
+  return { state: { ...base, state: exhausted ? 'failed' : 'retrying', status: outcome.status, error }, retry: !exhausted, retryAfterMs: outcome.retryAfterMs };
+}

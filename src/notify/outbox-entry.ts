@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { buildCompletionPayload } from '../completion-record.js';
+import type { LoadedConfig } from '../config.js';
+import type { TaskRequest } from '../task-payload.js';
+import type { TaskRecord } from '../task-record.js';
+import type { EndedStatus } from '../task-status.js';
+import { buildTaskEndEvent, TaskEndEventSchema } from './task-end-event.js';
+
+// The outbox holds, for each ended task, who still has to hear of it: its webhooks and its
+// notifiers. The entry is written in the atomic step that ends the task (task-finish.ts), so a
+// worker dying right after loses nothing; any worker relays it into the callbacks queue.
+
+/** What of a task's request decides who hears of its end. */
+export type AnnouncedRequest = Pick<TaskRequest, 'callbackUrl' | 'notify' | 'notifySession'>;
+
+export const OutboxEntrySchema = z.object({
+  task_id: z.string().min(1),
+  /** Webhook URLs, each POSTed `body`. */
+  urls: z.array(z.url()),
+  body: z.record(z.string(), z.unknown()),
+  /** Notifier names whose `on` has the task's status. */
+  notify: z.array(z.string()).default([]),
+  event: TaskEndEventSchema.optional(),
+  /** The OpenClaw session key the task asked to wake. */
+  session: z.string().optional(),
+});
+export type OutboxEntry = z.infer<typeof OutboxEntrySchema>;
+
+/** The webhook URLs a task's completion goes to: its own `--callback`, then `defaults.webhook_url`. */
+export function callbackUrls(callbackUrl: string | undefined, config: LoadedConfig): string[] {
+  return [...new Set([callbackUrl, config.defaults.webhook_url].filter((u): u is string => Boolean(u)))];
+}
+
+/** The notifiers of a task: those it was enqueued with, or (enqueued before notifiers) the defaults. */
+export function taskNotifiers(request: AnnouncedRequest, config: LoadedConfig): string[] {
+  return request.notify ?? config.defaults.notify;
+}
+
+/** Whether anyone is to hear of the task's end (so that the outbox is worth relaying at once). */
+export function isAnnounced(request: AnnouncedRequest, config: LoadedConfig): boolean {
+  return callbackUrls(request.callbackUrl, config).length > 0 || taskNotifiers(request, config).length > 0;
+}
+
+/**
+ * The outbox entry of an ended task (as JSON), or undefined when no webhook and no notifier is
+ * to hear of it. A notifier whose `on` leaves out the status is skipped; one this config does not
+ * know is kept, so that its delivery is recorded as failed rather than silently dropped.
+ */
+export function buildOutboxEntry(config: LoadedConfig, record: TaskRecord & { outcome: EndedStatus }, request: AnnouncedRequest): string | undefined {
+  const urls = callbackUrls(request.callbackUrl, config);
+  const notify = taskNotifiers(request, config).filter((name) => config.notifiers[name]?.on.includes(record.outcome) ?? true);
+  if (urls.length === 0 && notify.length === 0) return undefined;
+  const entry: OutboxEntry = {
+    task_id: record.id,
+    urls,
+    body: urls.length > 0 ? buildCompletionPayload(record) : {},
+    notify,
+    event: notify.length > 0 ? buildTaskEndEvent(record) : undefined,
+    session: notify.length > 0 ? request.notifySession : undefined,
+  };
+  return JSON.stringify(entry);
+}
