@@ -33,9 +33,10 @@ const common = {
 };
 await build({ ...common, entryPoints: ['dist/cli/main.js'], outfile });
 asciiOnly(outfile);
-// The dashboard server is a bundle of its own (cli/dashboard-loader.ts): Fastify and Bull Board
-// would otherwise be read and deserialised by every command.
+// The dashboard server and the MCP server over stdio are bundles of their own (cli/side-bundles.ts):
+// Fastify, Bull Board and the MCP SDK would otherwise be read and deserialised by every command.
 await build({ ...common, entryPoints: ['dist/bull-board/server.js'], outfile: fileURLToPath(new URL('../dist/bull-board/dashboard.cjs', import.meta.url)) });
+await build({ ...common, entryPoints: ['dist/src/mcp/mcp-stdio.js'], outfile: fileURLToPath(new URL('../dist/cli/mcp-server.cjs', import.meta.url)) });
 
 // The bundle is run through vm.Script, where import() has no loader: ours must all be static or
 // bundled. (oclif's own import() of ESM plugin files is never reached: the commands file is .cjs.)

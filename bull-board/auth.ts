@@ -2,6 +2,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import { isIP } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { sendError } from './http-errors.js';
+import { MCP_PATH } from './mcp-route.js';
 
 // Who may do what. Without a token the dashboard only listens on loopback, and refuses requests
 // whose Host is not a loopback name (DNS rebinding) and cross-site mutations (by Origin). With a
@@ -90,7 +91,8 @@ export class DashboardAuth {
     const path = request.url.split('?')[0]!;
     const method = request.method;
     const mutating = MUTATING.has(method);
-    if (this.readOnly && mutating && !isPublic(method, path)) {
+    // MCP is all POSTs; a read-only dashboard's MCP server offers only the tools that change nothing.
+    if (this.readOnly && mutating && !isPublic(method, path) && path !== MCP_PATH) {
       sendError(reply, 403, 'the dashboard runs read-only (--read-only): tasks cannot be started, killed or retried here');
       return undefined;
     }

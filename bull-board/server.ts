@@ -12,6 +12,7 @@ import { renderMetrics } from './metrics.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { PANEL_CSS, PANEL_JS } from './panel-assets.js';
 import { PAGE_CSP, SECURITY_HEADERS, renderLoginPage, renderPanelShell } from './panel-page.js';
+import { registerMcpRoute } from './mcp-route.js';
 import { registerQueuesBoard } from './queues-board.js';
 
 export interface DashboardOptions {
@@ -139,6 +140,7 @@ async function buildApp(app: FastifyInstance, client: TaskClient, auth: Dashboar
     metrics ??= renderMetrics(client).finally(() => setTimeout(() => (metrics = undefined), 1000).unref());
     return reply.type('text/plain; version=0.0.4; charset=utf-8').header('cache-control', 'no-store').send(await metrics);
   });
+  registerMcpRoute(app, client, { readOnly: auth.readOnly });
   await registerQueuesBoard(app, client, { readOnly: auth.readOnly });
 }
 

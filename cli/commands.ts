@@ -6,6 +6,7 @@ import Executors from './executors.js';
 import Kill from './kill.js';
 import List from './list.js';
 import Logs from './logs.js';
+import Mcp from './mcp.js';
 import Retry from './retry.js';
 import Run from './run.js';
 import Start from './start.js';
@@ -24,6 +25,7 @@ export const COMMANDS = {
   kill: Kill,
   list: List,
   logs: Logs,
+  mcp: Mcp,
   retry: Retry,
   run: Run,
   start: Start,

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Flags } from '@oclif/core';
 import type { TaskClient } from '../src/index.js';
 import { BaseCommand } from './base-command.js';
-import { loadDashboard } from './dashboard-loader.js';
+import { loadDashboard } from './side-bundles.js';
 import { lib } from './lib.js';
 
 export default class Dashboard extends BaseCommand {

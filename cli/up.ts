@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from './base-command.js';
-import { loadDashboard } from './dashboard-loader.js';
+import { loadDashboard } from './side-bundles.js';
 
 export default class Up extends BaseCommand {
   static override summary = 'Run a private Redis and the workers for the configured executors, in the foreground';

@@ -237,19 +237,25 @@ function trimNote(id: string, droppedBytes: number): LogEntry {
   return { id, kind: 'output', stream: 'system', text };
 }
 
-/** Every entry of a task's log after `afterId`, oldest first; a note first where the cap dropped some. */
-export async function readLog(redis: Redis, keys: TaskKeys, taskId: string, afterId = '-'): Promise<LogEntry[]> {
+/**
+ * The entries of a task's log after `afterId`, oldest first — every one, or the first `limit` —
+ * with a note first where the cap dropped some.
+ */
+export async function readLog(redis: Redis, keys: TaskKeys, taskId: string, afterId = '-', limit = Infinity): Promise<LogEntry[]> {
   const out: LogEntry[] = [];
   const trim = await readTrim(redis, keys, taskId);
   if (trim && isBeforeId(afterId, trim.keptFrom)) out.push(trimNote(afterId === '-' ? '0-0' : afterId, trim.droppedBytes));
   let start = afterId === '-' ? '-' : `(${afterId}`;
-  for (;;) {
-    const page = (await redis.xrange(keys.log(taskId), start, '+', 'COUNT', 1000)) as [string, string[]][];
+  for (let left = limit; left > 0; ) {
+    const count = Math.min(1000, left);
+    const page = (await redis.xrange(keys.log(taskId), start, '+', 'COUNT', count)) as [string, string[]][];
     out.push(...parseEntries(page));
     const last = page.at(-1);
-    if (page.length < 1000 || !last) return out;
+    if (page.length < count || !last) break;
     start = `(${last[0]}`;
+    left -= page.length;
   }
+  return out;
 }
 
 /**

@@ -70,9 +70,10 @@ const WAIT_RECHECK_MS = 5000;
  * ended channel (each task's end is announced in the step that ends it) and re-reads only the
  * tasks announced, so waiting on thousands of tasks costs a read per ended task, not per log line.
  * Everything is re-read at the start (after subscribing, so no end is missed) and every few
- * seconds (a notice lost with a dropped connection only delays the answer).
+ * seconds (a notice lost with a dropped connection only delays the answer). Rejects with
+ * {@link WaitTimeoutError} when `timeoutMs` passes first, and with the signal's reason when it aborts.
  */
-export async function waitForTasks(client: TaskClient, ids: string[], options: { timeoutMs?: number } = {}): Promise<TaskView[]> {
+export async function waitForTasks(client: TaskClient, ids: string[], options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<TaskView[]> {
   const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
   const done = new Map<string, TaskView>();
   const pending = new Set(ids);
@@ -83,9 +84,12 @@ export async function waitForTasks(client: TaskClient, ids: string[], options: {
     announced.add(id);
     wake?.();
   });
+  const onAbort = () => wake?.();
+  options.signal?.addEventListener('abort', onAbort);
   try {
     let everything = true;
     for (;;) {
+      options.signal?.throwIfAborted();
       const check = [...(everything ? pending : announced)];
       announced.clear();
       if (check.length > 0) {
@@ -119,6 +123,7 @@ export async function waitForTasks(client: TaskClient, ids: string[], options: {
       });
     }
   } finally {
+    options.signal?.removeEventListener('abort', onAbort);
     unsubscribe();
   }
 }

@@ -1,0 +1,40 @@
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import type { LoadedConfig } from '../config.js';
+import { connectRedis } from '../redis-connection.js';
+import { TaskClient } from '../task-client.js';
+import { createMcpServer } from './mcp-server.js';
+
+export interface McpStdioOptions {
+  config: LoadedConfig;
+  redisUrl: string;
+  /** Where a relative workdir of a local task resolves: the directory the client started us in. */
+  callerCwd: string;
+  /** Receives one line per notable event; stdout belongs to the protocol. @default ignore */
+  onLog?: (line: string) => void;
+}
+
+/**
+ * Serves the MCP tools on stdin/stdout until the client closes stdin or a SIGTERM/SIGINT. The
+ * Redis connection retries on its own while Redis is away; calls meanwhile fail in one line.
+ */
+export async function serveMcpStdio(options: McpStdioOptions): Promise<void> {
+  const log = options.onLog ?? (() => {});
+  const redis = await connectRedis(options.redisUrl, { persistent: true, settings: options.config.redis });
+  redis.on('error', (error: Error) => log(`redis: ${error.message}`));
+  const client = new TaskClient(options.config, redis);
+  const server = createMcpServer({ client, callerCwd: options.callerCwd });
+  const transport = new StdioServerTransport();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      // The SDK's transport does not end on EOF: a client that closes our stdin is gone.
+      process.stdin.once('end', resolve);
+      process.once('SIGTERM', resolve);
+      process.once('SIGINT', resolve);
+      server.onclose = resolve;
+      server.connect(transport).catch(reject);
+    });
+  } finally {
+    await server.close().catch(() => {});
+    await client.close();
+  }
+}

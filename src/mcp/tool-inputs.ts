@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { DurationSchema } from '../duration.js';
+import { PERMISSION_MODES } from '../task-payload.js';
+import { TASK_STATUSES } from '../task-status.js';
+
+// The arguments of each MCP tool, as zod schemas: parsed by the server (one-line messages, as the
+// CLI's) and sent to clients as JSON Schema. Names are snake_case, like the CLI's JSON.
+
+const TaskId = z.string().min(1).max(100).describe('A task id, or a unique prefix of 6+ characters');
+const Duration = DurationSchema;
+const Notify = z
+  .array(z.string().min(1).max(64))
+  .max(20)
+  .describe('Notifiers from the config\'s `notifiers:` that announce the end; ["none"] for none. Default: the config\'s defaults.notify');
+
+// What `run` and `start` share: where, how long, and who hears of the end.
+const DispatchFields = {
+  executor: z.string().min(1).optional().describe('Executor to run on (see the config); default: the only one, or one with all `labels`'),
+  name: z.string().min(1).max(200).optional().describe('A short name shown in lists and in the wake-up line instead of the command'),
+  timeout: Duration.optional().describe('Wall-clock limit, like "30m" or "2h" (or seconds); the task ends timed_out'),
+  labels: z.array(z.string().min(1)).max(20).optional().describe('Labels; without `executor`, picks an executor having all of them'),
+  retries: z.number().int().min(0).max(100).optional().describe('Run again up to N times after a failed run (default 0: never twice)'),
+  notify: Notify.optional(),
+  notify_session: z.string().min(1).max(200).optional().describe('OpenClaw session key to wake instead of the agent\'s main session'),
+};
+
+export const RunInput = z.strictObject({
+  command: z.string().min(1).optional().describe('A command line run by `sh -c`, like "cargo test --workspace" (or give `argv`)'),
+  argv: z.array(z.string()).min(1).optional().describe('The program and its arguments, run without a shell (or give `command`)'),
+  workdir: z.string().min(1).optional().describe('Working directory; `~` expands on the executor'),
+  env: z.record(z.string(), z.string()).optional().describe('Environment variables for the task (values are never shown back)'),
+  ...DispatchFields,
+});
+
+export const StartInput = z.strictObject({
+  prompt: z.string().min(1).describe('The prompt for Claude Code (`claude -p`)'),
+  workspace: z.string().min(1).optional().describe('The directory Claude works in; `~` expands on the executor'),
+  max_turns: z.number().int().positive().optional().describe('Most agent turns (default: the config\'s defaults.max_turns)'),
+  model: z.string().min(1).optional(),
+  permission_mode: z.enum(PERMISSION_MODES).optional().describe('claude --permission-mode (default: the executor\'s)'),
+  allowed_tools: z.array(z.string().min(1)).optional(),
+  disallowed_tools: z.array(z.string().min(1)).optional(),
+  max_budget_usd: z.number().positive().optional(),
+  append_system_prompt: z.string().min(1).optional(),
+  continue: TaskId.optional().describe('Continue the Claude session of this earlier task (same executor and workspace)'),
+  ...DispatchFields,
+});
+
+export const IdInput = z.strictObject({ id: TaskId });
+
+export const LogsInput = z.strictObject({
+  id: TaskId,
+  tail: z.number().int().min(1).max(2000).optional().describe('How many of the last lines (default 50)'),
+  since: z.string().min(1).max(40).optional().describe('A `cursor` from an earlier logs result: the output after it'),
+});
+
+/** How long `wait` blocks at most; beyond, it answers "still running" and the agent calls again. */
+export const WAIT_MAX_MS = 3_600_000;
+export const WAIT_DEFAULT_MS = 240_000;
+
+export const WaitInput = z.strictObject({
+  ids: z.array(TaskId).min(1).max(100).describe('The tasks to wait for'),
+  timeout: Duration.optional().describe('Give up waiting after this long, like "10m" (default 4m, at most 1h); the tasks keep running'),
+});
+
+export const KillInput = z.strictObject({
+  id: TaskId,
+  grace: Duration.optional().describe('Time between SIGTERM and SIGKILL (default 10s)'),
+});
+
+export const ListInput = z.strictObject({
+  status: z.enum(TASK_STATUSES).optional(),
+  executor: z.string().min(1).optional(),
+  type: z.enum(['claude_code', 'shell_command']).optional(),
+  label: z.string().min(1).optional(),
+  q: z.string().min(1).max(500).optional().describe('Words of the name, command or prompt'),
+  limit: z.number().int().min(1).max(200).optional().describe('At most this many, newest first (default 20)'),
+});
