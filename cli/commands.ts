@@ -9,6 +9,7 @@ import Logs from './logs.js';
 import Mcp from './mcp.js';
 import Retry from './retry.js';
 import Run from './run.js';
+import Skill from './skill.js';
 import Start from './start.js';
 import Status from './status.js';
 import Up from './up.js';
@@ -28,6 +29,7 @@ export const COMMANDS = {
   mcp: Mcp,
   retry: Retry,
   run: Run,
+  skill: Skill,
   start: Start,
   status: Status,
   up: Up,
