@@ -47,3 +47,4 @@ export * from './notify/outbox-entry.js';
 export * from './notify/openclaw-wake.js';
 export * from './notify/command-notifier.js';
 export * from './notify/notifier-delivery.js';
+export * from './notify/task-notifiers.js';

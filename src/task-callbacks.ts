@@ -2,26 +2,25 @@ import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { LoadedConfig } from './config.js';
-import { deliverNotification, notifierSchedule, NotifyJobSchema, pendingNotifierState, type NotifyJob } from './notify/notifier-delivery.js';
-import { OutboxEntrySchema, type OutboxEntry } from './notify/outbox-entry.js';
+import { describeError } from './errors.js';
+import { deliverNotification, notifierSchedule, NotifyJobSchema, pendingNotifierState, type NotifyAttempt } from './notify/notifier-delivery.js';
+import { NOTIFY_JOB, relayOutbox, type WebhookJob } from './notify/outbox-relay.js';
 import type { TaskKeys } from './task-keys.js';
 import { NOTIFIER_PREFIX } from './task-record.js';
+import { setDeliveryField } from './task-store.js';
 import { deliverWebhook, nextRetryDelayMs, WEBHOOK_RETRY_SCHEDULE_MS } from './webhook-delivery.js';
 import { webhookHeaders } from './webhook-signature.js';
 
 /** The BullMQ queue that holds webhook and notifier deliveries; executor names may not take it. */
 export const CALLBACKS_QUEUE = 'callbacks';
-/** The job name of a notifier's delivery (a webhook's is `deliver`). */
-const NOTIFY_JOB = 'notify';
 
-const DeliveryJobSchema = z.object({
+const WebhookJobSchema = z.object({
   task_id: z.string().min(1),
   url: z.url(),
   index: z.number().int().nonnegative(),
   msg_id: z.string().min(1),
   body: z.string(),
-});
-type DeliveryJob = z.infer<typeof DeliveryJobSchema>;
+}) satisfies z.ZodType<WebhookJob>;
 
 /** `OPENCLAW_AGENT_WEBHOOK_SECRET`, else `defaults.webhook_secret`; undefined sends unsigned webhooks. */
 export function webhookSecret(config: LoadedConfig): string | undefined {
@@ -35,64 +34,6 @@ class RetryableDelivery extends Error {
   ) {
     super(message);
     this.name = 'RetryableDelivery';
-  }
-}
-
-/**
- * Moves outbox entries into the callbacks queue: one delivery job per webhook URL and one per
- * notifier. Job ids are fixed per task and target, so relaying the same entry twice (two
- * workers, or a crash before LREM) adds each job once.
- */
-export async function relayOutbox(redis: Redis, keys: TaskKeys, queue: Queue, config: LoadedConfig): Promise<number> {
-  let relayed = 0;
-  for (;;) {
-    const entries = await redis.lrange(keys.outbox(), 0, 99);
-    if (entries.length === 0) return relayed;
-    for (const raw of entries) {
-      const parsed = OutboxEntrySchema.safeParse(safeJson(raw));
-      if (parsed.success) await queueDeliveries(redis, keys, queue, config, parsed.data);
-      await redis.lrem(keys.outbox(), 1, raw);
-      relayed++;
-    }
-  }
-}
-
-async function queueDeliveries(redis: Redis, keys: TaskKeys, queue: Queue, config: LoadedConfig, entry: OutboxEntry): Promise<void> {
-  const body = JSON.stringify(entry.body);
-  const record = keys.record(entry.task_id);
-  // Before the add, and only if unset: a delivery that already ran must not read `pending` again.
-  for (const [i, url] of entry.urls.entries()) {
-    await redis.hsetnx(record, `wh:${i}`, JSON.stringify({ url, state: 'pending', attempts: 0 }));
-  }
-  for (const name of entry.notify) {
-    await redis.hsetnx(record, `${NOTIFIER_PREFIX}${name}`, JSON.stringify(pendingNotifierState(config, name)));
-  }
-  const kept = { removeOnComplete: { age: 7 * 86_400 }, removeOnFail: { age: 7 * 86_400 } };
-  await Promise.all([
-    ...entry.urls.map((url, index) =>
-      queue.add(
-        'deliver',
-        { task_id: entry.task_id, url, index, msg_id: `msg_${entry.task_id.replace(/-/g, '')}_${index}`, body } satisfies DeliveryJob,
-        { jobId: `${entry.task_id}-cb${index}`, attempts: 1_000, backoff: { type: 'webhook' }, ...kept },
-      ),
-    ),
-    ...(entry.event === undefined
-      ? []
-      : entry.notify.map((name) =>
-          queue.add(
-            NOTIFY_JOB,
-            { task_id: entry.task_id, name, event: entry.event!, session: entry.session } satisfies NotifyJob,
-            { jobId: `${entry.task_id}-nt-${name}`, attempts: 1_000, backoff: { type: 'notify' }, ...kept },
-          ),
-        )),
-  ]);
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
   }
 }
 
@@ -127,6 +68,7 @@ export async function startCallbackWorker(options: CallbackWorkerOptions): Promi
   const log = options.onLog ?? (() => {});
   const schedule = config.defaults.webhook_retry_schedule ?? WEBHOOK_RETRY_SCHEDULE_MS;
   const queue = new Queue(CALLBACKS_QUEUE, { connection: redis, prefix: config.redis.prefix });
+  const shutdown = new AbortController();
   queue.on('error', (error) => log(`callbacks queue error: ${error.message}`));
   const worker = new Worker(CALLBACKS_QUEUE, (job: Job) => deliver(job), {
     connection: redis,
@@ -149,9 +91,10 @@ export async function startCallbackWorker(options: CallbackWorkerOptions): Promi
   });
   worker.on('error', (error) => log(`callbacks worker error: ${error.message}`));
 
+  // A webhook's attempt: signed, recorded on the task, retried on the schedule.
   async function deliver(job: Job): Promise<void> {
     if (job.name === NOTIFY_JOB) return notify(job);
-    const parsed = DeliveryJobSchema.safeParse(job.data);
+    const parsed = WebhookJobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError('invalid delivery job data');
     const d = parsed.data;
     const attempt = job.attemptsMade + 1;
@@ -160,23 +103,31 @@ export async function startCallbackWorker(options: CallbackWorkerOptions): Promi
     const exhausted = outcome.kind === 'retry' && attempt > schedule.length;
     const state = outcome.kind === 'delivered' ? 'delivered' : outcome.kind === 'gone' ? 'gone' : exhausted ? 'failed' : 'retrying';
     const error = outcome.kind === 'retry' ? outcome.error : undefined;
-    await redis.hset(
-      keys.record(d.task_id),
-      `wh:${d.index}`,
-      JSON.stringify({ url: d.url, state, attempts: attempt, status: 'status' in outcome ? outcome.status : undefined, error, at: new Date().toISOString() }),
-    );
+    const recorded = { url: d.url, state, attempts: attempt, status: 'status' in outcome ? outcome.status : undefined, error, at: new Date().toISOString() };
+    await setDeliveryField(redis, keys, d.task_id, `wh:${d.index}`, JSON.stringify(recorded));
     if (outcome.kind === 'delivered') return;
     if (outcome.kind === 'gone') throw new UnrecoverableError(`${d.url} answered 410 Gone; not retrying`);
     if (exhausted) throw new UnrecoverableError(`gave up after ${attempt} attempts: ${outcome.error}`);
     throw new RetryableDelivery(outcome.error, outcome.retryAfterMs);
   }
 
+  // A notifier's attempt: its state goes on the task; a final failure is said in one line.
   async function notify(job: Job): Promise<void> {
     const parsed = NotifyJobSchema.safeParse(job.data);
-    if (!parsed.success) throw new UnrecoverableError('invalid notifier job data');
+    if (!parsed.success) {
+      log(`notifier job ${job.id ?? '?'} is malformed and was dropped: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+      throw new UnrecoverableError('malformed notifier job data (written straight into Redis?): dropped');
+    }
     const n = parsed.data;
-    const attempt = await deliverNotification(config, n, job.attemptsMade + 1);
-    await redis.hset(keys.record(n.task_id), `${NOTIFIER_PREFIX}${n.name}`, JSON.stringify(attempt.state));
+    let attempt: NotifyAttempt;
+    try {
+      attempt = await deliverNotification(config, n, job.attemptsMade + 1, { signal: shutdown.signal });
+    } catch (error) {
+      attempt = { state: { ...pendingNotifierState(config, n.name), state: 'failed', attempts: job.attemptsMade + 1, error: `internal error: ${describeError(error)}`, at: new Date().toISOString() }, retry: false };
+    }
+    // Stopped by this worker's shutdown: the job stalls and the next worker runs it again.
+    if (attempt.abandoned) return new Promise<void>(() => {});
+    await setDeliveryField(redis, keys, n.task_id, `${NOTIFIER_PREFIX}${n.name}`, JSON.stringify(attempt.state));
     if (attempt.state.state === 'delivered') return;
     const error = attempt.state.error ?? attempt.state.state;
     if (attempt.retry) throw new RetryableDelivery(error, attempt.retryAfterMs);
@@ -201,6 +152,8 @@ export async function startCallbackWorker(options: CallbackWorkerOptions): Promi
     relay,
     async close() {
       clearInterval(sweep);
+      // Command notifiers still running are stopped, not left behind without their timeout.
+      shutdown.abort();
       await worker.close(true);
       await queue.close();
     },

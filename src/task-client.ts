@@ -6,7 +6,7 @@ import { findExecutor, type ExecutorConfig, type LoadedConfig } from './config.j
 import { AmbiguousTaskIdError, describeError, InvalidInputError, OcaError, TaskNotFoundError, UnknownExecutorError, UsageError } from './errors.js';
 import { connectRedis, resolveRedisUrl } from './redis-connection.js';
 import { forgetExpiredTasks } from './index-retention.js';
-import { resolveTaskNotifiers } from './notify/notifier-config.js';
+import { resolveTaskNotifiers } from './notify/task-notifiers.js';
 import { readQueueStates, type QueueState } from './queue-states.js';
 import { TaskKeys } from './task-keys.js';
 import { payloadWorkdir, TaskRequestSchema, type TaskPayload, type TaskRequest, type TaskType } from './task-payload.js';

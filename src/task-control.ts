@@ -3,6 +3,7 @@ import path from 'node:path';
 import { OcaError, TaskNotFoundError } from './errors.js';
 import { buildOutboxEntry } from './notify/outbox-entry.js';
 import { finishTask } from './task-finish.js';
+import { taskSigningKey, verifyTaskRequest } from './task-signing.js';
 import { TaskRequestSchema } from './task-payload.js';
 import { spoolRoot } from './paths.js';
 import { removeTaskContainers } from './executors/container/container-retention.js';
@@ -39,8 +40,11 @@ export async function killTask(client: TaskClient, idOrPrefix: string, graceMs: 
         error: retrying ? `killed while waiting for attempt ${view.record.attempts.length + 1}` : 'cancelled before it started',
         finishedAt: Date.now(),
       };
+      // A job this deployment did not sign is announced as a refused one would be.
+      const key = taskSigningKey(client.config);
+      const refused = parsed.success && key !== undefined && !verifyTaskRequest(key, id, parsed.data, parsed.data.signature);
       const outboxEntry = parsed.success
-        ? buildOutboxEntry(client.config, { ...view.record, ...end, signal: undefined, exitCode: undefined }, parsed.data)
+        ? buildOutboxEntry(client.config, { ...view.record, ...end, signal: undefined, exitCode: undefined }, parsed.data, { refused })
         : undefined;
       await finishTask(client.redis, client.keys, id, end, {
         retentionMs: client.config.retention,

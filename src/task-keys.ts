@@ -30,8 +30,17 @@ export class TaskKeys {
     return `${this.prefix}:_ended`;
   }
 
-  /** List: completions whose webhooks still have to be queued (the outbox). */
+  /**
+   * List: completions whose webhooks and notifiers still have to be queued (the outbox). A key of
+   * its own since notifiers: relays of earlier versions, which read `_outbox` and would drop the
+   * notifiers of an entry, never see these.
+   */
   outbox(): string {
+    return `${this.prefix}:_announce`;
+  }
+
+  /** List: the outbox of earlier versions (webhooks only), still relayed. */
+  legacyOutbox(): string {
     return `${this.prefix}:_outbox`;
   }
 

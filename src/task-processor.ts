@@ -146,14 +146,15 @@ export function createTaskProcessor(deps: ProcessorDeps): (job: Job) => Promise<
 
 // Ends a job this deployment did not sign without running anything. The record and list entry
 // (made from the job when it was written straight into Redis) show what was refused; the deployment's own
-// webhook and default notifiers hear of it, a callback URL or notifier named in the unsigned request does not.
+// webhook and default notifiers hear of it — not a callback URL or notifier the unsigned request
+// names, and not its name or command in a wake-up line.
 async function refuseTask(deps: ProcessorDeps, taskId: string, request: TaskRequest): Promise<void> {
   const untrusted = { ...request, callbackUrl: undefined, notify: undefined, notifySession: undefined };
   const record = await loadTaskRecord(deps.redis, deps.keys, taskId, untrusted, deps.executorConfig.type);
   // Listed like any task (a job written straight into Redis has no index entries yet).
   await deps.redis.multi().zadd(deps.keys.byCreated(), 'NX', record.createdAt, taskId).zadd(deps.keys.ids(), 'NX', 0, taskId).exec();
   const end = { outcome: 'failed' as const, exitCode: null, signal: null, error: UNSIGNED_TASK_ERROR };
-  await endTask(deps, taskId, end, { record, request: untrusted });
+  await endTask(deps, taskId, end, { record, request: untrusted, refused: true });
 }
 
 interface StopWatch {
@@ -233,16 +234,16 @@ async function endTask(
   deps: ProcessorDeps,
   taskId: string,
   end: Omit<TaskEnd, 'finishedAt'>,
-  known: { record: TaskRecord; request: TaskRequest } | undefined,
+  known: { record: TaskRecord; request: TaskRequest; refused?: boolean } | undefined,
 ): Promise<TaskRecord | undefined> {
   const finishedAt = Date.now();
   // The completion goes into the outbox in the same atomic step that ends the task, built from
   // the record as it is now (start time, pid, attempt), not as it was when the job was taken.
   let outboxEntry: string | undefined;
-  if (known && isAnnounced(known.request, deps.config)) {
+  if (known && isAnnounced(known.refused ? {} : known.request, deps.config)) {
     const current = parseRecordHash(await deps.redis.hgetall(deps.keys.record(taskId))) ?? known.record;
     const ended = { ...current, ...end, signal: end.signal ?? undefined, exitCode: end.exitCode ?? undefined, finishedAt };
-    outboxEntry = buildOutboxEntry(deps.config, ended, known.request);
+    outboxEntry = buildOutboxEntry(deps.config, ended, known.request, { refused: known.refused });
   }
   const { hash } = await finishTask(deps.redis, deps.keys, taskId, { ...end, finishedAt }, {
     retentionMs: deps.config.retention,

@@ -270,6 +270,7 @@ function parseWebhookState(text: string): WebhookState | undefined {
   }
 }
 
+// A notifier's state as its `nt:` field holds it; undefined for anything else.
 function parseNotifierState(name: string, text: string): NotifierState | undefined {
   let value: unknown;
   try {

@@ -37,8 +37,33 @@ export function signTaskRequest(key: string, id: string, request: TaskRequest): 
 
 /** Whether `signature` is this key's signature of the task id and request, compared in constant time. */
 export function verifyTaskRequest(key: string, id: string, request: TaskRequest, signature: string | undefined): boolean {
-  if (signature === undefined) return false;
-  const expected = Buffer.from(signTaskRequest(key, id, request), 'hex');
-  const given = Buffer.from(signature, 'hex');
+  return signature !== undefined && sameHex(signTaskRequest(key, id, request), signature);
+}
+
+// Compares a signature with the expected one in constant time.
+function sameHex(expectedHex: string, givenHex: string): boolean {
+  const expected = Buffer.from(expectedHex, 'hex');
+  const given = Buffer.from(givenHex, 'hex');
   return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** Why a notifier's announcement was not sent: it did not come from this deployment. */
+export const UNSIGNED_ANNOUNCEMENT_ERROR =
+  "refused: the announcement is not signed with this deployment's task_signing_key (written straight into Redis, or altered)";
+
+/**
+ * The hex HMAC-SHA256 of what a notifier is to say of a task's end (its name, the event, the
+ * session): with a signing key, writing into Redis is not enough to wake an agent either.
+ */
+export function signAnnouncement(key: string, announcement: { task_id: string; name: string; event: unknown; session?: string }): string {
+  return createHmac('sha256', key).update(`announce\n${canonicalJson(announcement)}`, 'utf8').digest('hex');
+}
+
+/** Whether `signature` is this key's signature of the announcement, compared in constant time. */
+export function verifyAnnouncement(
+  key: string,
+  announcement: { task_id: string; name: string; event: unknown; session?: string },
+  signature: string | undefined,
+): boolean {
+  return signature !== undefined && sameHex(signAnnouncement(key, announcement), signature);
 }

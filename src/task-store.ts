@@ -133,3 +133,19 @@ export async function recordAttemptEnd(
     .hdel(key, 'attempt_started_at')
     .exec();
 }
+
+/** Sets one field of a record that still exists (`onlyIfUnset`: and lacks it); returns whether it did. */
+const SET_DELIVERY_FIELD_SCRIPT = new LuaScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[3] == '1' then return redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+`);
+
+/**
+ * Records a webhook's or notifier's delivery state on its task. A record that expired or was
+ * cleaned up meanwhile is not brought back as a hash without a TTL.
+ */
+export async function setDeliveryField(redis: Redis, keys: TaskKeys, taskId: string, field: string, value: string, onlyIfUnset = false): Promise<boolean> {
+  return (await SET_DELIVERY_FIELD_SCRIPT.run(redis, [keys.record(taskId)], [field, value, onlyIfUnset ? '1' : '0'])) === 1;
+}

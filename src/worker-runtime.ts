@@ -10,6 +10,7 @@ import { createTaskProcessor, type TaskResult } from './task-processor.js';
 import { OwnershipLostError } from './log-stream.js';
 import { findExecutor } from './config.js';
 import { writeCompletionRecord } from './completion-record.js';
+import { notifierSecretEnv } from './notify/notifier-config.js';
 import { isAnnounced } from './notify/outbox-entry.js';
 import { startCallbackWorker } from './task-callbacks.js';
 import type { TaskRequest } from './task-payload.js';
@@ -54,7 +55,7 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
   }
   const log = options.onLog ?? (() => {});
   const hostId = resolveHostId(config.worker.host_id);
-  const executor = createExecutor(executorConfig, log, { hostId, lockDurationMs: config.worker.lock_duration });
+  const executor = createExecutor(executorConfig, log, { hostId, lockDurationMs: config.worker.lock_duration, secretEnv: notifierSecretEnv(config.notifiers) });
   await executor.prepare?.();
   const redis: Redis = await connectRedis(options.redisUrl ?? resolveRedisUrl(config.redis.url), { persistent: true, settings: config.redis });
   const shutdown = new AbortController();

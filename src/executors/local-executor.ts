@@ -37,6 +37,8 @@ export interface LocalExecutorOptions {
   lockDurationMs?: number;
   /** Receives one line per notable event (an orphaned process stopped). @default ignore */
   onLog?: (line: string) => void;
+  /** Variables of the worker's environment that tasks must not see (the notifiers' hooks tokens). @default [] */
+  secretEnv?: readonly string[];
 }
 
 /**
@@ -50,9 +52,10 @@ export class LocalExecutor implements Executor {
   private readonly lockDurationMs: number;
   private readonly log: (line: string) => void;
   /** Starts wrappers with the worker's environment, without its own settings. */
-  private readonly launcher = new ProcessLauncher(withoutOwnSecrets(process.env));
+  private readonly launcher: ProcessLauncher;
 
   constructor(options: LocalExecutorOptions = {}) {
+    this.launcher = new ProcessLauncher(withoutOwnSecrets(process.env, options.secretEnv));
     this.hostId = options.hostId ?? resolveHostId();
     this.lockDurationMs = options.lockDurationMs ?? 30_000;
     this.log = options.onLog ?? (() => {});

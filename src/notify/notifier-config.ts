@@ -1,8 +1,6 @@
 import { z } from 'zod';
-import { InvalidInputError } from '../errors.js';
 import { DurationSchema } from '../duration.js';
 import { TASK_STATUSES, type EndedStatus } from '../task-status.js';
-import { escapeControls } from '../zod-issues.js';
 import { TEMPLATE_FIELDS, unknownPlaceholders } from './argv-template.js';
 
 // The `notifiers:` section of the config: named ways to announce a task's end where someone
@@ -14,6 +12,9 @@ export const NOTIFIER_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /** `--notify none`: this task uses no notifier, whatever `defaults.notify` says. */
 export const NO_NOTIFIER = 'none';
+
+/** Where an openclaw notifier finds its token unless it says `token_env`. */
+export const DEFAULT_TOKEN_ENV = 'OPENCLAW_HOOKS_TOKEN';
 
 const ENDED_STATUSES = TASK_STATUSES.filter((s) => s !== 'queued' && s !== 'running') as [EndedStatus, ...EndedStatus[]];
 
@@ -34,11 +35,14 @@ const NotifierFields = z
     /** The statuses that trigger it. @default every end: completed, failed, killed, timed_out, lost, cancelled */
     on: z.array(z.enum(ENDED_STATUSES)).min(1).default([...ENDED_STATUSES]),
     /** openclaw: the gateway's base URL, like http://127.0.0.1:18789. */
-    url: z.url({ protocol: /^https?$/, error: 'expected the gateway URL, like http://127.0.0.1:18789' }).optional(),
+    url: z
+      .url({ protocol: /^https?$/, error: 'expected the gateway URL, like http://127.0.0.1:18789' })
+      .refine((url) => !/^https?:\/\/[^/]*@/i.test(url), { message: 'put no user or password in the URL: the token goes in token_env', params: { quiet: true } })
+      .optional(),
     /** openclaw: the gateway's `hooks.path`. @default "/hooks" */
     hooks_path: z.string().regex(/^\/[A-Za-z0-9._~/-]*$/, 'a path like /hooks').default('/hooks'),
     /** openclaw: the variable, in the worker's environment, holding the gateway's `hooks.token`. @default "OPENCLAW_HOOKS_TOKEN" */
-    token_env: EnvName.default('OPENCLAW_HOOKS_TOKEN'),
+    token_env: EnvName.default(DEFAULT_TOKEN_ENV),
     /** openclaw: `now` runs the agent at once; `next-heartbeat` leaves the event for its next heartbeat. @default "now" */
     mode: z.enum(['now', 'next-heartbeat']).default('now'),
     /** openclaw: the agent to wake. @default the gateway's default agent */
@@ -47,8 +51,8 @@ const NotifierFields = z
     retry_schedule: z.array(DurationSchema).min(1).max(50).optional(),
     /** command: the program and its arguments (no shell), with {id}, {name}, {status}… in any word. */
     argv: z.array(z.string().min(1)).min(1).optional(),
-    /** How long one attempt may take: the POST (openclaw, @default 10s) or the command (@default 30s). */
-    timeout: DurationSchema.optional(),
+    /** How long one attempt may take, at most 1h: the POST (openclaw, @default 10s) or the command (@default 30s). */
+    timeout: DurationSchema.refine((ms) => ms <= 3_600_000, 'expected at most 1h').optional(),
   })
   .superRefine((notifier, ctx) => {
     if (notifier.type === 'openclaw' && notifier.url === undefined) {
@@ -56,6 +60,10 @@ const NotifierFields = z
     }
     if (notifier.type === 'command' && notifier.argv === undefined) {
       ctx.addIssue({ code: 'custom', path: ['argv'], message: 'a command notifier needs `argv`, like [notify-send, "{name}", "{status}"]' });
+    }
+    // The program is the config's to name, never a task's.
+    if (notifier.argv !== undefined && /\{[a-z_]+\}/.test(notifier.argv[0]!)) {
+      ctx.addIssue({ code: 'custom', path: ['argv', 0], message: 'the program (argv[0]) cannot hold a {field}: give it as a fixed path or name' });
     }
     notifier.argv?.forEach((word, index) => {
       const unknown = unknownPlaceholders(word)[0];
@@ -104,13 +112,23 @@ export const NotifierSchema = NotifierFields.transform((n): NotifierConfig =>
 );
 
 /** The `notifiers:` mapping, name → notifier (names are checked by {@link notifierNameProblem}). */
-export const NotifiersSchema = z.record(z.string(), NotifierSchema).default({});
+export const NotifiersSchema = z
+  .record(z.string(), NotifierSchema)
+  .default({})
+  // Without a prototype, a name like `toString` a task was enqueued with finds nothing here.
+  .transform((map): Record<string, NotifierConfig> => Object.assign(Object.create(null) as Record<string, NotifierConfig>, map));
 
 /** What is wrong with a notifier's name, or undefined when it is a good one. */
 export function notifierNameProblem(name: string): string | undefined {
   if (name === NO_NOTIFIER) return '"none" means "no notifier" in --notify; choose another name';
   if (!NOTIFIER_NAME_PATTERN.test(name)) return 'notifier names use letters, digits, "-", "_" and "." (at most 64, not starting with "-", "_" or ".")';
   return undefined;
+}
+
+/** The variables holding hooks tokens (the default one always): no task or command may see them. */
+export function notifierSecretEnv(notifiers: Readonly<Record<string, NotifierConfig>>): string[] {
+  const names = Object.values(notifiers).flatMap((n) => (n.type === 'openclaw' ? [n.tokenEnv] : []));
+  return [...new Set([DEFAULT_TOKEN_ENV, ...names])];
 }
 
 /** Where a notifier's deliveries are shown going: the gateway's origin, or the command's program. */
@@ -121,41 +139,4 @@ export function notifierTarget(notifier: NotifierConfig): string {
   } catch {
     return notifier.url;
   }
-}
-
-/** The names of a task's notifiers as flags or API fields spell them, for messages. */
-export interface NotifyFieldNames {
-  notify: string;
-  session: string;
-}
-
-/**
- * The notifiers a task asks for, checked against the config: `given` as typed (`--notify`, the
- * API's `notify`; undefined takes `defaults.notify`, `none` or an empty list takes none), and the
- * OpenClaw session key, which needs an openclaw notifier to go to.
- */
-export function resolveTaskNotifiers(
-  config: { notifiers: Readonly<Record<string, NotifierConfig>>; defaults: { notify: readonly string[] } },
-  given: readonly string[] | undefined,
-  session: string | undefined,
-  fields: NotifyFieldNames = { notify: 'notify', session: 'notifySession' },
-): { notify: string[]; notifySession?: string } {
-  const names = given === undefined ? [...config.defaults.notify] : given.flatMap((word) => word.split(',')).map((word) => word.trim()).filter(Boolean);
-  if (names.includes(NO_NOTIFIER) && names.some((name) => name !== NO_NOTIFIER)) {
-    throw new InvalidInputError(`\`${fields.notify}\`: "none" turns every notifier off; do not name others beside it`);
-  }
-  const chosen = [...new Set(names.filter((name) => name !== NO_NOTIFIER))];
-  for (const name of chosen) {
-    if (!Object.hasOwn(config.notifiers, name)) {
-      const known = Object.keys(config.notifiers);
-      throw new InvalidInputError(
-        `unknown notifier "${escapeControls(name)}" in \`${fields.notify}\` — configured: ${known.length > 0 ? known.join(', ') : '(none: add a `notifiers:` section to the config)'}; "none" turns them off`,
-      );
-    }
-  }
-  if (session === undefined) return { notify: chosen };
-  if (!chosen.some((name) => config.notifiers[name]?.type === 'openclaw')) {
-    throw new InvalidInputError(`\`${fields.session}\` sets the OpenClaw session to wake, but this task has no openclaw notifier — name one with \`${fields.notify}\` or in defaults.notify`);
-  }
-  return { notify: chosen, notifySession: session };
 }

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import type { LoadedConfig } from '../config.js';
 import type { NotifierState } from '../task-record.js';
 import { runCommandNotifier } from './command-notifier.js';
-import { notifierTarget, type NotifierConfig } from './notifier-config.js';
+import { taskSigningKey, UNSIGNED_ANNOUNCEMENT_ERROR, verifyAnnouncement } from '../task-signing.js';
+import { notifierSecretEnv, notifierTarget, type NotifierConfig } from './notifier-config.js';
 import { postWake } from './openclaw-wake.js';
 import { formatWakeText, TaskEndEventSchema } from './task-end-event.js';
 
@@ -12,14 +13,21 @@ export const NotifyJobSchema = z.object({
   name: z.string().min(1),
   event: TaskEndEventSchema,
   session: z.string().optional(),
+  /** The announcement's signature, when the deployment signs (task-signing.ts). */
+  signature: z.string().max(128).optional(),
 });
 export type NotifyJob = z.infer<typeof NotifyJobSchema>;
 
-/** One attempt's result: the state to record, and whether (and not before when) to try again. */
+/**
+ * One attempt's result: the state to record, and whether (and not before when) to try again.
+ * `abandoned`: the worker is shutting down and stopped it; nothing is recorded and the next
+ * worker makes the attempt.
+ */
 export interface NotifyAttempt {
   state: Omit<NotifierState, 'name'>;
   retry: boolean;
   retryAfterMs?: number;
+  abandoned?: boolean;
 }
 
 /** The state a notifier's delivery starts in, before its first attempt. */
@@ -39,17 +47,24 @@ export function notifierSchedule(config: LoadedConfig, name: string): readonly n
  * wake is retried on no answer, 408, 429 and 5xx until its schedule runs out; a refusal, a
  * missing token and a command's failure are final. Never throws for a failed delivery.
  */
-export async function deliverNotification(config: LoadedConfig, job: NotifyJob, attempt: number): Promise<NotifyAttempt> {
+export async function deliverNotification(config: LoadedConfig, job: NotifyJob, attempt: number, options: { signal?: AbortSignal } = {}): Promise<NotifyAttempt> {
   const notifier: NotifierConfig | undefined = config.notifiers[job.name];
   const at = new Date().toISOString();
   if (!notifier) {
     const where = config.sourcePath ?? 'the built-in config';
-    return { state: { type: 'command', target: '-', state: 'failed', attempts: attempt, error: `no notifier "${job.name}" in this worker's config (${where})`, at }, retry: false };
+    const error = `no notifier "${job.name}" in this worker's config (${where}) — add it under \`notifiers:\` and restart the worker`;
+    return { state: { type: 'command', target: '-', state: 'failed', attempts: attempt, error, at }, retry: false };
   }
   const base = { type: notifier.type, target: notifierTarget(notifier), attempts: attempt, at };
+  // With a signing key, only what a worker of this deployment wrote is told.
+  const key = taskSigningKey(config);
+  if (key !== undefined && !verifyAnnouncement(key, { task_id: job.task_id, name: job.name, event: job.event, session: job.session }, job.signature)) {
+    return { state: { ...base, state: 'failed', error: UNSIGNED_ANNOUNCEMENT_ERROR }, retry: false };
+  }
   if (notifier.type === 'command') {
-    const outcome = await runCommandNotifier(notifier, job.event);
+    const outcome = await runCommandNotifier(notifier, job.event, { secretEnv: notifierSecretEnv(config.notifiers), signal: options.signal });
     if (outcome.kind === 'delivered') return { state: { ...base, state: 'delivered', exit_code: 0 }, retry: false };
+    if (outcome.kind === 'stopped') return { state: { ...base, state: 'pending' }, retry: false, abandoned: true };
     return { state: { ...base, state: 'failed', exit_code: outcome.exitCode, error: outcome.error }, retry: false };
   }
   const token = process.env[notifier.tokenEnv];

@@ -70,18 +70,33 @@ function refusal(notifier: OpenClawNotifier, status: number, said: string): stri
   return `the gateway refused the wake request (HTTP ${status}${said})`;
 }
 
-// The gateway answers small JSON; anything else (or more than 16 KB) is not read.
+/** Bytes of a gateway's answer read at most: it answers a few dozen. */
+const ANSWER_MAX_BYTES = 16_384;
+
+// Reads the gateway's small JSON answer; a longer or other answer is not read on (nor parsed).
 async function readSmallJson(response: Response): Promise<Record<string, unknown> | undefined> {
+  const reader = response.body?.getReader();
+  if (!reader) return undefined;
+  const chunks: Uint8Array[] = [];
+  let size = 0;
   try {
-    const text = await response.text();
-    if (text.length > 16_384) return undefined;
-    const value: unknown = JSON.parse(text);
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+      if (size > ANSWER_MAX_BYTES) return undefined;
+    }
+    const value: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
     return value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
+  } finally {
+    await reader.cancel().catch(() => undefined);
   }
 }
 
+// One line of what the gateway said, escaped and cut to 160 characters.
 function shorten(text: string): string {
   const line = escapeControls(text);
   return line.length > 160 ? `${line.slice(0, 159)}…` : line;

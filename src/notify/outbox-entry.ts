@@ -4,6 +4,7 @@ import type { LoadedConfig } from '../config.js';
 import type { TaskRequest } from '../task-payload.js';
 import type { TaskRecord } from '../task-record.js';
 import type { EndedStatus } from '../task-status.js';
+import { signAnnouncement, taskSigningKey } from '../task-signing.js';
 import { buildTaskEndEvent, TaskEndEventSchema } from './task-end-event.js';
 
 // The outbox holds, for each ended task, who still has to hear of it: its webhooks and its
@@ -23,6 +24,8 @@ export const OutboxEntrySchema = z.object({
   event: TaskEndEventSchema.optional(),
   /** The OpenClaw session key the task asked to wake. */
   session: z.string().optional(),
+  /** Per notifier, the announcement's signature (task-signing.ts), when the deployment signs. */
+  signatures: z.record(z.string(), z.string().max(128)).optional(),
 });
 export type OutboxEntry = z.infer<typeof OutboxEntrySchema>;
 
@@ -44,19 +47,27 @@ export function isAnnounced(request: AnnouncedRequest, config: LoadedConfig): bo
 /**
  * The outbox entry of an ended task (as JSON), or undefined when no webhook and no notifier is
  * to hear of it. A notifier whose `on` leaves out the status is skipped; one this config does not
- * know is kept, so that its delivery is recorded as failed rather than silently dropped.
+ * know is kept, so that its delivery is recorded as failed rather than silently dropped. With a
+ * signing key each notifier's announcement is signed. `refused`: the task was refused as
+ * unsigned: the request's own webhook and notifiers are ignored, and its name and command too.
  */
-export function buildOutboxEntry(config: LoadedConfig, record: TaskRecord & { outcome: EndedStatus }, request: AnnouncedRequest): string | undefined {
-  const urls = callbackUrls(request.callbackUrl, config);
-  const notify = taskNotifiers(request, config).filter((name) => config.notifiers[name]?.on.includes(record.outcome) ?? true);
+export function buildOutboxEntry(
+  config: LoadedConfig,
+  record: TaskRecord & { outcome: EndedStatus },
+  request: AnnouncedRequest,
+  options: { refused?: boolean } = {},
+): string | undefined {
+  const announced: AnnouncedRequest = options.refused ? {} : request;
+  const urls = callbackUrls(announced.callbackUrl, config);
+  const notify = taskNotifiers(announced, config).filter((name) => config.notifiers[name]?.on.includes(record.outcome) ?? true);
   if (urls.length === 0 && notify.length === 0) return undefined;
-  const entry: OutboxEntry = {
-    task_id: record.id,
-    urls,
-    body: urls.length > 0 ? buildCompletionPayload(record) : {},
-    notify,
-    event: notify.length > 0 ? buildTaskEndEvent(record) : undefined,
-    session: notify.length > 0 ? request.notifySession : undefined,
-  };
+  const event = notify.length > 0 ? buildTaskEndEvent(record, options) : undefined;
+  const session = notify.length > 0 ? announced.notifySession : undefined;
+  const key = taskSigningKey(config);
+  const signatures =
+    key === undefined || event === undefined
+      ? undefined
+      : Object.fromEntries(notify.map((name) => [name, signAnnouncement(key, { task_id: record.id, name, event, session })]));
+  const entry: OutboxEntry = { task_id: record.id, urls, body: urls.length > 0 ? buildCompletionPayload(record) : {}, notify, event, session, signatures };
   return JSON.stringify(entry);
 }

@@ -32,13 +32,20 @@ const SUMMARY_MAX = 200;
 /** Characters of the name or command in a wake-up line. */
 const WAKE_NAME_MAX = 80;
 
-/** The event of an ended task's record. */
-export function buildTaskEndEvent(record: TaskRecord & { outcome: EndedStatus }): TaskEndEvent {
+/** What a task refused as unsigned is called: its name and command are a stranger's words. */
+const REFUSED_SUMMARY = 'an unsigned task (refused)';
+
+/**
+ * The event of an ended task's record. `refused`: the task was refused as unsigned, so its name
+ * and command, written by whoever wrote into Redis, are left out.
+ */
+export function buildTaskEndEvent(record: TaskRecord & { outcome: EndedStatus }, options: { refused?: boolean } = {}): TaskEndEvent {
   const cost = record.claude?.total_cost_usd;
+  const summary = options.refused ? REFUSED_SUMMARY : record.summary;
   return {
     id: record.id,
-    name: record.name ?? null,
-    summary: record.summary.length > SUMMARY_MAX ? `${record.summary.slice(0, SUMMARY_MAX - 1)}…` : record.summary,
+    name: options.refused ? null : (record.name ?? null),
+    summary: summary.length > SUMMARY_MAX ? `${summary.slice(0, SUMMARY_MAX - 1)}…` : summary,
     task_type: record.taskType,
     executor: record.executor,
     status: record.outcome,
@@ -72,6 +79,7 @@ export function formatWakeText(event: TaskEndEvent): string {
   return `openclaw-agent: task ${short} ${quoteName(event.name ?? event.summary)} ${STATUS_WORDS[event.status]}${how}${took} on ${escapeControls(event.executor)} — openclaw-agent logs ${short}`;
 }
 
+// The name in quotes on one line: backslashes and quotes escaped first, then control characters.
 function quoteName(text: string): string {
   const line = escapeControls(text.replace(/\\/g, '\\\\').replace(/"/g, '\\"'));
   return `"${line.length > WAKE_NAME_MAX ? `${line.slice(0, WAKE_NAME_MAX - 1)}…` : line}"`;

@@ -6,6 +6,9 @@ import { createHarness, eventually, type Harness } from '../helpers/harness.js';
 
 // Command notifiers end to end: the real CLI enqueues with --notify, a real worker runs the task
 // and the notifier's command, and `status` shows each delivery.
+const DEFAULT_TOKEN = 'default-hooks-token-never-shown';
+const GATE_TOKEN = 'gate-hooks-token-never-shown';
+
 describe('command notifiers', () => {
   let h: Harness;
   let notes: string;
@@ -25,12 +28,19 @@ describe('command notifiers', () => {
   broken:
     type: command
     argv: [sh, -c, 'echo "ntfy: 503 Service Unavailable" >&2; exit 4']
+  dump:
+    type: command
+    argv: [sh, -c, 'env > ${path.join(dir, 'notifier-env')}']
+  gate:
+    type: openclaw
+    url: http://127.0.0.1:9
+    token_env: GATE_HOOKS_TOKEN
 defaults:
   notify: [desk]
 `,
     });
     notes = path.join(h.dir, 'notes');
-    await h.startWorker();
+    await h.startWorker('local', { OPENCLAW_HOOKS_TOKEN: DEFAULT_TOKEN, GATE_HOOKS_TOKEN: GATE_TOKEN });
     client = await h.client();
   });
   afterAll(async () => {
@@ -93,12 +103,26 @@ defaults:
     expect(readFileSync(notes, 'utf8')).toContain(`${id.slice(0, 8)}|cancelled||idle\n`);
   });
 
+  it('keeps the hooks tokens of the workers\' environment from tasks and command notifiers', async () => {
+    const task = await h.cli(['run', '-e', 'local', '-f', '--notify', 'dump', '--', 'env']);
+    expect(task.exitCode).toBe(0);
+    expect(task.stdout).toContain('PATH=');
+    const id = (await client.list({ limit: 1 }))[0]!.record.id;
+    await notified(id, 'dump');
+    const notifierEnv = readFileSync(path.join(h.dir, 'notifier-env'), 'utf8');
+    expect(notifierEnv).toContain('OCA_STATUS=completed');
+    for (const env of [task.stdout, notifierEnv]) {
+      expect(env).not.toContain(DEFAULT_TOKEN);
+      expect(env).not.toContain(GATE_TOKEN);
+    }
+  });
+
   it('refuses an unknown --notify name or a stray --notify-session in one line, enqueuing nothing', async () => {
     const before = await h.redis().keys(`${h.prefix}:_task:*`);
     const unknown = await h.cli(['run', '-e', 'local', '--notify', 'slack', '--', 'true']);
     expect(unknown.exitCode).toBe(2);
     expect(unknown.stdout).toBe('');
-    expect(unknown.stderr).toBe('openclaw-agent: unknown notifier "slack" in `--notify` — configured: desk, failures, broken; "none" turns them off\n');
+    expect(unknown.stderr).toBe('openclaw-agent: unknown notifier "slack" in `--notify` — configured: desk, failures, broken, dump, gate; "none" turns them off\n');
     const session = await h.cli(['run', '-e', 'local', '--notify-session', 'agent:main:x', '--', 'true']);
     expect(session.exitCode).toBe(2);
     expect(session.stderr).toMatch(/^openclaw-agent: `--notify-session` sets the OpenClaw session to wake, but this task has no openclaw notifier — name one with `--notify` or in defaults\.notify\n$/);

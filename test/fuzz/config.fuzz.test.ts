@@ -88,7 +88,7 @@ const openclawNotifier = fc.record(
     mode: fc.constantFrom('now', 'next-heartbeat'),
     agent_id: fc.constantFrom('main', 'ops'),
     on: onStatuses,
-    timeout: duration,
+    timeout: fc.constantFrom('30s', '500ms', 45, 0.5),
     retry_schedule: fc.array(duration, { minLength: 1, maxLength: 4 }),
   },
   { requiredKeys: ['type', 'url'] },
@@ -96,9 +96,9 @@ const openclawNotifier = fc.record(
 const commandNotifier = fc.record(
   {
     type: fc.constant('command'),
-    argv: fc.array(fc.constantFrom('notify-send', '{name}', '{status} after {duration}', '--urgency=low', '{id}{short_id}'), { minLength: 1, maxLength: 4 }),
+    argv: fc.array(fc.constantFrom('{name}', '{status} after {duration}', '--urgency=low', '{id}{short_id}'), { maxLength: 3 }).map((args) => ['notify-send', ...args]),
     on: onStatuses,
-    timeout: duration,
+    timeout: fc.constantFrom('30s', '500ms', 45, 0.5),
   },
   { requiredKeys: ['type', 'argv'] },
 );

@@ -44,17 +44,19 @@ describe('runCommandNotifier', () => {
     expect(existsSync('pwned')).toBe(false);
   });
 
-  it('does not hand the worker\'s own secrets to the command', async () => {
+  it("does not hand the worker's own secrets or the hooks tokens to the command", async () => {
     const out = path.join(dir, 'env');
     process.env.OPENCLAW_AGENT_TASK_SIGNING_KEY = 'do-not-leak-this-signing-key';
+    process.env.GATEWAY_TOKEN = 'do-not-leak-this-hooks-token';
     try {
-      await runCommandNotifier(notifier(['sh', '-c', `env > ${out}`]), EVENT);
+      await runCommandNotifier(notifier(['sh', '-c', `env > ${out}`]), EVENT, { secretEnv: ['GATEWAY_TOKEN'] });
     } finally {
       delete process.env.OPENCLAW_AGENT_TASK_SIGNING_KEY;
+      delete process.env.GATEWAY_TOKEN;
     }
     const env = readFileSync(out, 'utf8');
     expect(env).toContain('OCA_STATUS=failed');
-    expect(env).not.toContain('do-not-leak-this-signing-key');
+    expect(env).not.toContain('do-not-leak-this');
     expect(env).not.toMatch(/^REDIS_URL=/m);
   });
 
@@ -73,10 +75,32 @@ describe('runCommandNotifier', () => {
     });
   });
 
+  it('stops what a finished command left running in its group', async () => {
+    const pidFile = path.join(dir, 'leftover.pid');
+    const outcome = await runCommandNotifier(notifier(['sh', '-c', `sleep 300 & echo $! > ${pidFile}; exit 0`]), EVENT);
+    expect(outcome).toEqual({ kind: 'delivered', exitCode: 0 });
+    const child = Number(readFileSync(pidFile, 'utf8'));
+    await eventually(async () => (isProcessAlive(child) ? undefined : true), 'the leftover child to be stopped');
+  });
+
+  it('stops a running command when the worker shuts down, leaving it to the next worker', async () => {
+    const stop = new AbortController();
+    const running = runCommandNotifier(notifier(['sleep', '300']), EVENT, { signal: stop.signal });
+    setTimeout(() => stop.abort(), 200);
+    expect(await running).toEqual({ kind: 'stopped' });
+  });
+
+  it('drops a NUL from the values instead of failing to start', async () => {
+    const out = path.join(dir, 'nul');
+    const outcome = await runCommandNotifier(notifier(['sh', '-c', `printf '%s' "$1" > ${out}`, 'sh', '{name}']), taskEndEvent({ name: 'a\u0000b' }));
+    expect(outcome).toEqual({ kind: 'delivered', exitCode: 0 });
+    expect(readFileSync(out, 'utf8')).toBe('ab');
+  });
+
   it('stops a command that hangs past its timeout, with what it started', async () => {
     const pidFile = path.join(dir, 'child.pid');
     const outcome = await runCommandNotifier(notifier(['sh', '-c', `sleep 300 & echo $! > ${pidFile}; wait`], 500), EVENT);
-    expect(outcome).toEqual({ kind: 'failed', error: 'timed out after 500ms; stopped' });
+    expect(outcome).toEqual({ kind: 'failed', error: "timed out after 500ms and was stopped — raise the notifier's timeout if it needs longer" });
     const child = Number(readFileSync(pidFile, 'utf8'));
     await eventually(async () => (isProcessAlive(child) ? undefined : true), 'the command\'s child to be stopped');
   });

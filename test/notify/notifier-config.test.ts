@@ -67,6 +67,15 @@ describe('notifiers in the config', () => {
     expect(configError('notifiers:\n  none:\n    type: command\n    argv: [x]\n')).toBe(
       'config error in c.yaml line 3: `notifiers.none`: "none" means "no notifier" in --notify; choose another name',
     );
+    expect(configError('notifiers:\n  jimmy:\n    type: openclaw\n    url: http://me:s3cret@gateway\n')).toBe(
+      'config error in c.yaml line 4: `notifiers.jimmy.url`: put no user or password in the URL: the token goes in token_env',
+    );
+    expect(configError('notifiers:\n  desk:\n    type: command\n    argv: ["{name}"]\n')).toBe(
+      'config error in c.yaml line 4: `notifiers.desk.argv[0]`: the program (argv[0]) cannot hold a {field}: give it as a fixed path or name, got `{name}`',
+    );
+    expect(configError('notifiers:\n  desk:\n    type: command\n    argv: [x]\n    timeout: 2h\n')).toBe(
+      'config error in c.yaml line 5: `notifiers.desk.timeout`: expected at most 1h, got `2h`',
+    );
     expect(configError(`${NOTIFIERS}defaults:\n  notify: [jimmy, slack]\n`)).toBe(
       'config error in c.yaml line 12: `defaults.notify[1]`: no such notifier under `notifiers:` (defined: jimmy, desk), got `slack`',
     );
