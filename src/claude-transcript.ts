@@ -17,6 +17,8 @@ const RESULT_LINE_MAX = 120;
 export interface TranscriptRendererOptions {
   /** As for {@link ClaudeLineSplitter}: the text starts mid-line. @default false */
   skipFirstPartial?: boolean;
+  /** The session's working directory, for a transcript that starts after the init line. @default from the init line */
+  cwd?: string;
 }
 
 /**
@@ -32,6 +34,7 @@ export class TranscriptRenderer {
 
   constructor(options: TranscriptRendererOptions = {}) {
     this.splitter = new ClaudeLineSplitter(options);
+    this.cwd = options.cwd;
   }
 
   /** The transcript of the lines this chunk completes. */

@@ -209,6 +209,11 @@ function parseEntries(raw: [string, string[]][]): LogEntry[] {
   return out;
 }
 
+/** One entry of a task's log by its id; undefined when it is not (or no longer) there. */
+export async function readLogEntry(redis: Redis, keys: TaskKeys, taskId: string, id: string): Promise<LogEntry | undefined> {
+  return parseEntries((await redis.xrange(keys.log(taskId), id, id)))[0];
+}
+
 /** Where a task's log was trimmed (see APPEND_SCRIPT): entries before `keptFrom` are gone. */
 interface LogTrim {
   keptFrom: string;

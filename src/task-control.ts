@@ -111,7 +111,8 @@ export async function waitForTasks(client: TaskClient, ids: string[], options: {
       const remaining = deadline - Date.now();
       if (remaining <= 0) throw new WaitTimeoutError([...pending]);
       everything = await new Promise<boolean>((resolve) => {
-        if (announced.size > 0) {
+        // An end announced, or the wait cancelled, while the views were read: no pause.
+        if (announced.size > 0 || options.signal?.aborted) {
           resolve(false);
           return;
         }

@@ -151,10 +151,13 @@ export function formatExecutorTable(executors: readonly ExecutorConfig[]): strin
   return [header, '-'.repeat(72), ...rows].join('\n');
 }
 
-/** One line per ended task for `wait`: icon, short id, status, exit code, duration, name or command. */
-export function formatEndSummary(view: TaskView, now: number = Date.now()): string {
+/**
+ * One line per ended task for `wait`: icon, short id, status, exit code, duration, name or
+ * command, and the error unless `withError` is false (it may quote the task's output).
+ */
+export function formatEndSummary(view: TaskView, now: number = Date.now(), withError = true): string {
   const r = view.record;
   const code = r.exitCode !== undefined ? ` (exit ${r.exitCode})` : r.signal ? ` (${r.signal})` : '';
-  const error = r.error ? ` — ${truncate(r.error, 80)}` : '';
+  const error = r.error && withError ? ` — ${truncate(r.error, 80)}` : '';
   return `${TASK_TYPE_ICONS[r.taskType]}  ${r.id.slice(0, 8)} ${view.status}${code} in ${durationOf(view, now)}  ${truncate(r.name ?? r.summary, 60)}${error}`;
 }

@@ -67,6 +67,7 @@ export function createMcpServer(options: McpServerOptions): Server {
   return server;
 }
 
+// A tool as `tools/list` shows it: JSON Schemas made from its zod schemas.
 function describeTool(tool: McpTool): Tool {
   return {
     name: tool.name,
@@ -77,6 +78,7 @@ function describeTool(tool: McpTool): Tool {
   };
 }
 
+// What a client validates arguments (input) or answers (output) against.
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
   // MCP takes the schema without its `$schema` dialect line.
   const json = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;

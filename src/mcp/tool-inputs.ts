@@ -51,7 +51,7 @@ export const IdInput = z.strictObject({ id: TaskId });
 export const LogsInput = z.strictObject({
   id: TaskId,
   tail: z.number().int().min(1).max(2000).optional().describe('How many of the last lines (default 50)'),
-  since: z.string().min(1).max(40).optional().describe('A `cursor` from an earlier logs result: the output after it'),
+  since: z.string().min(1).max(60).optional().describe('A `cursor` from an earlier logs answer: the output after it'),
 });
 
 /** How long `wait` blocks at most; beyond, it answers "still running" and the agent calls again. */
