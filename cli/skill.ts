@@ -6,7 +6,7 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from './base-command.js';
 import { lib } from './lib.js';
 
-/** The skill shipped in the package (the same path from the sources and from dist/cli). */
+/** The skill shipped in the package, beside dist/ (this module runs from dist/cli). */
 const SKILL_FILE = fileURLToPath(new URL('../../skills/openclaw-agent/SKILL.md', import.meta.url));
 const SKILL_NAME = 'openclaw-agent';
 

@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../src/embedded-stack.js';
@@ -13,7 +13,7 @@ import { isProcessAlive } from '../../src/executors/process-identity.js';
 
 /** The versions the tests were written against. */
 export const OPENCLAW_VERSION = '2026.9.6';
-const NODE24_SPEC = 'node@24';
+const NODE24_VERSION = '24.21.0';
 
 /** Where the tools live: $OCA_TEST_TOOLS, else ~/.cache/openclaw-agent-test-tools. */
 export function testToolsDir(): string {
@@ -43,7 +43,8 @@ function installedVersion(file: string): string | undefined {
  */
 export async function ensureOpenClaw(): Promise<{ node24: string; entry: string }> {
   const t = tools();
-  const ready = () => existsSync(t.node24) && installedVersion(path.join(t.openclaw, 'package.json')) === OPENCLAW_VERSION;
+  const nodeReady = () => installedVersion(path.join(t.root, 'node24', 'node_modules', 'node', 'package.json')) === NODE24_VERSION && existsSync(t.node24);
+  const ready = () => nodeReady() && installedVersion(path.join(t.openclaw, 'package.json')) === OPENCLAW_VERSION;
   if (ready()) return { node24: t.node24, entry: path.join(t.openclaw, 'openclaw.mjs') };
   mkdirSync(t.root, { recursive: true });
   const lock = path.join(t.root, '.install-lock');
@@ -52,6 +53,8 @@ export async function ensureOpenClaw(): Promise<{ node24: string; entry: string 
       mkdirSync(lock);
       break;
     } catch {
+      // An installer killed half-way leaves its lock: after ten minutes it is taken as gone.
+      if (Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 600_000) rmSync(lock, { recursive: true, force: true });
       await new Promise((resolve) => setTimeout(resolve, 1000));
       if (ready()) return { node24: t.node24, entry: path.join(t.openclaw, 'openclaw.mjs') };
     }
@@ -62,7 +65,7 @@ export async function ensureOpenClaw(): Promise<{ node24: string; entry: string 
     const env = { ...process.env, TMPDIR: scratch, PATH: `${path.dirname(t.node24)}:${process.env.PATH}` };
     const npm = (prefix: string, spec: string) =>
       execFileSync('npm', ['install', '--prefix', path.join(t.root, prefix), '--no-audit', '--no-fund', '--loglevel=error', spec], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-    if (!existsSync(t.node24)) npm('node24', NODE24_SPEC);
+    if (!nodeReady()) npm('node24', `node@${NODE24_VERSION}`);
     if (!ready()) npm('openclaw', `openclaw@${OPENCLAW_VERSION}`);
     rmSync(scratch, { recursive: true, force: true });
   } finally {
