@@ -47,38 +47,23 @@ describe('notifiers in the config', () => {
     expect(config.defaults.notify).toEqual([]);
   });
 
-  it('names the file, the line and the field of each mistake in one line', () => {
-    expect(configError('notifiers:\n  jimmy:\n    type: slack\n')).toBe(
-      'config error in c.yaml line 3: Expected `notifiers.jimmy.type` to be one of "openclaw", "command", got `slack`',
-    );
-    expect(configError('notifiers:\n  jimmy:\n    type: openclaw\n')).toBe(
-      "config error in c.yaml line 3: `notifiers.jimmy.url`: an openclaw notifier needs `url`, the gateway's address like http://127.0.0.1:18789",
-    );
-    expect(configError('notifiers:\n  desk:\n    type: command\n')).toMatch(/^config error in c\.yaml line 3: `notifiers\.desk\.argv`: a command notifier needs `argv`/);
-    expect(configError('notifiers:\n  jimmy:\n    type: openclaw\n    url: ftp://gateway\n')).toBe(
-      'config error in c.yaml line 4: `notifiers.jimmy.url`: expected the gateway URL, like http://127.0.0.1:18789, got `ftp://gateway`',
-    );
-    expect(configError('notifiers:\n  jimmy:\n    type: openclaw\n    url: http://x\n    mode: later\n')).toBe(
-      'config error in c.yaml line 5: Expected `notifiers.jimmy.mode` to be one of "now", "next-heartbeat", got `later`',
-    );
-    expect(configError('notifiers:\n  desk:\n    type: command\n    argv: [echo, "{nmae}"]\n')).toBe(
-      'config error in c.yaml line 4: `notifiers.desk.argv[1]`: {nmae} is no field; use {id} {short_id} {name} {status} {exit_code} {signal} {duration} {executor} {task_type} {cost}',
-    );
-    expect(configError('notifiers:\n  none:\n    type: command\n    argv: [x]\n')).toBe(
-      'config error in c.yaml line 3: `notifiers.none`: "none" means "no notifier" in --notify; choose another name',
-    );
-    expect(configError('notifiers:\n  jimmy:\n    type: openclaw\n    url: http://me:s3cret@gateway\n')).toBe(
-      'config error in c.yaml line 4: `notifiers.jimmy.url`: put no user or password in the URL: the token goes in token_env',
-    );
-    expect(configError('notifiers:\n  desk:\n    type: command\n    argv: ["{name}"]\n')).toBe(
-      'config error in c.yaml line 4: `notifiers.desk.argv[0]`: the program (argv[0]) cannot hold a {field}: give it as a fixed path or name, got `{name}`',
-    );
-    expect(configError('notifiers:\n  desk:\n    type: command\n    argv: [x]\n    timeout: 2h\n')).toBe(
-      'config error in c.yaml line 5: `notifiers.desk.timeout`: expected at most 1h, got `2h`',
-    );
-    expect(configError(`${NOTIFIERS}defaults:\n  notify: [jimmy, slack]\n`)).toBe(
-      'config error in c.yaml line 12: `defaults.notify[1]`: no such notifier under `notifiers:` (defined: jimmy, desk), got `slack`',
-    );
+  it.each([
+    ['notifiers:\n  jimmy:\n    type: slack\n', 'line 3: Expected `notifiers.jimmy.type` to be one of "openclaw", "command", got `slack`'],
+    ['notifiers:\n  jimmy:\n    type: openclaw\n', "line 3: `notifiers.jimmy.url`: an openclaw notifier needs `url`, the gateway's address like http://127.0.0.1:18789"],
+    ['notifiers:\n  desk:\n    type: command\n', 'line 3: `notifiers.desk.argv`: a command notifier needs `argv`, like [notify-send, "{name}", "{status}"]'],
+    ['notifiers:\n  jimmy:\n    type: openclaw\n    url: ftp://gateway\n', 'line 4: `notifiers.jimmy.url`: expected the gateway URL, like http://127.0.0.1:18789, got `ftp://gateway`'],
+    ['notifiers:\n  jimmy:\n    type: openclaw\n    url: http://x\n    mode: later\n', 'line 5: Expected `notifiers.jimmy.mode` to be one of "now", "next-heartbeat", got `later`'],
+    [
+      'notifiers:\n  desk:\n    type: command\n    argv: [echo, "{nmae}"]\n',
+      'line 4: `notifiers.desk.argv[1]`: {nmae} is no field; use {id} {short_id} {name} {status} {exit_code} {signal} {duration} {executor} {task_type} {cost}',
+    ],
+    ['notifiers:\n  none:\n    type: command\n    argv: [x]\n', 'line 3: `notifiers.none`: "none" means "no notifier" in --notify; choose another name'],
+    ['notifiers:\n  jimmy:\n    type: openclaw\n    url: http://me:s3cret@gateway\n', 'line 4: `notifiers.jimmy.url`: put no user or password in the URL: the token goes in token_env'],
+    ['notifiers:\n  desk:\n    type: command\n    argv: ["{name}"]\n', 'line 4: `notifiers.desk.argv[0]`: the program (argv[0]) cannot hold a {field}: give it as a fixed path or name, got `{name}`'],
+    ['notifiers:\n  desk:\n    type: command\n    argv: [x]\n    timeout: 2h\n', 'line 5: `notifiers.desk.timeout`: expected at most 1h, got `2h`'],
+    [`${NOTIFIERS}defaults:\n  notify: [jimmy, slack]\n`, 'line 12: `defaults.notify[1]`: no such notifier under `notifiers:` (defined: jimmy, desk), got `slack`'],
+  ])('names the file, the line and the field of a mistake in one line (%#)', (yaml, where) => {
+    expect(configError(yaml)).toBe(`config error in c.yaml ${where}`);
   });
 });
 
