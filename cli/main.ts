@@ -56,7 +56,8 @@ export async function warm(root: string): Promise<void> {
   const library = await lib();
   const config = library.parseConfigText('executors:\n  - name: local\n    type: local\n    env: { A: "1" }\n', 'warm-up');
   const payload = library.buildShellPayload({ cmd: 'true', argv: [], env: library.parseEnvAssignments(['A=1']), workdir: '/' });
-  library.TaskRequestSchema.parse({ executor: config.executors[0]!.name, payload, createdAt: Date.now() });
+  const notifiers = library.resolveTaskNotifiers(config, undefined, undefined, { notify: '--notify', session: '--notify-session' });
+  library.TaskRequestSchema.parse({ executor: config.executors[0]!.name, payload, createdAt: Date.now(), ...notifiers });
   await Config.load(root);
   await Parser.parse(['-e', 'local', '-c', 'true'], { flags: COMMANDS.run.flags, args: COMMANDS.run.args, strict: false });
 }
