@@ -38,12 +38,15 @@ interface DispatchFlags {
  */
 export async function dispatchOptions(config: LoadedConfig, flags: DispatchFlags): Promise<Omit<EnqueueInput, 'payload'>> {
   const { requireDuration, resolveTaskNotifiers } = await lib();
+  // Checked here, so a wrong name is reported as the flag typed; passed on as chosen (none as []).
+  const notifiers = resolveTaskNotifiers(config, flags.notify, flags['notify-session'], { notify: '--notify', session: '--notify-session' });
   return {
     timeoutMs: flags.timeout === undefined ? undefined : requireDuration('--timeout', flags.timeout),
     retries: flags.retries,
     backoffMs: flags.backoff === undefined ? undefined : requireDuration('--backoff', flags.backoff),
     callbackUrl: flags.callback,
-    ...resolveTaskNotifiers(config, flags.notify, flags['notify-session'], { notify: '--notify', session: '--notify-session' }),
+    notify: notifiers.notify ?? [],
+    notifySession: notifiers.notifySession,
     executor: flags.executor,
     labels: flags.label,
     name: flags.name,

@@ -140,9 +140,9 @@ export async function retryTask(client: TaskClient, idOrPrefix: string): Promise
   if (!request) {
     throw new OcaError('TASK_NOT_FOUND', `the request of task ${view.record.id} is no longer kept (its retention passed); enqueue it anew`);
   }
-  // Notifiers the config no longer has are dropped: the retry runs with those still defined.
-  const notify = request.notify?.filter((name) => Object.hasOwn(client.config.notifiers, name));
-  const wakesOpenClaw = (notify ?? client.config.defaults.notify).some((name) => client.config.notifiers[name]?.type === 'openclaw');
+  // The same notifiers (none stays none), less those the config no longer has.
+  const notify = (request.notify ?? []).filter((name) => Object.hasOwn(client.config.notifiers, name));
+  const wakesOpenClaw = notify.some((name) => client.config.notifiers[name]?.type === 'openclaw');
   return client.enqueue({
     executor: request.executor,
     payload: request.payload,

@@ -55,8 +55,8 @@ export const TaskRequestSchema = z.object({
     .optional(),
   /**
    * Notifiers (the config's `notifiers:`) that announce the task's end, chosen when it was
-   * enqueued (`defaults.notify` unless the caller named them). Absent in tasks enqueued before
-   * notifiers existed: the ending worker's `defaults.notify` applies.
+   * enqueued (`defaults.notify` unless the caller named them). Absent: none (so a task without
+   * notifiers costs no bytes for them, and tasks of earlier versions have none).
    */
   notify: z.array(z.string().regex(NOTIFIER_NAME_PATTERN, 'notifier names use letters, digits, "-", "_" and "."')).max(20).optional(),
   /** The OpenClaw session to wake (`sessionKey`); the gateway needs `hooks.allowRequestSessionKey`. */

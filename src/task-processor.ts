@@ -240,7 +240,7 @@ async function endTask(
   // The completion goes into the outbox in the same atomic step that ends the task, built from
   // the record as it is now (start time, pid, attempt), not as it was when the job was taken.
   let outboxEntry: string | undefined;
-  if (known && isAnnounced(known.refused ? {} : known.request, deps.config)) {
+  if (known && isAnnounced(known.refused ? { notify: deps.config.defaults.notify } : known.request, deps.config)) {
     const current = parseRecordHash(await deps.redis.hgetall(deps.keys.record(taskId))) ?? known.record;
     const ended = { ...current, ...end, signal: end.signal ?? undefined, exitCode: end.exitCode ?? undefined, finishedAt };
     outboxEntry = buildOutboxEntry(deps.config, ended, known.request, { refused: known.refused });

@@ -34,14 +34,14 @@ export function callbackUrls(callbackUrl: string | undefined, config: LoadedConf
   return [...new Set([callbackUrl, config.defaults.webhook_url].filter((u): u is string => Boolean(u)))];
 }
 
-/** The notifiers of a task: those it was enqueued with, or (enqueued before notifiers) the defaults. */
-export function taskNotifiers(request: AnnouncedRequest, config: LoadedConfig): string[] {
-  return request.notify ?? config.defaults.notify;
+/** The notifiers of a task: those it was enqueued with (none when it names none). */
+export function taskNotifiers(request: AnnouncedRequest): string[] {
+  return request.notify ?? [];
 }
 
 /** Whether anyone is to hear of the task's end (so that the outbox is worth relaying at once). */
 export function isAnnounced(request: AnnouncedRequest, config: LoadedConfig): boolean {
-  return callbackUrls(request.callbackUrl, config).length > 0 || taskNotifiers(request, config).length > 0;
+  return callbackUrls(request.callbackUrl, config).length > 0 || taskNotifiers(request).length > 0;
 }
 
 /**
@@ -57,9 +57,10 @@ export function buildOutboxEntry(
   request: AnnouncedRequest,
   options: { refused?: boolean } = {},
 ): string | undefined {
-  const announced: AnnouncedRequest = options.refused ? {} : request;
+  // A refused task is announced to the deployment's own webhook and default notifiers only.
+  const announced: AnnouncedRequest = options.refused ? { notify: config.defaults.notify } : request;
   const urls = callbackUrls(announced.callbackUrl, config);
-  const notify = taskNotifiers(announced, config).filter((name) => config.notifiers[name]?.on.includes(record.outcome) ?? true);
+  const notify = taskNotifiers(announced).filter((name) => config.notifiers[name]?.on.includes(record.outcome) ?? true);
   if (urls.length === 0 && notify.length === 0) return undefined;
   const event = notify.length > 0 ? buildTaskEndEvent(record, options) : undefined;
   const session = notify.length > 0 ? announced.notifySession : undefined;

@@ -12,7 +12,8 @@ export interface NotifyFieldNames {
 
 /**
  * The notifiers a task asks for, checked against the config: `given` as typed (`--notify`, the
- * API's `notify`; undefined takes `defaults.notify`, `none` or an empty list takes none), and the
+ * API's `notify`; undefined takes `defaults.notify`, `none` or an empty list takes none, which is
+ * returned as no `notify` at all), and the
  * OpenClaw session key, which needs an openclaw notifier to go to.
  */
 export function resolveTaskNotifiers(
@@ -20,7 +21,7 @@ export function resolveTaskNotifiers(
   given: readonly string[] | undefined,
   session: string | undefined,
   fields: NotifyFieldNames = { notify: 'notify', session: 'notifySession' },
-): { notify: string[]; notifySession?: string } {
+): { notify?: string[]; notifySession?: string } {
   const names = given === undefined ? [...config.defaults.notify] : given.flatMap((word) => word.split(',')).map((word) => word.trim()).filter(Boolean);
   if (names.includes(NO_NOTIFIER) && names.some((name) => name !== NO_NOTIFIER)) {
     throw new InvalidInputError(`\`${fields.notify}\`: "none" turns every notifier off; do not name others beside it`);
@@ -34,7 +35,8 @@ export function resolveTaskNotifiers(
       );
     }
   }
-  if (session === undefined) return { notify: chosen };
+  // None is written as nothing: the request stays as small as it was before notifiers.
+  if (session === undefined) return chosen.length > 0 ? { notify: chosen } : {};
   if (!chosen.some((name) => config.notifiers[name]?.type === 'openclaw')) {
     throw new InvalidInputError(`\`${fields.session}\` sets the OpenClaw session to wake, but this task has no openclaw notifier — name one with \`${fields.notify}\` or in defaults.notify`);
   }

@@ -79,8 +79,9 @@ describe('resolveTaskNotifiers', () => {
   });
 
   it('turns every notifier off with none (or an empty list)', () => {
-    expect(resolveTaskNotifiers(config, ['none'], undefined)).toEqual({ notify: [] });
-    expect(resolveTaskNotifiers(config, [], undefined)).toEqual({ notify: [] });
+    // None is written as nothing at all.
+    expect(resolveTaskNotifiers(config, ['none'], undefined)).toEqual({});
+    expect(resolveTaskNotifiers(config, [], undefined)).toEqual({});
     expect(() => resolveTaskNotifiers(config, ['none', 'desk'], undefined)).toThrow('`notify`: "none" turns every notifier off; do not name others beside it');
   });
 
