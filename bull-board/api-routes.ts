@@ -7,6 +7,7 @@ import { killTask, retryTask, waitForTasks, WaitTimeoutError } from '../src/task
 import type { TaskPayload } from '../src/task-payload.js';
 import { executorJson } from '../src/task-format.js';
 import { toTaskJson } from '../src/task-record.js';
+import { readTaskDiff } from '../src/git/task-diff.js';
 import { searchTasks } from '../src/task-search.js';
 import { TASK_STATUSES, isEndedStatus } from '../src/task-status.js';
 import { describeIssue } from '../src/zod-issues.js';
@@ -66,6 +67,7 @@ export async function registerApiRoutes(app: FastifyInstance, client: TaskClient
       callbackUrl: body.callbackUrl,
       notify: body.notify,
       notifySession: body.notifySession,
+      worktree: body.worktree,
       id: body.id,
     });
     return reply.code(201).send({ task_id: created.id, executor: created.executor });
@@ -96,6 +98,12 @@ export async function registerApiRoutes(app: FastifyInstance, client: TaskClient
     const afterId = resumePoint(request, query.after);
     await streamLog(client, view, request, reply, { afterId, transcript });
     return reply;
+  });
+
+  // What a worktree task changed against its base: a unified diff as text.
+  app.get('/api/tasks/:id/diff', async (request, reply) => {
+    const diff = await readTaskDiff(client, await client.get(idOf(request)));
+    return reply.type('text/plain; charset=utf-8').header('cache-control', 'no-store').send(diff);
   });
 
   app.get('/api/tasks/:id/wait', async (request) => {

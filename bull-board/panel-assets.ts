@@ -31,7 +31,7 @@ table.tasks tr.task:hover { background: #1c2129; cursor: pointer; }
 td.what { max-width: 520px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 td.icon { width: 28px; font-size: 16px; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-code, .mono, .log { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace; }
+code, .mono, .log, .diff { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace; }
 .status { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; border: 1px solid var(--line); }
 .status.completed { color: var(--ok); border-color: #238636; }
 .status.failed, .status.lost, .status.timed_out { color: var(--bad); border-color: #8e1519; }
@@ -50,6 +50,16 @@ dl.record dd { margin: 0; white-space: pre-wrap; overflow-wrap: anywhere; }
 .log .line { min-height: 1.35em; }
 .log .sys { color: var(--muted); font-style: italic; }
 .log .err { color: #ffa198; }
+.changes-head { display: flex; gap: 12px; align-items: center; margin: 16px 0 8px; }
+ul.files { list-style: none; margin: 0 0 8px; padding: 0; font-size: 13px; }
+ul.files li { display: flex; gap: 12px; }
+ul.files .add { color: var(--ok); }
+ul.files .del { color: var(--bad); }
+.diff { background: #0b0e12; border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px; max-height: 70vh; overflow: auto; white-space: pre; font-size: 13px; line-height: 1.35; }
+.diff .add { color: var(--ok); background: rgba(46, 160, 67, .12); }
+.diff .del { color: var(--bad); background: rgba(248, 81, 73, .12); }
+.diff .hunk { color: var(--accent); }
+.diff .meta { color: var(--muted); font-weight: 600; }
 body.login main { max-width: 360px; margin: 12vh auto; }
 body.login form { display: flex; flex-direction: column; gap: 10px; }
 body.login input { background: var(--panel); color: var(--text); border: 1px solid var(--line); border-radius: 6px; padding: 8px; font: inherit; }
@@ -233,10 +243,12 @@ export const PANEL_JS = String.raw`(function () {
     var logBox = el('div', { className: 'log', id: 'log', role: 'log', 'aria-live': 'off' });
     var logState = el('span', { className: 'muted', id: 'log-state', text: 'connecting\u2026' });
     var logHead = el('div', { className: 'log-head' }, [el('strong', { text: 'Output' }), logState]);
+    var changes = el('section', { id: 'changes', hidden: true });
     clear(app);
-    [head, notice, logHead, logBox, el('h2', { className: 'section', text: 'Record' }), record].forEach(function (n) { app.appendChild(n); });
+    [head, notice, logHead, logBox, changes, el('h2', { className: 'section', text: 'Record' }), record].forEach(function (n) { app.appendChild(n); });
     var task = null;
     var streaming = false;
+    var diffShown = false;
 
     function field(name, value) {
       if (value === undefined) return;
@@ -257,9 +269,44 @@ export const PANEL_JS = String.raw`(function () {
         else field(key, task[key]);
       });
     }
+    // A worktree task's changes against its base: the files, then the diff, coloured, as text.
+    function loadDiff() {
+      return fetch('/api/tasks/' + id + '/diff', { credentials: 'same-origin' }).then(function (response) {
+        return response.text().then(function (text) {
+          if (!response.ok) throw new Error(JSON.parse(text).error || ('HTTP ' + response.status));
+          renderDiff(text);
+        });
+      }).catch(function (error) { changes.hidden = false; showError(changes, error); });
+    }
+    function renderDiff(text) {
+      clear(changes);
+      changes.hidden = false;
+      var git = task.git;
+      var files = [];
+      var lines = text.split('\n');
+      if (lines[lines.length - 1] === '') lines.pop();
+      lines.forEach(function (line) {
+        var m = /^diff --git a\/(.*) b\/(.*)$/.exec(line);
+        if (m) files.push({ path: m[2], add: 0, del: 0 });
+        else if (files.length && line.charAt(0) === '+' && line.indexOf('+++ ') !== 0) files[files.length - 1].add++;
+        else if (files.length && line.charAt(0) === '-' && line.indexOf('--- ') !== 0) files[files.length - 1].del++;
+      });
+      var summary = files.length + ' file' + (files.length === 1 ? '' : 's') + ' changed on ' + git.branch + ' (from ' + git.base + ' ' + git.base_sha.slice(0, 7) + ')';
+      changes.appendChild(el('div', { className: 'changes-head' }, [el('strong', { text: 'Changes' }), el('span', { className: 'muted', id: 'changes-summary', text: summary }),
+        el('button', { type: 'button', text: 'Refresh', onclick: loadDiff })]));
+      changes.appendChild(el('ul', { className: 'files', id: 'changed-files' }, files.map(function (f) {
+        return el('li', null, [el('span', { className: 'mono', text: f.path }), el('span', { className: 'add', text: '+' + f.add }), el('span', { className: 'del', text: '-' + f.del })]);
+      })));
+      changes.appendChild(el('div', { className: 'diff', id: 'diff' }, lines.map(function (line) {
+        var c = line.charAt(0);
+        var kind = /^(diff --git|index |new file|deleted file|similarity|rename |Binary files)/.test(line) ? 'meta' : line.indexOf('@@') === 0 ? 'hunk' : (c === '+' && line.indexOf('+++ ') !== 0) ? 'add' : (c === '-' && line.indexOf('--- ') !== 0) ? 'del' : (line.indexOf('+++ ') === 0 || line.indexOf('--- ') === 0) ? 'meta' : '';
+        return el('div', { className: 'line' + (kind ? ' ' + kind : ''), text: line });
+      })));
+    }
     function refresh() {
       return api('GET', '/api/tasks/' + id).then(function (t) {
         task = t; renderTask();
+        if (task.git && !diffShown && ENDED[task.status]) { diffShown = true; loadDiff(); }
         if (!streaming) { streaming = true; follow(); }
         if (!ENDED[task.status]) setTimeout(refresh, 2000);
       }).catch(function (error) { showError(notice, error); setTimeout(refresh, 5000); });

@@ -1,6 +1,7 @@
 import Cleanup from './cleanup.js';
 import Config from './config.js';
 import Dashboard from './dashboard.js';
+import Diff from './diff.js';
 import Down from './down.js';
 import Executors from './executors.js';
 import Kill from './kill.js';
@@ -21,6 +22,7 @@ export const COMMANDS = {
   cleanup: Cleanup,
   config: Config,
   dashboard: Dashboard,
+  diff: Diff,
   down: Down,
   executors: Executors,
   kill: Kill,

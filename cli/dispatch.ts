@@ -16,6 +16,9 @@ export const dispatchFlags = {
   callback: Flags.string({ description: 'Webhook URL to POST the completion record to (signed; retried)' }),
   notify: Flags.string({ description: 'Notifier (from the config\'s `notifiers:`) to announce the end; repeatable; `none` for none (default: defaults.notify)', multiple: true }),
   'notify-session': Flags.string({ description: 'OpenClaw session key to wake instead of the agent\'s main session (gateway: hooks.allowRequestSessionKey)' }),
+  worktree: Flags.boolean({ description: 'Run in a git worktree of its own, on a branch oca/<short id> (default: the executor\'s `worktree` for Claude tasks)', allowNo: true }),
+  base: Flags.string({ description: 'With --worktree: the branch, tag or commit to start from (default: the workspace\'s HEAD)' }),
+  commit: Flags.boolean({ description: 'With --worktree: commit what is left uncommitted when the task ends' }),
 };
 
 interface DispatchFlags {
@@ -26,6 +29,9 @@ interface DispatchFlags {
   callback?: string;
   notify?: string[];
   'notify-session'?: string;
+  worktree?: boolean;
+  base?: string;
+  commit?: boolean;
   label?: string[];
   name?: string;
   follow: boolean;
@@ -37,7 +43,7 @@ interface DispatchFlags {
  * starts, so that bad input is one line with nothing done; returns them as enqueue options.
  */
 export async function dispatchOptions(config: LoadedConfig, flags: DispatchFlags): Promise<Omit<EnqueueInput, 'payload'>> {
-  const { requireDuration, resolveTaskNotifiers } = await lib();
+  const { requireDuration, resolveTaskNotifiers, chooseWorktreeOption } = await lib();
   // Checked here, so a wrong name is reported as the flag typed; passed on as chosen (none as []).
   const notifiers = resolveTaskNotifiers(config, flags.notify, flags['notify-session'], { notify: '--notify', session: '--notify-session' });
   return {
@@ -47,6 +53,7 @@ export async function dispatchOptions(config: LoadedConfig, flags: DispatchFlags
     callbackUrl: flags.callback,
     notify: notifiers.notify ?? [],
     notifySession: notifiers.notifySession,
+    worktree: chooseWorktreeOption(flags, { worktree: '--worktree', off: '--no-worktree', base: '--base', commit: '--commit' }),
     executor: flags.executor,
     labels: flags.label,
     name: flags.name,

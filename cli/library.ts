@@ -13,6 +13,7 @@ export { buildClaudePayload, buildShellPayload, parseEnvAssignments } from '../s
 export { TaskRequestSchema } from '../src/task-payload.js';
 export { notifierTarget } from '../src/notify/notifier-config.js';
 export { resolveTaskNotifiers } from '../src/notify/task-notifiers.js';
+export { chooseWorktreeOption } from '../src/git/task-worktree.js';
 export { toTaskJson } from '../src/task-record.js';
 export { executorJson, formatEndSummary, formatExecutorTable, formatStatusBlock, formatTaskTable } from '../src/task-format.js';
 export { isEndedStatus, isTaskStatus, TASK_STATUSES } from '../src/task-status.js';

@@ -50,10 +50,12 @@ export default class Start extends BaseCommand {
       return;
     }
     const earlier = continuationOf(await client.get(flags.continue));
+    // A task that ran in a worktree is continued in that worktree.
+    const worktree = earlier.git && options.worktree !== false ? { existing: earlier.git } : options.worktree;
     process.exitCode = await dispatchTask(
       client,
       { ...payload, workspace: payload.workspace ?? earlier.workspace, resumeSessionId: earlier.sessionId, continues: earlier.taskId },
-      { ...options, executor: flags.executor ?? earlier.executor },
+      { ...options, executor: flags.executor ?? earlier.executor, worktree },
       flags,
     );
   }

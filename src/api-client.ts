@@ -3,6 +3,7 @@ import { OcaError, type ErrorCode } from './errors.js';
 import type { EndMarker, LogEntry } from './log-stream.js';
 import { buildClaudePayload, buildShellPayload, type ClaudeInput, type ShellInput } from './task-input.js';
 import { TaskPayloadSchema, TaskRequestSchema } from './task-payload.js';
+import { TaskGitSchema } from './git/task-worktree.js';
 import { NotifierStateSchema } from './task-record.js';
 import { TASK_STATUSES, type TaskStatus } from './task-status.js';
 
@@ -34,6 +35,8 @@ export const ApiCreateTaskBodySchema = z
     notify: z.array(z.string().min(1).max(64)).max(20).optional(),
     /** The OpenClaw session key to wake (the gateway needs `hooks.allowRequestSessionKey`). */
     notifySession: TaskRequestSchema.shape.notifySession,
+    /** Run in a git worktree of its own: `true`, or `{base, commit}`; `false` even where the executor says `worktree: true`. */
+    worktree: z.union([z.boolean(), z.strictObject({ base: z.string().min(1).max(200).optional(), commit: z.boolean().optional() })]).optional(),
     /** A UUID v4 of your choosing, for idempotent dispatch; a second request with it is refused. */
     id: z.uuid({ version: 'v4' }).optional(),
   })
@@ -103,6 +106,8 @@ export const ApiTaskSchema = z.object({
   notifiers: z.array(NotifierStateSchema.extend({ name: z.string() })),
   created_at: z.string(),
   queue_position: z.number().int().nullable(),
+  /** The task's git worktree (`--worktree`): repo, base, branch, and at the end what it changed. */
+  git: TaskGitSchema.nullable(),
   /** Claude tasks: what the worker read from the stream-json output. */
   claude: z
     .object({
@@ -187,6 +192,7 @@ export interface ApiTaskOptions {
   callbackUrl?: string;
   notify?: string[];
   notifySession?: string;
+  worktree?: boolean | { base?: string; commit?: boolean };
   id?: string;
 }
 
@@ -275,6 +281,7 @@ export function createClient(options: ApiClientOptions): ApiClient {
     callbackUrl: o.callbackUrl,
     notify: o.notify,
     notifySession: o.notifySession,
+    worktree: o.worktree,
     id: o.id,
   });
 

@@ -4,6 +4,7 @@ import { InvalidInputError } from './errors.js';
 import { LuaScript } from './lua-script.js';
 import { readLogTail, type OutputChunk } from './log-stream.js';
 import type { TaskKeys } from './task-keys.js';
+import type { TaskGit } from './git/task-worktree.js';
 import { claudeFields, type ClaudeProgressFields, type TaskView } from './task-record.js';
 
 /**
@@ -165,14 +166,14 @@ export class ClaudeProgress {
 }
 
 /** What `start --continue` takes from an earlier task: its executor, workspace and session. */
-export function continuationOf(view: TaskView): { taskId: string; executor: string; workspace?: string; sessionId: string } {
+export function continuationOf(view: TaskView): { taskId: string; executor: string; workspace?: string; sessionId: string; git?: TaskGit } {
   const r = view.record;
   if (r.taskType !== 'claude_code') throw new InvalidInputError(`task ${r.id} is a shell command; only Claude tasks can be continued`);
   const sessionId = r.claude?.session_id;
   if (!sessionId) {
     throw new InvalidInputError(`task ${r.id} has no Claude session yet (${view.status}); continue it once it has started`);
   }
-  return { taskId: r.id, executor: r.executor, workspace: r.workdir, sessionId };
+  return { taskId: r.id, executor: r.executor, workspace: r.workdir, sessionId, git: r.git };
 }
 
 function oneLine(text: string, max: number): string {

@@ -65,5 +65,7 @@ export function buildCompletionPayload(record: TaskRecord): Record<string, unkno
           },
         }
       : {}),
+    // A task in a worktree: its branch and what it changed against its base.
+    ...(record.git ? { git: record.git } : {}),
   };
 }

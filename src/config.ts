@@ -76,6 +76,8 @@ export const ExecutorConfigSchema = z
     /** Container: how long the containers of ended tasks are kept before a worker removes them. @default 1h */
     container_retention: DurationSchema.default(3_600_000),
     labels: z.array(z.string()).default([]),
+    /** Local and SSH: Claude tasks run in a git worktree of their own unless they say `--no-worktree`. @default false */
+    worktree: z.boolean().default(false),
     env: EnvSchema.default({}),
     /** Tasks one worker runs at once on this executor. @default 8 */
     concurrency: z.number().int().min(1).max(1000).default(8),
@@ -115,6 +117,9 @@ export const ExecutorConfigSchema = z
   .superRefine((executor, ctx) => {
     if (executor.type === 'ssh' && !executor.host) {
       ctx.addIssue({ code: 'custom', path: ['host'], message: 'an ssh executor needs `host`' });
+    }
+    if (executor.type === 'container' && executor.worktree) {
+      ctx.addIssue({ code: 'custom', path: ['worktree'], message: 'a container executor sees its repository through a volume: make worktrees there yourself, or use a local or ssh executor' });
     }
     if (executor.type === 'container' && !executor.image) {
       ctx.addIssue({ code: 'custom', path: ['image'], message: 'a container executor needs `image`' });

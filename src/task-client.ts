@@ -6,6 +6,8 @@ import { findExecutor, type ExecutorConfig, type LoadedConfig } from './config.j
 import { AmbiguousTaskIdError, describeError, InvalidInputError, OcaError, TaskNotFoundError, UnknownExecutorError, UsageError } from './errors.js';
 import { connectRedis, resolveRedisUrl } from './redis-connection.js';
 import { forgetExpiredTasks } from './index-retention.js';
+import type { WorktreeRequest } from './git/task-worktree.js';
+import { checkWorktreeWorkspace } from './git/workspace-check.js';
 import { resolveTaskNotifiers } from './notify/task-notifiers.js';
 import { readQueueStates, type QueueState } from './queue-states.js';
 import { TaskKeys } from './task-keys.js';
@@ -33,6 +35,11 @@ export interface EnqueueInput {
   notify?: string[];
   /** The OpenClaw session key to wake instead of the agent's main session. */
   notifySession?: string;
+  /**
+   * Run in a git worktree of its own (`true`, or with a base and `commit`); `false` even where the
+   * executor's `worktree: true` would. @default the executor's `worktree` for Claude tasks, else off
+   */
+  worktree?: boolean | WorktreeRequest;
   /** Extra runs after a failed one. @default 0 */
   retries?: number;
   /** First retry delay, doubling each time with jitter. @default 30 s */
@@ -52,6 +59,16 @@ export interface ListFilter {
   taskType?: TaskType;
   /** @default 50 */
   limit?: number;
+}
+
+// The worktree a task asks for: as given, else the executor's default for Claude tasks.
+function chooseWorktree(given: EnqueueInput['worktree'], executor: ExecutorConfig, payload: TaskPayload): WorktreeRequest | undefined {
+  const wanted = given === undefined ? executor.worktree && payload.type === 'claude_code' : given !== false;
+  if (!wanted) return undefined;
+  if (executor.type === 'container') {
+    throw new InvalidInputError(`--worktree needs a local or ssh executor: "${executor.name}" runs containers, which see the repository through a volume — make the worktree there yourself`);
+  }
+  return typeof given === 'object' ? given : {};
 }
 
 // Local tasks run on this host: a relative (or absent) workdir means the caller's directory.
@@ -135,20 +152,27 @@ export class TaskClient {
   async enqueue(input: EnqueueInput): Promise<{ id: string; executor: string }> {
     const notifiers = resolveTaskNotifiers(this.config, input.notify, input.notifySession);
     const executor = input.executor ? this.executorConfig(input.executor) : await this.chooseExecutor(input.labels ?? []);
+    const payload = executor.type === 'local' ? withLocalWorkdir(input.payload, input.callerCwd) : input.payload;
+    const worktree = chooseWorktree(input.worktree, executor, payload);
     const raw = {
       executor: executor.name,
-      payload: executor.type === 'local' ? withLocalWorkdir(input.payload, input.callerCwd) : input.payload,
+      payload,
       labels: input.labels ?? [],
       name: input.name,
       timeoutMs: input.timeoutMs ?? executor.timeout ?? this.config.defaults.timeout,
       callbackUrl: input.callbackUrl,
       ...notifiers,
+      worktree,
       retries: input.retries,
       backoffMs: input.backoffMs,
       createdAt: Date.now(),
     };
     const parsed = TaskRequestSchema.safeParse(raw);
     if (!parsed.success) throw new InvalidInputError(describeIssue(parsed.error.issues[0]!, raw));
+    // A new worktree needs a repository with the base where the task runs: checked before anything is written.
+    if (worktree !== undefined && worktree.existing === undefined) {
+      await checkWorktreeWorkspace(executor, payloadWorkdir(parsed.data.payload), worktree.base);
+    }
     // Local and SSH tasks get their variables from a shell, which can set only some names.
     const envProblem = executor.type !== 'container' && parsed.data.payload.type === 'shell_command' ? shellEnvironmentProblem(Object.keys(parsed.data.payload.env)) : undefined;
     if (envProblem !== undefined) throw new InvalidInputError(envProblem);
@@ -214,7 +238,7 @@ export class TaskClient {
   async forget(id: string): Promise<void> {
     await this.redis
       .multi()
-      .del(this.keys.record(id), this.keys.log(id))
+      .del(this.keys.record(id), this.keys.log(id), this.keys.diff(id))
       .zrem(this.keys.byCreated(), id)
       .zrem(this.keys.ids(), id)
       .exec();

@@ -3,6 +3,8 @@ import path from 'node:path';
 import { OcaError, TaskNotFoundError } from './errors.js';
 import { buildOutboxEntry } from './notify/outbox-entry.js';
 import { finishTask } from './task-finish.js';
+import { hostRunner } from './git/host-runner.js';
+import { removeTaskWorktree, type TaskGit } from './git/task-worktree.js';
 import { taskSigningKey, verifyTaskRequest } from './task-signing.js';
 import { TaskRequestSchema } from './task-payload.js';
 import { spoolRoot } from './paths.js';
@@ -165,12 +167,15 @@ export async function retryTask(client: TaskClient, idOrPrefix: string): Promise
 export async function cleanupTask(
   client: TaskClient,
   idOrPrefix: string,
-): Promise<{ id: string; removedDirs: string[]; removedContainers: string[] }> {
+  options: { deleteBranch?: boolean } = {},
+): Promise<{ id: string; removedDirs: string[]; removedContainers: string[]; worktree?: 'removed' | 'gone' | 'in-use' }> {
   const view = await client.get(idOrPrefix);
   const id = view.record.id;
   if (!isEndedStatus(view.status)) {
     throw new OcaError('INVALID_INPUT', `task ${id} is ${view.status}; kill it first (\`openclaw-agent kill ${id.slice(0, 8)}\`)`);
   }
+  // Its worktree first (the branch too with deleteBranch): the record says where it is.
+  const worktree = view.record.git ? await removeWorktreeOf(client, view.record.executor, view.record.git, options.deleteBranch ?? false) : undefined;
   const job = await client.queue(view.record.executor).getJob(id);
   await job?.remove().catch(() => {});
   const removedDirs: string[] = [];
@@ -203,5 +208,17 @@ export async function cleanupTask(
       break;
   }
   await client.forget(id);
-  return { id, removedDirs, removedContainers };
+  return { id, removedDirs, removedContainers, worktree };
+}
+
+// Removes a task's worktree on its executor's host.
+async function removeWorktreeOf(client: TaskClient, executor: string, git: TaskGit, deleteBranch: boolean): Promise<'removed' | 'gone' | 'in-use' | undefined> {
+  const config = client.config.executors.find((e) => e.name === executor);
+  const runner = config ? hostRunner(config) : undefined;
+  if (runner === undefined) return undefined;
+  try {
+    return await removeTaskWorktree(runner, git, deleteBranch);
+  } finally {
+    runner.close();
+  }
 }

@@ -90,6 +90,11 @@ export function formatStatusBlock(view: TaskView, now: number = Date.now()): str
   }
   if (r.stop && !r.outcome) lines.push(`   Stopping: ${r.stop.reason}`);
   if (r.continues) lines.push(`   Continues: ${r.continues}`);
+  if (r.git) {
+    const g = r.git;
+    const changed = g.files_changed !== undefined ? ` · ${g.files_changed} file${g.files_changed === 1 ? '' : 's'} changed, +${g.insertions ?? 0} -${g.deletions ?? 0}` : '';
+    lines.push(`   Worktree: ${g.worktree} on ${g.branch} from ${g.base} (${g.base_sha.slice(0, 7)})${changed}`);
+  }
   const c = r.claude;
   if (c) {
     if (c.session_id) lines.push(`   Session:  ${c.session_id}${c.model ? ` (${c.model})` : ''}`);

@@ -15,6 +15,11 @@ export class TaskKeys {
     return `${this.prefix}:_log:${taskId}`;
   }
 
+  /** String: the diff of a task's worktree against its base, kept when it ended. */
+  diff(taskId: string): string {
+    return `${this.prefix}:_diff:${taskId}`;
+  }
+
   /** Sorted set: task ids scored by creation time, for `list`. */
   byCreated(): string {
     return `${this.prefix}:_index:created`;

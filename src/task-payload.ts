@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { WorktreeRequestSchema } from './git/task-worktree.js';
 import { NOTIFIER_NAME_PATTERN } from './notify/notifier-config.js';
 
 /** A Claude Code prompt, run by the executor's `claude` in print mode. */
@@ -61,6 +62,8 @@ export const TaskRequestSchema = z.object({
   notify: z.array(z.string().regex(NOTIFIER_NAME_PATTERN, 'notifier names use letters, digits, "-", "_" and "."')).max(20).optional(),
   /** The OpenClaw session to wake (`sessionKey`); the gateway needs `hooks.allowRequestSessionKey`. */
   notifySession: z.string().min(1).max(200).optional(),
+  /** Run in a git worktree of its own, on a branch `oca/<short id>` from the base. */
+  worktree: WorktreeRequestSchema.optional(),
   /** Extra runs after a failed one (opt-in; the default never runs a command twice). @default 0 */
   retries: z.number().int().min(0).max(100).default(0),
   /** First delay before a retry; doubles each time, with jitter. @default 30 s */

@@ -16,6 +16,8 @@ import { taskSigningKey, UNSIGNED_TASK_ERROR, verifyTaskRequest } from './task-s
 import { DEFAULT_GRACE_MS, readStopOrEnd, readStopRequest, StopSwitch, stopRequestOf } from './task-stop.js';
 import { beginAttempt, loadTaskRecord, markTaskStarted, recordAttemptEnd } from './task-store.js';
 import { describeIssue } from './zod-issues.js';
+import { enterWorktree, leaveWorktree } from './git/worktree-steps.js';
+import { WorktreeError, type TaskGit } from './git/task-worktree.js';
 
 export interface ProcessorDeps {
   config: LoadedConfig;
@@ -88,13 +90,22 @@ export function createTaskProcessor(deps: ProcessorDeps): (job: Job) => Promise<
     if (early) stop.trip(early);
     const watch = watchForStop(deps, taskId, request, record, stop);
     let result: ExecutionResult | undefined;
+    // A task with a worktree runs in it: made once, before anything starts.
+    let entered: { request: TaskRequest; git?: TaskGit } = { request };
+    try {
+      entered = await enterWorktree(deps, taskId, request, record.git);
+    } catch (error) {
+      const message = error instanceof WorktreeError ? error.message : `could not make the task's git worktree: ${describeError(error)}`;
+      await noteInLog(deps, taskId, message);
+      result = { outcome: 'failed', exitCode: null, signal: null, error: message };
+    }
     try {
       for (let failures = 0; result === undefined; failures++) {
         try {
           result = await deps.executor.execute({
             taskId,
             attempt,
-            request,
+            request: entered.request,
             executor: deps.executorConfig,
             defaults: deps.config.defaults,
             record,
@@ -136,6 +147,9 @@ export function createTaskProcessor(deps: ProcessorDeps): (job: Job) => Promise<
     if (!stopped && end.outcome !== 'completed' && attempt < maxAttempts) {
       await recordAttemptEnd(deps.redis, deps.keys, taskId, attempt, end);
       throw new Error(`attempt ${attempt} of ${maxAttempts} ${end.outcome}${end.exitCode !== null ? ` (exit code ${end.exitCode})` : ''}; retrying`);
+    }
+    if (entered.git) {
+      await leaveWorktree(deps, taskId, request, entered.git, { retentionMs: deps.config.retention, note: (line) => noteInLog(deps, taskId, line) });
     }
     if (maxAttempts > 1) await recordAttemptEnd(deps.redis, deps.keys, taskId, attempt, end);
     const latest = (await endTask(deps, taskId, end, { record, request })) ?? record;
@@ -192,6 +206,11 @@ function watchForStop(deps: ProcessorDeps, taskId: string, request: TaskRequest,
       if (deps.stops.get(taskId) === stop) deps.stops.delete(taskId);
     },
   };
+}
+
+// A line of ours in the task's log (`[openclaw-agent] …` to readers).
+async function noteInLog(deps: ProcessorDeps, taskId: string, line: string): Promise<void> {
+  await deps.redis.xadd(deps.keys.log(taskId), 'MAXLEN', '~', String(deps.config.logs.max_entries), '*', 't', 's', 'd', `${line}\n`).catch(() => undefined);
 }
 
 function observedLog(log: LogWriter, progress: ClaudeProgress | undefined): LogWriter {

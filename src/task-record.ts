@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { TaskRequest, TaskType } from './task-payload.js';
 import { describePayload, payloadWorkdir } from './task-payload.js';
+import { TaskGitSchema, type TaskGit } from './git/task-worktree.js';
 import { TASK_STATUSES, type EndedStatus, type TaskStatus } from './task-status.js';
 
 export type ExecutorType = 'local' | 'ssh' | 'container';
@@ -47,6 +48,8 @@ export interface TaskRecord {
   claude?: ClaudeProgressFields;
   /** The task whose Claude session this one continues (`start --continue`). */
   continues?: string;
+  /** The task's git worktree, when it runs in one: made at its start, its changes counted at its end. */
+  git?: TaskGit;
 }
 
 /** What a Claude task's output told us; each field is a `cc:` field of the record hash. */
@@ -196,6 +199,7 @@ const RecordHashSchema = z.object({
   stop_grace_ms: z.coerce.number().int().min(0).optional().catch(undefined),
   continues: z.string().optional(),
   notify: z.string().default('[]'),
+  git: z.string().optional(),
 });
 
 /** Parses a record hash read back from Redis; undefined when the hash is empty or malformed. */
@@ -251,6 +255,7 @@ export function parseRecordHash(hash: Record<string, string>): TaskRecord | unde
     checkpoint,
     claude: parseClaudeFields(hash),
     continues: h.continues,
+    git: parseTaskGit(h.git),
   };
 }
 
@@ -280,6 +285,17 @@ function parseNotifierState(name: string, text: string): NotifierState | undefin
   }
   const parsed = NotifierStateSchema.safeParse(value);
   return parsed.success ? { name, ...parsed.data } : undefined;
+}
+
+// The `git` field's JSON; undefined for anything else.
+function parseTaskGit(text: string | undefined): TaskGit | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const parsed = TaskGitSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function parseAttempts(text: string): AttemptSummary[] {
@@ -342,6 +358,7 @@ export function toTaskJson(view: TaskView, now: number = Date.now()): Record<str
     notifiers: r.notifiers,
     created_at: iso(r.createdAt),
     queue_position: view.queuePosition ?? null,
+    git: r.git ?? null,
     ...(r.taskType === 'claude_code' ? { claude: r.claude ?? null, continues: r.continues ?? null } : {}),
   };
 }

@@ -20,6 +20,9 @@ import { WorkLiveness } from './worker-liveness.js';
 import { INDEX_SWEEP_EVERY_MS, sweepExpiredIndexEntries } from './index-retention.js';
 import { sweepEndedSpools } from './executors/spool-retention.js';
 import { spoolRoot } from './paths.js';
+import { describeError } from './errors.js';
+import { worktreeRoot } from './git/host-runner.js';
+import { sweepEndedWorktrees } from './git/task-worktree.js';
 
 export interface ExecutorWorkerOptions {
   config: LoadedConfig;
@@ -144,6 +147,11 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
     void sweepExpiredIndexEntries(redis, keys, config.retention).catch((error: unknown) => log(`index sweep: ${String(error)}`));
     if (executorConfig.type === 'local') {
       void sweepEndedSpools(spoolRoot(executorConfig.spool_dir), config.retention).catch((error: unknown) => log(`spool sweep: ${String(error)}`));
+    }
+    // Worktrees of tasks that ended `retention` ago go (their branches stay, with the work).
+    if (executor.runScript) {
+      const runner = { runScript: executor.runScript.bind(executor) };
+      void sweepEndedWorktrees(runner, worktreeRoot(executorConfig), config.retention).catch((error: unknown) => log(`worktree sweep: ${describeError(error)}`));
     }
   };
   const indexSweep = setInterval(sweepIndexes, INDEX_SWEEP_EVERY_MS);

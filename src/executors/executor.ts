@@ -58,6 +58,11 @@ export interface Executor {
   prepare?(): Promise<void>;
   /** Releases what the executor holds (connections, helper processes); running tasks go on. */
   close?(): void | Promise<void>;
+  /**
+   * Runs a POSIX sh script with arguments ("$1", …) on the host that runs the tasks: how a task's
+   * git worktree is made and read there. Executors without a host of their own have none.
+   */
+  runScript?(script: string, args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }>;
 }
 
 /** Thrown by `execute` when the worker shuts down while the task keeps running. */

@@ -10,6 +10,7 @@ import { TaskEndedError } from '../log-stream.js';
 import { spoolRoot } from '../paths.js';
 import { DEFAULT_GRACE_MS } from '../task-stop.js';
 import { DetachedError, resultFromExitCode, type ExecutionContext, type ExecutionResult, type Executor } from './executor.js';
+import { runLocalScript } from './host-script.js';
 import { ProcessLauncher } from './process-launcher.js';
 import { isSameProcessAlive, readProcessStartTime } from './process-identity.js';
 import { SpoolTail } from './spool-tail.js';
@@ -69,6 +70,10 @@ export class LocalExecutor implements Executor {
   /** Ends the launcher process; running tasks are not affected. */
   close(): void {
     this.launcher.close();
+  }
+
+  runScript(script: string, args: readonly string[]) {
+    return runLocalScript(script, args);
   }
 
   async execute(ctx: ExecutionContext): Promise<ExecutionResult> {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ApiTaskSchema } from '../api-client.js';
 import { continuationOf } from '../claude-progress.js';
+import { chooseWorktreeOption, type TaskGit } from '../git/task-worktree.js';
 import { formatDuration } from '../duration.js';
 import { InvalidInputError, UsageError } from '../errors.js';
 import { readLog, readLogEntry, readLogTail, type LogEntry } from '../log-stream.js';
@@ -114,12 +115,14 @@ export const MCP_TOOLS: readonly McpTool[] = [
         appendSystemPrompt: args.append_system_prompt,
       });
       let executor = args.executor;
+      let existing: TaskGit | undefined;
       if (args.continue !== undefined) {
         const earlier = continuationOf(await context.client.get(args.continue));
         payload = { ...payload, workspace: payload.workspace ?? earlier.workspace, resumeSessionId: earlier.sessionId, continues: earlier.taskId };
         executor ??= earlier.executor;
+        existing = args.worktree === false ? undefined : earlier.git;
       }
-      return dispatch(context, payload, { ...args, executor });
+      return dispatch(context, payload, { ...args, executor }, existing);
     },
   }),
   tool({
@@ -245,7 +248,8 @@ export const MCP_TOOLS: readonly McpTool[] = [
 async function dispatch(
   context: McpToolContext,
   payload: TaskPayload,
-  args: { executor?: string; name?: string; timeout?: number; labels?: string[]; retries?: number; notify?: string[]; notify_session?: string },
+  args: { executor?: string; name?: string; timeout?: number; labels?: string[]; retries?: number; notify?: string[]; notify_session?: string; worktree?: boolean; base?: string; commit?: boolean },
+  existing?: TaskGit,
 ): Promise<McpToolResult> {
   const { client } = context;
   const workdir = payloadWorkdir(payload);
@@ -261,6 +265,7 @@ async function dispatch(
     retries: args.retries,
     notify: args.notify,
     notifySession: args.notify_session,
+    worktree: existing ? { existing } : chooseWorktreeOption(args, { worktree: '`worktree`', off: '`worktree: false`', base: '`base`', commit: '`commit`' }),
     callerCwd: context.callerCwd,
   };
   const created = await client.enqueue(input);

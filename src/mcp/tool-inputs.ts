@@ -22,6 +22,9 @@ const DispatchFields = {
   retries: z.number().int().min(0).max(100).optional().describe('Run again up to N times after a failed run (default 0: never twice)'),
   notify: Notify.optional(),
   notify_session: z.string().min(1).max(200).optional().describe('OpenClaw session key to wake instead of the agent\'s main session'),
+  worktree: z.boolean().optional().describe('Run in a git worktree of its own, on a branch oca/<short id> (default: the executor\'s setting)'),
+  base: z.string().min(1).max(200).optional().describe('With worktree: the branch, tag or commit to start from (default: HEAD)'),
+  commit: z.boolean().optional().describe('With worktree: commit what is left uncommitted at the end'),
 };
 
 export const RunInput = z.strictObject({

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type RunningDashboard } from '../../bull-board/server.js';
 import { createClient, type ApiClient } from '../../src/index.js';
 import { launchBrowser, loopbackContext, screenshotPath } from '../helpers/browser.js';
+import { makeRepo } from '../helpers/git-repo.js';
 import { createHarness, eventually, type Harness } from '../helpers/harness.js';
 
 const TOKEN = `token-${randomUUID()}`;
@@ -157,6 +158,29 @@ describe('task panel in a real browser (Chromium)', () => {
     const text = await page.locator('body').textContent();
     expect(text).toContain('shown in bull board');
     await page.screenshot({ path: screenshotPath('bull-board.png'), fullPage: false });
+  });
+
+  it("shows a worktree task's changed files and its diff, coloured, as text", async () => {
+    const repo = makeRepo(path.join(h.dir, `repo-${randomUUID().slice(0, 8)}`), { 'lib.rs': 'fn old() {}\n' });
+    const { task_id: id } = await client.create({
+      executor: 'local',
+      payload: { type: 'shell_command', command: 'printf "fn new() {}\\n" > lib.rs; echo "<script>window.__pwned = 1</script>" > notes.html' },
+      workdir: repo,
+      worktree: true,
+    });
+    await client.wait(id);
+    await page.goto(`${dashboard.url}/tasks/${id}`);
+    await page.locator('#diff').waitFor({ timeout: 10_000 });
+    expect(await page.locator('#changes-summary').textContent()).toMatch(new RegExp(`^2 files changed on oca/${id.slice(0, 8)} \\(from HEAD [0-9a-f]{7}\\)$`));
+    expect(await page.locator('#changed-files li').allTextContents()).toEqual(['lib.rs+1-1', 'notes.html+1-0']);
+    const added = page.locator('#diff .line.add', { hasText: '+fn new() {}' });
+    const removed = page.locator('#diff .line.del', { hasText: '-fn old() {}' });
+    expect([await added.count(), await removed.count()]).toEqual([1, 1]);
+    expect(await added.evaluate((node) => getComputedStyle(node).color)).toBe('rgb(63, 185, 80)');
+    expect(await removed.evaluate((node) => getComputedStyle(node).color)).toBe('rgb(248, 81, 73)');
+    expect(await page.locator('#diff .line.add', { hasText: '<script>window.__pwned = 1</script>' }).count()).toBe(1);
+    expect(await page.evaluate(() => window.__pwned)).toBeUndefined();
+    await page.screenshot({ path: screenshotPath('task-diff.png'), fullPage: true });
   });
 
   it('hides kill and retry in read-only mode', async () => {

@@ -19,6 +19,7 @@ import {
   type PolledStatus,
   type ReadRange,
 } from './remote-scripts.js';
+import { shellQuote } from '../shell-quote.js';
 import { SshConnection, SshError } from './ssh-connection.js';
 
 /** Where remote tasks keep their directories unless `spool_dir` says otherwise. */
@@ -107,6 +108,12 @@ export class SshExecutor implements Executor {
       handle = started;
     }
     return this.follow(ctx, handle);
+  }
+
+  /** Runs a sh script on the remote with `args` as "$1"…: each word reaches it quoted. */
+  async runScript(script: string, args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const reply = await this.connection.run(`set -- ${args.map(shellQuote).join(' ')}\n${script}`);
+    return { code: reply.code, stdout: reply.stdout.toString('utf8'), stderr: reply.stderr };
   }
 
   /**

@@ -1,0 +1,86 @@
+import type { Redis } from 'ioredis';
+import type { ExecutorConfig } from '../config.js';
+import { describeError } from '../errors.js';
+import type { Executor } from '../executors/executor.js';
+import type { TaskKeys } from '../task-keys.js';
+import { payloadWorkdir, type TaskPayload, type TaskRequest } from '../task-payload.js';
+import { hostOf, worktreeRoot } from './host-runner.js';
+import { createTaskWorktree, readWorktreeChanges, worktreeBranch, worktreeWorkdir, WorktreeError, type TaskGit } from './task-worktree.js';
+
+// The worker's two steps for a task with a worktree: before its run, the worktree (made once,
+// and recorded before anything starts in it); after its run, what it changed (recorded, with the
+// diff, before the task ends, so the webhook and every surface carry it).
+
+export interface WorktreeDeps {
+  executor: Executor;
+  executorConfig: ExecutorConfig;
+  redis: Redis;
+  keys: TaskKeys;
+}
+
+/**
+ * The request to run: as given, or with its workdir moved into the task's worktree, which is
+ * made (or found) first. Throws WorktreeError when it cannot be made: the task fails with it.
+ */
+export async function enterWorktree(deps: WorktreeDeps, taskId: string, request: TaskRequest, recorded: TaskGit | undefined): Promise<{ request: TaskRequest; git?: TaskGit }> {
+  const wanted = request.worktree;
+  if (wanted === undefined) return { request };
+  if (deps.executor.runScript === undefined) throw new WorktreeError(`executor "${deps.executorConfig.name}" cannot make git worktrees (${deps.executorConfig.type})`);
+  let git = recorded;
+  if (git === undefined) {
+    const existing = wanted.existing;
+    git = await createTaskWorktree(
+      { runScript: deps.executor.runScript.bind(deps.executor) },
+      {
+        workdir: payloadWorkdir(request.payload) ?? '~',
+        base: existing?.base_sha ?? wanted.base,
+        path: existing?.worktree ?? `${worktreeRoot(deps.executorConfig)}/${taskId}`,
+        branch: existing?.branch ?? worktreeBranch(taskId),
+      },
+      hostOf(deps.executorConfig),
+    );
+    // The base as the user named it, not the commit a continued task got it as.
+    if (existing) git = { ...git, base: existing.base };
+    await deps.redis.hset(deps.keys.record(taskId), 'git', JSON.stringify(git));
+  }
+  return { request: { ...request, payload: withWorkdir(request.payload, worktreeWorkdir(git)) }, git };
+}
+
+/**
+ * Counts what the task changed against its base (committing what is left with `--commit`), and
+ * records it with the diff; says in the log what went wrong rather than failing the task.
+ */
+export async function leaveWorktree(
+  deps: WorktreeDeps,
+  taskId: string,
+  request: TaskRequest,
+  git: TaskGit,
+  options: { retentionMs: number; note(line: string): Promise<void> },
+): Promise<void> {
+  if (deps.executor.runScript === undefined) return;
+  try {
+    const changes = await readWorktreeChanges({ runScript: deps.executor.runScript.bind(deps.executor) }, git, {
+      commit: request.worktree?.commit,
+      message: commitMessage(request),
+      ended: true,
+    });
+    if (changes === undefined) return await options.note(`the task's worktree ${git.worktree} is gone: no changes counted`);
+    if (changes.commitFailed) await options.note('--commit: git refused the commit (see `git -C <worktree> commit`); the changes stay uncommitted');
+    const ttl = Math.max(1, Math.ceil(options.retentionMs / 1000));
+    const diff = changes.truncated ? `${changes.diff}[openclaw-agent] the diff is cut here at 1 MiB: see the branch ${git.branch} for the rest\n` : changes.diff;
+    await deps.redis.multi().hset(deps.keys.record(taskId), 'git', JSON.stringify(changes.git)).set(deps.keys.diff(taskId), diff, 'EX', ttl).exec();
+  } catch (error) {
+    await options.note(`could not read the task's worktree changes: ${describeError(error)}`);
+  }
+}
+
+// A commit message from the task: its name, else the first line of its command or prompt.
+function commitMessage(request: TaskRequest): string {
+  const source = request.name ?? (request.payload.type === 'claude_code' ? request.payload.prompt : [request.payload.command, ...request.payload.args].join(' '));
+  const line = source.trim().split('\n')[0] ?? '';
+  return line.length > 72 ? `${line.slice(0, 71)}…` : line || 'openclaw-agent task';
+}
+
+function withWorkdir(payload: TaskPayload, workdir: string): TaskPayload {
+  return payload.type === 'claude_code' ? { ...payload, workspace: workdir } : { ...payload, workingDir: workdir };
+}
