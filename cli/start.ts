@@ -23,7 +23,7 @@ export default class Start extends BaseCommand {
     'allowed-tools': Flags.string({ description: 'Tool Claude may use without asking (repeatable or comma-separated)', multiple: true }),
     'disallowed-tools': Flags.string({ description: 'Tool Claude may not use (repeatable or comma-separated)', multiple: true }),
     model: Flags.string({ description: 'Model name or alias for claude --model' }),
-    'permission-mode': Flags.string({ description: 'default, acceptEdits, plan, bypassPermissions or dontAsk (default: the executor\'s permission_mode)' }),
+    'permission-mode': Flags.string({ description: 'default, acceptEdits, auto, bypassPermissions, manual, dontAsk or plan (default: the executor\'s permission_mode)' }),
     'max-budget-usd': Flags.string({ description: 'Stop when the run has cost this many dollars (claude --max-budget-usd)' }),
     'append-system-prompt': Flags.string({ description: 'Text added to Claude\'s system prompt' }),
   };

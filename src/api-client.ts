@@ -123,6 +123,10 @@ export const ApiTaskSchema = z.object({
       total_cost_usd: z.number(),
       duration_ms: z.number(),
       result: z.string(),
+      last_event: z.string(),
+      api_retries: z.number(),
+      api_error_status: z.number(),
+      api_error: z.string(),
     })
     .partial()
     .nullable()

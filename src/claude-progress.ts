@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { ClaudeLineSplitter, describeToolUse, parseClaudeLine, type ClaudeEvent } from './claude-stream.js';
+import { ClaudeLineSplitter, describeClaudeEvent, describeToolUse, parseClaudeLine, type ClaudeEvent } from './claude-stream.js';
 import { InvalidInputError } from './errors.js';
 import { LuaScript } from './lua-script.js';
 import { readLogTail, type OutputChunk } from './log-stream.js';
@@ -37,6 +37,11 @@ export class ClaudeProgress {
   /** The real CLI prints one assistant line per content block, repeating the message id and usage. */
   private lastMessageId: string | undefined;
   private cwd: string | undefined;
+  /** stderr, for the reason `claude` gives when it refuses to start. */
+  private readonly stderr = new ClaudeLineSplitter();
+  private lastStderr: string | undefined;
+  /** When the account's usage limit resets (ms), as the last `rate_limit_event` said. */
+  private limitResetsAt: number | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -58,9 +63,14 @@ export class ClaudeProgress {
     return this.state;
   }
 
-  /** Feeds shipped output; only stdout carries the stream. */
+  /** Feeds shipped output: stdout carries the stream; stderr's last line is kept. */
   observe(chunks: readonly OutputChunk[]): void {
     for (const chunk of chunks) {
+      if (chunk.stream === 'stderr') {
+        const text = typeof chunk.text === 'string' ? chunk.text : chunk.text.toString('utf8');
+        for (const line of this.stderr.push(text)) if (line.trim() !== '') this.lastStderr = line.trim();
+        continue;
+      }
       if (chunk.stream !== 'stdout') continue;
       const text = typeof chunk.text === 'string' ? chunk.text : chunk.text.toString('utf8');
       for (const line of this.splitter.push(text)) {
@@ -113,10 +123,27 @@ export class ClaudeProgress {
    */
   failure(exitCode: number | null): string | undefined {
     const s = this.state;
-    if (!this.sawResult) return exitCode === 0 ? 'claude exited without a result line' : undefined;
+    if (!this.sawResult) {
+      if (exitCode === 0) return 'claude exited without a result line';
+      // It refused to start (a bad flag, root with bypassPermissions): the reason is on stderr.
+      const reason = this.lastStderr ?? this.stderr.flush()?.trim();
+      return s.session_id === undefined && reason ? `claude could not start: ${oneLine(reason, 200)}` : undefined;
+    }
     if (s.is_error !== true && s.subtype === 'success') return undefined;
     const detail = s.result && s.result.trim() !== '' ? `: ${oneLine(s.result, 200)}` : '';
-    return `claude ${s.subtype ?? 'error'}${s.num_turns !== undefined ? ` after ${s.num_turns} turns` : ''}${detail}`;
+    const what = s.api_error_status !== undefined ? `API error ${s.api_error_status}` : (s.subtype ?? 'error');
+    const turns = s.num_turns !== undefined ? ` after ${s.num_turns} ${s.num_turns === 1 ? 'turn' : 'turns'}` : '';
+    return `claude ${what}${turns}${detail}`;
+  }
+
+  /**
+   * When the run ended on the account's usage limit (the `usage_limit_reached` error, or a 429
+   * the CLI gave up on): when it resets, as far as the stream said. Undefined otherwise.
+   */
+  usageLimit(): { resetsAt?: number } | undefined {
+    const s = this.state;
+    if (s.api_error !== 'usage_limit_reached' && s.api_error_status !== 429) return undefined;
+    return this.limitResetsAt === undefined ? {} : { resetsAt: this.limitResetsAt };
   }
 
   private apply(event: ClaudeEvent): void {
@@ -127,7 +154,8 @@ export class ClaudeProgress {
     switch (event.kind) {
       case 'init':
         this.cwd = event.cwd;
-        set({ session_id: event.sessionId ?? this.state.session_id, model: event.model ?? this.state.model });
+        // `claude-sonnet-4-5[1m]` asks for the 1M context; the messages name the model itself.
+        set({ session_id: event.sessionId ?? this.state.session_id, model: event.model?.replace(/\[[^\]]*\]$/, '') ?? this.state.model });
         break;
       case 'assistant': {
         const fields: ClaudeProgressFields = {};
@@ -137,28 +165,51 @@ export class ClaudeProgress {
         const newMessage = event.parentToolUseId === undefined && (event.messageId === undefined || event.messageId !== this.lastMessageId);
         if (event.messageId !== undefined) this.lastMessageId = event.messageId;
         if (newMessage) fields.turns = (this.state.turns ?? 0) + 1;
+        // Each line carries its message's usage as it started (output 1): counted once per message;
+        // the result line's count replaces these.
         if (newMessage && event.usage) {
           fields.input_tokens = (this.state.input_tokens ?? 0) + (event.usage.inputTokens ?? 0);
           fields.output_tokens = (this.state.output_tokens ?? 0) + (event.usage.outputTokens ?? 0);
         }
+        if (event.model !== undefined && event.model !== '<synthetic>' && event.parentToolUseId === undefined) fields.model = event.model;
         set(fields);
         break;
       }
-      case 'result':
+      case 'api_retry':
+        set({ last_event: describeClaudeEvent(event), ...(event.attempt !== undefined ? { api_retries: event.attempt } : {}) });
+        break;
+      case 'task_started':
+      case 'task_notification':
+        set({ last_event: describeClaudeEvent(event) });
+        break;
+      case 'rate_limit':
+        if (event.status === 'rejected' && event.resetsAt !== undefined) this.limitResetsAt = event.resetsAt;
+        break;
+      case 'result': {
         this.sawResult = true;
+        // The CLI's count wins, where it has one: `usage` (zeros on a budget stop), else `modelUsage`.
+        const counted = (field: 'inputTokens' | 'outputTokens') => {
+          const value = [event.usage?.[field], event.modelUsage?.[field]].find((n) => n !== undefined && n > 0);
+          return value === undefined ? {} : { [field === 'inputTokens' ? 'input_tokens' : 'output_tokens']: value };
+        };
         set({
           session_id: event.sessionId ?? this.state.session_id,
           subtype: event.subtype,
           is_error: event.isError,
           num_turns: event.numTurns,
+          // One count of turns: the CLI's.
+          ...(event.numTurns !== undefined ? { turns: event.numTurns } : {}),
           total_cost_usd: event.totalCostUsd,
           duration_ms: event.durationMs,
           result: event.result ?? event.errors?.join('; '),
-          ...(event.usage?.inputTokens !== undefined ? { input_tokens: event.usage.inputTokens } : {}),
-          ...(event.usage?.outputTokens !== undefined ? { output_tokens: event.usage.outputTokens } : {}),
+          api_error_status: event.apiErrorStatus,
+          api_error: event.apiError,
+          ...counted('inputTokens'),
+          ...counted('outputTokens'),
         });
         void this.flush();
         break;
+      }
       default:
         break;
     }

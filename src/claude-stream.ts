@@ -32,6 +32,8 @@ export type ClaudeEvent =
        */
       messageId?: string;
       usage?: ClaudeUsage;
+      /** The model that wrote it (`<synthetic>` for the CLI's own error messages). */
+      model?: string;
       /** Set on the messages of a sub-agent (the Task tool call they belong to). */
       parentToolUseId?: string;
     }
@@ -46,8 +48,21 @@ export type ClaudeEvent =
       totalCostUsd?: number;
       durationMs?: number;
       usage?: ClaudeUsage;
+      /** Input and output tokens over every model of `modelUsage` (the CLI's own count, also where `usage` is zeros). */
+      modelUsage?: ClaudeUsage;
       errors?: string[];
+      /** The HTTP status of the API error the run ended on (401, 429 …), when it ended on one. */
+      apiErrorStatus?: number;
+      /** What the API error was, e.g. `usage_limit_reached`. */
+      apiError?: string;
     }
+  /** The CLI retries a failed API call: `⟳ API retry 3/10: 401 authentication_failed`. */
+  | { kind: 'api_retry'; attempt?: number; maxRetries?: number; errorStatus?: number; error?: string; retryDelayMs?: number }
+  /** A background task (a sub-agent, a background Bash) started or ended. */
+  | { kind: 'task_started'; taskId?: string; description?: string; taskType?: string }
+  | { kind: 'task_notification'; taskId?: string; status?: string; summary?: string }
+  /** The account's rate limit as the API reported it (subscriber logins): `rejected` until `resetsAt` (ms). */
+  | { kind: 'rate_limit'; status?: string; resetsAt?: number; limitType?: string }
   | { kind: 'other'; type: string; subtype?: string };
 
 export type ClaudeResultEvent = Extract<ClaudeEvent, { kind: 'result' }>;
@@ -85,7 +100,7 @@ export function parseClaudeLine(line: string): ClaudeEvent | undefined {
     const blocks = parseBlocks(message.content);
     const parentToolUseId = stringOf(value.parent_tool_use_id);
     if (type === 'user') return compact({ kind: 'user', blocks, parentToolUseId });
-    return compact({ kind: 'assistant', blocks, messageId: stringOf(message.id), usage: parseUsage(message.usage), parentToolUseId });
+    return compact({ kind: 'assistant', blocks, messageId: stringOf(message.id), usage: parseUsage(message.usage), model: stringOf(message.model), parentToolUseId });
   }
   if (type === 'result') {
     const errors = Array.isArray(value.errors) ? value.errors.map(errorText).filter((e): e is string => e !== undefined) : undefined;
@@ -99,10 +114,54 @@ export function parseClaudeLine(line: string): ClaudeEvent | undefined {
       totalCostUsd: numberOf(value.total_cost_usd),
       durationMs: numberOf(value.duration_ms),
       usage: parseUsage(value.usage),
+      modelUsage: sumModelUsage(value.modelUsage),
       errors,
+      apiErrorStatus: numberOf(value.api_error_status),
+      apiError: stringOf(value.api_error),
     });
   }
+  if (type === 'system' && subtype === 'api_retry') {
+    return compact({
+      kind: 'api_retry',
+      attempt: numberOf(value.attempt),
+      maxRetries: numberOf(value.max_retries),
+      errorStatus: numberOf(value.error_status),
+      error: stringOf(value.error),
+      retryDelayMs: numberOf(value.retry_delay_ms),
+    });
+  }
+  if (type === 'system' && subtype === 'task_started') {
+    return compact({ kind: 'task_started', taskId: stringOf(value.task_id), description: stringOf(value.description), taskType: stringOf(value.task_type) });
+  }
+  if (type === 'system' && subtype === 'task_notification') {
+    return compact({ kind: 'task_notification', taskId: stringOf(value.task_id), status: stringOf(value.status), summary: stringOf(value.summary) });
+  }
+  if (type === 'rate_limit_event') {
+    const info = isObject(value.rate_limit_info) ? value.rate_limit_info : {};
+    const resetsAt = numberOf(info.resetsAt);
+    return compact({ kind: 'rate_limit', status: stringOf(info.status), resetsAt: resetsAt === undefined ? undefined : resetsAt * 1000, limitType: stringOf(info.rateLimitType) });
+  }
   return compact({ kind: 'other', type, subtype });
+}
+
+/**
+ * The one line a transcript, `status` and the dashboard show for the CLI's own events: an API
+ * retry, a background task started or ended. Undefined for the others.
+ */
+export function describeClaudeEvent(event: ClaudeEvent): string | undefined {
+  switch (event.kind) {
+    case 'api_retry': {
+      const of = event.attempt !== undefined ? ` ${event.attempt}${event.maxRetries !== undefined ? `/${event.maxRetries}` : ''}` : '';
+      const why = [event.errorStatus, event.error].filter((part) => part !== undefined).join(' ');
+      return `⟳ API retry${of}${why ? `: ${why}` : ''}`;
+    }
+    case 'task_started':
+      return `▸ background task started: ${shortenLine(event.description ?? event.taskId ?? 'task', 100)}${event.taskType ? ` (${event.taskType})` : ''}`;
+    case 'task_notification':
+      return `◂ background task ${event.status ?? 'ended'}${event.summary ? `: ${shortenLine(event.summary, 100)}` : ''}`;
+    default:
+      return undefined;
+  }
 }
 
 /** Whether a result line means the run failed: per the contract, `is_error` or any subtype but `success`. */
@@ -161,6 +220,21 @@ function parseUsage(usage: unknown): ClaudeUsage | undefined {
     cacheReadTokens: numberOf(usage.cache_read_input_tokens),
     cacheCreationTokens: numberOf(usage.cache_creation_input_tokens),
   });
+}
+
+// `modelUsage` holds a count per model: their sum, or undefined when there is none.
+function sumModelUsage(models: unknown): ClaudeUsage | undefined {
+  if (!isObject(models)) return undefined;
+  let inputTokens = 0;
+  let outputTokens = 0;
+  let seen = false;
+  for (const usage of Object.values(models)) {
+    if (!isObject(usage)) continue;
+    inputTokens += numberOf(usage.inputTokens) ?? 0;
+    outputTokens += numberOf(usage.outputTokens) ?? 0;
+    seen = true;
+  }
+  return seen ? { inputTokens, outputTokens } : undefined;
 }
 
 function errorText(error: unknown): string | undefined {

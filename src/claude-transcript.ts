@@ -1,6 +1,7 @@
 import { formatDuration } from './duration.js';
 import {
   ClaudeLineSplitter,
+  describeClaudeEvent,
   describeToolUse,
   isFailedResult,
   parseClaudeLine,
@@ -61,6 +62,11 @@ export class TranscriptRenderer {
         return indent(event.blocks.map((block) => this.renderBlock(block, event.kind)).join(''), event.parentToolUseId);
       case 'result':
         return this.renderResult(event);
+      case 'api_retry':
+      case 'task_started':
+      case 'task_notification':
+        return `${describeClaudeEvent(event)}\n`;
+      case 'rate_limit':
       case 'other':
         return '';
     }
@@ -94,9 +100,8 @@ export class TranscriptRenderer {
   private renderResult(event: ClaudeResultEvent): string {
     const turns = event.numTurns === undefined ? undefined : `${event.numTurns} ${event.numTurns === 1 ? 'turn' : 'turns'}`;
     const failed = isFailedResult(event);
-    const head = failed
-      ? `✗ ${event.subtype === 'success' ? 'error' : event.subtype}${turns ? ` after ${turns}` : ''}`
-      : `✓ done${turns ? ` in ${turns}` : ''}`;
+    const what = event.apiErrorStatus !== undefined ? `API error ${event.apiErrorStatus}` : event.subtype === 'success' ? 'error' : event.subtype;
+    const head = failed ? `✗ ${what}${turns ? ` after ${turns}` : ''}` : `✓ done${turns ? ` in ${turns}` : ''}`;
     const parts = [head];
     if (event.totalCostUsd !== undefined) parts.push(`$${event.totalCostUsd.toFixed(4)}`);
     if (event.durationMs !== undefined) parts.push(formatDuration(event.durationMs));

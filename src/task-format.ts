@@ -100,6 +100,7 @@ export function formatStatusBlock(view: TaskView, now: number = Date.now()): str
     if (c.session_id) lines.push(`   Session:  ${c.session_id}${c.model ? ` (${c.model})` : ''}`);
     const tokens = c.input_tokens !== undefined || c.output_tokens !== undefined ? ` · tokens ${c.input_tokens ?? 0} in / ${c.output_tokens ?? 0} out` : '';
     lines.push(`   Turns:    ${c.num_turns ?? c.turns ?? 0}${c.last_tool ? ` · last: ${truncate(c.last_tool, 80)}` : ''}${tokens}`);
+    if (c.last_event) lines.push(`   Claude:   ${truncate(c.last_event, 120)}${c.api_retries ? ` (${c.api_retries} API ${c.api_retries === 1 ? 'retry' : 'retries'})` : ''}`);
     if (c.subtype) {
       const cost = c.total_cost_usd !== undefined ? ` · ${formatUsd(c.total_cost_usd)}` : '';
       const took = c.duration_ms !== undefined ? ` · ${formatDuration(c.duration_ms)}` : '';

@@ -2,9 +2,8 @@ import { z } from 'zod';
 import { WorktreeRequestSchema } from './git/task-worktree.js';
 import { NOTIFIER_NAME_PATTERN } from './notify/notifier-config.js';
 
-/** A Claude Code prompt, run by the executor's `claude` in print mode. */
-/** claude --permission-mode values. */
-export const PERMISSION_MODES = ['default', 'acceptEdits', 'plan', 'bypassPermissions', 'dontAsk'] as const;
+/** claude --permission-mode values: those `claude --help` lists (2.1), and `default`, which it takes too. */
+export const PERMISSION_MODES = ['default', 'acceptEdits', 'auto', 'bypassPermissions', 'manual', 'dontAsk', 'plan'] as const;
 export type PermissionMode = (typeof PERMISSION_MODES)[number];
 
 export const ClaudeCodePayloadSchema = z.object({

@@ -62,6 +62,10 @@ export interface ClaudeProgressFields {
   last_tool?: string;
   input_tokens?: number;
   output_tokens?: number;
+  /** The CLI's latest event of its own: `⟳ API retry 3/10: 401 authentication_failed`, a background task started or ended. */
+  last_event?: string;
+  /** API retries so far. */
+  api_retries?: number;
   /** From the result line: success, error_max_turns, error_during_execution, error_max_budget_usd. */
   subtype?: string;
   is_error?: boolean;
@@ -69,10 +73,13 @@ export interface ClaudeProgressFields {
   total_cost_usd?: number;
   duration_ms?: number;
   result?: string;
+  /** The HTTP status of the API error the run ended on, and what it was (`usage_limit_reached` …). */
+  api_error_status?: number;
+  api_error?: string;
 }
 
 export const CLAUDE_PREFIX = 'cc:';
-const CLAUDE_NUMBER_FIELDS = new Set(['turns', 'input_tokens', 'output_tokens', 'num_turns', 'total_cost_usd', 'duration_ms']);
+const CLAUDE_NUMBER_FIELDS = new Set(['turns', 'input_tokens', 'output_tokens', 'num_turns', 'total_cost_usd', 'duration_ms', 'api_retries', 'api_error_status']);
 
 /** The record hash fields for (part of) a Claude progress. */
 export function claudeFields(progress: ClaudeProgressFields): Record<string, string> {

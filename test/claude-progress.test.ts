@@ -79,4 +79,54 @@ describe('ClaudeProgress', () => {
     await resumed.finish();
     expect(resumed.failure(0)).toBe('claude error_max_budget_usd after 5 turns: budget spent');
   });
+
+  it('counts tokens the way the real stream allows, and never replaces a count with a zero', () => {
+    const progress = new ClaudeProgress(redis, keys, randomUUID(), undefined, 0);
+    // Each line carries its message's usage as the message started: output 1.
+    const started = (id: string) => line({ type: 'assistant', message: { id, model: 'claude-sonnet-4-5', content: [{ type: 'text', text: 'x' }], usage: { input_tokens: 1200, output_tokens: 1 } } });
+    progress.observe([{ stream: 'stdout', text: started('m1') + started('m1') + started('m2') }]);
+    expect(progress.fields).toMatchObject({ input_tokens: 2400, output_tokens: 2 });
+    // The result's total replaces the estimate…
+    progress.observe([{ stream: 'stdout', text: line({ type: 'result', subtype: 'success', is_error: false, num_turns: 2, usage: { input_tokens: 2500, output_tokens: 49 }, result: 'ok' }) }]);
+    expect(progress.fields).toMatchObject({ input_tokens: 2500, output_tokens: 49 });
+    // …but a budget stop's zero usage does not: the per-model count does.
+    const budget = { type: 'result', subtype: 'error_max_budget_usd', is_error: true, num_turns: 1, usage: { input_tokens: 0, output_tokens: 0 }, modelUsage: { 'claude-sonnet-4-5': { inputTokens: 50_000, outputTokens: 2000 } } };
+    progress.observe([{ stream: 'stdout', text: line(budget) }]);
+    expect(progress.fields).toMatchObject({ input_tokens: 50_000, output_tokens: 2000 });
+    progress.observe([{ stream: 'stdout', text: line({ ...budget, modelUsage: {} }) }]);
+    expect(progress.fields).toMatchObject({ input_tokens: 50_000, output_tokens: 2000 });
+  });
+
+  it('shows one model name and one count of turns: the messages\' model, the CLI\'s num_turns', () => {
+    const progress = new ClaudeProgress(redis, keys, randomUUID(), undefined, 0);
+    progress.observe([{ stream: 'stdout', text: line({ type: 'system', subtype: 'init', session_id: 's', model: 'claude-opus-4-8[1m]' }) }]);
+    expect(progress.fields.model).toBe('claude-opus-4-8');
+    progress.observe([{ stream: 'stdout', text: assistant('m1', [{ type: 'tool_use', name: 'Bash', input: { command: 'ls' } }]) }]);
+    expect(progress.fields.turns).toBe(1);
+    progress.observe([{ stream: 'stdout', text: line({ type: 'result', subtype: 'error_max_turns', is_error: true, num_turns: 2, errors: ['Reached maximum number of turns (1)'] }) }]);
+    expect(progress.fields).toMatchObject({ turns: 2, num_turns: 2 });
+    expect(progress.failure(1)).toBe('claude error_max_turns after 2 turns: Reached maximum number of turns (1)');
+  });
+
+  it('says what an API error was, its retries, and why claude would not start', () => {
+    const progress = new ClaudeProgress(redis, keys, randomUUID(), undefined, 0);
+    const retry = (attempt: number) => line({ type: 'system', subtype: 'api_retry', attempt, max_retries: 10, retry_delay_ms: 599, error_status: 401, error: 'authentication_failed' });
+    progress.observe([{ stream: 'stdout', text: line({ type: 'system', subtype: 'init', session_id: 's' }) + retry(1) + retry(2) + retry(3) }]);
+    expect(progress.fields).toMatchObject({ last_event: '⟳ API retry 3/10: 401 authentication_failed', api_retries: 3 });
+    const text = 'Invalid API key · Fix external API key';
+    progress.observe([{ stream: 'stdout', text: line({ type: 'result', subtype: 'success', is_error: true, num_turns: 1, api_error_status: 401, result: text }) }]);
+    expect(progress.failure(1)).toBe(`claude API error 401 after 1 turn: ${text}`);
+    expect(progress.usageLimit()).toBeUndefined();
+
+    const refused = new ClaudeProgress(redis, keys, randomUUID(), undefined, 0);
+    refused.observe([{ stream: 'stderr', text: "error: unknown option '--bogus'\n" }]);
+    expect(refused.failure(1)).toBe("claude could not start: error: unknown option '--bogus'");
+  });
+
+  it('knows a usage limit when it ends on one, and when the limit resets', () => {
+    const progress = new ClaudeProgress(redis, keys, randomUUID(), undefined, 0);
+    progress.observe([{ stream: 'stdout', text: line({ type: 'rate_limit_event', rate_limit_info: { status: 'rejected', resetsAt: 1_796_541_474, rateLimitType: 'five_hour' } }) }]);
+    progress.observe([{ stream: 'stdout', text: line({ type: 'result', subtype: 'success', is_error: true, num_turns: 1, api_error_status: 429, api_error: 'usage_limit_reached', result: "You've hit your 5-hour limit · resets 7:17am (UTC)" }) }]);
+    expect(progress.usageLimit()).toEqual({ resetsAt: 1_796_541_474_000 });
+  });
 });

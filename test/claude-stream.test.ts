@@ -95,10 +95,16 @@ describe('parseClaudeLine', () => {
     expect(isFailedResult({ ...success, isError: true })).toBe(true);
   });
 
+  it("reads the CLI's own events: API retries, background tasks, rate limits", () => {
+    expect(parseClaudeLine(API_RETRY)).toEqual({ kind: 'api_retry', attempt: 1, maxRetries: 10, errorStatus: 529, error: 'overloaded_error', retryDelayMs: 500 });
+    expect(parseClaudeLine(RATE_LIMIT)).toEqual({ kind: 'rate_limit', status: 'allowed', limitType: 'five_hour' });
+    const rejected = line({ type: 'rate_limit_event', rate_limit_info: { status: 'rejected', resetsAt: 1796541474, rateLimitType: 'five_hour' } });
+    expect(parseClaudeLine(rejected)).toEqual({ kind: 'rate_limit', status: 'rejected', resetsAt: 1_796_541_474_000, limitType: 'five_hour' });
+  });
+
   it('tolerates line types it does not know', () => {
-    expect(parseClaudeLine(API_RETRY)).toEqual({ kind: 'other', type: 'system', subtype: 'api_retry' });
-    expect(parseClaudeLine(RATE_LIMIT)).toEqual({ kind: 'other', type: 'rate_limit_event' });
     expect(parseClaudeLine(STREAM_EVENT)).toEqual({ kind: 'other', type: 'stream_event' });
+    expect(parseClaudeLine(line({ type: 'system', subtype: 'background_tasks_changed', tasks: [] }))).toEqual({ kind: 'other', type: 'system', subtype: 'background_tasks_changed' });
   });
 
   it('tolerates missing and mistyped fields', () => {
@@ -205,6 +211,7 @@ describe('TranscriptRenderer', () => {
     expect(renderer.push(`${stream}\n`) + renderer.end()).toBe(
       [
         `● session 4f1c2a9e · model claude-sonnet-4-5-20250929 · /home/dev/app`,
+        '⟳ API retry 1/10: 529 overloaded_error',
         '(thinking…)',
         'Let me build it first.',
         '→ Bash: cargo build --release …',
@@ -236,13 +243,25 @@ describe('TranscriptRenderer', () => {
   it('renders a failed run with its subtype, the result text and the errors', () => {
     const renderer = new TranscriptRenderer();
     expect(renderer.push(`${MAX_TURNS}\n`)).toBe('✗ error_max_turns after 2 turns · $0.5000 · 1m01s\n  Reached maximum number of turns (2)\n');
-    const auth = line({ type: 'result', subtype: 'success', is_error: true, num_turns: 1, total_cost_usd: 0, result: 'Invalid API key · Please run /login' });
-    expect(renderer.push(`${auth}\n`)).toBe('✗ error after 1 turn · $0.0000\nInvalid API key · Please run /login\n');
+    // As the real CLI ends on an API error: subtype success, is_error, the HTTP status.
+    const auth = line({ type: 'result', subtype: 'success', is_error: true, num_turns: 1, total_cost_usd: 0, api_error_status: 401, result: 'Invalid API key · Fix external API key' });
+    expect(renderer.push(`${auth}\n`)).toBe('✗ API error 401 after 1 turn · $0.0000\nInvalid API key · Fix external API key\n');
+    const other = line({ type: 'result', subtype: 'success', is_error: true, num_turns: 2, result: 'could not finish' });
+    expect(renderer.push(`${other}\n`)).toBe('✗ error after 2 turns\ncould not finish\n');
+  });
+
+  it("shows the CLI's retries and background tasks, each on a line of its own", () => {
+    const renderer = new TranscriptRenderer();
+    const started = line({ type: 'system', subtype: 'task_started', task_id: 'a99', description: 'Echo helper', task_type: 'local_agent', is_backgrounded: true });
+    const ended = line({ type: 'system', subtype: 'task_notification', task_id: 'a99', status: 'completed', summary: 'Sub-agent says: sub' });
+    expect(renderer.push(`${API_RETRY}\n${started}\n${ended}\n`)).toBe(
+      '⟳ API retry 1/10: 529 overloaded_error\n▸ background task started: Echo helper (local_agent)\n◂ background task completed: Sub-agent says: sub\n',
+    );
   });
 
   it('passes lines that are not JSON through, and skips unknown types and blank lines', () => {
     const renderer = new TranscriptRenderer();
-    expect(renderer.push(`${API_RETRY}\n\nSegmentation fault (core dumped)\n${RATE_LIMIT}\n${STREAM_EVENT}\n`)).toBe('Segmentation fault (core dumped)\n');
+    expect(renderer.push(`\nSegmentation fault (core dumped)\n${RATE_LIMIT}\n${STREAM_EVENT}\n`)).toBe('Segmentation fault (core dumped)\n');
     expect(renderer.push('{"type":"assistant"')).toBe('');
     expect(renderer.end()).toBe('{"type":"assistant"\n');
   });

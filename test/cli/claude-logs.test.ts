@@ -32,7 +32,8 @@ describe('logs of a Claude Code task', () => {
     expect(lines).toContain(`  ← Compiling app v0.1.0 (${h.dir}) (+1 line)`);
     expect(lines).toContain('Let me build the project first.');
     expect(lines.indexOf('→ Bash: cargo build')).toBeLessThan(lines.indexOf('→ Edit: src/lib.rs'));
-    expect(lines.at(-2)).toMatch(/^✓ done in 2 turns · \$0\.0036 · \d/);
+    // Two tool turns and the answer: three API calls, as the CLI counts them.
+    expect(lines.at(-2)).toMatch(/^✓ done in 3 turns · \$0\.0036 · \d/);
     expect(lines.at(-1)).toBe('done: Fix the build turns:2');
     expect(r.stdout).not.toContain('{"type"');
   });
@@ -45,7 +46,7 @@ describe('logs of a Claude Code task', () => {
     const events = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(events[0]).toMatchObject({ type: 'system', subtype: 'init' });
     expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['rate_limit_event', 'stream_event', 'assistant', 'user']));
-    expect(events.at(-1)).toMatchObject({ type: 'result', subtype: 'success', num_turns: 2 });
+    expect(events.at(-1)).toMatchObject({ type: 'result', subtype: 'success', num_turns: 3 });
   });
 
   it('follows a running task as a transcript and exits with its exit code', async () => {
@@ -54,13 +55,15 @@ describe('logs of a Claude Code task', () => {
     expect(followed.exitCode).toBe(0);
     const tools = followed.stdout.split('\n').filter((l) => l.startsWith('→ '));
     expect(tools).toEqual(['→ Bash: cargo build', '→ Edit: src/lib.rs', '→ Bash: cargo test']);
-    expect(followed.stdout).toMatch(/\n✓ done in 3 turns · \$0\.0048 · /);
+    expect(followed.stdout).toMatch(/\n✓ done in 4 turns · \$0\.0048 · /);
+    // The CLI's own retries show as it makes them.
+    expect(followed.stdout).toContain('\n⟳ API retry 1/10: 529 overloaded_error\n');
     expect(followed.stdout).not.toContain('{"type"');
 
     const failing = await start(['--max-turns', '2', '-p', 'turns:4 slow:100']);
     const failed = await h.cli(['logs', failing, '-f']);
     expect(failed.exitCode).toBe(1);
-    expect(failed.stdout).toMatch(/\n✗ error_max_turns after 2 turns · \$0\.0024 · .*\n {2}Reached maximum number of turns \(2\)\n$/);
+    expect(failed.stdout).toMatch(/\n✗ error_max_turns after 3 turns · \$0\.0024 · .*\n {2}Reached maximum number of turns \(2\)\n$/);
   });
 
   it('leaves the output of a shell task as it is, even when it looks like stream-json', async () => {

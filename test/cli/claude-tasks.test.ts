@@ -71,11 +71,12 @@ describe('Claude Code tasks', () => {
       expect((await h.cli(['wait', id])).exitCode).toBe(0);
       const done = await json(id);
       expect(done).toMatchObject({ status: 'completed', exit_code: 0 });
-      expect(done.claude).toMatchObject({ subtype: 'success', is_error: false, num_turns: 6, result: 'done: Fix the build turns:6 slow:600' });
+      // Six tool turns and the answer: seven API calls, the CLI's count.
+      expect(done.claude).toMatchObject({ subtype: 'success', is_error: false, num_turns: 7, turns: 7, result: 'done: Fix the build turns:6 slow:600' });
       expect(Number(done.claude?.total_cost_usd)).toBeGreaterThan(0);
 
       const list = (await h.cli(['list'])).stdout;
-      expect(list).toMatch(/🤖.*6 turns \$0\.\d{4}/);
+      expect(list).toMatch(/🤖.*7 turns \$0\.\d{4}/);
       const status = (await h.cli(['status', id])).stdout;
       expect(status).toMatch(/Result: {3}success · \$0\.\d{4}/);
 
@@ -83,7 +84,7 @@ describe('Claude Code tasks', () => {
       expect(JSON.parse(hook!.body).claude).toEqual({
         session_id: done.claude?.session_id,
         subtype: 'success',
-        num_turns: 6,
+        num_turns: 7,
         total_cost_usd: done.claude?.total_cost_usd,
         result: 'done: Fix the build turns:6 slow:600',
       });
@@ -111,7 +112,7 @@ describe('Claude Code tasks', () => {
     const turns = (await h.cli(['start', '-e', 'local', '-w', h.dir, '--max-turns', '2', '-p', 'turns:4'])).stdout.trim();
     const silentError = (await h.cli(['start', '-e', 'local', '-w', h.dir, '-p', 'is_error_exit0'])).stdout.trim();
     expect((await h.cli(['wait', turns])).exitCode).toBe(1);
-    expect(await json(turns)).toMatchObject({ status: 'failed', exit_code: 1, error: expect.stringMatching(/claude error_max_turns after 2 turns/) });
+    expect(await json(turns)).toMatchObject({ status: 'failed', exit_code: 1, error: expect.stringMatching(/claude error_max_turns after 3 turns/) });
     expect((await h.cli(['wait', silentError])).exitCode).toBe(1);
     expect(await json(silentError)).toMatchObject({ status: 'failed', exit_code: 0, claude: { is_error: true } });
 
@@ -134,6 +135,8 @@ describe('Claude Code tasks', () => {
         return s.status === 'killed' ? s : undefined;
       }, 'killed');
       expect(killed.error).toBe('killed on request');
+      // Killed reads killed everywhere: no "done" in its transcript either.
+      expect((await h.cli(['logs', id])).stdout).not.toContain('✓ done');
     });
   }
 
@@ -157,7 +160,7 @@ describe('Claude Code tasks', () => {
 
   it('refuses bad Claude flags in one line, enqueueing nothing', async () => {
     const cases: Array<[string[], RegExp]> = [
-      [['--permission-mode', 'yolo', '-p', 'x'], /--permission-mode must be one of default, acceptEdits, plan, bypassPermissions, dontAsk/],
+      [['--permission-mode', 'yolo', '-p', 'x'], /--permission-mode must be one of default, acceptEdits, auto, bypassPermissions, manual, dontAsk, plan/],
       [['--max-budget-usd', 'lots', '-p', 'x'], /--max-budget-usd must be a positive number/],
       [['--prompt-file', `${h.dir}/missing.txt`], /cannot read --prompt-file .*missing\.txt: ENOENT/],
       [[], /missing prompt/],

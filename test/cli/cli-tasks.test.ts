@@ -84,7 +84,7 @@ describe('CLI with a worker: both payloads end to end', () => {
     expect(follow.exitCode).toBe(0);
     const lines = follow.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines[0]).toMatchObject({ type: 'system', subtype: 'init', cwd: workspace });
-    expect(lines.at(-1)).toMatchObject({ type: 'result', subtype: 'success', num_turns: 3 });
+    expect(lines.at(-1)).toMatchObject({ type: 'result', subtype: 'success', num_turns: 4 });
     const status = await statusJson(id);
     expect(status).toMatchObject({ task_type: 'claude_code', status: 'completed', exit_code: 0, prompt: 'Fix the build turns:3' });
   });

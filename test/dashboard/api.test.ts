@@ -282,7 +282,7 @@ describe('dashboard REST API over real HTTP, with a real worker process', () => 
     const transcript = whole.map((e) => e.text).join('');
     expect(transcript).toMatch(/^● session .*\n/);
     expect(transcript).toMatch(/→ Bash: cargo build\n/);
-    expect(transcript).toMatch(/✓ done in 4 turns/);
+    expect(transcript).toMatch(/✓ done in 5 turns/);
     // Resume after each entry that produced text: the rest is exactly what followed it.
     for (const [index, event] of whole.entries()) {
       if (event.text === '' || index === whole.length - 1) continue;
@@ -407,9 +407,9 @@ describe('the TypeScript client', () => {
     const { task_id: id } = await client.start({ prompt: 'Say hello turns:2', workspace: '/tmp' });
     let transcript = '';
     for await (const entry of client.logs(id, { follow: true, transcript: true })) if (entry.kind === 'output') transcript += entry.text;
-    expect(transcript).toMatch(/✓ done in 2 turns/);
+    expect(transcript).toMatch(/✓ done in 3 turns/);
     const [task] = await client.wait(id);
-    expect(task!.claude?.num_turns).toBe(2);
+    expect(task!.claude?.num_turns).toBe(3);
   });
 
   it('throws ApiError with the status and the server line', async () => {

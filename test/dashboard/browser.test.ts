@@ -60,7 +60,7 @@ describe('task panel in a real browser (Chromium)', () => {
     expect(await first.locator('td.what').textContent()).toBe('version check');
     expect(await second.locator('td.icon').textContent()).toBe('🤖');
     expect(await second.locator('td.what').textContent()).toBe('Fix the nix build turns:3');
-    expect(await second.textContent()).toMatch(/3 turns · \$0\.\d{4}/);
+    expect(await second.textContent()).toMatch(/4 turns · \$0\.\d{4}/);
     expect(await second.locator('.status').textContent()).toBe('completed');
     const order = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-task-id')));
     expect(order.indexOf(command.task_id)).toBeLessThan(order.indexOf(claude.task_id));

@@ -155,7 +155,7 @@ export function describeExecutorConformance(name: string, makeTarget: () => Prom
         expect(r.result).toMatchObject({ outcome: 'completed', exitCode: 0 });
         const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
         expect(lines[0]).toMatchObject({ type: 'system', subtype: 'init', cwd: target.workdir });
-        expect(lines.at(-1)).toMatchObject({ type: 'result', subtype: 'success', num_turns: 2, result: 'done: Fix the build turns:2' });
+        expect(lines.at(-1)).toMatchObject({ type: 'result', subtype: 'success', num_turns: 3, result: 'done: Fix the build turns:2' });
       } finally {
         delete process.env.CLAUDECODE;
       }

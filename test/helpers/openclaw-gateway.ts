@@ -1,10 +1,11 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../src/embedded-stack.js';
 import { isProcessAlive } from '../../src/executors/process-identity.js';
+import { ensureNpmTool, exists, installedVersion, testToolsDir } from './test-tools.js';
 
 // A real OpenClaw gateway for the tests: the npm package `openclaw` run by Node 24 (the npm
 // package `node@24` carries the binary), both installed on first use into a cache directory
@@ -15,11 +16,6 @@ import { isProcessAlive } from '../../src/executors/process-identity.js';
 export const OPENCLAW_VERSION = '2026.9.6';
 const NODE24_VERSION = '24.21.0';
 
-/** Where the tools live: $OCA_TEST_TOOLS, else ~/.cache/openclaw-agent-test-tools. */
-export function testToolsDir(): string {
-  return process.env.OCA_TEST_TOOLS ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'openclaw-agent-test-tools');
-}
-
 const tools = () => {
   const root = testToolsDir();
   return {
@@ -29,49 +25,13 @@ const tools = () => {
   };
 };
 
-function installedVersion(file: string): string | undefined {
-  try {
-    return (JSON.parse(readFileSync(file, 'utf8')) as { version?: string }).version;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Installs Node 24 and openclaw into the tools directory unless they are there (about a minute the
- * first time). One installer at a time: a second waits for the first's lock.
- */
+/** Installs Node 24 and openclaw into the tools directory unless they are there (about a minute the first time). */
 export async function ensureOpenClaw(): Promise<{ node24: string; entry: string }> {
   const t = tools();
-  const nodeReady = () => installedVersion(path.join(t.root, 'node24', 'node_modules', 'node', 'package.json')) === NODE24_VERSION && existsSync(t.node24);
-  const ready = () => nodeReady() && installedVersion(path.join(t.openclaw, 'package.json')) === OPENCLAW_VERSION;
-  if (ready()) return { node24: t.node24, entry: path.join(t.openclaw, 'openclaw.mjs') };
-  mkdirSync(t.root, { recursive: true });
-  const lock = path.join(t.root, '.install-lock');
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      // An installer killed half-way leaves its lock: after ten minutes it is taken as gone.
-      if (Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 600_000) rmSync(lock, { recursive: true, force: true });
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-      if (ready()) return { node24: t.node24, entry: path.join(t.openclaw, 'openclaw.mjs') };
-    }
-  }
-  try {
-    // Node 24 runs openclaw's install scripts (first on PATH) and leaves its compile cache in TMPDIR.
-    const scratch = mkdtempSync(path.join(t.root, 'tmp-'));
-    const env = { ...process.env, TMPDIR: scratch, PATH: `${path.dirname(t.node24)}:${process.env.PATH}` };
-    const npm = (prefix: string, spec: string) =>
-      execFileSync('npm', ['install', '--prefix', path.join(t.root, prefix), '--no-audit', '--no-fund', '--loglevel=error', spec], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-    if (!nodeReady()) npm('node24', `node@${NODE24_VERSION}`);
-    if (!ready()) npm('openclaw', `openclaw@${OPENCLAW_VERSION}`);
-    rmSync(scratch, { recursive: true, force: true });
-  } finally {
-    rmdirSync(lock);
-  }
-  if (!ready()) throw new Error(`openclaw@${OPENCLAW_VERSION} or Node 24 did not install into ${t.root}`);
+  const nodeReady = () => installedVersion(path.join(t.root, 'node24', 'node_modules', 'node', 'package.json')) === NODE24_VERSION && exists(t.node24);
+  await ensureNpmTool('node24', `node@${NODE24_VERSION}`, nodeReady);
+  // Node 24 runs openclaw's install scripts (first on PATH).
+  await ensureNpmTool('openclaw', `openclaw@${OPENCLAW_VERSION}`, () => installedVersion(path.join(t.openclaw, 'package.json')) === OPENCLAW_VERSION, path.dirname(t.node24));
   return { node24: t.node24, entry: path.join(t.openclaw, 'openclaw.mjs') };
 }
 

@@ -167,7 +167,7 @@ describe.each([
     const task = taskOf(started);
     expect(task).toMatchObject({ task_type: 'claude_code', prompt: 'turns:2 write the tests' });
     const ended = await call('wait', { ids: [task.task_id] });
-    expect((ended.structuredContent as { tasks: { status: string; claude: { num_turns: number } }[] }).tasks[0]).toMatchObject({ status: 'completed', claude: { num_turns: 2 } });
+    expect((ended.structuredContent as { tasks: { status: string; claude: { num_turns: number } }[] }).tasks[0]).toMatchObject({ status: 'completed', claude: { num_turns: 3 } });
     const next = await call('start', { prompt: 'and now the docs', continue: task.task_id.slice(0, 8) });
     expect(taskOf(next)).toMatchObject({ continues: task.task_id, workdir: h.dir });
     await call('wait', { ids: [taskOf(next).task_id] });
@@ -213,7 +213,7 @@ describe.each([
       ['run', { command: 'true', executor: 'nowhere' }, 'unknown executor "nowhere" — configured: local'],
       ['run', { command: 'true', timeout: 'soon' }, '`timeout`: expected a duration like 30s or 2h, got `soon`'],
       ['run', { command: 'true', notify: ['slack'] }, 'unknown notifier "slack" in `notify` — configured: (none: add a `notifiers:` section to the config); "none" turns them off'],
-      ['start', { prompt: 'x', permission_mode: 'yolo' }, 'Expected `permission_mode` to be one of "default", "acceptEdits", "plan", "bypassPermissions", "dontAsk", got `yolo`'],
+      ['start', { prompt: 'x', permission_mode: 'yolo' }, 'Expected `permission_mode` to be one of "default", "acceptEdits", "auto", "bypassPermissions", "manual", "dontAsk", "plan", got `yolo`'],
       ['logs', { id: 'deadbeef', since: 'the start' }, 'no task matches id "deadbeef" — see `openclaw-agent list` for task ids'],
       ['wait', { ids: [] }, '`ids`: Too small: expected array to have >=1 items, got `[]`'],
       ['kill', { id: 'ffffffff-0000-4000-8000-000000000000' }, 'no task matches id "ffffffff-0000-4000-8000-000000000000" — see `openclaw-agent list` for task ids'],

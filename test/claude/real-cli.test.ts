@@ -1,0 +1,127 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toTaskJson, type TaskClient } from '../../src/index.js';
+import { ensureClaudeCode, offlineClaudeEnv } from '../helpers/claude-code.js';
+import { FakeAnthropic, type ModelRequest, type Reply } from '../helpers/fake-anthropic.js';
+import { createHarness, eventually, type Harness } from '../helpers/harness.js';
+import { WebhookReceiver } from '../helpers/webhook-receiver.js';
+
+// Claude tasks run by the real Claude Code CLI (npm @anthropic-ai/claude-code, its native binary),
+// offline against a fake Anthropic Messages API on loopback — the one stand-in — through the real
+// CLI and worker processes: what the stream says, every surface says the same.
+
+const root = process.getuid?.() === 0;
+
+// The last message the CLI sent: a tool result means the model has used a tool already.
+const afterTool = (request: ModelRequest) => JSON.stringify(request.body?.messages?.at(-1) ?? '').includes('tool_result');
+const bash = (input: Record<string, unknown>, usage = { input_tokens: 1200, output_tokens: 30 }): Reply => ({
+  blocks: [{ type: 'tool_use', id: `toolu_${Date.now()}`, name: 'Bash', input }],
+  usage,
+});
+const text = (words: string, usage = { input_tokens: 1300, output_tokens: 19 }): Reply => ({ blocks: [{ type: 'text', text: words }], usage });
+
+describe('Claude tasks with the real Claude Code CLI', () => {
+  const model = new FakeAnthropic();
+  const receiver = new WebhookReceiver();
+  let h: Harness;
+  let client: TaskClient;
+
+  beforeAll(async () => {
+    const [claude] = await Promise.all([ensureClaudeCode(), model.start(), receiver.start()]);
+    const env = (extra: Record<string, string>) => JSON.stringify({ ...offlineClaudeEnv(model.url), ...extra });
+    h = createHarness({
+      extraExecutors: `  - name: real\n    type: local\n    claude_path: ${claude}\n    env: ${env({ IS_SANDBOX: '1' })}\n  - name: strict\n    type: local\n    claude_path: ${claude}\n    env: ${env({})}\n`,
+      extraConfig: `defaults:\n  webhook_url: ${receiver.url}/claude\n  webhook_retry_schedule: [200ms]\n`,
+    });
+    await Promise.all([h.startWorker('real'), h.startWorker('strict')]);
+    client = await h.client();
+  }, 180_000);
+  afterAll(async () => {
+    await h?.cleanup();
+    await model.stop();
+    await receiver.stop();
+  });
+
+  const start = async (executor: string, ...args: string[]) => {
+    const r = await h.cli(['start', '-e', executor, '-w', h.dir, ...args]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    return r.stdout.trim();
+  };
+  const ended = (id: string) =>
+    eventually(async () => {
+      const task = toTaskJson(await client.get(id));
+      return task.finished_at ? task : undefined;
+    }, `task ${id} to end`, 60_000);
+  type ClaudeJson = Record<string, unknown>;
+
+  it('says what an API error was, and shows the retries before it in logs and status', async () => {
+    model.script = () => ({ status: 401, error: { type: 'authentication_error', message: 'invalid x-api-key' } });
+    const id = await start('real', '-p', 'hello');
+    const task = await ended(id);
+    expect(task).toMatchObject({ status: 'failed', exit_code: 1, error: 'claude API error 401 after 1 turn: Invalid API key · Fix external API key' });
+    expect(task.claude).toMatchObject({ subtype: 'success', is_error: true, api_error_status: 401, api_retries: 2, last_event: '⟳ API retry 2/2: 401 authentication_failed' });
+    const logs = (await h.cli(['logs', id])).stdout;
+    expect(logs).toContain('⟳ API retry 1/2: 401 authentication_failed\n⟳ API retry 2/2: 401 authentication_failed\n');
+    expect(logs).toContain('✗ API error 401 after 1 turn');
+    expect((await h.cli(['status', id])).stdout).toContain('Claude:   ⟳ API retry 2/2: 401 authentication_failed (2 API retries)');
+  });
+
+  it("counts tokens as the stream allows: the result's total, and never a budget stop's zeros", async () => {
+    model.script = (request) => (afterTool(request) ? text('The command printed: hi') : bash({ command: 'echo hi', description: 'Print hi' }));
+    const happy = await ended(await start('real', '--permission-mode', 'bypassPermissions', '-p', 'run echo hi'));
+    expect(happy.status).toBe('completed');
+    expect(happy.claude).toMatchObject({ input_tokens: 2500, output_tokens: 49, num_turns: 2, turns: 2, last_tool: 'Bash: echo hi' });
+
+    model.script = () => bash({ command: 'echo costly' }, { input_tokens: 50_000, output_tokens: 2000 });
+    const budget = await ended(await start('real', '--permission-mode', 'bypassPermissions', '--max-budget-usd', '0.0001', '-p', 'spend'));
+    expect(budget).toMatchObject({ status: 'failed', error: expect.stringMatching(/^claude error_max_budget_usd after 1 turn/) });
+    // Its result line says usage 0/0; the per-model count says what was spent.
+    const raw = (await h.cli(['logs', budget.task_id as string, '--raw'])).stdout;
+    expect(raw).toMatch(/"subtype":"error_max_budget_usd"/);
+    expect(budget.claude).toMatchObject({ input_tokens: 50_000, output_tokens: 2000 });
+  });
+
+  it('shows one model name, and one count of turns — the CLI\'s — on max turns', async () => {
+    model.script = () => bash({ command: 'echo again' });
+    const task = await ended(await start('real', '--permission-mode', 'bypassPermissions', '--model', 'claude-sonnet-4-5-20250929[1m]', '--max-turns', '1', '-p', 'loop'));
+    expect(task).toMatchObject({ status: 'failed', error: 'claude error_max_turns after 2 turns: Reached maximum number of turns (1)' });
+    expect(task.claude).toMatchObject({ model: 'claude-sonnet-4-5-20250929', turns: 2, num_turns: 2 });
+  });
+
+  it('accepts the permission modes the CLI has, auto among them', async () => {
+    model.script = () => text('fine');
+    const task = await ended(await start('real', '--permission-mode', 'auto', '-p', 'hello'));
+    expect(task.status).toBe('completed');
+    expect(((await h.cli(['logs', task.task_id as string, '--raw'])).stdout.split('\n')[0])).toMatch(/"permissionMode":"(auto|default)"/);
+  });
+
+  it.skipIf(!root)('puts the reason claude gives for not starting into the error', async () => {
+    const task = await ended(await start('strict', '--permission-mode', 'bypassPermissions', '-p', 'hello'));
+    expect(task).toMatchObject({ status: 'failed', exit_code: 1, error: 'claude could not start: --dangerously-skip-permissions cannot be used with root/sudo privileges for security reasons' });
+  });
+
+  it('shows background tasks starting and ending in the transcript and status', async () => {
+    model.script = (request) =>
+      afterTool(request) || JSON.stringify(request.body?.messages ?? '').includes('task-notification')
+        ? text('Started it in the background.')
+        : bash({ command: 'echo bg-done', description: 'bg echo', run_in_background: true });
+    const task = await ended(await start('real', '--permission-mode', 'bypassPermissions', '-p', 'background'));
+    expect(task.status).toBe('completed');
+    const logs = (await h.cli(['logs', task.task_id as string])).stdout;
+    expect(logs).toMatch(/▸ background task started: bg echo \(local_bash\)\n/);
+    expect(logs).toMatch(/◂ background task completed: Background command "bg echo" completed \(exit code 0\)\n/);
+    expect((task.claude as ClaudeJson).last_event).toMatch(/^◂ background task completed/);
+  });
+
+  it('reads killed everywhere when a task is killed while claude waits on the API: status, transcript, webhook', async () => {
+    model.script = () => ({ ...text('too late'), delayMs: 30_000 });
+    const id = await start('real', '-p', 'wait for me');
+    await eventually(async () => ((toTaskJson(await client.get(id)).claude as ClaudeJson | null)?.session_id ? true : undefined), 'the session to start');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await h.cli(['kill', id, '--grace', '5s'])).exitCode).toBe(0);
+    const task = await ended(id);
+    expect(task).toMatchObject({ status: 'killed', error: 'killed on request' });
+    expect((await h.cli(['logs', id])).stdout).not.toContain('✓ done');
+    const hook = await eventually(async () => receiver.requests.find((r) => r.body.includes(id)), 'the webhook');
+    expect(JSON.parse(hook.body)).toMatchObject({ task_id: id, status: 'killed' });
+  });
+});
