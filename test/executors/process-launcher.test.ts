@@ -38,6 +38,15 @@ function waitingWrappers(): ProcessInfo[] {
   return marked.filter((p) => p.session === p.pid && forked.some((f) => f.ppid === p.pid));
 }
 
+// The launcher reports a wrapper ready once spawned; its shell forks the waiting subshell a moment
+// later (later still on a loaded machine), so a test waits for that before counting.
+async function oneWaitingWrapper(): Promise<ProcessInfo> {
+  await waitFor(async () => waitingWrappers().length > 0, 5000);
+  const waiting = waitingWrappers();
+  expect(waiting).toHaveLength(1);
+  return waiting[0]!;
+}
+
 function cwdOf(pid: number): string | undefined {
   try {
     return readlinkSync(`/proc/${pid}/cwd`);
@@ -57,23 +66,22 @@ const exitCode = (dir: string) => (existsSync(path.join(dir, 'exit')) ? readFile
 describe('process launcher', () => {
   it('keeps a wrapper waiting in its own session, hands it the next task at once, and starts another', async () => {
     const l = await openLauncher();
-    expect(waitingWrappers()).toHaveLength(1);
-    const [waiting] = waitingWrappers();
-    expect(waiting!.session).toBe(waiting!.pid);
+    const waiting = await oneWaitingWrapper();
+    expect(waiting.session).toBe(waiting.pid);
 
     const { dir, spec } = task('echo hello');
     const launch = l.startWrapper(spec);
-    expect(launch.pid).toBe(waiting!.pid);
-    expect(await launch.started).toBe(waiting!.pid);
+    expect(launch.pid).toBe(waiting.pid);
+    expect(await launch.started).toBe(waiting.pid);
     await waitFor(async () => exitCode(dir) === '0\n');
     expect(readFileSync(path.join(dir, 'stdout'), 'utf8')).toBe('hello\n');
     // Its successor waits for the next task.
-    await waitFor(async () => waitingWrappers().some((p) => p.pid !== waiting!.pid));
+    await waitFor(async () => waitingWrappers().some((p) => p.pid !== waiting.pid));
   });
 
   it('starts a wrapper for each task of a burst beyond the one waiting', async () => {
     const l = await openLauncher();
-    expect(waitingWrappers()).toHaveLength(1);
+    await oneWaitingWrapper();
     const tasks = Array.from({ length: 6 }, (_, i) => task(`echo ${i}`));
     const launches = tasks.map((t) => l.startWrapper(t.spec));
     expect(launches.filter((launch) => launch.pid !== undefined)).toHaveLength(1);
@@ -87,14 +95,13 @@ describe('process launcher', () => {
 
   it('runs the task in a new wrapper when the waiting one was killed from outside', async () => {
     const l = await openLauncher();
-    expect(waitingWrappers()).toHaveLength(1);
-    const [waiting] = waitingWrappers();
-    process.kill(waiting!.pid, 'SIGKILL');
+    const waiting = await oneWaitingWrapper();
+    process.kill(waiting.pid, 'SIGKILL');
     // Dead or a zombie: one still dying from the SIGKILL shows as running, and is taken as live.
-    await waitFor(async () => !isProcessAlive(waiting!.pid));
+    await waitFor(async () => !isProcessAlive(waiting.pid));
     const { dir, spec } = task('echo still');
     const pid = await l.startWrapper(spec).started;
-    expect(pid).not.toBe(waiting!.pid);
+    expect(pid).not.toBe(waiting.pid);
     await waitFor(async () => exitCode(dir) === '0\n');
     expect(readFileSync(path.join(dir, 'stdout'), 'utf8')).toBe('still\n');
   });
