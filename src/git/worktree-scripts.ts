@@ -66,7 +66,8 @@ export const CHANGES_SCRIPT = [
   `  git add -A && git -c user.name="$oca_name" -c user.email="$oca_mail" commit -q --no-verify -m "$4" >/dev/null 2>&1 || printf 'OCA_COMMIT_FAILED\\n'`,
   `fi`,
   `oca_idx="\${TMPDIR:-/tmp}/oca-index.$$"`,
-  `cp "$(git rev-parse --git-path index)" "$oca_idx" 2>/dev/null || rm -f "$oca_idx"`,
+  // -p: the copy keeps the index's mtime, which git needs to see a file changed in the same clock tick as the index was written.
+  `cp -p "$(git rev-parse --git-path index)" "$oca_idx" 2>/dev/null || rm -f "$oca_idx"`,
   `GIT_INDEX_FILE="$oca_idx" git add -A 2>/dev/null`,
   `printf 'OCA_HEAD %s\\n' "$(git rev-parse HEAD)"`,
   `GIT_INDEX_FILE="$oca_idx" git diff --cached --numstat --no-renames "$2" | sed 's/^/OCA_NUM /'`,
