@@ -68,6 +68,8 @@ export async function registerApiRoutes(app: FastifyInstance, client: TaskClient
       notify: body.notify,
       notifySession: body.notifySession,
       worktree: body.worktree,
+      onLimit: body.onLimit,
+      limitWaits: body.limitWaits,
       id: body.id,
     });
     return reply.code(201).send({ task_id: created.id, executor: created.executor });

@@ -128,6 +128,13 @@ export const PANEL_JS = String.raw`(function () {
     var text = age < 86400000 ? d.toLocaleTimeString() : d.toLocaleString();
     return text;
   }
+  // 'waiting for usage limit (resets 20:00 UTC)' while a Claude task waits for one (the same words as the CLI's).
+  function limitNote(task) {
+    var until = task.limit && task.limit.until;
+    if (!until || ENDED[task.status] || new Date(until).getTime() <= Date.now()) return document.createTextNode('');
+    var today = until.slice(0, 10) === new Date().toISOString().slice(0, 10);
+    return el('span', { className: 'limit-note muted', text: ' waiting for usage limit (resets ' + (today ? '' : until.slice(0, 10) + ' ') + until.slice(11, 16) + ' UTC)' });
+  }
   function statusBadge(status) { return el('span', { className: 'status ' + status, text: status.replace('_', ' ') }); }
   function what(task) { return task.name || task.command || task.prompt || ''; }
   function claudeBrief(task) {
@@ -204,7 +211,7 @@ export const PANEL_JS = String.raw`(function () {
         el('td', { className: 'icon', title: task.task_type, text: ICONS[task.task_type] || '?' }),
         el('td', { className: 'what', title: what(task) }, [el('a', { href: href, text: shorten(what(task), 90) })]),
         el('td', { text: task.executor }),
-        el('td', null, [statusBadge(task.status)]),
+        el('td', null, [statusBadge(task.status), limitNote(task)]),
         el('td', { title: task.started_at || '', text: when(task.started_at) }),
         el('td', { className: 'num', text: duration(task.duration_ms) }),
         el('td', { className: 'num', text: task.exit_code === null ? '-' : String(task.exit_code) }),
@@ -261,6 +268,7 @@ export const PANEL_JS = String.raw`(function () {
       var h1 = el('h1', null, [el('span', { text: (ICONS[task.task_type] || '') + ' ' }), el('span', { className: 'what', text: task.name || shorten(what(task), 200) })]);
       head.appendChild(h1);
       head.appendChild(statusBadge(task.status));
+      head.appendChild(limitNote(task));
       if (!READ_ONLY && !ENDED[task.status]) head.appendChild(el('button', { type: 'button', className: 'danger', id: 'kill', text: 'Kill', onclick: kill }));
       if (!READ_ONLY && ENDED[task.status]) head.appendChild(el('button', { type: 'button', id: 'retry', text: 'Retry', onclick: retry }));
       if (task.task_type === 'claude_code') head.appendChild(el('a', { href: location.pathname + (rawMode ? '' : '?raw=1'), text: rawMode ? 'transcript' : 'raw stream-json' }));

@@ -26,6 +26,8 @@ export default class Start extends BaseCommand {
     'permission-mode': Flags.string({ description: 'default, acceptEdits, auto, bypassPermissions, manual, dontAsk or plan (default: the executor\'s permission_mode)' }),
     'max-budget-usd': Flags.string({ description: 'Stop when the run has cost this many dollars (claude --max-budget-usd)' }),
     'append-system-prompt': Flags.string({ description: 'Text added to Claude\'s system prompt' }),
+    'on-limit': Flags.string({ description: 'When the account\'s usage limit is reached: wait for the reset and resume the session, or fail', options: ['wait', 'fail'] }),
+    'limit-waits': Flags.integer({ description: 'How many times to wait for a usage limit before failing (default 3)', min: 0, max: 20 }),
   };
 
   async run(): Promise<void> {
@@ -43,7 +45,11 @@ export default class Start extends BaseCommand {
       maxBudgetUsd: flags['max-budget-usd'],
       appendSystemPrompt: flags['append-system-prompt'],
     });
-    const options = await dispatchOptions(await this.loadConfig(flags.config), flags);
+    const options = {
+      ...(await dispatchOptions(await this.loadConfig(flags.config), flags)),
+      onLimit: flags['on-limit'] as 'wait' | 'fail' | undefined,
+      limitWaits: flags['limit-waits'],
+    };
     const client = await this.openClient(flags.config);
     if (flags.continue === undefined) {
       process.exitCode = await dispatchTask(client, payload, options, flags);

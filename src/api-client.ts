@@ -27,6 +27,10 @@ export const ApiCreateTaskBodySchema = z
     timeoutMs: TaskRequestSchema.shape.timeoutMs,
     /** Extra runs after a failed one. @default 0 */
     retries: z.number().int().min(0).max(100).optional(),
+    /** Claude tasks: `wait` for the account's usage limit to reset and resume, or `fail` at once. @default "wait" */
+    onLimit: TaskRequestSchema.shape.onLimit,
+    /** Claude tasks: how many times to wait for a usage limit before failing. @default 3 */
+    limitWaits: TaskRequestSchema.shape.limitWaits,
     /** First delay before a retry, doubling with jitter. @default 30000 */
     backoffMs: TaskRequestSchema.shape.backoffMs,
     /** Completion webhook URL (signed, retried). */
@@ -133,6 +137,8 @@ export const ApiTaskSchema = z.object({
     .optional(),
   /** Claude tasks: the task whose session this one continues. */
   continues: z.string().nullable().optional(),
+  /** Claude tasks: its waits for the account's usage limit so far, and until when the current one lasts. */
+  limit: z.object({ waits: z.number().int(), until: isoTime }).nullable().optional(),
 });
 export type ApiTask = z.infer<typeof ApiTaskSchema>;
 
@@ -197,6 +203,9 @@ export interface ApiTaskOptions {
   notify?: string[];
   notifySession?: string;
   worktree?: boolean | { base?: string; commit?: boolean };
+  /** Claude tasks: `wait` out the account's usage limit (default) or `fail`. */
+  onLimit?: 'wait' | 'fail';
+  limitWaits?: number;
   id?: string;
 }
 
@@ -286,6 +295,8 @@ export function createClient(options: ApiClientOptions): ApiClient {
     notify: o.notify,
     notifySession: o.notifySession,
     worktree: o.worktree,
+    onLimit: o.onLimit,
+    limitWaits: o.limitWaits,
     id: o.id,
   });
 

@@ -96,25 +96,25 @@ export class ClaudeProgress {
   /**
    * Ends observing: the last partial line (a result without its newline), then a final write.
    * A worker that took over after the result line was shipped (and its predecessor died before
-   * recording it) finds the result in the log stream itself.
+   * recording it) finds the result in the log stream itself, and a usage limit's reset time.
    */
   async finish(): Promise<void> {
     const rest = this.splitter.flush();
     const event = rest === undefined ? undefined : parseClaudeLine(rest);
     if (event) this.apply(event);
-    if (!this.sawResult && this.resumed) await this.recoverResult();
+    if (this.resumed && (!this.sawResult || (this.usageLimit() !== undefined && this.limitResetsAt === undefined))) await this.recoverResult();
     await this.flush();
   }
 
   private async recoverResult(): Promise<void> {
     const { entries } = await readLogTail(this.redis, this.keys, this.taskId, 200).catch(() => ({ entries: [] }));
     const stdout = entries.map((e) => (e.kind === 'output' && e.stream === 'stdout' ? e.text : '')).join('');
-    const result = stdout
-      .split('\n')
-      .map(parseClaudeLine)
-      .filter((e): e is Extract<ClaudeEvent, { kind: 'result' }> => e?.kind === 'result')
-      .at(-1);
-    if (result) this.apply(result);
+    const events = stdout.split('\n').map(parseClaudeLine);
+    const result = events.filter((e): e is Extract<ClaudeEvent, { kind: 'result' }> => e?.kind === 'result').at(-1);
+    if (result && !this.sawResult) this.apply(result);
+    // A usage limit's reset time comes in a line before the result.
+    const limit = events.filter((e): e is Extract<ClaudeEvent, { kind: 'rate_limit' }> => e?.kind === 'rate_limit').at(-1);
+    if (limit) this.apply(limit);
   }
 
   /**

@@ -42,6 +42,10 @@ export interface EnqueueInput {
   worktree?: boolean | WorktreeRequest;
   /** Extra runs after a failed one. @default 0 */
   retries?: number;
+  /** Claude tasks: `wait` for the account's usage limit to reset and resume the session, or `fail`. @default "wait" */
+  onLimit?: 'wait' | 'fail';
+  /** Claude tasks: how many times to wait for a usage limit before failing. @default 3 */
+  limitWaits?: number;
   /** First retry delay, doubling each time with jitter. @default 30 s */
   backoffMs?: number;
   /** A UUID v4 chosen by the caller (idempotent dispatch); generated when absent. */
@@ -165,10 +169,15 @@ export class TaskClient {
       worktree,
       retries: input.retries,
       backoffMs: input.backoffMs,
+      onLimit: input.onLimit,
+      limitWaits: input.limitWaits,
       createdAt: Date.now(),
     };
     const parsed = TaskRequestSchema.safeParse(raw);
     if (!parsed.success) throw new InvalidInputError(describeIssue(parsed.error.issues[0]!, raw));
+    if (payload.type !== 'claude_code' && (input.onLimit !== undefined || input.limitWaits !== undefined)) {
+      throw new InvalidInputError('usage-limit waits (--on-limit, --limit-waits) are for Claude tasks: a command has no usage limit');
+    }
     // A new worktree needs a repository with the base where the task runs: checked before anything is written.
     if (worktree !== undefined && worktree.existing === undefined) {
       await checkWorktreeWorkspace(executor, payloadWorkdir(parsed.data.payload), worktree.base);

@@ -33,13 +33,14 @@ export async function killTask(client: TaskClient, idOrPrefix: string, graceMs: 
     const parsed = TaskRequestSchema.safeParse(job?.data);
     const removed = job ? await job.remove().then(() => true, () => false) : true;
     if (removed) {
-      // A task waiting for a retry has run before: it is killed, not cancelled.
+      // A task waiting for a retry (or for a usage limit) has run before: it is killed, not cancelled.
       const retrying = view.record.attempts.length > 0;
+      const waitingFor = view.record.limit?.until !== undefined ? 'the usage limit' : `attempt ${view.record.attempts.length + 1}`;
       const end = {
         outcome: retrying ? ('killed' as const) : ('cancelled' as const),
         exitCode: null,
         signal: null,
-        error: retrying ? `killed while waiting for attempt ${view.record.attempts.length + 1}` : 'cancelled before it started',
+        error: retrying ? `killed while waiting for ${waitingFor}` : 'cancelled before it started',
         finishedAt: Date.now(),
       };
       // A job this deployment did not sign is announced as a refused one would be.

@@ -2,6 +2,7 @@ import type { ExecutorConfig } from './config.js';
 import { formatDuration } from './duration.js';
 import { TASK_TYPE_ICONS } from './task-payload.js';
 import type { TaskView } from './task-record.js';
+import { limitWaitNote } from './claude-usage-limit.js';
 
 /** Shortens to `max` columns on one line, with an ellipsis. */
 export function truncate(text: string, max: number): string {
@@ -30,7 +31,7 @@ export function formatTaskTable(views: readonly TaskView[], now: number = Date.n
       TASK_TYPE_ICONS[r.taskType],
       r.id.slice(0, 8),
       r.executor,
-      view.status + (view.status === 'failed' && r.exitCode !== undefined ? ` (${r.exitCode})` : ''),
+      limitWaitNote(r, now) ?? view.status + (view.status === 'failed' && r.exitCode !== undefined ? ` (${r.exitCode})` : ''),
       formatDuration(now - r.createdAt),
       durationOf(view, now),
       claudeBrief(r.claude),
@@ -47,6 +48,14 @@ export function formatTaskTable(views: readonly TaskView[], now: number = Date.n
       .join('  ')
       .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
+}
+
+// What a queued task waits for: a usage limit, or its turn.
+function statusDetail(view: TaskView, now: number): string {
+  const limit = limitWaitNote(view.record, now);
+  const waits = view.record.limit?.waits ?? 0;
+  if (limit) return ` — ${limit}${waits > 0 ? `, wait ${waits} of ${view.record.limit!.allowed ?? waits}` : ''}`;
+  return view.queuePosition !== undefined ? ` (position ${view.queuePosition} in queue)` : '';
 }
 
 /** A Claude task's turns and cost for `list`; `-` for commands. */
@@ -68,7 +77,7 @@ export function formatStatusBlock(view: TaskView, now: number = Date.now()): str
     `${TASK_TYPE_ICONS[r.taskType]}  Task:     ${r.id}`,
     `   Type:     ${r.taskType}`,
     `   Executor: ${r.executor} (${r.executorType})`,
-    `   Status:   ${view.status}${view.queuePosition !== undefined ? ` (position ${view.queuePosition} in queue)` : ''}`,
+    `   Status:   ${view.status}${statusDetail(view, now)}`,
     `   PID:      ${r.pid ?? 'N/A'}`,
   ];
   if (r.name) lines.push(`   Name:     ${r.name}`);

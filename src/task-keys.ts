@@ -15,6 +15,11 @@ export class TaskKeys {
     return `${this.prefix}:_log:${taskId}`;
   }
 
+  /** String: until when (ms) an executor's Claude tasks wait for the account's usage limit. */
+  limitHold(executor: string): string {
+    return `${this.prefix}:_limit:${executor}`;
+  }
+
   /** String: the diff of a task's worktree against its base, kept when it ended. */
   diff(taskId: string): string {
     return `${this.prefix}:_diff:${taskId}`;

@@ -61,6 +61,10 @@ export const TaskRequestSchema = z.object({
   notify: z.array(z.string().regex(NOTIFIER_NAME_PATTERN, 'notifier names use letters, digits, "-", "_" and "."')).max(20).optional(),
   /** The OpenClaw session to wake (`sessionKey`); the gateway needs `hooks.allowRequestSessionKey`. */
   notifySession: z.string().min(1).max(200).optional(),
+  /** Claude tasks: `wait` for the account's usage limit to reset and resume, or `fail` at once. @default "wait" */
+  onLimit: z.enum(['wait', 'fail']).optional(),
+  /** Claude tasks: how many times to wait for a usage limit before failing. @default 3 */
+  limitWaits: z.number().int().min(0).max(20).optional(),
   /** Run in a git worktree of its own, on a branch `oca/<short id>` from the base. */
   worktree: WorktreeRequestSchema.optional(),
   /** Extra runs after a failed one (opt-in; the default never runs a command twice). @default 0 */

@@ -17,6 +17,7 @@ import { DEFAULT_GRACE_MS, readStopOrEnd, readStopRequest, StopSwitch, stopReque
 import { beginAttempt, loadTaskRecord, markTaskStarted, recordAttemptEnd } from './task-store.js';
 import { describeIssue } from './zod-issues.js';
 import { enterWorktree, leaveWorktree } from './git/worktree-steps.js';
+import { executorHoldUntil, formatResetTime, holdExecutor, LIMIT_FIELDS, limitWaitsOf, resumedRequest, waitEnd, waitForLimit } from './claude-usage-limit.js';
 import { WorktreeError, type TaskGit } from './git/task-worktree.js';
 
 export interface ProcessorDeps {
@@ -76,9 +77,22 @@ export function createTaskProcessor(deps: ProcessorDeps): (job: Job) => Promise<
       const latest = (await endTask(deps, taskId, end, { record, request })) ?? record;
       return settle(latest, end.outcome, end);
     }
-    if (attempt > record.attempt) {
-      await beginAttempt(deps.redis, deps.keys, taskId, attempt, maxAttempts);
-      record = await loadTaskRecord(deps.redis, deps.keys, taskId, request, deps.executorConfig.type);
+    // A wait for the account's usage limit ends a run without spending an attempt: runs count both.
+    const waited = record.limit?.waits ?? 0;
+    const run = attempt + waited;
+    const resuming = record.limit?.resumeRun === run;
+    if (run > record.attempt || (record.attemptStartedAt === undefined && Object.keys(record.handle).length === 0)) {
+      // A new run, not a re-attach: it waits while the executor's Claude account is at its limit.
+      if (!early) await holdWhileLimited(deps, job, taskId, request);
+      if (run > record.attempt) {
+        const note = resuming
+          ? `resuming Claude's session after the usage limit (wait ${waited} of ${limitWaitsOf(request)})`
+          : `attempt ${attempt} of ${maxAttempts} starting`;
+        await beginAttempt(deps.redis, deps.keys, taskId, run, note);
+        record = await loadTaskRecord(deps.redis, deps.keys, taskId, request, deps.executorConfig.type);
+      } else if (record.limit?.until !== undefined) {
+        await deps.redis.hdel(deps.keys.record(taskId), LIMIT_FIELDS.until);
+      }
     }
 
     const progress =
@@ -93,7 +107,7 @@ export function createTaskProcessor(deps: ProcessorDeps): (job: Job) => Promise<
     // A task with a worktree runs in it: made once, before anything starts.
     let entered: { request: TaskRequest; git?: TaskGit } = { request };
     try {
-      entered = await enterWorktree(deps, taskId, request, record.git);
+      entered = await enterWorktree(deps, taskId, resuming ? resumedRequest(request, record) : request, record.git);
     } catch (error) {
       const message = error instanceof WorktreeError ? error.message : `could not make the task's git worktree: ${describeError(error)}`;
       await noteInLog(deps, taskId, message);
@@ -104,7 +118,7 @@ export function createTaskProcessor(deps: ProcessorDeps): (job: Job) => Promise<
         try {
           result = await deps.executor.execute({
             taskId,
-            attempt,
+            attempt: run,
             request: entered.request,
             executor: deps.executorConfig,
             defaults: deps.config.defaults,
@@ -142,16 +156,35 @@ export function createTaskProcessor(deps: ProcessorDeps): (job: Job) => Promise<
     }
 
     await progress?.finish();
-    const end = progress ? claudeEnd(applyStop(result, stop), progress, deps.executorConfig.name) : applyStop(result, stop);
+    let end = progress ? claudeEnd(applyStop(result, stop), progress, deps.executorConfig.name) : applyStop(result, stop);
     const stopped = stop.request ?? (await readStopRequest(deps.redis, deps.keys, taskId));
+    const limited = !stopped && end.outcome === 'failed' ? progress?.usageLimit() : undefined;
+    if (limited) {
+      const allowed = limitWaitsOf(request);
+      if (waited < allowed) {
+        // Not the task's failure: the run waits for the reset and resumes the same session.
+        const until = waitEnd(limited.resetsAt);
+        await holdExecutor(deps.redis, deps.keys, deps.executorConfig.name, until);
+        await recordAttemptEnd(deps.redis, deps.keys, taskId, run, end);
+        await noteInLog(deps, taskId, `Claude's usage limit is reached (resets ${formatResetTime(until)}): waiting, then resuming the session — wait ${waited + 1} of ${allowed}`);
+        const session = progress!.fields.session_id ?? record.limit?.session;
+        await waitForLimit(deps.redis, deps.keys, job, taskId, until, {
+          [LIMIT_FIELDS.waits]: String(waited + 1),
+          [LIMIT_FIELDS.resumeRun]: String(run + 1),
+          [LIMIT_FIELDS.allowed]: String(allowed),
+          ...(session !== undefined ? { [LIMIT_FIELDS.session]: session } : {}),
+        });
+      }
+      if (waited > 0) end = { ...end, error: `${end.error ?? "Claude's usage limit is reached"} (after waiting for the usage limit ${waited === 1 ? 'once' : `${waited} times`})` };
+    }
     if (!stopped && end.outcome !== 'completed' && attempt < maxAttempts) {
-      await recordAttemptEnd(deps.redis, deps.keys, taskId, attempt, end);
+      await recordAttemptEnd(deps.redis, deps.keys, taskId, run, end);
       throw new Error(`attempt ${attempt} of ${maxAttempts} ${end.outcome}${end.exitCode !== null ? ` (exit code ${end.exitCode})` : ''}; retrying`);
     }
     if (entered.git) {
       await leaveWorktree(deps, taskId, request, entered.git, { retentionMs: deps.config.retention, note: (line) => noteInLog(deps, taskId, line) });
     }
-    if (maxAttempts > 1) await recordAttemptEnd(deps.redis, deps.keys, taskId, attempt, end);
+    if (maxAttempts > 1 || waited > 0) await recordAttemptEnd(deps.redis, deps.keys, taskId, run, end);
     const latest = (await endTask(deps, taskId, end, { record, request })) ?? record;
     if (deps.onEnded) await deps.onEnded(latest, request).catch(() => {});
     return settle(latest, end.outcome, end);
@@ -206,6 +239,17 @@ function watchForStop(deps: ProcessorDeps, taskId: string, request: TaskRequest,
       if (deps.stops.get(taskId) === stop) deps.stops.delete(taskId);
     },
   };
+}
+
+// A new Claude run waits while its executor's account is at its usage limit (another task met it):
+// it would only meet the limit too. Throws BullMQ's DelayedError when it waits.
+async function holdWhileLimited(deps: ProcessorDeps, job: Job, taskId: string, request: TaskRequest): Promise<void> {
+  if (limitWaitsOf(request) === 0) return;
+  const hold = await executorHoldUntil(deps.redis, deps.keys, deps.executorConfig.name);
+  if (hold === undefined) return;
+  const until = waitEnd(hold);
+  await noteInLog(deps, taskId, `Claude's usage limit on executor "${deps.executorConfig.name}" is reached (resets ${formatResetTime(until)}): waiting for it before starting`);
+  await waitForLimit(deps.redis, deps.keys, job, taskId, until);
 }
 
 // A line of ours in the task's log (`[openclaw-agent] …` to readers).

@@ -50,6 +50,8 @@ export interface TaskRecord {
   continues?: string;
   /** The task's git worktree, when it runs in one: made at its start, its changes counted at its end. */
   git?: TaskGit;
+  /** A Claude task's waits for the account's usage limit: how many, until when, the session to resume. */
+  limit?: { waits: number; until?: number; session?: string; resumeRun?: number; allowed?: number };
 }
 
 /** What a Claude task's output told us; each field is a `cc:` field of the record hash. */
@@ -207,6 +209,11 @@ const RecordHashSchema = z.object({
   continues: z.string().optional(),
   notify: z.string().default('[]'),
   git: z.string().optional(),
+  limit_waits: z.coerce.number().int().min(0).optional().catch(undefined),
+  limit_until: z.coerce.number().int().optional().catch(undefined),
+  limit_session: z.string().optional(),
+  limit_run: z.coerce.number().int().optional().catch(undefined),
+  limit_of: z.coerce.number().int().optional().catch(undefined),
 });
 
 /** Parses a record hash read back from Redis; undefined when the hash is empty or malformed. */
@@ -263,6 +270,7 @@ export function parseRecordHash(hash: Record<string, string>): TaskRecord | unde
     claude: parseClaudeFields(hash),
     continues: h.continues,
     git: parseTaskGit(h.git),
+    limit: h.limit_until !== undefined || h.limit_waits !== undefined ? { waits: h.limit_waits ?? 0, until: h.limit_until, session: h.limit_session, resumeRun: h.limit_run, allowed: h.limit_of } : undefined,
   };
 }
 
@@ -366,6 +374,12 @@ export function toTaskJson(view: TaskView, now: number = Date.now()): Record<str
     created_at: iso(r.createdAt),
     queue_position: view.queuePosition ?? null,
     git: r.git ?? null,
-    ...(r.taskType === 'claude_code' ? { claude: r.claude ?? null, continues: r.continues ?? null } : {}),
+    ...(r.taskType === 'claude_code'
+      ? {
+          claude: r.claude ?? null,
+          continues: r.continues ?? null,
+          limit: r.limit ? { waits: r.limit.waits, until: iso(r.limit.until) } : null,
+        }
+      : {}),
   };
 }

@@ -94,16 +94,17 @@ export async function markTaskStarted(
   return Number(await MARK_STARTED_SCRIPT.run(redis, [keys.record(taskId)], args));
 }
 
-/** Starts a retry: forgets the last run's handle and output offsets, and says so in the log. */
-export async function beginAttempt(redis: Redis, keys: TaskKeys, taskId: string, attempt: number, maxAttempts: number): Promise<void> {
+/**
+ * Starts a new run (a retry, or a resume after a usage limit): forgets the last run's handle and
+ * output offsets and any wait it ended, and says `note` in the log.
+ */
+export async function beginAttempt(redis: Redis, keys: TaskKeys, taskId: string, run: number, note: string): Promise<void> {
   const key = keys.record(taskId);
   // The last run's handle, offsets, pid and Claude progress (a retry is a new Claude run).
-  const stale = Object.keys(await redis.hgetall(key)).filter((f) => f.startsWith('h:') || f.startsWith('c:') || f.startsWith('cc:') || f === 'pid');
+  const stale = Object.keys(await redis.hgetall(key)).filter((f) => f.startsWith('h:') || f.startsWith('c:') || f.startsWith('cc:') || f === 'pid' || f === 'limit_until');
   const multi = redis.multi();
   if (stale.length > 0) multi.hdel(key, ...stale);
-  multi
-    .hset(key, { attempt: String(attempt), updated_at: String(Date.now()) })
-    .xadd(keys.log(taskId), '*', 't', 's', 'd', `attempt ${attempt} of ${maxAttempts} starting\n`);
+  multi.hset(key, { attempt: String(run), updated_at: String(Date.now()) }).xadd(keys.log(taskId), '*', 't', 's', 'd', `${note}\n`);
   await multi.exec();
 }
 

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ApiTaskSchema } from '../api-client.js';
 import { continuationOf } from '../claude-progress.js';
+import { limitWaitNote } from '../claude-usage-limit.js';
 import { chooseWorktreeOption, type TaskGit } from '../git/task-worktree.js';
 import { formatDuration } from '../duration.js';
 import { InvalidInputError, UsageError } from '../errors.js';
@@ -122,7 +123,7 @@ export const MCP_TOOLS: readonly McpTool[] = [
         executor ??= earlier.executor;
         existing = args.worktree === false ? undefined : earlier.git;
       }
-      return dispatch(context, payload, { ...args, executor }, existing);
+      return dispatch(context, payload, { ...args, executor, onLimit: args.on_limit, limitWaits: args.limit_waits }, existing);
     },
   }),
   tool({
@@ -244,11 +245,26 @@ export const MCP_TOOLS: readonly McpTool[] = [
   }),
 ];
 
+interface DispatchArgs {
+  executor?: string;
+  name?: string;
+  timeout?: number;
+  labels?: string[];
+  retries?: number;
+  notify?: string[];
+  notify_session?: string;
+  worktree?: boolean;
+  base?: string;
+  commit?: boolean;
+  onLimit?: 'wait' | 'fail';
+  limitWaits?: number;
+}
+
 // Enqueues for `run` and `start` and says what happens next.
 async function dispatch(
   context: McpToolContext,
   payload: TaskPayload,
-  args: { executor?: string; name?: string; timeout?: number; labels?: string[]; retries?: number; notify?: string[]; notify_session?: string; worktree?: boolean; base?: string; commit?: boolean },
+  args: DispatchArgs,
   existing?: TaskGit,
 ): Promise<McpToolResult> {
   const { client } = context;
@@ -263,6 +279,8 @@ async function dispatch(
     timeoutMs: args.timeout,
     labels: args.labels,
     retries: args.retries,
+    onLimit: args.onLimit,
+    limitWaits: args.limitWaits,
     notify: args.notify,
     notifySession: args.notify_session,
     worktree: existing ? { existing } : chooseWorktreeOption(args, { worktree: '`worktree`', off: '`worktree: false`', base: '`base`', commit: '`commit`' }),
@@ -298,8 +316,10 @@ const U64_MAX = 2n ** 64n - 1n;
 function headline(view: TaskView): string {
   const r = view.record;
   const how = r.exitCode !== undefined ? ` (exit ${r.exitCode})` : r.signal ? ` (${r.signal})` : '';
-  const took = r.startedAt !== undefined ? ` ${r.finishedAt === undefined ? 'for' : 'after'} ${formatDuration((r.finishedAt ?? Date.now()) - r.startedAt)}` : '';
-  return `task ${r.id} ${view.status}${how}${took} on ${r.executor}`;
+  // A task queued again (for a usage limit or a retry) has not run for the time since it started.
+  const took = r.startedAt !== undefined && view.status !== 'queued' ? ` ${r.finishedAt === undefined ? 'for' : 'after'} ${formatDuration((r.finishedAt ?? Date.now()) - r.startedAt)}` : '';
+  const limit = limitWaitNote(r);
+  return `task ${r.id} ${view.status}${how}${took} on ${r.executor}${limit ? ` — ${limit}` : ''}`;
 }
 
 // Text from the task, between two marker lines no task can forge (they carry a fresh nonce).

@@ -46,6 +46,8 @@ export const StartInput = z.strictObject({
   max_budget_usd: z.number().positive().optional(),
   append_system_prompt: z.string().min(1).optional(),
   continue: TaskId.optional().describe('Continue the Claude session of this earlier task (same executor and workspace)'),
+  on_limit: z.enum(['wait', 'fail']).optional().describe('When the account\'s usage limit is reached: wait for the reset and resume the session (default), or fail'),
+  limit_waits: z.number().int().min(0).max(20).optional().describe('How many times to wait for a usage limit before failing (default 3)'),
   ...DispatchFields,
 });
 

@@ -17,6 +17,21 @@ const bash = (input: Record<string, unknown>, usage = { input_tokens: 1200, outp
   blocks: [{ type: 'tool_use', id: `toolu_${Date.now()}`, name: 'Bash', input }],
   usage,
 });
+// What the API answers a subscriber over the 5-hour limit: 429 with the unified rate-limit headers.
+const overLimit = (resetAt: number): Reply => ({
+  status: 429,
+  error: { type: 'rate_limit_error', message: 'Number of request tokens has exceeded your rate limit.' },
+  headers: {
+    'anthropic-ratelimit-unified-status': 'rejected',
+    'anthropic-ratelimit-unified-reset': String(Math.ceil(resetAt / 1000)),
+    'anthropic-ratelimit-unified-representative-claim': 'five_hour',
+  },
+});
+const subscriberEnv = (url: string): Record<string, string> => {
+  const env = offlineClaudeEnv(url);
+  delete env.ANTHROPIC_API_KEY;
+  return { ...env, CLAUDE_CODE_OAUTH_TOKEN: 'sk-ant-oat01-fake-token-for-tests', CLAUDE_CODE_SUBSCRIPTION_TYPE: 'max', IS_SANDBOX: '1' };
+};
 const text = (words: string, usage = { input_tokens: 1300, output_tokens: 19 }): Reply => ({ blocks: [{ type: 'text', text: words }], usage });
 
 describe('Claude tasks with the real Claude Code CLI', () => {
@@ -29,10 +44,13 @@ describe('Claude tasks with the real Claude Code CLI', () => {
     const [claude] = await Promise.all([ensureClaudeCode(), model.start(), receiver.start()]);
     const env = (extra: Record<string, string>) => JSON.stringify({ ...offlineClaudeEnv(model.url), ...extra });
     h = createHarness({
-      extraExecutors: `  - name: real\n    type: local\n    claude_path: ${claude}\n    env: ${env({ IS_SANDBOX: '1' })}\n  - name: strict\n    type: local\n    claude_path: ${claude}\n    env: ${env({})}\n`,
+      extraExecutors:
+        `  - name: real\n    type: local\n    claude_path: ${claude}\n    env: ${env({ IS_SANDBOX: '1' })}\n  - name: strict\n    type: local\n    claude_path: ${claude}\n    env: ${env({})}\n` +
+        // A subscriber's login (an OAuth token, no API key): only then does the CLI report a usage limit.
+        `  - name: subscriber\n    type: local\n    claude_path: ${claude}\n    env: ${JSON.stringify(subscriberEnv(model.url))}\n`,
       extraConfig: `defaults:\n  webhook_url: ${receiver.url}/claude\n  webhook_retry_schedule: [200ms]\n`,
     });
-    await Promise.all([h.startWorker('real'), h.startWorker('strict')]);
+    await Promise.all([h.startWorker('real'), h.startWorker('strict'), h.startWorker('subscriber')]);
     client = await h.client();
   }, 180_000);
   afterAll(async () => {
@@ -123,5 +141,36 @@ describe('Claude tasks with the real Claude Code CLI', () => {
     expect((await h.cli(['logs', id])).stdout).not.toContain('✓ done');
     const hook = await eventually(async () => receiver.requests.find((r) => r.body.includes(id)), 'the webhook');
     expect(JSON.parse(hook.body)).toMatchObject({ task_id: id, status: 'killed' });
+  });
+
+  it("waits out a subscriber's usage limit and resumes the same session with the CLI's --resume", async () => {
+    const resetAt = Date.now() + 3000;
+    model.script = () => (Date.now() < resetAt ? overLimit(resetAt) : text('Resumed and finished.'));
+    const before = model.requests.length;
+    const id = await start('subscriber', '-p', 'refactor the parser');
+    const waiting = await eventually(async () => {
+      const task = toTaskJson(await client.get(id));
+      return (task.limit as { until: string | null } | null)?.until ? task : undefined;
+    }, 'the usage-limit wait');
+    expect(waiting.status).toBe('queued');
+    const session = (waiting.claude as ClaudeJson).session_id;
+    expect(session).toEqual(expect.any(String));
+    // The CLI does not retry a rejected subscriber: one request, and the limit said at once.
+    expect(waiting.attempts).toEqual([expect.objectContaining({ outcome: 'failed', error: expect.stringMatching(/^claude API error 429 after 1 turn: You've hit your (5-hour|session) limit/) })]);
+
+    const task = await ended(id);
+    expect(task).toMatchObject({ status: 'completed', limit: { waits: 1, until: null } });
+    expect(Date.parse(task.finished_at as string)).toBeGreaterThanOrEqual(resetAt);
+    expect(task.claude).toMatchObject({ session_id: session, is_error: false, result: 'Resumed and finished.' });
+    // The resumed run carries the session's history (the task's prompt) and is told to go on.
+    const asked = model.requests.slice(before).filter((r) => r.path.startsWith('/v1/messages') && !r.path.includes('count_tokens'));
+    const last = asked.at(-1)!.raw;
+    expect(last).toContain('refactor the parser');
+    expect(last).toContain('Continue where you left off');
+    // The webhook goes out through the outbox after the end: once, at the real end.
+    const ofTask = () => receiver.requests.filter((r) => r.body.includes(id));
+    await eventually(async () => (ofTask().length > 0 ? true : undefined), 'the webhook');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(ofTask().map((r) => JSON.parse(r.body).status)).toEqual(['completed']);
   });
 });

@@ -135,6 +135,9 @@ describe('dashboard REST API over real HTTP, with a real worker process', () => 
       [{ ...shell('true'), callbackUrl: 'ftp://x' }, /callbackUrl/],
       [{ payload: { type: 'claude_code', prompt: 'x' }, executor: 'local', id: 'not-a-uuid' }, /`id`/],
       [{ payload: { type: 'shell_command', command: 'true', env: { 'A-B': '1' } }, executor: 'local' }, /environment variable name "A-B" cannot be set by the task's shell/],
+      [{ ...shell('true'), onLimit: 'wait' }, /usage-limit waits .* are for Claude tasks/],
+      [{ payload: { type: 'claude_code', prompt: 'x' }, executor: 'local', limitWaits: 21 }, /limitWaits/],
+      [{ payload: { type: 'claude_code', prompt: 'x' }, executor: 'local', onLimit: 'later' }, /onLimit/],
     ];
     for (const [body, message] of cases) {
       const r = await api('POST', '/api/tasks', body);

@@ -183,6 +183,26 @@ describe('task panel in a real browser (Chromium)', () => {
     await page.screenshot({ path: screenshotPath('task-diff.png'), fullPage: true });
   });
 
+  it("says a Claude task waits for the account's usage limit, in the list and on its page, until it resumes", async () => {
+    const { task_id: id } = await client.create({ executor: 'local', payload: { type: 'claude_code', prompt: 'Tidy up limit:4' }, workdir: '/tmp' });
+    const waiting = await eventually(async () => {
+      const task = await client.get(id);
+      return task.limit?.until ? task : undefined;
+    }, 'the usage-limit wait');
+    const note = `waiting for usage limit (resets ${waiting.limit!.until!.slice(11, 16)} UTC)`;
+    await page.goto(`${dashboard.url}/`);
+    const row = page.locator(`tr[data-task-id="${id}"]`);
+    await expect.poll(() => row.locator('.limit-note').textContent()).toBe(` ${note}`);
+    expect(await row.locator('.status').textContent()).toBe('queued');
+    await page.goto(`${dashboard.url}/tasks/${id}`);
+    await expect.poll(() => page.locator('.limit-note').textContent()).toBe(` ${note}`);
+    await page.screenshot({ path: screenshotPath('usage-limit.png') });
+    await client.wait(id);
+    await page.goto(`${dashboard.url}/`);
+    await expect.poll(() => row.locator('.status').textContent(), { timeout: 10_000 }).toBe('completed');
+    expect(await row.locator('.limit-note').count()).toBe(0);
+  });
+
   it('hides kill and retry in read-only mode', async () => {
     const readOnly = await startDashboard({ config: h.config(), port: 0, readOnly: true });
     try {

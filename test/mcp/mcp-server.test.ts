@@ -6,7 +6,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type RunningDashboard } from '../../bull-board/server.js';
 import { ApiTaskSchema } from '../../src/index.js';
-import { BIN, createHarness, type Harness } from '../helpers/harness.js';
+import { BIN, createHarness, eventually, type Harness } from '../helpers/harness.js';
 
 // The MCP server through the SDK's own client, over both transports: `openclaw-agent mcp` on
 // stdio (the real CLI process), and /mcp on a real dashboard server with a token. The client
@@ -173,6 +173,18 @@ describe.each([
     await call('wait', { ids: [taskOf(next).task_id] });
   }, 30_000);
 
+  it("says a Claude task waits for the account's usage limit, then resumes it", async () => {
+    const task = taskOf(await call('start', { prompt: 'limit:2 write the tests', workspace: h.dir, limit_waits: 1 }));
+    const waiting = await eventually(async () => {
+      const text = textOf(await call('status', { id: task.task_id }));
+      return text.includes('waiting for usage limit') ? text : undefined;
+    }, 'the usage-limit wait in status');
+    expect(waiting.split('\n')[0]).toMatch(new RegExp(`^task ${task.task_id} queued on local — waiting for usage limit \\(resets \\d\\d:\\d\\d UTC\\)$`));
+    const ended = await call('wait', { ids: [task.task_id] });
+    expect((ended.structuredContent as { tasks: { status: string; limit: unknown }[] }).tasks[0]).toMatchObject({ status: 'completed', limit: { waits: 1, until: null } });
+    expect((await call('start', { prompt: 'x', workspace: h.dir, on_limit: 'fail', limit_waits: 2 })).isError).toBeFalsy();
+  }, 30_000);
+
   it('kills a running task, retries it, and lists both', async () => {
     const run = await call('run', { argv: ['sleep', '60'], name: `sleeper ${transport}` });
     const id = taskOf(run).task_id;
@@ -214,6 +226,7 @@ describe.each([
       ['run', { command: 'true', timeout: 'soon' }, '`timeout`: expected a duration like 30s or 2h, got `soon`'],
       ['run', { command: 'true', notify: ['slack'] }, 'unknown notifier "slack" in `notify` — configured: (none: add a `notifiers:` section to the config); "none" turns them off'],
       ['start', { prompt: 'x', permission_mode: 'yolo' }, 'Expected `permission_mode` to be one of "default", "acceptEdits", "auto", "bypassPermissions", "manual", "dontAsk", "plan", got `yolo`'],
+      ['start', { prompt: 'x', limit_waits: 21 }, '`limit_waits`: Too big: expected number to be <=20, got `21`'],
       ['logs', { id: 'deadbeef', since: 'the start' }, 'no task matches id "deadbeef" — see `openclaw-agent list` for task ids'],
       ['wait', { ids: [] }, '`ids`: Too small: expected array to have >=1 items, got `[]`'],
       ['kill', { id: 'ffffffff-0000-4000-8000-000000000000' }, 'no task matches id "ffffffff-0000-4000-8000-000000000000" — see `openclaw-agent list` for task ids'],
