@@ -1,16 +1,16 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { ApiCreateTaskBodySchema, type ApiExecutor } from '../src/api-client.js';
+import { ApiCreateTaskBodySchema, type ApiExecutor } from '../src/api/contract.js';
 import { InvalidInputError } from '../src/errors.js';
-import type { TaskClient } from '../src/task-client.js';
-import { killTask, retryTask, waitForTasks, WaitTimeoutError } from '../src/task-control.js';
-import type { TaskPayload } from '../src/task-payload.js';
-import { executorJson } from '../src/task-format.js';
-import { toTaskJson } from '../src/task-record.js';
+import type { TaskClient } from '../src/tasks/client.js';
+import { killTask, retryTask, waitForTasks, WaitTimeoutError } from '../src/tasks/control.js';
+import type { TaskPayload } from '../src/tasks/request.js';
+import { executorJson } from '../src/tasks/format.js';
+import { toTaskJson } from '../src/tasks/record.js';
 import { readTaskDiff } from '../src/git/task-diff.js';
-import { searchTasks } from '../src/task-search.js';
-import { TASK_STATUSES, isEndedStatus } from '../src/task-status.js';
-import { describeIssue } from '../src/zod-issues.js';
+import { searchTasks } from '../src/tasks/search.js';
+import { TASK_STATUSES, isEndedStatus } from '../src/tasks/status.js';
+import { describeIssue } from '../src/text/zod-issues.js';
 import { resumePoint, sendLogTail, streamLog } from './log-events.js';
 
 // The REST API under /api. Bodies and queries are parsed by zod; failures are one line with a

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { describeError, isOcaError, type ErrorCode } from '../src/errors.js';
-import { isRedisConnectionError } from '../src/redis-connection.js';
+import { isRedisConnectionError } from '../src/redis/connection.js';
 
 /** An HTTP answer other than 2xx with a one-line message: `{"error": "…"}`. */
 export class HttpError extends Error {

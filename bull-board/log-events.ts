@@ -1,10 +1,10 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { TranscriptRenderer } from '../src/claude-transcript.js';
-import { readLog, readLogTail, type EndMarker, type LogEntry } from '../src/log-stream.js';
-import type { TaskClient } from '../src/task-client.js';
-import type { TaskView } from '../src/task-record.js';
-import { isEndedStatus } from '../src/task-status.js';
+import { TranscriptRenderer } from '../src/claude/transcript.js';
+import { readLog, readLogTail, type EndMarker, type LogEntry } from '../src/logs/log-stream.js';
+import type { TaskClient } from '../src/tasks/client.js';
+import type { TaskView } from '../src/tasks/record.js';
+import { isEndedStatus } from '../src/tasks/status.js';
 import { HttpError } from './http-errors.js';
 import { SECURITY_HEADERS } from './panel-page.js';
 

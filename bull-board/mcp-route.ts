@@ -1,7 +1,7 @@
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createMcpServer } from '../src/mcp/mcp-server.js';
-import type { TaskClient } from '../src/task-client.js';
+import type { TaskClient } from '../src/tasks/client.js';
 
 /** Where the dashboard serves MCP over Streamable HTTP. */
 export const MCP_PATH = '/mcp';

@@ -1,6 +1,6 @@
-import { CALLBACKS_QUEUE } from '../src/task-callbacks.js';
-import type { TaskClient } from '../src/task-client.js';
-import { TASK_STATUSES, type EndedStatus } from '../src/task-status.js';
+import { CALLBACKS_QUEUE } from '../src/notify/task-callbacks.js';
+import type { TaskClient } from '../src/tasks/client.js';
+import { TASK_STATUSES, type EndedStatus } from '../src/tasks/status.js';
 
 // `/metrics` in the Prometheus text format. Queue figures come from BullMQ; ended tasks and the
 // duration histogram cover the task records still kept (the retention window), read in pages.

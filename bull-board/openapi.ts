@@ -8,8 +8,8 @@ import {
   ApiKillResultSchema,
   ApiTaskListSchema,
   ApiWaitResultSchema,
-} from '../src/api-client.js';
-import { TASK_STATUSES } from '../src/task-status.js';
+} from '../src/api/contract.js';
+import { TASK_STATUSES } from '../src/tasks/status.js';
 
 // The OpenAPI 3.1 document of /api, with every body and answer schema derived from the zod
 // schemas the server validates with (OpenAPI 3.1 schemas are JSON Schema 2020-12).

@@ -3,11 +3,11 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { Job } from 'bullmq';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { readLogTail } from '../src/log-stream.js';
-import { CALLBACKS_QUEUE } from '../src/task-callbacks.js';
-import type { TaskClient } from '../src/task-client.js';
-import { TASK_TYPE_ICONS, TaskRequestSchema, describePayload, type TaskRequest } from '../src/task-payload.js';
-import { parseRecordHash, type TaskRecord } from '../src/task-record.js';
+import { readLogTail } from '../src/logs/log-stream.js';
+import { CALLBACKS_QUEUE } from '../src/notify/task-callbacks.js';
+import type { TaskClient } from '../src/tasks/client.js';
+import { TASK_TYPE_ICONS, TaskRequestSchema, describePayload, type TaskRequest } from '../src/tasks/request.js';
+import { parseRecordHash, type TaskRecord } from '../src/tasks/record.js';
 import { sendError } from './http-errors.js';
 
 // Bull Board at /queues: every executor queue and the callbacks queue. Job data is the task

@@ -1,9 +1,9 @@
 import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { LoadedConfig } from '../src/config.js';
-import { connectRedis, resolveRedisUrl } from '../src/redis-connection.js';
+import type { LoadedConfig } from '../src/config/config.js';
+import { connectRedis, resolveRedisUrl } from '../src/redis/connection.js';
 import { OcaError } from '../src/errors.js';
-import { TaskClient } from '../src/task-client.js';
+import { TaskClient } from '../src/tasks/client.js';
 import { AnsiTerminal } from './ansi-terminal.js';
 import { registerApiRoutes } from './api-routes.js';
 import { DashboardAuth, SESSION_COOKIE, isLoopbackHost, safeNext, type Caller } from './auth.js';

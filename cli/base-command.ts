@@ -1,6 +1,6 @@
 import { Command, Errors, Flags } from '@oclif/core';
 import type { LoadedConfig, TaskClient } from '../src/index.js';
-import { lib } from './lib.js';
+import { lib } from './load-library.js';
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 

@@ -4,7 +4,7 @@ import fs = require('node:fs');
 import nodeModule = require('node:module');
 import path = require('node:path');
 import vm = require('node:vm');
-import type { COMMANDS } from './commands.js' with { 'resolution-mode': 'import' };
+import type { COMMANDS } from './commands/index.js' with { 'resolution-mode': 'import' };
 
 const { isAscii } = buffer;
 const { readFileSync, renameSync, statSync, writeFileSync } = fs;

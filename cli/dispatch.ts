@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import type { EnqueueInput, LoadedConfig, TaskClient, TaskPayload } from '../src/index.js';
 import { entryPrinterFor, followTask } from './log-output.js';
-import { lib } from './lib.js';
+import { lib } from './load-library.js';
 
 /** Flags shared by `run` and `start`. */
 export const dispatchFlags = {

@@ -1,5 +1,5 @@
 import type { EndMarker, LogEntry, TaskClient, TaskType } from '../src/index.js';
-import { lib } from './lib.js';
+import { lib } from './load-library.js';
 
 /** Writes one log entry where it belongs: stdout to stdout, stderr and our notes to stderr. */
 export function printEntry(entry: LogEntry): void {

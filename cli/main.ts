@@ -1,9 +1,9 @@
 import { Config, execute, Parser } from '@oclif/core';
-import { COMMANDS } from './commands.js';
+import { COMMANDS } from './commands/index.js';
 import { hoistGlobalFlags } from './global-flags.js';
-import { lib } from './lib.js';
-import { preferOneShotParsing } from '../src/parse-mode.js';
-import { escapeControls } from '../src/zod-issues.js';
+import { lib } from './load-library.js';
+import { preferOneShotParsing } from './parse-mode.js';
+import { escapeControls } from '../src/text/escape.js';
 
 export { COMMANDS };
 

@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { lib } from './lib.js';
+import { lib } from './load-library.js';
 
 /** A task id is given as the first argument or with the original tool's `-t/--task-id`. */
 export const taskIdArgs = { id: Args.string({ description: 'Task id or a unique prefix of 6+ characters', required: false }) };

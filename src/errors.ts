@@ -1,4 +1,4 @@
-import { escapeControls } from './zod-issues.js';
+import { escapeControls } from './text/escape.js';
 
 /**
  * Every error a user can meet has a stable `code` and a message that says what to do next.

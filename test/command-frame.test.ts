@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CommandFrame } from '../src/command-frame.js';
+import { CommandFrame } from '../src/redis/command-frame.js';
 import { deleteKeys } from './helpers/harness.js';
 
 describe('command frames', () => {

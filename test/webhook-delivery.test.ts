@@ -8,7 +8,7 @@ import {
   deliverWebhook,
   nextRetryDelayMs,
   parseRetryAfter,
-} from '../src/webhook-delivery.js';
+} from '../src/notify/webhook-delivery.js';
 
 interface Received {
   method: string | undefined;

@@ -1,5 +1,5 @@
-import type { LoadedConfig } from '../src/config.js';
-import { startExecutorWorker } from '../src/worker-runtime.js';
+import type { LoadedConfig } from '../src/config/config.js';
+import { startExecutorWorker } from '../src/worker/runtime.js';
 import { exitAfterShutdown } from './shutdown.js';
 
 export interface WorkerProcessOptions {

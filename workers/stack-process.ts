@@ -1,14 +1,14 @@
-import type { LoadedConfig } from '../src/config.js';
+import type { LoadedConfig } from '../src/config/config.js';
 import {
   removeStackState,
   runningStackUrl,
   stackPaths,
   startPrivateRedis,
   writeStackState,
-} from '../src/embedded-stack.js';
+} from '../src/stack/private-stack.js';
 import { describeError, OcaError } from '../src/errors.js';
-import { redactRedisUrl } from '../src/redis-connection.js';
-import { startExecutorWorker, type RunningWorker } from '../src/worker-runtime.js';
+import { redactRedisUrl } from '../src/redis/connection.js';
+import { startExecutorWorker, type RunningWorker } from '../src/worker/runtime.js';
 
 export interface StackProcessOptions {
   config: LoadedConfig;

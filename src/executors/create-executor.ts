@@ -1,7 +1,7 @@
-import type { ExecutorConfig } from '../config.js';
+import type { ExecutorConfig } from '../config/config.js';
 import { ContainerExecutor } from './container/container-executor.js';
 import type { Executor } from './executor.js';
-import { LocalExecutor, type LocalExecutorOptions } from './local-executor.js';
+import { LocalExecutor, type LocalExecutorOptions } from './local/local-executor.js';
 import { SshExecutor } from './ssh/ssh-executor.js';
 
 /** The implementation behind an executor's `type`; `local` takes the worker's host id and lock duration. */

@@ -1,8 +1,8 @@
-import type { Config, ExecutorConfig } from '../config.js';
-import type { LogWriter } from '../log-stream.js';
-import type { TaskRequest } from '../task-payload.js';
-import type { ExecutorType, TaskRecord } from '../task-record.js';
-import type { StopSwitch } from '../task-stop.js';
+import type { Config, ExecutorConfig } from '../config/config.js';
+import type { LogWriter } from '../logs/log-stream.js';
+import type { TaskRequest } from '../tasks/request.js';
+import type { ExecutorType, TaskRecord } from '../tasks/record.js';
+import type { StopSwitch } from '../tasks/stop.js';
 
 /** Everything an executor needs to run one task, or to re-attach to it. */
 export interface ExecutionContext {

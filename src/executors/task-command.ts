@@ -1,6 +1,6 @@
-import { buildClaudeArgs, CLAUDE_NESTING_VARIABLES } from '../claude-args.js';
-import type { Config, ExecutorConfig } from '../config.js';
-import type { TaskPayload } from '../task-payload.js';
+import { buildClaudeArgs, CLAUDE_NESTING_VARIABLES } from '../claude/args.js';
+import type { Config, ExecutorConfig } from '../config/config.js';
+import type { TaskPayload } from '../tasks/request.js';
 
 /** What a payload becomes on any executor: argv (never a shell string), stdin, env and workdir. */
 export interface TaskCommand {

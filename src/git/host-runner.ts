@@ -1,8 +1,8 @@
 import path from 'node:path';
-import type { ExecutorConfig } from '../config.js';
-import { runLocalScript } from '../executors/host-script.js';
+import type { ExecutorConfig } from '../config/config.js';
+import { runLocalScript } from '../executors/local/host-script.js';
 import { DEFAULT_REMOTE_SPOOL, SshExecutor } from '../executors/ssh/ssh-executor.js';
-import { spoolRoot } from '../paths.js';
+import { spoolRoot } from '../config/paths.js';
 import type { ScriptRunner } from './task-worktree.js';
 
 /**

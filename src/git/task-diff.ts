@@ -1,7 +1,7 @@
 import { InvalidInputError } from '../errors.js';
-import type { TaskClient } from '../task-client.js';
-import type { TaskView } from '../task-record.js';
-import { isEndedStatus } from '../task-status.js';
+import type { TaskClient } from '../tasks/client.js';
+import type { TaskView } from '../tasks/record.js';
+import { isEndedStatus } from '../tasks/status.js';
 import { hostRunner } from './host-runner.js';
 import { readWorktreeChanges } from './task-worktree.js';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { InvalidInputError, OcaError } from '../errors.js';
-import { escapeControls } from '../zod-issues.js';
+import { escapeControls } from '../text/escape.js';
 import { CHANGES_SCRIPT, CREATE_SCRIPT, INSPECT_SCRIPT, markers, REMOVE_SCRIPT, SWEEP_SCRIPT } from './worktree-scripts.js';
 
 // A task in a git worktree of its own: made on the executor's host from the workspace's

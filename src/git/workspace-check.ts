@@ -1,4 +1,4 @@
-import type { ExecutorConfig } from '../config.js';
+import type { ExecutorConfig } from '../config/config.js';
 import { hostOf, hostRunner } from './host-runner.js';
 import { inspectWorkspace } from './task-worktree.js';
 

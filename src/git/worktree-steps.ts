@@ -1,9 +1,9 @@
 import type { Redis } from 'ioredis';
-import type { ExecutorConfig } from '../config.js';
+import type { ExecutorConfig } from '../config/config.js';
 import { describeError } from '../errors.js';
 import type { Executor } from '../executors/executor.js';
-import type { TaskKeys } from '../task-keys.js';
-import { payloadWorkdir, type TaskPayload, type TaskRequest } from '../task-payload.js';
+import type { TaskKeys } from '../tasks/keys.js';
+import { payloadWorkdir, type TaskPayload, type TaskRequest } from '../tasks/request.js';
 import { hostOf, worktreeRoot } from './host-runner.js';
 import { createTaskWorktree, readWorktreeChanges, worktreeBranch, worktreeWorkdir, WorktreeError, type TaskGit } from './task-worktree.js';
 

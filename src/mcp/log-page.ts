@@ -1,6 +1,6 @@
-import { TranscriptRenderer } from '../claude-transcript.js';
-import type { LogEntry } from '../log-stream.js';
-import type { TaskType } from '../task-payload.js';
+import { TranscriptRenderer } from '../claude/transcript.js';
+import type { LogEntry } from '../logs/log-stream.js';
+import type { TaskType } from '../tasks/request.js';
 
 // One answer of the MCP `logs` tool: a task's output as text of bounded size, ending on a whole
 // line, with the cursor to read on from. Reading on from each cursor shows every line once.

@@ -2,9 +2,10 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { describeError } from '../errors.js';
-import { packageVersion } from '../package-version.js';
-import type { TaskClient } from '../task-client.js';
-import { describeIssue, escapeControls } from '../zod-issues.js';
+import { packageVersion } from '../config/package-version.js';
+import type { TaskClient } from '../tasks/client.js';
+import { describeIssue } from '../text/zod-issues.js';
+import { escapeControls } from '../text/escape.js';
 import { MCP_TOOLS, type McpTool } from './mcp-tools.js';
 
 // The MCP server: the task tools over any transport (stdio for `openclaw-agent mcp`, Streamable

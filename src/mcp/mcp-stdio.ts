@@ -1,7 +1,7 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import type { LoadedConfig } from '../config.js';
-import { connectRedis } from '../redis-connection.js';
-import { TaskClient } from '../task-client.js';
+import type { LoadedConfig } from '../config/config.js';
+import { connectRedis } from '../redis/connection.js';
+import { TaskClient } from '../tasks/client.js';
 import { createMcpServer } from './mcp-server.js';
 
 export interface McpStdioOptions {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { DurationSchema } from '../duration.js';
-import { PERMISSION_MODES } from '../task-payload.js';
-import { TASK_STATUSES } from '../task-status.js';
+import { DurationSchema } from '../config/duration.js';
+import { PERMISSION_MODES } from '../tasks/request.js';
+import { TASK_STATUSES } from '../tasks/status.js';
 
 // The arguments of each MCP tool, as zod schemas: parsed by the server (one-line messages, as the
 // CLI's) and sent to clients as JSON Schema. Names are snake_case, like the CLI's JSON.

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { withoutOwnSecrets } from '../child-env.js';
-import { formatDuration } from '../duration.js';
-import { escapeControls } from '../zod-issues.js';
+import { withoutOwnSecrets } from '../executors/child-env.js';
+import { formatDuration } from '../config/duration.js';
+import { escapeControls } from '../text/escape.js';
 import { expandTemplate, TEMPLATE_FIELDS } from './argv-template.js';
 import type { CommandNotifier } from './notifier-config.js';
 import { templateValues, type TaskEndEvent } from './task-end-event.js';

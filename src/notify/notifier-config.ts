@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { DurationSchema } from '../duration.js';
-import { TASK_STATUSES, type EndedStatus } from '../task-status.js';
+import { DurationSchema } from '../config/duration.js';
+import { TASK_STATUSES, type EndedStatus } from '../tasks/status.js';
 import { TEMPLATE_FIELDS, unknownPlaceholders } from './argv-template.js';
 
 // The `notifiers:` section of the config: named ways to announce a task's end where someone

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import type { LoadedConfig } from '../config.js';
-import type { NotifierState } from '../task-record.js';
+import type { LoadedConfig } from '../config/config.js';
+import type { NotifierState } from '../tasks/record.js';
 import { runCommandNotifier } from './command-notifier.js';
-import { taskSigningKey, UNSIGNED_ANNOUNCEMENT_ERROR, verifyAnnouncement } from '../task-signing.js';
+import { taskSigningKey, UNSIGNED_ANNOUNCEMENT_ERROR, verifyAnnouncement } from '../tasks/signing.js';
 import { notifierSecretEnv, notifierTarget, type NotifierConfig } from './notifier-config.js';
 import { postWake } from './openclaw-wake.js';
 import { formatWakeText, TaskEndEventSchema } from './task-end-event.js';

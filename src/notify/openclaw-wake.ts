@@ -1,5 +1,5 @@
-import { escapeControls } from '../zod-issues.js';
-import { describeFetchError, parseRetryAfter } from '../webhook-delivery.js';
+import { escapeControls } from '../text/escape.js';
+import { describeFetchError, parseRetryAfter } from './webhook-delivery.js';
 import type { OpenClawNotifier } from './notifier-config.js';
 
 // An OpenClaw gateway's wake hook: `POST {url}{hooks_path}/wake` with the hooks token puts a

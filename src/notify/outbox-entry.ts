@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { buildCompletionPayload } from '../completion-record.js';
-import type { LoadedConfig } from '../config.js';
-import type { TaskRequest } from '../task-payload.js';
-import type { TaskRecord } from '../task-record.js';
-import type { EndedStatus } from '../task-status.js';
-import { signAnnouncement, taskSigningKey } from '../task-signing.js';
+import { buildCompletionPayload } from './completion-record.js';
+import type { LoadedConfig } from '../config/config.js';
+import type { TaskRequest } from '../tasks/request.js';
+import type { TaskRecord } from '../tasks/record.js';
+import type { EndedStatus } from '../tasks/status.js';
+import { signAnnouncement, taskSigningKey } from '../tasks/signing.js';
 import { buildTaskEndEvent, TaskEndEventSchema } from './task-end-event.js';
 
 // The outbox holds, for each ended task, who still has to hear of it: its webhooks and its

@@ -1,9 +1,9 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { LoadedConfig } from '../config.js';
-import type { TaskKeys } from '../task-keys.js';
-import { NOTIFIER_PREFIX } from '../task-record.js';
-import { setDeliveryField } from '../task-store.js';
+import type { LoadedConfig } from '../config/config.js';
+import type { TaskKeys } from '../tasks/keys.js';
+import { NOTIFIER_PREFIX } from '../tasks/record.js';
+import { setDeliveryField } from '../tasks/store.js';
 import { pendingNotifierState, type NotifyJob } from './notifier-delivery.js';
 import { OutboxEntrySchema, type OutboxEntry } from './outbox-entry.js';
 

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { formatDuration } from '../duration.js';
-import type { TaskRecord } from '../task-record.js';
-import { TASK_STATUSES, type EndedStatus } from '../task-status.js';
-import { escapeControls } from '../zod-issues.js';
+import { formatDuration } from '../config/duration.js';
+import type { TaskRecord } from '../tasks/record.js';
+import { TASK_STATUSES, type EndedStatus } from '../tasks/status.js';
+import { escapeControls } from '../text/escape.js';
 import type { TemplateField } from './argv-template.js';
 
 /**

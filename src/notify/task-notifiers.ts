@@ -1,5 +1,5 @@
 import { InvalidInputError } from '../errors.js';
-import { escapeControls } from '../zod-issues.js';
+import { escapeControls } from '../text/escape.js';
 import { NO_NOTIFIER, type NotifierConfig } from './notifier-config.js';
 
 // Which notifiers a task uses: the ones its caller named, else the config's defaults.notify.

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sweepExpiredIndexEntries, TaskKeys } from '../../src/index.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { sweepEndedSpools } from '../../src/executors/spool-retention.js';
-import { searchTasks } from '../../src/task-search.js';
+import { sweepEndedSpools } from '../../src/executors/local/spool-retention.js';
+import { searchTasks } from '../../src/tasks/search.js';
 import { createHarness, eventually, type Harness } from '../helpers/harness.js';
 
 describe('retention: ended tasks leave Redis — records, logs, jobs and index entries', () => {

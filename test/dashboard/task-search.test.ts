@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInputError, type TaskClient } from '../../src/index.js';
-import { searchTasks, searchWords, type TaskQuery } from '../../src/task-search.js';
+import { searchTasks, searchWords, type TaskQuery } from '../../src/tasks/search.js';
 import { createHarness, type Harness } from '../helpers/harness.js';
 
 // No worker: every task stays queued, which is all that searching needs.

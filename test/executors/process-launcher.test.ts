@@ -4,9 +4,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { ProcessLauncher } from '../../src/executors/process-launcher.js';
+import { ProcessLauncher } from '../../src/executors/local/process-launcher.js';
 import { isProcessAlive } from '../../src/executors/process-identity.js';
-import { wrapperSpec } from '../../src/executors/task-wrapper.js';
+import { wrapperSpec } from '../../src/executors/shell/task-wrapper.js';
 import { waitFor } from './executor-conformance.js';
 import { processesWithEnv, readProcessTable, type ProcessInfo } from '../helpers/processes.js';
 
@@ -125,7 +125,7 @@ describe('process launcher', () => {
     // that is gone by then: Node's channel never reports its end while that handle awaits the
     // worker's acknowledgement.
     const source = `
-      import { ProcessLauncher } from ${JSON.stringify(path.resolve('dist/src/executors/process-launcher.js'))};
+      import { ProcessLauncher } from ${JSON.stringify(path.resolve('dist/src/executors/local/process-launcher.js'))};
       const [name, value] = ${JSON.stringify(mark)}.split('=');
       const launcher = new ProcessLauncher({ PATH: process.env.PATH, [name]: value });
       await launcher.open();
@@ -154,7 +154,7 @@ describe('process launcher', () => {
   it('leaves no launcher or waiting wrapper behind when the worker is SIGKILLed', async () => {
     mark = `OCA_LAUNCHER_TEST=${randomUUID()}`;
     const source = `
-      import { ProcessLauncher } from ${JSON.stringify(path.resolve('dist/src/executors/process-launcher.js'))};
+      import { ProcessLauncher } from ${JSON.stringify(path.resolve('dist/src/executors/local/process-launcher.js'))};
       const [name, value] = ${JSON.stringify(mark)}.split('=');
       new ProcessLauncher({ PATH: process.env.PATH, [name]: value }).open();
       setInterval(() => {}, 1000);

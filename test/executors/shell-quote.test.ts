@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { isOcaError } from '../../src/errors.js';
-import { shellJoin, shellQuote } from '../../src/executors/shell-quote.js';
+import { shellJoin, shellQuote } from '../../src/executors/shell/quote.js';
 
 // Remote login shells are usually one of these; each must read the quoting back the same way.
 const SHELLS = ['/bin/sh', '/bin/dash', '/bin/bash', '/bin/zsh', '/bin/ksh', '/bin/mksh'].filter((shell) => existsSync(shell));

@@ -2,7 +2,7 @@ import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SpoolTail } from '../../src/executors/spool-tail.js';
+import { SpoolTail } from '../../src/executors/local/spool-tail.js';
 
 describe('spool tail', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'oca-spool-'));

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprintSha256 } from '../../src/executors/ssh/known-hosts.js';
-import { shellJoin } from '../../src/executors/shell-quote.js';
+import { shellJoin } from '../../src/executors/shell/quote.js';
 import { eventually } from '../helpers/harness.js';
 import { startSshd, type SshdServer } from '../helpers/sshd.js';
 

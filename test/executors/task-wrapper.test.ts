@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isOcaError } from '../../src/errors.js';
-import { terminateGroup } from '../../src/executors/local-executor.js';
+import { terminateGroup } from '../../src/executors/local/local-executor.js';
 import { isProcessAlive } from '../../src/executors/process-identity.js';
-import { checkShellEnvironment, parsePidFile, WAITING_WRAPPER, wrapperSpec, type WrapperSpecInput } from '../../src/executors/task-wrapper.js';
+import { checkShellEnvironment } from '../../src/executors/shell/env-names.js';
+import { parsePidFile, WAITING_WRAPPER, wrapperSpec, type WrapperSpecInput } from '../../src/executors/shell/task-wrapper.js';
 import { isLive, readProcessTable } from '../helpers/processes.js';
 import { waitFor } from './executor-conformance.js';
 

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { ConfigError, parseConfigText } from '../../src/index.js';
-import { formatIssuePath } from '../../src/zod-issues.js';
+import { formatIssuePath } from '../../src/text/zod-issues.js';
 import { expectOneLine, fuzzParameters, junkText, nearDuration } from './fuzz-support.js';
 
 const FILE = '/etc/openclaw/fuzz.yaml';

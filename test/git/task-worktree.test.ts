@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { git as runGit, makeRepo } from '../helpers/git-repo.js';
 import { InvalidInputError } from '../../src/errors.js';
-import { runLocalScript } from '../../src/executors/host-script.js';
+import { runLocalScript } from '../../src/executors/local/host-script.js';
 import {
   createTaskWorktree,
   inspectWorkspace,

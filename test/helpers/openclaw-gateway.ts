@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort } from '../../src/embedded-stack.js';
+import { freePort } from '../../src/stack/private-stack.js';
 import { isProcessAlive } from '../../src/executors/process-identity.js';
 import { ensureNpmTool, exists, installedVersion, testToolsDir } from './test-tools.js';
 

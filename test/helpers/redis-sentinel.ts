@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort } from '../../src/embedded-stack.js';
+import { freePort } from '../../src/stack/private-stack.js';
 import { eventually } from './harness.js';
 import { startRedisServer, type RedisServer } from './redis-server.js';
 

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort } from '../../src/embedded-stack.js';
+import { freePort } from '../../src/stack/private-stack.js';
 
 /** A private `redis-server` with AOF (`appendfsync everysec`) that a fault test may crash and restart. */
 export interface RedisServer {

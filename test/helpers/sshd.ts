@@ -6,7 +6,7 @@ import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { fingerprintSha256, knownHostsLine } from '../../src/executors/ssh/known-hosts.js';
-import { freePort } from '../../src/embedded-stack.js';
+import { freePort } from '../../src/stack/private-stack.js';
 import { stopProcess } from './harness.js';
 import { isLive, processesWithEnv, readProcessTable, type ProcessInfo, type ProcessRef } from './processes.js';
 

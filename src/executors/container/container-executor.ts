@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
-import { expandHome, type ExecutorConfig } from '../../config.js';
+import { expandHome, type ExecutorConfig } from '../../config/config.js';
 import { OcaError } from '../../errors.js';
 import { DetachedError, type ExecutionContext, type ExecutionResult, type Executor } from '../executor.js';
 import { buildTaskCommand, type TaskCommand } from '../task-command.js';

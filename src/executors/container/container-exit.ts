@@ -1,4 +1,4 @@
-import { formatByteSize } from '../../byte-size.js';
+import { formatByteSize } from '../../config/byte-size.js';
 import { resultFromExitCode, type ExecutionResult } from '../executor.js';
 
 /** How a container ended, as the engine reports it. */

@@ -1,5 +1,5 @@
 import type Dockerode from 'dockerode';
-import type { ExecutorConfig } from '../../config.js';
+import type { ExecutorConfig } from '../../config/config.js';
 import { OcaError } from '../../errors.js';
 import { resolveEngineAddress } from './engine-address.js';
 import { connectEngine, engineMessage, isNotFound, statusOf, type Engine } from './engine-client.js';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type Dockerode from 'dockerode';
-import type { ExecutorConfig } from '../../config.js';
+import type { ExecutorConfig } from '../../config/config.js';
 import type { TaskCommand } from '../task-command.js';
 import { removeContainer } from './container-retention.js';
 import { DEFAULT_PATH, envMap, EXECUTOR_LABEL, homeFromPasswd } from './container-spec.js';

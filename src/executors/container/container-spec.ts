@@ -1,5 +1,5 @@
 import type Dockerode from 'dockerode';
-import type { ExecutorConfig } from '../../config.js';
+import type { ExecutorConfig } from '../../config/config.js';
 import type { TaskCommand } from '../task-command.js';
 
 /** Labels that find a task's container again, on any worker: by task, executor and attempt. */

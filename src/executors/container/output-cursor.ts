@@ -1,5 +1,5 @@
-import type { OutputChunk } from '../../log-stream.js';
-import { completeUtf8Length } from '../../utf8-boundary.js';
+import type { OutputChunk } from '../../logs/log-stream.js';
+import { completeUtf8Length } from '../../logs/utf8-boundary.js';
 import { splitTimestamp, type EngineFrame } from './engine-frames.js';
 
 type Stream = 'stdout' | 'stderr';

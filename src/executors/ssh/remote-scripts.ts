@@ -1,7 +1,8 @@
 import { InvalidInputError } from '../../errors.js';
 import { startTimeOfStatLine } from '../process-identity.js';
-import { checkShellEnvironment, parsePidFile, WRAPPER, wrapperArgs } from '../task-wrapper.js';
-import { shellJoin, shellQuote } from '../shell-quote.js';
+import { checkShellEnvironment } from '../shell/env-names.js';
+import { parsePidFile, WRAPPER, wrapperArgs } from '../shell/task-wrapper.js';
+import { shellJoin, shellQuote } from '../shell/quote.js';
 
 /**
  * The POSIX sh scripts the SSH executor runs on the remote, and parsers for what they print.

@@ -4,7 +4,7 @@ import { homedir, userInfo } from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
-import { expandHome, type ExecutorConfig } from '../../config.js';
+import { expandHome, type ExecutorConfig } from '../../config/config.js';
 import { OcaError } from '../../errors.js';
 import {
   appendKnownHost,

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { ExecutorConfig } from '../../config.js';
+import type { ExecutorConfig } from '../../config/config.js';
 import { describeError } from '../../errors.js';
-import { OwnershipLostError, type LogWriter, type OutputChunk } from '../../log-stream.js';
-import type { StopRequest, StopSwitch } from '../../task-stop.js';
-import { completeUtf8Length } from '../../utf8-boundary.js';
+import { OwnershipLostError, type LogWriter, type OutputChunk } from '../../logs/log-stream.js';
+import type { StopRequest, StopSwitch } from '../../tasks/stop.js';
+import { completeUtf8Length } from '../../logs/utf8-boundary.js';
 import { DetachedError, resultFromExitCode, type ExecutionContext, type ExecutionResult, type Executor } from '../executor.js';
 import { buildTaskCommand } from '../task-command.js';
 import {
@@ -19,7 +19,7 @@ import {
   type PolledStatus,
   type ReadRange,
 } from './remote-scripts.js';
-import { shellQuote } from '../shell-quote.js';
+import { shellQuote } from '../shell/quote.js';
 import { SshConnection, SshError } from './ssh-connection.js';
 
 /** Where remote tasks keep their directories unless `spool_dir` says otherwise. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { EngineFrame } from '../../../src/executors/container/engine-frames.js';
 import { LogReplay, OutputCursor } from '../../../src/executors/container/output-cursor.js';
-import type { OutputChunk } from '../../../src/log-stream.js';
+import type { OutputChunk } from '../../../src/logs/log-stream.js';
 
 const text = (chunks: OutputChunk[]) => chunks.map((c) => `${c.stream}:${c.text.toString()}`);
 const at = (second: number, body: string, stream: 'stdout' | 'stderr' = 'stdout'): EngineFrame => ({

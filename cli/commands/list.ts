@@ -1,0 +1,41 @@
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../base-command.js';
+import { lib } from '../load-library.js';
+
+export default class List extends BaseCommand {
+  static override summary = 'List tasks, newest first';
+  static override examples = ['<%= config.bin %> list --status running', '<%= config.bin %> list --executor crib --jsonl'];
+  static override flags = {
+    status: Flags.string({ description: 'Only tasks with this status (queued, running, completed, failed, killed, timed_out, lost, cancelled)' }),
+    executor: Flags.string({ description: 'Only tasks of this executor' }),
+    type: Flags.string({ description: 'Only tasks of this type', options: ['claude_code', 'shell_command'] }),
+    limit: Flags.integer({ description: 'At most this many tasks', default: 50, min: 1 }),
+    json: Flags.boolean({ description: 'Print a JSON array' }),
+    jsonl: Flags.boolean({ description: 'Print one JSON object per line' }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(List);
+    const { isTaskStatus, TASK_STATUSES } = await lib();
+    const { InvalidInputError, quoteInput } = await lib();
+    if (flags.status !== undefined && !isTaskStatus(flags.status)) {
+      throw new InvalidInputError(`Expected \`--status\` to be one of ${TASK_STATUSES.join(', ')}, got ${quoteInput(flags.status)}`);
+    }
+    const client = await this.openClient(flags.config);
+    const views = await client.list({
+      status: flags.status,
+      executor: flags.executor,
+      taskType: flags.type as 'claude_code' | 'shell_command' | undefined,
+      limit: flags.limit,
+    });
+    if (flags.jsonl || flags.json) {
+      const { toTaskJson } = await lib();
+      const records = views.map((view) => toTaskJson(view));
+      if (flags.jsonl) process.stdout.write(records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+      else this.printJson(records);
+      return;
+    }
+    const { formatTaskTable } = await lib();
+    this.log(formatTaskTable(views));
+  }
+}

@@ -1,0 +1,39 @@
+import { Args, Flags } from '@oclif/core';
+import { BaseCommand } from '../base-command.js';
+import { dispatchFlags, dispatchOptions, dispatchTask } from '../dispatch.js';
+import { lib } from '../load-library.js';
+
+export default class Run extends BaseCommand {
+  static override summary = 'Run a shell command as a detached task';
+  static override description =
+    'Prints the task id at once. `--cmd` is run by `sh -c`; words after `--` are run as argv, without a shell.';
+  static override examples = [
+    '<%= config.bin %> run --executor crib --workdir ~/lez-framework --cmd "cargo test --workspace"',
+    '<%= config.bin %> run -e local --follow -- printf "%s\\n" "it\'s" \'$(id)\'',
+  ];
+  static override strict = false;
+  static override args = { argv: Args.string({ description: 'Command and arguments after --', required: false }) };
+  static override flags = {
+    ...dispatchFlags,
+    cmd: Flags.string({ char: 'c', description: 'Command string, run with sh -c' }),
+    workspace: Flags.string({ char: 'w', aliases: ['workdir'], description: 'Working directory (~ expands on the executor)' }),
+    env: Flags.string({ description: 'Environment variable KEY=VALUE for the task (repeatable; values are never printed)', multiple: true }),
+  };
+
+  async run(): Promise<void> {
+    const { flags, argv } = await this.parse(Run);
+    const { buildShellPayload, parseEnvAssignments } = await lib();
+    // The words after `--` exactly as given: oclif's argv loses its order when a word equals a
+    // flag's value (`--name build -- make build`).
+    const separator = this.argv.indexOf('--');
+    const payload = buildShellPayload({
+      cmd: flags.cmd,
+      argv: separator === -1 ? (argv as string[]) : this.argv.slice(separator + 1),
+      env: parseEnvAssignments(flags.env ?? []),
+      workdir: flags.workspace,
+    });
+    const options = await dispatchOptions(await this.loadConfig(flags.config), flags);
+    const client = await this.openClient(flags.config);
+    process.exitCode = await dispatchTask(client, payload, options, flags);
+  }
+}

@@ -1,0 +1,84 @@
+import { readFile } from 'node:fs/promises';
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../base-command.js';
+import { dispatchFlags, dispatchOptions, dispatchTask } from '../dispatch.js';
+import { lib } from '../load-library.js';
+
+export default class Start extends BaseCommand {
+  static override summary = 'Start a Claude Code task';
+  static override description =
+    'Runs `claude -p` on the executor with the prompt on stdin; prints the task id at once. `--continue ID` resumes the Claude session of an earlier task, on its executor and in its workspace.';
+  static override examples = [
+    '<%= config.bin %> start --executor crib --workspace ~/app --prompt "Fix the nix build"',
+    '<%= config.bin %> start --continue 3f2a9c --prompt "Now add a test for it"',
+    'git diff | <%= config.bin %> start -e crib -w ~/app --prompt - --permission-mode acceptEdits',
+  ];
+  static override flags = {
+    ...dispatchFlags,
+    prompt: Flags.string({ char: 'p', description: 'The prompt ("-" reads it from stdin)' }),
+    'prompt-file': Flags.string({ description: 'Read the prompt from this file', exclusive: ['prompt'] }),
+    continue: Flags.string({ description: 'Continue the Claude session of this task (id or prefix): same executor and workspace, claude --resume' }),
+    workspace: Flags.string({ char: 'w', aliases: ['workdir'], description: 'Workspace directory (~ expands on the executor)' }),
+    'max-turns': Flags.integer({ description: 'Maximum agent turns (default: defaults.max_turns)', min: 1 }),
+    'allowed-tools': Flags.string({ description: 'Tool Claude may use without asking (repeatable or comma-separated)', multiple: true }),
+    'disallowed-tools': Flags.string({ description: 'Tool Claude may not use (repeatable or comma-separated)', multiple: true }),
+    model: Flags.string({ description: 'Model name or alias for claude --model' }),
+    'permission-mode': Flags.string({ description: 'default, acceptEdits, auto, bypassPermissions, manual, dontAsk or plan (default: the executor\'s permission_mode)' }),
+    'max-budget-usd': Flags.string({ description: 'Stop when the run has cost this many dollars (claude --max-budget-usd)' }),
+    'append-system-prompt': Flags.string({ description: 'Text added to Claude\'s system prompt' }),
+    'on-limit': Flags.string({ description: 'When the account\'s usage limit is reached: wait for the reset and resume the session, or fail', options: ['wait', 'fail'] }),
+    'limit-waits': Flags.integer({ description: 'How many times to wait for a usage limit before failing (default 3)', min: 0, max: 20 }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Start);
+    const { buildClaudePayload, continuationOf } = await lib();
+    const prompt = await readPrompt(flags.prompt, flags['prompt-file']);
+    const payload = buildClaudePayload({
+      prompt,
+      maxTurns: flags['max-turns'],
+      workspace: flags.workspace,
+      allowedTools: flags['allowed-tools'],
+      disallowedTools: flags['disallowed-tools'],
+      model: flags.model,
+      permissionMode: flags['permission-mode'],
+      maxBudgetUsd: flags['max-budget-usd'],
+      appendSystemPrompt: flags['append-system-prompt'],
+    });
+    const options = {
+      ...(await dispatchOptions(await this.loadConfig(flags.config), flags)),
+      onLimit: flags['on-limit'] as 'wait' | 'fail' | undefined,
+      limitWaits: flags['limit-waits'],
+    };
+    const client = await this.openClient(flags.config);
+    if (flags.continue === undefined) {
+      process.exitCode = await dispatchTask(client, payload, options, flags);
+      return;
+    }
+    const earlier = continuationOf(await client.get(flags.continue));
+    // A task that ran in a worktree is continued in that worktree.
+    const worktree = earlier.git && options.worktree !== false ? { existing: earlier.git } : options.worktree;
+    process.exitCode = await dispatchTask(
+      client,
+      { ...payload, workspace: payload.workspace ?? earlier.workspace, resumeSessionId: earlier.sessionId, continues: earlier.taskId },
+      { ...options, executor: flags.executor ?? earlier.executor, worktree },
+      flags,
+    );
+  }
+}
+
+// --prompt TEXT, --prompt - (stdin) or --prompt-file FILE.
+async function readPrompt(prompt: string | undefined, file: string | undefined): Promise<string | undefined> {
+  if (file !== undefined) {
+    try {
+      return await readFile(file, 'utf8');
+    } catch (error) {
+      const { UsageError } = await lib();
+      throw new UsageError(`cannot read --prompt-file ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
+  }
+  if (prompt !== '-') return prompt;
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,47 @@
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../base-command.js';
+import { loadDashboard } from '../side-bundles.js';
+
+export default class Up extends BaseCommand {
+  static override summary = 'Run a private Redis and the workers for the configured executors, in the foreground';
+  static override description =
+    'Needs a redis-server binary. Data (AOF) and the generated password live in the data directory ($OPENCLAW_AGENT_HOME). Ctrl-C stops everything cleanly; running tasks keep running and are re-attached on the next start. Other commands start this in the background on their own when no Redis is reachable.';
+  static override flags = {
+    background: Flags.boolean({ hidden: true, description: 'Started by another command; output goes to the stack log' }),
+    'redis-url': Flags.string({ description: 'Run only the workers, against this Redis, instead of a private one' }),
+    dashboard: Flags.boolean({ description: 'Serve the dashboard beside the workers (on 127.0.0.1)', default: true, allowNo: true }),
+    'dashboard-port': Flags.integer({ description: 'Dashboard port', default: 3000, min: 0, max: 65535 }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Up);
+    const config = await this.loadConfig(flags.config);
+    const { runStackProcess } = await import('../../workers/stack-process.js');
+    const { exitAfterShutdown } = await import('../../workers/shutdown.js');
+    const say = (line: string) => process.stderr.write(`[openclaw-agent up] ${line}\n`);
+    // The dashboard runs with a foreground `up` only: a stack started in the background by
+    // another command does not take a port on its own.
+    const withDashboard = flags.dashboard && !flags.background;
+    await runStackProcess({
+      config,
+      background: flags.background,
+      externalRedis: flags['redis-url'],
+      say,
+      services: withDashboard
+        ? async (redisUrl) => {
+            const { startDashboard } = loadDashboard();
+            const dashboard = await startDashboard({
+              config,
+              redisUrl,
+              port: flags['dashboard-port'],
+              token: process.env.OPENCLAW_AGENT_DASHBOARD_TOKEN,
+              onLog: (line) => say(`[dashboard] ${line}`),
+            });
+            say(`dashboard on ${dashboard.url}/ (Bull Board at ${dashboard.url}/queues)`);
+            return dashboard;
+          }
+        : undefined,
+    });
+    exitAfterShutdown();
+  }
+}

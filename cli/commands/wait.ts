@@ -1,0 +1,34 @@
+import { Args, Flags } from '@oclif/core';
+import { BaseCommand } from '../base-command.js';
+import { lib, taskControl } from '../load-library.js';
+
+export default class Wait extends BaseCommand {
+  static override summary = 'Wait for tasks to end; exit with the exit code of the (first failing) task';
+  static override examples = ['<%= config.bin %> wait 3f2a9c', '<%= config.bin %> wait 3f2a9c 81be07 --timeout 2h'];
+  static override strict = false;
+  static override args = { ids: Args.string({ description: 'Task ids or unique prefixes', required: false }) };
+  static override flags = {
+    timeout: Flags.string({ description: 'Give up after this long (exit 124)' }),
+  };
+
+  async run(): Promise<void> {
+    const { flags, argv } = await this.parse(Wait);
+    const ids = argv as string[];
+    const { UsageError } = await lib();
+    if (ids.length === 0) throw new UsageError('missing task id: `openclaw-agent wait <id…>`');
+    const { requireDuration } = await lib();
+    const timeoutMs = flags.timeout === undefined ? undefined : requireDuration('--timeout', flags.timeout);
+    const client = await this.openClient(flags.config);
+    const full: string[] = [];
+    for (const id of ids) full.push((await client.get(id)).record.id);
+    const { waitForTasks } = await taskControl();
+    const { formatEndSummary } = await lib();
+    const views = await waitForTasks(client, full, { timeoutMs });
+    let code = 0;
+    for (const view of views) {
+      this.log(formatEndSummary(view));
+      if (code === 0 && view.status !== 'completed') code = view.record.exitCode || 1;
+    }
+    process.exitCode = code;
+  }
+}

@@ -1,0 +1,175 @@
+// The REST API's contract: bodies and answers as zod schemas, which the server in bull-board/
+// validates with and derives its OpenAPI document from.
+import { z } from 'zod';
+import { TaskPayloadSchema, TaskRequestSchema } from '../tasks/request.js';
+import { TaskGitSchema } from '../git/task-worktree.js';
+import { NotifierStateSchema } from '../tasks/record.js';
+import { TASK_STATUSES } from '../tasks/status.js';
+
+const isAbsoluteOrHome = (dir: string) => dir.startsWith('/') || dir === '~' || dir.startsWith('~/');
+const WORKDIR_MESSAGE = 'the API has no current directory: give an absolute path or one starting with ~';
+
+/** `POST /api/tasks`: what `run` and `start` take on the command line, as JSON. */
+export const ApiCreateTaskBodySchema = z
+  .strictObject({
+    /** The executor to run on; chosen by `labels` (or the only executor) when absent. */
+    executor: z.string().min(1).optional(),
+    payload: TaskPayloadSchema,
+    /** Sets the payload's `workingDir` (commands) or `workspace` (prompts) when it has none. */
+    workdir: z.string().min(1).optional(),
+    labels: z.array(z.string().min(1)).optional(),
+    name: TaskRequestSchema.shape.name,
+    /** Wall-clock limit in milliseconds. @default the executor's or the config's `timeout` */
+    timeoutMs: TaskRequestSchema.shape.timeoutMs,
+    /** Extra runs after a failed one. @default 0 */
+    retries: z.number().int().min(0).max(100).optional(),
+    /** Claude tasks: `wait` for the account's usage limit to reset and resume, or `fail` at once. @default "wait" */
+    onLimit: TaskRequestSchema.shape.onLimit,
+    /** Claude tasks: how many times to wait for a usage limit before failing. @default 3 */
+    limitWaits: TaskRequestSchema.shape.limitWaits,
+    /** First delay before a retry, doubling with jitter. @default 30000 */
+    backoffMs: TaskRequestSchema.shape.backoffMs,
+    /** Completion webhook URL (signed, retried). */
+    callbackUrl: TaskRequestSchema.shape.callbackUrl,
+    /** Notifiers from the config's `notifiers:`; `[]` or `["none"]` for none. @default the config's `defaults.notify` */
+    notify: z.array(z.string().min(1).max(64)).max(20).optional(),
+    /** The OpenClaw session key to wake (the gateway needs `hooks.allowRequestSessionKey`). */
+    notifySession: TaskRequestSchema.shape.notifySession,
+    /** Run in a git worktree of its own: `true`, or `{base, commit}`; `false` even where the executor says `worktree: true`. */
+    worktree: z.union([z.boolean(), z.strictObject({ base: z.string().min(1).max(200).optional(), commit: z.boolean().optional() })]).optional(),
+    /** A UUID v4 of your choosing, for idempotent dispatch; a second request with it is refused. */
+    id: z.uuid({ version: 'v4' }).optional(),
+  })
+  .superRefine((body, ctx) => {
+    const dirs: [string, string | undefined][] = [
+      ['workdir', body.workdir],
+      ['payload.workingDir', body.payload.type === 'shell_command' ? body.payload.workingDir : undefined],
+      ['payload.workspace', body.payload.type === 'claude_code' ? body.payload.workspace : undefined],
+    ];
+    for (const [field, dir] of dirs) {
+      if (dir !== undefined && !isAbsoluteOrHome(dir)) ctx.addIssue({ code: 'custom', path: field.split('.'), message: WORKDIR_MESSAGE });
+    }
+  });
+export type ApiCreateTaskBody = z.input<typeof ApiCreateTaskBodySchema>;
+
+const ENDED = TASK_STATUSES.filter((s) => s !== 'queued' && s !== 'running') as [string, ...string[]];
+const isoTime = z.string().nullable();
+
+/** A task as every surface shows it (toTaskJson): env values never appear, only `env_keys`. */
+export const ApiTaskSchema = z.object({
+  task_id: z.string(),
+  executor: z.string(),
+  executor_type: z.enum(['local', 'ssh', 'container']),
+  task_type: z.enum(['claude_code', 'shell_command']),
+  status: z.enum(TASK_STATUSES),
+  pid: z.number().int().nullable(),
+  started_at: isoTime,
+  updated_at: isoTime,
+  finished_at: isoTime,
+  exit_code: z.number().int().nullable(),
+  error: z.string().nullable(),
+  name: z.string().nullable(),
+  /** Shell tasks: the command with its argv. */
+  command: z.string().optional(),
+  /** Claude tasks: the prompt. */
+  prompt: z.string().optional(),
+  workdir: z.string().nullable(),
+  duration_ms: z.number().int().nullable(),
+  labels: z.array(z.string()),
+  env_keys: z.array(z.string()),
+  signal: z.string().nullable(),
+  attempt: z.number().int(),
+  attempts: z.array(
+    z.object({
+      attempt: z.number().int(),
+      outcome: z.enum(ENDED),
+      exit_code: z.number().int().nullable(),
+      started_at: isoTime,
+      finished_at: z.string(),
+      error: z.string().nullable(),
+    }),
+  ),
+  webhooks: z.array(
+    z.object({
+      /** The URL's origin only: paths often hold tokens. */
+      target: z.string(),
+      state: z.enum(['pending', 'retrying', 'delivered', 'gone', 'failed']),
+      attempts: z.number().int(),
+      status: z.number().int().optional(),
+      error: z.string().optional(),
+      at: z.string().optional(),
+    }),
+  ),
+  /** The notifiers that announce the task's end. */
+  notify: z.array(z.string()),
+  /** Each notifier's delivery, once the task ended. */
+  notifiers: z.array(NotifierStateSchema.extend({ name: z.string() })),
+  created_at: z.string(),
+  queue_position: z.number().int().nullable(),
+  /** The task's git worktree (`--worktree`): repo, base, branch, and at the end what it changed. */
+  git: TaskGitSchema.nullable(),
+  /** Claude tasks: what the worker read from the stream-json output. */
+  claude: z
+    .object({
+      session_id: z.string(),
+      model: z.string(),
+      turns: z.number(),
+      last_tool: z.string(),
+      input_tokens: z.number(),
+      output_tokens: z.number(),
+      subtype: z.string(),
+      is_error: z.boolean(),
+      num_turns: z.number(),
+      total_cost_usd: z.number(),
+      duration_ms: z.number(),
+      result: z.string(),
+      last_event: z.string(),
+      api_retries: z.number(),
+      api_error_status: z.number(),
+      api_error: z.string(),
+    })
+    .partial()
+    .nullable()
+    .optional(),
+  /** Claude tasks: the task whose session this one continues. */
+  continues: z.string().nullable().optional(),
+  /** Claude tasks: its waits for the account's usage limit so far, and until when the current one lasts. */
+  limit: z.object({ waits: z.number().int(), until: isoTime }).nullable().optional(),
+});
+export type ApiTask = z.infer<typeof ApiTaskSchema>;
+
+export const ApiTaskListSchema = z.object({
+  tasks: z.array(ApiTaskSchema),
+  /** Pass as `cursor` for the next, older page; null at the end. */
+  next_cursor: z.string().nullable(),
+});
+
+export const ApiCreatedTaskSchema = z.object({ task_id: z.string(), executor: z.string() });
+export type ApiCreatedTask = z.infer<typeof ApiCreatedTaskSchema>;
+
+export const ApiKillResultSchema = z.object({
+  task_id: z.string(),
+  /** `cancelled`: it had not started; `stop-requested`: its worker stops it; `already-ended`: nothing to do. */
+  result: z.enum(['cancelled', 'stop-requested', 'already-ended']),
+  status: z.enum(TASK_STATUSES),
+});
+export type ApiKillResult = z.infer<typeof ApiKillResultSchema>;
+
+export const ApiWaitResultSchema = z.object({ done: z.boolean(), task: ApiTaskSchema });
+
+/** An executor as configured; env shows keys only. */
+export const ApiExecutorSchema = z.object({
+  name: z.string(),
+  type: z.enum(['local', 'ssh', 'container']),
+  host: z.string().nullable(),
+  labels: z.array(z.string()),
+  port: z.number().int().nullable(),
+  user: z.string().nullable(),
+  image: z.string().nullable(),
+  runtime: z.string().nullable(),
+  concurrency: z.number().int(),
+  env_keys: z.array(z.string()),
+});
+export type ApiExecutor = z.infer<typeof ApiExecutorSchema>;
+
+export const ApiErrorBodySchema = z.object({ error: z.string() });

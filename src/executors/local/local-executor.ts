@@ -1,0 +1,425 @@
+import { existsSync, mkdirSync, readFileSync, watch, type FSWatcher } from 'node:fs';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { withoutOwnSecrets } from '../child-env.js';
+import { expandHome } from '../../config/config.js';
+import { formatDuration } from '../../config/duration.js';
+import { resolveHostId } from './host-id.js';
+import { TaskEndedError } from '../../logs/log-stream.js';
+import { spoolRoot } from '../../config/paths.js';
+import { DEFAULT_GRACE_MS } from '../../tasks/stop.js';
+import { DetachedError, resultFromExitCode, type ExecutionContext, type ExecutionResult, type Executor } from '../executor.js';
+import { runLocalScript } from './host-script.js';
+import { ProcessLauncher } from './process-launcher.js';
+import { isSameProcessAlive, readProcessStartTime } from '../process-identity.js';
+import { SpoolTail } from './spool-tail.js';
+import { parsePidFile, wrapperSpec } from '../shell/task-wrapper.js';
+import { buildTaskCommand } from '../task-command.js';
+
+/** How long to wait for the wrapper's pid file when re-attaching to a task whose worker died at spawn. */
+const PID_FILE_WAIT_MS = 2000;
+/** How long a stop waits for SIGKILL to empty the process group (zombies may linger longer). */
+const KILL_WAIT_MS = 1000;
+/** The longest idle wait between looks at the spool files when no file event arrives. */
+const IDLE_POLL_MS = 250;
+
+export interface LocalHandle {
+  pid: number;
+  /** Process start time in clock ticks; guards against a recycled pid. */
+  startTime?: string;
+  dir: string;
+}
+
+export interface LocalExecutorOptions {
+  /** The host this worker runs on, recorded with each task it starts (`h:host`). @default resolveHostId() */
+  hostId?: string;
+  /** How long a silent worker keeps its jobs before another takes them over (worker.lock_duration), for messages. @default 30s */
+  lockDurationMs?: number;
+  /** Receives one line per notable event (an orphaned process stopped). @default ignore */
+  onLog?: (line: string) => void;
+  /** Variables of the worker's environment that tasks must not see (the notifiers' hooks tokens). @default [] */
+  secretEnv?: readonly string[];
+}
+
+/**
+ * Runs tasks on this host, detached, so they outlive the worker that started them. A task is
+ * bound to its host: a worker on another host that takes its job over cannot reach the process
+ * and ends the task as lost; the worker that started it stops the process if it comes back.
+ */
+export class LocalExecutor implements Executor {
+  readonly type = 'local' as const;
+  readonly hostId: string;
+  private readonly lockDurationMs: number;
+  private readonly log: (line: string) => void;
+  /** Starts wrappers with the worker's environment, without its own settings. */
+  private readonly launcher: ProcessLauncher;
+
+  constructor(options: LocalExecutorOptions = {}) {
+    this.launcher = new ProcessLauncher(withoutOwnSecrets(process.env, options.secretEnv));
+    this.hostId = options.hostId ?? resolveHostId();
+    this.lockDurationMs = options.lockDurationMs ?? 30_000;
+    this.log = options.onLog ?? (() => {});
+  }
+
+  /** Starts the launcher process, and a wrapper waiting for the first task, before it comes. */
+  async prepare(): Promise<void> {
+    await this.launcher.open();
+  }
+
+  /** Ends the launcher process; running tasks are not affected. */
+  close(): void {
+    this.launcher.close();
+  }
+
+  runScript(script: string, args: readonly string[]) {
+    return runLocalScript(script, args);
+  }
+
+  async execute(ctx: ExecutionContext): Promise<ExecutionResult> {
+    // Started by a worker on another host: its process is out of reach (a shared filesystem or
+    // pid namespace would only make a stranger's process look like ours). Records made before
+    // hosts were recorded have no host and are followed here as before.
+    const host = ctx.record.handle.host;
+    if (host !== undefined && host !== this.hostId) return this.loseToOtherHost(ctx, host);
+    // Each attempt has its own directory: a retry is a new run, never a re-attach to the last one.
+    // A recorded directory wins over the config (which may have changed since the start).
+    const dir = ctx.record.handle.dir || path.join(spoolRoot(ctx.executor.spool_dir), ctx.attempt === 1 ? ctx.taskId : `${ctx.taskId}.${ctx.attempt}`);
+    // Nothing recorded: the mkdir in start() tells whether the spool directory is new.
+    const recorded = Boolean(ctx.record.handle.dir || ctx.record.handle.pid);
+    const existing = recorded ? await this.findHandle(dir, ctx) : undefined;
+    if (existing === 'unknown') return this.collectWithoutProcess(ctx, dir);
+    if (existing && !ctx.record.handle.pid) {
+      // Found through the spool files (the last worker died at spawn): record it now.
+      await ctx.markStarted({ pid: String(existing.pid), start_time: existing.startTime ?? '', dir, host: this.hostId }, existing.pid);
+    }
+    if (!existing && ctx.record.handle.pid) {
+      // Started before, but its spool directory is gone: never run it a second time.
+      return this.collectWithoutProcess(ctx, dir);
+    }
+    if (existing) return this.follow(ctx, existing);
+    const started = await this.start(ctx, dir);
+    if ('outcome' in started) return started;
+    return this.follow(ctx, started);
+  }
+
+  // The executor's own record decides whether the task has started: its spool directory.
+  private async findHandle(dir: string, ctx: ExecutionContext): Promise<LocalHandle | 'unknown' | undefined> {
+    if (!(await isDirectory(dir))) return undefined;
+    const recorded = ctx.record.handle;
+    if (recorded.pid) return { pid: Number(recorded.pid), startTime: recorded.start_time || undefined, dir };
+    // The previous worker died between spawning and recording: the wrapper writes its own pid.
+    const deadline = Date.now() + PID_FILE_WAIT_MS;
+    while (Date.now() < deadline) {
+      const written = parsePidFile(await readFile(path.join(dir, 'pid'), 'utf8').catch(() => ''));
+      if (written) return { ...written, dir };
+      await sleep(100);
+    }
+    return 'unknown';
+  }
+
+  private async start(ctx: ExecutionContext, dir: string): Promise<LocalHandle | ExecutionResult> {
+    const command = buildTaskCommand(ctx.request.payload, ctx.executor, ctx.defaults);
+    const cwd = command.workdir ? path.resolve(expandHome(command.workdir)) : homedir();
+    // Built first: a variable the shell cannot set fails the task before anything is claimed.
+    const argv = command.argv.map((word, index) => (index === 0 ? expandHome(word) : word));
+    const spec = wrapperSpec({ dir, workdir: cwd, argv, env: command.env, unsetEnv: command.unsetEnv });
+    // The workdir may be on a network mount: its stat must not block the worker's only thread.
+    // The spool directory is ours and local: its mkdir runs synchronously (a trip through
+    // libuv's thread pool costs more than the call).
+    if (!(await isDirectory(cwd))) {
+      const error = `working directory ${cwd} does not exist on executor "${ctx.executor.name}"`;
+      await ctx.log.append([{ stream: 'system', text: `${error}\n` }]);
+      return { outcome: 'failed', exitCode: null, signal: null, error };
+    }
+    try {
+      // The spool directory is the claim on the start: whoever creates it runs the task. One
+      // mkdir per task; the spool root is made only when it is missing (first task, or removed).
+      try {
+        mkdirSync(dir, { mode: 0o700 });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        mkdirSync(path.dirname(dir), { recursive: true, mode: 0o700 });
+        mkdirSync(dir, { mode: 0o700 });
+      }
+    } catch (error) {
+      // Another worker (or one that died) created it first: it owns the start; we re-attach.
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const handle = await this.findHandle(dir, ctx);
+      if (handle === 'unknown' || handle === undefined) return this.collectWithoutProcess(ctx, dir);
+      if (!ctx.record.handle.pid) await ctx.markStarted({ pid: String(handle.pid), start_time: handle.startTime ?? '', dir, host: this.hostId }, handle.pid);
+      return handle;
+    }
+    if (command.stdin !== undefined) await writeFile(path.join(dir, 'stdin'), command.stdin, { mode: 0o600 });
+
+    // The wrapper gets its spec first, then the record says "started, in this directory" (so a
+    // failed mark with the pid still leaves the task recorded as started: it is re-attached, never
+    // run again; `kill` meanwhile finds the job active, not queued, and asks the worker). Should
+    // the worker die before Redis has it, the next worker still finds the directory (mkdir above
+    // fails with EEXIST) and re-attaches.
+    const launch = this.launcher.startWrapper(spec);
+    const marked = ctx.markStarted({ dir, host: this.hostId });
+    // Both settle before going on; a failed first mark is made good by the mark with the pid.
+    const [spawn] = await Promise.allSettled([launch.started, marked]);
+    if (spawn.status === 'rejected') throw spawn.reason;
+    const pid = spawn.value;
+    const startTime = pid === launch.pid ? launch.startTime : readProcessStartTime(pid);
+    const handle: LocalHandle = { pid, startTime, dir };
+    await ctx.markStarted({ pid: String(pid), start_time: startTime ?? '', dir, host: this.hostId }, pid);
+    return handle;
+  }
+
+  // Ships spool output into the log until the exit file appears or the process is gone.
+  private async follow(ctx: ExecutionContext, handle: LocalHandle): Promise<ExecutionResult> {
+    const tail = new SpoolTail(handle.dir, ctx.record.checkpoint);
+    const shipper = new OutputShipper(tail, ctx.log);
+    const waker = new DirectoryWaker(handle.dir);
+    let termination: Promise<boolean> | undefined;
+    const unsubscribe = ctx.stop.onTrip((request) => {
+      termination ??= terminateGroup(handle, request.graceMs);
+      waker.poke();
+    });
+    const finish = async (result: ExecutionResult): Promise<ExecutionResult> => {
+      const stopped = termination ? await termination : false;
+      return stopped ? { ...result, stopped } : result;
+    };
+    try {
+      let exitCode: number | undefined;
+      // The exit file is read at first, when inotify saw it change, and after a quiet interval:
+      // not on every wake-up (a short task's directory changes five times).
+      let lookForExit = true;
+      for (;;) {
+        if (ctx.signal.aborted) throw new DetachedError();
+        if (exitCode === undefined && lookForExit) exitCode = readExitCode(handle.dir);
+        const shipped = await shipper.ship(exitCode !== undefined);
+        if (shipped > 0) {
+          lookForExit = waker.takeExitHint();
+          continue;
+        }
+        if (exitCode !== undefined) return await finish(resultFromExitCode(exitCode));
+        if (!isSameProcessAlive(handle.pid, handle.startTime)) {
+          // The exit file is written before the wrapper exits; look once more, then drain.
+          exitCode = readExitCode(handle.dir);
+          if (exitCode !== undefined) continue;
+          return await finish(await this.collectWithoutProcess(ctx, handle.dir, shipper, termination !== undefined));
+        }
+        const woke = await waker.wait(IDLE_POLL_MS, ctx.signal);
+        lookForExit = waker.takeExitHint() || woke === 'timeout';
+      }
+    } catch (error) {
+      // Another worker ended the task while this one could not reach Redis (it took the job over
+      // and could not reach the process): what still runs is an orphan nobody records. Stop it.
+      if (error instanceof TaskEndedError && isSameProcessAlive(handle.pid, handle.startTime)) {
+        this.log(`task ${ctx.taskId} was ended by another worker while its process still ran here; stopping process group ${handle.pid}`);
+        termination ??= terminateGroup(handle, DEFAULT_GRACE_MS);
+        await termination;
+      }
+      throw error;
+    } finally {
+      unsubscribe();
+      waker.close();
+      await shipper.settle();
+      await tail.close();
+    }
+  }
+
+  // The job came here after the lock of the worker on `host` lapsed: that worker stopped answering.
+  private async loseToOtherHost(ctx: ExecutionContext, host: string): Promise<ExecutionResult> {
+    const error =
+      `the task ran on host "${host}", whose worker stopped answering for ${formatDuration(this.lockDurationMs)} (worker.lock_duration); ` +
+      `this worker on "${this.hostId}" cannot reach its process`;
+    await ctx.log.append([{ stream: 'system', text: `${error}\n` }]);
+    return { outcome: 'lost', exitCode: null, signal: null, error };
+  }
+
+  // The process is gone: ship what it wrote, then report its exit code, or lost without one.
+  private async collectWithoutProcess(
+    ctx: ExecutionContext,
+    dir: string,
+    existing?: OutputShipper,
+    killedByUs = false,
+  ): Promise<ExecutionResult> {
+    const tail = existing ? undefined : new SpoolTail(dir, ctx.record.checkpoint);
+    const shipper = existing ?? new OutputShipper(tail!, ctx.log);
+    try {
+      while ((await shipper.ship(true)) > 0) {
+        // drain
+      }
+    } finally {
+      await shipper.settle();
+      await tail?.close();
+    }
+    const exitCode = readExitCode(dir);
+    if (exitCode !== undefined) return resultFromExitCode(exitCode);
+    // SIGKILL took the wrapper too, so no exit code was written: that is ours, not a loss.
+    if (killedByUs) return { outcome: 'failed', exitCode: null, signal: 'SIGKILL' };
+    const error = 'the task process vanished without recording an exit code (killed from outside, or the host restarted)';
+    await ctx.log.append([{ stream: 'system', text: `${error}\n` }]);
+    return { outcome: 'lost', exitCode: null, signal: null, error };
+  }
+}
+
+/**
+ * Ships a task's spool output into its log. While output keeps coming (a read fills its buffer)
+ * the next read is made while the last append is on its way: reading and Redis's work overlap.
+ * At most one append is in flight.
+ */
+class OutputShipper {
+  private inFlight: Promise<void> | undefined;
+
+  constructor(
+    private readonly tail: SpoolTail,
+    private readonly log: ExecutionContext['log'],
+  ) {}
+
+  /** Reads and ships what is new; resolves with its size once the next read may be made. */
+  async ship(complete: boolean): Promise<number> {
+    const { chunks, bytes, more } = await this.tail.read(complete);
+    const previous = this.inFlight;
+    this.inFlight = undefined;
+    if (bytes === 0) {
+      await previous;
+      return 0;
+    }
+    const appended = this.log.append(chunks, this.tail.checkpoint());
+    // Awaited below or by the next call; a failure meanwhile must not go unhandled.
+    appended.catch(() => {});
+    await previous;
+    if (more) this.inFlight = appended;
+    else await appended;
+    return bytes;
+  }
+
+  /** Waits for the append in flight, if any; its failure was (or will be) reported by `ship`. */
+  async settle(): Promise<void> {
+    const previous = this.inFlight;
+    this.inFlight = undefined;
+    await previous?.catch(() => {});
+  }
+}
+
+/**
+ * Wakes a waiter when anything in the directory changes (inotify), or after a timeout, and
+ * remembers whether the exit file was among the changes.
+ */
+class DirectoryWaker {
+  private watcher: FSWatcher | undefined;
+  private pending = false;
+  private exitHint = false;
+  private wake: (() => void) | undefined;
+
+  constructor(dir: string) {
+    try {
+      this.watcher = watch(dir, (_event, name) => {
+        if (name === 'pid' || name === 'stdin') return;
+        if (name === 'exit' || !name) this.exitHint = true;
+        this.pending = true;
+        this.wake?.();
+      });
+      this.watcher.on('error', () => this.close());
+    } catch {
+      this.watcher = undefined;
+    }
+  }
+
+  /** Whether the exit file changed since the last call. */
+  takeExitHint(): boolean {
+    const hint = this.exitHint;
+    this.exitHint = false;
+    return hint;
+  }
+
+  async wait(timeoutMs: number, signal: AbortSignal): Promise<'event' | 'timeout'> {
+    if (this.pending) {
+      this.pending = false;
+      return 'event';
+    }
+    return new Promise((resolve) => {
+      const done = (how: 'event' | 'timeout') => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        this.wake = undefined;
+        this.pending = false;
+        resolve(how);
+      };
+      const onAbort = () => done('event');
+      const timer = setTimeout(() => done('timeout'), timeoutMs);
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.wake = () => done('event');
+    });
+  }
+
+  /** Wakes the waiter now (a stop request arrived). */
+  poke(): void {
+    this.pending = true;
+    this.wake?.();
+  }
+
+  close(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+  }
+}
+
+/**
+ * SIGTERM to the task's whole process group, then SIGKILL after `graceMs` if anything of it is
+ * left. Resolves true when a signal was sent, false when the task had already ended by itself.
+ * A waiting wrapper's forked shell ignores TERM while it reads its spec (see WAITING_WRAPPER):
+ * when the task had not written its pid file yet, TERM goes again once it has.
+ */
+export async function terminateGroup(handle: LocalHandle, graceMs: number): Promise<boolean> {
+  if (readExitCode(handle.dir) !== undefined) return false;
+  if (!(isSameProcessAlive(handle.pid, handle.startTime))) return false;
+  const pidFile = path.join(handle.dir, 'pid');
+  let begun = existsSync(pidFile);
+  if (!signalGroup(handle.pid, 'SIGTERM')) return false;
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline) {
+    if (!begun && existsSync(pidFile)) {
+      begun = true;
+      signalGroup(handle.pid, 'SIGTERM');
+    }
+    if (!signalGroup(handle.pid, 0)) return true;
+    await sleep(Math.min(50, Math.max(1, deadline - Date.now())));
+  }
+  signalGroup(handle.pid, 'SIGKILL');
+  // A stop is done when the group is: wait (briefly) for SIGKILL to take effect.
+  const killed = Date.now() + KILL_WAIT_MS;
+  while (signalGroup(handle.pid, 0) && Date.now() < killed) await sleep(10);
+  return true;
+}
+
+// False when the group has no member left.
+function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// Synchronous: a few bytes from a local file cost less than four trips through the thread pool.
+function readExitCode(dir: string): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path.join(dir, 'exit'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  // Written in one write(2); until its newline is there it is not complete.
+  if (text === undefined || !text.endsWith('\n')) return undefined;
+  const code = Number.parseInt(text.trim(), 10);
+  return Number.isFinite(code) ? code : undefined;
+}
+
+async function isDirectory(p: string): Promise<boolean> {
+  return stat(p).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,156 @@
+import { checkShellEnvironment } from './env-names.js';
+import { startTimeOfStatLine } from '../process-identity.js';
+import { shellQuote } from './quote.js';
+
+/**
+ * The wrapper's functions. `oca_main DIR [-C WORKDIR] [-e NAME VALUE]… [-u NAME]… (-c STRING |
+ * -- ARGV…)` runs one task as the process group leader of its own session (the spawn is
+ * detached, i.e. setsid): records its pid and its /proc stat line (for the start time that tells
+ * it from a recycled pid; `read` is a builtin, so no process is spawned for it), changes to
+ * WORKDIR, exports and unsets the task's variables, runs the command with output to the spool
+ * files, and writes the exit code atomically: one write(2) of a whole line such as `3\n`, which
+ * readers accept only once its newline is there (so no extra process like `mv` is spawned per
+ * task), and only into a directory whose pid file names this shell. It traps TERM/INT so that it
+ * outlives a group-wide SIGTERM long enough to record how the command ended; the command itself
+ * gets default signal handling. `-c STRING` is evaluated in a
+ * subshell with no positional parameters — what `sh -c STRING` does, without exec'ing a second
+ * shell; `-- ARGV…` is run as is. A WORKDIR that cannot be entered, or a variable the shell
+ * refuses (read-only in bash, OPTIND not a number in dash), ends the task with the shell's message
+ * on its stderr and an exit code (`cd`'s, or 125) before the command runs: `command` keeps a
+ * failing `export` or `unset`, special built-ins, from ending the wrapper itself.
+ *
+ * In a shell already forked for it (`oca_forked` set: see WAITING_WRAPPER) `oca_main` becomes the
+ * task instead: the same pid file, directory, variables and output files, then `-c STRING` is
+ * evaluated in that shell itself and `-- ARGV…` started from it (dash's vfork and exec cost less
+ * than an exec that must first tear down a forked shell's copy of memory); the waiting parent
+ * records the exit code. A shell that runs ARGV traps TERM/INT like the wrapper, so that it, too,
+ * reports how the command ended rather than dying first.
+ */
+const WRAPPER_FUNCTIONS = `oca_stat=; read -r oca_stat 2>/dev/null </proc/$$/stat
+oca_main() {
+  oca_dir=$1; shift
+  printf '%s\\n%s\\n' "$$" "$oca_stat" >"$oca_dir/pid"
+  if [ -n "$oca_forked" ]; then
+    if [ -e "$oca_dir/stdin" ]; then exec <"$oca_dir/stdin"; else exec </dev/null; fi
+    exec >"$oca_dir/stdout" 2>"$oca_dir/stderr"
+    oca_run "$@"
+    exit
+  fi
+  trap 'oca_signal=TERM' TERM
+  trap 'oca_signal=INT' INT
+  if [ -e "$oca_dir/stdin" ]; then oca_run "$@" <"$oca_dir/stdin" >"$oca_dir/stdout" 2>"$oca_dir/stderr"; else oca_run "$@" </dev/null >"$oca_dir/stdout" 2>"$oca_dir/stderr"; fi
+  oca_code=$?
+  oca_end "$oca_dir"
+}
+oca_end() {
+  oca_owner=; read -r oca_owner 2>/dev/null <"$1/pid"
+  if [ "$oca_owner" = "$$" ]; then printf '%s\\n' "$oca_code" >"$1/exit"; fi
+}
+oca_run() {
+  while :; do
+    case $1 in
+      -C) cd -- "$2" || return; shift 2 ;;
+      -e) command export "$2=$3" || return 125; shift 3 ;;
+      -u) command unset "$2" || return 125; shift 2 ;;
+      *) break ;;
+    esac
+  done
+  if [ "$1" = -c ]; then
+    oca_cmd=$2; shift 2
+    oca_cmd="unset oca_cmd oca_dir oca_code oca_stat oca_spec oca_nl oca_forked oca_signal; $oca_cmd"
+    if [ -n "$oca_forked" ]; then eval "$oca_cmd"; else (eval "$oca_cmd"); fi
+  else
+    shift
+    trap 'oca_signal=TERM' TERM
+    trap 'oca_signal=INT' INT
+    "$@"
+  fi
+}
+`;
+
+/** The wrapper with its task in its arguments: `sh -c WRAPPER openclaw-task DIR …` (SSH). */
+export const WRAPPER = `${WRAPPER_FUNCTIONS}oca_main "$@"
+`;
+
+/**
+ * The wrapper started ahead of its task (local). It forks at once: the forked shell waits for the
+ * task's spec line (`wrapperSpec`) on the shared stdin and becomes the task, so a `sh -c` task
+ * starts with no fork after its spec arrives (0.6 ms less from spec to command on the 2-vCPU VM
+ * of the README's performance table). The wrapper, the session leader whose pid is recorded,
+ * waits for it with TERM/INT trapped, then reads the second line, `oca_end DIR`, and records the
+ * exit code there.
+ *
+ * The forked shell reads its line with TERM and INT ignored, and gets default handling back
+ * before it runs the line: a shell reading from a pipe takes it a byte at a time, and one killed
+ * halfway would leave the rest of the line in the pipe. A TERM that came during the read is lost;
+ * the worker sends it again once the task has written its pid file (`terminateGroup`). The
+ * wrapper itself never runs what it reads, only a line that starts with the `oca_end` word, and
+ * `oca_end` writes only where the pid file names this wrapper (a fragment of the task's line can
+ * start with that word only where a word of the task is `oca_end`, and all that follows it is
+ * quoted words). So a forked shell killed from outside (SIGKILL) leaves its task unrun and
+ * unrecorded — the worker reports it lost — rather than a fragment of it run.
+ *
+ * A first line cut short (the sender died) has no newline and runs nothing; end of input with no
+ * line at all ends both. A forked shell whose wrapper was killed runs nothing (`kill -0`, a
+ * builtin; the worker itself passes over a wrapper that is dead or a zombie).
+ */
+export const WAITING_WRAPPER = `${WRAPPER_FUNCTIONS}oca_nl='
+'
+trap 'oca_signal=TERM' TERM
+trap 'oca_signal=INT' INT
+(oca_forked=1; trap '' TERM INT; IFS= read -r oca_spec || exit 0; trap - TERM INT; kill -0 $$ 2>/dev/null || exit 0; eval "$oca_spec")
+oca_code=$?
+IFS= read -r oca_spec || exit 0
+case $oca_spec in "'oca_end' "*) eval "$oca_spec" ;; esac
+`;
+
+/**
+ * The wrapper's arguments after the spool directory: `sh -c STRING` runs in the wrapper's own
+ * subshell (`-c STRING`); anything else is exec'd as argv (`-- argv…`).
+ */
+export function wrapperArgs(argv: readonly string[]): string[] {
+  return argv.length === 3 && argv[0] === 'sh' && argv[1] === '-c' ? ['-c', argv[2]!] : ['--', ...argv];
+}
+
+export interface WrapperSpecInput {
+  dir: string;
+  /** An absolute path; the wrapper changes to it before running the command. */
+  workdir: string;
+  argv: readonly string[];
+  /** Exported on top of the wrapper's own environment. */
+  env: Readonly<Record<string, string>>;
+  unsetEnv: readonly string[];
+}
+
+/**
+ * What a waiting wrapper reads: the spec line its forked shell evaluates, `oca_main` with the
+ * task's spool directory, workdir, variables and command, then the wrapper's own line,
+ * `oca_end DIR`, each ended by a newline. Every word is quoted by `shellQuote`, with each newline
+ * written as `"$oca_nl"` so that each stays one line.
+ */
+export function wrapperSpec(input: WrapperSpecInput): string {
+  checkShellEnvironment(input.env, input.unsetEnv);
+  const words = [
+    'oca_main',
+    input.dir,
+    '-C',
+    input.workdir,
+    ...Object.entries(input.env).flatMap(([name, value]) => ['-e', name, value]),
+    ...input.unsetEnv.flatMap((name) => ['-u', name]),
+    ...wrapperArgs(input.argv),
+  ];
+  return `${shellLine(words)}\n${shellLine(['oca_end', input.dir])}\n`;
+}
+
+const shellLine = (words: readonly string[]) => words.map((word) => shellQuote(word).replaceAll('\n', `'"$oca_nl"'`)).join(' ');
+
+/**
+ * The wrapper's pid file: its pid on the first line, its /proc stat line (empty where there is
+ * no /proc) on the second. Undefined until the pid is there.
+ */
+export function parsePidFile(text: string): { pid: number; startTime?: string } | undefined {
+  const [first, stat] = text.split('\n');
+  const pid = Number(first);
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  return { pid, startTime: stat ? startTimeOfStatLine(stat) : undefined };
+}

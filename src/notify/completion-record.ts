@@ -1,0 +1,71 @@
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import type { TaskRecord } from '../tasks/record.js';
+
+/** The original tool's completion record directory, on the host of the worker that ran the task. */
+export function completionsDir(home: string = homedir()): string {
+  return path.join(home, '.openclaw-agent', 'completions');
+}
+
+/**
+ * Writes `~/.openclaw-agent/completions/<id>.json` in the original tool's shape (status
+ * "success" or "failure", exit code -1 when there is none), for tools that watch that directory.
+ */
+export function writeCompletionRecord(record: TaskRecord, home?: string): string {
+  const dir = completionsDir(home);
+  const file = path.join(dir, `${record.id}.json`);
+  const body = {
+    task_id: record.id,
+    status: record.outcome === 'completed' ? 'success' : 'failure',
+    exit_code: record.exitCode ?? -1,
+    completed_at: record.finishedAt === undefined ? '' : new Date(record.finishedAt).toISOString(),
+    executor: record.executor,
+  };
+  const text = `${JSON.stringify(body, null, 2)}\n`;
+  // Synchronous: a few hundred bytes on a local disk cost less than five trips through the
+  // thread pool, and this runs once per task on the worker's path to the next one.
+  try {
+    writeFileSync(`${file}.tmp`, text);
+  } catch (error) {
+    // The directory is made when it is missing (the first record, or removed since).
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(`${file}.tmp`, text);
+  }
+  renameSync(`${file}.tmp`, file);
+  return file;
+}
+
+/**
+ * The JSON a completion webhook carries: the original tool's fields first (`status` is one of
+ * our statuses), then the new ones.
+ */
+export function buildCompletionPayload(record: TaskRecord): Record<string, unknown> {
+  return {
+    task_id: record.id,
+    status: record.outcome ?? 'failed',
+    exit_code: record.exitCode ?? null,
+    completed_at: record.finishedAt === undefined ? null : new Date(record.finishedAt).toISOString(),
+    executor: record.executor,
+    task_type: record.taskType,
+    duration_ms: record.startedAt !== undefined && record.finishedAt !== undefined ? record.finishedAt - record.startedAt : null,
+    name: record.name ?? null,
+    error: record.error ?? null,
+    signal: record.signal ?? null,
+    attempt: record.attempt,
+    ...(record.taskType === 'claude_code'
+      ? {
+          claude: {
+            session_id: record.claude?.session_id ?? null,
+            subtype: record.claude?.subtype ?? null,
+            num_turns: record.claude?.num_turns ?? record.claude?.turns ?? null,
+            total_cost_usd: record.claude?.total_cost_usd ?? null,
+            result: record.claude?.result ?? null,
+          },
+        }
+      : {}),
+    // A task in a worktree: its branch and what it changed against its base.
+    ...(record.git ? { git: record.git } : {}),
+  };
+}

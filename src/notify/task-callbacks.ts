@@ -1,0 +1,161 @@
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import type { LoadedConfig } from '../config/config.js';
+import { describeError } from '../errors.js';
+import { deliverNotification, notifierSchedule, NotifyJobSchema, pendingNotifierState, type NotifyAttempt } from './notifier-delivery.js';
+import { NOTIFY_JOB, relayOutbox, type WebhookJob } from './outbox-relay.js';
+import type { TaskKeys } from '../tasks/keys.js';
+import { NOTIFIER_PREFIX } from '../tasks/record.js';
+import { setDeliveryField } from '../tasks/store.js';
+import { deliverWebhook, nextRetryDelayMs, WEBHOOK_RETRY_SCHEDULE_MS } from './webhook-delivery.js';
+import { webhookHeaders } from './webhook-signature.js';
+
+/** The BullMQ queue that holds webhook and notifier deliveries; executor names may not take it. */
+export const CALLBACKS_QUEUE = 'callbacks';
+
+const WebhookJobSchema = z.object({
+  task_id: z.string().min(1),
+  url: z.url(),
+  index: z.number().int().nonnegative(),
+  msg_id: z.string().min(1),
+  body: z.string(),
+}) satisfies z.ZodType<WebhookJob>;
+
+/** `OPENCLAW_AGENT_WEBHOOK_SECRET`, else `defaults.webhook_secret`; undefined sends unsigned webhooks. */
+export function webhookSecret(config: LoadedConfig): string | undefined {
+  return process.env.OPENCLAW_AGENT_WEBHOOK_SECRET || config.defaults.webhook_secret;
+}
+
+class RetryableDelivery extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'RetryableDelivery';
+  }
+}
+
+export interface CallbackWorkerOptions {
+  config: LoadedConfig;
+  redis: Redis;
+  keys: TaskKeys;
+  /** Deliveries in flight at once. @default 16 */
+  concurrency?: number;
+  onLog?: (line: string) => void;
+}
+
+export interface RunningCallbacks {
+  queue: Queue;
+  /** Relays the outbox now (after a task ended); also runs every few seconds on its own. */
+  relay(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** How often the outbox is swept for entries a dead worker left behind. */
+const RELAY_SWEEP_MS = 2000;
+
+/**
+ * Starts the deliverer: a BullMQ worker on the callbacks queue. Webhooks are POSTed signed the
+ * Standard Webhooks way, retried on Svix's schedule (Retry-After honoured), stopped by a 410,
+ * never redirected; every redelivery carries the same webhook-id. Notifiers wake an OpenClaw
+ * agent (retried on their own schedule) or run a command (once); a final failure is recorded on
+ * the task and said in one line.
+ */
+export async function startCallbackWorker(options: CallbackWorkerOptions): Promise<RunningCallbacks> {
+  const { config, redis, keys } = options;
+  const log = options.onLog ?? (() => {});
+  const schedule = config.defaults.webhook_retry_schedule ?? WEBHOOK_RETRY_SCHEDULE_MS;
+  const queue = new Queue(CALLBACKS_QUEUE, { connection: redis, prefix: config.redis.prefix });
+  const shutdown = new AbortController();
+  queue.on('error', (error) => log(`callbacks queue error: ${error.message}`));
+  const worker = new Worker(CALLBACKS_QUEUE, (job: Job) => deliver(job), {
+    connection: redis,
+    prefix: config.redis.prefix,
+    concurrency: options.concurrency ?? 16,
+    // A delivery cut off by a stopped or killed worker stalls and is retried by the next one, as
+    // soon as the worker's lock settings say; BullMQ's default would fail it for good on its second
+    // stall. A redelivery carries the same webhook-id, so stalls are harmless to count.
+    lockDuration: config.worker.lock_duration,
+    stalledInterval: config.worker.stalled_interval,
+    maxStalledCount: 1_000_000,
+    settings: {
+      backoffStrategy: (attemptsMade, type, error, job) => {
+        const retryAfterMs = error instanceof RetryableDelivery ? error.retryAfterMs : undefined;
+        const name = (job?.data as { name?: unknown } | undefined)?.name;
+        const delays = type === 'notify' && typeof name === 'string' ? notifierSchedule(config, name) : schedule;
+        return nextRetryDelayMs(attemptsMade, retryAfterMs, Math.random, delays) ?? -1;
+      },
+    },
+  });
+  worker.on('error', (error) => log(`callbacks worker error: ${error.message}`));
+
+  // A webhook's attempt: signed, recorded on the task, retried on the schedule.
+  async function deliver(job: Job): Promise<void> {
+    if (job.name === NOTIFY_JOB) return notify(job);
+    const parsed = WebhookJobSchema.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError('invalid delivery job data');
+    const d = parsed.data;
+    const attempt = job.attemptsMade + 1;
+    const headers = webhookHeaders(webhookSecret(config), d.msg_id, Math.floor(Date.now() / 1000), d.body);
+    const outcome = await deliverWebhook(d.url, d.body, headers, { timeoutMs: config.defaults.webhook_timeout });
+    const exhausted = outcome.kind === 'retry' && attempt > schedule.length;
+    const state = outcome.kind === 'delivered' ? 'delivered' : outcome.kind === 'gone' ? 'gone' : exhausted ? 'failed' : 'retrying';
+    const error = outcome.kind === 'retry' ? outcome.error : undefined;
+    const recorded = { url: d.url, state, attempts: attempt, status: 'status' in outcome ? outcome.status : undefined, error, at: new Date().toISOString() };
+    await setDeliveryField(redis, keys, d.task_id, `wh:${d.index}`, JSON.stringify(recorded));
+    if (outcome.kind === 'delivered') return;
+    if (outcome.kind === 'gone') throw new UnrecoverableError(`${d.url} answered 410 Gone; not retrying`);
+    if (exhausted) throw new UnrecoverableError(`gave up after ${attempt} attempts: ${outcome.error}`);
+    throw new RetryableDelivery(outcome.error, outcome.retryAfterMs);
+  }
+
+  // A notifier's attempt: its state goes on the task; a final failure is said in one line.
+  async function notify(job: Job): Promise<void> {
+    const parsed = NotifyJobSchema.safeParse(job.data);
+    if (!parsed.success) {
+      log(`notifier job ${job.id ?? '?'} is malformed and was dropped: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+      throw new UnrecoverableError('malformed notifier job data (written straight into Redis?): dropped');
+    }
+    const n = parsed.data;
+    let attempt: NotifyAttempt;
+    try {
+      attempt = await deliverNotification(config, n, job.attemptsMade + 1, { signal: shutdown.signal });
+    } catch (error) {
+      attempt = { state: { ...pendingNotifierState(config, n.name), state: 'failed', attempts: job.attemptsMade + 1, error: `internal error: ${describeError(error)}`, at: new Date().toISOString() }, retry: false };
+    }
+    // Stopped by this worker's shutdown: the job stalls and the next worker runs it again.
+    if (attempt.abandoned) return new Promise<void>(() => {});
+    await setDeliveryField(redis, keys, n.task_id, `${NOTIFIER_PREFIX}${n.name}`, JSON.stringify(attempt.state));
+    if (attempt.state.state === 'delivered') return;
+    const error = attempt.state.error ?? attempt.state.state;
+    if (attempt.retry) throw new RetryableDelivery(error, attempt.retryAfterMs);
+    log(`notifier ${n.name}: task ${n.task_id.slice(0, 8)} not announced: ${error}`);
+    throw new UnrecoverableError(error);
+  }
+
+  let relaying: Promise<void> | undefined;
+  const relay = () => {
+    relaying ??= relayOutbox(redis, keys, queue, config)
+      .then(() => undefined, (error: unknown) => log(`outbox relay failed: ${String(error)}`))
+      .finally(() => {
+        relaying = undefined;
+      });
+    return relaying;
+  };
+  const sweep = setInterval(() => void relay(), RELAY_SWEEP_MS);
+  void relay();
+  await worker.waitUntilReady();
+  return {
+    queue,
+    relay,
+    async close() {
+      clearInterval(sweep);
+      // Command notifiers still running are stopped, not left behind without their timeout.
+      shutdown.abort();
+      await worker.close(true);
+      await queue.close();
+    },
+  };
+}

@@ -1,0 +1,67 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { InvalidInputError } from '../errors.js';
+
+/**
+ * Standard Webhooks signing (https://www.standardwebhooks.com), the scheme Svix uses: a receiver
+ * checks `webhook-signature` against an HMAC-SHA256 of `${webhook-id}.${webhook-timestamp}.${body}`
+ * keyed with the shared `whsec_` secret, so any Standard Webhooks or Svix library can verify us.
+ */
+
+const SECRET_PREFIX = 'whsec_';
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+// Unix seconds reach 1e11 in the year 5138; Date.now() passed by mistake is already past it.
+const MILLISECONDS_LOOKALIKE = 1e11;
+
+// Decodes `whsec_<base64>` (or bare base64) strictly, because Buffer.from silently skips bad characters.
+function decodeSecret(secret: string): Buffer {
+  const encoded = secret.trim().startsWith(SECRET_PREFIX) ? secret.trim().slice(SECRET_PREFIX.length) : secret.trim();
+  const unpadded = encoded.replace(/=+$/, '');
+  const padded = unpadded.padEnd(Math.ceil(unpadded.length / 4) * 4, '=');
+  const key = Buffer.from(padded, 'base64');
+  if (!BASE64.test(encoded) || key.length === 0 || key.toString('base64') !== padded) {
+    throw new InvalidInputError(
+      'Expected the webhook secret to be `whsec_` followed by base64 — create one with generateWebhookSecret()',
+    );
+  }
+  return key;
+}
+
+// Signs one delivery; call it again for every retry, since the timestamp is part of what is signed.
+export function signWebhook(secret: string, msgId: string, timestampSeconds: number, body: string): string {
+  if (!Number.isSafeInteger(timestampSeconds) || timestampSeconds < 0) {
+    throw new InvalidInputError(`Expected the webhook timestamp to be whole Unix seconds, got \`${timestampSeconds}\``);
+  }
+  if (timestampSeconds >= MILLISECONDS_LOOKALIKE) {
+    throw new InvalidInputError(
+      `Expected the webhook timestamp in Unix seconds, got \`${timestampSeconds}\` — ` +
+        'that looks like milliseconds; divide by 1000',
+    );
+  }
+  const mac = createHmac('sha256', decodeSecret(secret)).update(`${msgId}.${timestampSeconds}.${body}`, 'utf8');
+  return `v1,${mac.digest('base64')}`;
+}
+
+/**
+ * The headers of one delivery. `webhook-signature` is present only when `secret` is defined; an
+ * empty or malformed secret throws rather than sending unsigned.
+ */
+export function webhookHeaders(
+  secret: string | undefined,
+  msgId: string,
+  timestampSeconds: number,
+  body: string,
+): Record<string, string> {
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'user-agent': 'openclaw-agent',
+    'webhook-id': msgId,
+    'webhook-timestamp': String(timestampSeconds),
+  };
+  if (secret !== undefined) headers['webhook-signature'] = signWebhook(secret, msgId, timestampSeconds, body);
+  return headers;
+}
+
+// Makes a fresh secret to hand to a receiver: `whsec_` + base64 of 32 random bytes.
+export function generateWebhookSecret(): string {
+  return `${SECRET_PREFIX}${randomBytes(32).toString('base64')}`;
+}

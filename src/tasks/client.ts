@@ -1,0 +1,397 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { findExecutor, type ExecutorConfig, type LoadedConfig } from '../config/config.js';
+import { AmbiguousTaskIdError, describeError, InvalidInputError, OcaError, TaskNotFoundError, UnknownExecutorError, UsageError } from '../errors.js';
+import { connectRedis, resolveRedisUrl } from '../redis/connection.js';
+import { forgetExpiredTasks } from './retention.js';
+import type { WorktreeRequest } from '../git/task-worktree.js';
+import { checkWorktreeWorkspace } from '../git/workspace-check.js';
+import { resolveTaskNotifiers } from '../notify/task-notifiers.js';
+import { readQueueStates, type QueueState } from '../redis/queue-states.js';
+import { TaskKeys } from './keys.js';
+import { payloadWorkdir, TaskRequestSchema, type TaskPayload, type TaskRequest, type TaskType } from './request.js';
+import { shellEnvironmentProblem } from '../executors/shell/env-names.js';
+import { initialRecordFields, parseRecordHash, type TaskRecord, type TaskView } from './record.js';
+import { deriveTaskStatus, type TaskStatus } from './status.js';
+import { searchIndexEntries } from './search.js';
+import { recordNewTask } from './store.js';
+import { signTaskRequest, taskSigningKey } from './signing.js';
+import { describeIssue } from '../text/zod-issues.js';
+import { escapeControls, quoteInput } from '../text/escape.js';
+
+export interface EnqueueInput {
+  /** The executor to run on; chosen by `labels` (or the only executor) when absent. */
+  executor?: string;
+  payload: TaskPayload;
+  labels?: string[];
+  name?: string;
+  timeoutMs?: number;
+  callbackUrl?: string;
+  /**
+   * Notifier names from the config's `notifiers:`; `["none"]` or `[]` for none.
+   * @default the config's `defaults.notify`
+   */
+  notify?: string[];
+  /** The OpenClaw session key to wake instead of the agent's main session. */
+  notifySession?: string;
+  /**
+   * Run in a git worktree of its own (`true`, or with a base and `commit`); `false` even where the
+   * executor's `worktree: true` would. @default the executor's `worktree` for Claude tasks, else off
+   */
+  worktree?: boolean | WorktreeRequest;
+  /** Extra runs after a failed one. @default 0 */
+  retries?: number;
+  /** Claude tasks: `wait` for the account's usage limit to reset and resume the session, or `fail`. @default "wait" */
+  onLimit?: 'wait' | 'fail';
+  /** Claude tasks: how many times to wait for a usage limit before failing. @default 3 */
+  limitWaits?: number;
+  /** First retry delay, doubling each time with jitter. @default 30 s */
+  backoffMs?: number;
+  /** A UUID v4 chosen by the caller (idempotent dispatch); generated when absent. */
+  id?: string;
+  /**
+   * The caller's working directory. On a local executor a relative workdir resolves against it,
+   * and it is the workdir when none is given (like running the command right here).
+   */
+  callerCwd?: string;
+}
+
+export interface ListFilter {
+  status?: TaskStatus;
+  executor?: string;
+  taskType?: TaskType;
+  /** @default 50 */
+  limit?: number;
+}
+
+// The worktree a task asks for: as given, else the executor's default for Claude tasks.
+function chooseWorktree(given: EnqueueInput['worktree'], executor: ExecutorConfig, payload: TaskPayload): WorktreeRequest | undefined {
+  const wanted = given === undefined ? executor.worktree && payload.type === 'claude_code' : given !== false;
+  if (!wanted) return undefined;
+  if (executor.type === 'container') {
+    throw new InvalidInputError(`--worktree needs a local or ssh executor: "${executor.name}" runs containers, which see the repository through a volume — make the worktree there yourself`);
+  }
+  return typeof given === 'object' ? given : {};
+}
+
+// Local tasks run on this host: a relative (or absent) workdir means the caller's directory.
+function withLocalWorkdir(payload: TaskPayload, callerCwd: string | undefined): TaskPayload {
+  if (callerCwd === undefined) return payload;
+  const given = payloadWorkdir(payload);
+  if (given !== undefined && (path.isAbsolute(given) || given === '~' || given.startsWith('~/'))) return payload;
+  const workdir = path.resolve(callerCwd, given ?? '.');
+  return payload.type === 'claude_code' ? { ...payload, workspace: workdir } : { ...payload, workingDir: workdir };
+}
+
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const MIN_PREFIX = 6;
+
+
+/**
+ * Ended jobs BullMQ keeps per queue (each state), for Bull Board's history. Every task's record
+ * (with its request, for `retry`) is kept for `retention` whatever this says.
+ */
+const ENDED_JOBS_KEPT = 1000;
+/** The record field holding the request as enqueued (JSON); never shown, it holds env values. */
+const REQUEST_FIELD = 'request';
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The library's front door: enqueue, look up and list tasks. The CLI, the HTTP API and programs
+ * all go through it, so every surface validates and derives status the same way.
+ */
+export class TaskClient {
+  readonly keys: TaskKeys;
+  private readonly queues = new Map<string, Queue>();
+  /** One subscription to the ended channel, shared by every `wait` of this client. */
+  private endNotices: { redis: Redis; listeners: Set<(taskId: string) => void>; ready: Promise<void> } | undefined;
+
+  constructor(
+    readonly config: LoadedConfig,
+    readonly redis: Redis,
+  ) {
+    this.keys = new TaskKeys(config.redis.prefix);
+  }
+
+  /** Connects to Redis (failing within ~3 s with one clear line): `url`, else REDIS_URL or the config's. */
+  static async connect(config: LoadedConfig, url: string = resolveRedisUrl(config.redis.url)): Promise<TaskClient> {
+    const redis = await connectRedis(url, { settings: config.redis });
+    return new TaskClient(config, redis);
+  }
+
+  get prefix(): string {
+    return this.config.redis.prefix;
+  }
+
+  queue(executor: string): Queue {
+    let queue = this.queues.get(executor);
+    if (!queue) {
+      // The workers check the Redis version and keep the queue's meta; a client enqueueing need not
+      // (one INFO round trip and its parsing less per command).
+      queue = new Queue(executor, { connection: this.redis, prefix: this.prefix, skipVersionCheck: true, skipMetasUpdate: true });
+      this.queues.set(executor, queue);
+    }
+    return queue;
+  }
+
+  executorConfig(name: string): ExecutorConfig {
+    const executor = findExecutor(this.config, name);
+    if (!executor) throw new UnknownExecutorError(`unknown executor "${escapeControls(name)}" — configured: ${this.executorNames()}`);
+    return executor;
+  }
+
+  private executorNames(): string {
+    return this.config.executors.map((e) => e.name).join(', ') || '(none)';
+  }
+
+  /** Validates the request, picks the executor and adds the job; nothing is written when input is bad. */
+  async enqueue(input: EnqueueInput): Promise<{ id: string; executor: string }> {
+    const notifiers = resolveTaskNotifiers(this.config, input.notify, input.notifySession);
+    const executor = input.executor ? this.executorConfig(input.executor) : await this.chooseExecutor(input.labels ?? []);
+    const payload = executor.type === 'local' ? withLocalWorkdir(input.payload, input.callerCwd) : input.payload;
+    const worktree = chooseWorktree(input.worktree, executor, payload);
+    const raw = {
+      executor: executor.name,
+      payload,
+      labels: input.labels ?? [],
+      name: input.name,
+      timeoutMs: input.timeoutMs ?? executor.timeout ?? this.config.defaults.timeout,
+      callbackUrl: input.callbackUrl,
+      ...notifiers,
+      worktree,
+      retries: input.retries,
+      backoffMs: input.backoffMs,
+      onLimit: input.onLimit,
+      limitWaits: input.limitWaits,
+      createdAt: Date.now(),
+    };
+    const parsed = TaskRequestSchema.safeParse(raw);
+    if (!parsed.success) throw new InvalidInputError(describeIssue(parsed.error.issues[0]!, raw));
+    if (payload.type !== 'claude_code' && (input.onLimit !== undefined || input.limitWaits !== undefined)) {
+      throw new InvalidInputError('usage-limit waits (--on-limit, --limit-waits) are for Claude tasks: a command has no usage limit');
+    }
+    // A new worktree needs a repository with the base where the task runs: checked before anything is written.
+    if (worktree !== undefined && worktree.existing === undefined) {
+      await checkWorktreeWorkspace(executor, payloadWorkdir(parsed.data.payload), worktree.base);
+    }
+    // Local and SSH tasks get their variables from a shell, which can set only some names.
+    const envProblem = executor.type !== 'container' && parsed.data.payload.type === 'shell_command' ? shellEnvironmentProblem(Object.keys(parsed.data.payload.env)) : undefined;
+    if (envProblem !== undefined) throw new InvalidInputError(envProblem);
+    const id = input.id ?? randomUUID();
+    if (!UUID_V4.test(id)) throw new InvalidInputError(`Expected the task id to be a lowercase UUID v4, got ${quoteInput(id)}`);
+    // Workers of a deployment with a signing key run only requests signed with it.
+    const signingKey = taskSigningKey(this.config);
+    const request: TaskRequest = signingKey === undefined ? parsed.data : { ...parsed.data, signature: signTaskRequest(signingKey, id, parsed.data) };
+
+    // A caller's own id may exist already; a fresh random UUID cannot (one round trip saved).
+    if (input.id !== undefined && (await this.redis.hsetnx(this.keys.record(id), 'id', id)) === 0) {
+      throw new InvalidInputError(`task ${id} already exists`);
+    }
+    // Record and job go out back to back on the one connection the queue shares: Redis applies
+    // them in that order (a worker never sees the job before its record), in one round trip. The
+    // search index of the dashboard and the API (task-search.ts) is written with the record.
+    const fields = { ...initialRecordFields(id, request, executor.type), [REQUEST_FIELD]: JSON.stringify(request) };
+    const recorded = recordNewTask(this.redis, this.keys, id, request.createdAt, fields, searchIndexEntries(this.prefix, request));
+    const added = this.queue(executor.name).add(request.payload.type, request, {
+      jobId: id,
+      attempts: request.retries + 1,
+      backoff: { type: 'exponential', delay: request.backoffMs ?? 30_000, jitter: 0.5 },
+      // Records keep every task for `retention`; BullMQ keeps the newest ended jobs for Bull Board.
+      removeOnComplete: { age: Math.ceil(this.config.retention / 1000), count: ENDED_JOBS_KEPT },
+      removeOnFail: { age: Math.ceil(this.config.retention / 1000), count: ENDED_JOBS_KEPT },
+    });
+    const [record, job] = await Promise.allSettled([recorded, added]);
+    if (job.status === 'rejected') {
+      // Not queued: nothing may remain of it.
+      await this.forget(id);
+      throw job.reason;
+    }
+    if (record.status === 'rejected') {
+      // Queued (a worker may have it already, and rebuilds the record from the job): never
+      // remove it now. Say so, so that the caller does not enqueue it a second time.
+      throw new OcaError('INTERNAL', `task ${id} was queued, but its record could not be written (${describeError(record.reason)}); it will run — see \`openclaw-agent status ${id.slice(0, 8)}\``);
+    }
+    return { id, executor: executor.name };
+  }
+
+  // With labels: an executor carrying all of them, the one with the shortest queue.
+  private async chooseExecutor(labels: string[]): Promise<ExecutorConfig> {
+    const all = this.config.executors;
+    if (labels.length === 0) {
+      if (all.length === 1) return all[0]!;
+      throw new UsageError(`choose an executor with --executor NAME or --label LABEL — configured: ${this.executorNames()}`);
+    }
+    const candidates = all.filter((e) => labels.every((label) => e.labels.includes(label)));
+    if (candidates.length === 0) {
+      throw new UnknownExecutorError(`no executor has all of the labels ${labels.join(', ')} — see \`openclaw-agent executors\``);
+    }
+    const depths = await Promise.all(
+      candidates.map((e) => this.queue(e.name).getJobCountByTypes('waiting', 'active', 'delayed', 'prioritized')),
+    );
+    let best = 0;
+    depths.forEach((depth, index) => {
+      if (depth < depths[best]!) best = index;
+    });
+    return candidates[best]!;
+  }
+
+  /** Deletes everything we keep about a task in Redis: record, log and index entries. */
+  async forget(id: string): Promise<void> {
+    await this.redis
+      .multi()
+      .del(this.keys.record(id), this.keys.log(id), this.keys.diff(id))
+      .zrem(this.keys.byCreated(), id)
+      .zrem(this.keys.ids(), id)
+      .exec();
+  }
+
+  /** A full task id, or a unique prefix of at least 6 characters (like git). */
+  async resolveId(input: string): Promise<string> {
+    const text = input.trim().toLowerCase();
+    if (UUID_V4.test(text)) {
+      if ((await this.redis.exists(this.keys.record(text))) === 1) return text;
+      throw new TaskNotFoundError(input);
+    }
+    if (!/^[0-9a-f-]+$/.test(text)) throw new InvalidInputError(`Expected a task id or a prefix of one, got ${quoteInput(input)}`);
+    if (text.length < MIN_PREFIX) {
+      throw new InvalidInputError(`task id prefix "${escapeControls(input)}" is too short; give at least ${MIN_PREFIX} characters`);
+    }
+    const matches = await this.redis.zrangebylex(this.keys.ids(), `[${text}`, `[${text}\xff`, 'LIMIT', 0, 10);
+    if (matches.length === 0) throw new TaskNotFoundError(input);
+    if (matches.length > 1) throw new AmbiguousTaskIdError(input, matches);
+    return matches[0]!;
+  }
+
+  /** The task's record, status and queue position; throws TASK_NOT_FOUND when it has gone. */
+  async get(idOrPrefix: string): Promise<TaskView> {
+    const id = await this.resolveId(idOrPrefix);
+    const view = (await this.views([id]))[0];
+    if (!view) throw new TaskNotFoundError(idOrPrefix);
+    return view;
+  }
+
+  private async readRecords(ids: readonly string[]): Promise<(TaskRecord | undefined)[]> {
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hgetall(this.keys.record(id));
+    const hashes = (await pipeline.exec()) ?? [];
+    return hashes.map(([, hash]) => parseRecordHash((hash ?? {}) as Record<string, string>));
+  }
+
+  /** The request a task was enqueued with: the copy on its record, else its job's data. */
+  async request(view: TaskView): Promise<TaskRequest | undefined> {
+    const kept = await this.redis.hget(this.keys.record(view.record.id), REQUEST_FIELD);
+    const data = kept !== null ? parseJson(kept) : (await this.queue(view.record.executor).getJob(view.record.id))?.data;
+    const parsed = TaskRequestSchema.safeParse(data);
+    return parsed.success ? parsed.data : undefined;
+  }
+
+  /** Tasks newest first, filtered, at most `limit`. */
+  async list(filter: ListFilter = {}): Promise<TaskView[]> {
+    const limit = filter.limit ?? 50;
+    const out: TaskView[] = [];
+    const pageSize = Math.max(limit, 100);
+    for (let offset = 0; out.length < limit; offset += pageSize) {
+      const ids = await this.redis.zrevrange(this.keys.byCreated(), offset, offset + pageSize - 1);
+      if (ids.length === 0) break;
+      for (const view of await this.views(ids)) {
+        if (filter.status && view.status !== filter.status) continue;
+        if (filter.executor && view.record.executor !== filter.executor) continue;
+        if (filter.taskType && view.record.taskType !== filter.taskType) continue;
+        out.push(view);
+        if (out.length === limit) break;
+      }
+      if (ids.length < pageSize) break;
+    }
+    return out;
+  }
+
+  /**
+   * Reads records, job states and queue positions for ids in two round trips (one state script
+   * per executor among them); ids whose record expired are dropped.
+   */
+  async views(ids: string[]): Promise<TaskView[]> {
+    const records = await this.readRecords(ids);
+    // Ended tasks have their outcome on the record; the others' states come from their queues.
+    const pending = new Map<string, string[]>();
+    for (const record of records) {
+      if (record && !record.outcome) pending.set(record.executor, [...(pending.get(record.executor) ?? []), record.id]);
+    }
+    const states = new Map<string, QueueState>();
+    await Promise.all(
+      [...pending].map(async ([executor, pendingIds]) => {
+        for (const [id, state] of await readQueueStates(this.redis, this.prefix, executor, pendingIds)) states.set(id, state);
+      }),
+    );
+    // A task that ended between the two reads: its job is finished, and its record (written
+    // first) has the outcome and exit code now. Read those records again.
+    const ended = records.flatMap((record, index) => {
+      const state = record && states.get(record.id)?.state;
+      return state === 'completed' || state === 'failed' ? [index] : [];
+    });
+    if (ended.length > 0) {
+      const fresh = await this.readRecords(ended.map((index) => ids[index]!));
+      ended.forEach((index, i) => (records[index] = fresh[i] ?? records[index]));
+    }
+    const views: TaskView[] = [];
+    const stale: string[] = [];
+    for (const [index, record] of records.entries()) {
+      if (!record) {
+        stale.push(ids[index]!);
+        continue;
+      }
+      const queueState = states.get(record.id);
+      const status = deriveTaskStatus(queueState?.state, record);
+      views.push({ record, status, queuePosition: status === 'queued' ? queueState?.position : undefined });
+    }
+    // Only ids whose record expired leave the indexes; an unreadable record is kept, not erased.
+    if (stale.length > 0) await forgetExpiredTasks(this.redis, this.keys, stale);
+    return views;
+  }
+
+  /**
+   * Calls `listener` with the id of every task that ends from now on (a hint: the record is the
+   * truth). Resolves once subscribed; returns the unsubscribe.
+   */
+  async onTaskEnded(listener: (taskId: string) => void): Promise<() => void> {
+    if (!this.endNotices) {
+      const redis = this.redis.duplicate();
+      redis.on('error', () => {});
+      const listeners = new Set<(taskId: string) => void>();
+      redis.on('message', (_channel: string, taskId: string) => {
+        for (const notify of listeners) notify(taskId);
+      });
+      this.endNotices = { redis, listeners, ready: redis.subscribe(this.keys.endedChannel()).then(() => undefined) };
+    }
+    const notices = this.endNotices;
+    notices.listeners.add(listener);
+    try {
+      await notices.ready;
+    } catch (error) {
+      // A failed subscription is not kept: the next wait tries again.
+      notices.listeners.delete(listener);
+      if (this.endNotices === notices) {
+        notices.redis.disconnect();
+        this.endNotices = undefined;
+      }
+      throw error;
+    }
+    return () => notices.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((queue) => queue.close()));
+    this.queues.clear();
+    this.endNotices?.redis.disconnect();
+    this.endNotices = undefined;
+    this.redis.disconnect();
+  }
+}

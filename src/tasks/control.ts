@@ -1,0 +1,225 @@
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { OcaError, TaskNotFoundError } from '../errors.js';
+import { buildOutboxEntry } from '../notify/outbox-entry.js';
+import { finishTask } from './finish.js';
+import { hostRunner } from '../git/host-runner.js';
+import { removeTaskWorktree, type TaskGit } from '../git/task-worktree.js';
+import { taskSigningKey, verifyTaskRequest } from './signing.js';
+import { TaskRequestSchema } from './request.js';
+import { spoolRoot } from '../config/paths.js';
+import { removeTaskContainers } from '../executors/container/container-retention.js';
+import { SshExecutor } from '../executors/ssh/ssh-executor.js';
+import type { TaskClient } from './client.js';
+import type { TaskView } from './record.js';
+import { isEndedStatus } from './status.js';
+import { requestStop, type StopKind } from './stop.js';
+
+export type KillResult =
+  | { kind: 'already-ended'; view: TaskView }
+  | { kind: 'cancelled'; view: TaskView }
+  | { kind: 'stop-requested'; view: TaskView };
+
+/**
+ * Kills a task. A queued task leaves its queue and ends `cancelled`; a running one gets a durable
+ * stop request that its worker acts on (SIGTERM to the process group, the grace period, SIGKILL).
+ */
+export async function killTask(client: TaskClient, idOrPrefix: string, graceMs: number, kind: StopKind = 'killed'): Promise<KillResult> {
+  const view = await client.get(idOrPrefix);
+  if (isEndedStatus(view.status)) return { kind: 'already-ended', view };
+  const id = view.record.id;
+  if (view.status === 'queued') {
+    const job = await client.queue(view.record.executor).getJob(id);
+    const parsed = TaskRequestSchema.safeParse(job?.data);
+    const removed = job ? await job.remove().then(() => true, () => false) : true;
+    if (removed) {
+      // A task waiting for a retry (or for a usage limit) has run before: it is killed, not cancelled.
+      const retrying = view.record.attempts.length > 0;
+      const waitingFor = view.record.limit?.until !== undefined ? 'the usage limit' : `attempt ${view.record.attempts.length + 1}`;
+      const end = {
+        outcome: retrying ? ('killed' as const) : ('cancelled' as const),
+        exitCode: null,
+        signal: null,
+        error: retrying ? `killed while waiting for ${waitingFor}` : 'cancelled before it started',
+        finishedAt: Date.now(),
+      };
+      // A job this deployment did not sign is announced as a refused one would be.
+      const key = taskSigningKey(client.config);
+      const refused = parsed.success && key !== undefined && !verifyTaskRequest(key, id, parsed.data, parsed.data.signature);
+      const outboxEntry = parsed.success
+        ? buildOutboxEntry(client.config, { ...view.record, ...end, signal: undefined, exitCode: undefined }, parsed.data, { refused })
+        : undefined;
+      await finishTask(client.redis, client.keys, id, end, {
+        retentionMs: client.config.retention,
+        maxLogEntries: client.config.logs.max_entries,
+        outboxEntry,
+      });
+      return { kind: 'cancelled', view: await client.get(id) };
+    }
+    // A worker took it in the meantime: stop it like a running task.
+  }
+  const reason = kind === 'killed' ? 'killed on request' : 'timed out';
+  await requestStop(client.redis, client.keys, id, { kind, graceMs, reason });
+  return { kind: 'stop-requested', view };
+}
+
+export class WaitTimeoutError extends OcaError {
+  constructor(pending: string[]) {
+    super('WAIT_TIMEOUT', `still running after the --timeout: ${pending.join(', ')}`);
+  }
+}
+
+/** How often `wait` re-reads every task it waits for, in case an end notice was missed. */
+const WAIT_RECHECK_MS = 5000;
+
+/**
+ * Resolves when every task has ended, with their final views in the order given. Listens on the
+ * ended channel (each task's end is announced in the step that ends it) and re-reads only the
+ * tasks announced, so waiting on thousands of tasks costs a read per ended task, not per log line.
+ * Everything is re-read at the start (after subscribing, so no end is missed) and every few
+ * seconds (a notice lost with a dropped connection only delays the answer). Rejects with
+ * {@link WaitTimeoutError} when `timeoutMs` passes first, and with the signal's reason when it aborts.
+ */
+export async function waitForTasks(client: TaskClient, ids: string[], options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<TaskView[]> {
+  const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
+  const done = new Map<string, TaskView>();
+  const pending = new Set(ids);
+  const announced = new Set<string>();
+  let wake: (() => void) | undefined;
+  const unsubscribe = await client.onTaskEnded((id) => {
+    if (!pending.has(id)) return;
+    announced.add(id);
+    wake?.();
+  });
+  const onAbort = () => wake?.();
+  options.signal?.addEventListener('abort', onAbort);
+  try {
+    let everything = true;
+    for (;;) {
+      options.signal?.throwIfAborted();
+      const check = [...(everything ? pending : announced)];
+      announced.clear();
+      if (check.length > 0) {
+        const views = await client.views(check);
+        const found = new Set(views.map((view) => view.record.id));
+        const gone = check.find((id) => !found.has(id));
+        if (gone) throw new TaskNotFoundError(gone);
+        for (const view of views) {
+          if (!isEndedStatus(view.status)) continue;
+          done.set(view.record.id, view);
+          pending.delete(view.record.id);
+        }
+      }
+      if (pending.size === 0) return ids.map((id) => done.get(id)!);
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw new WaitTimeoutError([...pending]);
+      everything = await new Promise<boolean>((resolve) => {
+        // An end announced, or the wait cancelled, while the views were read: no pause.
+        if (announced.size > 0 || options.signal?.aborted) {
+          resolve(false);
+          return;
+        }
+        const timer = setTimeout(() => {
+          wake = undefined;
+          resolve(true);
+        }, Math.min(remaining, WAIT_RECHECK_MS));
+        wake = () => {
+          clearTimeout(timer);
+          wake = undefined;
+          resolve(false);
+        };
+      });
+    }
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+    unsubscribe();
+  }
+}
+
+/** Enqueues a new task with the same request as an earlier one. */
+export async function retryTask(client: TaskClient, idOrPrefix: string): Promise<{ id: string; executor: string }> {
+  const view = await client.get(idOrPrefix);
+  const request = await client.request(view);
+  if (!request) {
+    throw new OcaError('TASK_NOT_FOUND', `the request of task ${view.record.id} is no longer kept (its retention passed); enqueue it anew`);
+  }
+  // The same notifiers (none stays none), less those the config no longer has.
+  const notify = (request.notify ?? []).filter((name) => Object.hasOwn(client.config.notifiers, name));
+  const wakesOpenClaw = notify.some((name) => client.config.notifiers[name]?.type === 'openclaw');
+  return client.enqueue({
+    executor: request.executor,
+    payload: request.payload,
+    labels: request.labels,
+    name: request.name,
+    timeoutMs: request.timeoutMs,
+    callbackUrl: request.callbackUrl,
+    notify,
+    notifySession: wakesOpenClaw ? request.notifySession : undefined,
+    retries: request.retries,
+    backoffMs: request.backoffMs,
+  });
+}
+
+/**
+ * Removes an ended task entirely: its job, record, log, index entries, and what it left where it
+ * ran: local spool directories on this host, remote task directories over SSH, containers (with
+ * their anonymous volumes) on the engine.
+ */
+export async function cleanupTask(
+  client: TaskClient,
+  idOrPrefix: string,
+  options: { deleteBranch?: boolean } = {},
+): Promise<{ id: string; removedDirs: string[]; removedContainers: string[]; worktree?: 'removed' | 'gone' | 'in-use' }> {
+  const view = await client.get(idOrPrefix);
+  const id = view.record.id;
+  if (!isEndedStatus(view.status)) {
+    throw new OcaError('INVALID_INPUT', `task ${id} is ${view.status}; kill it first (\`openclaw-agent kill ${id.slice(0, 8)}\`)`);
+  }
+  // Its worktree first (the branch too with deleteBranch): the record says where it is.
+  const worktree = view.record.git ? await removeWorktreeOf(client, view.record.executor, view.record.git, options.deleteBranch ?? false) : undefined;
+  const job = await client.queue(view.record.executor).getJob(id);
+  await job?.remove().catch(() => {});
+  const removedDirs: string[] = [];
+  const removedContainers: string[] = [];
+  const executor = client.config.executors.find((e) => e.name === view.record.executor);
+  switch (executor?.type) {
+    case 'local': {
+      const root = spoolRoot(executor.spool_dir);
+      for (let attempt = 1; attempt <= Math.max(1, view.record.attempt); attempt++) {
+        const dir = path.join(root, attempt === 1 ? id : `${id}.${attempt}`);
+        await rm(dir, { recursive: true, force: true });
+        removedDirs.push(dir);
+      }
+      break;
+    }
+    case 'ssh': {
+      const remote = new SshExecutor(executor);
+      try {
+        const dirs = await remote.removeTaskDirs(id, view.record.attempt, view.record.handle.dir);
+        removedDirs.push(...dirs.map((dir) => `${executor.host}:${dir}`));
+      } finally {
+        remote.close();
+      }
+      break;
+    }
+    case 'container':
+      removedContainers.push(...(await removeTaskContainers(executor, id)));
+      break;
+    case undefined:
+      break;
+  }
+  await client.forget(id);
+  return { id, removedDirs, removedContainers, worktree };
+}
+
+// Removes a task's worktree on its executor's host.
+async function removeWorktreeOf(client: TaskClient, executor: string, git: TaskGit, deleteBranch: boolean): Promise<'removed' | 'gone' | 'in-use' | undefined> {
+  const config = client.config.executors.find((e) => e.name === executor);
+  const runner = config ? hostRunner(config) : undefined;
+  if (runner === undefined) return undefined;
+  try {
+    return await removeTaskWorktree(runner, git, deleteBranch);
+  } finally {
+    runner.close();
+  }
+}

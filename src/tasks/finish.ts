@@ -1,0 +1,61 @@
+import type { Redis } from 'ioredis';
+import { END_TAG, type EndMarker } from '../logs/log-stream.js';
+import { LuaScript } from '../redis/lua-script.js';
+import type { TaskKeys } from './keys.js';
+import type { EndedStatus } from './status.js';
+
+/**
+ * Ends a task exactly once: sets `finished_at` only if unset, and in the same atomic step writes
+ * the outcome, appends the end marker to the log, starts the retention clock on both keys and,
+ * when webhooks are due, puts the completion into the outbox (so a worker that dies right after
+ * this step cannot lose the webhook: any worker relays the outbox into the callbacks queue), and
+ * announces the task id on the ended channel for `wait`.
+ * Returns whether this call ended it (false: an earlier one had), and the record hash after it.
+ */
+const FINISH_SCRIPT = new LuaScript(`
+if redis.call('HSETNX', KEYS[1], 'finished_at', ARGV[1]) == 0 then return {0, redis.call('HGETALL', KEYS[1])} end
+for i = 9, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 't', ARGV[3], 'd', ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+redis.call('EXPIRE', KEYS[2], ARGV[5])
+if ARGV[6] ~= '' then redis.call('RPUSH', KEYS[3], ARGV[6]) end
+redis.call('PUBLISH', ARGV[7], ARGV[8])
+return {1, redis.call('HGETALL', KEYS[1])}
+`);
+
+export interface TaskEnd {
+  outcome: EndedStatus;
+  exitCode: number | null;
+  signal: string | null;
+  error?: string;
+  finishedAt: number;
+}
+
+export async function finishTask(
+  redis: Redis,
+  keys: TaskKeys,
+  taskId: string,
+  end: TaskEnd,
+  options: { retentionMs: number; maxLogEntries: number; outboxEntry?: string },
+): Promise<{ ended: boolean; hash: Record<string, string> }> {
+  const fields: string[] = ['outcome', end.outcome, 'updated_at', String(end.finishedAt)];
+  if (end.exitCode !== null) fields.push('exit_code', String(end.exitCode));
+  if (end.signal) fields.push('signal', end.signal);
+  if (end.error) fields.push('error', end.error);
+  const marker: EndMarker = { status: end.outcome, exit_code: end.exitCode, signal: end.signal, error: end.error ?? null };
+  const ttlSeconds = Math.max(1, Math.ceil(options.retentionMs / 1000));
+  const reply = (await FINISH_SCRIPT.run(redis, [keys.record(taskId), keys.log(taskId), keys.outbox()], [
+    String(end.finishedAt),
+    String(options.maxLogEntries),
+    END_TAG,
+    JSON.stringify(marker),
+    String(ttlSeconds),
+    options.outboxEntry ?? '',
+    keys.endedChannel(),
+    taskId,
+    ...fields,
+  ])) as [number, string[]];
+  const hash: Record<string, string> = {};
+  for (let i = 0; i + 1 < reply[1].length; i += 2) hash[reply[1][i]!] = reply[1][i + 1]!;
+  return { ended: reply[0] === 1, hash };
+}

@@ -1,0 +1,90 @@
+import { InvalidInputError, UsageError } from '../errors.js';
+import { escapeControls, quoteInput } from '../text/escape.js';
+import { PERMISSION_MODES, type ClaudeCodePayload, type PermissionMode, type ShellCommandPayload } from './request.js';
+
+/** `--env KEY=VALUE` words to a map; a word without `=` or with a bad name is an error. */
+export function parseEnvAssignments(words: readonly string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const word of words) {
+    const eq = word.indexOf('=');
+    const name = eq === -1 ? '' : word.slice(0, eq);
+    if (eq === -1 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      // Never echo what may be a value: only the part that should have been the name.
+      const shown = eq === -1 ? (/^[A-Za-z_][A-Za-z0-9_]*$/.test(word) ? word : '(not shown)') : name;
+      throw new InvalidInputError(`Expected \`--env\` to be KEY=VALUE with KEY a variable name, got ${quoteInput(shown)}`);
+    }
+    env[name] = word.slice(eq + 1);
+  }
+  return env;
+}
+
+export interface ShellInput {
+  /** `--cmd`: a string for `sh -c`. */
+  cmd?: string;
+  /** Words after `--`: argv, run without a shell. */
+  argv?: readonly string[];
+  env?: Record<string, string>;
+  workdir?: string;
+}
+
+/** The payload of `run`: exactly one of `--cmd` or argv after `--`. */
+export function buildShellPayload(input: ShellInput): ShellCommandPayload {
+  const argv = input.argv ?? [];
+  if (input.cmd !== undefined && argv.length > 0) {
+    throw new UsageError('give the command either as --cmd "STRING" or as words after --, not both');
+  }
+  if (input.cmd === undefined && argv.length === 0) {
+    throw new UsageError('missing command: give --cmd "STRING" (run by sh -c) or the argv after -- (run as is)');
+  }
+  if (input.cmd !== undefined && input.cmd.trim() === '') throw new UsageError('the --cmd string is empty');
+  return {
+    type: 'shell_command',
+    command: input.cmd ?? argv[0]!,
+    args: input.cmd !== undefined ? [] : argv.slice(1),
+    env: input.env ?? {},
+    workingDir: input.workdir,
+  };
+}
+
+export interface ClaudeInput {
+  prompt?: string;
+  maxTurns?: number;
+  workspace?: string;
+  allowedTools?: readonly string[];
+  disallowedTools?: readonly string[];
+  model?: string;
+  permissionMode?: string;
+  maxBudgetUsd?: string;
+  appendSystemPrompt?: string;
+}
+
+/** The payload of `start`; tool lists may be repeated or comma-separated. */
+export function buildClaudePayload(input: ClaudeInput): ClaudeCodePayload {
+  if (input.prompt === undefined || input.prompt.trim() === '') {
+    throw new UsageError('missing prompt: give --prompt "TEXT", --prompt-file FILE, or --prompt - to read it from stdin');
+  }
+  const list = (words: readonly string[] | undefined) => {
+    const items = (words ?? []).flatMap((t) => t.split(',')).map((t) => t.trim()).filter(Boolean);
+    return items.length > 0 ? items : undefined;
+  };
+  if (input.permissionMode !== undefined && !(PERMISSION_MODES as readonly string[]).includes(input.permissionMode)) {
+    throw new UsageError(`--permission-mode must be one of ${PERMISSION_MODES.join(', ')}, got "${escapeControls(input.permissionMode)}"`);
+  }
+  let budget: number | undefined;
+  if (input.maxBudgetUsd !== undefined) {
+    budget = Number(input.maxBudgetUsd);
+    if (!Number.isFinite(budget) || budget <= 0) throw new UsageError(`--max-budget-usd must be a positive number of dollars, like 2.50, got "${escapeControls(input.maxBudgetUsd)}"`);
+  }
+  return {
+    type: 'claude_code',
+    prompt: input.prompt,
+    maxTurns: input.maxTurns,
+    workspace: input.workspace,
+    allowedTools: list(input.allowedTools),
+    disallowedTools: list(input.disallowedTools),
+    model: input.model,
+    permissionMode: input.permissionMode as PermissionMode | undefined,
+    maxBudgetUsd: budget,
+    appendSystemPrompt: input.appendSystemPrompt,
+  };
+}

@@ -1,0 +1,101 @@
+import { z } from 'zod';
+import { WorktreeRequestSchema } from '../git/task-worktree.js';
+import { NOTIFIER_NAME_PATTERN } from '../notify/notifier-config.js';
+
+/** claude --permission-mode values: those `claude --help` lists (2.1), and `default`, which it takes too. */
+export const PERMISSION_MODES = ['default', 'acceptEdits', 'auto', 'bypassPermissions', 'manual', 'dontAsk', 'plan'] as const;
+export type PermissionMode = (typeof PERMISSION_MODES)[number];
+
+export const ClaudeCodePayloadSchema = z.object({
+  type: z.literal('claude_code'),
+  prompt: z.string().min(1, 'the prompt is empty'),
+  maxTurns: z.number().int().positive().optional(),
+  workspace: z.string().min(1).optional(),
+  allowedTools: z.array(z.string().min(1)).optional(),
+  disallowedTools: z.array(z.string().min(1)).optional(),
+  model: z.string().min(1).optional(),
+  /** claude --permission-mode; else the executor's `permission_mode`. */
+  permissionMode: z.enum(PERMISSION_MODES).optional(),
+  maxBudgetUsd: z.number().positive().optional(),
+  appendSystemPrompt: z.string().min(1).optional(),
+  /** Resume this Claude session (`start --continue`): claude --resume. */
+  resumeSessionId: z.string().min(1).optional(),
+  /** The task whose session this one continues, shown in `status`. */
+  continues: z.string().uuid().optional(),
+});
+
+/** A command: argv when `args` is non-empty, otherwise `sh -c command`. */
+export const ShellCommandPayloadSchema = z.object({
+  type: z.literal('shell_command'),
+  command: z.string().min(1, 'the command is empty'),
+  args: z.array(z.string()).default([]),
+  env: z.record(z.string(), z.string()).default({}),
+  workingDir: z.string().min(1).optional(),
+});
+
+export const TaskPayloadSchema = z.discriminatedUnion('type', [ClaudeCodePayloadSchema, ShellCommandPayloadSchema]);
+
+export type ClaudeCodePayload = z.infer<typeof ClaudeCodePayloadSchema>;
+export type ShellCommandPayload = z.infer<typeof ShellCommandPayloadSchema>;
+export type TaskPayload = z.infer<typeof TaskPayloadSchema>;
+export type TaskType = TaskPayload['type'];
+
+export const EXECUTOR_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/** What a caller asks for; stored as the BullMQ job's data and validated again by the worker. */
+export const TaskRequestSchema = z.object({
+  executor: z.string().regex(EXECUTOR_NAME_PATTERN, 'executor names use letters, digits, "-", "_" and "."'),
+  payload: TaskPayloadSchema,
+  labels: z.array(z.string().min(1)).default([]),
+  name: z.string().min(1).max(200).optional(),
+  /** Wall-clock limit in milliseconds; enforced by the lifecycle layer. */
+  timeoutMs: z.number().int().positive().optional(),
+  callbackUrl: z
+    .url({ protocol: /^https?$/, error: 'the callback URL must be an http(s) URL' })
+    .optional(),
+  /**
+   * Notifiers (the config's `notifiers:`) that announce the task's end, chosen when it was
+   * enqueued (`defaults.notify` unless the caller named them). Absent: none (so a task without
+   * notifiers costs no bytes for them, and tasks of earlier versions have none).
+   */
+  notify: z.array(z.string().regex(NOTIFIER_NAME_PATTERN, 'notifier names use letters, digits, "-", "_" and "."')).max(20).optional(),
+  /** The OpenClaw session to wake (`sessionKey`); the gateway needs `hooks.allowRequestSessionKey`. */
+  notifySession: z.string().min(1).max(200).optional(),
+  /** Claude tasks: `wait` for the account's usage limit to reset and resume, or `fail` at once. @default "wait" */
+  onLimit: z.enum(['wait', 'fail']).optional(),
+  /** Claude tasks: how many times to wait for a usage limit before failing. @default 3 */
+  limitWaits: z.number().int().min(0).max(20).optional(),
+  /** Run in a git worktree of its own, on a branch `oca/<short id>` from the base. */
+  worktree: WorktreeRequestSchema.optional(),
+  /** Extra runs after a failed one (opt-in; the default never runs a command twice). @default 0 */
+  retries: z.number().int().min(0).max(100).default(0),
+  /** First delay before a retry; doubles each time, with jitter. @default 30 s */
+  backoffMs: z.number().int().positive().optional(),
+  createdAt: z.number().int().nonnegative(),
+  /** HMAC-SHA256 of the task id and this request, when the deployment has a `task_signing_key` (task-signing.ts). */
+  signature: z.string().max(128).optional(),
+});
+
+export type TaskRequest = z.infer<typeof TaskRequestSchema>;
+
+export const TASK_TYPE_ICONS: Record<TaskType, string> = {
+  claude_code: '🤖',
+  shell_command: '⚙️',
+};
+
+/** The working directory a payload asks for, if any. */
+export function payloadWorkdir(payload: TaskPayload): string | undefined {
+  return payload.type === 'claude_code' ? payload.workspace : payload.workingDir;
+}
+
+/** A one-line summary of what the task runs: the command with its argv, or the prompt. */
+export function describePayload(payload: TaskPayload): string {
+  if (payload.type === 'claude_code') return payload.prompt;
+  if (payload.args.length === 0) return payload.command;
+  return [payload.command, ...payload.args].map(quoteForDisplay).join(' ');
+}
+
+// Quotes a word for display only (never executed): readable, and unambiguous about word breaks.
+function quoteForDisplay(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}

@@ -1,0 +1,152 @@
+import type { Redis } from 'ioredis';
+import { LuaScript } from '../redis/lua-script.js';
+import type { TaskEnd } from './finish.js';
+import type { TaskKeys } from './keys.js';
+import type { TaskRequest } from './request.js';
+import {
+  handleFields,
+  initialRecordFields,
+  parseRecordHash,
+  type AttemptSummary,
+  type ExecutorType,
+  type TaskRecord,
+} from './record.js';
+
+/**
+ * A new task's record, its place in the two indexes and its search entries, in one atomic step.
+ * KEYS: record, by-created index, id index, word list, then one set per word; ARGV: id, creation
+ * time, the number of field/value words that follow, those, then the words in KEYS' order. Sent
+ * whole (EVAL) every time, never by SHA: a NOSCRIPT answer would have it sent again after the
+ * queue's job, which must never reach Redis before its record (Redis keeps the compiled script).
+ * No transaction object either: ioredis builds one by copying every script the queue defined.
+ */
+const RECORD_NEW_TASK_SOURCE = `
+local id, created, n = ARGV[1], ARGV[2], tonumber(ARGV[3])
+redis.call('HSET', KEYS[1], unpack(ARGV, 4, 3 + n))
+redis.call('ZADD', KEYS[2], created, id)
+redis.call('ZADD', KEYS[3], 0, id)
+for i = 5, #KEYS do
+  redis.call('ZADD', KEYS[i], created, id)
+  redis.call('ZADD', KEYS[4], 0, ARGV[n + i - 1])
+end
+`;
+
+/**
+ * Writes a new task's record and index entries (see RECORD_NEW_TASK_SOURCE). The command is
+ * written to the connection before this returns, so a command sent next on it runs after.
+ */
+export function recordNewTask(
+  redis: Redis,
+  keys: TaskKeys,
+  id: string,
+  createdAt: number,
+  fields: Readonly<Record<string, string>>,
+  search: { wordsKey: string; words: readonly string[]; wordKeys: readonly string[] },
+): Promise<unknown> {
+  const pairs = Object.entries(fields).flat();
+  const scriptKeys = [keys.record(id), keys.byCreated(), keys.ids(), search.wordsKey, ...search.wordKeys];
+  return redis.eval(RECORD_NEW_TASK_SOURCE, scriptKeys.length, ...scriptKeys, id, createdAt, pairs.length, ...pairs, ...search.words);
+}
+
+/** The record as a worker finds it; rebuilt from the job's request when Redis lost it in a crash. */
+export async function loadTaskRecord(
+  redis: Redis,
+  keys: TaskKeys,
+  taskId: string,
+  request: TaskRequest,
+  executorType: ExecutorType,
+): Promise<TaskRecord> {
+  const key = keys.record(taskId);
+  const existing = parseRecordHash(await redis.hgetall(key));
+  if (existing) return existing;
+  await redis.hset(key, initialRecordFields(taskId, request, executorType));
+  return parseRecordHash(await redis.hgetall(key))!;
+}
+
+/**
+ * Both start times are set once (marking again, after the spawn or on re-attach, keeps the
+ * clock); then the handle fields. Returns this run's start time. One script instead of a
+ * transaction of four commands: the worker runs it twice per task.
+ */
+const MARK_STARTED_SCRIPT = new LuaScript(`
+redis.call('HSETNX', KEYS[1], 'started_at', ARGV[1])
+redis.call('HSETNX', KEYS[1], 'attempt_started_at', ARGV[1])
+for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return redis.call('HGET', KEYS[1], 'attempt_started_at')
+`);
+
+/**
+ * Records that a run has started: the task's first start time (kept across retries), this run's
+ * start time, its pid and the executor's handle. Returns this run's start time.
+ */
+export async function markTaskStarted(
+  redis: Redis,
+  keys: TaskKeys,
+  taskId: string,
+  handle: Record<string, string>,
+  pid?: number,
+): Promise<number> {
+  const now = String(Date.now());
+  const fields: Record<string, string> = { ...handleFields(handle), updated_at: now };
+  if (pid !== undefined) fields.pid = String(pid);
+  const args = [now];
+  for (const [field, value] of Object.entries(fields)) args.push(field, value);
+  return Number(await MARK_STARTED_SCRIPT.run(redis, [keys.record(taskId)], args));
+}
+
+/**
+ * Starts a new run (a retry, or a resume after a usage limit): forgets the last run's handle and
+ * output offsets and any wait it ended, and says `note` in the log.
+ */
+export async function beginAttempt(redis: Redis, keys: TaskKeys, taskId: string, run: number, note: string): Promise<void> {
+  const key = keys.record(taskId);
+  // The last run's handle, offsets, pid and Claude progress (a retry is a new Claude run).
+  const stale = Object.keys(await redis.hgetall(key)).filter((f) => f.startsWith('h:') || f.startsWith('c:') || f.startsWith('cc:') || f === 'pid' || f === 'limit_until');
+  const multi = redis.multi();
+  if (stale.length > 0) multi.hdel(key, ...stale);
+  multi.hset(key, { attempt: String(run), updated_at: String(Date.now()) }).xadd(keys.log(taskId), '*', 't', 's', 'd', `${note}\n`);
+  await multi.exec();
+}
+
+/** Appends a run's end to the attempt history; the task itself may go on with a retry. */
+export async function recordAttemptEnd(
+  redis: Redis,
+  keys: TaskKeys,
+  taskId: string,
+  attempt: number,
+  end: Omit<TaskEnd, 'finishedAt'>,
+): Promise<void> {
+  const key = keys.record(taskId);
+  const record = parseRecordHash(await redis.hgetall(key));
+  const history = (record?.attempts ?? []).filter((a) => a.attempt !== attempt);
+  const startedAt = record?.attemptStartedAt;
+  const summary: AttemptSummary = {
+    attempt,
+    outcome: end.outcome,
+    exit_code: end.exitCode,
+    started_at: startedAt === undefined ? null : new Date(startedAt).toISOString(),
+    finished_at: new Date().toISOString(),
+    error: end.error ?? null,
+  };
+  await redis
+    .multi()
+    .hset(key, { attempts_log: JSON.stringify([...history, summary]), updated_at: String(Date.now()) })
+    .hdel(key, 'attempt_started_at')
+    .exec();
+}
+
+/** Sets one field of a record that still exists (`onlyIfUnset`: and lacks it); returns whether it did. */
+const SET_DELIVERY_FIELD_SCRIPT = new LuaScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[3] == '1' then return redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+`);
+
+/**
+ * Records a webhook's or notifier's delivery state on its task. A record that expired or was
+ * cleaned up meanwhile is not brought back as a hash without a TTL.
+ */
+export async function setDeliveryField(redis: Redis, keys: TaskKeys, taskId: string, field: string, value: string, onlyIfUnset = false): Promise<boolean> {
+  return (await SET_DELIVERY_FIELD_SCRIPT.run(redis, [keys.record(taskId)], [field, value, onlyIfUnset ? '1' : '0'])) === 1;
+}

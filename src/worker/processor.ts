@@ -1,0 +1,329 @@
+import { UnrecoverableError, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { constants as osConstants } from 'node:os';
+import type { ExecutorConfig, LoadedConfig } from '../config/config.js';
+import { formatDuration } from '../config/duration.js';
+import { ClaudeProgress } from '../claude/progress.js';
+import { describeError } from '../errors.js';
+import { buildOutboxEntry, isAnnounced } from '../notify/outbox-entry.js';
+import { DetachedError, type ExecutionResult, type Executor } from '../executors/executor.js';
+import { LogWriter, logCapsOf, OwnershipLostError } from '../logs/log-stream.js';
+import { finishTask, type TaskEnd } from '../tasks/finish.js';
+import type { TaskKeys } from '../tasks/keys.js';
+import { TaskRequestSchema, type TaskRequest } from '../tasks/request.js';
+import { parseRecordHash, type TaskRecord } from '../tasks/record.js';
+import { taskSigningKey, UNSIGNED_TASK_ERROR, verifyTaskRequest } from '../tasks/signing.js';
+import { DEFAULT_GRACE_MS, readStopOrEnd, readStopRequest, StopSwitch, stopRequestOf } from '../tasks/stop.js';
+import { beginAttempt, loadTaskRecord, markTaskStarted, recordAttemptEnd } from '../tasks/store.js';
+import { describeIssue } from '../text/zod-issues.js';
+import { enterWorktree, leaveWorktree } from '../git/worktree-steps.js';
+import { executorHoldUntil, formatResetTime, holdExecutor, LIMIT_FIELDS, limitWaitsOf, resumedRequest, waitEnd, waitForLimit } from '../claude/usage-limit.js';
+import { WorktreeError, type TaskGit } from '../git/task-worktree.js';
+
+export interface ProcessorDeps {
+  config: LoadedConfig;
+  executorConfig: ExecutorConfig;
+  executor: Executor;
+  redis: Redis;
+  keys: TaskKeys;
+  /** Aborted when the worker shuts down; running tasks are left to be re-attached. */
+  shutdown: AbortSignal;
+  /** The stop switches of the tasks this worker follows, for the pub/sub kill nudge. */
+  stops: Map<string, StopSwitch>;
+  /** Called after a task has ended for good (completion record, webhooks). */
+  onEnded?: (record: TaskRecord, request: TaskRequest) => Promise<void>;
+}
+
+/** What a completed job returns, and what a failed job's record holds: the same fields. */
+export interface TaskResult {
+  exit_code: number | null;
+  signal: string | null;
+  duration_ms: number | null;
+  status: TaskEnd['outcome'];
+}
+
+/** How often a following worker re-reads the record for a kill request it may have missed. */
+const STOP_POLL_MS = 1000;
+
+/**
+ * The BullMQ processor for one executor's queue: validates the job data again, runs the task (or
+ * re-attaches to it), enforces kill requests and the timeout, ends it exactly once, and maps the
+ * outcome to a completed or failed job. A failed run is retried only when the task asked for it.
+ */
+export function createTaskProcessor(deps: ProcessorDeps): (job: Job) => Promise<TaskResult> {
+  return async (job) => {
+    const taskId = job.id!;
+    const parsed = TaskRequestSchema.safeParse(job.data);
+    if (!parsed.success) {
+      const error = `invalid task data in Redis: ${describeIssue(parsed.error.issues[0]!, job.data)}`;
+      await endTask(deps, taskId, { outcome: 'failed', exitCode: null, signal: null, error }, undefined);
+      throw new UnrecoverableError(error);
+    }
+    const request = parsed.data;
+    const signingKey = taskSigningKey(deps.config);
+    if (signingKey !== undefined && !verifyTaskRequest(signingKey, taskId, request, request.signature)) {
+      await refuseTask(deps, taskId, request);
+      throw new UnrecoverableError(UNSIGNED_TASK_ERROR);
+    }
+    const attempt = job.attemptsMade + 1;
+    const maxAttempts = job.opts.attempts ?? 1;
+    let record = await loadTaskRecord(deps.redis, deps.keys, taskId, request, deps.executorConfig.type);
+    if (record.outcome) return settle(record, record.outcome, record);
+    // The record holds any stop request already: no second read before the start.
+    const early = stopRequestOf(record);
+    if (early && record.attemptStartedAt === undefined && Object.keys(record.handle).length === 0) {
+      // Killed before this run started (say, during a retry's backoff): run nothing.
+      const end = { outcome: early.kind, exitCode: null, signal: null, error: early.reason };
+      const latest = (await endTask(deps, taskId, end, { record, request })) ?? record;
+      return settle(latest, end.outcome, end);
+    }
+    // A wait for the account's usage limit ends a run without spending an attempt: runs count both.
+    const waited = record.limit?.waits ?? 0;
+    const run = attempt + waited;
+    const resuming = record.limit?.resumeRun === run;
+    if (run > record.attempt || (record.attemptStartedAt === undefined && Object.keys(record.handle).length === 0)) {
+      // A new run, not a re-attach: it waits while the executor's Claude account is at its limit.
+      if (!early) await holdWhileLimited(deps, job, taskId, request);
+      if (run > record.attempt) {
+        const note = resuming
+          ? `resuming Claude's session after the usage limit (wait ${waited} of ${limitWaitsOf(request)})`
+          : `attempt ${attempt} of ${maxAttempts} starting`;
+        await beginAttempt(deps.redis, deps.keys, taskId, run, note);
+        record = await loadTaskRecord(deps.redis, deps.keys, taskId, request, deps.executorConfig.type);
+      } else if (record.limit?.until !== undefined) {
+        await deps.redis.hdel(deps.keys.record(taskId), LIMIT_FIELDS.until);
+      }
+    }
+
+    const progress =
+      request.payload.type === 'claude_code'
+        ? new ClaudeProgress(deps.redis, deps.keys, taskId, record.claude, Number(record.checkpoint.stdout ?? 0) || 0)
+        : undefined;
+    const stop = new StopSwitch();
+    // A request read above is already known: trip at once instead of reading it again.
+    if (early) stop.trip(early);
+    const watch = watchForStop(deps, taskId, request, record, stop);
+    let result: ExecutionResult | undefined;
+    // A task with a worktree runs in it: made once, before anything starts.
+    let entered: { request: TaskRequest; git?: TaskGit } = { request };
+    try {
+      entered = await enterWorktree(deps, taskId, resuming ? resumedRequest(request, record) : request, record.git);
+    } catch (error) {
+      const message = error instanceof WorktreeError ? error.message : `could not make the task's git worktree: ${describeError(error)}`;
+      await noteInLog(deps, taskId, message);
+      result = { outcome: 'failed', exitCode: null, signal: null, error: message };
+    }
+    try {
+      for (let failures = 0; result === undefined; failures++) {
+        try {
+          result = await deps.executor.execute({
+            taskId,
+            attempt: run,
+            request: entered.request,
+            executor: deps.executorConfig,
+            defaults: deps.config.defaults,
+            record,
+            log: observedLog(new LogWriter(deps.redis, deps.keys, taskId, logCapsOf(deps.config), record.checkpoint), progress),
+            markStarted: async (handle, pid) => {
+              const startedAt = await markTaskStarted(deps.redis, deps.keys, taskId, handle, pid);
+              watch.armTimeout(startedAt);
+            },
+            signal: deps.shutdown,
+            stop,
+          });
+        } catch (error) {
+          // Another worker took the task over after this one lost its lock: let BullMQ sort out the
+          // job (moving it fails for a lost lock) and leave the task to its new owner.
+          if (error instanceof OwnershipLostError) throw error;
+          // Left running for the next worker: never settle this job from here.
+          if (error instanceof DetachedError || deps.shutdown.aborted) {
+            watch.close();
+            return await new Promise<TaskResult>(() => {});
+          }
+          const latest = parseRecordHash(await deps.redis.hgetall(deps.keys.record(taskId)).catch(() => ({})));
+          const started = latest !== undefined && (latest.attemptStartedAt !== undefined || Object.keys(latest.handle).length > 0);
+          // Once the process may be running, ending the task here would orphan it: re-attach instead.
+          if (!started || failures >= 5) {
+            result = { outcome: 'failed', exitCode: null, signal: null, error: `executor error: ${describeError(error)}` };
+          } else {
+            await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** failures));
+            record = latest ?? record;
+          }
+        }
+      }
+    } finally {
+      watch.close();
+    }
+
+    await progress?.finish();
+    let end = progress ? claudeEnd(applyStop(result, stop), progress, deps.executorConfig.name) : applyStop(result, stop);
+    const stopped = stop.request ?? (await readStopRequest(deps.redis, deps.keys, taskId));
+    const limited = !stopped && end.outcome === 'failed' ? progress?.usageLimit() : undefined;
+    if (limited) {
+      const allowed = limitWaitsOf(request);
+      if (waited < allowed) {
+        // Not the task's failure: the run waits for the reset and resumes the same session.
+        const until = waitEnd(limited.resetsAt);
+        await holdExecutor(deps.redis, deps.keys, deps.executorConfig.name, until);
+        await recordAttemptEnd(deps.redis, deps.keys, taskId, run, end);
+        await noteInLog(deps, taskId, `Claude's usage limit is reached (resets ${formatResetTime(until)}): waiting, then resuming the session — wait ${waited + 1} of ${allowed}`);
+        const session = progress!.fields.session_id ?? record.limit?.session;
+        await waitForLimit(deps.redis, deps.keys, job, taskId, until, {
+          [LIMIT_FIELDS.waits]: String(waited + 1),
+          [LIMIT_FIELDS.resumeRun]: String(run + 1),
+          [LIMIT_FIELDS.allowed]: String(allowed),
+          ...(session !== undefined ? { [LIMIT_FIELDS.session]: session } : {}),
+        });
+      }
+      if (waited > 0) end = { ...end, error: `${end.error ?? "Claude's usage limit is reached"} (after waiting for the usage limit ${waited === 1 ? 'once' : `${waited} times`})` };
+    }
+    if (!stopped && end.outcome !== 'completed' && attempt < maxAttempts) {
+      await recordAttemptEnd(deps.redis, deps.keys, taskId, run, end);
+      throw new Error(`attempt ${attempt} of ${maxAttempts} ${end.outcome}${end.exitCode !== null ? ` (exit code ${end.exitCode})` : ''}; retrying`);
+    }
+    if (entered.git) {
+      await leaveWorktree(deps, taskId, request, entered.git, { retentionMs: deps.config.retention, note: (line) => noteInLog(deps, taskId, line) });
+    }
+    if (maxAttempts > 1 || waited > 0) await recordAttemptEnd(deps.redis, deps.keys, taskId, run, end);
+    const latest = (await endTask(deps, taskId, end, { record, request })) ?? record;
+    if (deps.onEnded) await deps.onEnded(latest, request).catch(() => {});
+    return settle(latest, end.outcome, end);
+  };
+}
+
+// Ends a job this deployment did not sign without running anything. The record and list entry
+// (made from the job when it was written straight into Redis) show what was refused; the deployment's own
+// webhook and default notifiers hear of it — not a callback URL or notifier the unsigned request
+// names, and not its name or command in a wake-up line.
+async function refuseTask(deps: ProcessorDeps, taskId: string, request: TaskRequest): Promise<void> {
+  const untrusted = { ...request, callbackUrl: undefined, notify: undefined, notifySession: undefined };
+  const record = await loadTaskRecord(deps.redis, deps.keys, taskId, untrusted, deps.executorConfig.type);
+  // Listed like any task (a job written straight into Redis has no index entries yet).
+  await deps.redis.multi().zadd(deps.keys.byCreated(), 'NX', record.createdAt, taskId).zadd(deps.keys.ids(), 'NX', 0, taskId).exec();
+  const end = { outcome: 'failed' as const, exitCode: null, signal: null, error: UNSIGNED_TASK_ERROR };
+  await endTask(deps, taskId, end, { record, request: untrusted, refused: true });
+}
+
+interface StopWatch {
+  armTimeout(startedAt: number): void;
+  close(): void;
+}
+
+// Trips the switch on a kill request (pub/sub nudge or the record, polled), when the timeout passes,
+// or when another worker has ended the task meanwhile (this one was cut off from Redis and the job
+// went elsewhere): the record's end is final, and a process outliving it is an orphan to stop.
+function watchForStop(deps: ProcessorDeps, taskId: string, request: TaskRequest, record: TaskRecord, stop: StopSwitch): StopWatch {
+  deps.stops.set(taskId, stop);
+  const check = async () => {
+    const { request, outcome } = await readStopOrEnd(deps.redis, deps.keys, taskId).catch(() => ({ request: undefined, outcome: undefined }));
+    if (request) stop.trip(request);
+    if (outcome) stop.trip({ kind: 'killed', graceMs: DEFAULT_GRACE_MS, reason: `the task already ended as ${outcome} (recorded by another worker)` });
+  };
+  const poll = setInterval(() => void check(), STOP_POLL_MS);
+  let timeout: NodeJS.Timeout | undefined;
+  const armTimeout = (startedAt: number) => {
+    if (!request.timeoutMs || timeout) return;
+    const limit = request.timeoutMs;
+    timeout = setTimeout(
+      () => stop.trip({ kind: 'timed_out', graceMs: DEFAULT_GRACE_MS, reason: `timed out after ${formatDuration(limit)} (the task's limit)` }),
+      Math.max(0, startedAt + limit - Date.now()),
+    );
+  };
+  // Re-attached: the clock started with the run, not with this worker.
+  if (record.attemptStartedAt !== undefined) armTimeout(record.attemptStartedAt);
+  return {
+    armTimeout,
+    close() {
+      clearInterval(poll);
+      clearTimeout(timeout);
+      if (deps.stops.get(taskId) === stop) deps.stops.delete(taskId);
+    },
+  };
+}
+
+// A new Claude run waits while its executor's account is at its usage limit (another task met it):
+// it would only meet the limit too. Throws BullMQ's DelayedError when it waits.
+async function holdWhileLimited(deps: ProcessorDeps, job: Job, taskId: string, request: TaskRequest): Promise<void> {
+  if (limitWaitsOf(request) === 0) return;
+  const hold = await executorHoldUntil(deps.redis, deps.keys, deps.executorConfig.name);
+  if (hold === undefined) return;
+  const until = waitEnd(hold);
+  await noteInLog(deps, taskId, `Claude's usage limit on executor "${deps.executorConfig.name}" is reached (resets ${formatResetTime(until)}): waiting for it before starting`);
+  await waitForLimit(deps.redis, deps.keys, job, taskId, until);
+}
+
+// A line of ours in the task's log (`[openclaw-agent] …` to readers).
+async function noteInLog(deps: ProcessorDeps, taskId: string, line: string): Promise<void> {
+  await deps.redis.xadd(deps.keys.log(taskId), 'MAXLEN', '~', String(deps.config.logs.max_entries), '*', 't', 's', 'd', `${line}\n`).catch(() => undefined);
+}
+
+function observedLog(log: LogWriter, progress: ClaudeProgress | undefined): LogWriter {
+  if (progress) log.onAppended = (chunks) => progress.observe(chunks);
+  return log;
+}
+
+/**
+ * A Claude run's truth is its result line: is_error or a subtype other than success fails it even
+ * after exit 0, and the error says why; exit 127 with no output means no `claude` to run.
+ */
+function claudeEnd(end: Omit<TaskEnd, 'finishedAt'>, progress: ClaudeProgress, executor: string): Omit<TaskEnd, 'finishedAt'> {
+  if (end.outcome !== 'completed' && end.outcome !== 'failed') return end;
+  if (end.exitCode === 127 && progress.fields.session_id === undefined) {
+    return { ...end, outcome: 'failed', error: `claude not found on executor "${executor}" — install Claude Code there or set claude_path` };
+  }
+  const failure = progress.failure(end.exitCode);
+  if (failure === undefined) return end;
+  return { ...end, outcome: 'failed', error: end.error ?? failure };
+}
+
+// A run we stopped ends as killed or timed_out, with the signal that ended it.
+function applyStop(result: ExecutionResult, stop: StopSwitch): Omit<TaskEnd, 'finishedAt'> {
+  const request = stop.request;
+  if (!result.stopped || !request) {
+    return { outcome: result.outcome, exitCode: result.exitCode, signal: result.signal, error: result.error };
+  }
+  const signal = result.signal ?? signalOfExitCode(result.exitCode);
+  return { outcome: request.kind, exitCode: result.exitCode, signal, error: request.reason };
+}
+
+// A shell reports death by signal N as exit code 128 + N.
+function signalOfExitCode(code: number | null): string | null {
+  if (code === null || code <= 128) return null;
+  const entry = Object.entries(osConstants.signals).find(([, number]) => number === code - 128);
+  return entry ? entry[0] : null;
+}
+
+async function endTask(
+  deps: ProcessorDeps,
+  taskId: string,
+  end: Omit<TaskEnd, 'finishedAt'>,
+  known: { record: TaskRecord; request: TaskRequest; refused?: boolean } | undefined,
+): Promise<TaskRecord | undefined> {
+  const finishedAt = Date.now();
+  // The completion goes into the outbox in the same atomic step that ends the task, built from
+  // the record as it is now (start time, pid, attempt), not as it was when the job was taken.
+  let outboxEntry: string | undefined;
+  if (known && isAnnounced(known.refused ? { notify: deps.config.defaults.notify } : known.request, deps.config)) {
+    const current = parseRecordHash(await deps.redis.hgetall(deps.keys.record(taskId))) ?? known.record;
+    const ended = { ...current, ...end, signal: end.signal ?? undefined, exitCode: end.exitCode ?? undefined, finishedAt };
+    outboxEntry = buildOutboxEntry(deps.config, ended, known.request, { refused: known.refused });
+  }
+  const { hash } = await finishTask(deps.redis, deps.keys, taskId, { ...end, finishedAt }, {
+    retentionMs: deps.config.retention,
+    maxLogEntries: deps.config.logs.max_entries,
+    outboxEntry,
+  });
+  return parseRecordHash(hash);
+}
+
+// Completed jobs return the result; every other outcome fails the job, never to be retried.
+function settle(record: TaskRecord, outcome: TaskEnd['outcome'], result: { exitCode?: number | null; signal?: string | null; error?: string }): TaskResult {
+  const duration = record.startedAt !== undefined && record.finishedAt !== undefined ? record.finishedAt - record.startedAt : null;
+  const exitCode = result.exitCode ?? null;
+  const value: TaskResult = { exit_code: exitCode, signal: result.signal ?? null, duration_ms: duration, status: outcome };
+  if (outcome === 'completed') return value;
+  const parts = [outcome === 'failed' && exitCode !== null ? `exited with code ${exitCode}` : outcome];
+  if (result.error) parts.push(result.error);
+  if (duration !== null) parts.push(`after ${formatDuration(duration)}`);
+  throw new UnrecoverableError(parts.join(' — '));
+}

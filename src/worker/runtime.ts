@@ -1,0 +1,232 @@
+import { Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { LoadedConfig } from '../config/config.js';
+import { UnknownExecutorError } from '../errors.js';
+import { createExecutor } from '../executors/create-executor.js';
+import { resolveHostId } from '../executors/local/host-id.js';
+import { connectRedis, resolveRedisUrl } from '../redis/connection.js';
+import { TaskKeys } from '../tasks/keys.js';
+import { createTaskProcessor, type TaskResult } from './processor.js';
+import { OwnershipLostError } from '../logs/log-stream.js';
+import { findExecutor } from '../config/config.js';
+import { writeCompletionRecord } from '../notify/completion-record.js';
+import { notifierSecretEnv } from '../notify/notifier-config.js';
+import { isAnnounced } from '../notify/outbox-entry.js';
+import { startCallbackWorker } from '../notify/task-callbacks.js';
+import type { TaskRequest } from '../tasks/request.js';
+import type { TaskRecord } from '../tasks/record.js';
+import { readStopRequest, type StopSwitch } from '../tasks/stop.js';
+import { WorkLiveness } from './liveness.js';
+import { INDEX_SWEEP_EVERY_MS, sweepExpiredIndexEntries } from '../tasks/retention.js';
+import { sweepEndedSpools } from '../executors/local/spool-retention.js';
+import { spoolRoot } from '../config/paths.js';
+import { describeError } from '../errors.js';
+import { worktreeRoot } from '../git/host-runner.js';
+import { sweepEndedWorktrees } from '../git/task-worktree.js';
+
+export interface ExecutorWorkerOptions {
+  config: LoadedConfig;
+  executor: string;
+  /** Tasks run at once. @default the executor's `concurrency` */
+  concurrency?: number;
+  /** The Redis to use. @default REDIS_URL, then the config's `redis.url`, then the default address */
+  redisUrl?: string;
+  /** Receives one line per notable event (errors, shutdown). @default ignore */
+  onLog?: (line: string) => void;
+}
+
+export interface RunningWorker {
+  readonly worker: Worker;
+  readonly concurrency: number;
+  /** The host id recorded with the local tasks this worker starts (OPENCLAW_AGENT_HOST_ID, worker.host_id, hostname). */
+  readonly hostId: string;
+  /** Stops taking jobs and detaches from running tasks, which keep running for the next worker. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a BullMQ worker on one executor's queue. Tasks are detached processes, so a worker that
+ * dies loses nothing: BullMQ's stalled check hands its jobs to the next worker, which re-attaches.
+ */
+export async function startExecutorWorker(options: ExecutorWorkerOptions): Promise<RunningWorker> {
+  const { config } = options;
+  const executorConfig = findExecutor(config, options.executor);
+  if (!executorConfig) {
+    throw new UnknownExecutorError(
+      `unknown executor "${options.executor}" — configured: ${config.executors.map((e) => e.name).join(', ') || '(none)'}`,
+    );
+  }
+  const log = options.onLog ?? (() => {});
+  const hostId = resolveHostId(config.worker.host_id);
+  const executor = createExecutor(executorConfig, log, { hostId, lockDurationMs: config.worker.lock_duration, secretEnv: notifierSecretEnv(config.notifiers) });
+  await executor.prepare?.();
+  const redis: Redis = await connectRedis(options.redisUrl ?? resolveRedisUrl(config.redis.url), { persistent: true, settings: config.redis });
+  const shutdown = new AbortController();
+  const concurrency = options.concurrency ?? executorConfig.concurrency;
+  const keys = new TaskKeys(config.redis.prefix);
+  const stops = new Map<string, StopSwitch>();
+  // Kill requests arrive as a pub/sub nudge; the record is the durable copy the processor polls.
+  const subscriber = redis.duplicate();
+  subscriber.on('error', (error: Error) => log(`kill-request subscriber: ${error.message}`));
+  await subscriber.subscribe(keys.stopChannel());
+  subscriber.on('message', (_channel: string, taskId: string) => {
+    const stop = stops.get(taskId);
+    if (!stop) return;
+    void readStopRequest(redis, keys, taskId).then((request) => request && stop.trip(request), () => {});
+  });
+  const callbacks = await startCallbackWorker({ config, redis, keys, onLog: log });
+  const onEnded = async (record: TaskRecord, request: TaskRequest) => {
+    // Fault injection for the outbox test: die right after the task ended, before relaying.
+    if (process.env.OPENCLAW_AGENT_FAULT === 'exit-after-finish') process.kill(process.pid, 'SIGKILL');
+    try {
+      writeCompletionRecord(record);
+    } catch (error) {
+      log(`could not write the completion record of ${record.id}: ${String(error)}`);
+    }
+    // Only a task with webhooks or notifiers put anything into the outbox; the sweep covers the rest.
+    if (isAnnounced(request, config)) await callbacks.relay();
+  };
+  let running = 0;
+  const processor = joinFollowedTasks(
+    followWhileLocked(createTaskProcessor({ config, executorConfig, executor, redis, keys, shutdown: shutdown.signal, stops, onEnded }), redis),
+  );
+  const counted = async (job: Job) => {
+    running++;
+    try {
+      return await processor(job);
+    } finally {
+      running--;
+    }
+  };
+  const liveness = new WorkLiveness(
+    config.worker.liveness_timeout,
+    {
+      waiting: async () => {
+        const [wait, prioritized] = await Promise.all([redis.llen(worker.keys.wait!), redis.zcard(worker.keys.prioritized!)]);
+        return wait + prioritized;
+      },
+      running: () => running,
+      capacity: concurrency,
+      connected: () => redis.status === 'ready',
+    },
+    async (reason) => {
+      log(`work is not flowing: ${reason}; reconnecting and restarting the queue consumer`);
+      // A half-open socket would hold every command sent on it: destroy it (a graceful close would
+      // wait on the silent peer) and ioredis reconnects and sends the unanswered commands again.
+      // The BullMQ worker, with its own blocking connection, is replaced.
+      redis.stream?.destroy(new Error(`liveness check: ${reason}`));
+      const stuck = worker;
+      worker = await startQueueWorker();
+      void retire(stuck);
+    },
+  );
+  const startQueueWorker = async () => {
+    const queueWorker = new Worker(executorConfig.name, counted, {
+      connection: redis,
+      prefix: config.redis.prefix,
+      concurrency,
+      lockDuration: config.worker.lock_duration,
+      stalledInterval: config.worker.stalled_interval,
+      // A stalled task is re-attached, never re-run, so stalls are harmless to count.
+      maxStalledCount: 1_000_000,
+      autorun: false,
+    });
+    queueWorker.on('error', (error) => {
+      if (!shutdown.signal.aborted && queueWorker === worker) log(`worker error: ${error.message}`);
+    });
+    queueWorker.on('active', () => liveness.pickedUp());
+    void queueWorker.run().catch((error: unknown) => log(`worker stopped: ${String(error)}`));
+    await queueWorker.waitUntilReady();
+    return queueWorker;
+  };
+  let worker = await startQueueWorker();
+  liveness.start();
+  // Records and logs expire by themselves; the list and search indexes, and the spool directories
+  // of this host's local tasks, are trimmed here.
+  const sweepIndexes = () => {
+    void sweepExpiredIndexEntries(redis, keys, config.retention).catch((error: unknown) => log(`index sweep: ${String(error)}`));
+    if (executorConfig.type === 'local') {
+      void sweepEndedSpools(spoolRoot(executorConfig.spool_dir), config.retention).catch((error: unknown) => log(`spool sweep: ${String(error)}`));
+    }
+    // Worktrees of tasks that ended `retention` ago go (their branches stay, with the work).
+    if (executor.runScript) {
+      const runner = { runScript: executor.runScript.bind(executor) };
+      void sweepEndedWorktrees(runner, worktreeRoot(executorConfig), config.retention).catch((error: unknown) => log(`worktree sweep: ${describeError(error)}`));
+    }
+  };
+  const indexSweep = setInterval(sweepIndexes, INDEX_SWEEP_EVERY_MS);
+  indexSweep.unref();
+  sweepIndexes();
+
+  let closing: Promise<void> | undefined;
+  return {
+    get worker() {
+      return worker;
+    },
+    concurrency,
+    hostId,
+    close: () => {
+      closing ??= (async () => {
+        shutdown.abort();
+        liveness.stop();
+        clearInterval(indexSweep);
+        await worker.close(true);
+        await callbacks.close();
+        await executor.close?.();
+        subscriber.disconnect();
+        redis.disconnect();
+      })();
+      return closing;
+    },
+  };
+}
+
+// A stuck BullMQ worker is closed in the background: its tasks are already followed by the shared
+// processor. (Not `disconnect()`: that would close the main connection it shares with the rest.)
+async function retire(stuck: Worker): Promise<void> {
+  await stuck.close(true).catch(() => {});
+}
+
+/**
+ * When Redis was away longer than the lock duration, the stalled check hands a job this worker still
+ * follows back to this same worker. A second follower would race the first for the task's output and
+ * the loser would fail the job under its new lock; instead the new run waits for the first one's
+ * outcome and settles the job with it (the first run's own settling fails harmlessly on its old lock).
+ */
+function joinFollowedTasks(processor: (job: Job) => Promise<TaskResult>): (job: Job) => Promise<TaskResult> {
+  const following = new Map<string, Promise<TaskResult>>();
+  return (job) => {
+    const taskId = job.id!;
+    const current = following.get(taskId);
+    if (current) return current;
+    const run = processor(job);
+    following.set(taskId, run);
+    const forget = () => {
+      if (following.get(taskId) === run) following.delete(taskId);
+    };
+    run.then(forget, forget);
+    return run;
+  };
+}
+
+/**
+ * After a long Redis outage the stalled check may hand a job to another worker while the first one
+ * still follows the task. Their followers race for the output; when the one holding the job's lock
+ * loses, it follows again from the checkpoint instead of failing the job (the stale follower gives
+ * up on its next lost append, or ends the task first: the new run then finds the outcome).
+ */
+function followWhileLocked(processor: (job: Job) => Promise<TaskResult>, redis: Redis): (job: Job) => Promise<TaskResult> {
+  return async (job) => {
+    for (;;) {
+      try {
+        return await processor(job);
+      } catch (error) {
+        if (!(error instanceof OwnershipLostError) || job.token === undefined) throw error;
+        const lock = await redis.get(`${job.queueQualifiedName}:${job.id!}:lock`);
+        if (lock !== job.token) throw error;
+        // A pause before following again: the other follower gives up on its next append.
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
+  };
+}
