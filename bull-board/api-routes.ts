@@ -1,10 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { ApiCreateTaskBodySchema, type ApiExecutor } from '../src/api/contract.js';
+import { ApiCreateTaskBodySchema, taskPayloadOf, type ApiExecutor } from '../src/api/contract.js';
 import { InvalidInputError } from '../src/errors.js';
 import type { TaskClient } from '../src/tasks/client.js';
 import { killTask, retryTask, waitForTasks, WaitTimeoutError } from '../src/tasks/control.js';
-import type { TaskPayload } from '../src/tasks/request.js';
 import { executorJson } from '../src/tasks/format.js';
 import { toTaskJson } from '../src/tasks/record.js';
 import { readTaskDiff } from '../src/git/task-diff.js';
@@ -41,15 +40,9 @@ const LogQuerySchema = z.object({
   after: z.string().max(40).optional(),
 });
 
-const KillBodySchema = z.strictObject({ graceMs: z.number().int().min(0).max(3_600_000).optional() }).default({});
-const WaitQuerySchema = z.object({ timeoutMs: z.coerce.number().int().min(0).max(60_000).default(30_000) });
+const KillBodySchema = z.strictObject({ grace_ms: z.number().int().min(0).max(3_600_000).optional() }).default({});
+const WaitQuerySchema = z.strictObject({ timeout_ms: z.coerce.number().int().min(0).max(60_000).default(30_000) });
 const IdParamsSchema = z.object({ id: z.string().min(1).max(100) });
-
-function withWorkdir(payload: TaskPayload, workdir: string | undefined): TaskPayload {
-  if (workdir === undefined) return payload;
-  if (payload.type === 'claude_code') return { ...payload, workspace: payload.workspace ?? workdir };
-  return { ...payload, workingDir: payload.workingDir ?? workdir };
-}
 
 export async function registerApiRoutes(app: FastifyInstance, client: TaskClient): Promise<void> {
   const idOf = (request: FastifyRequest) => parse(IdParamsSchema, request.params).id;
@@ -58,18 +51,18 @@ export async function registerApiRoutes(app: FastifyInstance, client: TaskClient
     const body = parse(ApiCreateTaskBodySchema, request.body ?? {});
     const created = await client.enqueue({
       executor: body.executor,
-      payload: withWorkdir(body.payload, body.workdir),
+      payload: taskPayloadOf(body.payload, body.workdir),
       labels: body.labels,
       name: body.name,
-      timeoutMs: body.timeoutMs,
+      timeoutMs: body.timeout_ms,
       retries: body.retries,
-      backoffMs: body.backoffMs,
-      callbackUrl: body.callbackUrl,
+      backoffMs: body.backoff_ms,
+      callbackUrl: body.callback_url,
       notify: body.notify,
-      notifySession: body.notifySession,
+      notifySession: body.notify_session,
       worktree: body.worktree,
-      onLimit: body.onLimit,
-      limitWaits: body.limitWaits,
+      onLimit: body.on_limit,
+      limitWaits: body.limit_waits,
       id: body.id,
     });
     return reply.code(201).send({ task_id: created.id, executor: created.executor });
@@ -109,7 +102,7 @@ export async function registerApiRoutes(app: FastifyInstance, client: TaskClient
   });
 
   app.get('/api/tasks/:id/wait', async (request) => {
-    const { timeoutMs } = parse(WaitQuerySchema, request.query);
+    const { timeout_ms: timeoutMs } = parse(WaitQuerySchema, request.query);
     const view = await client.get(idOf(request));
     if (isEndedStatus(view.status)) return { done: true, task: toTaskJson(view) };
     try {
@@ -122,7 +115,7 @@ export async function registerApiRoutes(app: FastifyInstance, client: TaskClient
   });
 
   app.post('/api/tasks/:id/kill', async (request) => {
-    const { graceMs } = parse(KillBodySchema, request.body ?? {});
+    const { grace_ms: graceMs } = parse(KillBodySchema, request.body ?? {});
     const result = await killTask(client, idOf(request), graceMs ?? DEFAULT_GRACE_MS);
     return { task_id: result.view.record.id, result: result.kind, status: result.view.status };
   });

@@ -102,16 +102,16 @@ export function buildOpenApiDocument(version: string): JsonSchema {
       },
       '/api/tasks/{id}/wait': {
         get: {
-          summary: 'Waits up to timeoutMs (at most 60 s) for the task to end',
-          parameters: [idParam, query('timeoutMs', 'How long to wait', { type: 'integer', minimum: 0, maximum: 60000, default: 30000 })],
+          summary: 'Waits up to timeout_ms (at most 60 s) for the task to end',
+          parameters: [idParam, query('timeout_ms', 'How long to wait in milliseconds', { type: 'integer', minimum: 0, maximum: 60000, default: 30000 })],
           responses: { '200': json('WaitResult', 'done is false when the time ran out first'), ...errors },
         },
       },
       '/api/tasks/{id}/kill': {
         post: {
-          summary: 'Kill a task: cancel it if queued, else SIGTERM its process group, then SIGKILL after graceMs',
+          summary: 'Kill a task: cancel it if queued, else SIGTERM its process group, then SIGKILL after grace_ms',
           parameters: [idParam],
-          requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', properties: { graceMs: { type: 'integer', minimum: 0, default: 10000 } }, additionalProperties: false } } } },
+          requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', properties: { grace_ms: { type: 'integer', minimum: 0, default: 10000 } }, additionalProperties: false } } } },
           responses: { '200': json('KillResult', 'What happened'), ...errors },
         },
       },

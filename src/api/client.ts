@@ -2,6 +2,7 @@
 import { OcaError, type ErrorCode } from '../errors.js';
 import type { LogEntry } from '../logs/log-stream.js';
 import type { TaskStatus } from '../tasks/status.js';
+import type { TaskPayload } from '../tasks/request.js';
 import { buildClaudePayload, buildShellPayload, type ClaudeInput, type ShellInput } from '../tasks/input.js';
 import type { z } from 'zod';
 import {
@@ -11,6 +12,7 @@ import {
   ApiTaskListSchema,
   ApiTaskSchema,
   ApiWaitResultSchema,
+  apiPayloadOf,
   type ApiCreatedTask,
   type ApiCreateTaskBody,
   type ApiKillResult,
@@ -122,20 +124,20 @@ export function createClient(options: ApiClientOptions): ApiClient {
 
   const taskPath = (id: string) => `/api/tasks/${encodeURIComponent(id)}`;
   const create = (body: ApiCreateTaskBody) => call(ApiCreatedTaskSchema, 'POST', '/api/tasks', body);
-  const withOptions = (payload: ApiCreateTaskBody['payload'], o: ApiTaskOptions): ApiCreateTaskBody => ({
-    payload,
+  const withOptions = (payload: TaskPayload, o: ApiTaskOptions): ApiCreateTaskBody => ({
+    payload: apiPayloadOf(payload),
     executor: o.executor,
     labels: o.labels,
     name: o.name,
-    timeoutMs: o.timeoutMs,
+    timeout_ms: o.timeoutMs,
     retries: o.retries,
-    backoffMs: o.backoffMs,
-    callbackUrl: o.callbackUrl,
+    backoff_ms: o.backoffMs,
+    callback_url: o.callbackUrl,
     notify: o.notify,
-    notifySession: o.notifySession,
+    notify_session: o.notifySession,
     worktree: o.worktree,
-    onLimit: o.onLimit,
-    limitWaits: o.limitWaits,
+    on_limit: o.onLimit,
+    limit_waits: o.limitWaits,
     id: o.id,
   });
 
@@ -201,7 +203,7 @@ export function createClient(options: ApiClientOptions): ApiClient {
       return { tasks: page.tasks, nextCursor: page.next_cursor ?? undefined };
     },
     logs,
-    kill: (id, o = {}) => call(ApiKillResultSchema, 'POST', `${taskPath(id)}/kill`, o.graceMs === undefined ? {} : { graceMs: o.graceMs }),
+    kill: (id, o = {}) => call(ApiKillResultSchema, 'POST', `${taskPath(id)}/kill`, o.graceMs === undefined ? {} : { grace_ms: o.graceMs }),
     retry: (id) => call(ApiCreatedTaskSchema, 'POST', `${taskPath(id)}/retry`, {}),
     async wait(ids, o = {}) {
       const deadline = o.timeoutMs === undefined ? Infinity : Date.now() + o.timeoutMs;
@@ -210,7 +212,7 @@ export function createClient(options: ApiClientOptions): ApiClient {
         for (;;) {
           const remaining = deadline - Date.now();
           const slice = Math.max(0, Math.min(30_000, remaining));
-          const result = await call(ApiWaitResultSchema, 'GET', `${taskPath(id)}/wait?timeoutMs=${Math.round(slice)}`);
+          const result = await call(ApiWaitResultSchema, 'GET', `${taskPath(id)}/wait?timeout_ms=${Math.round(slice)}`);
           if (result.done) {
             out.push(result.task);
             break;

@@ -1,7 +1,7 @@
 // The REST API's contract: bodies and answers as zod schemas, which the server in bull-board/
 // validates with and derives its OpenAPI document from.
 import { z } from 'zod';
-import { TaskPayloadSchema, TaskRequestSchema } from '../tasks/request.js';
+import { ClaudeCodePayloadSchema, ShellCommandPayloadSchema, TaskRequestSchema, type TaskPayload } from '../tasks/request.js';
 import { TaskGitSchema } from '../git/task-worktree.js';
 import { NotifierStateSchema } from '../tasks/record.js';
 import { TASK_STATUSES } from '../tasks/status.js';
@@ -9,32 +9,65 @@ import { TASK_STATUSES } from '../tasks/status.js';
 const isAbsoluteOrHome = (dir: string) => dir.startsWith('/') || dir === '~' || dir.startsWith('~/');
 const WORKDIR_MESSAGE = 'the API has no current directory: give an absolute path or one starting with ~';
 
-/** `POST /api/tasks`: what `run` and `start` take on the command line, as JSON. */
+const claude = ClaudeCodePayloadSchema.shape;
+const shell = ShellCommandPayloadSchema.shape;
+
+/** A command, as the API takes it: argv when `args` is non-empty, otherwise `sh -c command`. */
+export const ApiShellPayloadSchema = z.strictObject({
+  type: shell.type,
+  command: shell.command,
+  args: shell.args,
+  env: shell.env,
+  working_dir: shell.workingDir,
+});
+
+/** A Claude Code prompt, as the API takes it: the flags of `openclaw-agent start`, snake_case. */
+export const ApiClaudePayloadSchema = z.strictObject({
+  type: claude.type,
+  prompt: claude.prompt,
+  workspace: claude.workspace,
+  max_turns: claude.maxTurns,
+  allowed_tools: claude.allowedTools,
+  disallowed_tools: claude.disallowedTools,
+  model: claude.model,
+  permission_mode: claude.permissionMode,
+  max_budget_usd: claude.maxBudgetUsd,
+  append_system_prompt: claude.appendSystemPrompt,
+  /** Resume this Claude session (as `start --continue` does). */
+  resume_session_id: claude.resumeSessionId,
+  /** The task whose session this one continues. */
+  continues: claude.continues,
+});
+
+export const ApiPayloadSchema = z.discriminatedUnion('type', [ApiClaudePayloadSchema, ApiShellPayloadSchema]);
+export type ApiPayload = z.input<typeof ApiPayloadSchema>;
+
+/** `POST /api/tasks`: what `run` and `start` take on the command line, as snake_case JSON like every answer. */
 export const ApiCreateTaskBodySchema = z
   .strictObject({
     /** The executor to run on; chosen by `labels` (or the only executor) when absent. */
     executor: z.string().min(1).optional(),
-    payload: TaskPayloadSchema,
-    /** Sets the payload's `workingDir` (commands) or `workspace` (prompts) when it has none. */
+    payload: ApiPayloadSchema,
+    /** Sets the payload's `working_dir` (commands) or `workspace` (prompts) when it has none. */
     workdir: z.string().min(1).optional(),
     labels: z.array(z.string().min(1)).optional(),
     name: TaskRequestSchema.shape.name,
     /** Wall-clock limit in milliseconds. @default the executor's or the config's `timeout` */
-    timeoutMs: TaskRequestSchema.shape.timeoutMs,
+    timeout_ms: TaskRequestSchema.shape.timeoutMs,
     /** Extra runs after a failed one. @default 0 */
     retries: z.number().int().min(0).max(100).optional(),
     /** Claude tasks: `wait` for the account's usage limit to reset and resume, or `fail` at once. @default "wait" */
-    onLimit: TaskRequestSchema.shape.onLimit,
+    on_limit: TaskRequestSchema.shape.onLimit,
     /** Claude tasks: how many times to wait for a usage limit before failing. @default 3 */
-    limitWaits: TaskRequestSchema.shape.limitWaits,
+    limit_waits: TaskRequestSchema.shape.limitWaits,
     /** First delay before a retry, doubling with jitter. @default 30000 */
-    backoffMs: TaskRequestSchema.shape.backoffMs,
+    backoff_ms: TaskRequestSchema.shape.backoffMs,
     /** Completion webhook URL (signed, retried). */
-    callbackUrl: TaskRequestSchema.shape.callbackUrl,
+    callback_url: TaskRequestSchema.shape.callbackUrl,
     /** Notifiers from the config's `notifiers:`; `[]` or `["none"]` for none. @default the config's `defaults.notify` */
     notify: z.array(z.string().min(1).max(64)).max(20).optional(),
     /** The OpenClaw session key to wake (the gateway needs `hooks.allowRequestSessionKey`). */
-    notifySession: TaskRequestSchema.shape.notifySession,
+    notify_session: TaskRequestSchema.shape.notifySession,
     /** Run in a git worktree of its own: `true`, or `{base, commit}`; `false` even where the executor says `worktree: true`. */
     worktree: z.union([z.boolean(), z.strictObject({ base: z.string().min(1).max(200).optional(), commit: z.boolean().optional() })]).optional(),
     /** A UUID v4 of your choosing, for idempotent dispatch; a second request with it is refused. */
@@ -43,7 +76,7 @@ export const ApiCreateTaskBodySchema = z
   .superRefine((body, ctx) => {
     const dirs: [string, string | undefined][] = [
       ['workdir', body.workdir],
-      ['payload.workingDir', body.payload.type === 'shell_command' ? body.payload.workingDir : undefined],
+      ['payload.working_dir', body.payload.type === 'shell_command' ? body.payload.working_dir : undefined],
       ['payload.workspace', body.payload.type === 'claude_code' ? body.payload.workspace : undefined],
     ];
     for (const [field, dir] of dirs) {
@@ -51,6 +84,48 @@ export const ApiCreateTaskBodySchema = z
     }
   });
 export type ApiCreateTaskBody = z.input<typeof ApiCreateTaskBodySchema>;
+
+/** The payload a task stores for an API payload, with the body's `workdir` where it named none. */
+export function taskPayloadOf(payload: z.output<typeof ApiPayloadSchema>, workdir: string | undefined): TaskPayload {
+  if (payload.type === 'shell_command') {
+    return { type: payload.type, command: payload.command, args: payload.args, env: payload.env, workingDir: payload.working_dir ?? workdir };
+  }
+  return {
+    type: payload.type,
+    prompt: payload.prompt,
+    workspace: payload.workspace ?? workdir,
+    maxTurns: payload.max_turns,
+    allowedTools: payload.allowed_tools,
+    disallowedTools: payload.disallowed_tools,
+    model: payload.model,
+    permissionMode: payload.permission_mode,
+    maxBudgetUsd: payload.max_budget_usd,
+    appendSystemPrompt: payload.append_system_prompt,
+    resumeSessionId: payload.resume_session_id,
+    continues: payload.continues,
+  };
+}
+
+/** The API payload of a task payload (what the TypeScript client sends for `run` and `start`). */
+export function apiPayloadOf(payload: TaskPayload): ApiPayload {
+  if (payload.type === 'shell_command') {
+    return { type: payload.type, command: payload.command, args: payload.args, env: payload.env, working_dir: payload.workingDir };
+  }
+  return {
+    type: payload.type,
+    prompt: payload.prompt,
+    workspace: payload.workspace,
+    max_turns: payload.maxTurns,
+    allowed_tools: payload.allowedTools,
+    disallowed_tools: payload.disallowedTools,
+    model: payload.model,
+    permission_mode: payload.permissionMode,
+    max_budget_usd: payload.maxBudgetUsd,
+    append_system_prompt: payload.appendSystemPrompt,
+    resume_session_id: payload.resumeSessionId,
+    continues: payload.continues,
+  };
+}
 
 const ENDED = TASK_STATUSES.filter((s) => s !== 'queued' && s !== 'running') as [string, ...string[]];
 const isoTime = z.string().nullable();

@@ -132,12 +132,15 @@ describe('dashboard REST API over real HTTP, with a real worker process', () => 
       [{ ...shell('true'), workdir: 'relative/dir' }, /`workdir`: the API has no current directory/],
       [{ ...shell('true'), executor: 'nope' }, /unknown executor "nope"/],
       [{ ...shell('true'), retries: -1 }, /retries/],
-      [{ ...shell('true'), callbackUrl: 'ftp://x' }, /callbackUrl/],
+      [{ ...shell('true'), callback_url: 'ftp://x' }, /callback_url/],
+      // One casing: the camelCase of earlier versions names the field it does not know.
+      [{ ...shell('true'), callbackUrl: 'http://127.0.0.1:9/hook' }, /^unknown field `callbackUrl` \(fields are snake_case: `callback_url`\)$/],
+      [{ payload: { type: 'shell_command', command: 'true', workingDir: '/tmp' }, executor: 'local' }, /^unknown field `workingDir` in `payload` \(fields are snake_case: `working_dir`\)$/],
       [{ payload: { type: 'claude_code', prompt: 'x' }, executor: 'local', id: 'not-a-uuid' }, /`id`/],
       [{ payload: { type: 'shell_command', command: 'true', env: { 'A-B': '1' } }, executor: 'local' }, /environment variable name "A-B" cannot be set by the task's shell/],
-      [{ ...shell('true'), onLimit: 'wait' }, /usage-limit waits .* are for Claude tasks/],
-      [{ payload: { type: 'claude_code', prompt: 'x' }, executor: 'local', limitWaits: 21 }, /limitWaits/],
-      [{ payload: { type: 'claude_code', prompt: 'x' }, executor: 'local', onLimit: 'later' }, /onLimit/],
+      [{ ...shell('true'), on_limit: 'wait' }, /usage-limit waits .* are for Claude tasks/],
+      [{ payload: { type: 'claude_code', prompt: 'x' }, executor: 'local', limit_waits: 21 }, /limit_waits/],
+      [{ payload: { type: 'claude_code', prompt: 'x' }, executor: 'local', on_limit: 'later' }, /on_limit/],
     ];
     for (const [body, message] of cases) {
       const r = await api('POST', '/api/tasks', body);
@@ -204,7 +207,7 @@ describe('dashboard REST API over real HTTP, with a real worker process', () => 
   it('kills a running task, cancels a queued one, and says so for an ended one', async () => {
     const running = await create(shell('echo started; sleep 30'));
     await eventually(async () => ((await client.get(running)).status === 'running' ? true : undefined), 'the task to run');
-    const kill = await api('POST', `/api/tasks/${running}/kill`, { graceMs: 500 });
+    const kill = await api('POST', `/api/tasks/${running}/kill`, { grace_ms: 500 });
     expect(kill.status).toBe(200);
     expect(kill.json()).toMatchObject({ task_id: running, result: 'stop-requested' });
     const [killed] = await client.wait(running, { timeoutMs: 20_000 });
@@ -295,7 +298,7 @@ describe('dashboard REST API over real HTTP, with a real worker process', () => 
   });
 
   it('serves /metrics in the Prometheus text format: queue depth, running, ended by status, durations, webhook failures', async () => {
-    const failing = await create(shell('exit 4', { callbackUrl: `${receiver.url}/failing/${HOOK_SECRET}` }));
+    const failing = await create(shell('exit 4', { callback_url: `${receiver.url}/failing/${HOOK_SECRET}` }));
     await client.wait(failing, { timeoutMs: 20_000 });
     await eventually(async () => ((await client.get(failing)).webhooks[0]?.state === 'failed' ? true : undefined), 'the webhook to give up');
     const r = await api('GET', '/metrics');
@@ -331,14 +334,14 @@ describe('dashboard REST API over real HTTP, with a real worker process', () => 
     const create = doc.components.schemas.CreateTask;
     expect(create.required).toEqual(['payload']);
     expect(create.additionalProperties).toBe(false);
-    expect(Object.keys(create.properties)).toEqual(expect.arrayContaining(['executor', 'payload', 'labels', 'name', 'timeoutMs', 'retries', 'backoffMs', 'callbackUrl', 'workdir']));
+    expect(Object.keys(create.properties)).toEqual(expect.arrayContaining(['executor', 'payload', 'labels', 'name', 'timeout_ms', 'retries', 'backoff_ms', 'callback_url', 'workdir']));
     expect(doc.components.schemas.Task.required).toEqual(expect.arrayContaining(['task_id', 'status', 'env_keys']));
   });
 
   it('shows executors with env keys only, and Bull Board jobs as summaries: no env value or webhook path leaves the server', async () => {
     const executors = (await api('GET', '/api/executors')).json();
     expect(executors).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'idle', env_keys: ['API_KEY'] })]));
-    const id = await create(shell('echo visible', { callbackUrl: `${receiver.url}/ok/${HOOK_SECRET}` }));
+    const id = await create(shell('echo visible', { callback_url: `${receiver.url}/ok/${HOOK_SECRET}` }));
     await client.wait(id, { timeoutMs: 20_000 });
     const queues = (await api('GET', '/queues/api/queues?activeQueue=local&status=latest&page=1&jobsPerPage=50')).json();
     const local = queues.queues.find((q: { name: string }) => q.name === 'local');

@@ -35,7 +35,7 @@ const shellPayload = fc.record(
     command: fc.oneof(fc.constantFrom('true', 'echo hi'), junkText(20)),
     args: fc.array(junkText(8), { maxLength: 3 }),
     env: fc.dictionary(fc.oneof(fc.stringMatching(/^[A-Z_]{1,6}$/), junkText(6)), junkText(8), { maxKeys: 3 }),
-    workingDir: fc.oneof(fc.constantFrom('/tmp', '~/x', 'relative', ''), junkText(10)),
+    working_dir: fc.oneof(fc.constantFrom('/tmp', '~/x', 'relative', ''), junkText(10)),
   },
   { requiredKeys: ['type', 'command'] },
 );
@@ -43,10 +43,10 @@ const claudePayload = fc.record(
   {
     type: fc.constant('claude_code'),
     prompt: fc.oneof(fc.constant('fix it'), junkText(30)),
-    maxTurns: fc.oneof(fc.integer(), fc.double()),
-    permissionMode: fc.constantFrom('plan', 'yolo', 'default'),
-    maxBudgetUsd: fc.oneof(fc.double(), fc.constant(2.5)),
-    allowedTools: fc.array(junkText(6), { maxLength: 2 }),
+    max_turns: fc.oneof(fc.integer(), fc.double()),
+    permission_mode: fc.constantFrom('plan', 'yolo', 'default'),
+    max_budget_usd: fc.oneof(fc.double(), fc.constant(2.5)),
+    allowed_tools: fc.array(junkText(6), { maxLength: 2 }),
     continues: fc.oneof(fc.uuid(), junkText(10)),
   },
   { requiredKeys: ['type', 'prompt'] },
@@ -54,7 +54,7 @@ const claudePayload = fc.record(
 
 // Bodies near the schema: right keys with values of any kind, wrong keys, the odd nonsense.
 const validBody = fc.record(
-  { executor: fc.constantFrom('idle', 'local'), payload: shellPayload.map((p) => ({ ...p, command: 'true', workingDir: '/tmp', env: {} })), labels: fc.constant(['gpu']), retries: fc.nat(3) },
+  { executor: fc.constantFrom('idle', 'local'), payload: shellPayload.map((p) => ({ ...p, command: 'true', working_dir: '/tmp', env: {} })), labels: fc.constant(['gpu']), retries: fc.nat(3) },
   { requiredKeys: ['payload'] },
 );
 const createBody: fc.Arbitrary<unknown> = fc.oneof(
@@ -62,7 +62,7 @@ const createBody: fc.Arbitrary<unknown> = fc.oneof(
   {
     weight: 4,
     arbitrary: fc
-      .tuple(validBody, fc.constantFrom('executor', 'payload', 'workdir', 'labels', 'name', 'timeoutMs', 'retries', 'backoffMs', 'callbackUrl', 'id', 'extra'), fc.option(fc.oneof(fc.anything({ maxDepth: 2 }), junkText(20), fc.integer(), fc.double()), { freq: 3 }))
+      .tuple(validBody, fc.constantFrom('executor', 'payload', 'workdir', 'labels', 'name', 'timeout_ms', 'retries', 'backoff_ms', 'callback_url', 'id', 'extra', 'callbackUrl'), fc.option(fc.oneof(fc.anything({ maxDepth: 2 }), junkText(20), fc.integer(), fc.double()), { freq: 3 }))
       .map(([body, key, value]) => (value === null ? body : { ...body, [key]: value })),
   },
   {
@@ -74,10 +74,10 @@ const createBody: fc.Arbitrary<unknown> = fc.oneof(
         workdir: fc.oneof(fc.constantFrom('/tmp', 'rel'), junkText(10)),
         labels: fc.oneof(fc.array(fc.constantFrom('gpu', 'quick', '')), fc.anything({ maxDepth: 1 })),
         name: fc.oneof(junkText(30), fc.string({ minLength: 195, maxLength: 210 })),
-        timeoutMs: fc.oneof(fc.integer(), fc.double(), fc.constantFrom('30s', null)),
+        timeout_ms: fc.oneof(fc.integer(), fc.double(), fc.constantFrom('30s', null)),
         retries: fc.oneof(fc.integer({ min: -5, max: 200 }), fc.constant('2')),
-        backoffMs: fc.oneof(fc.integer(), fc.double()),
-        callbackUrl: fc.oneof(fc.webUrl(), fc.constantFrom('ftp://x/', 'http://', 'javascript:1', 'http://127.0.0.1:9/hook'), junkText(12)),
+        backoff_ms: fc.oneof(fc.integer(), fc.double()),
+        callback_url: fc.oneof(fc.webUrl(), fc.constantFrom('ftp://x/', 'http://', 'javascript:1', 'http://127.0.0.1:9/hook'), junkText(12)),
         id: fc.oneof(fc.uuid({ version: 4 }), fc.constantFrom(KNOWN_ID, KNOWN_ID.toUpperCase()), junkText(12)),
         extra: fc.anything({ maxDepth: 1 }),
       },
@@ -163,7 +163,7 @@ describe('API body fuzz: never a 5xx, every 4xx a JSON one-line message', () => 
   });
 
   it('kill and retry with arbitrary ids and kill bodies', async () => {
-    const killBody = fc.oneof(fc.record({ graceMs: fc.oneof(fc.integer(), fc.double(), fc.constant('10s')) }, { requiredKeys: [] }), fc.anything({ maxDepth: 1 }));
+    const killBody = fc.oneof(fc.record({ grace_ms: fc.oneof(fc.integer(), fc.double(), fc.constant('10s')) }, { requiredKeys: [] }), fc.anything({ maxDepth: 1 }));
     await fc.assert(
       fc.asyncProperty(idPath, fc.constantFrom('kill', 'retry'), killBody, async (id, action, body) => {
         const text = JSON.stringify(body) as string | undefined;
@@ -175,7 +175,7 @@ describe('API body fuzz: never a 5xx, every 4xx a JSON one-line message', () => 
 
   it('GET /api/tasks with odd query strings, and task reads with odd ids', async () => {
     await fc.assert(
-      fc.asyncProperty(queryString, idPath, fc.constantFrom('', '/logs?tail=5', '/logs?tail=-1', '/logs?view=x&tail=1', '/wait?timeoutMs=0', '/wait?timeoutMs=abc'), async (query, id, tail) => {
+      fc.asyncProperty(queryString, idPath, fc.constantFrom('', '/logs?tail=5', '/logs?tail=-1', '/logs?view=x&tail=1', '/wait?timeout_ms=0', '/wait?timeout_ms=abc', '/wait?timeoutMs=0'), async (query, id, tail) => {
         checkAnswer(await send('GET', `/api/tasks?${query}`), `GET /api/tasks?${query}`, tally);
         checkAnswer(await send('GET', `/api/tasks/${id}${tail}`), `GET /api/tasks/${id}${tail}`, tally);
       }),
