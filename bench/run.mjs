@@ -1,4 +1,4 @@
-// `npm run bench`: the performance figures of the README, each beside a peer measured in the same
+// `npm run bench`: the performance figures of docs/performance.md, each beside a peer measured in the same
 // run on the same machine. Talks to the Redis at REDIS_URL (default 127.0.0.1:6379) under a
 // private key prefix and deletes what it made. Prints a table and writes bench/results.json.
 import { execFileSync, spawn } from 'node:child_process';

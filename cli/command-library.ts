@@ -5,7 +5,7 @@
  */
 export { parseConfigText, loadConfig, resolveConfigPath, SAMPLE_CONFIG } from '../src/config/config.js';
 export { requireDuration } from '../src/config/duration.js';
-export { ensureWorkers, resolveCommandRedis, stopBackgroundStack } from '../src/stack/private-stack.js';
+export { ensureWorkers, resolveCommandRedis, stopPrivateStack } from '../src/stack/private-stack.js';
 export { describeError, exitCodeFor, InvalidInputError, isOcaError, UsageError } from '../src/errors.js';
 export { isRedisConnectionError } from '../src/redis/connection.js';
 export { TaskClient } from '../src/tasks/client.js';

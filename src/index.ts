@@ -35,7 +35,7 @@ export { generateWebhookSecret, signWebhook, webhookHeaders } from './notify/web
 export { canonicalJson, signAnnouncement, signTaskRequest, taskSigningKey, UNSIGNED_ANNOUNCEMENT_ERROR, UNSIGNED_TASK_ERROR, verifyAnnouncement, verifyTaskRequest } from './tasks/signing.js';
 export { deliverWebhook, type DeliverWebhookOptions, type DeliveryOutcome, describeFetchError, nextRetryDelayMs, parseRetryAfter, WEBHOOK_MAX_ATTEMPTS, WEBHOOK_RETRY_SCHEDULE_MS } from './notify/webhook-delivery.js';
 export { CALLBACKS_QUEUE, type CallbackWorkerOptions, type RunningCallbacks, startCallbackWorker, webhookSecret } from './notify/task-callbacks.js';
-export { chooseRedisTarget, ensureWorkers, findRedisServer, freePort, MEMORY_SETTINGS, type RedisTarget, removeStackState, resolveCommandRedis, runningStackUrl, stackPaths, type StackState, startBackgroundStack, type StartedRedis, startPrivateRedis, stopBackgroundStack, writeStackState } from './stack/private-stack.js';
+export { chooseRedisTarget, ensureWorkers, findRedisServer, freePort, MEMORY_SETTINGS, type RedisTarget, removeStackState, resolveCommandRedis, runningStackUrl, stackPaths, type StackState, startPrivateStack, type StartedRedis, startPrivateRedis, stopPrivateStack, writeStackState } from './stack/private-stack.js';
 export { isProcessAlive, isSameProcessAlive, readProcessStartTime, startTimeOfStatLine } from './executors/process-identity.js';
 export { ClaudeProgress, continuationOf } from './claude/progress.js';
 export { type ClaudeBlock, type ClaudeEvent, ClaudeLineSplitter, type ClaudeLineSplitterOptions, type ClaudeResultEvent, type ClaudeUsage, describeClaudeEvent, describeToolUse, type DescribeToolUseOptions, isFailedResult, parseClaudeLine, shortenLine } from './claude/stream.js';

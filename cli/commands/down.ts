@@ -6,8 +6,8 @@ export default class Down extends BaseCommand {
 
   async run(): Promise<void> {
     await this.parse(Down);
-    const { stopBackgroundStack } = await lib();
-    const stopped = await stopBackgroundStack();
+    const { stopPrivateStack } = await lib();
+    const stopped = await stopPrivateStack();
     const said = { 'redis-and-workers': 'Stopped the private Redis and workers.', workers: 'Stopped the background workers.' } as const;
     this.log(stopped ? said[stopped] : 'No private stack is running.');
   }

@@ -332,7 +332,7 @@ export function expandHome(p: string, home: string = homedir()): string {
 
 /** The sample written by `config --init`: the original tool's sample, with the new keys shown. */
 export const SAMPLE_CONFIG = `# openclaw-agent configuration (compatible with openclaw-coding-agent)
-# Reference: see "Config reference" in the README.
+# Reference: docs/configuration.md.
 
 executors:
   - name: local
@@ -368,7 +368,7 @@ defaults:
   # webhook_url: https://example.com/webhook
   # notify: [jimmy]                   # notifiers every task uses unless it says --notify
 
-# notifiers:                          # who hears of a task's end (see "Getting woken" in the README)
+# notifiers:                          # who hears of a task's end (see docs/getting-woken.md)
 #   jimmy:
 #     type: openclaw                  # wakes an OpenClaw agent through its gateway's /hooks/wake
 #     url: http://127.0.0.1:18789     # the token: $OPENCLAW_HOOKS_TOKEN in the workers' environment

@@ -11,7 +11,10 @@ import { isProcessAlive } from '../executors/process-identity.js';
 import { dataDir } from '../config/paths.js';
 import { DEFAULT_REDIS_URL, redactRedisUrl } from '../redis/connection.js';
 
-/** Where the private stack keeps its Redis data, password, state and log. */
+/**
+ * Where the private stack keeps its Redis data, password, state and log: `embedded/` in the data
+ * directory, the name earlier versions gave it, so that `down` still finds a stack they started.
+ */
 export function stackPaths(home: string = dataDir()) {
   const root = path.join(home, 'embedded');
   return {
@@ -36,17 +39,18 @@ export interface StackState {
 }
 
 /** How a command reaches Redis: a URL the user gave or found at the default address, or the private stack. */
-export type RedisTarget = { kind: 'url'; url: string; defaulted: boolean } | { kind: 'embedded' };
+export type RedisTarget = { kind: 'url'; url: string; defaulted: boolean } | { kind: 'private' };
 
 /**
- * `REDIS_URL`, then the config's `redis.url` (`embedded` asks for the private stack), then the
+ * `REDIS_URL`, then the config's `redis.url` (`private` asks for the private stack), then the
  * default address if something listens there, else the private stack.
  */
 export async function chooseRedisTarget(config: LoadedConfig, defaultUrl: string = DEFAULT_REDIS_URL): Promise<RedisTarget> {
   const explicit = process.env.REDIS_URL || config.redis.url;
-  if (explicit === 'embedded') return { kind: 'embedded' };
+  // `embedded` is this keyword's name in earlier versions.
+  if (explicit === 'private' || explicit === 'embedded') return { kind: 'private' };
   if (explicit) return { kind: 'url', url: explicit, defaulted: false };
-  return (await isListening(defaultUrl)) ? { kind: 'url', url: defaultUrl, defaulted: true } : { kind: 'embedded' };
+  return (await isListening(defaultUrl)) ? { kind: 'url', url: defaultUrl, defaulted: true } : { kind: 'private' };
 }
 
 // A TCP connect that answers within 500 ms; no Redis command is sent.
@@ -140,7 +144,7 @@ export interface StartedRedis {
  * Redis settings that make small tasks cheap: a record hash stays a compact listpack with values
  * (paths, commands) up to 1 KiB, where the default (64 bytes) turns most records into a hash table
  * three times the size; and a stream node starts small, where the default preallocates 4 KiB even
- * for a log of one line. Recommended for any Redis the tool uses (see the README).
+ * for a log of one line. Recommended for any Redis the tool uses (docs/configuration.md).
  */
 export const MEMORY_SETTINGS: readonly (readonly [string, string])[] = [
   ['hash-max-listpack-value', '1024'],
@@ -218,7 +222,7 @@ export async function removeStackState(home?: string): Promise<void> {
  * Starts `openclaw-agent up` in the background (its own session, output to the stack log) and
  * resolves with the Redis URL once the stack answers.
  */
-export async function startBackgroundStack(cliEntry: string, options: { home?: string; externalRedis?: string } = {}): Promise<string> {
+export async function startPrivateStack(cliEntry: string, options: { home?: string; externalRedis?: string } = {}): Promise<string> {
   const { home, externalRedis } = options;
   if (!externalRedis) findRedisServer();
   const paths = stackPaths(home);
@@ -232,14 +236,14 @@ export async function startBackgroundStack(cliEntry: string, options: { home?: s
     const url = await runningStackUrl(home);
     if (url) return url;
     if (child.exitCode !== null || Date.now() > deadline) {
-      throw new OcaError('REDIS_UNREACHABLE', `the background stack did not start; see ${paths.log}`);
+      throw new OcaError('REDIS_UNREACHABLE', `the private stack did not start; see ${paths.log}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
-/** Stops the background stack; says what it stopped, or undefined when none was running. */
-export async function stopBackgroundStack(home?: string): Promise<'redis-and-workers' | 'workers' | undefined> {
+/** Stops the private stack; says what it stopped, or undefined when none was running. */
+export async function stopPrivateStack(home?: string): Promise<'redis-and-workers' | 'workers' | undefined> {
   const paths = stackPaths(home);
   const state = await readState(paths.state);
   if (!state || !isAlive(state.pid)) {
@@ -264,7 +268,7 @@ export async function stopBackgroundStack(home?: string): Promise<'redis-and-wor
 const STALE_START_LOCK_MS = 60_000;
 
 /**
- * Starts the background stack unless another command is starting it right now (an O_EXCL lock
+ * Starts the private stack unless another command is starting it right now (an O_EXCL lock
  * file): then waits for that one instead, so two first commands at once share one stack.
  */
 async function startStackOnce(cliEntry: string, externalRedis?: string): Promise<{ url: string; started: boolean }> {
@@ -283,7 +287,7 @@ async function startStackOnce(cliEntry: string, externalRedis?: string): Promise
     if (lock) {
       try {
         await lock.writeFile(String(process.pid));
-        return { url: await startBackgroundStack(cliEntry, { externalRedis }), started: true };
+        return { url: await startPrivateStack(cliEntry, { externalRedis }), started: true };
       } finally {
         await lock.close();
         await rm(paths.startLock, { force: true });
@@ -316,7 +320,7 @@ export async function resolveCommandRedis(
 
 /**
  * For a Redis found at the default address: when no worker consumes any local executor's queue
- * and no background stack runs, starts the workers in the background (without a Redis of their own).
+ * and no private stack runs, starts the workers in the background (without a Redis of their own).
  */
 export async function ensureWorkers(
   url: string,

@@ -238,7 +238,7 @@ function rawCommands(port: number, commands: string[][]): Promise<string> {
   });
 }
 
-describe('the embedded Redis requires its generated password', () => {
+describe("the private stack's Redis requires its generated password", () => {
   let home: string;
   let redis: StartedRedis;
 

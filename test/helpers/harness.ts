@@ -79,8 +79,8 @@ ${extraConfig}`,
     OPENCLAW_AGENT_CONFIG: configPath,
     HOME: home,
   };
-  // Naming the Redis keeps the CLI from starting background workers of its own (the embedded
-  // default for a Redis found at the default address); the embedded-stack suite opts out.
+  // Naming the Redis keeps the CLI from starting background workers of its own (the private
+  // stack's workers for a Redis found at the default address); the private-stack suite opts out.
   if (options.explicitRedis === false) delete env.REDIS_URL;
   else env.REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   const workers: ChildProcess[] = [];

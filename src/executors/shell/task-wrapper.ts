@@ -75,8 +75,7 @@ export const WRAPPER = `${WRAPPER_FUNCTIONS}oca_main "$@"
 /**
  * The wrapper started ahead of its task (local). It forks at once: the forked shell waits for the
  * task's spec line (`wrapperSpec`) on the shared stdin and becomes the task, so a `sh -c` task
- * starts with no fork after its spec arrives (0.6 ms less from spec to command on the 2-vCPU VM
- * of the README's performance table). The wrapper, the session leader whose pid is recorded,
+ * starts with no fork after its spec arrives (measured by `npm run bench`). The wrapper, the session leader whose pid is recorded,
  * waits for it with TERM/INT trapped, then reads the second line, `oca_end DIR`, and records the
  * exit code there.
  *

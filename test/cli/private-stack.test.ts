@@ -5,12 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chooseRedisTarget, isProcessAlive, parseConfigText } from '../../src/index.js';
 import { createHarness, type Harness } from '../helpers/harness.js';
 
-describe('the embedded default: a private Redis and workers started for the user', () => {
+describe('the private stack: a Redis and workers started for the user', () => {
   let h: Harness;
   beforeAll(() => {
     h = createHarness({ explicitRedis: false });
     // Ask for the private stack, as a user with nothing at 127.0.0.1:6379 gets it.
-    const text = readFileSync(h.configPath, 'utf8').replace(/redis:\n {2}prefix: (\S+)/, 'redis:\n  url: embedded\n  prefix: $1');
+    const text = readFileSync(h.configPath, 'utf8').replace(/redis:\n {2}prefix: (\S+)/, 'redis:\n  url: private\n  prefix: $1');
     writeFileSync(h.configPath, text);
   });
   afterAll(async () => {
@@ -64,7 +64,7 @@ describe('the embedded default: a private Redis and workers started for the user
   });
 });
 
-describe('the embedded default with a Redis already at the default address', () => {
+describe('the private stack with a Redis already at the default address', () => {
   let h: Harness;
   beforeAll(() => {
     h = createHarness({ explicitRedis: false });
@@ -107,7 +107,7 @@ describe('chooseRedisTarget', () => {
     const saved = process.env.REDIS_URL;
     delete process.env.REDIS_URL;
     try {
-      expect(await chooseRedisTarget(config(), `redis://127.0.0.1:${closedPort}`)).toEqual({ kind: 'embedded' });
+      expect(await chooseRedisTarget(config(), `redis://127.0.0.1:${closedPort}`)).toEqual({ kind: 'private' });
       expect(await chooseRedisTarget(config(), 'redis://127.0.0.1:6379')).toEqual({ kind: 'url', url: 'redis://127.0.0.1:6379', defaulted: true });
       expect(await chooseRedisTarget(config('redis: {url: "redis://redis.example.internal:6380"}'), `redis://127.0.0.1:${closedPort}`)).toEqual({
         kind: 'url',
