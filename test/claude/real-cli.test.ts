@@ -144,8 +144,12 @@ describe('Claude tasks with the real Claude Code CLI', () => {
   });
 
   it("waits out a subscriber's usage limit and resumes the same session with the CLI's --resume", async () => {
-    const resetAt = Date.now() + 3000;
-    model.script = () => (Date.now() < resetAt ? overLimit(resetAt) : text('Resumed and finished.'));
+    // The limit holds for 4 s from the first request, however long the CLI took to start.
+    let resetAt: number | undefined;
+    model.script = () => {
+      resetAt ??= Date.now() + 4000;
+      return Date.now() < resetAt ? overLimit(resetAt) : text('Resumed and finished.');
+    };
     const before = model.requests.length;
     const id = await start('subscriber', '-p', 'refactor the parser');
     const waiting = await eventually(async () => {
@@ -160,7 +164,7 @@ describe('Claude tasks with the real Claude Code CLI', () => {
 
     const task = await ended(id);
     expect(task).toMatchObject({ status: 'completed', limit: { waits: 1, until: null } });
-    expect(Date.parse(task.finished_at as string)).toBeGreaterThanOrEqual(resetAt);
+    expect(Date.parse(task.finished_at as string)).toBeGreaterThanOrEqual(resetAt!);
     expect(task.claude).toMatchObject({ session_id: session, is_error: false, result: 'Resumed and finished.' });
     // The resumed run carries the session's history (the task's prompt) and is told to go on.
     const asked = model.requests.slice(before).filter((r) => r.path.startsWith('/v1/messages') && !r.path.includes('count_tokens'));

@@ -47,5 +47,6 @@ describe('ssh executor through the CLI and worker processes', () => {
     expect((await h.cli(['cleanup', id])).exitCode).toBe(0);
     expect(existsSync(dir)).toBe(false);
     expect((await h.cli(['status', id])).exitCode).toBe(3);
-  });
+    // ~20-35 s on this 2-core VM (SSH sessions, a 1 s grace, cleanup over SSH); more under load.
+  }, 120_000);
 });

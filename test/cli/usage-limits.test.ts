@@ -41,7 +41,7 @@ describe('Claude usage limits', () => {
 
   it('waits for the reset, resumes the same session, holds the other Claude tasks but not commands, and calls back once', async () => {
     await h.startWorker('local');
-    const a = await started(['start', '-e', 'local', '-w', h.dir, '--callback', `${receiver.url}/a`, '-p', 'Fix the build limit:4']);
+    const a = await started(['start', '-e', 'local', '-w', h.dir, '--callback', `${receiver.url}/a`, '-p', 'Fix the build limit:15']);
     const waiting = await eventually(async () => {
       const s = await json(a);
       return s.limit?.until ? s : undefined;
@@ -51,9 +51,9 @@ describe('Claude usage limits', () => {
     const firstSession = waiting.claude?.session_id as string;
     expect(firstSession).toEqual(expect.any(String));
     const until = Date.parse(waiting.limit!.until!);
-    // The fake's limit resets 4 s after it was met; the wait ends 0.5–5 s after that.
+    // The fake's limit resets 15 s after it was met; the wait ends 0.5–5 s after that.
     expect(until).toBeGreaterThan(Date.now());
-    expect(until).toBeLessThan(Date.now() + 10_000);
+    expect(until).toBeLessThan(Date.now() + 21_000);
     const resets = new Date(until).toISOString().slice(11, 16);
     expect((await h.cli(['status', a])).stdout).toContain(`queued — waiting for usage limit (resets ${resets} UTC), wait 1 of 3`);
     expect((await h.cli(['list'])).stdout).toContain(`waiting for usage limit (resets ${resets} UTC)`);

@@ -184,7 +184,7 @@ describe('task panel in a real browser (Chromium)', () => {
   });
 
   it("says a Claude task waits for the account's usage limit, in the list and on its page, until it resumes", async () => {
-    const { task_id: id } = await client.create({ executor: 'local', payload: { type: 'claude_code', prompt: 'Tidy up limit:4' }, workdir: '/tmp' });
+    const { task_id: id } = await client.create({ executor: 'local', payload: { type: 'claude_code', prompt: 'Tidy up limit:12' }, workdir: '/tmp' });
     const waiting = await eventually(async () => {
       const task = await client.get(id);
       return task.limit?.until ? task : undefined;

@@ -174,7 +174,7 @@ describe.each([
   }, 30_000);
 
   it("says a Claude task waits for the account's usage limit, then resumes it", async () => {
-    const task = taskOf(await call('start', { prompt: 'limit:2 write the tests', workspace: h.dir, limit_waits: 1 }));
+    const task = taskOf(await call('start', { prompt: 'limit:8 write the tests', workspace: h.dir, limit_waits: 1 }));
     const waiting = await eventually(async () => {
       const text = textOf(await call('status', { id: task.task_id }));
       return text.includes('waiting for usage limit') ? text : undefined;
