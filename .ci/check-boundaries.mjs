@@ -18,7 +18,7 @@ const DOMAINS = {
   config: ['errors', 'text', 'executors/container', 'executors/shell', 'notify', 'tasks'],
   redis: ['config', 'errors', 'text'],
   logs: ['config', 'errors', 'redis', 'tasks', 'text'],
-  tasks: ['claude', 'config', 'errors', 'executors/container', 'executors/shell', 'executors/ssh', 'git', 'logs', 'notify', 'redis', 'text'],
+  tasks: ['claude', 'config', 'errors', 'executors', 'executors/shell', 'git', 'logs', 'notify', 'redis', 'text'],
   claude: ['config', 'errors', 'git', 'logs', 'redis', 'tasks', 'text'],
   git: ['config', 'errors', ...EXECUTOR_PARTS, 'tasks', 'text'],
   notify: ['config', 'errors', 'executors', 'logs', 'redis', 'tasks', 'text'],

@@ -63,6 +63,24 @@ export interface Executor {
    * git worktree is made and read there. Executors without a host of their own have none.
    */
   runScript?(script: string, args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }>;
+  /** Removes what an ended task left where it ran (`cleanup`): spool or remote directories, containers. */
+  cleanup(task: CleanupTarget): Promise<CleanedUp>;
+}
+
+/** An ended task whose traces `Executor.cleanup` removes. */
+export interface CleanupTarget {
+  taskId: string;
+  executor: ExecutorConfig;
+  /** How many runs it had: each has a directory of its own. */
+  runs: number;
+  /** The last run's recorded handle (a directory recorded there wins over the naming rule). */
+  handle: Readonly<Record<string, string>>;
+}
+
+/** What `Executor.cleanup` removed: directories (`host:dir` over SSH) and container ids. */
+export interface CleanedUp {
+  dirs: string[];
+  containers: string[];
 }
 
 /** Thrown by `execute` when the worker shuts down while the task keeps running. */

@@ -1,5 +1,3 @@
-import { rm } from 'node:fs/promises';
-import path from 'node:path';
 import { OcaError, TaskNotFoundError } from '../errors.js';
 import { buildOutboxEntry } from '../notify/outbox-entry.js';
 import { finishTask } from './finish.js';
@@ -7,9 +5,8 @@ import { hostRunner } from '../git/host-runner.js';
 import { removeTaskWorktree, type TaskGit } from '../git/task-worktree.js';
 import { taskSigningKey, verifyTaskRequest } from './signing.js';
 import { TaskRequestSchema } from './request.js';
-import { spoolRoot } from '../config/paths.js';
-import { removeTaskContainers } from '../executors/container/container-retention.js';
-import { SshExecutor } from '../executors/ssh/ssh-executor.js';
+import { createExecutor } from '../executors/create-executor.js';
+import type { CleanedUp } from '../executors/executor.js';
 import type { TaskClient } from './client.js';
 import type { TaskView } from './record.js';
 import { isEndedStatus } from './status.js';
@@ -179,37 +176,18 @@ export async function cleanupTask(
   const worktree = view.record.git ? await removeWorktreeOf(client, view.record.executor, view.record.git, options.deleteBranch ?? false) : undefined;
   const job = await client.queue(view.record.executor).getJob(id);
   await job?.remove().catch(() => {});
-  const removedDirs: string[] = [];
-  const removedContainers: string[] = [];
-  const executor = client.config.executors.find((e) => e.name === view.record.executor);
-  switch (executor?.type) {
-    case 'local': {
-      const root = spoolRoot(executor.spool_dir);
-      for (let attempt = 1; attempt <= Math.max(1, view.record.attempt); attempt++) {
-        const dir = path.join(root, attempt === 1 ? id : `${id}.${attempt}`);
-        await rm(dir, { recursive: true, force: true });
-        removedDirs.push(dir);
-      }
-      break;
+  const executorConfig = client.config.executors.find((e) => e.name === view.record.executor);
+  let removed: CleanedUp = { dirs: [], containers: [] };
+  if (executorConfig) {
+    const executor = createExecutor(executorConfig);
+    try {
+      removed = await executor.cleanup({ taskId: id, executor: executorConfig, runs: view.record.attempt, handle: view.record.handle });
+    } finally {
+      await executor.close?.();
     }
-    case 'ssh': {
-      const remote = new SshExecutor(executor);
-      try {
-        const dirs = await remote.removeTaskDirs(id, view.record.attempt, view.record.handle.dir);
-        removedDirs.push(...dirs.map((dir) => `${executor.host}:${dir}`));
-      } finally {
-        remote.close();
-      }
-      break;
-    }
-    case 'container':
-      removedContainers.push(...(await removeTaskContainers(executor, id)));
-      break;
-    case undefined:
-      break;
   }
   await client.forget(id);
-  return { id, removedDirs, removedContainers, worktree };
+  return { id, removedDirs: removed.dirs, removedContainers: removed.containers, worktree };
 }
 
 // Removes a task's worktree on its executor's host.

@@ -69,21 +69,24 @@ export function createTaskProcessor(deps: ProcessorDeps): (job: Job) => Promise<
     const maxAttempts = job.opts.attempts ?? 1;
     let record = await loadTaskRecord(deps.redis, deps.keys, taskId, request, deps.executorConfig.type);
     if (record.outcome) return settle(record, record.outcome, record);
-    // The record holds any stop request already: no second read before the start.
-    const early = stopRequestOf(record);
-    if (early && record.attemptStartedAt === undefined && Object.keys(record.handle).length === 0) {
-      // Killed before this run started (say, during a retry's backoff): run nothing.
-      const end = { outcome: early.kind, exitCode: null, signal: null, error: early.reason };
-      const latest = (await endTask(deps, taskId, end, { record, request })) ?? record;
-      return settle(latest, end.outcome, end);
-    }
     // A wait for the account's usage limit ends a run without spending an attempt: runs count both.
     const waited = record.limit?.waits ?? 0;
     const run = attempt + waited;
     const resuming = record.limit?.resumeRun === run;
-    if (run > record.attempt || (record.attemptStartedAt === undefined && Object.keys(record.handle).length === 0)) {
-      // A new run, not a re-attach: it waits while the executor's Claude account is at its limit.
-      if (!early) await holdWhileLimited(deps, job, taskId, request);
+    // A new run, not a re-attach: the record's run has ended (its handle is the last run's), or
+    // nothing of this one was recorded yet.
+    const newRun = run > record.attempt || (record.attemptStartedAt === undefined && Object.keys(record.handle).length === 0);
+    // The record holds any stop request already: no second read before the start.
+    const early = stopRequestOf(record);
+    if (early && newRun) {
+      // Killed before this run started (say, during a retry's backoff or a usage-limit wait): run nothing.
+      const end = { outcome: early.kind, exitCode: null, signal: null, error: early.reason };
+      const latest = (await endTask(deps, taskId, end, { record, request })) ?? record;
+      return settle(latest, end.outcome, end);
+    }
+    if (newRun) {
+      // It waits while the executor's Claude account is at its usage limit.
+      await holdWhileLimited(deps, job, taskId, request);
       if (run > record.attempt) {
         const note = resuming
           ? `resuming Claude's session after the usage limit (wait ${waited} of ${limitWaitsOf(request)})`

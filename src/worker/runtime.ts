@@ -76,8 +76,6 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
   });
   const callbacks = await startCallbackWorker({ config, redis, keys, onLog: log });
   const onEnded = async (record: TaskRecord, request: TaskRequest) => {
-    // Fault injection for the outbox test: die right after the task ended, before relaying.
-    if (process.env.OPENCLAW_AGENT_FAULT === 'exit-after-finish') process.kill(process.pid, 'SIGKILL');
     try {
       writeCompletionRecord(record);
     } catch (error) {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Webhook } from 'svix';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness, eventually, stopProcess, type Harness } from '../helpers/harness.js';
+import { createHarness, eventually, FIXTURES, stopProcess, type Harness } from '../helpers/harness.js';
 import { WebhookReceiver, type ReceivedRequest } from '../helpers/webhook-receiver.js';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
@@ -97,7 +97,8 @@ describe('completion webhooks', () => {
 
   it('still delivers when the worker is SIGKILLed right after the task ended, before relaying', async () => {
     await stopProcess(worker);
-    const doomed = await h.startWorker('local', { OPENCLAW_AGENT_FAULT: 'exit-after-finish' });
+    // The preload SIGKILLs the worker as it writes the task's completion record, before it relays.
+    const doomed = await h.startWorker('local', { NODE_OPTIONS: `--require ${path.join(FIXTURES, 'die-after-task-end.cjs')}` });
     const exited = new Promise<number | null>((resolve) => doomed.once('exit', (_code, signal) => resolve(signal === 'SIGKILL' ? 137 : _code)));
     const id = await runTask('/after-crash', 'echo finishing');
     expect(await exited).toBe(137);

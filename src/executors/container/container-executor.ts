@@ -3,10 +3,10 @@ import type { Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { expandHome, type ExecutorConfig } from '../../config/config.js';
 import { OcaError } from '../../errors.js';
-import { DetachedError, type ExecutionContext, type ExecutionResult, type Executor } from '../executor.js';
+import { DetachedError, type CleanedUp, type CleanupTarget, type ExecutionContext, type ExecutionResult, type Executor } from '../executor.js';
 import { buildTaskCommand, type TaskCommand } from '../task-command.js';
 import { describeExit, type ContainerExit } from './container-exit.js';
-import { removeContainer, sweepRestingContainers } from './container-retention.js';
+import { removeContainer, removeTaskContainers, sweepRestingContainers } from './container-retention.js';
 import { ContainerSetup, SetupError } from './container-setup.js';
 import { ATTEMPT_LABEL, buildCreateOptions, containerLabels, containerName, labelFilter, TASK_LABEL } from './container-spec.js';
 import { resolveEngineAddress } from './engine-address.js';
@@ -85,6 +85,11 @@ export class ContainerExecutor implements Executor {
     clearInterval(this.sweepTimer);
     this.client?.close();
     this.client = undefined;
+  }
+
+  /** Removes an ended task's containers (and their anonymous volumes) on the engine. */
+  async cleanup(task: CleanupTarget): Promise<CleanedUp> {
+    return { dirs: [], containers: await removeTaskContainers(this.config, task.taskId) };
   }
 
   /** Removes this executor's containers that ended longer than `container_retention` ago; returns their names. */

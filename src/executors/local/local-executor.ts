@@ -9,7 +9,9 @@ import { resolveHostId } from './host-id.js';
 import { TaskEndedError } from '../../logs/log-stream.js';
 import { spoolRoot } from '../../config/paths.js';
 import { DEFAULT_GRACE_MS } from '../../tasks/stop.js';
-import { DetachedError, resultFromExitCode, type ExecutionContext, type ExecutionResult, type Executor } from '../executor.js';
+import { DetachedError, resultFromExitCode, type CleanedUp, type CleanupTarget, type ExecutionContext, type ExecutionResult, type Executor } from '../executor.js';
+import { rm } from 'node:fs/promises';
+import type { ExecutorConfig } from '../../config/config.js';
 import { runLocalScript } from './host-script.js';
 import { ProcessLauncher } from './process-launcher.js';
 import { isSameProcessAlive, readProcessStartTime } from '../process-identity.js';
@@ -76,6 +78,13 @@ export class LocalExecutor implements Executor {
     return runLocalScript(script, args);
   }
 
+  /** Removes the spool directory of each run of an ended task, on this host. */
+  async cleanup(task: CleanupTarget): Promise<CleanedUp> {
+    const dirs = Array.from({ length: Math.max(1, task.runs) }, (_, i) => localSpoolDir(task.executor, task.taskId, i + 1));
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+    return { dirs, containers: [] };
+  }
+
   async execute(ctx: ExecutionContext): Promise<ExecutionResult> {
     // Started by a worker on another host: its process is out of reach (a shared filesystem or
     // pid namespace would only make a stranger's process look like ours). Records made before
@@ -84,7 +93,7 @@ export class LocalExecutor implements Executor {
     if (host !== undefined && host !== this.hostId) return this.loseToOtherHost(ctx, host);
     // Each attempt has its own directory: a retry is a new run, never a re-attach to the last one.
     // A recorded directory wins over the config (which may have changed since the start).
-    const dir = ctx.record.handle.dir || path.join(spoolRoot(ctx.executor.spool_dir), ctx.attempt === 1 ? ctx.taskId : `${ctx.taskId}.${ctx.attempt}`);
+    const dir = ctx.record.handle.dir || localSpoolDir(ctx.executor, ctx.taskId, ctx.attempt);
     // Nothing recorded: the mkdir in start() tells whether the spool directory is new.
     const recorded = Boolean(ctx.record.handle.dir || ctx.record.handle.pid);
     const existing = recorded ? await this.findHandle(dir, ctx) : undefined;
@@ -422,4 +431,9 @@ async function isDirectory(p: string): Promise<boolean> {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A run's spool directory on this host: `<spool>/<id>` for the first run, `<id>.<n>` for run n. */
+export function localSpoolDir(executor: ExecutorConfig, taskId: string, run: number): string {
+  return path.join(spoolRoot(executor.spool_dir), run === 1 ? taskId : `${taskId}.${run}`);
 }

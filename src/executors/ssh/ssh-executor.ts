@@ -4,7 +4,7 @@ import { describeError } from '../../errors.js';
 import { OwnershipLostError, type LogWriter, type OutputChunk } from '../../logs/log-stream.js';
 import type { StopRequest, StopSwitch } from '../../tasks/stop.js';
 import { completeUtf8Length } from '../../logs/utf8-boundary.js';
-import { DetachedError, resultFromExitCode, type ExecutionContext, type ExecutionResult, type Executor } from '../executor.js';
+import { DetachedError, resultFromExitCode, type CleanedUp, type CleanupTarget, type ExecutionContext, type ExecutionResult, type Executor } from '../executor.js';
 import { buildTaskCommand } from '../task-command.js';
 import {
   parseRead,
@@ -120,6 +120,12 @@ export class SshExecutor implements Executor {
    * Removes a task's directories on the remote (for `cleanup`): each attempt's, and the recorded
    * one if the config's spool_dir changed since. Returns them.
    */
+  /** Removes the remote directory of each run of an ended task, over SSH. */
+  async cleanup(task: CleanupTarget): Promise<CleanedUp> {
+    const dirs = await this.removeTaskDirs(task.taskId, task.runs, task.handle.dir);
+    return { dirs: dirs.map((dir) => `${this.config.host}:${dir}`), containers: [] };
+  }
+
   async removeTaskDirs(taskId: string, attempts: number, recordedDir?: string): Promise<string[]> {
     const root = await this.remoteRoot();
     const dirs = Array.from({ length: Math.max(1, attempts) }, (_, i) => `${root}/${i === 0 ? taskId : `${taskId}.${i + 1}`}`);
