@@ -27,4 +27,19 @@ export default tseslint.config(
   },
   // The CLI's CommonJS entry: with verbatimModuleSyntax its imports are `import x = require()`.
   { files: ['**/*.cts'], rules: { '@typescript-eslint/no-require-imports': 'off' } },
+  // The task panel's browser script (bull-board/panel/*.js, served as it is): a classic script,
+  // not in any tsconfig, so no type-checked rules; the browser globals it may use, listed here.
+  {
+    files: ['bull-board/panel/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      ecmaVersion: 2015,
+      sourceType: 'script',
+      globals: Object.fromEntries(
+        ['window', 'document', 'location', 'history', 'navigator', 'fetch', 'EventSource', 'URL', 'URLSearchParams', 'confirm',
+          'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'requestAnimationFrame', 'getComputedStyle', 'console'].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
 );

@@ -4,7 +4,7 @@
 // The dashboard server gets a bundle of its own; the library stays importable from dist/src.
 import { build } from 'esbuild';
 import ts from 'typescript';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const outfile = fileURLToPath(new URL('../dist/cli/openclaw-agent.cjs', import.meta.url));
@@ -31,6 +31,11 @@ const common = {
   define: { 'import.meta.url': '__ocaBundleUrl' },
   banner: { js: 'var __ocaBundleUrl = require("node:url").pathToFileURL(__filename).href;' },
 };
+// The task panel's browser script is a plain .js file, read at run time from `panel/` next to
+// bull-board/panel-assets.js and to dashboard.cjs (both in dist/bull-board); tsc copies no .js.
+const panelDir = fileURLToPath(new URL('../dist/bull-board/panel', import.meta.url));
+rmSync(panelDir, { recursive: true, force: true });
+cpSync(fileURLToPath(new URL('../bull-board/panel', import.meta.url)), panelDir, { recursive: true });
 await build({ ...common, entryPoints: ['dist/cli/main.js'], outfile });
 asciiOnly(outfile);
 // The dashboard server and the MCP server over stdio are bundles of their own (cli/side-bundles.ts):
