@@ -1,3 +1,4 @@
+// The dashboard's /api routes: enqueue, list, show, follow, diff, wait for, kill and retry tasks.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ApiCreateTaskBodySchema, taskPayloadOf, type ApiExecutor } from '../src/api/contract.js';

@@ -1,3 +1,5 @@
+// The dashboard's gate: who a request comes from (loopback, bearer token or login session) and
+// what it may do; refusals are sent from here.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';

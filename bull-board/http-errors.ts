@@ -1,5 +1,6 @@
+// How the dashboard answers failures: our error codes as HTTP statuses, `{"error": "…"}` bodies.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { describeError, isOcaError, type ErrorCode } from '../src/errors.js';
+import { describeError, isUserFacingError, type ErrorCode } from '../src/errors.js';
 import { isRedisConnectionError } from '../src/redis/connection.js';
 
 /** An HTTP answer other than 2xx with a one-line message: `{"error": "…"}`. */
@@ -39,7 +40,7 @@ export function httpStatusFor(code: ErrorCode): number {
 /** Status and one line for anything thrown in a handler; a stack never reaches the client. */
 export function describeHttpError(error: unknown): { status: number; message: string } {
   if (error instanceof HttpError) return { status: error.status, message: error.message };
-  if (isOcaError(error)) return { status: httpStatusFor(error.code), message: describeError(error) };
+  if (isUserFacingError(error)) return { status: httpStatusFor(error.code), message: describeError(error) };
   if (isRedisConnectionError(error)) return { status: 503, message: `lost the connection to Redis (${describeError(error)})` };
   const fastifyError = error as Partial<FastifyError>;
   if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {

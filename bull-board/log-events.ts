@@ -1,3 +1,4 @@
+// A task's log for the dashboard and the API: a resumable SSE stream, or its last lines as text.
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { TranscriptRenderer } from '../src/claude/transcript.js';

@@ -1,3 +1,4 @@
+// The dashboard's /mcp route: the MCP task tools over Streamable HTTP.
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createMcpServer } from '../src/mcp/mcp-server.js';

@@ -1,4 +1,5 @@
-import { CALLBACKS_QUEUE } from '../src/notify/task-callbacks.js';
+// The dashboard's /metrics for Prometheus: queues, workers, ended tasks, run times, webhook deliveries.
+import { DELIVERY_QUEUE } from '../src/notify/delivery-worker.js';
 import type { TaskClient } from '../src/tasks/client.js';
 import { TASK_STATUSES, type EndedStatus } from '../src/tasks/status.js';
 
@@ -67,7 +68,7 @@ export async function renderMetrics(client: TaskClient): Promise<string> {
       return { name, jobs, workers };
     }),
   );
-  const callbacks = await client.queue(CALLBACKS_QUEUE).getJobCounts('failed', 'delayed', 'waiting', 'active', 'completed');
+  const callbacks = await client.queue(DELIVERY_QUEUE).getJobCounts('failed', 'delayed', 'waiting', 'active', 'completed');
   const { byStatus, durations } = await endedTasks(client);
 
   const buckets = DURATION_BUCKETS.map((le) => ({ le, count: durations.filter((d) => d <= le).length }));

@@ -1,3 +1,4 @@
+// The OpenAPI document of the REST API, served at /api/openapi.json.
 import { z } from 'zod';
 import {
   ApiErrorBodySchema,

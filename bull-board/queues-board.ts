@@ -1,10 +1,11 @@
+// Bull Board inside the dashboard, with each job shown as a task summary that holds no env values.
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { Job } from 'bullmq';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { readLogTail } from '../src/logs/log-stream.js';
-import { CALLBACKS_QUEUE } from '../src/notify/task-callbacks.js';
+import { DELIVERY_QUEUE } from '../src/notify/delivery-worker.js';
 import type { TaskClient } from '../src/tasks/client.js';
 import { TASK_TYPE_ICONS, TaskRequestSchema, describePayload, type TaskRequest } from '../src/tasks/request.js';
 import { parseRecordHash, type TaskRecord } from '../src/tasks/record.js';
@@ -150,7 +151,7 @@ export async function registerQueuesBoard(app: FastifyInstance, client: TaskClie
     adapter.setFormatter('name', jobName);
     return adapter;
   });
-  const callbacks = new BullMQAdapter(client.queue(CALLBACKS_QUEUE), {
+  const callbacks = new BullMQAdapter(client.queue(DELIVERY_QUEUE), {
     readOnlyMode: options.readOnly,
     description: 'Completion webhook deliveries (signed, retried)',
   });
@@ -176,7 +177,7 @@ export async function registerQueuesBoard(app: FastifyInstance, client: TaskClie
   });
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     const match = GUARDED.exec(request.url.split('?')[0]!);
-    if (match && request.method !== 'GET' && decodeURIComponent(match[1]!) !== CALLBACKS_QUEUE) {
+    if (match && request.method !== 'GET' && decodeURIComponent(match[1]!) !== DELIVERY_QUEUE) {
       return sendError(reply, 403, 'tasks are not added, edited or re-run through Bull Board: use the task panel (/) or `openclaw-agent retry`');
     }
     return undefined;

@@ -1,8 +1,10 @@
+// The dashboard's Fastify server: the task panel and login pages, the REST API, MCP, Bull Board,
+// /healthz and /metrics, with the checks every request passes first.
 import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { LoadedConfig } from '../src/config/config.js';
 import { connectRedis, resolveRedisUrl } from '../src/redis/connection.js';
-import { OcaError } from '../src/errors.js';
+import { UserFacingError } from '../src/errors.js';
 import { TaskClient } from '../src/tasks/client.js';
 import { AnsiTerminal } from './ansi-terminal.js';
 import { registerApiRoutes } from './api-routes.js';
@@ -52,10 +54,10 @@ const TASK_PAGE = /^\/tasks\/([0-9a-f-]{6,36})$/;
 /** Refuses, in one line, a start that would expose the dashboard without a token. */
 export function checkBindPolicy(host: string, token: string | undefined): void {
   if (token !== undefined && token.length < 16) {
-    throw new OcaError('USAGE', 'the dashboard token is too short: use at least 16 characters (e.g. `openssl rand -hex 32`)');
+    throw new UserFacingError('USAGE', 'the dashboard token is too short: use at least 16 characters (e.g. `openssl rand -hex 32`)');
   }
   if (!isLoopbackHost(host) && token === undefined) {
-    throw new OcaError(
+    throw new UserFacingError(
       'USAGE',
       `refusing to serve the dashboard on ${host} without a token: set OPENCLAW_AGENT_DASHBOARD_TOKEN or pass --token-file FILE (loopback addresses need none)`,
     );
@@ -84,7 +86,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
   } catch (error) {
     await app.close().catch(() => {});
     await client.close();
-    if ((error as { code?: string }).code === 'EADDRINUSE') throw new OcaError('USAGE', `port ${port} on ${host} is in use — pick another with --port`);
+    if ((error as { code?: string }).code === 'EADDRINUSE') throw new UserFacingError('USAGE', `port ${port} on ${host} is in use — pick another with --port`);
     throw error;
   }
   const address = app.server.address();

@@ -1,3 +1,5 @@
+// What every CLI command shares: the global flags, the config and Redis client it opens, and how
+// an error becomes one line on stderr and an exit code.
 import { Command, Errors, Flags } from '@oclif/core';
 import type { LoadedConfig, TaskClient } from '../src/index.js';
 import { lib } from './load-library.js';
@@ -64,14 +66,14 @@ export abstract class BaseCommand extends Command {
     if (error instanceof Errors.ExitError) throw error;
     // A failed parse is reported here; stop oclif from also warning that parse was never called.
     (this as unknown as { parsed: boolean }).parsed = true;
-    const { isOcaError, exitCodeFor, describeError, escapeControls, isRedisConnectionError } = await lib();
+    const { isUserFacingError, exitCodeFor, describeError, escapeControls, isRedisConnectionError } = await lib();
     let code = exitCodeFor(error);
     let message = describeError(error);
-    if (!isOcaError(error) && isRedisConnectionError(error)) {
+    if (!isUserFacingError(error) && isRedisConnectionError(error)) {
       code = 4;
       message = `lost the connection to Redis (${message}) — check that it is running, then run the command again`;
     }
-    if (!isOcaError(error) && error.oclif?.exit !== undefined) {
+    if (!isUserFacingError(error) && error.oclif?.exit !== undefined) {
       // oclif's own parse errors: usage problems.
       code = 2;
       const whole = error.message.replace(/\s*See more help with --help\.?\s*$/, '').replace(/\s*\n\s*/g, ': ').replace(/:\s*:/g, ':');

@@ -6,7 +6,7 @@
 export { parseConfigText, loadConfig, resolveConfigPath, SAMPLE_CONFIG } from '../src/config/config.js';
 export { requireDuration } from '../src/config/duration.js';
 export { ensureWorkers, resolveCommandRedis, stopPrivateStack } from '../src/stack/private-stack.js';
-export { describeError, exitCodeFor, InvalidInputError, isOcaError, UsageError } from '../src/errors.js';
+export { describeError, exitCodeFor, InvalidInputError, isUserFacingError, UsageError } from '../src/errors.js';
 export { isRedisConnectionError } from '../src/redis/connection.js';
 export { TaskClient } from '../src/tasks/client.js';
 export { buildClaudePayload, buildShellPayload, parseEnvAssignments } from '../src/tasks/input.js';

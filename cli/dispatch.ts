@@ -1,3 +1,5 @@
+// What `run` and `start` share: the flags that shape a task, checked before anything starts, and
+// the enqueue that prints its id or follows its output.
 import { Flags } from '@oclif/core';
 import type { EnqueueInput, LoadedConfig, TaskClient, TaskPayload } from '../src/index.js';
 import { entryPrinterFor, followTask } from './log-output.js';

@@ -1,3 +1,5 @@
+// A task's log on the terminal: output to stdout and stderr, a Claude task's as a transcript, and
+// following it to the end with the task's exit code.
 import type { EndMarker, LogEntry, TaskClient, TaskType } from '../src/index.js';
 import { lib } from './load-library.js';
 

@@ -1,3 +1,5 @@
+// The CLI's entry point: checks the command word and runs the command through oclif; and the
+// warm-up the build runs before it saves the code cache.
 import { Config, execute, Parser } from '@oclif/core';
 import { COMMANDS } from './commands/index.js';
 import { hoistGlobalFlags } from './global-flags.js';

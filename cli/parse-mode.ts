@@ -1,3 +1,4 @@
+// How zod parses in this process: without its compiled fast path in one-shot commands.
 import { z } from 'zod';
 
 /**

@@ -1,3 +1,4 @@
+// Loads the dashboard and the MCP stdio server, built as bundles apart from the CLI's.
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type * as Server from '../bull-board/server.js';

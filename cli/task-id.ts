@@ -1,3 +1,4 @@
+// How a command takes a task id: as its argument or with `-t/--task-id`.
 import { Args, Flags } from '@oclif/core';
 import { lib } from './load-library.js';
 

@@ -1,3 +1,4 @@
+// The errors a user can meet: a class per code, the CLI exit code of each, one-line descriptions.
 import { escapeControls } from './text/escape.js';
 
 /**
@@ -17,47 +18,48 @@ export type ErrorCode =
   | 'WAIT_TIMEOUT'
   | 'INTERNAL';
 
-export class OcaError extends Error {
+/** An error the program reports as it is: its one-line message, its code and that code's exit status. */
+export class UserFacingError extends Error {
   readonly code: ErrorCode;
 
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = 'OcaError';
+    this.name = 'UserFacingError';
     this.code = code;
   }
 }
 
-export class UsageError extends OcaError {
+export class UsageError extends UserFacingError {
   constructor(message: string) {
     super('USAGE', message);
   }
 }
 
-export class InvalidInputError extends OcaError {
+export class InvalidInputError extends UserFacingError {
   constructor(message: string) {
     super('INVALID_INPUT', message);
   }
 }
 
-export class ConfigError extends OcaError {
+export class ConfigError extends UserFacingError {
   constructor(message: string, code: 'CONFIG_INVALID' | 'CONFIG_NOT_FOUND' = 'CONFIG_INVALID') {
     super(code, message);
   }
 }
 
-export class UnknownExecutorError extends OcaError {
+export class UnknownExecutorError extends UserFacingError {
   constructor(message: string) {
     super('UNKNOWN_EXECUTOR', message);
   }
 }
 
-export class TaskNotFoundError extends OcaError {
+export class TaskNotFoundError extends UserFacingError {
   constructor(idOrPrefix: string) {
     super('TASK_NOT_FOUND', `no task matches id "${escapeControls(idOrPrefix)}" — see \`openclaw-agent list\` for task ids`);
   }
 }
 
-export class AmbiguousTaskIdError extends OcaError {
+export class AmbiguousTaskIdError extends UserFacingError {
   readonly matches: string[];
 
   constructor(prefix: string, matches: string[]) {
@@ -69,7 +71,7 @@ export class AmbiguousTaskIdError extends OcaError {
   }
 }
 
-export class RedisUnreachableError extends OcaError {
+export class RedisUnreachableError extends UserFacingError {
   constructor(message: string, cause?: unknown) {
     super('REDIS_UNREACHABLE', message, { cause });
   }
@@ -79,8 +81,8 @@ export class RedisUnreachableError extends OcaError {
  * True for our errors, also when they come from another copy of this module (the CLI loads the
  * bundled library; a worker started by the CLI may load the plain modules).
  */
-export function isOcaError(error: unknown): error is OcaError {
-  return error instanceof Error && error.name === 'OcaError' && typeof (error as { code?: unknown }).code === 'string';
+export function isUserFacingError(error: unknown): error is UserFacingError {
+  return error instanceof Error && error.name === 'UserFacingError' && typeof (error as { code?: unknown }).code === 'string';
 }
 
 /**
@@ -88,7 +90,7 @@ export function isOcaError(error: unknown): error is OcaError {
  * 124 `wait --timeout` expired (as timeout(1) does).
  */
 export function exitCodeFor(error: unknown): number {
-  if (!isOcaError(error)) return 1;
+  if (!isUserFacingError(error)) return 1;
   switch (error.code) {
     case 'USAGE':
     case 'INVALID_INPUT':

@@ -1,5 +1,5 @@
 // The library's public face: every name a program may import from `openclaw-agent`, listed by module.
-export { AmbiguousTaskIdError, ConfigError, describeError, type ErrorCode, exitCodeFor, InvalidInputError, isOcaError, OcaError, RedisUnreachableError, TaskNotFoundError, UnknownExecutorError, UsageError } from './errors.js';
+export { AmbiguousTaskIdError, ConfigError, describeError, type ErrorCode, exitCodeFor, InvalidInputError, isUserFacingError, UserFacingError, RedisUnreachableError, TaskNotFoundError, UnknownExecutorError, UsageError } from './errors.js';
 export { escapeControls, quoteInput } from './text/escape.js';
 export { DurationSchema, formatDuration, parseDuration, requireDuration } from './config/duration.js';
 export { type ClaudeCodePayload, ClaudeCodePayloadSchema, describePayload, EXECUTOR_NAME_PATTERN, payloadWorkdir, PERMISSION_MODES, type PermissionMode, type ShellCommandPayload, ShellCommandPayloadSchema, TASK_TYPE_ICONS, type TaskPayload, TaskPayloadSchema, type TaskRequest, TaskRequestSchema, type TaskType } from './tasks/request.js';
@@ -34,7 +34,7 @@ export { cleanupTask, type KillResult, killTask, retryTask, waitForTasks, WaitTi
 export { generateWebhookSecret, signWebhook, webhookHeaders } from './notify/webhook-signature.js';
 export { canonicalJson, signAnnouncement, signTaskRequest, taskSigningKey, UNSIGNED_ANNOUNCEMENT_ERROR, UNSIGNED_TASK_ERROR, verifyAnnouncement, verifyTaskRequest } from './tasks/signing.js';
 export { deliverWebhook, type DeliverWebhookOptions, type DeliveryOutcome, describeFetchError, nextRetryDelayMs, parseRetryAfter, WEBHOOK_MAX_ATTEMPTS, WEBHOOK_RETRY_SCHEDULE_MS } from './notify/webhook-delivery.js';
-export { CALLBACKS_QUEUE, type CallbackWorkerOptions, type RunningCallbacks, startCallbackWorker, webhookSecret } from './notify/task-callbacks.js';
+export { DELIVERY_QUEUE, type DeliveryWorkerOptions, type RunningDeliveries, startDeliveryWorker, webhookSecret } from './notify/delivery-worker.js';
 export { chooseRedisTarget, ensureWorkers, findRedisServer, freePort, MEMORY_SETTINGS, type RedisTarget, removeStackState, resolveCommandRedis, runningStackUrl, stackPaths, type StackState, startPrivateStack, type StartedRedis, startPrivateRedis, stopPrivateStack, writeStackState } from './stack/private-stack.js';
 export { isProcessAlive, isSameProcessAlive, readProcessStartTime, startTimeOfStatLine } from './executors/process-identity.js';
 export { ClaudeProgress, continuationOf } from './claude/progress.js';
@@ -46,8 +46,10 @@ export { readServerSentEvents } from './api/sse.js';
 export { type CommandNotifier, DEFAULT_TOKEN_ENV, NO_NOTIFIER, NOTIFIER_NAME_PATTERN, type NotifierConfig, notifierNameProblem, NotifierSchema, notifierSecretEnv, NotifiersSchema, notifierTarget, type OpenClawNotifier, WAKE_RETRY_SCHEDULE_MS } from './notify/notifier-config.js';
 export { buildTaskEndEvent, formatWakeText, type TaskEndEvent, TaskEndEventSchema, templateValues } from './notify/task-end-event.js';
 export { expandTemplate, TEMPLATE_FIELDS, type TemplateField, unknownPlaceholders } from './notify/argv-template.js';
-export { type AnnouncedRequest, buildOutboxEntry, callbackUrls, isAnnounced, type OutboxEntry, OutboxEntrySchema, taskNotifiers } from './notify/outbox-entry.js';
+export { type AnnouncedRequest, buildOutboxEntry, webhookUrls, isAnnounced, type OutboxEntry, OutboxEntrySchema, taskNotifiers } from './notify/outbox-entry.js';
 export { postWake, type WakeOutcome, type WakeRequest, wakeUrl } from './notify/openclaw-wake.js';
 export { type CommandNotifierOptions, type CommandOutcome, runCommandNotifier } from './notify/command-notifier.js';
 export { deliverNotification, notifierSchedule, type NotifyAttempt, type NotifyJob, NotifyJobSchema, pendingNotifierState } from './notify/notifier-delivery.js';
 export { type NotifyFieldNames, resolveTaskNotifiers } from './notify/task-notifiers.js';
+/** @deprecated Earlier names of UserFacingError and isUserFacingError. */
+export { UserFacingError as OcaError, isUserFacingError as isOcaError } from './errors.js';

@@ -1,3 +1,4 @@
+// What `openclaw-agent worker` runs: one executor's worker, until SIGTERM or SIGINT.
 import type { LoadedConfig } from '../src/config/config.js';
 import { startExecutorWorker } from '../src/worker/runtime.js';
 import { exitAfterShutdown } from './shutdown.js';

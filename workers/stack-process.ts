@@ -1,3 +1,4 @@
+// What `openclaw-agent up` runs: a private redis-server (or another Redis) and a worker per executor.
 import type { LoadedConfig } from '../src/config/config.js';
 import {
   removeStackState,
@@ -6,7 +7,7 @@ import {
   startPrivateRedis,
   writeStackState,
 } from '../src/stack/private-stack.js';
-import { describeError, OcaError } from '../src/errors.js';
+import { describeError, UserFacingError } from '../src/errors.js';
 import { redactRedisUrl } from '../src/redis/connection.js';
 import { startExecutorWorker, type RunningWorker } from '../src/worker/runtime.js';
 
@@ -32,7 +33,7 @@ export interface StackProcessOptions {
 export async function runStackProcess(options: StackProcessOptions): Promise<void> {
   const { config, say } = options;
   if (await runningStackUrl()) {
-    throw new OcaError('USAGE', `a private stack is already running (data in ${stackPaths().root}); stop it with \`openclaw-agent down\``);
+    throw new UserFacingError('USAGE', `a private stack is already running (data in ${stackPaths().root}); stop it with \`openclaw-agent down\``);
   }
   const redis = options.externalRedis ? undefined : await startPrivateRedis();
   const redisUrl = redis?.url ?? options.externalRedis!;

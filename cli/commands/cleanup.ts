@@ -1,3 +1,4 @@
+// `openclaw-agent cleanup`: removes an ended task's spool directory, worktree, logs and record.
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { requireTaskId, taskIdArgs, taskIdFlag } from '../task-id.js';

@@ -1,3 +1,4 @@
+// `openclaw-agent config`: the config's path, executors and notifiers, or a sample written there.
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';

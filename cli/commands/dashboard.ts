@@ -1,3 +1,4 @@
+// `openclaw-agent dashboard`: serves the dashboard until Ctrl-C, or prints every task as JSON.
 import { readFileSync } from 'node:fs';
 import { Flags } from '@oclif/core';
 import type { TaskClient } from '../../src/index.js';

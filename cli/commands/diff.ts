@@ -1,3 +1,4 @@
+// `openclaw-agent diff`: what a worktree task changed against its base, as a diff or per file.
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { requireTaskId, taskIdArgs, taskIdFlag } from '../task-id.js';

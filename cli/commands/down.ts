@@ -1,3 +1,4 @@
+// `openclaw-agent down`: stops the private Redis and the workers that run in the background.
 import { BaseCommand } from '../base-command.js';
 import { lib } from '../load-library.js';
 

@@ -1,3 +1,4 @@
+// `openclaw-agent executors`: the configured executors, as a table or as JSON.
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { lib } from '../load-library.js';

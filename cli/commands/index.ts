@@ -1,3 +1,4 @@
+// The CLI's commands by name, the table oclif finds them in.
 import Cleanup from './cleanup.js';
 import Config from './config.js';
 import Dashboard from './dashboard.js';

@@ -1,3 +1,4 @@
+// `openclaw-agent kill`: cancels a queued task or stops a running one, then says how it ended.
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { requireTaskId, taskIdArgs, taskIdFlag } from '../task-id.js';

@@ -1,3 +1,4 @@
+// `openclaw-agent list`: tasks, newest first, filtered, as a table, JSON or JSON lines.
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { lib } from '../load-library.js';

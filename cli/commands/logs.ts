@@ -1,3 +1,4 @@
+// `openclaw-agent logs`: a task's last lines (a Claude task's as a transcript); --follow to its end.
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { entryPrinterFor, exitCodeOfEnd, followTask } from '../log-output.js';

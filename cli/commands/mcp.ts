@@ -1,3 +1,4 @@
+// `openclaw-agent mcp`: serves the task tools to an agent over MCP on stdin and stdout.
 import { BaseCommand } from '../base-command.js';
 import { loadMcpStdio } from '../side-bundles.js';
 

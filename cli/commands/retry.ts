@@ -1,3 +1,4 @@
+// `openclaw-agent retry`: enqueues an earlier task's request again, as a new task.
 import { BaseCommand } from '../base-command.js';
 import { requireTaskId, taskIdArgs, taskIdFlag } from '../task-id.js';
 import { taskControl } from '../load-library.js';

@@ -1,3 +1,4 @@
+// `openclaw-agent run`: dispatches a shell command, a `sh -c` string or an argv, as a task.
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { dispatchFlags, dispatchOptions, dispatchTask } from '../dispatch.js';

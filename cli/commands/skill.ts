@@ -1,3 +1,4 @@
+// `openclaw-agent skill`: prints the agent skill the package ships, or installs it for an agent.
 import { readFile, mkdir, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';

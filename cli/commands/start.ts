@@ -1,3 +1,4 @@
+// `openclaw-agent start`: dispatches a Claude Code prompt as a task, or continues a task's session.
 import { readFile } from 'node:fs/promises';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';

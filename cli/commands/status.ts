@@ -1,3 +1,4 @@
+// `openclaw-agent status`: one task's status, as a block of text or as JSON.
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { requireTaskId, taskIdArgs, taskIdFlag } from '../task-id.js';

@@ -1,3 +1,5 @@
+// `openclaw-agent up`: runs the private Redis (unless --redis-url), a worker per executor and the
+// dashboard in the foreground, or in the background when another command starts it.
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { loadDashboard } from '../side-bundles.js';

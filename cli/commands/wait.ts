@@ -1,3 +1,4 @@
+// `openclaw-agent wait`: waits for tasks to end, then exits with the first failing one's code.
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { lib, taskControl } from '../load-library.js';

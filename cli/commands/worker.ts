@@ -1,3 +1,4 @@
+// `openclaw-agent worker`: runs a worker for one executor's queue in this process.
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 

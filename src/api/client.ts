@@ -1,5 +1,5 @@
 // A typed client of the REST API: what the CLI does, from any program that can reach the dashboard.
-import { OcaError, type ErrorCode } from '../errors.js';
+import { UserFacingError, type ErrorCode } from '../errors.js';
 import type { LogEntry } from '../logs/log-stream.js';
 import type { TaskStatus } from '../tasks/status.js';
 import type { TaskPayload } from '../tasks/request.js';
@@ -51,7 +51,7 @@ export interface ApiTaskOptions {
 }
 
 /** An answer other than 2xx, with the server's one-line message. */
-export class ApiError extends OcaError {
+export class ApiError extends UserFacingError {
   constructor(
     readonly status: number,
     message: string,
@@ -217,7 +217,7 @@ export function createClient(options: ApiClientOptions): ApiClient {
             out.push(result.task);
             break;
           }
-          if (Date.now() >= deadline) throw new OcaError('WAIT_TIMEOUT', `still running after the timeout: ${result.task.task_id}`);
+          if (Date.now() >= deadline) throw new UserFacingError('WAIT_TIMEOUT', `still running after the timeout: ${result.task.task_id}`);
         }
       }
       return out;

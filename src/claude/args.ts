@@ -1,3 +1,4 @@
+// The `claude` command line a Claude Code task runs: print mode, stream-json, the task's options.
 import type { ClaudeCodePayload, PermissionMode } from '../tasks/request.js';
 
 export interface ClaudeArgsOptions {

@@ -1,3 +1,5 @@
+// A running Claude task's progress on its record, read from its output: session, turns, last
+// tool, tokens and the result; and why a run failed, or that it hit the usage limit.
 import type { Redis } from 'ioredis';
 import { ClaudeLineSplitter, describeClaudeEvent, describeToolUse, parseClaudeLine, type ClaudeEvent } from './stream.js';
 import { InvalidInputError } from '../errors.js';

@@ -1,3 +1,4 @@
+// A Claude task's stream-json output as a transcript for people (CLI, dashboard, MCP).
 import { formatDuration } from '../config/duration.js';
 import {
   ClaudeLineSplitter,

@@ -1,3 +1,5 @@
+// Claude's account usage limit: a task waits for the reset and resumes its session, and the
+// executor's other Claude tasks are held meanwhile.
 import { DelayedError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { TaskKeys } from '../tasks/keys.js';

@@ -1,3 +1,4 @@
+// Sizes as the config writes them (`512m`, `2g`): parsed to bytes and formatted back.
 const UNIT_BYTES: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
 
 /**

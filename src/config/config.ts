@@ -1,3 +1,5 @@
+// The YAML config: its schema and defaults, where the file is, how it is read (errors name the
+// line and the field), and the sample `config --init` writes.
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
@@ -5,7 +7,7 @@ import { LineCounter, parseDocument, isNode } from 'yaml';
 import { z } from 'zod';
 import { parseByteSize } from './byte-size.js';
 import { DurationSchema } from './duration.js';
-import { ConfigError, describeError } from '../errors.js';
+import { ConfigError, describeError, UnknownExecutorError } from '../errors.js';
 import { parseEngineAddress } from '../executors/container/engine-address.js';
 import { shellEnvironmentProblem } from '../executors/shell/env-names.js';
 import { notifierNameProblem, NotifiersSchema } from '../notify/notifier-config.js';
@@ -321,6 +323,14 @@ function lineOfPath(doc: ReturnType<typeof parseDocument>, counter: LineCounter,
 
 export function findExecutor(config: Config, name: string): ExecutorConfig | undefined {
   return config.executors.find((executor) => executor.name === name);
+}
+
+/** The executor named `name`; UNKNOWN_EXECUTOR, naming the configured ones, when there is none. */
+export function requireExecutor(config: Config, name: string): ExecutorConfig {
+  const executor = findExecutor(config, name);
+  if (executor) return executor;
+  const configured = config.executors.map((e) => e.name).join(', ') || '(none)';
+  throw new UnknownExecutorError(`unknown executor "${escapeControls(name)}" — configured: ${configured}`);
 }
 
 /** `~` and `~/x` expand to the home directory; other paths are returned unchanged. */

@@ -1,3 +1,4 @@
+// Durations as the CLI and the config take them (`30s`, `2h`, `1h30m`): parsed, checked, formatted.
 import { z } from 'zod';
 import { InvalidInputError } from '../errors.js';
 import { quoteInput } from '../text/escape.js';

@@ -1,3 +1,4 @@
+// This package's version, read once from its package.json.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -1,3 +1,4 @@
+// Where the program keeps its files on this machine: the data directory and the local spool.
 import { homedir } from 'node:os';
 import path from 'node:path';
 

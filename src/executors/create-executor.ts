@@ -1,3 +1,4 @@
+// The executor implementation (local, SSH, container) for an executor in the config.
 import type { ExecutorConfig } from '../config/config.js';
 import { ContainerExecutor } from './container/container-executor.js';
 import type { Executor } from './executor.js';

@@ -1,3 +1,4 @@
+// The executor contract: what a worker gives an executor to run a task, and what it gets back.
 import type { Config, ExecutorConfig } from '../config/config.js';
 import type { LogWriter } from '../logs/log-stream.js';
 import type { TaskRequest } from '../tasks/request.js';

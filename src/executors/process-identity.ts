@@ -1,3 +1,4 @@
+// Whether a process still runs, told by its pid and its start time, so a recycled pid is not it.
 import { existsSync, readFileSync } from 'node:fs';
 
 /**

@@ -1,3 +1,4 @@
+// A task's payload as every executor runs it: argv, stdin, environment and working directory.
 import { buildClaudeArgs, CLAUDE_NESTING_VARIABLES } from '../claude/args.js';
 import type { Config, ExecutorConfig } from '../config/config.js';
 import type { TaskPayload } from '../tasks/request.js';

@@ -1,3 +1,4 @@
+// Scripts run on an executor's host from outside a worker, and where its worktrees live.
 import path from 'node:path';
 import type { ExecutorConfig } from '../config/config.js';
 import { runLocalScript } from '../executors/local/host-script.js';

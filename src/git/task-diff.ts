@@ -1,3 +1,4 @@
+// A worktree task's diff for `diff` and the API: the kept one or a live one, and its stat.
 import { InvalidInputError } from '../errors.js';
 import type { TaskClient } from '../tasks/client.js';
 import type { TaskView } from '../tasks/record.js';

@@ -1,5 +1,6 @@
+// A task's git worktree: what its record says, and making, reading and removing it on the host.
 import { z } from 'zod';
-import { InvalidInputError, OcaError } from '../errors.js';
+import { InvalidInputError, UserFacingError } from '../errors.js';
 import { escapeControls } from '../text/escape.js';
 import { CHANGES_SCRIPT, CREATE_SCRIPT, INSPECT_SCRIPT, markers, REMOVE_SCRIPT, SWEEP_SCRIPT } from './worktree-scripts.js';
 
@@ -65,7 +66,7 @@ export function worktreeBranch(taskId: string): string {
 }
 
 /** A worktree that could not be made or read: the task fails with this message. */
-export class WorktreeError extends OcaError {
+export class WorktreeError extends UserFacingError {
   constructor(message: string) {
     super('EXECUTOR_FAILED', message);
   }

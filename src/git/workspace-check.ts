@@ -1,3 +1,4 @@
+// The check before a `--worktree` task is enqueued: its workspace is in a git repository with the base.
 import type { ExecutorConfig } from '../config/config.js';
 import { hostOf, hostRunner } from './host-runner.js';
 import { inspectWorkspace } from './task-worktree.js';

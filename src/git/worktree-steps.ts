@@ -1,3 +1,4 @@
+// The worker's steps for a worktree task: into its worktree before the run, changes recorded after.
 import type { Redis } from 'ioredis';
 import type { ExecutorConfig } from '../config/config.js';
 import { describeError } from '../errors.js';

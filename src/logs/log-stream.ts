@@ -1,3 +1,5 @@
+// A task's log in a Redis Stream: output appended with its checkpoint and capped, and reading,
+// tailing and following it.
 import type { Redis } from 'ioredis';
 import { formatByteSize } from '../config/byte-size.js';
 import { CommandFrame, type CommandArg } from '../redis/command-frame.js';

@@ -1,3 +1,4 @@
+// Pages of a task's output for the MCP `logs` tool, and the cursors between them.
 import { TranscriptRenderer } from '../claude/transcript.js';
 import type { LogEntry } from '../logs/log-stream.js';
 import type { TaskType } from '../tasks/request.js';

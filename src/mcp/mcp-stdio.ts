@@ -1,3 +1,4 @@
+// `openclaw-agent mcp`'s server: the MCP tools on stdin and stdout, with a Redis connection.
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { LoadedConfig } from '../config/config.js';
 import { connectRedis } from '../redis/connection.js';

@@ -1,3 +1,4 @@
+// The MCP tools run, start, status, logs, wait, kill, retry and list: what each does and answers.
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';

@@ -1,3 +1,4 @@
+// What each MCP tool takes: its arguments, with their limits and descriptions.
 import { z } from 'zod';
 import { DurationSchema } from '../config/duration.js';
 import { PERMISSION_MODES } from '../tasks/request.js';

@@ -1,3 +1,4 @@
+// A `command` notifier: runs the configured argv, filled with the task's fields, on the worker's host.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { withoutOwnSecrets } from '../executors/child-env.js';
 import { formatDuration } from '../config/duration.js';

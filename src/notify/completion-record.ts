@@ -1,3 +1,4 @@
+// The original tool's completion file per task, and the JSON body every webhook carries.
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';

@@ -1,3 +1,4 @@
+// The worker that delivers each ended task's webhooks and notifier announcements from the outbox, with retries.
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
@@ -11,8 +12,11 @@ import { setDeliveryField } from '../tasks/store.js';
 import { deliverWebhook, nextRetryDelayMs, WEBHOOK_RETRY_SCHEDULE_MS } from './webhook-delivery.js';
 import { webhookHeaders } from './webhook-signature.js';
 
-/** The BullMQ queue that holds webhook and notifier deliveries; executor names may not take it. */
-export const CALLBACKS_QUEUE = 'callbacks';
+/**
+ * The BullMQ queue that holds webhook and notifier deliveries; executor names may not take it.
+ * `callbacks` is its name in Redis since the first version (jobs queued then still deliver).
+ */
+export const DELIVERY_QUEUE = 'callbacks';
 
 const WebhookJobSchema = z.object({
   task_id: z.string().min(1),
@@ -37,7 +41,7 @@ class RetryableDelivery extends Error {
   }
 }
 
-export interface CallbackWorkerOptions {
+export interface DeliveryWorkerOptions {
   config: LoadedConfig;
   redis: Redis;
   keys: TaskKeys;
@@ -46,7 +50,7 @@ export interface CallbackWorkerOptions {
   onLog?: (line: string) => void;
 }
 
-export interface RunningCallbacks {
+export interface RunningDeliveries {
   queue: Queue;
   /** Relays the outbox now (after a task ended); also runs every few seconds on its own. */
   relay(): Promise<void>;
@@ -63,14 +67,14 @@ const RELAY_SWEEP_MS = 2000;
  * agent (retried on their own schedule) or run a command (once); a final failure is recorded on
  * the task and said in one line.
  */
-export async function startCallbackWorker(options: CallbackWorkerOptions): Promise<RunningCallbacks> {
+export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promise<RunningDeliveries> {
   const { config, redis, keys } = options;
   const log = options.onLog ?? (() => {});
   const schedule = config.defaults.webhook_retry_schedule ?? WEBHOOK_RETRY_SCHEDULE_MS;
-  const queue = new Queue(CALLBACKS_QUEUE, { connection: redis, prefix: config.redis.prefix });
+  const queue = new Queue(DELIVERY_QUEUE, { connection: redis, prefix: config.redis.prefix });
   const shutdown = new AbortController();
   queue.on('error', (error) => log(`callbacks queue error: ${error.message}`));
-  const worker = new Worker(CALLBACKS_QUEUE, (job: Job) => deliver(job), {
+  const worker = new Worker(DELIVERY_QUEUE, (job: Job) => deliver(job), {
     connection: redis,
     prefix: config.redis.prefix,
     concurrency: options.concurrency ?? 16,

@@ -1,3 +1,4 @@
+// The config's `notifiers:` section and the rules for notifier names.
 import { z } from 'zod';
 import { DurationSchema } from '../config/duration.js';
 import { TASK_STATUSES, type EndedStatus } from '../tasks/status.js';

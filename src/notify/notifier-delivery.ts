@@ -1,3 +1,4 @@
+// One notifier delivery job: tell one notifier of a task's end, record how it went, retry or give up.
 import { z } from 'zod';
 import type { LoadedConfig } from '../config/config.js';
 import type { NotifierState } from '../tasks/record.js';

@@ -1,3 +1,4 @@
+// Wakes an OpenClaw agent through its gateway's wake hook.
 import { escapeControls } from '../text/escape.js';
 import { describeFetchError, parseRetryAfter } from './webhook-delivery.js';
 import type { OpenClawNotifier } from './notifier-config.js';

@@ -1,3 +1,4 @@
+// What an ended task's outbox entry holds: its webhook URLs and body, its notifiers and their event.
 import { z } from 'zod';
 import { buildCompletionPayload } from './completion-record.js';
 import type { LoadedConfig } from '../config/config.js';
@@ -30,7 +31,7 @@ export const OutboxEntrySchema = z.object({
 export type OutboxEntry = z.infer<typeof OutboxEntrySchema>;
 
 /** The webhook URLs a task's completion goes to: its own `--callback`, then `defaults.webhook_url`. */
-export function callbackUrls(callbackUrl: string | undefined, config: LoadedConfig): string[] {
+export function webhookUrls(callbackUrl: string | undefined, config: LoadedConfig): string[] {
   return [...new Set([callbackUrl, config.defaults.webhook_url].filter((u): u is string => Boolean(u)))];
 }
 
@@ -41,7 +42,7 @@ export function taskNotifiers(request: AnnouncedRequest): string[] {
 
 /** Whether anyone is to hear of the task's end (so that the outbox is worth relaying at once). */
 export function isAnnounced(request: AnnouncedRequest, config: LoadedConfig): boolean {
-  return callbackUrls(request.callbackUrl, config).length > 0 || taskNotifiers(request).length > 0;
+  return webhookUrls(request.callbackUrl, config).length > 0 || taskNotifiers(request).length > 0;
 }
 
 /**
@@ -59,7 +60,7 @@ export function buildOutboxEntry(
 ): string | undefined {
   // A refused task is announced to the deployment's own webhook and default notifiers only.
   const announced: AnnouncedRequest = options.refused ? { notify: config.defaults.notify } : request;
-  const urls = callbackUrls(announced.callbackUrl, config);
+  const urls = webhookUrls(announced.callbackUrl, config);
   const notify = taskNotifiers(announced).filter((name) => config.notifiers[name]?.on.includes(record.outcome) ?? true);
   if (urls.length === 0 && notify.length === 0) return undefined;
   const event = notify.length > 0 ? buildTaskEndEvent(record, options) : undefined;

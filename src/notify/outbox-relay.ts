@@ -1,3 +1,4 @@
+// Moves outbox entries into the delivery queue, once each, whichever worker relays them.
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { LoadedConfig } from '../config/config.js';

@@ -1,3 +1,4 @@
+// The end of a task as a notifier may tell it: only fields this program controls, never task output.
 import { z } from 'zod';
 import { formatDuration } from '../config/duration.js';
 import type { TaskRecord } from '../tasks/record.js';

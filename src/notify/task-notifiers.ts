@@ -1,3 +1,4 @@
+// Which notifiers a task uses, checked against the config when it is enqueued.
 import { InvalidInputError } from '../errors.js';
 import { escapeControls } from '../text/escape.js';
 import { NO_NOTIFIER, type NotifierConfig } from './notifier-config.js';

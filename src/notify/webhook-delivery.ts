@@ -1,3 +1,4 @@
+// One webhook POST: how it went, and when to try again.
 import { InvalidInputError, describeError } from '../errors.js';
 
 /**

@@ -1,3 +1,4 @@
+// Standard Webhooks signatures: the headers a webhook carries and how a receiver checks them.
 import { createHmac, randomBytes } from 'node:crypto';
 import { InvalidInputError } from '../errors.js';
 

@@ -1,3 +1,4 @@
+// A Redis command framed in a buffer kept for reuse: how large log appends are sent.
 import { Command, type Redis } from 'ioredis';
 
 export type CommandArg = string | Buffer | number;

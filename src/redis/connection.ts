@@ -1,3 +1,4 @@
+// Connecting to Redis: which URL, waiting until it is ready, one-line errors that say what to do.
 import { Redis, type RedisOptions } from 'ioredis';
 import { RedisUnreachableError } from '../errors.js';
 import { buildRedisOptions, DEFAULT_SENTINEL_PASSWORD_ENV, isSentinelUrl, redactRedisUrl, type RedisSettings } from './options.js';

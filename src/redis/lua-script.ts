@@ -1,3 +1,4 @@
+// Lua scripts run on Redis by their SHA1, sent in full only when Redis lacks them.
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { CommandArg, CommandFrame } from './command-frame.js';

@@ -1,3 +1,4 @@
+// ioredis options from a Redis URL and the config's `redis` section: TLS, Sentinel, redaction.
 import { readFileSync } from 'node:fs';
 import type { RedisOptions } from 'ioredis';
 import type { Config } from '../config/config.js';

@@ -1,3 +1,4 @@
+// Where many jobs of one BullMQ queue stand (state, place in line), in one script call.
 import type { JobState } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { LuaScript } from './lua-script.js';

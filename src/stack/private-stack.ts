@@ -1,3 +1,5 @@
+// Which Redis a command uses, and the private stack (redis-server and workers in the background)
+// that is started when there is none, found by later commands and stopped by `down`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, openSync } from 'node:fs';
@@ -6,7 +8,7 @@ import { createConnection, createServer } from 'node:net';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import type { LoadedConfig } from '../config/config.js';
-import { OcaError } from '../errors.js';
+import { UserFacingError } from '../errors.js';
 import { isProcessAlive } from '../executors/process-identity.js';
 import { dataDir } from '../config/paths.js';
 import { DEFAULT_REDIS_URL, redactRedisUrl } from '../redis/connection.js';
@@ -110,14 +112,14 @@ export function findRedisServer(): string {
   const chosen = process.env.OPENCLAW_AGENT_REDIS_SERVER;
   if (chosen) {
     if (existsSync(chosen)) return chosen;
-    throw new OcaError('REDIS_UNREACHABLE', `${NO_REDIS_SERVER} (OPENCLAW_AGENT_REDIS_SERVER=${chosen} does not exist)`);
+    throw new UserFacingError('REDIS_UNREACHABLE', `${NO_REDIS_SERVER} (OPENCLAW_AGENT_REDIS_SERVER=${chosen} does not exist)`);
   }
   const dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/sbin', '/usr/local/sbin', '/usr/bin', '/opt/homebrew/bin'];
   for (const dir of dirs) {
     const candidate = path.join(dir, 'redis-server');
     if (dir && existsSync(candidate)) return candidate;
   }
-  throw new OcaError('REDIS_UNREACHABLE', NO_REDIS_SERVER);
+  throw new UserFacingError('REDIS_UNREACHABLE', NO_REDIS_SERVER);
 }
 
 /** A TCP port on 127.0.0.1 that nothing listens on right now (the kernel picks it). */
@@ -187,7 +189,7 @@ export async function startPrivateRedis(home?: string): Promise<StartedRedis> {
   while (!(await ping(url))) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new OcaError('REDIS_UNREACHABLE', `the private redis-server did not start; see ${path.join(paths.root, 'redis.log')}`);
+      throw new UserFacingError('REDIS_UNREACHABLE', `the private redis-server did not start; see ${path.join(paths.root, 'redis.log')}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -236,7 +238,7 @@ export async function startPrivateStack(cliEntry: string, options: { home?: stri
     const url = await runningStackUrl(home);
     if (url) return url;
     if (child.exitCode !== null || Date.now() > deadline) {
-      throw new OcaError('REDIS_UNREACHABLE', `the private stack did not start; see ${paths.log}`);
+      throw new UserFacingError('REDIS_UNREACHABLE', `the private stack did not start; see ${paths.log}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -295,7 +297,7 @@ async function startStackOnce(cliEntry: string, externalRedis?: string): Promise
     }
     const age = await stat(paths.startLock).then((s) => Date.now() - s.mtimeMs, () => 0);
     if (age > STALE_START_LOCK_MS) await rm(paths.startLock, { force: true });
-    if (Date.now() > deadline) throw new OcaError('REDIS_UNREACHABLE', `another command is still starting the private stack; see ${paths.log}`);
+    if (Date.now() > deadline) throw new UserFacingError('REDIS_UNREACHABLE', `another command is still starting the private stack; see ${paths.log}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

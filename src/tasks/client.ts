@@ -1,9 +1,10 @@
+// TaskClient: enqueue, read, list and find tasks in Redis; what every command and the API use.
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { findExecutor, type ExecutorConfig, type LoadedConfig } from '../config/config.js';
-import { AmbiguousTaskIdError, describeError, InvalidInputError, OcaError, TaskNotFoundError, UnknownExecutorError, UsageError } from '../errors.js';
+import { requireExecutor, type ExecutorConfig, type LoadedConfig } from '../config/config.js';
+import { AmbiguousTaskIdError, describeError, InvalidInputError, UserFacingError, TaskNotFoundError, UnknownExecutorError, UsageError } from '../errors.js';
 import { connectRedis, resolveRedisUrl } from '../redis/connection.js';
 import { forgetExpiredTasks } from './retention.js';
 import type { WorktreeRequest } from '../git/task-worktree.js';
@@ -144,13 +145,7 @@ export class TaskClient {
   }
 
   executorConfig(name: string): ExecutorConfig {
-    const executor = findExecutor(this.config, name);
-    if (!executor) throw new UnknownExecutorError(`unknown executor "${escapeControls(name)}" — configured: ${this.executorNames()}`);
-    return executor;
-  }
-
-  private executorNames(): string {
-    return this.config.executors.map((e) => e.name).join(', ') || '(none)';
+    return requireExecutor(this.config, name);
   }
 
   /** Validates the request, picks the executor and adds the job; nothing is written when input is bad. */
@@ -218,7 +213,7 @@ export class TaskClient {
     if (record.status === 'rejected') {
       // Queued (a worker may have it already, and rebuilds the record from the job): never
       // remove it now. Say so, so that the caller does not enqueue it a second time.
-      throw new OcaError('INTERNAL', `task ${id} was queued, but its record could not be written (${describeError(record.reason)}); it will run — see \`openclaw-agent status ${id.slice(0, 8)}\``);
+      throw new UserFacingError('INTERNAL', `task ${id} was queued, but its record could not be written (${describeError(record.reason)}); it will run — see \`openclaw-agent status ${id.slice(0, 8)}\``);
     }
     return { id, executor: executor.name };
   }
@@ -228,7 +223,7 @@ export class TaskClient {
     const all = this.config.executors;
     if (labels.length === 0) {
       if (all.length === 1) return all[0]!;
-      throw new UsageError(`choose an executor with --executor NAME or --label LABEL — configured: ${this.executorNames()}`);
+      throw new UsageError(`choose an executor with --executor NAME or --label LABEL — configured: ${all.map((e) => e.name).join(', ') || '(none)'}`);
     }
     const candidates = all.filter((e) => labels.every((label) => e.labels.includes(label)));
     if (candidates.length === 0) {

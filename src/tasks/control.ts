@@ -1,5 +1,5 @@
-import { OcaError, TaskNotFoundError } from '../errors.js';
-import { buildOutboxEntry } from '../notify/outbox-entry.js';
+// Acting on tasks: kill, wait for their end, retry as a new task, clean up what they left.
+import { UserFacingError, TaskNotFoundError } from '../errors.js';
 import { finishTask } from './finish.js';
 import { hostRunner } from '../git/host-runner.js';
 import { removeTaskWorktree, type TaskGit } from '../git/task-worktree.js';
@@ -43,13 +43,10 @@ export async function killTask(client: TaskClient, idOrPrefix: string, graceMs: 
       // A job this deployment did not sign is announced as a refused one would be.
       const key = taskSigningKey(client.config);
       const refused = parsed.success && key !== undefined && !verifyTaskRequest(key, id, parsed.data, parsed.data.signature);
-      const outboxEntry = parsed.success
-        ? buildOutboxEntry(client.config, { ...view.record, ...end, signal: undefined, exitCode: undefined }, parsed.data, { refused })
-        : undefined;
       await finishTask(client.redis, client.keys, id, end, {
         retentionMs: client.config.retention,
         maxLogEntries: client.config.logs.max_entries,
-        outboxEntry,
+        announce: parsed.success ? { config: client.config, record: view.record, request: parsed.data, refused } : undefined,
       });
       return { kind: 'cancelled', view: await client.get(id) };
     }
@@ -60,7 +57,7 @@ export async function killTask(client: TaskClient, idOrPrefix: string, graceMs: 
   return { kind: 'stop-requested', view };
 }
 
-export class WaitTimeoutError extends OcaError {
+export class WaitTimeoutError extends UserFacingError {
   constructor(pending: string[]) {
     super('WAIT_TIMEOUT', `still running after the --timeout: ${pending.join(', ')}`);
   }
@@ -138,7 +135,7 @@ export async function retryTask(client: TaskClient, idOrPrefix: string): Promise
   const view = await client.get(idOrPrefix);
   const request = await client.request(view);
   if (!request) {
-    throw new OcaError('TASK_NOT_FOUND', `the request of task ${view.record.id} is no longer kept (its retention passed); enqueue it anew`);
+    throw new UserFacingError('TASK_NOT_FOUND', `the request of task ${view.record.id} is no longer kept (its retention passed); enqueue it anew`);
   }
   // The same notifiers (none stays none), less those the config no longer has.
   const notify = (request.notify ?? []).filter((name) => Object.hasOwn(client.config.notifiers, name));
@@ -170,7 +167,7 @@ export async function cleanupTask(
   const view = await client.get(idOrPrefix);
   const id = view.record.id;
   if (!isEndedStatus(view.status)) {
-    throw new OcaError('INVALID_INPUT', `task ${id} is ${view.status}; kill it first (\`openclaw-agent kill ${id.slice(0, 8)}\`)`);
+    throw new UserFacingError('INVALID_INPUT', `task ${id} is ${view.status}; kill it first (\`openclaw-agent kill ${id.slice(0, 8)}\`)`);
   }
   // Its worktree first (the branch too with deleteBranch): the record says where it is.
   const worktree = view.record.git ? await removeWorktreeOf(client, view.record.executor, view.record.git, options.deleteBranch ?? false) : undefined;

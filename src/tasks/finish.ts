@@ -1,7 +1,12 @@
+// Ending a task: one atomic step that records its end and queues the announcement of it.
 import type { Redis } from 'ioredis';
+import type { LoadedConfig } from '../config/config.js';
 import { END_TAG, type EndMarker } from '../logs/log-stream.js';
+import { buildOutboxEntry, isAnnounced } from '../notify/outbox-entry.js';
 import { LuaScript } from '../redis/lua-script.js';
 import type { TaskKeys } from './keys.js';
+import { parseRecordHash, type TaskRecord } from './record.js';
+import type { TaskRequest } from './request.js';
 import type { EndedStatus } from './status.js';
 
 /**
@@ -31,13 +36,28 @@ export interface TaskEnd {
   finishedAt: number;
 }
 
+/** What the end of a task is announced with: the task as known when it ended. */
+export interface TaskAnnouncement {
+  config: LoadedConfig;
+  record: TaskRecord;
+  request: TaskRequest;
+  /** Refused as unsigned: announced to the deployment's own webhook and notifiers only. */
+  refused?: boolean;
+}
+
+/**
+ * Ends a task (see FINISH_SCRIPT). With `announce`, its webhooks and notifiers go into the outbox
+ * in the same step, built from the record as it is now (start time, pid, attempt), not as it was
+ * when the caller read it.
+ */
 export async function finishTask(
   redis: Redis,
   keys: TaskKeys,
   taskId: string,
   end: TaskEnd,
-  options: { retentionMs: number; maxLogEntries: number; outboxEntry?: string },
+  options: { retentionMs: number; maxLogEntries: number; announce?: TaskAnnouncement },
 ): Promise<{ ended: boolean; hash: Record<string, string> }> {
+  const outboxEntry = options.announce ? await outboxEntryOf(redis, keys, taskId, end, options.announce) : undefined;
   const fields: string[] = ['outcome', end.outcome, 'updated_at', String(end.finishedAt)];
   if (end.exitCode !== null) fields.push('exit_code', String(end.exitCode));
   if (end.signal) fields.push('signal', end.signal);
@@ -50,7 +70,7 @@ export async function finishTask(
     END_TAG,
     JSON.stringify(marker),
     String(ttlSeconds),
-    options.outboxEntry ?? '',
+    outboxEntry ?? '',
     keys.endedChannel(),
     taskId,
     ...fields,
@@ -58,4 +78,13 @@ export async function finishTask(
   const hash: Record<string, string> = {};
   for (let i = 0; i + 1 < reply[1].length; i += 2) hash[reply[1][i]!] = reply[1][i + 1]!;
   return { ended: reply[0] === 1, hash };
+}
+
+// The outbox entry of the ending task, or undefined when no webhook and no notifier is to hear of it.
+async function outboxEntryOf(redis: Redis, keys: TaskKeys, taskId: string, end: TaskEnd, known: TaskAnnouncement): Promise<string | undefined> {
+  const { config, request, refused } = known;
+  if (!isAnnounced(refused ? { notify: config.defaults.notify } : request, config)) return undefined;
+  const current = parseRecordHash(await redis.hgetall(keys.record(taskId))) ?? known.record;
+  const ended = { ...current, ...end, signal: end.signal ?? undefined, exitCode: end.exitCode ?? undefined };
+  return buildOutboxEntry(config, ended, request, { refused });
 }

@@ -1,3 +1,4 @@
+// How the CLI prints tasks and executors: the list table, the status block, one-line summaries.
 import type { ExecutorConfig } from '../config/config.js';
 import { formatDuration } from '../config/duration.js';
 import { TASK_TYPE_ICONS } from './request.js';

@@ -1,3 +1,4 @@
+// The payloads of `run` and `start` from their flags and arguments, with one-line errors.
 import { InvalidInputError, UsageError } from '../errors.js';
 import { escapeControls, quoteInput } from '../text/escape.js';
 import { PERMISSION_MODES, type ClaudeCodePayload, type PermissionMode, type ShellCommandPayload } from './request.js';

@@ -1,3 +1,4 @@
+// A task's record: its Redis hash, parsed and typed, and the JSON every surface shows of it.
 import { z } from 'zod';
 import type { TaskRequest, TaskType } from './request.js';
 import { describePayload, payloadWorkdir } from './request.js';

@@ -1,3 +1,4 @@
+// What a caller asks for: the payloads (command or Claude prompt) and the request stored as job data.
 import { z } from 'zod';
 import { WorktreeRequestSchema } from '../git/task-worktree.js';
 import { NOTIFIER_NAME_PATTERN } from '../notify/notifier-config.js';

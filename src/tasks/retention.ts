@@ -1,3 +1,4 @@
+// Forgetting ended tasks: index entries of expired records are swept under a deployment-wide lock.
 import type { Redis } from 'ioredis';
 import type { TaskKeys } from './keys.js';
 import { dropSearchEntriesBefore, splitScores } from './search.js';

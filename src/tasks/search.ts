@@ -1,3 +1,4 @@
+// Task search for the dashboard and the API.
 import { randomUUID } from 'node:crypto';
 import type { ChainableCommander, Redis } from 'ioredis';
 import { InvalidInputError } from '../errors.js';

@@ -1,3 +1,4 @@
+// Signed tasks: an HMAC over each request, which workers check before they run it.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { LoadedConfig } from '../config/config.js';
 import type { TaskRequest } from './request.js';

@@ -1,3 +1,4 @@
+// Task statuses, and the one mapping from a BullMQ job state plus our record to a status.
 import type { JobState } from 'bullmq';
 
 export const TASK_STATUSES = [

@@ -1,3 +1,4 @@
+// Stop requests (kill, timeout): recorded on the task, announced by pub/sub, obeyed by its worker.
 import type { Redis } from 'ioredis';
 import type { TaskKeys } from './keys.js';
 import type { TaskRecord } from './record.js';

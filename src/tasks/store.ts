@@ -1,3 +1,4 @@
+// Writes to task records: a new task, a run's start, its end, deliveries' states.
 import type { Redis } from 'ioredis';
 import { LuaScript } from '../redis/lua-script.js';
 import type { TaskEnd } from './finish.js';

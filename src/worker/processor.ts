@@ -1,3 +1,5 @@
+// The task processor: one BullMQ job to one task run — start or re-attach, stop, retry, wait out a
+// usage limit, end.
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { constants as osConstants } from 'node:os';
@@ -5,7 +7,6 @@ import type { ExecutorConfig, LoadedConfig } from '../config/config.js';
 import { formatDuration } from '../config/duration.js';
 import { ClaudeProgress } from '../claude/progress.js';
 import { describeError } from '../errors.js';
-import { buildOutboxEntry, isAnnounced } from '../notify/outbox-entry.js';
 import { DetachedError, type ExecutionResult, type Executor } from '../executors/executor.js';
 import { LogWriter, logCapsOf, OwnershipLostError } from '../logs/log-stream.js';
 import { finishTask, type TaskEnd } from '../tasks/finish.js';
@@ -296,25 +297,17 @@ function signalOfExitCode(code: number | null): string | null {
   return entry ? entry[0] : null;
 }
 
+// Ends the task (announced unless its data was unreadable) and returns its record after.
 async function endTask(
   deps: ProcessorDeps,
   taskId: string,
   end: Omit<TaskEnd, 'finishedAt'>,
   known: { record: TaskRecord; request: TaskRequest; refused?: boolean } | undefined,
 ): Promise<TaskRecord | undefined> {
-  const finishedAt = Date.now();
-  // The completion goes into the outbox in the same atomic step that ends the task, built from
-  // the record as it is now (start time, pid, attempt), not as it was when the job was taken.
-  let outboxEntry: string | undefined;
-  if (known && isAnnounced(known.refused ? { notify: deps.config.defaults.notify } : known.request, deps.config)) {
-    const current = parseRecordHash(await deps.redis.hgetall(deps.keys.record(taskId))) ?? known.record;
-    const ended = { ...current, ...end, signal: end.signal ?? undefined, exitCode: end.exitCode ?? undefined, finishedAt };
-    outboxEntry = buildOutboxEntry(deps.config, ended, known.request, { refused: known.refused });
-  }
-  const { hash } = await finishTask(deps.redis, deps.keys, taskId, { ...end, finishedAt }, {
+  const { hash } = await finishTask(deps.redis, deps.keys, taskId, { ...end, finishedAt: Date.now() }, {
     retentionMs: deps.config.retention,
     maxLogEntries: deps.config.logs.max_entries,
-    outboxEntry,
+    announce: known && { config: deps.config, ...known },
   });
   return parseRecordHash(hash);
 }

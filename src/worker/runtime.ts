@@ -1,18 +1,19 @@
+// A worker process for one executor: its BullMQ worker, kill requests, deliveries, liveness and
+// shutdown.
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { LoadedConfig } from '../config/config.js';
-import { UnknownExecutorError } from '../errors.js';
 import { createExecutor } from '../executors/create-executor.js';
 import { resolveHostId } from '../executors/local/host-id.js';
 import { connectRedis, resolveRedisUrl } from '../redis/connection.js';
 import { TaskKeys } from '../tasks/keys.js';
 import { createTaskProcessor, type TaskResult } from './processor.js';
 import { OwnershipLostError } from '../logs/log-stream.js';
-import { findExecutor } from '../config/config.js';
+import { requireExecutor } from '../config/config.js';
 import { writeCompletionRecord } from '../notify/completion-record.js';
 import { notifierSecretEnv } from '../notify/notifier-config.js';
 import { isAnnounced } from '../notify/outbox-entry.js';
-import { startCallbackWorker } from '../notify/task-callbacks.js';
+import { startDeliveryWorker } from '../notify/delivery-worker.js';
 import type { TaskRequest } from '../tasks/request.js';
 import type { TaskRecord } from '../tasks/record.js';
 import { readStopRequest, type StopSwitch } from '../tasks/stop.js';
@@ -50,12 +51,7 @@ export interface RunningWorker {
  */
 export async function startExecutorWorker(options: ExecutorWorkerOptions): Promise<RunningWorker> {
   const { config } = options;
-  const executorConfig = findExecutor(config, options.executor);
-  if (!executorConfig) {
-    throw new UnknownExecutorError(
-      `unknown executor "${options.executor}" — configured: ${config.executors.map((e) => e.name).join(', ') || '(none)'}`,
-    );
-  }
+  const executorConfig = requireExecutor(config, options.executor);
   const log = options.onLog ?? (() => {});
   const hostId = resolveHostId(config.worker.host_id);
   const executor = createExecutor(executorConfig, log, { hostId, lockDurationMs: config.worker.lock_duration, secretEnv: notifierSecretEnv(config.notifiers) });
@@ -74,7 +70,7 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
     if (!stop) return;
     void readStopRequest(redis, keys, taskId).then((request) => request && stop.trip(request), () => {});
   });
-  const callbacks = await startCallbackWorker({ config, redis, keys, onLog: log });
+  const deliveries = await startDeliveryWorker({ config, redis, keys, onLog: log });
   const onEnded = async (record: TaskRecord, request: TaskRequest) => {
     try {
       writeCompletionRecord(record);
@@ -82,7 +78,7 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
       log(`could not write the completion record of ${record.id}: ${String(error)}`);
     }
     // Only a task with webhooks or notifiers put anything into the outbox; the sweep covers the rest.
-    if (isAnnounced(request, config)) await callbacks.relay();
+    if (isAnnounced(request, config)) await deliveries.relay();
   };
   let running = 0;
   const processor = joinFollowedTasks(
@@ -169,7 +165,7 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
         liveness.stop();
         clearInterval(indexSweep);
         await worker.close(true);
-        await callbacks.close();
+        await deliveries.close();
         await executor.close?.();
         subscriber.disconnect();
         redis.disconnect();

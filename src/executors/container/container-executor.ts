@@ -1,8 +1,10 @@
+// The `container` executor: runs each task in a new container on a Docker or podman engine and
+// follows it, re-attaching after a worker restart.
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { expandHome, type ExecutorConfig } from '../../config/config.js';
-import { OcaError } from '../../errors.js';
+import { UserFacingError } from '../../errors.js';
 import { DetachedError, type CleanedUp, type CleanupTarget, type ExecutionContext, type ExecutionResult, type Executor } from '../executor.js';
 import { buildTaskCommand, type TaskCommand } from '../task-command.js';
 import { describeExit, type ContainerExit } from './container-exit.js';
@@ -70,7 +72,7 @@ export class ContainerExecutor implements Executor {
     } catch (error) {
       const socket = this.address.socketPath;
       const start = this.config.runtime === 'podman' ? `\`podman system service --time=0${socket ? ` unix://${socket}` : ''}\`` : 'the Docker daemon';
-      throw new OcaError(
+      throw new UserFacingError(
         'EXECUTOR_FAILED',
         `executor "${this.config.name}": no container engine answers at ${this.where} (${engineMessage(error)}) — start ${start}, or point \`socket\` or DOCKER_HOST at the engine`,
       );

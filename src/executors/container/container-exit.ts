@@ -1,3 +1,4 @@
+// How a task's container ended, as the task's result; an out-of-memory kill is named as such.
 import { formatByteSize } from '../../config/byte-size.js';
 import { resultFromExitCode, type ExecutionResult } from '../executor.js';
 

@@ -1,6 +1,7 @@
+// Removes containers: a task's on `cleanup`, and an executor's once `container_retention` is past.
 import type Dockerode from 'dockerode';
 import type { ExecutorConfig } from '../../config/config.js';
-import { OcaError } from '../../errors.js';
+import { UserFacingError } from '../../errors.js';
 import { resolveEngineAddress } from './engine-address.js';
 import { connectEngine, engineMessage, isNotFound, statusOf, type Engine } from './engine-client.js';
 import { EXECUTOR_LABEL, labelFilter, TASK_LABEL } from './container-spec.js';
@@ -45,7 +46,7 @@ export async function removeTaskContainers(config: ExecutorConfig, taskId: strin
     return removed;
   } catch (error) {
     if (statusOf(error) !== undefined) throw error;
-    throw new OcaError('EXECUTOR_FAILED', `could not remove the containers of task ${taskId}: no container engine answers at ${where} (${engineMessage(error)})`);
+    throw new UserFacingError('EXECUTOR_FAILED', `could not remove the containers of task ${taskId}: no container engine answers at ${where} (${engineMessage(error)})`);
   } finally {
     engine.close();
   }

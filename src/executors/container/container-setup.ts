@@ -1,3 +1,5 @@
+// What is settled before a task's container starts: its image pulled, `~` resolved in it, and its
+// working directory and command found.
 import path from 'node:path';
 import type Dockerode from 'dockerode';
 import type { ExecutorConfig } from '../../config/config.js';

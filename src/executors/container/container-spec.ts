@@ -1,3 +1,4 @@
+// A task's container as the engine is asked to create it: name, labels, argv, env, mounts, limits.
 import type Dockerode from 'dockerode';
 import type { ExecutorConfig } from '../../config/config.js';
 import type { TaskCommand } from '../task-command.js';

@@ -1,4 +1,5 @@
-import { OcaError } from '../../errors.js';
+// Where a container executor's engine listens: its `socket`, DOCKER_HOST or the runtime's socket.
+import { UserFacingError } from '../../errors.js';
 
 /** How to reach a Docker Engine API: docker-modem's connection options. */
 export interface EngineAddress {
@@ -55,7 +56,7 @@ export function resolveEngineAddress(
   if (chosen) {
     const address = parseEngineAddress(chosen);
     // The config was validated; only a malformed DOCKER_HOST ends up here.
-    if (!address) throw new OcaError('EXECUTOR_FAILED', `DOCKER_HOST=${chosen} is not a socket path or a unix://, tcp://, https:// or ssh:// URL`);
+    if (!address) throw new UserFacingError('EXECUTOR_FAILED', `DOCKER_HOST=${chosen} is not a socket path or a unix://, tcp://, https:// or ssh:// URL`);
     return { address, where: chosen };
   }
   const socketPath =

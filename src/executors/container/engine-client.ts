@@ -1,3 +1,4 @@
+// Requests to the container engine's API (through dockerode): connect, attach, logs, files, errors.
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { createRequire } from 'node:module';

@@ -1,3 +1,4 @@
+// The engine's multiplexed output split into stdout and stderr frames, and their timestamps.
 /** One frame of a container's multiplexed output (attach or logs without a TTY). */
 export interface EngineFrame {
   stream: 'stdout' | 'stderr';

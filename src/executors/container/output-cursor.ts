@@ -1,3 +1,5 @@
+// How much of a container's output has been shipped (the task's checkpoint), and replaying the
+// engine's log of it from there after a re-attach.
 import type { OutputChunk } from '../../logs/log-stream.js';
 import { completeUtf8Length } from '../../logs/utf8-boundary.js';
 import { splitTimestamp, type EngineFrame } from './engine-frames.js';

@@ -1,3 +1,4 @@
+// The name of the host a worker runs on, recorded with each local task it starts.
 import { hostname } from 'node:os';
 
 /** The environment variable that names this worker's host; it wins over the config. */

@@ -1,3 +1,4 @@
+// Runs a sh script on this host, in the home directory: how git worktrees of local tasks are made.
 import { execFile } from 'node:child_process';
 import { homedir } from 'node:os';
 import { withoutOwnSecrets } from '../child-env.js';

@@ -1,3 +1,5 @@
+// The `local` executor: runs tasks detached on this host and ships their spool files into the log,
+// re-attaching after a worker restart.
 import { existsSync, mkdirSync, readFileSync, watch, type FSWatcher } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';

@@ -1,3 +1,5 @@
+// The helper process that starts the local executor's task wrappers, so that the worker does not
+// fork itself for every task.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
@@ -18,24 +20,26 @@ const REFILL_DELAY_MS = 10;
 const REPLACE_DELAY_MS = 1000;
 
 /**
- * The launcher: a small Node process that starts the wrappers of a worker's tasks. A spawn is a
- * fork of the spawning process, and libuv waits for the child's exec: forking a worker holding
- * ~150 MB costs milliseconds of its only thread per task. The launcher is small and runs beside
- * the worker (on another core).
- *
- * It keeps a wrapper started ahead of time (detached: its own session) and hands the write end of
- * that wrapper's stdin to the worker over the IPC channel. The worker writes a task's spec there
- * itself, so no process start-up and no hop through the launcher lies between a task's dispatch
- * and its command. With none waiting (a burst), the worker asks the launcher to start a wrapper
- * and give it the spec.
- *
- * Messages to it: `{env}` (the wrappers' environment) first, `{used: pid}` when the worker took a
- * waiting wrapper, `{i, s: spec}` to start one for a spec. From it: `{ready: pid}` with the
- * wrapper's stdin, `{gone: pid}` when a waiting wrapper died, `{i, p: pid}` or
- * `{i, x: error code, m: message}`. It exits when its own stdin ends: the worker closed it, or
- * died (not on the channel's end: Node holds that back while a handed-over stdin awaits the
- * worker's acknowledgement, which a dead worker never sends). Its waiting wrappers end with it
- * (no write end of their stdin is left).
+ * The launcher: a small Node process that starts the wrappers of a worker's tasks. Usage:
+ * `node -e LAUNCHER_SOURCE` with a pipe for stdin and an IPC channel, over which it takes
+ * LauncherRequest messages and sends LauncherMessage ones.
+ * - Why a process of its own: a spawn is a fork of the spawning process, and libuv waits for the
+ *   child's exec, so forking the worker, with all its memory, costs its only thread time on every
+ *   task. The launcher is small and runs beside the worker (on another core).
+ * - It keeps a wrapper started ahead of time (detached: its own session) and hands the write end
+ *   of that wrapper's stdin to the worker over the IPC channel. The worker writes a task's spec
+ *   there itself, so no process start-up and no hop through the launcher lies between a task's
+ *   dispatch and its command.
+ * - With none waiting (a burst), the worker asks the launcher to start a wrapper and give it the
+ *   spec.
+ * - Messages to it: `{env}` (the wrappers' environment) first, `{used: pid}` when the worker took
+ *   a waiting wrapper, `{i, s: spec}` to start one for a spec.
+ * - From it: `{ready: pid}` with the wrapper's stdin, `{gone: pid}` when a waiting wrapper died,
+ *   `{i, p: pid}` or `{i, x: error code, m: message}`.
+ * - It exits when its own stdin ends: the worker closed it, or died (not on the channel's end:
+ *   Node holds that back while a handed-over stdin awaits the worker's acknowledgement, which a
+ *   dead worker never sends).
+ * - Its waiting wrappers end with it (no write end of their stdin is left).
  */
 const LAUNCHER_SOURCE = `
 const { spawn } = require('node:child_process');
@@ -131,7 +135,25 @@ export interface WrapperStart {
   started: Promise<number>;
 }
 
-type LauncherMessage = { ready: number } | { gone: number } | { i: number; p?: number; x?: string; m?: string };
+/** What the worker sends the launcher over the IPC channel (LAUNCHER_SOURCE reads it). */
+type LauncherRequest =
+  /** The wrappers' environment; sent first. */
+  | { env: NodeJS.ProcessEnv }
+  /** The worker took the waiting wrapper with this pid. */
+  | { used: number }
+  /** Start a wrapper and give it spec `s`; answered with request `i`'s pid or error. */
+  | { i: number; s: string };
+
+/** What the launcher sends the worker over the IPC channel. */
+type LauncherMessage =
+  /** A wrapper with this pid waits for a task; the write end of its stdin comes as the handle. */
+  | { ready: number }
+  /** The waiting wrapper with this pid died unused. */
+  | { gone: number }
+  /** Request `i`: the pid of the wrapper that has its spec. */
+  | { i: number; p: number }
+  /** Request `i` failed: spawn's error code (`ERR` without one) and message. */
+  | { i: number; p?: undefined; x: string; m: string };
 
 /**
  * Starts task wrappers through the launcher, which is started on first use and again after it
@@ -269,7 +291,7 @@ export class ProcessLauncher {
     waiting.reject(Object.assign(new Error(message.m ?? 'spawn failed'), { code: message.x }));
   }
 
-  private send(child: ChildProcess, message: object): void {
+  private send(child: ChildProcess, message: LauncherRequest): void {
     if (child.connected) child.send(message, (error) => error && undefined);
   }
 

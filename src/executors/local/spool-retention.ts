@@ -1,3 +1,4 @@
+// Removes the spool directories of local tasks that ended longer ago than the retention.
 import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 

@@ -1,3 +1,4 @@
+// Reads a local task's stdout and stderr spool files from its checkpoint, for shipping to the log.
 import { statSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';

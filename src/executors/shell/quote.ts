@@ -1,3 +1,4 @@
+// Words quoted for a POSIX shell, so that a command line gives every argument back byte for byte.
 import { InvalidInputError } from '../../errors.js';
 
 /**

@@ -1,30 +1,35 @@
+// The sh wrapper every local and SSH task runs in: it records the pid, runs the command with
+// output to the spool files and writes the exit code; and the spec line that hands it a task.
 import { checkShellEnvironment } from './env-names.js';
 import { startTimeOfStatLine } from '../process-identity.js';
 import { shellQuote } from './quote.js';
 
 /**
- * The wrapper's functions. `oca_main DIR [-C WORKDIR] [-e NAME VALUE]… [-u NAME]… (-c STRING |
- * -- ARGV…)` runs one task as the process group leader of its own session (the spawn is
- * detached, i.e. setsid): records its pid and its /proc stat line (for the start time that tells
- * it from a recycled pid; `read` is a builtin, so no process is spawned for it), changes to
- * WORKDIR, exports and unsets the task's variables, runs the command with output to the spool
- * files, and writes the exit code atomically: one write(2) of a whole line such as `3\n`, which
- * readers accept only once its newline is there (so no extra process like `mv` is spawned per
- * task), and only into a directory whose pid file names this shell. It traps TERM/INT so that it
- * outlives a group-wide SIGTERM long enough to record how the command ended; the command itself
- * gets default signal handling. `-c STRING` is evaluated in a
- * subshell with no positional parameters — what `sh -c STRING` does, without exec'ing a second
- * shell; `-- ARGV…` is run as is. A WORKDIR that cannot be entered, or a variable the shell
- * refuses (read-only in bash, OPTIND not a number in dash), ends the task with the shell's message
- * on its stderr and an exit code (`cd`'s, or 125) before the command runs: `command` keeps a
- * failing `export` or `unset`, special built-ins, from ending the wrapper itself.
- *
- * In a shell already forked for it (`oca_forked` set: see WAITING_WRAPPER) `oca_main` becomes the
- * task instead: the same pid file, directory, variables and output files, then `-c STRING` is
- * evaluated in that shell itself and `-- ARGV…` started from it (dash's vfork and exec cost less
- * than an exec that must first tear down a forked shell's copy of memory); the waiting parent
- * records the exit code. A shell that runs ARGV traps TERM/INT like the wrapper, so that it, too,
- * reports how the command ended rather than dying first.
+ * The wrapper's functions, used as
+ * `oca_main DIR [-C WORKDIR] [-e NAME VALUE]… [-u NAME]… (-c STRING | -- ARGV…)` to run one task:
+ * - It runs as the process group leader of its own session (the spawn is detached, i.e. setsid).
+ * - It records its pid and its /proc stat line (for the start time that tells it from a recycled
+ *   pid; `read` is a builtin, so no process is spawned for it).
+ * - It changes to WORKDIR, exports and unsets the task's variables, and runs the command with
+ *   output to the spool files.
+ * - It writes the exit code atomically: one write(2) of a whole line such as `3\n`, which readers
+ *   accept only once its newline is there (so no extra process like `mv` is spawned per task),
+ *   and only into a directory whose pid file names this shell.
+ * - It traps TERM/INT so that it outlives a group-wide SIGTERM long enough to record how the
+ *   command ended; the command itself gets default signal handling.
+ * - `-c STRING` is evaluated in a subshell with no positional parameters — what `sh -c STRING`
+ *   does, without exec'ing a second shell; `-- ARGV…` is run as is.
+ * - A WORKDIR that cannot be entered, or a variable the shell refuses (read-only in bash, OPTIND
+ *   not a number in dash), ends the task with the shell's message on its stderr and an exit code
+ *   (`cd`'s, or 125) before the command runs: `command` keeps a failing `export` or `unset`,
+ *   special built-ins, from ending the wrapper itself.
+ * - In a shell already forked for it (`oca_forked` set: see WAITING_WRAPPER) `oca_main` becomes
+ *   the task instead: the same pid file, directory, variables and output files, then `-c STRING`
+ *   is evaluated in that shell itself and `-- ARGV…` started from it (dash's vfork and exec cost
+ *   less than an exec that must first tear down a forked shell's copy of memory); the waiting
+ *   parent records the exit code.
+ * - A shell that runs ARGV traps TERM/INT like the wrapper, so that it, too, reports how the
+ *   command ended rather than dying first.
  */
 const WRAPPER_FUNCTIONS = `oca_stat=; read -r oca_stat 2>/dev/null </proc/$$/stat
 oca_main() {
@@ -73,25 +78,27 @@ export const WRAPPER = `${WRAPPER_FUNCTIONS}oca_main "$@"
 `;
 
 /**
- * The wrapper started ahead of its task (local). It forks at once: the forked shell waits for the
- * task's spec line (`wrapperSpec`) on the shared stdin and becomes the task, so a `sh -c` task
- * starts with no fork after its spec arrives (measured by `npm run bench`). The wrapper, the session leader whose pid is recorded,
- * waits for it with TERM/INT trapped, then reads the second line, `oca_end DIR`, and records the
- * exit code there.
- *
- * The forked shell reads its line with TERM and INT ignored, and gets default handling back
- * before it runs the line: a shell reading from a pipe takes it a byte at a time, and one killed
- * halfway would leave the rest of the line in the pipe. A TERM that came during the read is lost;
- * the worker sends it again once the task has written its pid file (`terminateGroup`). The
- * wrapper itself never runs what it reads, only a line that starts with the `oca_end` word, and
- * `oca_end` writes only where the pid file names this wrapper (a fragment of the task's line can
- * start with that word only where a word of the task is `oca_end`, and all that follows it is
- * quoted words). So a forked shell killed from outside (SIGKILL) leaves its task unrun and
- * unrecorded — the worker reports it lost — rather than a fragment of it run.
- *
- * A first line cut short (the sender died) has no newline and runs nothing; end of input with no
- * line at all ends both. A forked shell whose wrapper was killed runs nothing (`kill -0`, a
- * builtin; the worker itself passes over a wrapper that is dead or a zombie).
+ * The wrapper started ahead of its task (local), used as `sh -c WAITING_WRAPPER openclaw-task`
+ * with the two lines of `wrapperSpec` written to its stdin once the task comes:
+ * - It forks at once: the forked shell waits for the task's spec line on the shared stdin and
+ *   becomes the task, so a `sh -c` task starts with no fork after its spec arrives (measured by
+ *   `npm run bench`).
+ * - The wrapper, the session leader whose pid is recorded, waits for it with TERM/INT trapped,
+ *   then reads the second line, `oca_end DIR`, and records the exit code there.
+ * - The forked shell reads its line with TERM and INT ignored, and gets default handling back
+ *   before it runs the line: a shell reading from a pipe takes it a byte at a time, and one killed
+ *   halfway would leave the rest of the line in the pipe.
+ * - A TERM that came during the read is lost; the worker sends it again once the task has written
+ *   its pid file (`terminateGroup`).
+ * - The wrapper itself never runs what it reads, only a line that starts with the `oca_end` word,
+ *   and `oca_end` writes only where the pid file names this wrapper (a fragment of the task's line
+ *   can start with that word only where a word of the task is `oca_end`, and all that follows it
+ *   is quoted words). So a forked shell killed from outside (SIGKILL) leaves its task unrun and
+ *   unrecorded — the worker reports it lost — rather than a fragment of it run.
+ * - A first line cut short (the sender died) has no newline and runs nothing; end of input with no
+ *   line at all ends both.
+ * - A forked shell whose wrapper was killed runs nothing (`kill -0`, a builtin; the worker itself
+ *   passes over a wrapper that is dead or a zombie).
  */
 export const WAITING_WRAPPER = `${WRAPPER_FUNCTIONS}oca_nl='
 '

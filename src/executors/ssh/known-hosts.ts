@@ -1,3 +1,4 @@
+// An SSH host's key checked against OpenSSH known_hosts files, and new keys recorded there.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { mkdir, open, readFile } from 'node:fs/promises';
 import path from 'node:path';

@@ -1,3 +1,5 @@
+// The sh scripts the SSH executor runs on the remote (probe, start, poll, read, signal, remove)
+// and the parsers of what they print.
 import { InvalidInputError } from '../../errors.js';
 import { startTimeOfStatLine } from '../process-identity.js';
 import { checkShellEnvironment } from '../shell/env-names.js';

@@ -1,3 +1,4 @@
+// The SSH connection to an executor's host: host key checks, credentials, a jump host, commands.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir, userInfo } from 'node:os';
@@ -5,7 +6,7 @@ import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
 import { expandHome, type ExecutorConfig } from '../../config/config.js';
-import { OcaError } from '../../errors.js';
+import { UserFacingError } from '../../errors.js';
 import {
   appendKnownHost,
   checkHostKey,
@@ -31,7 +32,7 @@ export function parseJumpHost(spec: string, defaultUser: string): SshTarget {
 }
 
 /** A failure to reach or use the SSH host; `transient` ones (network) are worth retrying. */
-export class SshError extends OcaError {
+export class SshError extends UserFacingError {
   constructor(
     message: string,
     readonly transient: boolean,

@@ -1,3 +1,4 @@
+// The `ssh` executor: runs tasks detached on a remote host and follows them all in one poll loop.
 import { randomUUID } from 'node:crypto';
 import type { ExecutorConfig } from '../../config/config.js';
 import { describeError } from '../../errors.js';
