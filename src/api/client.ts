@@ -124,22 +124,6 @@ export function createClient(options: ApiClientOptions): ApiClient {
 
   const taskPath = (id: string) => `/api/tasks/${encodeURIComponent(id)}`;
   const create = (body: ApiCreateTaskBody) => call(ApiCreatedTaskSchema, 'POST', '/api/tasks', body);
-  const withOptions = (payload: TaskPayload, o: ApiTaskOptions): ApiCreateTaskBody => ({
-    payload: apiPayloadOf(payload),
-    executor: o.executor,
-    labels: o.labels,
-    name: o.name,
-    timeout_ms: o.timeoutMs,
-    retries: o.retries,
-    backoff_ms: o.backoffMs,
-    callback_url: o.callbackUrl,
-    notify: o.notify,
-    notify_session: o.notifySession,
-    worktree: o.worktree,
-    on_limit: o.onLimit,
-    limit_waits: o.limitWaits,
-    id: o.id,
-  });
 
   async function tail(id: string, lines: number): Promise<string> {
     const response = await fetch(`${base}${taskPath(id)}/logs?tail=${lines}`, { headers: headers() });
@@ -148,52 +132,15 @@ export function createClient(options: ApiClientOptions): ApiClient {
     return text;
   }
 
-  async function* follow(id: string, o: ApiFollowOptions): AsyncGenerator<LogEntry> {
-    let lastId = o.afterId;
-    let failures = 0;
-    const query = o.transcript ? '?view=transcript' : '';
-    for (;;) {
-      let response: Response;
-      try {
-        response = await fetch(`${base}${taskPath(id)}/logs${query}`, {
-          headers: headers({ accept: 'text/event-stream', ...(lastId ? { 'last-event-id': lastId } : {}) }),
-          signal: o.signal,
-        });
-      } catch (error) {
-        if (o.signal?.aborted) return;
-        if (++failures > (o.maxReconnects ?? 5)) throw error;
-        await pause(Math.min(2000, 100 * 2 ** failures));
-        continue;
-      }
-      if (!response.ok || !response.body) throw new ApiError(response.status, errorMessage(response.status, await response.text()));
-      try {
-        for await (const event of readServerSentEvents(response.body)) {
-          failures = 0;
-          const entry = toLogEntry(event);
-          if (!entry) continue;
-          lastId = entry.id;
-          yield entry;
-          if (entry.kind === 'end') return;
-        }
-      } catch (error) {
-        if (o.signal?.aborted) return;
-        if (++failures > (o.maxReconnects ?? 5)) throw error;
-      }
-      if (o.signal?.aborted) return;
-      // The stream closed before the end marker (a restart, a proxy timeout): resume after the last id.
-      await pause(Math.min(2000, 100 * 2 ** failures));
-    }
-  }
-
   function logs(id: string, options?: { tail?: number }): Promise<string>;
   function logs(id: string, options: ApiFollowOptions & { follow: true }): AsyncGenerator<LogEntry>;
   function logs(id: string, o: (ApiFollowOptions & { follow?: boolean; tail?: number }) = {}): Promise<string> | AsyncGenerator<LogEntry> {
-    return o.follow ? follow(id, o) : tail(id, o.tail ?? 50);
+    return o.follow ? followTaskLog(`${base}${taskPath(id)}/logs`, headers, o) : tail(id, o.tail ?? DEFAULT_TAIL_LINES);
   }
 
   return {
-    run: (input) => create(withOptions(buildShellPayload(input), input)),
-    start: (input) => create(withOptions(buildClaudePayload(input), input)),
+    run: (input) => create(createBody(buildShellPayload(input), input)),
+    start: (input) => create(createBody(buildClaudePayload(input), input)),
     create,
     get: (id) => call(ApiTaskSchema, 'GET', taskPath(id)),
     async list(query = {}) {
@@ -223,6 +170,72 @@ export function createClient(options: ApiClientOptions): ApiClient {
       return out;
     },
   };
+}
+
+/** Reconnections in a row before `logs --follow` gives up. */
+const MAX_RECONNECTS = 5;
+/** The lines `logs` returns unless told. */
+const DEFAULT_TAIL_LINES = 50;
+/** The wait before reconnection n: 200 ms doubling, at most 2 s. */
+const reconnectDelay = (failures: number) => Math.min(2000, 100 * 2 ** failures);
+
+/** The API body of `run` and `start`: the payload and the options, snake_case. */
+function createBody(payload: TaskPayload, o: ApiTaskOptions): ApiCreateTaskBody {
+  return {
+    payload: apiPayloadOf(payload),
+    executor: o.executor,
+    labels: o.labels,
+    name: o.name,
+    timeout_ms: o.timeoutMs,
+    retries: o.retries,
+    backoff_ms: o.backoffMs,
+    callback_url: o.callbackUrl,
+    notify: o.notify,
+    notify_session: o.notifySession,
+    worktree: o.worktree,
+    on_limit: o.onLimit,
+    limit_waits: o.limitWaits,
+    id: o.id,
+  };
+}
+
+// A task's log over SSE from `o.afterId`, reconnecting with back-off after a dropped stream and
+// resuming after the last entry seen, until the end marker.
+async function* followTaskLog(url: string, headers: (extra?: Record<string, string>) => Record<string, string>, o: ApiFollowOptions): AsyncGenerator<LogEntry> {
+  let lastId = o.afterId;
+  let failures = 0;
+  const query = o.transcript ? '?view=transcript' : '';
+  for (;;) {
+    let response: Response;
+    try {
+      response = await fetch(`${url}${query}`, {
+        headers: headers({ accept: 'text/event-stream', ...(lastId ? { 'last-event-id': lastId } : {}) }),
+        signal: o.signal,
+      });
+    } catch (error) {
+      if (o.signal?.aborted) return;
+      if (++failures > (o.maxReconnects ?? MAX_RECONNECTS)) throw error;
+      await pause(reconnectDelay(failures));
+      continue;
+    }
+    if (!response.ok || !response.body) throw new ApiError(response.status, errorMessage(response.status, await response.text()));
+    try {
+      for await (const event of readServerSentEvents(response.body)) {
+        failures = 0;
+        const entry = toLogEntry(event);
+        if (!entry) continue;
+        lastId = entry.id;
+        yield entry;
+        if (entry.kind === 'end') return;
+      }
+    } catch (error) {
+      if (o.signal?.aborted) return;
+      if (++failures > (o.maxReconnects ?? MAX_RECONNECTS)) throw error;
+    }
+    if (o.signal?.aborted) return;
+    // The stream closed before the end marker (a restart, a proxy timeout): resume after the last id.
+    await pause(reconnectDelay(failures));
+  }
 }
 
 function errorMessage(status: number, text: string): string {

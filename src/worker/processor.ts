@@ -14,7 +14,7 @@ import type { TaskKeys } from '../tasks/keys.js';
 import { TaskRequestSchema, type TaskRequest } from '../tasks/request.js';
 import { parseRecordHash, type TaskRecord } from '../tasks/record.js';
 import { taskSigningKey, UNSIGNED_TASK_ERROR, verifyTaskRequest } from '../tasks/signing.js';
-import { DEFAULT_GRACE_MS, readStopOrEnd, readStopRequest, StopSwitch, stopRequestOf } from '../tasks/stop.js';
+import { DEFAULT_GRACE_MS, readStopOrEnd, readStopRequest, StopSwitch, stopRequestOf, type StopRequest } from '../tasks/stop.js';
 import { beginAttempt, loadTaskRecord, markTaskStarted, recordAttemptEnd } from '../tasks/store.js';
 import { describeIssue } from '../text/zod-issues.js';
 import { enterWorktree, leaveWorktree } from '../git/worktree-steps.js';
@@ -46,6 +46,11 @@ export interface TaskResult {
 /** How often a following worker re-reads the record for a kill request it may have missed. */
 const STOP_POLL_MS = 1000;
 
+/** Executor errors in a row, after the run may have started, before the task is failed. */
+const EXECUTOR_ERRORS_BEFORE_FAILING = 5;
+/** The first wait before re-attaching after an executor error; it doubles each time. */
+const EXECUTOR_ERROR_BACKOFF_MS = 500;
+
 /**
  * The BullMQ processor for one executor's queue: validates the job data again, runs the task (or
  * re-attaches to it), enforces kill requests and the timeout, ends it exactly once, and maps the
@@ -54,50 +59,15 @@ const STOP_POLL_MS = 1000;
 export function createTaskProcessor(deps: ProcessorDeps): (job: Job) => Promise<TaskResult> {
   return async (job) => {
     const taskId = job.id!;
-    const parsed = TaskRequestSchema.safeParse(job.data);
-    if (!parsed.success) {
-      const error = `invalid task data in Redis: ${describeIssue(parsed.error.issues[0]!, job.data)}`;
-      await endTask(deps, taskId, { outcome: 'failed', exitCode: null, signal: null, error }, undefined);
-      throw new UnrecoverableError(error);
-    }
-    const request = parsed.data;
-    const signingKey = taskSigningKey(deps.config);
-    if (signingKey !== undefined && !verifyTaskRequest(signingKey, taskId, request, request.signature)) {
-      await refuseTask(deps, taskId, request);
-      throw new UnrecoverableError(UNSIGNED_TASK_ERROR);
-    }
+    const request = await trustedRequest(deps, taskId, job.data);
     const attempt = job.attemptsMade + 1;
     const maxAttempts = job.opts.attempts ?? 1;
-    let record = await loadTaskRecord(deps.redis, deps.keys, taskId, request, deps.executorConfig.type);
-    if (record.outcome) return settle(record, record.outcome, record);
-    // A wait for the account's usage limit ends a run without spending an attempt: runs count both.
-    const waited = record.limit?.waits ?? 0;
-    const run = attempt + waited;
-    const resuming = record.limit?.resumeRun === run;
-    // A new run, not a re-attach: the record's run has ended (its handle is the last run's), or
-    // nothing of this one was recorded yet.
-    const newRun = run > record.attempt || (record.attemptStartedAt === undefined && Object.keys(record.handle).length === 0);
-    // The record holds any stop request already: no second read before the start.
-    const early = stopRequestOf(record);
-    if (early && newRun) {
-      // Killed before this run started (say, during a retry's backoff or a usage-limit wait): run nothing.
-      const end = { outcome: early.kind, exitCode: null, signal: null, error: early.reason };
-      const latest = (await endTask(deps, taskId, end, { record, request })) ?? record;
-      return settle(latest, end.outcome, end);
-    }
-    if (newRun) {
-      // It waits while the executor's Claude account is at its usage limit.
-      await holdWhileLimited(deps, job, taskId, request);
-      if (run > record.attempt) {
-        const note = resuming
-          ? `resuming Claude's session after the usage limit (wait ${waited} of ${limitWaitsOf(request)})`
-          : `attempt ${attempt} of ${maxAttempts} starting`;
-        await beginAttempt(deps.redis, deps.keys, taskId, run, note);
-        record = await loadTaskRecord(deps.redis, deps.keys, taskId, request, deps.executorConfig.type);
-      } else if (record.limit?.until !== undefined) {
-        await deps.redis.hdel(deps.keys.record(taskId), LIMIT_FIELDS.until);
-      }
-    }
+    const loaded = await loadTaskRecord(deps.redis, deps.keys, taskId, request, deps.executorConfig.type);
+    if (loaded.outcome) return jobResultOf(loaded, loaded.outcome, loaded);
+    const begun = await beginRun(deps, job, taskId, request, loaded, { attempt, maxAttempts });
+    if ('ended' in begun) return begun.ended;
+    const { run, waited, resuming, early } = begun;
+    let { record } = begun;
 
     const progress =
       request.payload.type === 'claude_code'
@@ -118,42 +88,14 @@ export function createTaskProcessor(deps: ProcessorDeps): (job: Job) => Promise<
       result = { outcome: 'failed', exitCode: null, signal: null, error: message };
     }
     try {
-      for (let failures = 0; result === undefined; failures++) {
-        try {
-          result = await deps.executor.execute({
-            taskId,
-            attempt: run,
-            request: entered.request,
-            executor: deps.executorConfig,
-            defaults: deps.config.defaults,
-            record,
-            log: observedLog(new LogWriter(deps.redis, deps.keys, taskId, logCapsOf(deps.config), record.checkpoint), progress),
-            markStarted: async (handle, pid) => {
-              const startedAt = await markTaskStarted(deps.redis, deps.keys, taskId, handle, pid);
-              watch.armTimeout(startedAt);
-            },
-            signal: deps.shutdown,
-            stop,
-          });
-        } catch (error) {
-          // Another worker took the task over after this one lost its lock: let BullMQ sort out the
-          // job (moving it fails for a lost lock) and leave the task to its new owner.
-          if (error instanceof OwnershipLostError) throw error;
-          // Left running for the next worker: never settle this job from here.
-          if (error instanceof DetachedError || deps.shutdown.aborted) {
-            watch.close();
-            return await new Promise<TaskResult>(() => {});
-          }
-          const latest = parseRecordHash(await deps.redis.hgetall(deps.keys.record(taskId)).catch(() => ({})));
-          const started = latest !== undefined && (latest.attemptStartedAt !== undefined || Object.keys(latest.handle).length > 0);
-          // Once the process may be running, ending the task here would orphan it: re-attach instead.
-          if (!started || failures >= 5) {
-            result = { outcome: 'failed', exitCode: null, signal: null, error: `executor error: ${describeError(error)}` };
-          } else {
-            await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** failures));
-            record = latest ?? record;
-          }
+      if (result === undefined) {
+        const executed = await executeRun(deps, { taskId, run, request: entered.request, record, progress, stop, watch });
+        // Left running for the next worker: never settle this job from here.
+        if (executed === 'detached') {
+          watch.close();
+          return await new Promise<TaskResult>(() => {});
         }
+        ({ result, record } = executed);
       }
     } finally {
       watch.close();
@@ -163,24 +105,7 @@ export function createTaskProcessor(deps: ProcessorDeps): (job: Job) => Promise<
     let end = progress ? claudeEnd(applyStop(result, stop), progress, deps.executorConfig.name) : applyStop(result, stop);
     const stopped = stop.request ?? (await readStopRequest(deps.redis, deps.keys, taskId));
     const limited = !stopped && end.outcome === 'failed' ? progress?.usageLimit() : undefined;
-    if (limited) {
-      const allowed = limitWaitsOf(request);
-      if (waited < allowed) {
-        // Not the task's failure: the run waits for the reset and resumes the same session.
-        const until = waitEnd(limited.resetsAt);
-        await holdExecutor(deps.redis, deps.keys, deps.executorConfig.name, until);
-        await recordAttemptEnd(deps.redis, deps.keys, taskId, run, end);
-        await noteInLog(deps, taskId, `Claude's usage limit is reached (resets ${formatResetTime(until)}): waiting, then resuming the session — wait ${waited + 1} of ${allowed}`);
-        const session = progress!.fields.session_id ?? record.limit?.session;
-        await waitForLimit(deps.redis, deps.keys, job, taskId, until, {
-          [LIMIT_FIELDS.waits]: String(waited + 1),
-          [LIMIT_FIELDS.resumeRun]: String(run + 1),
-          [LIMIT_FIELDS.allowed]: String(allowed),
-          ...(session !== undefined ? { [LIMIT_FIELDS.session]: session } : {}),
-        });
-      }
-      if (waited > 0) end = { ...end, error: `${end.error ?? "Claude's usage limit is reached"} (after waiting for the usage limit ${waited === 1 ? 'once' : `${waited} times`})` };
-    }
+    if (limited) end = await waitOutUsageLimit(deps, job, { taskId, request, record, run, waited, end, limited, session: progress!.fields.session_id });
     if (!stopped && end.outcome !== 'completed' && attempt < maxAttempts) {
       await recordAttemptEnd(deps.redis, deps.keys, taskId, run, end);
       throw new Error(`attempt ${attempt} of ${maxAttempts} ${end.outcome}${end.exitCode !== null ? ` (exit code ${end.exitCode})` : ''}; retrying`);
@@ -191,8 +116,155 @@ export function createTaskProcessor(deps: ProcessorDeps): (job: Job) => Promise<
     if (maxAttempts > 1 || waited > 0) await recordAttemptEnd(deps.redis, deps.keys, taskId, run, end);
     const latest = (await endTask(deps, taskId, end, { record, request })) ?? record;
     if (deps.onEnded) await deps.onEnded(latest, request).catch(() => {});
-    return settle(latest, end.outcome, end);
+    return jobResultOf(latest, end.outcome, end);
   };
+}
+
+// The job's request, validated again and checked against the deployment's signing key; a task
+// whose data is unreadable, or unsigned where signing is on, is ended here and the job failed.
+async function trustedRequest(deps: ProcessorDeps, taskId: string, data: unknown): Promise<TaskRequest> {
+  const parsed = TaskRequestSchema.safeParse(data);
+  if (!parsed.success) {
+    const error = `invalid task data in Redis: ${describeIssue(parsed.error.issues[0]!, data)}`;
+    await endTask(deps, taskId, { outcome: 'failed', exitCode: null, signal: null, error }, undefined);
+    throw new UnrecoverableError(error);
+  }
+  const request = parsed.data;
+  const signingKey = taskSigningKey(deps.config);
+  if (signingKey !== undefined && !verifyTaskRequest(signingKey, taskId, request, request.signature)) {
+    await refuseTask(deps, taskId, request);
+    throw new UnrecoverableError(UNSIGNED_TASK_ERROR);
+  }
+  return request;
+}
+
+interface BegunRun {
+  /** This run's number: attempts plus usage-limit waits. */
+  run: number;
+  waited: number;
+  /** The run after a usage-limit wait: it resumes the Claude session. */
+  resuming: boolean;
+  early: StopRequest | undefined;
+  record: TaskRecord;
+}
+
+// Begins a new run (noted in the log; held while the executor's Claude account is at its usage
+// limit), or finds that this worker re-attaches to a run that started; ends at once a task killed
+// before its run started.
+async function beginRun(
+  deps: ProcessorDeps,
+  job: Job,
+  taskId: string,
+  request: TaskRequest,
+  record: TaskRecord,
+  { attempt, maxAttempts }: { attempt: number; maxAttempts: number },
+): Promise<BegunRun | { ended: TaskResult }> {
+  // A wait for the account's usage limit ends a run without spending an attempt: runs count both.
+  const waited = record.limit?.waits ?? 0;
+  const run = attempt + waited;
+  const resuming = record.limit?.resumeRun === run;
+  // A new run, not a re-attach: the record's run has ended (its handle is the last run's), or
+  // nothing of this one was recorded yet.
+  const newRun = run > record.attempt || (record.attemptStartedAt === undefined && Object.keys(record.handle).length === 0);
+  // The record holds any stop request already: no second read before the start.
+  const early = stopRequestOf(record);
+  if (early && newRun) {
+    // Killed before this run started (say, during a retry's backoff or a usage-limit wait): run nothing.
+    const end = { outcome: early.kind, exitCode: null, signal: null, error: early.reason };
+    const latest = (await endTask(deps, taskId, end, { record, request })) ?? record;
+    return { ended: jobResultOf(latest, end.outcome, end) };
+  }
+  if (newRun) {
+    await holdWhileLimited(deps, job, taskId, request);
+    if (run > record.attempt) {
+      const note = resuming
+        ? `resuming Claude's session after the usage limit (wait ${waited} of ${limitWaitsOf(request)})`
+        : `attempt ${attempt} of ${maxAttempts} starting`;
+      await beginAttempt(deps.redis, deps.keys, taskId, run, note);
+      record = await loadTaskRecord(deps.redis, deps.keys, taskId, request, deps.executorConfig.type);
+    } else if (record.limit?.until !== undefined) {
+      await deps.redis.hdel(deps.keys.record(taskId), LIMIT_FIELDS.until);
+    }
+  }
+  return { run, waited, resuming, early, record };
+}
+
+// Runs (or re-attaches to) the task through the executor until it ends. An executor error once the
+// process may be running re-attaches rather than orphan it; `detached` when the worker shuts down.
+async function executeRun(
+  deps: ProcessorDeps,
+  run: {
+    taskId: string;
+    run: number;
+    request: TaskRequest;
+    record: TaskRecord;
+    progress: ClaudeProgress | undefined;
+    stop: StopSwitch;
+    watch: { armTimeout(startedAt: number): void };
+  },
+): Promise<{ result: ExecutionResult; record: TaskRecord } | 'detached'> {
+  const { taskId, progress, stop, watch } = run;
+  let record = run.record;
+  for (let failures = 0; ; failures++) {
+    try {
+      const result = await deps.executor.execute({
+        taskId,
+        attempt: run.run,
+        request: run.request,
+        executor: deps.executorConfig,
+        defaults: deps.config.defaults,
+        record,
+        log: observedLog(new LogWriter(deps.redis, deps.keys, taskId, logCapsOf(deps.config), record.checkpoint), progress),
+        markStarted: async (handle, pid) => {
+          const startedAt = await markTaskStarted(deps.redis, deps.keys, taskId, handle, pid);
+          watch.armTimeout(startedAt);
+        },
+        signal: deps.shutdown,
+        stop,
+      });
+      return { result, record };
+    } catch (error) {
+      // Another worker took the task over after this one lost its lock: let BullMQ sort out the
+      // job (moving it fails for a lost lock) and leave the task to its new owner.
+      if (error instanceof OwnershipLostError) throw error;
+      if (error instanceof DetachedError || deps.shutdown.aborted) return 'detached';
+      const latest = parseRecordHash(await deps.redis.hgetall(deps.keys.record(taskId)).catch(() => ({})));
+      const started = latest !== undefined && (latest.attemptStartedAt !== undefined || Object.keys(latest.handle).length > 0);
+      // Once the process may be running, ending the task here would orphan it: re-attach instead.
+      if (!started || failures >= EXECUTOR_ERRORS_BEFORE_FAILING) {
+        return { result: { outcome: 'failed', exitCode: null, signal: null, error: `executor error: ${describeError(error)}` }, record };
+      }
+      await new Promise((resolve) => setTimeout(resolve, EXECUTOR_ERROR_BACKOFF_MS * 2 ** failures));
+      record = latest ?? record;
+    }
+  }
+}
+
+// A run that met Claude's usage limit: while waits are left it is not the task's failure — the job
+// waits for the reset and resumes the same session (this throws BullMQ's DelayedError). After the
+// last wait the end says how often it waited.
+async function waitOutUsageLimit(
+  deps: ProcessorDeps,
+  job: Job,
+  ran: { taskId: string; request: TaskRequest; record: TaskRecord; run: number; waited: number; end: Omit<TaskEnd, 'finishedAt'>; limited: { resetsAt?: number }; session: string | undefined },
+): Promise<Omit<TaskEnd, 'finishedAt'>> {
+  const { taskId, run, waited, end } = ran;
+  const allowed = limitWaitsOf(ran.request);
+  if (waited < allowed) {
+    const until = waitEnd(ran.limited.resetsAt);
+    await holdExecutor(deps.redis, deps.keys, deps.executorConfig.name, until);
+    await recordAttemptEnd(deps.redis, deps.keys, taskId, run, end);
+    await noteInLog(deps, taskId, `Claude's usage limit is reached (resets ${formatResetTime(until)}): waiting, then resuming the session — wait ${waited + 1} of ${allowed}`);
+    const session = ran.session ?? ran.record.limit?.session;
+    await waitForLimit(deps.redis, deps.keys, job, taskId, until, {
+      [LIMIT_FIELDS.waits]: String(waited + 1),
+      [LIMIT_FIELDS.resumeRun]: String(run + 1),
+      [LIMIT_FIELDS.allowed]: String(allowed),
+      ...(session !== undefined ? { [LIMIT_FIELDS.session]: session } : {}),
+    });
+  }
+  if (waited === 0) return end;
+  return { ...end, error: `${end.error ?? "Claude's usage limit is reached"} (after waiting for the usage limit ${waited === 1 ? 'once' : `${waited} times`})` };
 }
 
 // Ends a job this deployment did not sign without running anything. The record and list entry
@@ -312,8 +384,8 @@ async function endTask(
   return parseRecordHash(hash);
 }
 
-// Completed jobs return the result; every other outcome fails the job, never to be retried.
-function settle(record: TaskRecord, outcome: TaskEnd['outcome'], result: { exitCode?: number | null; signal?: string | null; error?: string }): TaskResult {
+// The job's result: completed jobs return it; every other outcome fails the job, never to be retried.
+function jobResultOf(record: TaskRecord, outcome: TaskEnd['outcome'], result: { exitCode?: number | null; signal?: string | null; error?: string }): TaskResult {
   const duration = record.startedAt !== undefined && record.finishedAt !== undefined ? record.finishedAt - record.startedAt : null;
   const exitCode = result.exitCode ?? null;
   const value: TaskResult = { exit_code: exitCode, signal: result.signal ?? null, duration_ms: duration, status: outcome };

@@ -2,8 +2,9 @@
 // shutdown.
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { LoadedConfig } from '../config/config.js';
+import type { ExecutorConfig, LoadedConfig } from '../config/config.js';
 import { createExecutor } from '../executors/create-executor.js';
+import type { Executor } from '../executors/executor.js';
 import { resolveHostId } from '../executors/local/host-id.js';
 import { connectRedis, resolveRedisUrl } from '../redis/connection.js';
 import { TaskKeys } from '../tasks/keys.js';
@@ -13,7 +14,7 @@ import { requireExecutor } from '../config/config.js';
 import { writeCompletionRecord } from '../notify/completion-record.js';
 import { notifierSecretEnv } from '../notify/notifier-config.js';
 import { isAnnounced } from '../notify/outbox-entry.js';
-import { startDeliveryWorker } from '../notify/delivery-worker.js';
+import { startDeliveryWorker, type RunningDeliveries } from '../notify/delivery-worker.js';
 import type { TaskRequest } from '../tasks/request.js';
 import type { TaskRecord } from '../tasks/record.js';
 import { readStopRequest, type StopSwitch } from '../tasks/stop.js';
@@ -61,25 +62,9 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
   const concurrency = options.concurrency ?? executorConfig.concurrency;
   const keys = new TaskKeys(config.redis.prefix);
   const stops = new Map<string, StopSwitch>();
-  // Kill requests arrive as a pub/sub nudge; the record is the durable copy the processor polls.
-  const subscriber = redis.duplicate();
-  subscriber.on('error', (error: Error) => log(`kill-request subscriber: ${error.message}`));
-  await subscriber.subscribe(keys.stopChannel());
-  subscriber.on('message', (_channel: string, taskId: string) => {
-    const stop = stops.get(taskId);
-    if (!stop) return;
-    void readStopRequest(redis, keys, taskId).then((request) => request && stop.trip(request), () => {});
-  });
+  const subscriber = await followStopRequests(redis, keys, stops, log);
   const deliveries = await startDeliveryWorker({ config, redis, keys, onLog: log });
-  const onEnded = async (record: TaskRecord, request: TaskRequest) => {
-    try {
-      writeCompletionRecord(record);
-    } catch (error) {
-      log(`could not write the completion record of ${record.id}: ${String(error)}`);
-    }
-    // Only a task with webhooks or notifiers put anything into the outbox; the sweep covers the rest.
-    if (isAnnounced(request, config)) await deliveries.relay();
-  };
+  const onEnded = announceEnd(config, deliveries, log);
   let running = 0;
   const processor = joinFollowedTasks(
     followWhileLocked(createTaskProcessor({ config, executorConfig, executor, redis, keys, shutdown: shutdown.signal, stops, onEnded }), redis),
@@ -135,22 +120,7 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
   };
   let worker = await startQueueWorker();
   liveness.start();
-  // Records and logs expire by themselves; the list and search indexes, and the spool directories
-  // of this host's local tasks, are trimmed here.
-  const sweepIndexes = () => {
-    void sweepExpiredIndexEntries(redis, keys, config.retention).catch((error: unknown) => log(`index sweep: ${String(error)}`));
-    if (executorConfig.type === 'local') {
-      void sweepEndedSpools(spoolRoot(executorConfig.spool_dir), config.retention).catch((error: unknown) => log(`spool sweep: ${String(error)}`));
-    }
-    // Worktrees of tasks that ended `retention` ago go (their branches stay, with the work).
-    if (executor.runScript) {
-      const runner = { runScript: executor.runScript.bind(executor) };
-      void sweepEndedWorktrees(runner, worktreeRoot(executorConfig), config.retention).catch((error: unknown) => log(`worktree sweep: ${describeError(error)}`));
-    }
-  };
-  const indexSweep = setInterval(sweepIndexes, INDEX_SWEEP_EVERY_MS);
-  indexSweep.unref();
-  sweepIndexes();
+  const indexSweep = startSweeps(redis, keys, config, executorConfig, executor, log);
 
   let closing: Promise<void> | undefined;
   return {
@@ -173,6 +143,53 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
       return closing;
     },
   };
+}
+
+// Kill requests arrive as a pub/sub nudge that trips the stop switch of a task this worker follows;
+// the record is the durable copy the processor polls.
+async function followStopRequests(redis: Redis, keys: TaskKeys, stops: Map<string, StopSwitch>, log: (line: string) => void): Promise<Redis> {
+  const subscriber = redis.duplicate();
+  subscriber.on('error', (error: Error) => log(`kill-request subscriber: ${error.message}`));
+  await subscriber.subscribe(keys.stopChannel());
+  subscriber.on('message', (_channel: string, taskId: string) => {
+    const stop = stops.get(taskId);
+    if (!stop) return;
+    void readStopRequest(redis, keys, taskId).then((request) => request && stop.trip(request), () => {});
+  });
+  return subscriber;
+}
+
+// What a worker does once a task ended: the original tool's completion file, and the outbox relayed
+// at once when anyone is to hear of it (the relay sweep covers the rest).
+function announceEnd(config: LoadedConfig, deliveries: RunningDeliveries, log: (line: string) => void) {
+  return async (record: TaskRecord, request: TaskRequest): Promise<void> => {
+    try {
+      writeCompletionRecord(record);
+    } catch (error) {
+      log(`could not write the completion record of ${record.id}: ${String(error)}`);
+    }
+    if (isAnnounced(request, config)) await deliveries.relay();
+  };
+}
+
+// Records and logs expire by themselves; the list and search indexes, the spool directories of this
+// host's local tasks and the worktrees of tasks that ended `retention` ago (their branches stay,
+// with the work) are trimmed here, now and every INDEX_SWEEP_EVERY_MS.
+function startSweeps(redis: Redis, keys: TaskKeys, config: LoadedConfig, executorConfig: ExecutorConfig, executor: Executor, log: (line: string) => void): NodeJS.Timeout {
+  const sweep = () => {
+    void sweepExpiredIndexEntries(redis, keys, config.retention).catch((error: unknown) => log(`index sweep: ${String(error)}`));
+    if (executorConfig.type === 'local') {
+      void sweepEndedSpools(spoolRoot(executorConfig.spool_dir), config.retention).catch((error: unknown) => log(`spool sweep: ${String(error)}`));
+    }
+    if (executor.runScript) {
+      const runner = { runScript: executor.runScript.bind(executor) };
+      void sweepEndedWorktrees(runner, worktreeRoot(executorConfig), config.retention).catch((error: unknown) => log(`worktree sweep: ${describeError(error)}`));
+    }
+  };
+  const timer = setInterval(sweep, INDEX_SWEEP_EVERY_MS);
+  timer.unref();
+  sweep();
+  return timer;
 }
 
 // A stuck BullMQ worker is closed in the background: its tasks are already followed by the shared
