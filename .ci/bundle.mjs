@@ -40,8 +40,16 @@ await build({ ...common, entryPoints: ['dist/cli/main.js'], outfile });
 asciiOnly(outfile);
 // The dashboard server and the MCP server over stdio are bundles of their own (cli/side-bundles.ts):
 // Fastify, Bull Board and the MCP SDK would otherwise be read and deserialised by every command.
-await build({ ...common, entryPoints: ['dist/bull-board/server.js'], outfile: fileURLToPath(new URL('../dist/bull-board/dashboard.cjs', import.meta.url)) });
-await build({ ...common, entryPoints: ['dist/src/mcp/mcp-stdio.js'], outfile: fileURLToPath(new URL('../dist/cli/mcp-server.cjs', import.meta.url)) });
+await build({
+  ...common,
+  entryPoints: ['dist/bull-board/server.js'],
+  outfile: fileURLToPath(new URL('../dist/bull-board/dashboard.cjs', import.meta.url)),
+});
+await build({
+  ...common,
+  entryPoints: ['dist/src/mcp/mcp-stdio.js'],
+  outfile: fileURLToPath(new URL('../dist/cli/mcp-server.cjs', import.meta.url)),
+});
 
 // The bundle is run through vm.Script, where import() has no loader: ours must all be static or
 // bundled. (oclif's own import() of ESM plugin files is never reached: the commands file is .cjs.)
@@ -64,18 +72,34 @@ loaded.saveCache();
  */
 function withoutUnusedParts() {
   const stubs = [
-    { filter: /^\.\/postgres$/, importer: /bullmq[\\/]dist[\\/]cjs[\\/]index\.js$/, contents: 'module.exports = {};', loader: 'js' },
-    { filter: /^\.\.\/locales\/index\.js$/, importer: /zod[\\/]v4[\\/]classic[\\/]external\.js$/, contents: 'export { default as en } from "zod/v4/locales/en.js";', loader: 'js' },
+    {
+      filter: /^\.\/postgres$/,
+      importer: /bullmq[\\/]dist[\\/]cjs[\\/]index\.js$/,
+      contents: 'module.exports = {};',
+      loader: 'js',
+    },
+    {
+      filter: /^\.\.\/locales\/index\.js$/,
+      importer: /zod[\\/]v4[\\/]classic[\\/]external\.js$/,
+      contents: 'export { default as en } from "zod/v4/locales/en.js";',
+      loader: 'js',
+    },
   ];
   return {
     name: 'without-unused-parts',
     setup(pluginBuild) {
       for (const [index, stub] of stubs.entries()) {
         pluginBuild.onResolve({ filter: stub.filter }, (args) =>
-          stub.importer.test(args.importer) ? { path: `unused-${index}`, namespace: 'without-unused-parts', pluginData: stub } : undefined,
+          stub.importer.test(args.importer)
+            ? { path: `unused-${index}`, namespace: 'without-unused-parts', pluginData: stub }
+            : undefined,
         );
       }
-      pluginBuild.onLoad({ filter: /.*/, namespace: 'without-unused-parts' }, (args) => ({ contents: args.pluginData.contents, loader: args.pluginData.loader, resolveDir: process.cwd() }));
+      pluginBuild.onLoad({ filter: /.*/, namespace: 'without-unused-parts' }, (args) => ({
+        contents: args.pluginData.contents,
+        loader: args.pluginData.loader,
+        resolveDir: process.cwd(),
+      }));
     },
   };
 }
@@ -93,8 +117,10 @@ function ioredisCommandsInDictionaryMode() {
     setup(pluginBuild) {
       pluginBuild.onLoad({ filter: /ioredis[\\/]built[\\/]utils[\\/]Commander\.js$/ }, (args) => {
         const source = readFileSync(args.path, 'utf8');
-        if (!source.includes(anchor)) throw new Error(`${args.path} no longer has \`${anchor}\`: update or remove this fix`);
-        const prelude = 'Commander.prototype.__ocaDictionaryMode = 0;\ndelete Commander.prototype.__ocaDictionaryMode;\n';
+        if (!source.includes(anchor))
+          throw new Error(`${args.path} no longer has \`${anchor}\`: update or remove this fix`);
+        const prelude =
+          'Commander.prototype.__ocaDictionaryMode = 0;\ndelete Commander.prototype.__ocaDictionaryMode;\n';
         return { contents: source.replace(anchor, `${prelude}${anchor}`), loader: 'js' };
       });
     },

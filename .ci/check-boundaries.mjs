@@ -6,7 +6,11 @@ import path from 'node:path';
 
 const root = path.resolve(new URL('..', import.meta.url).pathname);
 const layers = ['src', 'cli', 'workers', 'bull-board'];
-const forbidden = { src: ['cli', 'workers', 'bull-board'], workers: ['cli', 'bull-board'], 'bull-board': ['cli', 'workers'] };
+const forbidden = {
+  src: ['cli', 'workers', 'bull-board'],
+  workers: ['cli', 'bull-board'],
+  'bull-board': ['cli', 'workers'],
+};
 
 // What each folder of src/ may import from the rest of src/ (its own files always). The direction
 // runs from the edges (worker, mcp, stack, the API client) down to text/ and errors.ts, which
@@ -22,7 +26,9 @@ const DOMAINS = {
   claude: ['config', 'errors', 'git', 'logs', 'redis', 'tasks', 'text'],
   git: ['config', 'errors', ...EXECUTOR_PARTS, 'tasks', 'text'],
   notify: ['config', 'errors', 'executors', 'logs', 'redis', 'tasks', 'text'],
-  ...Object.fromEntries(EXECUTOR_PARTS.map((part) => [part, ['claude', 'config', 'errors', ...EXECUTOR_PARTS, 'logs', 'tasks', 'text']])),
+  ...Object.fromEntries(
+    EXECUTOR_PARTS.map((part) => [part, ['claude', 'config', 'errors', ...EXECUTOR_PARTS, 'logs', 'tasks', 'text']]),
+  ),
   stack: ['config', 'errors', 'executors', 'redis', 'text'],
   api: ['errors', 'git', 'logs', 'tasks', 'text'],
   mcp: ['api', 'claude', 'config', 'errors', 'git', 'logs', 'redis', 'tasks', 'text'],
@@ -56,7 +62,8 @@ const files = layers.flatMap((layer) => {
 const graph = new Map();
 const problems = [];
 // `from '…'` and `= require('…')` (CommonJS entries) load at once; `import('…')` lazily.
-const importPattern = /(?:(?:import|export)\s[^'"]*?from\s+|=\s*require\(\s*)['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/g;
+const importPattern =
+  /(?:(?:import|export)\s[^'"]*?from\s+|=\s*require\(\s*)['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/g;
 for (const file of files) {
   const layer = path.relative(root, file).split(path.sep)[0];
   const deps = [];
@@ -64,7 +71,9 @@ for (const file of files) {
     const target = path.resolve(path.dirname(file), (match[1] ?? match[2]).replace(/\.([cm]?)js$/, '.$1ts'));
     const targetLayer = path.relative(root, target).split(path.sep)[0];
     if (forbidden[layer]?.includes(targetLayer)) {
-      problems.push(`${path.relative(root, file)} imports ${path.relative(root, target)} (${layer}/ must not depend on ${targetLayer}/)`);
+      problems.push(
+        `${path.relative(root, file)} imports ${path.relative(root, target)} (${layer}/ must not depend on ${targetLayer}/)`,
+      );
     }
     if (layer === 'src' && targetLayer === 'src') {
       const from = domainOf(path.relative(root, file));
@@ -72,7 +81,11 @@ for (const file of files) {
       // src/index.ts is the library's face: it may name anything.
       if (from !== to && from !== 'index' && !DOMAINS[from]?.includes(to)) {
         const allowed = DOMAINS[from];
-        const rule = !allowed ? `src/${from} is not in DOMAINS in .ci/check-boundaries.mjs: give it its place there` : allowed.length === 0 ? `src/${from} imports nothing of src/` : `src/${from} may import only ${allowed.map((d) => `src/${d}`).join(', ')}`;
+        const rule = !allowed
+          ? `src/${from} is not in DOMAINS in .ci/check-boundaries.mjs: give it its place there`
+          : allowed.length === 0
+            ? `src/${from} imports nothing of src/`
+            : `src/${from} may import only ${allowed.map((d) => `src/${d}`).join(', ')}`;
         problems.push(`${path.relative(root, file)} imports ${path.relative(root, target)} (${rule})`);
       }
     }
@@ -86,7 +99,10 @@ const state = new Map();
 function visit(file, stack) {
   if (state.get(file) === 'done') return;
   if (state.get(file) === 'active') {
-    const cycle = stack.slice(stack.indexOf(file)).concat(file).map((f) => path.relative(root, f));
+    const cycle = stack
+      .slice(stack.indexOf(file))
+      .concat(file)
+      .map((f) => path.relative(root, f));
     problems.push(`import cycle: ${cycle.join(' -> ')}`);
     return;
   }

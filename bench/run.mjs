@@ -15,7 +15,16 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(ROOT, 'dist/cli/bin.cjs');
 const TICK = path.join(ROOT, 'bench/fixtures/tick.mjs');
 const quick = process.argv.includes('--quick');
-const N = { p1: quick ? 40 : 200, p2: quick ? 30 : 100, p3: quick ? 60 : 200, p4Mb: quick ? 50 : 200, p5: quick ? 300 : 2000, p6: quick ? 5 : 10, queued: quick ? 10_000 : 100_000, ended: quick ? 500 : 1500 };
+const N = {
+  p1: quick ? 40 : 200,
+  p2: quick ? 30 : 100,
+  p3: quick ? 60 : 200,
+  p4Mb: quick ? 50 : 200,
+  p5: quick ? 300 : 2000,
+  p6: quick ? 5 : 10,
+  queued: quick ? 10_000 : 100_000,
+  ended: quick ? 500 : 1500,
+};
 const now = () => performance.timeOrigin + performance.now();
 const pct = (values, p) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -63,7 +72,11 @@ try {
     await new Promise((resolve) => setTimeout(resolve, 20));
     let arrived = opened();
     const t0 = now();
-    const { id } = await client.enqueue({ executor: 'local', payload: shell('sh', ['-c', `echo > ${fifo}`]), callerCwd: dir });
+    const { id } = await client.enqueue({
+      executor: 'local',
+      payload: shell('sh', ['-c', `echo > ${fifo}`]),
+      callerCwd: dir,
+    });
     p1.push((await arrived) - t0);
     await waitForTasks(client, [id]);
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -72,14 +85,25 @@ try {
     spawn('sh', ['-c', `echo > ${fifo}`]);
     p1Peer.push((await arrived) - t1);
   }
-  results.p1 = { p50: pct(p1, 50), p99: pct(p1, 99), peer: 'node spawn() of the same sh -c, call → its first write arrives', peer_p50: pct(p1Peer, 50), peer_p99: pct(p1Peer, 99) };
+  results.p1 = {
+    p50: pct(p1, 50),
+    p99: pct(p1, 99),
+    peer: 'node spawn() of the same sh -c, call → its first write arrives',
+    peer_p50: pct(p1Peer, 50),
+    peer_p99: pct(p1Peer, 99),
+  };
 
   // P2: process exit → the signed webhook arrives. The task's last act is a write to the FIFO, so
   // its arrival marks the exit on the bench's clock, as the webhook's arrival does.
   const p2 = [];
   for (let i = 0; i < N.p2; i++) {
     const exited = opened();
-    const { id } = await client.enqueue({ executor: 'local', payload: shell('sh', ['-c', `echo > ${fifo}`]), callerCwd: dir, callbackUrl: `${receiver.url}/hook` });
+    const { id } = await client.enqueue({
+      executor: 'local',
+      payload: shell('sh', ['-c', `echo > ${fifo}`]),
+      callerCwd: dir,
+      callbackUrl: `${receiver.url}/hook`,
+    });
     const arrived = await receiver.next(id);
     p2.push(arrived - (await exited));
   }
@@ -89,11 +113,21 @@ try {
     await fetch(`${receiver.url}/peer`, { method: 'POST', body: '{}' });
     p2Peer.push(now() - t0);
   }
-  results.p2 = { p50: pct(p2, 50), p99: pct(p2, 99), peer: 'one HTTP POST round trip to the same receiver', peer_p50: pct(p2Peer, 50), peer_p99: pct(p2Peer, 99) };
+  results.p2 = {
+    p50: pct(p2, 50),
+    p99: pct(p2, 99),
+    peer: 'one HTTP POST round trip to the same receiver',
+    peer_p50: pct(p2Peer, 50),
+    peer_p99: pct(p2Peer, 99),
+  };
 
   // P3: a line written by the task → seen by a follower of its log stream.
   const p3 = [];
-  const { id: tickId } = await client.enqueue({ executor: 'local', payload: shell('node', [TICK, String(N.p3), '10']), callerCwd: dir });
+  const { id: tickId } = await client.enqueue({
+    executor: 'local',
+    payload: shell('node', [TICK, String(N.p3), '10']),
+    callerCwd: dir,
+  });
   const blocking = client.redis.duplicate();
   await followLog(blocking, client.keys, tickId, (entry) => {
     const seen = now();
@@ -110,7 +144,13 @@ try {
     });
     child.once('exit', resolve);
   });
-  results.p3 = { p50: pct(p3, 50), p99: pct(p3, 99), peer: 'the same writer read through a pipe', peer_p50: pct(p3Peer, 50), peer_p99: pct(p3Peer, 99) };
+  results.p3 = {
+    p50: pct(p3, 50),
+    p99: pct(p3, 99),
+    peer: 'the same writer read through a pipe',
+    peer_p50: pct(p3Peer, 50),
+    peer_p99: pct(p3Peer, 99),
+  };
 
   // P4: a task writing N MB; shipped into Redis; worker peak RSS.
   const bytes = N.p4Mb * 1_000_000;
@@ -123,7 +163,12 @@ try {
   const t4p = now();
   execFileSync('sh', ['-c', `${flood} > ${path.join(dir, 'flood.out')}`]);
   const peerSeconds = (now() - t4p) / 1000;
-  results.p4 = { mb_per_s: N.p4Mb / p4Seconds, worker_peak_rss_mb: rssMb, peer: 'the same command writing to a file', peer_mb_per_s: N.p4Mb / peerSeconds };
+  results.p4 = {
+    mb_per_s: N.p4Mb / p4Seconds,
+    worker_peak_rss_mb: rssMb,
+    peer: 'the same command writing to a file',
+    peer_mb_per_s: N.p4Mb / peerSeconds,
+  };
   await client.redis.del(client.keys.log(floodId));
   rmSync(spool(floodId), { recursive: true, force: true });
 
@@ -136,7 +181,9 @@ try {
     const ids = [];
     for (let i = 0; i < count; i += 100) {
       const batch = await Promise.all(
-        Array.from({ length: Math.min(100, count - i) }, () => client.enqueue({ executor: 'local', payload: shell('true'), callerCwd: dir })),
+        Array.from({ length: Math.min(100, count - i) }, () =>
+          client.enqueue({ executor: 'local', payload: shell('true'), callerCwd: dir }),
+        ),
       );
       ids.push(...batch.map((b) => b.id));
     }
@@ -156,7 +203,13 @@ try {
     rounds.push({ ours, raw, ratio: ours / raw });
   }
   const median = [...rounds].sort((a, b) => a.ratio - b.ratio)[1];
-  results.p5 = { tasks_per_s: median.ours, peer: 'node spawn() of sh -c true, 8 at a time', peer_tasks_per_s: median.raw, ratio: median.ratio, rounds };
+  results.p5 = {
+    tasks_per_s: median.ours,
+    peer: 'node spawn() of sh -c true, 8 at a time',
+    peer_tasks_per_s: median.raw,
+    ratio: median.ratio,
+    rounds,
+  };
 
   // P6: wall time of one `openclaw-agent run` (enqueue and print the id) vs `node -e 0`.
   const timeIt = (args) => {
@@ -186,19 +239,80 @@ results.scale = await measureScale({ queued: N.queued, ended: N.ended, warmup: 2
 const goal = (ok) => (ok ? 'met' : 'MISSED');
 const r = results;
 const rows = [
-  ['P1 idle dispatch, enqueue → process started', `p50 ${ms(r.p1.p50)}, p99 ${ms(r.p1.p99)}`, `p50 ${ms(r.p1.peer_p50)}, p99 ${ms(r.p1.peer_p99)}`, 'p50 ≤ 3 ms, p99 ≤ 10 ms', goal(r.p1.p50 <= 3 && r.p1.p99 <= 10)],
-  ['P2 completion notice, exit → webhook received', `p50 ${ms(r.p2.p50)}, p99 ${ms(r.p2.p99)}`, `p50 ${ms(r.p2.peer_p50)}, p99 ${ms(r.p2.peer_p99)}`, 'p50 ≤ 20 ms', goal(r.p2.p50 <= 20)],
-  ['P3 log latency, line written → seen by a follower', `p50 ${ms(r.p3.p50)}, p99 ${ms(r.p3.p99)}`, `p50 ${ms(r.p3.peer_p50)}, p99 ${ms(r.p3.peer_p99)}`, 'p50 ≤ 50 ms, p99 ≤ 150 ms', goal(r.p3.p50 <= 50 && r.p3.p99 <= 150)],
-  [`P4 log throughput, ${N.p4Mb} MB task`, `${r.p4.mb_per_s.toFixed(0)} MB/s, worker peak RSS ${r.p4.worker_peak_rss_mb.toFixed(0)} MB`, `${r.p4.peer_mb_per_s.toFixed(0)} MB/s`, '≥ 100 MB/s, RSS ≤ 200 MB', goal(r.p4.mb_per_s >= 100 && r.p4.worker_peak_rss_mb <= 200)],
-  [`P5 throughput, ${N.p5} \`true\` tasks (median of 3 rounds)`, `${r.p5.tasks_per_s.toFixed(0)} tasks/s (${r.p5.ratio.toFixed(2)}×)`, `${r.p5.peer_tasks_per_s.toFixed(0)} spawns/s`, '≥ 0.7×', goal(r.p5.ratio >= 0.7)],
-  ['P6 `openclaw-agent run` wall time (median)', `${r.p6.run_ms.toFixed(0)} ms (${r.p6.ratio.toFixed(2)}×)`, `${r.p6.peer_ms.toFixed(0)} ms`, '≤ 3×', goal(r.p6.ratio <= 3)],
-  [`S1 \`list\` first page, ${N.queued.toLocaleString('en')} tasks queued`, `p50 ${ms(r.scale.list_p50)}, p99 ${ms(r.scale.list_p99)}; \`GET /api/tasks\` p50 ${ms(r.scale.api_p50)}, p99 ${ms(r.scale.api_p99)}`, `${r.scale.cli_list_ms.toFixed(0)} ms — the whole \`openclaw-agent list\` process`, '≤ 100 ms', goal(r.scale.list_p99 <= 100 && r.scale.api_p99 <= 100)],
-  ['S2 Redis bytes per ended task (no logs)', `${r.scale.bytes_per_ended_task.toFixed(0)} B with the embedded Redis's settings`, `${r.scale.bytes_per_ended_task_defaults.toFixed(0)} B on Redis's defaults`, '≤ 2 KB', goal(r.scale.bytes_per_ended_task <= 2048)],
+  [
+    'P1 idle dispatch, enqueue → process started',
+    `p50 ${ms(r.p1.p50)}, p99 ${ms(r.p1.p99)}`,
+    `p50 ${ms(r.p1.peer_p50)}, p99 ${ms(r.p1.peer_p99)}`,
+    'p50 ≤ 3 ms, p99 ≤ 10 ms',
+    goal(r.p1.p50 <= 3 && r.p1.p99 <= 10),
+  ],
+  [
+    'P2 completion notice, exit → webhook received',
+    `p50 ${ms(r.p2.p50)}, p99 ${ms(r.p2.p99)}`,
+    `p50 ${ms(r.p2.peer_p50)}, p99 ${ms(r.p2.peer_p99)}`,
+    'p50 ≤ 20 ms',
+    goal(r.p2.p50 <= 20),
+  ],
+  [
+    'P3 log latency, line written → seen by a follower',
+    `p50 ${ms(r.p3.p50)}, p99 ${ms(r.p3.p99)}`,
+    `p50 ${ms(r.p3.peer_p50)}, p99 ${ms(r.p3.peer_p99)}`,
+    'p50 ≤ 50 ms, p99 ≤ 150 ms',
+    goal(r.p3.p50 <= 50 && r.p3.p99 <= 150),
+  ],
+  [
+    `P4 log throughput, ${N.p4Mb} MB task`,
+    `${r.p4.mb_per_s.toFixed(0)} MB/s, worker peak RSS ${r.p4.worker_peak_rss_mb.toFixed(0)} MB`,
+    `${r.p4.peer_mb_per_s.toFixed(0)} MB/s`,
+    '≥ 100 MB/s, RSS ≤ 200 MB',
+    goal(r.p4.mb_per_s >= 100 && r.p4.worker_peak_rss_mb <= 200),
+  ],
+  [
+    `P5 throughput, ${N.p5} \`true\` tasks (median of 3 rounds)`,
+    `${r.p5.tasks_per_s.toFixed(0)} tasks/s (${r.p5.ratio.toFixed(2)}×)`,
+    `${r.p5.peer_tasks_per_s.toFixed(0)} spawns/s`,
+    '≥ 0.7×',
+    goal(r.p5.ratio >= 0.7),
+  ],
+  [
+    'P6 `openclaw-agent run` wall time (median)',
+    `${r.p6.run_ms.toFixed(0)} ms (${r.p6.ratio.toFixed(2)}×)`,
+    `${r.p6.peer_ms.toFixed(0)} ms`,
+    '≤ 3×',
+    goal(r.p6.ratio <= 3),
+  ],
+  [
+    `S1 \`list\` first page, ${N.queued.toLocaleString('en')} tasks queued`,
+    `p50 ${ms(r.scale.list_p50)}, p99 ${ms(r.scale.list_p99)}; \`GET /api/tasks\` p50 ${ms(r.scale.api_p50)}, p99 ${ms(r.scale.api_p99)}`,
+    `${r.scale.cli_list_ms.toFixed(0)} ms — the whole \`openclaw-agent list\` process`,
+    '≤ 100 ms',
+    goal(r.scale.list_p99 <= 100 && r.scale.api_p99 <= 100),
+  ],
+  [
+    'S2 Redis bytes per ended task (no logs)',
+    `${r.scale.bytes_per_ended_task.toFixed(0)} B with the embedded Redis's settings`,
+    `${r.scale.bytes_per_ended_task_defaults.toFixed(0)} B on Redis's defaults`,
+    '≤ 2 KB',
+    goal(r.scale.bytes_per_ended_task <= 2048),
+  ],
 ];
 console.log(`\nopenclaw-agent bench — ${r.machine}${quick ? ' (quick)' : ''}\n`);
 console.log('| measure | openclaw-agent | peer (same run) | goal | |\n|---|---|---|---|---|');
 for (const row of rows) console.log(`| ${row.join(' | ')} |`);
-console.log('\npeers: P1 ' + r.p1.peer + '; P2 ' + r.p2.peer + '; P3 ' + r.p3.peer + '; P4 ' + r.p4.peer + '; P5 ' + r.p5.peer + '; P6 ' + r.p6.peer);
+console.log(
+  '\npeers: P1 ' +
+    r.p1.peer +
+    '; P2 ' +
+    r.p2.peer +
+    '; P3 ' +
+    r.p3.peer +
+    '; P4 ' +
+    r.p4.peer +
+    '; P5 ' +
+    r.p5.peer +
+    '; P6 ' +
+    r.p6.peer,
+);
 writeFileSync(path.join(ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
 
 function machine() {
@@ -242,7 +356,8 @@ async function startReceiver() {
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${server.address().port}`,
-    next: (id) => (arrived.has(id) ? Promise.resolve(arrived.get(id)) : new Promise((resolve) => waiting.set(id, resolve))),
+    next: (id) =>
+      arrived.has(id) ? Promise.resolve(arrived.get(id)) : new Promise((resolve) => waiting.set(id, resolve)),
     close: () => new Promise((resolve) => server.close(resolve)),
   };
 }

@@ -10,7 +10,8 @@ import { startDashboard } from '../dist/bull-board/server.js';
 import { freePort, loadConfig, MEMORY_SETTINGS, TaskClient, waitForTasks } from '../dist/src/index.js';
 
 const now = () => performance.now();
-const pct = (values, p) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))];
+const pct = (values, p) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))];
 const TUNED = MEMORY_SETTINGS.flatMap(([name, value]) => [`--${name}`, value]);
 
 /**
@@ -19,7 +20,9 @@ const TUNED = MEMORY_SETTINGS.flatMap(([name, value]) => [`--${name}`, value]);
  */
 export async function measureScale({ queued, ended, warmup, bin, env }) {
   const result = { queued, ended };
-  result.bytes_per_ended_task_defaults = await withStack(bin, env, [], (stack) => bytesPerEndedTask(stack, warmup, ended));
+  result.bytes_per_ended_task_defaults = await withStack(bin, env, [], (stack) =>
+    bytesPerEndedTask(stack, warmup, ended),
+  );
   result.bytes_per_ended_task = await withStack(bin, env, TUNED, (stack) => bytesPerEndedTask(stack, warmup, ended));
   Object.assign(result, await withStack(bin, env, TUNED, (stack) => listingLatency(stack, queued)));
   return result;
@@ -34,7 +37,8 @@ async function bytesPerEndedTask(stack, warmup, ended) {
     const payload = { type: 'shell_command', command: 'echo', args: ['cargo', 'test', '--workspace'], env: {} };
     const runEnded = async (count) => {
       const ids = await drain(stack.client, count, stack.dir, payload);
-      for (let i = 0; i < ids.length; i += 500) await stack.redis.del(...ids.slice(i, i + 500).map((id) => stack.client.keys.log(id)));
+      for (let i = 0; i < ids.length; i += 500)
+        await stack.redis.del(...ids.slice(i, i + 500).map((id) => stack.client.keys.log(id)));
     };
     await runEnded(warmup);
     const before = await usedMemory(stack.redis);
@@ -53,7 +57,15 @@ async function listingLatency(stack, queued) {
   const out = {};
   const t0 = now();
   for (let i = 0; i < queued; i += 500) {
-    await Promise.all(Array.from({ length: Math.min(500, queued - i) }, (_, j) => client.enqueue({ executor: 'parked', payload: { type: 'shell_command', command: 'echo', args: [`task ${i + j}`], env: {} }, callerCwd: dir })));
+    await Promise.all(
+      Array.from({ length: Math.min(500, queued - i) }, (_, j) =>
+        client.enqueue({
+          executor: 'parked',
+          payload: { type: 'shell_command', command: 'echo', args: [`task ${i + j}`], env: {} },
+          callerCwd: dir,
+        }),
+      ),
+    );
   }
   out.enqueue_per_s = queued / ((now() - t0) / 1000);
 
@@ -75,7 +87,8 @@ async function listingLatency(stack, queued) {
       const response = await fetch(`${dashboard.url}/api/tasks?limit=50`);
       const body = await response.json();
       api.push(now() - t);
-      if (response.status !== 200 || body.tasks.length !== 50) throw new Error(`GET /api/tasks answered ${response.status}`);
+      if (response.status !== 200 || body.tasks.length !== 50)
+        throw new Error(`GET /api/tasks answered ${response.status}`);
     }
     out.api_p50 = pct(api, 50);
     out.api_p99 = pct(api, 99);
@@ -86,7 +99,11 @@ async function listingLatency(stack, queued) {
   const cli = [];
   for (let i = 0; i < 5; i++) {
     const t = now();
-    await new Promise((resolve, reject) => spawn('node', [stack.bin, 'list'], { env: stack.env, stdio: 'ignore' }).once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`list exited ${code}`)))));
+    await new Promise((resolve, reject) =>
+      spawn('node', [stack.bin, 'list'], { env: stack.env, stdio: 'ignore' }).once('exit', (code) =>
+        code === 0 ? resolve() : reject(new Error(`list exited ${code}`)),
+      ),
+    );
     cli.push(now() - t);
   }
   out.cli_list_ms = pct(cli, 50);
@@ -99,10 +116,22 @@ async function withStack(bin, baseEnv, args, fn) {
   const dir = mkdtempSync(path.join(tmpdir(), 'oca-bench-scale-'));
   const port = await freePort();
   const url = `redis://127.0.0.1:${port}`;
-  const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...args], { stdio: 'ignore' });
+  const server = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...args],
+    { stdio: 'ignore' },
+  );
   const configPath = path.join(dir, 'config.yaml');
-  writeFileSync(configPath, `executors:\n  - name: parked\n    type: local\n  - name: local\n    type: local\n    concurrency: 8\nredis:\n  url: ${url}\n  prefix: scale\n`);
-  const env = { ...baseEnv, OPENCLAW_AGENT_CONFIG: configPath, OPENCLAW_AGENT_HOME: path.join(dir, 'home'), REDIS_URL: url };
+  writeFileSync(
+    configPath,
+    `executors:\n  - name: parked\n    type: local\n  - name: local\n    type: local\n    concurrency: 8\nredis:\n  url: ${url}\n  prefix: scale\n`,
+  );
+  const env = {
+    ...baseEnv,
+    OPENCLAW_AGENT_CONFIG: configPath,
+    OPENCLAW_AGENT_HOME: path.join(dir, 'home'),
+    REDIS_URL: url,
+  };
   const redis = new Redis(url, { lazyConnect: true });
   redis.on('error', () => {});
   let client;
@@ -123,8 +152,15 @@ async function withStack(bin, baseEnv, args, fn) {
 async function drain(client, count, cwd, payload) {
   const ids = [];
   for (let i = 0; i < count; i += 200) {
-    const batch = await Promise.all(Array.from({ length: Math.min(200, count - i) }, () => client.enqueue({ executor: 'local', payload, callerCwd: cwd })));
-    await waitForTasks(client, batch.map((t) => t.id));
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(200, count - i) }, () =>
+        client.enqueue({ executor: 'local', payload, callerCwd: cwd }),
+      ),
+    );
+    await waitForTasks(
+      client,
+      batch.map((t) => t.id),
+    );
     ids.push(...batch.map((t) => t.id));
   }
   return ids;

@@ -31,8 +31,22 @@ export class AnsiTerminal {
   /** Longest line kept whole; longer output is wrapped so one line cannot grow without bound. */
   private readonly maxLine = 20_000;
   private readonly basic = [
-    '#000000', '#cd3131', '#0dbc79', '#e5e510', '#2472c8', '#bc3fbc', '#11a8cd', '#e5e5e5',
-    '#666666', '#f14c4c', '#23d18b', '#f5f543', '#3b8eea', '#d670d6', '#29b8db', '#ffffff',
+    '#000000',
+    '#cd3131',
+    '#0dbc79',
+    '#e5e510',
+    '#2472c8',
+    '#bc3fbc',
+    '#11a8cd',
+    '#e5e5e5',
+    '#666666',
+    '#f14c4c',
+    '#23d18b',
+    '#f5f543',
+    '#3b8eea',
+    '#d670d6',
+    '#29b8db',
+    '#ffffff',
   ];
   private chars: string[] = [];
   private styles: TermStyle[] = [];
@@ -72,7 +86,8 @@ export class AnsiTerminal {
         const code = c.charCodeAt(0);
         if (code >= 0xd800 && code <= 0xdbff && i < input.length) ch += input[i++]!;
         // Combining marks, variation selectors and emoji joined by ZWJ take no column of their own.
-        if (this.col > 0 && (/^[\p{M}\u200d]$/u.test(ch) || this.chars[this.col - 1]?.endsWith('\u200d'))) this.chars[this.col - 1] += ch;
+        if (this.col > 0 && (/^[\p{M}\u200d]$/u.test(ch) || this.chars[this.col - 1]?.endsWith('\u200d')))
+          this.chars[this.col - 1] += ch;
         else this.put(ch);
       }
     }
@@ -148,7 +163,10 @@ export class AnsiTerminal {
   }
 
   private csi(params: string, final: string): void {
-    const numbers = params.replace(/^[?>=]/, '').split(/[;:]/).map((p) => (p === '' ? 0 : Number(p)));
+    const numbers = params
+      .replace(/^[?>=]/, '')
+      .split(/[;:]/)
+      .map((p) => (p === '' ? 0 : Number(p)));
     const n = Math.max(1, numbers[0] ?? 1);
     switch (final) {
       case 'm':

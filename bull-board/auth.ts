@@ -33,10 +33,7 @@ function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(sha256(given), sha256(expected));
 }
 
-export type Caller =
-  | { kind: 'open' }
-  | { kind: 'bearer' }
-  | { kind: 'session'; csrf: string };
+export type Caller = { kind: 'open' } | { kind: 'bearer' } | { kind: 'session'; csrf: string };
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -55,7 +52,8 @@ export class DashboardAuth {
     readonly readOnly: boolean,
   ) {
     // Derived from the token: a new token ends every session.
-    this.sessionKey = token === undefined ? undefined : createHmac('sha256', token).update('openclaw-agent dashboard session').digest();
+    this.sessionKey =
+      token === undefined ? undefined : createHmac('sha256', token).update('openclaw-agent dashboard session').digest();
   }
 
   get required(): boolean {
@@ -85,7 +83,13 @@ export class DashboardAuth {
   }
 
   sessionCookieOptions(request: FastifyRequest) {
-    return { httpOnly: true, sameSite: 'strict' as const, path: '/', secure: request.protocol === 'https', maxAge: SESSION_MAX_AGE_S };
+    return {
+      httpOnly: true,
+      sameSite: 'strict' as const,
+      path: '/',
+      secure: request.protocol === 'https',
+      maxAge: SESSION_MAX_AGE_S,
+    };
   }
 
   /** Decides a request: who the caller is, or the refusal it already sent. */
@@ -95,14 +99,22 @@ export class DashboardAuth {
     const mutating = MUTATING.has(method);
     // MCP is all POSTs; a read-only dashboard's MCP server offers only the tools that change nothing.
     if (this.readOnly && mutating && !isPublic(method, path) && path !== MCP_PATH) {
-      sendError(reply, 403, 'the dashboard runs read-only (--read-only): tasks cannot be started, killed or retried here');
+      sendError(
+        reply,
+        403,
+        'the dashboard runs read-only (--read-only): tasks cannot be started, killed or retried here',
+      );
       return undefined;
     }
     if (!this.required) {
       // Loopback without a token: a page from elsewhere must not reach us through a name it controls.
       const host = (request.headers.host ?? '').replace(/:\d+$/, '');
       if (!isLoopbackHost(host)) {
-        sendError(reply, 403, `requests must name this host as 127.0.0.1 or localhost, not "${host}" (start the dashboard with a token to serve other names)`);
+        sendError(
+          reply,
+          403,
+          `requests must name this host as 127.0.0.1 or localhost, not "${host}" (start the dashboard with a token to serve other names)`,
+        );
         return undefined;
       }
       if (mutating && !this.sameOrigin(request)) {
@@ -127,7 +139,11 @@ export class DashboardAuth {
         return undefined;
       }
       reply.header('www-authenticate', 'Bearer');
-      sendError(reply, 401, 'authentication required: send `Authorization: Bearer <dashboard token>` or log in at /login');
+      sendError(
+        reply,
+        401,
+        'authentication required: send `Authorization: Bearer <dashboard token>` or log in at /login',
+      );
       return undefined;
     }
     if (mutating) {
@@ -164,5 +180,7 @@ function wantsPage(request: FastifyRequest, path: string): boolean {
 
 /** A `next` target for after the login: a path on this site only. */
 export function safeNext(next: unknown): string {
-  return typeof next === 'string' && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/';
+  return typeof next === 'string' && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\')
+    ? next
+    : '/';
 }

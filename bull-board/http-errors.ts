@@ -41,7 +41,8 @@ export function httpStatusFor(code: ErrorCode): number {
 export function describeHttpError(error: unknown): { status: number; message: string } {
   if (error instanceof HttpError) return { status: error.status, message: error.message };
   if (isUserFacingError(error)) return { status: httpStatusFor(error.code), message: describeError(error) };
-  if (isRedisConnectionError(error)) return { status: 503, message: `lost the connection to Redis (${describeError(error)})` };
+  if (isRedisConnectionError(error))
+    return { status: 503, message: `lost the connection to Redis (${describeError(error)})` };
   const fastifyError = error as Partial<FastifyError>;
   if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
     return { status: fastifyError.statusCode, message: describeError(error) };
@@ -50,7 +51,11 @@ export function describeHttpError(error: unknown): { status: number; message: st
 }
 
 export function sendError(reply: FastifyReply, status: number, message: string): FastifyReply {
-  return reply.code(status).header('cache-control', 'no-store').type('application/json; charset=utf-8').send({ error: message });
+  return reply
+    .code(status)
+    .header('cache-control', 'no-store')
+    .type('application/json; charset=utf-8')
+    .send({ error: message });
 }
 
 /** Fastify's error handler: JSON `{error}` with the mapped status; 5xx are reported to `onLog`. */

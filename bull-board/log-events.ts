@@ -30,13 +30,22 @@ export function resumePoint(request: FastifyRequest, after: string | undefined):
   const header = request.headers['last-event-id'];
   const given = (typeof header === 'string' && header !== '' ? header : after) ?? '0';
   if (given !== '0' && !STREAM_ID.test(given)) {
-    throw new HttpError(400, `Expected Last-Event-ID to be a log entry id like 1700000000000-0, got \`${given.slice(0, 40)}\``);
+    throw new HttpError(
+      400,
+      `Expected Last-Event-ID to be a log entry id like 1700000000000-0, got \`${given.slice(0, 40)}\``,
+    );
   }
   return given;
 }
 
 /** `?tail=N`: the last N lines as plain text (our own notes marked as such). */
-export async function sendLogTail(client: TaskClient, view: TaskView, lines: number, transcript: boolean, reply: FastifyReply): Promise<string> {
+export async function sendLogTail(
+  client: TaskClient,
+  view: TaskView,
+  lines: number,
+  transcript: boolean,
+  reply: FastifyReply,
+): Promise<string> {
   const { entries } = await readLogTail(client.redis, client.keys, view.record.id, lines);
   const renderer = transcript && view.record.taskType === 'claude_code' ? new TranscriptRenderer() : undefined;
   let text = '';
@@ -62,7 +71,13 @@ interface StreamOptions {
  * replayed from its start into the renderer (silently up to `afterId`), so a resumed transcript
  * is exactly the one an uninterrupted client saw.
  */
-export async function streamLog(client: TaskClient, view: TaskView, request: FastifyRequest, reply: FastifyReply, options: StreamOptions): Promise<void> {
+export async function streamLog(
+  client: TaskClient,
+  view: TaskView,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  options: StreamOptions,
+): Promise<void> {
   const taskId = view.record.id;
   const renderer = options.transcript && view.record.taskType === 'claude_code' ? new TranscriptRenderer() : undefined;
   reply.hijack();
@@ -108,7 +123,9 @@ export async function streamLog(client: TaskClient, view: TaskView, request: Fas
       if (entries.length > 0) continue;
       // Nothing new: wait on XREAD for the next entry, then read it (and what came with it) above.
       const key = client.keys.log(taskId);
-      const woke = await blocking.xread('COUNT', 1, 'BLOCK', BLOCK_MS, 'STREAMS', key, after === '-' ? '0' : after).catch(() => null);
+      const woke = await blocking
+        .xread('COUNT', 1, 'BLOCK', BLOCK_MS, 'STREAMS', key, after === '-' ? '0' : after)
+        .catch(() => null);
       if (woke || closed.signal.aborted) continue;
       const current = (await client.views([taskId]))[0];
       if (!current || (isEndedStatus(current.status) && (await client.redis.exists(key)) === 0)) {
@@ -124,7 +141,11 @@ export async function streamLog(client: TaskClient, view: TaskView, request: Fas
       }
     }
   } catch (error) {
-    if (!closed.signal.aborted) await write(raw, `event: error\ndata: ${JSON.stringify(String(error instanceof Error ? error.message : error))}\n\n`);
+    if (!closed.signal.aborted)
+      await write(
+        raw,
+        `event: error\ndata: ${JSON.stringify(String(error instanceof Error ? error.message : error))}\n\n`,
+      );
   } finally {
     clearInterval(heartbeat);
     blocking.disconnect();

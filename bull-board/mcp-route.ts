@@ -34,7 +34,14 @@ export function registerMcpRoute(app: FastifyInstance, client: TaskClient, optio
     }
   });
   const notAllowed = async (_request: FastifyRequest, reply: FastifyReply) =>
-    reply.code(405).header('allow', 'POST').send({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed: this MCP server is stateless; POST requests only' }, id: null });
+    reply
+      .code(405)
+      .header('allow', 'POST')
+      .send({
+        jsonrpc: '2.0',
+        error: { code: -32000, message: 'Method not allowed: this MCP server is stateless; POST requests only' },
+        id: null,
+      });
   app.get(MCP_PATH, notAllowed);
   app.delete(MCP_PATH, notAllowed);
 }

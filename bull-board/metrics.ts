@@ -68,7 +68,9 @@ export async function renderMetrics(client: TaskClient): Promise<string> {
       return { name, jobs, workers };
     }),
   );
-  const callbacks = await client.queue(DELIVERY_QUEUE).getJobCounts('failed', 'delayed', 'waiting', 'active', 'completed');
+  const callbacks = await client
+    .queue(DELIVERY_QUEUE)
+    .getJobCounts('failed', 'delayed', 'waiting', 'active', 'completed');
   const { byStatus, durations } = await endedTasks(client);
 
   const buckets = DURATION_BUCKETS.map((le) => ({ le, count: durations.filter((d) => d <= le).length }));
@@ -80,13 +82,53 @@ export async function renderMetrics(client: TaskClient): Promise<string> {
   ];
   const depth = (j: Record<string, number>) => (j.waiting ?? 0) + (j.delayed ?? 0) + (j.prioritized ?? 0);
   return `${[
-    family('openclaw_queue_depth', 'gauge', 'Tasks waiting in each executor queue (waiting, delayed and prioritized jobs).', counts.map((c) => ({ labels: { executor: c.name }, value: depth(c.jobs) }))),
-    family('openclaw_tasks_running', 'gauge', 'Tasks running on each executor (active jobs).', counts.map((c) => ({ labels: { executor: c.name }, value: c.jobs.active ?? 0 }))),
-    family('openclaw_workers', 'gauge', 'Workers connected to each executor queue.', counts.map((c) => ({ labels: { executor: c.name }, value: c.workers }))),
-    family('openclaw_tasks_ended', 'gauge', 'Ended tasks whose records are still kept (retention), by status.', ENDED.map((status) => ({ labels: { status }, value: byStatus.get(status) ?? 0 }))),
-    family('openclaw_task_duration_seconds', 'histogram', 'Run time of the ended tasks still kept (retention), from start to end.', histogram),
-    family('openclaw_webhook_delivery_failures', 'gauge', 'Webhook and notifier deliveries that gave up (failed jobs kept in the callbacks queue).', [{ value: callbacks.failed ?? 0 }]),
-    family('openclaw_webhook_deliveries_retrying', 'gauge', 'Webhook and notifier deliveries waiting for their next attempt after a failed one.', [{ value: callbacks.delayed ?? 0 }]),
-    family('openclaw_webhook_deliveries_completed', 'gauge', 'Webhook and notifier deliveries that succeeded (completed jobs kept in the callbacks queue).', [{ value: callbacks.completed ?? 0 }]),
+    family(
+      'openclaw_queue_depth',
+      'gauge',
+      'Tasks waiting in each executor queue (waiting, delayed and prioritized jobs).',
+      counts.map((c) => ({ labels: { executor: c.name }, value: depth(c.jobs) })),
+    ),
+    family(
+      'openclaw_tasks_running',
+      'gauge',
+      'Tasks running on each executor (active jobs).',
+      counts.map((c) => ({ labels: { executor: c.name }, value: c.jobs.active ?? 0 })),
+    ),
+    family(
+      'openclaw_workers',
+      'gauge',
+      'Workers connected to each executor queue.',
+      counts.map((c) => ({ labels: { executor: c.name }, value: c.workers })),
+    ),
+    family(
+      'openclaw_tasks_ended',
+      'gauge',
+      'Ended tasks whose records are still kept (retention), by status.',
+      ENDED.map((status) => ({ labels: { status }, value: byStatus.get(status) ?? 0 })),
+    ),
+    family(
+      'openclaw_task_duration_seconds',
+      'histogram',
+      'Run time of the ended tasks still kept (retention), from start to end.',
+      histogram,
+    ),
+    family(
+      'openclaw_webhook_delivery_failures',
+      'gauge',
+      'Webhook and notifier deliveries that gave up (failed jobs kept in the callbacks queue).',
+      [{ value: callbacks.failed ?? 0 }],
+    ),
+    family(
+      'openclaw_webhook_deliveries_retrying',
+      'gauge',
+      'Webhook and notifier deliveries waiting for their next attempt after a failed one.',
+      [{ value: callbacks.delayed ?? 0 }],
+    ),
+    family(
+      'openclaw_webhook_deliveries_completed',
+      'gauge',
+      'Webhook and notifier deliveries that succeeded (completed jobs kept in the callbacks queue).',
+      [{ value: callbacks.completed ?? 0 }],
+    ),
   ].join('\n')}\n`;
 }

@@ -24,7 +24,10 @@ function schemaOf(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
 }
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const json = (name: string, description: string) => ({ description, content: { 'application/json': { schema: ref(name) } } });
+const json = (name: string, description: string) => ({
+  description,
+  content: { 'application/json': { schema: ref(name) } },
+});
 const errors = {
   '400': json('Error', 'Invalid input (one line naming the field)'),
   '401': json('Error', 'No or wrong token'),
@@ -33,8 +36,20 @@ const errors = {
   '409': json('Error', 'The id prefix matches several tasks'),
   '503': json('Error', 'Redis is unreachable'),
 };
-const idParam = { name: 'id', in: 'path', required: true, description: 'A task id or a unique prefix of 6+ characters', schema: { type: 'string' } };
-const query = (name: string, description: string, schema: JsonSchema) => ({ name, in: 'query', required: false, description, schema });
+const idParam = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  description: 'A task id or a unique prefix of 6+ characters',
+  schema: { type: 'string' },
+};
+const query = (name: string, description: string, schema: JsonSchema) => ({
+  name,
+  in: 'query',
+  required: false,
+  description,
+  schema,
+});
 
 export function buildOpenApiDocument(version: string): JsonSchema {
   return {
@@ -42,12 +57,19 @@ export function buildOpenApiDocument(version: string): JsonSchema {
     info: {
       title: 'openclaw-agent',
       version,
-      description: 'Dispatch Claude Code prompts and shell commands to executors, follow their output, kill and retry them. Env values never leave the server: tasks show `env_keys` only.',
+      description:
+        'Dispatch Claude Code prompts and shell commands to executors, follow their output, kill and retry them. Env values never leave the server: tasks show `env_keys` only.',
     },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'The dashboard token (needed when the dashboard was started with one)' } },
+      securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'The dashboard token (needed when the dashboard was started with one)',
+        },
+      },
       schemas: {
         CreateTask: schemaOf(ApiCreateTaskBodySchema, 'input'),
         ApiCreatedTask: schemaOf(ApiCreatedTaskSchema, 'output'),
@@ -73,7 +95,9 @@ export function buildOpenApiDocument(version: string): JsonSchema {
             query('executor', 'Only this executor', { type: 'string' }),
             query('type', 'Only this task type', { type: 'string', enum: ['claude_code', 'shell_command'] }),
             query('label', 'Only tasks with this label', { type: 'string' }),
-            query('q', 'Words of the name, command, prompt or labels (each also matches as a prefix)', { type: 'string' }),
+            query('q', 'Words of the name, command, prompt or labels (each also matches as a prefix)', {
+              type: 'string',
+            }),
             query('limit', 'Page size', { type: 'integer', minimum: 1, maximum: 1000, default: 50 }),
             query('cursor', "The previous page's next_cursor", { type: 'string' }),
           ],
@@ -90,13 +114,25 @@ export function buildOpenApiDocument(version: string): JsonSchema {
             'SSE: `id` is the log entry id (send it back as Last-Event-ID to resume with no gap and no duplicate), `event` is stdout, stderr, system or end, `data` is the text as a JSON string (for end: {status, exit_code, signal, error}).',
           parameters: [
             idParam,
-            query('tail', 'Answer with the last N lines as text/plain instead of a stream', { type: 'integer', minimum: 0 }),
-            query('view', "`transcript`: a Claude task's stream-json rendered for people", { type: 'string', enum: ['raw', 'transcript'] }),
+            query('tail', 'Answer with the last N lines as text/plain instead of a stream', {
+              type: 'integer',
+              minimum: 0,
+            }),
+            query('view', "`transcript`: a Claude task's stream-json rendered for people", {
+              type: 'string',
+              enum: ['raw', 'transcript'],
+            }),
             query('after', 'Resume after this entry id (as Last-Event-ID)', { type: 'string' }),
             { name: 'Last-Event-ID', in: 'header', required: false, schema: { type: 'string' } },
           ],
           responses: {
-            '200': { description: 'The log', content: { 'text/event-stream': { schema: { type: 'string' } }, 'text/plain': { schema: { type: 'string' } } } },
+            '200': {
+              description: 'The log',
+              content: {
+                'text/event-stream': { schema: { type: 'string' } },
+                'text/plain': { schema: { type: 'string' } },
+              },
+            },
             ...errors,
           },
         },
@@ -104,7 +140,15 @@ export function buildOpenApiDocument(version: string): JsonSchema {
       '/api/tasks/{id}/wait': {
         get: {
           summary: 'Waits up to timeout_ms (at most 60 s) for the task to end',
-          parameters: [idParam, query('timeout_ms', 'How long to wait in milliseconds', { type: 'integer', minimum: 0, maximum: 60000, default: 30000 })],
+          parameters: [
+            idParam,
+            query('timeout_ms', 'How long to wait in milliseconds', {
+              type: 'integer',
+              minimum: 0,
+              maximum: 60000,
+              default: 30000,
+            }),
+          ],
           responses: { '200': json('WaitResult', 'done is false when the time ran out first'), ...errors },
         },
       },
@@ -112,21 +156,55 @@ export function buildOpenApiDocument(version: string): JsonSchema {
         post: {
           summary: 'Kill a task: cancel it if queued, else SIGTERM its process group, then SIGKILL after grace_ms',
           parameters: [idParam],
-          requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', properties: { grace_ms: { type: 'integer', minimum: 0, default: 10000 } }, additionalProperties: false } } } },
+          requestBody: {
+            required: false,
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  properties: { grace_ms: { type: 'integer', minimum: 0, default: 10000 } },
+                  additionalProperties: false,
+                },
+              },
+            },
+          },
           responses: { '200': json('KillResult', 'What happened'), ...errors },
         },
       },
       '/api/tasks/{id}/retry': {
-        post: { summary: 'Enqueue a new task with the same request', parameters: [idParam], responses: { '201': json('ApiCreatedTask', 'The new task'), ...errors } },
+        post: {
+          summary: 'Enqueue a new task with the same request',
+          parameters: [idParam],
+          responses: { '201': json('ApiCreatedTask', 'The new task'), ...errors },
+        },
       },
       '/api/executors': {
         get: {
           summary: 'Configured executors (env keys only)',
-          responses: { '200': { description: 'Executors', content: { 'application/json': { schema: { type: 'array', items: ref('Executor') } } } }, ...errors },
+          responses: {
+            '200': {
+              description: 'Executors',
+              content: { 'application/json': { schema: { type: 'array', items: ref('Executor') } } },
+            },
+            ...errors,
+          },
         },
       },
-      '/healthz': { get: { summary: 'Whether the server reaches Redis', security: [], responses: { '200': { description: 'ok' }, '503': { description: 'Redis unreachable' } } } },
-      '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
+      '/healthz': {
+        get: {
+          summary: 'Whether the server reaches Redis',
+          security: [],
+          responses: { '200': { description: 'ok' }, '503': { description: 'Redis unreachable' } },
+        },
+      },
+      '/metrics': {
+        get: {
+          summary: 'Prometheus metrics',
+          responses: {
+            '200': { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } },
+          },
+        },
+      },
     },
   };
 }

@@ -41,7 +41,9 @@ ${body}
 }
 
 function header(loggedIn: boolean): string {
-  const logout = loggedIn ? '<form method="post" action="/logout" class="logout"><button type="submit">Log out</button></form>' : '';
+  const logout = loggedIn
+    ? '<form method="post" action="/logout" class="logout"><button type="submit">Log out</button></form>'
+    : '';
   return `<header class="top"><a class="brand" href="/">openclaw-agent</a><nav><a href="/">Tasks</a><a href="/queues/">Queues</a><a href="/api/openapi.json">API</a></nav>${logout}</header>`;
 }
 
@@ -53,8 +55,13 @@ export function renderPanelShell(shell: PanelShell): string {
     '<script src="/assets/panel.js" defer></script>',
   ].join('\n');
   const taskAttr = shell.taskId ? ` data-task-id="${escapeHtml(shell.taskId)}"` : '';
-  const title = shell.page === 'task' ? `Task ${shell.taskId?.slice(0, 8) ?? ''} · openclaw-agent` : 'Tasks · openclaw-agent';
-  return layout(title, `<body data-page="${shell.page}"${taskAttr}>\n${header(shell.loggedIn)}\n<main id="app"><p class="muted">Loading…</p></main>\n</body>`, `${meta}\n`);
+  const title =
+    shell.page === 'task' ? `Task ${shell.taskId?.slice(0, 8) ?? ''} · openclaw-agent` : 'Tasks · openclaw-agent';
+  return layout(
+    title,
+    `<body data-page="${shell.page}"${taskAttr}>\n${header(shell.loggedIn)}\n<main id="app"><p class="muted">Loading…</p></main>\n</body>`,
+    `${meta}\n`,
+  );
 }
 
 export function renderLoginPage(next: string, failed: boolean): string {

@@ -38,13 +38,18 @@ export function redactJobData(data: unknown): unknown {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(data)) {
     if (key === 'env' && value !== null && typeof value === 'object') out.env_keys = Object.keys(value);
-    else if ((key === 'url' || key === 'callbackUrl') && typeof value === 'string') out[key === 'url' ? 'target' : 'callback'] = originOf(value);
+    else if ((key === 'url' || key === 'callbackUrl') && typeof value === 'string')
+      out[key === 'url' ? 'target' : 'callback'] = originOf(value);
     else out[key] = redactJobData(value);
   }
   return out;
 }
 
-function describeTask(request: TaskRequest | undefined, record: TaskRecord | undefined, output: string[] | undefined): Record<string, unknown> {
+function describeTask(
+  request: TaskRequest | undefined,
+  record: TaskRecord | undefined,
+  output: string[] | undefined,
+): Record<string, unknown> {
   const payload = request?.payload;
   const type = record?.taskType ?? payload?.type;
   const what = record?.summary ?? (payload ? describePayload(payload) : '');
@@ -62,7 +67,15 @@ function describeTask(request: TaskRequest | undefined, record: TaskRecord | und
     timeout_ms: request?.timeoutMs ?? null,
     retries: request?.retries ?? 0,
     ...(request?.callbackUrl ? { callback: originOf(request.callbackUrl) } : {}),
-    ...(record?.claude ? { claude: { turns: record.claude.num_turns ?? record.claude.turns, cost_usd: record.claude.total_cost_usd, subtype: record.claude.subtype } } : {}),
+    ...(record?.claude
+      ? {
+          claude: {
+            turns: record.claude.num_turns ?? record.claude.turns,
+            cost_usd: record.claude.total_cost_usd,
+            subtype: record.claude.subtype,
+          },
+        }
+      : {}),
     task_page: record ? `/tasks/${record.id}` : undefined,
     recent_output: output ?? [],
   };
@@ -114,8 +127,16 @@ class TaskQueueAdapter extends BullMQAdapter {
           this.client.redis.hgetall(this.client.keys.record(id)),
           readLogTail(this.client.redis, this.client.keys, id, lines),
         ]);
-        const output = tail.entries.flatMap((e) => (e.kind === 'output' ? [e.text] : [])).join('').split('\n').filter((l, i, all) => l !== '' || i < all.length - 1);
-        job.data = describeTask(parsed.success ? parsed.data : undefined, parseRecordHash(hash), output.map((l) => shorten(l, 300)));
+        const output = tail.entries
+          .flatMap((e) => (e.kind === 'output' ? [e.text] : []))
+          .join('')
+          .split('\n')
+          .filter((l, i, all) => l !== '' || i < all.length - 1);
+        job.data = describeTask(
+          parsed.success ? parsed.data : undefined,
+          parseRecordHash(hash),
+          output.map((l) => shorten(l, 300)),
+        );
       }),
     );
   }
@@ -144,7 +165,11 @@ function stripMark(data: unknown): unknown {
 const GUARDED = /^\/queues\/api\/queues\/([^/]+)\/(?:add|[^/]+\/update-data|[^/]+\/retry|retry\/[^/]+)$/;
 
 /** Registers Bull Board under /queues. */
-export async function registerQueuesBoard(app: FastifyInstance, client: TaskClient, options: { readOnly: boolean }): Promise<void> {
+export async function registerQueuesBoard(
+  app: FastifyInstance,
+  client: TaskClient,
+  options: { readOnly: boolean },
+): Promise<void> {
   const executorQueues = client.config.executors.map((e) => {
     const adapter = new TaskQueueAdapter(client.queue(e.name), client, options.readOnly);
     adapter.setFormatter('data', stripMark);
@@ -156,8 +181,11 @@ export async function registerQueuesBoard(app: FastifyInstance, client: TaskClie
     description: 'Completion webhook deliveries (signed, retried)',
   });
   callbacks.setFormatter('data', redactJobData);
-  callbacks.setFormatter('name', (job: { data?: { task_id?: unknown } }) =>
-    `webhook for ${typeof job.data?.task_id === 'string' ? job.data.task_id.slice(0, 8) : '?'}`);
+  callbacks.setFormatter(
+    'name',
+    (job: { data?: { task_id?: unknown } }) =>
+      `webhook for ${typeof job.data?.task_id === 'string' ? job.data.task_id.slice(0, 8) : '?'}`,
+  );
 
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(QUEUES_PATH);
@@ -178,7 +206,11 @@ export async function registerQueuesBoard(app: FastifyInstance, client: TaskClie
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     const match = GUARDED.exec(request.url.split('?')[0]!);
     if (match && request.method !== 'GET' && decodeURIComponent(match[1]!) !== DELIVERY_QUEUE) {
-      return sendError(reply, 403, 'tasks are not added, edited or re-run through Bull Board: use the task panel (/) or `openclaw-agent retry`');
+      return sendError(
+        reply,
+        403,
+        'tasks are not added, edited or re-run through Bull Board: use the task panel (/) or `openclaw-agent retry`',
+      );
     }
     return undefined;
   });

@@ -54,7 +54,10 @@ const TASK_PAGE = /^\/tasks\/([0-9a-f-]{6,36})$/;
 /** Refuses, in one line, a start that would expose the dashboard without a token. */
 export function checkBindPolicy(host: string, token: string | undefined): void {
   if (token !== undefined && token.length < 16) {
-    throw new UserFacingError('USAGE', 'the dashboard token is too short: use at least 16 characters (e.g. `openssl rand -hex 32`)');
+    throw new UserFacingError(
+      'USAGE',
+      'the dashboard token is too short: use at least 16 characters (e.g. `openssl rand -hex 32`)',
+    );
   }
   if (!isLoopbackHost(host) && token === undefined) {
     throw new UserFacingError(
@@ -75,7 +78,10 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
   const readOnly = options.readOnly ?? false;
   const log = options.onLog ?? (() => {});
   checkBindPolicy(host, options.token);
-  const redis = await connectRedis(options.redisUrl ?? resolveRedisUrl(options.config.redis.url), { persistent: true, settings: options.config.redis });
+  const redis = await connectRedis(options.redisUrl ?? resolveRedisUrl(options.config.redis.url), {
+    persistent: true,
+    settings: options.config.redis,
+  });
   redis.on('error', () => {});
   const client = new TaskClient(options.config, redis);
   const auth = new DashboardAuth(options.token, readOnly);
@@ -86,7 +92,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
   } catch (error) {
     await app.close().catch(() => {});
     await client.close();
-    if ((error as { code?: string }).code === 'EADDRINUSE') throw new UserFacingError('USAGE', `port ${port} on ${host} is in use — pick another with --port`);
+    if ((error as { code?: string }).code === 'EADDRINUSE')
+      throw new UserFacingError('USAGE', `port ${port} on ${host} is in use — pick another with --port`);
     throw error;
   }
   const address = app.server.address();
@@ -104,13 +111,20 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
   };
 }
 
-async function buildApp(app: FastifyInstance, client: TaskClient, auth: DashboardAuth, log: (line: string) => void): Promise<void> {
+async function buildApp(
+  app: FastifyInstance,
+  client: TaskClient,
+  auth: DashboardAuth,
+  log: (line: string) => void,
+): Promise<void> {
   await app.register(fastifyCookie);
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(String(body))));
   });
   app.setErrorHandler(errorHandler(log));
-  app.setNotFoundHandler((request, reply) => sendError(reply, 404, `no such page: ${request.method} ${request.url.split('?')[0]}`));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, 404, `no such page: ${request.method} ${request.url.split('?')[0]}`),
+  );
   app.addHook('onRequest', async (request, reply) => {
     void reply.headers(SECURITY_HEADERS);
     const caller = await auth.identify(request, reply);
@@ -133,14 +147,22 @@ async function buildApp(app: FastifyInstance, client: TaskClient, auth: Dashboar
   await registerApiRoutes(app, client);
   app.get('/api/openapi.json', async () => buildOpenApiDocument(API_VERSION));
   app.get('/healthz', async (_request, reply) => {
-    const ok = !redisDown(client) && (await client.redis.ping().then(() => true, () => false));
+    const ok =
+      !redisDown(client) &&
+      (await client.redis.ping().then(
+        () => true,
+        () => false,
+      ));
     return reply.code(ok ? 200 : 503).send({ ok, redis: ok ? 'ok' : 'unreachable' });
   });
   let metrics: Promise<string> | undefined;
   app.get('/metrics', async (_request, reply) => {
     // Scrapes arriving together share one computation.
     metrics ??= renderMetrics(client).finally(() => setTimeout(() => (metrics = undefined), 1000).unref());
-    return reply.type('text/plain; version=0.0.4; charset=utf-8').header('cache-control', 'no-store').send(await metrics);
+    return reply
+      .type('text/plain; version=0.0.4; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .send(await metrics);
   });
   registerMcpRoute(app, client, { readOnly: auth.readOnly });
   await registerQueuesBoard(app, client, { readOnly: auth.readOnly });
@@ -151,7 +173,11 @@ function redisDown(client: TaskClient): boolean {
 }
 
 function sendPage(reply: FastifyReply, html: string): FastifyReply {
-  return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').header('content-security-policy', PAGE_CSP).send(html);
+  return reply
+    .type('text/html; charset=utf-8')
+    .header('cache-control', 'no-store')
+    .header('content-security-policy', PAGE_CSP)
+    .send(html);
 }
 
 const ANSI_TERMINAL_JS = `window.AnsiTerminal = (${AnsiTerminal.toString()});\n`;

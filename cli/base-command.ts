@@ -50,7 +50,8 @@ export abstract class BaseCommand extends Command {
     this.client = client;
     if (defaulted) {
       const local = config.executors.filter((e) => e.type === 'local');
-      const count = async () => (await Promise.all(local.map((e) => client.queue(e.name).getWorkersCount()))).reduce((a, b) => a + b, 0);
+      const count = async () =>
+        (await Promise.all(local.map((e) => client.queue(e.name).getWorkersCount()))).reduce((a, b) => a + b, 0);
       if (local.length > 0) await ensureWorkers(url, count, process.argv[1]!, say);
     }
     return client;
@@ -76,7 +77,10 @@ export abstract class BaseCommand extends Command {
     if (!isUserFacingError(error) && error.oclif?.exit !== undefined) {
       // oclif's own parse errors: usage problems.
       code = 2;
-      const whole = error.message.replace(/\s*See more help with --help\.?\s*$/, '').replace(/\s*\n\s*/g, ': ').replace(/:\s*:/g, ':');
+      const whole = error.message
+        .replace(/\s*See more help with --help\.?\s*$/, '')
+        .replace(/\s*\n\s*/g, ': ')
+        .replace(/:\s*:/g, ':');
       message = `${whole} (see \`openclaw-agent ${this.id ?? ''} --help\`)`;
     }
     // Whatever the input held, the message stays one line.

@@ -53,7 +53,8 @@ function loadBundle(file: string): LoadedBundle {
   try {
     const raw = readFileSync(cacheFileOf(file));
     const tagEnd = raw.indexOf(0x0a);
-    cachedData = tagEnd > 0 && raw.subarray(0, tagEnd).toString('latin1') === stamp ? raw.subarray(tagEnd + 1) : undefined;
+    cachedData =
+      tagEnd > 0 && raw.subarray(0, tagEnd).toString('latin1') === stamp ? raw.subarray(tagEnd + 1) : undefined;
   } catch {
     cachedData = undefined;
   }

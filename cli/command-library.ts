@@ -15,7 +15,13 @@ export { notifierTarget } from '../src/notify/notifier-config.js';
 export { resolveTaskNotifiers } from '../src/notify/task-notifiers.js';
 export { chooseWorktreeOption } from '../src/git/task-worktree.js';
 export { toTaskJson } from '../src/tasks/record.js';
-export { executorJson, formatEndSummary, formatExecutorTable, formatStatusBlock, formatTaskTable } from '../src/tasks/format.js';
+export {
+  executorJson,
+  formatEndSummary,
+  formatExecutorTable,
+  formatStatusBlock,
+  formatTaskTable,
+} from '../src/tasks/format.js';
 export { isEndedStatus, isTaskStatus, TASK_STATUSES } from '../src/tasks/status.js';
 export { escapeControls, quoteInput } from '../src/text/escape.js';
 export { followLog, readLogTail } from '../src/logs/log-stream.js';

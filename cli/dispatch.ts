@@ -8,18 +8,40 @@ import { lib } from './load-library.js';
 /** Flags shared by `run` and `start`. */
 export const dispatchFlags = {
   executor: Flags.string({ char: 'e', description: 'Executor to run on (see `openclaw-agent executors`)' }),
-  label: Flags.string({ description: 'Label for the task; without --executor, picks an executor having all labels (repeatable)', multiple: true }),
+  label: Flags.string({
+    description: 'Label for the task; without --executor, picks an executor having all labels (repeatable)',
+    multiple: true,
+  }),
   name: Flags.string({ description: 'A name shown in lists instead of the command' }),
-  follow: Flags.boolean({ char: 'f', description: 'Stream the output, then exit with the task\'s exit code' }),
+  follow: Flags.boolean({ char: 'f', description: "Stream the output, then exit with the task's exit code" }),
   json: Flags.boolean({ description: 'Print the task record as JSON instead of the id' }),
-  timeout: Flags.string({ description: 'Wall-clock limit, like 30m or 2h; the task ends timed_out (default: executor or defaults timeout)' }),
-  retries: Flags.integer({ description: 'Run again up to N times after a failed run (default 0: never run twice)', min: 0, max: 100 }),
+  timeout: Flags.string({
+    description: 'Wall-clock limit, like 30m or 2h; the task ends timed_out (default: executor or defaults timeout)',
+  }),
+  retries: Flags.integer({
+    description: 'Run again up to N times after a failed run (default 0: never run twice)',
+    min: 0,
+    max: 100,
+  }),
   backoff: Flags.string({ description: 'First delay before a retry, doubling each time with jitter (default 30s)' }),
   callback: Flags.string({ description: 'Webhook URL to POST the completion record to (signed; retried)' }),
-  notify: Flags.string({ description: 'Notifier (from the config\'s `notifiers:`) to announce the end; repeatable; `none` for none (default: defaults.notify)', multiple: true }),
-  'notify-session': Flags.string({ description: 'OpenClaw session key to wake instead of the agent\'s main session (gateway: hooks.allowRequestSessionKey)' }),
-  worktree: Flags.boolean({ description: 'Run in a git worktree of its own, on a branch oca/<short id> (default: the executor\'s `worktree` for Claude tasks)', allowNo: true }),
-  base: Flags.string({ description: 'With --worktree: the branch, tag or commit to start from (default: the workspace\'s HEAD)' }),
+  notify: Flags.string({
+    description:
+      "Notifier (from the config's `notifiers:`) to announce the end; repeatable; `none` for none (default: defaults.notify)",
+    multiple: true,
+  }),
+  'notify-session': Flags.string({
+    description:
+      "OpenClaw session key to wake instead of the agent's main session (gateway: hooks.allowRequestSessionKey)",
+  }),
+  worktree: Flags.boolean({
+    description:
+      "Run in a git worktree of its own, on a branch oca/<short id> (default: the executor's `worktree` for Claude tasks)",
+    allowNo: true,
+  }),
+  base: Flags.string({
+    description: "With --worktree: the branch, tag or commit to start from (default: the workspace's HEAD)",
+  }),
   commit: Flags.boolean({ description: 'With --worktree: commit what is left uncommitted when the task ends' }),
 };
 
@@ -44,10 +66,16 @@ interface DispatchFlags {
  * Checks the flags that shape every task (durations, notifiers) before anything connects or
  * starts, so that bad input is one line with nothing done; returns them as enqueue options.
  */
-export async function dispatchOptions(config: LoadedConfig, flags: DispatchFlags): Promise<Omit<EnqueueInput, 'payload'>> {
+export async function dispatchOptions(
+  config: LoadedConfig,
+  flags: DispatchFlags,
+): Promise<Omit<EnqueueInput, 'payload'>> {
   const { requireDuration, resolveTaskNotifiers, chooseWorktreeOption } = await lib();
   // Checked here, so a wrong name is reported as the flag typed; passed on as chosen (none as []).
-  const notifiers = resolveTaskNotifiers(config, flags.notify, flags['notify-session'], { notify: '--notify', session: '--notify-session' });
+  const notifiers = resolveTaskNotifiers(config, flags.notify, flags['notify-session'], {
+    notify: '--notify',
+    session: '--notify-session',
+  });
   return {
     timeoutMs: flags.timeout === undefined ? undefined : requireDuration('--timeout', flags.timeout),
     retries: flags.retries,
@@ -55,7 +83,12 @@ export async function dispatchOptions(config: LoadedConfig, flags: DispatchFlags
     callbackUrl: flags.callback,
     notify: notifiers.notify ?? [],
     notifySession: notifiers.notifySession,
-    worktree: chooseWorktreeOption(flags, { worktree: '--worktree', off: '--no-worktree', base: '--base', commit: '--commit' }),
+    worktree: chooseWorktreeOption(flags, {
+      worktree: '--worktree',
+      off: '--no-worktree',
+      base: '--base',
+      commit: '--commit',
+    }),
     executor: flags.executor,
     labels: flags.label,
     name: flags.name,
@@ -64,7 +97,12 @@ export async function dispatchOptions(config: LoadedConfig, flags: DispatchFlags
 }
 
 /** Enqueues, prints the id (or JSON), and with --follow streams the log; returns the exit code. */
-export async function dispatchTask(client: TaskClient, payload: TaskPayload, options: Omit<EnqueueInput, 'payload'>, flags: DispatchFlags): Promise<number> {
+export async function dispatchTask(
+  client: TaskClient,
+  payload: TaskPayload,
+  options: Omit<EnqueueInput, 'payload'>,
+  flags: DispatchFlags,
+): Promise<number> {
   const { id } = await client.enqueue({ ...options, payload });
   if (flags.json) {
     const { toTaskJson } = await lib();

@@ -53,7 +53,12 @@ export function exitCodeOfEnd(end: EndMarker | undefined, status?: string): numb
  * Prints the task's log from `afterId` and follows it until the task ends; returns the exit code
  * to exit with. Says once on stderr when the task waits in a queue that no worker consumes.
  */
-export async function followTask(client: TaskClient, taskId: string, afterId: string, printer: EntryPrinter = RAW_PRINTER): Promise<number> {
+export async function followTask(
+  client: TaskClient,
+  taskId: string,
+  afterId: string,
+  printer: EntryPrinter = RAW_PRINTER,
+): Promise<number> {
   const { followLog, isEndedStatus } = await lib();
   const blocking = client.redis.duplicate();
   blocking.on('error', () => {});

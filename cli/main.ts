@@ -18,19 +18,28 @@ export async function main(argv: string[], root: string): Promise<void> {
   const first = args[0];
   const rootFlag = first === '--help' || first === '--version';
   if (first !== undefined && !rootFlag && first !== 'help' && !Object.hasOwn(COMMANDS, first)) {
-    process.stderr.write(`openclaw-agent: unknown command "${escapeControls(first)}" — commands: ${Object.keys(COMMANDS).sort().join(', ')}\n`);
+    process.stderr.write(
+      `openclaw-agent: unknown command "${escapeControls(first)}" — commands: ${Object.keys(COMMANDS).sort().join(', ')}\n`,
+    );
     process.exitCode = 2;
     return;
   }
   // `run --help anything`: oclif would look for a command "run:anything" and print a stack.
   const help = args.indexOf('--help');
-  if (first !== undefined && Object.hasOwn(COMMANDS, first) && help > 0 && (args.indexOf('--') === -1 || help < args.indexOf('--'))) {
+  if (
+    first !== undefined &&
+    Object.hasOwn(COMMANDS, first) &&
+    help > 0 &&
+    (args.indexOf('--') === -1 || help < args.indexOf('--'))
+  ) {
     await execute({ args: [first, '--help'], dir: root });
     return;
   }
   const stray = first === undefined ? undefined : strayWord(first, args[1]);
   if (stray !== undefined) {
-    process.stderr.write(`openclaw-agent: unexpected argument "${escapeControls(stray)}": \`${first}\` takes no arguments (see \`openclaw-agent ${first} --help\`)\n`);
+    process.stderr.write(
+      `openclaw-agent: unexpected argument "${escapeControls(stray)}": \`${first}\` takes no arguments (see \`openclaw-agent ${first} --help\`)\n`,
+    );
     process.exitCode = 2;
     return;
   }
@@ -44,7 +53,8 @@ const LONG_RUNNING = new Set(['worker', 'up', 'dashboard']);
 // oclif reads a word after a command that takes no arguments as a subcommand (`list foo` is
 // "command list:foo not found", printed in oclif's own multi-line format): refuse it here instead.
 function strayWord(command: string, next: string | undefined): string | undefined {
-  if (next === undefined || next.startsWith('-') || next.includes('=') || !Object.hasOwn(COMMANDS, command)) return undefined;
+  if (next === undefined || next.startsWith('-') || next.includes('=') || !Object.hasOwn(COMMANDS, command))
+    return undefined;
   const Command = COMMANDS[command as keyof typeof COMMANDS] as { strict?: boolean; args?: Record<string, unknown> };
   return Command.strict !== false && Object.keys(Command.args ?? {}).length === 0 ? next : undefined;
 }
@@ -56,10 +66,30 @@ function strayWord(command: string, next: string | undefined): string | undefine
  */
 export async function warm(root: string): Promise<void> {
   const library = await lib();
-  const config = library.parseConfigText('executors:\n  - name: local\n    type: local\n    env: { A: "1" }\n', 'warm-up');
-  const payload = library.buildShellPayload({ cmd: 'true', argv: [], env: library.parseEnvAssignments(['A=1']), workdir: '/' });
-  const notifiers = library.resolveTaskNotifiers(config, undefined, undefined, { notify: '--notify', session: '--notify-session' });
-  library.TaskRequestSchema.parse({ executor: config.executors[0]!.name, payload, createdAt: Date.now(), ...notifiers });
+  const config = library.parseConfigText(
+    'executors:\n  - name: local\n    type: local\n    env: { A: "1" }\n',
+    'warm-up',
+  );
+  const payload = library.buildShellPayload({
+    cmd: 'true',
+    argv: [],
+    env: library.parseEnvAssignments(['A=1']),
+    workdir: '/',
+  });
+  const notifiers = library.resolveTaskNotifiers(config, undefined, undefined, {
+    notify: '--notify',
+    session: '--notify-session',
+  });
+  library.TaskRequestSchema.parse({
+    executor: config.executors[0]!.name,
+    payload,
+    createdAt: Date.now(),
+    ...notifiers,
+  });
   await Config.load(root);
-  await Parser.parse(['-e', 'local', '-c', 'true'], { flags: COMMANDS.run.flags, args: COMMANDS.run.args, strict: false });
+  await Parser.parse(['-e', 'local', '-c', 'true'], {
+    flags: COMMANDS.run.flags,
+    args: COMMANDS.run.args,
+    strict: false,
+  });
 }

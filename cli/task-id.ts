@@ -3,7 +3,9 @@ import { Args, Flags } from '@oclif/core';
 import { lib } from './load-library.js';
 
 /** A task id is given as the first argument or with the original tool's `-t/--task-id`. */
-export const taskIdArgs = { id: Args.string({ description: 'Task id or a unique prefix of 6+ characters', required: false }) };
+export const taskIdArgs = {
+  id: Args.string({ description: 'Task id or a unique prefix of 6+ characters', required: false }),
+};
 export const taskIdFlag = { 'task-id': Flags.string({ char: 't', description: 'Task id (same as the argument)' }) };
 
 export async function requireTaskId(arg: string | undefined, flag: string | undefined): Promise<string> {

@@ -55,7 +55,10 @@ export class UnknownExecutorError extends UserFacingError {
 
 export class TaskNotFoundError extends UserFacingError {
   constructor(idOrPrefix: string) {
-    super('TASK_NOT_FOUND', `no task matches id "${escapeControls(idOrPrefix)}" — see \`openclaw-agent list\` for task ids`);
+    super(
+      'TASK_NOT_FOUND',
+      `no task matches id "${escapeControls(idOrPrefix)}" — see \`openclaw-agent list\` for task ids`,
+    );
   }
 }
 
@@ -82,7 +85,9 @@ export class RedisUnreachableError extends UserFacingError {
  * bundled library; a worker started by the CLI may load the plain modules).
  */
 export function isUserFacingError(error: unknown): error is UserFacingError {
-  return error instanceof Error && error.name === 'UserFacingError' && typeof (error as { code?: unknown }).code === 'string';
+  return (
+    error instanceof Error && error.name === 'UserFacingError' && typeof (error as { code?: unknown }).code === 'string'
+  );
 }
 
 /**

@@ -38,7 +38,10 @@ describe('command frames', () => {
   });
 
   it('is written after a reconnect when it was sent while the connection was down', async () => {
-    const client = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { lazyConnect: true, retryStrategy: () => 50 });
+    const client = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', {
+      lazyConnect: true,
+      retryStrategy: () => 50,
+    });
     try {
       await client.connect();
       const id = await client.client('ID');

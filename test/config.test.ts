@@ -54,9 +54,22 @@ describe('config', () => {
       ['builder', 'container'],
       ['local', 'local'],
     ]);
-    expect(config.executors[0]).toMatchObject({ host: '192.168.0.152', port: 22, user: 'jimmy', labels: ['rust', 'heavy-compute'] });
-    expect(config.executors[1]).toMatchObject({ image: 'claude-code:latest', runtime: 'docker', volumes: ['/home/jimmy/repos:/work'] });
-    expect(config.defaults).toMatchObject({ max_turns: 100, claude_path: 'claude', webhook_url: 'https://example.com/webhook' });
+    expect(config.executors[0]).toMatchObject({
+      host: '192.168.0.152',
+      port: 22,
+      user: 'jimmy',
+      labels: ['rust', 'heavy-compute'],
+    });
+    expect(config.executors[1]).toMatchObject({
+      image: 'claude-code:latest',
+      runtime: 'docker',
+      volumes: ['/home/jimmy/repos:/work'],
+    });
+    expect(config.defaults).toMatchObject({
+      max_turns: 100,
+      claude_path: 'claude',
+      webhook_url: 'https://example.com/webhook',
+    });
   });
 
   it('parses its own sample', () => {
@@ -64,7 +77,10 @@ describe('config', () => {
   });
 
   it('turns numeric env values into strings and applies defaults for new keys', () => {
-    const config = parseConfigText('executors:\n  - name: a\n    type: local\n    env: {RUST_LOG: 1, X: true}\n', 'f.yaml');
+    const config = parseConfigText(
+      'executors:\n  - name: a\n    type: local\n    env: {RUST_LOG: 1, X: true}\n',
+      'f.yaml',
+    );
     expect(config.executors[0]?.env).toEqual({ RUST_LOG: '1', X: 'true' });
     expect(config.executors[0]?.concurrency).toBe(8);
     expect(config.redis.prefix).toBe('openclaw');
@@ -91,18 +107,23 @@ describe('config', () => {
   });
 
   it('points a missing required key at its parent entry', () => {
-    expect(() => parseConfigText('executors:\n  - type: local\n', 'f.yaml')).toThrow('config error in f.yaml line 2: `executors[0].name` is required');
-  });
-
-  it('refuses an ssh executor without a host and a duplicate name', () => {
-    expect(() => parseConfigText('executors:\n  - name: a\n    type: ssh\n', 'f.yaml')).toThrow(/an ssh executor needs `host`/);
-    expect(() => parseConfigText('executors:\n  - {name: a, type: local}\n  - {name: a, type: local}\n', 'f.yaml')).toThrow(
-      /line 3: .*defined twice/,
+    expect(() => parseConfigText('executors:\n  - type: local\n', 'f.yaml')).toThrow(
+      'config error in f.yaml line 2: `executors[0].name` is required',
     );
   });
 
+  it('refuses an ssh executor without a host and a duplicate name', () => {
+    expect(() => parseConfigText('executors:\n  - name: a\n    type: ssh\n', 'f.yaml')).toThrow(
+      /an ssh executor needs `host`/,
+    );
+    expect(() =>
+      parseConfigText('executors:\n  - {name: a, type: local}\n  - {name: a, type: local}\n', 'f.yaml'),
+    ).toThrow(/line 3: .*defined twice/);
+  });
+
   it('parses the container keys, with defaults, and names a bad one in one line', () => {
-    const text = 'executors:\n  - {name: b, type: container, image: img, memory: 1.5g, cpus: 1.5, pids_limit: 100, network: none, socket: "unix:///run/podman/podman.sock", container_retention: 30m}\n';
+    const text =
+      'executors:\n  - {name: b, type: container, image: img, memory: 1.5g, cpus: 1.5, pids_limit: 100, network: none, socket: "unix:///run/podman/podman.sock", container_retention: 30m}\n';
     expect(parseConfigText(text, 'f.yaml').executors[0]).toMatchObject({
       memory: 1.5 * 1024 ** 3,
       cpus: 1.5,
@@ -112,11 +133,20 @@ describe('config', () => {
       pull: 'missing',
       container_retention: 1_800_000,
     });
-    expect(parseConfigText('executors: [{name: b, type: container, image: img}]', 'f.yaml').executors[0]).toMatchObject({ pull: 'missing', container_retention: 3_600_000 });
-    const bad = (line: string) => () => parseConfigText(`executors:\n  - name: b\n    type: container\n    image: img\n    ${line}\n`, 'f.yaml');
-    expect(bad('memory: lots')).toThrow('config error in f.yaml line 5: `executors[0].memory`: expected a size like 512m or 2g (at least 6m), got `lots`');
-    expect(bad('socket: docker.sock')).toThrow(/^config error in f\.yaml line 5: `executors\[0\]\.socket`: a socket path like \/run\/podman\/podman\.sock .*, got `docker\.sock`$/);
-    expect(bad('pull: always')).toThrow('config error in f.yaml line 5: Expected `executors[0].pull` to be one of "never", "missing", got `always`');
+    expect(parseConfigText('executors: [{name: b, type: container, image: img}]', 'f.yaml').executors[0]).toMatchObject(
+      { pull: 'missing', container_retention: 3_600_000 },
+    );
+    const bad = (line: string) => () =>
+      parseConfigText(`executors:\n  - name: b\n    type: container\n    image: img\n    ${line}\n`, 'f.yaml');
+    expect(bad('memory: lots')).toThrow(
+      'config error in f.yaml line 5: `executors[0].memory`: expected a size like 512m or 2g (at least 6m), got `lots`',
+    );
+    expect(bad('socket: docker.sock')).toThrow(
+      /^config error in f\.yaml line 5: `executors\[0\]\.socket`: a socket path like \/run\/podman\/podman\.sock .*, got `docker\.sock`$/,
+    );
+    expect(bad('pull: always')).toThrow(
+      'config error in f.yaml line 5: Expected `executors[0].pull` to be one of "never", "missing", got `always`',
+    );
   });
 
   it('uses one executor named local when no config file exists, and refuses a missing explicit file', () => {

@@ -13,7 +13,9 @@ describe('durations', () => {
 
   it('rejects what is not a duration', () => {
     for (const bad of ['soon', '', '10x', 'm', '5 s', '-1s', '1h soon']) expect(parseDuration(bad)).toBeUndefined();
-    expect(() => requireDuration('timeout', 'soon')).toThrow('Expected `timeout` to be a duration like 30s or 2h, got `soon`');
+    expect(() => requireDuration('timeout', 'soon')).toThrow(
+      'Expected `timeout` to be a duration like 30s or 2h, got `soon`',
+    );
   });
 
   it('formats for humans', () => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfigText, resolveHostId } from '../src/index.js';
 
 describe('host id', () => {
-  it('is OPENCLAW_AGENT_HOST_ID, then the config\'s worker.host_id, then the hostname', () => {
+  it("is OPENCLAW_AGENT_HOST_ID, then the config's worker.host_id, then the hostname", () => {
     expect(resolveHostId('from-config', { OPENCLAW_AGENT_HOST_ID: 'from-env' })).toBe('from-env');
     expect(resolveHostId('from-config', {})).toBe('from-config');
     expect(resolveHostId(undefined, {})).toBe(hostname());

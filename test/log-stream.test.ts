@@ -1,7 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { Command, Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { APPEND_SCRIPT, finishTask, followLog, LogWriter, OwnershipLostError, readLog, readLogTail, TaskEndedError, TaskKeys, type LogEntry } from '../src/index.js';
+import {
+  APPEND_SCRIPT,
+  finishTask,
+  followLog,
+  LogWriter,
+  OwnershipLostError,
+  readLog,
+  readLogTail,
+  TaskEndedError,
+  TaskKeys,
+  type LogEntry,
+} from '../src/index.js';
 import { deleteKeys } from './helpers/harness.js';
 import { startRedisServer } from './helpers/redis-server.js';
 
@@ -13,7 +24,8 @@ describe('log streams', () => {
     redis.disconnect();
   });
 
-  const text = async (id: string) => (await readLog(redis, keys, id)).map((e) => (e.kind === 'output' ? e.text : '')).join('');
+  const text = async (id: string) =>
+    (await readLog(redis, keys, id)).map((e) => (e.kind === 'output' ? e.text : '')).join('');
 
   it('takes a second append sent before the first is answered, in order; a refused first refuses the second', async () => {
     const id = randomUUID();
@@ -45,19 +57,21 @@ describe('log streams', () => {
       // connection could do that), so the second one's EVALSHA runs before the first one's EVAL.
       const send = conn.sendCommand.bind(conn);
       let loaded = false;
-      conn.sendCommand = ((command: Parameters<typeof send>[0]) => {
+      conn.sendCommand = (command: Parameters<typeof send>[0]) => {
         const sent = send(command);
         if (!loaded && command.name === 'evalsha') {
           loaded = true;
           void send(new Command('script', ['LOAD', APPEND_SCRIPT.source], { replyEncoding: 'utf8' }));
         }
         return sent;
-      });
+      };
       const first = writer.append([{ stream: 'stdout', text: Buffer.from('one\n') }], { stdout: '4' });
       const second = writer.append([{ stream: 'stdout', text: Buffer.from('two\n') }], { stdout: '8' });
       await Promise.all([first, second]);
       expect(loaded).toBe(true);
-      expect((await readLog(conn, keys, id)).map((e) => (e.kind === 'output' ? e.text : '')).join('')).toBe('one\ntwo\n');
+      expect((await readLog(conn, keys, id)).map((e) => (e.kind === 'output' ? e.text : '')).join('')).toBe(
+        'one\ntwo\n',
+      );
       expect(await conn.hget(keys.record(id), 'c:stdout')).toBe('8');
     } finally {
       conn.disconnect();
@@ -70,7 +84,9 @@ describe('log streams', () => {
     const first = new LogWriter(redis, keys, id, { maxEntries: 1000, maxBytes: 1 << 30 });
     const second = new LogWriter(redis, keys, id, { maxEntries: 1000, maxBytes: 1 << 30 });
     await first.append([{ stream: 'stdout', text: 'hello\n' }], { stdout: '6' });
-    await expect(second.append([{ stream: 'stdout', text: 'hello\n' }], { stdout: '6' })).rejects.toBeInstanceOf(OwnershipLostError);
+    await expect(second.append([{ stream: 'stdout', text: 'hello\n' }], { stdout: '6' })).rejects.toBeInstanceOf(
+      OwnershipLostError,
+    );
     await first.append([{ stream: 'stdout', text: Buffer.from('wörld\n') }], { stdout: '13' });
     expect(await text(id)).toBe('hello\nwörld\n');
     expect(await redis.hget(keys.record(id), 'c:stdout')).toBe('13');
@@ -84,8 +100,16 @@ describe('log streams', () => {
     const id = randomUUID();
     const writer = new LogWriter(redis, keys, id, { maxEntries: 1000, maxBytes: 1 << 30 });
     await writer.append([{ stream: 'stdout', text: 'before\n' }], { stdout: '7' });
-    await finishTask(redis, keys, id, { outcome: 'lost', exitCode: null, signal: null, finishedAt: Date.now() }, { retentionMs: 60_000, maxLogEntries: 1000 });
-    await expect(writer.append([{ stream: 'stdout', text: 'after\n' }], { stdout: '13' })).rejects.toBeInstanceOf(TaskEndedError);
+    await finishTask(
+      redis,
+      keys,
+      id,
+      { outcome: 'lost', exitCode: null, signal: null, finishedAt: Date.now() },
+      { retentionMs: 60_000, maxLogEntries: 1000 },
+    );
+    await expect(writer.append([{ stream: 'stdout', text: 'after\n' }], { stdout: '13' })).rejects.toBeInstanceOf(
+      TaskEndedError,
+    );
     const entries = await readLog(redis, keys, id);
     expect(entries.map((e) => e.kind)).toEqual(['output', 'end']);
     expect(await redis.hget(keys.record(id), 'c:stdout')).toBe('7');
@@ -104,7 +128,9 @@ describe('log streams', () => {
       ['stderr', 'd\ne\n'],
       ['stdout', 'f'],
     ]);
-    expect((await readLogTail(redis, keys, id, 4)).entries.map((e) => (e.kind === 'output' ? e.text : '')).join('')).toBe('b\ncd\ne\nf');
+    expect(
+      (await readLogTail(redis, keys, id, 4)).entries.map((e) => (e.kind === 'output' ? e.text : '')).join(''),
+    ).toBe('b\ncd\ne\nf');
     const none = await readLogTail(redis, keys, id, 0);
     expect(none.entries).toEqual([]);
     const all = await readLog(redis, keys, id);
@@ -116,29 +142,51 @@ describe('log streams', () => {
     const cap = 100_000;
     const writer = new LogWriter(redis, keys, id, { maxEntries: 1000, maxBytes: cap });
     // 50 lines of 10,000 bytes: 500,000 bytes through a 100,000-byte cap.
-    for (let i = 0; i < 50; i++) await writer.append([{ stream: 'stdout', text: `${String(i).padStart(2, '0')}:${'x'.repeat(9_996)}\n` }]);
-    const kept = (await readLog(redis, keys, id)).slice(1).map((e) => (e.kind === 'output' ? e.text : '')).join('');
+    for (let i = 0; i < 50; i++)
+      await writer.append([{ stream: 'stdout', text: `${String(i).padStart(2, '0')}:${'x'.repeat(9_996)}\n` }]);
+    const kept = (await readLog(redis, keys, id))
+      .slice(1)
+      .map((e) => (e.kind === 'output' ? e.text : ''))
+      .join('');
     const [logBytes, dropped] = (await redis.hmget(keys.record(id), 'log_bytes', 'log_dropped')).map(Number);
     expect(logBytes).toBe(kept.length);
     expect(logBytes).toBeLessThanOrEqual(cap);
     expect(dropped! + logBytes!).toBe(500_000);
     // What is kept is the newest output, whole entries in order up to the last one written.
-    const lines = kept.split('\n').filter(Boolean).map((line) => Number(line.slice(0, 2)));
+    const lines = kept
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => Number(line.slice(0, 2)));
     expect(lines.at(-1)).toBe(49);
     expect(lines).toEqual(lines.map((_, i) => lines[0]! + i));
     const first = (await readLog(redis, keys, id))[0]!;
     expect(first).toMatchObject({ kind: 'output', stream: 'system' });
-    expect(first.kind === 'output' && first.text).toMatch(/^\d+(\.\d+)? KiB of earlier output was dropped here: .*logs\.max_bytes/);
+    expect(first.kind === 'output' && first.text).toMatch(
+      /^\d+(\.\d+)? KiB of earlier output was dropped here: .*logs\.max_bytes/,
+    );
     // A tail asking for more lines than are kept starts with the note; one asking for fewer does not.
     expect((await readLogTail(redis, keys, id, 1000)).entries[0]).toEqual({ ...first, id: '0-0' });
-    expect((await readLogTail(redis, keys, id, 2)).entries.every((e) => e.kind === 'output' && e.stream === 'stdout')).toBe(true);
+    expect(
+      (await readLogTail(redis, keys, id, 2)).entries.every((e) => e.kind === 'output' && e.stream === 'stdout'),
+    ).toBe(true);
     // A follower from the start gets the note, then the kept output, then the end.
-    await finishTask(redis, keys, id, { outcome: 'completed', exitCode: 0, signal: null, finishedAt: Date.now() }, { retentionMs: 60_000, maxLogEntries: 1000 });
+    await finishTask(
+      redis,
+      keys,
+      id,
+      { outcome: 'completed', exitCode: 0, signal: null, finishedAt: Date.now() },
+      { retentionMs: 60_000, maxLogEntries: 1000 },
+    );
     const followed: LogEntry[] = [];
     const end = await followLog(redis, keys, id, (entry) => followed.push(entry));
     expect(end?.status).toBe('completed');
     expect(followed[0]).toMatchObject({ kind: 'output', stream: 'system' });
-    expect(followed.slice(1).map((e) => (e.kind === 'output' ? e.text : '')).join('')).toBe(kept);
+    expect(
+      followed
+        .slice(1)
+        .map((e) => (e.kind === 'output' ? e.text : ''))
+        .join(''),
+    ).toBe(kept);
   });
 
   it('trims by entry count too, and never drops the end marker', async () => {
@@ -146,7 +194,13 @@ describe('log streams', () => {
     const writer = new LogWriter(redis, keys, id, { maxEntries: 100, maxBytes: 1 << 30 });
     for (let i = 0; i < 150; i++) await writer.append([{ stream: 'stdout', text: `${i}\n` }]);
     expect(await redis.xlen(keys.log(id))).toBeLessThanOrEqual(100);
-    await finishTask(redis, keys, id, { outcome: 'completed', exitCode: 0, signal: null, finishedAt: Date.now() }, { retentionMs: 60_000, maxLogEntries: 100 });
+    await finishTask(
+      redis,
+      keys,
+      id,
+      { outcome: 'completed', exitCode: 0, signal: null, finishedAt: Date.now() },
+      { retentionMs: 60_000, maxLogEntries: 100 },
+    );
     // A stray writer after the end marker is refused: the marker stays, and stays the last entry.
     await expect(writer.append([{ stream: 'stdout', text: '150\n' }])).rejects.toBeInstanceOf(TaskEndedError);
     const entries = await readLog(redis, keys, id);

@@ -7,7 +7,10 @@ import { deleteKeys } from './helpers/harness.js';
 
 describe('task views', () => {
   const prefix = `oca-test-${randomUUID().slice(0, 8)}`;
-  const config = { ...parseConfigText(`executors:\n  - name: local\n    type: local\nredis:\n  prefix: ${prefix}\n`, 'test'), sourcePath: undefined };
+  const config = {
+    ...parseConfigText(`executors:\n  - name: local\n    type: local\nredis:\n  prefix: ${prefix}\n`, 'test'),
+    sourcePath: undefined,
+  };
   const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
   afterAll(async () => {
     await deleteKeys(redis, `${prefix}:*`);
@@ -16,7 +19,10 @@ describe('task views', () => {
 
   it('show the exit code of a task that ended between reading its record and its job', async () => {
     const client = await TaskClient.connect(config);
-    const { id } = await client.enqueue({ executor: 'local', payload: { type: 'shell_command', command: 'true', args: [], env: {} } });
+    const { id } = await client.enqueue({
+      executor: 'local',
+      payload: { type: 'shell_command', command: 'true', args: [], env: {} },
+    });
     // The job is done in BullMQ; the record's end lands right after the view has read the record
     // (finishTask writes it before a worker finishes the job, so this is the one order that races).
     const connection = redis.duplicate({ maxRetriesPerRequest: null });
@@ -26,18 +32,24 @@ describe('task views', () => {
     connection.disconnect();
     const pipeline = client.redis.pipeline.bind(client.redis);
     let raced = false;
-    client.redis.pipeline = ((...args: Parameters<typeof pipeline>) => {
+    client.redis.pipeline = (...args: Parameters<typeof pipeline>) => {
       const batch = pipeline(...args);
       if (raced) return batch;
       raced = true;
       const exec = batch.exec.bind(batch);
       batch.exec = async () => {
         const replies = await exec();
-        await finishTask(redis, client.keys, id, { outcome: 'completed', exitCode: 0, signal: null, finishedAt: Date.now() }, { retentionMs: 60_000, maxLogEntries: 100 });
+        await finishTask(
+          redis,
+          client.keys,
+          id,
+          { outcome: 'completed', exitCode: 0, signal: null, finishedAt: Date.now() },
+          { retentionMs: 60_000, maxLogEntries: 100 },
+        );
         return replies;
       };
       return batch;
-    });
+    };
     try {
       const view = await client.get(id);
       expect(raced).toBe(true);

@@ -12,7 +12,9 @@ const REQUEST: TaskRequest = {
 
 describe('task signing', () => {
   it('serializes with keys sorted at every depth and undefined members dropped', () => {
-    expect(canonicalJson({ b: 1, a: { d: [1, 'x'], c: undefined, b: null } })).toBe('{"a":{"b":null,"d":[1,"x"]},"b":1}');
+    expect(canonicalJson({ b: 1, a: { d: [1, 'x'], c: undefined, b: null } })).toBe(
+      '{"a":{"b":null,"d":[1,"x"]},"b":1}',
+    );
   });
 
   it('verifies its own signature whatever the key order, and ignores the signature field itself', () => {
@@ -27,7 +29,14 @@ describe('task signing', () => {
     const signature = signTaskRequest(key, ID, REQUEST);
     expect(verifyTaskRequest('x'.repeat(32), ID, REQUEST, signature)).toBe(false);
     expect(verifyTaskRequest(key, ID.replace('6f', '7f'), REQUEST, signature)).toBe(false);
-    expect(verifyTaskRequest(key, ID, { ...REQUEST, payload: { ...REQUEST.payload, command: 'rm -rf /' } as TaskRequest['payload'] }, signature)).toBe(false);
+    expect(
+      verifyTaskRequest(
+        key,
+        ID,
+        { ...REQUEST, payload: { ...REQUEST.payload, command: 'rm -rf /' } as TaskRequest['payload'] },
+        signature,
+      ),
+    ).toBe(false);
     expect(verifyTaskRequest(key, ID, REQUEST, undefined)).toBe(false);
     expect(verifyTaskRequest(key, ID, REQUEST, 'not-hex')).toBe(false);
   });

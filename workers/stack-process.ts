@@ -33,7 +33,10 @@ export interface StackProcessOptions {
 export async function runStackProcess(options: StackProcessOptions): Promise<void> {
   const { config, say } = options;
   if (await runningStackUrl()) {
-    throw new UserFacingError('USAGE', `a private stack is already running (data in ${stackPaths().root}); stop it with \`openclaw-agent down\``);
+    throw new UserFacingError(
+      'USAGE',
+      `a private stack is already running (data in ${stackPaths().root}); stop it with \`openclaw-agent down\``,
+    );
   }
   const redis = options.externalRedis ? undefined : await startPrivateRedis();
   const redisUrl = redis?.url ?? options.externalRedis!;
@@ -50,15 +53,23 @@ export async function runStackProcess(options: StackProcessOptions): Promise<voi
       // One executor that cannot start (its engine is down, its host key unknown) does not keep
       // the others from running.
       try {
-        workers.push(await startExecutorWorker({ config, executor: executor.name, redisUrl, onLog: (line) => say(`[${executor.name}] ${line}`) }));
+        workers.push(
+          await startExecutorWorker({
+            config,
+            executor: executor.name,
+            redisUrl,
+            onLog: (line) => say(`[${executor.name}] ${line}`),
+          }),
+        );
       } catch (error) {
         say(`executor ${executor.name}: not started: ${describeError(error)}`);
       }
     }
-    if (options.services) services = await options.services(redisUrl).catch((error: unknown) => {
-      say(`dashboard not started: ${describeError(error)}`);
-      return undefined;
-    });
+    if (options.services)
+      services = await options.services(redisUrl).catch((error: unknown) => {
+        say(`dashboard not started: ${describeError(error)}`);
+        return undefined;
+      });
     await writeStackState({
       pid: process.pid,
       redis_pid: redis?.child.pid ?? 0,
@@ -70,8 +81,12 @@ export async function runStackProcess(options: StackProcessOptions): Promise<voi
     await stop();
     throw error;
   }
-  const where = redis ? `Redis on 127.0.0.1:${redis.port} (password in ${stackPaths().password})` : `using the Redis at ${redactRedisUrl(redisUrl)}`;
-  say(`ready: ${where}, workers for ${workers.length} executor(s)${options.background ? '' : ' — Ctrl-C stops everything'}`);
+  const where = redis
+    ? `Redis on 127.0.0.1:${redis.port} (password in ${stackPaths().password})`
+    : `using the Redis at ${redactRedisUrl(redisUrl)}`;
+  say(
+    `ready: ${where}, workers for ${workers.length} executor(s)${options.background ? '' : ' — Ctrl-C stops everything'}`,
+  );
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       say(`${signal}: stopping workers (running tasks keep running) and Redis`);

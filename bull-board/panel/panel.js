@@ -1,6 +1,9 @@
 (function () {
   'use strict';
-  var meta = function (name) { var m = document.querySelector('meta[name="' + name + '"]'); return m ? m.getAttribute('content') : ''; };
+  var meta = function (name) {
+    var m = document.querySelector('meta[name="' + name + '"]');
+    return m ? m.getAttribute('content') : '';
+  };
   var CSRF = meta('oca-csrf');
   var READ_ONLY = meta('oca-read-only') === '1';
   var STATUSES = ['queued', 'running', 'completed', 'failed', 'killed', 'timed_out', 'lost', 'cancelled'];
@@ -11,34 +14,44 @@
   // Builds an element; strings become text nodes, never markup.
   function el(tag, props, children) {
     var node = document.createElement(tag);
-    if (props) Object.keys(props).forEach(function (key) {
-      var value = props[key];
-      if (value === undefined || value === null || value === false) return;
-      if (key === 'text') node.textContent = String(value);
-      else if (key === 'className') node.className = value;
-      else if (key.slice(0, 2) === 'on') node.addEventListener(key.slice(2), value);
-      else node.setAttribute(key, String(value));
-    });
+    if (props)
+      Object.keys(props).forEach(function (key) {
+        var value = props[key];
+        if (value === undefined || value === null || value === false) return;
+        if (key === 'text') node.textContent = String(value);
+        else if (key === 'className') node.className = value;
+        else if (key.slice(0, 2) === 'on') node.addEventListener(key.slice(2), value);
+        else node.setAttribute(key, String(value));
+      });
     (children || []).forEach(function (child) {
       if (child === null || child === undefined) return;
       node.appendChild(typeof child === 'string' ? document.createTextNode(child) : child);
     });
     return node;
   }
-  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+  function clear(node) {
+    while (node.firstChild) node.removeChild(node.firstChild);
+  }
 
   function api(method, path, body) {
     var headers = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (method !== 'GET' && CSRF) headers['x-csrf-token'] = CSRF;
-    return fetch(path, { method: method, headers: headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' })
-      .then(function (response) {
-        if (response.status === 401) { location.href = '/login?next=' + encodeURIComponent(location.pathname + location.search); throw new Error('log in first'); }
-        return response.json().then(function (json) {
-          if (!response.ok) throw new Error(json && json.error ? json.error : 'HTTP ' + response.status);
-          return json;
-        });
+    return fetch(path, {
+      method: method,
+      headers: headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'same-origin',
+    }).then(function (response) {
+      if (response.status === 401) {
+        location.href = '/login?next=' + encodeURIComponent(location.pathname + location.search);
+        throw new Error('log in first');
+      }
+      return response.json().then(function (json) {
+        if (!response.ok) throw new Error(json && json.error ? json.error : 'HTTP ' + response.status);
+        return json;
       });
+    });
   }
 
   function shorten(text, max) {
@@ -49,9 +62,11 @@
     if (ms === null || ms === undefined) return '-';
     var s = Math.floor(ms / 1000);
     if (s < 60) return (ms < 10000 ? (ms / 1000).toFixed(1) : String(s)) + 's';
-    var m = Math.floor(s / 60); s = s % 60;
+    var m = Math.floor(s / 60);
+    s = s % 60;
     if (m < 60) return m + 'm ' + (s < 10 ? '0' : '') + s + 's';
-    var h = Math.floor(m / 60); m = m % 60;
+    var h = Math.floor(m / 60);
+    m = m % 60;
     return h + 'h ' + (m < 10 ? '0' : '') + m + 'm';
   }
   function when(iso) {
@@ -66,23 +81,43 @@
     var until = task.limit && task.limit.until;
     if (!until || ENDED[task.status] || new Date(until).getTime() <= Date.now()) return document.createTextNode('');
     var today = until.slice(0, 10) === new Date().toISOString().slice(0, 10);
-    return el('span', { className: 'limit-note muted', text: ' waiting for usage limit (resets ' + (today ? '' : until.slice(0, 10) + ' ') + until.slice(11, 16) + ' UTC)' });
+    return el('span', {
+      className: 'limit-note muted',
+      text:
+        ' waiting for usage limit (resets ' + (today ? '' : until.slice(0, 10) + ' ') + until.slice(11, 16) + ' UTC)',
+    });
   }
-  function statusBadge(status) { return el('span', { className: 'status ' + status, text: status.replace('_', ' ') }); }
-  function what(task) { return task.name || task.command || task.prompt || ''; }
+  function statusBadge(status) {
+    return el('span', { className: 'status ' + status, text: status.replace('_', ' ') });
+  }
+  function what(task) {
+    return task.name || task.command || task.prompt || '';
+  }
   function claudeBrief(task) {
     var c = task.claude;
     if (!c) return '-';
-    var turns = c.num_turns !== undefined ? c.num_turns : (c.turns || 0);
-    var cost = c.total_cost_usd !== undefined ? ' \u00B7 $' + (c.total_cost_usd < 1 ? c.total_cost_usd.toFixed(4) : c.total_cost_usd.toFixed(2)) : '';
+    var turns = c.num_turns !== undefined ? c.num_turns : c.turns || 0;
+    var cost =
+      c.total_cost_usd !== undefined
+        ? ' \u00B7 $' + (c.total_cost_usd < 1 ? c.total_cost_usd.toFixed(4) : c.total_cost_usd.toFixed(2))
+        : '';
     return turns + (turns === 1 ? ' turn' : ' turns') + cost;
   }
-  function showError(node, error) { clear(node); node.appendChild(el('p', { className: 'error', role: 'alert', text: error.message || String(error) })); }
+  function showError(node, error) {
+    clear(node);
+    node.appendChild(el('p', { className: 'error', role: 'alert', text: error.message || String(error) }));
+  }
 
   // ---- the list of tasks ----
   function listPage() {
     var params = new URLSearchParams(location.search);
-    var filters = { q: params.get('q') || '', status: params.get('status') || '', executor: params.get('executor') || '', type: params.get('type') || '', label: params.get('label') || '' };
+    var filters = {
+      q: params.get('q') || '',
+      status: params.get('status') || '',
+      executor: params.get('executor') || '',
+      type: params.get('type') || '',
+      label: params.get('label') || '',
+    };
     var cursors = [];
     var cursor = '';
     var next = null;
@@ -91,85 +126,190 @@
     var body = el('tbody');
     var message = el('div');
     var pageInfo = el('span', { className: 'muted' });
-    var newer = el('button', { type: 'button', text: '\u2190 Newer', onclick: function () { cursor = cursors.pop() || ''; load(); } });
-    var older = el('button', { type: 'button', text: 'Older \u2192', onclick: function () { if (next) { cursors.push(cursor); cursor = next; load(); } } });
+    var newer = el('button', {
+      type: 'button',
+      text: '\u2190 Newer',
+      onclick: function () {
+        cursor = cursors.pop() || '';
+        load();
+      },
+    });
+    var older = el('button', {
+      type: 'button',
+      text: 'Older \u2192',
+      onclick: function () {
+        if (next) {
+          cursors.push(cursor);
+          cursor = next;
+          load();
+        }
+      },
+    });
 
     function select(name, label, options) {
-      var node = el('select', { name: name, 'aria-label': label, onchange: function () { filters[name] = node.value; restart(); } },
-        [el('option', { value: '', text: label })].concat(options.map(function (o) { return el('option', { value: o[0], text: o[1] }); })));
+      var node = el(
+        'select',
+        {
+          name: name,
+          'aria-label': label,
+          onchange: function () {
+            filters[name] = node.value;
+            restart();
+          },
+        },
+        [el('option', { value: '', text: label })].concat(
+          options.map(function (o) {
+            return el('option', { value: o[0], text: o[1] });
+          }),
+        ),
+      );
       node.value = filters[name];
       return node;
     }
-    var search = el('input', { type: 'search', name: 'q', placeholder: 'Search name, command, prompt\u2026', 'aria-label': 'Search' });
+    var search = el('input', {
+      type: 'search',
+      name: 'q',
+      placeholder: 'Search name, command, prompt\u2026',
+      'aria-label': 'Search',
+    });
     search.value = filters.q;
     var debounce = null;
-    search.addEventListener('input', function () { clearTimeout(debounce); debounce = setTimeout(function () { filters.q = search.value.trim(); restart(); }, 250); });
+    search.addEventListener('input', function () {
+      clearTimeout(debounce);
+      debounce = setTimeout(function () {
+        filters.q = search.value.trim();
+        restart();
+      }, 250);
+    });
     var label = el('input', { type: 'text', name: 'label', placeholder: 'label', size: 10, 'aria-label': 'Label' });
     label.value = filters.label;
-    label.addEventListener('change', function () { filters.label = label.value.trim(); restart(); });
+    label.addEventListener('change', function () {
+      filters.label = label.value.trim();
+      restart();
+    });
     var executorSelect = select('executor', 'all executors', []);
-    api('GET', '/api/executors').then(function (executors) {
-      executors.forEach(function (e) { executorSelect.appendChild(el('option', { value: e.name, text: e.name + ' (' + e.type + ')' })); });
-      executorSelect.value = filters.executor;
-    }).catch(function () {});
+    api('GET', '/api/executors')
+      .then(function (executors) {
+        executors.forEach(function (e) {
+          executorSelect.appendChild(el('option', { value: e.name, text: e.name + ' (' + e.type + ')' }));
+        });
+        executorSelect.value = filters.executor;
+      })
+      .catch(function () {});
 
     clear(app);
-    app.appendChild(el('div', { className: 'toolbar' }, [
-      search,
-      select('status', 'all statuses', STATUSES.map(function (s) { return [s, s.replace('_', ' ')]; })),
-      select('type', 'all types', [['claude_code', ICONS.claude_code + ' Claude'], ['shell_command', ICONS.shell_command + ' Command']]),
-      executorSelect,
-      label,
-    ]));
-    app.appendChild(el('table', { className: 'tasks' }, [
-      el('thead', null, [el('tr', null, [
-        el('th', { text: '' }), el('th', { text: 'Task' }), el('th', { text: 'Executor' }), el('th', { text: 'Status' }), el('th', { text: 'Started' }),
-        el('th', { className: 'num', text: 'Duration' }), el('th', { className: 'num', text: 'Exit' }), el('th', { className: 'num', text: 'Turns / cost' }), el('th', { text: 'ID' }),
-      ])]),
-      body,
-    ]));
+    app.appendChild(
+      el('div', { className: 'toolbar' }, [
+        search,
+        select(
+          'status',
+          'all statuses',
+          STATUSES.map(function (s) {
+            return [s, s.replace('_', ' ')];
+          }),
+        ),
+        select('type', 'all types', [
+          ['claude_code', ICONS.claude_code + ' Claude'],
+          ['shell_command', ICONS.shell_command + ' Command'],
+        ]),
+        executorSelect,
+        label,
+      ]),
+    );
+    app.appendChild(
+      el('table', { className: 'tasks' }, [
+        el('thead', null, [
+          el('tr', null, [
+            el('th', { text: '' }),
+            el('th', { text: 'Task' }),
+            el('th', { text: 'Executor' }),
+            el('th', { text: 'Status' }),
+            el('th', { text: 'Started' }),
+            el('th', { className: 'num', text: 'Duration' }),
+            el('th', { className: 'num', text: 'Exit' }),
+            el('th', { className: 'num', text: 'Turns / cost' }),
+            el('th', { text: 'ID' }),
+          ]),
+        ]),
+        body,
+      ]),
+    );
     app.appendChild(message);
     app.appendChild(el('div', { className: 'pager' }, [newer, older, pageInfo]));
 
     function restart() {
-      cursors = []; cursor = '';
+      cursors = [];
+      cursor = '';
       var q = new URLSearchParams();
-      Object.keys(filters).forEach(function (k) { if (filters[k]) q.set(k, filters[k]); });
+      Object.keys(filters).forEach(function (k) {
+        if (filters[k]) q.set(k, filters[k]);
+      });
       history.replaceState(null, '', location.pathname + (q.toString() ? '?' + q.toString() : ''));
       load();
     }
     function row(task) {
       var href = '/tasks/' + task.task_id;
-      return el('tr', { className: 'task', 'data-task-id': task.task_id, onclick: function (event) { if (event.target.tagName !== 'A') location.href = href; } }, [
-        el('td', { className: 'icon', title: task.task_type, text: ICONS[task.task_type] || '?' }),
-        el('td', { className: 'what', title: what(task) }, [el('a', { href: href, text: shorten(what(task), 90) })]),
-        el('td', { text: task.executor }),
-        el('td', null, [statusBadge(task.status), limitNote(task)]),
-        el('td', { title: task.started_at || '', text: when(task.started_at) }),
-        el('td', { className: 'num', text: duration(task.duration_ms) }),
-        el('td', { className: 'num', text: task.exit_code === null ? '-' : String(task.exit_code) }),
-        el('td', { className: 'num', text: claudeBrief(task) }),
-        el('td', { className: 'mono muted', text: task.task_id.slice(0, 8) }),
-      ]);
+      return el(
+        'tr',
+        {
+          className: 'task',
+          'data-task-id': task.task_id,
+          onclick: function (event) {
+            if (event.target.tagName !== 'A') location.href = href;
+          },
+        },
+        [
+          el('td', { className: 'icon', title: task.task_type, text: ICONS[task.task_type] || '?' }),
+          el('td', { className: 'what', title: what(task) }, [el('a', { href: href, text: shorten(what(task), 90) })]),
+          el('td', { text: task.executor }),
+          el('td', null, [statusBadge(task.status), limitNote(task)]),
+          el('td', { title: task.started_at || '', text: when(task.started_at) }),
+          el('td', { className: 'num', text: duration(task.duration_ms) }),
+          el('td', { className: 'num', text: task.exit_code === null ? '-' : String(task.exit_code) }),
+          el('td', { className: 'num', text: claudeBrief(task) }),
+          el('td', { className: 'mono muted', text: task.task_id.slice(0, 8) }),
+        ],
+      );
     }
     function load() {
       clearTimeout(timer);
-      if (loading) { timer = setTimeout(load, 200); return; }
+      if (loading) {
+        timer = setTimeout(load, 200);
+        return;
+      }
       loading = true;
       var q = new URLSearchParams();
-      Object.keys(filters).forEach(function (k) { if (filters[k]) q.set(k, filters[k]); });
+      Object.keys(filters).forEach(function (k) {
+        if (filters[k]) q.set(k, filters[k]);
+      });
       q.set('limit', '50');
       if (cursor) q.set('cursor', cursor);
-      api('GET', '/api/tasks?' + q.toString()).then(function (page) {
-        clear(body); clear(message);
-        page.tasks.forEach(function (task) { body.appendChild(row(task)); });
-        if (page.tasks.length === 0) message.appendChild(el('p', { className: 'muted', text: page.next_cursor ? 'No matches on this page; look at older tasks.' : 'No tasks match.' }));
-        next = page.next_cursor;
-        older.disabled = !next;
-        newer.disabled = cursors.length === 0;
-        pageInfo.textContent = 'page ' + (cursors.length + 1);
-      }).catch(function (error) { showError(message, error); })
-        .then(function () { loading = false; timer = setTimeout(load, document.hidden ? 10000 : 2000); });
+      api('GET', '/api/tasks?' + q.toString())
+        .then(function (page) {
+          clear(body);
+          clear(message);
+          page.tasks.forEach(function (task) {
+            body.appendChild(row(task));
+          });
+          if (page.tasks.length === 0)
+            message.appendChild(
+              el('p', {
+                className: 'muted',
+                text: page.next_cursor ? 'No matches on this page; look at older tasks.' : 'No tasks match.',
+              }),
+            );
+          next = page.next_cursor;
+          older.disabled = !next;
+          newer.disabled = cursors.length === 0;
+          pageInfo.textContent = 'page ' + (cursors.length + 1);
+        })
+        .catch(function (error) {
+          showError(message, error);
+        })
+        .then(function () {
+          loading = false;
+          timer = setTimeout(load, document.hidden ? 10000 : 2000);
+        });
     }
     load();
   }
@@ -185,39 +325,65 @@
     var logHead = el('div', { className: 'log-head' }, [el('strong', { text: 'Output' }), logState]);
     var changes = el('section', { id: 'changes', hidden: true });
     clear(app);
-    [head, notice, logHead, logBox, changes, el('h2', { className: 'section', text: 'Record' }), record].forEach(function (n) { app.appendChild(n); });
+    [head, notice, logHead, logBox, changes, el('h2', { className: 'section', text: 'Record' }), record].forEach(
+      function (n) {
+        app.appendChild(n);
+      },
+    );
     var task = null;
     var streaming = false;
     var diffShown = false;
 
     function field(name, value) {
       if (value === undefined) return;
-      var text = value === null ? '-' : (typeof value === 'object' ? JSON.stringify(value, null, 2) : String(value));
+      var text = value === null ? '-' : typeof value === 'object' ? JSON.stringify(value, null, 2) : String(value);
       record.appendChild(el('dt', { text: name }));
       record.appendChild(el('dd', { 'data-field': name, text: text }));
     }
     function renderTask() {
-      clear(head); clear(record);
-      var h1 = el('h1', null, [el('span', { text: (ICONS[task.task_type] || '') + ' ' }), el('span', { className: 'what', text: task.name || shorten(what(task), 200) })]);
+      clear(head);
+      clear(record);
+      var h1 = el('h1', null, [
+        el('span', { text: (ICONS[task.task_type] || '') + ' ' }),
+        el('span', { className: 'what', text: task.name || shorten(what(task), 200) }),
+      ]);
       head.appendChild(h1);
       head.appendChild(statusBadge(task.status));
       head.appendChild(limitNote(task));
-      if (!READ_ONLY && !ENDED[task.status]) head.appendChild(el('button', { type: 'button', className: 'danger', id: 'kill', text: 'Kill', onclick: kill }));
-      if (!READ_ONLY && ENDED[task.status]) head.appendChild(el('button', { type: 'button', id: 'retry', text: 'Retry', onclick: retry }));
-      if (task.task_type === 'claude_code') head.appendChild(el('a', { href: location.pathname + (rawMode ? '' : '?raw=1'), text: rawMode ? 'transcript' : 'raw stream-json' }));
+      if (!READ_ONLY && !ENDED[task.status])
+        head.appendChild(
+          el('button', { type: 'button', className: 'danger', id: 'kill', text: 'Kill', onclick: kill }),
+        );
+      if (!READ_ONLY && ENDED[task.status])
+        head.appendChild(el('button', { type: 'button', id: 'retry', text: 'Retry', onclick: retry }));
+      if (task.task_type === 'claude_code')
+        head.appendChild(
+          el('a', {
+            href: location.pathname + (rawMode ? '' : '?raw=1'),
+            text: rawMode ? 'transcript' : 'raw stream-json',
+          }),
+        );
       Object.keys(task).forEach(function (key) {
-        if (key === 'claude' && task.claude) Object.keys(task.claude).forEach(function (k) { field('claude.' + k, task.claude[k]); });
+        if (key === 'claude' && task.claude)
+          Object.keys(task.claude).forEach(function (k) {
+            field('claude.' + k, task.claude[k]);
+          });
         else field(key, task[key]);
       });
     }
     // A worktree task's changes against its base: the files, then the diff, coloured, as text.
     function loadDiff() {
-      return fetch('/api/tasks/' + id + '/diff', { credentials: 'same-origin' }).then(function (response) {
-        return response.text().then(function (text) {
-          if (!response.ok) throw new Error(JSON.parse(text).error || ('HTTP ' + response.status));
-          renderDiff(text);
+      return fetch('/api/tasks/' + id + '/diff', { credentials: 'same-origin' })
+        .then(function (response) {
+          return response.text().then(function (text) {
+            if (!response.ok) throw new Error(JSON.parse(text).error || 'HTTP ' + response.status);
+            renderDiff(text);
+          });
+        })
+        .catch(function (error) {
+          changes.hidden = false;
+          showError(changes, error);
         });
-      }).catch(function (error) { changes.hidden = false; showError(changes, error); });
     }
     function renderDiff(text) {
       clear(changes);
@@ -232,38 +398,101 @@
         else if (files.length && line.charAt(0) === '+' && line.indexOf('+++ ') !== 0) files[files.length - 1].add++;
         else if (files.length && line.charAt(0) === '-' && line.indexOf('--- ') !== 0) files[files.length - 1].del++;
       });
-      var summary = files.length + ' file' + (files.length === 1 ? '' : 's') + ' changed on ' + git.branch + ' (from ' + git.base + ' ' + git.base_sha.slice(0, 7) + ')';
-      changes.appendChild(el('div', { className: 'changes-head' }, [el('strong', { text: 'Changes' }), el('span', { className: 'muted', id: 'changes-summary', text: summary }),
-        el('button', { type: 'button', text: 'Refresh', onclick: loadDiff })]));
-      changes.appendChild(el('ul', { className: 'files', id: 'changed-files' }, files.map(function (f) {
-        return el('li', null, [el('span', { className: 'mono', text: f.path }), el('span', { className: 'add', text: '+' + f.add }), el('span', { className: 'del', text: '-' + f.del })]);
-      })));
-      changes.appendChild(el('div', { className: 'diff', id: 'diff' }, lines.map(function (line) {
-        var c = line.charAt(0);
-        var kind = /^(diff --git|index |new file|deleted file|similarity|rename |Binary files)/.test(line) ? 'meta' : line.indexOf('@@') === 0 ? 'hunk' : (c === '+' && line.indexOf('+++ ') !== 0) ? 'add' : (c === '-' && line.indexOf('--- ') !== 0) ? 'del' : (line.indexOf('+++ ') === 0 || line.indexOf('--- ') === 0) ? 'meta' : '';
-        return el('div', { className: 'line' + (kind ? ' ' + kind : ''), text: line });
-      })));
+      var summary =
+        files.length +
+        ' file' +
+        (files.length === 1 ? '' : 's') +
+        ' changed on ' +
+        git.branch +
+        ' (from ' +
+        git.base +
+        ' ' +
+        git.base_sha.slice(0, 7) +
+        ')';
+      changes.appendChild(
+        el('div', { className: 'changes-head' }, [
+          el('strong', { text: 'Changes' }),
+          el('span', { className: 'muted', id: 'changes-summary', text: summary }),
+          el('button', { type: 'button', text: 'Refresh', onclick: loadDiff }),
+        ]),
+      );
+      changes.appendChild(
+        el(
+          'ul',
+          { className: 'files', id: 'changed-files' },
+          files.map(function (f) {
+            return el('li', null, [
+              el('span', { className: 'mono', text: f.path }),
+              el('span', { className: 'add', text: '+' + f.add }),
+              el('span', { className: 'del', text: '-' + f.del }),
+            ]);
+          }),
+        ),
+      );
+      changes.appendChild(
+        el(
+          'div',
+          { className: 'diff', id: 'diff' },
+          lines.map(function (line) {
+            var c = line.charAt(0);
+            var kind = /^(diff --git|index |new file|deleted file|similarity|rename |Binary files)/.test(line)
+              ? 'meta'
+              : line.indexOf('@@') === 0
+                ? 'hunk'
+                : c === '+' && line.indexOf('+++ ') !== 0
+                  ? 'add'
+                  : c === '-' && line.indexOf('--- ') !== 0
+                    ? 'del'
+                    : line.indexOf('+++ ') === 0 || line.indexOf('--- ') === 0
+                      ? 'meta'
+                      : '';
+            return el('div', { className: 'line' + (kind ? ' ' + kind : ''), text: line });
+          }),
+        ),
+      );
     }
     function refresh() {
-      return api('GET', '/api/tasks/' + id).then(function (t) {
-        task = t; renderTask();
-        if (task.git && !diffShown && ENDED[task.status]) { diffShown = true; loadDiff(); }
-        if (!streaming) { streaming = true; follow(); }
-        if (!ENDED[task.status]) setTimeout(refresh, 2000);
-      }).catch(function (error) { showError(notice, error); setTimeout(refresh, 5000); });
+      return api('GET', '/api/tasks/' + id)
+        .then(function (t) {
+          task = t;
+          renderTask();
+          if (task.git && !diffShown && ENDED[task.status]) {
+            diffShown = true;
+            loadDiff();
+          }
+          if (!streaming) {
+            streaming = true;
+            follow();
+          }
+          if (!ENDED[task.status]) setTimeout(refresh, 2000);
+        })
+        .catch(function (error) {
+          showError(notice, error);
+          setTimeout(refresh, 5000);
+        });
     }
     function kill() {
       if (!confirm('Kill this task?')) return;
       var button = document.getElementById('kill');
       if (button) button.disabled = true;
-      api('POST', '/api/tasks/' + id + '/kill', {}).then(function (result) {
-        clear(notice); notice.appendChild(el('p', { className: 'muted', text: 'Kill: ' + result.result.replace('-', ' ') }));
-        return refresh();
-      }).catch(function (error) { showError(notice, error); });
+      api('POST', '/api/tasks/' + id + '/kill', {})
+        .then(function (result) {
+          clear(notice);
+          notice.appendChild(el('p', { className: 'muted', text: 'Kill: ' + result.result.replace('-', ' ') }));
+          return refresh();
+        })
+        .catch(function (error) {
+          showError(notice, error);
+        });
     }
     function retry() {
-      api('POST', '/api/tasks/' + id + '/retry', {}).then(function (created) { location.href = '/tasks/' + created.task_id; })
-        .catch(function (error) { showError(notice, error); });
+      api('POST', '/api/tasks/' + id + '/retry', {})
+        .then(function (created) {
+          location.href = '/tasks/' + created.task_id;
+        })
+        .catch(function (error) {
+          showError(notice, error);
+        });
     }
 
     // The log: an AnsiTerminal turns output into styled lines; finished lines are appended once,
@@ -277,13 +506,15 @@
       segments.forEach(function (segment) {
         var span = document.createElement('span');
         span.textContent = segment.text;
-        var s = segment.style; var colors = term.colorsOf(s);
+        var s = segment.style;
+        var colors = term.colorsOf(s);
         if (colors.fg) span.style.color = colors.fg;
         if (colors.bg) span.style.backgroundColor = colors.bg;
         if (s.bold) span.style.fontWeight = 'bold';
         if (s.dim) span.style.opacity = '0.7';
         if (s.italic) span.style.fontStyle = 'italic';
-        if (s.underline || s.strike) span.style.textDecoration = (s.underline ? 'underline ' : '') + (s.strike ? 'line-through' : '');
+        if (s.underline || s.strike)
+          span.style.textDecoration = (s.underline ? 'underline ' : '') + (s.strike ? 'line-through' : '');
         parent.appendChild(span);
       });
     }
@@ -304,13 +535,19 @@
       if (scheduled) return;
       scheduled = true;
       (window.requestAnimationFrame || setTimeout)(flush);
-      setTimeout(function () { if (scheduled) flush(); }, 100);
+      setTimeout(function () {
+        if (scheduled) flush();
+      }, 100);
     }
     function follow() {
       var transcript = task.task_type === 'claude_code' && !rawMode;
       var source = new EventSource('/api/tasks/' + id + '/logs' + (transcript ? '?view=transcript' : ''));
       var write = function (prefix, suffix) {
-        return function (event) { term.write(prefix + JSON.parse(event.data) + suffix); schedule(); logState.textContent = 'live'; };
+        return function (event) {
+          term.write(prefix + JSON.parse(event.data) + suffix);
+          schedule();
+          logState.textContent = 'live';
+        };
       };
       source.addEventListener('stdout', write('', ''));
       source.addEventListener('stderr', write('', ''));
@@ -318,10 +555,16 @@
       source.addEventListener('end', function (event) {
         source.close();
         var end = JSON.parse(event.data);
-        logState.textContent = 'ended: ' + end.status + (end.exit_code !== null ? ' (exit ' + end.exit_code + ')' : '') + (end.error ? ' \u2014 ' + end.error : '');
+        logState.textContent =
+          'ended: ' +
+          end.status +
+          (end.exit_code !== null ? ' (exit ' + end.exit_code + ')' : '') +
+          (end.error ? ' \u2014 ' + end.error : '');
         setTimeout(refresh, 200);
       });
-      source.addEventListener('open', function () { logState.textContent = 'live'; });
+      source.addEventListener('open', function () {
+        logState.textContent = 'live';
+      });
       source.addEventListener('error', function () {
         if (source.readyState === EventSource.CLOSED) logState.textContent = 'disconnected (reload to retry)';
         else logState.textContent = 'reconnecting\u2026';

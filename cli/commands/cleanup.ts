@@ -6,7 +6,8 @@ import { taskControl } from '../load-library.js';
 
 export default class Cleanup extends BaseCommand {
   static override summary = 'Remove an ended task: its spool directory, worktree, logs and record';
-  static override description = 'A task that ran in a git worktree has it removed; its branch stays unless --delete-branch.';
+  static override description =
+    'A task that ran in a git worktree has it removed; its branch stays unless --delete-branch.';
   static override args = taskIdArgs;
   static override flags = {
     ...taskIdFlag,

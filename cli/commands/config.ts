@@ -33,7 +33,9 @@ export default class Config extends BaseCommand {
     }
     this.log(`Config path: ${file}`);
     if (!existsSync(file)) {
-      this.log('Status:      not found (using one executor named "local")\nRun `openclaw-agent config --init` to create one.');
+      this.log(
+        'Status:      not found (using one executor named "local")\nRun `openclaw-agent config --init` to create one.',
+      );
       return;
     }
     const config = await this.loadConfig(flags.config);
@@ -42,7 +44,9 @@ export default class Config extends BaseCommand {
     const notifiers = Object.entries(config.notifiers);
     if (notifiers.length > 0) {
       const { notifierTarget } = await lib();
-      this.log(`Notifiers:   ${notifiers.length}${config.defaults.notify.length > 0 ? ` (every task: ${config.defaults.notify.join(', ')})` : ''}`);
+      this.log(
+        `Notifiers:   ${notifiers.length}${config.defaults.notify.length > 0 ? ` (every task: ${config.defaults.notify.join(', ')})` : ''}`,
+      );
       for (const [name, n] of notifiers) this.log(`  - ${name} (${n.type} ${notifierTarget(n)})`);
     }
   }

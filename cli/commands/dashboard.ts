@@ -11,7 +11,7 @@ export default class Dashboard extends BaseCommand {
   static override description =
     'Serves until Ctrl-C: the task panel at /, Bull Board at /queues, the REST API under /api (OpenAPI at /api/openapi.json), /healthz and /metrics. ' +
     'It listens on 127.0.0.1 unless told otherwise; any other --host needs a token, from $OPENCLAW_AGENT_DASHBOARD_TOKEN or --token-file. ' +
-    'With --stream, --json or --watch it prints the original tool\'s JSON views instead of serving.';
+    "With --stream, --json or --watch it prints the original tool's JSON views instead of serving.";
   static override examples = [
     '<%= config.bin %> dashboard',
     '<%= config.bin %> dashboard --host 0.0.0.0 --port 8080 --token-file ~/.config/openclaw/dashboard-token',
@@ -20,12 +20,20 @@ export default class Dashboard extends BaseCommand {
   ];
   static override flags = {
     port: Flags.integer({ description: 'Port to listen on', default: 3000, min: 0, max: 65535 }),
-    host: Flags.string({ description: 'Address to listen on (anything but loopback needs a token)', default: '127.0.0.1' }),
+    host: Flags.string({
+      description: 'Address to listen on (anything but loopback needs a token)',
+      default: '127.0.0.1',
+    }),
     'read-only': Flags.boolean({ description: 'Refuse to start, kill or retry tasks; Bull Board read-only' }),
-    'token-file': Flags.string({ description: 'File holding the dashboard token (default: $OPENCLAW_AGENT_DASHBOARD_TOKEN)' }),
+    'token-file': Flags.string({
+      description: 'File holding the dashboard token (default: $OPENCLAW_AGENT_DASHBOARD_TOKEN)',
+    }),
     stream: Flags.boolean({ description: 'Print one JSON line per task (newest first) and exit' }),
     json: Flags.boolean({ description: 'Print a JSON summary (counts and every task) and exit' }),
-    watch: Flags.integer({ description: 'Print the JSON summary (or, with --stream, the JSON lines) every N seconds until Ctrl-C', min: 1 }),
+    watch: Flags.integer({
+      description: 'Print the JSON summary (or, with --stream, the JSON lines) every N seconds until Ctrl-C',
+      min: 1,
+    }),
   };
 
   async run(): Promise<void> {
@@ -50,7 +58,9 @@ export default class Dashboard extends BaseCommand {
       readOnly: flags['read-only'],
       onLog: (line) => process.stderr.write(`[openclaw-agent dashboard] ${line}\n`),
     });
-    process.stderr.write(`openclaw-agent: dashboard on ${dashboard.url}/ (Bull Board at ${dashboard.url}/queues) — Ctrl-C stops it\n`);
+    process.stderr.write(
+      `openclaw-agent: dashboard on ${dashboard.url}/ (Bull Board at ${dashboard.url}/queues) — Ctrl-C stops it\n`,
+    );
     await untilSignal();
     await dashboard.close();
     const { exitAfterShutdown } = await import('../../workers/shutdown.js');
@@ -58,7 +68,10 @@ export default class Dashboard extends BaseCommand {
   }
 
   // The original tool's views: JSON lines, or a summary object, once or every N seconds.
-  private async printViews(configFlag: string | undefined, options: { stream: boolean; watchSeconds?: number }): Promise<void> {
+  private async printViews(
+    configFlag: string | undefined,
+    options: { stream: boolean; watchSeconds?: number },
+  ): Promise<void> {
     const client = await this.openClient(configFlag);
     const stop = new AbortController();
     const onSignal = () => stop.abort();
@@ -88,7 +101,9 @@ async function readToken(file: string | undefined): Promise<string | undefined> 
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new UsageError(`cannot read the token file ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    throw new UsageError(
+      `cannot read the token file ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+    );
   }
   const token = text.trim();
   if (token === '') throw new UsageError(`the token file ${file} is empty`);

@@ -9,7 +9,10 @@ export default class Down extends BaseCommand {
     await this.parse(Down);
     const { stopPrivateStack } = await lib();
     const stopped = await stopPrivateStack();
-    const said = { 'redis-and-workers': 'Stopped the private Redis and workers.', workers: 'Stopped the background workers.' } as const;
+    const said = {
+      'redis-and-workers': 'Stopped the private Redis and workers.',
+      workers: 'Stopped the background workers.',
+    } as const;
     this.log(stopped ? said[stopped] : 'No private stack is running.');
   }
 }

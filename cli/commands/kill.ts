@@ -5,7 +5,8 @@ import { requireTaskId, taskIdArgs, taskIdFlag } from '../task-id.js';
 import { lib, taskControl } from '../load-library.js';
 
 export default class Kill extends BaseCommand {
-  static override summary = 'Kill a task: cancel it if queued, else SIGTERM its process group, then SIGKILL after the grace period';
+  static override summary =
+    'Kill a task: cancel it if queued, else SIGTERM its process group, then SIGKILL after the grace period';
   static override examples = ['<%= config.bin %> kill 3f2a9c', '<%= config.bin %> kill 3f2a9c --grace 30s'];
   static override args = taskIdArgs;
   static override flags = {
@@ -27,15 +28,25 @@ export default class Kill extends BaseCommand {
       return;
     }
     if (result.kind === 'cancelled') {
-      this.log(result.view.status === 'killed' ? `Task ${taskId} killed (it was waiting for a retry).` : `Task ${taskId} cancelled (it had not started).`);
+      this.log(
+        result.view.status === 'killed'
+          ? `Task ${taskId} killed (it was waiting for a retry).`
+          : `Task ${taskId} cancelled (it had not started).`,
+      );
       return;
     }
     try {
       const [view] = await waitForTasks(client, [taskId], { timeoutMs: graceMs + 5000 });
-      this.log(view!.status === 'killed' ? `Task ${taskId} killed.` : `Task ${taskId} ended (${view!.status}) before the kill took effect.`);
+      this.log(
+        view!.status === 'killed'
+          ? `Task ${taskId} killed.`
+          : `Task ${taskId} ended (${view!.status}) before the kill took effect.`,
+      );
     } catch (error) {
       if (!(error instanceof WaitTimeoutError)) throw error;
-      this.log(`Kill of task ${taskId} requested; it stops as soon as a worker follows it (no worker acted within ${Math.round(graceMs / 1000) + 5}s).`);
+      this.log(
+        `Kill of task ${taskId} requested; it stops as soon as a worker follows it (no worker acted within ${Math.round(graceMs / 1000) + 5}s).`,
+      );
     }
   }
 }

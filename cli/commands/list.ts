@@ -5,9 +5,15 @@ import { lib } from '../load-library.js';
 
 export default class List extends BaseCommand {
   static override summary = 'List tasks, newest first';
-  static override examples = ['<%= config.bin %> list --status running', '<%= config.bin %> list --executor crib --jsonl'];
+  static override examples = [
+    '<%= config.bin %> list --status running',
+    '<%= config.bin %> list --executor crib --jsonl',
+  ];
   static override flags = {
-    status: Flags.string({ description: 'Only tasks with this status (queued, running, completed, failed, killed, timed_out, lost, cancelled)' }),
+    status: Flags.string({
+      description:
+        'Only tasks with this status (queued, running, completed, failed, killed, timed_out, lost, cancelled)',
+    }),
     executor: Flags.string({ description: 'Only tasks of this executor' }),
     type: Flags.string({ description: 'Only tasks of this type', options: ['claude_code', 'shell_command'] }),
     limit: Flags.integer({ description: 'At most this many tasks', default: 50, min: 1 }),
@@ -20,7 +26,9 @@ export default class List extends BaseCommand {
     const { isTaskStatus, TASK_STATUSES } = await lib();
     const { InvalidInputError, quoteInput } = await lib();
     if (flags.status !== undefined && !isTaskStatus(flags.status)) {
-      throw new InvalidInputError(`Expected \`--status\` to be one of ${TASK_STATUSES.join(', ')}, got ${quoteInput(flags.status)}`);
+      throw new InvalidInputError(
+        `Expected \`--status\` to be one of ${TASK_STATUSES.join(', ')}, got ${quoteInput(flags.status)}`,
+      );
     }
     const client = await this.openClient(flags.config);
     const views = await client.list({

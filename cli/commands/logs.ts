@@ -6,7 +6,7 @@ import { requireTaskId, taskIdArgs, taskIdFlag } from '../task-id.js';
 import { lib } from '../load-library.js';
 
 export default class Logs extends BaseCommand {
-  static override summary = 'Print a task\'s output (stderr to stderr)';
+  static override summary = "Print a task's output (stderr to stderr)";
   static override description =
     "A Claude Code task's output is shown as a transcript: its text, `→ Bash: cargo build` per tool call, shortened tool results and the outcome with turns and cost. `--raw` prints its stream-json lines as stored.";
   static override examples = [
@@ -17,8 +17,16 @@ export default class Logs extends BaseCommand {
   static override args = taskIdArgs;
   static override flags = {
     ...taskIdFlag,
-    lines: Flags.integer({ char: 'l', description: 'How many of the last lines to print (of the stream-json, for a Claude task)', default: 50, min: 0 }),
-    follow: Flags.boolean({ char: 'f', description: 'Keep printing until the task ends, then exit with its exit code' }),
+    lines: Flags.integer({
+      char: 'l',
+      description: 'How many of the last lines to print (of the stream-json, for a Claude task)',
+      default: 50,
+      min: 0,
+    }),
+    follow: Flags.boolean({
+      char: 'f',
+      description: 'Keep printing until the task ends, then exit with its exit code',
+    }),
     raw: Flags.boolean({ description: "Print a Claude task's stream-json lines as stored instead of a transcript" }),
   };
 

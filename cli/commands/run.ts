@@ -17,8 +17,15 @@ export default class Run extends BaseCommand {
   static override flags = {
     ...dispatchFlags,
     cmd: Flags.string({ char: 'c', description: 'Command string, run with sh -c' }),
-    workspace: Flags.string({ char: 'w', aliases: ['workdir'], description: 'Working directory (~ expands on the executor)' }),
-    env: Flags.string({ description: 'Environment variable KEY=VALUE for the task (repeatable; values are never printed)', multiple: true }),
+    workspace: Flags.string({
+      char: 'w',
+      aliases: ['workdir'],
+      description: 'Working directory (~ expands on the executor)',
+    }),
+    env: Flags.string({
+      description: 'Environment variable KEY=VALUE for the task (repeatable; values are never printed)',
+      multiple: true,
+    }),
   };
 
   async run(): Promise<void> {

@@ -24,10 +24,17 @@ export default class Skill extends BaseCommand {
   static override description =
     'The skill teaches an agent to dispatch long work with openclaw-agent, end its turn and act when it is woken. ' +
     '`--install openclaw` writes ~/.openclaw/skills/openclaw-agent/SKILL.md, `--install claude` ~/.claude/skills/openclaw-agent/SKILL.md; ' +
-    '`--dir DIR` writes DIR/openclaw-agent/SKILL.md (a workspace\'s skills folder, say).';
-  static override examples = ['<%= config.bin %> skill', '<%= config.bin %> skill --install openclaw', '<%= config.bin %> skill --dir ~/project/.claude/skills'];
+    "`--dir DIR` writes DIR/openclaw-agent/SKILL.md (a workspace's skills folder, say).";
+  static override examples = [
+    '<%= config.bin %> skill',
+    '<%= config.bin %> skill --install openclaw',
+    '<%= config.bin %> skill --dir ~/project/.claude/skills',
+  ];
   static override flags = {
-    install: Flags.string({ description: 'Install it where this agent host reads skills', options: Object.keys(HOSTS) }),
+    install: Flags.string({
+      description: 'Install it where this agent host reads skills',
+      options: Object.keys(HOSTS),
+    }),
     dir: Flags.string({ description: 'Install it into this skills folder instead (as DIR/openclaw-agent/SKILL.md)' }),
   };
 
@@ -42,7 +49,10 @@ export default class Skill extends BaseCommand {
       const { UsageError } = await lib();
       throw new UsageError('give either --install HOST or --dir DIR, not both');
     }
-    const root = flags.dir !== undefined ? path.resolve(flags.dir.replace(/^~(?=$|\/)/, homedir())) : HOSTS[flags.install as keyof typeof HOSTS]();
+    const root =
+      flags.dir !== undefined
+        ? path.resolve(flags.dir.replace(/^~(?=$|\/)/, homedir()))
+        : HOSTS[flags.install as keyof typeof HOSTS]();
     const file = path.join(root, SKILL_NAME, 'SKILL.md');
     try {
       await mkdir(path.dirname(file), { recursive: true });

@@ -18,17 +18,42 @@ export default class Start extends BaseCommand {
     ...dispatchFlags,
     prompt: Flags.string({ char: 'p', description: 'The prompt ("-" reads it from stdin)' }),
     'prompt-file': Flags.string({ description: 'Read the prompt from this file', exclusive: ['prompt'] }),
-    continue: Flags.string({ description: 'Continue the Claude session of this task (id or prefix): same executor and workspace, claude --resume' }),
-    workspace: Flags.string({ char: 'w', aliases: ['workdir'], description: 'Workspace directory (~ expands on the executor)' }),
+    continue: Flags.string({
+      description:
+        'Continue the Claude session of this task (id or prefix): same executor and workspace, claude --resume',
+    }),
+    workspace: Flags.string({
+      char: 'w',
+      aliases: ['workdir'],
+      description: 'Workspace directory (~ expands on the executor)',
+    }),
     'max-turns': Flags.integer({ description: 'Maximum agent turns (default: defaults.max_turns)', min: 1 }),
-    'allowed-tools': Flags.string({ description: 'Tool Claude may use without asking (repeatable or comma-separated)', multiple: true }),
-    'disallowed-tools': Flags.string({ description: 'Tool Claude may not use (repeatable or comma-separated)', multiple: true }),
+    'allowed-tools': Flags.string({
+      description: 'Tool Claude may use without asking (repeatable or comma-separated)',
+      multiple: true,
+    }),
+    'disallowed-tools': Flags.string({
+      description: 'Tool Claude may not use (repeatable or comma-separated)',
+      multiple: true,
+    }),
     model: Flags.string({ description: 'Model name or alias for claude --model' }),
-    'permission-mode': Flags.string({ description: 'default, acceptEdits, auto, bypassPermissions, manual, dontAsk or plan (default: the executor\'s permission_mode)' }),
-    'max-budget-usd': Flags.string({ description: 'Stop when the run has cost this many dollars (claude --max-budget-usd)' }),
-    'append-system-prompt': Flags.string({ description: 'Text added to Claude\'s system prompt' }),
-    'on-limit': Flags.string({ description: 'When the account\'s usage limit is reached: wait for the reset and resume the session, or fail', options: ['wait', 'fail'] }),
-    'limit-waits': Flags.integer({ description: 'How many times to wait for a usage limit before failing (default 3)', min: 0, max: 20 }),
+    'permission-mode': Flags.string({
+      description:
+        "default, acceptEdits, auto, bypassPermissions, manual, dontAsk or plan (default: the executor's permission_mode)",
+    }),
+    'max-budget-usd': Flags.string({
+      description: 'Stop when the run has cost this many dollars (claude --max-budget-usd)',
+    }),
+    'append-system-prompt': Flags.string({ description: "Text added to Claude's system prompt" }),
+    'on-limit': Flags.string({
+      description: "When the account's usage limit is reached: wait for the reset and resume the session, or fail",
+      options: ['wait', 'fail'],
+    }),
+    'limit-waits': Flags.integer({
+      description: 'How many times to wait for a usage limit before failing (default 3)',
+      min: 0,
+      max: 20,
+    }),
   };
 
   async run(): Promise<void> {
@@ -61,7 +86,12 @@ export default class Start extends BaseCommand {
     const worktree = earlier.git && options.worktree !== false ? { existing: earlier.git } : options.worktree;
     process.exitCode = await dispatchTask(
       client,
-      { ...payload, workspace: payload.workspace ?? earlier.workspace, resumeSessionId: earlier.sessionId, continues: earlier.taskId },
+      {
+        ...payload,
+        workspace: payload.workspace ?? earlier.workspace,
+        resumeSessionId: earlier.sessionId,
+        continues: earlier.taskId,
+      },
       { ...options, executor: flags.executor ?? earlier.executor, worktree },
       flags,
     );
@@ -75,7 +105,9 @@ async function readPrompt(prompt: string | undefined, file: string | undefined):
       return await readFile(file, 'utf8');
     } catch (error) {
       const { UsageError } = await lib();
-      throw new UsageError(`cannot read --prompt-file ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+      throw new UsageError(
+        `cannot read --prompt-file ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+      );
     }
   }
   if (prompt !== '-') return prompt;

@@ -5,7 +5,7 @@ import { requireTaskId, taskIdArgs, taskIdFlag } from '../task-id.js';
 import { lib } from '../load-library.js';
 
 export default class Status extends BaseCommand {
-  static override summary = 'Show a task\'s status';
+  static override summary = "Show a task's status";
   static override examples = ['<%= config.bin %> status 3f2a9c', '<%= config.bin %> status -t 3f2a9c1e-… --json'];
   static override args = taskIdArgs;
   static override flags = { ...taskIdFlag, json: Flags.boolean({ description: 'Print the task record as JSON' }) };

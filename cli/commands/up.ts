@@ -9,9 +9,16 @@ export default class Up extends BaseCommand {
   static override description =
     'Needs a redis-server binary. Data (AOF) and the generated password live in the data directory ($OPENCLAW_AGENT_HOME). Ctrl-C stops everything cleanly; running tasks keep running and are re-attached on the next start. Other commands start this in the background on their own when no Redis is reachable.';
   static override flags = {
-    background: Flags.boolean({ hidden: true, description: 'Started by another command; output goes to the stack log' }),
+    background: Flags.boolean({
+      hidden: true,
+      description: 'Started by another command; output goes to the stack log',
+    }),
     'redis-url': Flags.string({ description: 'Run only the workers, against this Redis, instead of a private one' }),
-    dashboard: Flags.boolean({ description: 'Serve the dashboard beside the workers (on 127.0.0.1)', default: true, allowNo: true }),
+    dashboard: Flags.boolean({
+      description: 'Serve the dashboard beside the workers (on 127.0.0.1)',
+      default: true,
+      allowNo: true,
+    }),
     'dashboard-port': Flags.integer({ description: 'Dashboard port', default: 3000, min: 0, max: 65535 }),
   };
 

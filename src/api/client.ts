@@ -110,7 +110,13 @@ export function createClient(options: ApiClientOptions): ApiClient {
   const headers = (extra: Record<string, string> = {}): Record<string, string> =>
     options.token ? { authorization: `Bearer ${options.token}`, ...extra } : extra;
 
-  async function call<T>(schema: z.ZodType<T>, method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  async function call<T>(
+    schema: z.ZodType<T>,
+    method: string,
+    path: string,
+    body?: unknown,
+    signal?: AbortSignal,
+  ): Promise<T> {
     const response = await fetch(base + path, {
       method,
       headers: headers(body === undefined ? {} : { 'content-type': 'application/json' }),
@@ -134,7 +140,10 @@ export function createClient(options: ApiClientOptions): ApiClient {
 
   function logs(id: string, options?: { tail?: number }): Promise<string>;
   function logs(id: string, options: ApiFollowOptions & { follow: true }): AsyncGenerator<LogEntry>;
-  function logs(id: string, o: (ApiFollowOptions & { follow?: boolean; tail?: number }) = {}): Promise<string> | AsyncGenerator<LogEntry> {
+  function logs(
+    id: string,
+    o: ApiFollowOptions & { follow?: boolean; tail?: number } = {},
+  ): Promise<string> | AsyncGenerator<LogEntry> {
     return o.follow ? followTaskLog(`${base}${taskPath(id)}/logs`, headers, o) : tail(id, o.tail ?? DEFAULT_TAIL_LINES);
   }
 
@@ -145,12 +154,14 @@ export function createClient(options: ApiClientOptions): ApiClient {
     get: (id) => call(ApiTaskSchema, 'GET', taskPath(id)),
     async list(query = {}) {
       const params = new URLSearchParams();
-      for (const [key, value] of Object.entries(query)) if (value !== undefined && value !== '') params.set(key, String(value));
+      for (const [key, value] of Object.entries(query))
+        if (value !== undefined && value !== '') params.set(key, String(value));
       const page = await call(ApiTaskListSchema, 'GET', `/api/tasks${params.size > 0 ? `?${params}` : ''}`);
       return { tasks: page.tasks, nextCursor: page.next_cursor ?? undefined };
     },
     logs,
-    kill: (id, o = {}) => call(ApiKillResultSchema, 'POST', `${taskPath(id)}/kill`, o.graceMs === undefined ? {} : { grace_ms: o.graceMs }),
+    kill: (id, o = {}) =>
+      call(ApiKillResultSchema, 'POST', `${taskPath(id)}/kill`, o.graceMs === undefined ? {} : { grace_ms: o.graceMs }),
     retry: (id) => call(ApiCreatedTaskSchema, 'POST', `${taskPath(id)}/retry`, {}),
     async wait(ids, o = {}) {
       const deadline = o.timeoutMs === undefined ? Infinity : Date.now() + o.timeoutMs;
@@ -164,7 +175,8 @@ export function createClient(options: ApiClientOptions): ApiClient {
             out.push(result.task);
             break;
           }
-          if (Date.now() >= deadline) throw new UserFacingError('WAIT_TIMEOUT', `still running after the timeout: ${result.task.task_id}`);
+          if (Date.now() >= deadline)
+            throw new UserFacingError('WAIT_TIMEOUT', `still running after the timeout: ${result.task.task_id}`);
         }
       }
       return out;
@@ -201,7 +213,11 @@ function createBody(payload: TaskPayload, o: ApiTaskOptions): ApiCreateTaskBody 
 
 // A task's log over SSE from `o.afterId`, reconnecting with back-off after a dropped stream and
 // resuming after the last entry seen, until the end marker.
-async function* followTaskLog(url: string, headers: (extra?: Record<string, string>) => Record<string, string>, o: ApiFollowOptions): AsyncGenerator<LogEntry> {
+async function* followTaskLog(
+  url: string,
+  headers: (extra?: Record<string, string>) => Record<string, string>,
+  o: ApiFollowOptions,
+): AsyncGenerator<LogEntry> {
   let lastId = o.afterId;
   let failures = 0;
   const query = o.transcript ? '?view=transcript' : '';
@@ -218,7 +234,8 @@ async function* followTaskLog(url: string, headers: (extra?: Record<string, stri
       await pause(reconnectDelay(failures));
       continue;
     }
-    if (!response.ok || !response.body) throw new ApiError(response.status, errorMessage(response.status, await response.text()));
+    if (!response.ok || !response.body)
+      throw new ApiError(response.status, errorMessage(response.status, await response.text()));
     try {
       for await (const event of readServerSentEvents(response.body)) {
         failures = 0;

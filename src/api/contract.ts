@@ -1,7 +1,12 @@
 // The REST API's contract: bodies and answers as zod schemas, which the server in bull-board/
 // validates with and derives its OpenAPI document from.
 import { z } from 'zod';
-import { ClaudeCodePayloadSchema, ShellCommandPayloadSchema, TaskRequestSchema, type TaskPayload } from '../tasks/request.js';
+import {
+  ClaudeCodePayloadSchema,
+  ShellCommandPayloadSchema,
+  TaskRequestSchema,
+  type TaskPayload,
+} from '../tasks/request.js';
 import { TaskGitSchema } from '../git/task-worktree.js';
 import { NotifierStateSchema } from '../tasks/record.js';
 import { TASK_STATUSES } from '../tasks/status.js';
@@ -69,7 +74,12 @@ export const ApiCreateTaskBodySchema = z
     /** The OpenClaw session key to wake (the gateway needs `hooks.allowRequestSessionKey`). */
     notify_session: TaskRequestSchema.shape.notifySession,
     /** Run in a git worktree of its own: `true`, or `{base, commit}`; `false` even where the executor says `worktree: true`. */
-    worktree: z.union([z.boolean(), z.strictObject({ base: z.string().min(1).max(200).optional(), commit: z.boolean().optional() })]).optional(),
+    worktree: z
+      .union([
+        z.boolean(),
+        z.strictObject({ base: z.string().min(1).max(200).optional(), commit: z.boolean().optional() }),
+      ])
+      .optional(),
     /** A UUID v4 of your choosing, for idempotent dispatch; a second request with it is refused. */
     id: z.uuid({ version: 'v4' }).optional(),
   })
@@ -80,7 +90,8 @@ export const ApiCreateTaskBodySchema = z
       ['payload.workspace', body.payload.type === 'claude_code' ? body.payload.workspace : undefined],
     ];
     for (const [field, dir] of dirs) {
-      if (dir !== undefined && !isAbsoluteOrHome(dir)) ctx.addIssue({ code: 'custom', path: field.split('.'), message: WORKDIR_MESSAGE });
+      if (dir !== undefined && !isAbsoluteOrHome(dir))
+        ctx.addIssue({ code: 'custom', path: field.split('.'), message: WORKDIR_MESSAGE });
     }
   });
 export type ApiCreateTaskBody = z.input<typeof ApiCreateTaskBodySchema>;
@@ -88,7 +99,13 @@ export type ApiCreateTaskBody = z.input<typeof ApiCreateTaskBodySchema>;
 /** The payload a task stores for an API payload, with the body's `workdir` where it named none. */
 export function taskPayloadOf(payload: z.output<typeof ApiPayloadSchema>, workdir: string | undefined): TaskPayload {
   if (payload.type === 'shell_command') {
-    return { type: payload.type, command: payload.command, args: payload.args, env: payload.env, workingDir: payload.working_dir ?? workdir };
+    return {
+      type: payload.type,
+      command: payload.command,
+      args: payload.args,
+      env: payload.env,
+      workingDir: payload.working_dir ?? workdir,
+    };
   }
   return {
     type: payload.type,
@@ -109,7 +126,13 @@ export function taskPayloadOf(payload: z.output<typeof ApiPayloadSchema>, workdi
 /** The API payload of a task payload (what the TypeScript client sends for `run` and `start`). */
 export function apiPayloadOf(payload: TaskPayload): ApiPayload {
   if (payload.type === 'shell_command') {
-    return { type: payload.type, command: payload.command, args: payload.args, env: payload.env, working_dir: payload.workingDir };
+    return {
+      type: payload.type,
+      command: payload.command,
+      args: payload.args,
+      env: payload.env,
+      working_dir: payload.workingDir,
+    };
   }
   return {
     type: payload.type,

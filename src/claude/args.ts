@@ -17,8 +17,10 @@ export interface ClaudeArgsOptions {
 export function buildClaudeArgs(payload: ClaudeCodePayload, options: ClaudeArgsOptions): string[] {
   const argv = [options.claudePath, '-p', '--output-format', 'stream-json', '--verbose'];
   argv.push('--max-turns', String(payload.maxTurns ?? options.defaultMaxTurns));
-  if (payload.allowedTools && payload.allowedTools.length > 0) argv.push('--allowedTools', payload.allowedTools.join(','));
-  if (payload.disallowedTools && payload.disallowedTools.length > 0) argv.push('--disallowedTools', payload.disallowedTools.join(','));
+  if (payload.allowedTools && payload.allowedTools.length > 0)
+    argv.push('--allowedTools', payload.allowedTools.join(','));
+  if (payload.disallowedTools && payload.disallowedTools.length > 0)
+    argv.push('--disallowedTools', payload.disallowedTools.join(','));
   if (payload.model) argv.push('--model', payload.model);
   const permissionMode = payload.permissionMode ?? options.defaultPermissionMode;
   if (permissionMode) argv.push('--permission-mode', permissionMode);

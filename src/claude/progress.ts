@@ -1,7 +1,13 @@
 // A running Claude task's progress on its record, read from its output: session, turns, last
 // tool, tokens and the result; and why a run failed, or that it hit the usage limit.
 import type { Redis } from 'ioredis';
-import { ClaudeLineSplitter, describeClaudeEvent, describeToolUse, parseClaudeLine, type ClaudeEvent } from './stream.js';
+import {
+  ClaudeLineSplitter,
+  describeClaudeEvent,
+  describeToolUse,
+  parseClaudeLine,
+  type ClaudeEvent,
+} from './stream.js';
 import { InvalidInputError } from '../errors.js';
 import { LuaScript } from '../redis/lua-script.js';
 import { readLogTail, type OutputChunk } from '../logs/log-stream.js';
@@ -91,7 +97,9 @@ export class ClaudeProgress {
     this.dirty = {};
     if (Object.keys(fields).length === 0) return this.writing;
     const args = Object.entries(fields).flat();
-    this.writing = this.writing.then(() => PROGRESS_SCRIPT.run(this.redis, [this.keys.record(this.taskId)], args).then(() => undefined)).catch(() => undefined);
+    this.writing = this.writing
+      .then(() => PROGRESS_SCRIPT.run(this.redis, [this.keys.record(this.taskId)], args).then(() => undefined))
+      .catch(() => undefined);
     return this.writing;
   }
 
@@ -104,7 +112,8 @@ export class ClaudeProgress {
     const rest = this.splitter.flush();
     const event = rest === undefined ? undefined : parseClaudeLine(rest);
     if (event) this.apply(event);
-    if (this.resumed && (!this.sawResult || (this.usageLimit() !== undefined && this.limitResetsAt === undefined))) await this.recoverResult();
+    if (this.resumed && (!this.sawResult || (this.usageLimit() !== undefined && this.limitResetsAt === undefined)))
+      await this.recoverResult();
     await this.flush();
   }
 
@@ -115,7 +124,9 @@ export class ClaudeProgress {
     const result = events.filter((e): e is Extract<ClaudeEvent, { kind: 'result' }> => e?.kind === 'result').at(-1);
     if (result && !this.sawResult) this.apply(result);
     // A usage limit's reset time comes in a line before the result.
-    const limit = events.filter((e): e is Extract<ClaudeEvent, { kind: 'rate_limit' }> => e?.kind === 'rate_limit').at(-1);
+    const limit = events
+      .filter((e): e is Extract<ClaudeEvent, { kind: 'rate_limit' }> => e?.kind === 'rate_limit')
+      .at(-1);
     if (limit) this.apply(limit);
   }
 
@@ -157,14 +168,20 @@ export class ClaudeProgress {
       case 'init':
         this.cwd = event.cwd;
         // `claude-sonnet-4-5[1m]` asks for the 1M context; the messages name the model itself.
-        set({ session_id: event.sessionId ?? this.state.session_id, model: event.model?.replace(/\[[^\]]*\]$/, '') ?? this.state.model });
+        set({
+          session_id: event.sessionId ?? this.state.session_id,
+          model: event.model?.replace(/\[[^\]]*\]$/, '') ?? this.state.model,
+        });
         break;
       case 'assistant': {
         const fields: ClaudeProgressFields = {};
         const tool = [...event.blocks].reverse().find((b) => b.kind === 'tool_use');
-        if (tool && tool.kind === 'tool_use') fields.last_tool = describeToolUse(tool.name, tool.input, { cwd: this.cwd });
+        if (tool && tool.kind === 'tool_use')
+          fields.last_tool = describeToolUse(tool.name, tool.input, { cwd: this.cwd });
         // A sub-agent's messages are not turns of this session.
-        const newMessage = event.parentToolUseId === undefined && (event.messageId === undefined || event.messageId !== this.lastMessageId);
+        const newMessage =
+          event.parentToolUseId === undefined &&
+          (event.messageId === undefined || event.messageId !== this.lastMessageId);
         if (event.messageId !== undefined) this.lastMessageId = event.messageId;
         if (newMessage) fields.turns = (this.state.turns ?? 0) + 1;
         // Each line carries its message's usage as it started (output 1): counted once per message;
@@ -173,12 +190,16 @@ export class ClaudeProgress {
           fields.input_tokens = (this.state.input_tokens ?? 0) + (event.usage.inputTokens ?? 0);
           fields.output_tokens = (this.state.output_tokens ?? 0) + (event.usage.outputTokens ?? 0);
         }
-        if (event.model !== undefined && event.model !== '<synthetic>' && event.parentToolUseId === undefined) fields.model = event.model;
+        if (event.model !== undefined && event.model !== '<synthetic>' && event.parentToolUseId === undefined)
+          fields.model = event.model;
         set(fields);
         break;
       }
       case 'api_retry':
-        set({ last_event: describeClaudeEvent(event), ...(event.attempt !== undefined ? { api_retries: event.attempt } : {}) });
+        set({
+          last_event: describeClaudeEvent(event),
+          ...(event.attempt !== undefined ? { api_retries: event.attempt } : {}),
+        });
         break;
       case 'task_started':
       case 'task_notification':
@@ -219,12 +240,21 @@ export class ClaudeProgress {
 }
 
 /** What `start --continue` takes from an earlier task: its executor, workspace and session. */
-export function continuationOf(view: TaskView): { taskId: string; executor: string; workspace?: string; sessionId: string; git?: TaskGit } {
+export function continuationOf(view: TaskView): {
+  taskId: string;
+  executor: string;
+  workspace?: string;
+  sessionId: string;
+  git?: TaskGit;
+} {
   const r = view.record;
-  if (r.taskType !== 'claude_code') throw new InvalidInputError(`task ${r.id} is a shell command; only Claude tasks can be continued`);
+  if (r.taskType !== 'claude_code')
+    throw new InvalidInputError(`task ${r.id} is a shell command; only Claude tasks can be continued`);
   const sessionId = r.claude?.session_id;
   if (!sessionId) {
-    throw new InvalidInputError(`task ${r.id} has no Claude session yet (${view.status}); continue it once it has started`);
+    throw new InvalidInputError(
+      `task ${r.id} has no Claude session yet (${view.status}); continue it once it has started`,
+    );
   }
   return { taskId: r.id, executor: r.executor, workspace: r.workdir, sessionId, git: r.git };
 }

@@ -57,7 +57,14 @@ export type ClaudeEvent =
       apiError?: string;
     }
   /** The CLI retries a failed API call: `⟳ API retry 3/10: 401 authentication_failed`. */
-  | { kind: 'api_retry'; attempt?: number; maxRetries?: number; errorStatus?: number; error?: string; retryDelayMs?: number }
+  | {
+      kind: 'api_retry';
+      attempt?: number;
+      maxRetries?: number;
+      errorStatus?: number;
+      error?: string;
+      retryDelayMs?: number;
+    }
   /** A background task (a sub-agent, a background Bash) started or ended. */
   | { kind: 'task_started'; taskId?: string; description?: string; taskType?: string }
   | { kind: 'task_notification'; taskId?: string; status?: string; summary?: string }
@@ -69,9 +76,11 @@ export type ClaudeResultEvent = Extract<ClaudeEvent, { kind: 'result' }>;
 
 type JsonObject = Record<string, unknown>;
 
-const isObject = (value: unknown): value is JsonObject => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is JsonObject =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 const stringOf = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
-const numberOf = (value: unknown): number | undefined => (typeof value === 'number' && Number.isFinite(value) ? value : undefined);
+const numberOf = (value: unknown): number | undefined =>
+  typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 
 // Leaves out the keys whose value is undefined, so events compare and print cleanly.
 function compact<T extends ClaudeEvent | ClaudeBlock | ClaudeUsage>(value: T): T {
@@ -92,18 +101,35 @@ export function parseClaudeLine(line: string): ClaudeEvent | undefined {
   const type = stringOf(value.type) ?? '';
   const subtype = stringOf(value.subtype);
   if (type === 'system' && subtype === 'init') {
-    const tools = Array.isArray(value.tools) ? value.tools.filter((t): t is string => typeof t === 'string') : undefined;
-    return compact({ kind: 'init', sessionId: stringOf(value.session_id), model: stringOf(value.model), cwd: stringOf(value.cwd), tools });
+    const tools = Array.isArray(value.tools)
+      ? value.tools.filter((t): t is string => typeof t === 'string')
+      : undefined;
+    return compact({
+      kind: 'init',
+      sessionId: stringOf(value.session_id),
+      model: stringOf(value.model),
+      cwd: stringOf(value.cwd),
+      tools,
+    });
   }
   if (type === 'assistant' || type === 'user') {
     const message = isObject(value.message) ? value.message : {};
     const blocks = parseBlocks(message.content);
     const parentToolUseId = stringOf(value.parent_tool_use_id);
     if (type === 'user') return compact({ kind: 'user', blocks, parentToolUseId });
-    return compact({ kind: 'assistant', blocks, messageId: stringOf(message.id), usage: parseUsage(message.usage), model: stringOf(message.model), parentToolUseId });
+    return compact({
+      kind: 'assistant',
+      blocks,
+      messageId: stringOf(message.id),
+      usage: parseUsage(message.usage),
+      model: stringOf(message.model),
+      parentToolUseId,
+    });
   }
   if (type === 'result') {
-    const errors = Array.isArray(value.errors) ? value.errors.map(errorText).filter((e): e is string => e !== undefined) : undefined;
+    const errors = Array.isArray(value.errors)
+      ? value.errors.map(errorText).filter((e): e is string => e !== undefined)
+      : undefined;
     return compact({
       kind: 'result',
       subtype: subtype ?? 'unknown',
@@ -131,15 +157,30 @@ export function parseClaudeLine(line: string): ClaudeEvent | undefined {
     });
   }
   if (type === 'system' && subtype === 'task_started') {
-    return compact({ kind: 'task_started', taskId: stringOf(value.task_id), description: stringOf(value.description), taskType: stringOf(value.task_type) });
+    return compact({
+      kind: 'task_started',
+      taskId: stringOf(value.task_id),
+      description: stringOf(value.description),
+      taskType: stringOf(value.task_type),
+    });
   }
   if (type === 'system' && subtype === 'task_notification') {
-    return compact({ kind: 'task_notification', taskId: stringOf(value.task_id), status: stringOf(value.status), summary: stringOf(value.summary) });
+    return compact({
+      kind: 'task_notification',
+      taskId: stringOf(value.task_id),
+      status: stringOf(value.status),
+      summary: stringOf(value.summary),
+    });
   }
   if (type === 'rate_limit_event') {
     const info = isObject(value.rate_limit_info) ? value.rate_limit_info : {};
     const resetsAt = numberOf(info.resetsAt);
-    return compact({ kind: 'rate_limit', status: stringOf(info.status), resetsAt: resetsAt === undefined ? undefined : resetsAt * 1000, limitType: stringOf(info.rateLimitType) });
+    return compact({
+      kind: 'rate_limit',
+      status: stringOf(info.status),
+      resetsAt: resetsAt === undefined ? undefined : resetsAt * 1000,
+      limitType: stringOf(info.rateLimitType),
+    });
   }
   return compact({ kind: 'other', type, subtype });
 }
@@ -151,7 +192,10 @@ export function parseClaudeLine(line: string): ClaudeEvent | undefined {
 export function describeClaudeEvent(event: ClaudeEvent): string | undefined {
   switch (event.kind) {
     case 'api_retry': {
-      const of = event.attempt !== undefined ? ` ${event.attempt}${event.maxRetries !== undefined ? `/${event.maxRetries}` : ''}` : '';
+      const of =
+        event.attempt !== undefined
+          ? ` ${event.attempt}${event.maxRetries !== undefined ? `/${event.maxRetries}` : ''}`
+          : '';
       const why = [event.errorStatus, event.error].filter((part) => part !== undefined).join(' ');
       return `⟳ API retry${of}${why ? `: ${why}` : ''}`;
     }
@@ -190,9 +234,19 @@ function parseBlock(block: JsonObject): ClaudeBlock | undefined {
       return { kind: 'thinking', text: '' };
     case 'tool_use':
     case 'server_tool_use':
-      return compact({ kind: 'tool_use', id: stringOf(block.id), name: stringOf(block.name) ?? 'unknown', input: block.input ?? {} });
+      return compact({
+        kind: 'tool_use',
+        id: stringOf(block.id),
+        name: stringOf(block.name) ?? 'unknown',
+        input: block.input ?? {},
+      });
     case 'tool_result':
-      return compact({ kind: 'tool_result', toolUseId: stringOf(block.tool_use_id), text: toolResultText(block.content), isError: block.is_error === true });
+      return compact({
+        kind: 'tool_result',
+        toolUseId: stringOf(block.tool_use_id),
+        text: toolResultText(block.content),
+        isError: block.is_error === true,
+      });
     default:
       return undefined;
   }
@@ -340,7 +394,10 @@ function describeInput(name: string, input: JsonObject, cwd: string | undefined)
     case 'Bash': {
       const command = stringOf(input.command);
       if (command === undefined) return stringOf(input.description);
-      const lines = command.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+      const lines = command
+        .split('\n')
+        .map((line) => line.trim())
+        .filter((line) => line !== '');
       return lines.length > 1 ? `${lines[0]} …` : lines[0];
     }
     case 'Read':

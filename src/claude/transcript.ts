@@ -41,7 +41,10 @@ export class TranscriptRenderer {
 
   /** The transcript of the lines this chunk completes. */
   push(text: string): string {
-    return this.splitter.push(text).map((line) => this.renderLine(line)).join('');
+    return this.splitter
+      .push(text)
+      .map((line) => this.renderLine(line))
+      .join('');
   }
 
   /** The transcript of an unterminated last line, if any. */
@@ -99,9 +102,15 @@ export class TranscriptRenderer {
   }
 
   private renderResult(event: ClaudeResultEvent): string {
-    const turns = event.numTurns === undefined ? undefined : `${event.numTurns} ${event.numTurns === 1 ? 'turn' : 'turns'}`;
+    const turns =
+      event.numTurns === undefined ? undefined : `${event.numTurns} ${event.numTurns === 1 ? 'turn' : 'turns'}`;
     const failed = isFailedResult(event);
-    const what = event.apiErrorStatus !== undefined ? `API error ${event.apiErrorStatus}` : event.subtype === 'success' ? 'error' : event.subtype;
+    const what =
+      event.apiErrorStatus !== undefined
+        ? `API error ${event.apiErrorStatus}`
+        : event.subtype === 'success'
+          ? 'error'
+          : event.subtype;
     const head = failed ? `✗ ${what}${turns ? ` after ${turns}` : ''}` : `✓ done${turns ? ` in ${turns}` : ''}`;
     const parts = [head];
     if (event.totalCostUsd !== undefined) parts.push(`$${event.totalCostUsd.toFixed(4)}`);

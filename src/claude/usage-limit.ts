@@ -19,10 +19,17 @@ const JITTER_MIN_MS = 500;
 const JITTER_MAX_MS = 5000;
 
 /** What a resumed run is asked (its session holds the task's own prompt already). */
-export const RESUME_PROMPT = "Continue where you left off: your previous run stopped at the account's usage limit, which has reset now.";
+export const RESUME_PROMPT =
+  "Continue where you left off: your previous run stopped at the account's usage limit, which has reset now.";
 
 /** The record fields of a task's usage-limit waits. */
-export const LIMIT_FIELDS = { waits: 'limit_waits', until: 'limit_until', session: 'limit_session', resumeRun: 'limit_run', allowed: 'limit_of' } as const;
+export const LIMIT_FIELDS = {
+  waits: 'limit_waits',
+  until: 'limit_until',
+  session: 'limit_session',
+  resumeRun: 'limit_run',
+  allowed: 'limit_of',
+} as const;
 
 /** Whether a task waits when it meets a usage limit, and how often. */
 export function limitWaitsOf(request: TaskRequest): number {
@@ -32,7 +39,8 @@ export function limitWaitsOf(request: TaskRequest): number {
 
 /** When a wait for a limit that resets at `resetsAt` (unknown: undefined) ends. */
 export function waitEnd(resetsAt: number | undefined, now = Date.now(), random = Math.random): number {
-  const reset = resetsAt !== undefined && resetsAt > now ? resetsAt : now + (resetsAt === undefined ? UNKNOWN_RESET_WAIT_MS : 0);
+  const reset =
+    resetsAt !== undefined && resetsAt > now ? resetsAt : now + (resetsAt === undefined ? UNKNOWN_RESET_WAIT_MS : 0);
   return reset + JITTER_MIN_MS + Math.round(random() * (JITTER_MAX_MS - JITTER_MIN_MS));
 }
 
@@ -53,8 +61,19 @@ export async function holdExecutor(redis: Redis, keys: TaskKeys, executor: strin
  * Puts the job back until `until` without spending one of its attempts (BullMQ's delayed set),
  * and says on the record what it waits for. Throws BullMQ's DelayedError: the processor must end.
  */
-export async function waitForLimit(redis: Redis, keys: TaskKeys, job: Job, taskId: string, until: number, fields: Record<string, string> = {}): Promise<never> {
-  await redis.hset(keys.record(taskId), { [LIMIT_FIELDS.until]: String(until), updated_at: String(Date.now()), ...fields });
+export async function waitForLimit(
+  redis: Redis,
+  keys: TaskKeys,
+  job: Job,
+  taskId: string,
+  until: number,
+  fields: Record<string, string> = {},
+): Promise<never> {
+  await redis.hset(keys.record(taskId), {
+    [LIMIT_FIELDS.until]: String(until),
+    updated_at: String(Date.now()),
+    ...fields,
+  });
   await job.moveToDelayed(until, job.token);
   throw new DelayedError();
 }
@@ -69,7 +88,9 @@ export function resumedRequest(request: TaskRequest, record: TaskRecord): TaskRe
 export function formatResetTime(until: number, now = Date.now()): string {
   const at = new Date(until);
   const time = at.toISOString().slice(11, 16);
-  return at.toISOString().slice(0, 10) === new Date(now).toISOString().slice(0, 10) ? `${time} UTC` : `${at.toISOString().slice(0, 10)} ${time} UTC`;
+  return at.toISOString().slice(0, 10) === new Date(now).toISOString().slice(0, 10)
+    ? `${time} UTC`
+    : `${at.toISOString().slice(0, 10)} ${time} UTC`;
 }
 
 /** `waiting for usage limit (resets 20:00 UTC)` while a task waits for one, for every surface. */

@@ -64,7 +64,10 @@ export const ExecutorConfigSchema = z
     socket: z
       .string()
       .min(1)
-      .refine((text) => parseEngineAddress(text) !== undefined, 'a socket path like /run/podman/podman.sock or a URL like unix:///var/run/docker.sock or tcp://host:2375')
+      .refine(
+        (text) => parseEngineAddress(text) !== undefined,
+        'a socket path like /run/podman/podman.sock or a URL like unix:///var/run/docker.sock or tcp://host:2375',
+      )
       .optional(),
     /** Container: memory limit, swap included, like 512m or 2g. @default no limit */
     memory: byteSizeSchema('6m').optional(),
@@ -111,7 +114,10 @@ export const ExecutorConfigSchema = z
     /** SSH: the known_hosts file to check and to record new keys in. @default ~/.ssh/known_hosts */
     known_hosts: z.string().min(1).optional(),
     /** SSH: the environment variable holding the passphrase of `key_path`. @default "OPENCLAW_AGENT_SSH_PASSPHRASE" */
-    key_passphrase_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').default('OPENCLAW_AGENT_SSH_PASSPHRASE'),
+    key_passphrase_env: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
+      .default('OPENCLAW_AGENT_SSH_PASSPHRASE'),
     /** SSH: how long connecting may take. @default 15s */
     connect_timeout: DurationSchema.default(15_000),
     /** SSH: keepalive interval; three missed answers drop the connection. @default 10s */
@@ -122,7 +128,12 @@ export const ExecutorConfigSchema = z
       ctx.addIssue({ code: 'custom', path: ['host'], message: 'an ssh executor needs `host`' });
     }
     if (executor.type === 'container' && executor.worktree) {
-      ctx.addIssue({ code: 'custom', path: ['worktree'], message: 'a container executor sees its repository through a volume: make worktrees there yourself, or use a local or ssh executor' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['worktree'],
+        message:
+          'a container executor sees its repository through a volume: make worktrees there yourself, or use a local or ssh executor',
+      });
     }
     if (executor.type === 'container' && !executor.image) {
       ctx.addIssue({ code: 'custom', path: ['image'], message: 'a container executor needs `image`' });
@@ -165,7 +176,10 @@ export const ConfigSchema = z
         prefix: z
           .string()
           .min(1)
-          .regex(/^[A-Za-z0-9_.-]*(\{[A-Za-z0-9_.-]+\})?[A-Za-z0-9_.-]*$/, 'use letters, digits, "-", "_", "." and at most one {hash-tag}')
+          .regex(
+            /^[A-Za-z0-9_.-]*(\{[A-Za-z0-9_.-]+\})?[A-Za-z0-9_.-]*$/,
+            'use letters, digits, "-", "_", "." and at most one {hash-tag}',
+          )
           .default('openclaw'),
         /**
          * TLS for `rediss://` URLs (every connection: CLI, workers, dashboard). Certificates are
@@ -192,7 +206,10 @@ export const ConfigSchema = z
          * password (`requirepass` in sentinel.conf; the master's password goes in the URL).
          * @default "OPENCLAW_AGENT_SENTINEL_PASSWORD"
          */
-        sentinel_password_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').default('OPENCLAW_AGENT_SENTINEL_PASSWORD'),
+        sentinel_password_env: z
+          .string()
+          .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
+          .default('OPENCLAW_AGENT_SENTINEL_PASSWORD'),
       })
       .prefault({}),
     /**
@@ -237,22 +254,35 @@ export const ConfigSchema = z
     const seen = new Set<string>(['callbacks']);
     config.executors.forEach((executor, index) => {
       if (executor.name === 'callbacks') {
-        ctx.addIssue({ code: 'custom', path: ['executors', index, 'name'], message: '"callbacks" is the name of the webhook queue; choose another executor name' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['executors', index, 'name'],
+          message: '"callbacks" is the name of the webhook queue; choose another executor name',
+        });
         return;
       }
       if (seen.has(executor.name)) {
-        ctx.addIssue({ code: 'custom', path: ['executors', index, 'name'], message: `executor "${executor.name}" is defined twice` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['executors', index, 'name'],
+          message: `executor "${executor.name}" is defined twice`,
+        });
       }
       seen.add(executor.name);
     });
     for (const name of Object.keys(config.notifiers)) {
       const problem = notifierNameProblem(name);
-      if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['notifiers', name], message: problem, params: { quiet: true } });
+      if (problem !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['notifiers', name], message: problem, params: { quiet: true } });
     }
     config.defaults.notify.forEach((name, index) => {
       if (!Object.hasOwn(config.notifiers, name)) {
         const known = Object.keys(config.notifiers);
-        ctx.addIssue({ code: 'custom', path: ['defaults', 'notify', index], message: `no such notifier under \`notifiers:\` (defined: ${known.length > 0 ? known.join(', ') : 'none'})` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['defaults', 'notify', index],
+          message: `no such notifier under \`notifiers:\` (defined: ${known.length > 0 ? known.join(', ') : 'none'})`,
+        });
       }
     });
   });
@@ -282,7 +312,11 @@ export function resolveConfigPath(explicit?: string): { path: string; explicit: 
 export function loadConfig(explicit?: string): LoadedConfig {
   const { path: file, explicit: isExplicit } = resolveConfigPath(explicit);
   if (!existsSync(file)) {
-    if (isExplicit) throw new ConfigError(`config file ${escapeControls(file)} does not exist — create it with \`openclaw-agent config --init\``, 'CONFIG_NOT_FOUND');
+    if (isExplicit)
+      throw new ConfigError(
+        `config file ${escapeControls(file)} does not exist — create it with \`openclaw-agent config --init\``,
+        'CONFIG_NOT_FOUND',
+      );
     return { ...parseConfigText('executors: [{name: local, type: local}]', '<built-in>'), sourcePath: undefined };
   }
   return { ...parseConfigText(readFileSync(file, 'utf8'), file), sourcePath: file };
@@ -303,7 +337,9 @@ export function parseConfigText(text: string, file: string): Config {
     raw = doc.toJS() ?? {};
   } catch (error) {
     // Aliases expanding past yaml's limit (a "billion laughs" file), or an alias to a missing anchor.
-    throw new ConfigError(`config error in ${file}: ${escapeControls(describeError(error))} — check the anchors (&name) and aliases (*name)`);
+    throw new ConfigError(
+      `config error in ${file}: ${escapeControls(describeError(error))} — check the anchors (&name) and aliases (*name)`,
+    );
   }
   const result = ConfigSchema.safeParse(raw);
   if (result.success) return result.data;
@@ -313,7 +349,11 @@ export function parseConfigText(text: string, file: string): Config {
 }
 
 // The line of the deepest YAML node that exists along `issuePath` (a missing key points at its parent).
-function lineOfPath(doc: ReturnType<typeof parseDocument>, counter: LineCounter, issuePath: readonly PropertyKey[]): number | undefined {
+function lineOfPath(
+  doc: ReturnType<typeof parseDocument>,
+  counter: LineCounter,
+  issuePath: readonly PropertyKey[],
+): number | undefined {
   for (let depth = issuePath.length; depth >= 0; depth--) {
     const node = depth === 0 ? doc.contents : doc.getIn(issuePath.slice(0, depth) as (string | number)[], true);
     if (isNode(node) && node.range) return counter.linePos(node.range[0]).line;

@@ -17,7 +17,11 @@ export interface TaskCommand {
 }
 
 /** `shell_command` with args runs argv directly; with only `command` it runs `sh -c command`. */
-export function buildTaskCommand(payload: TaskPayload, executor: ExecutorConfig, defaults: Config['defaults']): TaskCommand {
+export function buildTaskCommand(
+  payload: TaskPayload,
+  executor: ExecutorConfig,
+  defaults: Config['defaults'],
+): TaskCommand {
   if (payload.type === 'shell_command') {
     return {
       argv: payload.args.length > 0 ? [payload.command, ...payload.args] : ['sh', '-c', payload.command],
@@ -29,7 +33,11 @@ export function buildTaskCommand(payload: TaskPayload, executor: ExecutorConfig,
   // `~` in claude_path is expanded by the executor, on the host that runs it.
   const claudePath = executor.claude_path ?? defaults.claude_path;
   return {
-    argv: buildClaudeArgs(payload, { claudePath, defaultMaxTurns: defaults.max_turns, defaultPermissionMode: executor.permission_mode }),
+    argv: buildClaudeArgs(payload, {
+      claudePath,
+      defaultMaxTurns: defaults.max_turns,
+      defaultPermissionMode: executor.permission_mode,
+    }),
     stdin: payload.prompt,
     env: { ...executor.env },
     unsetEnv: [...CLAUDE_NESTING_VARIABLES],

@@ -27,7 +27,10 @@ export function hostRunner(executor: ExecutorConfig): (ScriptRunner & { close():
 /** Where an executor's task worktrees live: beside its spool directories (`…/worktrees`). */
 export function worktreeRoot(executor: ExecutorConfig): string {
   if (executor.type === 'local') return path.join(path.dirname(spoolRoot(executor.spool_dir)), 'worktrees');
-  return path.posix.join(path.posix.dirname((executor.spool_dir ?? DEFAULT_REMOTE_SPOOL).replace(/\/+$/, '')), 'worktrees');
+  return path.posix.join(
+    path.posix.dirname((executor.spool_dir ?? DEFAULT_REMOTE_SPOOL).replace(/\/+$/, '')),
+    'worktrees',
+  );
 }
 
 /** Where an executor's host is, for messages. */

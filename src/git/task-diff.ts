@@ -13,7 +13,9 @@ import { readWorktreeChanges } from './task-worktree.js';
 export async function readTaskDiff(client: TaskClient, view: TaskView): Promise<string> {
   const git = view.record.git;
   if (git === undefined) {
-    throw new InvalidInputError(`task ${view.record.id} did not run in a git worktree: only tasks started with --worktree have a diff`);
+    throw new InvalidInputError(
+      `task ${view.record.id} did not run in a git worktree: only tasks started with --worktree have a diff`,
+    );
   }
   if (isEndedStatus(view.status)) {
     const kept = await client.redis.get(client.keys.diff(view.record.id));
@@ -23,7 +25,10 @@ export async function readTaskDiff(client: TaskClient, view: TaskView): Promise<
   if (runner === undefined) return '';
   try {
     const changes = await readWorktreeChanges(runner, git, {});
-    if (changes === undefined) throw new InvalidInputError(`the worktree of task ${view.record.id} (${git.worktree}) is gone: see its branch ${git.branch}`);
+    if (changes === undefined)
+      throw new InvalidInputError(
+        `the worktree of task ${view.record.id} (${git.worktree}) is gone: see its branch ${git.branch}`,
+      );
     return changes.diff;
   } finally {
     runner.close();
@@ -59,10 +64,15 @@ export function diffStat(diff: string): DiffFileStat[] {
 export function formatDiffStat(files: readonly DiffFileStat[]): string {
   if (files.length === 0) return 'no changes\n';
   const width = Math.max(...files.map((f) => f.path.length));
-  const lines = files.map((f) => ` ${f.path.padEnd(width)} | ${f.binary ? 'Bin' : `${f.insertions + f.deletions} ${'+'.repeat(Math.min(f.insertions, 40))}${'-'.repeat(Math.min(f.deletions, 40))}`}`);
+  const lines = files.map(
+    (f) =>
+      ` ${f.path.padEnd(width)} | ${f.binary ? 'Bin' : `${f.insertions + f.deletions} ${'+'.repeat(Math.min(f.insertions, 40))}${'-'.repeat(Math.min(f.deletions, 40))}`}`,
+  );
   const insertions = files.reduce((n, f) => n + f.insertions, 0);
   const deletions = files.reduce((n, f) => n + f.deletions, 0);
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
-  lines.push(` ${plural(files.length, 'file')} changed, ${plural(insertions, 'insertion')}(+), ${plural(deletions, 'deletion')}(-)`);
+  lines.push(
+    ` ${plural(files.length, 'file')} changed, ${plural(insertions, 'insertion')}(+), ${plural(deletions, 'deletion')}(-)`,
+  );
   return `${lines.join('\n')}\n`;
 }

@@ -2,7 +2,14 @@
 import { z } from 'zod';
 import { InvalidInputError, UserFacingError } from '../errors.js';
 import { escapeControls } from '../text/escape.js';
-import { CHANGES_SCRIPT, CREATE_SCRIPT, INSPECT_SCRIPT, markers, REMOVE_SCRIPT, SWEEP_SCRIPT } from './worktree-scripts.js';
+import {
+  CHANGES_SCRIPT,
+  CREATE_SCRIPT,
+  INSPECT_SCRIPT,
+  markers,
+  REMOVE_SCRIPT,
+  SWEEP_SCRIPT,
+} from './worktree-scripts.js';
 
 // A task in a git worktree of its own: made on the executor's host from the workspace's
 // repository before the task starts, on a branch `oca/<short id>` from its base; what it changed
@@ -53,7 +60,10 @@ export function chooseWorktreeOption(
 ): boolean | WorktreeRequest | undefined {
   const detail = input.base !== undefined || input.commit === true;
   if (input.worktree === false) {
-    if (detail) throw new InvalidInputError(`${names.base} and ${names.commit} are for a task in a worktree: drop them, or ${names.off}`);
+    if (detail)
+      throw new InvalidInputError(
+        `${names.base} and ${names.commit} are for a task in a worktree: drop them, or ${names.off}`,
+      );
     return false;
   }
   if (input.worktree !== true && !detail) return undefined;
@@ -76,16 +86,21 @@ export class WorktreeError extends UserFacingError {
 function explain(found: Map<string, string>, workdir: string, base: string, where: string): string | undefined {
   if (found.has('OCA_NO_GIT')) return `git is not installed on ${where}: --worktree needs it`;
   if (found.has('OCA_NO_WORKDIR')) return `working directory ${escapeControls(workdir)} does not exist on ${where}`;
-  if (found.has('OCA_NOT_A_REPO')) return `${escapeControls(workdir)} on ${where} is not in a git repository: --worktree needs one (git init, or drop --worktree)`;
-  if (found.has('OCA_NO_BASE')) return `no commit "${escapeControls(base)}" in the repository of ${escapeControls(workdir)} on ${where} — give --base a branch, tag or commit it has`;
-  if (found.has('OCA_ERROR')) return `git worktree add failed on ${where}: ${escapeControls(found.get('OCA_ERROR') ?? '')}`;
+  if (found.has('OCA_NOT_A_REPO'))
+    return `${escapeControls(workdir)} on ${where} is not in a git repository: --worktree needs one (git init, or drop --worktree)`;
+  if (found.has('OCA_NO_BASE'))
+    return `no commit "${escapeControls(base)}" in the repository of ${escapeControls(workdir)} on ${where} — give --base a branch, tag or commit it has`;
+  if (found.has('OCA_ERROR'))
+    return `git worktree add failed on ${where}: ${escapeControls(found.get('OCA_ERROR') ?? '')}`;
   return undefined;
 }
 
 async function run(runner: ScriptRunner, script: string, args: readonly string[]): Promise<string> {
   const reply = await runner.runScript(script, args);
   if (reply.code !== 0) {
-    throw new WorktreeError(`a git script failed (exit ${reply.code ?? 'signal'}): ${escapeControls(reply.stderr.trim().split('\n').pop() ?? '')}`);
+    throw new WorktreeError(
+      `a git script failed (exit ${reply.code ?? 'signal'}): ${escapeControls(reply.stderr.trim().split('\n').pop() ?? '')}`,
+    );
   }
   return reply.stdout;
 }
@@ -94,7 +109,12 @@ async function run(runner: ScriptRunner, script: string, args: readonly string[]
  * Checks, before a task is enqueued, that its workspace is in a git repository with the base:
  * one line that says what is wrong otherwise (InvalidInputError: nothing is enqueued).
  */
-export async function inspectWorkspace(runner: ScriptRunner, workdir: string, base: string | undefined, where: string): Promise<{ repo: string; baseSha: string }> {
+export async function inspectWorkspace(
+  runner: ScriptRunner,
+  workdir: string,
+  base: string | undefined,
+  where: string,
+): Promise<{ repo: string; baseSha: string }> {
   const found = markers(await run(runner, INSPECT_SCRIPT, [workdir, base ?? 'HEAD']));
   const problem = explain(found, workdir, base ?? 'HEAD', where);
   if (problem !== undefined) throw new InvalidInputError(problem);
@@ -118,7 +138,14 @@ export async function createTaskWorktree(
   if (problem !== undefined) throw new WorktreeError(problem);
   const worktree = found.get('OCA_WORKTREE');
   if (!worktree) throw new WorktreeError(`git worktree add on ${where} said nothing recognisable`);
-  return { repo: found.get('OCA_REPO') ?? '', base, base_sha: found.get('OCA_BASE_SHA') ?? '', branch, worktree, prefix: found.get('OCA_PREFIX') ?? '' };
+  return {
+    repo: found.get('OCA_REPO') ?? '',
+    base,
+    base_sha: found.get('OCA_BASE_SHA') ?? '',
+    branch,
+    worktree,
+    prefix: found.get('OCA_PREFIX') ?? '',
+  };
 }
 
 /** The directory a task runs in: the same place in its worktree as the workspace in the repository. */
@@ -148,7 +175,14 @@ export async function readWorktreeChanges(
   git: TaskGit,
   options: { commit?: boolean; message?: string; ended?: boolean },
 ): Promise<WorktreeChanges | undefined> {
-  const stdout = await run(runner, CHANGES_SCRIPT, [git.worktree, git.base_sha, options.commit ? '1' : '0', options.message ?? 'openclaw-agent task', String(DIFF_MAX_BYTES + 1), options.ended ? '1' : '0']);
+  const stdout = await run(runner, CHANGES_SCRIPT, [
+    git.worktree,
+    git.base_sha,
+    options.commit ? '1' : '0',
+    options.message ?? 'openclaw-agent task',
+    String(DIFF_MAX_BYTES + 1),
+    options.ended ? '1' : '0',
+  ]);
   const split = stdout.indexOf('\nOCA_DIFF\n');
   const head = split === -1 ? stdout : stdout.slice(0, split);
   const found = markers(head);
@@ -177,7 +211,11 @@ export async function readWorktreeChanges(
  * Removes a task's worktree, and its branch with `deleteBranch`: `removed`, `gone` (already), or
  * `in-use` (a task continuing this one runs in it: left alone).
  */
-export async function removeTaskWorktree(runner: ScriptRunner, git: TaskGit, deleteBranch: boolean): Promise<'removed' | 'gone' | 'in-use'> {
+export async function removeTaskWorktree(
+  runner: ScriptRunner,
+  git: TaskGit,
+  deleteBranch: boolean,
+): Promise<'removed' | 'gone' | 'in-use'> {
   const found = markers(await run(runner, REMOVE_SCRIPT, [git.worktree, git.branch, deleteBranch ? '1' : '0']));
   return found.has('OCA_IN_USE') ? 'in-use' : found.has('OCA_REMOVED') ? 'removed' : 'gone';
 }

@@ -7,7 +7,11 @@ import { inspectWorkspace } from './task-worktree.js';
  * Checks on the executor's host, before a `--worktree` task is enqueued, that its workspace is
  * in a git repository that has the base. Throws one line (InvalidInputError) when it is not.
  */
-export async function checkWorktreeWorkspace(executor: ExecutorConfig, workdir: string | undefined, base: string | undefined): Promise<void> {
+export async function checkWorktreeWorkspace(
+  executor: ExecutorConfig,
+  workdir: string | undefined,
+  base: string | undefined,
+): Promise<void> {
   const runner = hostRunner(executor);
   if (runner === undefined) return;
   try {

@@ -6,7 +6,14 @@ import type { Executor } from '../executors/executor.js';
 import type { TaskKeys } from '../tasks/keys.js';
 import { payloadWorkdir, type TaskPayload, type TaskRequest } from '../tasks/request.js';
 import { hostOf, worktreeRoot } from './host-runner.js';
-import { createTaskWorktree, readWorktreeChanges, worktreeBranch, worktreeWorkdir, WorktreeError, type TaskGit } from './task-worktree.js';
+import {
+  createTaskWorktree,
+  readWorktreeChanges,
+  worktreeBranch,
+  worktreeWorkdir,
+  WorktreeError,
+  type TaskGit,
+} from './task-worktree.js';
 
 // The worker's two steps for a task with a worktree: before its run, the worktree (made once,
 // and recorded before anything starts in it); after its run, what it changed (recorded, with the
@@ -23,10 +30,18 @@ export interface WorktreeDeps {
  * The request to run: as given, or with its workdir moved into the task's worktree, which is
  * made (or found) first. Throws WorktreeError when it cannot be made: the task fails with it.
  */
-export async function enterWorktree(deps: WorktreeDeps, taskId: string, request: TaskRequest, recorded: TaskGit | undefined): Promise<{ request: TaskRequest; git?: TaskGit }> {
+export async function enterWorktree(
+  deps: WorktreeDeps,
+  taskId: string,
+  request: TaskRequest,
+  recorded: TaskGit | undefined,
+): Promise<{ request: TaskRequest; git?: TaskGit }> {
   const wanted = request.worktree;
   if (wanted === undefined) return { request };
-  if (deps.executor.runScript === undefined) throw new WorktreeError(`executor "${deps.executorConfig.name}" cannot make git worktrees (${deps.executorConfig.type})`);
+  if (deps.executor.runScript === undefined)
+    throw new WorktreeError(
+      `executor "${deps.executorConfig.name}" cannot make git worktrees (${deps.executorConfig.type})`,
+    );
   let git = recorded;
   if (git === undefined) {
     const existing = wanted.existing;
@@ -65,11 +80,21 @@ export async function leaveWorktree(
       message: commitMessage(request),
       ended: true,
     });
-    if (changes === undefined) return await options.note(`the task's worktree ${git.worktree} is gone: no changes counted`);
-    if (changes.commitFailed) await options.note('--commit: git refused the commit (see `git -C <worktree> commit`); the changes stay uncommitted');
+    if (changes === undefined)
+      return await options.note(`the task's worktree ${git.worktree} is gone: no changes counted`);
+    if (changes.commitFailed)
+      await options.note(
+        '--commit: git refused the commit (see `git -C <worktree> commit`); the changes stay uncommitted',
+      );
     const ttl = Math.max(1, Math.ceil(options.retentionMs / 1000));
-    const diff = changes.truncated ? `${changes.diff}[openclaw-agent] the diff is cut here at 1 MiB: see the branch ${git.branch} for the rest\n` : changes.diff;
-    await deps.redis.multi().hset(deps.keys.record(taskId), 'git', JSON.stringify(changes.git)).set(deps.keys.diff(taskId), diff, 'EX', ttl).exec();
+    const diff = changes.truncated
+      ? `${changes.diff}[openclaw-agent] the diff is cut here at 1 MiB: see the branch ${git.branch} for the rest\n`
+      : changes.diff;
+    await deps.redis
+      .multi()
+      .hset(deps.keys.record(taskId), 'git', JSON.stringify(changes.git))
+      .set(deps.keys.diff(taskId), diff, 'EX', ttl)
+      .exec();
   } catch (error) {
     await options.note(`could not read the task's worktree changes: ${describeError(error)}`);
   }
@@ -77,7 +102,11 @@ export async function leaveWorktree(
 
 // A commit message from the task: its name, else the first line of its command or prompt.
 function commitMessage(request: TaskRequest): string {
-  const source = request.name ?? (request.payload.type === 'claude_code' ? request.payload.prompt : [request.payload.command, ...request.payload.args].join(' '));
+  const source =
+    request.name ??
+    (request.payload.type === 'claude_code'
+      ? request.payload.prompt
+      : [request.payload.command, ...request.payload.args].join(' '));
   const line = source.trim().split('\n')[0] ?? '';
   return line.length > 72 ? `${line.slice(0, 71)}…` : line || 'openclaw-agent task';
 }

@@ -31,9 +31,7 @@ export interface EndMarker {
 }
 
 export type LogEntry =
-  | { id: string; kind: 'output'; stream: OutputStream; text: string }
-  | { id: string; kind: 'end'; end: EndMarker };
-
+  { id: string; kind: 'output'; stream: OutputStream; text: string } | { id: string; kind: 'end'; end: EndMarker };
 
 /**
  * Adds the chunks and moves the checkpoint in one step, but only if the checkpoint still holds the
@@ -155,7 +153,13 @@ export class LogWriter {
     const parts = chunks.filter((chunk) => chunk.text.length > 0);
     const fields = Object.entries(checkpointFields(checkpoint ?? {}));
     if (parts.length === 0 && fields.length === 0) return;
-    const args: CommandArg[] = [this.caps.maxEntries, fields.length, parts.length, String(Date.now()), this.caps.maxBytes];
+    const args: CommandArg[] = [
+      this.caps.maxEntries,
+      fields.length,
+      parts.length,
+      String(Date.now()),
+      this.caps.maxBytes,
+    ];
     for (const [field, value] of fields) args.push(field, this.expected[field.slice(2)] ?? '0', value);
     for (const chunk of parts) args.push(TAG_OF[chunk.stream], chunk.text);
     // The next append may be sent before this one is answered (Redis runs them in order): it
@@ -175,7 +179,11 @@ export class LogWriter {
   // A refusal just after an append that was sent a second time (its script was not loaded: Redis
   // restarted) may only mean that this one ran first, against the checkpoint before it: once
   // that one has run, this one is sent again. A real refusal refuses again.
-  private async send(args: CommandArg[], frame: CommandFrame, previousResent: Promise<boolean>): Promise<{ applied: unknown; resent: boolean }> {
+  private async send(
+    args: CommandArg[],
+    frame: CommandFrame,
+    previousResent: Promise<boolean>,
+  ): Promise<{ applied: unknown; resent: boolean }> {
     const keys = [this.keys.record(this.taskId), this.keys.log(this.taskId)];
     const first = await APPEND_SCRIPT.runReporting(this.redis, keys, args, frame);
     if (first.result !== 0 || !(await previousResent)) return { applied: first.result, resent: first.resent };
@@ -212,8 +220,13 @@ function parseEntries(raw: [string, string[]][]): LogEntry[] {
 }
 
 /** One entry of a task's log by its id; undefined when it is not (or no longer) there. */
-export async function readLogEntry(redis: Redis, keys: TaskKeys, taskId: string, id: string): Promise<LogEntry | undefined> {
-  return parseEntries((await redis.xrange(keys.log(taskId), id, id)))[0];
+export async function readLogEntry(
+  redis: Redis,
+  keys: TaskKeys,
+  taskId: string,
+  id: string,
+): Promise<LogEntry | undefined> {
+  return parseEntries(await redis.xrange(keys.log(taskId), id, id))[0];
 }
 
 /** Where a task's log was trimmed (see APPEND_SCRIPT): entries before `keptFrom` are gone. */
@@ -239,7 +252,9 @@ function isBeforeId(a: string, b: string): boolean {
 // The note a reader gets in place of output the log's cap dropped.
 function trimNote(id: string, droppedBytes: number): LogEntry {
   const size = formatByteSize(droppedBytes);
-  const amount = size.endsWith('b') ? `${droppedBytes} bytes` : `${size.slice(0, -1)} ${size.slice(-1).toUpperCase()}iB`;
+  const amount = size.endsWith('b')
+    ? `${droppedBytes} bytes`
+    : `${size.slice(0, -1)} ${size.slice(-1).toUpperCase()}iB`;
   const text = `${amount} of earlier output was dropped here: a task's log keeps only its newest output (logs.max_bytes)\n`;
   return { id, kind: 'output', stream: 'system', text };
 }
@@ -248,12 +263,19 @@ function trimNote(id: string, droppedBytes: number): LogEntry {
  * The entries of a task's log after `afterId`, oldest first — every one, or the first `limit` —
  * with a note first where the cap dropped some.
  */
-export async function readLog(redis: Redis, keys: TaskKeys, taskId: string, afterId = '-', limit = Infinity): Promise<LogEntry[]> {
+export async function readLog(
+  redis: Redis,
+  keys: TaskKeys,
+  taskId: string,
+  afterId = '-',
+  limit = Infinity,
+): Promise<LogEntry[]> {
   const out: LogEntry[] = [];
   const trim = await readTrim(redis, keys, taskId);
-  if (trim && isBeforeId(afterId, trim.keptFrom)) out.push(trimNote(afterId === '-' ? '0-0' : afterId, trim.droppedBytes));
+  if (trim && isBeforeId(afterId, trim.keptFrom))
+    out.push(trimNote(afterId === '-' ? '0-0' : afterId, trim.droppedBytes));
   let start = afterId === '-' ? '-' : `(${afterId}`;
-  for (let left = limit; left > 0; ) {
+  for (let left = limit; left > 0;) {
     const count = Math.min(1000, left);
     const page = (await redis.xrange(keys.log(taskId), start, '+', 'COUNT', count)) as [string, string[]][];
     out.push(...parseEntries(page));
@@ -372,7 +394,7 @@ export async function followLog(
         notedBytes = trim.droppedBytes;
       }
     }
-    const reply = (await redis.xread('COUNT', 1000, 'BLOCK', blockMs, 'STREAMS', keys.log(taskId), after));
+    const reply = await redis.xread('COUNT', 1000, 'BLOCK', blockMs, 'STREAMS', keys.log(taskId), after);
     const page = reply?.[0]?.[1] ?? [];
     behind = page.length === 1000;
     for (const entry of parseEntries(page)) {

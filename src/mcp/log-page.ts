@@ -45,9 +45,17 @@ export function formatCursor(cursor: LogCursor): string {
  * last whole line and to {@link PAGE_MAX_CHARS}, from the start when reading on (`forward`), from
  * the end for a tail. An entry too long for one page is shown in parts.
  */
-export function renderLogPage(entries: readonly LogEntry[], task: { taskType: TaskType; workdir?: string }, from: LogCursor, forward: boolean): LogPage {
+export function renderLogPage(
+  entries: readonly LogEntry[],
+  task: { taskType: TaskType; workdir?: string },
+  from: LogCursor,
+  forward: boolean,
+): LogPage {
   // A page that starts after the init line knows the session's directory from the record.
-  const renderer = task.taskType === 'claude_code' ? new TranscriptRenderer({ cwd: task.workdir?.startsWith('/') ? task.workdir : undefined }) : undefined;
+  const renderer =
+    task.taskType === 'claude_code'
+      ? new TranscriptRenderer({ cwd: task.workdir?.startsWith('/') ? task.workdir : undefined })
+      : undefined;
   const parts: Part[] = entries.map((entry, index) => {
     // The reader's note about dropped output carries the id read after (or 0-0).
     const note = entry.id === '0-0' || (index === 0 && entry.id === from.id && from.offset === undefined);
@@ -87,11 +95,19 @@ function pageFromStart(parts: Part[], from: LogCursor, more: boolean): LogPage {
     if (part.raw) {
       const lineEnd = part.text.lastIndexOf('\n', room - 1) + 1;
       const taken = lineEnd > 0 ? lineEnd : room;
-      return { text: text + part.text.slice(0, taken), cursor: formatCursor({ id: part.id, offset: part.raw.start + taken }), truncated: true };
+      return {
+        text: text + part.text.slice(0, taken),
+        cursor: formatCursor({ id: part.id, offset: part.raw.start + taken }),
+        truncated: true,
+      };
     }
     // A transcript chunk this long is rare: shown cut, with a word on where the rest is.
     const note = `\n[openclaw-agent] ${part.text.length - room} more characters of this part of the transcript are not shown here — \`openclaw-agent logs\` has them\n`;
-    return { text: text + part.text.slice(0, Math.max(0, room - note.length)) + note, cursor: formatCursor({ id: part.id }), truncated: true };
+    return {
+      text: text + part.text.slice(0, Math.max(0, room - note.length)) + note,
+      cursor: formatCursor({ id: part.id }),
+      truncated: true,
+    };
   }
   return { text, cursor: cursor ?? formatCursor(from), truncated: more };
 }

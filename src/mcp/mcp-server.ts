@@ -1,6 +1,11 @@
 // The MCP server that offers the task tools, over stdio and HTTP alike.
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CallToolRequestSchema,
+  ListToolsRequestSchema,
+  type CallToolResult,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { describeError } from '../errors.js';
 import { packageVersion } from '../config/package-version.js';
@@ -34,7 +39,10 @@ export function createMcpServer(options: McpServerOptions): Server {
   const tools = MCP_TOOLS.filter((tool) => !options.readOnly || tool.readOnly);
   const byName = new Map(tools.map((tool) => [tool.name, tool]));
   const listed = tools.map(describeTool);
-  const server = new Server({ name: 'openclaw-agent', version: packageVersion() }, { capabilities: { tools: {} }, instructions: INSTRUCTIONS });
+  const server = new Server(
+    { name: 'openclaw-agent', version: packageVersion() },
+    { capabilities: { tools: {} }, instructions: INSTRUCTIONS },
+  );
 
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: listed }));
   server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
@@ -56,7 +64,10 @@ export function createMcpServer(options: McpServerOptions): Server {
           signal: extra.signal,
           progress: async (message) => {
             if (progressToken === undefined) return;
-            await extra.sendNotification({ method: 'notifications/progress', params: { progressToken, progress: ++step, message } });
+            await extra.sendNotification({
+              method: 'notifications/progress',
+              params: { progressToken, progress: ++step, message },
+            });
           },
         },
         parsed.data as never,

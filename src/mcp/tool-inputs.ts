@@ -12,43 +12,106 @@ const Duration = DurationSchema;
 const Notify = z
   .array(z.string().min(1).max(64))
   .max(20)
-  .describe('Notifiers from the config\'s `notifiers:` that announce the end; ["none"] for none. Default: the config\'s defaults.notify');
+  .describe(
+    'Notifiers from the config\'s `notifiers:` that announce the end; ["none"] for none. Default: the config\'s defaults.notify',
+  );
 
 // What `run` and `start` share: where, how long, and who hears of the end.
 const DispatchFields = {
-  executor: z.string().min(1).optional().describe('Executor to run on (see the config); default: the only one, or one with all `labels`'),
-  name: z.string().min(1).max(200).optional().describe('A short name shown in lists and in the wake-up line instead of the command'),
+  executor: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Executor to run on (see the config); default: the only one, or one with all `labels`'),
+  name: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe('A short name shown in lists and in the wake-up line instead of the command'),
   timeout: Duration.optional().describe('Wall-clock limit, like "30m" or "2h" (or seconds); the task ends timed_out'),
-  labels: z.array(z.string().min(1)).max(20).optional().describe('Labels; without `executor`, picks an executor having all of them'),
-  retries: z.number().int().min(0).max(100).optional().describe('Run again up to N times after a failed run (default 0: never twice)'),
+  labels: z
+    .array(z.string().min(1))
+    .max(20)
+    .optional()
+    .describe('Labels; without `executor`, picks an executor having all of them'),
+  retries: z
+    .number()
+    .int()
+    .min(0)
+    .max(100)
+    .optional()
+    .describe('Run again up to N times after a failed run (default 0: never twice)'),
   notify: Notify.optional(),
-  notify_session: z.string().min(1).max(200).optional().describe('OpenClaw session key to wake instead of the agent\'s main session'),
-  worktree: z.boolean().optional().describe('Run in a git worktree of its own, on a branch oca/<short id> (default: the executor\'s setting)'),
-  base: z.string().min(1).max(200).optional().describe('With worktree: the branch, tag or commit to start from (default: HEAD)'),
+  notify_session: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe("OpenClaw session key to wake instead of the agent's main session"),
+  worktree: z
+    .boolean()
+    .optional()
+    .describe("Run in a git worktree of its own, on a branch oca/<short id> (default: the executor's setting)"),
+  base: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe('With worktree: the branch, tag or commit to start from (default: HEAD)'),
   commit: z.boolean().optional().describe('With worktree: commit what is left uncommitted at the end'),
 };
 
 export const RunInput = z.strictObject({
-  command: z.string().min(1).optional().describe('A command line run by `sh -c`, like "cargo test --workspace" (or give `argv`)'),
-  argv: z.array(z.string()).min(1).optional().describe('The program and its arguments, run without a shell (or give `command`)'),
+  command: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('A command line run by `sh -c`, like "cargo test --workspace" (or give `argv`)'),
+  argv: z
+    .array(z.string())
+    .min(1)
+    .optional()
+    .describe('The program and its arguments, run without a shell (or give `command`)'),
   workdir: z.string().min(1).optional().describe('Working directory; `~` expands on the executor'),
-  env: z.record(z.string(), z.string()).optional().describe('Environment variables for the task (values are never shown back)'),
+  env: z
+    .record(z.string(), z.string())
+    .optional()
+    .describe('Environment variables for the task (values are never shown back)'),
   ...DispatchFields,
 });
 
 export const StartInput = z.strictObject({
   prompt: z.string().min(1).describe('The prompt for Claude Code (`claude -p`)'),
   workspace: z.string().min(1).optional().describe('The directory Claude works in; `~` expands on the executor'),
-  max_turns: z.number().int().positive().optional().describe('Most agent turns (default: the config\'s defaults.max_turns)'),
+  max_turns: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe("Most agent turns (default: the config's defaults.max_turns)"),
   model: z.string().min(1).optional(),
-  permission_mode: z.enum(PERMISSION_MODES).optional().describe('claude --permission-mode (default: the executor\'s)'),
+  permission_mode: z.enum(PERMISSION_MODES).optional().describe("claude --permission-mode (default: the executor's)"),
   allowed_tools: z.array(z.string().min(1)).optional(),
   disallowed_tools: z.array(z.string().min(1)).optional(),
   max_budget_usd: z.number().positive().optional(),
   append_system_prompt: z.string().min(1).optional(),
-  continue: TaskId.optional().describe('Continue the Claude session of this earlier task (same executor and workspace)'),
-  on_limit: z.enum(['wait', 'fail']).optional().describe('When the account\'s usage limit is reached: wait for the reset and resume the session (default), or fail'),
-  limit_waits: z.number().int().min(0).max(20).optional().describe('How many times to wait for a usage limit before failing (default 3)'),
+  continue: TaskId.optional().describe(
+    'Continue the Claude session of this earlier task (same executor and workspace)',
+  ),
+  on_limit: z
+    .enum(['wait', 'fail'])
+    .optional()
+    .describe(
+      "When the account's usage limit is reached: wait for the reset and resume the session (default), or fail",
+    ),
+  limit_waits: z
+    .number()
+    .int()
+    .min(0)
+    .max(20)
+    .optional()
+    .describe('How many times to wait for a usage limit before failing (default 3)'),
   ...DispatchFields,
 });
 
@@ -66,7 +129,9 @@ export const WAIT_DEFAULT_MS = 240_000;
 
 export const WaitInput = z.strictObject({
   ids: z.array(TaskId).min(1).max(100).describe('The tasks to wait for'),
-  timeout: Duration.optional().describe('Give up waiting after this long, like "10m" (default 4m, at most 1h); the tasks keep running'),
+  timeout: Duration.optional().describe(
+    'Give up waiting after this long, like "10m" (default 4m, at most 1h); the tasks keep running',
+  ),
 });
 
 export const KillInput = z.strictObject({

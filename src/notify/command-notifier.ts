@@ -11,7 +11,8 @@ import { templateValues, type TaskEndEvent } from './task-end-event.js';
  * What one run of a command notifier came to. A failure is never retried (a command need not be
  * idempotent); a run the worker's shutdown stopped (`stopped`) is the next worker's to make.
  */
-export type CommandOutcome = { kind: 'delivered'; exitCode: 0 } | { kind: 'failed'; exitCode?: number; error: string } | { kind: 'stopped' };
+export type CommandOutcome =
+  { kind: 'delivered'; exitCode: 0 } | { kind: 'failed'; exitCode?: number; error: string } | { kind: 'stopped' };
 
 export interface CommandNotifierOptions {
   /** Variables of the worker's environment the command must not see (hooks tokens). @default [] */
@@ -31,7 +32,11 @@ const STDERR_KEPT = 8192;
  * outlives its `timeout` is stopped with its whole group, and so is whatever a finished command
  * left running in its group. Failure is an outcome, never a throw.
  */
-export async function runCommandNotifier(notifier: CommandNotifier, event: TaskEndEvent, options: CommandNotifierOptions = {}): Promise<CommandOutcome> {
+export async function runCommandNotifier(
+  notifier: CommandNotifier,
+  event: TaskEndEvent,
+  options: CommandNotifierOptions = {},
+): Promise<CommandOutcome> {
   // A NUL cannot pass through argv or the environment: it is dropped from the values.
   const values = templateValues(event);
   for (const field of TEMPLATE_FIELDS) values[field] = values[field].replace(/\0/g, '');
@@ -43,7 +48,10 @@ export async function runCommandNotifier(notifier: CommandNotifier, event: TaskE
   try {
     child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   } catch (error) {
-    return { kind: 'failed', error: `${escapeControls(argv[0]!)}: cannot start: ${escapeControls((error as Error).message)}` };
+    return {
+      kind: 'failed',
+      error: `${escapeControls(argv[0]!)}: cannot start: ${escapeControls((error as Error).message)}`,
+    };
   }
   return new Promise<CommandOutcome>((resolve) => {
     let stderr = '';
@@ -75,19 +83,32 @@ export async function runCommandNotifier(notifier: CommandNotifier, event: TaskE
       resolve(outcome);
     };
     child.once('error', (error: NodeJS.ErrnoException) => {
-      const why = error.code === 'ENOENT' ? "no such program (check argv[0] and the worker's PATH)" : error.code === 'EACCES' ? 'permission denied' : error.message;
+      const why =
+        error.code === 'ENOENT'
+          ? "no such program (check argv[0] and the worker's PATH)"
+          : error.code === 'EACCES'
+            ? 'permission denied'
+            : error.message;
       done({ kind: 'failed', error: `${escapeControls(argv[0]!)}: ${why}` });
     });
     child.once('exit', (code, signal) => {
       // Whatever it left running in its group is not ours to keep.
       stopGroup();
       const finish = () => {
-        if (stopped === 'timeout') return done({ kind: 'failed', error: `timed out after ${formatDuration(notifier.timeoutMs)} and was stopped — raise the notifier's timeout if it needs longer` });
+        if (stopped === 'timeout')
+          return done({
+            kind: 'failed',
+            error: `timed out after ${formatDuration(notifier.timeoutMs)} and was stopped — raise the notifier's timeout if it needs longer`,
+          });
         if (stopped === 'shutdown') return done({ kind: 'stopped' });
         if (code === 0) return done({ kind: 'delivered', exitCode: 0 });
         const last = lastLine(stderr);
         const how = code !== null ? `exited with code ${code}` : `ended by ${signal}`;
-        return done({ kind: 'failed', ...(code !== null ? { exitCode: code } : {}), error: last ? `${how}: ${last}` : how });
+        return done({
+          kind: 'failed',
+          ...(code !== null ? { exitCode: code } : {}),
+          error: last ? `${how}: ${last}` : how,
+        });
       };
       // Its last words may still be in the pipe; a child left holding the pipe does not hold us.
       if (child.stderr!.closed) finish();
@@ -113,7 +134,12 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 
 // The last non-empty line, one line and at most 200 characters.
 function lastLine(text: string): string {
-  const line = text.split('\n').map((l) => l.trim()).filter(Boolean).pop() ?? '';
+  const line =
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .pop() ?? '';
   const escaped = escapeControls(line);
   return escaped.length > 200 ? `${escaped.slice(0, 199)}…` : escaped;
 }

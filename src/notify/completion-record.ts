@@ -50,7 +50,8 @@ export function buildCompletionPayload(record: TaskRecord): Record<string, unkno
     completed_at: record.finishedAt === undefined ? null : new Date(record.finishedAt).toISOString(),
     executor: record.executor,
     task_type: record.taskType,
-    duration_ms: record.startedAt !== undefined && record.finishedAt !== undefined ? record.finishedAt - record.startedAt : null,
+    duration_ms:
+      record.startedAt !== undefined && record.finishedAt !== undefined ? record.finishedAt - record.startedAt : null,
     name: record.name ?? null,
     error: record.error ?? null,
     signal: record.signal ?? null,

@@ -4,7 +4,13 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { LoadedConfig } from '../config/config.js';
 import { describeError } from '../errors.js';
-import { deliverNotification, notifierSchedule, NotifyJobSchema, pendingNotifierState, type NotifyAttempt } from './notifier-delivery.js';
+import {
+  deliverNotification,
+  notifierSchedule,
+  NotifyJobSchema,
+  pendingNotifierState,
+  type NotifyAttempt,
+} from './notifier-delivery.js';
 import { NOTIFY_JOB, relayOutbox, type WebhookJob } from './outbox-relay.js';
 import type { TaskKeys } from '../tasks/keys.js';
 import { NOTIFIER_PREFIX } from '../tasks/record.js';
@@ -105,9 +111,17 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
     const headers = webhookHeaders(webhookSecret(config), d.msg_id, Math.floor(Date.now() / 1000), d.body);
     const outcome = await deliverWebhook(d.url, d.body, headers, { timeoutMs: config.defaults.webhook_timeout });
     const exhausted = outcome.kind === 'retry' && attempt > schedule.length;
-    const state = outcome.kind === 'delivered' ? 'delivered' : outcome.kind === 'gone' ? 'gone' : exhausted ? 'failed' : 'retrying';
+    const state =
+      outcome.kind === 'delivered' ? 'delivered' : outcome.kind === 'gone' ? 'gone' : exhausted ? 'failed' : 'retrying';
     const error = outcome.kind === 'retry' ? outcome.error : undefined;
-    const recorded = { url: d.url, state, attempts: attempt, status: 'status' in outcome ? outcome.status : undefined, error, at: new Date().toISOString() };
+    const recorded = {
+      url: d.url,
+      state,
+      attempts: attempt,
+      status: 'status' in outcome ? outcome.status : undefined,
+      error,
+      at: new Date().toISOString(),
+    };
     await setDeliveryField(redis, keys, d.task_id, `wh:${d.index}`, JSON.stringify(recorded));
     if (outcome.kind === 'delivered') return;
     if (outcome.kind === 'gone') throw new UnrecoverableError(`${d.url} answered 410 Gone; not retrying`);
@@ -119,7 +133,9 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
   async function notify(job: Job): Promise<void> {
     const parsed = NotifyJobSchema.safeParse(job.data);
     if (!parsed.success) {
-      log(`notifier job ${job.id ?? '?'} is malformed and was dropped: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+      log(
+        `notifier job ${job.id ?? '?'} is malformed and was dropped: ${parsed.error.issues[0]?.message ?? 'invalid'}`,
+      );
       throw new UnrecoverableError('malformed notifier job data (written straight into Redis?): dropped');
     }
     const n = parsed.data;
@@ -127,7 +143,16 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
     try {
       attempt = await deliverNotification(config, n, job.attemptsMade + 1, { signal: shutdown.signal });
     } catch (error) {
-      attempt = { state: { ...pendingNotifierState(config, n.name), state: 'failed', attempts: job.attemptsMade + 1, error: `internal error: ${describeError(error)}`, at: new Date().toISOString() }, retry: false };
+      attempt = {
+        state: {
+          ...pendingNotifierState(config, n.name),
+          state: 'failed',
+          attempts: job.attemptsMade + 1,
+          error: `internal error: ${describeError(error)}`,
+          at: new Date().toISOString(),
+        },
+        retry: false,
+      };
     }
     // Stopped by this worker's shutdown: the job stalls and the next worker runs it again.
     if (attempt.abandoned) return new Promise<void>(() => {});
@@ -142,7 +167,10 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
   let relaying: Promise<void> | undefined;
   const relay = () => {
     relaying ??= relayOutbox(redis, keys, queue, config)
-      .then(() => undefined, (error: unknown) => log(`outbox relay failed: ${String(error)}`))
+      .then(
+        () => undefined,
+        (error: unknown) => log(`outbox relay failed: ${String(error)}`),
+      )
       .finally(() => {
         relaying = undefined;
       });

@@ -17,7 +17,10 @@ export const NO_NOTIFIER = 'none';
 /** Where an openclaw notifier finds its token unless it says `token_env`. */
 export const DEFAULT_TOKEN_ENV = 'OPENCLAW_HOOKS_TOKEN';
 
-const ENDED_STATUSES = TASK_STATUSES.filter((s) => s !== 'queued' && s !== 'running') as [EndedStatus, ...EndedStatus[]];
+const ENDED_STATUSES = TASK_STATUSES.filter((s) => s !== 'queued' && s !== 'running') as [
+  EndedStatus,
+  ...EndedStatus[],
+];
 
 /**
  * Delays between attempts to wake an agent: short at first (a gateway restarting takes ~20 s),
@@ -34,14 +37,23 @@ const NotifierFields = z
   .object({
     type: z.enum(['openclaw', 'command']),
     /** The statuses that trigger it. @default every end: completed, failed, killed, timed_out, lost, cancelled */
-    on: z.array(z.enum(ENDED_STATUSES)).min(1).default([...ENDED_STATUSES]),
+    on: z
+      .array(z.enum(ENDED_STATUSES))
+      .min(1)
+      .default([...ENDED_STATUSES]),
     /** openclaw: the gateway's base URL, like http://127.0.0.1:18789. */
     url: z
       .url({ protocol: /^https?$/, error: 'expected the gateway URL, like http://127.0.0.1:18789' })
-      .refine((url) => !/^https?:\/\/[^/]*@/i.test(url), { message: 'put no user or password in the URL: the token goes in token_env', params: { quiet: true } })
+      .refine((url) => !/^https?:\/\/[^/]*@/i.test(url), {
+        message: 'put no user or password in the URL: the token goes in token_env',
+        params: { quiet: true },
+      })
       .optional(),
     /** openclaw: the gateway's `hooks.path`. @default "/hooks" */
-    hooks_path: z.string().regex(/^\/[A-Za-z0-9._~/-]*$/, 'a path like /hooks').default('/hooks'),
+    hooks_path: z
+      .string()
+      .regex(/^\/[A-Za-z0-9._~/-]*$/, 'a path like /hooks')
+      .default('/hooks'),
     /** openclaw: the variable, in the worker's environment, holding the gateway's `hooks.token`. @default "OPENCLAW_HOOKS_TOKEN" */
     token_env: EnvName.default(DEFAULT_TOKEN_ENV),
     /** openclaw: `now` runs the agent at once; `next-heartbeat` leaves the event for its next heartbeat. @default "now" */
@@ -57,19 +69,36 @@ const NotifierFields = z
   })
   .superRefine((notifier, ctx) => {
     if (notifier.type === 'openclaw' && notifier.url === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['url'], message: 'an openclaw notifier needs `url`, the gateway\'s address like http://127.0.0.1:18789' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message: "an openclaw notifier needs `url`, the gateway's address like http://127.0.0.1:18789",
+      });
     }
     if (notifier.type === 'command' && notifier.argv === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['argv'], message: 'a command notifier needs `argv`, like [notify-send, "{name}", "{status}"]' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['argv'],
+        message: 'a command notifier needs `argv`, like [notify-send, "{name}", "{status}"]',
+      });
     }
     // The program is the config's to name, never a task's.
     if (notifier.argv !== undefined && /\{[a-z_]+\}/.test(notifier.argv[0]!)) {
-      ctx.addIssue({ code: 'custom', path: ['argv', 0], message: 'the program (argv[0]) cannot hold a {field}: give it as a fixed path or name' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['argv', 0],
+        message: 'the program (argv[0]) cannot hold a {field}: give it as a fixed path or name',
+      });
     }
     notifier.argv?.forEach((word, index) => {
       const unknown = unknownPlaceholders(word)[0];
       if (unknown !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['argv', index], message: `{${unknown}} is no field; use ${TEMPLATE_FIELDS.map((f) => `{${f}}`).join(' ')}`, params: { quiet: true } });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['argv', index],
+          message: `{${unknown}} is no field; use ${TEMPLATE_FIELDS.map((f) => `{${f}}`).join(' ')}`,
+          params: { quiet: true },
+        });
       }
     });
   });
@@ -117,12 +146,15 @@ export const NotifiersSchema = z
   .record(z.string(), NotifierSchema)
   .default({})
   // Without a prototype, a name like `toString` a task was enqueued with finds nothing here.
-  .transform((map): Record<string, NotifierConfig> => Object.assign(Object.create(null) as Record<string, NotifierConfig>, map));
+  .transform((map): Record<string, NotifierConfig> =>
+    Object.assign(Object.create(null) as Record<string, NotifierConfig>, map),
+  );
 
 /** What is wrong with a notifier's name, or undefined when it is a good one. */
 export function notifierNameProblem(name: string): string | undefined {
   if (name === NO_NOTIFIER) return '"none" means "no notifier" in --notify; choose another name';
-  if (!NOTIFIER_NAME_PATTERN.test(name)) return 'notifier names use letters, digits, "-", "_" and "." (at most 64, not starting with "-", "_" or ".")';
+  if (!NOTIFIER_NAME_PATTERN.test(name))
+    return 'notifier names use letters, digits, "-", "_" and "." (at most 64, not starting with "-", "_" or ".")';
   return undefined;
 }
 

@@ -34,7 +34,12 @@ export interface NotifyAttempt {
 /** The state a notifier's delivery starts in, before its first attempt. */
 export function pendingNotifierState(config: LoadedConfig, name: string): Omit<NotifierState, 'name'> {
   const notifier = config.notifiers[name];
-  return { type: notifier?.type ?? 'command', target: notifier ? notifierTarget(notifier) : '-', state: 'pending', attempts: 0 };
+  return {
+    type: notifier?.type ?? 'command',
+    target: notifier ? notifierTarget(notifier) : '-',
+    state: 'pending',
+    attempts: 0,
+  };
 }
 
 /** Delays between attempts of a notifier: its retry schedule; none for commands. */
@@ -48,7 +53,12 @@ export function notifierSchedule(config: LoadedConfig, name: string): readonly n
  * wake is retried on no answer, 408, 429 and 5xx until its schedule runs out; a refusal, a
  * missing token and a command's failure are final. Never throws for a failed delivery.
  */
-export async function deliverNotification(config: LoadedConfig, job: NotifyJob, attempt: number, options: { signal?: AbortSignal } = {}): Promise<NotifyAttempt> {
+export async function deliverNotification(
+  config: LoadedConfig,
+  job: NotifyJob,
+  attempt: number,
+  options: { signal?: AbortSignal } = {},
+): Promise<NotifyAttempt> {
   const notifier: NotifierConfig | undefined = config.notifiers[job.name];
   const at = new Date().toISOString();
   if (!notifier) {
@@ -59,18 +69,35 @@ export async function deliverNotification(config: LoadedConfig, job: NotifyJob, 
   const base = { type: notifier.type, target: notifierTarget(notifier), attempts: attempt, at };
   // With a signing key, only what a worker of this deployment wrote is told.
   const key = taskSigningKey(config);
-  if (key !== undefined && !verifyAnnouncement(key, { task_id: job.task_id, name: job.name, event: job.event, session: job.session }, job.signature)) {
+  if (
+    key !== undefined &&
+    !verifyAnnouncement(
+      key,
+      { task_id: job.task_id, name: job.name, event: job.event, session: job.session },
+      job.signature,
+    )
+  ) {
     return { state: { ...base, state: 'failed', error: UNSIGNED_ANNOUNCEMENT_ERROR }, retry: false };
   }
   if (notifier.type === 'command') {
-    const outcome = await runCommandNotifier(notifier, job.event, { secretEnv: notifierSecretEnv(config.notifiers), signal: options.signal });
+    const outcome = await runCommandNotifier(notifier, job.event, {
+      secretEnv: notifierSecretEnv(config.notifiers),
+      signal: options.signal,
+    });
     if (outcome.kind === 'delivered') return { state: { ...base, state: 'delivered', exit_code: 0 }, retry: false };
     if (outcome.kind === 'stopped') return { state: { ...base, state: 'pending' }, retry: false, abandoned: true };
     return { state: { ...base, state: 'failed', exit_code: outcome.exitCode, error: outcome.error }, retry: false };
   }
   const token = process.env[notifier.tokenEnv];
   if (!token) {
-    return { state: { ...base, state: 'failed', error: `${notifier.tokenEnv} is not set in the worker's environment — set it to the gateway's hooks.token` }, retry: false };
+    return {
+      state: {
+        ...base,
+        state: 'failed',
+        error: `${notifier.tokenEnv} is not set in the worker's environment — set it to the gateway's hooks.token`,
+      },
+      retry: false,
+    };
   }
   const outcome = await postWake(notifier, token, {
     text: formatWakeText(job.event),
@@ -78,9 +105,15 @@ export async function deliverNotification(config: LoadedConfig, job: NotifyJob, 
     ...(notifier.agentId !== undefined ? { agentId: notifier.agentId } : {}),
     ...(job.session !== undefined ? { sessionKey: job.session } : {}),
   });
-  if (outcome.kind === 'delivered') return { state: { ...base, state: 'delivered', status: outcome.status, outcome: outcome.outcome }, retry: false };
-  if (outcome.kind === 'failed') return { state: { ...base, state: 'failed', status: outcome.status, error: outcome.error }, retry: false };
+  if (outcome.kind === 'delivered')
+    return { state: { ...base, state: 'delivered', status: outcome.status, outcome: outcome.outcome }, retry: false };
+  if (outcome.kind === 'failed')
+    return { state: { ...base, state: 'failed', status: outcome.status, error: outcome.error }, retry: false };
   const exhausted = attempt > notifier.retrySchedule.length;
   const error = exhausted ? `gave up after ${attempt} attempts: ${outcome.error}` : outcome.error;
-  return { state: { ...base, state: exhausted ? 'failed' : 'retrying', status: outcome.status, error }, retry: !exhausted, retryAfterMs: outcome.retryAfterMs };
+  return {
+    state: { ...base, state: exhausted ? 'failed' : 'retrying', status: outcome.status, error },
+    retry: !exhausted,
+    retryAfterMs: outcome.retryAfterMs,
+  };
 }

@@ -54,7 +54,9 @@ export async function postWake(notifier: OpenClawNotifier, token: string, body: 
   if (status === 408 || status === 429 || status >= 500) {
     const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
     const error = `HTTP ${status}${said}`;
-    return retryAfterMs === undefined ? { kind: 'retry', status, error } : { kind: 'retry', status, error, retryAfterMs };
+    return retryAfterMs === undefined
+      ? { kind: 'retry', status, error }
+      : { kind: 'retry', status, error, retryAfterMs };
   }
   return { kind: 'failed', status, error: refusal(notifier, status, said) };
 }
@@ -67,7 +69,8 @@ function refusal(notifier: OpenClawNotifier, status: number, said: string): stri
   if (status === 404) {
     return `no wake hook at ${wakeUrl(notifier)} (HTTP 404) — check hooks.enabled and hooks.path in the gateway's config against hooks_path here`;
   }
-  if (status >= 300 && status < 400) return `HTTP ${status}: redirect not followed — set url to the gateway's own address`;
+  if (status >= 300 && status < 400)
+    return `HTTP ${status}: redirect not followed — set url to the gateway's own address`;
   return `the gateway refused the wake request (HTTP ${status}${said})`;
 }
 

@@ -69,7 +69,17 @@ export function buildOutboxEntry(
   const signatures =
     key === undefined || event === undefined
       ? undefined
-      : Object.fromEntries(notify.map((name) => [name, signAnnouncement(key, { task_id: record.id, name, event, session })]));
-  const entry: OutboxEntry = { task_id: record.id, urls, body: urls.length > 0 ? buildCompletionPayload(record) : {}, notify, event, session, signatures };
+      : Object.fromEntries(
+          notify.map((name) => [name, signAnnouncement(key, { task_id: record.id, name, event, session })]),
+        );
+  const entry: OutboxEntry = {
+    task_id: record.id,
+    urls,
+    body: urls.length > 0 ? buildCompletionPayload(record) : {},
+    notify,
+    event,
+    session,
+    signatures,
+  };
   return JSON.stringify(entry);
 }

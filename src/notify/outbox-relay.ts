@@ -44,14 +44,34 @@ export async function relayOutbox(redis: Redis, keys: TaskKeys, queue: Queue, co
 }
 
 // Marks each delivery pending, then adds its job.
-async function queueDeliveries(redis: Redis, keys: TaskKeys, queue: Queue, config: LoadedConfig, entry: OutboxEntry): Promise<void> {
+async function queueDeliveries(
+  redis: Redis,
+  keys: TaskKeys,
+  queue: Queue,
+  config: LoadedConfig,
+  entry: OutboxEntry,
+): Promise<void> {
   const body = JSON.stringify(entry.body);
   // Before the add, and only if unset: a delivery that already ran must not read `pending` again.
   for (const [i, url] of entry.urls.entries()) {
-    await setDeliveryField(redis, keys, entry.task_id, `wh:${i}`, JSON.stringify({ url, state: 'pending', attempts: 0 }), true);
+    await setDeliveryField(
+      redis,
+      keys,
+      entry.task_id,
+      `wh:${i}`,
+      JSON.stringify({ url, state: 'pending', attempts: 0 }),
+      true,
+    );
   }
   for (const name of entry.notify) {
-    await setDeliveryField(redis, keys, entry.task_id, `${NOTIFIER_PREFIX}${name}`, JSON.stringify(pendingNotifierState(config, name)), true);
+    await setDeliveryField(
+      redis,
+      keys,
+      entry.task_id,
+      `${NOTIFIER_PREFIX}${name}`,
+      JSON.stringify(pendingNotifierState(config, name)),
+      true,
+    );
   }
   const kept = { removeOnComplete: { age: 7 * 86_400 }, removeOnFail: { age: 7 * 86_400 } };
   const event = entry.event;
@@ -59,7 +79,13 @@ async function queueDeliveries(redis: Redis, keys: TaskKeys, queue: Queue, confi
     ...entry.urls.map((url, index) =>
       queue.add(
         WEBHOOK_JOB,
-        { task_id: entry.task_id, url, index, msg_id: `msg_${entry.task_id.replace(/-/g, '')}_${index}`, body } satisfies WebhookJob,
+        {
+          task_id: entry.task_id,
+          url,
+          index,
+          msg_id: `msg_${entry.task_id.replace(/-/g, '')}_${index}`,
+          body,
+        } satisfies WebhookJob,
         { jobId: `${entry.task_id}-cb${index}`, attempts: 1_000, backoff: { type: 'webhook' }, ...kept },
       ),
     ),
@@ -68,7 +94,13 @@ async function queueDeliveries(redis: Redis, keys: TaskKeys, queue: Queue, confi
       : entry.notify.map((name) =>
           queue.add(
             NOTIFY_JOB,
-            { task_id: entry.task_id, name, event, session: entry.session, signature: entry.signatures && Object.hasOwn(entry.signatures, name) ? entry.signatures[name] : undefined } satisfies NotifyJob,
+            {
+              task_id: entry.task_id,
+              name,
+              event,
+              session: entry.session,
+              signature: entry.signatures && Object.hasOwn(entry.signatures, name) ? entry.signatures[name] : undefined,
+            } satisfies NotifyJob,
             { jobId: `${entry.task_id}-nt-${name}`, attempts: 1_000, backoff: { type: 'notify' }, ...kept },
           ),
         )),

@@ -40,7 +40,10 @@ const REFUSED_SUMMARY = 'an unsigned task (refused)';
  * The event of an ended task's record. `refused`: the task was refused as unsigned, so its name
  * and command, written by whoever wrote into Redis, are left out.
  */
-export function buildTaskEndEvent(record: TaskRecord & { outcome: EndedStatus }, options: { refused?: boolean } = {}): TaskEndEvent {
+export function buildTaskEndEvent(
+  record: TaskRecord & { outcome: EndedStatus },
+  options: { refused?: boolean } = {},
+): TaskEndEvent {
   const cost = record.claude?.total_cost_usd;
   const summary = options.refused ? REFUSED_SUMMARY : record.summary;
   return {
@@ -52,7 +55,10 @@ export function buildTaskEndEvent(record: TaskRecord & { outcome: EndedStatus },
     status: record.outcome,
     exit_code: record.exitCode ?? null,
     signal: record.signal ?? null,
-    duration_ms: record.startedAt !== undefined && record.finishedAt !== undefined ? Math.max(0, record.finishedAt - record.startedAt) : null,
+    duration_ms:
+      record.startedAt !== undefined && record.finishedAt !== undefined
+        ? Math.max(0, record.finishedAt - record.startedAt)
+        : null,
     cost_usd: typeof cost === 'number' && Number.isFinite(cost) ? cost : null,
     finished_at: record.finishedAt === undefined ? null : new Date(record.finishedAt).toISOString(),
   };
@@ -75,8 +81,14 @@ const STATUS_WORDS: Record<EndedStatus, string> = {
  */
 export function formatWakeText(event: TaskEndEvent): string {
   const short = event.id.slice(0, 8);
-  const how = event.exit_code !== null ? ` (exit ${event.exit_code})` : event.signal !== null ? ` (${event.signal})` : '';
-  const took = event.duration_ms !== null ? ` after ${formatDuration(event.duration_ms)}` : event.status === 'cancelled' ? ' before it started' : '';
+  const how =
+    event.exit_code !== null ? ` (exit ${event.exit_code})` : event.signal !== null ? ` (${event.signal})` : '';
+  const took =
+    event.duration_ms !== null
+      ? ` after ${formatDuration(event.duration_ms)}`
+      : event.status === 'cancelled'
+        ? ' before it started'
+        : '';
   return `openclaw-agent: task ${short} ${quoteName(event.name ?? event.summary)} ${STATUS_WORDS[event.status]}${how}${took} on ${escapeControls(event.executor)} — openclaw-agent logs ${short}`;
 }
 

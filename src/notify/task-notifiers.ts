@@ -23,7 +23,13 @@ export function resolveTaskNotifiers(
   session: string | undefined,
   fields: NotifyFieldNames = { notify: 'notify', session: 'notifySession' },
 ): { notify?: string[]; notifySession?: string } {
-  const names = given === undefined ? [...config.defaults.notify] : given.flatMap((word) => word.split(',')).map((word) => word.trim()).filter(Boolean);
+  const names =
+    given === undefined
+      ? [...config.defaults.notify]
+      : given
+          .flatMap((word) => word.split(','))
+          .map((word) => word.trim())
+          .filter(Boolean);
   if (names.includes(NO_NOTIFIER) && names.some((name) => name !== NO_NOTIFIER)) {
     throw new InvalidInputError(`\`${fields.notify}\`: "none" turns every notifier off; do not name others beside it`);
   }
@@ -39,7 +45,9 @@ export function resolveTaskNotifiers(
   // None is written as nothing: the request stays as small as it was before notifiers.
   if (session === undefined) return chosen.length > 0 ? { notify: chosen } : {};
   if (!chosen.some((name) => config.notifiers[name]?.type === 'openclaw')) {
-    throw new InvalidInputError(`\`${fields.session}\` sets the OpenClaw session to wake, but this task has no openclaw notifier — name one with \`${fields.notify}\` or in defaults.notify`);
+    throw new InvalidInputError(
+      `\`${fields.session}\` sets the OpenClaw session to wake, but this task has no openclaw notifier — name one with \`${fields.notify}\` or in defaults.notify`,
+    );
   }
   return { notify: chosen, notifySession: session };
 }

@@ -1,13 +1,24 @@
 // Connecting to Redis: which URL, waiting until it is ready, one-line errors that say what to do.
 import { Redis, type RedisOptions } from 'ioredis';
 import { RedisUnreachableError } from '../errors.js';
-import { buildRedisOptions, DEFAULT_SENTINEL_PASSWORD_ENV, isSentinelUrl, redactRedisUrl, type RedisSettings } from './options.js';
+import {
+  buildRedisOptions,
+  DEFAULT_SENTINEL_PASSWORD_ENV,
+  isSentinelUrl,
+  redactRedisUrl,
+  type RedisSettings,
+} from './options.js';
 
 export { redactRedisUrl } from './options.js';
 
 /** True for errors that mean the connection to Redis went away mid-command. */
 export function isRedisConnectionError(error: unknown): boolean {
-  return error instanceof Error && /Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|max retries per request|All sentinels are unreachable/i.test(error.message);
+  return (
+    error instanceof Error &&
+    /Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|max retries per request|All sentinels are unreachable/i.test(
+      error.message,
+    )
+  );
 }
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -78,7 +89,8 @@ export async function connectRedis(url: string, options: ConnectOptions = {}): P
   return redis;
 }
 
-const CERT_NOT_TRUSTED = /^(SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_UNTRUSTED|CERT_SIGNATURE_FAILURE)$/;
+const CERT_NOT_TRUSTED =
+  /^(SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_UNTRUSTED|CERT_SIGNATURE_FAILURE)$/;
 
 // Errors that retrying cannot fix: bad credentials or a certificate problem.
 function isRefusal(error: unknown): boolean {
@@ -124,7 +136,8 @@ function explainConnectError(url: string, error: unknown, sentinelPasswordEnv: s
 }
 
 function errorParts(error: unknown): { code: string; message: string } {
-  const code = error && typeof error === 'object' && 'code' in error && typeof error.code === 'string' ? error.code : '';
+  const code =
+    error && typeof error === 'object' && 'code' in error && typeof error.code === 'string' ? error.code : '';
   const message = error instanceof Error ? error.message : String(error);
   return { code, message };
 }

@@ -16,7 +16,12 @@ export class LuaScript {
   }
 
   /** Runs the script; with `frame`, the command is framed in that buffer (see CommandFrame). */
-  async run(redis: Redis, keys: readonly string[], args: readonly CommandArg[], frame?: CommandFrame): Promise<unknown> {
+  async run(
+    redis: Redis,
+    keys: readonly string[],
+    args: readonly CommandArg[],
+    frame?: CommandFrame,
+  ): Promise<unknown> {
     return (await this.runReporting(redis, keys, args, frame)).result;
   }
 
@@ -31,7 +36,9 @@ export class LuaScript {
     frame?: CommandFrame,
   ): Promise<{ result: unknown; resent: boolean }> {
     const send = (name: 'evalsha' | 'eval', script: string) =>
-      frame ? frame.send(redis, name, [script, keys.length, ...keys, ...args]) : redis[name](script, keys.length, ...keys, ...args);
+      frame
+        ? frame.send(redis, name, [script, keys.length, ...keys, ...args])
+        : redis[name](script, keys.length, ...keys, ...args);
     try {
       return { result: await send('evalsha', this.sha), resent: false };
     } catch (error) {

@@ -31,12 +31,16 @@ export function isSentinelUrl(url: string): boolean {
  */
 export function parseSentinelUrl(url: string): SentinelTarget {
   const match = /^redis\+sentinel:\/\/(?:([^@/]*)@)?([^/?#]+)\/([^/?#]+)(?:\/(\d+))?\/?$/i.exec(url);
-  if (!match) throw sentinelUrlError(url, 'expected redis+sentinel://[user:password@]host:port[,host:port…]/master-name');
+  if (!match)
+    throw sentinelUrlError(url, 'expected redis+sentinel://[user:password@]host:port[,host:port…]/master-name');
   const [, auth, hosts = '', master = '', db] = match;
   const sentinels = hosts.split(',').map((entry) => {
     const hostPort = /^(\[[^\]]+\]|[^:[\]]+)(?::(\d{1,5}))?$/.exec(entry.trim());
     if (!hostPort) throw sentinelUrlError(url, `"${entry}" is not a host or host:port`);
-    return { host: hostPort[1]!.replace(/^\[|\]$/g, ''), port: hostPort[2] ? Number(hostPort[2]) : DEFAULT_SENTINEL_PORT };
+    return {
+      host: hostPort[1]!.replace(/^\[|\]$/g, ''),
+      port: hostPort[2] ? Number(hostPort[2]) : DEFAULT_SENTINEL_PORT,
+    };
   });
   const target: SentinelTarget = { sentinels, master: decodeURIComponent(master) };
   if (auth !== undefined) {
@@ -63,7 +67,10 @@ export function redactRedisUrl(url: string): string {
  * `rediss://`, Sentinel addresses for `redis+sentinel://` (then no URL). Certificates are always
  * verified.
  */
-export function buildRedisOptions(url: string, settings?: RedisSettings): { url: string | undefined; options: RedisOptions } {
+export function buildRedisOptions(
+  url: string,
+  settings?: RedisSettings,
+): { url: string | undefined; options: RedisOptions } {
   if (isSentinelUrl(url)) {
     const target = parseSentinelUrl(url);
     const passwordEnv = settings?.sentinel_password_env ?? DEFAULT_SENTINEL_PASSWORD_ENV;
@@ -91,7 +98,9 @@ function readTlsFiles(tls: RedisSettings['tls']): NonNullable<RedisOptions['tls'
     try {
       return readFileSync(file);
     } catch (error) {
-      throw new ConfigError(`cannot read redis.tls.${key} ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)}) — check the path in the config`);
+      throw new ConfigError(
+        `cannot read redis.tls.${key} ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)}) — check the path in the config`,
+      );
     }
   };
   return {

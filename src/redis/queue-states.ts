@@ -44,7 +44,12 @@ return out
 const QUEUE_KEYS = ['completed', 'failed', 'delayed', 'prioritized', 'active', 'wait', 'paused', 'waiting-children'];
 
 /** The queue states of `ids`, all jobs of queue `queue` under `prefix`. */
-export async function readQueueStates(redis: Redis, prefix: string, queue: string, ids: readonly string[]): Promise<Map<string, QueueState>> {
+export async function readQueueStates(
+  redis: Redis,
+  prefix: string,
+  queue: string,
+  ids: readonly string[],
+): Promise<Map<string, QueueState>> {
   const states = new Map<string, QueueState>();
   if (ids.length === 0) return states;
   const keys = QUEUE_KEYS.map((type) => `${prefix}:${queue}:${type}`);

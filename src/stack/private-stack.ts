@@ -47,7 +47,10 @@ export type RedisTarget = { kind: 'url'; url: string; defaulted: boolean } | { k
  * `REDIS_URL`, then the config's `redis.url` (`private` asks for the private stack), then the
  * default address if something listens there, else the private stack.
  */
-export async function chooseRedisTarget(config: LoadedConfig, defaultUrl: string = DEFAULT_REDIS_URL): Promise<RedisTarget> {
+export async function chooseRedisTarget(
+  config: LoadedConfig,
+  defaultUrl: string = DEFAULT_REDIS_URL,
+): Promise<RedisTarget> {
   const explicit = process.env.REDIS_URL || config.redis.url;
   // `embedded` is this keyword's name in earlier versions.
   if (explicit === 'private' || explicit === 'embedded') return { kind: 'private' };
@@ -92,7 +95,12 @@ async function readState(file: string): Promise<StackState | undefined> {
 const isAlive = isProcessAlive;
 
 async function ping(url: string): Promise<boolean> {
-  const redis = new Redis(url, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 1000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   redis.on('error', () => {});
   try {
     await redis.connect();
@@ -112,9 +120,18 @@ export function findRedisServer(): string {
   const chosen = process.env.OPENCLAW_AGENT_REDIS_SERVER;
   if (chosen) {
     if (existsSync(chosen)) return chosen;
-    throw new UserFacingError('REDIS_UNREACHABLE', `${NO_REDIS_SERVER} (OPENCLAW_AGENT_REDIS_SERVER=${chosen} does not exist)`);
+    throw new UserFacingError(
+      'REDIS_UNREACHABLE',
+      `${NO_REDIS_SERVER} (OPENCLAW_AGENT_REDIS_SERVER=${chosen} does not exist)`,
+    );
   }
-  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/sbin', '/usr/local/sbin', '/usr/bin', '/opt/homebrew/bin'];
+  const dirs = [
+    ...(process.env.PATH ?? '').split(path.delimiter),
+    '/usr/sbin',
+    '/usr/local/sbin',
+    '/usr/bin',
+    '/opt/homebrew/bin',
+  ];
   for (const dir of dirs) {
     const candidate = path.join(dir, 'redis-server');
     if (dir && existsSync(candidate)) return candidate;
@@ -129,7 +146,9 @@ export async function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -189,7 +208,10 @@ export async function startPrivateRedis(home?: string): Promise<StartedRedis> {
   while (!(await ping(url))) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new UserFacingError('REDIS_UNREACHABLE', `the private redis-server did not start; see ${path.join(paths.root, 'redis.log')}`);
+      throw new UserFacingError(
+        'REDIS_UNREACHABLE',
+        `the private redis-server did not start; see ${path.join(paths.root, 'redis.log')}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -224,7 +246,10 @@ export async function removeStackState(home?: string): Promise<void> {
  * Starts `openclaw-agent up` in the background (its own session, output to the stack log) and
  * resolves with the Redis URL once the stack answers.
  */
-export async function startPrivateStack(cliEntry: string, options: { home?: string; externalRedis?: string } = {}): Promise<string> {
+export async function startPrivateStack(
+  cliEntry: string,
+  options: { home?: string; externalRedis?: string } = {},
+): Promise<string> {
   const { home, externalRedis } = options;
   if (!externalRedis) findRedisServer();
   const paths = stackPaths(home);
@@ -295,9 +320,16 @@ async function startStackOnce(cliEntry: string, externalRedis?: string): Promise
         await rm(paths.startLock, { force: true });
       }
     }
-    const age = await stat(paths.startLock).then((s) => Date.now() - s.mtimeMs, () => 0);
+    const age = await stat(paths.startLock).then(
+      (s) => Date.now() - s.mtimeMs,
+      () => 0,
+    );
     if (age > STALE_START_LOCK_MS) await rm(paths.startLock, { force: true });
-    if (Date.now() > deadline) throw new UserFacingError('REDIS_UNREACHABLE', `another command is still starting the private stack; see ${paths.log}`);
+    if (Date.now() > deadline)
+      throw new UserFacingError(
+        'REDIS_UNREACHABLE',
+        `another command is still starting the private stack; see ${paths.log}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -316,7 +348,10 @@ export async function resolveCommandRedis(
   const target = await chooseRedisTarget(config);
   if (target.kind === 'url') return { url: target.url, defaulted: target.defaulted };
   const { url, started } = await startStackOnce(cliEntry);
-  if (started) say(`openclaw-agent: started a private Redis and workers in the background (data in ${stackPaths().root}; stop them with \`openclaw-agent down\`)`);
+  if (started)
+    say(
+      `openclaw-agent: started a private Redis and workers in the background (data in ${stackPaths().root}; stop them with \`openclaw-agent down\`)`,
+    );
   return { url, defaulted: false };
 }
 
@@ -332,5 +367,8 @@ export async function ensureWorkers(
 ): Promise<void> {
   if ((await runningStackUrl()) || (await countWorkers()) > 0) return;
   const { started } = await startStackOnce(cliEntry, url);
-  if (started) say(`openclaw-agent: started workers in the background for the Redis at ${redactRedisUrl(url)} (stop them with \`openclaw-agent down\`)`);
+  if (started)
+    say(
+      `openclaw-agent: started workers in the background for the Redis at ${redactRedisUrl(url)} (stop them with \`openclaw-agent down\`)`,
+    );
 }

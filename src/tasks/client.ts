@@ -4,7 +4,15 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { requireExecutor, type ExecutorConfig, type LoadedConfig } from '../config/config.js';
-import { AmbiguousTaskIdError, describeError, InvalidInputError, UserFacingError, TaskNotFoundError, UnknownExecutorError, UsageError } from '../errors.js';
+import {
+  AmbiguousTaskIdError,
+  describeError,
+  InvalidInputError,
+  UserFacingError,
+  TaskNotFoundError,
+  UnknownExecutorError,
+  UsageError,
+} from '../errors.js';
 import { connectRedis, resolveRedisUrl } from '../redis/connection.js';
 import { forgetExpiredTasks } from './retention.js';
 import type { WorktreeRequest } from '../git/task-worktree.js';
@@ -68,11 +76,17 @@ export interface ListFilter {
 }
 
 // The worktree a task asks for: as given, else the executor's default for Claude tasks.
-function chooseWorktree(given: EnqueueInput['worktree'], executor: ExecutorConfig, payload: TaskPayload): WorktreeRequest | undefined {
+function chooseWorktree(
+  given: EnqueueInput['worktree'],
+  executor: ExecutorConfig,
+  payload: TaskPayload,
+): WorktreeRequest | undefined {
   const wanted = given === undefined ? executor.worktree && payload.type === 'claude_code' : given !== false;
   if (!wanted) return undefined;
   if (executor.type === 'container') {
-    throw new InvalidInputError(`--worktree needs a local or ssh executor: "${executor.name}" runs containers, which see the repository through a volume — make the worktree there yourself`);
+    throw new InvalidInputError(
+      `--worktree needs a local or ssh executor: "${executor.name}" runs containers, which see the repository through a volume — make the worktree there yourself`,
+    );
   }
   return typeof given === 'object' ? given : {};
 }
@@ -88,7 +102,6 @@ function withLocalWorkdir(payload: TaskPayload, callerCwd: string | undefined): 
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const MIN_PREFIX = 6;
-
 
 /**
  * Ended jobs BullMQ keeps per queue (each state), for Bull Board's history. Every task's record
@@ -138,7 +151,12 @@ export class TaskClient {
     if (!queue) {
       // The workers check the Redis version and keep the queue's meta; a client enqueueing need not
       // (one INFO round trip and its parsing less per command).
-      queue = new Queue(executor, { connection: this.redis, prefix: this.prefix, skipVersionCheck: true, skipMetasUpdate: true });
+      queue = new Queue(executor, {
+        connection: this.redis,
+        prefix: this.prefix,
+        skipVersionCheck: true,
+        skipMetasUpdate: true,
+      });
       this.queues.set(executor, queue);
     }
     return queue;
@@ -151,7 +169,9 @@ export class TaskClient {
   /** Validates the request, picks the executor and adds the job; nothing is written when input is bad. */
   async enqueue(input: EnqueueInput): Promise<{ id: string; executor: string }> {
     const notifiers = resolveTaskNotifiers(this.config, input.notify, input.notifySession);
-    const executor = input.executor ? this.executorConfig(input.executor) : await this.chooseExecutor(input.labels ?? []);
+    const executor = input.executor
+      ? this.executorConfig(input.executor)
+      : await this.chooseExecutor(input.labels ?? []);
     const payload = executor.type === 'local' ? withLocalWorkdir(input.payload, input.callerCwd) : input.payload;
     const worktree = chooseWorktree(input.worktree, executor, payload);
     const raw = {
@@ -172,20 +192,29 @@ export class TaskClient {
     const parsed = TaskRequestSchema.safeParse(raw);
     if (!parsed.success) throw new InvalidInputError(describeIssue(parsed.error.issues[0]!, raw));
     if (payload.type !== 'claude_code' && (input.onLimit !== undefined || input.limitWaits !== undefined)) {
-      throw new InvalidInputError('usage-limit waits (--on-limit, --limit-waits) are for Claude tasks: a command has no usage limit');
+      throw new InvalidInputError(
+        'usage-limit waits (--on-limit, --limit-waits) are for Claude tasks: a command has no usage limit',
+      );
     }
     // A new worktree needs a repository with the base where the task runs: checked before anything is written.
     if (worktree !== undefined && worktree.existing === undefined) {
       await checkWorktreeWorkspace(executor, payloadWorkdir(parsed.data.payload), worktree.base);
     }
     // Local and SSH tasks get their variables from a shell, which can set only some names.
-    const envProblem = executor.type !== 'container' && parsed.data.payload.type === 'shell_command' ? shellEnvironmentProblem(Object.keys(parsed.data.payload.env)) : undefined;
+    const envProblem =
+      executor.type !== 'container' && parsed.data.payload.type === 'shell_command'
+        ? shellEnvironmentProblem(Object.keys(parsed.data.payload.env))
+        : undefined;
     if (envProblem !== undefined) throw new InvalidInputError(envProblem);
     const id = input.id ?? randomUUID();
-    if (!UUID_V4.test(id)) throw new InvalidInputError(`Expected the task id to be a lowercase UUID v4, got ${quoteInput(id)}`);
+    if (!UUID_V4.test(id))
+      throw new InvalidInputError(`Expected the task id to be a lowercase UUID v4, got ${quoteInput(id)}`);
     // Workers of a deployment with a signing key run only requests signed with it.
     const signingKey = taskSigningKey(this.config);
-    const request: TaskRequest = signingKey === undefined ? parsed.data : { ...parsed.data, signature: signTaskRequest(signingKey, id, parsed.data) };
+    const request: TaskRequest =
+      signingKey === undefined
+        ? parsed.data
+        : { ...parsed.data, signature: signTaskRequest(signingKey, id, parsed.data) };
 
     // A caller's own id may exist already; a fresh random UUID cannot (one round trip saved).
     if (input.id !== undefined && (await this.redis.hsetnx(this.keys.record(id), 'id', id)) === 0) {
@@ -195,7 +224,14 @@ export class TaskClient {
     // them in that order (a worker never sees the job before its record), in one round trip. The
     // search index of the dashboard and the API (task-search.ts) is written with the record.
     const fields = { ...initialRecordFields(id, request, executor.type), [REQUEST_FIELD]: JSON.stringify(request) };
-    const recorded = recordNewTask(this.redis, this.keys, id, request.createdAt, fields, searchIndexEntries(this.prefix, request));
+    const recorded = recordNewTask(
+      this.redis,
+      this.keys,
+      id,
+      request.createdAt,
+      fields,
+      searchIndexEntries(this.prefix, request),
+    );
     const added = this.queue(executor.name).add(request.payload.type, request, {
       jobId: id,
       attempts: request.retries + 1,
@@ -213,7 +249,10 @@ export class TaskClient {
     if (record.status === 'rejected') {
       // Queued (a worker may have it already, and rebuilds the record from the job): never
       // remove it now. Say so, so that the caller does not enqueue it a second time.
-      throw new UserFacingError('INTERNAL', `task ${id} was queued, but its record could not be written (${describeError(record.reason)}); it will run — see \`openclaw-agent status ${id.slice(0, 8)}\``);
+      throw new UserFacingError(
+        'INTERNAL',
+        `task ${id} was queued, but its record could not be written (${describeError(record.reason)}); it will run — see \`openclaw-agent status ${id.slice(0, 8)}\``,
+      );
     }
     return { id, executor: executor.name };
   }
@@ -223,11 +262,15 @@ export class TaskClient {
     const all = this.config.executors;
     if (labels.length === 0) {
       if (all.length === 1) return all[0]!;
-      throw new UsageError(`choose an executor with --executor NAME or --label LABEL — configured: ${all.map((e) => e.name).join(', ') || '(none)'}`);
+      throw new UsageError(
+        `choose an executor with --executor NAME or --label LABEL — configured: ${all.map((e) => e.name).join(', ') || '(none)'}`,
+      );
     }
     const candidates = all.filter((e) => labels.every((label) => e.labels.includes(label)));
     if (candidates.length === 0) {
-      throw new UnknownExecutorError(`no executor has all of the labels ${labels.join(', ')} — see \`openclaw-agent executors\``);
+      throw new UnknownExecutorError(
+        `no executor has all of the labels ${labels.join(', ')} — see \`openclaw-agent executors\``,
+      );
     }
     const depths = await Promise.all(
       candidates.map((e) => this.queue(e.name).getJobCountByTypes('waiting', 'active', 'delayed', 'prioritized')),
@@ -256,9 +299,12 @@ export class TaskClient {
       if ((await this.redis.exists(this.keys.record(text))) === 1) return text;
       throw new TaskNotFoundError(input);
     }
-    if (!/^[0-9a-f-]+$/.test(text)) throw new InvalidInputError(`Expected a task id or a prefix of one, got ${quoteInput(input)}`);
+    if (!/^[0-9a-f-]+$/.test(text))
+      throw new InvalidInputError(`Expected a task id or a prefix of one, got ${quoteInput(input)}`);
     if (text.length < MIN_PREFIX) {
-      throw new InvalidInputError(`task id prefix "${escapeControls(input)}" is too short; give at least ${MIN_PREFIX} characters`);
+      throw new InvalidInputError(
+        `task id prefix "${escapeControls(input)}" is too short; give at least ${MIN_PREFIX} characters`,
+      );
     }
     const matches = await this.redis.zrangebylex(this.keys.ids(), `[${text}`, `[${text}\xff`, 'LIMIT', 0, 10);
     if (matches.length === 0) throw new TaskNotFoundError(input);
@@ -284,7 +330,8 @@ export class TaskClient {
   /** The request a task was enqueued with: the copy on its record, else its job's data. */
   async request(view: TaskView): Promise<TaskRequest | undefined> {
     const kept = await this.redis.hget(this.keys.record(view.record.id), REQUEST_FIELD);
-    const data = kept !== null ? parseJson(kept) : (await this.queue(view.record.executor).getJob(view.record.id))?.data;
+    const data =
+      kept !== null ? parseJson(kept) : (await this.queue(view.record.executor).getJob(view.record.id))?.data;
     const parsed = TaskRequestSchema.safeParse(data);
     return parsed.success ? parsed.data : undefined;
   }
@@ -323,7 +370,8 @@ export class TaskClient {
     const states = new Map<string, QueueState>();
     await Promise.all(
       [...pending].map(async ([executor, pendingIds]) => {
-        for (const [id, state] of await readQueueStates(this.redis, this.prefix, executor, pendingIds)) states.set(id, state);
+        for (const [id, state] of await readQueueStates(this.redis, this.prefix, executor, pendingIds))
+          states.set(id, state);
       }),
     );
     // A task that ended between the two reads: its job is finished, and its record (written

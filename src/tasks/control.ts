@@ -21,18 +21,29 @@ export type KillResult =
  * Kills a task. A queued task leaves its queue and ends `cancelled`; a running one gets a durable
  * stop request that its worker acts on (SIGTERM to the process group, the grace period, SIGKILL).
  */
-export async function killTask(client: TaskClient, idOrPrefix: string, graceMs: number, kind: StopKind = 'killed'): Promise<KillResult> {
+export async function killTask(
+  client: TaskClient,
+  idOrPrefix: string,
+  graceMs: number,
+  kind: StopKind = 'killed',
+): Promise<KillResult> {
   const view = await client.get(idOrPrefix);
   if (isEndedStatus(view.status)) return { kind: 'already-ended', view };
   const id = view.record.id;
   if (view.status === 'queued') {
     const job = await client.queue(view.record.executor).getJob(id);
     const parsed = TaskRequestSchema.safeParse(job?.data);
-    const removed = job ? await job.remove().then(() => true, () => false) : true;
+    const removed = job
+      ? await job.remove().then(
+          () => true,
+          () => false,
+        )
+      : true;
     if (removed) {
       // A task waiting for a retry (or for a usage limit) has run before: it is killed, not cancelled.
       const retrying = view.record.attempts.length > 0;
-      const waitingFor = view.record.limit?.until !== undefined ? 'the usage limit' : `attempt ${view.record.attempts.length + 1}`;
+      const waitingFor =
+        view.record.limit?.until !== undefined ? 'the usage limit' : `attempt ${view.record.attempts.length + 1}`;
       const end = {
         outcome: retrying ? ('killed' as const) : ('cancelled' as const),
         exitCode: null,
@@ -42,11 +53,14 @@ export async function killTask(client: TaskClient, idOrPrefix: string, graceMs: 
       };
       // A job this deployment did not sign is announced as a refused one would be.
       const key = taskSigningKey(client.config);
-      const refused = parsed.success && key !== undefined && !verifyTaskRequest(key, id, parsed.data, parsed.data.signature);
+      const refused =
+        parsed.success && key !== undefined && !verifyTaskRequest(key, id, parsed.data, parsed.data.signature);
       await finishTask(client.redis, client.keys, id, end, {
         retentionMs: client.config.retention,
         maxLogEntries: client.config.logs.max_entries,
-        announce: parsed.success ? { config: client.config, record: view.record, request: parsed.data, refused } : undefined,
+        announce: parsed.success
+          ? { config: client.config, record: view.record, request: parsed.data, refused }
+          : undefined,
       });
       return { kind: 'cancelled', view: await client.get(id) };
     }
@@ -74,7 +88,11 @@ const WAIT_RECHECK_MS = 5000;
  * seconds (a notice lost with a dropped connection only delays the answer). Rejects with
  * {@link WaitTimeoutError} when `timeoutMs` passes first, and with the signal's reason when it aborts.
  */
-export async function waitForTasks(client: TaskClient, ids: string[], options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<TaskView[]> {
+export async function waitForTasks(
+  client: TaskClient,
+  ids: string[],
+  options: { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<TaskView[]> {
   const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
   const done = new Map<string, TaskView>();
   const pending = new Set(ids);
@@ -113,10 +131,13 @@ export async function waitForTasks(client: TaskClient, ids: string[], options: {
           resolve(false);
           return;
         }
-        const timer = setTimeout(() => {
-          wake = undefined;
-          resolve(true);
-        }, Math.min(remaining, WAIT_RECHECK_MS));
+        const timer = setTimeout(
+          () => {
+            wake = undefined;
+            resolve(true);
+          },
+          Math.min(remaining, WAIT_RECHECK_MS),
+        );
         wake = () => {
           clearTimeout(timer);
           wake = undefined;
@@ -135,7 +156,10 @@ export async function retryTask(client: TaskClient, idOrPrefix: string): Promise
   const view = await client.get(idOrPrefix);
   const request = await client.request(view);
   if (!request) {
-    throw new UserFacingError('TASK_NOT_FOUND', `the request of task ${view.record.id} is no longer kept (its retention passed); enqueue it anew`);
+    throw new UserFacingError(
+      'TASK_NOT_FOUND',
+      `the request of task ${view.record.id} is no longer kept (its retention passed); enqueue it anew`,
+    );
   }
   // The same notifiers (none stays none), less those the config no longer has.
   const notify = (request.notify ?? []).filter((name) => Object.hasOwn(client.config.notifiers, name));
@@ -163,14 +187,24 @@ export async function cleanupTask(
   client: TaskClient,
   idOrPrefix: string,
   options: { deleteBranch?: boolean } = {},
-): Promise<{ id: string; removedDirs: string[]; removedContainers: string[]; worktree?: 'removed' | 'gone' | 'in-use' }> {
+): Promise<{
+  id: string;
+  removedDirs: string[];
+  removedContainers: string[];
+  worktree?: 'removed' | 'gone' | 'in-use';
+}> {
   const view = await client.get(idOrPrefix);
   const id = view.record.id;
   if (!isEndedStatus(view.status)) {
-    throw new UserFacingError('INVALID_INPUT', `task ${id} is ${view.status}; kill it first (\`openclaw-agent kill ${id.slice(0, 8)}\`)`);
+    throw new UserFacingError(
+      'INVALID_INPUT',
+      `task ${id} is ${view.status}; kill it first (\`openclaw-agent kill ${id.slice(0, 8)}\`)`,
+    );
   }
   // Its worktree first (the branch too with deleteBranch): the record says where it is.
-  const worktree = view.record.git ? await removeWorktreeOf(client, view.record.executor, view.record.git, options.deleteBranch ?? false) : undefined;
+  const worktree = view.record.git
+    ? await removeWorktreeOf(client, view.record.executor, view.record.git, options.deleteBranch ?? false)
+    : undefined;
   const job = await client.queue(view.record.executor).getJob(id);
   await job?.remove().catch(() => {});
   const executorConfig = client.config.executors.find((e) => e.name === view.record.executor);
@@ -178,7 +212,12 @@ export async function cleanupTask(
   if (executorConfig) {
     const executor = createExecutor(executorConfig);
     try {
-      removed = await executor.cleanup({ taskId: id, executor: executorConfig, runs: view.record.attempt, handle: view.record.handle });
+      removed = await executor.cleanup({
+        taskId: id,
+        executor: executorConfig,
+        runs: view.record.attempt,
+        handle: view.record.handle,
+      });
     } finally {
       await executor.close?.();
     }
@@ -188,7 +227,12 @@ export async function cleanupTask(
 }
 
 // Removes a task's worktree on its executor's host.
-async function removeWorktreeOf(client: TaskClient, executor: string, git: TaskGit, deleteBranch: boolean): Promise<'removed' | 'gone' | 'in-use' | undefined> {
+async function removeWorktreeOf(
+  client: TaskClient,
+  executor: string,
+  git: TaskGit,
+  deleteBranch: boolean,
+): Promise<'removed' | 'gone' | 'in-use' | undefined> {
   const config = client.config.executors.find((e) => e.name === executor);
   const runner = config ? hostRunner(config) : undefined;
   if (runner === undefined) return undefined;

@@ -62,26 +62,41 @@ export async function finishTask(
   if (end.exitCode !== null) fields.push('exit_code', String(end.exitCode));
   if (end.signal) fields.push('signal', end.signal);
   if (end.error) fields.push('error', end.error);
-  const marker: EndMarker = { status: end.outcome, exit_code: end.exitCode, signal: end.signal, error: end.error ?? null };
+  const marker: EndMarker = {
+    status: end.outcome,
+    exit_code: end.exitCode,
+    signal: end.signal,
+    error: end.error ?? null,
+  };
   const ttlSeconds = Math.max(1, Math.ceil(options.retentionMs / 1000));
-  const reply = (await FINISH_SCRIPT.run(redis, [keys.record(taskId), keys.log(taskId), keys.outbox()], [
-    String(end.finishedAt),
-    String(options.maxLogEntries),
-    END_TAG,
-    JSON.stringify(marker),
-    String(ttlSeconds),
-    outboxEntry ?? '',
-    keys.endedChannel(),
-    taskId,
-    ...fields,
-  ])) as [number, string[]];
+  const reply = (await FINISH_SCRIPT.run(
+    redis,
+    [keys.record(taskId), keys.log(taskId), keys.outbox()],
+    [
+      String(end.finishedAt),
+      String(options.maxLogEntries),
+      END_TAG,
+      JSON.stringify(marker),
+      String(ttlSeconds),
+      outboxEntry ?? '',
+      keys.endedChannel(),
+      taskId,
+      ...fields,
+    ],
+  )) as [number, string[]];
   const hash: Record<string, string> = {};
   for (let i = 0; i + 1 < reply[1].length; i += 2) hash[reply[1][i]!] = reply[1][i + 1]!;
   return { ended: reply[0] === 1, hash };
 }
 
 // The outbox entry of the ending task, or undefined when no webhook and no notifier is to hear of it.
-async function outboxEntryOf(redis: Redis, keys: TaskKeys, taskId: string, end: TaskEnd, known: TaskAnnouncement): Promise<string | undefined> {
+async function outboxEntryOf(
+  redis: Redis,
+  keys: TaskKeys,
+  taskId: string,
+  end: TaskEnd,
+  known: TaskAnnouncement,
+): Promise<string | undefined> {
   const { config, request, refused } = known;
   if (!isAnnounced(refused ? { notify: config.defaults.notify } : request, config)) return undefined;
   const current = parseRecordHash(await redis.hgetall(keys.record(taskId))) ?? known.record;

@@ -32,7 +32,8 @@ export function formatTaskTable(views: readonly TaskView[], now: number = Date.n
       TASK_TYPE_ICONS[r.taskType],
       r.id.slice(0, 8),
       r.executor,
-      limitWaitNote(r, now) ?? view.status + (view.status === 'failed' && r.exitCode !== undefined ? ` (${r.exitCode})` : ''),
+      limitWaitNote(r, now) ??
+        view.status + (view.status === 'failed' && r.exitCode !== undefined ? ` (${r.exitCode})` : ''),
       formatDuration(now - r.createdAt),
       durationOf(view, now),
       claudeBrief(r.claude),
@@ -45,7 +46,9 @@ export function formatTaskTable(views: readonly TaskView[], now: number = Date.n
   widths[0] = 2;
   const line = (cells: string[]) =>
     cells
-      .map((cell, i) => (i === cells.length - 1 ? cell : i === 0 ? cell + (cell === '' ? '  ' : '') : pad(cell, widths[i]!)))
+      .map((cell, i) =>
+        i === cells.length - 1 ? cell : i === 0 ? cell + (cell === '' ? '  ' : '') : pad(cell, widths[i]!),
+      )
       .join('  ')
       .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
@@ -86,7 +89,11 @@ export function formatStatusBlock(view: TaskView, now: number = Date.now()): str
   if (r.workdir) lines.push(`   Workdir:  ${r.workdir}`);
   if (r.envKeys.length > 0) lines.push(`   Env:      ${r.envKeys.join(', ')} (values hidden)`);
   if (r.labels.length > 0) lines.push(`   Labels:   ${r.labels.join(', ')}`);
-  lines.push(`   Created:  ${time(r.createdAt)}`, `   Started:  ${time(r.startedAt)}`, `   Updated:  ${time(r.updatedAt ?? r.createdAt)}`);
+  lines.push(
+    `   Created:  ${time(r.createdAt)}`,
+    `   Started:  ${time(r.startedAt)}`,
+    `   Updated:  ${time(r.updatedAt ?? r.createdAt)}`,
+  );
   if (r.finishedAt !== undefined) lines.push(`   Finished: ${time(r.finishedAt)}`);
   if (r.startedAt !== undefined) lines.push(`   Duration: ${durationOf(view, now)}`);
   if (r.exitCode !== undefined) lines.push(`   Exit:     ${r.exitCode}`);
@@ -95,32 +102,54 @@ export function formatStatusBlock(view: TaskView, now: number = Date.now()): str
   if (r.attempts.length > 0 || r.attempt > 1) {
     lines.push(`   Attempt:  ${r.attempt}`);
     for (const a of r.attempts) {
-      lines.push(`     #${a.attempt} ${a.outcome}${a.exit_code !== null ? ` (exit ${a.exit_code})` : ''} at ${a.finished_at}${a.error ? ` — ${truncate(a.error, 60)}` : ''}`);
+      lines.push(
+        `     #${a.attempt} ${a.outcome}${a.exit_code !== null ? ` (exit ${a.exit_code})` : ''} at ${a.finished_at}${a.error ? ` — ${truncate(a.error, 60)}` : ''}`,
+      );
     }
   }
   if (r.stop && !r.outcome) lines.push(`   Stopping: ${r.stop.reason}`);
   if (r.continues) lines.push(`   Continues: ${r.continues}`);
   if (r.git) {
     const g = r.git;
-    const changed = g.files_changed !== undefined ? ` · ${g.files_changed} file${g.files_changed === 1 ? '' : 's'} changed, +${g.insertions ?? 0} -${g.deletions ?? 0}` : '';
+    const changed =
+      g.files_changed !== undefined
+        ? ` · ${g.files_changed} file${g.files_changed === 1 ? '' : 's'} changed, +${g.insertions ?? 0} -${g.deletions ?? 0}`
+        : '';
     lines.push(`   Worktree: ${g.worktree} on ${g.branch} from ${g.base} (${g.base_sha.slice(0, 7)})${changed}`);
   }
   const c = r.claude;
   if (c) {
     if (c.session_id) lines.push(`   Session:  ${c.session_id}${c.model ? ` (${c.model})` : ''}`);
-    const tokens = c.input_tokens !== undefined || c.output_tokens !== undefined ? ` · tokens ${c.input_tokens ?? 0} in / ${c.output_tokens ?? 0} out` : '';
-    lines.push(`   Turns:    ${c.num_turns ?? c.turns ?? 0}${c.last_tool ? ` · last: ${truncate(c.last_tool, 80)}` : ''}${tokens}`);
-    if (c.last_event) lines.push(`   Claude:   ${truncate(c.last_event, 120)}${c.api_retries ? ` (${c.api_retries} API ${c.api_retries === 1 ? 'retry' : 'retries'})` : ''}`);
+    const tokens =
+      c.input_tokens !== undefined || c.output_tokens !== undefined
+        ? ` · tokens ${c.input_tokens ?? 0} in / ${c.output_tokens ?? 0} out`
+        : '';
+    lines.push(
+      `   Turns:    ${c.num_turns ?? c.turns ?? 0}${c.last_tool ? ` · last: ${truncate(c.last_tool, 80)}` : ''}${tokens}`,
+    );
+    if (c.last_event)
+      lines.push(
+        `   Claude:   ${truncate(c.last_event, 120)}${c.api_retries ? ` (${c.api_retries} API ${c.api_retries === 1 ? 'retry' : 'retries'})` : ''}`,
+      );
     if (c.subtype) {
       const cost = c.total_cost_usd !== undefined ? ` · ${formatUsd(c.total_cost_usd)}` : '';
       const took = c.duration_ms !== undefined ? ` · ${formatDuration(c.duration_ms)}` : '';
       lines.push(`   Result:   ${c.subtype}${c.is_error ? ' (error)' : ''}${cost}${took}`);
-      if (c.result) lines.push(...c.result.trim().split('\n').slice(0, 20).map((line) => `             ${truncate(line, 200)}`));
+      if (c.result)
+        lines.push(
+          ...c.result
+            .trim()
+            .split('\n')
+            .slice(0, 20)
+            .map((line) => `             ${truncate(line, 200)}`),
+        );
     }
   }
   for (const w of r.webhooks) {
     const detail = w.error ? ` — ${truncate(w.error, 60)}` : w.status ? ` (HTTP ${w.status})` : '';
-    lines.push(`   Webhook:  ${w.target} ${w.state} after ${w.attempts} attempt${w.attempts === 1 ? '' : 's'}${detail}`);
+    lines.push(
+      `   Webhook:  ${w.target} ${w.state} after ${w.attempts} attempt${w.attempts === 1 ? '' : 's'}${detail}`,
+    );
   }
   lines.push(...notifierLines(r));
   return lines.join('\n');
@@ -162,7 +191,8 @@ export function formatExecutorTable(executors: readonly ExecutorConfig[]): strin
   }
   const header = `${pad('NAME', 15)} ${pad('TYPE', 12)} ${pad('HOST', 20)} ${pad('CONCURRENCY', 12)} LABELS`;
   const rows = executors.map(
-    (e) => `${pad(e.name, 15)} ${pad(e.type, 12)} ${pad(e.host ?? '-', 20)} ${pad(String(e.concurrency), 12)} ${e.labels.join(', ')}`,
+    (e) =>
+      `${pad(e.name, 15)} ${pad(e.type, 12)} ${pad(e.host ?? '-', 20)} ${pad(String(e.concurrency), 12)} ${e.labels.join(', ')}`,
   );
   return [header, '-'.repeat(72), ...rows].join('\n');
 }

@@ -12,7 +12,9 @@ export function parseEnvAssignments(words: readonly string[]): Record<string, st
     if (eq === -1 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
       // Never echo what may be a value: only the part that should have been the name.
       const shown = eq === -1 ? (/^[A-Za-z_][A-Za-z0-9_]*$/.test(word) ? word : '(not shown)') : name;
-      throw new InvalidInputError(`Expected \`--env\` to be KEY=VALUE with KEY a variable name, got ${quoteInput(shown)}`);
+      throw new InvalidInputError(
+        `Expected \`--env\` to be KEY=VALUE with KEY a variable name, got ${quoteInput(shown)}`,
+      );
     }
     env[name] = word.slice(eq + 1);
   }
@@ -62,19 +64,29 @@ export interface ClaudeInput {
 /** The payload of `start`; tool lists may be repeated or comma-separated. */
 export function buildClaudePayload(input: ClaudeInput): ClaudeCodePayload {
   if (input.prompt === undefined || input.prompt.trim() === '') {
-    throw new UsageError('missing prompt: give --prompt "TEXT", --prompt-file FILE, or --prompt - to read it from stdin');
+    throw new UsageError(
+      'missing prompt: give --prompt "TEXT", --prompt-file FILE, or --prompt - to read it from stdin',
+    );
   }
   const list = (words: readonly string[] | undefined) => {
-    const items = (words ?? []).flatMap((t) => t.split(',')).map((t) => t.trim()).filter(Boolean);
+    const items = (words ?? [])
+      .flatMap((t) => t.split(','))
+      .map((t) => t.trim())
+      .filter(Boolean);
     return items.length > 0 ? items : undefined;
   };
   if (input.permissionMode !== undefined && !(PERMISSION_MODES as readonly string[]).includes(input.permissionMode)) {
-    throw new UsageError(`--permission-mode must be one of ${PERMISSION_MODES.join(', ')}, got "${escapeControls(input.permissionMode)}"`);
+    throw new UsageError(
+      `--permission-mode must be one of ${PERMISSION_MODES.join(', ')}, got "${escapeControls(input.permissionMode)}"`,
+    );
   }
   let budget: number | undefined;
   if (input.maxBudgetUsd !== undefined) {
     budget = Number(input.maxBudgetUsd);
-    if (!Number.isFinite(budget) || budget <= 0) throw new UsageError(`--max-budget-usd must be a positive number of dollars, like 2.50, got "${escapeControls(input.maxBudgetUsd)}"`);
+    if (!Number.isFinite(budget) || budget <= 0)
+      throw new UsageError(
+        `--max-budget-usd must be a positive number of dollars, like 2.50, got "${escapeControls(input.maxBudgetUsd)}"`,
+      );
   }
   return {
     type: 'claude_code',

@@ -82,12 +82,22 @@ export interface ClaudeProgressFields {
 }
 
 export const CLAUDE_PREFIX = 'cc:';
-const CLAUDE_NUMBER_FIELDS = new Set(['turns', 'input_tokens', 'output_tokens', 'num_turns', 'total_cost_usd', 'duration_ms', 'api_retries', 'api_error_status']);
+const CLAUDE_NUMBER_FIELDS = new Set([
+  'turns',
+  'input_tokens',
+  'output_tokens',
+  'num_turns',
+  'total_cost_usd',
+  'duration_ms',
+  'api_retries',
+  'api_error_status',
+]);
 
 /** The record hash fields for (part of) a Claude progress. */
 export function claudeFields(progress: ClaudeProgressFields): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(progress)) if (value !== undefined) out[CLAUDE_PREFIX + key] = String(value);
+  for (const [key, value] of Object.entries(progress))
+    if (value !== undefined) out[CLAUDE_PREFIX + key] = String(value);
   return out;
 }
 
@@ -150,7 +160,11 @@ export const NOTIFIER_PREFIX = 'nt:';
 const CHECKPOINT_PREFIX = 'c:';
 
 /** The hash fields written when a task is enqueued. */
-export function initialRecordFields(id: string, request: TaskRequest, executorType: ExecutorType): Record<string, string> {
+export function initialRecordFields(
+  id: string,
+  request: TaskRequest,
+  executorType: ExecutorType,
+): Record<string, string> {
   const fields: Record<string, string> = {
     id,
     executor: request.executor,
@@ -198,7 +212,9 @@ const RecordHashSchema = z.object({
   pid: z.coerce.number().int().optional(),
   exit_code: z.coerce.number().int().optional(),
   signal: z.string().optional(),
-  outcome: z.enum(TASK_STATUSES.filter((s) => s !== 'queued' && s !== 'running') as [EndedStatus, ...EndedStatus[]]).optional(),
+  outcome: z
+    .enum(TASK_STATUSES.filter((s) => s !== 'queued' && s !== 'running') as [EndedStatus, ...EndedStatus[]])
+    .optional(),
   error: z.string().optional(),
   attempt: z.coerce.number().int().positive().default(1),
   attempt_started_at: z.coerce.number().int().optional(),
@@ -261,7 +277,12 @@ export function parseRecordHash(hash: Record<string, string>): TaskRecord | unde
     attemptStartedAt: h.attempt_started_at,
     attempts: parseAttempts(h.attempts_log),
     stop: h.stop_kind
-      ? { kind: h.stop_kind, reason: h.stop_reason ?? h.stop_kind, requestedAt: h.stop_requested_at, graceMs: h.stop_grace_ms }
+      ? {
+          kind: h.stop_kind,
+          reason: h.stop_reason ?? h.stop_kind,
+          requestedAt: h.stop_requested_at,
+          graceMs: h.stop_grace_ms,
+        }
       : undefined,
     webhooks: webhooks.filter(Boolean),
     notify: parseStringArray(h.notify),
@@ -271,13 +292,29 @@ export function parseRecordHash(hash: Record<string, string>): TaskRecord | unde
     claude: parseClaudeFields(hash),
     continues: h.continues,
     git: parseTaskGit(h.git),
-    limit: h.limit_until !== undefined || h.limit_waits !== undefined ? { waits: h.limit_waits ?? 0, until: h.limit_until, session: h.limit_session, resumeRun: h.limit_run, allowed: h.limit_of } : undefined,
+    limit:
+      h.limit_until !== undefined || h.limit_waits !== undefined
+        ? {
+            waits: h.limit_waits ?? 0,
+            until: h.limit_until,
+            session: h.limit_session,
+            resumeRun: h.limit_run,
+            allowed: h.limit_of,
+          }
+        : undefined,
   };
 }
 
 function parseWebhookState(text: string): WebhookState | undefined {
   try {
-    const v = JSON.parse(text) as { url?: string; state?: WebhookState['state']; attempts?: number; status?: number; error?: string; at?: string };
+    const v = JSON.parse(text) as {
+      url?: string;
+      state?: WebhookState['state'];
+      attempts?: number;
+      status?: number;
+      error?: string;
+      at?: string;
+    };
     if (!v.url || !v.state) return undefined;
     let target = v.url;
     try {

@@ -4,7 +4,15 @@ import { WorktreeRequestSchema } from '../git/task-worktree.js';
 import { NOTIFIER_NAME_PATTERN } from '../notify/notifier-config.js';
 
 /** claude --permission-mode values: those `claude --help` lists (2.1), and `default`, which it takes too. */
-export const PERMISSION_MODES = ['default', 'acceptEdits', 'auto', 'bypassPermissions', 'manual', 'dontAsk', 'plan'] as const;
+export const PERMISSION_MODES = [
+  'default',
+  'acceptEdits',
+  'auto',
+  'bypassPermissions',
+  'manual',
+  'dontAsk',
+  'plan',
+] as const;
 export type PermissionMode = (typeof PERMISSION_MODES)[number];
 
 export const ClaudeCodePayloadSchema = z.object({
@@ -51,15 +59,16 @@ export const TaskRequestSchema = z.object({
   name: z.string().min(1).max(200).optional(),
   /** Wall-clock limit in milliseconds; enforced by the lifecycle layer. */
   timeoutMs: z.number().int().positive().optional(),
-  callbackUrl: z
-    .url({ protocol: /^https?$/, error: 'the callback URL must be an http(s) URL' })
-    .optional(),
+  callbackUrl: z.url({ protocol: /^https?$/, error: 'the callback URL must be an http(s) URL' }).optional(),
   /**
    * Notifiers (the config's `notifiers:`) that announce the task's end, chosen when it was
    * enqueued (`defaults.notify` unless the caller named them). Absent: none (so a task without
    * notifiers costs no bytes for them, and tasks of earlier versions have none).
    */
-  notify: z.array(z.string().regex(NOTIFIER_NAME_PATTERN, 'notifier names use letters, digits, "-", "_" and "."')).max(20).optional(),
+  notify: z
+    .array(z.string().regex(NOTIFIER_NAME_PATTERN, 'notifier names use letters, digits, "-", "_" and "."'))
+    .max(20)
+    .optional(),
   /** The OpenClaw session to wake (`sessionKey`); the gateway needs `hooks.allowRequestSessionKey`. */
   notifySession: z.string().min(1).max(200).optional(),
   /** Claude tasks: `wait` for the account's usage limit to reset and resume, or `fail` at once. @default "wait" */

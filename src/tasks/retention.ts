@@ -13,13 +13,18 @@ export const INDEX_SWEEP_EVERY_MS = 10 * 60_000;
  * ago is a candidate; it goes if its record is gone. One sweep per deployment at a time (a lock
  * key); returns how many tasks left the indexes.
  */
-export async function sweepExpiredIndexEntries(redis: Redis, keys: TaskKeys, retentionMs: number, now = Date.now()): Promise<number> {
+export async function sweepExpiredIndexEntries(
+  redis: Redis,
+  keys: TaskKeys,
+  retentionMs: number,
+  now = Date.now(),
+): Promise<number> {
   const lock = `${keys.prefix}:_index:sweep-lock`;
   if ((await redis.set(lock, String(now), 'PX', INDEX_SWEEP_EVERY_MS, 'NX')) === null) return 0;
   const cutoff = now - retentionMs;
   const survivors = { ids: [] as string[], createdAt: [] as number[] };
   let removed = 0;
-  for (let offset = 0; ; ) {
+  for (let offset = 0; ;) {
     const page = await redis.zrangebyscore(keys.byCreated(), '-inf', `(${cutoff}`, 'WITHSCORES', 'LIMIT', offset, 1000);
     const { ids, scores } = splitScores(page);
     if (ids.length === 0) break;
@@ -45,6 +50,11 @@ export async function sweepExpiredIndexEntries(redis: Redis, keys: TaskKeys, ret
 export async function forgetExpiredTasks(redis: Redis, keys: TaskKeys, ids: readonly string[]): Promise<string[]> {
   const exists = await Promise.all(ids.map((id) => redis.exists(keys.record(id))));
   const gone = ids.filter((_, i) => exists[i] === 0);
-  if (gone.length > 0) await redis.multi().zrem(keys.byCreated(), ...gone).zrem(keys.ids(), ...gone).exec();
+  if (gone.length > 0)
+    await redis
+      .multi()
+      .zrem(keys.byCreated(), ...gone)
+      .zrem(keys.ids(), ...gone)
+      .exec();
   return gone;
 }

@@ -74,7 +74,10 @@ function taskWords(name: string | null | undefined, summary: string, labels: rea
  * The index entries of a new task (written with its record at enqueue, see `recordNewTask`): its
  * id goes into each word's set, scored by its creation time, and each word into the word list.
  */
-export function searchIndexEntries(prefix: string, request: TaskRequest): { wordsKey: string; words: string[]; wordKeys: string[] } {
+export function searchIndexEntries(
+  prefix: string,
+  request: TaskRequest,
+): { wordsKey: string; words: string[]; wordKeys: string[] } {
   const keys = new SearchKeys(prefix);
   const words = taskWords(request.name, describePayload(request.payload), request.labels);
   return { wordsKey: keys.words(), words, wordKeys: words.map((word) => keys.word(word)) };
@@ -121,7 +124,13 @@ export function splitScores(page: readonly string[]): { ids: string[]; scores: n
 
 // Reads the name, command or prompt and labels of the tasks `ids` and queues their word index
 // entries on `write`, each at its score (its creation time); returns how many had a record.
-async function queueWordEntries(redis: Redis, keys: TaskKeys, ids: readonly string[], scores: readonly number[], write: ChainableCommander): Promise<number> {
+async function queueWordEntries(
+  redis: Redis,
+  keys: TaskKeys,
+  ids: readonly string[],
+  scores: readonly number[],
+  write: ChainableCommander,
+): Promise<number> {
   const search = new SearchKeys(keys.prefix);
   const read = redis.pipeline();
   for (const id of ids) read.hmget(keys.record(id), 'name', 'summary', 'labels');
@@ -213,7 +222,9 @@ function decodeCursor(cursor: string): Position {
   const score = Number(text.slice(0, colon));
   const id = text.slice(colon + 1);
   if (colon <= 0 || !Number.isFinite(score) || !/^[0-9a-f-]{36}$/.test(id)) {
-    throw new InvalidInputError(`Expected \`cursor\` to be a cursor returned by a previous page, got \`${cursor.slice(0, 60)}\``);
+    throw new InvalidInputError(
+      `Expected \`cursor\` to be a cursor returned by a previous page, got \`${cursor.slice(0, 60)}\``,
+    );
   }
   return { score, id };
 }
@@ -225,7 +236,9 @@ function decodeCursor(cursor: string): Position {
 export async function searchTasks(client: SearchableTasks, query: TaskQuery = {}): Promise<TaskPage> {
   const limit = query.limit ?? 50;
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-    throw new InvalidInputError(`Expected \`limit\` to be a whole number from 1 to 1000, got \`${String(query.limit)}\``);
+    throw new InvalidInputError(
+      `Expected \`limit\` to be a whole number from 1 to 1000, got \`${String(query.limit)}\``,
+    );
   }
   const scanLimit = Math.max(limit, query.scanLimit ?? 2000);
   const words = searchWords(query.q ?? '');
@@ -246,12 +259,24 @@ export async function searchTasks(client: SearchableTasks, query: TaskQuery = {}
 }
 
 // The ids having every word (each word standing for the indexed words it prefixes), in a scratch set.
-async function intersectWords(client: SearchableTasks, words: string[], scratch: string[], wordKeys: string[]): Promise<string | undefined> {
+async function intersectWords(
+  client: SearchableTasks,
+  words: string[],
+  scratch: string[],
+  wordKeys: string[],
+): Promise<string | undefined> {
   const keys = new SearchKeys(client.prefix);
   const redis = client.redis;
   const perWord: string[] = [];
   for (const word of words) {
-    const expansions = await redis.zrangebylex(keys.words(), `[${word}`, `[${word}\xff`, 'LIMIT', 0, MAX_PREFIX_EXPANSION);
+    const expansions = await redis.zrangebylex(
+      keys.words(),
+      `[${word}`,
+      `[${word}\xff`,
+      'LIMIT',
+      0,
+      MAX_PREFIX_EXPANSION,
+    );
     if (expansions.length === 0) return undefined;
     wordKeys.push(...expansions.map((w) => keys.word(w)));
     if (expansions.length === 1) {
@@ -260,13 +285,21 @@ async function intersectWords(client: SearchableTasks, words: string[], scratch:
     }
     const union = keys.scratch();
     scratch.push(union);
-    await redis.multi().zunionstore(union, expansions.length, ...expansions.map((w) => keys.word(w)), 'AGGREGATE', 'MAX').expire(union, 60).exec();
+    await redis
+      .multi()
+      .zunionstore(union, expansions.length, ...expansions.map((w) => keys.word(w)), 'AGGREGATE', 'MAX')
+      .expire(union, 60)
+      .exec();
     perWord.push(union);
   }
   if (perWord.length === 1) return perWord[0]!;
   const result = keys.scratch();
   scratch.push(result);
-  await redis.multi().zinterstore(result, perWord.length, ...perWord, 'AGGREGATE', 'MAX').expire(result, 60).exec();
+  await redis
+    .multi()
+    .zinterstore(result, perWord.length, ...perWord, 'AGGREGATE', 'MAX')
+    .expire(result, 60)
+    .exec();
   return result;
 }
 
@@ -298,7 +331,11 @@ async function readPage(
     }
     offset = 0;
     const found = new Map((await client.views(fresh.map((p) => p.id))).map((view) => [view.record.id, view]));
-    await dropStale(client, wordKeys, fresh.filter((p) => !found.has(p.id)));
+    await dropStale(
+      client,
+      wordKeys,
+      fresh.filter((p) => !found.has(p.id)),
+    );
     for (const position of fresh) {
       last = position;
       scanned++;

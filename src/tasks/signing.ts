@@ -22,7 +22,8 @@ export function taskSigningKey(config: LoadedConfig): string | undefined {
 // drops them), so the same request signs the same after a round trip through Redis.
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((item) => (item === undefined ? 'null' : canonicalJson(item))).join(',')}]`;
+  if (Array.isArray(value))
+    return `[${value.map((item) => (item === undefined ? 'null' : canonicalJson(item))).join(',')}]`;
   const entries = Object.entries(value as Record<string, unknown>)
     .filter(([, member]) => member !== undefined)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -33,11 +34,18 @@ export function canonicalJson(value: unknown): string {
 export function signTaskRequest(key: string, id: string, request: TaskRequest): string {
   const signed: Partial<TaskRequest> = { ...request };
   delete signed.signature;
-  return createHmac('sha256', key).update(`${id}\n${canonicalJson(signed)}`, 'utf8').digest('hex');
+  return createHmac('sha256', key)
+    .update(`${id}\n${canonicalJson(signed)}`, 'utf8')
+    .digest('hex');
 }
 
 /** Whether `signature` is this key's signature of the task id and request, compared in constant time. */
-export function verifyTaskRequest(key: string, id: string, request: TaskRequest, signature: string | undefined): boolean {
+export function verifyTaskRequest(
+  key: string,
+  id: string,
+  request: TaskRequest,
+  signature: string | undefined,
+): boolean {
   return signature !== undefined && sameHex(signTaskRequest(key, id, request), signature);
 }
 
@@ -56,8 +64,13 @@ export const UNSIGNED_ANNOUNCEMENT_ERROR =
  * The hex HMAC-SHA256 of what a notifier is to say of a task's end (its name, the event, the
  * session): with a signing key, writing into Redis is not enough to wake an agent either.
  */
-export function signAnnouncement(key: string, announcement: { task_id: string; name: string; event: unknown; session?: string }): string {
-  return createHmac('sha256', key).update(`announce\n${canonicalJson(announcement)}`, 'utf8').digest('hex');
+export function signAnnouncement(
+  key: string,
+  announcement: { task_id: string; name: string; event: unknown; session?: string },
+): string {
+  return createHmac('sha256', key)
+    .update(`announce\n${canonicalJson(announcement)}`, 'utf8')
+    .digest('hex');
 }
 
 /** Whether `signature` is this key's signature of the announcement, compared in constant time. */

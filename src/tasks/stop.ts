@@ -44,11 +44,23 @@ export async function readStopRequest(redis: Redis, keys: TaskKeys, taskId: stri
 }
 
 /** The stop request on a record hash, and its outcome if the task has ended: one round trip. */
-export async function readStopOrEnd(redis: Redis, keys: TaskKeys, taskId: string): Promise<{ request?: StopRequest; outcome?: string }> {
-  const [kind, grace, reason, outcome] = await redis.hmget(keys.record(taskId), 'stop_kind', 'stop_grace_ms', 'stop_reason', 'outcome');
+export async function readStopOrEnd(
+  redis: Redis,
+  keys: TaskKeys,
+  taskId: string,
+): Promise<{ request?: StopRequest; outcome?: string }> {
+  const [kind, grace, reason, outcome] = await redis.hmget(
+    keys.record(taskId),
+    'stop_kind',
+    'stop_grace_ms',
+    'stop_reason',
+    'outcome',
+  );
   const graceMs = Number(grace);
   const request: StopRequest | undefined =
-    kind === 'killed' || kind === 'timed_out' ? { kind, graceMs: Number.isFinite(graceMs) && graceMs >= 0 ? graceMs : DEFAULT_GRACE_MS, reason: reason ?? kind } : undefined;
+    kind === 'killed' || kind === 'timed_out'
+      ? { kind, graceMs: Number.isFinite(graceMs) && graceMs >= 0 ? graceMs : DEFAULT_GRACE_MS, reason: reason ?? kind }
+      : undefined;
   return { request, outcome: outcome ?? undefined };
 }
 

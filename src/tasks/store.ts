@@ -46,7 +46,16 @@ export function recordNewTask(
 ): Promise<unknown> {
   const pairs = Object.entries(fields).flat();
   const scriptKeys = [keys.record(id), keys.byCreated(), keys.ids(), search.wordsKey, ...search.wordKeys];
-  return redis.eval(RECORD_NEW_TASK_SOURCE, scriptKeys.length, ...scriptKeys, id, createdAt, pairs.length, ...pairs, ...search.words);
+  return redis.eval(
+    RECORD_NEW_TASK_SOURCE,
+    scriptKeys.length,
+    ...scriptKeys,
+    id,
+    createdAt,
+    pairs.length,
+    ...pairs,
+    ...search.words,
+  );
 }
 
 /** The record as a worker finds it; rebuilt from the job's request when Redis lost it in a crash. */
@@ -99,13 +108,23 @@ export async function markTaskStarted(
  * Starts a new run (a retry, or a resume after a usage limit): forgets the last run's handle and
  * output offsets and any wait it ended, and says `note` in the log.
  */
-export async function beginAttempt(redis: Redis, keys: TaskKeys, taskId: string, run: number, note: string): Promise<void> {
+export async function beginAttempt(
+  redis: Redis,
+  keys: TaskKeys,
+  taskId: string,
+  run: number,
+  note: string,
+): Promise<void> {
   const key = keys.record(taskId);
   // The last run's handle, offsets, pid and Claude progress (a retry is a new Claude run).
-  const stale = Object.keys(await redis.hgetall(key)).filter((f) => f.startsWith('h:') || f.startsWith('c:') || f.startsWith('cc:') || f === 'pid' || f === 'limit_until');
+  const stale = Object.keys(await redis.hgetall(key)).filter(
+    (f) => f.startsWith('h:') || f.startsWith('c:') || f.startsWith('cc:') || f === 'pid' || f === 'limit_until',
+  );
   const multi = redis.multi();
   if (stale.length > 0) multi.hdel(key, ...stale);
-  multi.hset(key, { attempt: String(run), updated_at: String(Date.now()) }).xadd(keys.log(taskId), '*', 't', 's', 'd', `${note}\n`);
+  multi
+    .hset(key, { attempt: String(run), updated_at: String(Date.now()) })
+    .xadd(keys.log(taskId), '*', 't', 's', 'd', `${note}\n`);
   await multi.exec();
 }
 
@@ -148,6 +167,15 @@ return 1
  * Records a webhook's or notifier's delivery state on its task. A record that expired or was
  * cleaned up meanwhile is not brought back as a hash without a TTL.
  */
-export async function setDeliveryField(redis: Redis, keys: TaskKeys, taskId: string, field: string, value: string, onlyIfUnset = false): Promise<boolean> {
-  return (await SET_DELIVERY_FIELD_SCRIPT.run(redis, [keys.record(taskId)], [field, value, onlyIfUnset ? '1' : '0'])) === 1;
+export async function setDeliveryField(
+  redis: Redis,
+  keys: TaskKeys,
+  taskId: string,
+  field: string,
+  value: string,
+  onlyIfUnset = false,
+): Promise<boolean> {
+  return (
+    (await SET_DELIVERY_FIELD_SCRIPT.run(redis, [keys.record(taskId)], [field, value, onlyIfUnset ? '1' : '0'])) === 1
+  );
 }

@@ -27,7 +27,10 @@ export function describeIssue(issue: z.core.$ZodIssue, input: unknown, fieldName
       const keys = issue.keys.map((key) => quoteInput(key)).join(', ');
       // Every field we take (config, API, MCP) is snake_case: a camelCase one gets its spelling.
       const camel = issue.keys.find((key) => /[a-z][A-Z]/.test(key));
-      const hint = camel === undefined ? '' : ` (fields are snake_case: ${quoteInput(camel.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase())})`;
+      const hint =
+        camel === undefined
+          ? ''
+          : ` (fields are snake_case: ${quoteInput(camel.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase())})`;
       return `unknown field${issue.keys.length === 1 ? '' : 's'} ${keys}${issue.path.length > 0 ? ` in \`${field}\`` : ''}${hint}`;
     }
     case 'invalid_type':

@@ -14,11 +14,27 @@ import type { TaskKeys } from '../tasks/keys.js';
 import { TaskRequestSchema, type TaskRequest } from '../tasks/request.js';
 import { parseRecordHash, type TaskRecord } from '../tasks/record.js';
 import { taskSigningKey, UNSIGNED_TASK_ERROR, verifyTaskRequest } from '../tasks/signing.js';
-import { DEFAULT_GRACE_MS, readStopOrEnd, readStopRequest, StopSwitch, stopRequestOf, type StopRequest } from '../tasks/stop.js';
+import {
+  DEFAULT_GRACE_MS,
+  readStopOrEnd,
+  readStopRequest,
+  StopSwitch,
+  stopRequestOf,
+  type StopRequest,
+} from '../tasks/stop.js';
 import { beginAttempt, loadTaskRecord, markTaskStarted, recordAttemptEnd } from '../tasks/store.js';
 import { describeIssue } from '../text/zod-issues.js';
 import { enterWorktree, leaveWorktree } from '../git/worktree-steps.js';
-import { executorHoldUntil, formatResetTime, holdExecutor, LIMIT_FIELDS, limitWaitsOf, resumedRequest, waitEnd, waitForLimit } from '../claude/usage-limit.js';
+import {
+  executorHoldUntil,
+  formatResetTime,
+  holdExecutor,
+  LIMIT_FIELDS,
+  limitWaitsOf,
+  resumedRequest,
+  waitEnd,
+  waitForLimit,
+} from '../claude/usage-limit.js';
 import { WorktreeError, type TaskGit } from '../git/task-worktree.js';
 
 export interface ProcessorDeps {
@@ -83,13 +99,24 @@ export function createTaskProcessor(deps: ProcessorDeps): (job: Job) => Promise<
     try {
       entered = await enterWorktree(deps, taskId, resuming ? resumedRequest(request, record) : request, record.git);
     } catch (error) {
-      const message = error instanceof WorktreeError ? error.message : `could not make the task's git worktree: ${describeError(error)}`;
+      const message =
+        error instanceof WorktreeError
+          ? error.message
+          : `could not make the task's git worktree: ${describeError(error)}`;
       await noteInLog(deps, taskId, message);
       result = { outcome: 'failed', exitCode: null, signal: null, error: message };
     }
     try {
       if (result === undefined) {
-        const executed = await executeRun(deps, { taskId, run, request: entered.request, record, progress, stop, watch });
+        const executed = await executeRun(deps, {
+          taskId,
+          run,
+          request: entered.request,
+          record,
+          progress,
+          stop,
+          watch,
+        });
         // Left running for the next worker: never settle this job from here.
         if (executed === 'detached') {
           watch.close();
@@ -102,16 +129,33 @@ export function createTaskProcessor(deps: ProcessorDeps): (job: Job) => Promise<
     }
 
     await progress?.finish();
-    let end = progress ? claudeEnd(applyStop(result, stop), progress, deps.executorConfig.name) : applyStop(result, stop);
+    let end = progress
+      ? claudeEnd(applyStop(result, stop), progress, deps.executorConfig.name)
+      : applyStop(result, stop);
     const stopped = stop.request ?? (await readStopRequest(deps.redis, deps.keys, taskId));
     const limited = !stopped && end.outcome === 'failed' ? progress?.usageLimit() : undefined;
-    if (limited) end = await waitOutUsageLimit(deps, job, { taskId, request, record, run, waited, end, limited, session: progress!.fields.session_id });
+    if (limited)
+      end = await waitOutUsageLimit(deps, job, {
+        taskId,
+        request,
+        record,
+        run,
+        waited,
+        end,
+        limited,
+        session: progress!.fields.session_id,
+      });
     if (!stopped && end.outcome !== 'completed' && attempt < maxAttempts) {
       await recordAttemptEnd(deps.redis, deps.keys, taskId, run, end);
-      throw new Error(`attempt ${attempt} of ${maxAttempts} ${end.outcome}${end.exitCode !== null ? ` (exit code ${end.exitCode})` : ''}; retrying`);
+      throw new Error(
+        `attempt ${attempt} of ${maxAttempts} ${end.outcome}${end.exitCode !== null ? ` (exit code ${end.exitCode})` : ''}; retrying`,
+      );
     }
     if (entered.git) {
-      await leaveWorktree(deps, taskId, request, entered.git, { retentionMs: deps.config.retention, note: (line) => noteInLog(deps, taskId, line) });
+      await leaveWorktree(deps, taskId, request, entered.git, {
+        retentionMs: deps.config.retention,
+        note: (line) => noteInLog(deps, taskId, line),
+      });
     }
     if (maxAttempts > 1 || waited > 0) await recordAttemptEnd(deps.redis, deps.keys, taskId, run, end);
     const latest = (await endTask(deps, taskId, end, { record, request })) ?? record;
@@ -165,7 +209,8 @@ async function beginRun(
   const resuming = record.limit?.resumeRun === run;
   // A new run, not a re-attach: the record's run has ended (its handle is the last run's), or
   // nothing of this one was recorded yet.
-  const newRun = run > record.attempt || (record.attemptStartedAt === undefined && Object.keys(record.handle).length === 0);
+  const newRun =
+    run > record.attempt || (record.attemptStartedAt === undefined && Object.keys(record.handle).length === 0);
   // The record holds any stop request already: no second read before the start.
   const early = stopRequestOf(record);
   if (early && newRun) {
@@ -214,7 +259,10 @@ async function executeRun(
         executor: deps.executorConfig,
         defaults: deps.config.defaults,
         record,
-        log: observedLog(new LogWriter(deps.redis, deps.keys, taskId, logCapsOf(deps.config), record.checkpoint), progress),
+        log: observedLog(
+          new LogWriter(deps.redis, deps.keys, taskId, logCapsOf(deps.config), record.checkpoint),
+          progress,
+        ),
         markStarted: async (handle, pid) => {
           const startedAt = await markTaskStarted(deps.redis, deps.keys, taskId, handle, pid);
           watch.armTimeout(startedAt);
@@ -229,10 +277,14 @@ async function executeRun(
       if (error instanceof OwnershipLostError) throw error;
       if (error instanceof DetachedError || deps.shutdown.aborted) return 'detached';
       const latest = parseRecordHash(await deps.redis.hgetall(deps.keys.record(taskId)).catch(() => ({})));
-      const started = latest !== undefined && (latest.attemptStartedAt !== undefined || Object.keys(latest.handle).length > 0);
+      const started =
+        latest !== undefined && (latest.attemptStartedAt !== undefined || Object.keys(latest.handle).length > 0);
       // Once the process may be running, ending the task here would orphan it: re-attach instead.
       if (!started || failures >= EXECUTOR_ERRORS_BEFORE_FAILING) {
-        return { result: { outcome: 'failed', exitCode: null, signal: null, error: `executor error: ${describeError(error)}` }, record };
+        return {
+          result: { outcome: 'failed', exitCode: null, signal: null, error: `executor error: ${describeError(error)}` },
+          record,
+        };
       }
       await new Promise((resolve) => setTimeout(resolve, EXECUTOR_ERROR_BACKOFF_MS * 2 ** failures));
       record = latest ?? record;
@@ -246,7 +298,16 @@ async function executeRun(
 async function waitOutUsageLimit(
   deps: ProcessorDeps,
   job: Job,
-  ran: { taskId: string; request: TaskRequest; record: TaskRecord; run: number; waited: number; end: Omit<TaskEnd, 'finishedAt'>; limited: { resetsAt?: number }; session: string | undefined },
+  ran: {
+    taskId: string;
+    request: TaskRequest;
+    record: TaskRecord;
+    run: number;
+    waited: number;
+    end: Omit<TaskEnd, 'finishedAt'>;
+    limited: { resetsAt?: number };
+    session: string | undefined;
+  },
 ): Promise<Omit<TaskEnd, 'finishedAt'>> {
   const { taskId, run, waited, end } = ran;
   const allowed = limitWaitsOf(ran.request);
@@ -254,7 +315,11 @@ async function waitOutUsageLimit(
     const until = waitEnd(ran.limited.resetsAt);
     await holdExecutor(deps.redis, deps.keys, deps.executorConfig.name, until);
     await recordAttemptEnd(deps.redis, deps.keys, taskId, run, end);
-    await noteInLog(deps, taskId, `Claude's usage limit is reached (resets ${formatResetTime(until)}): waiting, then resuming the session — wait ${waited + 1} of ${allowed}`);
+    await noteInLog(
+      deps,
+      taskId,
+      `Claude's usage limit is reached (resets ${formatResetTime(until)}): waiting, then resuming the session — wait ${waited + 1} of ${allowed}`,
+    );
     const session = ran.session ?? ran.record.limit?.session;
     await waitForLimit(deps.redis, deps.keys, job, taskId, until, {
       [LIMIT_FIELDS.waits]: String(waited + 1),
@@ -264,7 +329,10 @@ async function waitOutUsageLimit(
     });
   }
   if (waited === 0) return end;
-  return { ...end, error: `${end.error ?? "Claude's usage limit is reached"} (after waiting for the usage limit ${waited === 1 ? 'once' : `${waited} times`})` };
+  return {
+    ...end,
+    error: `${end.error ?? "Claude's usage limit is reached"} (after waiting for the usage limit ${waited === 1 ? 'once' : `${waited} times`})`,
+  };
 }
 
 // Ends a job this deployment did not sign without running anything. The record and list entry
@@ -275,7 +343,11 @@ async function refuseTask(deps: ProcessorDeps, taskId: string, request: TaskRequ
   const untrusted = { ...request, callbackUrl: undefined, notify: undefined, notifySession: undefined };
   const record = await loadTaskRecord(deps.redis, deps.keys, taskId, untrusted, deps.executorConfig.type);
   // Listed like any task (a job written straight into Redis has no index entries yet).
-  await deps.redis.multi().zadd(deps.keys.byCreated(), 'NX', record.createdAt, taskId).zadd(deps.keys.ids(), 'NX', 0, taskId).exec();
+  await deps.redis
+    .multi()
+    .zadd(deps.keys.byCreated(), 'NX', record.createdAt, taskId)
+    .zadd(deps.keys.ids(), 'NX', 0, taskId)
+    .exec();
   const end = { outcome: 'failed' as const, exitCode: null, signal: null, error: UNSIGNED_TASK_ERROR };
   await endTask(deps, taskId, end, { record, request: untrusted, refused: true });
 }
@@ -288,12 +360,26 @@ interface StopWatch {
 // Trips the switch on a kill request (pub/sub nudge or the record, polled), when the timeout passes,
 // or when another worker has ended the task meanwhile (this one was cut off from Redis and the job
 // went elsewhere): the record's end is final, and a process outliving it is an orphan to stop.
-function watchForStop(deps: ProcessorDeps, taskId: string, request: TaskRequest, record: TaskRecord, stop: StopSwitch): StopWatch {
+function watchForStop(
+  deps: ProcessorDeps,
+  taskId: string,
+  request: TaskRequest,
+  record: TaskRecord,
+  stop: StopSwitch,
+): StopWatch {
   deps.stops.set(taskId, stop);
   const check = async () => {
-    const { request, outcome } = await readStopOrEnd(deps.redis, deps.keys, taskId).catch(() => ({ request: undefined, outcome: undefined }));
+    const { request, outcome } = await readStopOrEnd(deps.redis, deps.keys, taskId).catch(() => ({
+      request: undefined,
+      outcome: undefined,
+    }));
     if (request) stop.trip(request);
-    if (outcome) stop.trip({ kind: 'killed', graceMs: DEFAULT_GRACE_MS, reason: `the task already ended as ${outcome} (recorded by another worker)` });
+    if (outcome)
+      stop.trip({
+        kind: 'killed',
+        graceMs: DEFAULT_GRACE_MS,
+        reason: `the task already ended as ${outcome} (recorded by another worker)`,
+      });
   };
   const poll = setInterval(() => void check(), STOP_POLL_MS);
   let timeout: NodeJS.Timeout | undefined;
@@ -301,7 +387,12 @@ function watchForStop(deps: ProcessorDeps, taskId: string, request: TaskRequest,
     if (!request.timeoutMs || timeout) return;
     const limit = request.timeoutMs;
     timeout = setTimeout(
-      () => stop.trip({ kind: 'timed_out', graceMs: DEFAULT_GRACE_MS, reason: `timed out after ${formatDuration(limit)} (the task's limit)` }),
+      () =>
+        stop.trip({
+          kind: 'timed_out',
+          graceMs: DEFAULT_GRACE_MS,
+          reason: `timed out after ${formatDuration(limit)} (the task's limit)`,
+        }),
       Math.max(0, startedAt + limit - Date.now()),
     );
   };
@@ -324,13 +415,19 @@ async function holdWhileLimited(deps: ProcessorDeps, job: Job, taskId: string, r
   const hold = await executorHoldUntil(deps.redis, deps.keys, deps.executorConfig.name);
   if (hold === undefined) return;
   const until = waitEnd(hold);
-  await noteInLog(deps, taskId, `Claude's usage limit on executor "${deps.executorConfig.name}" is reached (resets ${formatResetTime(until)}): waiting for it before starting`);
+  await noteInLog(
+    deps,
+    taskId,
+    `Claude's usage limit on executor "${deps.executorConfig.name}" is reached (resets ${formatResetTime(until)}): waiting for it before starting`,
+  );
   await waitForLimit(deps.redis, deps.keys, job, taskId, until);
 }
 
 // A line of ours in the task's log (`[openclaw-agent] …` to readers).
 async function noteInLog(deps: ProcessorDeps, taskId: string, line: string): Promise<void> {
-  await deps.redis.xadd(deps.keys.log(taskId), 'MAXLEN', '~', String(deps.config.logs.max_entries), '*', 't', 's', 'd', `${line}\n`).catch(() => undefined);
+  await deps.redis
+    .xadd(deps.keys.log(taskId), 'MAXLEN', '~', String(deps.config.logs.max_entries), '*', 't', 's', 'd', `${line}\n`)
+    .catch(() => undefined);
 }
 
 function observedLog(log: LogWriter, progress: ClaudeProgress | undefined): LogWriter {
@@ -342,10 +439,18 @@ function observedLog(log: LogWriter, progress: ClaudeProgress | undefined): LogW
  * A Claude run's truth is its result line: is_error or a subtype other than success fails it even
  * after exit 0, and the error says why; exit 127 with no output means no `claude` to run.
  */
-function claudeEnd(end: Omit<TaskEnd, 'finishedAt'>, progress: ClaudeProgress, executor: string): Omit<TaskEnd, 'finishedAt'> {
+function claudeEnd(
+  end: Omit<TaskEnd, 'finishedAt'>,
+  progress: ClaudeProgress,
+  executor: string,
+): Omit<TaskEnd, 'finishedAt'> {
   if (end.outcome !== 'completed' && end.outcome !== 'failed') return end;
   if (end.exitCode === 127 && progress.fields.session_id === undefined) {
-    return { ...end, outcome: 'failed', error: `claude not found on executor "${executor}" — install Claude Code there or set claude_path` };
+    return {
+      ...end,
+      outcome: 'failed',
+      error: `claude not found on executor "${executor}" — install Claude Code there or set claude_path`,
+    };
   }
   const failure = progress.failure(end.exitCode);
   if (failure === undefined) return end;
@@ -376,19 +481,35 @@ async function endTask(
   end: Omit<TaskEnd, 'finishedAt'>,
   known: { record: TaskRecord; request: TaskRequest; refused?: boolean } | undefined,
 ): Promise<TaskRecord | undefined> {
-  const { hash } = await finishTask(deps.redis, deps.keys, taskId, { ...end, finishedAt: Date.now() }, {
-    retentionMs: deps.config.retention,
-    maxLogEntries: deps.config.logs.max_entries,
-    announce: known && { config: deps.config, ...known },
-  });
+  const { hash } = await finishTask(
+    deps.redis,
+    deps.keys,
+    taskId,
+    { ...end, finishedAt: Date.now() },
+    {
+      retentionMs: deps.config.retention,
+      maxLogEntries: deps.config.logs.max_entries,
+      announce: known && { config: deps.config, ...known },
+    },
+  );
   return parseRecordHash(hash);
 }
 
 // The job's result: completed jobs return it; every other outcome fails the job, never to be retried.
-function jobResultOf(record: TaskRecord, outcome: TaskEnd['outcome'], result: { exitCode?: number | null; signal?: string | null; error?: string }): TaskResult {
-  const duration = record.startedAt !== undefined && record.finishedAt !== undefined ? record.finishedAt - record.startedAt : null;
+function jobResultOf(
+  record: TaskRecord,
+  outcome: TaskEnd['outcome'],
+  result: { exitCode?: number | null; signal?: string | null; error?: string },
+): TaskResult {
+  const duration =
+    record.startedAt !== undefined && record.finishedAt !== undefined ? record.finishedAt - record.startedAt : null;
   const exitCode = result.exitCode ?? null;
-  const value: TaskResult = { exit_code: exitCode, signal: result.signal ?? null, duration_ms: duration, status: outcome };
+  const value: TaskResult = {
+    exit_code: exitCode,
+    signal: result.signal ?? null,
+    duration_ms: duration,
+    status: outcome,
+  };
   if (outcome === 'completed') return value;
   const parts = [outcome === 'failed' && exitCode !== null ? `exited with code ${exitCode}` : outcome];
   if (result.error) parts.push(result.error);

@@ -55,9 +55,16 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
   const executorConfig = requireExecutor(config, options.executor);
   const log = options.onLog ?? (() => {});
   const hostId = resolveHostId(config.worker.host_id);
-  const executor = createExecutor(executorConfig, log, { hostId, lockDurationMs: config.worker.lock_duration, secretEnv: notifierSecretEnv(config.notifiers) });
+  const executor = createExecutor(executorConfig, log, {
+    hostId,
+    lockDurationMs: config.worker.lock_duration,
+    secretEnv: notifierSecretEnv(config.notifiers),
+  });
   await executor.prepare?.();
-  const redis: Redis = await connectRedis(options.redisUrl ?? resolveRedisUrl(config.redis.url), { persistent: true, settings: config.redis });
+  const redis: Redis = await connectRedis(options.redisUrl ?? resolveRedisUrl(config.redis.url), {
+    persistent: true,
+    settings: config.redis,
+  });
   const shutdown = new AbortController();
   const concurrency = options.concurrency ?? executorConfig.concurrency;
   const keys = new TaskKeys(config.redis.prefix);
@@ -67,7 +74,10 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
   const onEnded = announceEnd(config, deliveries, log);
   let running = 0;
   const processor = joinFollowedTasks(
-    followWhileLocked(createTaskProcessor({ config, executorConfig, executor, redis, keys, shutdown: shutdown.signal, stops, onEnded }), redis),
+    followWhileLocked(
+      createTaskProcessor({ config, executorConfig, executor, redis, keys, shutdown: shutdown.signal, stops, onEnded }),
+      redis,
+    ),
   );
   const counted = async (job: Job) => {
     running++;
@@ -81,7 +91,10 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
     config.worker.liveness_timeout,
     {
       waiting: async () => {
-        const [wait, prioritized] = await Promise.all([redis.llen(worker.keys.wait!), redis.zcard(worker.keys.prioritized!)]);
+        const [wait, prioritized] = await Promise.all([
+          redis.llen(worker.keys.wait!),
+          redis.zcard(worker.keys.prioritized!),
+        ]);
         return wait + prioritized;
       },
       running: () => running,
@@ -147,14 +160,22 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
 
 // Kill requests arrive as a pub/sub nudge that trips the stop switch of a task this worker follows;
 // the record is the durable copy the processor polls.
-async function followStopRequests(redis: Redis, keys: TaskKeys, stops: Map<string, StopSwitch>, log: (line: string) => void): Promise<Redis> {
+async function followStopRequests(
+  redis: Redis,
+  keys: TaskKeys,
+  stops: Map<string, StopSwitch>,
+  log: (line: string) => void,
+): Promise<Redis> {
   const subscriber = redis.duplicate();
   subscriber.on('error', (error: Error) => log(`kill-request subscriber: ${error.message}`));
   await subscriber.subscribe(keys.stopChannel());
   subscriber.on('message', (_channel: string, taskId: string) => {
     const stop = stops.get(taskId);
     if (!stop) return;
-    void readStopRequest(redis, keys, taskId).then((request) => request && stop.trip(request), () => {});
+    void readStopRequest(redis, keys, taskId).then(
+      (request) => request && stop.trip(request),
+      () => {},
+    );
   });
   return subscriber;
 }
@@ -175,15 +196,28 @@ function announceEnd(config: LoadedConfig, deliveries: RunningDeliveries, log: (
 // Records and logs expire by themselves; the list and search indexes, the spool directories of this
 // host's local tasks and the worktrees of tasks that ended `retention` ago (their branches stay,
 // with the work) are trimmed here, now and every INDEX_SWEEP_EVERY_MS.
-function startSweeps(redis: Redis, keys: TaskKeys, config: LoadedConfig, executorConfig: ExecutorConfig, executor: Executor, log: (line: string) => void): NodeJS.Timeout {
+function startSweeps(
+  redis: Redis,
+  keys: TaskKeys,
+  config: LoadedConfig,
+  executorConfig: ExecutorConfig,
+  executor: Executor,
+  log: (line: string) => void,
+): NodeJS.Timeout {
   const sweep = () => {
-    void sweepExpiredIndexEntries(redis, keys, config.retention).catch((error: unknown) => log(`index sweep: ${String(error)}`));
+    void sweepExpiredIndexEntries(redis, keys, config.retention).catch((error: unknown) =>
+      log(`index sweep: ${String(error)}`),
+    );
     if (executorConfig.type === 'local') {
-      void sweepEndedSpools(spoolRoot(executorConfig.spool_dir), config.retention).catch((error: unknown) => log(`spool sweep: ${String(error)}`));
+      void sweepEndedSpools(spoolRoot(executorConfig.spool_dir), config.retention).catch((error: unknown) =>
+        log(`spool sweep: ${String(error)}`),
+      );
     }
     if (executor.runScript) {
       const runner = { runScript: executor.runScript.bind(executor) };
-      void sweepEndedWorktrees(runner, worktreeRoot(executorConfig), config.retention).catch((error: unknown) => log(`worktree sweep: ${describeError(error)}`));
+      void sweepEndedWorktrees(runner, worktreeRoot(executorConfig), config.retention).catch((error: unknown) =>
+        log(`worktree sweep: ${describeError(error)}`),
+      );
     }
   };
   const timer = setInterval(sweep, INDEX_SWEEP_EVERY_MS);
@@ -226,7 +260,10 @@ function joinFollowedTasks(processor: (job: Job) => Promise<TaskResult>): (job: 
  * loses, it follows again from the checkpoint instead of failing the job (the stale follower gives
  * up on its next lost append, or ends the task first: the new run then finds the outcome).
  */
-function followWhileLocked(processor: (job: Job) => Promise<TaskResult>, redis: Redis): (job: Job) => Promise<TaskResult> {
+function followWhileLocked(
+  processor: (job: Job) => Promise<TaskResult>,
+  redis: Redis,
+): (job: Job) => Promise<TaskResult> {
   return async (job) => {
     for (;;) {
       try {

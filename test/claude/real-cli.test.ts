@@ -12,7 +12,8 @@ import { WebhookReceiver } from '../helpers/webhook-receiver.js';
 const root = process.getuid?.() === 0;
 
 // The last message the CLI sent: a tool result means the model has used a tool already.
-const afterTool = (request: ModelRequest) => JSON.stringify(request.body?.messages?.at(-1) ?? '').includes('tool_result');
+const afterTool = (request: ModelRequest) =>
+  JSON.stringify(request.body?.messages?.at(-1) ?? '').includes('tool_result');
 const bash = (input: Record<string, unknown>, usage = { input_tokens: 1200, output_tokens: 30 }): Reply => ({
   blocks: [{ type: 'tool_use', id: `toolu_${Date.now()}`, name: 'Bash', input }],
   usage,
@@ -30,9 +31,17 @@ const overLimit = (resetAt: number): Reply => ({
 const subscriberEnv = (url: string): Record<string, string> => {
   const env = offlineClaudeEnv(url);
   delete env.ANTHROPIC_API_KEY;
-  return { ...env, CLAUDE_CODE_OAUTH_TOKEN: 'sk-ant-oat01-fake-token-for-tests', CLAUDE_CODE_SUBSCRIPTION_TYPE: 'max', IS_SANDBOX: '1' };
+  return {
+    ...env,
+    CLAUDE_CODE_OAUTH_TOKEN: 'sk-ant-oat01-fake-token-for-tests',
+    CLAUDE_CODE_SUBSCRIPTION_TYPE: 'max',
+    IS_SANDBOX: '1',
+  };
 };
-const text = (words: string, usage = { input_tokens: 1300, output_tokens: 19 }): Reply => ({ blocks: [{ type: 'text', text: words }], usage });
+const text = (words: string, usage = { input_tokens: 1300, output_tokens: 19 }): Reply => ({
+  blocks: [{ type: 'text', text: words }],
+  usage,
+});
 
 describe('Claude tasks with the real Claude Code CLI', () => {
   const model = new FakeAnthropic();
@@ -65,43 +74,86 @@ describe('Claude tasks with the real Claude Code CLI', () => {
     return r.stdout.trim();
   };
   const ended = (id: string) =>
-    eventually(async () => {
-      const task = toTaskJson(await client.get(id));
-      return task.finished_at ? task : undefined;
-    }, `task ${id} to end`, 60_000);
+    eventually(
+      async () => {
+        const task = toTaskJson(await client.get(id));
+        return task.finished_at ? task : undefined;
+      },
+      `task ${id} to end`,
+      60_000,
+    );
   type ClaudeJson = Record<string, unknown>;
 
   it('says what an API error was, and shows the retries before it in logs and status', async () => {
     model.script = () => ({ status: 401, error: { type: 'authentication_error', message: 'invalid x-api-key' } });
     const id = await start('real', '-p', 'hello');
     const task = await ended(id);
-    expect(task).toMatchObject({ status: 'failed', exit_code: 1, error: 'claude API error 401 after 1 turn: Invalid API key · Fix external API key' });
-    expect(task.claude).toMatchObject({ subtype: 'success', is_error: true, api_error_status: 401, api_retries: 2, last_event: '⟳ API retry 2/2: 401 authentication_failed' });
+    expect(task).toMatchObject({
+      status: 'failed',
+      exit_code: 1,
+      error: 'claude API error 401 after 1 turn: Invalid API key · Fix external API key',
+    });
+    expect(task.claude).toMatchObject({
+      subtype: 'success',
+      is_error: true,
+      api_error_status: 401,
+      api_retries: 2,
+      last_event: '⟳ API retry 2/2: 401 authentication_failed',
+    });
     const logs = (await h.cli(['logs', id])).stdout;
     expect(logs).toContain('⟳ API retry 1/2: 401 authentication_failed\n⟳ API retry 2/2: 401 authentication_failed\n');
     expect(logs).toContain('✗ API error 401 after 1 turn');
-    expect((await h.cli(['status', id])).stdout).toContain('Claude:   ⟳ API retry 2/2: 401 authentication_failed (2 API retries)');
+    expect((await h.cli(['status', id])).stdout).toContain(
+      'Claude:   ⟳ API retry 2/2: 401 authentication_failed (2 API retries)',
+    );
   });
 
   it("counts tokens as the stream allows: the result's total, and never a budget stop's zeros", async () => {
-    model.script = (request) => (afterTool(request) ? text('The command printed: hi') : bash({ command: 'echo hi', description: 'Print hi' }));
+    model.script = (request) =>
+      afterTool(request) ? text('The command printed: hi') : bash({ command: 'echo hi', description: 'Print hi' });
     const happy = await ended(await start('real', '--permission-mode', 'bypassPermissions', '-p', 'run echo hi'));
     expect(happy.status).toBe('completed');
-    expect(happy.claude).toMatchObject({ input_tokens: 2500, output_tokens: 49, num_turns: 2, turns: 2, last_tool: 'Bash: echo hi' });
+    expect(happy.claude).toMatchObject({
+      input_tokens: 2500,
+      output_tokens: 49,
+      num_turns: 2,
+      turns: 2,
+      last_tool: 'Bash: echo hi',
+    });
 
     model.script = () => bash({ command: 'echo costly' }, { input_tokens: 50_000, output_tokens: 2000 });
-    const budget = await ended(await start('real', '--permission-mode', 'bypassPermissions', '--max-budget-usd', '0.0001', '-p', 'spend'));
-    expect(budget).toMatchObject({ status: 'failed', error: expect.stringMatching(/^claude error_max_budget_usd after 1 turn/) });
+    const budget = await ended(
+      await start('real', '--permission-mode', 'bypassPermissions', '--max-budget-usd', '0.0001', '-p', 'spend'),
+    );
+    expect(budget).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/^claude error_max_budget_usd after 1 turn/),
+    });
     // Its result line says usage 0/0; the per-model count says what was spent.
     const raw = (await h.cli(['logs', budget.task_id as string, '--raw'])).stdout;
     expect(raw).toMatch(/"subtype":"error_max_budget_usd"/);
     expect(budget.claude).toMatchObject({ input_tokens: 50_000, output_tokens: 2000 });
   });
 
-  it('shows one model name, and one count of turns — the CLI\'s — on max turns', async () => {
+  it("shows one model name, and one count of turns — the CLI's — on max turns", async () => {
     model.script = () => bash({ command: 'echo again' });
-    const task = await ended(await start('real', '--permission-mode', 'bypassPermissions', '--model', 'claude-sonnet-4-5-20250929[1m]', '--max-turns', '1', '-p', 'loop'));
-    expect(task).toMatchObject({ status: 'failed', error: 'claude error_max_turns after 2 turns: Reached maximum number of turns (1)' });
+    const task = await ended(
+      await start(
+        'real',
+        '--permission-mode',
+        'bypassPermissions',
+        '--model',
+        'claude-sonnet-4-5-20250929[1m]',
+        '--max-turns',
+        '1',
+        '-p',
+        'loop',
+      ),
+    );
+    expect(task).toMatchObject({
+      status: 'failed',
+      error: 'claude error_max_turns after 2 turns: Reached maximum number of turns (1)',
+    });
     expect(task.claude).toMatchObject({ model: 'claude-sonnet-4-5-20250929', turns: 2, num_turns: 2 });
   });
 
@@ -109,12 +161,19 @@ describe('Claude tasks with the real Claude Code CLI', () => {
     model.script = () => text('fine');
     const task = await ended(await start('real', '--permission-mode', 'auto', '-p', 'hello'));
     expect(task.status).toBe('completed');
-    expect(((await h.cli(['logs', task.task_id as string, '--raw'])).stdout.split('\n')[0])).toMatch(/"permissionMode":"(auto|default)"/);
+    expect((await h.cli(['logs', task.task_id as string, '--raw'])).stdout.split('\n')[0]).toMatch(
+      /"permissionMode":"(auto|default)"/,
+    );
   });
 
   it.skipIf(!root)('puts the reason claude gives for not starting into the error', async () => {
     const task = await ended(await start('strict', '--permission-mode', 'bypassPermissions', '-p', 'hello'));
-    expect(task).toMatchObject({ status: 'failed', exit_code: 1, error: 'claude could not start: --dangerously-skip-permissions cannot be used with root/sudo privileges for security reasons' });
+    expect(task).toMatchObject({
+      status: 'failed',
+      exit_code: 1,
+      error:
+        'claude could not start: --dangerously-skip-permissions cannot be used with root/sudo privileges for security reasons',
+    });
   });
 
   it('shows background tasks starting and ending in the transcript and status', async () => {
@@ -133,7 +192,10 @@ describe('Claude tasks with the real Claude Code CLI', () => {
   it('reads killed everywhere when a task is killed while claude waits on the API: status, transcript, webhook', async () => {
     model.script = () => ({ ...text('too late'), delayMs: 30_000 });
     const id = await start('real', '-p', 'wait for me');
-    await eventually(async () => ((toTaskJson(await client.get(id)).claude as ClaudeJson | null)?.session_id ? true : undefined), 'the session to start');
+    await eventually(
+      async () => ((toTaskJson(await client.get(id)).claude as ClaudeJson | null)?.session_id ? true : undefined),
+      'the session to start',
+    );
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect((await h.cli(['kill', id, '--grace', '5s'])).exitCode).toBe(0);
     const task = await ended(id);
@@ -160,14 +222,21 @@ describe('Claude tasks with the real Claude Code CLI', () => {
     const session = (waiting.claude as ClaudeJson).session_id;
     expect(session).toEqual(expect.any(String));
     // The CLI does not retry a rejected subscriber: one request, and the limit said at once.
-    expect(waiting.attempts).toEqual([expect.objectContaining({ outcome: 'failed', error: expect.stringMatching(/^claude API error 429 after 1 turn: You've hit your (5-hour|session) limit/) })]);
+    expect(waiting.attempts).toEqual([
+      expect.objectContaining({
+        outcome: 'failed',
+        error: expect.stringMatching(/^claude API error 429 after 1 turn: You've hit your (5-hour|session) limit/),
+      }),
+    ]);
 
     const task = await ended(id);
     expect(task).toMatchObject({ status: 'completed', limit: { waits: 1, until: null } });
     expect(Date.parse(task.finished_at as string)).toBeGreaterThanOrEqual(resetAt!);
     expect(task.claude).toMatchObject({ session_id: session, is_error: false, result: 'Resumed and finished.' });
     // The resumed run carries the session's history (the task's prompt) and is told to go on.
-    const asked = model.requests.slice(before).filter((r) => r.path.startsWith('/v1/messages') && !r.path.includes('count_tokens'));
+    const asked = model.requests
+      .slice(before)
+      .filter((r) => r.path.startsWith('/v1/messages') && !r.path.includes('count_tokens'));
     const last = asked.at(-1)!.raw;
     expect(last).toContain('refactor the parser');
     expect(last).toContain('Continue where you left off');

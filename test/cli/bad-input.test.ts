@@ -39,7 +39,11 @@ describe('bad input: one clear line, a non-zero exit, nothing enqueued', () => {
   it('malformed YAML → exit 2 naming the file and line', async () => {
     const bad = path.join(h.dir, 'bad.yaml');
     writeFileSync(bad, 'executors:\n  - name: a\n    type: local\n  - name: [oops\n');
-    expectOneLine(await h.cli(['run', '-e', 'a', '-c', 'true'], { env: { OPENCLAW_AGENT_CONFIG: bad } }), 2, new RegExp(`config error in ${bad} line \\d+:`));
+    expectOneLine(
+      await h.cli(['run', '-e', 'a', '-c', 'true'], { env: { OPENCLAW_AGENT_CONFIG: bad } }),
+      2,
+      new RegExp(`config error in ${bad} line \\d+:`),
+    );
     const badType = path.join(h.dir, 'bad-type.yaml');
     writeFileSync(badType, 'executors:\n  - name: a\n    type: lcoal\n');
     expectOneLine(
@@ -57,20 +61,28 @@ describe('bad input: one clear line, a non-zero exit, nothing enqueued', () => {
   });
 
   it('--env without = → exit 2', async () => {
-    expectOneLine(await h.cli(['run', '-e', 'local', '--env', 'FOO', '-c', 'true']), 2, /Expected `--env` to be KEY=VALUE.*got `FOO`/);
+    expectOneLine(
+      await h.cli(['run', '-e', 'local', '--env', 'FOO', '-c', 'true']),
+      2,
+      /Expected `--env` to be KEY=VALUE.*got `FOO`/,
+    );
     const secret = await h.cli(['run', '-e', 'local', '--env', 'API_KEY:hunter2', '-c', 'true']);
     expectOneLine(secret, 2, /Expected `--env` to be KEY=VALUE/);
     expect(secret.stderr).not.toContain('hunter2');
     await expectNothingEnqueued();
   });
 
-  it('an env name the task\'s shell cannot set, in a flag or in the config → exit 2', async () => {
+  it("an env name the task's shell cannot set, in a flag or in the config → exit 2", async () => {
     const reserved = await h.cli(['run', '-e', 'local', '--env', 'oca_dir=hunter2', '-c', 'true']);
     expectOneLine(reserved, 2, /environment variable name "oca_dir" is reserved \(oca_\*\)/);
     expect(reserved.stderr).not.toContain('hunter2');
     const config = path.join(h.dir, 'bad-env.yaml');
     writeFileSync(config, 'executors:\n  - name: a\n    type: local\n    env:\n      A-B: hunter2\n');
-    expectOneLine(await h.cli(['--config', config, 'run', '-e', 'a', '-c', 'true']), 2, /line 5: `executors\[0\]\.env`: environment variable name "A-B" cannot be set by the task's shell/);
+    expectOneLine(
+      await h.cli(['--config', config, 'run', '-e', 'a', '-c', 'true']),
+      2,
+      /line 5: `executors\[0\]\.env`: environment variable name "A-B" cannot be set by the task's shell/,
+    );
     await expectNothingEnqueued();
   });
 
@@ -84,7 +96,12 @@ describe('bad input: one clear line, a non-zero exit, nothing enqueued', () => {
   it('ambiguous id prefix → exit 2 listing the matches; unknown id → exit 3', async () => {
     const client = await h.client();
     const ids = ['abcdef12-0000-4000-8000-000000000001', 'abcdef12-0000-4000-8000-000000000002'];
-    for (const id of ids) await client.enqueue({ id, executor: 'local', payload: { type: 'shell_command', command: 'true', args: [], env: {} } });
+    for (const id of ids)
+      await client.enqueue({
+        id,
+        executor: 'local',
+        payload: { type: 'shell_command', command: 'true', args: [], env: {} },
+      });
     expectOneLine(await h.cli(['status', 'abcdef']), 2, new RegExp(`ambiguous; it matches ${ids[0]}, ${ids[1]}`));
     expect((await h.cli(['status', 'abcdef12-0000-4000-8000-000000000002', '--json'])).exitCode).toBe(0);
     expectOneLine(await h.cli(['logs', 'fedcba98']), 3, /no task matches id "fedcba98"/);
@@ -94,7 +111,12 @@ describe('bad input: one clear line, a non-zero exit, nothing enqueued', () => {
 
   it('unreachable Redis → exit 4 for every command that needs it', async () => {
     const env = { REDIS_URL: 'redis://127.0.0.1:1' };
-    for (const args of [['run', '-e', 'local', '-c', 'true'], ['list'], ['status', 'abcdef12'], ['logs', 'abcdef12', '-f']]) {
+    for (const args of [
+      ['run', '-e', 'local', '-c', 'true'],
+      ['list'],
+      ['status', 'abcdef12'],
+      ['logs', 'abcdef12', '-f'],
+    ]) {
       expectOneLine(await h.cli(args, { env }), 4, /cannot reach Redis at redis:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\)/);
     }
   });

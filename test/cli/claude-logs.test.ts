@@ -43,9 +43,14 @@ describe('logs of a Claude Code task', () => {
     expect((await h.cli(['wait', id])).exitCode).toBe(0);
     const r = await h.cli(['logs', id, '--raw', '--lines', '1000']);
     expect(r.exitCode).toBe(0);
-    const events = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const events = r.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(events[0]).toMatchObject({ type: 'system', subtype: 'init' });
-    expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['rate_limit_event', 'stream_event', 'assistant', 'user']));
+    expect(events.map((e) => e.type)).toEqual(
+      expect.arrayContaining(['rate_limit_event', 'stream_event', 'assistant', 'user']),
+    );
     expect(events.at(-1)).toMatchObject({ type: 'result', subtype: 'success', num_turns: 3 });
   });
 
@@ -63,7 +68,9 @@ describe('logs of a Claude Code task', () => {
     const failing = await start(['--max-turns', '2', '-p', 'turns:4 slow:100']);
     const failed = await h.cli(['logs', failing, '-f']);
     expect(failed.exitCode).toBe(1);
-    expect(failed.stdout).toMatch(/\n✗ error_max_turns after 3 turns · \$0\.0024 · .*\n {2}Reached maximum number of turns \(2\)\n$/);
+    expect(failed.stdout).toMatch(
+      /\n✗ error_max_turns after 3 turns · \$0\.0024 · .*\n {2}Reached maximum number of turns \(2\)\n$/,
+    );
   });
 
   it('leaves the output of a shell task as it is, even when it looks like stream-json', async () => {

@@ -49,12 +49,25 @@ describe('Claude Code tasks', () => {
     await h.cleanup();
   });
 
-  const json = async (id: string) => JSON.parse((await h.cli(['status', id, '--json'])).stdout) as Record<string, unknown> & { claude: Record<string, unknown> | null };
+  const json = async (id: string) =>
+    JSON.parse((await h.cli(['status', id, '--json'])).stdout) as Record<string, unknown> & {
+      claude: Record<string, unknown> | null;
+    };
 
   for (const executor of ['local', 'crib', ...(podmanSkipReason() ? [] : ['box'])]) {
     it(`${executor}: shows progress while it runs, then the result, cost and turns, also in the webhook`, async () => {
       await h.startWorker(executor);
-      const r = await h.cli(['start', '-e', executor, '-w', h.dir, '--callback', `${receiver.url}/${executor}`, '-p', 'Fix the build turns:6 slow:600']);
+      const r = await h.cli([
+        'start',
+        '-e',
+        executor,
+        '-w',
+        h.dir,
+        '--callback',
+        `${receiver.url}/${executor}`,
+        '-p',
+        'Fix the build turns:6 slow:600',
+      ]);
       expect(r.exitCode).toBe(0);
       const id = r.stdout.trim();
       const running = await eventually(async () => {
@@ -72,7 +85,13 @@ describe('Claude Code tasks', () => {
       const done = await json(id);
       expect(done).toMatchObject({ status: 'completed', exit_code: 0 });
       // Six tool turns and the answer: seven API calls, the CLI's count.
-      expect(done.claude).toMatchObject({ subtype: 'success', is_error: false, num_turns: 7, turns: 7, result: 'done: Fix the build turns:6 slow:600' });
+      expect(done.claude).toMatchObject({
+        subtype: 'success',
+        is_error: false,
+        num_turns: 7,
+        turns: 7,
+        result: 'done: Fix the build turns:6 slow:600',
+      });
       expect(Number(done.claude?.total_cost_usd)).toBeGreaterThan(0);
 
       const list = (await h.cli(['list'])).stdout;
@@ -80,7 +99,10 @@ describe('Claude Code tasks', () => {
       const status = (await h.cli(['status', id])).stdout;
       expect(status).toMatch(/Result: {3}success · \$0\.\d{4}/);
 
-      const [hook] = await eventually(async () => (receiver.to(`/${executor}`).length ? receiver.to(`/${executor}`) : undefined), 'the webhook');
+      const [hook] = await eventually(
+        async () => (receiver.to(`/${executor}`).length ? receiver.to(`/${executor}`) : undefined),
+        'the webhook',
+      );
       expect(JSON.parse(hook!.body).claude).toEqual({
         session_id: done.claude?.session_id,
         subtype: 'success',
@@ -109,15 +131,27 @@ describe('Claude Code tasks', () => {
 
   it('fails on max turns, on is_error after exit 0, and when claude is missing, each with the reason', async () => {
     const worker = await h.startWorker();
-    const turns = (await h.cli(['start', '-e', 'local', '-w', h.dir, '--max-turns', '2', '-p', 'turns:4'])).stdout.trim();
+    const turns = (
+      await h.cli(['start', '-e', 'local', '-w', h.dir, '--max-turns', '2', '-p', 'turns:4'])
+    ).stdout.trim();
     const silentError = (await h.cli(['start', '-e', 'local', '-w', h.dir, '-p', 'is_error_exit0'])).stdout.trim();
     expect((await h.cli(['wait', turns])).exitCode).toBe(1);
-    expect(await json(turns)).toMatchObject({ status: 'failed', exit_code: 1, error: expect.stringMatching(/claude error_max_turns after 3 turns/) });
+    expect(await json(turns)).toMatchObject({
+      status: 'failed',
+      exit_code: 1,
+      error: expect.stringMatching(/claude error_max_turns after 3 turns/),
+    });
     expect((await h.cli(['wait', silentError])).exitCode).toBe(1);
     expect(await json(silentError)).toMatchObject({ status: 'failed', exit_code: 0, claude: { is_error: true } });
 
     await stopProcess(worker);
-    writeFileSync(h.configPath, readFileSync(h.configPath, 'utf8').replace(`claude_path: ${FAKE_CLAUDE}\n    labels`, 'claude_path: /nonexistent/claude\n    labels'));
+    writeFileSync(
+      h.configPath,
+      readFileSync(h.configPath, 'utf8').replace(
+        `claude_path: ${FAKE_CLAUDE}\n    labels`,
+        'claude_path: /nonexistent/claude\n    labels',
+      ),
+    );
     await h.startWorker();
     const missing = (await h.cli(['start', '-e', 'local', '-w', h.dir, '-p', 'hello'])).stdout.trim();
     await h.cli(['wait', missing]);
@@ -160,7 +194,10 @@ describe('Claude Code tasks', () => {
 
   it('refuses bad Claude flags in one line, enqueueing nothing', async () => {
     const cases: Array<[string[], RegExp]> = [
-      [['--permission-mode', 'yolo', '-p', 'x'], /--permission-mode must be one of default, acceptEdits, auto, bypassPermissions, manual, dontAsk, plan/],
+      [
+        ['--permission-mode', 'yolo', '-p', 'x'],
+        /--permission-mode must be one of default, acceptEdits, auto, bypassPermissions, manual, dontAsk, plan/,
+      ],
       [['--max-budget-usd', 'lots', '-p', 'x'], /--max-budget-usd must be a positive number/],
       [['--prompt-file', `${h.dir}/missing.txt`], /cannot read --prompt-file .*missing\.txt: ENOENT/],
       [[], /missing prompt/],
@@ -180,9 +217,13 @@ describe('Claude Code tasks', () => {
 
   it('reads the prompt from stdin with --prompt - and from --prompt-file', async () => {
     await h.startWorker();
-    const piped = (await h.cli(['start', '-e', 'local', '-w', h.dir, '--prompt', '-'], { input: 'from stdin turns:1' })).stdout.trim();
+    const piped = (
+      await h.cli(['start', '-e', 'local', '-w', h.dir, '--prompt', '-'], { input: 'from stdin turns:1' })
+    ).stdout.trim();
     writeFileSync(`${h.dir}/prompt.txt`, 'from a file turns:1');
-    const filed = (await h.cli(['start', '-e', 'local', '-w', h.dir, '--prompt-file', `${h.dir}/prompt.txt`])).stdout.trim();
+    const filed = (
+      await h.cli(['start', '-e', 'local', '-w', h.dir, '--prompt-file', `${h.dir}/prompt.txt`])
+    ).stdout.trim();
     expect((await h.cli(['wait', piped, filed])).exitCode).toBe(0);
     expect((await json(piped)).claude?.result).toBe('done: from stdin turns:1');
     expect((await json(filed)).claude?.result).toBe('done: from a file turns:1');

@@ -26,7 +26,10 @@ describe('lifecycle: kill, timeout, retries, wait, retry, cleanup', () => {
     return r.stdout.trim();
   }
   async function waitForOutput(id: string, text: string): Promise<void> {
-    await eventually(async () => ((await h.cli(['logs', id])).stdout.includes(text) ? true : undefined), `"${text}" in the log`);
+    await eventually(
+      async () => ((await h.cli(['logs', id])).stdout.includes(text) ? true : undefined),
+      `"${text}" in the log`,
+    );
   }
 
   it('kill of a queued task removes it from its queue and ends it cancelled, keeping its record', async () => {
@@ -34,7 +37,11 @@ describe('lifecycle: kill, timeout, retries, wait, retry, cleanup', () => {
     expect(await status(id)).toMatchObject({ status: 'queued', queue_position: 1 });
     const r = await h.cli(['kill', id]);
     expect(r).toMatchObject({ exitCode: 0, stdout: `Task ${id} cancelled (it had not started).\n` });
-    expect(await status(id)).toMatchObject({ status: 'cancelled', started_at: null, error: 'cancelled before it started' });
+    expect(await status(id)).toMatchObject({
+      status: 'cancelled',
+      started_at: null,
+      error: 'cancelled before it started',
+    });
     const waiting = await h.redis().lrange(`${h.prefix}:idle:wait`, 0, -1);
     expect(waiting).not.toContain(id);
   });
@@ -57,12 +64,26 @@ describe('lifecycle: kill, timeout, retries, wait, retry, cleanup', () => {
     const r = await h.cli(['wait', id]);
     expect(r.exitCode).toBe(143);
     expect(r.stdout).toMatch(/timed_out \(exit 143\)/);
-    expect(await status(id)).toMatchObject({ status: 'timed_out', exit_code: 143, signal: 'SIGTERM', error: 'timed out after 1.0s (the task\'s limit)' });
+    expect(await status(id)).toMatchObject({
+      status: 'timed_out',
+      exit_code: 143,
+      signal: 'SIGTERM',
+      error: "timed out after 1.0s (the task's limit)",
+    });
   });
 
   it('--retries runs a failing command again with backoff, each attempt visible in status', async () => {
     const counter = path.join(h.dir, 'attempts');
-    const id = await enqueue(['-e', 'local', '--retries', '2', '--backoff', '100ms', '-c', `echo x >> ${counter}; n=$(wc -l < ${counter}); [ "$n" -ge 3 ]`]);
+    const id = await enqueue([
+      '-e',
+      'local',
+      '--retries',
+      '2',
+      '--backoff',
+      '100ms',
+      '-c',
+      `echo x >> ${counter}; n=$(wc -l < ${counter}); [ "$n" -ge 3 ]`,
+    ]);
     const r = await h.cli(['wait', id]);
     expect(r.exitCode).toBe(0);
     const s = await status(id);
@@ -77,8 +98,20 @@ describe('lifecycle: kill, timeout, retries, wait, retry, cleanup', () => {
 
   it('kill during a retry backoff ends the task killed without another run', async () => {
     const counter = path.join(h.dir, 'backoff-runs');
-    const id = await enqueue(['-e', 'local', '--retries', '1', '--backoff', '30s', '-c', `echo x >> ${counter}; exit 3`]);
-    await eventually(async () => ((await status(id)).attempts as unknown[]).length === 1 ? true : undefined, 'the first attempt to end');
+    const id = await enqueue([
+      '-e',
+      'local',
+      '--retries',
+      '1',
+      '--backoff',
+      '30s',
+      '-c',
+      `echo x >> ${counter}; exit 3`,
+    ]);
+    await eventually(
+      async () => (((await status(id)).attempts as unknown[]).length === 1 ? true : undefined),
+      'the first attempt to end',
+    );
     expect(await status(id)).toMatchObject({ status: 'queued' });
     const r = await h.cli(['kill', id]);
     expect(r.stdout).toBe(`Task ${id} killed (it was waiting for a retry).\n`);
@@ -94,7 +127,7 @@ describe('lifecycle: kill, timeout, retries, wait, retry, cleanup', () => {
     expect(await status(id)).toMatchObject({ status: 'failed', attempt: 1, attempts: [] });
   });
 
-  it('wait exits with the first failing task\'s code, one summary line per task, and 124 on --timeout', async () => {
+  it("wait exits with the first failing task's code, one summary line per task, and 124 on --timeout", async () => {
     const ok = await enqueue(['-e', 'local', '--name', 'fine', '-c', 'true']);
     const bad = await enqueue(['-e', 'local', '--name', 'broken', '-c', 'sleep 0.2; exit 5']);
     const r = await h.cli(['wait', ok, bad]);
@@ -140,9 +173,18 @@ describe('lifecycle: kill, timeout, retries, wait, retry, cleanup', () => {
   it('bad lifecycle input: one line, non-zero exit, nothing enqueued', async () => {
     const before = await h.redis().zcard(`${h.prefix}:_index:created`);
     for (const [args, pattern] of [
-      [['run', '-e', 'local', '--timeout', 'soon', '-c', 'true'], /Expected `--timeout` to be a duration like 30s or 2h, got `soon`/],
-      [['run', '-e', 'local', '--backoff', 'x', '--retries', '1', '-c', 'true'], /Expected `--backoff` to be a duration/],
-      [['run', '-e', 'local', '--callback', 'ftp://example.com/x', '-c', 'true'], /callback URL must be an http\(s\) URL/],
+      [
+        ['run', '-e', 'local', '--timeout', 'soon', '-c', 'true'],
+        /Expected `--timeout` to be a duration like 30s or 2h, got `soon`/,
+      ],
+      [
+        ['run', '-e', 'local', '--backoff', 'x', '--retries', '1', '-c', 'true'],
+        /Expected `--backoff` to be a duration/,
+      ],
+      [
+        ['run', '-e', 'local', '--callback', 'ftp://example.com/x', '-c', 'true'],
+        /callback URL must be an http\(s\) URL/,
+      ],
       [['kill', 'abcdef12', '--grace', '-1'], /grace/],
       [['kill', 'abcdef12'], /no task matches id "abcdef12"/],
       [['wait', 'abcdef12'], /no task matches id "abcdef12"/],

@@ -48,7 +48,10 @@ defaults:
   });
 
   // Polled through the library: a CLI process per poll would make the test slow.
-  async function statusOf(id: string): Promise<{ notify: string[]; notifiers: { name: string; state: string; attempts: number; exit_code?: number; error?: string }[] }> {
+  async function statusOf(id: string): Promise<{
+    notify: string[];
+    notifiers: { name: string; state: string; attempts: number; exit_code?: number; error?: string }[];
+  }> {
     return toTaskJson(await client.get(id)) as never;
   }
   const notified = (id: string, name: string) =>
@@ -68,7 +71,9 @@ defaults:
   });
 
   it('runs the notifiers --notify names instead, each only for the statuses in its `on`', async () => {
-    const ok = (await h.cli(['run', '-e', 'local', '--notify', 'failures', '--notify', 'desk', '--', 'true'])).stdout.trim();
+    const ok = (
+      await h.cli(['run', '-e', 'local', '--notify', 'failures', '--notify', 'desk', '--', 'true'])
+    ).stdout.trim();
     const bad = (await h.cli(['run', '-e', 'local', '--notify', 'failures,desk', '--', 'false'])).stdout.trim();
     await notified(ok, 'desk');
     await notified(bad, 'desk');
@@ -91,9 +96,16 @@ defaults:
 
   it('records a failing notifier as failed, once, and the task keeps its own outcome', async () => {
     const id = (await h.cli(['run', '-e', 'local', '--notify', 'broken', '--', 'true'])).stdout.trim();
-    expect(await notified(id, 'broken')).toMatchObject({ state: 'failed', attempts: 1, exit_code: 4, error: 'exited with code 4: ntfy: 503 Service Unavailable' });
+    expect(await notified(id, 'broken')).toMatchObject({
+      state: 'failed',
+      attempts: 1,
+      exit_code: 4,
+      error: 'exited with code 4: ntfy: 503 Service Unavailable',
+    });
     expect((await h.cli(['status', id, '--json'])).stdout).toContain('"status": "completed"');
-    expect((await h.cli(['status', id])).stdout).toContain('Notify:   broken (command sh) failed after 1 attempt — exited with code 4: ntfy: 503 Service Unavailable');
+    expect((await h.cli(['status', id])).stdout).toContain(
+      'Notify:   broken (command sh) failed after 1 attempt — exited with code 4: ntfy: 503 Service Unavailable',
+    );
   });
 
   it('announces a task cancelled before it started', async () => {
@@ -103,7 +115,7 @@ defaults:
     expect(readFileSync(notes, 'utf8')).toContain(`${id.slice(0, 8)}|cancelled||idle\n`);
   });
 
-  it('keeps the hooks tokens of the workers\' environment from tasks and command notifiers', async () => {
+  it("keeps the hooks tokens of the workers' environment from tasks and command notifiers", async () => {
     const task = await h.cli(['run', '-e', 'local', '-f', '--notify', 'dump', '--', 'env']);
     expect(task.exitCode).toBe(0);
     expect(task.stdout).toContain('PATH=');
@@ -122,10 +134,14 @@ defaults:
     const unknown = await h.cli(['run', '-e', 'local', '--notify', 'slack', '--', 'true']);
     expect(unknown.exitCode).toBe(2);
     expect(unknown.stdout).toBe('');
-    expect(unknown.stderr).toBe('openclaw-agent: unknown notifier "slack" in `--notify` — configured: desk, failures, broken, dump, gate; "none" turns them off\n');
+    expect(unknown.stderr).toBe(
+      'openclaw-agent: unknown notifier "slack" in `--notify` — configured: desk, failures, broken, dump, gate; "none" turns them off\n',
+    );
     const session = await h.cli(['run', '-e', 'local', '--notify-session', 'agent:main:x', '--', 'true']);
     expect(session.exitCode).toBe(2);
-    expect(session.stderr).toMatch(/^openclaw-agent: `--notify-session` sets the OpenClaw session to wake, but this task has no openclaw notifier — name one with `--notify` or in defaults\.notify\n$/);
+    expect(session.stderr).toMatch(
+      /^openclaw-agent: `--notify-session` sets the OpenClaw session to wake, but this task has no openclaw notifier — name one with `--notify` or in defaults\.notify\n$/,
+    );
     expect(await h.redis().keys(`${h.prefix}:_task:*`)).toEqual(before);
   });
 });

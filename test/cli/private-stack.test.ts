@@ -10,7 +10,10 @@ describe('the private stack: a Redis and workers started for the user', () => {
   beforeAll(() => {
     h = createHarness({ explicitRedis: false });
     // Ask for the private stack, as a user with nothing at 127.0.0.1:6379 gets it.
-    const text = readFileSync(h.configPath, 'utf8').replace(/redis:\n {2}prefix: (\S+)/, 'redis:\n  url: private\n  prefix: $1');
+    const text = readFileSync(h.configPath, 'utf8').replace(
+      /redis:\n {2}prefix: (\S+)/,
+      'redis:\n  url: private\n  prefix: $1',
+    );
     writeFileSync(h.configPath, text);
   });
   afterAll(async () => {
@@ -22,14 +25,22 @@ describe('the private stack: a Redis and workers started for the user', () => {
     const first = await h.cli(['run', '--follow', '--', 'echo', 'hello from the private stack']);
     expect(first.exitCode).toBe(0);
     expect(first.stdout).toBe('hello from the private stack\n');
-    expect(first.stderr).toMatch(/^openclaw-agent: started a private Redis and workers in the background \(data in .*embedded; stop them with `openclaw-agent down`\)\n/);
+    expect(first.stderr).toMatch(
+      /^openclaw-agent: started a private Redis and workers in the background \(data in .*embedded; stop them with `openclaw-agent down`\)\n/,
+    );
 
-    const state = JSON.parse(readFileSync(path.join(h.home, 'embedded', 'stack.json'), 'utf8')) as { pid: number; redis_pid: number; port: number };
+    const state = JSON.parse(readFileSync(path.join(h.home, 'embedded', 'stack.json'), 'utf8')) as {
+      pid: number;
+      redis_pid: number;
+      port: number;
+    };
     expect(isProcessAlive(state.pid)).toBe(true);
     expect(isProcessAlive(state.redis_pid)).toBe(true);
     expect(statSync(path.join(h.home, 'embedded', 'redis.password')).mode & 0o777).toBe(0o600);
     expect(statSync(path.join(h.home, 'embedded', 'redis.conf')).mode & 0o777).toBe(0o600);
-    expect(readFileSync(path.join(h.home, 'embedded', 'redis.conf'), 'utf8')).toMatch(/appendonly yes[\s\S]*maxmemory-policy noeviction/);
+    expect(readFileSync(path.join(h.home, 'embedded', 'redis.conf'), 'utf8')).toMatch(
+      /appendonly yes[\s\S]*maxmemory-policy noeviction/,
+    );
 
     // Bound to loopback and protected by the generated password.
     expect(await rawCommand(state.port, 'PING')).toMatch(/^-NOAUTH/);
@@ -78,8 +89,13 @@ describe('the private stack with a Redis already at the default address', () => 
     const first = await h.cli(['run', '--follow', '--', 'echo', 'picked up']);
     expect(first.exitCode).toBe(0);
     expect(first.stdout).toBe('picked up\n');
-    expect(first.stderr).toMatch(/^openclaw-agent: started workers in the background for the Redis at redis:\/\/127\.0\.0\.1:6379/);
-    const state = JSON.parse(readFileSync(path.join(h.home, 'embedded', 'stack.json'), 'utf8')) as { pid: number; redis_pid: number };
+    expect(first.stderr).toMatch(
+      /^openclaw-agent: started workers in the background for the Redis at redis:\/\/127\.0\.0\.1:6379/,
+    );
+    const state = JSON.parse(readFileSync(path.join(h.home, 'embedded', 'stack.json'), 'utf8')) as {
+      pid: number;
+      redis_pid: number;
+    };
     expect(state.redis_pid).toBe(0);
     expect(isProcessAlive(state.pid)).toBe(true);
     const again = await h.cli(['run', '--follow', '-c', 'echo again']);
@@ -108,14 +124,27 @@ describe('chooseRedisTarget', () => {
     delete process.env.REDIS_URL;
     try {
       expect(await chooseRedisTarget(config(), `redis://127.0.0.1:${closedPort}`)).toEqual({ kind: 'private' });
-      expect(await chooseRedisTarget(config(), 'redis://127.0.0.1:6379')).toEqual({ kind: 'url', url: 'redis://127.0.0.1:6379', defaulted: true });
-      expect(await chooseRedisTarget(config('redis: {url: "redis://redis.example.internal:6380"}'), `redis://127.0.0.1:${closedPort}`)).toEqual({
+      expect(await chooseRedisTarget(config(), 'redis://127.0.0.1:6379')).toEqual({
+        kind: 'url',
+        url: 'redis://127.0.0.1:6379',
+        defaulted: true,
+      });
+      expect(
+        await chooseRedisTarget(
+          config('redis: {url: "redis://redis.example.internal:6380"}'),
+          `redis://127.0.0.1:${closedPort}`,
+        ),
+      ).toEqual({
         kind: 'url',
         url: 'redis://redis.example.internal:6380',
         defaulted: false,
       });
       process.env.REDIS_URL = 'redis://127.0.0.1:7000';
-      expect(await chooseRedisTarget(config('redis: {url: embedded}'))).toEqual({ kind: 'url', url: 'redis://127.0.0.1:7000', defaulted: false });
+      expect(await chooseRedisTarget(config('redis: {url: embedded}'))).toEqual({
+        kind: 'url',
+        url: 'redis://127.0.0.1:7000',
+        defaulted: false,
+      });
     } finally {
       if (saved === undefined) delete process.env.REDIS_URL;
       else process.env.REDIS_URL = saved;

@@ -25,15 +25,27 @@ describe('retention: ended tasks leave Redis — records, logs, jobs and index e
     const redis = h.redis();
     // Still running when the others have expired: created as long ago, but its record lives.
     const survivor = await run('--name', 'survivor', '--', 'sleep', '30');
-    const old = [await run('--name', 'ephemeral', '--', 'echo', 'one'), await run('--name', 'ephemeral', '--', 'echo', 'two')];
+    const old = [
+      await run('--name', 'ephemeral', '--', 'echo', 'one'),
+      await run('--name', 'ephemeral', '--', 'echo', 'two'),
+    ];
     expect((await h.cli(['wait', ...old])).exitCode).toBe(0);
     expect(await redis.exists(keys.record(old[0]!), keys.log(old[0]!))).toBe(2);
 
-    await eventually(async () => ((await redis.exists(...old.flatMap((id) => [keys.record(id), keys.log(id)]))) === 0 ? true : undefined), 'records and logs to expire', 20_000);
+    await eventually(
+      async () =>
+        (await redis.exists(...old.flatMap((id) => [keys.record(id), keys.log(id)]))) === 0 ? true : undefined,
+      'records and logs to expire',
+      20_000,
+    );
     // BullMQ removes ended jobs past their age when later jobs end.
     const fresh = await run('--name', 'fresh', '--', 'true');
     expect((await h.cli(['wait', fresh])).exitCode).toBe(0);
-    await eventually(async () => ((await redis.exists(...old.map((id) => `${h.prefix}:local:${id}`))) === 0 ? true : undefined), 'old jobs to be removed', 20_000);
+    await eventually(
+      async () => ((await redis.exists(...old.map((id) => `${h.prefix}:local:${id}`))) === 0 ? true : undefined),
+      'old jobs to be removed',
+      20_000,
+    );
     // Until swept, the indexes still name the expired tasks.
     expect(await redis.zscore(keys.byCreated(), old[0]!)).not.toBeNull();
     expect(await redis.zcard(`${h.prefix}:_search:w:ephemeral`)).toBe(2);
@@ -67,7 +79,10 @@ describe('retention: ended tasks leave Redis — records, logs, jobs and index e
     await redis.del(`${h.prefix}:local:${id}`);
     const retried = await h.cli(['retry', id]);
     expect(retried.exitCode).toBe(0);
-    const newId = retried.stdout.trim().split(/\s+/).find((word) => /^[0-9a-f-]{36}$/.test(word));
+    const newId = retried.stdout
+      .trim()
+      .split(/\s+/)
+      .find((word) => /^[0-9a-f-]{36}$/.test(word));
     expect(newId).toBeDefined();
     expect((await h.cli(['wait', newId!])).exitCode).toBe(0);
     expect((await h.logText(newId!)).stdout).toBe('again\n');

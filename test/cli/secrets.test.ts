@@ -46,15 +46,26 @@ defaults:
 `,
     });
     // The worker's own log from its first byte, as verbose as it gets.
-    worker = spawn('node', [BIN, 'worker', '--executor', 'vault', '--verbose'], { env: h.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    worker = spawn('node', [BIN, 'worker', '--executor', 'vault', '--verbose'], {
+      env: h.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     worker.stdout!.on('data', (chunk: Buffer) => (workerLog += chunk.toString()));
     worker.stderr!.on('data', (chunk: Buffer) => (workerLog += chunk.toString()));
     await eventually(async () => (workerLog.includes('ready') ? true : undefined), 'the worker to be ready');
     dashboard = await startDashboard({ config: h.config(), port: 0 });
 
     const shell = await h.cli([
-      'run', '-e', 'vault', '-f', '--env', `TASK_SECRET=${TASK_SECRET}`, '--',
-      'sh', '-c', 'test -n "$TASK_SECRET" && echo "TASK_SECRET is set"; test -n "$EXECUTOR_SECRET" && echo "EXECUTOR_SECRET is set"',
+      'run',
+      '-e',
+      'vault',
+      '-f',
+      '--env',
+      `TASK_SECRET=${TASK_SECRET}`,
+      '--',
+      'sh',
+      '-c',
+      'test -n "$TASK_SECRET" && echo "TASK_SECRET is set"; test -n "$EXECUTOR_SECRET" && echo "EXECUTOR_SECRET is set"',
     ]);
     expect(shell.exitCode).toBe(0);
     expect(shell.stdout).toBe('TASK_SECRET is set\nEXECUTOR_SECRET is set\n');
@@ -128,7 +139,8 @@ defaults:
     await api('/queues/api/queues?activeQueue=vault&status=latest&page=1&jobsPerPage=50');
     await api(`/queues/api/queues/vault/${shellId}`);
     await api(`/queues/api/queues/vault/${shellId}/logs`);
-    for (const request of receiver.to('/hook')) surfaces.set(`webhook ${request.headers['webhook-id']}`, JSON.stringify(request));
+    for (const request of receiver.to('/hook'))
+      surfaces.set(`webhook ${request.headers['webhook-id']}`, JSON.stringify(request));
     await stopProcess(worker);
     surfaces.set('the worker log', workerLog);
 

@@ -75,8 +75,14 @@ describe('openclaw-agent skill', () => {
   it('refuses an unknown host, or both targets, in one line', async () => {
     const unknown = await h.cli(['skill', '--install', 'codex']);
     expect(unknown.exitCode).toBe(2);
-    expect(unknown.stderr).toBe('openclaw-agent: Expected --install=codex to be one of: openclaw, claude (see `openclaw-agent skill --help`)\n');
+    expect(unknown.stderr).toBe(
+      'openclaw-agent: Expected --install=codex to be one of: openclaw, claude (see `openclaw-agent skill --help`)\n',
+    );
     const both = await h.cli(['skill', '--install', 'claude', '--dir', 'x']);
-    expect(both).toEqual({ exitCode: 2, stdout: '', stderr: 'openclaw-agent: give either --install HOST or --dir DIR, not both\n' });
+    expect(both).toEqual({
+      exitCode: 2,
+      stdout: '',
+      stderr: 'openclaw-agent: give either --install HOST or --dir DIR, not both\n',
+    });
   });
 });

@@ -18,7 +18,9 @@ describe('ssh executor through the CLI and worker processes', () => {
     await server?.stop();
   });
   beforeEach(() => {
-    h = createHarness({ extraExecutors: (dir) => sshExecutorYaml(server, 'crib', { spool_dir: path.join(dir, 'remote-tasks') }) });
+    h = createHarness({
+      extraExecutors: (dir) => sshExecutorYaml(server, 'crib', { spool_dir: path.join(dir, 'remote-tasks') }),
+    });
     spool = path.join(h.dir, 'remote-tasks');
   });
   afterEach(async () => {
@@ -29,7 +31,10 @@ describe('ssh executor through the CLI and worker processes', () => {
     await h.startWorker('crib');
     const tree = "trap 'echo term ignored' TERM; (sleep 300 &); sleep 300 & echo tree-up; while :; do sleep 0.1; done";
     const id = (await h.cli(['run', '-e', 'crib', '-c', tree])).stdout.trim();
-    await eventually(async () => ((await h.logText(id)).stdout.includes('tree-up') ? true : undefined), 'the tree to start');
+    await eventually(
+      async () => ((await h.logText(id)).stdout.includes('tree-up') ? true : undefined),
+      'the tree to start',
+    );
     const pid = Number(JSON.parse((await h.cli(['status', id, '--json'])).stdout).pid);
     expect(countProcessGroup(pid)).toBeGreaterThanOrEqual(3);
 

@@ -41,7 +41,17 @@ describe('Claude usage limits', () => {
 
   it('waits for the reset, resumes the same session, holds the other Claude tasks but not commands, and calls back once', async () => {
     await h.startWorker('local');
-    const a = await started(['start', '-e', 'local', '-w', h.dir, '--callback', `${receiver.url}/a`, '-p', 'Fix the build limit:15']);
+    const a = await started([
+      'start',
+      '-e',
+      'local',
+      '-w',
+      h.dir,
+      '--callback',
+      `${receiver.url}/a`,
+      '-p',
+      'Fix the build limit:15',
+    ]);
     const waiting = await eventually(async () => {
       const s = await json(a);
       return s.limit?.until ? s : undefined;
@@ -55,10 +65,18 @@ describe('Claude usage limits', () => {
     expect(until).toBeGreaterThan(Date.now());
     expect(until).toBeLessThan(Date.now() + 21_000);
     const resets = new Date(until).toISOString().slice(11, 16);
-    expect((await h.cli(['status', a])).stdout).toContain(`queued — waiting for usage limit (resets ${resets} UTC), wait 1 of 3`);
+    expect((await h.cli(['status', a])).stdout).toContain(
+      `queued — waiting for usage limit (resets ${resets} UTC), wait 1 of 3`,
+    );
     expect((await h.cli(['list'])).stdout).toContain(`waiting for usage limit (resets ${resets} UTC)`);
     // The REST API carries the same field.
-    expect(waiting.attempts).toEqual([expect.objectContaining({ attempt: 1, outcome: 'failed', error: expect.stringContaining("You've hit your 5-hour limit") })]);
+    expect(waiting.attempts).toEqual([
+      expect.objectContaining({
+        attempt: 1,
+        outcome: 'failed',
+        error: expect.stringContaining("You've hit your 5-hour limit"),
+      }),
+    ]);
 
     // Another Claude task of the executor waits too; a command runs at once.
     const b = await started(['start', '-e', 'local', '-w', h.dir, '-p', 'Write the docs']);
@@ -93,7 +111,9 @@ describe('Claude usage limits', () => {
     expect((await h.cli(['wait', b])).exitCode).toBe(0);
     const second = await json(b);
     expect(second).toMatchObject({ status: 'completed', limit: null, attempts: [] });
-    expect((await h.cli(['logs', b])).stderr).toContain(`[openclaw-agent] Claude's usage limit on executor "local" is reached`);
+    expect((await h.cli(['logs', b])).stderr).toContain(
+      `[openclaw-agent] Claude's usage limit on executor "local" is reached`,
+    );
 
     // The webhook fired once, at the real end.
     await eventually(async () => (receiver.to('/a').length > 0 ? true : undefined), 'the webhook');
@@ -119,7 +139,10 @@ describe('Claude usage limits', () => {
     const first = await h.startWorker('local');
     const id = await started(['start', '-e', 'local', '-w', h.dir, '-p', 'Fix it limit:20 slow:2500']);
     // The rate_limit_event is in the log; the run ends 2.5 s later, while no worker watches.
-    await eventually(async () => ((await h.logText(id)).stdout.includes('"rate_limit_event"') ? true : undefined), 'the limit to be met');
+    await eventually(
+      async () => ((await h.logText(id)).stdout.includes('"rate_limit_event"') ? true : undefined),
+      'the limit to be met',
+    );
     first.kill('SIGKILL');
     await new Promise((resolve) => first.once('exit', resolve));
     await new Promise((resolve) => setTimeout(resolve, 3000));
@@ -174,6 +197,12 @@ describe('Claude usage limits', () => {
     expect(await redis.keys(`${h.prefix}:*`)).toEqual([]);
     // The TypeScript client says the same for a command with limit options.
     const client = await h.client();
-    await expect(client.enqueue({ executor: 'local', payload: { type: 'shell_command', command: 'true', args: [], env: {}, workingDir: h.dir }, onLimit: 'wait' })).rejects.toThrow(/usage-limit waits .* are for Claude tasks/);
+    await expect(
+      client.enqueue({
+        executor: 'local',
+        payload: { type: 'shell_command', command: 'true', args: [], env: {}, workingDir: h.dir },
+        onLimit: 'wait',
+      }),
+    ).rejects.toThrow(/usage-limit waits .* are for Claude tasks/);
   });
 });

@@ -32,7 +32,9 @@ describe('completion webhooks', () => {
     return r.stdout.trim();
   }
   async function webhookState(id: string): Promise<{ state: string; attempts: number }[]> {
-    return (JSON.parse((await h.cli(['status', id, '--json'])).stdout) as { webhooks: { state: string; attempts: number }[] }).webhooks;
+    return (
+      JSON.parse((await h.cli(['status', id, '--json'])).stdout) as { webhooks: { state: string; attempts: number }[] }
+    ).webhooks;
   }
   const verify = (r: ReceivedRequest, body = r.body) =>
     new Webhook(SECRET).verify(body, {
@@ -43,27 +45,62 @@ describe('completion webhooks', () => {
 
   it('POSTs the completion record signed the Standard Webhooks way, verified by svix', async () => {
     const id = await runTask('/ok');
-    const [request] = await eventually(async () => (receiver.to('/ok').length ? receiver.to('/ok') : undefined), 'the webhook');
+    const [request] = await eventually(
+      async () => (receiver.to('/ok').length ? receiver.to('/ok') : undefined),
+      'the webhook',
+    );
     const payload = verify(request!) as Record<string, unknown>;
     expect(Object.keys(payload)).toEqual([
-      'task_id', 'status', 'exit_code', 'completed_at', 'executor', 'task_type',
-      'duration_ms', 'name', 'error', 'signal', 'attempt',
+      'task_id',
+      'status',
+      'exit_code',
+      'completed_at',
+      'executor',
+      'task_type',
+      'duration_ms',
+      'name',
+      'error',
+      'signal',
+      'attempt',
     ]);
-    expect(payload).toMatchObject({ task_id: id, status: 'failed', exit_code: 3, executor: 'local', task_type: 'shell_command', attempt: 1 });
+    expect(payload).toMatchObject({
+      task_id: id,
+      status: 'failed',
+      exit_code: 3,
+      executor: 'local',
+      task_type: 'shell_command',
+      attempt: 1,
+    });
     expect(payload.duration_ms).toEqual(expect.any(Number));
     const tampered = request!.body.replace('"exit_code":3', '"exit_code":0');
     expect(tampered).not.toBe(request!.body);
     expect(() => verify(request!, tampered)).toThrow();
-    await eventually(async () => ((await webhookState(id))[0]?.state === 'delivered' ? true : undefined), 'delivered state');
-    expect((await h.cli(['status', id])).stdout).toMatch(/Webhook: {2}http:\/\/127\.0\.0\.1:\d+ delivered after 1 attempt/);
-    const record = JSON.parse(readFileSync(path.join(h.home, '.openclaw-agent', 'completions', `${id}.json`), 'utf8')) as Record<string, unknown>;
-    expect(record).toEqual({ task_id: id, status: 'failure', exit_code: 3, completed_at: payload.completed_at, executor: 'local' });
+    await eventually(
+      async () => ((await webhookState(id))[0]?.state === 'delivered' ? true : undefined),
+      'delivered state',
+    );
+    expect((await h.cli(['status', id])).stdout).toMatch(
+      /Webhook: {2}http:\/\/127\.0\.0\.1:\d+ delivered after 1 attempt/,
+    );
+    const record = JSON.parse(
+      readFileSync(path.join(h.home, '.openclaw-agent', 'completions', `${id}.json`), 'utf8'),
+    ) as Record<string, unknown>;
+    expect(record).toEqual({
+      task_id: id,
+      status: 'failure',
+      exit_code: 3,
+      completed_at: payload.completed_at,
+      executor: 'local',
+    });
   });
 
   it('retries a 500 and delivers once, every attempt with the same webhook-id', async () => {
     receiver.script('/flaky', [500, 200]);
     const id = await runTask('/flaky', 'true');
-    await eventually(async () => ((await webhookState(id))[0]?.state === 'delivered' ? true : undefined), 'delivered state');
+    await eventually(
+      async () => ((await webhookState(id))[0]?.state === 'delivered' ? true : undefined),
+      'delivered state',
+    );
     const requests = receiver.to('/flaky');
     expect(requests.map((r) => r.answered)).toEqual([500, 200]);
     expect(new Set(requests.map((r) => r.headers['webhook-id'])).size).toBe(1);
@@ -75,8 +112,16 @@ describe('completion webhooks', () => {
     const r = await h.cli(['run', '-e', 'idle', '--callback', `${receiver.url}/cancelled`, '-c', 'echo never']);
     const id = r.stdout.trim();
     expect((await h.cli(['kill', id])).stdout).toContain('cancelled');
-    await eventually(async () => (receiver.to('/cancelled').length ? true : undefined), 'the webhook of the cancelled task');
-    expect(verify(receiver.to('/cancelled')[0]!)).toMatchObject({ task_id: id, status: 'cancelled', exit_code: null, error: 'cancelled before it started' });
+    await eventually(
+      async () => (receiver.to('/cancelled').length ? true : undefined),
+      'the webhook of the cancelled task',
+    );
+    expect(verify(receiver.to('/cancelled')[0]!)).toMatchObject({
+      task_id: id,
+      status: 'cancelled',
+      exit_code: null,
+      error: 'cancelled before it started',
+    });
   });
 
   it('stops at 410 Gone', async () => {
@@ -98,13 +143,20 @@ describe('completion webhooks', () => {
   it('still delivers when the worker is SIGKILLed right after the task ended, before relaying', async () => {
     await stopProcess(worker);
     // The preload SIGKILLs the worker as it writes the task's completion record, before it relays.
-    const doomed = await h.startWorker('local', { NODE_OPTIONS: `--require ${path.join(FIXTURES, 'die-after-task-end.cjs')}` });
-    const exited = new Promise<number | null>((resolve) => doomed.once('exit', (_code, signal) => resolve(signal === 'SIGKILL' ? 137 : _code)));
+    const doomed = await h.startWorker('local', {
+      NODE_OPTIONS: `--require ${path.join(FIXTURES, 'die-after-task-end.cjs')}`,
+    });
+    const exited = new Promise<number | null>((resolve) =>
+      doomed.once('exit', (_code, signal) => resolve(signal === 'SIGKILL' ? 137 : _code)),
+    );
     const id = await runTask('/after-crash', 'echo finishing');
     expect(await exited).toBe(137);
     expect(receiver.to('/after-crash')).toHaveLength(0);
     worker = await h.startWorker();
-    await eventually(async () => (receiver.to('/after-crash').length ? true : undefined), 'the webhook after the crash');
+    await eventually(
+      async () => (receiver.to('/after-crash').length ? true : undefined),
+      'the webhook after the crash',
+    );
     expect(verify(receiver.to('/after-crash')[0]!)).toMatchObject({ task_id: id, status: 'completed' });
   });
 });

@@ -14,7 +14,10 @@ describe('worker processes: detached tasks outlive them', () => {
     const first = await h.startWorker();
     const r = await h.cli(['run', '-e', 'local', '-c', 'echo up; sleep 60']);
     const id = r.stdout.trim();
-    await eventually(async () => ((await h.logText(id)).stdout.includes('up\n') ? true : undefined), 'the task to start');
+    await eventually(
+      async () => ((await h.logText(id)).stdout.includes('up\n') ? true : undefined),
+      'the task to start',
+    );
     first.kill('SIGKILL');
     await new Promise((resolve) => first.once('exit', resolve));
     const pid = Number(JSON.parse((await h.cli(['status', id, '--json'])).stdout).pid);

@@ -58,13 +58,30 @@ describe('worktrees on a local executor', () => {
 
   it('runs three tasks in worktrees of one repository at once: each sees only its own files; the checkout is untouched', async () => {
     const ids = await Promise.all(
-      ['red', 'green', 'blue'].map((colour) => run('-e', 'local', '-w', repo, '--worktree', '-c', `echo ${colour} > shared.txt; sleep 1; cat shared.txt; echo ${colour} >> README`)),
+      ['red', 'green', 'blue'].map((colour) =>
+        run(
+          '-e',
+          'local',
+          '-w',
+          repo,
+          '--worktree',
+          '-c',
+          `echo ${colour} > shared.txt; sleep 1; cat shared.txt; echo ${colour} >> README`,
+        ),
+      ),
     );
     const tasks = await Promise.all(ids.map(ended));
     tasks.forEach((task, i) => {
       const colour = ['red', 'green', 'blue'][i]!;
       const g = task.git as GitJson;
-      expect(g).toMatchObject({ repo, base: 'HEAD', branch: `oca/${ids[i]!.slice(0, 8)}`, files_changed: 2, insertions: 2, deletions: 0 });
+      expect(g).toMatchObject({
+        repo,
+        base: 'HEAD',
+        branch: `oca/${ids[i]!.slice(0, 8)}`,
+        files_changed: 2,
+        insertions: 2,
+        deletions: 0,
+      });
       expect(readFileSync(path.join(g.worktree, 'shared.txt'), 'utf8')).toBe(`${colour}\n`);
       expect(readFileSync(path.join(g.worktree, 'README'), 'utf8')).toBe(`one\ntwo\n${colour}\n`);
       expect(task.status).toBe('completed');
@@ -76,7 +93,18 @@ describe('worktrees on a local executor', () => {
   }, 60_000);
 
   it('records the branch and what it changed, commits with --commit, and shows the diff; the webhook carries it', async () => {
-    const id = await run('-e', 'local', '-w', path.join(repo, 'src'), '--worktree', '--commit', '--name', 'Fix the flaky test', '-c', 'pwd; echo "fn run() {}" >> lib.rs; echo new > ../NEW');
+    const id = await run(
+      '-e',
+      'local',
+      '-w',
+      path.join(repo, 'src'),
+      '--worktree',
+      '--commit',
+      '--name',
+      'Fix the flaky test',
+      '-c',
+      'pwd; echo "fn run() {}" >> lib.rs; echo new > ../NEW',
+    );
     const task = await ended(id);
     const g = task.git as GitJson;
     expect(g).toMatchObject({ prefix: 'src/', files_changed: 2, insertions: 2, deletions: 0 });
@@ -89,11 +117,20 @@ describe('worktrees on a local executor', () => {
     expect(diff.stdout).toContain('diff --git a/src/lib.rs b/src/lib.rs');
     expect(diff.stdout).toContain('+fn run() {}\n');
     expect(diff.stdout).toContain('diff --git a/NEW b/NEW\nnew file mode 100644');
-    expect((await h.cli(['diff', id, '--stat'])).stdout).toBe(' NEW        | 1 +\n src/lib.rs | 1 +\n 2 files changed, 2 insertions(+), 0 deletions(-)\n');
-    expect((await h.cli(['status', id])).stdout).toMatch(new RegExp(`Worktree: ${g.worktree.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} on oca/${id.slice(0, 8)} from HEAD \\(${g.base_sha.slice(0, 7)}\\) · 2 files changed, \\+2 -0`));
+    expect((await h.cli(['diff', id, '--stat'])).stdout).toBe(
+      ' NEW        | 1 +\n src/lib.rs | 1 +\n 2 files changed, 2 insertions(+), 0 deletions(-)\n',
+    );
+    expect((await h.cli(['status', id])).stdout).toMatch(
+      new RegExp(
+        `Worktree: ${g.worktree.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} on oca/${id.slice(0, 8)} from HEAD \\(${g.base_sha.slice(0, 7)}\\) · 2 files changed, \\+2 -0`,
+      ),
+    );
 
     const hook = await eventually(async () => receiver.requests.find((r) => r.body.includes(id)), 'the webhook');
-    expect(JSON.parse(hook.body)).toMatchObject({ task_id: id, git: { branch: `oca/${id.slice(0, 8)}`, files_changed: 2, head_sha: g.head_sha } });
+    expect(JSON.parse(hook.body)).toMatchObject({
+      task_id: id,
+      git: { branch: `oca/${id.slice(0, 8)}`, files_changed: 2, head_sha: g.head_sha },
+    });
   });
 
   it('starts Claude tasks of a `worktree: true` executor in a worktree, and continues one in the same worktree', async () => {
@@ -101,16 +138,24 @@ describe('worktrees on a local executor', () => {
     const one = await ended(first);
     const g = one.git as GitJson;
     expect(g.branch).toBe(`oca/${first.slice(0, 8)}`);
-    const init = (id: string) => h.logText(id).then(({ stdout }) => JSON.parse(stdout.split('\n')[0]!) as { cwd: string });
+    const init = (id: string) =>
+      h.logText(id).then(({ stdout }) => JSON.parse(stdout.split('\n')[0]!) as { cwd: string });
     expect((await init(first)).cwd).toBe(g.worktree);
 
-    const next = (await h.cli(['start', '--continue', first.slice(0, 8), '--prompt', 'turns:1 and the docs'])).stdout.trim();
+    const next = (
+      await h.cli(['start', '--continue', first.slice(0, 8), '--prompt', 'turns:1 and the docs'])
+    ).stdout.trim();
     const two = await ended(next);
     expect(two.git).toMatchObject({ worktree: g.worktree, branch: g.branch, base_sha: g.base_sha });
     expect((await init(next)).cwd).toBe(g.worktree);
 
-    const plain = (await h.cli(['start', '-e', 'agents', '-w', repo, '--no-worktree', '--prompt', 'turns:1 read only'])).stdout.trim();
-    await eventually(async () => (toTaskJson(await client.get(plain)).finished_at ? true : undefined), 'the plain task');
+    const plain = (
+      await h.cli(['start', '-e', 'agents', '-w', repo, '--no-worktree', '--prompt', 'turns:1 read only'])
+    ).stdout.trim();
+    await eventually(
+      async () => (toTaskJson(await client.get(plain)).finished_at ? true : undefined),
+      'the plain task',
+    );
     expect(toTaskJson(await client.get(plain)).git).toBeNull();
     expect((await init(plain)).cwd).toBe(repo);
   });
@@ -120,16 +165,31 @@ describe('worktrees on a local executor', () => {
     const plain = path.join(h.dir, 'plain');
     mkdirSync(plain, { recursive: true });
     const cases: [string[], string][] = [
-      [['-e', 'local', '-w', plain, '--worktree', '--', 'true'], `openclaw-agent: ${plain} on executor "local" is not in a git repository: --worktree needs one (git init, or drop --worktree)\n`],
-      [['-e', 'local', '-w', repo, '--base', 'v2.0', '--', 'true'], `openclaw-agent: no commit "v2.0" in the repository of ${repo} on executor "local" — give --base a branch, tag or commit it has\n`],
-      [['-e', 'boxes', '-w', '/src', '--worktree', '--', 'true'], 'openclaw-agent: --worktree needs a local or ssh executor: "boxes" runs containers, which see the repository through a volume — make the worktree there yourself\n'],
-      [['-e', 'local', '-w', repo, '--no-worktree', '--commit', '--', 'true'], 'openclaw-agent: --base and --commit are for a task in a worktree: drop them, or --no-worktree\n'],
+      [
+        ['-e', 'local', '-w', plain, '--worktree', '--', 'true'],
+        `openclaw-agent: ${plain} on executor "local" is not in a git repository: --worktree needs one (git init, or drop --worktree)\n`,
+      ],
+      [
+        ['-e', 'local', '-w', repo, '--base', 'v2.0', '--', 'true'],
+        `openclaw-agent: no commit "v2.0" in the repository of ${repo} on executor "local" — give --base a branch, tag or commit it has\n`,
+      ],
+      [
+        ['-e', 'boxes', '-w', '/src', '--worktree', '--', 'true'],
+        'openclaw-agent: --worktree needs a local or ssh executor: "boxes" runs containers, which see the repository through a volume — make the worktree there yourself\n',
+      ],
+      [
+        ['-e', 'local', '-w', repo, '--no-worktree', '--commit', '--', 'true'],
+        'openclaw-agent: --base and --commit are for a task in a worktree: drop them, or --no-worktree\n',
+      ],
     ];
-    for (const [args, stderr] of cases) expect(await h.cli(['run', ...args])).toEqual({ exitCode: 2, stdout: '', stderr });
+    for (const [args, stderr] of cases)
+      expect(await h.cli(['run', ...args])).toEqual({ exitCode: 2, stdout: '', stderr });
     expect(await h.redis().keys(`${h.prefix}:_task:*`)).toEqual(before);
     const none = await h.cli(['diff', (await h.cli(['run', '-e', 'local', '-w', repo, '--', 'true'])).stdout.trim()]);
     expect(none.exitCode).toBe(2);
-    expect(none.stderr).toMatch(/^openclaw-agent: task [0-9a-f-]{36} did not run in a git worktree: only tasks started with --worktree have a diff\n$/);
+    expect(none.stderr).toMatch(
+      /^openclaw-agent: task [0-9a-f-]{36} did not run in a git worktree: only tasks started with --worktree have a diff\n$/,
+    );
   });
 
   it('cleanup removes the worktree and keeps the branch with its commits, or deletes it with --delete-branch', async () => {
@@ -152,7 +212,9 @@ describe('worktrees on an SSH executor', () => {
 
   beforeAll(async () => {
     server = await startSshd();
-    h = createHarness({ extraExecutors: (dir) => sshExecutorYaml(server, 'crib', { spool_dir: path.join(dir, 'remote', 'tasks') }) });
+    h = createHarness({
+      extraExecutors: (dir) => sshExecutorYaml(server, 'crib', { spool_dir: path.join(dir, 'remote', 'tasks') }),
+    });
     repo = makeRepo(path.join(h.dir, 'app'));
     await h.startWorker('crib');
   });
@@ -162,11 +224,23 @@ describe('worktrees on an SSH executor', () => {
   });
 
   it('makes the worktree on the remote, reads its diff over SSH while it runs and after, and removes it', async () => {
-    const r = await h.cli(['run', '-e', 'crib', '-w', repo, '--worktree', '-c', 'echo remote > REMOTE; touch started; while [ ! -e go ]; do sleep 0.1; done']);
+    const r = await h.cli([
+      'run',
+      '-e',
+      'crib',
+      '-w',
+      repo,
+      '--worktree',
+      '-c',
+      'echo remote > REMOTE; touch started; while [ ! -e go ]; do sleep 0.1; done',
+    ]);
     expect(r.exitCode, r.stderr).toBe(0);
     const id = r.stdout.trim();
     const worktree = path.join(h.dir, 'remote', 'worktrees', id);
-    await eventually(async () => (existsSync(path.join(worktree, 'started')) ? true : undefined), 'the task to run in its worktree');
+    await eventually(
+      async () => (existsSync(path.join(worktree, 'started')) ? true : undefined),
+      'the task to run in its worktree',
+    );
     const live = await h.cli(['diff', id, '--stat']);
     expect(live.stdout).toBe(' REMOTE  | 1 +\n started | 0 \n 2 files changed, 1 insertion(+), 0 deletions(-)\n');
     writeFileSync(path.join(worktree, 'go'), '');
@@ -174,7 +248,10 @@ describe('worktrees on an SSH executor', () => {
       const json = JSON.parse((await h.cli(['status', id, '--json'])).stdout) as { status: string; git: GitJson };
       return json.git?.head_sha ? json : undefined;
     }, 'the task to end');
-    expect(task).toMatchObject({ status: 'completed', git: { worktree, branch: `oca/${id.slice(0, 8)}`, files_changed: 3 } });
+    expect(task).toMatchObject({
+      status: 'completed',
+      git: { worktree, branch: `oca/${id.slice(0, 8)}`, files_changed: 3 },
+    });
     expect((await h.cli(['diff', id])).stdout).toContain('+remote\n');
     expect((await h.cli(['cleanup', id, '--delete-branch'])).exitCode).toBe(0);
     expect(existsSync(worktree)).toBe(false);

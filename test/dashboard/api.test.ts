@@ -25,7 +25,12 @@ const seen: string[] = [];
 async function request(url: string, init: RequestInit & { json?: unknown } = {}): Promise<Answer> {
   const headers = new Headers(init.headers);
   if (init.json !== undefined) headers.set('content-type', 'application/json');
-  const response = await fetch(url, { ...init, headers, body: init.json !== undefined ? JSON.stringify(init.json) : init.body, redirect: 'manual' });
+  const response = await fetch(url, {
+    ...init,
+    headers,
+    body: init.json !== undefined ? JSON.stringify(init.json) : init.body,
+    redirect: 'manual',
+  });
   const text = await response.text();
   seen.push(text);
   return { status: response.status, headers: response.headers, text, json: () => JSON.parse(text) };
@@ -111,7 +116,15 @@ describe('dashboard REST API over real HTTP, with a real worker process', () => 
   it('POST /api/tasks enqueues with the CLI schema and answers 201; the task runs and reads back as the CLI shows it', async () => {
     const id = await create(shell('printf "a\\nb\\n"; echo oops >&2', { name: 'two lines', labels: ['quick'] }));
     const [ended] = await client.wait(id, { timeoutMs: 20_000 });
-    expect(ended).toMatchObject({ task_id: id, status: 'completed', exit_code: 0, name: 'two lines', workdir: '/tmp', labels: ['quick'], env_keys: ['SECRET_ENV'] });
+    expect(ended).toMatchObject({
+      task_id: id,
+      status: 'completed',
+      exit_code: 0,
+      name: 'two lines',
+      workdir: '/tmp',
+      labels: ['quick'],
+      env_keys: ['SECRET_ENV'],
+    });
     const r = await api('GET', `/api/tasks/${id.slice(0, 8)}`);
     expect(r.status).toBe(200);
     // The contract is exact: no field the schema does not name.
@@ -134,10 +147,19 @@ describe('dashboard REST API over real HTTP, with a real worker process', () => 
       [{ ...shell('true'), retries: -1 }, /retries/],
       [{ ...shell('true'), callback_url: 'ftp://x' }, /callback_url/],
       // One casing: the camelCase of earlier versions names the field it does not know.
-      [{ ...shell('true'), callbackUrl: 'http://127.0.0.1:9/hook' }, /^unknown field `callbackUrl` \(fields are snake_case: `callback_url`\)$/],
-      [{ payload: { type: 'shell_command', command: 'true', workingDir: '/tmp' }, executor: 'local' }, /^unknown field `workingDir` in `payload` \(fields are snake_case: `working_dir`\)$/],
+      [
+        { ...shell('true'), callbackUrl: 'http://127.0.0.1:9/hook' },
+        /^unknown field `callbackUrl` \(fields are snake_case: `callback_url`\)$/,
+      ],
+      [
+        { payload: { type: 'shell_command', command: 'true', workingDir: '/tmp' }, executor: 'local' },
+        /^unknown field `workingDir` in `payload` \(fields are snake_case: `working_dir`\)$/,
+      ],
       [{ payload: { type: 'claude_code', prompt: 'x' }, executor: 'local', id: 'not-a-uuid' }, /`id`/],
-      [{ payload: { type: 'shell_command', command: 'true', env: { 'A-B': '1' } }, executor: 'local' }, /environment variable name "A-B" cannot be set by the task's shell/],
+      [
+        { payload: { type: 'shell_command', command: 'true', env: { 'A-B': '1' } }, executor: 'local' },
+        /environment variable name "A-B" cannot be set by the task's shell/,
+      ],
       [{ ...shell('true'), on_limit: 'wait' }, /usage-limit waits .* are for Claude tasks/],
       [{ payload: { type: 'claude_code', prompt: 'x' }, executor: 'local', limit_waits: 21 }, /limit_waits/],
       [{ payload: { type: 'claude_code', prompt: 'x' }, executor: 'local', on_limit: 'later' }, /on_limit/],
@@ -148,11 +170,19 @@ describe('dashboard REST API over real HTTP, with a real worker process', () => 
       expect(r.json().error).toMatch(message);
       expect(r.json().error).not.toContain('\n');
     }
-    const broken = await request(`${base}/api/tasks`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{"payload":' });
+    const broken = await request(`${base}/api/tasks`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: '{"payload":',
+    });
     expect(broken.status).toBe(400);
     expect(Object.keys(broken.json())).toEqual(['error']);
     for (const type of ['text/plain', 'application/x-www-form-urlencoded']) {
-      const wrongType = await request(`${base}/api/tasks`, { method: 'POST', headers: { ...auth, 'content-type': type }, body: 'a=b' });
+      const wrongType = await request(`${base}/api/tasks`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': type },
+        body: 'a=b',
+      });
       expect(wrongType.status).toBe(415);
       expect(wrongType.json().error).toMatch(/application\/json/);
     }
@@ -170,15 +200,28 @@ describe('dashboard REST API over real HTTP, with a real worker process', () => 
     const r = await api('GET', '/api/tasks/abcdef');
     expect(r.status).toBe(409);
     expect(r.json().error).toMatch(/ambiguous/);
-    const again = await api('POST', '/api/tasks', { executor: 'idle', payload: { type: 'shell_command', command: 'true' }, id: a });
+    const again = await api('POST', '/api/tasks', {
+      executor: 'idle',
+      payload: { type: 'shell_command', command: 'true' },
+      id: a,
+    });
     expect(again.status).toBe(400);
     expect(again.json().error).toMatch(/already exists/);
   });
 
   it('lists newest first, filtered by status, executor, type and label, searched by words, in cursor pages', async () => {
-    const claude = await create({ executor: 'idle', payload: { type: 'claude_code', prompt: 'Refactor the quux parser' }, labels: ['ai'] });
-    const build = await create({ executor: 'idle', payload: { type: 'shell_command', command: 'cargo build --workspace' }, labels: ['rust'] });
-    const list = async (query: string) => (await api('GET', `/api/tasks?${query}`)).json() as { tasks: ApiTask[]; next_cursor: string | null };
+    const claude = await create({
+      executor: 'idle',
+      payload: { type: 'claude_code', prompt: 'Refactor the quux parser' },
+      labels: ['ai'],
+    });
+    const build = await create({
+      executor: 'idle',
+      payload: { type: 'shell_command', command: 'cargo build --workspace' },
+      labels: ['rust'],
+    });
+    const list = async (query: string) =>
+      (await api('GET', `/api/tasks?${query}`)).json() as { tasks: ApiTask[]; next_cursor: string | null };
     const ids = (page: { tasks: ApiTask[] }) => page.tasks.map((t) => t.task_id);
     expect(ids(await list('limit=2'))).toEqual([build, claude]);
     expect(ids(await list('type=claude_code'))).toEqual([claude]);
@@ -186,7 +229,9 @@ describe('dashboard REST API over real HTTP, with a real worker process', () => 
     expect(ids(await list('q=quux'))).toEqual([claude]);
     expect(ids(await list('q=CARGO%20work'))).toEqual([build]);
     expect(ids(await list('q=cargo&type=claude_code'))).toEqual([]);
-    expect((await list('executor=idle&status=queued')).tasks.every((t) => t.executor === 'idle' && t.status === 'queued')).toBe(true);
+    expect(
+      (await list('executor=idle&status=queued')).tasks.every((t) => t.executor === 'idle' && t.status === 'queued'),
+    ).toBe(true);
     expect((await list('status=completed')).tasks.every((t) => t.status === 'completed')).toBe(true);
     // Pages of one, following next_cursor, see every task once, newest first.
     const all = ids(await list('limit=1000'));
@@ -206,7 +251,10 @@ describe('dashboard REST API over real HTTP, with a real worker process', () => 
 
   it('kills a running task, cancels a queued one, and says so for an ended one', async () => {
     const running = await create(shell('echo started; sleep 30'));
-    await eventually(async () => ((await client.get(running)).status === 'running' ? true : undefined), 'the task to run');
+    await eventually(
+      async () => ((await client.get(running)).status === 'running' ? true : undefined),
+      'the task to run',
+    );
     const kill = await api('POST', `/api/tasks/${running}/kill`, { grace_ms: 500 });
     expect(kill.status).toBe(200);
     expect(kill.json()).toMatchObject({ task_id: running, result: 'stop-requested' });
@@ -214,8 +262,14 @@ describe('dashboard REST API over real HTTP, with a real worker process', () => 
     expect(killed!.status).toBe('killed');
 
     const queued = await create({ executor: 'idle', payload: { type: 'shell_command', command: 'true' } });
-    expect((await api('POST', `/api/tasks/${queued}/kill`, {})).json()).toMatchObject({ result: 'cancelled', status: 'cancelled' });
-    expect((await api('POST', `/api/tasks/${queued}/kill`)).json()).toMatchObject({ result: 'already-ended', status: 'cancelled' });
+    expect((await api('POST', `/api/tasks/${queued}/kill`, {})).json()).toMatchObject({
+      result: 'cancelled',
+      status: 'cancelled',
+    });
+    expect((await api('POST', `/api/tasks/${queued}/kill`)).json()).toMatchObject({
+      result: 'already-ended',
+      status: 'cancelled',
+    });
     expect((await api('POST', `/api/tasks/${queued}/kill`, { grace: 5 })).status).toBe(400);
   });
 
@@ -227,13 +281,21 @@ describe('dashboard REST API over real HTTP, with a real worker process', () => 
     const second = r.json().task_id as string;
     expect(second).not.toBe(first);
     const [done] = await client.wait(second, { timeoutMs: 20_000 });
-    expect(done).toMatchObject({ status: 'completed', command: 'echo again', name: 'retry me', labels: ['r'], env_keys: ['SECRET_ENV'] });
+    expect(done).toMatchObject({
+      status: 'completed',
+      command: 'echo again',
+      name: 'retry me',
+      labels: ['r'],
+      env_keys: ['SECRET_ENV'],
+    });
     expect(await client.logs(second, { tail: 10 })).toBe('again\n');
   });
 
   it('streams a running task over SSE and resumes after Last-Event-ID with no gap and no duplicate', async () => {
     const lines = Array.from({ length: 30 }, (_, i) => `line ${i + 1}\n`).join('');
-    const id = await create(shell('for i in $(seq 1 30); do echo "line $i"; sleep 0.03; done; printf "\\033[31mred\\033[0m\\rdone\\n"'));
+    const id = await create(
+      shell('for i in $(seq 1 30); do echo "line $i"; sleep 0.03; done; printf "\\033[31mred\\033[0m\\rdone\\n"'),
+    );
     const events: { id: string | undefined; event: string; data: string }[] = [];
     // First connection: read a few events while the task runs, then drop the connection.
     const controller = new AbortController();
@@ -247,7 +309,9 @@ describe('dashboard REST API over real HTTP, with a real worker process', () => 
     const before = (await client.get(id)).status;
     expect(before).toBe('running');
     // Second connection: resume after the last id seen.
-    const resumed = await fetch(`${base}/api/tasks/${id}/logs`, { headers: { ...auth, 'last-event-id': events.at(-1)!.id! } });
+    const resumed = await fetch(`${base}/api/tasks/${id}/logs`, {
+      headers: { ...auth, 'last-event-id': events.at(-1)!.id! },
+    });
     for await (const event of readServerSentEvents(resumed.body!)) events.push(event);
 
     const ids = events.map((e) => e.id!);
@@ -258,7 +322,10 @@ describe('dashboard REST API over real HTTP, with a real worker process', () => 
       const [bm, bs] = order(ids[i]!);
       expect(bm > am || (bm === am && bs > as)).toBe(true);
     }
-    const output = events.filter((e) => e.event === 'stdout').map((e) => JSON.parse(e.data) as string).join('');
+    const output = events
+      .filter((e) => e.event === 'stdout')
+      .map((e) => JSON.parse(e.data) as string)
+      .join('');
     expect(output).toBe(`${lines}\x1b[31mred\x1b[0m\rdone\n`);
     expect(events.at(-1)!.event).toBe('end');
     expect(JSON.parse(events.at(-1)!.data)).toMatchObject({ status: 'completed', exit_code: 0 });
@@ -266,19 +333,35 @@ describe('dashboard REST API over real HTTP, with a real worker process', () => 
     // The ended task's log read again from an id in the middle: exactly the rest.
     const middle = events[5]!.id!;
     const rest: string[] = [];
-    for await (const event of readServerSentEvents((await fetch(`${base}/api/tasks/${id}/logs?after=${middle}`, { headers: auth })).body!)) {
+    for await (const event of readServerSentEvents(
+      (await fetch(`${base}/api/tasks/${id}/logs?after=${middle}`, { headers: auth })).body!,
+    )) {
       if (event.event === 'stdout') rest.push(JSON.parse(event.data) as string);
     }
-    expect(rest.join('')).toBe(events.slice(6).filter((e) => e.event === 'stdout').map((e) => JSON.parse(e.data) as string).join(''));
-    expect((await api('GET', `/api/tasks/${id}/logs`, undefined, { ...auth, 'last-event-id': 'bogus' })).status).toBe(400);
+    expect(rest.join('')).toBe(
+      events
+        .slice(6)
+        .filter((e) => e.event === 'stdout')
+        .map((e) => JSON.parse(e.data) as string)
+        .join(''),
+    );
+    expect((await api('GET', `/api/tasks/${id}/logs`, undefined, { ...auth, 'last-event-id': 'bogus' })).status).toBe(
+      400,
+    );
   });
 
   it("resumes a Claude task's transcript after an id exactly where it left off", async () => {
-    const id = await create({ executor: 'local', payload: { type: 'claude_code', prompt: 'Write the docs turns:4' }, workdir: '/tmp' });
+    const id = await create({
+      executor: 'local',
+      payload: { type: 'claude_code', prompt: 'Write the docs turns:4' },
+      workdir: '/tmp',
+    });
     await client.wait(id, { timeoutMs: 20_000 });
     const read = async (after?: string) => {
       const events: { id: string; text: string }[] = [];
-      const response = await fetch(`${base}/api/tasks/${id}/logs?view=transcript${after ? `&after=${after}` : ''}`, { headers: auth });
+      const response = await fetch(`${base}/api/tasks/${id}/logs?view=transcript${after ? `&after=${after}` : ''}`, {
+        headers: auth,
+      });
       for await (const event of readServerSentEvents(response.body!)) {
         if (event.event === 'stdout') events.push({ id: event.id!, text: JSON.parse(event.data) as string });
       }
@@ -293,14 +376,22 @@ describe('dashboard REST API over real HTTP, with a real worker process', () => 
     for (const [index, event] of whole.entries()) {
       if (event.text === '' || index === whole.length - 1) continue;
       const rest = await read(event.id);
-      expect(rest.map((e) => e.text).join('')).toBe(whole.slice(index + 1).map((e) => e.text).join(''));
+      expect(rest.map((e) => e.text).join('')).toBe(
+        whole
+          .slice(index + 1)
+          .map((e) => e.text)
+          .join(''),
+      );
     }
   });
 
   it('serves /metrics in the Prometheus text format: queue depth, running, ended by status, durations, webhook failures', async () => {
     const failing = await create(shell('exit 4', { callback_url: `${receiver.url}/failing/${HOOK_SECRET}` }));
     await client.wait(failing, { timeoutMs: 20_000 });
-    await eventually(async () => ((await client.get(failing)).webhooks[0]?.state === 'failed' ? true : undefined), 'the webhook to give up');
+    await eventually(
+      async () => ((await client.get(failing)).webhooks[0]?.state === 'failed' ? true : undefined),
+      'the webhook to give up',
+    );
     const r = await api('GET', '/metrics');
     expect(r.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const families = parsePrometheus(r.text);
@@ -330,29 +421,65 @@ describe('dashboard REST API over real HTTP, with a real worker process', () => 
   it('describes itself in /api/openapi.json, derived from the zod schemas', async () => {
     const doc = (await api('GET', '/api/openapi.json')).json();
     expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/tasks', '/api/tasks/{id}', '/api/tasks/{id}/logs', '/api/tasks/{id}/kill', '/api/tasks/{id}/retry', '/api/executors', '/metrics', '/healthz']));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        '/api/tasks',
+        '/api/tasks/{id}',
+        '/api/tasks/{id}/logs',
+        '/api/tasks/{id}/kill',
+        '/api/tasks/{id}/retry',
+        '/api/executors',
+        '/metrics',
+        '/healthz',
+      ]),
+    );
     const create = doc.components.schemas.CreateTask;
     expect(create.required).toEqual(['payload']);
     expect(create.additionalProperties).toBe(false);
-    expect(Object.keys(create.properties)).toEqual(expect.arrayContaining(['executor', 'payload', 'labels', 'name', 'timeout_ms', 'retries', 'backoff_ms', 'callback_url', 'workdir']));
+    expect(Object.keys(create.properties)).toEqual(
+      expect.arrayContaining([
+        'executor',
+        'payload',
+        'labels',
+        'name',
+        'timeout_ms',
+        'retries',
+        'backoff_ms',
+        'callback_url',
+        'workdir',
+      ]),
+    );
     expect(doc.components.schemas.Task.required).toEqual(expect.arrayContaining(['task_id', 'status', 'env_keys']));
   });
 
   it('shows executors with env keys only, and Bull Board jobs as summaries: no env value or webhook path leaves the server', async () => {
     const executors = (await api('GET', '/api/executors')).json();
-    expect(executors).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'idle', env_keys: ['API_KEY'] })]));
+    expect(executors).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: 'idle', env_keys: ['API_KEY'] })]),
+    );
     const id = await create(shell('echo visible', { callback_url: `${receiver.url}/ok/${HOOK_SECRET}` }));
     await client.wait(id, { timeoutMs: 20_000 });
-    const queues = (await api('GET', '/queues/api/queues?activeQueue=local&status=latest&page=1&jobsPerPage=50')).json();
+    const queues = (
+      await api('GET', '/queues/api/queues?activeQueue=local&status=latest&page=1&jobsPerPage=50')
+    ).json();
     const local = queues.queues.find((q: { name: string }) => q.name === 'local');
     const job = local.jobs.find((j: { id: string }) => j.id === id);
     expect(job.name).toBe('⚙️ echo visible');
-    expect(job.data).toMatchObject({ command: 'echo visible', status: 'completed', exit_code: 0, env_keys: ['SECRET_ENV'], recent_output: ['visible'], task_page: `/tasks/${id}` });
+    expect(job.data).toMatchObject({
+      command: 'echo visible',
+      status: 'completed',
+      exit_code: 0,
+      env_keys: ['SECRET_ENV'],
+      recent_output: ['visible'],
+      task_page: `/tasks/${id}`,
+    });
     expect(job.externalUrl).toEqual({ displayText: 'Task page', href: `/tasks/${id}` });
     const page = (await api('GET', `/queues/api/queues/local/${id}`)).json();
     expect(page.job.data.command).toBe('echo visible');
     expect((await api('GET', `/queues/api/queues/local/${id}/logs`)).json()).toEqual(['visible', '[end: completed]']);
-    const callbacks = (await api('GET', '/queues/api/queues?activeQueue=callbacks&status=latest&page=1&jobsPerPage=50')).json();
+    const callbacks = (
+      await api('GET', '/queues/api/queues?activeQueue=callbacks&status=latest&page=1&jobsPerPage=50')
+    ).json();
     const deliveries = callbacks.queues.find((q: { name: string }) => q.name === 'callbacks').jobs;
     expect(deliveries.length).toBeGreaterThan(0);
     expect(deliveries[0].data.target).toBe(receiver.url);
@@ -390,10 +517,16 @@ describe('the TypeScript client', () => {
   });
 
   it('runs, follows, lists, waits for, kills and retries tasks', async () => {
-    const { task_id: id } = await client.run({ argv: ['sh', '-c', 'echo one; echo two >&2; exit 3'], workdir: '/tmp', name: 'client run' });
+    const { task_id: id } = await client.run({
+      argv: ['sh', '-c', 'echo one; echo two >&2; exit 3'],
+      workdir: '/tmp',
+      name: 'client run',
+    });
     const entries = [];
     for await (const entry of client.logs(id, { follow: true })) entries.push(entry);
-    expect(entries.filter((e) => e.kind === 'output').map((e) => (e.kind === 'output' ? `${e.stream}:${e.text}` : ''))).toEqual(['stdout:one\n', 'stderr:two\n']);
+    expect(
+      entries.filter((e) => e.kind === 'output').map((e) => (e.kind === 'output' ? `${e.stream}:${e.text}` : '')),
+    ).toEqual(['stdout:one\n', 'stderr:two\n']);
     expect(entries.at(-1)).toMatchObject({ kind: 'end', end: { status: 'failed', exit_code: 3 } });
     const [task] = await client.wait([id]);
     expect(task).toMatchObject({ task_id: id, status: 'failed', exit_code: 3, name: 'client run' });
@@ -402,7 +535,10 @@ describe('the TypeScript client', () => {
     expect(await client.logs(id, { tail: 5 })).toBe('one\ntwo\n');
 
     const sleeper = await client.run({ cmd: 'sleep 30', workdir: '/tmp' });
-    await eventually(async () => ((await client.get(sleeper.task_id)).status === 'running' ? true : undefined), 'running');
+    await eventually(
+      async () => ((await client.get(sleeper.task_id)).status === 'running' ? true : undefined),
+      'running',
+    );
     expect((await client.kill(sleeper.task_id, { graceMs: 200 })).result).toBe('stop-requested');
     expect((await client.wait(sleeper.task_id, { timeoutMs: 20_000 }))[0]!.status).toBe('killed');
     const again = await client.retry(id);
@@ -412,15 +548,22 @@ describe('the TypeScript client', () => {
   it('starts a Claude task and reads its transcript', async () => {
     const { task_id: id } = await client.start({ prompt: 'Say hello turns:2', workspace: '/tmp' });
     let transcript = '';
-    for await (const entry of client.logs(id, { follow: true, transcript: true })) if (entry.kind === 'output') transcript += entry.text;
+    for await (const entry of client.logs(id, { follow: true, transcript: true }))
+      if (entry.kind === 'output') transcript += entry.text;
     expect(transcript).toMatch(/✓ done in 3 turns/);
     const [task] = await client.wait(id);
     expect(task!.claude?.num_turns).toBe(3);
   });
 
   it('throws ApiError with the status and the server line', async () => {
-    await expect(client.get('ffffffff-ffff-4fff-bfff-ffffffffffff')).rejects.toMatchObject({ status: 404, code: 'TASK_NOT_FOUND' });
-    await expect(createClient({ url: dashboard.url, token: 'wrong-token-wrong-token' }).list()).rejects.toMatchObject({ status: 401, message: expect.stringMatching(/invalid token/) });
+    await expect(client.get('ffffffff-ffff-4fff-bfff-ffffffffffff')).rejects.toMatchObject({
+      status: 404,
+      code: 'TASK_NOT_FOUND',
+    });
+    await expect(createClient({ url: dashboard.url, token: 'wrong-token-wrong-token' }).list()).rejects.toMatchObject({
+      status: 401,
+      message: expect.stringMatching(/invalid token/),
+    });
     await expect(client.wait('ffffffff-ffff-4fff-bfff-ffffffffffff')).rejects.toMatchObject({ status: 404 });
     await expect(client.run({ cmd: 'x', workdir: 'rel' })).rejects.toMatchObject({ status: 400 });
   });

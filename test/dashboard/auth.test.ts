@@ -42,11 +42,17 @@ describe('dashboard auth', () => {
   });
 
   it('refuses, in one line, to listen beyond loopback without a token', async () => {
-    const error = await startDashboard({ config: h.config(), host: '0.0.0.0', port: 0 }).catch((e: unknown) => e as Error);
+    const error = await startDashboard({ config: h.config(), host: '0.0.0.0', port: 0 }).catch(
+      (e: unknown) => e as Error,
+    );
     expect(error).toBeInstanceOf(Error);
-    expect((error as Error).message).toMatch(/^refusing to serve the dashboard on 0\.0\.0\.0 without a token: set OPENCLAW_AGENT_DASHBOARD_TOKEN or pass --token-file FILE/);
+    expect((error as Error).message).toMatch(
+      /^refusing to serve the dashboard on 0\.0\.0\.0 without a token: set OPENCLAW_AGENT_DASHBOARD_TOKEN or pass --token-file FILE/,
+    );
     expect((error as Error).message).not.toContain('\n');
-    await expect(startDashboard({ config: h.config(), host: '0.0.0.0', port: 0, token: 'short' })).rejects.toThrow(/too short/);
+    await expect(startDashboard({ config: h.config(), host: '0.0.0.0', port: 0, token: 'short' })).rejects.toThrow(
+      /too short/,
+    );
   });
 
   describe('bound to 0.0.0.0 with a token', () => {
@@ -66,7 +72,9 @@ describe('dashboard auth', () => {
       const wrong = await call(`${base}/api/tasks`, { headers: { authorization: 'Bearer wrong' } });
       expect(wrong.status).toBe(401);
       expect((await call(`${base}/api/tasks`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
-      expect((await call(`${base}/queues/api/queues`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
+      expect((await call(`${base}/queues/api/queues`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(
+        200,
+      );
       // The health check is open: it says nothing but whether Redis answers.
       expect(JSON.parse((await call(`${base}/healthz`)).text)).toEqual({ ok: true, redis: 'ok' });
     });
@@ -78,7 +86,11 @@ describe('dashboard auth', () => {
       const form = await call(`${base}/login`);
       expect(form.text).toContain('<form method="post" action="/login">');
 
-      const badLogin = await call(`${base}/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'token=nope&next=%2F' });
+      const badLogin = await call(`${base}/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'token=nope&next=%2F',
+      });
       expect(badLogin.status).toBe(401);
       expect(badLogin.headers.get('set-cookie')).toBeNull();
 
@@ -102,7 +114,11 @@ describe('dashboard auth', () => {
       expect((await call(`${base}/queues/api/queues`, { headers: { cookie } })).status).toBe(200);
 
       const post = (headers: Record<string, string>) =>
-        call(`${base}/api/tasks`, { method: 'POST', headers: { cookie, 'content-type': 'application/json', ...headers }, body: JSON.stringify(shellTask) });
+        call(`${base}/api/tasks`, {
+          method: 'POST',
+          headers: { cookie, 'content-type': 'application/json', ...headers },
+          body: JSON.stringify(shellTask),
+        });
       const noCsrf = await post({});
       expect(noCsrf.status).toBe(403);
       expect(JSON.parse(noCsrf.text).error).toMatch(/x-csrf-token/);
@@ -110,9 +126,22 @@ describe('dashboard auth', () => {
       expect((await post({ 'x-csrf-token': csrf, origin: 'http://evil.example' })).status).toBe(403);
       expect((await post({ 'x-csrf-token': csrf, origin: base })).status).toBe(201);
       // Bull Board's UI cannot send our header: its mutations are held to the same origin instead.
-      expect((await call(`${base}/queues/api/queues/local/pause`, { method: 'PUT', headers: { cookie, origin: 'http://evil.example' } })).status).toBe(403);
-      expect((await call(`${base}/queues/api/queues/local/pause`, { method: 'PUT', headers: { cookie, origin: base } })).status).toBeLessThan(300);
-      expect((await call(`${base}/queues/api/queues/local/resume`, { method: 'PUT', headers: { cookie, origin: base } })).status).toBeLessThan(300);
+      expect(
+        (
+          await call(`${base}/queues/api/queues/local/pause`, {
+            method: 'PUT',
+            headers: { cookie, origin: 'http://evil.example' },
+          })
+        ).status,
+      ).toBe(403);
+      expect(
+        (await call(`${base}/queues/api/queues/local/pause`, { method: 'PUT', headers: { cookie, origin: base } }))
+          .status,
+      ).toBeLessThan(300);
+      expect(
+        (await call(`${base}/queues/api/queues/local/resume`, { method: 'PUT', headers: { cookie, origin: base } }))
+          .status,
+      ).toBeLessThan(300);
 
       // A tampered session is no session.
       const tampered = cookie.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'));
@@ -137,11 +166,17 @@ describe('dashboard auth', () => {
         ['PUT', '/queues/api/queues/callbacks/clean/completed'],
       ];
       for (const [method, path] of mutations) {
-        const r = await call(base + path, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(shellTask) });
+        const r = await call(base + path, {
+          method,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(shellTask),
+        });
         expect(r.status, path).toBe(403);
         expect(JSON.parse(r.text).error).toMatch(/read-only/);
       }
-      const queues = JSON.parse((await call(`${base}/queues/api/queues`)).text) as { queues: { readOnlyMode: boolean }[] };
+      const queues = JSON.parse((await call(`${base}/queues/api/queues`)).text) as {
+        queues: { readOnlyMode: boolean }[];
+      };
       expect(queues.queues.length).toBe(2);
       expect(queues.queues.every((q) => q.readOnlyMode)).toBe(true);
       expect((await call(`${base}/`)).text).toContain('<meta name="oca-read-only" content="1">');
@@ -157,7 +192,11 @@ describe('dashboard auth', () => {
   it('refuses cross-site mutations on loopback without a token, and serves same-site ones', async () => {
     const { url } = await start({});
     const post = (origin?: string) =>
-      call(`${url}/api/tasks`, { method: 'POST', headers: { 'content-type': 'application/json', ...(origin ? { origin } : {}) }, body: JSON.stringify(shellTask) });
+      call(`${url}/api/tasks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(origin ? { origin } : {}) },
+        body: JSON.stringify(shellTask),
+      });
     expect((await post('http://evil.example')).status).toBe(403);
     expect((await post(url)).status).toBe(201);
     expect((await post()).status).toBe(201);

@@ -24,7 +24,8 @@ describe('task panel in a real browser (Chromium)', () => {
   let context: BrowserContext;
   let page: Page;
 
-  const shell = (command: string, name?: string) => client.create({ executor: 'local', payload: { type: 'shell_command', command }, workdir: '/tmp', name });
+  const shell = (command: string, name?: string) =>
+    client.create({ executor: 'local', payload: { type: 'shell_command', command }, workdir: '/tmp', name });
   const logText = () => page.locator('#log').textContent();
 
   beforeAll(async () => {
@@ -48,7 +49,11 @@ describe('task panel in a real browser (Chromium)', () => {
   });
 
   it('lists a 🤖 Claude task and a ⚙️ command, newest first, with turns and cost for Claude', async () => {
-    const claude = await client.create({ executor: 'local', payload: { type: 'claude_code', prompt: 'Fix the nix build turns:3' }, workdir: '/tmp' });
+    const claude = await client.create({
+      executor: 'local',
+      payload: { type: 'claude_code', prompt: 'Fix the nix build turns:3' },
+      workdir: '/tmp',
+    });
     const command = await shell('cargo --version || echo no cargo here', 'version check');
     await client.wait([claude.task_id, command.task_id]);
     await page.goto(`${dashboard.url}/`);
@@ -81,7 +86,11 @@ describe('task panel in a real browser (Chromium)', () => {
     for (const n of [1, 2, 3]) {
       const written = Date.now();
       writeFileSync(`${gate}.${n}`, '');
-      await page.waitForFunction((text) => document.getElementById('log')?.textContent?.includes(text), `written line ${n}`, { polling: 'raf', timeout: 10_000 });
+      await page.waitForFunction(
+        (text) => document.getElementById('log')?.textContent?.includes(text),
+        `written line ${n}`,
+        { polling: 'raf', timeout: 10_000 },
+      );
       delays.push(Date.now() - written);
     }
     // The issue's requirement, measured from the moment the line can be written to the moment it is on screen.
@@ -98,7 +107,10 @@ describe('task panel in a real browser (Chromium)', () => {
     const red = page.locator('#log span', { hasText: 'red text' });
     expect(await red.evaluate((span) => getComputedStyle(span).color)).toBe('rgb(205, 49, 49)');
     const green = page.locator('#log span', { hasText: 'bold green' });
-    expect(await green.evaluate((span) => [getComputedStyle(span).color, getComputedStyle(span).fontWeight])).toEqual(['rgb(13, 188, 121)', '700']);
+    expect(await green.evaluate((span) => [getComputedStyle(span).color, getComputedStyle(span).fontWeight])).toEqual([
+      'rgb(13, 188, 121)',
+      '700',
+    ]);
     const lines = await page.locator('#log .line').allTextContents();
     expect(lines.filter((line) => line.includes('progress'))).toEqual(['progress 100%']);
     expect(lines).toContain('<b>not bold</b>');
@@ -122,7 +134,11 @@ describe('task panel in a real browser (Chromium)', () => {
 
   it('shows a prompt containing <script> as text, and no script runs', async () => {
     const prompt = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2"> turns:1';
-    const { task_id: id } = await client.create({ executor: 'local', payload: { type: 'claude_code', prompt }, workdir: '/tmp' });
+    const { task_id: id } = await client.create({
+      executor: 'local',
+      payload: { type: 'claude_code', prompt },
+      workdir: '/tmp',
+    });
     await client.wait(id);
     await page.goto(`${dashboard.url}/?q=pwned`);
     const row = page.locator(`tr[data-task-id="${id}"] td.what`);
@@ -145,7 +161,9 @@ describe('task panel in a real browser (Chromium)', () => {
     await client.wait(id);
     await page.goto(`${dashboard.url}/`);
     await page.fill('input[type=search]', 'zanzibar');
-    await expect.poll(() => page.locator('tr.task').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-task-id')))).toEqual([id]);
+    await expect
+      .poll(() => page.locator('tr.task').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-task-id'))))
+      .toEqual([id]);
     expect(new URL(page.url()).search).toBe('?q=zanzibar');
   });
 
@@ -164,14 +182,19 @@ describe('task panel in a real browser (Chromium)', () => {
     const repo = makeRepo(path.join(h.dir, `repo-${randomUUID().slice(0, 8)}`), { 'lib.rs': 'fn old() {}\n' });
     const { task_id: id } = await client.create({
       executor: 'local',
-      payload: { type: 'shell_command', command: 'printf "fn new() {}\\n" > lib.rs; echo "<script>window.__pwned = 1</script>" > notes.html' },
+      payload: {
+        type: 'shell_command',
+        command: 'printf "fn new() {}\\n" > lib.rs; echo "<script>window.__pwned = 1</script>" > notes.html',
+      },
       workdir: repo,
       worktree: true,
     });
     await client.wait(id);
     await page.goto(`${dashboard.url}/tasks/${id}`);
     await page.locator('#diff').waitFor({ timeout: 10_000 });
-    expect(await page.locator('#changes-summary').textContent()).toMatch(new RegExp(`^2 files changed on oca/${id.slice(0, 8)} \\(from HEAD [0-9a-f]{7}\\)$`));
+    expect(await page.locator('#changes-summary').textContent()).toMatch(
+      new RegExp(`^2 files changed on oca/${id.slice(0, 8)} \\(from HEAD [0-9a-f]{7}\\)$`),
+    );
     expect(await page.locator('#changed-files li').allTextContents()).toEqual(['lib.rs+1-1', 'notes.html+1-0']);
     const added = page.locator('#diff .line.add', { hasText: '+fn new() {}' });
     const removed = page.locator('#diff .line.del', { hasText: '-fn old() {}' });
@@ -184,7 +207,11 @@ describe('task panel in a real browser (Chromium)', () => {
   });
 
   it("says a Claude task waits for the account's usage limit, in the list and on its page, until it resumes", async () => {
-    const { task_id: id } = await client.create({ executor: 'local', payload: { type: 'claude_code', prompt: 'Tidy up limit:12' }, workdir: '/tmp' });
+    const { task_id: id } = await client.create({
+      executor: 'local',
+      payload: { type: 'claude_code', prompt: 'Tidy up limit:12' },
+      workdir: '/tmp',
+    });
     const waiting = await eventually(async () => {
       const task = await client.get(id);
       return task.limit?.until ? task : undefined;
@@ -210,7 +237,9 @@ describe('task panel in a real browser (Chromium)', () => {
       await eventually(async () => ((await client.get(id)).status === 'running' ? true : undefined), 'the task to run');
       const viewer = await context.newPage();
       await viewer.goto(`${readOnly.url}/tasks/${id}`);
-      await viewer.waitForFunction(() => document.getElementById('log')?.textContent?.includes('look but do not touch'));
+      await viewer.waitForFunction(() =>
+        document.getElementById('log')?.textContent?.includes('look but do not touch'),
+      );
       expect(await viewer.locator('.task-head .status.running').count()).toBe(1);
       expect(await viewer.locator('#kill, #retry').count()).toBe(0);
       await viewer.close();

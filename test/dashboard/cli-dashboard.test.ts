@@ -5,7 +5,19 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, createHarness, stopProcess, type Harness } from '../helpers/harness.js';
 
-const ORIGINAL_FIELDS = ['task_id', 'executor', 'executor_type', 'task_type', 'status', 'pid', 'started_at', 'updated_at', 'finished_at', 'exit_code', 'error'];
+const ORIGINAL_FIELDS = [
+  'task_id',
+  'executor',
+  'executor_type',
+  'task_type',
+  'status',
+  'pid',
+  'started_at',
+  'updated_at',
+  'finished_at',
+  'exit_code',
+  'error',
+];
 
 // No worker: the tasks stay queued, which is all these views need.
 describe('openclaw-agent dashboard', () => {
@@ -15,15 +27,23 @@ describe('openclaw-agent dashboard', () => {
 
   beforeAll(async () => {
     h = createHarness();
-    for (const cmd of ['echo first', 'echo second']) ids.unshift((await h.cli(['run', '-e', 'local', '-c', cmd])).stdout.trim());
+    for (const cmd of ['echo first', 'echo second'])
+      ids.unshift((await h.cli(['run', '-e', 'local', '-c', cmd])).stdout.trim());
   });
   afterAll(async () => {
     await Promise.all(children.map((child) => stopProcess(child)));
     await h.cleanup();
   });
 
-  function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; stdout: () => string; stderr: () => string } {
-    const child = spawn('node', [BIN, ...args], { env: { ...h.env, ...env }, cwd: h.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  function spawnCli(
+    args: string[],
+    env: NodeJS.ProcessEnv = {},
+  ): { child: ChildProcess; stdout: () => string; stderr: () => string } {
+    const child = spawn('node', [BIN, ...args], {
+      env: { ...h.env, ...env },
+      cwd: h.dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     children.push(child);
     let out = '';
     let err = '';
@@ -38,12 +58,18 @@ describe('openclaw-agent dashboard', () => {
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
   };
-  const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
+  const exited = (child: ChildProcess) =>
+    new Promise<number | null>((resolve) =>
+      child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code)),
+    );
 
   it('--stream prints one JSON line per task, newest first, in the original field order, and exits', async () => {
     const r = await h.cli(['dashboard', '--stream']);
     expect(r.exitCode).toBe(0);
-    const lines = r.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = r.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(lines.map((t) => t.task_id)).toEqual(ids);
     expect(Object.keys(lines[0]!).slice(0, ORIGINAL_FIELDS.length)).toEqual(ORIGINAL_FIELDS);
     expect(lines[0]).toMatchObject({ status: 'queued', command: 'echo second', task_type: 'shell_command' });
@@ -63,14 +89,19 @@ describe('openclaw-agent dashboard', () => {
     await until(() => stdout().split('\n').filter(Boolean).length >= 4, 'two rounds');
     child.kill('SIGINT');
     expect(await exited(child)).toBe(0);
-    const lines = stdout().trimEnd().split('\n').map((line) => (JSON.parse(line) as { task_id: string }).task_id);
+    const lines = stdout()
+      .trimEnd()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { task_id: string }).task_id);
     expect(lines.slice(0, 4)).toEqual([...ids, ...ids]);
   });
 
   it('refuses to serve beyond loopback without a token, in one line', async () => {
     const r = await h.cli(['dashboard', '--host', '0.0.0.0'], { env: { OPENCLAW_AGENT_DASHBOARD_TOKEN: '' } });
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toMatch(/^openclaw-agent: refusing to serve the dashboard on 0\.0\.0\.0 without a token: set OPENCLAW_AGENT_DASHBOARD_TOKEN or pass --token-file FILE \(loopback addresses need none\)\n$/);
+    expect(r.stderr).toMatch(
+      /^openclaw-agent: refusing to serve the dashboard on 0\.0\.0\.0 without a token: set OPENCLAW_AGENT_DASHBOARD_TOKEN or pass --token-file FILE \(loopback addresses need none\)\n$/,
+    );
     const empty = path.join(h.dir, 'empty-token');
     writeFileSync(empty, '\n');
     const r2 = await h.cli(['dashboard', '--token-file', empty]);
@@ -86,7 +117,9 @@ describe('openclaw-agent dashboard', () => {
     await until(() => /dashboard on (http:\/\/127\.0\.0\.1:\d+)/.test(stderr()), 'the dashboard to listen');
     const url = /dashboard on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr())![1]!;
     expect((await fetch(`${url}/api/tasks`)).status).toBe(401);
-    const page = (await (await fetch(`${url}/api/tasks`, { headers: { authorization: `Bearer ${token}` } })).json()) as { tasks: { task_id: string }[] };
+    const page = (await (
+      await fetch(`${url}/api/tasks`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as { tasks: { task_id: string }[] };
     expect(page.tasks.map((t) => t.task_id)).toEqual(ids);
     child.kill('SIGINT');
     expect(await exited(child)).toBe(0);

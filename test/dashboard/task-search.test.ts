@@ -10,7 +10,11 @@ describe('task search: filters, word index and cursor pages', () => {
   const ids: string[] = [];
 
   const shell = (command: string, extra: { labels?: string[]; name?: string } = {}) =>
-    client.enqueue({ executor: 'local', payload: { type: 'shell_command', command, args: [], env: { SECRET_TOKEN: 'hunter2' }, workingDir: '/tmp' }, ...extra });
+    client.enqueue({
+      executor: 'local',
+      payload: { type: 'shell_command', command, args: [], env: { SECRET_TOKEN: 'hunter2' }, workingDir: '/tmp' },
+      ...extra,
+    });
 
   beforeAll(async () => {
     h = createHarness();
@@ -18,7 +22,14 @@ describe('task search: filters, word index and cursor pages', () => {
     for (let i = 0; i < 12; i++) ids.push((await shell(`echo task-${i}`)).id);
     ids.push((await shell('cargo build --release', { labels: ['rust'] })).id);
     ids.push((await shell('make test', { name: 'Nightly Cargo check' })).id);
-    ids.push((await client.enqueue({ executor: 'local', payload: { type: 'claude_code', prompt: 'Fix the flaky <script> test in CARGO.toml' } })).id);
+    ids.push(
+      (
+        await client.enqueue({
+          executor: 'local',
+          payload: { type: 'claude_code', prompt: 'Fix the flaky <script> test in CARGO.toml' },
+        })
+      ).id,
+    );
   });
   afterAll(async () => {
     await h.cleanup();
@@ -36,7 +47,16 @@ describe('task search: filters, word index and cursor pages', () => {
   }
 
   it('splits text into lower-cased words', () => {
-    expect(searchWords('cargo build --release && make TEST; ünï_code 42')).toEqual(['cargo', 'build', 'release', 'make', 'test', 'ünï', 'code', '42']);
+    expect(searchWords('cargo build --release && make TEST; ünï_code 42')).toEqual([
+      'cargo',
+      'build',
+      'release',
+      'make',
+      'test',
+      'ünï',
+      'code',
+      '42',
+    ]);
   });
 
   it('pages through every task newest first, each exactly once, also across equal creation times', async () => {
@@ -79,7 +99,9 @@ describe('task search: filters, word index and cursor pages', () => {
     // Env values are not searchable.
     expect(await found('hunter2')).toEqual([]);
     expect(await found('cargo rust')).toEqual([ids[12]]);
-    expect((await searchTasks(client, { q: 'cargo', taskType: 'shell_command' })).views.map((v) => v.record.id)).toEqual(newestFirst(ids[13], ids[12]));
+    expect(
+      (await searchTasks(client, { q: 'cargo', taskType: 'shell_command' })).views.map((v) => v.record.id),
+    ).toEqual(newestFirst(ids[13], ids[12]));
   });
 
   it('catches up with tasks the index does not hold yet (enqueued before it existed)', async () => {

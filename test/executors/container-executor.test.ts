@@ -23,7 +23,13 @@ import {
 import { removeTaskContainers } from '../../src/executors/container/container-retention.js';
 import { deleteKeys, eventually, FIXTURES } from '../helpers/harness.js';
 import { CONTAINER_CLAUDE, podmanSkipReason, startPodman, TEST_IMAGE, type PodmanService } from '../helpers/podman.js';
-import { collectOutput, describeExecutorConformance, executionRunner, readLocalFile, type Runner } from './executor-conformance.js';
+import {
+  collectOutput,
+  describeExecutorConformance,
+  executionRunner,
+  readLocalFile,
+  type Runner,
+} from './executor-conformance.js';
 
 const skipReason = podmanSkipReason();
 const dir = mkdtempSync(path.join(tmpdir(), 'oca-ctr-'));
@@ -57,7 +63,14 @@ function containerConfig(socket: string, name: string, overrides: Record<string,
 // Containers of this run's executors are removed at the end, whatever the tests left.
 async function removeExecutorContainers(docker: Docker, executor: string): Promise<void> {
   const listed = await docker.listContainers({ all: true, filters: { label: [`openclaw.executor=${executor}`] } });
-  await Promise.all(listed.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => {})));
+  await Promise.all(
+    listed.map((c) =>
+      docker
+        .getContainer(c.Id)
+        .remove({ force: true, v: true })
+        .catch(() => {}),
+    ),
+  );
 }
 
 describe('describeExit', () => {
@@ -70,7 +83,9 @@ describe('describeExit', () => {
       signal: 'SIGKILL',
       error: 'out of memory: the container was OOM-killed (it has a memory limit of 64m)',
     });
-    expect(describeExit(exit(137), 64 << 20, false).error).toMatch(/^killed by SIGKILL with a memory limit of 64m: probably out of memory/);
+    expect(describeExit(exit(137), 64 << 20, false).error).toMatch(
+      /^killed by SIGKILL with a memory limit of 64m: probably out of memory/,
+    );
     expect(describeExit(exit(137), 64 << 20, true)).toEqual({ outcome: 'failed', exitCode: 137, signal: null });
     expect(describeExit(exit(137), undefined, false)).toEqual({ outcome: 'failed', exitCode: 137, signal: null });
     expect(describeExit(exit(0), 64 << 20, false)).toEqual({ outcome: 'completed', exitCode: 0, signal: null });
@@ -99,7 +114,8 @@ if (skipReason) {
       },
       // The container's processes, init included; none once it has stopped.
       async processesLeft(handle) {
-        const running = (await engine.podman(['inspect', '--format', '{{.State.Running}}', handle.container!])).trim() === 'true';
+        const running =
+          (await engine.podman(['inspect', '--format', '{{.State.Running}}', handle.container!])).trim() === 'true';
         if (!running) return 0;
         const top = await engine.podman(['top', handle.container!, 'pid']).catch(() => '');
         return top.trim().split('\n').length - 1;
@@ -134,7 +150,10 @@ if (skipReason) {
       redis.disconnect();
     });
 
-    function makeExecutor(overrides: Record<string, unknown> = {}, name = `oca-ctr-${run}`): { executor: ContainerExecutor; config: ExecutorConfig } {
+    function makeExecutor(
+      overrides: Record<string, unknown> = {},
+      name = `oca-ctr-${run}`,
+    ): { executor: ContainerExecutor; config: ExecutorConfig } {
       const config = containerConfig(engine.url, name, overrides);
       const executor = new ContainerExecutor(config);
       executors.push(executor);
@@ -143,7 +162,12 @@ if (skipReason) {
     }
 
     // As a worker runs a task (record, log writer, start marks); `config` may differ per call.
-    function execute(executor: ContainerExecutor, config: ExecutorConfig, payload: TaskPayload, options: Parameters<Runner['execute']>[1] = {}): Promise<ExecutionResult> {
+    function execute(
+      executor: ContainerExecutor,
+      config: ExecutorConfig,
+      payload: TaskPayload,
+      options: Parameters<Runner['execute']>[1] = {},
+    ): Promise<ExecutionResult> {
       return executionRunner(redis, keys, executor, config, defaults).execute(payload, options);
     }
 
@@ -164,21 +188,45 @@ if (skipReason) {
     });
 
     it('names and labels the container after the task, with an init, no AutoRemove, argv as Cmd and the limits of the config', async () => {
-      const { executor, config } = makeExecutor({ memory: '64m', cpus: 0.5, pids_limit: 50, network: 'none', user: '0:0' });
+      const { executor, config } = makeExecutor({
+        memory: '64m',
+        cpus: 0.5,
+        pids_limit: 50,
+        network: 'none',
+        user: '0:0',
+      });
       const taskId = randomUUID();
-      const result = await execute(executor, config, { ...sh('printf'), args: ['%s|', 'a b', '$HOME'], env: { TASK_VAR: 'task value' } }, { taskId, attempt: 2 });
+      const result = await execute(
+        executor,
+        config,
+        { ...sh('printf'), args: ['%s|', 'a b', '$HOME'], env: { TASK_VAR: 'task value' } },
+        { taskId, attempt: 2 },
+      );
       expect(result).toEqual({ outcome: 'completed', exitCode: 0, signal: null });
       expect((await output(taskId)).stdout).toBe('a b|$HOME|');
 
       const name = `openclaw-${config.name}-${taskId.slice(0, 8)}-2`;
       expect(await handleOf(taskId)).toMatchObject({ name });
       const info = await docker.getContainer(name).inspect();
-      expect(info.Config.Labels).toMatchObject({ 'openclaw.task': taskId, 'openclaw.executor': config.name, 'openclaw.attempt': '2' });
+      expect(info.Config.Labels).toMatchObject({
+        'openclaw.task': taskId,
+        'openclaw.executor': config.name,
+        'openclaw.attempt': '2',
+      });
       expect(info.Config.Cmd).toEqual(['printf', '%s|', 'a b', '$HOME']);
       expect(info.Config.WorkingDir).toBe(dir);
       expect(info.Config.User).toBe('0:0');
-      expect(info.Config.Env).toEqual(expect.arrayContaining(['TASK_VAR=task value', 'OCA_EXECUTOR_VAR=from executor']));
-      expect(info.HostConfig).toMatchObject({ Init: true, AutoRemove: false, Memory: 64 << 20, NanoCpus: 500_000_000, PidsLimit: 50, NetworkMode: 'none' });
+      expect(info.Config.Env).toEqual(
+        expect.arrayContaining(['TASK_VAR=task value', 'OCA_EXECUTOR_VAR=from executor']),
+      );
+      expect(info.HostConfig).toMatchObject({
+        Init: true,
+        AutoRemove: false,
+        Memory: 64 << 20,
+        NanoCpus: 500_000_000,
+        PidsLimit: 50,
+        NetworkMode: 'none',
+      });
     });
 
     // 100 containers: ~50 s on a 2-vCPU VM by itself, more while other suites run.
@@ -205,7 +253,9 @@ if (skipReason) {
     it('holds the pids limit', async () => {
       const { executor, config } = makeExecutor({ pids_limit: 8 });
       const taskId = randomUUID();
-      const result = await execute(executor, config, sh('for i in $(seq 1 20); do sleep 5 & done; echo all started'), { taskId });
+      const result = await execute(executor, config, sh('for i in $(seq 1 20); do sleep 5 & done; echo all started'), {
+        taskId,
+      });
       expect(result.outcome).toBe('failed');
       const { stdout, stderr } = await output(taskId);
       expect(stderr).toMatch(/can't fork/);
@@ -216,8 +266,16 @@ if (skipReason) {
       const { executor, config } = makeExecutor();
       const taskId = randomUUID();
       const stop = new StopSwitch();
-      const running = execute(executor, config, sh("trap 'echo bye; exit 5' TERM; echo up; while :; do sleep 0.1; done"), { taskId, stop });
-      await eventually(async () => ((await output(taskId)).stdout.includes('up') ? true : undefined), 'the task to start');
+      const running = execute(
+        executor,
+        config,
+        sh("trap 'echo bye; exit 5' TERM; echo up; while :; do sleep 0.1; done"),
+        { taskId, stop },
+      );
+      await eventually(
+        async () => ((await output(taskId)).stdout.includes('up') ? true : undefined),
+        'the task to start',
+      );
       stop.trip({ kind: 'killed', graceMs: 20_000, reason: 'test' });
       const result = await running;
       expect(result).toMatchObject({ outcome: 'failed', exitCode: 5, stopped: true });
@@ -232,7 +290,10 @@ if (skipReason) {
       const flood = `echo run >>${marker}; for i in 1 2 3 4 5 6; do seq $((i * 20000 - 19999)) $((i * 20000)); seq $i $i >&2; sleep 0.3; done; exit 9`;
       const first = new AbortController();
       const running = execute(executor, config, sh(flood), { taskId, signal: first.signal });
-      await eventually(async () => ((await output(taskId)).stdout.includes('\n30000\n') ? true : undefined), 'output to flow');
+      await eventually(
+        async () => ((await output(taskId)).stdout.includes('\n30000\n') ? true : undefined),
+        'output to flow',
+      );
       first.abort();
       await expect(running).rejects.toBeInstanceOf(DetachedError);
 
@@ -262,14 +323,19 @@ if (skipReason) {
       expect(result).toEqual({ outcome: 'completed', exitCode: 0, signal: null });
       expect((await output(taskId)).stdout).toBe('hello\n');
       expect(await readLocalFile(marker)).toBe('run\n');
-      expect((await docker.listContainers({ all: true, filters: { label: [`openclaw.task=${taskId}`] } })).length).toBe(1);
+      expect((await docker.listContainers({ all: true, filters: { label: [`openclaw.task=${taskId}`] } })).length).toBe(
+        1,
+      );
     });
 
     it('ends as lost when the container is removed while it is followed', async () => {
       const { executor, config } = makeExecutor();
       const taskId = randomUUID();
       const running = execute(executor, config, sh('echo started; sleep 60'), { taskId });
-      await eventually(async () => ((await output(taskId)).stdout.includes('started') ? true : undefined), 'the task to start');
+      await eventually(
+        async () => ((await output(taskId)).stdout.includes('started') ? true : undefined),
+        'the task to start',
+      );
       await engine.podman(['rm', '--force', (await handleOf(taskId)).container!]);
       const result = await running;
       expect(result).toMatchObject({ outcome: 'lost', exitCode: null });
@@ -279,9 +345,13 @@ if (skipReason) {
     it('fails clearly and creates nothing when the image is missing and pull is never', async () => {
       const { executor, config } = makeExecutor({ pull: 'never' }, `oca-ctr-${run}-pull`);
       const taskId = randomUUID();
-      const result = await execute(executor, { ...config, image: 'localhost/oca-missing:latest' }, sh('echo ran'), { taskId });
+      const result = await execute(executor, { ...config, image: 'localhost/oca-missing:latest' }, sh('echo ran'), {
+        taskId,
+      });
       expect(result).toMatchObject({ outcome: 'failed', exitCode: null });
-      expect(result.error).toMatch(/^image localhost\/oca-missing:latest is not on the engine at unix:\/\/\S+podman\.sock, and executor "oca-ctr-\w+-pull" has `pull: never`/);
+      expect(result.error).toMatch(
+        /^image localhost\/oca-missing:latest is not on the engine at unix:\/\/\S+podman\.sock, and executor "oca-ctr-\w+-pull" has `pull: never`/,
+      );
       expect((await output(taskId)).system).toBe(`${result.error}\n`);
       expect(await docker.listContainers({ all: true, filters: { label: [`openclaw.task=${taskId}`] } })).toEqual([]);
     });
@@ -293,7 +363,9 @@ if (skipReason) {
       const result = await execute(executor, { ...config, image, pull: 'missing' }, sh('echo ran'), { taskId });
       expect(result).toMatchObject({ outcome: 'failed', exitCode: null });
       // The engine's own reason, from its progress stream.
-      expect(result.error).toMatch(/^could not pull image 127\.0\.0\.1:9\/oca-missing:1: .*127\.0\.0\.1:9.*connection refused/);
+      expect(result.error).toMatch(
+        /^could not pull image 127\.0\.0\.1:9\/oca-missing:1: .*127\.0\.0\.1:9.*connection refused/,
+      );
       expect(result.error).not.toContain('\n');
       expect(await docker.listContainers({ all: true, filters: { label: [`openclaw.task=${taskId}`] } })).toEqual([]);
     });
@@ -318,14 +390,19 @@ if (skipReason) {
       const stop = new StopSwitch();
       const runningId = randomUUID();
       const running = execute(executor, config, sh('echo up; sleep 60'), { taskId: runningId, stop });
-      await eventually(async () => ((await output(runningId)).stdout.includes('up') ? true : undefined), 'the task to start');
+      await eventually(
+        async () => ((await output(runningId)).stdout.includes('up') ? true : undefined),
+        'the task to start',
+      );
 
       expect(await executor.sweep()).toEqual([]);
       const later = Date.now() + 2 * 3_600_000;
       expect(await executor.sweep(later)).toEqual([`openclaw-${config.name}-${ended.slice(0, 8)}`]);
-      expect((await docker.listContainers({ all: true, filters: { label: [`openclaw.executor=${config.name}`] } })).map((c) => c.Labels['openclaw.task'])).toEqual([
-        runningId,
-      ]);
+      expect(
+        (await docker.listContainers({ all: true, filters: { label: [`openclaw.executor=${config.name}`] } })).map(
+          (c) => c.Labels['openclaw.task'],
+        ),
+      ).toEqual([runningId]);
       stop.trip({ kind: 'killed', graceMs: 0, reason: 'test' });
       expect(await running).toMatchObject({ stopped: true });
     });
@@ -337,7 +414,11 @@ if (skipReason) {
         () => undefined,
         (e: unknown) => e as Error,
       );
-      expect(error?.message).toMatch(new RegExp(`^executor "oca-ctr-\\w+-down": no container engine answers at ${socket} \\(.+\\) — start \`podman system service`));
+      expect(error?.message).toMatch(
+        new RegExp(
+          `^executor "oca-ctr-\\w+-down": no container engine answers at ${socket} \\(.+\\) — start \`podman system service`,
+        ),
+      );
       expect(error?.message).not.toContain('\n');
     });
   });

@@ -104,20 +104,35 @@ export function describeExecutorConformance(name: string, makeTarget: () => Prom
     });
 
     it('passes argv words byte-exact, with no shell in between', async () => {
-      const words = ["it's", '$(id)', '`id`', 'a\nb', 'ünïcødé ✓', '*', '-n', '"quoted"', ' spaced ', '; rm -rf /', '\\', '$HOME'];
+      const words = [
+        "it's",
+        '$(id)',
+        '`id`',
+        'a\nb',
+        'ünïcødé ✓',
+        '*',
+        '-n',
+        '"quoted"',
+        ' spaced ',
+        '; rm -rf /',
+        '\\',
+        '$HOME',
+      ];
       const r = await run({ ...sh('printf'), args: ['[%s]', ...words] });
       expect(r.result.exitCode).toBe(0);
       expect(r.stdout).toBe(words.map((w) => `[${w}]`).join(''));
     });
 
-    it('runs a command string as sh -c would: no positional parameters, none of the wrapper\'s variables', async () => {
+    it("runs a command string as sh -c would: no positional parameters, none of the wrapper's variables", async () => {
       const r = await run(sh('printf "[%s][%s][%s][%s]" "$#" "$1" "$oca_dir" "$oca_cmd"; exit 4'));
       expect(r.stdout).toBe('[0][][][]');
       expect(r.result.exitCode).toBe(4);
     });
 
     it('applies the task env and the executor env over the inherited one', async () => {
-      const r = await run(sh('printf "%s|%s" "$OCA_TASK_VAR" "$OCA_EXECUTOR_VAR"', { env: { OCA_TASK_VAR: 'task value' } }));
+      const r = await run(
+        sh('printf "%s|%s" "$OCA_TASK_VAR" "$OCA_EXECUTOR_VAR"', { env: { OCA_TASK_VAR: 'task value' } }),
+      );
       expect(r.stdout).toBe('task value|from executor');
     });
 
@@ -138,7 +153,9 @@ export function describeExecutorConformance(name: string, makeTarget: () => Prom
       const r = await run(sh('seq 1 1300000'));
       const expected = Array.from({ length: 1_300_000 }, (_, i) => `${i + 1}\n`).join('');
       expect(r.stdout.length).toBe(expected.length);
-      expect(createHash('sha256').update(r.stdout).digest('hex')).toBe(createHash('sha256').update(expected).digest('hex'));
+      expect(createHash('sha256').update(r.stdout).digest('hex')).toBe(
+        createHash('sha256').update(expected).digest('hex'),
+      );
     });
 
     it('keeps a multi-byte character whole when it is split across two writes', async () => {
@@ -151,11 +168,24 @@ export function describeExecutorConformance(name: string, makeTarget: () => Prom
     it('runs a Claude Code payload with the prompt on stdin in the workspace, without CLAUDECODE', async () => {
       process.env.CLAUDECODE = '1';
       try {
-        const r = await run({ type: 'claude_code', prompt: 'Fix the build turns:2', workspace: target.workdir, maxTurns: 5 });
+        const r = await run({
+          type: 'claude_code',
+          prompt: 'Fix the build turns:2',
+          workspace: target.workdir,
+          maxTurns: 5,
+        });
         expect(r.result).toMatchObject({ outcome: 'completed', exitCode: 0 });
-        const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+        const lines = r.stdout
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
         expect(lines[0]).toMatchObject({ type: 'system', subtype: 'init', cwd: target.workdir });
-        expect(lines.at(-1)).toMatchObject({ type: 'result', subtype: 'success', num_turns: 3, result: 'done: Fix the build turns:2' });
+        expect(lines.at(-1)).toMatchObject({
+          type: 'result',
+          subtype: 'success',
+          num_turns: 3,
+          result: 'done: Fix the build turns:2',
+        });
       } finally {
         delete process.env.CLAUDECODE;
       }
@@ -193,10 +223,17 @@ export function describeExecutorConformance(name: string, makeTarget: () => Prom
     it('stops a tree that traps SIGTERM, grandchildren included: TERM, grace, then KILL, nothing left', async () => {
       const taskId = randomUUID();
       const stop = new StopSwitch();
-      const tree = "trap 'echo term ignored' TERM; (sleep 300 &); sleep 300 & echo tree-up; while :; do sleep 0.1; done";
+      const tree =
+        "trap 'echo term ignored' TERM; (sleep 300 &); sleep 300 & echo tree-up; while :; do sleep 0.1; done";
       const running = execute(sh(tree), { taskId, stop });
       await waitFor(async () => (await collect(taskId)).stdout.includes('tree-up'));
-      const record = await loadTaskRecord(redis, keys, taskId, TaskRequestSchema.parse({ executor: 'x', payload: sh('true'), createdAt: 0 }), 'local');
+      const record = await loadTaskRecord(
+        redis,
+        keys,
+        taskId,
+        TaskRequestSchema.parse({ executor: 'x', payload: sh('true'), createdAt: 0 }),
+        'local',
+      );
       expect(await target.processesLeft(record.handle)).toBeGreaterThanOrEqual(3);
       stop.trip({ kind: 'killed', graceMs: 300, reason: 'test' });
       const result = await running;
@@ -210,9 +247,15 @@ export function describeExecutorConformance(name: string, makeTarget: () => Prom
       const taskId = randomUUID();
       const stop = new StopSwitch();
       // The command dies on TERM (its exit code is recorded); a member ignoring TERM stays.
-      const running = execute(sh("sh -c \"trap '' TERM; exec sleep 300\" & echo up; wait"), { taskId, stop });
+      const running = execute(sh('sh -c "trap \'\' TERM; exec sleep 300" & echo up; wait'), { taskId, stop });
       await waitFor(async () => (await collect(taskId)).stdout.includes('up'));
-      const record = await loadTaskRecord(redis, keys, taskId, TaskRequestSchema.parse({ executor: 'x', payload: sh('true'), createdAt: 0 }), 'local');
+      const record = await loadTaskRecord(
+        redis,
+        keys,
+        taskId,
+        TaskRequestSchema.parse({ executor: 'x', payload: sh('true'), createdAt: 0 }),
+        'local',
+      );
       expect(await target.processesLeft(record.handle)).toBeGreaterThanOrEqual(2);
       stop.trip({ kind: 'killed', graceMs: 500, reason: 'test' });
       const result = await running;
@@ -227,7 +270,13 @@ export function describeExecutorConformance(name: string, makeTarget: () => Prom
       await waitFor(async () => (await collect(taskId)).stdout.includes('started'));
       first.abort();
       await expect(running).rejects.toBeInstanceOf(DetachedError);
-      const record = await loadTaskRecord(redis, keys, taskId, TaskRequestSchema.parse({ executor: 'x', payload: sh('true'), createdAt: 0 }), 'local');
+      const record = await loadTaskRecord(
+        redis,
+        keys,
+        taskId,
+        TaskRequestSchema.parse({ executor: 'x', payload: sh('true'), createdAt: 0 }),
+        'local',
+      );
       await target.killFromOutside(record.handle);
 
       const result = await execute(sh('echo started; sleep 60'), { taskId });
@@ -238,14 +287,23 @@ export function describeExecutorConformance(name: string, makeTarget: () => Prom
 }
 
 export interface Runner {
-  execute(payload: TaskPayload, options?: { taskId?: string; attempt?: number; signal?: AbortSignal; stop?: StopSwitch }): Promise<ExecutionResult>;
+  execute(
+    payload: TaskPayload,
+    options?: { taskId?: string; attempt?: number; signal?: AbortSignal; stop?: StopSwitch },
+  ): Promise<ExecutionResult>;
   /** The task's shipped output, by stream. */
   collect(taskId: string): Promise<Omit<Run, 'result'>>;
   run(payload: TaskPayload): Promise<Run>;
 }
 
 /** Runs payloads on an executor the way a worker does (record, log writer, start marks), for tests. */
-export function executionRunner(redis: Redis, keys: TaskKeys, executor: Executor, executorConfig: ExecutorConfig, defaults: Config['defaults']): Runner {
+export function executionRunner(
+  redis: Redis,
+  keys: TaskKeys,
+  executor: Executor,
+  executorConfig: ExecutorConfig,
+  defaults: Config['defaults'],
+): Runner {
   const execute: Runner['execute'] = async (payload, options = {}) => {
     const taskId = options.taskId ?? randomUUID();
     const request = TaskRequestSchema.parse({ executor: executorConfig.name, payload, createdAt: Date.now() });

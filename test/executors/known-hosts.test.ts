@@ -13,7 +13,7 @@ import {
   readKeyType,
   readKnownHosts,
 } from '../../src/executors/ssh/known-hosts.js';
-import { isOcaError } from '../../src/errors.js';
+import { isUserFacingError } from '../../src/errors.js';
 
 interface Key {
   type: string;
@@ -27,12 +27,23 @@ const keys: Record<'a' | 'b' | 'c' | 'ecdsa' | 'rsa', Key> = {} as never;
 
 beforeAll(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'oca-known-hosts-'));
-  const specs = { a: ['ed25519'], b: ['ed25519'], c: ['ed25519'], ecdsa: ['ecdsa', '-b', '256'], rsa: ['rsa', '-b', '1024'] } as const;
+  const specs = {
+    a: ['ed25519'],
+    b: ['ed25519'],
+    c: ['ed25519'],
+    ecdsa: ['ecdsa', '-b', '256'],
+    rsa: ['rsa', '-b', '1024'],
+  } as const;
   for (const [name, [type, ...bits]] of Object.entries(specs)) {
     const file = path.join(dir, `key-${name}`);
     execFileSync('ssh-keygen', ['-q', '-t', type, ...bits, '-N', '', '-C', name, '-f', file]);
     const [keyType, base64] = readFileSync(`${file}.pub`, 'utf8').split(' ');
-    keys[name as keyof typeof keys] = { type: keyType!, base64: base64!, blob: Buffer.from(base64!, 'base64'), pubFile: `${file}.pub` };
+    keys[name as keyof typeof keys] = {
+      type: keyType!,
+      base64: base64!,
+      blob: Buffer.from(base64!, 'base64'),
+      pubFile: `${file}.pub`,
+    };
   }
 });
 
@@ -61,7 +72,8 @@ function sshKeygenFind(file: string, name: string): number[] {
   return [...out.matchAll(/found: line (\d+)/g)].map((m) => Number(m[1]));
 }
 
-const check = (text: string, host: string, port: number, key: Key) => checkHostKey(parseKnownHosts(text), host, port, key.type, key.blob);
+const check = (text: string, host: string, port: number, key: Key) =>
+  checkHostKey(parseKnownHosts(text), host, port, key.type, key.blob);
 
 describe('fingerprintSha256', () => {
   it('prints the same fingerprint as ssh-keygen -lf for ed25519, ecdsa and rsa keys', () => {
@@ -107,7 +119,10 @@ describe('checkHostKey', () => {
 
   it('treats a key of another type on record as changed, as OpenSSH does, and names the known types', () => {
     const text = line('[127.0.0.1]:2222', keys.ecdsa);
-    expect(check(text, '127.0.0.1', 2222, keys.a)).toEqual({ status: 'changed', knownFingerprints: [fingerprintSha256(keys.ecdsa.blob)] });
+    expect(check(text, '127.0.0.1', 2222, keys.a)).toEqual({
+      status: 'changed',
+      knownFingerprints: [fingerprintSha256(keys.ecdsa.blob)],
+    });
     expect(knownKeyTypes(parseKnownHosts(text), '127.0.0.1', 2222)).toEqual(['ecdsa-sha2-nistp256']);
     expect(knownKeyTypes(parseKnownHosts(text), '127.0.0.1', 22)).toEqual([]);
   });
@@ -123,7 +138,10 @@ describe('checkHostKey', () => {
     expect(check(text, '127.0.0.1', 2222, keys.a)).toEqual({ status: 'match' });
     expect(check(text, 'build.example.com', 22, keys.b)).toEqual({ status: 'match' });
     expect(check(text, 'BUILD.example.com', 22, keys.b)).toEqual({ status: 'match' });
-    expect(check(text, '127.0.0.1', 2222, keys.c)).toEqual({ status: 'changed', knownFingerprints: [fingerprintSha256(keys.a.blob)] });
+    expect(check(text, '127.0.0.1', 2222, keys.c)).toEqual({
+      status: 'changed',
+      knownFingerprints: [fingerprintSha256(keys.a.blob)],
+    });
     expect(check(text, '127.0.0.1', 22, keys.a)).toEqual({ status: 'unknown' });
     expect(check(text, 'build.example.com', 2222, keys.b)).toEqual({ status: 'unknown' });
   });
@@ -162,8 +180,12 @@ describe('checkHostKey', () => {
   });
 
   it('excludes a line whose negated pattern matches, wherever the negation stands', () => {
-    expect(check(line('!bad.example.com,*.example.com', keys.a), 'bad.example.com', 22, keys.a)).toEqual({ status: 'unknown' });
-    expect(check(line('*.example.com,!bad.example.com', keys.a), 'bad.example.com', 22, keys.a)).toEqual({ status: 'unknown' });
+    expect(check(line('!bad.example.com,*.example.com', keys.a), 'bad.example.com', 22, keys.a)).toEqual({
+      status: 'unknown',
+    });
+    expect(check(line('*.example.com,!bad.example.com', keys.a), 'bad.example.com', 22, keys.a)).toEqual({
+      status: 'unknown',
+    });
     expect(check(line('!bad.example.com', keys.a), 'good.example.com', 22, keys.a)).toEqual({ status: 'unknown' });
   });
 
@@ -171,11 +193,20 @@ describe('checkHostKey', () => {
     const text = [line('[127.0.0.1]:2222', keys.a), `@revoked ${line('*', keys.a)}`].join('\n');
     expect(check(text, '127.0.0.1', 2222, keys.a)).toEqual({ status: 'revoked' });
     // The revocation names the key, not the host: the host's other keys still verify.
-    expect(check([text, line('[127.0.0.1]:2222', keys.b)].join('\n'), '127.0.0.1', 2222, keys.b)).toEqual({ status: 'match' });
+    expect(check([text, line('[127.0.0.1]:2222', keys.b)].join('\n'), '127.0.0.1', 2222, keys.b)).toEqual({
+      status: 'match',
+    });
     // A revoked key is not "on record": presenting another key for a host with only a revocation is unknown.
     expect(check(`@revoked ${line('*', keys.a)}`, '127.0.0.1', 2222, keys.b)).toEqual({ status: 'unknown' });
     // The revocation applies only to the hosts it names.
-    expect(check([line('[127.0.0.1]:2222', keys.a), `@revoked ${line('elsewhere', keys.a)}`].join('\n'), '127.0.0.1', 2222, keys.a)).toEqual({
+    expect(
+      check(
+        [line('[127.0.0.1]:2222', keys.a), `@revoked ${line('elsewhere', keys.a)}`].join('\n'),
+        '127.0.0.1',
+        2222,
+        keys.a,
+      ),
+    ).toEqual({
       status: 'match',
     });
   });
@@ -217,14 +248,19 @@ describe('knownHostsLine and appendKnownHost', () => {
     const file = path.join(dir, 'new', 'ssh', 'known_hosts');
     await appendKnownHost(file, knownHostsLine('127.0.0.1', 2222, keys.a.type, keys.a.blob));
     await appendKnownHost(file, knownHostsLine('Build.Example.com', 22, keys.b.type, keys.b.blob));
-    expect(readFileSync(file, 'utf8')).toBe(`[127.0.0.1]:2222 ${keys.a.type} ${keys.a.base64}\nbuild.example.com ${keys.b.type} ${keys.b.base64}\n`);
+    expect(readFileSync(file, 'utf8')).toBe(
+      `[127.0.0.1]:2222 ${keys.a.type} ${keys.a.base64}\nbuild.example.com ${keys.b.type} ${keys.b.base64}\n`,
+    );
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(statSync(path.dirname(file)).mode & 0o777).toBe(0o700);
 
     expect(sshKeygenFind(file, '[127.0.0.1]:2222')).toEqual([1]);
     expect(sshKeygenFind(file, 'build.example.com')).toEqual([2]);
     const listed = execFileSync('ssh-keygen', ['-l', '-f', file], { encoding: 'utf8' }).trim().split('\n');
-    expect(listed.map((l) => l.split(' ')[1])).toEqual([fingerprintSha256(keys.a.blob), fingerprintSha256(keys.b.blob)]);
+    expect(listed.map((l) => l.split(' ')[1])).toEqual([
+      fingerprintSha256(keys.a.blob),
+      fingerprintSha256(keys.b.blob),
+    ]);
 
     const entries = await readKnownHosts(file);
     expect(checkHostKey(entries, '127.0.0.1', 2222, keys.a.type, keys.a.blob)).toEqual({ status: 'match' });
@@ -248,7 +284,7 @@ describe('knownHostsLine and appendKnownHost', () => {
       } catch (error) {
         thrown = error;
       }
-      expect(isOcaError(thrown) && thrown.code).toBe('INVALID_INPUT');
+      expect(isUserFacingError(thrown) && thrown.code).toBe('INVALID_INPUT');
     }
   });
 });

@@ -4,7 +4,14 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { DetachedError, finishTask, LocalExecutor, parseConfigText, TaskEndedError, TaskKeys } from '../../src/index.js';
+import {
+  DetachedError,
+  finishTask,
+  LocalExecutor,
+  parseConfigText,
+  TaskEndedError,
+  TaskKeys,
+} from '../../src/index.js';
 import { deleteKeys } from '../helpers/harness.js';
 import { describeExecutorConformance, executionRunner, readLocalFile, waitFor } from './executor-conformance.js';
 import { countProcessGroup } from '../helpers/processes.js';
@@ -43,13 +50,20 @@ describe('local executor spool root', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'oca-local-'));
     const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
     const keys = new TaskKeys(`oca-test-${randomUUID().slice(0, 8)}`);
-    const config = parseConfigText(`executors:\n  - name: local\n    type: local\n    spool_dir: ${path.join(dir, 'spool')}\n`, 'test');
+    const config = parseConfigText(
+      `executors:\n  - name: local\n    type: local\n    spool_dir: ${path.join(dir, 'spool')}\n`,
+      'test',
+    );
     const executor = new LocalExecutor();
     const runner = executionRunner(redis, keys, executor, config.executors[0]!, config.defaults);
     try {
-      expect((await runner.run({ type: 'shell_command', command: 'echo one', args: [], env: {}, workingDir: dir })).stdout).toBe('one\n');
+      expect(
+        (await runner.run({ type: 'shell_command', command: 'echo one', args: [], env: {}, workingDir: dir })).stdout,
+      ).toBe('one\n');
       rmSync(path.join(dir, 'spool'), { recursive: true, force: true });
-      expect((await runner.run({ type: 'shell_command', command: 'echo two', args: [], env: {}, workingDir: dir })).stdout).toBe('two\n');
+      expect(
+        (await runner.run({ type: 'shell_command', command: 'echo two', args: [], env: {}, workingDir: dir })).stdout,
+      ).toBe('two\n');
     } finally {
       executor.close();
       await deleteKeys(redis, `${keys.prefix}:*`);
@@ -64,13 +78,22 @@ describe('local executor across hosts', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'oca-local-'));
     const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
     const keys = new TaskKeys(`oca-test-${randomUUID().slice(0, 8)}`);
-    const config = parseConfigText(`executors:\n  - name: local\n    type: local\n    spool_dir: ${path.join(dir, 'spool')}\n`, 'test');
+    const config = parseConfigText(
+      `executors:\n  - name: local\n    type: local\n    spool_dir: ${path.join(dir, 'spool')}\n`,
+      'test',
+    );
     const here = new LocalExecutor({ hostId: 'host-a' });
     const there = new LocalExecutor({ hostId: 'host-b', lockDurationMs: 2000 });
     const onA = executionRunner(redis, keys, here, config.executors[0]!, config.defaults);
     const onB = executionRunner(redis, keys, there, config.executors[0]!, config.defaults);
     const taskId = randomUUID();
-    const payload = { type: 'shell_command' as const, command: 'while :; do echo tick; sleep 0.1; done', args: [], env: {}, workingDir: dir };
+    const payload = {
+      type: 'shell_command' as const,
+      command: 'while :; do echo tick; sleep 0.1; done',
+      args: [],
+      env: {},
+      workingDir: dir,
+    };
     let pid = 0;
     try {
       const detach = new AbortController();
@@ -83,13 +106,20 @@ describe('local executor across hosts', () => {
 
       // Same filesystem and pids here, as in a network-namespace test: the record's host decides.
       const result = await onB.execute(payload, { taskId });
-      const error = 'the task ran on host "host-a", whose worker stopped answering for 2.0s (worker.lock_duration); this worker on "host-b" cannot reach its process';
+      const error =
+        'the task ran on host "host-a", whose worker stopped answering for 2.0s (worker.lock_duration); this worker on "host-b" cannot reach its process';
       expect(result).toEqual({ outcome: 'lost', exitCode: null, signal: null, error });
       expect((await onA.collect(taskId)).system).toBe(`${error}\n`);
       expect(countProcessGroup(pid)).toBeGreaterThan(0);
 
       // The worker on host-a comes back to a task ended meanwhile: it stops the orphan, ships nothing.
-      await finishTask(redis, keys, taskId, { ...result, finishedAt: Date.now() }, { retentionMs: 60_000, maxLogEntries: 1000 });
+      await finishTask(
+        redis,
+        keys,
+        taskId,
+        { ...result, finishedAt: Date.now() },
+        { retentionMs: 60_000, maxLogEntries: 1000 },
+      );
       const shipped = (await onA.collect(taskId)).entries;
       await expect(onA.execute(payload, { taskId })).rejects.toBeInstanceOf(TaskEndedError);
       expect(countProcessGroup(pid)).toBe(0);

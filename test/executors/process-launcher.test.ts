@@ -61,7 +61,8 @@ function task(command: string): { dir: string; spec: string } {
   return { dir, spec: wrapperSpec({ dir, workdir: root, argv: ['sh', '-c', command], env: {}, unsetEnv: [] }) };
 }
 
-const exitCode = (dir: string) => (existsSync(path.join(dir, 'exit')) ? readFileSync(path.join(dir, 'exit'), 'utf8') : undefined);
+const exitCode = (dir: string) =>
+  existsSync(path.join(dir, 'exit')) ? readFileSync(path.join(dir, 'exit'), 'utf8') : undefined;
 
 describe('process launcher', () => {
   it('keeps a wrapper waiting in its own session, hands it the next task at once, and starts another', async () => {
@@ -138,7 +139,9 @@ describe('process launcher', () => {
       process.stdout.write(JSON.stringify({ pid, launcherPid: Number(launcherPid) }));
       setTimeout(() => process.exit(0), 5);
     `;
-    const worker = spawn(process.execPath, ['--input-type=module', '-e', source], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const worker = spawn(process.execPath, ['--input-type=module', '-e', source], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     const exited = new Promise((resolve) => worker.once('exit', resolve));
     let out = '';
     worker.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));

@@ -1,11 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { isOcaError } from '../../src/errors.js';
+import { isUserFacingError } from '../../src/errors.js';
 import { shellJoin, shellQuote } from '../../src/executors/shell/quote.js';
 
 // Remote login shells are usually one of these; each must read the quoting back the same way.
-const SHELLS = ['/bin/sh', '/bin/dash', '/bin/bash', '/bin/zsh', '/bin/ksh', '/bin/mksh'].filter((shell) => existsSync(shell));
+const SHELLS = ['/bin/sh', '/bin/dash', '/bin/bash', '/bin/zsh', '/bin/ksh', '/bin/mksh'].filter((shell) =>
+  existsSync(shell),
+);
 
 const TRICKY = [
   '',
@@ -73,9 +75,11 @@ function randomWords(count: number, seed: number): string[] {
     state = (state * 1103515245 + 12345) & 0x7fffffff;
     return state;
   };
-  const alphabet = [..."'\"\\$`!*?[]{}()<>|&;#~ \t\n-=%^", 'a', 'Z', '0', 'é', '中', '🙂'];
+  const alphabet = [...'\'"\\$`!*?[]{}()<>|&;#~ \t\n-=%^', 'a', 'Z', '0', 'é', '中', '🙂'];
   return Array.from({ length: count }, () =>
-    Array.from({ length: next() % 24 }, () => (next() % 4 === 0 ? String.fromCharCode(1 + (next() % 126)) : alphabet[next() % alphabet.length]!)).join(''),
+    Array.from({ length: next() % 24 }, () =>
+      next() % 4 === 0 ? String.fromCharCode(1 + (next() % 126)) : alphabet[next() % alphabet.length]!,
+    ).join(''),
   );
 }
 
@@ -95,7 +99,7 @@ describe('shellQuote', () => {
     } catch (error) {
       thrown = error;
     }
-    expect(isOcaError(thrown) && thrown.code).toBe('INVALID_INPUT');
+    expect(isUserFacingError(thrown) && thrown.code).toBe('INVALID_INPUT');
     expect((thrown as Error).message).toMatch(/NUL byte .*index 1/);
     expect((thrown as Error).message).not.toContain('\n');
   });
@@ -112,12 +116,14 @@ describe.each(SHELLS)('shellJoin through %s', (shell) => {
 
   it('delivers random words byte for byte', () => {
     const words = randomWords(400, 20_240_611);
-    expect(echoThroughShell(shell, words).map((b) => b.toString('hex'))).toEqual(words.map((w) => Buffer.from(w, 'utf8').toString('hex')));
+    expect(echoThroughShell(shell, words).map((b) => b.toString('hex'))).toEqual(
+      words.map((w) => Buffer.from(w, 'utf8').toString('hex')),
+    );
   });
 
   // Linux caps one argv string at 128 KiB (MAX_ARG_STRLEN), and `sh -c` gets the whole line as one.
   it('delivers a 56 kB word intact', () => {
-    const word = "x'y\"$z\n".repeat(8_000);
+    const word = 'x\'y"$z\n'.repeat(8_000);
     const [got] = echoThroughShell(shell, [word]);
     expect(got!.equals(Buffer.from(word))).toBe(true);
   });

@@ -5,15 +5,32 @@ import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfigText, SshExecutor, TaskKeys, type Config, type ExecutorConfig, type ShellCommandPayload } from '../../src/index.js';
+import {
+  parseConfigText,
+  SshExecutor,
+  TaskKeys,
+  type Config,
+  type ExecutorConfig,
+  type ShellCommandPayload,
+} from '../../src/index.js';
 import { deleteKeys } from '../helpers/harness.js';
 import { countProcessGroup } from '../helpers/processes.js';
 import { sshExecutorYaml, startSshd, type SshdServer } from '../helpers/sshd.js';
-import { describeExecutorConformance, executionRunner, readLocalFile, waitFor, type Runner } from './executor-conformance.js';
+import {
+  describeExecutorConformance,
+  executionRunner,
+  readLocalFile,
+  waitFor,
+  type Runner,
+} from './executor-conformance.js';
 
 /** An ssh executor config for the test server, with `overrides` (YAML values) replacing its keys. */
 function sshConfig(server: SshdServer, dir: string, overrides: Record<string, string> = {}): ExecutorConfig {
-  const yaml = sshExecutorYaml(server, 'crib', { spool_dir: path.join(dir, 'remote-spool'), env: '{ OCA_EXECUTOR_VAR: from executor }', ...overrides });
+  const yaml = sshExecutorYaml(server, 'crib', {
+    spool_dir: path.join(dir, 'remote-spool'),
+    env: '{ OCA_EXECUTOR_VAR: from executor }',
+    ...overrides,
+  });
   return parseConfigText(`executors:\n${yaml}`, 'test').executors[0]!;
 }
 
@@ -50,7 +67,10 @@ describe('ssh executor', () => {
   const defaults: Config['defaults'] = parseConfigText('executors: []', 'test').defaults;
   const executors: SshExecutor[] = [];
 
-  const runnerFor = (config: ExecutorConfig, log?: (line: string) => void): { runner: Runner; executor: SshExecutor } => {
+  const runnerFor = (
+    config: ExecutorConfig,
+    log?: (line: string) => void,
+  ): { runner: Runner; executor: SshExecutor } => {
     const executor = new SshExecutor(config, log);
     executors.push(executor);
     return { runner: executionRunner(redis, keys, executor, config, defaults), executor };
@@ -64,7 +84,11 @@ describe('ssh executor', () => {
     ...extra,
   });
   // sshd logs one "Accepted publickey" per authenticated connection.
-  const acceptedLogins = () => server.log().split('\n').filter((line) => line.includes('Accepted publickey')).length;
+  const acceptedLogins = () =>
+    server
+      .log()
+      .split('\n')
+      .filter((line) => line.includes('Accepted publickey')).length;
 
   beforeAll(async () => {
     server = await startSshd();
@@ -82,7 +106,7 @@ describe('ssh executor', () => {
 
   it('passes 1,000 random argv words byte-exact through the remote login shell', async () => {
     const { runner } = runnerFor(sshConfig(server, dir));
-    const alphabet = [..."'\"`$()\\;&|<>*?[]{}~#!% \t\n\r-=+,.:@^", '\u2028', 'é', '✓', '𝄞', 'a', 'Z', '0'];
+    const alphabet = [...'\'"`$()\\;&|<>*?[]{}~#!% \t\n\r-=+,.:@^', '\u2028', 'é', '✓', '𝄞', 'a', 'Z', '0'];
     const word = (): string => {
       const length = 1 + (randomBytes(1)[0]! % 40);
       return Array.from(randomBytes(length), (b) => alphabet[b % alphabet.length]).join('');
@@ -108,7 +132,11 @@ describe('ssh executor', () => {
   it('runs 20 tasks at once over one connection', async () => {
     const { runner } = runnerFor(sshConfig(server, dir));
     const before = acceptedLogins();
-    const runs = await Promise.all(Array.from({ length: 20 }, (_, i) => runner.run(sh(`for n in 1 2 3; do echo task${i}-$n; sleep 0.1; done; exit ${i % 3}`))));
+    const runs = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        runner.run(sh(`for n in 1 2 3; do echo task${i}-$n; sleep 0.1; done; exit ${i % 3}`)),
+      ),
+    );
     runs.forEach((r, i) => {
       expect(r.result).toMatchObject({ exitCode: i % 3 });
       expect(r.stdout).toBe(`task${i}-1\ntask${i}-2\ntask${i}-3\n`);
@@ -119,7 +147,10 @@ describe('ssh executor', () => {
   it('finishes a task across a dropped connection with no gap, no duplicate and the right exit code', async () => {
     const { runner } = runnerFor(sshConfig(server, dir));
     const taskId = randomUUID();
-    const running = runner.execute(sh('i=1; while [ $i -le 40 ]; do echo line$i; i=$((i+1)); sleep 0.05; done; exit 5'), { taskId });
+    const running = runner.execute(
+      sh('i=1; while [ $i -le 40 ]; do echo line$i; i=$((i+1)); sleep 0.05; done; exit 5'),
+      { taskId },
+    );
     await waitFor(async () => (await runner.collect(taskId)).stdout.includes('line5\n'));
     const logins = acceptedLogins();
     expect(await server.dropConnections()).toBeGreaterThan(0);
@@ -134,7 +165,10 @@ describe('ssh executor', () => {
   it('runs a Claude task through a key with a passphrase from the environment', async () => {
     process.env.OCA_TEST_SSH_PASSPHRASE = server.passphrase;
     try {
-      const config = sshConfig(server, dir, { key_path: server.encryptedKeyPath, key_passphrase_env: 'OCA_TEST_SSH_PASSPHRASE' });
+      const config = sshConfig(server, dir, {
+        key_path: server.encryptedKeyPath,
+        key_passphrase_env: 'OCA_TEST_SSH_PASSPHRASE',
+      });
       const { runner } = runnerFor(config);
       const r = await runner.run({ type: 'claude_code', prompt: 'hello over ssh', workspace: dir, maxTurns: 3 });
       expect(r.result).toMatchObject({ outcome: 'completed', exitCode: 0 });
@@ -155,7 +189,9 @@ describe('ssh executor', () => {
     const wrong = `SHA256:${randomBytes(32).toString('base64').replace(/=+$/, '')}`;
     const { runner } = runnerFor(sshConfig(server, dir, { host_key: wrong }));
     const before = server.log();
-    await expect(runner.run(sh('true'))).rejects.toThrow(new RegExp(`host key mismatch .* it offered ssh-ed25519 ${escape(server.hostKeyFingerprint)}`));
+    await expect(runner.run(sh('true'))).rejects.toThrow(
+      new RegExp(`host key mismatch .* it offered ssh-ed25519 ${escape(server.hostKeyFingerprint)}`),
+    );
     const during = server.log().slice(before.length);
     expect(during).not.toMatch(/publickey|Accepted|Failed/);
   });
@@ -164,10 +200,15 @@ describe('ssh executor', () => {
     const knownHosts = path.join(dir, `known_hosts-${randomUUID()}`);
     writeFileSync(knownHosts, '');
     const strict = runnerFor(sshConfig(server, dir, { known_hosts: knownHosts }));
-    await expect(strict.runner.run(sh('true'))).rejects.toThrow(/unknown host key for \[127\.0\.0\.1\]:\d+: it offered ssh-ed25519 SHA256:.*ssh-keyscan/);
+    await expect(strict.runner.run(sh('true'))).rejects.toThrow(
+      /unknown host key for \[127\.0\.0\.1\]:\d+: it offered ssh-ed25519 SHA256:.*ssh-keyscan/,
+    );
 
     const logs: string[] = [];
-    const accepting = runnerFor(sshConfig(server, dir, { known_hosts: knownHosts, host_key_check: 'accept-new' }), (l) => logs.push(l));
+    const accepting = runnerFor(
+      sshConfig(server, dir, { known_hosts: knownHosts, host_key_check: 'accept-new' }),
+      (l) => logs.push(l),
+    );
     expect((await accepting.runner.run(sh('echo trusted'))).stdout).toBe('trusted\n');
     expect(readFileSync(knownHosts, 'utf8')).toBe(`${server.hostKeyLine}\n`);
     expect(logs.join('\n')).toContain(`recorded the new host key of [127.0.0.1]:${server.port}`);
@@ -186,7 +227,9 @@ describe('ssh executor', () => {
       const { runner } = runnerFor(sshConfig(server, dir, { spool_dir: full }));
       const r = await runner.run({ type: 'claude_code', prompt: 'x'.repeat(200_000), workspace: dir, maxTurns: 1 });
       expect(r.result).toMatchObject({ outcome: 'failed', exitCode: null });
-      expect(r.result.error).toMatch(/could not start the task on executor "crib" \(127\.0\.0\.1\): cannot save the prompt: .*No space left on device/);
+      expect(r.result.error).toMatch(
+        /could not start the task on executor "crib" \(127\.0\.0\.1\): cannot save the prompt: .*No space left on device/,
+      );
     } finally {
       execFileSync('umount', [full]);
     }
@@ -201,7 +244,9 @@ describe('ssh executor', () => {
     expect(acceptedLogins() - before).toBe(2);
 
     const nowhere = runnerFor(sshConfig(server, dir, { jump_host: '127.0.0.1:1' }));
-    await expect(nowhere.runner.run(sh('true'))).rejects.toThrow(/cannot reach ssh host 127\.0\.0\.1:1 of executor "crib"/);
+    await expect(nowhere.runner.run(sh('true'))).rejects.toThrow(
+      /cannot reach ssh host 127\.0\.0\.1:1 of executor "crib"/,
+    );
   });
 
   it('keeps a character whole at the 1 MiB read limit of a task that has ended', async () => {
@@ -213,7 +258,9 @@ describe('ssh executor', () => {
   });
 
   it('works through a login that prints a banner first (a ForceCommand wrapper)', async () => {
-    const noisy = await startSshd({ config: ['ForceCommand echo welcome to the build box; eval "$SSH_ORIGINAL_COMMAND"'] });
+    const noisy = await startSshd({
+      config: ['ForceCommand echo welcome to the build box; eval "$SSH_ORIGINAL_COMMAND"'],
+    });
     try {
       const config = { ...sshConfig(noisy, dir), known_hosts: noisy.knownHostsFile };
       const { runner, executor } = runnerFor(config);
@@ -253,11 +300,15 @@ describe('ssh executor', () => {
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other]);
     const refused = runnerFor(sshConfig(server, dir, { key_path: other }));
     await expect(refused.runner.run(sh('true'))).rejects.toThrow(
-      new RegExp(`ssh ${server.user}@127\\.0\\.0\\.1:${server.port} refused authentication \\(tried publickey \\(${escape(other)}\\)\\)`),
+      new RegExp(
+        `ssh ${server.user}@127\\.0\\.0\\.1:${server.port} refused authentication \\(tried publickey \\(${escape(other)}\\)\\)`,
+      ),
     );
 
     const closed = runnerFor({ ...sshConfig(server, dir), port: 1 });
-    await expect(closed.runner.run(sh('true'))).rejects.toThrow(/cannot reach ssh host 127\.0\.0\.1:1 of executor "crib" \(ECONNREFUSED/);
+    await expect(closed.runner.run(sh('true'))).rejects.toThrow(
+      /cannot reach ssh host 127\.0\.0\.1:1 of executor "crib" \(ECONNREFUSED/,
+    );
   });
 });
 

@@ -37,7 +37,11 @@ afterAll(async () => {
 });
 
 // Verifies the host by the SHA256 fingerprint the harness computed from its host key file.
-function connect(target: SshdServer, auth: Partial<ConnectConfig> = {}, fingerprint = target.hostKeyFingerprint): Promise<Connection> {
+function connect(
+  target: SshdServer,
+  auth: Partial<ConnectConfig> = {},
+  fingerprint = target.hostKeyFingerprint,
+): Promise<Connection> {
   const client = new Client();
   clients.push(client);
   const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
@@ -83,7 +87,11 @@ async function startDetachedSleep(client: Client): Promise<number> {
   const pid = Number(stdout.toString().trim());
   remotePids.push(pid);
   // `$!` is known before the forked shell has become `sleep`.
-  await eventually(async () => (processState(pid)?.comm === 'sleep' ? true : undefined), `pid ${pid} to become sleep`, 5000);
+  await eventually(
+    async () => (processState(pid)?.comm === 'sleep' ? true : undefined),
+    `pid ${pid} to become sleep`,
+    5000,
+  );
   return pid;
 }
 
@@ -91,7 +99,11 @@ function processState(pid: number): { comm: string; state: string; sid: number }
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const state = { comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), state: fields[0]!, sid: Number(fields[3]) };
+    const state = {
+      comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+      state: fields[0]!,
+      sid: Number(fields[3]),
+    };
     return state.state === 'Z' ? undefined : state;
   } catch {
     return undefined;
@@ -121,14 +133,22 @@ function killQuietly(pid: number): void {
 
 function systemSsh(target: SshdServer, knownHostsFile: string, command: string) {
   return run('ssh', [
-    '-F', '/dev/null',
-    '-p', String(target.port),
-    '-i', target.keyPath,
-    '-o', 'IdentitiesOnly=yes',
-    '-o', 'BatchMode=yes',
-    '-o', `UserKnownHostsFile=${knownHostsFile}`,
-    '-o', 'GlobalKnownHostsFile=/dev/null',
-    '-o', 'StrictHostKeyChecking=yes',
+    '-F',
+    '/dev/null',
+    '-p',
+    String(target.port),
+    '-i',
+    target.keyPath,
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    `UserKnownHostsFile=${knownHostsFile}`,
+    '-o',
+    'GlobalKnownHostsFile=/dev/null',
+    '-o',
+    'StrictHostKeyChecking=yes',
     `${target.user}@${target.host}`,
     command,
   ]);
@@ -152,7 +172,9 @@ describe('startSshd', () => {
   });
 
   it('is refused by a client that expects another host key', async () => {
-    await expect(connect(server, {}, fingerprintSha256(Buffer.from('another key')))).rejects.toThrow(/verification failed/);
+    await expect(connect(server, {}, fingerprintSha256(Buffer.from('another key')))).rejects.toThrow(
+      /verification failed/,
+    );
   });
 
   it('serves the system ssh client with strict host key checking against knownHostsFile', async () => {
@@ -163,11 +185,22 @@ describe('startSshd', () => {
     // The same client without the line is refused, so the line is what let it in.
     const empty = path.join(server.dir, 'empty_known_hosts');
     writeFileSync(empty, '');
-    await expect(systemSsh(server, empty, 'true')).rejects.toMatchObject({ code: 255, stderr: expect.stringMatching(/Host key verification failed/) });
+    await expect(systemSsh(server, empty, 'true')).rejects.toMatchObject({
+      code: 255,
+      stderr: expect.stringMatching(/Host key verification failed/),
+    });
   });
 
   it('hands shellJoin-quoted words to the login shell byte for byte', async () => {
-    const words = ["it's", '$(id) `id` $HOME', 'a\nb', '*', '-n', '', Array.from({ length: 255 }, (_, i) => String.fromCharCode(i + 1)).join('')];
+    const words = [
+      "it's",
+      '$(id) `id` $HOME',
+      'a\nb',
+      '*',
+      '-n',
+      '',
+      Array.from({ length: 255 }, (_, i) => String.fromCharCode(i + 1)).join(''),
+    ];
     const { client } = await connect(server);
     const { stdout } = await exec(client, shellJoin(['printf', '%s\\0', ...words]));
     expect(stdout.toString('hex')).toBe(Buffer.concat(words.map((w) => Buffer.from(`${w}\0`, 'utf8'))).toString('hex'));
@@ -201,7 +234,9 @@ describe('startSshd', () => {
 
     expect(await server.dropConnections()).toBeGreaterThanOrEqual(2);
     await within(Promise.all([before.closed, after.closed]), 'both clients to see their connections drop');
-    expect(server.log()).toMatch(/Server listening on 127\.0\.0\.1 port \d+\.[\s\S]*Server listening on 127\.0\.0\.1 port \d+\./);
+    expect(server.log()).toMatch(
+      /Server listening on 127\.0\.0\.1 port \d+\.[\s\S]*Server listening on 127\.0\.0\.1 port \d+\./,
+    );
   });
 });
 
@@ -220,7 +255,8 @@ describe('SshdServer.stop', () => {
 
       await own.stop();
       await within(closed, 'the client to see the server stop');
-      for (const pid of [...sshd, ...remote]) expect({ pid, state: processState(pid) }).toEqual({ pid, state: undefined });
+      for (const pid of [...sshd, ...remote])
+        expect({ pid, state: processState(pid) }).toEqual({ pid, state: undefined });
       expect(existsSync(own.dir)).toBe(false);
       await own.stop();
     } finally {

@@ -3,11 +3,16 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isOcaError } from '../../src/errors.js';
+import { isUserFacingError } from '../../src/errors.js';
 import { terminateGroup } from '../../src/executors/local/local-executor.js';
 import { isProcessAlive } from '../../src/executors/process-identity.js';
 import { checkShellEnvironment } from '../../src/executors/shell/env-names.js';
-import { parsePidFile, WAITING_WRAPPER, wrapperSpec, type WrapperSpecInput } from '../../src/executors/shell/task-wrapper.js';
+import {
+  parsePidFile,
+  WAITING_WRAPPER,
+  wrapperSpec,
+  type WrapperSpecInput,
+} from '../../src/executors/shell/task-wrapper.js';
 import { isLive, readProcessTable } from '../helpers/processes.js';
 import { waitFor } from './executor-conformance.js';
 
@@ -17,7 +22,11 @@ let made = 0;
 
 // A waiting wrapper as the launcher starts one (its stdin a socket, like libuv's), given `input`.
 async function runWaiting(input: string, env: NodeJS.ProcessEnv = { PATH: process.env.PATH }): Promise<number | null> {
-  const child = spawn('/bin/sh', ['-c', WAITING_WRAPPER, 'openclaw-task'], { cwd: '/', env, stdio: ['pipe', 'ignore', 'pipe'] });
+  const child = spawn('/bin/sh', ['-c', WAITING_WRAPPER, 'openclaw-task'], {
+    cwd: '/',
+    env,
+    stdio: ['pipe', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
@@ -28,8 +37,16 @@ async function runWaiting(input: string, env: NodeJS.ProcessEnv = { PATH: proces
 }
 
 // A waiting wrapper in its own session, as the launcher starts one, with the shell it forked.
-async function startWaiting(): Promise<{ wrapper: ChildProcessWithoutNullStreams & { pid: number }; forked: number; exited: Promise<number | null> }> {
-  const wrapper = spawn('/bin/sh', ['-c', WAITING_WRAPPER, 'openclaw-task'], { cwd: '/', env: { PATH: process.env.PATH }, detached: true }) as ChildProcessWithoutNullStreams & { pid: number };
+async function startWaiting(): Promise<{
+  wrapper: ChildProcessWithoutNullStreams & { pid: number };
+  forked: number;
+  exited: Promise<number | null>;
+}> {
+  const wrapper = spawn('/bin/sh', ['-c', WAITING_WRAPPER, 'openclaw-task'], {
+    cwd: '/',
+    env: { PATH: process.env.PATH },
+    detached: true,
+  }) as ChildProcessWithoutNullStreams & { pid: number };
   const exited = new Promise<number | null>((resolve) => wrapper.once('exit', resolve));
   let forked: number | undefined;
   await waitFor(async () => {
@@ -69,18 +86,24 @@ describe('the waiting wrapper', () => {
     expect(parsePidFile(read(dir, 'pid'))?.pid).toBeGreaterThan(0);
   });
 
-  it('sets and unsets the task\'s variables, with newlines, quotes and $ in values kept byte for byte', async () => {
+  it("sets and unsets the task's variables, with newlines, quotes and $ in values kept byte for byte", async () => {
     const dir = spoolDir();
-    const tricky = "line one\nit's \"$(id)\" `id` $HOME \\ \n\ttab";
-    await runWaiting(spec(dir, ['sh', '-c', 'printf "%s|%s|%s" "$TRICKY" "${GONE-unset}" "$KEPT"'], { env: { TRICKY: tricky, KEPT: 'k' }, unsetEnv: ['GONE'] }), {
-      PATH: process.env.PATH,
-      GONE: 'inherited',
-      KEPT: 'inherited',
-    });
+    const tricky = 'line one\nit\'s "$(id)" `id` $HOME \\ \n\ttab';
+    await runWaiting(
+      spec(dir, ['sh', '-c', 'printf "%s|%s|%s" "$TRICKY" "${GONE-unset}" "$KEPT"'], {
+        env: { TRICKY: tricky, KEPT: 'k' },
+        unsetEnv: ['GONE'],
+      }),
+      {
+        PATH: process.env.PATH,
+        GONE: 'inherited',
+        KEPT: 'inherited',
+      },
+    );
     expect(read(dir, 'stdout')).toBe(`${tricky}|unset|k`);
   });
 
-  it('passes argv words with newlines exact to an exec\'d command', async () => {
+  it("passes argv words with newlines exact to an exec'd command", async () => {
     const dir = spoolDir();
     const words = ['a\nb', "'", '\n', '$(id)', ''];
     await runWaiting(spec(dir, ['printf', '[%s]', ...words]));
@@ -100,7 +123,7 @@ describe('the waiting wrapper', () => {
     expect(existsSync(path.join(dir, 'pid'))).toBe(false);
   });
 
-  it('ends a task whose variable the shell refuses with exit code 125 and the shell\'s message, running nothing', async () => {
+  it("ends a task whose variable the shell refuses with exit code 125 and the shell's message, running nothing", async () => {
     const dir = spoolDir();
     const marker = path.join(root, 'refused-variable-ran');
     // dash takes OPTIND as a number only; `export` failing would otherwise end the wrapper itself.
@@ -183,7 +206,7 @@ describe('the waiting wrapper', () => {
     expect(read(dir, 'exit')).toBe('143\n');
   }, 20_000);
 
-  it('ends a task whose workdir cannot be entered with cd\'s message and exit code, running nothing', async () => {
+  it("ends a task whose workdir cannot be entered with cd's message and exit code, running nothing", async () => {
     const dir = spoolDir();
     const marker = path.join(root, 'no-workdir-ran');
     await runWaiting(spec(dir, ['touch', marker], { workdir: path.join(root, 'missing') }));
@@ -194,7 +217,7 @@ describe('the waiting wrapper', () => {
 });
 
 describe('wrapper specs', () => {
-  it('are two lines, the task\'s and the end\'s, whatever the values hold', () => {
+  it("are two lines, the task's and the end's, whatever the values hold", () => {
     const lines = spec('/spool/x\ny', ['sh', '-c', 'echo a\necho b'], { env: { V: '1\n2' } }).split('\n');
     expect(lines).toHaveLength(3);
     expect(lines[0]).toMatch(/^'oca_main' '\/spool\/x'"\$oca_nl"'y' '-C' /);
@@ -202,7 +225,7 @@ describe('wrapper specs', () => {
     expect(lines[2]).toBe('');
   });
 
-  it('refuse names the shell cannot set, and the wrapper\'s own, with INVALID_INPUT', () => {
+  it("refuse names the shell cannot set, and the wrapper's own, with INVALID_INPUT", () => {
     for (const [env, unset, message] of [
       [{ 'A-B': '1' }, [], /"A-B" cannot be set by the task's shell/],
       [{ '1X': '1' }, [], /"1X" cannot be set/],
@@ -215,7 +238,7 @@ describe('wrapper specs', () => {
       } catch (error) {
         thrown = error;
       }
-      expect(isOcaError(thrown) && thrown.code).toBe('INVALID_INPUT');
+      expect(isUserFacingError(thrown) && thrown.code).toBe('INVALID_INPUT');
       expect((thrown as Error).message).toMatch(message);
     }
     expect(() => checkShellEnvironment({ PATH: '/bin', _x1: '' }, ['CLAUDECODE'])).not.toThrow();

@@ -14,7 +14,9 @@ const WORKER_RSS_BOUND = 250 * MiB;
 
 // The kernel's high-water mark of a process's resident memory.
 function peakRssBytes(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmHWM:'));
   return Number(/(\d+)/.exec(line ?? '')?.[1] ?? Number.NaN) * 1024;
 }
 
@@ -44,13 +46,17 @@ describe('log flood: a task writing far more than the log cap keeps Redis and th
     expect((await waited).exitCode).toBe(0);
     peakLogBytes = Math.max(peakLogBytes, (await redis.memory('USAGE', keys.log(id), 'SAMPLES', '0')) ?? 0);
     const mib = (n: number) => (n / MiB).toFixed(1);
-    console.info(`log flood: log key peak ${mib(peakLogBytes)} MiB (cap ${mib(CAP)} MiB), worker peak RSS ${mib(peakRssBytes(worker.pid!))} MiB`);
+    console.info(
+      `log flood: log key peak ${mib(peakLogBytes)} MiB (cap ${mib(CAP)} MiB), worker peak RSS ${mib(peakRssBytes(worker.pid!))} MiB`,
+    );
     return { id, peakLogBytes };
   }
 
   it('1 GiB of output: the log keeps its newest 16 MiB, says how much went, and every byte is accounted for', async () => {
     // 100-byte lines numbered in their first ten characters, 1 GiB in all.
-    const { id, peakLogBytes } = await runFlood(`seq -f '%010.0f' 1 10737418 | awk '{printf "%s%089d\\n", $1, 0}'; printf '%023d\\n' 0`);
+    const { id, peakLogBytes } = await runFlood(
+      `seq -f '%010.0f' 1 10737418 | awk '{printf "%s%089d\\n", $1, 0}'; printf '%023d\\n' 0`,
+    );
     expect(peakLogBytes).toBeGreaterThan(CAP / 2);
     expect(peakLogBytes).toBeLessThanOrEqual(LOG_KEY_BOUND);
     expect(peakRssBytes(worker.pid!)).toBeLessThanOrEqual(WORKER_RSS_BOUND);
@@ -64,7 +70,9 @@ describe('log flood: a task writing far more than the log cap keeps Redis and th
     const tail = await h.cli(['logs', id, '-l', '3']);
     expect(tail.stdout).toBe(`${'0010737417'}${'0'.repeat(89)}\n${'0010737418'}${'0'.repeat(89)}\n${'0'.repeat(23)}\n`);
     const all = await h.cli(['logs', id, '-l', '1000000']);
-    expect(all.stderr).toMatch(/^\[openclaw-agent\] 10\d\d(\.\d+)? MiB of earlier output was dropped here: .*logs\.max_bytes/);
+    expect(all.stderr).toMatch(
+      /^\[openclaw-agent\] 10\d\d(\.\d+)? MiB of earlier output was dropped here: .*logs\.max_bytes/,
+    );
     const lines = all.stdout.split('\n').filter(Boolean);
     // Whole lines from the first one kept to the last: no line lost or repeated after the cut.
     const numbers = lines.slice(1, -1).map((line) => Number(line.slice(0, 10)));
@@ -75,7 +83,9 @@ describe('log flood: a task writing far more than the log cap keeps Redis and th
 
   it('8 KiB lines: the same bounds hold, and the kept lines arrive whole', async () => {
     // 32,768 lines of 8 KiB (256 MiB), each starting with its number.
-    const { id, peakLogBytes } = await runFlood(`awk 'BEGIN { pad = sprintf("%8185s", ""); gsub(/ /, "y", pad); for (i = 1; i <= 32768; i++) printf "%06d%s\\n", i, pad }'`);
+    const { id, peakLogBytes } = await runFlood(
+      `awk 'BEGIN { pad = sprintf("%8185s", ""); gsub(/ /, "y", pad); for (i = 1; i <= 32768; i++) printf "%06d%s\\n", i, pad }'`,
+    );
     expect(peakLogBytes).toBeLessThanOrEqual(LOG_KEY_BOUND);
     expect(peakRssBytes(worker.pid!)).toBeLessThanOrEqual(WORKER_RSS_BOUND);
     const [kept, dropped] = (await h.redis().hmget(keys.record(id), 'log_bytes', 'log_dropped')).map(Number);

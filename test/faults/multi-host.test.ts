@@ -49,7 +49,11 @@ describe.skipIf(skipReason)(`several hosts share one Redis${skipReason ? ` (skip
     // One config for every host: the SSH server and the podman socket are where every host reaches them.
     h = createHarness({
       extraExecutors: (dir) =>
-        sshExecutorYaml(server, 'crib', { host: gateway, host_key: server.hostKeyFingerprint, spool_dir: path.join(dir, 'remote-tasks') }) +
+        sshExecutorYaml(server, 'crib', {
+          host: gateway,
+          host_key: server.hostKeyFingerprint,
+          spool_dir: path.join(dir, 'remote-tasks'),
+        }) +
         `  - name: box
     type: container
     image: ${TEST_IMAGE}
@@ -69,8 +73,17 @@ describe.skipIf(skipReason)(`several hosts share one Redis${skipReason ? ` (skip
     for (const host of network?.hosts ?? []) if (h) killTaskGroups(path.join(h.dir, host.name, 'tasks'));
     if (engine) {
       const docker = new Docker({ socketPath: engine.socket });
-      const left = await docker.listContainers({ all: true, filters: { label: ['openclaw.executor=box'] } }).catch(() => []);
-      await Promise.all(left.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
+      const left = await docker
+        .listContainers({ all: true, filters: { label: ['openclaw.executor=box'] } })
+        .catch(() => []);
+      await Promise.all(
+        left.map((c) =>
+          docker
+            .getContainer(c.Id)
+            .remove({ force: true })
+            .catch(() => {}),
+        ),
+      );
     }
     await h?.cleanup().catch(() => {});
     await engine?.stop().catch(() => {});
@@ -86,7 +99,12 @@ describe.skipIf(skipReason)(`several hosts share one Redis${skipReason ? ` (skip
     mkdirSync(home, { recursive: true });
     const args = ['netns', 'exec', host.name, 'node', BIN, 'worker', '--executor', executor];
     if (concurrency !== undefined) args.push('--concurrency', String(concurrency));
-    const env = { ...h!.env, REDIS_URL: `redis://${network!.gateway}:${redis!.port}`, OPENCLAW_AGENT_HOST_ID: host.name, OPENCLAW_AGENT_HOME: home };
+    const env = {
+      ...h!.env,
+      REDIS_URL: `redis://${network!.gateway}:${redis!.port}`,
+      OPENCLAW_AGENT_HOST_ID: host.name,
+      OPENCLAW_AGENT_HOME: home,
+    };
     const child = spawn('ip', args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
     const entry = { host: host.name, executor, child, log: [] as string[] };
     workers.push(entry);
@@ -95,7 +113,9 @@ describe.skipIf(skipReason)(`several hosts share one Redis${skipReason ? ` (skip
         entry.log.push(chunk.toString());
         if (entry.log.join('').includes(`ready (`)) resolve();
       });
-      child.once('exit', (code) => reject(new Error(`worker ${executor} on ${host.name} exited early (${code}): ${entry.log.join('')}`)));
+      child.once('exit', (code) =>
+        reject(new Error(`worker ${executor} on ${host.name} exited early (${code}): ${entry.log.join('')}`)),
+      );
     });
     expect(entry.log.join('')).toContain(`host ${host.name})`);
   }
@@ -108,10 +128,16 @@ describe.skipIf(skipReason)(`several hosts share one Redis${skipReason ? ` (skip
     return { id: r.stdout.trim(), executor, marker };
   }
 
-  const status = async (id: string) => JSON.parse((await h!.cli(['status', id, '--json'])).stdout) as Record<string, unknown>;
-  const linesShipped = async (id: string) => (await h!.logText(id)).stdout.split('\n').filter((line) => line.startsWith('line')).length;
+  const status = async (id: string) =>
+    JSON.parse((await h!.cli(['status', id, '--json'])).stdout) as Record<string, unknown>;
+  const linesShipped = async (id: string) =>
+    (await h!.logText(id)).stdout.split('\n').filter((line) => line.startsWith('line')).length;
   const untilShipped = (task: Task, lines: number, what: string) =>
-    eventually(async () => ((await linesShipped(task.id)) >= lines ? true : undefined), `${what} (${task.executor} task ${task.id})`, 40_000);
+    eventually(
+      async () => ((await linesShipped(task.id)) >= lines ? true : undefined),
+      `${what} (${task.executor} task ${task.id})`,
+      40_000,
+    );
 
   it('cutting one host off ends only its local task as lost; its SSH and container tasks go on under another host, recorded once', async () => {
     const [one, two, three] = network!.hosts as [NetnsHost, NetnsHost, NetnsHost];
@@ -129,7 +155,9 @@ describe.skipIf(skipReason)(`several hosts share one Redis${skipReason ? ` (skip
     await Promise.all(onOne.map((task) => untilShipped(task, 1, 'a task to start on host 1')));
     // Hosts 2 and 3 take the next tasks (host 1 is busy).
     await Promise.all([two, three].flatMap((host) => EXECUTORS.map((executor) => startHostWorker(host, executor))));
-    const elsewhere = await Promise.all(EXECUTORS.flatMap((executor) => [1, 2].map((n) => startTask(executor, `other-${executor}-${n}`))));
+    const elsewhere = await Promise.all(
+      EXECUTORS.flatMap((executor) => [1, 2].map((n) => startTask(executor, `other-${executor}-${n}`))),
+    );
     await Promise.all(elsewhere.map((task) => untilShipped(task, 1, 'a task to start on host 2 or 3')));
 
     const [localOnOne, sshOnOne, boxOnOne] = onOne as [Task, Task, Task];
@@ -142,10 +170,14 @@ describe.skipIf(skipReason)(`several hosts share one Redis${skipReason ? ` (skip
     await network!.cut(one);
 
     // After the lock duration another host's worker takes the job, cannot reach the process, and says why.
-    const lost = await eventually(async () => {
-      const s = await status(localOnOne.id);
-      return s.status === 'lost' ? s : undefined;
-    }, 'host 1\'s local task to end as lost', 40_000);
+    const lost = await eventually(
+      async () => {
+        const s = await status(localOnOne.id);
+        return s.status === 'lost' ? s : undefined;
+      },
+      "host 1's local task to end as lost",
+      40_000,
+    );
     expect(lost.error).toMatch(
       new RegExp(
         `^the task ran on host "${one.name}", whose worker stopped answering for 2\\.0s \\(worker\\.lock_duration\\); this worker on "(${two.name}|${three.name})" cannot reach its process$`,
@@ -165,14 +197,22 @@ describe.skipIf(skipReason)(`several hosts share one Redis${skipReason ? ` (skip
 
     // Host 1 comes back: its worker finds the local task ended and stops the orphan; it records nothing.
     await network!.restore(one);
-    await eventually(async () => (countProcessGroup(localPid) === 0 ? true : undefined), 'host 1\'s worker to stop its orphaned process', 40_000);
+    await eventually(
+      async () => (countProcessGroup(localPid) === 0 ? true : undefined),
+      "host 1's worker to stop its orphaned process",
+      40_000,
+    );
 
     writeFileSync(gate, '');
     for (const task of [sshOnOne, boxOnOne, ...elsewhere]) {
-      const ended = await eventually(async () => {
-        const s = await status(task.id);
-        return s.status !== 'running' && s.status !== 'queued' ? s : undefined;
-      }, `${task.executor} task ${task.id} to end`, 40_000);
+      const ended = await eventually(
+        async () => {
+          const s = await status(task.id);
+          return s.status !== 'running' && s.status !== 'queued' ? s : undefined;
+        },
+        `${task.executor} task ${task.id} to end`,
+        40_000,
+      );
       expect(ended, `${task.executor} task ${task.id}`).toMatchObject({ status: 'completed', exit_code: 0 });
       const { stdout, ends } = await h!.logText(task.id);
       const count = Number(/lines (\d+)\n$/.exec(stdout)?.[1]);

@@ -13,13 +13,20 @@ import { createCertificates, type TlsFiles } from '../helpers/tls-certs.js';
 // A copy of the harness's config with keys added to its `redis:` section; returns its path.
 function writeConfigWith(h: Harness, name: string, redisYaml: string): string {
   const file = path.join(h.dir, `${name}.yaml`);
-  const text = readFileSync(h.configPath, 'utf8').replace(/redis:\n {2}prefix: (\S+)\n/, `redis:\n  prefix: $1\n${redisYaml}`);
+  const text = readFileSync(h.configPath, 'utf8').replace(
+    /redis:\n {2}prefix: (\S+)\n/,
+    `redis:\n  prefix: $1\n${redisYaml}`,
+  );
   writeFileSync(file, text);
   return file;
 }
 
 // One line on stderr, nothing on stdout, and the exit code of an unreachable Redis.
-function expectOneLineFailure(r: { exitCode: number; stdout: string; stderr: string }, pattern: RegExp, exitCode = 4): void {
+function expectOneLineFailure(
+  r: { exitCode: number; stdout: string; stderr: string },
+  pattern: RegExp,
+  exitCode = 4,
+): void {
   expect(r).toMatchObject({ exitCode, stdout: '' });
   expect(r.stderr.trimEnd().split('\n'), r.stderr).toHaveLength(1);
   expect(r.stderr).toMatch(pattern);
@@ -29,11 +36,20 @@ function expectOneLineFailure(r: { exitCode: number; stdout: string; stderr: str
 async function startCliDashboard(h: Harness, children: ChildProcess[], token: string): Promise<string> {
   const tokenFile = path.join(h.dir, 'dashboard-token');
   writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
-  const child = spawn('node', [BIN, 'dashboard', '--port', '0', '--token-file', tokenFile], { env: h.env, cwd: h.dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('node', [BIN, 'dashboard', '--port', '0', '--token-file', tokenFile], {
+    env: h.env,
+    cwd: h.dir,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   children.push(child);
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return eventually(async () => /dashboard on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr)?.[1] ?? (child.exitCode === null ? undefined : Promise.reject(new Error(stderr))), 'the dashboard to listen');
+  return eventually(
+    async () =>
+      /dashboard on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr)?.[1] ??
+      (child.exitCode === null ? undefined : Promise.reject(new Error(stderr))),
+    'the dashboard to listen',
+  );
 }
 
 async function apiTasks(url: string, token: string): Promise<{ task_id: string; status: string }[]> {
@@ -58,12 +74,27 @@ describe('Redis over TLS (rediss://) with a private CA and client certificates',
     tlsPort = await freePort();
     // The plain port stays open for the harness's own bookkeeping; the deployment uses the TLS one.
     server = await startRedisServer({
-      args: ['--tls-port', String(tlsPort), '--tls-cert-file', certs.serverCert, '--tls-key-file', certs.serverKey, '--tls-ca-cert-file', certs.caCert, '--tls-auth-clients', 'yes'],
+      args: [
+        '--tls-port',
+        String(tlsPort),
+        '--tls-cert-file',
+        certs.serverCert,
+        '--tls-key-file',
+        certs.serverKey,
+        '--tls-ca-cert-file',
+        certs.caCert,
+        '--tls-auth-clients',
+        'yes',
+      ],
     });
     process.env.REDIS_URL = server.url;
     h = createHarness();
     h.env.REDIS_URL = `rediss://127.0.0.1:${tlsPort}`;
-    h.env.OPENCLAW_AGENT_CONFIG = writeConfigWith(h, 'tls', `  tls:\n    ca_file: ${certs.caCert}\n    cert_file: ${certs.clientCert}\n    key_file: ${certs.clientKey}\n`);
+    h.env.OPENCLAW_AGENT_CONFIG = writeConfigWith(
+      h,
+      'tls',
+      `  tls:\n    ca_file: ${certs.caCert}\n    cert_file: ${certs.clientCert}\n    key_file: ${certs.clientKey}\n`,
+    );
   });
 
   afterAll(async () => {
@@ -77,7 +108,11 @@ describe('Redis over TLS (rediss://) with a private CA and client certificates',
   it('runs a task end to end over TLS: the CLI enqueues and follows it, a worker runs it, the dashboard lists it', async () => {
     await h.startWorker();
     const r = await h.cli(['run', '--follow', '--', 'echo', 'over tls']);
-    expect(r).toMatchObject({ exitCode: 0, stdout: 'over tls\n', stderr: expect.stringMatching(/^openclaw-agent: task [0-9a-f-]{36}\n$/) });
+    expect(r).toMatchObject({
+      exitCode: 0,
+      stdout: 'over tls\n',
+      stderr: expect.stringMatching(/^openclaw-agent: task [0-9a-f-]{36}\n$/),
+    });
 
     const token = 'tls-dashboard-token-0123456789';
     const url = await startCliDashboard(h, children, token);
@@ -86,7 +121,9 @@ describe('Redis over TLS (rediss://) with a private CA and client certificates',
     // Every connection but this check's own (the worker's, the dashboard's) came in on the TLS port.
     const admin = new Redis(server.url);
     try {
-      const others = ((await admin.client('LIST')) as string).split('\n').filter((line) => line && !line.includes(' cmd=client|list '));
+      const others = ((await admin.client('LIST')) as string)
+        .split('\n')
+        .filter((line) => line && !line.includes(' cmd=client|list '));
       expect(others.length).toBeGreaterThanOrEqual(4);
       for (const line of others) expect(line).toContain(` laddr=127.0.0.1:${tlsPort} `);
     } finally {
@@ -97,7 +134,11 @@ describe('Redis over TLS (rediss://) with a private CA and client certificates',
   it('a ~ path in redis.tls is the home directory', async () => {
     const home = path.dirname(certs.caCert);
     const tilde = (file: string) => `~/${path.basename(file)}`;
-    const config = writeConfigWith(h, 'tilde', `  tls:\n    ca_file: ${tilde(certs.caCert)}\n    cert_file: ${tilde(certs.clientCert)}\n    key_file: ${tilde(certs.clientKey)}\n`);
+    const config = writeConfigWith(
+      h,
+      'tilde',
+      `  tls:\n    ca_file: ${tilde(certs.caCert)}\n    cert_file: ${tilde(certs.clientCert)}\n    key_file: ${tilde(certs.clientKey)}\n`,
+    );
     const r = await h.cli(['list', '--jsonl'], { env: { OPENCLAW_AGENT_CONFIG: config, HOME: home } });
     expect(r).toMatchObject({ exitCode: 0, stderr: '' });
     expect(r.stdout).toContain('"status":"completed"');
@@ -105,17 +146,29 @@ describe('Redis over TLS (rediss://) with a private CA and client certificates',
 
   it('each TLS misconfiguration fails in one line that names the cause and the fix', async () => {
     const variant = (name: string, tls: string) => ({ OPENCLAW_AGENT_CONFIG: writeConfigWith(h, name, tls) });
-    const wrongCa = variant('wrong-ca', `  tls:\n    ca_file: ${strangers.caCert}\n    cert_file: ${certs.clientCert}\n    key_file: ${certs.clientKey}\n`);
+    const wrongCa = variant(
+      'wrong-ca',
+      `  tls:\n    ca_file: ${strangers.caCert}\n    cert_file: ${certs.clientCert}\n    key_file: ${certs.clientKey}\n`,
+    );
     expectOneLineFailure(
       await h.cli(['list'], { env: wrongCa }),
       /^openclaw-agent: cannot reach Redis at rediss:\/\/127\.0\.0\.1:\d+: its TLS certificate is not trusted \(SELF_SIGNED_CERT_IN_CHAIN\) — set redis\.tls\.ca_file to the CA that signed the server's certificate\n$/,
     );
 
     const noClientCert = variant('no-client-cert', `  tls:\n    ca_file: ${certs.caCert}\n`);
-    expectOneLineFailure(await h.cli(['list'], { env: noClientCert }), /the server wants a client certificate \(\w+\) — set redis\.tls\.cert_file and redis\.tls\.key_file\n$/);
+    expectOneLineFailure(
+      await h.cli(['list'], { env: noClientCert }),
+      /the server wants a client certificate \(\w+\) — set redis\.tls\.cert_file and redis\.tls\.key_file\n$/,
+    );
 
-    const otherName = variant('other-name', `  tls:\n    ca_file: ${certs.caCert}\n    cert_file: ${certs.clientCert}\n    key_file: ${certs.clientKey}\n    servername: redis.example.com\n`);
-    expectOneLineFailure(await h.cli(['list'], { env: otherName }), /its TLS certificate is for another host name \(ERR_TLS_CERT_ALTNAME_INVALID\) — connect by a name the certificate lists, or set redis\.tls\.servername to one\n$/);
+    const otherName = variant(
+      'other-name',
+      `  tls:\n    ca_file: ${certs.caCert}\n    cert_file: ${certs.clientCert}\n    key_file: ${certs.clientKey}\n    servername: redis.example.com\n`,
+    );
+    expectOneLineFailure(
+      await h.cli(['list'], { env: otherName }),
+      /its TLS certificate is for another host name \(ERR_TLS_CERT_ALTNAME_INVALID\) — connect by a name the certificate lists, or set redis\.tls\.servername to one\n$/,
+    );
 
     // TLS spoken to a plain port, and plain Redis spoken to the TLS port.
     expectOneLineFailure(
@@ -135,10 +188,18 @@ describe('Redis over TLS (rediss://) with a private CA and client certificates',
   it('a redis.tls file that does not exist, or a certificate without its key, is one config error naming the key and the line', async () => {
     const file = writeConfigWith(h, 'missing', `  tls:\n    ca_file: ~/no-such-ca.pem\n`);
     const r = await h.cli(['list'], { env: { OPENCLAW_AGENT_CONFIG: file } });
-    expectOneLineFailure(r, /^openclaw-agent: config error in .*missing\.yaml line \d+: `redis\.tls\.ca_file`: no such file — give the path of a PEM file, got `~\/no-such-ca\.pem`\n$/, 2);
+    expectOneLineFailure(
+      r,
+      /^openclaw-agent: config error in .*missing\.yaml line \d+: `redis\.tls\.ca_file`: no such file — give the path of a PEM file, got `~\/no-such-ca\.pem`\n$/,
+      2,
+    );
 
     const unpaired = writeConfigWith(h, 'unpaired', `  tls:\n    cert_file: ${certs.clientCert}\n`);
-    expectOneLineFailure(await h.cli(['list'], { env: { OPENCLAW_AGENT_CONFIG: unpaired } }), /^openclaw-agent: config error in .*unpaired\.yaml line \d+: `redis\.tls\.cert_file`: set `cert_file` and `key_file` together/, 2);
+    expectOneLineFailure(
+      await h.cli(['list'], { env: { OPENCLAW_AGENT_CONFIG: unpaired } }),
+      /^openclaw-agent: config error in .*unpaired\.yaml line \d+: `redis\.tls\.cert_file`: set `cert_file` and `key_file` together/,
+      2,
+    );
   });
 });
 
@@ -148,7 +209,18 @@ describe('Redis over TLS (rediss://) with a private CA and client certificates',
  * version check) and CLIENT SETNAME/LIST (BullMQ names its connections and counts workers).
  */
 function aclRule(prefix: string): string[] {
-  return ['on', 'resetkeys', 'resetchannels', `~${prefix}:*`, `&${prefix}:*`, '+@all', '-@dangerous', '+info', '+client|setname', '+client|list'];
+  return [
+    'on',
+    'resetkeys',
+    'resetchannels',
+    `~${prefix}:*`,
+    `&${prefix}:*`,
+    '+@all',
+    '-@dangerous',
+    '+info',
+    '+client|setname',
+    '+client|list',
+  ];
 }
 
 describe('Redis ACL users through REDIS_URL', () => {
@@ -179,10 +251,17 @@ describe('Redis ACL users through REDIS_URL', () => {
     await admin.call('ACL', 'LOG', 'RESET');
     await h.startWorker();
     const done = await h.cli(['run', '--follow', '--', 'echo', 'as an acl user']);
-    expect(done).toMatchObject({ exitCode: 0, stdout: 'as an acl user\n', stderr: expect.stringMatching(/^openclaw-agent: task [0-9a-f-]{36}\n$/) });
+    expect(done).toMatchObject({
+      exitCode: 0,
+      stdout: 'as an acl user\n',
+      stderr: expect.stringMatching(/^openclaw-agent: task [0-9a-f-]{36}\n$/),
+    });
 
     const long = (await h.cli(['run', '--', 'sleep', '60'])).stdout.trim();
-    await eventually(async () => ((await h.cli(['status', long, '--json'])).stdout.includes('"status": "running"') ? true : undefined), 'the long task to run');
+    await eventually(
+      async () => ((await h.cli(['status', long, '--json'])).stdout.includes('"status": "running"') ? true : undefined),
+      'the long task to run',
+    );
     expect((await h.cli(['kill', long])).exitCode).toBe(0);
     const waited = await h.cli(['wait', long, '--timeout', '30s']);
     expect(waited.stderr).toBe('');
@@ -191,7 +270,9 @@ describe('Redis ACL users through REDIS_URL', () => {
     const token = 'acl-dashboard-token-0123456789';
     const url = await startCliDashboard(h, children, token);
     expect((await apiTasks(url, token)).map((t) => t.status).sort()).toEqual(['completed', 'killed']);
-    const queues = await fetch(`${url}/queues/api/queues?activeQueue=local&page=1&jobsPerPage=10`, { headers: { authorization: `Bearer ${token}` } });
+    const queues = await fetch(`${url}/queues/api/queues?activeQueue=local&page=1&jobsPerPage=10`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(queues.status).toBe(200);
 
     // Nothing was denied: no key, channel or command outside the rule.
@@ -207,12 +288,17 @@ describe('Redis ACL users through REDIS_URL', () => {
   });
 
   it('a wrong password or an unknown user is one line, exit 4, and never shows the password', async () => {
-    for (const url of [`redis://oca:wrong-${password}@127.0.0.1:${server.port}`, `redis://nobody:${password}@127.0.0.1:${server.port}`]) {
+    for (const url of [
+      `redis://oca:wrong-${password}@127.0.0.1:${server.port}`,
+      `redis://nobody:${password}@127.0.0.1:${server.port}`,
+    ]) {
       const r = await h.cli(['list'], { env: { REDIS_URL: url } });
       const user = url.includes('nobody') ? 'nobody' : 'oca';
       expectOneLineFailure(
         r,
-        new RegExp(`^openclaw-agent: Redis refused the credentials of user "${user}" at redis://${user}:\\*\\*\\*@127\\.0\\.0\\.1:\\d+ \\(WRONGPASS\\) — check the user name and password in REDIS_URL or redis\\.url\\n$`),
+        new RegExp(
+          `^openclaw-agent: Redis refused the credentials of user "${user}" at redis://${user}:\\*\\*\\*@127\\.0\\.0\\.1:\\d+ \\(WRONGPASS\\) — check the user name and password in REDIS_URL or redis\\.url\\n$`,
+        ),
       );
       expect(r.stderr).not.toContain(password);
       const worker = await h.cli(['worker', '--executor', 'local'], { env: { REDIS_URL: url } });
@@ -224,7 +310,8 @@ describe('Redis ACL users through REDIS_URL', () => {
 
 // A raw RESP exchange, so that no client library's own handling of AUTH gets in the way.
 function rawCommands(port: number, commands: string[][]): Promise<string> {
-  const encode = (args: string[]) => `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
+  const encode = (args: string[]) =>
+    `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
   return new Promise((resolve, reject) => {
     const socket = createConnection({ host: '127.0.0.1', port });
     let data = '';
@@ -255,7 +342,9 @@ describe("the private stack's Redis requires its generated password", () => {
     const password = readFileSync(stackPaths(home).password, 'utf8').trim();
     expect(password).toMatch(/^[0-9a-f]{48}$/);
     expect(await rawCommands(redis.port, [['PING'], ['GET', 'x']])).toMatch(/^-NOAUTH.*\r\n-NOAUTH.*\r\n$/);
-    expect(await rawCommands(redis.port, [['AUTH', 'not-the-password'], ['PING']])).toMatch(/^-WRONGPASS.*\r\n-NOAUTH.*\r\n$/);
+    expect(await rawCommands(redis.port, [['AUTH', 'not-the-password'], ['PING']])).toMatch(
+      /^-WRONGPASS.*\r\n-NOAUTH.*\r\n$/,
+    );
     expect(await rawCommands(redis.port, [['AUTH', password], ['PING']])).toBe('+OK\r\n+PONG\r\n');
   });
 
@@ -263,7 +352,10 @@ describe("the private stack's Redis requires its generated password", () => {
     const h = createHarness();
     try {
       const r = await h.cli(['list'], { env: { REDIS_URL: `redis://127.0.0.1:${redis.port}` } });
-      expectOneLineFailure(r, /^openclaw-agent: Redis at redis:\/\/127\.0\.0\.1:\d+ requires a password \(NOAUTH\) — give it in the URL: redis:\/\/:PASSWORD@host:port, or redis:\/\/USER:PASSWORD@host:port for an ACL user\n$/);
+      expectOneLineFailure(
+        r,
+        /^openclaw-agent: Redis at redis:\/\/127\.0\.0\.1:\d+ requires a password \(NOAUTH\) — give it in the URL: redis:\/\/:PASSWORD@host:port, or redis:\/\/USER:PASSWORD@host:port for an ACL user\n$/,
+      );
     } finally {
       await h.cleanup();
     }

@@ -57,14 +57,19 @@ describe('Redis faults: a crashed or absent Redis loses no task and runs none tw
 
   function runs(n: number): number {
     try {
-      return readFileSync(path.join(markers, String(n)), 'utf8').split('\n').filter(Boolean).length;
+      return readFileSync(path.join(markers, String(n)), 'utf8')
+        .split('\n')
+        .filter(Boolean).length;
     } catch {
       return 0;
     }
   }
 
   async function enqueue(client: TaskClient, executor: string, n: number, tail: string): Promise<string> {
-    const { id } = await client.enqueue({ executor, payload: buildShellPayload({ cmd: markerCommand(n, tail), workdir: h.dir }) });
+    const { id } = await client.enqueue({
+      executor,
+      payload: buildShellPayload({ cmd: markerCommand(n, tail), workdir: h.dir }),
+    });
     return id;
   }
 
@@ -92,7 +97,11 @@ describe('Redis faults: a crashed or absent Redis loses no task and runs none tw
   async function expectNoneActiveAndEnded(client: TaskClient, executor: string): Promise<void> {
     let left: string[] = [];
     try {
-      await eventually(async () => ((left = await activeButEnded(client, executor)).length === 0 ? true : undefined), 'ended tasks to leave the active list', 10_000);
+      await eventually(
+        async () => ((left = await activeButEnded(client, executor)).length === 0 ? true : undefined),
+        'ended tasks to leave the active list',
+        10_000,
+      );
     } catch {
       expect(left, `jobs of ended tasks still active on ${executor}`).toEqual([]);
     }
@@ -103,10 +112,14 @@ describe('Redis faults: a crashed or absent Redis loses no task and runs none tw
     const queue = client.queue(executor);
     let states: string[] = [];
     try {
-      await eventually(async () => {
-        states = await Promise.all(ids.map((id) => queue.getJobState(id)));
-        return states.every((s) => s === 'completed') ? true : undefined;
-      }, 'the jobs to be completed', 10_000);
+      await eventually(
+        async () => {
+          states = await Promise.all(ids.map((id) => queue.getJobState(id)));
+          return states.every((s) => s === 'completed') ? true : undefined;
+        },
+        'the jobs to be completed',
+        10_000,
+      );
     } catch {
       const failed = await Promise.all(ids.map(async (id) => (await queue.getJob(id))?.failedReason));
       expect({ states, failed }).toEqual({ states: ids.map(() => 'completed'), failed: ids.map(() => undefined) });
@@ -131,7 +144,8 @@ describe('Redis faults: a crashed or absent Redis loses no task and runs none tw
     const queued: string[] = [];
     for (let n = 0; n < QUEUED; n++) queued.push(await enqueue(client, 'parked', n, 'echo done'));
     const running: string[] = [];
-    for (let n = QUEUED; n < QUEUED + RUNNING; n++) running.push(await enqueue(client, 'busy', n, 'sleep 3; echo done'));
+    for (let n = QUEUED; n < QUEUED + RUNNING; n++)
+      running.push(await enqueue(client, 'busy', n, 'sleep 3; echo done'));
     const pids = await startedPids(client, running);
     // Everything above was written more than a second before the crash: AOF everysec has it on disk.
     await sleep(1200);
@@ -146,13 +160,20 @@ describe('Redis faults: a crashed or absent Redis loses no task and runs none tw
       expect(await redis.exists(`${h.prefix}:parked:${id}`), `job of ${id}`).toBe(1);
     }
     expect(await redis.llen(`${h.prefix}:parked:wait`)).toBe(QUEUED);
-    await eventually(async () => ((await statuses(client, running)).every((s) => s === 'completed') ? true : undefined), 'the running tasks to complete');
+    await eventually(
+      async () => ((await statuses(client, running)).every((s) => s === 'completed') ? true : undefined),
+      'the running tasks to complete',
+    );
     for (const id of running) expect((await h.logText(id)).ends, `end markers of ${id}`).toBe(1);
     await expectJobsCompleted(client, 'busy', running);
 
     // The queued tasks run too, each exactly once.
     await h.startWorker('parked');
-    await eventually(async () => ((await statuses(client, queued)).every((s) => s === 'completed') ? true : undefined), 'the queued tasks to complete', 60_000);
+    await eventually(
+      async () => ((await statuses(client, queued)).every((s) => s === 'completed') ? true : undefined),
+      'the queued tasks to complete',
+      60_000,
+    );
     for (let n = 0; n < QUEUED + RUNNING; n++) expect(runs(n), `runs of task ${n}`).toBe(1);
     await expectNoneActiveAndEnded(client, 'busy');
     await expectNoneActiveAndEnded(client, 'parked');
@@ -163,7 +184,10 @@ describe('Redis faults: a crashed or absent Redis loses no task and runs none tw
     const worker = await h.startWorker('local');
     let client = await connectClient();
     const before = await enqueue(client, 'local', 0, 'echo done');
-    await eventually(async () => ((await statuses(client, [before]))[0] === 'completed' ? true : undefined), 'a task before the outage');
+    await eventually(
+      async () => ((await statuses(client, [before]))[0] === 'completed' ? true : undefined),
+      'a task before the outage',
+    );
     await client.close();
     clients.length = 0;
 
@@ -175,8 +199,15 @@ describe('Redis faults: a crashed or absent Redis loses no task and runs none tw
     client = await connectClient();
     const after = await enqueue(client, 'local', 1, 'echo done');
     // The contract under test: picked up within 5 s of being queued once Redis is back.
-    await eventually(async () => ((await statuses(client, [after]))[0] !== 'queued' ? true : undefined), 'the task after the outage to be picked up', 5_000);
-    await eventually(async () => ((await statuses(client, [after]))[0] === 'completed' ? true : undefined), 'the task after the outage to complete');
+    await eventually(
+      async () => ((await statuses(client, [after]))[0] !== 'queued' ? true : undefined),
+      'the task after the outage to be picked up',
+      5_000,
+    );
+    await eventually(
+      async () => ((await statuses(client, [after]))[0] === 'completed' ? true : undefined),
+      'the task after the outage to complete',
+    );
     expect(runs(1)).toBe(1);
   });
 
@@ -194,7 +225,10 @@ describe('Redis faults: a crashed or absent Redis loses no task and runs none tw
     await server.start();
 
     client = await connectClient();
-    await eventually(async () => ((await statuses(client, ids)).every((s) => s === 'completed') ? true : undefined), 'the tasks to be recorded completed');
+    await eventually(
+      async () => ((await statuses(client, ids)).every((s) => s === 'completed') ? true : undefined),
+      'the tasks to be recorded completed',
+    );
     for (let n = 0; n < 3; n++) expect(runs(n), `runs of task ${n}`).toBe(1);
     for (const id of ids) {
       const { stdout, ends } = await h.logText(id);
@@ -211,7 +245,15 @@ describe('Redis faults: a crashed or absent Redis loses no task and runs none tw
     const first = await h.startWorker('pair');
     let client = await connectClient();
     const ids: string[] = [];
-    for (let n = 0; n < 2; n++) ids.push(await enqueue(client, 'pair', n, 'for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do echo $i; sleep 0.5; done'));
+    for (let n = 0; n < 2; n++)
+      ids.push(
+        await enqueue(
+          client,
+          'pair',
+          n,
+          'for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do echo $i; sleep 0.5; done',
+        ),
+      );
     const pids = await startedPids(client, ids);
     const second = await h.startWorker('pair');
     await sleep(1200);
@@ -221,7 +263,10 @@ describe('Redis faults: a crashed or absent Redis loses no task and runs none tw
     await server.start();
 
     client = await connectClient();
-    await eventually(async () => ((await statuses(client, ids)).every((s) => s === 'completed') ? true : undefined), 'the tasks to be recorded completed');
+    await eventually(
+      async () => ((await statuses(client, ids)).every((s) => s === 'completed') ? true : undefined),
+      'the tasks to be recorded completed',
+    );
     for (let n = 0; n < 2; n++) expect(runs(n), `runs of task ${n}`).toBe(1);
     const lines = Array.from({ length: 20 }, (_, i) => `${i + 1}\n`).join('');
     for (const id of ids) {

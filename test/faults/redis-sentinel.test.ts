@@ -21,7 +21,9 @@ describe('redis+sentinel:// URLs', () => {
       db: 2,
     });
     expect(redactRedisUrl(url)).toBe('redis+sentinel://app:***@10.0.0.1:26379,[::1],sentinel-c:26380/prod-master/2');
-    expect(() => parseSentinelUrl('redis+sentinel://:pw@10.0.0.1:26379')).toThrow(/^invalid Sentinel URL redis\+sentinel:\/\/:\*\*\*@10\.0\.0\.1:26379: expected .*\/master-name$/);
+    expect(() => parseSentinelUrl('redis+sentinel://:pw@10.0.0.1:26379')).toThrow(
+      /^invalid Sentinel URL redis\+sentinel:\/\/:\*\*\*@10\.0\.0\.1:26379: expected .*\/master-name$/,
+    );
   });
 });
 
@@ -76,15 +78,32 @@ describe('Redis Sentinel: tasks run through the Sentinels and survive a failover
     }
     expect(worker.exitCode).toBeNull();
     const listed = await h.cli(['list', '--jsonl']);
-    expect(listed.stdout.trimEnd().split('\n').map((line) => (JSON.parse(line) as { status: string }).status)).toEqual(['completed', 'completed', 'completed', 'completed']);
+    expect(
+      listed.stdout
+        .trimEnd()
+        .split('\n')
+        .map((line) => (JSON.parse(line) as { status: string }).status),
+    ).toEqual(['completed', 'completed', 'completed', 'completed']);
   });
 
   it('unreachable Sentinels, an unknown master or a wrong Sentinel password are one line and exit 4', async () => {
     const closedPort = group.sentinelPorts.map((p) => p + 7919).find((p) => !group.sentinelPorts.includes(p))!;
     const cases: [Record<string, string>, string, RegExp][] = [
-      [{ REDIS_URL: `redis+sentinel://:${group.password}@127.0.0.1:${closedPort}/${group.master}` }, 'unreachable', /no Sentinel named a master: (Connection is closed|.*ECONNREFUSED)/],
-      [{ REDIS_URL: group.url.replace(`/${group.master}`, '/no-such-master') }, 'unknown master', /no Sentinel named a master: ERR No such master with that name/],
-      [{ OPENCLAW_AGENT_SENTINEL_PASSWORD: 'wrong' }, 'wrong sentinel password', /no Sentinel named a master: WRONGPASS/],
+      [
+        { REDIS_URL: `redis+sentinel://:${group.password}@127.0.0.1:${closedPort}/${group.master}` },
+        'unreachable',
+        /no Sentinel named a master: (Connection is closed|.*ECONNREFUSED)/,
+      ],
+      [
+        { REDIS_URL: group.url.replace(`/${group.master}`, '/no-such-master') },
+        'unknown master',
+        /no Sentinel named a master: ERR No such master with that name/,
+      ],
+      [
+        { OPENCLAW_AGENT_SENTINEL_PASSWORD: 'wrong' },
+        'wrong sentinel password',
+        /no Sentinel named a master: WRONGPASS/,
+      ],
     ];
     for (const [env, what, cause] of cases) {
       const r = await h.cli(['list'], { env });
@@ -97,9 +116,13 @@ describe('Redis Sentinel: tasks run through the Sentinels and survive a failover
       expect(r.stderr).not.toContain(group.password);
     }
     // The master's own password, wrong in the URL: the master refuses it, the Sentinels are fine.
-    const wrongMaster = await h.cli(['list'], { env: { REDIS_URL: group.url.replace(`:${group.password}@`, ':not-it@') } });
+    const wrongMaster = await h.cli(['list'], {
+      env: { REDIS_URL: group.url.replace(`:${group.password}@`, ':not-it@') },
+    });
     expect(wrongMaster).toMatchObject({ exitCode: 4, stdout: '' });
-    expect(wrongMaster.stderr).toMatch(/^openclaw-agent: Redis refused the credentials of the default user at redis\+sentinel:\/\/:\*\*\*@.* \(WRONGPASS\) — check the user name and password in REDIS_URL or redis\.url\n$/);
+    expect(wrongMaster.stderr).toMatch(
+      /^openclaw-agent: Redis refused the credentials of the default user at redis\+sentinel:\/\/:\*\*\*@.* \(WRONGPASS\) — check the user name and password in REDIS_URL or redis\.url\n$/,
+    );
   });
 });
 
@@ -123,7 +146,10 @@ describe('a hash-tagged prefix for Redis Cluster', () => {
   beforeAll(() => {
     h = createHarness();
     tagged = `{${h.prefix}}`;
-    writeFileSync(h.configPath, readFileSync(h.configPath, 'utf8').replace(`prefix: ${h.prefix}`, `prefix: "${tagged}"`));
+    writeFileSync(
+      h.configPath,
+      readFileSync(h.configPath, 'utf8').replace(`prefix: ${h.prefix}`, `prefix: "${tagged}"`),
+    );
   });
 
   afterAll(async () => {
@@ -158,9 +184,14 @@ describe('a hash-tagged prefix for Redis Cluster', () => {
   });
 
   it('a prefix with a brace that is not one {tag} is a config error', async () => {
-    writeFileSync(`${h.configPath}.bad`, readFileSync(h.configPath, 'utf8').replace(`prefix: "${tagged}"`, 'prefix: "a{b"'));
+    writeFileSync(
+      `${h.configPath}.bad`,
+      readFileSync(h.configPath, 'utf8').replace(`prefix: "${tagged}"`, 'prefix: "a{b"'),
+    );
     const r = await h.cli(['list'], { env: { OPENCLAW_AGENT_CONFIG: `${h.configPath}.bad` } });
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toMatch(/^openclaw-agent: config error in .* line \d+: `redis\.prefix`: use letters, digits, "-", "_", "\." and at most one \{hash-tag\}, got `a\{b`\n$/);
+    expect(r.stderr).toMatch(
+      /^openclaw-agent: config error in .* line \d+: `redis\.prefix`: use letters, digits, "-", "_", "\." and at most one \{hash-tag\}, got `a\{b`\n$/,
+    );
   });
 });

@@ -58,7 +58,10 @@ describe('webhook faults: a receiver down for minutes gets every completion once
       expect(r.exitCode, r.stderr).toBe(0);
       ids.push(r.stdout.trim());
     }
-    await eventually(async () => ((await client.views(ids)).every((v) => isEndedStatus(v.status)) ? true : undefined), `the ${phase} tasks to end`);
+    await eventually(
+      async () => ((await client.views(ids)).every((v) => isEndedStatus(v.status)) ? true : undefined),
+      `the ${phase} tasks to end`,
+    );
     return ids;
   }
 
@@ -76,7 +79,12 @@ describe('webhook faults: a receiver down for minutes gets every completion once
   // Deliveries the receiver holds unanswered right now, with how often their job has stalled.
   async function heldDeliveries(): Promise<{ taskId: string; stalls: number }[]> {
     const held = receiver.requests.filter((r) => r.held).map((r) => String(verify(r).task_id));
-    return Promise.all(held.map(async (taskId) => ({ taskId, stalls: Number(await client.redis.hget(`${h.prefix}:callbacks:${taskId}-cb0`, 'stc')) })));
+    return Promise.all(
+      held.map(async (taskId) => ({
+        taskId,
+        stalls: Number(await client.redis.hget(`${h.prefix}:callbacks:${taskId}-cb0`, 'stc')),
+      })),
+    );
   }
 
   // The task ids whose webhook the receiver has seen answered with `status`.
@@ -113,7 +121,10 @@ describe('webhook faults: a receiver down for minutes gets every completion once
     await eventually(async () => (seen(HANG).size === all.length ? true : undefined), 'a hung delivery of every task');
     await eventually(async () => ((await heldDeliveries()).length > 0 ? true : undefined), 'a delivery to hang');
     worker = await restartWorker(worker);
-    await eventually(async () => ((await heldDeliveries()).some((d) => d.stalls > 0) ? true : undefined), 'a cut-off delivery to hang again');
+    await eventually(
+      async () => ((await heldDeliveries()).some((d) => d.stalls > 0) ? true : undefined),
+      'a cut-off delivery to hang again',
+    );
     await restartWorker(worker);
     await sleep(Math.max(0, PHASE_MS - (Date.now() - hangStart)));
     expect(receiver.requests.filter((r) => r.acknowledged)).toHaveLength(0);
@@ -125,15 +136,28 @@ describe('webhook faults: a receiver down for minutes gets every completion once
     await receiver.start(port);
     let states: (string | undefined)[] = [];
     try {
-      await eventually(async () => ((states = (await webhookStates(all)).map((s) => s?.state)).every((s) => s === 'delivered') ? true : undefined), 'every webhook to be delivered', 120_000);
+      await eventually(
+        async () =>
+          (states = (await webhookStates(all)).map((s) => s?.state)).every((s) => s === 'delivered') ? true : undefined,
+        'every webhook to be delivered',
+        120_000,
+      );
     } catch {
-      const jobs = await Promise.all(all.map(async (id) => (await client.queue('callbacks').getJob(`${id}-cb0`))?.failedReason));
+      const jobs = await Promise.all(
+        all.map(async (id) => (await client.queue('callbacks').getJob(`${id}-cb0`))?.failedReason),
+      );
       expect({ states, jobs }).toEqual({ states: all.map(() => 'delivered'), jobs: all.map(() => undefined) });
     }
     // Nothing left to deliver or retry: no later redelivery can come.
     const queue = client.queue('callbacks');
     await eventually(async () => {
-      const { completed, ...pending } = await queue.getJobCounts('active', 'wait', 'delayed', 'prioritized', 'completed');
+      const { completed, ...pending } = await queue.getJobCounts(
+        'active',
+        'wait',
+        'delayed',
+        'prioritized',
+        'completed',
+      );
       return Object.values(pending).every((n) => n === 0) && completed === all.length ? true : undefined;
     }, 'the callbacks queue to settle');
 
@@ -152,7 +176,9 @@ describe('webhook faults: a receiver down for minutes gets every completion once
     for (const id of all) {
       const status = JSON.parse((await h.cli(['status', id, '--json'])).stdout) as { webhooks: WebhookView[] };
       expect(status.webhooks).toEqual([expect.objectContaining({ state: 'delivered' })]);
-      expect((await h.cli(['status', id])).stdout).toMatch(/Webhook: {2}http:\/\/127\.0\.0\.1:\d+ delivered after \d+ attempts/);
+      expect((await h.cli(['status', id])).stdout).toMatch(
+        /Webhook: {2}http:\/\/127\.0\.0\.1:\d+ delivered after \d+ attempts/,
+      );
     }
   }, 300_000);
 });

@@ -55,7 +55,18 @@ for (const target of workerFaultTargets()) {
       const tasks: RunningTask[] = [];
       for (const exitCode of EXIT_CODES) {
         const marker = path.join(h.dir, `ran-${exitCode}`);
-        const r = await h.cli(['run', '-e', target.executor, '--', LINES_UNTIL, '0.05', String(MAX_LINES), gate, marker, String(exitCode)]);
+        const r = await h.cli([
+          'run',
+          '-e',
+          target.executor,
+          '--',
+          LINES_UNTIL,
+          '0.05',
+          String(MAX_LINES),
+          gate,
+          marker,
+          String(exitCode),
+        ]);
         expect(r.exitCode, r.stderr).toBe(0);
         tasks.push({ id: r.stdout.trim(), exitCode, marker });
       }
@@ -74,7 +85,8 @@ for (const target of workerFaultTargets()) {
       it(`a worker ${fault.how} with tasks running exits while they keep running; the next worker re-attaches: every line once, one end, exit codes recorded`, async () => {
         const first = await h.startWorker(target.executor);
         const tasks = await startTasks();
-        for (const task of tasks) await eventually(async () => ((await linesInLog(task.id)) >= 3 ? true : undefined), `output of ${task.id}`);
+        for (const task of tasks)
+          await eventually(async () => ((await linesInLog(task.id)) >= 3 ? true : undefined), `output of ${task.id}`);
 
         const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
           first.once('exit', (code, signal) => resolve({ code, signal })),
@@ -91,9 +103,13 @@ for (const target of workerFaultTargets()) {
         await h.startWorker(target.executor);
         // Output printed since the fault reaches the log: the new worker follows the live runs.
         for (const [i, task] of tasks.entries()) {
-          await eventually(async () => ((await linesInLog(task.id)) > printed[i]! + 5 ? true : undefined), `new output of ${task.id} after re-attaching`);
+          await eventually(
+            async () => ((await linesInLog(task.id)) > printed[i]! + 5 ? true : undefined),
+            `new output of ${task.id} after re-attaching`,
+          );
         }
-        for (const record of await records(tasks)) expect(await target.isRunning(record), `${record.id} still running after re-attaching`).toBe(true);
+        for (const record of await records(tasks))
+          expect(await target.isRunning(record), `${record.id} still running after re-attaching`).toBe(true);
 
         writeFileSync(gate, '');
         // `logs --follow` ends with the task, and with its exit code.
@@ -119,7 +135,11 @@ for (const target of workerFaultTargets()) {
           });
         }
         // Every job was settled by the worker that re-attached: none is left active.
-        await eventually(async () => ((await client.redis.llen(`${h.prefix}:${target.executor}:active`)) === 0 ? true : undefined), 'the jobs to leave the active list', 10_000);
+        await eventually(
+          async () => ((await client.redis.llen(`${h.prefix}:${target.executor}:active`)) === 0 ? true : undefined),
+          'the jobs to leave the active list',
+          10_000,
+        );
       });
     }
   });

@@ -21,35 +21,43 @@ describe('worker liveness: a worker whose work stops flowing notices and recover
     await proxy.close();
   });
 
-  it('takes a task queued after its connections went silent (their TCP state dropped on the way)', { timeout: 120_000 }, async () => {
-    const before = await h.cli(['run', '--follow', '--', 'echo', 'before']);
-    expect(before).toMatchObject({ exitCode: 0, stdout: 'before\n' });
+  it(
+    'takes a task queued after its connections went silent (their TCP state dropped on the way)',
+    { timeout: 120_000 },
+    async () => {
+      const before = await h.cli(['run', '--follow', '--', 'echo', 'before']);
+      expect(before).toMatchObject({ exitCode: 0, stdout: 'before\n' });
 
-    // Every connection the worker holds now goes silent: its blocking read for new tasks waits
-    // forever, and nothing tells it so.
-    proxy.freeze();
-    const queued = await h.cli(['run', '--', 'echo', 'after']);
-    expect(queued.exitCode).toBe(0);
-    const id = queued.stdout.trim();
+      // Every connection the worker holds now goes silent: its blocking read for new tasks waits
+      // forever, and nothing tells it so.
+      proxy.freeze();
+      const queued = await h.cli(['run', '--', 'echo', 'after']);
+      expect(queued.exitCode).toBe(0);
+      const id = queued.stdout.trim();
 
-    const waited = await h.cli(['wait', id, '--timeout', '90s']);
-    expect(waited.exitCode).toBe(0);
-    expect((await h.logText(id)).stdout).toBe('after\n');
-    // The liveness check is what noticed: one line that says why, and the worker lives on.
-    expect(workerLog).toMatch(/work is not flowing: (1 task\(s\) waited 3s while 8 slot\(s\) were free, and none was taken|Redis has not answered for 3s on a connection it holds open); reconnecting/);
-    expect(worker.exitCode).toBeNull();
+      const waited = await h.cli(['wait', id, '--timeout', '90s']);
+      expect(waited.exitCode).toBe(0);
+      expect((await h.logText(id)).stdout).toBe('after\n');
+      // The liveness check is what noticed: one line that says why, and the worker lives on.
+      expect(workerLog).toMatch(
+        /work is not flowing: (1 task\(s\) waited 3s while 8 slot\(s\) were free, and none was taken|Redis has not answered for 3s on a connection it holds open); reconnecting/,
+      );
+      expect(worker.exitCode).toBeNull();
 
-    // And it goes on taking tasks.
-    const next = await h.cli(['run', '--follow', '--', 'echo', 'next']);
-    expect(next).toMatchObject({ exitCode: 0, stdout: 'next\n' });
-  });
+      // And it goes on taking tasks.
+      const next = await h.cli(['run', '--follow', '--', 'echo', 'next']);
+      expect(next).toMatchObject({ exitCode: 0, stdout: 'next\n' });
+    },
+  );
 
   it('takes a task when only its blocking read went silent, while its other connections answer', async () => {
     const logged = workerLog;
     // The worker's blocking reads for new tasks, as Redis lists them: their addresses are the
     // proxy's side (the connections the first test froze are gone or skipped).
     const clients = (await h.redis().client('LIST')) as string;
-    const blocked = clients.split('\n').filter((line) => line.includes(' cmd=bzpopmin ') && proxyPortOf(line) !== undefined);
+    const blocked = clients
+      .split('\n')
+      .filter((line) => line.includes(' cmd=bzpopmin ') && proxyPortOf(line) !== undefined);
     expect(blocked.length).toBeGreaterThan(0);
     for (const line of blocked) proxy.freeze(proxyPortOf(line));
 
@@ -57,7 +65,9 @@ describe('worker liveness: a worker whose work stops flowing notices and recover
     const id = queued.stdout.trim();
     expect((await h.cli(['wait', id, '--timeout', '90s'])).exitCode).toBe(0);
     expect((await h.logText(id)).stdout).toBe('taken\n');
-    expect(workerLog.slice(logged.length)).toMatch(/work is not flowing: 1 task\(s\) waited 3s while 8 slot\(s\) were free, and none was taken; reconnecting/);
+    expect(workerLog.slice(logged.length)).toMatch(
+      /work is not flowing: 1 task\(s\) waited 3s while 8 slot\(s\) were free, and none was taken; reconnecting/,
+    );
   });
 
   // The client's port in a CLIENT LIST line (`addr=127.0.0.1:PORT`) when it is one of the proxy's.
@@ -71,7 +81,11 @@ describe('worker liveness: a worker whose work stops flowing notices and recover
     // Eight long tasks fill the slots and a ninth waits: that is not a stuck worker.
     const ids: string[] = [];
     for (let i = 0; i < 9; i++) ids.push((await h.cli(['run', '--', 'sleep', '5'])).stdout.trim());
-    await eventually(async () => ((await h.cli(['status', ids[8]!, '--json'])).stdout.includes('"running"') ? true : undefined), 'the ninth task to start', 60_000);
+    await eventually(
+      async () => ((await h.cli(['status', ids[8]!, '--json'])).stdout.includes('"running"') ? true : undefined),
+      'the ninth task to start',
+      60_000,
+    );
     const waited = await h.cli(['wait', ...ids, '--timeout', '60s']);
     expect(waited.exitCode).toBe(0);
     expect(workerLog.slice(logged.length)).not.toContain('work is not flowing');

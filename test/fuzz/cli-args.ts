@@ -7,7 +7,13 @@ export const KNOWN_ID = 'f0f0f0f0-0000-4000-8000-00000000beef';
 // Tokens that would make a command follow a queued task forever, or read the test's own stdin.
 // `--verbose` asks for stack traces, so it is left out.
 function blocks(argv: readonly string[]): boolean {
-  return argv.some((word, i) => /^--verbose(=|$)/.test(word) || /^--?f(ollow)?(=|$)/.test(word) || /^-[a-zA-Z]*f/.test(word) || (word === '-' && /^(-p|--prompt)$/.test(argv[i - 1] ?? '')));
+  return argv.some(
+    (word, i) =>
+      /^--verbose(=|$)/.test(word) ||
+      /^--?f(ollow)?(=|$)/.test(word) ||
+      /^-[a-zA-Z]*f/.test(word) ||
+      (word === '-' && /^(-p|--prompt)$/.test(argv[i - 1] ?? '')),
+  );
 }
 
 const executorName = fc.oneof(
@@ -15,7 +21,17 @@ const executorName = fc.oneof(
   junkText(12),
 );
 const url = fc.oneof(
-  fc.constantFrom('http://127.0.0.1:9/hook', 'https://example.com/x', 'ftp://example.com/', 'http://', 'https://[::1', 'javascript:alert(1)', 'http://exa mple.com', '//x', 'HTTP://EXAMPLE.COM'),
+  fc.constantFrom(
+    'http://127.0.0.1:9/hook',
+    'https://example.com/x',
+    'ftp://example.com/',
+    'http://',
+    'https://[::1',
+    'javascript:alert(1)',
+    'http://exa mple.com',
+    '//x',
+    'HTTP://EXAMPLE.COM',
+  ),
   fc.webUrl(),
   junkText(30),
 );
@@ -24,19 +40,43 @@ const envWord = fc.oneof(
   fc.constantFrom('FOO', '=x', '1A=2', 'A-B=1', 'A B=1', 'A\n=1', 'é=1', 'A==', 'PATH=', '_=_'),
   junkText(16),
 );
-const integerish = fc.oneof(fc.integer().map(String), fc.constantFrom('-1', '0', '101', '1e2', '3.5', 'NaN', 'many', '', ' 2', '0x10', '99999999999999999999'), junkText(6));
+const integerish = fc.oneof(
+  fc.integer().map(String),
+  fc.constantFrom('-1', '0', '101', '1e2', '3.5', 'NaN', 'many', '', ' 2', '0x10', '99999999999999999999'),
+  junkText(6),
+);
 const idish = fc.oneof(
-  fc.constantFrom(KNOWN_ID, KNOWN_ID.slice(0, 8), KNOWN_ID.toUpperCase(), 'f0f0f0', 'f0f0', 'abcdef12-0000-4000-8000-000000000001', 'zzzzzz', '-1', `${KNOWN_ID}\n`, ' f0f0f0f0 '),
+  fc.constantFrom(
+    KNOWN_ID,
+    KNOWN_ID.slice(0, 8),
+    KNOWN_ID.toUpperCase(),
+    'f0f0f0',
+    'f0f0',
+    'abcdef12-0000-4000-8000-000000000001',
+    'zzzzzz',
+    '-1',
+    `${KNOWN_ID}\n`,
+    ' f0f0f0f0 ',
+  ),
   fc.stringMatching(/^[0-9a-f-]{1,40}$/),
   junkText(20),
 );
-const unknownFlag = fc.oneof(fc.stringMatching(/^--[a-z][a-z-]{0,12}$/), fc.stringMatching(/^-[A-Za-z0-9]$/), junkText(10).map((t) => `--${t}`));
+const unknownFlag = fc.oneof(
+  fc.stringMatching(/^--[a-z][a-z-]{0,12}$/),
+  fc.stringMatching(/^-[A-Za-z0-9]$/),
+  junkText(10).map((t) => `--${t}`),
+);
 
 // Flag/value pairs a command knows, plus the odd unknown flag or stray word.
 type Pair = fc.Arbitrary<string[]>;
 const flag = (name: string, value: fc.Arbitrary<string>): Pair => value.map((v) => [name, v]);
 const equalsFlag = (name: string, value: fc.Arbitrary<string>): Pair => value.map((v) => [`${name}=${v}`]);
-const noise: Pair[] = [unknownFlag.map((f) => [f]), fc.tuple(unknownFlag, junkText(8)).map(([f, v]) => [f, v]), junkText(12).map((w) => [w]), fc.constantFrom(['--'], ['--help'], ['--json'], ['--config'], ['-h'])];
+const noise: Pair[] = [
+  unknownFlag.map((f) => [f]),
+  fc.tuple(unknownFlag, junkText(8)).map(([f, v]) => [f, v]),
+  junkText(12).map((w) => [w]),
+  fc.constantFrom(['--'], ['--help'], ['--json'], ['--config'], ['-h']),
+];
 
 const dispatch: Pair[] = [
   flag('--executor', executorName),
@@ -55,7 +95,14 @@ const dispatch: Pair[] = [
 const commandArgs: Record<string, { always: string[]; pairs: Pair[] }> = {
   run: {
     always: ['-e', 'idle'],
-    pairs: [...dispatch, flag('--cmd', junkText(20)), flag('-c', fc.constantFrom('true', 'echo hi', '', ' ')), flag('--env', envWord), flag('--workdir', junkText(20)), flag('-w', junkText(10))],
+    pairs: [
+      ...dispatch,
+      flag('--cmd', junkText(20)),
+      flag('-c', fc.constantFrom('true', 'echo hi', '', ' ')),
+      flag('--env', envWord),
+      flag('--workdir', junkText(20)),
+      flag('-w', junkText(10)),
+    ],
   },
   start: {
     always: ['-e', 'idle'],
@@ -68,13 +115,34 @@ const commandArgs: Record<string, { always: string[]; pairs: Pair[] }> = {
       flag('--max-turns', integerish),
       flag('--allowed-tools', junkText(12)),
       flag('--permission-mode', fc.oneof(fc.constantFrom('default', 'plan', 'yolo', 'PLAN', ''), junkText(10))),
-      flag('--max-budget-usd', fc.oneof(fc.constantFrom('2.50', '0', '-1', 'Infinity', 'NaN', '1e309', '$2'), junkText(6))),
+      flag(
+        '--max-budget-usd',
+        fc.oneof(fc.constantFrom('2.50', '0', '-1', 'Infinity', 'NaN', '1e309', '$2'), junkText(6)),
+      ),
       flag('--model', junkText(10)),
     ],
   },
-  kill: { always: [], pairs: [flag('--grace', nearDuration), flag('--task-id', idish), flag('-t', idish), idish.map((id) => [id])] },
-  wait: { always: ['--timeout', '1s'], pairs: [flag('--timeout', nearDuration), idish.filter((id) => !KNOWN_ID.startsWith(id.trim().toLowerCase())).map((id) => [id])] },
-  logs: { always: [], pairs: [flag('--lines', integerish), flag('-l', integerish), flag('--task-id', idish), fc.constant(['--raw']), idish.map((id) => [id])] },
+  kill: {
+    always: [],
+    pairs: [flag('--grace', nearDuration), flag('--task-id', idish), flag('-t', idish), idish.map((id) => [id])],
+  },
+  wait: {
+    always: ['--timeout', '1s'],
+    pairs: [
+      flag('--timeout', nearDuration),
+      idish.filter((id) => !KNOWN_ID.startsWith(id.trim().toLowerCase())).map((id) => [id]),
+    ],
+  },
+  logs: {
+    always: [],
+    pairs: [
+      flag('--lines', integerish),
+      flag('-l', integerish),
+      flag('--task-id', idish),
+      fc.constant(['--raw']),
+      idish.map((id) => [id]),
+    ],
+  },
   list: {
     always: [],
     pairs: [
@@ -94,7 +162,12 @@ export const COMMAND_NAMES = Object.keys(commandArgs);
 export function argvFor(command: string): fc.Arbitrary<string[]> {
   const { always, pairs } = commandArgs[command]!;
   return fc
-    .tuple(fc.array(fc.oneof({ arbitrary: fc.oneof(...pairs), weight: 5 }, { arbitrary: fc.oneof(...noise), weight: 1 }), { maxLength: 5 }), fc.boolean())
+    .tuple(
+      fc.array(fc.oneof({ arbitrary: fc.oneof(...pairs), weight: 5 }, { arbitrary: fc.oneof(...noise), weight: 1 }), {
+        maxLength: 5,
+      }),
+      fc.boolean(),
+    )
     .map(([parts, keepAlways]) => [command, ...(keepAlways || command === 'wait' ? always : []), ...parts.flat()])
     .filter((argv) => !blocks(argv) && !(command === 'wait' && argv.includes(KNOWN_ID)));
 }
@@ -102,5 +175,11 @@ export function argvFor(command: string): fc.Arbitrary<string[]> {
 /** Any of the commands, or a word that is not one. */
 export const anyArgv: fc.Arbitrary<string[]> = fc.oneof(
   { arbitrary: fc.constantFrom(...COMMAND_NAMES).chain(argvFor), weight: 9 },
-  { arbitrary: fc.tuple(junkText(10), fc.array(junkText(8), { maxLength: 3 })).map(([first, rest]) => [first, ...rest]).filter((argv) => !blocks(argv) && !COMMAND_NAMES.includes(argv[0]!)), weight: 1 },
+  {
+    arbitrary: fc
+      .tuple(junkText(10), fc.array(junkText(8), { maxLength: 3 }))
+      .map(([first, rest]) => [first, ...rest])
+      .filter((argv) => !blocks(argv) && !COMMAND_NAMES.includes(argv[0]!)),
+    weight: 1,
+  },
 );

@@ -59,7 +59,12 @@ async function dropKeysNotIn(h: Harness, before: Map<string, string>): Promise<v
  * The contract for one CLI run: no crash; a rejection exits non-zero with exactly one stderr line,
  * nothing on stdout and nothing written to Redis; no run prints a stack trace.
  */
-export async function checkRun(h: Harness, argv: string[], run: (argv: string[]) => Promise<CliResult>, tally: Tally): Promise<void> {
+export async function checkRun(
+  h: Harness,
+  argv: string[],
+  run: (argv: string[]) => Promise<CliResult>,
+  tally: Tally,
+): Promise<void> {
   const before = await snapshotKeys(h);
   const r = await run(argv);
   expect(r.stderr + r.stdout, 'a stack trace was printed').not.toMatch(STACK_FRAME);

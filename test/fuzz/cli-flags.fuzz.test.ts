@@ -11,9 +11,16 @@ describe('CLI flag fuzz: every rejection is one line, a non-zero exit and nothin
 
   beforeAll(async () => {
     // `idle` has no worker: accepted tasks stay queued, and are deleted after each case.
-    h = createHarness({ extraExecutors: '  - name: idle\n    type: local\n    labels: [gpu]\n', extraConfig: 'notifiers:\n  desk: {type: command, argv: ["true"]}\n' });
+    h = createHarness({
+      extraExecutors: '  - name: idle\n    type: local\n    labels: [gpu]\n',
+      extraConfig: 'notifiers:\n  desk: {type: command, argv: ["true"]}\n',
+    });
     const client = await h.client();
-    await client.enqueue({ id: KNOWN_ID, executor: 'idle', payload: { type: 'shell_command', command: 'true', args: [], env: {} } });
+    await client.enqueue({
+      id: KNOWN_ID,
+      executor: 'idle',
+      payload: { type: 'shell_command', command: 'true', args: [], env: {} },
+    });
   });
   afterAll(async () => {
     await h.cleanup();
@@ -34,13 +41,18 @@ describe('CLI flag fuzz: every rejection is one line, a non-zero exit and nothin
 
   it('shows a flag value with a line break escaped on the one line, not cut at the break', async () => {
     await fc.assert(
-      fc.asyncProperty(nearDuration.filter((d) => !d.startsWith('-')), junkText(8), fc.constantFrom('--timeout', '--backoff'), async (head, tail, name) => {
-        const value = `${head}x\n${tail}`;
-        const r = await runCliInProcess(['run', '-e', 'idle', `${name}=${value}`, '-c', 'true'], h.env);
-        expect(r.exitCode).toBe(2);
-        expectOneLine(r.stderr.slice(0, -1), 'stderr');
-        expect(r.stderr).toContain(`x\\n`);
-      }),
+      fc.asyncProperty(
+        nearDuration.filter((d) => !d.startsWith('-')),
+        junkText(8),
+        fc.constantFrom('--timeout', '--backoff'),
+        async (head, tail, name) => {
+          const value = `${head}x\n${tail}`;
+          const r = await runCliInProcess(['run', '-e', 'idle', `${name}=${value}`, '-c', 'true'], h.env);
+          expect(r.exitCode).toBe(2);
+          expectOneLine(r.stderr.slice(0, -1), 'stderr');
+          expect(r.stderr).toContain(`x\\n`);
+        },
+      ),
       fuzzParameters(210, 200),
     );
   });

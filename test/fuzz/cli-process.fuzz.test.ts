@@ -15,10 +15,17 @@ describe('CLI flag fuzz in real processes (dist/cli/bin.cjs): one line, non-zero
 
   beforeAll(async () => {
     for (let i = 0; i < SLOTS; i++) {
-      const h = createHarness({ extraExecutors: '  - name: idle\n    type: local\n    labels: [gpu]\n', extraConfig: 'notifiers:\n  desk: {type: command, argv: ["true"]}\n' });
+      const h = createHarness({
+        extraExecutors: '  - name: idle\n    type: local\n    labels: [gpu]\n',
+        extraConfig: 'notifiers:\n  desk: {type: command, argv: ["true"]}\n',
+      });
       worlds.push(h);
       const client = await h.client();
-      await client.enqueue({ id: KNOWN_ID, executor: 'idle', payload: { type: 'shell_command', command: 'true', args: [], env: {} } });
+      await client.enqueue({
+        id: KNOWN_ID,
+        executor: 'idle',
+        payload: { type: 'shell_command', command: 'true', args: [], env: {} },
+      });
     }
   });
   afterAll(async () => {
@@ -39,11 +46,20 @@ describe('CLI flag fuzz in real processes (dist/cli/bin.cjs): one line, non-zero
 
   it('`start --prompt -` with arbitrary text on stdin', async () => {
     const tally: Tally = { refused: 0, accepted: 0 };
-    const startArgv = argvFor('start').map((argv) => [...argv.filter((word) => word !== '--prompt' && word !== '-p'), '--prompt', '-']);
+    const startArgv = argvFor('start').map((argv) => [
+      ...argv.filter((word) => word !== '--prompt' && word !== '-p'),
+      '--prompt',
+      '-',
+    ]);
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.tuple(junkText(200), startArgv), { minLength: SLOTS, maxLength: SLOTS }), async (batch) => {
-        await Promise.all(batch.map(([input, argv], i) => checkRun(worlds[i]!, argv, (a) => worlds[i]!.cli(a, { input }), tally)));
-      }),
+      fc.asyncProperty(
+        fc.array(fc.tuple(junkText(200), startArgv), { minLength: SLOTS, maxLength: SLOTS }),
+        async (batch) => {
+          await Promise.all(
+            batch.map(([input, argv], i) => checkRun(worlds[i]!, argv, (a) => worlds[i]!.cli(a, { input }), tally)),
+          );
+        },
+      ),
       fuzzParameters(230, 20),
     );
     expect(tally.refused).toBeGreaterThan(5);

@@ -41,7 +41,11 @@ const localExecutor = fc.record(
     claude_path: fc.constantFrom('claude', '/usr/bin/claude'),
     concurrency: fc.integer({ min: 1, max: 1000 }),
     labels: fc.array(fc.constantFrom('quick', 'rust', 'gpu'), { maxLength: 3 }),
-    env: fc.dictionary(fc.stringMatching(/^[A-Z_][A-Z0-9_]{0,6}$/), fc.oneof(fc.string({ maxLength: 8 }), fc.integer(), fc.boolean()), { maxKeys: 3 }),
+    env: fc.dictionary(
+      fc.stringMatching(/^[A-Z_][A-Z0-9_]{0,6}$/),
+      fc.oneof(fc.string({ maxLength: 8 }), fc.integer(), fc.boolean()),
+      { maxKeys: 3 },
+    ),
     timeout: duration,
     permission_mode: fc.constantFrom('default', 'acceptEdits', 'plan'),
   },
@@ -78,7 +82,10 @@ const containerExecutor = fc.record(
 );
 
 const notifierName = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,12}$/).filter((n) => n !== 'none');
-const onStatuses = fc.uniqueArray(fc.constantFrom('completed', 'failed', 'killed', 'timed_out', 'lost', 'cancelled'), { minLength: 1, maxLength: 6 });
+const onStatuses = fc.uniqueArray(fc.constantFrom('completed', 'failed', 'killed', 'timed_out', 'lost', 'cancelled'), {
+  minLength: 1,
+  maxLength: 6,
+});
 const openclawNotifier = fc.record(
   {
     type: fc.constant('openclaw'),
@@ -96,7 +103,11 @@ const openclawNotifier = fc.record(
 const commandNotifier = fc.record(
   {
     type: fc.constant('command'),
-    argv: fc.array(fc.constantFrom('{name}', '{status} after {duration}', '--urgency=low', '{id}{short_id}'), { maxLength: 3 }).map((args) => ['notify-send', ...args]),
+    argv: fc
+      .array(fc.constantFrom('{name}', '{status} after {duration}', '--urgency=low', '{id}{short_id}'), {
+        maxLength: 3,
+      })
+      .map((args) => ['notify-send', ...args]),
     on: onStatuses,
     timeout: fc.constantFrom('30s', '500ms', 45, 0.5),
   },
@@ -122,7 +133,10 @@ const validConfig = fc
           },
           { requiredKeys: [] },
         ),
-        redis: fc.record({ url: fc.constant('redis://127.0.0.1:6379'), prefix: fc.constantFrom('openclaw', 'ci-1', 'a.b_c') }, { requiredKeys: [] }),
+        redis: fc.record(
+          { url: fc.constant('redis://127.0.0.1:6379'), prefix: fc.constantFrom('openclaw', 'ci-1', 'a.b_c') },
+          { requiredKeys: [] },
+        ),
         task_signing_key: fc.constant('0123456789abcdef0123'),
         retention: duration,
         worker: fc.record({ lock_duration: duration, stalled_interval: duration }, { requiredKeys: [] }),
@@ -158,9 +172,40 @@ function replaceAt(root: unknown, at: Path, value: unknown): unknown {
 const badValue: fc.Arbitrary<unknown> = fc.oneof(
   { arbitrary: fc.anything({ maxDepth: 2, withNullPrototype: false }), weight: 3 },
   { arbitrary: nearDuration, weight: 3 },
-  { arbitrary: fc.constantFrom('5m', '6m', '5.99m', '1t', '1tb', '2gib', '-1g', '0', 'big', 1, -1, 0, Number.POSITIVE_INFINITY), weight: 1 },
+  {
+    arbitrary: fc.constantFrom(
+      '5m',
+      '6m',
+      '5.99m',
+      '1t',
+      '1tb',
+      '2gib',
+      '-1g',
+      '0',
+      'big',
+      1,
+      -1,
+      0,
+      Number.POSITIVE_INFINITY,
+    ),
+    weight: 1,
+  },
   { arbitrary: junkText(80), weight: 3 },
-  { arbitrary: fc.constantFrom('callbacks', '_x', 'a b', '', 'ssh', 'container', 'local', 'https://', 'ftp://x', 'whsec_'), weight: 1 },
+  {
+    arbitrary: fc.constantFrom(
+      'callbacks',
+      '_x',
+      'a b',
+      '',
+      'ssh',
+      'container',
+      'local',
+      'https://',
+      'ftp://x',
+      'whsec_',
+    ),
+    weight: 1,
+  },
   { arbitrary: fc.oneof(fc.double(), fc.integer(), fc.bigInt().map(String)), weight: 1 },
 );
 
@@ -192,7 +237,11 @@ describe('config YAML fuzz: every refusal is one ConfigError line naming the fil
         }
         const parent = formatIssuePath(at.slice(0, -1));
         if (at.length === 0) expect(field).not.toBe('');
-        else expect(field === parent || field.startsWith(parent === '' ? '' : `${parent}.`) || field.startsWith(`${parent}[`), `${field} vs ${formatIssuePath(at)}`).toBe(true);
+        else
+          expect(
+            field === parent || field.startsWith(parent === '' ? '' : `${parent}.`) || field.startsWith(`${parent}[`),
+            `${field} vs ${formatIssuePath(at)}`,
+          ).toBe(true);
       }),
       fuzzParameters(102, 3000),
     );
@@ -217,34 +266,110 @@ describe('config YAML fuzz: every refusal is one ConfigError line naming the fil
 
   it('takes unknown keys anywhere without failing', () => {
     fc.assert(
-      fc.property(validConfig, fc.nat(), fc.stringMatching(/^x_[a-z]{1,8}$/), fc.anything({ maxDepth: 1 }), (config, pick, key, value) => {
-        const objects = nodePaths(config).filter((p) => {
-          let node: unknown = config;
-          for (const k of p) node = (node as Record<string | number, unknown>)[k];
-          // env and notifiers are maps: a new key there is a new entry, not an unknown key.
-          return node !== null && typeof node === 'object' && !Array.isArray(node) && p.at(-1) !== 'env' && p.at(-1) !== 'notifiers';
-        });
-        const at = objects[pick % objects.length]!;
-        let node: unknown = structuredClone(config);
-        const root = node;
-        for (const k of at) node = (node as Record<string | number, unknown>)[k];
-        (node as Record<string, unknown>)[key] = value;
-        expect(parseOrRefuse(toYaml(root))).toEqual({ ok: true });
-      }),
+      fc.property(
+        validConfig,
+        fc.nat(),
+        fc.stringMatching(/^x_[a-z]{1,8}$/),
+        fc.anything({ maxDepth: 1 }),
+        (config, pick, key, value) => {
+          const objects = nodePaths(config).filter((p) => {
+            let node: unknown = config;
+            for (const k of p) node = (node as Record<string | number, unknown>)[k];
+            // env and notifiers are maps: a new key there is a new entry, not an unknown key.
+            return (
+              node !== null &&
+              typeof node === 'object' &&
+              !Array.isArray(node) &&
+              p.at(-1) !== 'env' &&
+              p.at(-1) !== 'notifiers'
+            );
+          });
+          const at = objects[pick % objects.length]!;
+          let node: unknown = structuredClone(config);
+          const root = node;
+          for (const k of at) node = (node as Record<string | number, unknown>)[k];
+          (node as Record<string, unknown>)[key] = value;
+          expect(parseOrRefuse(toYaml(root))).toEqual({ ok: true });
+        },
+      ),
       fuzzParameters(104, 300),
     );
   });
 
   it('refuses arbitrary text (YAML-ish token soup, unicode, binary) with one line or accepts it', () => {
     const token = fc.constantFrom(
-      'executors:', 'defaults:', 'redis:', 'worker:', 'logs:', 'retention:', 'task_signing_key:', '\n', '\n  ', '\n    ', '- ', '  - ',
-      'name: ', 'type: ', 'local', 'ssh', 'container', 'timeout: ', 'memory: ', '30s', '2g', '{', '}', '[', ']', ',', ': ', ':',
-      '&a ', '*a', '*b', '<<: *a', '!!binary ', '!!str ', '!!int ', '!!float ', '!!timestamp ', '!!set ', '!!omap ', '!custom ', '? ',
-      '%YAML 1.2\n', '%TAG ! tag:x,2000:\n', '---\n', '...\n', '"', "'", '|\n', '>-\n', '#', '\t', '\\', '~', 'null', 'true', '0x1F',
-      '.inf', '-.nan', '1e999', '2001-12-14t21:59:43.10-05:00', '__proto__: ', 'constructor: ', 'toString: ', '💥', '\u2028', '\r',
+      'executors:',
+      'defaults:',
+      'redis:',
+      'worker:',
+      'logs:',
+      'retention:',
+      'task_signing_key:',
+      '\n',
+      '\n  ',
+      '\n    ',
+      '- ',
+      '  - ',
+      'name: ',
+      'type: ',
+      'local',
+      'ssh',
+      'container',
+      'timeout: ',
+      'memory: ',
+      '30s',
+      '2g',
+      '{',
+      '}',
+      '[',
+      ']',
+      ',',
+      ': ',
+      ':',
+      '&a ',
+      '*a',
+      '*b',
+      '<<: *a',
+      '!!binary ',
+      '!!str ',
+      '!!int ',
+      '!!float ',
+      '!!timestamp ',
+      '!!set ',
+      '!!omap ',
+      '!custom ',
+      '? ',
+      '%YAML 1.2\n',
+      '%TAG ! tag:x,2000:\n',
+      '---\n',
+      '...\n',
+      '"',
+      "'",
+      '|\n',
+      '>-\n',
+      '#',
+      '\t',
+      '\\',
+      '~',
+      'null',
+      'true',
+      '0x1F',
+      '.inf',
+      '-.nan',
+      '1e999',
+      '2001-12-14t21:59:43.10-05:00',
+      '__proto__: ',
+      'constructor: ',
+      'toString: ',
+      '💥',
+      '\u2028',
+      '\r',
     );
     const text = fc.oneof(
-      { arbitrary: fc.array(fc.oneof(token, junkText(6)), { maxLength: 40 }).map((parts) => parts.join('')), weight: 4 },
+      {
+        arbitrary: fc.array(fc.oneof(token, junkText(6)), { maxLength: 40 }).map((parts) => parts.join('')),
+        weight: 4,
+      },
       { arbitrary: junkText(200), weight: 1 },
       { arbitrary: fc.stringMatching(/^[\s\S]{0,200}$/), weight: 1 },
     );
@@ -260,7 +385,8 @@ describe('config YAML fuzz: every refusal is one ConfigError line naming the fil
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 2, max: 12 }), (depth, width) => {
         const lines = ['a0: &a0 [x]'];
-        for (let i = 1; i <= depth; i++) lines.push(`a${i}: &a${i} [${Array.from({ length: width }, () => `*a${i - 1}`).join(', ')}]`);
+        for (let i = 1; i <= depth; i++)
+          lines.push(`a${i}: &a${i} [${Array.from({ length: width }, () => `*a${i - 1}`).join(', ')}]`);
         lines.push(`executors: *a${depth}`);
         const result = parseOrRefuse(lines.join('\n'));
         expect(result.ok).toBe(false);

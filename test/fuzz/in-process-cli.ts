@@ -25,8 +25,16 @@ let loaded: ReturnType<typeof loadBundle> | undefined;
 export async function runCliInProcess(argv: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
   loaded ??= loadBundle(BUNDLE);
   // Saved to be put back as they were (not called unbound).
-  // eslint-disable-next-line @typescript-eslint/unbound-method
-  const saved = { env: process.env, stdout: process.stdout.write, stderr: process.stderr.write, exit: process.exit, argv1: process.argv[1], console: { log: console.log, warn: console.warn, error: console.error } };
+  /* eslint-disable @typescript-eslint/unbound-method */
+  const saved = {
+    env: process.env,
+    stdout: process.stdout.write,
+    stderr: process.stderr.write,
+    exit: process.exit,
+    argv1: process.argv[1],
+    console: { log: console.log, warn: console.warn, error: console.error },
+  };
+  /* eslint-enable @typescript-eslint/unbound-method */
   let stdout = '';
   let stderr = '';
   const capture = (append: (text: string) => void) =>

@@ -9,7 +9,10 @@ export const SCREENSHOTS = path.join(ROOT, 'test-output/screenshots');
 
 /** A headless Chromium for one test file; close it in afterAll. */
 export async function launchBrowser(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: install Debian's chromium (apt-get install chromium) or set OPENCLAW_AGENT_CHROMIUM`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `no browser at ${CHROMIUM}: install Debian's chromium (apt-get install chromium) or set OPENCLAW_AGENT_CHROMIUM`,
+    );
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,

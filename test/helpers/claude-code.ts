@@ -12,7 +12,11 @@ export const CLAUDE_CODE_VERSION = '2.1.332';
 export async function ensureClaudeCode(): Promise<string> {
   const root = path.join(testToolsDir(), 'claude-code', 'node_modules', '@anthropic-ai', 'claude-code');
   const binary = path.join(root, 'bin', 'claude.exe');
-  await ensureNpmTool('claude-code', `@anthropic-ai/claude-code@${CLAUDE_CODE_VERSION}`, () => installedVersion(path.join(root, 'package.json')) === CLAUDE_CODE_VERSION && exists(binary));
+  await ensureNpmTool(
+    'claude-code',
+    `@anthropic-ai/claude-code@${CLAUDE_CODE_VERSION}`,
+    () => installedVersion(path.join(root, 'package.json')) === CLAUDE_CODE_VERSION && exists(binary),
+  );
   return binary;
 }
 

@@ -13,7 +13,8 @@ export interface ModelRequest {
 }
 
 /** A content block the fake model answers with. */
-export type ReplyBlock = { type: 'text'; text: string } | { type: 'tool_use'; id: string; name: string; input: unknown };
+export type ReplyBlock =
+  { type: 'text'; text: string } | { type: 'tool_use'; id: string; name: string; input: unknown };
 
 /**
  * A whole answer: blocks (with the usage to report), or an API error (`status` with its `error`
@@ -58,9 +59,13 @@ export class FakeAnthropic {
         const request: ModelRequest = { at: Date.now(), path: req.url ?? '/', headers: req.headers, raw, body };
         this.requests.push(request);
         const path = request.path.split('?')[0]!;
-        if (req.method === 'POST' && path.endsWith('/messages/count_tokens')) return json(res, 200, { input_tokens: Math.ceil(raw.length / 4) });
+        if (req.method === 'POST' && path.endsWith('/messages/count_tokens'))
+          return json(res, 200, { input_tokens: Math.ceil(raw.length / 4) });
         if (req.method !== 'POST' || !path.endsWith('/v1/messages')) {
-          return json(res, 404, { type: 'error', error: { type: 'not_found_error', message: `no route ${req.method} ${path}` } });
+          return json(res, 404, {
+            type: 'error',
+            error: { type: 'not_found_error', message: `no route ${req.method} ${path}` },
+          });
         }
         const scripted = this.script(request);
         const reply: Reply = Array.isArray(scripted) ? { blocks: scripted } : (scripted ?? {});
@@ -80,7 +85,11 @@ export class FakeAnthropic {
     if (res.destroyed) return;
     if (reply.status !== undefined) {
       const body = JSON.stringify({ type: 'error', error: reply.error ?? { type: 'api_error', message: 'error' } });
-      res.writeHead(reply.status, { 'content-type': 'application/json', 'request-id': `req_fake_${this.messages}`, ...reply.headers });
+      res.writeHead(reply.status, {
+        'content-type': 'application/json',
+        'request-id': `req_fake_${this.messages}`,
+        ...reply.headers,
+      });
       res.end(body);
       return;
     }
@@ -88,24 +97,61 @@ export class FakeAnthropic {
     const stopReason = content.some((b) => b.type === 'tool_use') ? 'tool_use' : 'end_turn';
     const id = `msg_fake_${++this.messages}`;
     const model = (request.body as { model?: string } | null)?.model ?? 'claude-fake';
-    const usage = reply.usage ?? { input_tokens: Math.ceil(raw.length / 4), output_tokens: Math.max(1, Math.ceil(JSON.stringify(content).length / 4)) };
+    const usage = reply.usage ?? {
+      input_tokens: Math.ceil(raw.length / 4),
+      output_tokens: Math.max(1, Math.ceil(JSON.stringify(content).length / 4)),
+    };
     if ((request.body as { stream?: boolean } | null)?.stream !== true) {
-      return json(res, 200, { id, type: 'message', role: 'assistant', model, content, stop_reason: stopReason, stop_sequence: null, usage });
+      return json(res, 200, {
+        id,
+        type: 'message',
+        role: 'assistant',
+        model,
+        content,
+        stop_reason: stopReason,
+        stop_sequence: null,
+        usage,
+      });
     }
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...reply.headers });
-    const event = (type: string, data: object) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
-    event('message_start', { message: { id, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 1 } } });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      ...reply.headers,
+    });
+    const event = (type: string, data: object) =>
+      res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
+    event('message_start', {
+      message: {
+        id,
+        type: 'message',
+        role: 'assistant',
+        model,
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { ...usage, output_tokens: 1 },
+      },
+    });
     content.forEach((block, index) => {
       if (block.type === 'tool_use') {
-        event('content_block_start', { index, content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} } });
-        event('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: JSON.stringify(block.input ?? {}) } });
+        event('content_block_start', {
+          index,
+          content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} },
+        });
+        event('content_block_delta', {
+          index,
+          delta: { type: 'input_json_delta', partial_json: JSON.stringify(block.input ?? {}) },
+        });
       } else {
         event('content_block_start', { index, content_block: { type: 'text', text: '' } });
         event('content_block_delta', { index, delta: { type: 'text_delta', text: block.text } });
       }
       event('content_block_stop', { index });
     });
-    event('message_delta', { delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: usage.output_tokens } });
+    event('message_delta', {
+      delta: { stop_reason: stopReason, stop_sequence: null },
+      usage: { output_tokens: usage.output_tokens },
+    });
     event('message_stop', {});
     res.end();
   }

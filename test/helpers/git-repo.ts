@@ -8,7 +8,10 @@ export function git(cwd: string, ...args: string[]): string {
 }
 
 /** A new repository at `repo` on branch main with one commit of `files` (path → text). */
-export function makeRepo(repo: string, files: Record<string, string> = { README: 'one\ntwo\n', 'src/lib.rs': 'fn main() {}\n' }): string {
+export function makeRepo(
+  repo: string,
+  files: Record<string, string> = { README: 'one\ntwo\n', 'src/lib.rs': 'fn main() {}\n' },
+): string {
   mkdirSync(repo, { recursive: true });
   git(repo, 'init', '-q', '-b', 'main');
   git(repo, 'config', 'user.name', 'Test');

@@ -52,7 +52,8 @@ export function createHarness(
   } = {},
 ): Harness {
   const dir = mkdtempSync(path.join(tmpdir(), 'oca-test-'));
-  const extraConfig = typeof options.extraConfig === 'function' ? options.extraConfig(dir) : (options.extraConfig ?? '');
+  const extraConfig =
+    typeof options.extraConfig === 'function' ? options.extraConfig(dir) : (options.extraConfig ?? '');
   const home = path.join(dir, 'home');
   mkdirSync(home);
   const prefix = `oca-test-${randomUUID().slice(0, 8)}`;
@@ -111,7 +112,10 @@ ${extraConfig}`,
       return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
     },
     async startWorker(executor = 'local', extraEnv = {}) {
-      const child = spawn('node', [BIN, 'worker', '--executor', executor], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn('node', [BIN, 'worker', '--executor', executor], {
+        env: { ...env, ...extraEnv },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       workers.push(child);
       await new Promise<void>((resolve, reject) => {
         let seen = '';
@@ -193,7 +197,11 @@ export async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
 }
 
 /** Polls `check` until it returns a value other than undefined (no wall-time assertion: a deadline only stops a hung test). */
-export async function eventually<T>(check: () => Promise<T | undefined>, what: string, deadlineMs = 30_000): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  what: string,
+  deadlineMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + deadlineMs;
   for (;;) {
     const value = await check();

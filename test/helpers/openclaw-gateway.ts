@@ -1,6 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../src/stack/private-stack.js';
@@ -28,10 +39,17 @@ const tools = () => {
 /** Installs Node 24 and openclaw into the tools directory unless they are there (about a minute the first time). */
 export async function ensureOpenClaw(): Promise<{ node24: string; entry: string }> {
   const t = tools();
-  const nodeReady = () => installedVersion(path.join(t.root, 'node24', 'node_modules', 'node', 'package.json')) === NODE24_VERSION && exists(t.node24);
+  const nodeReady = () =>
+    installedVersion(path.join(t.root, 'node24', 'node_modules', 'node', 'package.json')) === NODE24_VERSION &&
+    exists(t.node24);
   await ensureNpmTool('node24', `node@${NODE24_VERSION}`, nodeReady);
   // Node 24 runs openclaw's install scripts (first on PATH).
-  await ensureNpmTool('openclaw', `openclaw@${OPENCLAW_VERSION}`, () => installedVersion(path.join(t.openclaw, 'package.json')) === OPENCLAW_VERSION, path.dirname(t.node24));
+  await ensureNpmTool(
+    'openclaw',
+    `openclaw@${OPENCLAW_VERSION}`,
+    () => installedVersion(path.join(t.openclaw, 'package.json')) === OPENCLAW_VERSION,
+    path.dirname(t.node24),
+  );
   return { node24: t.node24, entry: path.join(t.openclaw, 'openclaw.mjs') };
 }
 
@@ -74,7 +92,8 @@ export class OpenClawGateway {
     this.writeConfig();
     const env: NodeJS.ProcessEnv = {};
     // Hermetic: nothing of ours or of npm's reaches it.
-    for (const [key, value] of Object.entries(process.env)) if (!/^(OPENCLAW_|NODE_|npm_|REDIS_URL$)/.test(key)) env[key] = value;
+    for (const [key, value] of Object.entries(process.env))
+      if (!/^(OPENCLAW_|NODE_|npm_|REDIS_URL$)/.test(key)) env[key] = value;
     Object.assign(env, {
       HOME: this.home,
       TMPDIR: path.join(this.root, 'tmp'),
@@ -88,13 +107,22 @@ export class OpenClawGateway {
     mkdirSync(env.TMPDIR!, { recursive: true });
     const log = openSync(path.join(this.root, 'gateway.log'), 'a');
     this.exited = false;
-    this.child = spawn(node24, [entry, 'gateway', 'run', '--port', String(this.port)], { cwd: this.root, env, detached: true, stdio: ['ignore', log, log] });
+    this.child = spawn(node24, [entry, 'gateway', 'run', '--port', String(this.port)], {
+      cwd: this.root,
+      env,
+      detached: true,
+      stdio: ['ignore', log, log],
+    });
     closeSync(log);
     this.child.once('exit', () => (this.exited = true));
     const deadline = Date.now() + 180_000;
     for (;;) {
-      if (this.exited) throw new Error(`the gateway exited before it was ready; see ${path.join(this.root, 'gateway.log')}`);
-      const ready = await fetch(`${this.url}/readyz`).then((r) => r.status === 200, () => false);
+      if (this.exited)
+        throw new Error(`the gateway exited before it was ready; see ${path.join(this.root, 'gateway.log')}`);
+      const ready = await fetch(`${this.url}/readyz`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
       if (ready) return;
       if (Date.now() > deadline) throw new Error('the gateway was not ready within 3 minutes');
       await new Promise((resolve) => setTimeout(resolve, 250));
@@ -118,7 +146,8 @@ export class OpenClawGateway {
     };
     signal('SIGTERM');
     const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline && tree.some((p) => isProcessAlive(p.pid))) await new Promise((resolve) => setTimeout(resolve, 100));
+    while (Date.now() < deadline && tree.some((p) => isProcessAlive(p.pid)))
+      await new Promise((resolve) => setTimeout(resolve, 100));
     signal('SIGKILL');
     this.child = undefined;
   }
@@ -138,7 +167,12 @@ export class OpenClawGateway {
   private writeConfig(): void {
     const config = {
       gateway: { mode: 'local', bind: 'loopback', port: this.port },
-      hooks: { enabled: true, token: this.hooksToken, path: '/hooks', allowRequestSessionKey: this.options.allowRequestSessionKey ?? false },
+      hooks: {
+        enabled: true,
+        token: this.hooksToken,
+        path: '/hooks',
+        allowRequestSessionKey: this.options.allowRequestSessionKey ?? false,
+      },
       discovery: { mdns: { mode: 'off' } },
       update: { checkOnStart: false },
       logging: { file: path.join(this.root, 'openclaw.log') },
@@ -149,11 +183,23 @@ export class OpenClawGateway {
             baseUrl: this.options.modelUrl,
             apiKey: 'fake-model-key',
             api: 'anthropic-messages',
-            models: [{ id: 'claude-fake', name: 'Claude Fake', reasoning: false, input: ['text'], cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 }, contextWindow: 200_000, maxTokens: 8192 }],
+            models: [
+              {
+                id: 'claude-fake',
+                name: 'Claude Fake',
+                reasoning: false,
+                input: ['text'],
+                cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
+                contextWindow: 200_000,
+                maxTokens: 8192,
+              },
+            ],
           },
         },
       },
-      agents: { defaults: { model: { primary: 'fake/claude-fake' }, skipBootstrap: true, heartbeat: { every: '24h' } } },
+      agents: {
+        defaults: { model: { primary: 'fake/claude-fake' }, skipBootstrap: true, heartbeat: { every: '24h' } },
+      },
       ...(this.options.mcpServers ? { mcp: { servers: this.options.mcpServers } } : {}),
     };
     mkdirSync(path.join(this.home, '.openclaw'), { recursive: true });
@@ -180,7 +226,7 @@ function processTree(root: number): ProcessEntry[] {
     }
   }
   const members = new Set([root]);
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const p of all) {
       if (!members.has(p.pid) && members.has(p.ppid)) {
@@ -208,10 +254,13 @@ function removeStateLocks(home: string): void {
   } catch {
     return;
   }
-  const hashes = new Set(databases.map((file) => createHash('sha256').update(realpathSync(file)).digest('hex').slice(0, 8)));
+  const hashes = new Set(
+    databases.map((file) => createHash('sha256').update(realpathSync(file)).digest('hex').slice(0, 8)),
+  );
   const dir = `/tmp/openclaw-state-locks-${process.getuid?.() ?? 0}`;
   try {
-    for (const name of readdirSync(dir)) if (hashes.has(name.split('.').at(-3) ?? '')) rmSync(path.join(dir, name), { force: true });
+    for (const name of readdirSync(dir))
+      if (hashes.has(name.split('.').at(-3) ?? '')) rmSync(path.join(dir, name), { force: true });
     rmdirSync(dir);
   } catch {
     // others' locks remain, or none were made

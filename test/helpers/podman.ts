@@ -1,6 +1,16 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, copyFileSync, chmodSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  copyFileSync,
+  chmodSync,
+} from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -35,7 +45,9 @@ export interface PodmanService {
 
 /** Why the container suites cannot run here, or undefined when they can. CI must have podman: there it is a failure, not a skip. */
 export function podmanSkipReason(): string | undefined {
-  const missing = ['podman', 'runc'].filter((tool) => !['/usr/bin', '/usr/sbin', '/usr/local/bin'].some((dir) => existsSync(path.join(dir, tool))));
+  const missing = ['podman', 'runc'].filter(
+    (tool) => !['/usr/bin', '/usr/sbin', '/usr/local/bin'].some((dir) => existsSync(path.join(dir, tool))),
+  );
   if (!existsSync(BUSYBOX)) missing.push('busybox-static');
   if (missing.length === 0) return undefined;
   const reason = `the container executor tests need a Docker-API engine: install ${missing.join(', ')} (apt-get install podman runc busybox-static catatonit)`;
@@ -46,7 +58,10 @@ export function podmanSkipReason(): string | undefined {
 export async function startPodman(): Promise<PodmanService> {
   const dir = mkdtempSync(path.join(tmpdir(), 'oca-podman-'));
   const conf = path.join(dir, 'containers.conf');
-  writeFileSync(conf, '[engine]\nruntime = "runc"\n\n[containers]\ndefault_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]\n');
+  writeFileSync(
+    conf,
+    '[engine]\nruntime = "runc"\n\n[containers]\ndefault_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]\n',
+  );
   const env = { ...process.env, CONTAINERS_CONF: conf };
   const podman = async (args: string[]) => (await run('podman', args, { env, maxBuffer: 16 << 20 })).stdout;
   let service: ChildProcess | undefined;
@@ -54,7 +69,11 @@ export async function startPodman(): Promise<PodmanService> {
     await buildTestImage(podman, dir);
     const socket = path.join(dir, 'podman.sock');
     // Its own directory as cwd: runc leaves an `oom` event file in the cwd of the engine.
-    service = spawn('podman', ['system', 'service', '--time=0', `unix://${socket}`], { env, cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    service = spawn('podman', ['system', 'service', '--time=0', `unix://${socket}`], {
+      env,
+      cwd: dir,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     service.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     await waitForPing(socket, service, () => stderr);
@@ -80,21 +99,40 @@ export async function startPodman(): Promise<PodmanService> {
 // with this recipe's hash is there already.
 async function buildTestImage(podman: (args: string[]) => Promise<string>, dir: string): Promise<void> {
   const claude = readFileSync(path.join(FIXTURES, 'fake-claude.sh'));
-  const hash = createHash('sha256').update(RECIPE_VERSION).update(claude).update(readFileSync(BUSYBOX)).digest('hex').slice(0, 16);
-  const existing = await podman(['image', 'inspect', '--format', '{{index .Labels "oca.recipe"}}', TEST_IMAGE]).catch(() => '');
+  const hash = createHash('sha256')
+    .update(RECIPE_VERSION)
+    .update(claude)
+    .update(readFileSync(BUSYBOX))
+    .digest('hex')
+    .slice(0, 16);
+  const existing = await podman(['image', 'inspect', '--format', '{{index .Labels "oca.recipe"}}', TEST_IMAGE]).catch(
+    () => '',
+  );
   if (existing.trim() === hash) return;
   const root = path.join(dir, 'rootfs');
-  for (const sub of ['bin', 'etc', 'root', 'tmp', 'usr/local/bin', 'work']) mkdirSync(path.join(root, sub), { recursive: true });
+  for (const sub of ['bin', 'etc', 'root', 'tmp', 'usr/local/bin', 'work'])
+    mkdirSync(path.join(root, sub), { recursive: true });
   chmodSync(path.join(root, 'tmp'), 0o1777);
   copyFileSync(BUSYBOX, path.join(root, 'bin/busybox'));
   const applets = (await run(BUSYBOX, ['--list'])).stdout.split('\n').filter((name) => name && name !== 'busybox');
   for (const applet of applets) symlinkSync('busybox', path.join(root, 'bin', applet));
-  writeFileSync(path.join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n');
+  writeFileSync(
+    path.join(root, 'etc/passwd'),
+    'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n',
+  );
   writeFileSync(path.join(root, 'etc/group'), 'root:x:0:\nnogroup:x:65534:\n');
   writeFileSync(path.join(root, CONTAINER_CLAUDE), claude, { mode: 0o755 });
   const tar = path.join(dir, 'rootfs.tar');
   await run('tar', ['-C', root, '-cf', tar, '.']);
-  await podman(['import', '--change', `LABEL oca.recipe=${hash}`, '--change', 'ENV PATH=/usr/local/bin:/bin', tar, TEST_IMAGE]);
+  await podman([
+    'import',
+    '--change',
+    `LABEL oca.recipe=${hash}`,
+    '--change',
+    'ENV PATH=/usr/local/bin:/bin',
+    tar,
+    TEST_IMAGE,
+  ]);
   rmSync(root, { recursive: true, force: true });
   rmSync(tar, { force: true });
 }
@@ -122,4 +160,3 @@ export function ping(socket: string): Promise<boolean> {
     req.end();
   });
 }
-

@@ -69,7 +69,15 @@ export async function startSentinelGroup(master = 'oca-master'): Promise<Sentine
       sentinels.push(spawn('redis-sentinel', [conf], { stdio: 'ignore' }));
       sentinelPorts.push(port);
     }
-    const sentinelClient = (port: number) => new Redis({ host: '127.0.0.1', port, password: sentinelPassword, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const sentinelClient = (port: number) =>
+      new Redis({
+        host: '127.0.0.1',
+        port,
+        password: sentinelPassword,
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
     // Ready when every Sentinel knows the replica and the other two Sentinels (so a vote can pass).
     await eventually(async () => {
       for (const port of sentinelPorts) {
@@ -124,7 +132,15 @@ export async function startSentinelGroup(master = 'oca-master'): Promise<Sentine
         await client.subscribe('+switch-master');
         return async () => {
           try {
-            return await eventually(() => Promise.race([switched, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 200))]), 'the Sentinels to switch the master', 60_000);
+            return await eventually(
+              () =>
+                Promise.race([
+                  switched,
+                  new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 200)),
+                ]),
+              'the Sentinels to switch the master',
+              60_000,
+            );
           } finally {
             client.disconnect();
           }
@@ -139,7 +155,14 @@ export async function startSentinelGroup(master = 'oca-master'): Promise<Sentine
 }
 
 async function replicaLinkUp(port: number, password: string): Promise<boolean> {
-  const client = new Redis({ host: '127.0.0.1', port, password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const client = new Redis({
+    host: '127.0.0.1',
+    port,
+    password,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   client.on('error', () => {});
   try {
     await client.connect();

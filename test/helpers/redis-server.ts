@@ -34,17 +34,33 @@ export interface RedisServerOptions {
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const dir = mkdtempSync(path.join(tmpdir(), 'oca-redis-'));
   const port = await freePort();
-  const url = options.password ? `redis://:${encodeURIComponent(options.password)}@127.0.0.1:${port}` : `redis://127.0.0.1:${port}`;
+  const url = options.password
+    ? `redis://:${encodeURIComponent(options.password)}@127.0.0.1:${port}`
+    : `redis://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
 
   const start = async () => {
-    const args = ['--port', String(port), '--bind', '127.0.0.1', ...(options.bind ?? []), '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec'];
+    const args = [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      ...(options.bind ?? []),
+      '--dir',
+      dir,
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'everysec',
+    ];
     args.push('--save', '', '--daemonize', 'no', '--protected-mode', 'no', '--logfile', path.join(dir, 'redis.log'));
     if (options.password) args.push('--requirepass', options.password, '--masterauth', options.password);
     args.push(...(options.args ?? []));
     const started = spawn('redis-server', args, { stdio: 'ignore' });
     child = started;
-    const exited = new Promise<never>((_, reject) => started.once('exit', (code) => reject(new Error(`redis-server exited (${code}); see ${dir}/redis.log`))));
+    const exited = new Promise<never>((_, reject) =>
+      started.once('exit', (code) => reject(new Error(`redis-server exited (${code}); see ${dir}/redis.log`))),
+    );
     exited.catch(() => {});
     await Promise.race([waitForPing(url), exited]);
   };
@@ -93,4 +109,3 @@ async function waitForPing(url: string): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
-

@@ -74,11 +74,25 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<SshdSer
     await Promise.all([
       run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'oca-test-host', '-f', file('host_ed25519')]),
       run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'oca-test-client', '-f', file('client_ed25519')]),
-      run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', 'oca-test-encrypted', '-f', file('client_encrypted')]),
+      run('ssh-keygen', [
+        '-q',
+        '-t',
+        'ed25519',
+        '-N',
+        passphrase,
+        '-C',
+        'oca-test-encrypted',
+        '-f',
+        file('client_encrypted'),
+      ]),
     ]);
-    writeFileSync(file('authorized_keys'), readFileSync(file('client_ed25519.pub'), 'utf8') + readFileSync(file('client_encrypted.pub'), 'utf8'), {
-      mode: 0o600,
-    });
+    writeFileSync(
+      file('authorized_keys'),
+      readFileSync(file('client_ed25519.pub'), 'utf8') + readFileSync(file('client_encrypted.pub'), 'utf8'),
+      {
+        mode: 0o600,
+      },
+    );
     const [keyType, keyBase64] = readFileSync(file('host_ed25519.pub'), 'utf8').split(' ');
     const hostKeyBlob = Buffer.from(keyBase64!, 'base64');
     const port = await freePort();
@@ -174,7 +188,6 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<SshdSer
   }
 }
 
-
 // `sshd -t` checks the config first, so a bad line fails with sshd's own message. PerSourcePenalties
 // (OpenSSH 9.8+) would lock 127.0.0.1 out after the connections tests drop on purpose.
 async function writeConfig(configFile: string, lines: string[]): Promise<void> {
@@ -194,7 +207,8 @@ async function writeConfig(configFile: string, lines: string[]): Promise<void> {
 async function waitForBanner(port: number, child: ChildProcess, log: () => string): Promise<void> {
   const deadline = Date.now() + 10_000;
   for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`sshd exited before it was ready:\n${log()}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`sshd exited before it was ready:\n${log()}`);
     if (await readBanner(port)) return;
     if (Date.now() > deadline) throw new Error(`sshd did not answer on port ${port}:\n${log()}`);
     await new Promise((resolve) => setTimeout(resolve, 20));

@@ -43,7 +43,10 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
         upstream.pause();
       }
     },
-    upstreamPorts: () => pairs.filter(([client, upstream]) => !frozen.has(client) && !upstream.destroyed).map(([, upstream]) => upstream.localPort ?? 0),
+    upstreamPorts: () =>
+      pairs
+        .filter(([client, upstream]) => !frozen.has(client) && !upstream.destroyed)
+        .map(([, upstream]) => upstream.localPort ?? 0),
     async close() {
       for (const [client, upstream] of pairs.splice(0)) {
         client.destroy();

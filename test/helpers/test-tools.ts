@@ -9,7 +9,10 @@ import path from 'node:path';
 
 /** $OCA_TEST_TOOLS, else ~/.cache/openclaw-agent-test-tools. */
 export function testToolsDir(): string {
-  return process.env.OCA_TEST_TOOLS ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'openclaw-agent-test-tools');
+  return (
+    process.env.OCA_TEST_TOOLS ??
+    path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'openclaw-agent-test-tools')
+  );
 }
 
 /** The version in a package.json, or undefined. */
@@ -26,7 +29,12 @@ export function installedVersion(packageJson: string): string | undefined {
  * installer at a time (a lock older than ten minutes is taken as left by a killed installer).
  * `pathFirst` goes first on PATH while npm runs (the Node that runs install scripts).
  */
-export async function ensureNpmTool(prefix: string, spec: string, ready: () => boolean, pathFirst?: string): Promise<void> {
+export async function ensureNpmTool(
+  prefix: string,
+  spec: string,
+  ready: () => boolean,
+  pathFirst?: string,
+): Promise<void> {
   if (ready()) return;
   const root = testToolsDir();
   mkdirSync(root, { recursive: true });
@@ -36,7 +44,8 @@ export async function ensureNpmTool(prefix: string, spec: string, ready: () => b
       mkdirSync(lock);
       break;
     } catch {
-      if (Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 600_000) rmSync(lock, { recursive: true, force: true });
+      if (Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 600_000)
+        rmSync(lock, { recursive: true, force: true });
       await new Promise((resolve) => setTimeout(resolve, 1000));
       if (ready()) return;
     }
@@ -46,8 +55,16 @@ export async function ensureNpmTool(prefix: string, spec: string, ready: () => b
     // Install scripts may leave compile caches in TMPDIR: they go with this directory.
     const scratch = mkdtempSync(path.join(root, 'tmp-'));
     try {
-      const env = { ...process.env, TMPDIR: scratch, ...(pathFirst ? { PATH: `${pathFirst}:${process.env.PATH}` } : {}) };
-      execFileSync('npm', ['install', '--prefix', path.join(root, prefix), '--no-audit', '--no-fund', '--loglevel=error', spec], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+      const env = {
+        ...process.env,
+        TMPDIR: scratch,
+        ...(pathFirst ? { PATH: `${pathFirst}:${process.env.PATH}` } : {}),
+      };
+      execFileSync(
+        'npm',
+        ['install', '--prefix', path.join(root, prefix), '--no-audit', '--no-fund', '--loglevel=error', spec],
+        { env, stdio: ['ignore', 'ignore', 'inherit'] },
+      );
     } finally {
       rmSync(scratch, { recursive: true, force: true });
     }

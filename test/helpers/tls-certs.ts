@@ -31,14 +31,35 @@ export function createCertificates(dir: string, name = 'test'): TlsFiles {
   const ext = file('san.ext');
   writeFileSync(ext, 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
   const key = ['-newkey', 'rsa:2048', '-nodes'];
-  openssl(['req', '-x509', ...key, '-keyout', files.caKey, '-out', files.caCert, '-days', '2', '-subj', `/CN=${name} CA`], dir);
+  openssl(
+    ['req', '-x509', ...key, '-keyout', files.caKey, '-out', files.caCert, '-days', '2', '-subj', `/CN=${name} CA`],
+    dir,
+  );
   for (const [role, cert, certKey, extra] of [
     ['server', files.serverCert, files.serverKey, ['-extfile', ext]],
     ['client', files.clientCert, files.clientKey, []],
   ] as const) {
     const csr = file(`${role}.csr`);
     openssl(['req', ...key, '-keyout', certKey, '-out', csr, '-subj', `/CN=${name} ${role}`], dir);
-    openssl(['x509', '-req', '-in', csr, '-CA', files.caCert, '-CAkey', files.caKey, '-CAcreateserial', '-out', cert, '-days', '2', ...extra], dir);
+    openssl(
+      [
+        'x509',
+        '-req',
+        '-in',
+        csr,
+        '-CA',
+        files.caCert,
+        '-CAkey',
+        files.caKey,
+        '-CAcreateserial',
+        '-out',
+        cert,
+        '-days',
+        '2',
+        ...extra,
+      ],
+      dir,
+    );
   }
   return files;
 }

@@ -41,7 +41,14 @@ export class WebhookReceiver {
         const path = req.url ?? '/';
         const script = this.scripts.get(path) ?? [200];
         const status = script.length > 1 ? script.shift()! : script[0]!;
-        const request: ReceivedRequest = { path, headers: req.headers, body, answered: status, acknowledged: false, held: status === HANG };
+        const request: ReceivedRequest = {
+          path,
+          headers: req.headers,
+          body,
+          answered: status,
+          acknowledged: false,
+          held: status === HANG,
+        };
         this.requests.push(request);
         if (status === HANG) {
           res.once('close', () => (request.held = false));

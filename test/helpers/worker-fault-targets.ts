@@ -95,7 +95,14 @@ function containerTarget(): WorkerFaultTarget {
     },
     async afterEach() {
       const listed = (await docker?.listContainers({ all: true, filters: { label: ['openclaw.executor=box'] } })) ?? [];
-      await Promise.all(listed.map((c) => docker!.getContainer(c.Id).remove({ force: true }).catch(() => {})));
+      await Promise.all(
+        listed.map((c) =>
+          docker!
+            .getContainer(c.Id)
+            .remove({ force: true })
+            .catch(() => {}),
+        ),
+      );
     },
     async teardown() {
       await engine?.stop();

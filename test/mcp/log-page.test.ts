@@ -4,7 +4,11 @@ import { formatCursor, PAGE_MAX_CHARS, renderLogPage, type LogCursor } from '../
 
 const SHELL = { taskType: 'shell_command' as const };
 const out = (id: string, text: string): LogEntry => ({ id, kind: 'output', stream: 'stdout', text });
-const end = (id: string): LogEntry => ({ id, kind: 'end', end: { status: 'completed', exit_code: 0, signal: null, error: null } });
+const end = (id: string): LogEntry => ({
+  id,
+  kind: 'end',
+  end: { status: 'completed', exit_code: 0, signal: null, error: null },
+});
 
 // Pages through `log` as a reader would: from each cursor, the entries after it (the one it
 // points inside first, from its offset).
@@ -42,9 +46,18 @@ describe('renderLogPage', () => {
   });
 
   it('shows the note about dropped output, and never takes it for a cursor', () => {
-    const note: LogEntry = { id: '5-0', kind: 'output', stream: 'system', text: '1 MiB of earlier output was dropped here\n' };
+    const note: LogEntry = {
+      id: '5-0',
+      kind: 'output',
+      stream: 'system',
+      text: '1 MiB of earlier output was dropped here\n',
+    };
     const page = renderLogPage([note, out('6-0', 'kept\n')], SHELL, { id: '5-0' }, true);
-    expect(page).toEqual({ text: '[openclaw-agent] 1 MiB of earlier output was dropped here\nkept\n', cursor: '6-0', truncated: false });
+    expect(page).toEqual({
+      text: '[openclaw-agent] 1 MiB of earlier output was dropped here\nkept\n',
+      cursor: '6-0',
+      truncated: false,
+    });
     expect(renderLogPage([note], SHELL, { id: '5-0' }, true).cursor).toBe('5-0');
   });
 
@@ -59,7 +72,13 @@ describe('renderLogPage', () => {
   });
 
   it("renders a Claude task's stdout as a transcript", () => {
-    const init = JSON.stringify({ type: 'system', subtype: 'init', session_id: 'abcdef12-0000', model: 'claude-x', cwd: '/work' });
+    const init = JSON.stringify({
+      type: 'system',
+      subtype: 'init',
+      session_id: 'abcdef12-0000',
+      model: 'claude-x',
+      cwd: '/work',
+    });
     const page = renderLogPage([out('1-0', `${init}\n`)], { taskType: 'claude_code' }, { id: '0' }, true);
     expect(page.text).toBe('● session abcdef12 · model claude-x · /work\n');
   });

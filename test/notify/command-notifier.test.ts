@@ -11,13 +11,35 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const EVENT = taskEndEvent({ name: 'it\'s "quoted"; $(touch pwned)', summary: 'cargo test' });
 
-const notifier = (argv: string[], timeoutMs = 10_000): CommandNotifier => ({ type: 'command', on: ['failed'], argv, timeoutMs });
+const notifier = (argv: string[], timeoutMs = 10_000): CommandNotifier => ({
+  type: 'command',
+  on: ['failed'],
+  argv,
+  timeoutMs,
+});
 
 describe('runCommandNotifier', () => {
   it('fills the template fields into argv words, as one word each and without a shell, and sets OCA_* variables', async () => {
     const out = path.join(dir, 'fields');
     const script = `printf '%s\\n' "$@" > ${out}; env | grep '^OCA_' | sort >> ${out}`;
-    const outcome = await runCommandNotifier(notifier(['sh', '-c', script, 'sh', '{name}', '{status} after {duration}', '{id}', '{short_id}', '{exit_code}', '[{signal}]', '{executor}', '{task_type}', '[{cost}]']), EVENT);
+    const outcome = await runCommandNotifier(
+      notifier([
+        'sh',
+        '-c',
+        script,
+        'sh',
+        '{name}',
+        '{status} after {duration}',
+        '{id}',
+        '{short_id}',
+        '{exit_code}',
+        '[{signal}]',
+        '{executor}',
+        '{task_type}',
+        '[{cost}]',
+      ]),
+      EVENT,
+    );
     expect(outcome).toEqual({ kind: 'delivered', exitCode: 0 });
     expect(readFileSync(out, 'utf8').split('\n')).toEqual([
       'it\'s "quoted"; $(touch pwned)',
@@ -61,7 +83,9 @@ describe('runCommandNotifier', () => {
   });
 
   it('reports a failing command with its exit code and last stderr line', async () => {
-    expect(await runCommandNotifier(notifier(['sh', '-c', 'echo first >&2; echo "no route to ntfy.sh" >&2; exit 7']), EVENT)).toEqual({
+    expect(
+      await runCommandNotifier(notifier(['sh', '-c', 'echo first >&2; echo "no route to ntfy.sh" >&2; exit 7']), EVENT),
+    ).toEqual({
       kind: 'failed',
       exitCode: 7,
       error: 'exited with code 7: no route to ntfy.sh',
@@ -92,16 +116,25 @@ describe('runCommandNotifier', () => {
 
   it('drops a NUL from the values instead of failing to start', async () => {
     const out = path.join(dir, 'nul');
-    const outcome = await runCommandNotifier(notifier(['sh', '-c', `printf '%s' "$1" > ${out}`, 'sh', '{name}']), taskEndEvent({ name: 'a\u0000b' }));
+    const outcome = await runCommandNotifier(
+      notifier(['sh', '-c', `printf '%s' "$1" > ${out}`, 'sh', '{name}']),
+      taskEndEvent({ name: 'a\u0000b' }),
+    );
     expect(outcome).toEqual({ kind: 'delivered', exitCode: 0 });
     expect(readFileSync(out, 'utf8')).toBe('ab');
   });
 
   it('stops a command that hangs past its timeout, with what it started', async () => {
     const pidFile = path.join(dir, 'child.pid');
-    const outcome = await runCommandNotifier(notifier(['sh', '-c', `sleep 300 & echo $! > ${pidFile}; wait`], 500), EVENT);
-    expect(outcome).toEqual({ kind: 'failed', error: "timed out after 500ms and was stopped — raise the notifier's timeout if it needs longer" });
+    const outcome = await runCommandNotifier(
+      notifier(['sh', '-c', `sleep 300 & echo $! > ${pidFile}; wait`], 500),
+      EVENT,
+    );
+    expect(outcome).toEqual({
+      kind: 'failed',
+      error: "timed out after 500ms and was stopped — raise the notifier's timeout if it needs longer",
+    });
     const child = Number(readFileSync(pidFile, 'utf8'));
-    await eventually(async () => (isProcessAlive(child) ? undefined : true), 'the command\'s child to be stopped');
+    await eventually(async () => (isProcessAlive(child) ? undefined : true), "the command's child to be stopped");
   });
 });

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, InvalidInputError, parseConfigText, resolveTaskNotifiers, WAKE_RETRY_SCHEDULE_MS } from '../../src/index.js';
+import {
+  ConfigError,
+  InvalidInputError,
+  parseConfigText,
+  resolveTaskNotifiers,
+  WAKE_RETRY_SCHEDULE_MS,
+} from '../../src/index.js';
 
 const NOTIFIERS = `notifiers:
   jimmy:
@@ -38,7 +44,12 @@ describe('notifiers in the config', () => {
       retrySchedule: WAKE_RETRY_SCHEDULE_MS,
       timeoutMs: 10_000,
     });
-    expect(config.notifiers.desk).toEqual({ type: 'command', on: ['failed', 'timed_out'], argv: ['notify-send', '{name}', '{status} after {duration}'], timeoutMs: 5000 });
+    expect(config.notifiers.desk).toEqual({
+      type: 'command',
+      on: ['failed', 'timed_out'],
+      argv: ['notify-send', '{name}', '{status} after {duration}'],
+      timeoutMs: 5000,
+    });
   });
 
   it('has none and notifies nobody without the section', () => {
@@ -48,20 +59,50 @@ describe('notifiers in the config', () => {
   });
 
   it.each([
-    ['notifiers:\n  jimmy:\n    type: slack\n', 'line 3: Expected `notifiers.jimmy.type` to be one of "openclaw", "command", got `slack`'],
-    ['notifiers:\n  jimmy:\n    type: openclaw\n', "line 3: `notifiers.jimmy.url`: an openclaw notifier needs `url`, the gateway's address like http://127.0.0.1:18789"],
-    ['notifiers:\n  desk:\n    type: command\n', 'line 3: `notifiers.desk.argv`: a command notifier needs `argv`, like [notify-send, "{name}", "{status}"]'],
-    ['notifiers:\n  jimmy:\n    type: openclaw\n    url: ftp://gateway\n', 'line 4: `notifiers.jimmy.url`: expected the gateway URL, like http://127.0.0.1:18789, got `ftp://gateway`'],
-    ['notifiers:\n  jimmy:\n    type: openclaw\n    url: http://x\n    mode: later\n', 'line 5: Expected `notifiers.jimmy.mode` to be one of "now", "next-heartbeat", got `later`'],
+    [
+      'notifiers:\n  jimmy:\n    type: slack\n',
+      'line 3: Expected `notifiers.jimmy.type` to be one of "openclaw", "command", got `slack`',
+    ],
+    [
+      'notifiers:\n  jimmy:\n    type: openclaw\n',
+      "line 3: `notifiers.jimmy.url`: an openclaw notifier needs `url`, the gateway's address like http://127.0.0.1:18789",
+    ],
+    [
+      'notifiers:\n  desk:\n    type: command\n',
+      'line 3: `notifiers.desk.argv`: a command notifier needs `argv`, like [notify-send, "{name}", "{status}"]',
+    ],
+    [
+      'notifiers:\n  jimmy:\n    type: openclaw\n    url: ftp://gateway\n',
+      'line 4: `notifiers.jimmy.url`: expected the gateway URL, like http://127.0.0.1:18789, got `ftp://gateway`',
+    ],
+    [
+      'notifiers:\n  jimmy:\n    type: openclaw\n    url: http://x\n    mode: later\n',
+      'line 5: Expected `notifiers.jimmy.mode` to be one of "now", "next-heartbeat", got `later`',
+    ],
     [
       'notifiers:\n  desk:\n    type: command\n    argv: [echo, "{nmae}"]\n',
       'line 4: `notifiers.desk.argv[1]`: {nmae} is no field; use {id} {short_id} {name} {status} {exit_code} {signal} {duration} {executor} {task_type} {cost}',
     ],
-    ['notifiers:\n  none:\n    type: command\n    argv: [x]\n', 'line 3: `notifiers.none`: "none" means "no notifier" in --notify; choose another name'],
-    ['notifiers:\n  jimmy:\n    type: openclaw\n    url: http://me:s3cret@gateway\n', 'line 4: `notifiers.jimmy.url`: put no user or password in the URL: the token goes in token_env'],
-    ['notifiers:\n  desk:\n    type: command\n    argv: ["{name}"]\n', 'line 4: `notifiers.desk.argv[0]`: the program (argv[0]) cannot hold a {field}: give it as a fixed path or name, got `{name}`'],
-    ['notifiers:\n  desk:\n    type: command\n    argv: [x]\n    timeout: 2h\n', 'line 5: `notifiers.desk.timeout`: expected at most 1h, got `2h`'],
-    [`${NOTIFIERS}defaults:\n  notify: [jimmy, slack]\n`, 'line 12: `defaults.notify[1]`: no such notifier under `notifiers:` (defined: jimmy, desk), got `slack`'],
+    [
+      'notifiers:\n  none:\n    type: command\n    argv: [x]\n',
+      'line 3: `notifiers.none`: "none" means "no notifier" in --notify; choose another name',
+    ],
+    [
+      'notifiers:\n  jimmy:\n    type: openclaw\n    url: http://me:s3cret@gateway\n',
+      'line 4: `notifiers.jimmy.url`: put no user or password in the URL: the token goes in token_env',
+    ],
+    [
+      'notifiers:\n  desk:\n    type: command\n    argv: ["{name}"]\n',
+      'line 4: `notifiers.desk.argv[0]`: the program (argv[0]) cannot hold a {field}: give it as a fixed path or name, got `{name}`',
+    ],
+    [
+      'notifiers:\n  desk:\n    type: command\n    argv: [x]\n    timeout: 2h\n',
+      'line 5: `notifiers.desk.timeout`: expected at most 1h, got `2h`',
+    ],
+    [
+      `${NOTIFIERS}defaults:\n  notify: [jimmy, slack]\n`,
+      'line 12: `defaults.notify[1]`: no such notifier under `notifiers:` (defined: jimmy, desk), got `slack`',
+    ],
   ])('names the file, the line and the field of a mistake in one line (%#)', (yaml, where) => {
     expect(configError(yaml)).toBe(`config error in c.yaml ${where}`);
   });
@@ -82,17 +123,26 @@ describe('resolveTaskNotifiers', () => {
     // None is written as nothing at all.
     expect(resolveTaskNotifiers(config, ['none'], undefined)).toEqual({});
     expect(resolveTaskNotifiers(config, [], undefined)).toEqual({});
-    expect(() => resolveTaskNotifiers(config, ['none', 'desk'], undefined)).toThrow('`notify`: "none" turns every notifier off; do not name others beside it');
+    expect(() => resolveTaskNotifiers(config, ['none', 'desk'], undefined)).toThrow(
+      '`notify`: "none" turns every notifier off; do not name others beside it',
+    );
   });
 
   it('refuses an unknown name, naming the flag and the names configured', () => {
-    expect(() => resolveTaskNotifiers(config, ['jimy'], undefined, { notify: '--notify', session: '--notify-session' })).toThrow(
+    expect(() =>
+      resolveTaskNotifiers(config, ['jimy'], undefined, { notify: '--notify', session: '--notify-session' }),
+    ).toThrow(
       new InvalidInputError('unknown notifier "jimy" in `--notify` — configured: jimmy, desk; "none" turns them off'),
     );
   });
 
   it('passes a session key on only to an openclaw notifier', () => {
-    expect(resolveTaskNotifiers(config, undefined, 'agent:main:work')).toEqual({ notify: ['jimmy'], notifySession: 'agent:main:work' });
-    expect(() => resolveTaskNotifiers(config, ['desk'], 'agent:main:work')).toThrow(/`notifySession` sets the OpenClaw session to wake, but this task has no openclaw notifier/);
+    expect(resolveTaskNotifiers(config, undefined, 'agent:main:work')).toEqual({
+      notify: ['jimmy'],
+      notifySession: 'agent:main:work',
+    });
+    expect(() => resolveTaskNotifiers(config, ['desk'], 'agent:main:work')).toThrow(
+      /`notifySession` sets the OpenClaw session to wake, but this task has no openclaw notifier/,
+    );
   });
 });

@@ -44,10 +44,23 @@ defaults:
 `,
     });
     // The gateway's agent reaches our tasks through `openclaw-agent mcp`, started by the gateway.
-    const env = { OPENCLAW_AGENT_CONFIG: h.configPath, OPENCLAW_AGENT_HOME: h.home, REDIS_URL: h.env.REDIS_URL!, HOME: h.home, PATH: process.env.PATH! };
-    gateway = new OpenClawGateway({ port, modelUrl: model.url, mcpServers: { 'openclaw-agent': { command: process.execPath, args: [BIN, 'mcp'], env, cwd: h.dir } } });
+    const env = {
+      OPENCLAW_AGENT_CONFIG: h.configPath,
+      OPENCLAW_AGENT_HOME: h.home,
+      REDIS_URL: h.env.REDIS_URL!,
+      HOME: h.home,
+      PATH: process.env.PATH!,
+    };
+    gateway = new OpenClawGateway({
+      port,
+      modelUrl: model.url,
+      mcpServers: { 'openclaw-agent': { command: process.execPath, args: [BIN, 'mcp'], env, cwd: h.dir } },
+    });
     await gateway.start();
-    worker = await h.startWorker('local', { OPENCLAW_HOOKS_TOKEN: gateway.hooksToken, STRANGER_HOOKS_TOKEN: 'not-the-gateway-token-0123456789' });
+    worker = await h.startWorker('local', {
+      OPENCLAW_HOOKS_TOKEN: gateway.hooksToken,
+      STRANGER_HOOKS_TOKEN: 'not-the-gateway-token-0123456789',
+    });
     worker.stderr!.on('data', (chunk: Buffer) => (workerLog += chunk.toString()));
     client = await h.client();
   }, 300_000);
@@ -73,9 +86,16 @@ defaults:
   };
   // Every text of a request to the model: system blocks and message contents.
   const textOf = (request: ModelRequest): string =>
-    JSON.stringify([request.body?.system ?? '', (request.body?.messages ?? []).map((m: { content: unknown }) => m.content)]);
+    JSON.stringify([
+      request.body?.system ?? '',
+      (request.body?.messages ?? []).map((m: { content: unknown }) => m.content),
+    ]);
   const wakeLineOf = (id: string) =>
-    eventually(async () => model.requests.find((r) => textOf(r).includes(`openclaw-agent: task ${id.slice(0, 8)} `)), `the wake line of ${id} at the model`, 120_000);
+    eventually(
+      async () => model.requests.find((r) => textOf(r).includes(`openclaw-agent: task ${id.slice(0, 8)} `)),
+      `the wake line of ${id} at the model`,
+      120_000,
+    );
 
   it('records a wrong hooks token as failed, in one line of the worker log, and never tries again', async () => {
     const id = await runTask(['--notify', 'stranger', '--', 'true']);
@@ -86,7 +106,8 @@ defaults:
       state: 'failed',
       attempts: 1,
       status: 401,
-      error: "the gateway refused the hooks token (HTTP 401) — set STRANGER_HOOKS_TOKEN in the worker's environment to the gateway's hooks.token",
+      error:
+        "the gateway refused the hooks token (HTTP 401) — set STRANGER_HOOKS_TOKEN in the worker's environment to the gateway's hooks.token",
     });
     // Longer than a retry would wait: still the one attempt, and one line said so.
     await new Promise((resolve) => setTimeout(resolve, 4000));
@@ -98,27 +119,48 @@ defaults:
 
   it('records what the gateway refuses, in its words: an unknown agent, a session key it does not allow', async () => {
     const ghost = await runTask(['--notify', 'ghost', '--', 'true']);
-    expect(await deliveryOf(ghost, 'ghost')).toMatchObject({ state: 'failed', attempts: 1, status: 400, error: 'the gateway refused the wake request (HTTP 400: unknown agentId "ghost")' });
+    expect(await deliveryOf(ghost, 'ghost')).toMatchObject({
+      state: 'failed',
+      attempts: 1,
+      status: 400,
+      error: 'the gateway refused the wake request (HTTP 400: unknown agentId "ghost")',
+    });
     const session = await runTask(['--notify-session', 'agent:main:builds', '--', 'true']);
     expect(await deliveryOf(session, 'jimmy')).toMatchObject({
       state: 'failed',
       status: 400,
-      error: 'the gateway refused the wake request (HTTP 400: sessionKey is disabled for externally supplied hook payload values; set hooks.allowRequestSessionKey=true to enable)',
+      error:
+        'the gateway refused the wake request (HTTP 400: sessionKey is disabled for externally supplied hook payload values; set hooks.allowRequestSessionKey=true to enable)',
     });
   });
 
   it("wakes the agent when a task ends: its model's prompt holds the id and status, and none of the task's output", async () => {
-    const id = await runTask(['--name', 'workspace tests', '-c', `echo "${INJECTION}"; echo "${INJECTION}" >&2; exit 3`]);
-    expect(await deliveryOf(id, 'jimmy')).toMatchObject({ state: 'delivered', attempts: 1, status: 200, outcome: 'queued' });
+    const id = await runTask([
+      '--name',
+      'workspace tests',
+      '-c',
+      `echo "${INJECTION}"; echo "${INJECTION}" >&2; exit 3`,
+    ]);
+    expect(await deliveryOf(id, 'jimmy')).toMatchObject({
+      state: 'delivered',
+      attempts: 1,
+      status: 200,
+      outcome: 'queued',
+    });
     const prompt = textOf(await wakeLineOf(id));
     const short = id.slice(0, 8);
-    expect(prompt).toMatch(new RegExp(`openclaw-agent: task ${short} \\\\+"workspace tests\\\\+" failed \\(exit 3\\) after \\d[\\w.]* on local — openclaw-agent logs ${short}`));
+    expect(prompt).toMatch(
+      new RegExp(
+        `openclaw-agent: task ${short} \\\\+"workspace tests\\\\+" failed \\(exit 3\\) after \\d[\\w.]* on local — openclaw-agent logs ${short}`,
+      ),
+    );
     expect(model.requests.filter((r) => r.raw.includes('IGNORE PREVIOUS INSTRUCTIONS'))).toEqual([]);
   }, 150_000);
 
   it('lets an agent in the gateway dispatch a task through the MCP server, end its turn, and be woken by its end', async () => {
     let dispatched: string | undefined;
-    model.script = (request) => (request.raw.includes('OCA-DISPATCH') ? dispatchTurn(request, (id) => (dispatched = id)) : undefined);
+    model.script = (request) =>
+      request.raw.includes('OCA-DISPATCH') ? dispatchTurn(request, (id) => (dispatched = id)) : undefined;
     const asked = await fetch(`${gateway.url}/hooks/wake`, {
       method: 'POST',
       headers: { authorization: `Bearer ${gateway.hooksToken}`, 'content-type': 'application/json' },
@@ -131,17 +173,25 @@ defaults:
     expect(task).toMatchObject({ name: 'release build', command: 'echo built by the agent', notify: ['jimmy'] });
     expect(await deliveryOf(id, 'jimmy')).toMatchObject({ state: 'delivered' });
     const short = id.slice(0, 8);
-    expect(textOf(await wakeLineOf(id))).toMatch(new RegExp(`openclaw-agent: task ${short} \\\\+"release build\\\\+" completed \\(exit 0\\) after \\d[\\w.]* on local — openclaw-agent logs ${short}`));
+    expect(textOf(await wakeLineOf(id))).toMatch(
+      new RegExp(
+        `openclaw-agent: task ${short} \\\\+"release build\\\\+" completed \\(exit 0\\) after \\d[\\w.]* on local — openclaw-agent logs ${short}`,
+      ),
+    );
   }, 200_000);
 
   it('delivers a wake once the gateway is back, after it was down for 30 s when the task ended', async () => {
     await gateway.stop();
     const down = Date.now();
     const id = await runTask(['--name', 'while away', '--', 'true']);
-    const retrying = await eventually(async () => {
-      const state = (toTaskJson(await client.get(id)).notifiers as NotifierState[])[0];
-      return state?.state === 'retrying' && state.attempts >= 2 ? state : undefined;
-    }, 'the wake to be retried', 30_000);
+    const retrying = await eventually(
+      async () => {
+        const state = (toTaskJson(await client.get(id)).notifiers as NotifierState[])[0];
+        return state?.state === 'retrying' && state.attempts >= 2 ? state : undefined;
+      },
+      'the wake to be retried',
+      30_000,
+    );
     expect(retrying.error).toMatch(/^request failed: .*ECONNREFUSED/);
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, down + 30_000 - Date.now())));
     await gateway.start();
@@ -164,7 +214,13 @@ function dispatchTurn(request: ModelRequest, onDispatched: (id: string) => void)
   const results = new Map<string, string>();
   for (const message of request.body?.messages ?? []) {
     if (!Array.isArray(message.content)) continue;
-    for (const block of message.content as { type: string; id?: string; name?: string; tool_use_id?: string; content?: unknown }[]) {
+    for (const block of message.content as {
+      type: string;
+      id?: string;
+      name?: string;
+      tool_use_id?: string;
+      content?: unknown;
+    }[]) {
       if (block.type === 'tool_use') uses.set(block.id!, block.name!);
       if (block.type === 'tool_result') results.set(block.tool_use_id!, JSON.stringify(block.content));
     }
@@ -179,7 +235,21 @@ function dispatchTurn(request: ModelRequest, onDispatched: (id: string) => void)
   const found = resultOf('tool_search');
   if (found !== undefined) {
     const tool = /mcp:openclaw-agent:[\w.-]*\brun\b/.exec(found)?.[0] ?? 'mcp:openclaw-agent:openclaw-agent__run';
-    return [{ type: 'tool_use', id: `toolu_01Run${Date.now()}`, name: 'tool_call', input: { id: tool, args: { command: 'echo built by the agent', name: 'release build' } } }];
+    return [
+      {
+        type: 'tool_use',
+        id: `toolu_01Run${Date.now()}`,
+        name: 'tool_call',
+        input: { id: tool, args: { command: 'echo built by the agent', name: 'release build' } },
+      },
+    ];
   }
-  return [{ type: 'tool_use', id: `toolu_01Search${Date.now()}`, name: 'tool_search', input: { query: 'openclaw-agent run a shell command as a detached task' } }];
+  return [
+    {
+      type: 'tool_use',
+      id: `toolu_01Search${Date.now()}`,
+      name: 'tool_search',
+      input: { query: 'openclaw-agent run a shell command as a detached task' },
+    },
+  ];
 }

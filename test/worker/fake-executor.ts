@@ -1,4 +1,11 @@
-import { DetachedError, resultFromExitCode, type CleanedUp, type ExecutionContext, type ExecutionResult, type Executor } from '../../src/executors/executor.js';
+import {
+  DetachedError,
+  resultFromExitCode,
+  type CleanedUp,
+  type ExecutionContext,
+  type ExecutionResult,
+  type Executor,
+} from '../../src/executors/executor.js';
 import type { OutputChunk } from '../../src/logs/log-stream.js';
 import type { TaskRequest } from '../../src/tasks/request.js';
 import type { ExecutorType } from '../../src/tasks/record.js';
@@ -98,7 +105,10 @@ export class FakeExecutor implements Executor {
     const onAbort = () => (call.detached = true);
     ctx.signal.addEventListener('abort', onAbort);
     // Shipping resumes where the record's checkpoint says, like a re-attaching executor.
-    const shipped = { stdout: Number(ctx.record.checkpoint.stdout ?? 0) || 0, stderr: Number(ctx.record.checkpoint.stderr ?? 0) || 0 };
+    const shipped = {
+      stdout: Number(ctx.record.checkpoint.stdout ?? 0) || 0,
+      stderr: Number(ctx.record.checkpoint.stderr ?? 0) || 0,
+    };
     const io: FakeIo = {
       start: async (handle = { fake: `${ctx.taskId}.${ctx.attempt}` }, pid = 40_000 + ctx.attempt) => {
         await ctx.markStarted(handle, pid);
@@ -164,14 +174,33 @@ export const jsonLine = (value: Record<string, unknown>): string => `${JSON.stri
  * usage_limit_reached and api_error_status 429. The run then exits 1.
  */
 export function usageLimitLines(sessionId: string, resetsAtSeconds: number): string[] {
-  const info = { status: 'rejected', resetsAt: resetsAtSeconds, rateLimitType: 'five_hour', overageStatus: 'rejected', isUsingOverage: false };
+  const info = {
+    status: 'rejected',
+    resetsAt: resetsAtSeconds,
+    rateLimitType: 'five_hour',
+    overageStatus: 'rejected',
+    isUsingOverage: false,
+  };
   const text = "You've hit your 5-hour limit · resets 5pm (UTC)";
   return [
-    jsonLine({ type: 'system', subtype: 'init', session_id: sessionId, model: 'claude-sonnet-4-5', cwd: '/work', tools: ['Bash'] }),
+    jsonLine({
+      type: 'system',
+      subtype: 'init',
+      session_id: sessionId,
+      model: 'claude-sonnet-4-5',
+      cwd: '/work',
+      tools: ['Bash'],
+    }),
     jsonLine({ type: 'rate_limit_event', rate_limit_info: info, session_id: sessionId }),
     jsonLine({
       type: 'assistant',
-      message: { id: 'msg_limit', role: 'assistant', model: '<synthetic>', content: [{ type: 'text', text }], usage: { input_tokens: 0, output_tokens: 0 } },
+      message: {
+        id: 'msg_limit',
+        role: 'assistant',
+        model: '<synthetic>',
+        content: [{ type: 'text', text }],
+        usage: { input_tokens: 0, output_tokens: 0 },
+      },
       parent_tool_use_id: null,
       session_id: sessionId,
       is_api_error_message: true,
@@ -194,11 +223,38 @@ export function usageLimitLines(sessionId: string, resetsAtSeconds: number): str
 /** A Claude run that succeeds in session `sessionId` (a resumed one says so first). */
 export function successLines(sessionId: string, resumed: boolean): string[] {
   return [
-    jsonLine({ type: 'system', subtype: 'init', session_id: sessionId, model: 'claude-sonnet-4-5', cwd: '/work', tools: ['Bash'] }),
+    jsonLine({
+      type: 'system',
+      subtype: 'init',
+      session_id: sessionId,
+      model: 'claude-sonnet-4-5',
+      cwd: '/work',
+      tools: ['Bash'],
+    }),
     ...(resumed
-      ? [jsonLine({ type: 'assistant', message: { id: 'msg_resume', role: 'assistant', model: 'claude-sonnet-4-5', content: [{ type: 'text', text: `resuming ${sessionId}` }] }, parent_tool_use_id: null, session_id: sessionId })]
+      ? [
+          jsonLine({
+            type: 'assistant',
+            message: {
+              id: 'msg_resume',
+              role: 'assistant',
+              model: 'claude-sonnet-4-5',
+              content: [{ type: 'text', text: `resuming ${sessionId}` }],
+            },
+            parent_tool_use_id: null,
+            session_id: sessionId,
+          }),
+        ]
       : []),
-    jsonLine({ type: 'result', subtype: 'success', is_error: false, num_turns: 2, session_id: sessionId, total_cost_usd: 0.0024, result: 'done' }),
+    jsonLine({
+      type: 'result',
+      subtype: 'success',
+      is_error: false,
+      num_turns: 2,
+      session_id: sessionId,
+      total_cost_usd: 0.0024,
+      result: 'done',
+    }),
   ];
 }
 

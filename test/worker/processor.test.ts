@@ -15,7 +15,15 @@ import { parseRecordHash, toTaskJson, type TaskRecord } from '../../src/tasks/re
 import { DEFAULT_GRACE_MS, requestStop, type StopSwitch } from '../../src/tasks/stop.js';
 import { createTaskProcessor } from '../../src/worker/processor.js';
 import { deleteKeys, eventually } from '../helpers/harness.js';
-import { claudeRun, exits, FakeExecutor, reattachesAndExits, runsUntilStopped, successLines, usageLimitLines } from './fake-executor.js';
+import {
+  claudeRun,
+  exits,
+  FakeExecutor,
+  reattachesAndExits,
+  runsUntilStopped,
+  successLines,
+  usageLimitLines,
+} from './fake-executor.js';
 
 // The task processor's decisions (src/worker/processor.ts), driven as production drives it: a real
 // BullMQ Worker on the executor's queue runs createTaskProcessor against the real Redis, with an
@@ -112,7 +120,11 @@ describe('task processor', () => {
   }
 
   async function enqueue(input: Partial<EnqueueInput> = {}): Promise<string> {
-    const { id } = await client.enqueue({ executor: EXECUTOR, payload: { type: 'shell_command', command: 'make test', args: [], env: {} }, ...input });
+    const { id } = await client.enqueue({
+      executor: EXECUTOR,
+      payload: { type: 'shell_command', command: 'make test', args: [], env: {} },
+      ...input,
+    });
     return id;
   }
 
@@ -155,7 +167,15 @@ describe('task processor', () => {
     const id = await enqueue();
 
     const json = await endedJson(id);
-    expect(json).toMatchObject({ status: 'completed', exit_code: 0, signal: null, error: null, pid: 40_001, attempt: 1, attempts: [] });
+    expect(json).toMatchObject({
+      status: 'completed',
+      exit_code: 0,
+      signal: null,
+      error: null,
+      pid: 40_001,
+      attempt: 1,
+      attempts: [],
+    });
     expect(json.duration_ms).toEqual(expect.any(Number));
     expect(fake.calls).toHaveLength(1);
     expect(fake.calls[0]).toMatchObject({ taskId: id, attempt: 1, handle: {} });
@@ -178,7 +198,11 @@ describe('task processor', () => {
 
     const json = await endedJson(id);
     expect(json).toMatchObject({ status: 'failed', exit_code: 1, attempt: 3 });
-    expect(json.attempts).toEqual([1, 2, 3].map((attempt) => expect.objectContaining({ attempt, outcome: 'failed', exit_code: 1, started_at: expect.any(String) })));
+    expect(json.attempts).toEqual(
+      [1, 2, 3].map((attempt) =>
+        expect.objectContaining({ attempt, outcome: 'failed', exit_code: 1, started_at: expect.any(String) }),
+      ),
+    );
     // Every run is a new one: the processor forgot the last run's handle before it.
     expect(fake.calls.map((c) => [c.attempt, c.handle])).toEqual([
       [1, {}],
@@ -228,7 +252,12 @@ describe('task processor', () => {
     const second = new FakeExecutor(reattachesAndExits(0, 'second half\n'));
     await startWorker(second);
     const json = await endedJson(id);
-    expect(json).toMatchObject({ status: 'completed', exit_code: 0, attempt: 1, started_at: new Date(before.startedAt!).toISOString() });
+    expect(json).toMatchObject({
+      status: 'completed',
+      exit_code: 0,
+      attempt: 1,
+      started_at: new Date(before.startedAt!).toISOString(),
+    });
     expect(second.calls).toHaveLength(1);
     expect(second.calls[0]).toMatchObject({
       attempt: 1,
@@ -252,18 +281,29 @@ describe('task processor', () => {
     await startWorker(fake);
 
     const json = await endedJson(id);
-    expect(json).toMatchObject({ status: 'killed', error: 'killed on request', exit_code: null, started_at: null, attempts: [] });
+    expect(json).toMatchObject({
+      status: 'killed',
+      error: 'killed on request',
+      exit_code: null,
+      started_at: null,
+      attempts: [],
+    });
     const job = await settledJob(id);
     expect(job.failedReason).toBe('killed — killed on request');
     expect(fake.calls).toHaveLength(0);
-    expect((await logOf(id)).ends).toEqual([{ status: 'killed', exit_code: null, signal: null, error: 'killed on request' }]);
+    expect((await logOf(id)).ends).toEqual([
+      { status: 'killed', exit_code: null, signal: null, error: 'killed on request' },
+    ]);
   });
 
-  it('a stop request recorded during a retry\'s backoff ends the task killed without running the next attempt', async () => {
+  it("a stop request recorded during a retry's backoff ends the task killed without running the next attempt", async () => {
     const fake = new FakeExecutor(exits(1, 'boom\n'), runsUntilStopped());
     await startWorker(fake);
     const id = await enqueue({ retries: 2, backoffMs: 800 });
-    await eventually(async () => ((await client.queue(EXECUTOR).getJobState(id)) === 'delayed' ? true : undefined), 'the retry backoff');
+    await eventually(
+      async () => ((await client.queue(EXECUTOR).getJobState(id)) === 'delayed' ? true : undefined),
+      'the retry backoff',
+    );
     await requestStop(client.redis, keys, id, { kind: 'killed', graceMs: 2500, reason: 'killed on request' });
 
     const json = await endedJson(id);
@@ -340,7 +380,13 @@ describe('task processor', () => {
     const id = await enqueue();
     await fake.started(0);
     // Another worker (this one was cut off from Redis) ended the task.
-    await finishTask(client.redis, keys, id, { outcome: 'completed', exitCode: 0, signal: null, finishedAt: Date.now() }, { retentionMs: 3_600_000, maxLogEntries: 20_000 });
+    await finishTask(
+      client.redis,
+      keys,
+      id,
+      { outcome: 'completed', exitCode: 0, signal: null, finishedAt: Date.now() },
+      { retentionMs: 3_600_000, maxLogEntries: 20_000 },
+    );
 
     const job = await settledJob(id);
     const reason = 'the task already ended as completed (recorded by another worker)';
@@ -368,10 +414,13 @@ describe('task processor', () => {
   });
 
   it('an executor error after the run started re-attaches to it instead of failing the task', async () => {
-    const fake = new FakeExecutor(async (_ctx, _call, io) => {
-      await io.start();
-      throw new Error('connection reset by peer');
-    }, reattachesAndExits(0, 'done\n'));
+    const fake = new FakeExecutor(
+      async (_ctx, _call, io) => {
+        await io.start();
+        throw new Error('connection reset by peer');
+      },
+      reattachesAndExits(0, 'done\n'),
+    );
     await startWorker(fake);
     const id = await enqueue();
 
@@ -391,24 +440,38 @@ describe('task processor', () => {
     const id = await enqueue();
 
     const json = await endedJson(id);
-    expect(json).toMatchObject({ status: 'failed', exit_code: null, started_at: null, error: 'executor error: cannot reach the host' });
+    expect(json).toMatchObject({
+      status: 'failed',
+      exit_code: null,
+      started_at: null,
+      error: 'executor error: cannot reach the host',
+    });
     await settledJob(id);
     expect(fake.calls).toHaveLength(1);
   });
 
-  it("a Claude run that meets the usage limit is delayed without spending an attempt, then resumes the same session", async () => {
+  it('a Claude run that meets the usage limit is delayed without spending an attempt, then resumes the same session', async () => {
     const session = randomUUID();
     let resetsAt = 0;
-    const fake = new FakeExecutor(async (ctx, call, io) => {
-      resetsAt = Math.floor(Date.now() / 1000) + 2;
-      return claudeRun(usageLimitLines(session, resetsAt), 1)(ctx, call, io);
-    }, claudeRun(successLines(session, true), 0));
+    const fake = new FakeExecutor(
+      async (ctx, call, io) => {
+        resetsAt = Math.floor(Date.now() / 1000) + 2;
+        return claudeRun(usageLimitLines(session, resetsAt), 1)(ctx, call, io);
+      },
+      claudeRun(successLines(session, true), 0),
+    );
     await startWorker(fake);
     // retries 0: a spent attempt would fail the task for good.
-    const { id } = await client.enqueue({ executor: EXECUTOR, payload: { type: 'claude_code', prompt: 'Fix the build' } });
+    const { id } = await client.enqueue({
+      executor: EXECUTOR,
+      payload: { type: 'claude_code', prompt: 'Fix the build' },
+    });
 
     // It waits: the job is delayed, the record says until when and which session to resume.
-    await eventually(async () => ((await client.queue(EXECUTOR).getJobState(id)) === 'delayed' ? true : undefined), 'the job is delayed');
+    await eventually(
+      async () => ((await client.queue(EXECUTOR).getJobState(id)) === 'delayed' ? true : undefined),
+      'the job is delayed',
+    );
     const waiting = await recordOf(id);
     expect(waiting.outcome).toBeUndefined();
     expect(waiting.limit).toMatchObject({ waits: 1, session, resumeRun: 2, allowed: 3 });
@@ -418,7 +481,14 @@ describe('task processor', () => {
     expect(until).toBeLessThanOrEqual(Math.max(resetsAt * 1000, Date.now()) + 5000);
     // The executor's other Claude tasks are held until then too.
     expect(Number(await client.redis.get(keys.limitHold(EXECUTOR)))).toBe(until);
-    expect(waiting.attempts).toEqual([expect.objectContaining({ attempt: 1, outcome: 'failed', exit_code: 1, error: expect.stringContaining('API error 429') })]);
+    expect(waiting.attempts).toEqual([
+      expect.objectContaining({
+        attempt: 1,
+        outcome: 'failed',
+        exit_code: 1,
+        error: expect.stringContaining('API error 429'),
+      }),
+    ]);
     const job = await jobOf(id);
     expect(job.attemptsMade).toBe(0);
     expect(job.opts.attempts).toBe(1);
@@ -438,7 +508,11 @@ describe('task processor', () => {
     expect(fake.calls[0]!.request.payload).toMatchObject({ type: 'claude_code', prompt: 'Fix the build' });
     expect(fake.calls[0]!.request.payload).not.toHaveProperty('resumeSessionId');
     expect(fake.calls[1]).toMatchObject({ attempt: 2, handle: {} });
-    expect(fake.calls[1]!.request.payload).toMatchObject({ type: 'claude_code', prompt: RESUME_PROMPT, resumeSessionId: session });
+    expect(fake.calls[1]!.request.payload).toMatchObject({
+      type: 'claude_code',
+      prompt: RESUME_PROMPT,
+      resumeSessionId: session,
+    });
     expect(fake.calls[1]!.at).toBeGreaterThanOrEqual(until);
     expect((await logOf(id)).system).toContain("resuming Claude's session after the usage limit (wait 1 of 3)");
     expect((await recordOf(id)).claude?.session_id).toBe(session);

@@ -5,12 +5,26 @@ import type { Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { expandHome, type ExecutorConfig } from '../../config/config.js';
 import { UserFacingError } from '../../errors.js';
-import { DetachedError, type CleanedUp, type CleanupTarget, type ExecutionContext, type ExecutionResult, type Executor } from '../executor.js';
+import {
+  DetachedError,
+  type CleanedUp,
+  type CleanupTarget,
+  type ExecutionContext,
+  type ExecutionResult,
+  type Executor,
+} from '../executor.js';
 import { buildTaskCommand, type TaskCommand } from '../task-command.js';
 import { describeExit, type ContainerExit } from './container-exit.js';
 import { removeContainer, removeTaskContainers, sweepRestingContainers } from './container-retention.js';
 import { ContainerSetup, SetupError } from './container-setup.js';
-import { ATTEMPT_LABEL, buildCreateOptions, containerLabels, containerName, labelFilter, TASK_LABEL } from './container-spec.js';
+import {
+  ATTEMPT_LABEL,
+  buildCreateOptions,
+  containerLabels,
+  containerName,
+  labelFilter,
+  TASK_LABEL,
+} from './container-spec.js';
 import { resolveEngineAddress } from './engine-address.js';
 import {
   attachContainer,
@@ -71,7 +85,10 @@ export class ContainerExecutor implements Executor {
       await withTimeout(this.engine.api.ping(), PING_TIMEOUT_MS);
     } catch (error) {
       const socket = this.address.socketPath;
-      const start = this.config.runtime === 'podman' ? `\`podman system service --time=0${socket ? ` unix://${socket}` : ''}\`` : 'the Docker daemon';
+      const start =
+        this.config.runtime === 'podman'
+          ? `\`podman system service --time=0${socket ? ` unix://${socket}` : ''}\``
+          : 'the Docker daemon';
       throw new UserFacingError(
         'EXECUTOR_FAILED',
         `executor "${this.config.name}": no container engine answers at ${this.where} (${engineMessage(error)}) — start ${start}, or point \`socket\` or DOCKER_HOST at the engine`,
@@ -163,10 +180,18 @@ export class ContainerExecutor implements Executor {
     const needsHome = command.argv[0]?.startsWith('~') || command.workdir?.startsWith('~');
     const home = needsHome ? await this.setup.homeOf(image, command) : '/';
     const argv = command.argv.map((word, index) => (index === 0 ? expandHome(word, home) : word));
-    const workdir = command.workdir === undefined ? undefined : path.posix.resolve('/', expandHome(command.workdir, home));
+    const workdir =
+      command.workdir === undefined ? undefined : path.posix.resolve('/', expandHome(command.workdir, home));
     const labels = containerLabels(ctx.executor.name, ctx.taskId, ctx.attempt);
     const spec = (fullId: boolean) =>
-      buildCreateOptions({ config: ctx.executor, name: containerName(ctx.executor.name, ctx.taskId, ctx.attempt, fullId), labels, command, argv, workdir });
+      buildCreateOptions({
+        config: ctx.executor,
+        name: containerName(ctx.executor.name, ctx.taskId, ctx.attempt, fullId),
+        labels,
+        command,
+        argv,
+        workdir,
+      });
     try {
       return await this.createContainer(spec(false));
     } catch (error) {
@@ -245,7 +270,12 @@ export class ContainerExecutor implements Executor {
    * Reads the container's log from the checkpoint until the container has exited (one more read
    * after that), each read starting where the last one stopped.
    */
-  private async replayLog(ctx: ExecutionContext, id: string, cursor: OutputCursor, waker: Waker): Promise<ContainerExit | 'vanished'> {
+  private async replayLog(
+    ctx: ExecutionContext,
+    id: string,
+    cursor: OutputCursor,
+    waker: Waker,
+  ): Promise<ContainerExit | 'vanished'> {
     const replay = new LogReplay(cursor);
     let exit: ContainerExit | 'vanished' | undefined;
     let waitError: Error | undefined;
@@ -280,14 +310,24 @@ export class ContainerExecutor implements Executor {
   }
 
   // One read of the log from where the replay stands. False when the engine cannot replay logs.
-  private async readLogOnce(ctx: ExecutionContext, id: string, replay: LogReplay, cursor: OutputCursor): Promise<boolean> {
+  private async readLogOnce(
+    ctx: ExecutionContext,
+    id: string,
+    replay: LogReplay,
+    cursor: OutputCursor,
+  ): Promise<boolean> {
     replay.beginRead();
     let stream: Readable;
     try {
       stream = await readContainerLog(this.engine, id, replay.since());
     } catch (error) {
       if (isNotFound(error) || statusOf(error) === undefined) throw error;
-      await ctx.log.append([{ stream: 'system', text: `the engine cannot replay this container's output (${engineMessage(error)}); only its exit code is collected\n` }]);
+      await ctx.log.append([
+        {
+          stream: 'system',
+          text: `the engine cannot replay this container's output (${engineMessage(error)}); only its exit code is collected\n`,
+        },
+      ]);
       return false;
     }
     const demuxer = new FrameDemuxer();
@@ -304,7 +344,11 @@ export class ContainerExecutor implements Executor {
   }
 
   /** Waits for the container to stop running; undefined when `timeoutMs` passes first. */
-  private async waitForExit(id: string, timeoutMs?: number, signal?: AbortSignal): Promise<ContainerExit | 'vanished' | undefined> {
+  private async waitForExit(
+    id: string,
+    timeoutMs?: number,
+    signal?: AbortSignal,
+  ): Promise<ContainerExit | 'vanished' | undefined> {
     const abort = new AbortController();
     const timer = timeoutMs === undefined ? undefined : setTimeout(() => abort.abort(), timeoutMs);
     const onAbort = () => abort.abort();
@@ -314,7 +358,11 @@ export class ContainerExecutor implements Executor {
       const waited = (await container.wait({ abortSignal: abort.signal })) as { StatusCode?: number };
       const info = await this.inspect(id);
       if (!info) return 'vanished';
-      return { exitCode: info.State.ExitCode ?? waited.StatusCode ?? -1, oomKilled: info.State.OOMKilled === true, error: info.State.Error ?? '' };
+      return {
+        exitCode: info.State.ExitCode ?? waited.StatusCode ?? -1,
+        oomKilled: info.State.OOMKilled === true,
+        error: info.State.Error ?? '',
+      };
     } catch (error) {
       if (abort.signal.aborted) return undefined;
       if (isNotFound(error)) return 'vanished';
@@ -354,7 +402,8 @@ export class ContainerExecutor implements Executor {
   }
 
   private async vanished(ctx: ExecutionContext): Promise<ExecutionResult> {
-    const error = "the task's container vanished without recording an exit code (removed from outside, or the engine lost it)";
+    const error =
+      "the task's container vanished without recording an exit code (removed from outside, or the engine lost it)";
     await ctx.log.append([{ stream: 'system', text: `${error}\n` }]);
     return { outcome: 'lost', exitCode: null, signal: null, error };
   }

@@ -16,9 +16,15 @@ export interface ContainerExit {
  * under a memory limit is called a likely one.
  */
 export function describeExit(exit: ContainerExit, memoryLimit: number | undefined, stopped: boolean): ExecutionResult {
-  const limit = memoryLimit === undefined ? 'no memory limit of its own' : `a memory limit of ${formatByteSize(memoryLimit)}`;
+  const limit =
+    memoryLimit === undefined ? 'no memory limit of its own' : `a memory limit of ${formatByteSize(memoryLimit)}`;
   if (exit.oomKilled) {
-    return { outcome: 'failed', exitCode: exit.exitCode, signal: 'SIGKILL', error: `out of memory: the container was OOM-killed (it has ${limit})` };
+    return {
+      outcome: 'failed',
+      exitCode: exit.exitCode,
+      signal: 'SIGKILL',
+      error: `out of memory: the container was OOM-killed (it has ${limit})`,
+    };
   }
   if (exit.exitCode === 137 && memoryLimit !== undefined && !stopped) {
     return {

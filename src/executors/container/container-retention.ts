@@ -13,7 +13,12 @@ const RESTING_STATES = new Set(['created', 'configured', 'exited', 'stopped', 'd
  * Removes the executor's containers that have rested longer than `retentionMs`: ended ones since
  * they finished, never-started ones since they were created. Returns their names.
  */
-export async function sweepRestingContainers(engine: Engine, executor: string, retentionMs: number, now = Date.now()): Promise<string[]> {
+export async function sweepRestingContainers(
+  engine: Engine,
+  executor: string,
+  retentionMs: number,
+  now = Date.now(),
+): Promise<string[]> {
   const listed = await engine.api.listContainers({ all: true, filters: labelFilter({ [EXECUTOR_LABEL]: executor }) });
   const removed: string[] = [];
   for (const summary of listed) {
@@ -38,7 +43,10 @@ export async function removeTaskContainers(config: ExecutorConfig, taskId: strin
   const { address, where } = resolveEngineAddress(config);
   const engine = connectEngine(address);
   try {
-    const listed = await engine.api.listContainers({ all: true, filters: labelFilter({ [TASK_LABEL]: taskId, [EXECUTOR_LABEL]: config.name }) });
+    const listed = await engine.api.listContainers({
+      all: true,
+      filters: labelFilter({ [TASK_LABEL]: taskId, [EXECUTOR_LABEL]: config.name }),
+    });
     const removed: string[] = [];
     for (const summary of listed) {
       if (await removeContainer(engine, summary.Id)) removed.push((summary.Names[0] ?? summary.Id).replace(/^\//, ''));
@@ -46,7 +54,10 @@ export async function removeTaskContainers(config: ExecutorConfig, taskId: strin
     return removed;
   } catch (error) {
     if (statusOf(error) !== undefined) throw error;
-    throw new UserFacingError('EXECUTOR_FAILED', `could not remove the containers of task ${taskId}: no container engine answers at ${where} (${engineMessage(error)})`);
+    throw new UserFacingError(
+      'EXECUTOR_FAILED',
+      `could not remove the containers of task ${taskId}: no container engine answers at ${where} (${engineMessage(error)})`,
+    );
   } finally {
     engine.close();
   }

@@ -47,7 +47,9 @@ export class ContainerSetup {
       if (!isNotFound(error)) throw error;
     }
     if (pull === 'never') {
-      throw new SetupError(`image ${image} is not on the engine at ${this.where}, and executor "${this.config.name}" has \`pull: never\` — pull it there first, or set \`pull: missing\``);
+      throw new SetupError(
+        `image ${image} is not on the engine at ${this.where}, and executor "${this.config.name}" has \`pull: never\` — pull it there first, or set \`pull: missing\``,
+      );
     }
     let pulling = this.pulls.get(image);
     if (!pulling) {
@@ -71,7 +73,10 @@ export class ContainerSetup {
     }
     // The engine reports a failed pull inside the progress stream, with HTTP 200.
     const failure = events.find((event) => event.error || event.errorDetail);
-    if (failure) throw new SetupError(`could not pull image ${image}: ${firstLine(failure.errorDetail?.message ?? failure.error ?? 'unknown error')}`);
+    if (failure)
+      throw new SetupError(
+        `could not pull image ${image}: ${firstLine(failure.errorDetail?.message ?? failure.error ?? 'unknown error')}`,
+      );
     try {
       return await api.getImage(image).inspect();
     } catch (error) {
@@ -100,7 +105,12 @@ export class ContainerSetup {
 
   private async readHome(imageId: string, user: string): Promise<string> {
     const engine = this.engine();
-    const probe = await engine.api.createContainer({ Image: imageId, Entrypoint: [''], Cmd: ['/openclaw-probe'], Labels: { [EXECUTOR_LABEL]: this.config.name, 'openclaw.probe': 'home' } });
+    const probe = await engine.api.createContainer({
+      Image: imageId,
+      Entrypoint: [''],
+      Cmd: ['/openclaw-probe'],
+      Labels: { [EXECUTOR_LABEL]: this.config.name, 'openclaw.probe': 'home' },
+    });
     try {
       const passwd = await readContainerFile(engine, probe.id, '/etc/passwd');
       return (passwd && homeFromPasswd(passwd.toString('utf8'), user)) || '/';
@@ -118,11 +128,17 @@ export class ContainerSetup {
   async checkBeforeStart(info: Dockerode.ContainerInspectInfo, command: TaskCommand): Promise<void> {
     const workdir = info.Config.WorkingDir;
     if (command.workdir !== undefined && workdir && !(await pathExists(this.engine(), info.Id, workdir))) {
-      throw new SetupError(`working directory ${workdir} does not exist in the container of executor "${this.config.name}" (image ${info.Config.Image})`);
+      throw new SetupError(
+        `working directory ${workdir} does not exist in the container of executor "${this.config.name}" (image ${info.Config.Image})`,
+      );
     }
     const argv0 = info.Config.Cmd?.[0];
     if (argv0 && !(await this.commandExists(info, argv0))) {
-      throw new SetupError(`command not found in the container: ${argv0} (image ${info.Config.Image})`, 127, `${argv0}: command not found in image ${info.Config.Image}\n`);
+      throw new SetupError(
+        `command not found in the container: ${argv0} (image ${info.Config.Image})`,
+        127,
+        `${argv0}: command not found in image ${info.Config.Image}\n`,
+      );
     }
   }
 

@@ -56,7 +56,11 @@ export function resolveEngineAddress(
   if (chosen) {
     const address = parseEngineAddress(chosen);
     // The config was validated; only a malformed DOCKER_HOST ends up here.
-    if (!address) throw new UserFacingError('EXECUTOR_FAILED', `DOCKER_HOST=${chosen} is not a socket path or a unix://, tcp://, https:// or ssh:// URL`);
+    if (!address)
+      throw new UserFacingError(
+        'EXECUTOR_FAILED',
+        `DOCKER_HOST=${chosen} is not a socket path or a unix://, tcp://, https:// or ssh:// URL`,
+      );
     return { address, where: chosen };
   }
   const socketPath =

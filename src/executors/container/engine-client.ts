@@ -23,9 +23,21 @@ let dockerode: typeof Dockerode | undefined;
 export function connectEngine(address: EngineAddress): Engine {
   dockerode ??= createRequire(import.meta.url)('dockerode') as typeof Dockerode;
   // An own agent, so that close() frees its kept-alive sockets (the global one would keep them).
-  const agent = address.protocol === 'https' ? new HttpsAgent({ keepAlive: true }) : address.protocol === 'ssh' ? undefined : new HttpAgent({ keepAlive: true });
+  const agent =
+    address.protocol === 'https'
+      ? new HttpsAgent({ keepAlive: true })
+      : address.protocol === 'ssh'
+        ? undefined
+        : new HttpAgent({ keepAlive: true });
   // Keys left undefined on purpose: docker-modem would fill them in from DOCKER_HOST otherwise.
-  const options = { socketPath: undefined, host: undefined, port: undefined, ...address, protocol: address.protocol ?? 'http', agent };
+  const options = {
+    socketPath: undefined,
+    host: undefined,
+    port: undefined,
+    ...address,
+    protocol: address.protocol ?? 'http',
+    agent,
+  };
   return { api: new dockerode(options), close: () => agent?.destroy() };
 }
 
@@ -50,7 +62,11 @@ export function engineMessage(error: unknown): string {
   if (json && typeof json.message === 'string' && json.message) return json.message.trim().split('\n')[0]!;
   if (error instanceof Error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const message = error.message.replace(/^\(HTTP code \d+\) [^-]*- /, '').trim().split('\n')[0] ?? '';
+    const message =
+      error.message
+        .replace(/^\(HTTP code \d+\) [^-]*- /, '')
+        .trim()
+        .split('\n')[0] ?? '';
     return code && !message.includes(code) ? `${code}: ${message}` : message;
   }
   return String(error);
@@ -69,7 +85,11 @@ export function dial<T>(engine: Engine, options: DialOptions): Promise<T> {
  * passes any body bytes on to the container's stdin, docker-modem's JSON options and the
  * terminator of a chunked body included.
  */
-export async function attachContainer(engine: Engine, id: string, stdin: boolean): Promise<{ output: Readable; input: Writable | undefined }> {
+export async function attachContainer(
+  engine: Engine,
+  id: string,
+  stdin: boolean,
+): Promise<{ output: Readable; input: Writable | undefined }> {
   const stream = await dial<Readable>(engine, {
     path: `/containers/${id}/attach?`,
     method: 'POST',

@@ -24,7 +24,10 @@ export class FrameDemuxer {
       const size = data.readUInt32BE(offset + 4);
       const end = offset + HEADER_BYTES + size;
       if (end > data.length) break;
-      frames.push({ stream: data[offset] === 2 ? 'stderr' : 'stdout', payload: data.subarray(offset + HEADER_BYTES, end) });
+      frames.push({
+        stream: data[offset] === 2 ? 'stderr' : 'stdout',
+        payload: data.subarray(offset + HEADER_BYTES, end),
+      });
       offset = end;
     }
     // A copy: the caller's chunk may be reused, and a small rest must not pin a large buffer.

@@ -125,6 +125,9 @@ class ChunkList {
   }
 
   done(): OutputChunk[] {
-    return this.chunks.map(({ stream, parts }) => ({ stream, text: parts.length === 1 ? parts[0]! : Buffer.concat(parts) }));
+    return this.chunks.map(({ stream, parts }) => ({
+      stream,
+      text: parts.length === 1 ? parts[0]! : Buffer.concat(parts),
+    }));
   }
 }

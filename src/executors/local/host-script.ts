@@ -10,14 +10,28 @@ const SCRIPT_TIMEOUT_MS = 300_000;
  * Runs a POSIX sh script on this host with `args` as "$1"…, in the home directory, with the
  * worker's environment less its own settings: the local executor's way to run git for a task.
  */
-export function runLocalScript(script: string, args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runLocalScript(
+  script: string,
+  args: readonly string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       '/bin/sh',
       ['-c', script, 'openclaw-agent', ...args],
-      { cwd: homedir(), env: withoutOwnSecrets(process.env), timeout: SCRIPT_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
+      {
+        cwd: homedir(),
+        env: withoutOwnSecrets(process.env),
+        timeout: SCRIPT_TIMEOUT_MS,
+        maxBuffer: 64 * 1024 * 1024,
+        encoding: 'utf8',
+      },
       (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof (error as { code?: unknown }).code === 'number' ? ((error as { code: number }).code) : null;
+        const code =
+          error === null
+            ? 0
+            : typeof (error as { code?: unknown }).code === 'number'
+              ? (error as { code: number }).code
+              : null;
         resolve({ code, stdout, stderr: stderr || (error && code === null ? error.message : '') });
       },
     );

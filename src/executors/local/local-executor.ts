@@ -11,7 +11,15 @@ import { resolveHostId } from './host-id.js';
 import { TaskEndedError } from '../../logs/log-stream.js';
 import { spoolRoot } from '../../config/paths.js';
 import { DEFAULT_GRACE_MS } from '../../tasks/stop.js';
-import { DetachedError, resultFromExitCode, type CleanedUp, type CleanupTarget, type ExecutionContext, type ExecutionResult, type Executor } from '../executor.js';
+import {
+  DetachedError,
+  resultFromExitCode,
+  type CleanedUp,
+  type CleanupTarget,
+  type ExecutionContext,
+  type ExecutionResult,
+  type Executor,
+} from '../executor.js';
 import { rm } from 'node:fs/promises';
 import type { ExecutorConfig } from '../../config/config.js';
 import { runLocalScript } from './host-script.js';
@@ -82,7 +90,9 @@ export class LocalExecutor implements Executor {
 
   /** Removes the spool directory of each run of an ended task, on this host. */
   async cleanup(task: CleanupTarget): Promise<CleanedUp> {
-    const dirs = Array.from({ length: Math.max(1, task.runs) }, (_, i) => localSpoolDir(task.executor, task.taskId, i + 1));
+    const dirs = Array.from({ length: Math.max(1, task.runs) }, (_, i) =>
+      localSpoolDir(task.executor, task.taskId, i + 1),
+    );
     for (const dir of dirs) await rm(dir, { recursive: true, force: true });
     return { dirs, containers: [] };
   }
@@ -102,7 +112,10 @@ export class LocalExecutor implements Executor {
     if (existing === 'unknown') return this.collectWithoutProcess(ctx, dir);
     if (existing && !ctx.record.handle.pid) {
       // Found through the spool files (the last worker died at spawn): record it now.
-      await ctx.markStarted({ pid: String(existing.pid), start_time: existing.startTime ?? '', dir, host: this.hostId }, existing.pid);
+      await ctx.markStarted(
+        { pid: String(existing.pid), start_time: existing.startTime ?? '', dir, host: this.hostId },
+        existing.pid,
+      );
     }
     if (!existing && ctx.record.handle.pid) {
       // Started before, but its spool directory is gone: never run it a second time.
@@ -158,7 +171,11 @@ export class LocalExecutor implements Executor {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const handle = await this.findHandle(dir, ctx);
       if (handle === 'unknown' || handle === undefined) return this.collectWithoutProcess(ctx, dir);
-      if (!ctx.record.handle.pid) await ctx.markStarted({ pid: String(handle.pid), start_time: handle.startTime ?? '', dir, host: this.hostId }, handle.pid);
+      if (!ctx.record.handle.pid)
+        await ctx.markStarted(
+          { pid: String(handle.pid), start_time: handle.startTime ?? '', dir, host: this.hostId },
+          handle.pid,
+        );
       return handle;
     }
     if (command.stdin !== undefined) await writeFile(path.join(dir, 'stdin'), command.stdin, { mode: 0o600 });
@@ -221,7 +238,9 @@ export class LocalExecutor implements Executor {
       // Another worker ended the task while this one could not reach Redis (it took the job over
       // and could not reach the process): what still runs is an orphan nobody records. Stop it.
       if (error instanceof TaskEndedError && isSameProcessAlive(handle.pid, handle.startTime)) {
-        this.log(`task ${ctx.taskId} was ended by another worker while its process still ran here; stopping process group ${handle.pid}`);
+        this.log(
+          `task ${ctx.taskId} was ended by another worker while its process still ran here; stopping process group ${handle.pid}`,
+        );
         termination ??= terminateGroup(handle, DEFAULT_GRACE_MS);
         await termination;
       }
@@ -264,7 +283,8 @@ export class LocalExecutor implements Executor {
     if (exitCode !== undefined) return resultFromExitCode(exitCode);
     // SIGKILL took the wrapper too, so no exit code was written: that is ours, not a loss.
     if (killedByUs) return { outcome: 'failed', exitCode: null, signal: 'SIGKILL' };
-    const error = 'the task process vanished without recording an exit code (killed from outside, or the host restarted)';
+    const error =
+      'the task process vanished without recording an exit code (killed from outside, or the host restarted)';
     await ctx.log.append([{ stream: 'system', text: `${error}\n` }]);
     return { outcome: 'lost', exitCode: null, signal: null, error };
   }
@@ -380,7 +400,7 @@ class DirectoryWaker {
  */
 export async function terminateGroup(handle: LocalHandle, graceMs: number): Promise<boolean> {
   if (readExitCode(handle.dir) !== undefined) return false;
-  if (!(isSameProcessAlive(handle.pid, handle.startTime))) return false;
+  if (!isSameProcessAlive(handle.pid, handle.startTime)) return false;
   const pidFile = path.join(handle.dir, 'pid');
   let begun = existsSync(pidFile);
   if (!signalGroup(handle.pid, 'SIGTERM')) return false;

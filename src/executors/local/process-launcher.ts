@@ -244,7 +244,10 @@ export class ProcessLauncher {
 
   private start(): ChildProcess {
     // Its own environment is empty (NODE_OPTIONS and the like are the tasks' business, not its).
-    const child = spawn(process.execPath, ['-e', LAUNCHER_SOURCE], { stdio: ['pipe', 'ignore', 'inherit', 'ipc'], env: {} });
+    const child = spawn(process.execPath, ['-e', LAUNCHER_SOURCE], {
+      stdio: ['pipe', 'ignore', 'inherit', 'ipc'],
+      env: {},
+    });
     this.child = child;
     child.on('error', () => {});
     child.stdin?.on('error', () => {});

@@ -12,8 +12,10 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export function shellEnvironmentProblem(names: readonly string[]): string | undefined {
   for (const name of names) {
     const shown = escapeControls(name);
-    if (!ENV_NAME.test(name)) return `environment variable name "${shown}" cannot be set by the task's shell — use letters, digits and _`;
-    if (name.startsWith('oca_')) return `environment variable name "${shown}" is reserved (oca_*) — choose another name`;
+    if (!ENV_NAME.test(name))
+      return `environment variable name "${shown}" cannot be set by the task's shell — use letters, digits and _`;
+    if (name.startsWith('oca_'))
+      return `environment variable name "${shown}" is reserved (oca_*) — choose another name`;
   }
   return undefined;
 }

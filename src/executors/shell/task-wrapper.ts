@@ -148,7 +148,8 @@ export function wrapperSpec(input: WrapperSpecInput): string {
   return `${shellLine(words)}\n${shellLine(['oca_end', input.dir])}\n`;
 }
 
-const shellLine = (words: readonly string[]) => words.map((word) => shellQuote(word).replaceAll('\n', `'"$oca_nl"'`)).join(' ');
+const shellLine = (words: readonly string[]) =>
+  words.map((word) => shellQuote(word).replaceAll('\n', `'"$oca_nl"'`)).join(' ');
 
 /**
  * The wrapper's pid file: its pid on the first line, its /proc stat line (empty where there is

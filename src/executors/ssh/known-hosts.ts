@@ -30,8 +30,7 @@ export interface KnownHostsEntry {
 
 /** The host field of a line: a hashed name or a list of patterns. */
 export type HostNames =
-  | { kind: 'hashed'; salt: Buffer; hash: Buffer }
-  | { kind: 'patterns'; patterns: readonly HostPattern[] };
+  { kind: 'hashed'; salt: Buffer; hash: Buffer } | { kind: 'patterns'; patterns: readonly HostPattern[] };
 
 export interface HostPattern {
   negated: boolean;
@@ -53,7 +52,8 @@ export function fingerprintSha256(keyBlob: Buffer): string {
 /** The key type named inside a public key blob (its first SSH string), e.g. `ssh-ed25519`. */
 export function readKeyType(keyBlob: Buffer): string {
   const keyType = tryReadKeyType(keyBlob);
-  if (keyType === undefined) throw new InvalidInputError('expected an SSH public key blob, got bytes that do not start with a key type');
+  if (keyType === undefined)
+    throw new InvalidInputError('expected an SSH public key blob, got bytes that do not start with a key type');
   return keyType;
 }
 
@@ -121,7 +121,9 @@ export function checkHostKey(
  */
 export function knownKeyTypes(entries: readonly KnownHostsEntry[], host: string, port: number): string[] {
   const name = formatKnownHostsName(host, port);
-  const types = entries.filter((entry) => !entry.revoked && matchesHost(entry.hosts, name)).map((entry) => entry.keyType);
+  const types = entries
+    .filter((entry) => !entry.revoked && matchesHost(entry.hosts, name))
+    .map((entry) => entry.keyType);
   return [...new Set(types)];
 }
 
@@ -183,7 +185,10 @@ function parseHostNames(field: string): HostNames | undefined {
   const patterns = field
     .split(',')
     .filter((item) => item !== '' && item !== '!')
-    .map((item) => ({ negated: item.startsWith('!'), glob: (item.startsWith('!') ? item.slice(1) : item).toLowerCase() }));
+    .map((item) => ({
+      negated: item.startsWith('!'),
+      glob: (item.startsWith('!') ? item.slice(1) : item).toLowerCase(),
+    }));
   return patterns.length > 0 ? { kind: 'patterns', patterns } : undefined;
 }
 

@@ -90,10 +90,14 @@ export function startScript(input: StartScriptInput): string {
     `oca_wait_pid() { oca_i=0; while [ ! -s "$oca_dir/pid" ] && [ $oca_i -lt 300 ]; do oca_i=$((oca_i + 1)); sleep 0.01 2>/dev/null || sleep 1; done; }`,
     // A task that started before (the worker died) is reported, whatever became of its workdir.
     `[ -d "$oca_dir" ] && { ${existing}; }`,
-    input.workdir === undefined ? 'cd 2>/dev/null' : `cd ${remotePathExpression(input.workdir)} 2>/dev/null || { printf 'OCA_NO_WORKDIR\\n'; exit 0; }`,
+    input.workdir === undefined
+      ? 'cd 2>/dev/null'
+      : `cd ${remotePathExpression(input.workdir)} 2>/dev/null || { printf 'OCA_NO_WORKDIR\\n'; exit 0; }`,
   ];
   if (input.requireCommand !== undefined) {
-    lines.push(`command -v ${remotePathExpression(input.requireCommand)} >/dev/null 2>&1 || { printf 'OCA_NO_COMMAND\\n'; exit 0; }`);
+    lines.push(
+      `command -v ${remotePathExpression(input.requireCommand)} >/dev/null 2>&1 || { printf 'OCA_NO_COMMAND\\n'; exit 0; }`,
+    );
   }
   lines.push(
     `mkdir -p ${parent} 2>/dev/null`,
@@ -104,11 +108,15 @@ export function startScript(input: StartScriptInput): string {
     'chmod 700 "$oca_dir"',
   );
   if (input.withStdin) {
-    lines.push(`oca_err=$(cat 2>&1 >"$oca_dir/stdin") || { rm -rf "$oca_dir"; printf 'OCA_ERROR cannot save the prompt: %s\\n' "$oca_err"; exit 0; }`);
+    lines.push(
+      `oca_err=$(cat 2>&1 >"$oca_dir/stdin") || { rm -rf "$oca_dir"; printf 'OCA_ERROR cannot save the prompt: %s\\n' "$oca_err"; exit 0; }`,
+    );
   }
   // The program of an argv task may be `~/bin/claude`: the remote shell expands that `~`.
   const words = wrapperArgs(input.argv);
-  const quoted = words.map((word, index) => (words[0] === '--' && index === 1 ? remotePathExpression(word) : shellQuote(word))).join(' ');
+  const quoted = words
+    .map((word, index) => (words[0] === '--' && index === 1 ? remotePathExpression(word) : shellQuote(word)))
+    .join(' ');
   const wrapper = `/bin/sh -c ${shellQuote(WRAPPER)} openclaw-task "$oca_dir" ${quoted}`;
   // The task's environment is set in a subshell around the launch only: a PATH of the task's
   // does not change which setsid, sleep or cat this script runs. setsid where it exists (Linux);
@@ -142,7 +150,10 @@ export function parseStart(stdout: string): StartOutcome | undefined {
   if (marker.startsWith('OCA_ERROR')) return { kind: 'error', message: marker.slice('OCA_ERROR '.length).trim() };
   if (marker !== 'OCA_STARTED' && marker !== 'OCA_EXISTS') return undefined;
   // The pid file follows the marker (nothing when the wrapper never wrote it).
-  return { kind: marker === 'OCA_STARTED' ? 'started' : 'exists', ...parsePidFile(lines.slice(at + 1, at + 3).join('\n')) };
+  return {
+    kind: marker === 'OCA_STARTED' ? 'started' : 'exists',
+    ...parsePidFile(lines.slice(at + 1, at + 3).join('\n')),
+  };
 }
 
 /** One task in a status poll: `key` names it in the output. */
@@ -184,7 +195,10 @@ export function statusScript(tasks: readonly PolledTask[]): string {
     );
     if (task.pid !== undefined) lines.push(`oca_start_time ${task.pid}; printf 'A %s\\n' "$oca_st"`);
     // A start whose pid was not seen yet: the wrapper's pid file, once it is there.
-    else lines.push(`if [ -s ${dir}/pid ]; then { IFS= read -r oca_p; IFS= read -r oca_s; } <${dir}/pid; printf 'P %s\\n' "$oca_p"; printf 'S %s\\n' "$oca_s"; fi`);
+    else
+      lines.push(
+        `if [ -s ${dir}/pid ]; then { IFS= read -r oca_p; IFS= read -r oca_s; } <${dir}/pid; printf 'P %s\\n' "$oca_p"; printf 'S %s\\n' "$oca_s"; fi`,
+      );
     if (task.pid !== undefined && task.group) lines.push(`oca_kill 0 ${task.pid} && printf 'G\\n'`);
   }
   const files = tasks.flatMap((task) => [`${task.dir}/stdout`, `${task.dir}/stderr`]);
@@ -260,9 +274,12 @@ export interface ReadRange {
  */
 export function readScript(ranges: readonly ReadRange[], nonce: string): string {
   const lines = [`printf 'OCA_READ %s\\n' ${shellQuote(nonce)}`];
-  lines.push(...ranges.map(
-    (r) => `printf 'D %s %s %s\\n' ${shellQuote(r.key)} ${r.stream} ${r.length}; tail -c +${r.offset + 1} ${shellQuote(r.file)} | head -c ${r.length}`,
-  ));
+  lines.push(
+    ...ranges.map(
+      (r) =>
+        `printf 'D %s %s %s\\n' ${shellQuote(r.key)} ${r.stream} ${r.length}; tail -c +${r.offset + 1} ${shellQuote(r.file)} | head -c ${r.length}`,
+    ),
+  );
   lines.push("printf 'END\\n'");
   return lines.join('\n');
 }

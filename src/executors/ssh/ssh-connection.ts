@@ -145,7 +145,12 @@ export class SshConnection {
           return;
         }
         const timer = setTimeout(() => {
-          reject(new SshError(`ssh ${this.where}: a remote command took longer than ${COMMAND_TIMEOUT_MS / 1000}s; abandoned`, true));
+          reject(
+            new SshError(
+              `ssh ${this.where}: a remote command took longer than ${COMMAND_TIMEOUT_MS / 1000}s; abandoned`,
+              true,
+            ),
+          );
           channel.close();
         }, COMMAND_TIMEOUT_MS);
         channel.once('close', () => clearTimeout(timer));
@@ -209,17 +214,26 @@ export class SshConnection {
       jump = await this.handshake(via, undefined, undefined, `jump host ${via.username}@${via.host}:${via.port}`);
       sock = await new Promise<Duplex>((resolve, reject) => {
         jump!.forwardOut('127.0.0.1', 0, target.host, target.port, (error: Error | undefined, stream: ClientChannel) =>
-          error ? reject(new SshError(`jump host ${via.host} could not reach ${target.host}:${target.port}: ${error.message}`, true)) : resolve(stream),
+          error
+            ? reject(
+                new SshError(
+                  `jump host ${via.host} could not reach ${target.host}:${target.port}: ${error.message}`,
+                  true,
+                ),
+              )
+            : resolve(stream),
         );
       }).catch((error: unknown) => {
         jump?.end();
         throw error;
       });
     }
-    const client = await this.handshake(target, this.config.host_key, sock, `ssh ${this.where}`).catch((error: unknown) => {
-      jump?.end();
-      throw error;
-    });
+    const client = await this.handshake(target, this.config.host_key, sock, `ssh ${this.where}`).catch(
+      (error: unknown) => {
+        jump?.end();
+        throw error;
+      },
+    );
     client.on('close', () => {
       jump?.end();
       if (this.client === client) {
@@ -250,7 +264,12 @@ export class SshConnection {
   }
 
   // Connects and authenticates to one host, its key verified first (against `pin` when given).
-  private async handshake(target: SshTarget, pin: string | undefined, sock: Duplex | undefined, label: string): Promise<Client> {
+  private async handshake(
+    target: SshTarget,
+    pin: string | undefined,
+    sock: Duplex | undefined,
+    label: string,
+  ): Promise<Client> {
     const { host, port } = target;
     const knownHostsFile = expandHome(this.config.known_hosts ?? path.join(homedir(), '.ssh', 'known_hosts'));
     const entries = pin || this.config.host_key_check === 'off' ? [] : await readKnownHosts(knownHostsFile);
@@ -332,7 +351,9 @@ export class SshConnection {
       return `host key mismatch for ${target}: it offered ${keyType} ${fingerprint}, but executor "${name}" pins host_key ${pin} — if the host was reinstalled, update host_key`;
     }
     if (this.config.host_key_check === 'off') {
-      this.log(`warning: host key checking is off for executor "${name}"; accepted ${keyType} ${fingerprint} from ${target} unverified`);
+      this.log(
+        `warning: host key checking is off for executor "${name}"; accepted ${keyType} ${fingerprint} from ${target} unverified`,
+      );
       return undefined;
     }
     const status = checkHostKey(entries, host, port, keyType, key);
@@ -367,19 +388,30 @@ export class SshConnection {
       try {
         privateKey = readFileSync(file);
       } catch (error) {
-        throw new SshError(`cannot read key_path ${file} of executor "${name}": ${(error as NodeJS.ErrnoException).code ?? String(error)}`, false);
+        throw new SshError(
+          `cannot read key_path ${file} of executor "${name}": ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+          false,
+        );
       }
       const passphrase = process.env[passphraseVariable];
       return { options: { privateKey, ...(passphrase ? { passphrase } : {}) }, tried: `publickey (${file})` };
     }
     const agent = process.env.SSH_AUTH_SOCK;
     if (!agent) {
-      throw new SshError(`executor "${name}" has no key_path and SSH_AUTH_SOCK is not set — set key_path, or start ssh-agent and add a key`, false);
+      throw new SshError(
+        `executor "${name}" has no key_path and SSH_AUTH_SOCK is not set — set key_path, or start ssh-agent and add a key`,
+        false,
+      );
     }
     return { options: { agent }, tried: `the keys of the ssh-agent at ${agent}` };
   }
 
-  private describeConnectError(error: Error & { level?: string; code?: string }, refusal: string | undefined, tried: string, target: SshTarget): SshError {
+  private describeConnectError(
+    error: Error & { level?: string; code?: string },
+    refusal: string | undefined,
+    tried: string,
+    target: SshTarget,
+  ): SshError {
     const { host, port } = target;
     const name = this.config.name;
     if (refusal) return new SshError(refusal, false);
@@ -391,12 +423,19 @@ export class SshConnection {
       );
     }
     if (error.level === 'client-authentication') {
-      return new SshError(`ssh ${target.username}@${host}:${port} refused authentication (tried ${tried}) — is the public key in the remote authorized_keys?`, false);
+      return new SshError(
+        `ssh ${target.username}@${host}:${port} refused authentication (tried ${tried}) — is the public key in the remote authorized_keys?`,
+        false,
+      );
     }
     if (error.level === 'client-timeout') {
-      return new SshError(`timed out connecting to ssh host ${host}:${port} after ${Math.round(this.config.connect_timeout / 1000)}s`, true);
+      return new SshError(
+        `timed out connecting to ssh host ${host}:${port} after ${Math.round(this.config.connect_timeout / 1000)}s`,
+        true,
+      );
     }
-    if (error.level === 'client-dns') return new SshError(`cannot resolve ssh host "${host}" of executor "${name}"`, true);
+    if (error.level === 'client-dns')
+      return new SshError(`cannot resolve ssh host "${host}" of executor "${name}"`, true);
     const code = error.code ? `${error.code}: ` : '';
     return new SshError(`cannot reach ssh host ${host}:${port} of executor "${name}" (${code}${message})`, true);
   }

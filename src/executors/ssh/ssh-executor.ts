@@ -5,7 +5,15 @@ import { describeError } from '../../errors.js';
 import { OwnershipLostError, type LogWriter, type OutputChunk } from '../../logs/log-stream.js';
 import type { StopRequest, StopSwitch } from '../../tasks/stop.js';
 import { completeUtf8Length } from '../../logs/utf8-boundary.js';
-import { DetachedError, resultFromExitCode, type CleanedUp, type CleanupTarget, type ExecutionContext, type ExecutionResult, type Executor } from '../executor.js';
+import {
+  DetachedError,
+  resultFromExitCode,
+  type CleanedUp,
+  type CleanupTarget,
+  type ExecutionContext,
+  type ExecutionResult,
+  type Executor,
+} from '../executor.js';
 import { buildTaskCommand } from '../task-command.js';
 import {
   parseRead,
@@ -112,7 +120,10 @@ export class SshExecutor implements Executor {
   }
 
   /** Runs a sh script on the remote with `args` as "$1"…: each word reaches it quoted. */
-  async runScript(script: string, args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  async runScript(
+    script: string,
+    args: readonly string[],
+  ): Promise<{ code: number | null; stdout: string; stderr: string }> {
     const reply = await this.connection.run(`set -- ${args.map(shellQuote).join(' ')}\n${script}`);
     return { code: reply.code, stdout: reply.stdout.toString('utf8'), stderr: reply.stderr };
   }
@@ -129,10 +140,14 @@ export class SshExecutor implements Executor {
 
   async removeTaskDirs(taskId: string, attempts: number, recordedDir?: string): Promise<string[]> {
     const root = await this.remoteRoot();
-    const dirs = Array.from({ length: Math.max(1, attempts) }, (_, i) => `${root}/${i === 0 ? taskId : `${taskId}.${i + 1}`}`);
+    const dirs = Array.from(
+      { length: Math.max(1, attempts) },
+      (_, i) => `${root}/${i === 0 ? taskId : `${taskId}.${i + 1}`}`,
+    );
     if (recordedDir && !dirs.includes(recordedDir)) dirs.push(recordedDir);
     const reply = await this.connection.run(dirs.map((dir) => removeScript(dir, taskId)).join('\n'));
-    if (reply.code !== 0) throw new SshError(`could not remove ${dirs.join(', ')} on ${this.config.host}: ${reply.stderr.trim()}`, false);
+    if (reply.code !== 0)
+      throw new SshError(`could not remove ${dirs.join(', ')} on ${this.config.host}: ${reply.stderr.trim()}`, false);
     return dirs;
   }
 
@@ -173,7 +188,9 @@ export class SshExecutor implements Executor {
       case 'no-workdir':
         return fail(`working directory ${command.workdir} does not exist on ${where}`);
       case 'no-command':
-        return fail(`${command.argv[0]} not found on ${where} — install Claude Code there or set claude_path for the executor`);
+        return fail(
+          `${command.argv[0]} not found on ${where} — install Claude Code there or set claude_path for the executor`,
+        );
       case 'error':
         return fail(`could not start the task on ${where}: ${outcome.message}`);
       case 'started':
@@ -196,7 +213,10 @@ export class SshExecutor implements Executor {
         key,
         handle,
         log: ctx.log,
-        offsets: { stdout: Number(ctx.record.checkpoint.stdout ?? 0) || 0, stderr: Number(ctx.record.checkpoint.stderr ?? 0) || 0 },
+        offsets: {
+          stdout: Number(ctx.record.checkpoint.stdout ?? 0) || 0,
+          stderr: Number(ctx.record.checkpoint.stderr ?? 0) || 0,
+        },
         goneSeen: 0,
         noPidSince: handle.pid === undefined ? Date.now() : undefined,
         markStarted: (handle, pid) => ctx.markStarted(handle, pid),
@@ -266,10 +286,19 @@ export class SshExecutor implements Executor {
 
   /** One poll of every task; true when something moved (output shipped, a task ended, a stop). */
   private async round(tasks: Followed[]): Promise<boolean> {
-    const polled = tasks.map((t) => ({ key: t.key, dir: t.handle.dir, pid: t.handle.pid, group: t.stopping !== undefined }));
+    const polled = tasks.map((t) => ({
+      key: t.key,
+      dir: t.handle.dir,
+      pid: t.handle.pid,
+      group: t.stopping !== undefined,
+    }));
     const reply = await this.connection.run(statusScript(polled));
     const statuses = parseStatus(reply.stdout.toString('utf8'), polled);
-    if (!statuses) throw new SshError(`ssh ${this.config.host}: unreadable status reply: ${reply.stderr.trim().split('\n')[0] ?? ''}`, true);
+    if (!statuses)
+      throw new SshError(
+        `ssh ${this.config.host}: unreadable status reply: ${reply.stderr.trim().split('\n')[0] ?? ''}`,
+        true,
+      );
     let busy = false;
     const ranges: ReadRange[] = [];
     for (const task of tasks) {
@@ -277,11 +306,21 @@ export class SshExecutor implements Executor {
       for (const stream of ['stdout', 'stderr'] as const) {
         const size = status.sizes[stream] ?? 0;
         const offset = task.offsets[stream];
-        if (size > offset) ranges.push({ key: task.key, stream, file: `${task.handle.dir}/${stream}`, offset, length: Math.min(MAX_READ_BYTES, size - offset) });
+        if (size > offset)
+          ranges.push({
+            key: task.key,
+            stream,
+            file: `${task.handle.dir}/${stream}`,
+            offset,
+            length: Math.min(MAX_READ_BYTES, size - offset),
+          });
       }
     }
     const nonce = randomUUID();
-    const data = ranges.length > 0 ? parseRead((await this.connection.run(readScript(ranges, nonce))).stdout, ranges, nonce) : new Map();
+    const data =
+      ranges.length > 0
+        ? parseRead((await this.connection.run(readScript(ranges, nonce))).stdout, ranges, nonce)
+        : new Map();
     if (!data) return true;
     await Promise.all(
       tasks.map(async (task) => {
@@ -306,7 +345,10 @@ export class SshExecutor implements Executor {
     if (task.handle.pid !== undefined || status.pid === undefined) return false;
     task.handle = { ...task.handle, pid: status.pid, startTime: status.pidStartTime };
     task.noPidSince = undefined;
-    await task.markStarted({ dir: task.handle.dir, pid: String(status.pid), start_time: status.pidStartTime ?? '' }, status.pid);
+    await task.markStarted(
+      { dir: task.handle.dir, pid: String(status.pid), start_time: status.pidStartTime ?? '' },
+      status.pid,
+    );
     // This round's status asked about no pid; judge liveness from the next one.
     task.goneSeen = -1;
     return true;
@@ -382,7 +424,8 @@ export class SshExecutor implements Executor {
         task.resolve({ outcome: 'failed', exitCode: null, signal: 'SIGKILL', stopped: true });
         return true;
       }
-      const error = 'the task process vanished without recording an exit code (killed from outside, or the host restarted)';
+      const error =
+        'the task process vanished without recording an exit code (killed from outside, or the host restarted)';
       await task.log.append([{ stream: 'system', text: `${error}\n` }]);
       task.resolve({ outcome: 'lost', exitCode: null, signal: null, error });
       return true;

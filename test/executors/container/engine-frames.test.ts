@@ -11,10 +11,18 @@ function frame(type: number, payload: string): Buffer {
 
 describe('FrameDemuxer', () => {
   it('splits a multiplexed stream into stdout and stderr frames wherever the chunks end', () => {
-    const stream = Buffer.concat([frame(1, 'out one\n'), frame(2, 'err\n'), frame(1, ''), frame(0, 'stdin is stdout'), frame(1, 'ü'.repeat(40))]);
+    const stream = Buffer.concat([
+      frame(1, 'out one\n'),
+      frame(2, 'err\n'),
+      frame(1, ''),
+      frame(0, 'stdin is stdout'),
+      frame(1, 'ü'.repeat(40)),
+    ]);
     for (const cuts of [[], [3], [8, 9, 21], Array.from({ length: stream.length - 1 }, (_, i) => i + 1)]) {
       const demuxer = new FrameDemuxer();
-      const frames = [0, ...cuts, stream.length].slice(1).flatMap((end, i, ends) => demuxer.push(stream.subarray(i === 0 ? 0 : ends[i - 1], end)));
+      const frames = [0, ...cuts, stream.length]
+        .slice(1)
+        .flatMap((end, i, ends) => demuxer.push(stream.subarray(i === 0 ? 0 : ends[i - 1], end)));
       expect(frames.map((f) => [f.stream, f.payload.toString()])).toEqual([
         ['stdout', 'out one\n'],
         ['stderr', 'err\n'],

@@ -20,7 +20,9 @@ describe('OutputCursor', () => {
     expect(text(chunks)).toEqual(['stdout:a', 'stderr:e1']);
     expect(cursor.checkpoint()).toEqual({ stdout: '1', stderr: '2' });
     expect(cursor.consumed('stdout')).toBe(3);
-    expect(text(cursor.takeFrames([{ stream: 'stdout', payload: Buffer.concat([euro.subarray(2), Buffer.from('b')]) }]))).toEqual(['stdout:€b']);
+    expect(
+      text(cursor.takeFrames([{ stream: 'stdout', payload: Buffer.concat([euro.subarray(2), Buffer.from('b')]) }])),
+    ).toEqual(['stdout:€b']);
     expect(cursor.checkpoint()).toEqual({ stdout: '5', stderr: '2' });
   });
 
@@ -50,7 +52,9 @@ describe('LogReplay', () => {
     expect(replay.since()).toBe(Date.parse('2026-11-25T08:00:05Z') / 1000);
     // The engine answers `since` with everything from second 5 on, including frames already read.
     replay.beginRead();
-    expect(text(replay.take([at(5, 'a\n'), at(6, 'b\n'), at(6, 'c\n'), at(6, 'd\n'), at(7, 'e\n')]))).toEqual(['stdout:d\ne\n']);
+    expect(text(replay.take([at(5, 'a\n'), at(6, 'b\n'), at(6, 'c\n'), at(6, 'd\n'), at(7, 'e\n')]))).toEqual([
+      'stdout:d\ne\n',
+    ]);
     replay.beginRead();
     expect(text(replay.take([at(6, 'b\n'), at(6, 'c\n'), at(6, 'd\n'), at(7, 'e\n')]))).toEqual([]);
     expect(cursor.checkpoint()).toEqual({ stdout: '10', stderr: '0' });
