@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatByteSize, parseByteSize } from '../src/config/byte-size.js';
+import { formatByteSize, parseByteSize } from '../../src/config/byte-size.js';
 
 describe('byte sizes', () => {
   it('parses sizes as docker run --memory takes them, in powers of 1024', () => {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CommandFrame } from '../src/redis/command-frame.js';
-import { deleteKeys } from './helpers/harness.js';
+import { CommandFrame } from '../../src/redis/command-frame.js';
+import { deleteKeys } from '../helpers/harness.js';
 
 describe('command frames', () => {
   const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, signTaskRequest, verifyTaskRequest, type TaskRequest } from '../src/index.js';
+import { canonicalJson, signTaskRequest, verifyTaskRequest, type TaskRequest } from '../../src/index.js';
 
 const ID = '6f1c2a4e-2b7d-4c1a-9e3f-0a1b2c3d4e5f';
 const REQUEST: TaskRequest = {

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { finishTask, parseConfigText, TaskClient } from '../src/index.js';
-import { deleteKeys } from './helpers/harness.js';
+import { finishTask, parseConfigText, TaskClient } from '../../src/index.js';
+import { deleteKeys } from '../helpers/harness.js';
 
 describe('task views', () => {
   const prefix = `oca-test-${randomUUID().slice(0, 8)}`;

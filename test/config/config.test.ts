@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseConfigText, SAMPLE_CONFIG } from '../src/index.js';
+import { ConfigError, loadConfig, parseConfigText, SAMPLE_CONFIG } from '../../src/index.js';
 
 // The file written by the original tool's `config --init`, verbatim.
 const ORIGINAL_SAMPLE = `# OpenClaw Coding Agent Configuration

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { parseConfigText, resolveHostId } from '../src/index.js';
+import { parseConfigText, resolveHostId } from '../../../src/index.js';
 
 describe('host id', () => {
   it("is OPENCLAW_AGENT_HOST_ID, then the config's worker.host_id, then the hostname", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { completeUtf8Length } from '../src/index.js';
+import { completeUtf8Length } from '../../src/index.js';
 
 describe('completeUtf8Length', () => {
   it('holds back a character cut at every possible point', () => {

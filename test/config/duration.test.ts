@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, parseDuration, requireDuration } from '../src/index.js';
+import { formatDuration, parseDuration, requireDuration } from '../../src/index.js';
 
 describe('durations', () => {
   it('parses units, compounds and bare seconds', () => {

@@ -6,7 +6,7 @@ import {
   parseClaudeLine,
   TranscriptRenderer,
   type ClaudeResultEvent,
-} from '../src/index.js';
+} from '../../src/index.js';
 
 // Lines as `claude -p --output-format stream-json --verbose` prints them (trimmed of fields we ignore).
 const SESSION = '4f1c2a9e-7d3b-4e8a-9c21-5b6d7e8f9a0b';

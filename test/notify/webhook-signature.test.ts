@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { Webhook } from 'svix';
 import { describe, expect, it } from 'vitest';
-import { InvalidInputError } from '../src/errors.js';
-import { generateWebhookSecret, signWebhook, webhookHeaders } from '../src/notify/webhook-signature.js';
+import { InvalidInputError } from '../../src/errors.js';
+import { generateWebhookSecret, signWebhook, webhookHeaders } from '../../src/notify/webhook-signature.js';
 
 // The example from Svix's documentation and test suites.
 const SVIX_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';

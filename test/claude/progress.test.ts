@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ClaudeProgress, LogWriter, parseRecordHash, TaskKeys } from '../src/index.js';
-import { deleteKeys } from './helpers/harness.js';
+import { ClaudeProgress, LogWriter, parseRecordHash, TaskKeys } from '../../src/index.js';
+import { deleteKeys } from '../helpers/harness.js';
 
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
 const keys = new TaskKeys(`oca-test-${randomUUID().slice(0, 8)}`);

@@ -1,14 +1,14 @@
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidInputError } from '../src/errors.js';
+import { InvalidInputError } from '../../src/errors.js';
 import {
   WEBHOOK_MAX_ATTEMPTS,
   WEBHOOK_RETRY_SCHEDULE_MS,
   deliverWebhook,
   nextRetryDelayMs,
   parseRetryAfter,
-} from '../src/notify/webhook-delivery.js';
+} from '../../src/notify/webhook-delivery.js';
 
 interface Received {
   method: string | undefined;

@@ -12,9 +12,9 @@ import {
   TaskEndedError,
   TaskKeys,
   type LogEntry,
-} from '../src/index.js';
-import { deleteKeys } from './helpers/harness.js';
-import { startRedisServer } from './helpers/redis-server.js';
+} from '../../src/index.js';
+import { deleteKeys } from '../helpers/harness.js';
+import { startRedisServer } from '../helpers/redis-server.js';
 
 describe('log streams', () => {
   const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deriveTaskStatus } from '../src/index.js';
+import { deriveTaskStatus } from '../../src/index.js';
 
 describe('deriveTaskStatus', () => {
   it('maps BullMQ states when no outcome is recorded', () => {
