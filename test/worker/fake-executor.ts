@@ -183,14 +183,7 @@ export function usageLimitLines(sessionId: string, resetsAtSeconds: number): str
   };
   const text = "You've hit your 5-hour limit · resets 5pm (UTC)";
   return [
-    jsonLine({
-      type: 'system',
-      subtype: 'init',
-      session_id: sessionId,
-      model: 'claude-sonnet-4-5',
-      cwd: '/work',
-      tools: ['Bash'],
-    }),
+    initLine(sessionId),
     jsonLine({ type: 'rate_limit_event', rate_limit_info: info, session_id: sessionId }),
     jsonLine({
       type: 'assistant',
@@ -220,17 +213,21 @@ export function usageLimitLines(sessionId: string, resetsAtSeconds: number): str
   ];
 }
 
+// The stream's first line, as the real CLI prints it.
+const initLine = (sessionId: string) =>
+  jsonLine({
+    type: 'system',
+    subtype: 'init',
+    session_id: sessionId,
+    model: 'claude-sonnet-4-5',
+    cwd: '/work',
+    tools: ['Bash'],
+  });
+
 /** A Claude run that succeeds in session `sessionId` (a resumed one says so first). */
 export function successLines(sessionId: string, resumed: boolean): string[] {
   return [
-    jsonLine({
-      type: 'system',
-      subtype: 'init',
-      session_id: sessionId,
-      model: 'claude-sonnet-4-5',
-      cwd: '/work',
-      tools: ['Bash'],
-    }),
+    initLine(sessionId),
     ...(resumed
       ? [
           jsonLine({
