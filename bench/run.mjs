@@ -290,7 +290,7 @@ const rows = [
   ],
   [
     'S2 Redis bytes per ended task (no logs)',
-    `${r.scale.bytes_per_ended_task.toFixed(0)} B with the embedded Redis's settings`,
+    `${r.scale.bytes_per_ended_task.toFixed(0)} B with the private stack's Redis settings`,
     `${r.scale.bytes_per_ended_task_defaults.toFixed(0)} B on Redis's defaults`,
     '≤ 2 KB',
     goal(r.scale.bytes_per_ended_task <= 2048),

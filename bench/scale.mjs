@@ -16,7 +16,7 @@ const TUNED = MEMORY_SETTINGS.flatMap(([name, value]) => [`--${name}`, value]);
 
 /**
  * Runs the scale measures: `queued` tasks for the listing; `warmup` then `ended` tasks for the
- * bytes per ended task, once on Redis's defaults and once with the embedded Redis's settings.
+ * bytes per ended task, once on Redis's defaults and once with the private stack's Redis settings.
  */
 export async function measureScale({ queued, ended, warmup, bin, env }) {
   const result = { queued, ended };
