@@ -26,6 +26,22 @@ const N = {
   ended: quick ? 500 : 1500,
 };
 const now = () => performance.timeOrigin + performance.now();
+// Milliseconds from a tick's timestamp (process.hrtime ns, bench/fixtures/tick.mjs) to `seen`, on
+// the one monotonic clock every process of this host shares; a negative figure is a bench bug.
+// The whole lines of a stream read in chunks (a chunk may end inside a line): each once.
+const wholeLines = () => {
+  let pending = '';
+  return (chunk) => {
+    const lines = (pending + chunk).split('\n');
+    pending = lines.pop();
+    return lines.filter(Boolean);
+  };
+};
+const sinceTick = (seen, line) => {
+  const ms = Number(seen - BigInt(line)) / 1e6;
+  if (ms < 0) throw new Error(`P3: a line was seen ${-ms} ms before it was written: the clocks differ`);
+  return ms;
+};
 const pct = (values, p) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -129,18 +145,20 @@ try {
     callerCwd: dir,
   });
   const blocking = client.redis.duplicate();
+  const taskLines = wholeLines();
   await followLog(blocking, client.keys, tickId, (entry) => {
-    const seen = now();
+    const seen = process.hrtime.bigint();
     if (entry.kind !== 'output' || entry.stream !== 'stdout') return;
-    for (const line of entry.text.split('\n')) if (line) p3.push(seen - Number(line));
+    for (const line of taskLines(entry.text)) p3.push(sinceTick(seen, line));
   });
   blocking.disconnect();
   const p3Peer = [];
   await new Promise((resolve) => {
     const child = spawn('node', [TICK, String(N.p3), '10']);
+    const pipeLines = wholeLines();
     child.stdout.setEncoding('utf8').on('data', (chunk) => {
-      const seen = now();
-      for (const line of chunk.split('\n')) if (line) p3Peer.push(seen - Number(line));
+      const seen = process.hrtime.bigint();
+      for (const line of pipeLines(chunk)) p3Peer.push(sinceTick(seen, line));
     });
     child.once('exit', resolve);
   });
