@@ -35,6 +35,9 @@ export async function runCliInProcess(argv: string[], env: NodeJS.ProcessEnv): P
     console: { log: console.log, warn: console.warn, error: console.error },
   };
   /* eslint-enable @typescript-eslint/unbound-method */
+  // oclif's flush() waits for a 'drain' that a captured write never emits, and leaves its listener
+  // on process.stdout: harmless in a CLI process, which exits, but one more per case here.
+  const drainListeners = new Set(process.stdout.listeners('drain'));
   let stdout = '';
   let stderr = '';
   const capture = (append: (text: string) => void) =>
@@ -70,6 +73,9 @@ export async function runCliInProcess(argv: string[], env: NodeJS.ProcessEnv): P
     Object.assign(console, saved.console);
     process.argv[1] = saved.argv1!;
     process.exitCode = undefined;
+    for (const listener of process.stdout.listeners('drain')) {
+      if (!drainListeners.has(listener)) process.stdout.removeListener('drain', listener as () => void);
+    }
   }
   return { exitCode, stdout, stderr };
 }
