@@ -1,5 +1,6 @@
 // Writes to task records: a new task, a run's start, its end, deliveries' states.
 import type { Redis } from 'ioredis';
+import { LIMIT_FIELDS } from '../claude/usage-limit.js';
 import { LuaScript } from '../redis/lua-script.js';
 import type { TaskEnd } from './finish.js';
 import type { TaskKeys } from './keys.js';
@@ -118,7 +119,7 @@ export async function beginAttempt(
   const key = keys.record(taskId);
   // The last run's handle, offsets, pid and Claude progress (a retry is a new Claude run).
   const stale = Object.keys(await redis.hgetall(key)).filter(
-    (f) => f.startsWith('h:') || f.startsWith('c:') || f.startsWith('cc:') || f === 'pid' || f === 'limit_until',
+    (f) => f.startsWith('h:') || f.startsWith('c:') || f.startsWith('cc:') || f === 'pid' || f === LIMIT_FIELDS.until,
   );
   const multi = redis.multi();
   if (stale.length > 0) multi.hdel(key, ...stale);
