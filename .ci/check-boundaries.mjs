@@ -29,10 +29,23 @@ const DOMAINS = {
   ...Object.fromEntries(
     EXECUTOR_PARTS.map((part) => [part, ['claude', 'config', 'errors', ...EXECUTOR_PARTS, 'logs', 'tasks', 'text']]),
   ),
+  schedules: ['config', 'errors', 'redis', 'tasks', 'text'],
   stack: ['config', 'errors', 'executors', 'redis', 'text'],
-  api: ['errors', 'git', 'logs', 'tasks', 'text'],
-  mcp: ['api', 'claude', 'config', 'errors', 'git', 'logs', 'redis', 'tasks', 'text'],
-  worker: ['claude', 'config', 'errors', ...EXECUTOR_PARTS, 'git', 'logs', 'notify', 'redis', 'tasks', 'text'],
+  api: ['errors', 'git', 'logs', 'schedules', 'tasks', 'text'],
+  mcp: ['api', 'claude', 'config', 'errors', 'git', 'logs', 'redis', 'schedules', 'tasks', 'text'],
+  worker: [
+    'claude',
+    'config',
+    'errors',
+    ...EXECUTOR_PARTS,
+    'git',
+    'logs',
+    'notify',
+    'redis',
+    'schedules',
+    'tasks',
+    'text',
+  ],
 };
 
 // The folder of src/ a file belongs to: `tasks`, `executors/ssh`, or a file's own name at the top.

@@ -24,6 +24,7 @@ export function httpStatusFor(code: ErrorCode): number {
     case 'UNKNOWN_EXECUTOR':
       return 400;
     case 'TASK_NOT_FOUND':
+    case 'SCHEDULE_NOT_FOUND':
       return 404;
     case 'AMBIGUOUS_TASK_ID':
       return 409;

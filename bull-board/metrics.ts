@@ -1,14 +1,14 @@
 // The dashboard's /metrics for Prometheus: queues, workers, ended tasks, run times, webhook deliveries.
 import { DELIVERY_QUEUE } from '../src/notify/delivery-worker.js';
 import type { TaskClient } from '../src/tasks/client.js';
-import { TASK_STATUSES, type EndedStatus } from '../src/tasks/status.js';
+import { ENDED_STATUSES, type EndedStatus } from '../src/tasks/status.js';
 
 // `/metrics` in the Prometheus text format. Queue figures come from BullMQ; ended tasks and the
 // duration histogram cover the task records still kept (the retention window), read in pages.
 
 /** Upper bounds (seconds) of the duration histogram's buckets. */
 export const DURATION_BUCKETS = [1, 5, 15, 60, 300, 900, 1800, 3600, 7200, 21_600, 86_400];
-const ENDED = TASK_STATUSES.filter((s): s is EndedStatus => s !== 'queued' && s !== 'running');
+const ENDED = ENDED_STATUSES;
 const PAGE = 1000;
 
 interface Sample {

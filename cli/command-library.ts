@@ -4,7 +4,7 @@
  * the API client…), which a command's start-up would otherwise pay for.
  */
 export { parseConfigText, loadConfig, resolveConfigPath, SAMPLE_CONFIG } from '../src/config/config.js';
-export { requireDuration } from '../src/config/duration.js';
+export { requireDuration, requireTime } from '../src/config/duration.js';
 export { ensureWorkers, resolveCommandRedis, stopPrivateStack } from '../src/stack/private-stack.js';
 export { describeError, exitCodeFor, InvalidInputError, isUserFacingError, UsageError } from '../src/errors.js';
 export { isRedisConnectionError } from '../src/redis/connection.js';

@@ -43,6 +43,31 @@ export const dispatchFlags = {
     description: "With --worktree: the branch, tag or commit to start from (default: the workspace's HEAD)",
   }),
   commit: Flags.boolean({ description: 'With --worktree: commit what is left uncommitted when the task ends' }),
+  after: Flags.string({
+    description: 'Run after this task completed (id or prefix; repeatable); blocked until then, cancelled if it fails',
+    multiple: true,
+  }),
+  'after-any': Flags.boolean({ description: 'With --after: run whatever way those tasks ended' }),
+  delay: Flags.string({ description: 'Start no sooner than this from now, like 30m or 2h (scheduled until then)' }),
+  at: Flags.string({ description: 'Start no sooner than this time, like 2026-12-07T03:00:00Z (scheduled until then)' }),
+  priority: Flags.integer({
+    description: 'Priority, 1 first; tasks without one run after every task with one',
+    min: 1,
+    max: 1_000_000,
+  }),
+  'concurrency-key': Flags.string({
+    description: 'At most --concurrency-limit tasks with this key run at once, across all executors',
+  }),
+  'concurrency-limit': Flags.integer({
+    description: 'Tasks of the key that may run at once (default 1)',
+    min: 1,
+    max: 1000,
+  }),
+  'on-conflict': Flags.string({
+    description:
+      'With --concurrency-key: queue behind the running task (default), cancel-running (kill it, run next) or replace-queued (cancel the waiting ones)',
+    options: ['queue', 'cancel-running', 'replace-queued'],
+  }),
 };
 
 interface DispatchFlags {
@@ -58,6 +83,14 @@ interface DispatchFlags {
   commit?: boolean;
   label?: string[];
   name?: string;
+  after?: string[];
+  'after-any'?: boolean;
+  delay?: string;
+  at?: string;
+  priority?: number;
+  'concurrency-key'?: string;
+  'concurrency-limit'?: number;
+  'on-conflict'?: string;
   follow: boolean;
   json: boolean;
 }
@@ -70,7 +103,8 @@ export async function dispatchOptions(
   config: LoadedConfig,
   flags: DispatchFlags,
 ): Promise<Omit<EnqueueInput, 'payload'>> {
-  const { requireDuration, resolveTaskNotifiers, chooseWorktreeOption } = await lib();
+  const { requireDuration, requireTime, resolveTaskNotifiers, chooseWorktreeOption } = await lib();
+
   // Checked here, so a wrong name is reported as the flag typed; passed on as chosen (none as []).
   const notifiers = resolveTaskNotifiers(config, flags.notify, flags['notify-session'], {
     notify: '--notify',
@@ -92,6 +126,14 @@ export async function dispatchOptions(
     executor: flags.executor,
     labels: flags.label,
     name: flags.name,
+    after: flags.after,
+    afterAny: flags['after-any'],
+    delayMs: flags.delay === undefined ? undefined : requireDuration('--delay', flags.delay),
+    runAt: flags.at === undefined ? undefined : requireTime('--at', flags.at),
+    priority: flags.priority,
+    concurrencyKey: flags['concurrency-key'],
+    concurrencyLimit: flags['concurrency-limit'],
+    onConflict: flags['on-conflict'] as EnqueueInput['onConflict'],
     callerCwd: process.cwd(),
   };
 }
@@ -103,7 +145,23 @@ export async function dispatchTask(
   options: Omit<EnqueueInput, 'payload'>,
   flags: DispatchFlags,
 ): Promise<number> {
-  const { id } = await client.enqueue({ ...options, payload });
+  const { id, conflicts } = await client.enqueue({ ...options, payload });
+  for (const [ids, what] of [
+    [conflicts?.stopped, 'stopping'],
+    [conflicts?.cancelled, 'cancelled'],
+  ] as const) {
+    if (ids && ids.length > 0)
+      process.stderr.write(
+        `openclaw-agent: ${what} ${ids.length} task(s) of concurrency key "${options.concurrencyKey}": ${ids.join(', ')}\n`,
+      );
+  }
+  // A task whose dependency had failed already never runs: say so beside its id.
+  if (options.after !== undefined && !flags.json) {
+    const { isEndedStatus } = await lib();
+    const view = await client.get(id);
+    if (isEndedStatus(view.status))
+      process.stderr.write(`openclaw-agent: task ${id} ${view.status}: ${view.record.error ?? ''}\n`);
+  }
   if (flags.json) {
     const { toTaskJson } = await lib();
     process.stdout.write(`${JSON.stringify(toTaskJson(await client.get(id)), null, 2)}\n`);

@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'CONFIG_NOT_FOUND'
   | 'UNKNOWN_EXECUTOR'
   | 'TASK_NOT_FOUND'
+  | 'SCHEDULE_NOT_FOUND'
   | 'AMBIGUOUS_TASK_ID'
   | 'REDIS_UNREACHABLE'
   | 'EXECUTOR_FAILED'
@@ -105,6 +106,7 @@ export function exitCodeFor(error: unknown): number {
       return 2;
     case 'UNKNOWN_EXECUTOR':
     case 'TASK_NOT_FOUND':
+    case 'SCHEDULE_NOT_FOUND':
       return 3;
     case 'REDIS_UNREACHABLE':
       return 4;

@@ -20,6 +20,9 @@ export {
   ClaudeCodePayloadSchema,
   describePayload,
   EXECUTOR_NAME_PATTERN,
+  MAX_PRIORITY,
+  ON_CONFLICT_POLICIES,
+  type OnConflict,
   payloadWorkdir,
   PERMISSION_MODES,
   type PermissionMode,
@@ -33,9 +36,13 @@ export {
   type TaskType,
 } from './tasks/request.js';
 export {
+  ACTIVE_STATUSES,
+  type ActiveStatus,
   deriveTaskStatus,
+  ENDED_STATUSES,
   type EndedStatus,
   isEndedStatus,
+  isWaitingStatus,
   isTaskStatus,
   type StatusFields,
   TASK_STATUSES,
@@ -168,7 +175,33 @@ export {
   StopSwitch,
 } from './tasks/stop.js';
 export { buildCompletionPayload, completionsDir, writeCompletionRecord } from './notify/completion-record.js';
-export { cleanupTask, type KillResult, killTask, retryTask, waitForTasks, WaitTimeoutError } from './tasks/control.js';
+export {
+  cleanupTask,
+  type KillResult,
+  killTask,
+  retryTask,
+  waitForIdleExecutor,
+  waitForTasks,
+  WaitTimeoutError,
+} from './tasks/control.js';
+export { settleTaskEnd, sweepWaitingTasks } from './tasks/settle.js';
+export { applyConflictPolicy, type ConflictOutcome } from './tasks/on-conflict.js';
+export {
+  addSchedule,
+  getSchedule,
+  listSchedules,
+  nextTick,
+  OVERLAP_POLICIES,
+  type OverlapPolicy,
+  pauseSchedule,
+  removeSchedule,
+  resumeSchedule,
+  SCHEDULES_QUEUE,
+  type ScheduleInput,
+  scheduleJson,
+  type ScheduleView,
+} from './schedules/schedule-store.js';
+export { fireSchedule, tickTaskId, type TickResult } from './schedules/schedule-firing.js';
 export { generateWebhookSecret, signWebhook, webhookHeaders } from './notify/webhook-signature.js';
 export {
   canonicalJson,

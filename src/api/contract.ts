@@ -9,7 +9,7 @@ import {
 } from '../tasks/request.js';
 import { TaskGitSchema } from '../git/task-worktree.js';
 import { NotifierStateSchema } from '../tasks/record.js';
-import { TASK_STATUSES } from '../tasks/status.js';
+import { ENDED_STATUSES, TASK_STATUSES } from '../tasks/status.js';
 
 const isAbsoluteOrHome = (dir: string) => dir.startsWith('/') || dir === '~' || dir.startsWith('~/');
 const WORKDIR_MESSAGE = 'the API has no current directory: give an absolute path or one starting with ~';
@@ -150,7 +150,7 @@ export function apiPayloadOf(payload: TaskPayload): ApiPayload {
   };
 }
 
-const ENDED = TASK_STATUSES.filter((s) => s !== 'queued' && s !== 'running') as [string, ...string[]];
+const ENDED = ENDED_STATUSES as readonly string[] as [string, ...string[]];
 const isoTime = z.string().nullable();
 
 /** A task as every surface shows it (toTaskJson): env values never appear, only `env_keys`. */
@@ -206,6 +206,19 @@ export const ApiTaskSchema = z.object({
   queue_position: z.number().int().nullable(),
   /** The task's git worktree (`--worktree`): repo, base, branch, and at the end what it changed. */
   git: TaskGitSchema.nullable(),
+  /** The tasks it runs after (`--after`), and whether any end of theirs will do. */
+  after: z.array(z.string()).nullable(),
+  after_any: z.boolean(),
+  /** The earliest start asked for (`--delay`, `--at`). */
+  run_at: z.string().nullable(),
+  /** 1 runs first; null: after every task with one. */
+  priority: z.number().int().nullable(),
+  concurrency_key: z.string().nullable(),
+  concurrency_limit: z.number().int().nullable(),
+  /** The schedule whose tick made it. */
+  schedule: z.string().nullable(),
+  /** What a task that has not started waits for, in a few words (tasks, its start time, a turn, a paused executor). */
+  waiting_for: z.string().nullable(),
   /** Claude tasks: what the worker read from the stream-json output. */
   claude: z
     .object({

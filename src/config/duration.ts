@@ -52,3 +52,18 @@ export const DurationSchema = z.union([z.number().positive(), z.string()]).trans
   }
   return ms;
 });
+
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?$/i;
+
+/**
+ * An ISO 8601 time (`2026-12-07T03:00:00Z`, `2026-12-07 03:00+01:00`; without a zone, this
+ * machine's local time) in ms since the epoch; anything else is one line naming `what`.
+ */
+export function requireTime(what: string, text: string): number {
+  const trimmed = text.trim();
+  const at = ISO_TIME.test(trimmed) ? Date.parse(trimmed.replace(' ', 'T')) : Number.NaN;
+  if (Number.isNaN(at)) {
+    throw new InvalidInputError(`Expected ${what} to be a time like 2026-12-07T03:00:00Z, got ${quoteInput(text)}`);
+  }
+  return at;
+}

@@ -16,7 +16,7 @@ import { formatEndSummary, formatStatusBlock, formatTaskTable } from '../tasks/f
 import { payloadWorkdir, type TaskPayload } from '../tasks/request.js';
 import { toTaskJson, type TaskView } from '../tasks/record.js';
 import { searchTasks } from '../tasks/search.js';
-import { isEndedStatus, TASK_STATUSES, type EndedStatus } from '../tasks/status.js';
+import { isEndedStatus, isWaitingStatus, TASK_STATUSES, type EndedStatus } from '../tasks/status.js';
 import { renderLogPage, type LogCursor } from './log-page.js';
 import {
   IdInput,
@@ -395,7 +395,7 @@ function headline(view: TaskView): string {
   const how = r.exitCode !== undefined ? ` (exit ${r.exitCode})` : r.signal ? ` (${r.signal})` : '';
   // A task queued again (for a usage limit or a retry) has not run for the time since it started.
   const took =
-    r.startedAt !== undefined && view.status !== 'queued'
+    r.startedAt !== undefined && !isWaitingStatus(view.status)
       ? ` ${r.finishedAt === undefined ? 'for' : 'after'} ${formatDuration((r.finishedAt ?? Date.now()) - r.startedAt)}`
       : '';
   const limit = limitWaitNote(r);

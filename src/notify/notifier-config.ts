@@ -1,7 +1,9 @@
 // The config's `notifiers:` section and the rules for notifier names.
 import { z } from 'zod';
 import { DurationSchema } from '../config/duration.js';
-import { TASK_STATUSES, type EndedStatus } from '../tasks/status.js';
+import { ENDED_STATUSES as ENDED, type EndedStatus } from '../tasks/status.js';
+
+const ENDED_STATUSES = ENDED as [EndedStatus, ...EndedStatus[]];
 import { TEMPLATE_FIELDS, unknownPlaceholders } from './argv-template.js';
 
 // The `notifiers:` section of the config: named ways to announce a task's end where someone
@@ -16,11 +18,6 @@ export const NO_NOTIFIER = 'none';
 
 /** Where an openclaw notifier finds its token unless it says `token_env`. */
 export const DEFAULT_TOKEN_ENV = 'OPENCLAW_HOOKS_TOKEN';
-
-const ENDED_STATUSES = TASK_STATUSES.filter((s) => s !== 'queued' && s !== 'running') as [
-  EndedStatus,
-  ...EndedStatus[],
-];
 
 /**
  * Delays between attempts to wake an agent: short at first (a gateway restarting takes ~20 s),

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { formatDuration } from '../config/duration.js';
 import type { TaskRecord } from '../tasks/record.js';
-import { TASK_STATUSES, type EndedStatus } from '../tasks/status.js';
+import { ENDED_STATUSES, type EndedStatus } from '../tasks/status.js';
 import { escapeControls } from '../text/escape.js';
 import type { TemplateField } from './argv-template.js';
 
@@ -19,7 +19,7 @@ export const TaskEndEventSchema = z.object({
   summary: z.string(),
   task_type: z.enum(['claude_code', 'shell_command']),
   executor: z.string(),
-  status: z.enum(TASK_STATUSES.filter((s) => s !== 'queued' && s !== 'running') as [EndedStatus, ...EndedStatus[]]),
+  status: z.enum(ENDED_STATUSES as [EndedStatus, ...EndedStatus[]]),
   exit_code: z.number().int().nullable(),
   signal: z.string().nullable(),
   duration_ms: z.number().nullable(),

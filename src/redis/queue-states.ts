@@ -13,7 +13,9 @@ export interface QueueState {
  * The states of many jobs of one queue in one call. BullMQ's getJobState is one script call per
  * job, and without its Redis version check it falls back to reading whole lists (LRANGE): with
  * 100,000 tasks waiting a page of `list` took seconds. Here LPOS finds a job in a list, and new
- * jobs sit at the head of `wait` (BullMQ pushes left and takes right), where listings look first.
+ * jobs sit at the head of `wait` (BullMQ pushes left and takes right), where listings look first;
+ * every task has a priority since priorities came (the lowest when none is asked for), so most
+ * wait in `prioritized`, found by ZRANK.
  * KEYS: completed, failed, delayed, prioritized, active, wait, paused, waiting-children.
  * ARGV: job ids. Returns (state, position) per id; position 0 when not waiting.
  */
@@ -24,7 +26,10 @@ for _, id in ipairs(ARGV) do
   if redis.call('ZSCORE', KEYS[1], id) then state = 'completed'
   elseif redis.call('ZSCORE', KEYS[2], id) then state = 'failed'
   elseif redis.call('ZSCORE', KEYS[3], id) then state = 'delayed'
-  elseif redis.call('ZSCORE', KEYS[4], id) then state = 'prioritized'
+  elseif redis.call('ZSCORE', KEYS[4], id) then
+    -- BullMQ takes from wait before prioritized, and prioritized by (priority, arrival).
+    waitLength = waitLength or redis.call('LLEN', KEYS[6])
+    state, position = 'prioritized', waitLength + redis.call('ZRANK', KEYS[4], id) + 1
   elseif redis.call('LPOS', KEYS[5], id) then state = 'active'
   else
     local index = redis.call('LPOS', KEYS[6], id)

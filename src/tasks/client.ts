@@ -1,7 +1,7 @@
 // TaskClient: enqueue, read, list and find tasks in Redis; what every command and the API use.
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { requireExecutor, type ExecutorConfig, type LoadedConfig } from '../config/config.js';
 import {
@@ -20,12 +20,25 @@ import { checkWorktreeWorkspace } from '../git/workspace-check.js';
 import { resolveTaskNotifiers } from '../notify/task-notifiers.js';
 import { readQueueStates, type QueueState } from '../redis/queue-states.js';
 import { TaskKeys } from './keys.js';
-import { payloadWorkdir, TaskRequestSchema, type TaskPayload, type TaskRequest, type TaskType } from './request.js';
+import {
+  payloadWorkdir,
+  TaskRequestSchema,
+  type OnConflict,
+  type TaskPayload,
+  type TaskRequest,
+  type TaskType,
+} from './request.js';
+import { closeQueuesOf, queueOf } from './queues.js';
+import { BLOCKED_UNTIL, findDependencyCycle, registerDependent } from './dependencies.js';
+import { registerKeyedTask } from './concurrency.js';
+import { applyConflictPolicy, type ConflictOutcome } from './on-conflict.js';
+import { settleBlockedTask, settleTaskEnd } from './settle.js';
+import { describeWaits, readPausedExecutors } from './waiting-for.js';
 import { shellEnvironmentProblem } from '../executors/shell/env-names.js';
 import { initialRecordFields, parseRecordHash, type TaskRecord, type TaskView } from './record.js';
 import { deriveTaskStatus, type TaskStatus } from './status.js';
 import { searchIndexEntries } from './search.js';
-import { recordNewTask } from './store.js';
+import { recordNewTask, REQUEST_FIELD } from './store.js';
 import { signTaskRequest, taskSigningKey } from './signing.js';
 import { describeIssue } from '../text/zod-issues.js';
 import { escapeControls, quoteInput } from '../text/escape.js';
@@ -60,6 +73,24 @@ export interface EnqueueInput {
   backoffMs?: number;
   /** A UUID v4 chosen by the caller (idempotent dispatch); generated when absent. */
   id?: string;
+  /** Run only after these tasks (ids or unique prefixes) completed; blocked until then. */
+  after?: string[];
+  /** With `after`: run whatever way they ended. @default false */
+  afterAny?: boolean;
+  /** Start no earlier than this long from now (ms). */
+  delayMs?: number;
+  /** Start no earlier than this time (ms since the epoch). */
+  runAt?: number;
+  /** 1 runs first; without one a task runs after every task with one. */
+  priority?: number;
+  /** At most `concurrencyLimit` tasks of this key run at once, across all executors. */
+  concurrencyKey?: string;
+  /** @default 1 */
+  concurrencyLimit?: number;
+  /** @default "queue" */
+  onConflict?: OnConflict;
+  /** The schedule whose firing makes this task (set by the schedules, not by callers). */
+  schedule?: string;
   /**
    * The caller's working directory. On a local executor a relative workdir resolves against it,
    * and it is the workdir when none is given (like running the command right here).
@@ -70,6 +101,8 @@ export interface EnqueueInput {
 export interface ListFilter {
   status?: TaskStatus;
   executor?: string;
+  /** Tasks carrying this label. */
+  label?: string;
   taskType?: TaskType;
   /** @default 50 */
   limit?: number;
@@ -108,8 +141,11 @@ const MIN_PREFIX = 6;
  * (with its request, for `retry`) is kept for `retention` whatever this says.
  */
 const ENDED_JOBS_KEPT = 1000;
-/** The record field holding the request as enqueued (JSON); never shown, it holds env values. */
-const REQUEST_FIELD = 'request';
+/** BullMQ's lowest priority: a task without one runs after every task with one. */
+const NO_PRIORITY = 2 ** 21 - 1;
+/** How far in the past `--at` may lie (a clock a little behind), and how far ahead. */
+const AT_SLACK_MS = 60_000;
+const LATEST_START = BLOCKED_UNTIL - 24 * 3600_000;
 
 function parseJson(text: string): unknown {
   try {
@@ -125,7 +161,6 @@ function parseJson(text: string): unknown {
  */
 export class TaskClient {
   readonly keys: TaskKeys;
-  private readonly queues = new Map<string, Queue>();
   /** One subscription to the ended channel, shared by every `wait` of this client. */
   private endNotices: { redis: Redis; listeners: Set<(taskId: string) => void>; ready: Promise<void> } | undefined;
 
@@ -146,34 +181,28 @@ export class TaskClient {
     return this.config.redis.prefix;
   }
 
+  // The workers check the Redis version and keep the queue's meta; a client enqueueing need not
+  // (one INFO round trip and its parsing less per command).
   queue(executor: string): Queue {
-    let queue = this.queues.get(executor);
-    if (!queue) {
-      // The workers check the Redis version and keep the queue's meta; a client enqueueing need not
-      // (one INFO round trip and its parsing less per command).
-      queue = new Queue(executor, {
-        connection: this.redis,
-        prefix: this.prefix,
-        skipVersionCheck: true,
-        skipMetasUpdate: true,
-      });
-      this.queues.set(executor, queue);
-    }
-    return queue;
+    return queueOf(this.redis, this.prefix, executor);
   }
 
   executorConfig(name: string): ExecutorConfig {
     return requireExecutor(this.config, name);
   }
 
-  /** Validates the request, picks the executor and adds the job; nothing is written when input is bad. */
-  async enqueue(input: EnqueueInput): Promise<{ id: string; executor: string }> {
+  /**
+   * Checks a request as `enqueue` would and returns it as it would be queued (executor chosen,
+   * workdir resolved, dependencies resolved to full ids), writing nothing: what schedules keep.
+   */
+  async prepare(input: EnqueueInput): Promise<{ executor: ExecutorConfig; request: TaskRequest }> {
     const notifiers = resolveTaskNotifiers(this.config, input.notify, input.notifySession);
     const executor = input.executor
       ? this.executorConfig(input.executor)
       : await this.chooseExecutor(input.labels ?? []);
     const payload = executor.type === 'local' ? withLocalWorkdir(input.payload, input.callerCwd) : input.payload;
     const worktree = chooseWorktree(input.worktree, executor, payload);
+    const createdAt = Date.now();
     const raw = {
       executor: executor.name,
       payload,
@@ -187,7 +216,8 @@ export class TaskClient {
       backoffMs: input.backoffMs,
       onLimit: input.onLimit,
       limitWaits: input.limitWaits,
-      createdAt: Date.now(),
+      ...(await this.pipelineFields(input, createdAt)),
+      createdAt,
     };
     const parsed = TaskRequestSchema.safeParse(raw);
     if (!parsed.success) throw new InvalidInputError(describeIssue(parsed.error.issues[0]!, raw));
@@ -206,20 +236,100 @@ export class TaskClient {
         ? shellEnvironmentProblem(Object.keys(parsed.data.payload.env))
         : undefined;
     if (envProblem !== undefined) throw new InvalidInputError(envProblem);
+    return { executor, request: parsed.data };
+  }
+
+  // The pipeline fields of a request (after, start time, priority, concurrency), checked.
+  private async pipelineFields(input: EnqueueInput, now: number): Promise<Partial<TaskRequest>> {
+    if (input.afterAny && (input.after ?? []).length === 0) {
+      throw new InvalidInputError('--after-any says how to wait for the tasks of --after: give --after ID too');
+    }
+    if (input.delayMs !== undefined && input.runAt !== undefined) {
+      throw new InvalidInputError('give one start time: --delay (from now) or --at (a time), not both');
+    }
+    if (input.delayMs !== undefined && !(Number.isInteger(input.delayMs) && input.delayMs >= 0)) {
+      throw new InvalidInputError(
+        `Expected the delay to be a duration like 30m or 2h, got ${quoteInput(String(input.delayMs))}`,
+      );
+    }
+    const runAt = input.runAt ?? (input.delayMs !== undefined && input.delayMs > 0 ? now + input.delayMs : undefined);
+    if (input.runAt !== undefined && input.runAt < now - AT_SLACK_MS) {
+      throw new InvalidInputError(
+        `the start time ${new Date(input.runAt).toISOString()} is in the past; give a later --at, or --delay`,
+      );
+    }
+    if (runAt !== undefined && runAt > LATEST_START) {
+      throw new InvalidInputError(
+        `the start time ${new Date(runAt).toISOString()} is too far ahead (the latest is ${new Date(LATEST_START).toISOString().slice(0, 10)})`,
+      );
+    }
+    if (
+      input.concurrencyKey === undefined &&
+      (input.onConflict !== undefined || input.concurrencyLimit !== undefined)
+    ) {
+      throw new InvalidInputError(
+        '--on-conflict and --concurrency-limit act on a concurrency key: give --concurrency-key KEY too',
+      );
+    }
+    const after = input.after === undefined ? undefined : await this.resolveDependencies(input.after, input.id);
+    return {
+      after: after !== undefined && after.length > 0 ? after : undefined,
+      afterAny: input.afterAny || undefined,
+      runAt,
+      priority: input.priority,
+      concurrencyKey: input.concurrencyKey,
+      concurrencyLimit: input.concurrencyLimit,
+      onConflict: input.onConflict,
+      schedule: input.schedule,
+    };
+  }
+
+  // The full ids of the tasks of `after`; an unknown one, or one closing a cycle, is one line.
+  private async resolveDependencies(after: string[], id: string | undefined): Promise<string[]> {
+    const ids: string[] = [];
+    for (const given of after) {
+      let resolved: string;
+      try {
+        resolved = await this.resolveId(given);
+      } catch (error) {
+        if (error instanceof TaskNotFoundError) {
+          throw new InvalidInputError(
+            `--after ${quoteInput(given)}: no such task (it may have passed its retention) — see \`openclaw-agent list\``,
+          );
+        }
+        if (error instanceof UserFacingError) throw new InvalidInputError(`--after: ${error.message}`);
+        throw error;
+      }
+      if (!ids.includes(resolved)) ids.push(resolved);
+    }
+    if (id !== undefined) {
+      if (ids.includes(id)) throw new InvalidInputError(`--after: task ${id} cannot run after itself`);
+      const cycle = await findDependencyCycle(this.redis, this.keys, id, ids);
+      if (cycle) throw new InvalidInputError(`--after would make a cycle: ${[id, ...cycle].join(' → ')}`);
+    }
+    return ids;
+  }
+
+  /** Validates the request, picks the executor and adds the job; nothing is written when input is bad. */
+  async enqueue(input: EnqueueInput): Promise<{ id: string; executor: string; conflicts?: ConflictOutcome }> {
+    const { executor, request: prepared } = await this.prepare(input);
     const id = input.id ?? randomUUID();
     if (!UUID_V4.test(id))
       throw new InvalidInputError(`Expected the task id to be a lowercase UUID v4, got ${quoteInput(id)}`);
     // Workers of a deployment with a signing key run only requests signed with it.
     const signingKey = taskSigningKey(this.config);
     const request: TaskRequest =
-      signingKey === undefined
-        ? parsed.data
-        : { ...parsed.data, signature: signTaskRequest(signingKey, id, parsed.data) };
+      signingKey === undefined ? prepared : { ...prepared, signature: signTaskRequest(signingKey, id, prepared) };
 
     // A caller's own id may exist already; a fresh random UUID cannot (one round trip saved).
     if (input.id !== undefined && (await this.redis.hsetnx(this.keys.record(id), 'id', id)) === 0) {
       throw new InvalidInputError(`task ${id} already exists`);
     }
+    // The tasks it waits for, and the others of its key, know of it before its job exists.
+    if (request.after !== undefined)
+      await registerDependent(this.redis, this.keys, id, request.createdAt, request.after);
+    if (request.concurrencyKey !== undefined)
+      await registerKeyedTask(this.redis, this.keys, id, request.createdAt, request.concurrencyKey);
     // Record and job go out back to back on the one connection the queue shares: Redis applies
     // them in that order (a worker never sees the job before its record), in one round trip. The
     // search index of the dashboard and the API (task-search.ts) is written with the record.
@@ -232,10 +342,19 @@ export class TaskClient {
       fields,
       searchIndexEntries(this.prefix, request),
     );
+    // A blocked task waits in the delayed set until released; one with a start time until then.
+    const delay =
+      request.after !== undefined
+        ? BLOCKED_UNTIL - Date.now()
+        : request.runAt !== undefined
+          ? Math.max(0, request.runAt - Date.now())
+          : 0;
     const added = this.queue(executor.name).add(request.payload.type, request, {
       jobId: id,
       attempts: request.retries + 1,
       backoff: { type: 'exponential', delay: request.backoffMs ?? 30_000, jitter: 0.5 },
+      priority: request.priority ?? NO_PRIORITY,
+      ...(delay > 0 ? { delay } : {}),
       // Records keep every task for `retention`; BullMQ keeps the newest ended jobs for Bull Board.
       removeOnComplete: { age: Math.ceil(this.config.retention / 1000), count: ENDED_JOBS_KEPT },
       removeOnFail: { age: Math.ceil(this.config.retention / 1000), count: ENDED_JOBS_KEPT },
@@ -243,7 +362,7 @@ export class TaskClient {
     const [record, job] = await Promise.allSettled([recorded, added]);
     if (job.status === 'rejected') {
       // Not queued: nothing may remain of it.
-      await this.forget(id);
+      await this.forget(id, request);
       throw job.reason;
     }
     if (record.status === 'rejected') {
@@ -254,7 +373,16 @@ export class TaskClient {
         `task ${id} was queued, but its record could not be written (${describeError(record.reason)}); it will run — see \`openclaw-agent status ${id.slice(0, 8)}\``,
       );
     }
-    return { id, executor: executor.name };
+    // The tasks it runs after may have ended already (or just now): released or cancelled at once.
+    if (request.after !== undefined && (await settleBlockedTask(this, id)) === 'cancelled') {
+      await settleTaskEnd(this, id);
+    }
+    const conflicts = await applyConflictPolicy(this, id, request);
+    return {
+      id,
+      executor: executor.name,
+      ...(conflicts.stopped.length + conflicts.cancelled.length > 0 ? { conflicts } : {}),
+    };
   }
 
   // With labels: an executor carrying all of them, the one with the shortest queue.
@@ -283,13 +411,16 @@ export class TaskClient {
   }
 
   /** Deletes everything we keep about a task in Redis: record, log and index entries. */
-  async forget(id: string): Promise<void> {
-    await this.redis
+  async forget(id: string, request?: Pick<TaskRequest, 'after' | 'concurrencyKey'>): Promise<void> {
+    const multi = this.redis
       .multi()
-      .del(this.keys.record(id), this.keys.log(id), this.keys.diff(id))
+      .del(this.keys.record(id), this.keys.log(id), this.keys.diff(id), this.keys.dependents(id))
       .zrem(this.keys.byCreated(), id)
       .zrem(this.keys.ids(), id)
-      .exec();
+      .zrem(this.keys.blocked(), id);
+    for (const dependency of request?.after ?? []) multi.srem(this.keys.dependents(dependency), id);
+    if (request?.concurrencyKey !== undefined) multi.zrem(this.keys.concurrencyTasks(request.concurrencyKey), id);
+    await multi.exec();
   }
 
   /** A full task id, or a unique prefix of at least 6 characters (like git). */
@@ -348,6 +479,7 @@ export class TaskClient {
         if (filter.status && view.status !== filter.status) continue;
         if (filter.executor && view.record.executor !== filter.executor) continue;
         if (filter.taskType && view.record.taskType !== filter.taskType) continue;
+        if (filter.label !== undefined && !view.record.labels.includes(filter.label)) continue;
         out.push(view);
         if (out.length === limit) break;
       }
@@ -361,6 +493,7 @@ export class TaskClient {
    * per executor among them); ids whose record expired are dropped.
    */
   async views(ids: string[]): Promise<TaskView[]> {
+    const now = Date.now();
     const records = await this.readRecords(ids);
     // Ended tasks have their outcome on the record; the others' states come from their queues.
     const pending = new Map<string, string[]>();
@@ -392,9 +525,10 @@ export class TaskClient {
         continue;
       }
       const queueState = states.get(record.id);
-      const status = deriveTaskStatus(queueState?.state, record);
+      const status = deriveTaskStatus(queueState?.state, record, now);
       views.push({ record, status, queuePosition: status === 'queued' ? queueState?.position : undefined });
     }
+    await describeWaits(this, views, now);
     // Only ids whose record expired leave the indexes; an unreadable record is kept, not erased.
     if (stale.length > 0) await forgetExpiredTasks(this.redis, this.keys, stale);
     return views;
@@ -430,9 +564,19 @@ export class TaskClient {
     return () => notices.listeners.delete(listener);
   }
 
+  /** Stops the executor's workers taking new tasks (running ones go on), or lets them again. */
+  async setExecutorPaused(name: string, paused: boolean): Promise<void> {
+    const queue = this.queue(this.executorConfig(name).name);
+    await (paused ? queue.pause() : queue.resume());
+  }
+
+  /** The executors among `names` that are paused. */
+  async pausedExecutors(names: readonly string[]): Promise<Set<string>> {
+    return readPausedExecutors(this.redis, this.prefix, names);
+  }
+
   async close(): Promise<void> {
-    await Promise.all([...this.queues.values()].map((queue) => queue.close()));
-    this.queues.clear();
+    await closeQueuesOf(this.redis);
     this.endNotices?.redis.disconnect();
     this.endNotices = undefined;
     this.redis.disconnect();

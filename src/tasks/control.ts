@@ -1,15 +1,13 @@
 // Acting on tasks: kill, wait for their end, retry as a new task, clean up what they left.
 import { UserFacingError, TaskNotFoundError } from '../errors.js';
-import { finishTask } from './finish.js';
 import { hostRunner } from '../git/host-runner.js';
 import { removeTaskWorktree, type TaskGit } from '../git/task-worktree.js';
-import { taskSigningKey, verifyTaskRequest } from './signing.js';
-import { TaskRequestSchema } from './request.js';
 import { createExecutor } from '../executors/create-executor.js';
 import type { CleanedUp } from '../executors/executor.js';
 import type { TaskClient } from './client.js';
 import type { TaskView } from './record.js';
-import { isEndedStatus } from './status.js';
+import { isEndedStatus, isWaitingStatus } from './status.js';
+import { endWaitingTask } from './settle.js';
 import { requestStop, type StopKind } from './stop.js';
 
 export type KillResult =
@@ -18,56 +16,32 @@ export type KillResult =
   | { kind: 'stop-requested'; view: TaskView };
 
 /**
- * Kills a task. A queued task leaves its queue and ends `cancelled`; a running one gets a durable
- * stop request that its worker acts on (SIGTERM to the process group, the grace period, SIGKILL).
+ * Kills a task. A task that has not started (blocked, scheduled, queued) leaves its queue and ends
+ * `cancelled`, and the tasks that run after it are cancelled too; a running one gets a durable stop
+ * request that its worker acts on (SIGTERM to the process group, the grace period, SIGKILL).
  */
 export async function killTask(
   client: TaskClient,
   idOrPrefix: string,
   graceMs: number,
   kind: StopKind = 'killed',
+  reason?: string,
 ): Promise<KillResult> {
   const view = await client.get(idOrPrefix);
   if (isEndedStatus(view.status)) return { kind: 'already-ended', view };
   const id = view.record.id;
-  if (view.status === 'queued') {
-    const job = await client.queue(view.record.executor).getJob(id);
-    const parsed = TaskRequestSchema.safeParse(job?.data);
-    const removed = job
-      ? await job.remove().then(
-          () => true,
-          () => false,
-        )
-      : true;
-    if (removed) {
-      // A task waiting for a retry (or for a usage limit) has run before: it is killed, not cancelled.
-      const retrying = view.record.attempts.length > 0;
-      const waitingFor =
-        view.record.limit?.until !== undefined ? 'the usage limit' : `attempt ${view.record.attempts.length + 1}`;
-      const end = {
-        outcome: retrying ? ('killed' as const) : ('cancelled' as const),
-        exitCode: null,
-        signal: null,
-        error: retrying ? `killed while waiting for ${waitingFor}` : 'cancelled before it started',
-        finishedAt: Date.now(),
-      };
-      // A job this deployment did not sign is announced as a refused one would be.
-      const key = taskSigningKey(client.config);
-      const refused =
-        parsed.success && key !== undefined && !verifyTaskRequest(key, id, parsed.data, parsed.data.signature);
-      await finishTask(client.redis, client.keys, id, end, {
-        retentionMs: client.config.retention,
-        maxLogEntries: client.config.logs.max_entries,
-        announce: parsed.success
-          ? { config: client.config, record: view.record, request: parsed.data, refused }
-          : undefined,
-      });
+  if (isWaitingStatus(view.status)) {
+    // Not started: its job leaves the queue, and what waited on it is settled.
+    if ((await endWaitingTask(client, view.record, reason)) === 'ended') {
       return { kind: 'cancelled', view: await client.get(id) };
     }
     // A worker took it in the meantime: stop it like a running task.
   }
-  const reason = kind === 'killed' ? 'killed on request' : 'timed out';
-  await requestStop(client.redis, client.keys, id, { kind, graceMs, reason });
+  await requestStop(client.redis, client.keys, id, {
+    kind,
+    graceMs,
+    reason: reason ?? (kind === 'killed' ? 'killed on request' : 'timed out'),
+  });
   return { kind: 'stop-requested', view };
 }
 
@@ -148,6 +122,29 @@ export async function waitForTasks(
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
     unsubscribe();
+  }
+}
+
+/** How often `pause --wait` looks at the executor's running tasks. */
+const IDLE_POLL_MS = 500;
+
+/**
+ * Resolves when no task of the executor runs (for `pause --wait`), with how many ran when it was
+ * called. Rejects with {@link WaitTimeoutError} when `timeoutMs` passes first.
+ */
+export async function waitForIdleExecutor(
+  client: TaskClient,
+  executor: string,
+  options: { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<void> {
+  const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
+  const queue = client.queue(client.executorConfig(executor).name);
+  for (;;) {
+    options.signal?.throwIfAborted();
+    const running = await queue.getActiveCount();
+    if (running === 0) return;
+    if (Date.now() >= deadline) throw new WaitTimeoutError([`${running} task(s) of executor "${executor}"`]);
+    await new Promise((resolve) => setTimeout(resolve, IDLE_POLL_MS));
   }
 }
 

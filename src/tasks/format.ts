@@ -28,6 +28,7 @@ export function formatTaskTable(views: readonly TaskView[], now: number = Date.n
     const r = view.record;
     const what = r.name ?? r.summary;
     const env = r.envKeys.length > 0 ? `  [env: ${r.envKeys.join(',')}]` : '';
+    const waits = view.waitingFor !== undefined ? `  ⏳ ${truncate(view.waitingFor, 60)}` : '';
     return [
       TASK_TYPE_ICONS[r.taskType],
       r.id.slice(0, 8),
@@ -37,7 +38,7 @@ export function formatTaskTable(views: readonly TaskView[], now: number = Date.n
       formatDuration(now - r.createdAt),
       durationOf(view, now),
       claudeBrief(r.claude),
-      truncate(what, 60) + env,
+      truncate(what, 60) + env + waits,
     ];
   });
   const header = ['', 'ID', 'EXECUTOR', 'STATUS', 'AGE', 'DURATION', 'TURNS/COST', 'NAME / COMMAND'];
@@ -54,11 +55,12 @@ export function formatTaskTable(views: readonly TaskView[], now: number = Date.n
   return [line(header), ...rows.map(line)].join('\n');
 }
 
-// What a queued task waits for: a usage limit, or its turn.
+// What a task that has not started waits for: a usage limit, other tasks, its time, or its turn.
 function statusDetail(view: TaskView, now: number): string {
   const limit = limitWaitNote(view.record, now);
   const waits = view.record.limit?.waits ?? 0;
   if (limit) return ` — ${limit}${waits > 0 ? `, wait ${waits} of ${view.record.limit!.allowed ?? waits}` : ''}`;
+  if (view.waitingFor !== undefined) return ` — waiting for ${view.waitingFor}`;
   return view.queuePosition !== undefined ? ` (position ${view.queuePosition} in queue)` : '';
 }
 
@@ -89,6 +91,12 @@ export function formatStatusBlock(view: TaskView, now: number = Date.now()): str
   if (r.workdir) lines.push(`   Workdir:  ${r.workdir}`);
   if (r.envKeys.length > 0) lines.push(`   Env:      ${r.envKeys.join(', ')} (values hidden)`);
   if (r.labels.length > 0) lines.push(`   Labels:   ${r.labels.join(', ')}`);
+  if (r.after !== undefined)
+    lines.push(`   After:    ${r.after.join(', ')}${r.afterAny ? ' (whatever their end)' : ' (each completed)'}`);
+  if (r.runAt !== undefined) lines.push(`   Start at: ${time(r.runAt)}`);
+  if (r.priority !== undefined) lines.push(`   Priority: ${r.priority}`);
+  if (r.concurrency) lines.push(`   Key:      ${r.concurrency.key} (at most ${r.concurrency.limit} running at once)`);
+  if (r.schedule !== undefined) lines.push(`   Schedule: ${r.schedule}`);
   lines.push(
     `   Created:  ${time(r.createdAt)}`,
     `   Started:  ${time(r.startedAt)}`,

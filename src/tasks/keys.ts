@@ -58,4 +58,44 @@ export class TaskKeys {
   ids(): string {
     return `${this.prefix}:_index:ids`;
   }
+
+  /** Set: the tasks that run after this one (`--after`), to settle when it ends. */
+  dependents(taskId: string): string {
+    return `${this.prefix}:_after:${taskId}`;
+  }
+
+  /** Sorted set: blocked task ids by creation time, swept in case a release was missed. */
+  blocked(): string {
+    return `${this.prefix}:_index:blocked`;
+  }
+
+  /** Set: the concurrency keys with tasks that have not ended, for the sweep. */
+  concurrencyKeys(): string {
+    return `${this.prefix}:_index:concurrency`;
+  }
+
+  /** Set: the tasks holding a turn of concurrency key `key` (running, or between retries). */
+  concurrencyHolders(key: string): string {
+    return `${this.prefix}:_conc:${key}:holders`;
+  }
+
+  /** Sorted set: the tasks a worker took that wait for a turn of `key`, first in line lowest. */
+  concurrencyWaiters(key: string): string {
+    return `${this.prefix}:_conc:${key}:waiters`;
+  }
+
+  /** Sorted set: every task of `key` that has not ended, by creation time (for replace-queued). */
+  concurrencyTasks(key: string): string {
+    return `${this.prefix}:_conc:${key}:tasks`;
+  }
+
+  /** Hash: a schedule (its cron, the task it makes, its last firing). */
+  schedule(name: string): string {
+    return `${this.prefix}:_schedule:${name}`;
+  }
+
+  /** Set: the names of the schedules. */
+  schedules(): string {
+    return `${this.prefix}:_index:schedules`;
+  }
 }

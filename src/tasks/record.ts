@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { TaskRequest, TaskType } from './request.js';
 import { describePayload, payloadWorkdir } from './request.js';
 import { TaskGitSchema, type TaskGit } from '../git/task-worktree.js';
-import { TASK_STATUSES, type EndedStatus, type TaskStatus } from './status.js';
+import { ENDED_STATUSES, type EndedStatus, type TaskStatus } from './status.js';
 
 export type ExecutorType = 'local' | 'ssh' | 'container';
 
@@ -53,6 +53,19 @@ export interface TaskRecord {
   git?: TaskGit;
   /** A Claude task's waits for the account's usage limit: how many, until when, the session to resume. */
   limit?: { waits: number; until?: number; session?: string; resumeRun?: number; allowed?: number };
+  /** The tasks this one runs after, and whether any end of theirs will do (`--after-any`). */
+  after?: string[];
+  afterAny?: boolean;
+  /** While it waits for the tasks of `after`. */
+  blocked?: boolean;
+  /** The earliest start asked for (`--delay`, `--at`). */
+  runAt?: number;
+  /** 1 runs first. */
+  priority?: number;
+  /** Its concurrency key, how many of the key may run at once, and whether it waits for a turn now. */
+  concurrency?: { key: string; limit: number; waiting: boolean };
+  /** The schedule whose firing made it. */
+  schedule?: string;
 }
 
 /** What a Claude task's output told us; each field is a `cc:` field of the record hash. */
@@ -180,6 +193,18 @@ export function initialRecordFields(
   if (request.name) fields.name = request.name;
   if (request.notify !== undefined && request.notify.length > 0) fields.notify = JSON.stringify(request.notify);
   if (request.payload.type === 'claude_code' && request.payload.continues) fields.continues = request.payload.continues;
+  if (request.after !== undefined) {
+    fields.after = JSON.stringify(request.after);
+    fields.blocked = '1';
+    if (request.afterAny) fields.after_any = '1';
+  }
+  if (request.runAt !== undefined) fields.run_at = String(request.runAt);
+  if (request.priority !== undefined) fields.priority = String(request.priority);
+  if (request.concurrencyKey !== undefined) {
+    fields.concurrency_key = request.concurrencyKey;
+    fields.concurrency_limit = String(request.concurrencyLimit ?? 1);
+  }
+  if (request.schedule !== undefined) fields.schedule = request.schedule;
   return fields;
 }
 
@@ -212,9 +237,7 @@ const RecordHashSchema = z.object({
   pid: z.coerce.number().int().optional(),
   exit_code: z.coerce.number().int().optional(),
   signal: z.string().optional(),
-  outcome: z
-    .enum(TASK_STATUSES.filter((s) => s !== 'queued' && s !== 'running') as [EndedStatus, ...EndedStatus[]])
-    .optional(),
+  outcome: z.enum(ENDED_STATUSES as [EndedStatus, ...EndedStatus[]]).optional(),
   error: z.string().optional(),
   attempt: z.coerce.number().int().positive().default(1),
   attempt_started_at: z.coerce.number().int().optional(),
@@ -231,6 +254,15 @@ const RecordHashSchema = z.object({
   limit_session: z.string().optional(),
   limit_run: z.coerce.number().int().optional().catch(undefined),
   limit_of: z.coerce.number().int().optional().catch(undefined),
+  after: z.string().optional(),
+  after_any: z.string().optional(),
+  blocked: z.string().optional(),
+  run_at: z.coerce.number().int().optional().catch(undefined),
+  priority: z.coerce.number().int().optional().catch(undefined),
+  concurrency_key: z.string().optional(),
+  concurrency_limit: z.coerce.number().int().positive().optional().catch(undefined),
+  concurrency_wait: z.string().optional(),
+  schedule: z.string().optional(),
 });
 
 /** Parses a record hash read back from Redis; undefined when the hash is empty or malformed. */
@@ -302,6 +334,16 @@ export function parseRecordHash(hash: Record<string, string>): TaskRecord | unde
             allowed: h.limit_of,
           }
         : undefined,
+    after: h.after !== undefined ? parseStringArray(h.after) : undefined,
+    afterAny: h.after_any === '1' ? true : undefined,
+    blocked: h.blocked === '1' ? true : undefined,
+    runAt: h.run_at,
+    priority: h.priority,
+    concurrency:
+      h.concurrency_key !== undefined
+        ? { key: h.concurrency_key, limit: h.concurrency_limit ?? 1, waiting: h.concurrency_wait === '1' }
+        : undefined,
+    schedule: h.schedule,
   };
 }
 
@@ -374,6 +416,8 @@ export interface TaskView {
   record: TaskRecord;
   status: TaskStatus;
   queuePosition?: number;
+  /** What a task that has not started waits for, in a few words: `task 3f2a9c81 (build)`, `12:00 UTC`… */
+  waitingFor?: string;
 }
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
@@ -412,6 +456,14 @@ export function toTaskJson(view: TaskView, now: number = Date.now()): Record<str
     created_at: iso(r.createdAt),
     queue_position: view.queuePosition ?? null,
     git: r.git ?? null,
+    after: r.after ?? null,
+    after_any: r.afterAny ?? false,
+    run_at: iso(r.runAt),
+    priority: r.priority ?? null,
+    concurrency_key: r.concurrency?.key ?? null,
+    concurrency_limit: r.concurrency?.limit ?? null,
+    schedule: r.schedule ?? null,
+    waiting_for: view.waitingFor ?? null,
     ...(r.taskType === 'claude_code'
       ? {
           claude: r.claude ?? null,

@@ -49,6 +49,15 @@ export type ShellCommandPayload = z.infer<typeof ShellCommandPayloadSchema>;
 export type TaskPayload = z.infer<typeof TaskPayloadSchema>;
 export type TaskType = TaskPayload['type'];
 
+/** What a task with a concurrency key does to the others of its key (see TaskRequest.onConflict). */
+export const ON_CONFLICT_POLICIES = ['queue', 'cancel-running', 'replace-queued'] as const;
+export type OnConflict = (typeof ON_CONFLICT_POLICIES)[number];
+export const CONCURRENCY_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:/-]*$/;
+/** The lowest priority a caller may give (1 is the highest); BullMQ's own limit is 2^21 - 1. */
+export const MAX_PRIORITY = 1_000_000;
+/** How many tasks one task may wait for. */
+export const MAX_DEPENDENCIES = 50;
+
 export const EXECUTOR_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 /** What a caller asks for; stored as the BullMQ job's data and validated again by the worker. */
@@ -81,6 +90,26 @@ export const TaskRequestSchema = z.object({
   retries: z.number().int().min(0).max(100).default(0),
   /** First delay before a retry; doubles each time, with jitter. @default 30 s */
   backoffMs: z.number().int().positive().optional(),
+  /** Run only after these tasks ended (completed, unless `afterAny`); the task is `blocked` until then. */
+  after: z.array(z.uuid()).min(1).max(MAX_DEPENDENCIES).optional(),
+  /** With `after`: run whatever way the tasks it waits for ended. @default false */
+  afterAny: z.boolean().optional(),
+  /** Start no earlier than this (ms since the epoch): `--delay`, `--at`; `scheduled` until then. */
+  runAt: z.number().int().nonnegative().optional(),
+  /** 1 runs first; tasks without one run after every task with one. */
+  priority: z.number().int().min(1).max(MAX_PRIORITY).optional(),
+  /** At most `concurrencyLimit` tasks with this key run at once, across all executors. */
+  concurrencyKey: z
+    .string()
+    .regex(CONCURRENCY_KEY_PATTERN, 'concurrency keys use letters, digits, "-", "_", ".", ":" and "/"')
+    .max(100)
+    .optional(),
+  /** @default 1 */
+  concurrencyLimit: z.number().int().min(1).max(1000).optional(),
+  /** What the task does to the other tasks of its key: `queue` behind them, `cancel-running`, `replace-queued`. @default "queue" */
+  onConflict: z.enum(ON_CONFLICT_POLICIES).optional(),
+  /** The schedule whose firing made this task. */
+  schedule: z.string().min(1).max(100).optional(),
   createdAt: z.number().int().nonnegative(),
   /** HMAC-SHA256 of the task id and this request, when the deployment has a `task_signing_key` (task-signing.ts). */
   signature: z.string().max(128).optional(),

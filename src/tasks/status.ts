@@ -2,6 +2,8 @@
 import type { JobState } from 'bullmq';
 
 export const TASK_STATUSES = [
+  'blocked',
+  'scheduled',
   'queued',
   'running',
   'completed',
@@ -13,10 +15,23 @@ export const TASK_STATUSES = [
 ] as const;
 
 export type TaskStatus = (typeof TASK_STATUSES)[number];
-export type EndedStatus = Exclude<TaskStatus, 'queued' | 'running'>;
+/** The statuses of a task that has not ended: waiting for other tasks, for its time, its turn, or running. */
+export const ACTIVE_STATUSES = ['blocked', 'scheduled', 'queued', 'running'] as const;
+export type ActiveStatus = (typeof ACTIVE_STATUSES)[number];
+export type EndedStatus = Exclude<TaskStatus, ActiveStatus>;
+export const ENDED_STATUSES = TASK_STATUSES.filter((status): status is EndedStatus => !isActive(status));
+
+function isActive(status: TaskStatus): status is ActiveStatus {
+  return (ACTIVE_STATUSES as readonly string[]).includes(status);
+}
 
 export function isEndedStatus(status: TaskStatus): status is EndedStatus {
-  return status !== 'queued' && status !== 'running';
+  return !isActive(status);
+}
+
+/** Not started yet, and not running: a kill cancels it (blocked, scheduled, queued). */
+export function isWaitingStatus(status: TaskStatus): boolean {
+  return status === 'blocked' || status === 'scheduled' || status === 'queued';
 }
 
 export function isTaskStatus(text: string): text is TaskStatus {
@@ -28,16 +43,26 @@ export interface StatusFields {
   /** When the current run started; unset while a retry waits for its turn. */
   attemptStartedAt?: number | undefined;
   outcome?: EndedStatus | undefined;
+  /** Set while the task waits for the tasks of its `after`. */
+  blocked?: boolean | undefined;
+  /** The earliest start asked for (`--delay`, `--at`). */
+  runAt?: number | undefined;
 }
 
 /**
  * The one mapping from BullMQ job state plus our record to a task status; every surface uses it.
  * The record's outcome wins once written (it is written before the job is finished in BullMQ).
  * A job back in `waiting` after a stall whose process already started is still running: the next
- * worker re-attaches to it.
+ * worker re-attaches to it. A task waiting for the tasks it runs after is `blocked` (its job sits
+ * in the delayed set until they end); one waiting for its `--delay`/`--at` is `scheduled`.
  */
-export function deriveTaskStatus(state: JobState | 'unknown' | undefined, fields: StatusFields): TaskStatus {
+export function deriveTaskStatus(
+  state: JobState | 'unknown' | undefined,
+  fields: StatusFields,
+  now: number = Date.now(),
+): TaskStatus {
   if (fields.outcome) return fields.outcome;
+  if (fields.blocked) return 'blocked';
   switch (state) {
     case 'completed':
       return 'completed';
@@ -45,8 +70,10 @@ export function deriveTaskStatus(state: JobState | 'unknown' | undefined, fields
       return 'failed';
     case 'active':
       return 'running';
-    case 'waiting':
     case 'delayed':
+      if (fields.attemptStartedAt !== undefined) return 'running';
+      return fields.runAt !== undefined && fields.runAt > now ? 'scheduled' : 'queued';
+    case 'waiting':
     case 'prioritized':
     case 'waiting-children':
       return fields.attemptStartedAt !== undefined ? 'running' : 'queued';

@@ -4,7 +4,7 @@ import { LIMIT_FIELDS } from '../claude/usage-limit.js';
 import { LuaScript } from '../redis/lua-script.js';
 import type { TaskEnd } from './finish.js';
 import type { TaskKeys } from './keys.js';
-import type { TaskRequest } from './request.js';
+import { TaskRequestSchema, type TaskRequest } from './request.js';
 import {
   handleFields,
   initialRecordFields,
@@ -179,4 +179,19 @@ export async function setDeliveryField(
   return (
     (await SET_DELIVERY_FIELD_SCRIPT.run(redis, [keys.record(taskId)], [field, value, onlyIfUnset ? '1' : '0'])) === 1
   );
+}
+
+/** The record field holding the request as enqueued (JSON); never shown, it holds env values. */
+export const REQUEST_FIELD = 'request';
+
+/** The request a task was enqueued with, as kept on its record; undefined when unreadable or gone. */
+export async function readKeptRequest(redis: Redis, keys: TaskKeys, taskId: string): Promise<TaskRequest | undefined> {
+  const kept = await redis.hget(keys.record(taskId), REQUEST_FIELD);
+  if (kept === null) return undefined;
+  try {
+    const parsed = TaskRequestSchema.safeParse(JSON.parse(kept));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
 }

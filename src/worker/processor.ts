@@ -1,6 +1,6 @@
 // The task processor: one BullMQ job to one task run — start or re-attach, stop, retry, wait out a
 // usage limit, end.
-import { UnrecoverableError, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { constants as osConstants } from 'node:os';
 import type { ExecutorConfig, LoadedConfig } from '../config/config.js';
@@ -24,6 +24,8 @@ import {
 } from '../tasks/stop.js';
 import { beginAttempt, loadTaskRecord, markTaskStarted, recordAttemptEnd } from '../tasks/store.js';
 import { describeIssue } from '../text/zod-issues.js';
+import { placeInLine, takeTurn, TURN_RECHECK_MS } from '../tasks/concurrency.js';
+import { settleTaskEnd } from '../tasks/settle.js';
 import { enterWorktree, leaveWorktree } from '../git/worktree-steps.js';
 import {
   executorHoldUntil,
@@ -220,6 +222,7 @@ async function beginRun(
     return { ended: jobResultOf(latest, end.outcome, end) };
   }
   if (newRun) {
+    await takeTurnOrWait(deps, job, taskId, request, record);
     await holdWhileLimited(deps, job, taskId, request);
     if (run > record.attempt) {
       const note = resuming
@@ -423,6 +426,36 @@ async function holdWhileLimited(deps: ProcessorDeps, job: Job, taskId: string, r
   await waitForLimit(deps.redis, deps.keys, job, taskId, until);
 }
 
+// A task with a concurrency key starts only with a turn of its key; without one it waits in line,
+// its job delayed until a task of the key ends and promotes it (or, should that be missed, until
+// TURN_RECHECK_MS passes). Throws BullMQ's DelayedError when it waits.
+async function takeTurnOrWait(
+  deps: ProcessorDeps,
+  job: Job,
+  taskId: string,
+  request: TaskRequest,
+  record: TaskRecord,
+): Promise<void> {
+  const key = request.concurrencyKey;
+  if (key === undefined) return;
+  const concurrency = { key, limit: request.concurrencyLimit ?? 1 };
+  const place = placeInLine(record, request.onConflict === 'cancel-running');
+  const turn = await takeTurn(deps.redis, deps.keys, taskId, concurrency, place);
+  if (turn.taken) {
+    if (record.concurrency?.waiting) await deps.redis.hdel(deps.keys.record(taskId), 'concurrency_wait');
+    return;
+  }
+  if (!record.concurrency?.waiting) {
+    const holders = turn.holders.map((id) => id.slice(0, 8)).join(', ');
+    await noteInLog(deps, taskId, `waiting for a turn of concurrency key "${key}" (running: ${holders || 'none'})`);
+    await deps.redis.hset(deps.keys.record(taskId), 'concurrency_wait', '1', 'updated_at', String(Date.now()));
+  }
+  await job.moveToDelayed(Date.now() + TURN_RECHECK_MS, job.token);
+  // A turn freed between the two steps promoted nothing (the job was not delayed yet): look again.
+  if ((await takeTurn(deps.redis, deps.keys, taskId, concurrency, place)).taken) await job.promote().catch(() => {});
+  throw new DelayedError();
+}
+
 // A line of ours in the task's log (`[openclaw-agent] …` to readers).
 async function noteInLog(deps: ProcessorDeps, taskId: string, line: string): Promise<void> {
   await deps.redis
@@ -492,6 +525,9 @@ async function endTask(
       announce: known && { config: deps.config, ...known },
     },
   );
+  // What waited on it (tasks that run after it, its concurrency key) is settled now; a sweep
+  // makes up for it should this fail or the worker die first.
+  await settleTaskEnd(deps, taskId).catch(() => undefined);
   return parseRecordHash(hash);
 }
 

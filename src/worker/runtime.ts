@@ -25,6 +25,11 @@ import { spoolRoot } from '../config/paths.js';
 import { describeError } from '../errors.js';
 import { worktreeRoot } from '../git/host-runner.js';
 import { sweepEndedWorktrees } from '../git/task-worktree.js';
+import type { TaskContext } from '../tasks/cancel.js';
+import { sweepWaitingTasks } from '../tasks/settle.js';
+import { TaskClient } from '../tasks/client.js';
+import { fireSchedule } from '../schedules/schedule-firing.js';
+import { SCHEDULES_QUEUE } from '../schedules/schedule-store.js';
 
 export interface ExecutorWorkerOptions {
   config: LoadedConfig;
@@ -91,11 +96,13 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
     config.worker.liveness_timeout,
     {
       waiting: async () => {
-        const [wait, prioritized] = await Promise.all([
+        const [wait, prioritized, paused] = await Promise.all([
           redis.llen(worker.keys.wait!),
           redis.zcard(worker.keys.prioritized!),
+          redis.hexists(worker.keys.meta!, 'paused'),
         ]);
-        return wait + prioritized;
+        // A paused executor's tasks wait on purpose.
+        return paused === 1 ? 0 : wait + prioritized;
       },
       running: () => running,
       capacity: concurrency,
@@ -134,6 +141,8 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
   let worker = await startQueueWorker();
   liveness.start();
   const indexSweep = startSweeps(redis, keys, config, executorConfig, executor, log);
+  const pipelineSweep = startPipelineSweep({ redis, keys, config }, log);
+  const ticks = await startScheduleTicks(config, redis, shutdown.signal, log);
 
   let closing: Promise<void> | undefined;
   return {
@@ -147,6 +156,8 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
         shutdown.abort();
         liveness.stop();
         clearInterval(indexSweep);
+        clearInterval(pipelineSweep);
+        await ticks.close();
         await worker.close(true);
         await deliveries.close();
         await executor.close?.();
@@ -224,6 +235,50 @@ function startSweeps(
   timer.unref();
   sweep();
   return timer;
+}
+
+/** How often each worker settles what a dead process may have left unsettled (see sweepWaitingTasks). */
+const PIPELINE_SWEEP_EVERY_MS = 10_000;
+
+// Releases blocked tasks and passes on concurrency turns whose settlement a dead process missed.
+function startPipelineSweep(ctx: TaskContext, log: (line: string) => void): NodeJS.Timeout {
+  let sweeping = false;
+  const timer = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    void sweepWaitingTasks(ctx)
+      .catch((error: unknown) => log(`pipeline sweep: ${describeError(error)}`))
+      .finally(() => (sweeping = false));
+  }, PIPELINE_SWEEP_EVERY_MS);
+  timer.unref();
+  return timer;
+}
+
+// Every worker takes schedule ticks too: BullMQ hands each tick to one of them, which makes its task.
+async function startScheduleTicks(
+  config: LoadedConfig,
+  redis: Redis,
+  shutdown: AbortSignal,
+  log: (line: string) => void,
+): Promise<{ close(): Promise<void> }> {
+  const client = new TaskClient(config, redis);
+  const ticks = new Worker(
+    SCHEDULES_QUEUE,
+    async (job: Job<{ schedule?: string }>) => {
+      const name = job.data.schedule;
+      if (typeof name !== 'string') return { kind: 'gone' };
+      const result = await fireSchedule(client, name, job.id!);
+      if (result.kind === 'failed') log(`schedule ${name}: could not make its task: ${result.error}`);
+      return result;
+    },
+    { connection: redis, prefix: config.redis.prefix, concurrency: 1, autorun: false },
+  );
+  ticks.on('error', (error) => {
+    if (!shutdown.aborted) log(`schedule ticks: ${error.message}`);
+  });
+  void ticks.run().catch((error: unknown) => log(`schedule ticks stopped: ${String(error)}`));
+  await ticks.waitUntilReady();
+  return { close: () => ticks.close(true) };
 }
 
 // A stuck BullMQ worker is closed in the background: its tasks are already followed by the shared

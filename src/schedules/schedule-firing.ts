@@ -1,0 +1,71 @@
+// A schedule's tick: one ordinary task, made once however often the tick is handed out.
+import { createHash } from 'node:crypto';
+import { describeError } from '../errors.js';
+import type { TaskClient } from '../tasks/client.js';
+import { isEndedStatus } from '../tasks/status.js';
+import { parseTemplate } from './schedule-store.js';
+
+/** What a tick did: made task `taskId`, skipped it (overlap), or found no schedule. */
+export type TickResult =
+  | { kind: 'started'; taskId: string }
+  | { kind: 'skipped'; reason: string }
+  | { kind: 'gone' }
+  | { kind: 'failed'; error: string };
+
+/**
+ * The task id of a tick: a UUID v4 made from the tick's BullMQ job id, so that a tick handed out
+ * twice (a worker died while making it) makes the same task, once.
+ */
+export function tickTaskId(prefix: string, tickJobId: string): string {
+  const hex = createHash('sha256').update(`${prefix}\n${tickJobId}`).digest('hex');
+  const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/**
+ * Makes the task of one tick of schedule `name` (named after it, labelled `schedule:<name>`), or
+ * skips the tick while the last one's task has not ended and the schedule says `--overlap skip`.
+ * The schedule's hash records the result for `schedule list`.
+ */
+export async function fireSchedule(client: TaskClient, name: string, tickJobId: string): Promise<TickResult> {
+  const key = client.keys.schedule(name);
+  const hash = await client.redis.hgetall(key);
+  const template = parseTemplate(hash.template);
+  if (hash.cron === undefined || template === undefined || hash.paused === '1') return { kind: 'gone' };
+  const id = tickTaskId(client.prefix, tickJobId);
+  if (hash.last_task === id) return { kind: 'started', taskId: id };
+  if (hash.overlap === 'skip' && hash.last_task !== undefined) {
+    const last = (await client.views([hash.last_task]))[0];
+    if (last !== undefined && !isEndedStatus(last.status)) {
+      const reason = `skipped: task ${hash.last_task} of the last tick is ${last.status} (--overlap skip)`;
+      await client.redis.hset(key, { last_result: reason, last_skipped_at: String(Date.now()) });
+      return { kind: 'skipped', reason };
+    }
+  }
+  let result: TickResult;
+  try {
+    const { id: taskId } = await client.enqueue({
+      ...template,
+      name: template.name ?? name,
+      labels: [...template.labels.filter((label) => label !== `schedule:${name}`), `schedule:${name}`],
+      schedule: name,
+      id,
+    });
+    result = { kind: 'started', taskId };
+  } catch (error) {
+    // Made already by an earlier hand-out of this tick: that one counts.
+    if ((await client.redis.exists(client.keys.record(id))) === 1) return { kind: 'started', taskId: id };
+    result = { kind: 'failed', error: describeError(error) };
+  }
+  const now = String(Date.now());
+  if (result.kind === 'started') {
+    await client.redis
+      .multi()
+      .hset(key, { last_task: result.taskId, last_fired_at: now, last_result: 'started' })
+      .hincrby(key, 'fired', 1)
+      .exec();
+  } else if (result.kind === 'failed') {
+    await client.redis.hset(key, { last_fired_at: now, last_result: `failed: ${result.error}` });
+  }
+  return result;
+}

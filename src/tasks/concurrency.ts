@@ -1,0 +1,89 @@
+// Concurrency keys: at most `limit` tasks of a key run at once, across every executor. A worker
+// takes a turn before it starts a run; a task without one waits in line (its job delayed) and is
+// promoted when a turn frees.
+import type { Redis } from 'ioredis';
+import { LuaScript } from '../redis/lua-script.js';
+import type { TaskKeys } from './keys.js';
+import type { TaskRecord } from './record.js';
+
+/** How long a task waiting for a turn sleeps before it looks again, should its promotion be missed. */
+export const TURN_RECHECK_MS = 30_000;
+/** Subtracted from a `cancel-running` task's place in line: it goes before every task waiting. */
+const FIRST_IN_LINE = 2 ** 42;
+
+/**
+ * Takes a turn of a key, or joins its line. A holder keeps its turn (a re-attach, a retry). A
+ * task gets one when the holders and the tasks ahead of it in line leave a turn free.
+ * KEYS: holders, waiters; ARGV: id, limit, place in line. Returns {1} or {0, holders…}.
+ */
+const TAKE_TURN = new LuaScript(`
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return {1} end
+local ahead = redis.call('ZCOUNT', KEYS[2], '-inf', '(' .. ARGV[3])
+if redis.call('SCARD', KEYS[1]) + ahead < tonumber(ARGV[2]) then
+  redis.call('SADD', KEYS[1], ARGV[1])
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  return {1}
+end
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+local out = {0}
+for _, holder in ipairs(redis.call('SMEMBERS', KEYS[1])) do out[#out + 1] = holder end
+return out
+`);
+
+/**
+ * Gives back a task's turn (or its place in line) when it ends, and forgets the key once no task
+ * of it is left. KEYS: holders, waiters, tasks, key index; ARGV: id, limit, key. Returns the
+ * waiters first in line for the turns now free.
+ */
+const GIVE_BACK_TURN = new LuaScript(`
+redis.call('SREM', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+if redis.call('ZCARD', KEYS[3]) == 0 and redis.call('SCARD', KEYS[1]) == 0 and redis.call('ZCARD', KEYS[2]) == 0 then
+  redis.call('SREM', KEYS[4], ARGV[3])
+end
+local free = tonumber(ARGV[2]) - redis.call('SCARD', KEYS[1])
+if free <= 0 then return {} end
+return redis.call('ZRANGE', KEYS[2], 0, free - 1)
+`);
+
+/** A task's place in line: by creation, and a `cancel-running` one before all. */
+export function placeInLine(record: Pick<TaskRecord, 'createdAt'>, first: boolean): number {
+  return first ? record.createdAt - FIRST_IN_LINE : record.createdAt;
+}
+
+/** Takes a turn of `key` for task `id`; when none is free, the tasks holding the turns. */
+export async function takeTurn(
+  redis: Redis,
+  keys: TaskKeys,
+  id: string,
+  concurrency: { key: string; limit: number },
+  place: number,
+): Promise<{ taken: true } | { taken: false; holders: string[] }> {
+  const reply = (await TAKE_TURN.run(
+    redis,
+    [keys.concurrencyHolders(concurrency.key), keys.concurrencyWaiters(concurrency.key)],
+    [id, String(concurrency.limit), String(place)],
+  )) as [number, ...string[]];
+  return reply[0] === 1 ? { taken: true } : { taken: false, holders: reply.slice(1) as string[] };
+}
+
+/** Gives back the turn of an ended task; returns the ids of the waiters to promote. */
+export async function giveBackTurn(
+  redis: Redis,
+  keys: TaskKeys,
+  id: string,
+  concurrency: { key: string; limit: number },
+): Promise<string[]> {
+  const { key } = concurrency;
+  return (await GIVE_BACK_TURN.run(
+    redis,
+    [keys.concurrencyHolders(key), keys.concurrencyWaiters(key), keys.concurrencyTasks(key), keys.concurrencyKeys()],
+    [id, String(concurrency.limit), key],
+  )) as string[];
+}
+
+/** Every task of a key that has not ended is listed, for `replace-queued` and the sweep. */
+export function registerKeyedTask(redis: Redis, keys: TaskKeys, id: string, createdAt: number, key: string) {
+  return redis.multi().zadd(keys.concurrencyTasks(key), createdAt, id).sadd(keys.concurrencyKeys(), key).exec();
+}

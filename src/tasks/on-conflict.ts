@@ -1,0 +1,44 @@
+// What a new task with a concurrency key does to the other tasks of its key (`--on-conflict`).
+import type { TaskContext } from './cancel.js';
+import { parseRecordHash } from './record.js';
+import type { TaskRequest } from './request.js';
+import { endWaitingTask } from './settle.js';
+import { DEFAULT_GRACE_MS, requestStop } from './stop.js';
+
+/** The tasks a new task stopped (`cancel-running`) or cancelled (`replace-queued`). */
+export interface ConflictOutcome {
+  stopped: string[];
+  cancelled: string[];
+}
+
+/**
+ * `cancel-running`: the tasks holding the key's turns are killed (SIGTERM, the grace period,
+ * SIGKILL), and the new task goes first in line. `replace-queued`: the key's tasks that have not
+ * started are cancelled; running ones finish. `queue`: nothing.
+ */
+export async function applyConflictPolicy(
+  ctx: TaskContext,
+  id: string,
+  request: Pick<TaskRequest, 'concurrencyKey' | 'onConflict'>,
+): Promise<ConflictOutcome> {
+  const outcome: ConflictOutcome = { stopped: [], cancelled: [] };
+  const key = request.concurrencyKey;
+  if (key === undefined || request.onConflict === undefined || request.onConflict === 'queue') return outcome;
+  const reason = `${request.onConflict === 'cancel-running' ? 'stopped' : 'replaced'} by task ${id} (concurrency key "${key}", --on-conflict ${request.onConflict})`;
+  const holders = new Set(await ctx.redis.smembers(ctx.keys.concurrencyHolders(key)));
+  if (request.onConflict === 'cancel-running') {
+    for (const holder of holders) {
+      if (holder === id) continue;
+      await requestStop(ctx.redis, ctx.keys, holder, { kind: 'killed', graceMs: DEFAULT_GRACE_MS, reason });
+      outcome.stopped.push(holder);
+    }
+    return outcome;
+  }
+  for (const other of await ctx.redis.zrange(ctx.keys.concurrencyTasks(key), 0, -1)) {
+    if (other === id || holders.has(other)) continue;
+    const record = parseRecordHash(await ctx.redis.hgetall(ctx.keys.record(other)));
+    if (!record || record.outcome !== undefined || record.attemptStartedAt !== undefined) continue;
+    if ((await endWaitingTask(ctx, record, reason)) === 'ended') outcome.cancelled.push(other);
+  }
+  return outcome;
+}

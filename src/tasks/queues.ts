@@ -1,0 +1,31 @@
+// One BullMQ Queue object per executor and connection, for every step that moves jobs between states.
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+
+const opened = new WeakMap<Redis, Map<string, Queue>>();
+
+/**
+ * The Queue of executor `name` on `redis` (made once per connection). It shares the connection,
+ * checks no Redis version and keeps no queue meta: the workers do both.
+ */
+export function queueOf(redis: Redis, prefix: string, name: string): Queue {
+  let queues = opened.get(redis);
+  if (!queues) {
+    queues = new Map();
+    opened.set(redis, queues);
+  }
+  const key = `${prefix}\n${name}`;
+  let queue = queues.get(key);
+  if (!queue) {
+    queue = new Queue(name, { connection: redis, prefix, skipVersionCheck: true, skipMetasUpdate: true });
+    queues.set(key, queue);
+  }
+  return queue;
+}
+
+/** Closes the Queue objects made on `redis` (the connection itself stays open). */
+export async function closeQueuesOf(redis: Redis): Promise<void> {
+  const queues = opened.get(redis);
+  opened.delete(redis);
+  await Promise.all([...(queues?.values() ?? [])].map((queue) => queue.close()));
+}

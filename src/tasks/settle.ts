@@ -1,0 +1,101 @@
+// What a task's end sets off for the tasks waiting on it: the tasks that run after it are released
+// or cancelled, and its concurrency turn passes on. Run by whoever ends a task; a sweep in every
+// worker makes up for one that died in between.
+import { type TaskContext, cancelWaitingTask } from './cancel.js';
+import { giveBackTurn } from './concurrency.js';
+import { decideBlocked, readDependencyEnds, releaseBlocked } from './dependencies.js';
+import { queueOf } from './queues.js';
+import { parseRecordHash, type TaskRecord } from './record.js';
+
+/** How many blocked tasks one sweep looks at. */
+const SWEEP_BATCH = 1000;
+
+/**
+ * Settles what waits on an ended task (and, for each task this cancels, what waits on that one):
+ * its dependents run or end `cancelled`, and its concurrency turn goes to the next in line.
+ * Idempotent: two workers settling the same end do the same thing once.
+ */
+export async function settleTaskEnd(ctx: TaskContext, taskId: string): Promise<void> {
+  const ended = [taskId];
+  for (let id = ended.shift(); id !== undefined; id = ended.shift()) {
+    for (const dependent of await ctx.redis.smembers(ctx.keys.dependents(id))) {
+      if ((await settleBlockedTask(ctx, dependent)) === 'cancelled') ended.push(dependent);
+    }
+    const record = await readRecord(ctx, id);
+    if (record?.outcome === undefined) continue;
+    await ctx.redis.expire(ctx.keys.dependents(id), Math.max(1, Math.ceil(ctx.config.retention / 1000)));
+    if (record.concurrency) await passTurnOn(ctx, record.id, record.concurrency);
+  }
+}
+
+/**
+ * Looks at one blocked task: released when its dependencies are met, ended `cancelled` (naming the
+ * dependency) when one can no longer be, left blocked while they run.
+ */
+export async function settleBlockedTask(
+  ctx: TaskContext,
+  id: string,
+): Promise<'blocked' | 'released' | 'cancelled' | 'settled'> {
+  const record = await readRecord(ctx, id);
+  if (!record || record.outcome !== undefined || !record.blocked) {
+    await ctx.redis.zrem(ctx.keys.blocked(), id);
+    return 'settled';
+  }
+  const decision = decideBlocked(record, await readDependencyEnds(ctx.redis, ctx.keys, record.after ?? []));
+  if (decision.kind === 'wait') return 'blocked';
+  if (decision.kind === 'release') {
+    await releaseBlocked(ctx.redis, ctx.keys, record);
+    return 'released';
+  }
+  const result = await cancelWaitingTask(ctx, record, decision.reason);
+  await ctx.redis.zrem(ctx.keys.blocked(), id);
+  return result === 'ended' ? 'cancelled' : 'settled';
+}
+
+/** Ends a task that has not started, and settles what waited on it; `taken` when a worker has it. */
+export async function endWaitingTask(
+  ctx: TaskContext,
+  record: TaskRecord,
+  reason?: string,
+): Promise<'ended' | 'taken'> {
+  const result = await cancelWaitingTask(ctx, record, reason);
+  if (result === 'ended') await settleTaskEnd(ctx, record.id);
+  return result;
+}
+
+/**
+ * Makes up for settlements missed by a process that died after ending a task: blocked tasks whose
+ * dependencies ended, and concurrency turns held or queued for by tasks that ended.
+ */
+export async function sweepWaitingTasks(ctx: TaskContext): Promise<void> {
+  for (const id of await ctx.redis.zrange(ctx.keys.blocked(), 0, SWEEP_BATCH - 1)) {
+    if ((await settleBlockedTask(ctx, id)) === 'cancelled') await settleTaskEnd(ctx, id);
+  }
+  for (const key of await ctx.redis.smembers(ctx.keys.concurrencyKeys())) {
+    const [holders, waiters, tasks] = await Promise.all([
+      ctx.redis.smembers(ctx.keys.concurrencyHolders(key)),
+      ctx.redis.zrange(ctx.keys.concurrencyWaiters(key), 0, -1),
+      ctx.redis.zrange(ctx.keys.concurrencyTasks(key), 0, -1),
+    ]);
+    for (const id of new Set([...holders, ...waiters, ...tasks])) {
+      const record = await readRecord(ctx, id);
+      if (record === undefined) await passTurnOn(ctx, id, { key, limit: 1 });
+      else if (record.outcome !== undefined) await passTurnOn(ctx, id, record.concurrency ?? { key, limit: 1 });
+    }
+  }
+}
+
+// Gives back an ended task's turn and promotes the waiters first in line for it.
+async function passTurnOn(ctx: TaskContext, id: string, concurrency: { key: string; limit: number }): Promise<void> {
+  for (const next of await giveBackTurn(ctx.redis, ctx.keys, id, concurrency)) {
+    const executor = await ctx.redis.hget(ctx.keys.record(next), 'executor');
+    if (executor === null) continue;
+    const job = await queueOf(ctx.redis, ctx.keys.prefix, executor).getJob(next);
+    // Not delayed (a worker has it, or it is on its way to one): it takes its turn itself.
+    await job?.promote().catch(() => undefined);
+  }
+}
+
+async function readRecord(ctx: TaskContext, id: string): Promise<TaskRecord | undefined> {
+  return parseRecordHash(await ctx.redis.hgetall(ctx.keys.record(id)));
+}

@@ -1,0 +1,52 @@
+// What a task that has not started waits for, in a few words for `status`, `list` and the API.
+import type { Redis } from 'ioredis';
+import { formatResetTime } from '../claude/usage-limit.js';
+import { readDependencyEnds } from './dependencies.js';
+import type { TaskKeys } from './keys.js';
+import type { TaskView } from './record.js';
+
+/** The executors among `names` whose queue is paused (BullMQ keeps the flag in the queue's meta). */
+export async function readPausedExecutors(
+  redis: Redis,
+  prefix: string,
+  names: readonly string[],
+): Promise<Set<string>> {
+  if (names.length === 0) return new Set();
+  const pipeline = redis.pipeline();
+  for (const name of names) pipeline.hexists(`${prefix}:${name}:meta`, 'paused');
+  const replies = (await pipeline.exec()) ?? [];
+  return new Set(names.filter((_, index) => replies[index]?.[1] === 1));
+}
+
+/**
+ * Sets `waitingFor` on the views of tasks that have not started: the tasks a blocked one runs
+ * after (those still running), a scheduled one's start, a turn of a concurrency key, a paused
+ * executor. One round trip for the dependencies of all, one for the executors.
+ */
+export async function describeWaits(
+  ctx: { redis: Redis; keys: TaskKeys },
+  views: TaskView[],
+  now = Date.now(),
+): Promise<void> {
+  const waiting = views.filter((view) => ['blocked', 'scheduled', 'queued'].includes(view.status));
+  if (waiting.length === 0) return;
+  const paused = await readPausedExecutors(ctx.redis, ctx.keys.prefix, [
+    ...new Set(waiting.map((view) => view.record.executor)),
+  ]);
+  for (const view of waiting) {
+    const r = view.record;
+    if (view.status === 'blocked') {
+      const pending = (await readDependencyEnds(ctx.redis, ctx.keys, r.after ?? [])).filter(
+        (end) => end.outcome === undefined,
+      );
+      const names = pending.map((end) => `task ${end.id.slice(0, 8)}${end.name !== undefined ? ` (${end.name})` : ''}`);
+      view.waitingFor = `${names.join(', ') || 'the tasks it runs after'} to ${r.afterAny ? 'end' : 'complete'}`;
+    } else if (view.status === 'scheduled' && r.runAt !== undefined) {
+      view.waitingFor = `its start time, ${formatResetTime(r.runAt, now)}`;
+    } else if (paused.has(r.executor)) {
+      view.waitingFor = `executor "${r.executor}" to be resumed (paused)`;
+    } else if (r.concurrency?.waiting) {
+      view.waitingFor = `a turn of concurrency key "${r.concurrency.key}"`;
+    }
+  }
+}
