@@ -81,7 +81,7 @@ export abstract class BaseCommand extends Command {
         .replace(/\s*See more help with --help\.?\s*$/, '')
         .replace(/\s*\n\s*/g, ': ')
         .replace(/:\s*:/g, ':');
-      message = `${whole} (see \`openclaw-agent ${this.id ?? ''} --help\`)`;
+      message = `${whole} (see \`openclaw-agent ${(this.id ?? '').replace(/:/g, ' ')} --help\`)`;
     }
     // Whatever the input held, the message stays one line.
     process.stderr.write(`openclaw-agent: ${escapeControls(message)}\n`);

@@ -7,7 +7,7 @@ export { parseConfigText, loadConfig, resolveConfigPath, SAMPLE_CONFIG } from '.
 export { requireDuration, requireTime } from '../src/config/duration.js';
 export { ensureWorkers, resolveCommandRedis, stopPrivateStack } from '../src/stack/private-stack.js';
 export { describeError, exitCodeFor, InvalidInputError, isUserFacingError, UsageError } from '../src/errors.js';
-export { isRedisConnectionError } from '../src/redis/connection.js';
+export { isRedisConnectionError, resolveRedisUrl } from '../src/redis/connection.js';
 export { TaskClient } from '../src/tasks/client.js';
 export { buildClaudePayload, buildShellPayload, parseEnvAssignments } from '../src/tasks/input.js';
 export { TaskRequestSchema } from '../src/tasks/request.js';
@@ -22,7 +22,7 @@ export {
   formatStatusBlock,
   formatTaskTable,
 } from '../src/tasks/format.js';
-export { isEndedStatus, isTaskStatus, TASK_STATUSES } from '../src/tasks/status.js';
+export { ACTIVE_STATUSES, isEndedStatus, isTaskStatus, TASK_STATUSES } from '../src/tasks/status.js';
 export { escapeControls, quoteInput } from '../src/text/escape.js';
 export { followLog, readLogTail } from '../src/logs/log-stream.js';
 export { TranscriptRenderer } from '../src/claude/transcript.js';

@@ -14,12 +14,13 @@ export { COMMANDS };
  * tool took `-c/--config` and `-v/--verbose` before the subcommand; they still work.
  */
 export async function main(argv: string[], root: string): Promise<void> {
-  const args = hoistGlobalFlags(argv, process.env);
+  const args = topicCommand(hoistGlobalFlags(argv, process.env));
+  if (args === undefined) return;
   const first = args[0];
   const rootFlag = first === '--help' || first === '--version';
   if (first !== undefined && !rootFlag && first !== 'help' && !Object.hasOwn(COMMANDS, first)) {
     process.stderr.write(
-      `openclaw-agent: unknown command "${escapeControls(first)}" — commands: ${Object.keys(COMMANDS).sort().join(', ')}\n`,
+      `openclaw-agent: unknown command "${escapeControls(first)}" — commands: ${[...new Set(Object.keys(COMMANDS).map((id) => id.replace(/:.*/, '')))].sort().join(', ')}\n`,
     );
     process.exitCode = 2;
     return;
@@ -49,6 +50,29 @@ export async function main(argv: string[], root: string): Promise<void> {
 }
 
 const LONG_RUNNING = new Set(['worker', 'up', 'dashboard']);
+
+/** Topics: commands of two words, like `schedule add` (`schedule:add` in COMMANDS). */
+const TOPICS = new Set(Object.keys(COMMANDS).flatMap((id) => (id.includes(':') ? [id.split(':')[0]!] : [])));
+
+// `schedule add …` as the command id `schedule:add …`; the topic alone (or --help) lists its commands.
+// Returns undefined when it has answered.
+function topicCommand(args: string[]): string[] | undefined {
+  const [topic, verb] = args;
+  if (topic === undefined || !TOPICS.has(topic)) return args;
+  const verbs = Object.keys(COMMANDS)
+    .filter((id) => id.startsWith(`${topic}:`))
+    .map((id) => id.slice(topic.length + 1));
+  if (verb !== undefined && verbs.includes(verb)) return [`${topic}:${verb}`, ...args.slice(2)];
+  const usage = `openclaw-agent ${topic} ${verbs.join('|')} — see \`openclaw-agent ${topic} ${verbs[0]} --help\``;
+  if (verb === undefined || verb === '--help' || verb === 'help') {
+    process.stdout.write(`${usage}\n`);
+    if (verb === undefined) process.exitCode = 2;
+    return undefined;
+  }
+  process.stderr.write(`openclaw-agent: unknown command "${topic} ${escapeControls(verb)}": ${usage}\n`);
+  process.exitCode = 2;
+  return undefined;
+}
 
 // oclif reads a word after a command that takes no arguments as a subcommand (`list foo` is
 // "command list:foo not found", printed in oclif's own multi-line format): refuse it here instead.

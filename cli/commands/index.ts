@@ -9,8 +9,15 @@ import Kill from './kill.js';
 import List from './list.js';
 import Logs from './logs.js';
 import Mcp from './mcp.js';
+import Pause from './pause.js';
+import Resume from './resume.js';
 import Retry from './retry.js';
 import Run from './run.js';
+import ScheduleAdd from './schedule/add.js';
+import ScheduleList from './schedule/list.js';
+import SchedulePause from './schedule/pause.js';
+import ScheduleResume from './schedule/resume.js';
+import ScheduleRm from './schedule/rm.js';
 import Skill from './skill.js';
 import Start from './start.js';
 import Status from './status.js';
@@ -30,8 +37,15 @@ export const COMMANDS = {
   list: List,
   logs: Logs,
   mcp: Mcp,
+  pause: Pause,
+  resume: Resume,
   retry: Retry,
   run: Run,
+  'schedule:add': ScheduleAdd,
+  'schedule:list': ScheduleList,
+  'schedule:pause': SchedulePause,
+  'schedule:resume': ScheduleResume,
+  'schedule:rm': ScheduleRm,
   skill: Skill,
   start: Start,
   status: Status,

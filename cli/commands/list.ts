@@ -12,9 +12,10 @@ export default class List extends BaseCommand {
   static override flags = {
     status: Flags.string({
       description:
-        'Only tasks with this status (queued, running, completed, failed, killed, timed_out, lost, cancelled)',
+        'Only tasks with this status (blocked, scheduled, queued, running, completed, failed, killed, timed_out, lost, cancelled)',
     }),
     executor: Flags.string({ description: 'Only tasks of this executor' }),
+    label: Flags.string({ description: 'Only tasks with this label' }),
     type: Flags.string({ description: 'Only tasks of this type', options: ['claude_code', 'shell_command'] }),
     limit: Flags.integer({ description: 'At most this many tasks', default: 50, min: 1 }),
     json: Flags.boolean({ description: 'Print a JSON array' }),
@@ -34,6 +35,7 @@ export default class List extends BaseCommand {
     const views = await client.list({
       status: flags.status,
       executor: flags.executor,
+      label: flags.label,
       taskType: flags.type as 'claude_code' | 'shell_command' | undefined,
       limit: flags.limit,
     });
@@ -46,5 +48,10 @@ export default class List extends BaseCommand {
     }
     const { formatTaskTable } = await lib();
     this.log(formatTaskTable(views));
+    // A paused executor explains why its tasks wait.
+    const names = client.config.executors.map((e) => e.name).filter((n) => !flags.executor || n === flags.executor);
+    for (const name of await client.pausedExecutors(names)) {
+      this.log(`Executor ${name} is paused: it starts no new tasks (\`openclaw-agent resume --executor ${name}\`).`);
+    }
   }
 }

@@ -3,6 +3,7 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { dispatchFlags, dispatchOptions, dispatchTask } from '../dispatch.js';
 import { lib } from '../load-library.js';
+import type { EnqueueInput } from '../../src/index.js';
 
 export default class Run extends BaseCommand {
   static override summary = 'Run a shell command as a detached task';
@@ -28,20 +29,31 @@ export default class Run extends BaseCommand {
     }),
   };
 
-  async run(): Promise<void> {
-    const { flags, argv } = await this.parse(Run);
+  /** The task these words ask for, checked; nothing connects yet (`schedule add` keeps it). */
+  async taskInput(): Promise<{ input: EnqueueInput; flags: Awaited<ReturnType<Run['parseFlags']>> }> {
+    const flags = await this.parseFlags();
     const { buildShellPayload, parseEnvAssignments } = await lib();
     // The words after `--` exactly as given: oclif's argv loses its order when a word equals a
     // flag's value (`--name build -- make build`).
     const separator = this.argv.indexOf('--');
     const payload = buildShellPayload({
       cmd: flags.cmd,
-      argv: separator === -1 ? (argv as string[]) : this.argv.slice(separator + 1),
+      argv: separator === -1 ? flags.argv : this.argv.slice(separator + 1),
       env: parseEnvAssignments(flags.env ?? []),
       workdir: flags.workspace,
     });
     const options = await dispatchOptions(await this.loadConfig(flags.config), flags);
+    return { input: { ...options, payload }, flags };
+  }
+
+  private async parseFlags() {
+    const { flags, argv } = await this.parse(Run);
+    return { ...flags, argv: argv as string[] };
+  }
+
+  async run(): Promise<void> {
+    const { input, flags } = await this.taskInput();
     const client = await this.openClient(flags.config);
-    process.exitCode = await dispatchTask(client, payload, options, flags);
+    process.exitCode = await dispatchTask(client, input.payload, input, flags);
   }
 }

@@ -4,6 +4,7 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { dispatchFlags, dispatchOptions, dispatchTask } from '../dispatch.js';
 import { lib } from '../load-library.js';
+import type { EnqueueInput } from '../../src/index.js';
 
 export default class Start extends BaseCommand {
   static override summary = 'Start a Claude Code task';
@@ -56,9 +57,10 @@ export default class Start extends BaseCommand {
     }),
   };
 
-  async run(): Promise<void> {
-    const { flags } = await this.parse(Start);
-    const { buildClaudePayload, continuationOf } = await lib();
+  /** The task these words ask for, checked; nothing connects yet (`schedule add` keeps it). */
+  async taskInput(): Promise<{ input: EnqueueInput; flags: Awaited<ReturnType<Start['parseFlags']>> }> {
+    const flags = await this.parseFlags();
+    const { buildClaudePayload } = await lib();
     const prompt = await readPrompt(flags.prompt, flags['prompt-file']);
     const payload = buildClaudePayload({
       prompt,
@@ -76,14 +78,25 @@ export default class Start extends BaseCommand {
       onLimit: flags['on-limit'] as 'wait' | 'fail' | undefined,
       limitWaits: flags['limit-waits'],
     };
+    return { input: { ...options, payload }, flags };
+  }
+
+  private async parseFlags() {
+    return (await this.parse(Start)).flags;
+  }
+
+  async run(): Promise<void> {
+    const { input, flags } = await this.taskInput();
+    const { payload } = input;
     const client = await this.openClient(flags.config);
-    if (flags.continue === undefined) {
-      process.exitCode = await dispatchTask(client, payload, options, flags);
+    if (flags.continue === undefined || payload.type !== 'claude_code') {
+      process.exitCode = await dispatchTask(client, payload, input, flags);
       return;
     }
+    const { continuationOf } = await lib();
     const earlier = continuationOf(await client.get(flags.continue));
     // A task that ran in a worktree is continued in that worktree.
-    const worktree = earlier.git && options.worktree !== false ? { existing: earlier.git } : options.worktree;
+    const worktree = earlier.git && input.worktree !== false ? { existing: earlier.git } : input.worktree;
     process.exitCode = await dispatchTask(
       client,
       {
@@ -92,7 +105,7 @@ export default class Start extends BaseCommand {
         resumeSessionId: earlier.sessionId,
         continues: earlier.taskId,
       },
-      { ...options, executor: flags.executor ?? earlier.executor, worktree },
+      { ...input, executor: flags.executor ?? earlier.executor, worktree },
       flags,
     );
   }

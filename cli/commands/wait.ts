@@ -2,26 +2,42 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { lib, taskControl } from '../load-library.js';
+import { selectionFlags, selectTasks } from '../task-selection.js';
 
 export default class Wait extends BaseCommand {
   static override summary = 'Wait for tasks to end; exit with the exit code of the (first failing) task';
-  static override examples = ['<%= config.bin %> wait 3f2a9c', '<%= config.bin %> wait 3f2a9c 81be07 --timeout 2h'];
+  static override examples = [
+    '<%= config.bin %> wait 3f2a9c',
+    '<%= config.bin %> wait 3f2a9c 81be07 --timeout 2h',
+    '<%= config.bin %> wait --label nightly',
+  ];
   static override strict = false;
   static override args = { ids: Args.string({ description: 'Task ids or unique prefixes', required: false }) };
   static override flags = {
     timeout: Flags.string({ description: 'Give up after this long (exit 124)' }),
+    ...selectionFlags('Wait for'),
   };
 
   async run(): Promise<void> {
     const { flags, argv } = await this.parse(Wait);
     const ids = argv as string[];
     const { UsageError } = await lib();
-    if (ids.length === 0) throw new UsageError('missing task id: `openclaw-agent wait <id…>`');
+    const bulk = flags.label !== undefined || flags.executor !== undefined || flags.status !== undefined;
+    if (ids.length === 0 && !bulk) throw new UsageError('missing task id: `openclaw-agent wait <id…>`');
     const { requireDuration } = await lib();
     const timeoutMs = flags.timeout === undefined ? undefined : requireDuration('--timeout', flags.timeout);
     const client = await this.openClient(flags.config);
     const full: string[] = [];
     for (const id of ids) full.push((await client.get(id)).record.id);
+    if (bulk) {
+      // The tasks selected that have not ended now; those that start later are not waited for.
+      const { views, described } = await selectTasks(client, flags);
+      for (const view of views) if (!full.includes(view.record.id)) full.push(view.record.id);
+      if (full.length === 0) {
+        this.log(`No task ${described} is waiting or running.`);
+        return;
+      }
+    }
     const { waitForTasks } = await taskControl();
     const { formatEndSummary } = await lib();
     const views = await waitForTasks(client, full, { timeoutMs });

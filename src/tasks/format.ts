@@ -192,15 +192,14 @@ export function executorJson(e: ExecutorConfig) {
   };
 }
 
-/** The `executors` table in the original tool's columns, plus concurrency. */
-export function formatExecutorTable(executors: readonly ExecutorConfig[]): string {
+/** The `executors` table in the original tool's columns, plus concurrency (and which are paused, when known). */
+export function formatExecutorTable(executors: readonly ExecutorConfig[], paused?: ReadonlySet<string>): string {
   if (executors.length === 0) {
     return 'No executors configured.\nRun `openclaw-agent config --init` to create a sample config.';
   }
   const header = `${pad('NAME', 15)} ${pad('TYPE', 12)} ${pad('HOST', 20)} ${pad('CONCURRENCY', 12)} LABELS`;
-  const rows = executors.map(
-    (e) =>
-      `${pad(e.name, 15)} ${pad(e.type, 12)} ${pad(e.host ?? '-', 20)} ${pad(String(e.concurrency), 12)} ${e.labels.join(', ')}`,
+  const rows = executors.map((e) =>
+    `${pad(e.name, 15)} ${pad(e.type, 12)} ${pad(e.host ?? '-', 20)} ${pad(String(e.concurrency), 12)} ${e.labels.join(', ')}${paused?.has(e.name) ? '  (paused)' : ''}`.trimEnd(),
   );
   return [header, '-'.repeat(72), ...rows].join('\n');
 }
