@@ -38,6 +38,16 @@ code, .mono, .log, .diff { font-family: ui-monospace, "SFMono-Regular", Menlo, C
 .status.killed, .status.cancelled { color: var(--warn); border-color: #845306; }
 .status.running { color: var(--run); border-color: #1f6feb; }
 .status.queued { color: var(--muted); }
+.status.blocked { color: #d2a8ff; border-color: #8957e5; border-style: dashed; }
+.status.scheduled { color: #56d4dd; border-color: #1b7c83; border-style: dashed; }
+.status.paused { color: var(--warn); border-color: #845306; }
+td.state { max-width: 340px; }
+.wait-note { font-size: 12px; color: var(--muted); margin-top: 3px; white-space: normal; overflow-wrap: anywhere; }
+#waits .wait-note { margin: -4px 0 10px; font-size: 13px; }
+dl.plan { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 0 0 12px; padding: 8px 16px; border-left: 3px solid #8957e5; background: var(--panel); }
+dl.plan[hidden] { display: none; }
+dl.plan dt { color: var(--muted); }
+dl.plan dd { margin: 0; overflow-wrap: anywhere; }
 .pager { display: flex; gap: 8px; align-items: center; margin-top: 12px; }
 .task-head { display: flex; align-items: center; gap: 12px; margin-bottom: 12px; }
 .task-head h1 { font-size: 18px; margin: 0; flex: 1; overflow-wrap: anywhere; font-weight: 600; }

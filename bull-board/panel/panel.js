@@ -6,7 +6,18 @@
   };
   var CSRF = meta('oca-csrf');
   var READ_ONLY = meta('oca-read-only') === '1';
-  var STATUSES = ['queued', 'running', 'completed', 'failed', 'killed', 'timed_out', 'lost', 'cancelled'];
+  var STATUSES = [
+    'blocked',
+    'scheduled',
+    'queued',
+    'running',
+    'completed',
+    'failed',
+    'killed',
+    'timed_out',
+    'lost',
+    'cancelled',
+  ];
   var ICONS = { claude_code: '\uD83E\uDD16', shell_command: '\u2699\uFE0F' };
   var ENDED = { completed: 1, failed: 1, killed: 1, timed_out: 1, lost: 1, cancelled: 1 };
   var app = document.getElementById('app');
@@ -76,6 +87,32 @@
     var text = age < 86400000 ? d.toLocaleTimeString() : d.toLocaleString();
     return text;
   }
+  // '3m', '5h 12m', '2d 4h': a span of time in its two largest units.
+  function span(ms) {
+    var s = Math.round(Math.abs(ms) / 1000);
+    if (s < 60) return s + 's';
+    var m = Math.floor(s / 60);
+    if (m < 60) return m + 'm';
+    var h = Math.floor(m / 60);
+    if (h < 48) return h + 'h' + (m % 60 ? ' ' + (m % 60) + 'm' : '');
+    return Math.floor(h / 24) + 'd' + (h % 24 ? ' ' + (h % 24) + 'h' : '');
+  }
+  // 'in 5h 12m' or '3m ago'.
+  function relative(iso) {
+    var ms = new Date(iso).getTime() - Date.now();
+    return ms >= 0 ? 'in ' + span(ms) : span(ms) + ' ago';
+  }
+  // A date and time in the browser's zone, or in `tz` (an IANA name) when given and known.
+  function absolute(iso, tz) {
+    var options = { weekday: 'short', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' };
+    if (tz) options.timeZone = tz;
+    try {
+      return new Date(iso).toLocaleString(undefined, options) + (tz ? ' ' + tz : '');
+    } catch (error) {
+      if (!tz || !(error instanceof RangeError)) throw error;
+      return absolute(iso);
+    }
+  }
   // 'waiting for usage limit (resets 20:00 UTC)' while a Claude task waits for one (the same words as the CLI's).
   function limitNote(task) {
     var until = task.limit && task.limit.until;
@@ -89,6 +126,11 @@
   }
   function statusBadge(status) {
     return el('span', { className: 'status ' + status, text: status.replace('_', ' ') });
+  }
+  // '⏳ waiting for task 3f2a9c81 (build) to complete' under a task that has not started.
+  function waitNote(task) {
+    if (!task.waiting_for || ENDED[task.status]) return null;
+    return el('div', { className: 'wait-note', text: '\u23F3 waiting for ' + task.waiting_for });
   }
   function what(task) {
     return task.name || task.command || task.prompt || '';
@@ -262,7 +304,7 @@
           el('td', { className: 'icon', title: task.task_type, text: ICONS[task.task_type] || '?' }),
           el('td', { className: 'what', title: what(task) }, [el('a', { href: href, text: shorten(what(task), 90) })]),
           el('td', { text: task.executor }),
-          el('td', null, [statusBadge(task.status), limitNote(task)]),
+          el('td', { className: 'state' }, [statusBadge(task.status), limitNote(task), waitNote(task)]),
           el('td', { title: task.started_at || '', text: when(task.started_at) }),
           el('td', { className: 'num', text: duration(task.duration_ms) }),
           el('td', { className: 'num', text: task.exit_code === null ? '-' : String(task.exit_code) }),
@@ -318,6 +360,8 @@
   function taskPage(id) {
     var rawMode = new URLSearchParams(location.search).get('raw') === '1';
     var head = el('div', { className: 'task-head' });
+    var waits = el('div', { id: 'waits' });
+    var plan = el('dl', { className: 'plan', id: 'plan', hidden: true });
     var record = el('dl', { className: 'record' });
     var notice = el('div');
     var logBox = el('div', { className: 'log', id: 'log', role: 'log', 'aria-live': 'off' });
@@ -325,12 +369,21 @@
     var logHead = el('div', { className: 'log-head' }, [el('strong', { text: 'Output' }), logState]);
     var changes = el('section', { id: 'changes', hidden: true });
     clear(app);
-    [head, notice, logHead, logBox, changes, el('h2', { className: 'section', text: 'Record' }), record].forEach(
-      function (n) {
-        app.appendChild(n);
-      },
-    );
+    [
+      head,
+      waits,
+      plan,
+      notice,
+      logHead,
+      logBox,
+      changes,
+      el('h2', { className: 'section', text: 'Record' }),
+      record,
+    ].forEach(function (n) {
+      app.appendChild(n);
+    });
     var task = null;
+    var dependencies = {};
     var streaming = false;
     var diffShown = false;
 
@@ -350,6 +403,9 @@
       head.appendChild(h1);
       head.appendChild(statusBadge(task.status));
       head.appendChild(limitNote(task));
+      clear(waits);
+      var note = waitNote(task);
+      if (note) waits.appendChild(note);
       if (!READ_ONLY && !ENDED[task.status])
         head.appendChild(
           el('button', { type: 'button', className: 'danger', id: 'kill', text: 'Kill', onclick: kill }),
@@ -363,6 +419,7 @@
             text: rawMode ? 'transcript' : 'raw stream-json',
           }),
         );
+      renderPlan();
       Object.keys(task).forEach(function (key) {
         if (key === 'claude' && task.claude)
           Object.keys(task.claude).forEach(function (k) {
@@ -370,6 +427,69 @@
           });
         else field(key, task[key]);
       });
+    }
+    // When and after what the task runs: the tasks it waits for (linked), its start time, priority,
+    // concurrency key and schedule; hidden for a task that has none of these.
+    function renderPlan() {
+      clear(plan);
+      var row = function (name, key, children) {
+        plan.appendChild(el('dt', { text: name }));
+        plan.appendChild(el('dd', { 'data-plan': key }, children));
+      };
+      if (task.after && task.after.length) {
+        var links = [];
+        task.after.forEach(function (dep, index) {
+          var known = dependencies[dep];
+          if (index > 0) links.push(', ');
+          links.push(el('a', { href: '/tasks/' + dep, className: 'mono', title: dep, text: dep.slice(0, 8) }));
+          if (known) {
+            if (known.name) links.push(' ' + shorten(known.name, 60));
+            links.push(' ');
+            links.push(statusBadge(known.status));
+          }
+        });
+        links.push(
+          el('span', { className: 'muted', text: task.after_any ? ' (any end will do)' : ' (each must complete)' }),
+        );
+        row('After', 'after', links);
+      }
+      if (task.run_at)
+        row('Start at', 'run_at', [
+          el('span', { title: task.run_at, text: absolute(task.run_at) }),
+          el('span', { className: 'muted', text: ' (' + relative(task.run_at) + ')' }),
+        ]);
+      if (task.priority !== null && task.priority !== undefined)
+        row('Priority', 'priority', [
+          String(task.priority),
+          el('span', { className: 'muted', text: ' (1 runs first)' }),
+        ]);
+      if (task.concurrency_key)
+        row('Concurrency key', 'concurrency_key', [
+          el('span', { className: 'mono', text: task.concurrency_key }),
+          el('span', {
+            className: 'muted',
+            text: ' (at most ' + (task.concurrency_limit || 1) + ' running at once)',
+          }),
+        ]);
+      if (task.schedule)
+        row('Schedule', 'schedule', [
+          el('a', { href: '/schedules#schedule-' + encodeURIComponent(task.schedule), text: task.schedule }),
+        ]);
+      plan.hidden = !plan.firstChild;
+    }
+    // The tasks this one runs after, for their names and statuses (an expired one stays a bare id).
+    function loadDependencies() {
+      var ids = (task.after || []).slice(0, 20);
+      return Promise.all(
+        ids.map(function (dep) {
+          return api('GET', '/api/tasks/' + encodeURIComponent(dep)).then(
+            function (t) {
+              dependencies[dep] = t;
+            },
+            function () {},
+          );
+        }),
+      );
     }
     // A worktree task's changes against its base: the files, then the diff, coloured, as text.
     function loadDiff() {
@@ -455,6 +575,9 @@
       return api('GET', '/api/tasks/' + id)
         .then(function (t) {
           task = t;
+          return loadDependencies();
+        })
+        .then(function () {
           renderTask();
           if (task.git && !diffShown && ENDED[task.status]) {
             diffShown = true;
