@@ -48,6 +48,16 @@ dl.plan { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; 
 dl.plan[hidden] { display: none; }
 dl.plan dt { color: var(--muted); }
 dl.plan dd { margin: 0; overflow-wrap: anywhere; }
+.executors { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin-bottom: 12px; }
+.executor { display: inline-flex; align-items: center; gap: 8px; padding: 3px 6px 3px 12px; border: 1px solid var(--line); border-radius: 16px; background: var(--panel); }
+.executor .name { font-weight: 600; }
+.executor .state { font-size: 12px; color: var(--ok); }
+.executor.paused { border-color: #845306; }
+.executor.paused .state { color: var(--warn); }
+button.switch { position: relative; width: 36px; height: 20px; padding: 0; border-radius: 10px; background: #21262d; }
+button.switch::after { content: ""; position: absolute; top: 3px; left: 3px; width: 12px; height: 12px; border-radius: 50%; background: var(--muted); transition: left .15s; }
+button.switch[aria-checked=true] { background: #5c3d06; border-color: var(--warn); }
+button.switch[aria-checked=true]::after { left: 19px; background: var(--warn); }
 .pager { display: flex; gap: 8px; align-items: center; margin-top: 12px; }
 .task-head { display: flex; align-items: center; gap: 12px; margin-bottom: 12px; }
 .task-head h1 { font-size: 18px; margin: 0; flex: 1; overflow-wrap: anywhere; font-weight: 600; }

@@ -150,6 +150,78 @@
     node.appendChild(el('p', { className: 'error', role: 'alert', text: error.message || String(error) }));
   }
 
+  // ---- the executors, each with its pause switch ----
+  // A strip of executors that keeps itself up to date; `first` gets the list once, when it arrives.
+  function executorStrip(first) {
+    var strip = el('div', { className: 'executors', id: 'executors', 'aria-label': 'Executors' });
+    var problem = el('span', { className: 'error', role: 'alert' });
+    var busy = false;
+    function chip(e) {
+      var children = [
+        el('span', { className: 'name', text: e.name }),
+        el('span', { className: 'muted', text: e.type }),
+        el('span', { className: 'state', text: e.paused ? 'paused' : 'active' }),
+      ];
+      if (!READ_ONLY)
+        children.push(
+          el('button', {
+            type: 'button',
+            className: 'switch',
+            role: 'switch',
+            'aria-checked': e.paused ? 'true' : 'false',
+            'aria-label': 'Pause ' + e.name,
+            title: e.paused ? 'Paused: running tasks go on, new ones wait. Click to resume.' : 'Click to pause',
+            onclick: function (event) {
+              toggle(e, event.currentTarget);
+            },
+          }),
+        );
+      return el('span', { className: 'executor' + (e.paused ? ' paused' : ''), 'data-executor': e.name }, children);
+    }
+    function render(executors) {
+      clear(strip);
+      strip.appendChild(el('span', { className: 'muted', text: 'Executors' }));
+      executors.forEach(function (e) {
+        strip.appendChild(chip(e));
+      });
+      strip.appendChild(problem);
+    }
+    function toggle(e, button) {
+      button.disabled = true;
+      busy = true;
+      api('POST', '/api/executors/' + encodeURIComponent(e.name) + '/' + (e.paused ? 'resume' : 'pause'), {})
+        .then(function (changed) {
+          problem.textContent = '';
+          strip.replaceChild(chip(changed), button.parentNode);
+        })
+        .catch(function (error) {
+          button.disabled = false;
+          problem.textContent = error.message || String(error);
+        })
+        .then(function () {
+          busy = false;
+        });
+    }
+    function load() {
+      if (busy) {
+        setTimeout(load, 1000);
+        return;
+      }
+      api('GET', '/api/executors')
+        .then(function (executors) {
+          if (first) first(executors);
+          first = null;
+          if (!busy) render(executors);
+        })
+        .catch(function () {})
+        .then(function () {
+          setTimeout(load, document.hidden ? 30000 : 5000);
+        });
+    }
+    load();
+    return strip;
+  }
+
   // ---- the list of tasks ----
   function listPage() {
     var params = new URLSearchParams(location.search);
@@ -230,16 +302,15 @@
       restart();
     });
     var executorSelect = select('executor', 'all executors', []);
-    api('GET', '/api/executors')
-      .then(function (executors) {
-        executors.forEach(function (e) {
-          executorSelect.appendChild(el('option', { value: e.name, text: e.name + ' (' + e.type + ')' }));
-        });
-        executorSelect.value = filters.executor;
-      })
-      .catch(function () {});
+    var strip = executorStrip(function (executors) {
+      executors.forEach(function (e) {
+        executorSelect.appendChild(el('option', { value: e.name, text: e.name + ' (' + e.type + ')' }));
+      });
+      executorSelect.value = filters.executor;
+    });
 
     clear(app);
+    app.appendChild(strip);
     app.appendChild(
       el('div', { className: 'toolbar' }, [
         search,
