@@ -1,4 +1,4 @@
-// The task panel's stylesheet and script, served from /assets (no framework). The script builds
+// The task panel's stylesheet and scripts, served from /assets (no framework). The script builds
 // every node with createElement and textContent: task data is never parsed as HTML. The browser
 // suite runs it, and a unit test parses it.
 import { readFileSync } from 'node:fs';
@@ -58,6 +58,17 @@ button.switch { position: relative; width: 36px; height: 20px; padding: 0; borde
 button.switch::after { content: ""; position: absolute; top: 3px; left: 3px; width: 12px; height: 12px; border-radius: 50%; background: var(--muted); transition: left .15s; }
 button.switch[aria-checked=true] { background: #5c3d06; border-color: var(--warn); }
 button.switch[aria-checked=true]::after { left: 19px; background: var(--warn); }
+.page-head { display: flex; align-items: baseline; gap: 12px; margin-bottom: 12px; }
+.page-head h1 { font-size: 18px; margin: 0; font-weight: 600; }
+table.schedules td .sub { font-size: 12px; color: var(--muted); }
+table.schedules td .sub a { color: inherit; }
+table.schedules .name, table.schedules td.cron code { white-space: nowrap; }
+table.schedules tr:target { background: #1c2a3a; }
+table.schedules td.actions { white-space: nowrap; text-align: right; }
+table.schedules td.actions button + button { margin-left: 6px; }
+.result.started { color: var(--ok); }
+.result.skipped { color: var(--warn); }
+.result.failed { color: var(--bad); }
 .pager { display: flex; gap: 8px; align-items: center; margin-top: 12px; }
 .task-head { display: flex; align-items: center; gap: 12px; margin-bottom: 12px; }
 .task-head h1 { font-size: 18px; margin: 0; flex: 1; overflow-wrap: anywhere; font-weight: 600; }
@@ -98,3 +109,6 @@ body.login input { background: var(--panel); color: var(--text); border: 1px sol
  * module (cli/side-bundles.ts loads the dashboard's bundle only for the commands that serve it).
  */
 export const PANEL_JS = readFileSync(new URL('./panel/panel.js', import.meta.url), 'utf8');
+
+/** The schedules page's script, bull-board/panel/schedules.js, read and shipped like PANEL_JS; it runs after it. */
+export const SCHEDULES_JS = readFileSync(new URL('./panel/schedules.js', import.meta.url), 'utf8');

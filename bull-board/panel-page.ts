@@ -17,7 +17,7 @@ export function escapeHtml(text: string): string {
 }
 
 export interface PanelShell {
-  page: 'list' | 'task';
+  page: 'list' | 'task' | 'schedules';
   taskId?: string;
   /** The session's CSRF token, sent back in a header on mutations. */
   csrf?: string;
@@ -44,7 +44,7 @@ function header(loggedIn: boolean): string {
   const logout = loggedIn
     ? '<form method="post" action="/logout" class="logout"><button type="submit">Log out</button></form>'
     : '';
-  return `<header class="top"><a class="brand" href="/">openclaw-agent</a><nav><a href="/">Tasks</a><a href="/queues/">Queues</a><a href="/api/openapi.json">API</a></nav>${logout}</header>`;
+  return `<header class="top"><a class="brand" href="/">openclaw-agent</a><nav><a href="/">Tasks</a><a href="/schedules">Schedules</a><a href="/queues/">Queues</a><a href="/api/openapi.json">API</a></nav>${logout}</header>`;
 }
 
 export function renderPanelShell(shell: PanelShell): string {
@@ -53,10 +53,18 @@ export function renderPanelShell(shell: PanelShell): string {
     `<meta name="oca-read-only" content="${shell.readOnly ? '1' : '0'}">`,
     '<script src="/assets/ansi-terminal.js" defer></script>',
     '<script src="/assets/panel.js" defer></script>',
-  ].join('\n');
+    // Runs after panel.js (deferred scripts run in order), with the helpers it leaves in window.OcaPanel.
+    shell.page === 'schedules' ? '<script src="/assets/schedules.js" defer></script>' : '',
+  ]
+    .filter(Boolean)
+    .join('\n');
   const taskAttr = shell.taskId ? ` data-task-id="${escapeHtml(shell.taskId)}"` : '';
   const title =
-    shell.page === 'task' ? `Task ${shell.taskId?.slice(0, 8) ?? ''} · openclaw-agent` : 'Tasks · openclaw-agent';
+    shell.page === 'task'
+      ? `Task ${shell.taskId?.slice(0, 8) ?? ''} · openclaw-agent`
+      : shell.page === 'schedules'
+        ? 'Schedules · openclaw-agent'
+        : 'Tasks · openclaw-agent';
   return layout(
     title,
     `<body data-page="${shell.page}"${taskAttr}>\n${header(shell.loggedIn)}\n<main id="app"><p class="muted">Loading…</p></main>\n</body>`,

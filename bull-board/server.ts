@@ -12,7 +12,7 @@ import { DashboardAuth, SESSION_COOKIE, isLoopbackHost, safeNext, type Caller } 
 import { errorHandler, sendError } from './http-errors.js';
 import { renderMetrics } from './metrics.js';
 import { buildOpenApiDocument } from './openapi.js';
-import { PANEL_CSS, PANEL_JS } from './panel-assets.js';
+import { PANEL_CSS, PANEL_JS, SCHEDULES_JS } from './panel-assets.js';
 import { PAGE_CSP, SECURITY_HEADERS, renderLoginPage, renderPanelShell } from './panel-page.js';
 import { registerMcpRoute } from './mcp-route.js';
 import { registerQueuesBoard } from './queues-board.js';
@@ -183,7 +183,7 @@ function sendPage(reply: FastifyReply, html: string): FastifyReply {
 const ANSI_TERMINAL_JS = `window.AnsiTerminal = (${AnsiTerminal.toString()});\n`;
 
 function registerPages(app: FastifyInstance, auth: DashboardAuth): void {
-  const shell = (request: FastifyRequest, page: 'list' | 'task', taskId?: string) =>
+  const shell = (request: FastifyRequest, page: 'list' | 'task' | 'schedules', taskId?: string) =>
     renderPanelShell({
       page,
       taskId,
@@ -192,6 +192,7 @@ function registerPages(app: FastifyInstance, auth: DashboardAuth): void {
       loggedIn: request.caller?.kind === 'session',
     });
   app.get('/', async (request, reply) => sendPage(reply, shell(request, 'list')));
+  app.get('/schedules', async (request, reply) => sendPage(reply, shell(request, 'schedules')));
   app.get('/tasks/:id', async (request, reply) => {
     const match = TASK_PAGE.exec(request.url.split('?')[0]!);
     if (!match) return sendError(reply, 404, 'no such task page: task ids are hexadecimal');
@@ -202,6 +203,7 @@ function registerPages(app: FastifyInstance, auth: DashboardAuth): void {
     app.get(path, async (_request, reply) => reply.type(type).header('cache-control', 'no-cache').send(body));
   asset('/assets/panel.css', 'text/css; charset=utf-8', PANEL_CSS);
   asset('/assets/panel.js', 'text/javascript; charset=utf-8', PANEL_JS);
+  asset('/assets/schedules.js', 'text/javascript; charset=utf-8', SCHEDULES_JS);
   asset('/assets/ansi-terminal.js', 'text/javascript; charset=utf-8', ANSI_TERMINAL_JS);
 
   app.get('/login', async (request, reply) => {

@@ -58,6 +58,7 @@
         location.href = '/login?next=' + encodeURIComponent(location.pathname + location.search);
         throw new Error('log in first');
       }
+      if (response.status === 204) return null;
       return response.json().then(function (json) {
         if (!response.ok) throw new Error(json && json.error ? json.error : 'HTTP ' + response.status);
         return json;
@@ -767,7 +768,19 @@
     refresh();
   }
 
+  // What the page scripts of other pages (schedules.js) share with this one.
+  window.OcaPanel = {
+    el: el,
+    clear: clear,
+    api: api,
+    shorten: shorten,
+    relative: relative,
+    absolute: absolute,
+    showError: showError,
+    readOnly: READ_ONLY,
+    icons: ICONS,
+  };
   var page = document.body.getAttribute('data-page');
   if (page === 'task') taskPage(document.body.getAttribute('data-task-id'));
-  else listPage();
+  else if (page === 'list') listPage();
 })();
