@@ -1,4 +1,4 @@
-// How `kill` and `wait` pick many tasks at once: by label, executor and status, those not ended.
+// How `kill` and `wait` pick many tasks at once: by label, executor and status.
 import { Flags } from '@oclif/core';
 import type { TaskClient, TaskView } from '../src/index.js';
 import { lib } from './load-library.js';
@@ -13,23 +13,29 @@ export interface SelectionFlags {
 }
 
 /** --label, --executor and --status for a command that acts on every task they select. */
-export function selectionFlags(verb: string) {
+export function selectionFlags(verb: string, which: string) {
   return {
-    label: Flags.string({ description: `${verb} every task with this label that has not ended` }),
-    executor: Flags.string({ char: 'e', description: `${verb} the tasks of this executor that have not ended` }),
-    status: Flags.string({ description: `Only tasks with this status (blocked, scheduled, queued or running)` }),
+    label: Flags.string({ description: `${verb} every task with this label ${which}` }),
+    executor: Flags.string({ char: 'e', description: `${verb} every task of this executor ${which}` }),
+    status: Flags.string({ description: `Only tasks with this status` }),
   };
 }
 
-/** The tasks the flags select that have not ended, and the selection in words (`with label nightly`). */
+/**
+ * The tasks the flags select, and the selection in words (`with label nightly`): only those
+ * that have not ended with `active` (kill), else every one still kept (wait).
+ */
 export async function selectTasks(
   client: TaskClient,
   flags: SelectionFlags,
+  { active }: { active: boolean },
 ): Promise<{ views: TaskView[]; described: string }> {
-  const { InvalidInputError, isEndedStatus, isTaskStatus, quoteInput, ACTIVE_STATUSES } = await lib();
-  if (flags.status !== undefined && (!isTaskStatus(flags.status) || isEndedStatus(flags.status))) {
+  const { InvalidInputError, isEndedStatus, isTaskStatus, quoteInput, ACTIVE_STATUSES, TASK_STATUSES } = await lib();
+  if (flags.status !== undefined && (!isTaskStatus(flags.status) || (active && isEndedStatus(flags.status)))) {
     throw new InvalidInputError(
-      `Expected --status to be one of ${ACTIVE_STATUSES.join(', ')} (tasks that have not ended), got ${quoteInput(flags.status)}`,
+      active
+        ? `Expected --status to be one of ${ACTIVE_STATUSES.join(', ')} (tasks that have not ended), got ${quoteInput(flags.status)}`
+        : `Expected --status to be one of ${TASK_STATUSES.join(', ')}, got ${quoteInput(flags.status)}`,
     );
   }
   if (flags.executor !== undefined) client.executorConfig(flags.executor);
@@ -37,10 +43,10 @@ export async function selectTasks(
     await client.list({
       label: flags.label,
       executor: flags.executor,
-      status: flags.status as TaskView['status'] | undefined,
+      status: flags.status,
       limit: SELECTION_LIMIT,
     })
-  ).filter((view) => !isEndedStatus(view.status));
+  ).filter((view) => !active || !isEndedStatus(view.status));
   const words = [
     flags.label !== undefined ? `with label ${flags.label}` : '',
     flags.executor !== undefined ? `on ${flags.executor}` : '',

@@ -19,7 +19,7 @@ export default class Kill extends BaseCommand {
   static override args = taskIdArgs;
   static override flags = {
     ...taskIdFlag,
-    ...selectionFlags('kill'),
+    ...selectionFlags('Kill', 'that has not ended'),
     grace: Flags.string({ description: 'Time between SIGTERM and SIGKILL', default: '10s' }),
   };
 
@@ -69,7 +69,7 @@ export default class Kill extends BaseCommand {
     const { UsageError } = await lib();
     if (id !== undefined) throw new UsageError('give a task id or --label/--executor/--status, not both');
     const client = await this.openClient(flags.config);
-    const { views, described } = await selectTasks(client, flags);
+    const { views, described } = await selectTasks(client, flags, { active: true });
     const { killTask } = await taskControl();
     const results: KillResult[] = [];
     const order = [...views].sort((a, b) => Number(a.status === 'running') - Number(b.status === 'running'));

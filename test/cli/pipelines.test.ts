@@ -1,0 +1,357 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChildProcess } from 'node:child_process';
+import { finishTask } from '../../src/index.js';
+import { createHarness, eventually, type Harness } from '../helpers/harness.js';
+
+// Dependencies, start times, priorities, concurrency keys, pause and bulk commands, through the
+// real CLI against real Redis and real worker processes (issue 20).
+
+type TaskJson = Record<string, unknown> & {
+  task_id: string;
+  status: string;
+  started_at: string | null;
+  finished_at: string | null;
+  error: string | null;
+  waiting_for: string | null;
+};
+
+describe('pipelines: --after, --delay/--at, --priority, concurrency keys, pause, bulk kill and wait', () => {
+  let h: Harness;
+  let localWorker: ChildProcess;
+
+  beforeAll(async () => {
+    h = createHarness({
+      extraExecutors: [
+        '  - name: other',
+        '    type: local',
+        '  - name: solo',
+        '    type: local',
+        '    concurrency: 1',
+        '  - name: idle',
+        '    type: local',
+        '',
+      ].join('\n'),
+    });
+    [localWorker] = await Promise.all([h.startWorker('local'), h.startWorker('other'), h.startWorker('solo')]);
+  });
+  afterAll(async () => {
+    await h.cleanup();
+  });
+
+  async function status(id: string): Promise<TaskJson> {
+    const r = await h.cli(['status', id, '--json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    return JSON.parse(r.stdout) as TaskJson;
+  }
+  async function run(args: string[]): Promise<string> {
+    const r = await h.cli(['run', ...args]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    return r.stdout.trim();
+  }
+  async function ended(id: string, deadlineMs = 60_000): Promise<TaskJson> {
+    return eventually(
+      async () => {
+        const task = await status(id);
+        return ['blocked', 'scheduled', 'queued', 'running'].includes(task.status) ? undefined : task;
+      },
+      `task ${id} to end`,
+      deadlineMs,
+    );
+  }
+  async function statusOf(id: string, wanted: string): Promise<TaskJson> {
+    return eventually(async () => {
+      const task = await status(id);
+      return task.status === wanted ? task : undefined;
+    }, `task ${id} to be ${wanted}`);
+  }
+  const time = (iso: string | null) => Date.parse(iso ?? 'x');
+  const taskCount = async () => h.redis().zcard(`${h.prefix}:_index:created`);
+
+  it('a chain A→B→C across two executors runs in order, through a worker SIGKILLed while A runs', async () => {
+    const a = await run(['-e', 'local', '--name', 'build', '--', 'sh', '-c', 'sleep 10; echo built']);
+    const b = await run(['-e', 'other', '--after', a.slice(0, 8), '--name', 'test', '--', 'echo', 'tested']);
+    const c = await run(['-e', 'local', '--after', b, '--', 'echo', 'third']);
+    const blockedB = await status(b);
+    expect(blockedB).toMatchObject({ status: 'blocked', after: [a], after_any: false });
+    expect(blockedB.waiting_for).toBe(`task ${a.slice(0, 8)} (build) to complete`);
+    expect((await h.cli(['status', b])).stdout).toContain(
+      `Status:   blocked — waiting for task ${a.slice(0, 8)} (build) to complete`,
+    );
+    const listed = await h.cli(['list']);
+    expect(listed.stdout).toMatch(
+      new RegExp(`${c.slice(0, 8)}.*blocked.*⏳ task ${b.slice(0, 8)} \\(test\\) to complete`),
+    );
+    await statusOf(a, 'running');
+    // The worker of A's executor dies; a new one re-attaches to A, ends it, and releases B.
+    localWorker.kill('SIGKILL');
+    await new Promise<void>((resolve) => localWorker.once('exit', () => resolve()));
+    localWorker = await h.startWorker('local');
+    const [ta, tb, tc] = [await ended(a), await ended(b), await ended(c)];
+    expect([ta.status, tb.status, tc.status]).toEqual(['completed', 'completed', 'completed']);
+    expect(time(tb.started_at)).toBeGreaterThanOrEqual(time(ta.finished_at));
+    expect(time(tc.started_at)).toBeGreaterThanOrEqual(time(tb.finished_at));
+    expect((await h.logText(c)).stdout).toBe('third\n');
+  });
+
+  it('A failing cancels B and C at once, never run, each error naming the task it waited for', async () => {
+    const a = await run(['-e', 'local', '--name', 'fails', '--', 'sh', '-c', 'sleep 1; exit 3']);
+    const b = await run(['-e', 'other', '--after', a, '--', 'echo', 'never-b']);
+    const c = await run(['-e', 'local', '--after', b, '--', 'echo', 'never-c']);
+    const d = await run(['-e', 'other', '--after', a, '--after-any', '--', 'echo', 'collected']);
+    const [tb, tc, td] = [await ended(b), await ended(c), await ended(d)];
+    expect(tb).toMatchObject({ status: 'cancelled', started_at: null });
+    expect(tb.error).toBe(
+      `not run: it runs after task ${a} (fails), which ended failed (--after-any runs it whatever the end)`,
+    );
+    expect(tc).toMatchObject({ status: 'cancelled', started_at: null });
+    expect(tc.error).toContain(`it runs after task ${b}, which ended cancelled`);
+    expect((await h.logText(b)).stdout + (await h.logText(c)).stdout).toBe('');
+    // --after-any runs whatever A's end.
+    expect(td.status).toBe('completed');
+    expect((await h.logText(d)).stdout).toBe('collected\n');
+    // A dependency that failed before the task was enqueued: cancelled at once, and said so.
+    const late = await h.cli(['run', '-e', 'local', '--after', a, '--', 'echo', 'late']);
+    expect(late.exitCode).toBe(0);
+    const id = late.stdout.trim();
+    expect(late.stderr).toBe(`openclaw-agent: task ${id} cancelled: ${(await status(id)).error}\n`);
+    expect(await status(id)).toMatchObject({ status: 'cancelled', started_at: null });
+  });
+
+  it('a dependency ended by a worker that died before releasing its dependents is settled by the sweep', async () => {
+    // A sits on an executor without workers; its end is written as a worker would, with no settling after.
+    const a = await run(['-e', 'idle', '--', 'echo', 'never-runs-here']);
+    const b = await run(['-e', 'local', '--after', a, '--', 'echo', 'released']);
+    const client = await h.client();
+    await client.queue('idle').remove(a);
+    const end = { outcome: 'completed' as const, exitCode: 0, signal: null, finishedAt: Date.now() };
+    const { ended: wrote } = await finishTask(client.redis, client.keys, a, end, {
+      retentionMs: 3_600_000,
+      maxLogEntries: 1000,
+    });
+    expect(wrote).toBe(true);
+    expect((await status(b)).status).toBe('blocked');
+    // Each worker sweeps every 10 s.
+    expect(await ended(b, 40_000)).toMatchObject({ status: 'completed' });
+    expect((await h.logText(b)).stdout).toBe('released\n');
+  });
+
+  it('--delay and --at hold a task as scheduled until its start time, then it runs', async () => {
+    const delayed = await run(['-e', 'local', '--delay', '6s', '--', 'echo', 'delayed']);
+    const at = new Date(Date.now() + 6000).toISOString();
+    const timed = await run(['-e', 'other', '--at', at, '--', 'echo', 'timed']);
+    const view = await status(timed);
+    expect(view).toMatchObject({ status: 'scheduled', run_at: at });
+    expect(view.waiting_for).toMatch(/^its start time, \d\d:\d\d UTC$/);
+    expect((await status(delayed)).status).toBe('scheduled');
+    const [td, tt] = [await ended(delayed), await ended(timed)];
+    expect([td.status, tt.status]).toEqual(['completed', 'completed']);
+    expect(time(td.started_at)).toBeGreaterThanOrEqual(time(td.created_at as string) + 6000);
+    expect(time(tt.started_at)).toBeGreaterThanOrEqual(Date.parse(at));
+  });
+
+  it('a busy executor starts waiting tasks by priority, 1 first, those without one last in arrival order', async () => {
+    const busy = await run(['-e', 'solo', '--', 'sleep', '8']);
+    await statusOf(busy, 'running');
+    const none1 = await run(['-e', 'solo', '--', 'echo', 'none1']);
+    const p5 = await run(['-e', 'solo', '--priority', '5', '--', 'echo', 'p5']);
+    const p1 = await run(['-e', 'solo', '--priority', '1', '--', 'echo', 'p1']);
+    const none2 = await run(['-e', 'solo', '--', 'echo', 'none2']);
+    expect(await status(p1)).toMatchObject({ status: 'queued', priority: 1, queue_position: 1 });
+    expect(await status(none2)).toMatchObject({ priority: null, queue_position: 4 });
+    const starts = await Promise.all([p1, p5, none1, none2].map(async (id) => time((await ended(id)).started_at)));
+    expect(starts).toEqual([...starts].sort((x, y) => x - y));
+    expect(new Set(starts).size).toBe(4);
+  });
+
+  it('a concurrency key lets one task of the key run at a time across executors, the rest in line', async () => {
+    const ids = [
+      await run(['-e', 'local', '--concurrency-key', 'deploy', '--', 'sh', '-c', 'sleep 5; echo one']),
+      await run(['-e', 'other', '--concurrency-key', 'deploy', '--', 'sh', '-c', 'sleep 1; echo two']),
+      await run(['-e', 'local', '--concurrency-key', 'deploy', '--', 'sh', '-c', 'sleep 1; echo three']),
+    ];
+    const waiting = await eventually(async () => {
+      const task = await status(ids[1]!);
+      return task.waiting_for !== null ? task : undefined;
+    }, 'the second task to wait for its turn');
+    expect(waiting).toMatchObject({ status: 'queued', concurrency_key: 'deploy', concurrency_limit: 1 });
+    expect(waiting.waiting_for).toBe('a turn of concurrency key "deploy"');
+    const runs = await Promise.all(ids.map(async (id) => ended(id)));
+    expect(runs.map((t) => t.status)).toEqual(['completed', 'completed', 'completed']);
+    const spans = runs.map((t) => [time(t.started_at), time(t.finished_at)] as const).sort((x, y) => x[0] - y[0]);
+    for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThanOrEqual(spans[i - 1]![1]);
+    expect((await h.logText(ids[1]!)).stdout).toBe('two\n');
+  });
+
+  it('--concurrency-limit 2 lets two of the key run at once, never three', async () => {
+    const ids = await Promise.all(
+      ['a', 'b', 'c'].map((word) =>
+        run([
+          '-e',
+          'local',
+          '--concurrency-key',
+          'pair',
+          '--concurrency-limit',
+          '2',
+          '--',
+          'sh',
+          '-c',
+          `sleep 1; echo ${word}`,
+        ]),
+      ),
+    );
+    const runs = await Promise.all(ids.map(async (id) => ended(id)));
+    const spans = runs.map((t) => [time(t.started_at), time(t.finished_at)] as const);
+    const overlapping = (at: number) => spans.filter(([s, f]) => s <= at && at < f).length;
+    expect(Math.max(...spans.map(([s]) => overlapping(s)))).toBe(2);
+  });
+
+  it('--on-conflict cancel-running kills the running holder and runs next; replace-queued cancels the waiting ones', async () => {
+    const holder = await run(['-e', 'local', '--concurrency-key', 'ship', '--', 'sleep', '30']);
+    await statusOf(holder, 'running');
+    const queued = await run(['-e', 'other', '--concurrency-key', 'ship', '--', 'echo', 'queued-before']);
+    const r = await h.cli([
+      'run',
+      '-e',
+      'other',
+      '--concurrency-key',
+      'ship',
+      '--on-conflict',
+      'cancel-running',
+      '--',
+      'echo',
+      'urgent',
+    ]);
+    expect(r.exitCode).toBe(0);
+    const urgent = r.stdout.trim();
+    expect(r.stderr).toBe(`openclaw-agent: stopping 1 task(s) of concurrency key "ship": ${holder}\n`);
+    const killed = await ended(holder);
+    expect(killed).toMatchObject({ status: 'killed' });
+    expect(killed.error).toBe(`stopped by task ${urgent} (concurrency key "ship", --on-conflict cancel-running)`);
+    const [tu, tq] = [await ended(urgent), await ended(queued)];
+    expect([tu.status, tq.status]).toEqual(['completed', 'completed']);
+    // The new task went first in line, before the one queued earlier.
+    expect(time(tu.started_at)).toBeLessThanOrEqual(time(tq.started_at));
+
+    const running = await run(['-e', 'local', '--concurrency-key', 'swap', '--', 'sh', '-c', 'sleep 6; echo held']);
+    await statusOf(running, 'running');
+    const old1 = await run(['-e', 'other', '--concurrency-key', 'swap', '--', 'echo', 'old1']);
+    const old2 = await run(['-e', 'local', '--concurrency-key', 'swap', '--delay', '1s', '--', 'echo', 'old2']);
+    const rr = await h.cli([
+      'run',
+      '-e',
+      'other',
+      '--concurrency-key',
+      'swap',
+      '--on-conflict',
+      'replace-queued',
+      '--',
+      'echo',
+      'newest',
+    ]);
+    const newest = rr.stdout.trim();
+    expect(rr.stderr).toBe(`openclaw-agent: cancelled 2 task(s) of concurrency key "swap": ${old1}, ${old2}\n`);
+    for (const id of [old1, old2]) {
+      expect(await status(id)).toMatchObject({
+        status: 'cancelled',
+        started_at: null,
+        error: `replaced by task ${newest} (concurrency key "swap", --on-conflict replace-queued)`,
+      });
+    }
+    const [th, tn] = [await ended(running), await ended(newest)];
+    expect([th.status, tn.status]).toEqual(['completed', 'completed']);
+    expect(time(tn.started_at)).toBeGreaterThanOrEqual(time(th.finished_at));
+  });
+
+  it('pause lets the running task finish, holds new ones (listed as paused), --wait returns when none runs; resume runs them', async () => {
+    const long = await run(['-e', 'other', '--', 'sh', '-c', 'sleep 5; echo finished']);
+    await statusOf(long, 'running');
+    const paused = await h.cli(['pause', '--executor', 'other', '--wait']);
+    expect(paused.exitCode).toBe(0);
+    expect(paused.stdout).toContain('Executor other paused: it starts no new tasks (1 running go on)');
+    expect(paused.stdout).toContain('No task of executor other runs now.');
+    expect(await status(long)).toMatchObject({ status: 'completed' });
+    const held = await run(['-e', 'other', '--', 'echo', 'after-resume']);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const view = await status(held);
+    expect(view).toMatchObject({ status: 'queued', started_at: null });
+    expect(view.waiting_for).toBe('executor "other" to be resumed (paused)');
+    expect((await h.cli(['list', '--executor', 'other'])).stdout).toContain(
+      'Executor other is paused: it starts no new tasks',
+    );
+    const executors = JSON.parse((await h.cli(['executors', '--json'])).stdout) as { name: string; paused: boolean }[];
+    expect(executors.find((e) => e.name === 'other')?.paused).toBe(true);
+    expect(executors.find((e) => e.name === 'local')?.paused).toBe(false);
+    expect((await h.cli(['resume', '--executor', 'other'])).stdout).toBe('Executor other resumed.\n');
+    expect(await ended(held)).toMatchObject({ status: 'completed' });
+  });
+
+  it('kill and wait act on every task of a label, executor or status, and say how many', async () => {
+    const running = await run(['-e', 'local', '--label', 'batch', '--', 'sleep', '30']);
+    await statusOf(running, 'running');
+    const blocked = await run(['-e', 'local', '--label', 'batch', '--after', running, '--', 'echo', 'x']);
+    const queuedIdle = await run(['-e', 'idle', '--label', 'other-batch', '--', 'echo', 'y']);
+    const queuedIdle2 = await run(['-e', 'idle', '--', 'echo', 'z']);
+    const r = await h.cli(['kill', '--label', 'batch', '--grace', '1s']);
+    expect(r).toMatchObject({
+      exitCode: 0,
+      stdout: 'Killed 2 tasks with label batch: 1 cancelled before starting, 1 stopped.\n',
+    });
+    expect((await status(running)).status).toBe('killed');
+    expect((await status(blocked)).status).toBe('cancelled');
+    const byStatus = await h.cli(['kill', '--executor', 'idle', '--status', 'queued']);
+    expect(byStatus.stdout).toBe('Killed 2 tasks on idle, queued: 2 cancelled before starting, 0 stopped.\n');
+    expect([(await status(queuedIdle)).status, (await status(queuedIdle2)).status]).toEqual(['cancelled', 'cancelled']);
+    expect((await h.cli(['kill', '--label', 'batch'])).stdout).toBe(
+      'No task with label batch is waiting or running.\n',
+    );
+
+    const w1 = await run(['-e', 'local', '--label', 'waitme', '--', 'sh', '-c', 'sleep 4']);
+    const w2 = await run(['-e', 'other', '--label', 'waitme', '--', 'sh', '-c', 'exit 4']);
+    await ended(w2);
+    // Ended before the wait began, it still counts: its failure is the wait's exit code.
+    const waited = await h.cli(['wait', '--label', 'waitme']);
+    expect(waited.exitCode).toBe(4);
+    expect(waited.stdout).toContain(`${w1.slice(0, 8)} completed`);
+    expect(waited.stdout).toContain(`${w2.slice(0, 8)} failed (exit 4)`);
+  });
+
+  it('bad input to every new flag is one line, a non-zero exit, and nothing enqueued', async () => {
+    const before = await taskCount();
+    const cases: [string[], number, RegExp][] = [
+      [['run', '-e', 'local', '--after', 'abcdef12', '--', 'true'], 2, /^--after `abcdef12`: no such task/],
+      [['run', '-e', 'local', '--after', 'zz', '--', 'true'], 2, /^--after: Expected a task id or a prefix/],
+      [['run', '-e', 'local', '--after-any', '--', 'true'], 2, /^--after-any says how to wait/],
+      [['run', '-e', 'local', '--delay', 'soon', '--', 'true'], 2, /--delay/],
+      [['run', '-e', 'local', '--at', 'tomorrow', '--', 'true'], 2, /^Expected --at to be a time like/],
+      [['run', '-e', 'local', '--at', '2020-01-01T00:00:00Z', '--', 'true'], 2, /is in the past/],
+      [['run', '-e', 'local', '--at', '2099-01-01T00:00:00Z', '--', 'true'], 2, /too far ahead/],
+      [['run', '-e', 'local', '--delay', '1m', '--at', '2030-01-01T00:00:00Z', '--', 'true'], 2, /not both/],
+      [['run', '-e', 'local', '--priority', '0', '--', 'true'], 2, /--priority/],
+      [['run', '-e', 'local', '--priority', '1000001', '--', 'true'], 2, /--priority/],
+      [['run', '-e', 'local', '--priority', 'high', '--', 'true'], 2, /--priority/],
+      [['run', '-e', 'local', '--concurrency-key', 'bad key!', '--', 'true'], 2, /concurrency keys use letters/],
+      [
+        ['run', '-e', 'local', '--concurrency-key', 'k', '--concurrency-limit', '0', '--', 'true'],
+        2,
+        /--concurrency-limit/,
+      ],
+      [['run', '-e', 'local', '--concurrency-key', 'k', '--on-conflict', 'bogus', '--', 'true'], 2, /--on-conflict/],
+      [['run', '-e', 'local', '--on-conflict', 'replace-queued', '--', 'true'], 2, /give --concurrency-key KEY too/],
+      [['start', '-e', 'local', '--after', 'abcdef12', '--prompt', 'hi'], 2, /^--after `abcdef12`: no such task/],
+      [['kill', '--status', 'completed'], 2, /^Expected --status to be one of blocked, scheduled, queued, running/],
+      [['kill', 'abcdef12', '--label', 'x'], 2, /not both/],
+      [['pause'], 2, /^missing --executor/],
+      [['pause', '--executor', 'nope'], 3, /unknown executor "nope"/],
+      [['resume', '--executor', 'nope'], 3, /unknown executor "nope"/],
+    ];
+    for (const [args, code, message] of cases) {
+      const r = await h.cli(args);
+      expect(r.exitCode, args.join(' ')).toBe(code);
+      expect(r.stdout, args.join(' ')).toBe('');
+      expect(r.stderr.split('\n').filter(Boolean), args.join(' ')).toHaveLength(1);
+      expect(r.stderr.replace(/^openclaw-agent: /, ''), args.join(' ')).toMatch(message);
+      expect(r.stderr, args.join(' ')).not.toMatch(/\n\s+at /);
+    }
+    expect(await taskCount()).toBe(before);
+  });
+});
