@@ -1,9 +1,27 @@
-// The dashboard's /api routes: enqueue, list, show, follow, diff, wait for, kill and retry tasks.
+// The dashboard's /api routes: enqueue, list, show, follow, diff, wait for, kill and retry tasks;
+// pause and resume executors; add, show, pause, resume and remove schedules.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { ApiCreateTaskBodySchema, taskPayloadOf, type ApiExecutor } from '../src/api/contract.js';
-import { InvalidInputError } from '../src/errors.js';
-import type { TaskClient } from '../src/tasks/client.js';
+import {
+  ApiCreateScheduleBodySchema,
+  ApiCreateTaskBodySchema,
+  taskPayloadOf,
+  type ApiExecutor,
+  type ApiScheduleTaskBody,
+} from '../src/api/contract.js';
+import { requireTime } from '../src/config/duration.js';
+import { InvalidInputError, UserFacingError } from '../src/errors.js';
+import {
+  addSchedule,
+  getSchedule,
+  listSchedules,
+  pauseSchedule,
+  removeSchedule,
+  requireScheduleName,
+  resumeSchedule,
+  scheduleJson,
+} from '../src/schedules/schedule-store.js';
+import type { EnqueueInput, TaskClient } from '../src/tasks/client.js';
 import { killTask, retryTask, waitForTasks, WaitTimeoutError } from '../src/tasks/control.js';
 import { executorJson } from '../src/tasks/format.js';
 import { toTaskJson } from '../src/tasks/record.js';
@@ -44,29 +62,49 @@ const LogQuerySchema = z.object({
 const KillBodySchema = z.strictObject({ grace_ms: z.number().int().min(0).max(3_600_000).optional() }).default({});
 const WaitQuerySchema = z.strictObject({ timeout_ms: z.coerce.number().int().min(0).max(60_000).default(30_000) });
 const IdParamsSchema = z.object({ id: z.string().min(1).max(100) });
+const NameParamsSchema = z.object({ name: z.string().min(1).max(100) });
+/** Pause and resume take no options: an empty body or none. */
+const EmptyBodySchema = z.strictObject({}).default({});
+
+/** A task body as the library's enqueue input; `at` is read as an ISO 8601 time. */
+function enqueueInputOf(
+  body: ApiScheduleTaskBody & { after?: string[]; after_any?: boolean; delay_ms?: number; at?: string },
+): Omit<EnqueueInput, 'worktree' | 'id'> {
+  return {
+    executor: body.executor,
+    payload: taskPayloadOf(body.payload, body.workdir),
+    labels: body.labels,
+    name: body.name,
+    timeoutMs: body.timeout_ms,
+    retries: body.retries,
+    backoffMs: body.backoff_ms,
+    callbackUrl: body.callback_url,
+    notify: body.notify,
+    notifySession: body.notify_session,
+    onLimit: body.on_limit,
+    limitWaits: body.limit_waits,
+    after: body.after,
+    afterAny: body.after_any,
+    delayMs: body.delay_ms,
+    runAt: body.at === undefined ? undefined : requireTime('`at`', body.at),
+    priority: body.priority,
+    concurrencyKey: body.concurrency_key,
+    concurrencyLimit: body.concurrency_limit,
+    onConflict: body.on_conflict,
+  };
+}
 
 export async function registerApiRoutes(app: FastifyInstance, client: TaskClient): Promise<void> {
   const idOf = (request: FastifyRequest) => parse(IdParamsSchema, request.params).id;
 
   app.post('/api/tasks', async (request, reply) => {
     const body = parse(ApiCreateTaskBodySchema, request.body ?? {});
-    const created = await client.enqueue({
-      executor: body.executor,
-      payload: taskPayloadOf(body.payload, body.workdir),
-      labels: body.labels,
-      name: body.name,
-      timeoutMs: body.timeout_ms,
-      retries: body.retries,
-      backoffMs: body.backoff_ms,
-      callbackUrl: body.callback_url,
-      notify: body.notify,
-      notifySession: body.notify_session,
-      worktree: body.worktree,
-      onLimit: body.on_limit,
-      limitWaits: body.limit_waits,
-      id: body.id,
+    const created = await client.enqueue({ ...enqueueInputOf(body), worktree: body.worktree, id: body.id });
+    return reply.code(201).send({
+      task_id: created.id,
+      executor: created.executor,
+      ...(created.conflicts ? { conflicts: created.conflicts } : {}),
     });
-    return reply.code(201).send({ task_id: created.id, executor: created.executor });
   });
 
   app.get('/api/tasks', async (request) => {
@@ -126,5 +164,65 @@ export async function registerApiRoutes(app: FastifyInstance, client: TaskClient
     return reply.code(201).send({ task_id: created.id, executor: created.executor });
   });
 
-  app.get('/api/executors', async (): Promise<ApiExecutor[]> => client.config.executors.map(executorJson));
+  const executorsJson = async (names: readonly string[]): Promise<ApiExecutor[]> => {
+    const paused = await client.pausedExecutors(names);
+    return names.map((name) => ({ ...executorJson(client.executorConfig(name)), paused: paused.has(name) }));
+  };
+  app.get('/api/executors', async () => executorsJson(client.config.executors.map((e) => e.name)));
+
+  // Pausing stops the executor's workers taking new tasks; running ones go on.
+  for (const [action, paused] of [
+    ['pause', true],
+    ['resume', false],
+  ] as const) {
+    app.post(`/api/executors/:name/${action}`, async (request) => {
+      parse(EmptyBodySchema, request.body ?? {});
+      const name = client.executorConfig(parse(NameParamsSchema, request.params).name).name;
+      await client.setExecutorPaused(name, paused);
+      return (await executorsJson([name]))[0];
+    });
+  }
+
+  registerScheduleRoutes(app, client);
+}
+
+// /api/schedules: named cron patterns, each tick of which makes an ordinary task.
+function registerScheduleRoutes(app: FastifyInstance, client: TaskClient): void {
+  const nameOf = (request: FastifyRequest) => requireScheduleName(parse(NameParamsSchema, request.params).name);
+
+  app.get('/api/schedules', async () => (await listSchedules(client)).map(scheduleJson));
+
+  app.get('/api/schedules/:name', async (request) => {
+    const name = nameOf(request);
+    const view = await getSchedule(client, name);
+    if (!view) throw new UserFacingError('SCHEDULE_NOT_FOUND', `no schedule named "${name}" — see GET /api/schedules`);
+    return scheduleJson(view);
+  });
+
+  app.post('/api/schedules', async (request, reply) => {
+    const body = parse(ApiCreateScheduleBodySchema, request.body ?? {});
+    const view = await addSchedule(client, {
+      name: body.name,
+      cron: body.cron,
+      tz: body.tz,
+      overlap: body.overlap,
+      task: enqueueInputOf(body.task),
+    });
+    return reply.code(201).send(scheduleJson(view));
+  });
+
+  app.post('/api/schedules/:name/pause', async (request) => {
+    parse(EmptyBodySchema, request.body ?? {});
+    return scheduleJson(await pauseSchedule(client, nameOf(request)));
+  });
+
+  app.post('/api/schedules/:name/resume', async (request) => {
+    parse(EmptyBodySchema, request.body ?? {});
+    return scheduleJson(await resumeSchedule(client, nameOf(request)));
+  });
+
+  app.delete('/api/schedules/:name', async (request, reply) => {
+    await removeSchedule(client, nameOf(request));
+    return reply.code(204).send();
+  });
 }

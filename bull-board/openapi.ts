@@ -1,8 +1,10 @@
 // The OpenAPI document of the REST API, served at /api/openapi.json.
 import { z } from 'zod';
 import {
+  ApiCreateScheduleBodySchema,
   ApiErrorBodySchema,
   ApiExecutorSchema,
+  ApiScheduleSchema,
   ApiTaskSchema,
   ApiCreatedTaskSchema,
   ApiCreateTaskBodySchema,
@@ -36,6 +38,7 @@ const errors = {
   '409': json('Error', 'The id prefix matches several tasks'),
   '503': json('Error', 'Redis is unreachable'),
 };
+const notFound = (what: string) => ({ ...errors, '404': json('Error', what) });
 const idParam = {
   name: 'id',
   in: 'path',
@@ -43,6 +46,19 @@ const idParam = {
   description: 'A task id or a unique prefix of 6+ characters',
   schema: { type: 'string' },
 };
+const nameParam = (description: string) => ({
+  name: 'name',
+  in: 'path',
+  required: true,
+  description,
+  schema: { type: 'string' },
+});
+const executorParam = nameParam('An executor name from the config');
+const scheduleParam = nameParam('A schedule name');
+const list = (name: string, description: string) => ({
+  description,
+  content: { 'application/json': { schema: { type: 'array', items: ref(name) } } },
+});
 const query = (name: string, description: string, schema: JsonSchema) => ({
   name,
   in: 'query',
@@ -58,7 +74,7 @@ export function buildOpenApiDocument(version: string): JsonSchema {
       title: 'openclaw-agent',
       version,
       description:
-        'Dispatch Claude Code prompts and shell commands to executors, follow their output, kill and retry them. Env values never leave the server: tasks show `env_keys` only.',
+        'Dispatch Claude Code prompts and shell commands to executors (after other tasks, at a time, by priority, under a concurrency key), follow their output, kill and retry them; pause executors; run tasks on cron schedules. Env values never leave the server: tasks show `env_keys` only.',
     },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],
@@ -78,6 +94,8 @@ export function buildOpenApiDocument(version: string): JsonSchema {
         KillResult: schemaOf(ApiKillResultSchema, 'output'),
         WaitResult: schemaOf(ApiWaitResultSchema, 'output'),
         Executor: schemaOf(ApiExecutorSchema, 'output'),
+        CreateSchedule: schemaOf(ApiCreateScheduleBodySchema, 'input'),
+        Schedule: schemaOf(ApiScheduleSchema, 'output'),
         Error: schemaOf(ApiErrorBodySchema, 'output'),
       },
     },
@@ -154,7 +172,8 @@ export function buildOpenApiDocument(version: string): JsonSchema {
       },
       '/api/tasks/{id}/kill': {
         post: {
-          summary: 'Kill a task: cancel it if queued, else SIGTERM its process group, then SIGKILL after grace_ms',
+          summary:
+            'Kill a task: cancel it if it has not started (blocked, scheduled, queued), else SIGTERM its process group, then SIGKILL after grace_ms',
           parameters: [idParam],
           requestBody: {
             required: false,
@@ -180,13 +199,63 @@ export function buildOpenApiDocument(version: string): JsonSchema {
       },
       '/api/executors': {
         get: {
-          summary: 'Configured executors (env keys only)',
+          summary: 'Configured executors (env keys only), and whether each is paused',
+          responses: { '200': list('Executor', 'Executors'), ...errors },
+        },
+      },
+      '/api/executors/{name}/pause': {
+        post: {
+          summary:
+            'Pause an executor: its workers take no new task (running ones go on); tasks sent to it wait, queued',
+          parameters: [executorParam],
+          responses: { '200': json('Executor', 'The executor, paused'), ...errors },
+        },
+      },
+      '/api/executors/{name}/resume': {
+        post: {
+          summary: 'Resume a paused executor: its workers take tasks again',
+          parameters: [executorParam],
+          responses: { '200': json('Executor', 'The executor, not paused'), ...errors },
+        },
+      },
+      '/api/schedules': {
+        get: {
+          summary: 'Every schedule, by name',
+          responses: { '200': list('Schedule', 'Schedules'), ...errors },
+        },
+        post: {
+          summary:
+            'Add a schedule: a cron pattern whose every tick makes an ordinary task (named after the schedule, labelled schedule:NAME)',
+          requestBody: { required: true, content: { 'application/json': { schema: ref('CreateSchedule') } } },
+          responses: { '201': json('Schedule', 'Added'), ...errors },
+        },
+      },
+      '/api/schedules/{name}': {
+        get: {
+          summary: 'One schedule',
+          parameters: [scheduleParam],
+          responses: { '200': json('Schedule', 'The schedule'), ...notFound('No schedule of that name') },
+        },
+        delete: {
+          summary: 'Remove a schedule; the tasks it made stay',
+          parameters: [scheduleParam],
+          responses: { '204': { description: 'Removed' }, ...notFound('No schedule of that name') },
+        },
+      },
+      '/api/schedules/{name}/pause': {
+        post: {
+          summary: 'Pause a schedule: no ticks until resumed (its running tasks go on)',
+          parameters: [scheduleParam],
+          responses: { '200': json('Schedule', 'The schedule, paused'), ...notFound('No schedule of that name') },
+        },
+      },
+      '/api/schedules/{name}/resume': {
+        post: {
+          summary: "Resume a paused schedule from its pattern's next time",
+          parameters: [scheduleParam],
           responses: {
-            '200': {
-              description: 'Executors',
-              content: { 'application/json': { schema: { type: 'array', items: ref('Executor') } } },
-            },
-            ...errors,
+            '200': json('Schedule', 'The schedule, with its next_run_at'),
+            ...notFound('No schedule of that name'),
           },
         },
       },

@@ -4,21 +4,27 @@ import type { LogEntry } from '../logs/log-stream.js';
 import type { TaskStatus } from '../tasks/status.js';
 import type { TaskPayload } from '../tasks/request.js';
 import { buildClaudePayload, buildShellPayload, type ClaudeInput, type ShellInput } from '../tasks/input.js';
-import type { z } from 'zod';
+import { z } from 'zod';
 import {
   ApiCreatedTaskSchema,
   ApiErrorBodySchema,
+  ApiExecutorSchema,
   ApiKillResultSchema,
+  ApiScheduleSchema,
   ApiTaskListSchema,
   ApiTaskSchema,
   ApiWaitResultSchema,
   apiPayloadOf,
   type ApiCreatedTask,
+  type ApiCreateScheduleBody,
   type ApiCreateTaskBody,
+  type ApiExecutor,
   type ApiKillResult,
+  type ApiSchedule,
   type ApiTask,
 } from './contract.js';
 import { readServerSentEvents, toLogEntry } from './sse.js';
+
 /** Filters of `GET /api/tasks`. */
 export interface ApiListQuery {
   status?: TaskStatus;
@@ -48,20 +54,56 @@ export interface ApiTaskOptions {
   onLimit?: 'wait' | 'fail';
   limitWaits?: number;
   id?: string;
+  /** Run only after these tasks (ids or unique prefixes) completed: `blocked` until then, `cancelled` if one fails. */
+  after?: string[];
+  /** With `after`: run whatever way those tasks ended. @default false */
+  afterAny?: boolean;
+  /** Start no sooner than this many milliseconds from now (`scheduled` until then). */
+  delayMs?: number;
+  /** Start no sooner than this time: a Date, or ISO 8601 text like `2026-12-07T03:00:00Z`. */
+  at?: Date | string;
+  /** 1 runs first, up to 1000000; a task without one runs after every task with one. */
+  priority?: number;
+  /** At most `concurrencyLimit` tasks with this key run at once, across all executors. */
+  concurrencyKey?: string;
+  /** @default 1 */
+  concurrencyLimit?: number;
+  /** What the task does to the others of its key: wait behind them, stop the running ones, or cancel the waiting ones. @default "queue" */
+  onConflict?: 'queue' | 'cancel-running' | 'replace-queued';
 }
+
+/** The task a schedule makes at each tick: `run`'s or `start`'s options, less those that fix one start. */
+export type ApiScheduledTaskOptions = Omit<ApiTaskOptions, 'after' | 'afterAny' | 'delayMs' | 'at' | 'worktree' | 'id'>;
+
+/** A schedule to add: a cron pattern, and the command to `run` or the prompt to `start` at each tick. */
+export type ApiScheduleInput = {
+  /** Letters, digits, `-`, `_` and `.`. */
+  name: string;
+  /** 5 fields (minute hour day month weekday), or 6 with seconds first. */
+  cron: string;
+  /** The IANA time zone the pattern is read in. @default "UTC" */
+  tz?: string;
+  /** While the last tick's task has not ended: `queue` another, or `skip` the tick. @default "queue" */
+  overlap?: 'queue' | 'skip';
+} & (
+  | { run: ShellInput & ApiScheduledTaskOptions; start?: never }
+  | { start: ClaudeInput & ApiScheduledTaskOptions; run?: never }
+);
 
 /** An answer other than 2xx, with the server's one-line message. */
 export class ApiError extends UserFacingError {
   constructor(
     readonly status: number,
     message: string,
+    /** The request's path: a 404 of a schedule is SCHEDULE_NOT_FOUND, of anything else TASK_NOT_FOUND. */
+    path = '',
   ) {
-    super(errorCodeOf(status), message);
+    super(errorCodeOf(status, path), message);
   }
 }
 
-function errorCodeOf(status: number): ErrorCode {
-  if (status === 404) return 'TASK_NOT_FOUND';
+function errorCodeOf(status: number, path: string): ErrorCode {
+  if (status === 404) return path.startsWith('/api/schedules/') ? 'SCHEDULE_NOT_FOUND' : 'TASK_NOT_FOUND';
   if (status === 409) return 'AMBIGUOUS_TASK_ID';
   if (status === 503) return 'REDIS_UNREACHABLE';
   if (status >= 400 && status < 500) return status === 400 ? 'INVALID_INPUT' : 'USAGE';
@@ -103,6 +145,22 @@ export interface ApiClient {
   retry(id: string): Promise<ApiCreatedTask>;
   /** Resolves when every task has ended, with their final records in the order given. */
   wait(ids: string | string[], options?: { timeoutMs?: number }): Promise<ApiTask[]>;
+  /** The configured executors, each with `paused`. */
+  executors(): Promise<ApiExecutor[]>;
+  /** Stops the executor's workers taking new tasks (running ones go on); tasks sent to it wait, queued. */
+  pauseExecutor(name: string): Promise<ApiExecutor>;
+  resumeExecutor(name: string): Promise<ApiExecutor>;
+  listSchedules(): Promise<ApiSchedule[]>;
+  /** One schedule; an unknown name throws ApiError 404 (SCHEDULE_NOT_FOUND). */
+  getSchedule(name: string): Promise<ApiSchedule>;
+  /** Adds a schedule; its task is checked now, as `run` or `start` would check it. */
+  addSchedule(input: ApiScheduleInput): Promise<ApiSchedule>;
+  /** No ticks until resumed; tasks it made go on. */
+  pauseSchedule(name: string): Promise<ApiSchedule>;
+  /** Ticks again from the pattern's next time. */
+  resumeSchedule(name: string): Promise<ApiSchedule>;
+  /** Removes a schedule; the tasks it made stay. */
+  removeSchedule(name: string): Promise<void>;
 }
 
 export function createClient(options: ApiClientOptions): ApiClient {
@@ -110,25 +168,24 @@ export function createClient(options: ApiClientOptions): ApiClient {
   const headers = (extra: Record<string, string> = {}): Record<string, string> =>
     options.token ? { authorization: `Bearer ${options.token}`, ...extra } : extra;
 
-  async function call<T>(
-    schema: z.ZodType<T>,
-    method: string,
-    path: string,
-    body?: unknown,
-    signal?: AbortSignal,
-  ): Promise<T> {
+  async function send(method: string, path: string, body?: unknown): Promise<string> {
     const response = await fetch(base + path, {
       method,
       headers: headers(body === undefined ? {} : { 'content-type': 'application/json' }),
       body: body === undefined ? undefined : JSON.stringify(body),
-      signal,
     });
     const text = await response.text();
-    if (!response.ok) throw new ApiError(response.status, errorMessage(response.status, text));
-    return schema.parse(JSON.parse(text));
+    if (!response.ok) throw new ApiError(response.status, errorMessage(response.status, text), path);
+    return text;
+  }
+
+  async function call<T>(schema: z.ZodType<T>, method: string, path: string, body?: unknown): Promise<T> {
+    return schema.parse(JSON.parse(await send(method, path, body)));
   }
 
   const taskPath = (id: string) => `/api/tasks/${encodeURIComponent(id)}`;
+  const executorPath = (name: string) => `/api/executors/${encodeURIComponent(name)}`;
+  const schedulePath = (name: string) => `/api/schedules/${encodeURIComponent(name)}`;
   const create = (body: ApiCreateTaskBody) => call(ApiCreatedTaskSchema, 'POST', '/api/tasks', body);
 
   async function tail(id: string, lines: number): Promise<string> {
@@ -181,6 +238,17 @@ export function createClient(options: ApiClientOptions): ApiClient {
       }
       return out;
     },
+    executors: () => call(z.array(ApiExecutorSchema), 'GET', '/api/executors'),
+    pauseExecutor: (name) => call(ApiExecutorSchema, 'POST', `${executorPath(name)}/pause`, {}),
+    resumeExecutor: (name) => call(ApiExecutorSchema, 'POST', `${executorPath(name)}/resume`, {}),
+    listSchedules: () => call(z.array(ApiScheduleSchema), 'GET', '/api/schedules'),
+    getSchedule: (name) => call(ApiScheduleSchema, 'GET', schedulePath(name)),
+    addSchedule: (input) => call(ApiScheduleSchema, 'POST', '/api/schedules', scheduleBody(input)),
+    pauseSchedule: (name) => call(ApiScheduleSchema, 'POST', `${schedulePath(name)}/pause`, {}),
+    resumeSchedule: (name) => call(ApiScheduleSchema, 'POST', `${schedulePath(name)}/resume`, {}),
+    async removeSchedule(name) {
+      await send('DELETE', schedulePath(name));
+    },
   };
 }
 
@@ -194,6 +262,31 @@ const reconnectDelay = (failures: number) => Math.min(2000, 100 * 2 ** failures)
 /** The API body of `run` and `start`: the payload and the options, snake_case. */
 function createBody(payload: TaskPayload, o: ApiTaskOptions): ApiCreateTaskBody {
   return {
+    ...taskBody(payload, o),
+    worktree: o.worktree,
+    id: o.id,
+    after: o.after,
+    after_any: o.afterAny,
+    delay_ms: o.delayMs,
+    at: o.at instanceof Date ? o.at.toISOString() : o.at,
+  };
+}
+
+/** The body of `POST /api/schedules`: its task built as `run` or `start` builds one. */
+function scheduleBody(input: ApiScheduleInput): ApiCreateScheduleBody {
+  const payload = input.run ? buildShellPayload(input.run) : buildClaudePayload(input.start);
+  return {
+    name: input.name,
+    cron: input.cron,
+    tz: input.tz,
+    overlap: input.overlap,
+    task: taskBody(payload, input.run ?? input.start),
+  };
+}
+
+// What every task body carries: the payload and how it runs.
+function taskBody(payload: TaskPayload, o: ApiScheduledTaskOptions): ApiCreateScheduleBody['task'] {
+  return {
     payload: apiPayloadOf(payload),
     executor: o.executor,
     labels: o.labels,
@@ -204,10 +297,12 @@ function createBody(payload: TaskPayload, o: ApiTaskOptions): ApiCreateTaskBody 
     callback_url: o.callbackUrl,
     notify: o.notify,
     notify_session: o.notifySession,
-    worktree: o.worktree,
     on_limit: o.onLimit,
     limit_waits: o.limitWaits,
-    id: o.id,
+    priority: o.priority,
+    concurrency_key: o.concurrencyKey,
+    concurrency_limit: o.concurrencyLimit,
+    on_conflict: o.onConflict,
   };
 }
 

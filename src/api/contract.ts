@@ -4,12 +4,14 @@ import { z } from 'zod';
 import {
   ClaudeCodePayloadSchema,
   ShellCommandPayloadSchema,
+  MAX_DEPENDENCIES,
   TaskRequestSchema,
   type TaskPayload,
 } from '../tasks/request.js';
 import { TaskGitSchema } from '../git/task-worktree.js';
 import { NotifierStateSchema } from '../tasks/record.js';
 import { ENDED_STATUSES, TASK_STATUSES } from '../tasks/status.js';
+import { OVERLAP_POLICIES } from '../schedules/schedule-store.js';
 
 const isAbsoluteOrHome = (dir: string) => dir.startsWith('/') || dir === '~' || dir.startsWith('~/');
 const WORKDIR_MESSAGE = 'the API has no current directory: give an absolute path or one starting with ~';
@@ -47,32 +49,78 @@ export const ApiClaudePayloadSchema = z.strictObject({
 export const ApiPayloadSchema = z.discriminatedUnion('type', [ApiClaudePayloadSchema, ApiShellPayloadSchema]);
 export type ApiPayload = z.input<typeof ApiPayloadSchema>;
 
+const taskRequest = TaskRequestSchema.shape;
+
+/** What every task body takes (`POST /api/tasks`, and the task a schedule makes): what runs, where and how. */
+const TaskBodyFields = {
+  /** The executor to run on; chosen by `labels` (or the only executor) when absent. */
+  executor: z.string().min(1).optional(),
+  payload: ApiPayloadSchema,
+  /** Sets the payload's `working_dir` (commands) or `workspace` (prompts) when it has none. */
+  workdir: z.string().min(1).optional(),
+  labels: z.array(z.string().min(1)).optional(),
+  name: taskRequest.name,
+  /** Wall-clock limit in milliseconds. @default the executor's or the config's `timeout` */
+  timeout_ms: taskRequest.timeoutMs,
+  /** Extra runs after a failed one. @default 0 */
+  retries: z.number().int().min(0).max(100).optional(),
+  /** Claude tasks: `wait` for the account's usage limit to reset and resume, or `fail` at once. @default "wait" */
+  on_limit: taskRequest.onLimit,
+  /** Claude tasks: how many times to wait for a usage limit before failing. @default 3 */
+  limit_waits: taskRequest.limitWaits,
+  /** First delay before a retry, doubling with jitter. @default 30000 */
+  backoff_ms: taskRequest.backoffMs,
+  /** Completion webhook URL (signed, retried). */
+  callback_url: taskRequest.callbackUrl,
+  /** Notifiers from the config's `notifiers:`; `[]` or `["none"]` for none. @default the config's `defaults.notify` */
+  notify: z.array(z.string().min(1).max(64)).max(20).optional(),
+  /** The OpenClaw session key to wake (the gateway needs `hooks.allowRequestSessionKey`). */
+  notify_session: taskRequest.notifySession,
+  /** 1 runs first, up to 1000000; a task without one runs after every task with one. */
+  priority: taskRequest.priority,
+  /** At most `concurrency_limit` tasks with this key run at once, across all executors. */
+  concurrency_key: taskRequest.concurrencyKey,
+  /** With `concurrency_key`. @default 1 */
+  concurrency_limit: taskRequest.concurrencyLimit,
+  /** With `concurrency_key`: `queue` behind the running ones, `cancel-running` (kill them, run next) or `replace-queued` (cancel the waiting ones). @default "queue" */
+  on_conflict: taskRequest.onConflict,
+};
+
+type TaskBodyChecked = {
+  workdir?: string;
+  payload: z.output<typeof ApiPayloadSchema>;
+  concurrency_key?: string;
+  concurrency_limit?: number;
+  on_conflict?: string;
+};
+
+// The checks zod's shapes cannot say: absolute directories, and options that act on another one.
+function checkTaskBody(body: TaskBodyChecked, ctx: z.RefinementCtx): void {
+  const dirs: [string, string | undefined][] = [
+    ['workdir', body.workdir],
+    ['payload.working_dir', body.payload.type === 'shell_command' ? body.payload.working_dir : undefined],
+    ['payload.workspace', body.payload.type === 'claude_code' ? body.payload.workspace : undefined],
+  ];
+  for (const [field, dir] of dirs) {
+    if (dir !== undefined && !isAbsoluteOrHome(dir))
+      ctx.addIssue({ code: 'custom', path: field.split('.'), message: WORKDIR_MESSAGE });
+  }
+  if (body.concurrency_key === undefined) {
+    for (const field of ['concurrency_limit', 'on_conflict'] as const) {
+      if (body[field] !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: [field],
+          message: 'acts on a concurrency key: give `concurrency_key` too',
+        });
+    }
+  }
+}
+
 /** `POST /api/tasks`: what `run` and `start` take on the command line, as snake_case JSON like every answer. */
 export const ApiCreateTaskBodySchema = z
   .strictObject({
-    /** The executor to run on; chosen by `labels` (or the only executor) when absent. */
-    executor: z.string().min(1).optional(),
-    payload: ApiPayloadSchema,
-    /** Sets the payload's `working_dir` (commands) or `workspace` (prompts) when it has none. */
-    workdir: z.string().min(1).optional(),
-    labels: z.array(z.string().min(1)).optional(),
-    name: TaskRequestSchema.shape.name,
-    /** Wall-clock limit in milliseconds. @default the executor's or the config's `timeout` */
-    timeout_ms: TaskRequestSchema.shape.timeoutMs,
-    /** Extra runs after a failed one. @default 0 */
-    retries: z.number().int().min(0).max(100).optional(),
-    /** Claude tasks: `wait` for the account's usage limit to reset and resume, or `fail` at once. @default "wait" */
-    on_limit: TaskRequestSchema.shape.onLimit,
-    /** Claude tasks: how many times to wait for a usage limit before failing. @default 3 */
-    limit_waits: TaskRequestSchema.shape.limitWaits,
-    /** First delay before a retry, doubling with jitter. @default 30000 */
-    backoff_ms: TaskRequestSchema.shape.backoffMs,
-    /** Completion webhook URL (signed, retried). */
-    callback_url: TaskRequestSchema.shape.callbackUrl,
-    /** Notifiers from the config's `notifiers:`; `[]` or `["none"]` for none. @default the config's `defaults.notify` */
-    notify: z.array(z.string().min(1).max(64)).max(20).optional(),
-    /** The OpenClaw session key to wake (the gateway needs `hooks.allowRequestSessionKey`). */
-    notify_session: TaskRequestSchema.shape.notifySession,
+    ...TaskBodyFields,
     /** Run in a git worktree of its own: `true`, or `{base, commit}`; `false` even where the executor says `worktree: true`. */
     worktree: z
       .union([
@@ -82,17 +130,29 @@ export const ApiCreateTaskBodySchema = z
       .optional(),
     /** A UUID v4 of your choosing, for idempotent dispatch; a second request with it is refused. */
     id: z.uuid({ version: 'v4' }).optional(),
+    /** Run only after these tasks (ids or unique prefixes) completed: `blocked` until then, `cancelled` when one fails. */
+    after: z.array(z.string().min(1).max(100)).min(1).max(MAX_DEPENDENCIES).optional(),
+    /** With `after`: run whatever way those tasks ended. @default false */
+    after_any: z.boolean().optional(),
+    /** Start no sooner than this many milliseconds from now (`scheduled` until then). */
+    delay_ms: z.number().int().min(0).optional(),
+    /** Start no sooner than this ISO 8601 time, like `2026-12-07T03:00:00Z` (`scheduled` until then). */
+    at: z.string().min(1).max(64).optional(),
   })
   .superRefine((body, ctx) => {
-    const dirs: [string, string | undefined][] = [
-      ['workdir', body.workdir],
-      ['payload.working_dir', body.payload.type === 'shell_command' ? body.payload.working_dir : undefined],
-      ['payload.workspace', body.payload.type === 'claude_code' ? body.payload.workspace : undefined],
-    ];
-    for (const [field, dir] of dirs) {
-      if (dir !== undefined && !isAbsoluteOrHome(dir))
-        ctx.addIssue({ code: 'custom', path: field.split('.'), message: WORKDIR_MESSAGE });
-    }
+    checkTaskBody(body, ctx);
+    if (body.after_any === true && body.after === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['after_any'],
+        message: 'says how to wait for the tasks of `after`: give `after` too',
+      });
+    if (body.delay_ms !== undefined && body.at !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['at'],
+        message: 'give one start time: `delay_ms` (from now) or `at` (a time), not both',
+      });
   });
 export type ApiCreateTaskBody = z.input<typeof ApiCreateTaskBodySchema>;
 
@@ -255,7 +315,12 @@ export const ApiTaskListSchema = z.object({
   next_cursor: z.string().nullable(),
 });
 
-export const ApiCreatedTaskSchema = z.object({ task_id: z.string(), executor: z.string() });
+export const ApiCreatedTaskSchema = z.object({
+  task_id: z.string(),
+  executor: z.string(),
+  /** Only when its `on_conflict` acted: the tasks of its concurrency key it stopped (`cancel-running`) or cancelled (`replace-queued`). */
+  conflicts: z.object({ stopped: z.array(z.string()), cancelled: z.array(z.string()) }).optional(),
+});
 export type ApiCreatedTask = z.infer<typeof ApiCreatedTaskSchema>;
 
 export const ApiKillResultSchema = z.object({
@@ -280,7 +345,50 @@ export const ApiExecutorSchema = z.object({
   runtime: z.string().nullable(),
   concurrency: z.number().int(),
   env_keys: z.array(z.string()),
+  /** Its workers take no new task (`pause`); running ones go on. */
+  paused: z.boolean(),
 });
 export type ApiExecutor = z.infer<typeof ApiExecutorSchema>;
+
+/** The task a schedule makes at each tick: a `POST /api/tasks` body without `after`, `after_any`, `delay_ms`, `at`, `worktree` or `id`. */
+export const ApiScheduleTaskBodySchema = z.strictObject(TaskBodyFields).superRefine(checkTaskBody);
+export type ApiScheduleTaskBody = z.output<typeof ApiScheduleTaskBodySchema>;
+
+/** `POST /api/schedules`: a named cron pattern and the task each of its ticks makes. */
+export const ApiCreateScheduleBodySchema = z.strictObject({
+  /** Letters, digits, `-`, `_` and `.`, at most 100. */
+  name: z.string().min(1).max(100),
+  /** 5 fields (minute hour day month weekday), or 6 with seconds first. */
+  cron: z.string().min(1).max(200),
+  /** The IANA time zone the pattern is read in. @default "UTC" */
+  tz: z.string().min(1).max(100).optional(),
+  /** While the last tick's task has not ended: `queue` another task, or `skip` the tick. @default "queue" */
+  overlap: z.enum(OVERLAP_POLICIES).optional(),
+  task: ApiScheduleTaskBodySchema,
+});
+export type ApiCreateScheduleBody = z.input<typeof ApiCreateScheduleBodySchema>;
+
+/** A schedule as every surface shows it (scheduleJson). */
+export const ApiScheduleSchema = z.object({
+  name: z.string(),
+  cron: z.string(),
+  tz: z.string(),
+  overlap: z.enum(OVERLAP_POLICIES),
+  paused: z.boolean(),
+  /** The next tick; null while paused. */
+  next_run_at: isoTime,
+  executor: z.string(),
+  task_type: z.enum(['claude_code', 'shell_command']),
+  /** What each tick runs, in one line: the command or the prompt. */
+  summary: z.string(),
+  created_at: isoTime,
+  /** How many tasks its ticks made. */
+  fired: z.number().int(),
+  last_task_id: z.string().nullable(),
+  last_fired_at: isoTime,
+  /** `started`, `skipped: …` or `failed: …`. */
+  last_result: z.string().nullable(),
+});
+export type ApiSchedule = z.infer<typeof ApiScheduleSchema>;
 
 export const ApiErrorBodySchema = z.object({ error: z.string() });
