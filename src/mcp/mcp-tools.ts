@@ -1,29 +1,45 @@
-// The MCP tools run, start, status, logs, wait, kill, retry and list: what each does and answers.
+// The MCP tools run, start, status, logs, wait, kill, retry and list, schedule and schedules,
+// pause_executor and resume_executor: what each does and answers.
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
-import { ApiTaskSchema } from '../api/contract.js';
+import { ApiExecutorSchema, ApiScheduleSchema, ApiTaskSchema } from '../api/contract.js';
 import { continuationOf } from '../claude/progress.js';
 import { limitWaitNote } from '../claude/usage-limit.js';
 import { chooseWorktreeOption, type TaskGit } from '../git/task-worktree.js';
-import { formatDuration } from '../config/duration.js';
-import { InvalidInputError, UsageError } from '../errors.js';
+import { formatDuration, requireTime } from '../config/duration.js';
+import { InvalidInputError, UsageError, UserFacingError } from '../errors.js';
 import { readLog, readLogEntry, readLogTail, type LogEntry } from '../logs/log-stream.js';
 import { buildClaudePayload, buildShellPayload } from '../tasks/input.js';
 import type { EnqueueInput, TaskClient } from '../tasks/client.js';
 import { killTask, retryTask, waitForTasks, WaitTimeoutError } from '../tasks/control.js';
-import { formatEndSummary, formatStatusBlock, formatTaskTable } from '../tasks/format.js';
+import { executorJson, formatEndSummary, formatStatusBlock, formatTaskTable } from '../tasks/format.js';
 import { payloadWorkdir, type TaskPayload } from '../tasks/request.js';
 import { toTaskJson, type TaskView } from '../tasks/record.js';
 import { searchTasks } from '../tasks/search.js';
 import { isEndedStatus, isWaitingStatus, TASK_STATUSES, type EndedStatus } from '../tasks/status.js';
+import {
+  addSchedule,
+  getSchedule,
+  listSchedules,
+  pauseSchedule,
+  removeSchedule,
+  resumeSchedule,
+  scheduleJson,
+  type ScheduleView,
+} from '../schedules/schedule-store.js';
+import { escapeControls } from '../text/escape.js';
 import { renderLogPage, type LogCursor } from './log-page.js';
 import {
+  CLAUDE_FIELDS,
+  ExecutorInput,
   IdInput,
   KillInput,
   ListInput,
   LogsInput,
   RunInput,
+  ScheduleInput,
+  SchedulesInput,
   StartInput,
   WAIT_DEFAULT_MS,
   WAIT_MAX_MS,
@@ -88,15 +104,25 @@ const LogsOutput = z.object({
 });
 const WaitOutput = z.object({ done: z.boolean(), tasks: z.array(ApiTaskSchema), pending: z.array(z.string()) });
 const ListOutput = z.object({ tasks: z.array(ApiTaskSchema) });
+const DispatchOutput = ApiTaskSchema.extend({
+  /** Only when `on_conflict` acted: the tasks of its key it stopped or cancelled. */
+  conflicts: z.object({ stopped: z.array(z.string()), cancelled: z.array(z.string()) }).optional(),
+});
+const ScheduleOutput = ApiScheduleSchema.extend({
+  /** `remove` answers the schedule as it was, with `removed: true`. */
+  removed: z.boolean().optional(),
+});
+const SchedulesOutput = z.object({ schedules: z.array(ApiScheduleSchema) });
 
 export const MCP_TOOLS: readonly McpTool[] = [
   tool({
     name: 'run',
     description:
       'Run a shell command (a build, tests, anything over a minute) as a detached task and return its id at once. ' +
-      'Give `command` (for sh -c) or `argv`. Then end your turn or call `wait`; never poll with sleep.',
+      'Give `command` (for sh -c) or `argv`. `after` runs it once other tasks completed, `delay`/`at` later, ' +
+      '`concurrency_key` one at a time with others of the key. Then end your turn or call `wait`; never poll with sleep.',
     input: RunInput,
-    output: ApiTaskSchema,
+    output: DispatchOutput,
     readOnly: false,
     async handle(context, args) {
       if ((args.command === undefined) === (args.argv === undefined)) {
@@ -112,9 +138,10 @@ export const MCP_TOOLS: readonly McpTool[] = [
     name: 'start',
     description:
       'Start a Claude Code task (`claude -p` with the prompt) as a detached task and return its id at once. ' +
-      "`continue` resumes an earlier task's session. Then end your turn or call `wait`.",
+      "`continue` resumes an earlier task's session; `after`, `delay`, `at`, `priority` and `concurrency_key` work as for run. " +
+      'Then end your turn or call `wait`.',
     input: StartInput,
-    output: ApiTaskSchema,
+    output: DispatchOutput,
     readOnly: false,
     async handle(context, args) {
       let payload: TaskPayload = buildClaudePayload({
@@ -152,7 +179,8 @@ export const MCP_TOOLS: readonly McpTool[] = [
   tool({
     name: 'status',
     description:
-      "A task's status, times, exit code, attempts and notifier deliveries (and a Claude task's turns, tokens and cost).",
+      "A task's status, times, exit code, attempts and notifier deliveries (and a Claude task's turns, tokens and cost); " +
+      'for one not started (blocked, scheduled, queued), what it waits for.',
     input: IdInput,
     output: ApiTaskSchema,
     readOnly: true,
@@ -232,7 +260,7 @@ export const MCP_TOOLS: readonly McpTool[] = [
       const lines = views.map((view) =>
         isEndedStatus(view.status)
           ? formatEndSummary(view, Date.now(), false)
-          : `${view.record.id.slice(0, 8)} still ${view.status}`,
+          : `${view.record.id.slice(0, 8)} still ${view.status}${view.waitingFor !== undefined ? `, waiting for ${escapeControls(view.waitingFor)}` : ''}`,
       );
       const head = done
         ? 'all ended'
@@ -280,7 +308,8 @@ export const MCP_TOOLS: readonly McpTool[] = [
   tool({
     name: 'list',
     description:
-      'Tasks, newest first, with status, age, duration and name or command; filter by status, executor, type, label or words.',
+      'Tasks, newest first, with status, age, duration and name or command, and what a task not started waits for; ' +
+      'filter by status (blocked, scheduled, queued, running, or an end), executor, type, label or words.',
     input: ListInput,
     output: ListOutput,
     readOnly: true,
@@ -300,9 +329,106 @@ export const MCP_TOOLS: readonly McpTool[] = [
       };
     },
   }),
+  tool({
+    name: 'schedule',
+    description:
+      'Add, pause, resume or remove a named schedule: a cron pattern whose every tick queues an ordinary task ' +
+      '(named after the schedule, labelled schedule:NAME). add takes `cron`, `tz`, `overlap` and `task` ' +
+      '(`command`/`argv` or `prompt`, with the options of run or start); the task is checked now. See `schedules` for what exists.',
+    input: ScheduleInput,
+    output: ScheduleOutput,
+    readOnly: false,
+    async handle(context, args) {
+      const { client } = context;
+      if (args.action !== 'add') {
+        const extra = (['cron', 'tz', 'overlap', 'task'] as const).find((key) => args[key] !== undefined);
+        if (extra) throw new UsageError(`\`${extra}\` is for action add, not ${args.action}`);
+      }
+      if (args.action === 'add') {
+        if (args.cron === undefined) throw new UsageError('add needs `cron`: a pattern like "0 3 * * *"');
+        const task = scheduleTaskOf(context, args.task);
+        const view = await addSchedule(client, {
+          name: args.name,
+          cron: args.cron,
+          tz: args.tz,
+          overlap: args.overlap,
+          task,
+        });
+        return { text: `added: ${describeSchedule(view)}`, structured: scheduleJson(view) };
+      }
+      if (args.action === 'remove') {
+        const view = await getSchedule(client, args.name);
+        await removeSchedule(client, args.name);
+        return {
+          text: `schedule ${args.name} removed; the tasks it made stay`,
+          structured: { ...scheduleJson(view!), removed: true },
+        };
+      }
+      const view = await (args.action === 'pause' ? pauseSchedule : resumeSchedule)(client, args.name);
+      return {
+        text: `${args.action === 'pause' ? 'paused' : 'resumed'}: ${describeSchedule(view)}`,
+        structured: scheduleJson(view),
+      };
+    },
+  }),
+  tool({
+    name: 'schedules',
+    description:
+      'The schedules (all, or the one named): pattern, time zone, whether paused, next tick, the executor and type of the task each tick queues, and the last task it made.',
+    input: SchedulesInput,
+    output: SchedulesOutput,
+    readOnly: true,
+    async handle({ client }, args) {
+      let views: ScheduleView[];
+      if (args.name === undefined) views = await listSchedules(client);
+      else {
+        const view = await getSchedule(client, args.name);
+        if (!view)
+          throw new UserFacingError(
+            'SCHEDULE_NOT_FOUND',
+            `no schedule named "${args.name}" — call schedules for the names`,
+          );
+        views = [view];
+      }
+      const text = views.length === 0 ? 'no schedules' : views.map(describeSchedule).join('\n');
+      return { text, structured: { schedules: views.map(scheduleJson) } };
+    },
+  }),
+  tool({
+    name: 'pause_executor',
+    description:
+      'Pause an executor: its workers take no new task until resume_executor (running tasks go on). Tasks sent to it meanwhile wait, queued, and say so in status.',
+    input: ExecutorInput,
+    output: ApiExecutorSchema,
+    readOnly: false,
+    async handle({ client }, args) {
+      const name = client.executorConfig(args.executor).name;
+      await client.setExecutorPaused(name, true);
+      return {
+        text: `executor ${name} paused: its workers take no new task until resume_executor; running tasks go on`,
+        structured: await executorStatus(client, name),
+      };
+    },
+  }),
+  tool({
+    name: 'resume_executor',
+    description: 'Resume a paused executor: its workers take tasks again, the waiting ones first.',
+    input: ExecutorInput,
+    output: ApiExecutorSchema,
+    readOnly: false,
+    async handle({ client }, args) {
+      const name = client.executorConfig(args.executor).name;
+      await client.setExecutorPaused(name, false);
+      return {
+        text: `executor ${name} resumed: its workers take tasks again`,
+        structured: await executorStatus(client, name),
+      };
+    },
+  }),
 ];
 
-interface DispatchArgs {
+/** What every task takes: `run`, `start` and a schedule's task. */
+interface TaskArgs {
   executor?: string;
   name?: string;
   timeout?: number;
@@ -310,21 +436,27 @@ interface DispatchArgs {
   retries?: number;
   notify?: string[];
   notify_session?: string;
-  worktree?: boolean;
-  base?: string;
-  commit?: boolean;
+  priority?: number;
+  concurrency_key?: string;
+  concurrency_limit?: number;
+  on_conflict?: 'queue' | 'cancel-running' | 'replace-queued';
   onLimit?: 'wait' | 'fail';
   limitWaits?: number;
 }
 
-// Enqueues for `run` and `start` and says what happens next.
-async function dispatch(
-  context: McpToolContext,
-  payload: TaskPayload,
-  args: DispatchArgs,
-  existing?: TaskGit,
-): Promise<McpToolResult> {
-  const { client } = context;
+/** What a task dispatched now takes besides: its worktree, and when it may start. */
+interface DispatchArgs extends TaskArgs {
+  worktree?: boolean;
+  base?: string;
+  commit?: boolean;
+  after?: string[];
+  after_any?: boolean;
+  delay?: number;
+  at?: string;
+}
+
+// The enqueue input every task shares, checked as the tool's arguments are named.
+function taskInputOf(context: McpToolContext, payload: TaskPayload, args: TaskArgs): EnqueueInput {
   const workdir = payloadWorkdir(payload);
   if (
     context.callerCwd === undefined &&
@@ -337,7 +469,16 @@ async function dispatch(
       `give an absolute working directory (or one starting with ~): this server has no current directory, got \`${workdir}\``,
     );
   }
-  const input: EnqueueInput = {
+  if (args.concurrency_key === undefined) {
+    const given =
+      args.on_conflict !== undefined
+        ? 'on_conflict'
+        : args.concurrency_limit !== undefined
+          ? 'concurrency_limit'
+          : undefined;
+    if (given) throw new InvalidInputError(`\`${given}\` acts on a concurrency key: give \`concurrency_key\` too`);
+  }
+  return {
     payload,
     executor: args.executor,
     name: args.name,
@@ -348,6 +489,28 @@ async function dispatch(
     limitWaits: args.limitWaits,
     notify: args.notify,
     notifySession: args.notify_session,
+    priority: args.priority,
+    concurrencyKey: args.concurrency_key,
+    concurrencyLimit: args.concurrency_limit,
+    onConflict: args.on_conflict,
+    callerCwd: context.callerCwd,
+  };
+}
+
+// Enqueues for `run` and `start` and says what happens next.
+async function dispatch(
+  context: McpToolContext,
+  payload: TaskPayload,
+  args: DispatchArgs,
+  existing?: TaskGit,
+): Promise<McpToolResult> {
+  const { client } = context;
+  if (args.after_any === true && args.after === undefined)
+    throw new InvalidInputError('`after_any` says how to wait for the tasks of `after`: give `after` too');
+  if (args.delay !== undefined && args.at !== undefined)
+    throw new InvalidInputError('give one start time: `delay` (from now) or `at` (a time), not both');
+  const input: EnqueueInput = {
+    ...taskInputOf(context, payload, args),
     worktree: existing
       ? { existing }
       : chooseWorktreeOption(args, {
@@ -356,10 +519,29 @@ async function dispatch(
           base: '`base`',
           commit: '`commit`',
         }),
-    callerCwd: context.callerCwd,
+    after: args.after,
+    afterAny: args.after_any,
+    delayMs: args.delay,
+    runAt: args.at === undefined ? undefined : requireTime('`at`', args.at),
   };
   const created = await client.enqueue(input);
   const view = await client.get(created.id);
+  const structured = { ...toTaskJson(view), ...(created.conflicts ? { conflicts: created.conflicts } : {}) };
+  const conflicts = [
+    ...describeConflicts(created.conflicts?.stopped, 'stopped', 'running', input.concurrencyKey),
+    ...describeConflicts(created.conflicts?.cancelled, 'cancelled', 'waiting', input.concurrencyKey),
+  ].join('');
+  // A task it runs after had ended otherwise already: cancelled as it was enqueued. Said from the
+  // statuses of those tasks (a fast task may have ended too, and its error may quote its output).
+  if (view.status === 'cancelled' && input.after !== undefined) {
+    const unmet = (await client.views(view.record.after ?? []))
+      .filter((dependency) => isEndedStatus(dependency.status) && dependency.status !== 'completed')
+      .map((dependency) => `task ${dependency.record.id} (${dependency.status})`);
+    return {
+      text: `task ${created.id} cancelled on ${created.executor} at once: it runs after ${unmet.join(', ') || 'tasks no longer kept'}, which did not complete (\`after_any\` runs it whatever their end).${conflicts}`,
+      structured,
+    };
+  }
   // Only a notifier that speaks of every end may stand in for `wait`.
   const wakers = view.record.notify.filter((name) => {
     const notifier = client.config.notifiers[name];
@@ -369,10 +551,75 @@ async function dispatch(
     wakers.length > 0
       ? `The notifier ${wakers.join(', ')} wakes an OpenClaw agent when it ends: if that is you, end your turn; otherwise call wait with its id.`
       : 'Call wait with its id to learn how it ended (or status/logs meanwhile).';
-  return {
-    text: `task ${created.id} queued on ${created.executor}. It runs detached. ${next}`,
-    structured: toTaskJson(view),
-  };
+  // Blocked, scheduled, or queued behind a paused executor or a concurrency key: say for what.
+  // Otherwise "queued" (a worker may have it already: no race to report).
+  const state =
+    view.waitingFor !== undefined
+      ? `${view.status} on ${created.executor}, waiting for ${escapeControls(view.waitingFor)}`
+      : `queued on ${created.executor}`;
+  return { text: `task ${created.id} ${state}.${conflicts} It runs detached. ${next}`, structured };
+}
+
+// ` It stopped 2 running tasks of concurrency key "deploy": <ids>.`
+function describeConflicts(ids: string[] | undefined, did: string, what: string, key: string | undefined): string[] {
+  if (ids === undefined || ids.length === 0) return [];
+  return [
+    ` It ${did} ${ids.length} ${what} task${ids.length === 1 ? '' : 's'} of concurrency key "${key}": ${ids.join(', ')}.`,
+  ];
+}
+
+// The schedule's task from the `task` argument: a command or a prompt, with the options of run or start.
+function scheduleTaskOf(context: McpToolContext, task: z.output<typeof ScheduleInput>['task']): EnqueueInput {
+  if (task === undefined)
+    throw new UsageError('add needs `task`: `command` or `argv` (as run), or `prompt` (as start), with their options');
+  const kinds = (['command', 'argv', 'prompt'] as const).filter((key) => task[key] !== undefined);
+  if (kinds.length !== 1) {
+    throw new UsageError(
+      `give the task exactly one of \`task.command\`, \`task.argv\` (a command) or \`task.prompt\` (a Claude prompt)${kinds.length > 1 ? `, not ${kinds.join(' and ')}` : ''}`,
+    );
+  }
+  if (task.prompt === undefined) {
+    const claudeOnly = CLAUDE_FIELDS.find((key) => task[key] !== undefined);
+    if (claudeOnly)
+      throw new UsageError(`\`task.${claudeOnly}\` is for a prompt: a command takes no \`${claudeOnly}\``);
+    const payload = buildShellPayload({ cmd: task.command, argv: task.argv, env: task.env, workdir: task.workdir });
+    return taskInputOf(context, payload, task);
+  }
+  if (task.workdir !== undefined)
+    throw new UsageError('`task.workdir` is for a command: a prompt takes `task.workspace`');
+  if (task.env !== undefined) throw new UsageError('`task.env` is for a command: a prompt takes none');
+  const payload = buildClaudePayload({
+    prompt: task.prompt,
+    maxTurns: task.max_turns,
+    workspace: task.workspace,
+    allowedTools: task.allowed_tools,
+    disallowedTools: task.disallowed_tools,
+    model: task.model,
+    permissionMode: task.permission_mode,
+    maxBudgetUsd: task.max_budget_usd === undefined ? undefined : String(task.max_budget_usd),
+    appendSystemPrompt: task.append_system_prompt,
+  });
+  return taskInputOf(context, payload, { ...task, onLimit: task.on_limit, limitWaits: task.limit_waits });
+}
+
+// `schedule nightly (0 3 * * * in UTC) queues a shell_command task on local at each tick; next 2026-…`:
+// names, the pattern and times only, never what the task runs or printed.
+function describeSchedule(view: ScheduleView): string {
+  const when = view.paused
+    ? 'paused (no ticks until resumed)'
+    : `next tick ${view.nextRunAt === undefined ? 'unknown' : new Date(view.nextRunAt).toISOString()}`;
+  const last = view.lastTaskId !== undefined ? `, last task ${view.lastTaskId}` : '';
+  return (
+    `schedule ${view.name} (${escapeControls(view.cron)} in ${escapeControls(view.tz)}) queues a ${view.taskType} task on ${view.executor} at each tick, ` +
+    `overlap ${view.overlap}; ${when}; fired ${view.fired} time${view.fired === 1 ? '' : 's'}${last}`
+  );
+}
+
+// An executor's JSON with whether it is paused.
+async function executorStatus(client: TaskClient, name: string) {
+  const executor = client.executorConfig(name);
+  const paused = (await client.pausedExecutors([executor.name])).has(executor.name);
+  return { ...executorJson(executor), paused };
 }
 
 // A cursor as the logs answer gave it: an entry id (`0` before the first), with `+offset` inside it.
@@ -399,7 +646,8 @@ function headline(view: TaskView): string {
       ? ` ${r.finishedAt === undefined ? 'for' : 'after'} ${formatDuration((r.finishedAt ?? Date.now()) - r.startedAt)}`
       : '';
   const limit = limitWaitNote(r);
-  return `task ${r.id} ${view.status}${how}${took} on ${r.executor}${limit ? ` — ${limit}` : ''}`;
+  const waits = view.waitingFor !== undefined ? ` — waiting for ${escapeControls(view.waitingFor)}` : '';
+  return `task ${r.id} ${view.status}${how}${took} on ${r.executor}${limit ? ` — ${limit}` : waits}`;
 }
 
 // Text from the task, between two marker lines no task can forge (they carry a fresh nonce).

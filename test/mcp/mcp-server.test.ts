@@ -13,7 +13,20 @@ import { BIN, createHarness, eventually, type Harness } from '../helpers/harness
 // checks every answer's structured content against the tool's output schema.
 
 const TOKEN = `mcp-token-${randomUUID()}`;
-const TOOLS = ['run', 'start', 'status', 'logs', 'wait', 'kill', 'retry', 'list'];
+const TOOLS = [
+  'run',
+  'start',
+  'status',
+  'logs',
+  'wait',
+  'kill',
+  'retry',
+  'list',
+  'schedule',
+  'schedules',
+  'pause_executor',
+  'resume_executor',
+];
 
 let h: Harness;
 let dashboard: RunningDashboard;
@@ -62,7 +75,7 @@ describe.each([
     await client?.close();
   });
 
-  it('is the openclaw-agent server with the eight task tools, each with input and output schemas', async () => {
+  it('is the openclaw-agent server with the task, schedule and executor tools, each with input and output schemas', async () => {
     expect(client.getServerVersion()?.name).toBe('openclaw-agent');
     expect(client.getInstructions()).toMatch(/end your turn/);
     const { tools } = await client.listTools();
@@ -320,7 +333,11 @@ describe.each([
         { id: 'ffffffff-0000-4000-8000-000000000000' },
         'no task matches id "ffffffff-0000-4000-8000-000000000000" — see `openclaw-agent list` for task ids',
       ],
-      ['launch', {}, 'no tool "launch" — tools: run, start, status, logs, wait, kill, retry, list'],
+      [
+        'launch',
+        {},
+        'no tool "launch" — tools: run, start, status, logs, wait, kill, retry, list, schedule, schedules, pause_executor, resume_executor',
+      ],
       [
         'logs',
         { id: '__KNOWN__', since: '99999999999999999999999' },
@@ -359,9 +376,20 @@ describe("MCP over HTTP: the dashboard's token rules", () => {
     const readOnly = await startDashboard({ config: h.config(), port: 0, readOnly: true });
     try {
       const client = await connectHttp(null, readOnly.url);
-      expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['status', 'logs', 'wait', 'list']);
+      expect((await client.listTools()).tools.map((t) => t.name)).toEqual([
+        'status',
+        'logs',
+        'wait',
+        'list',
+        'schedules',
+      ]);
       expect(await client.callTool({ name: 'run', arguments: { command: 'true' } })).toEqual({
-        content: [{ type: 'text', text: 'no tool "run" (this server is read-only) — tools: status, logs, wait, list' }],
+        content: [
+          {
+            type: 'text',
+            text: 'no tool "run" (this server is read-only) — tools: status, logs, wait, list, schedules',
+          },
+        ],
         isError: true,
       });
       await client.close();
