@@ -1,9 +1,22 @@
 // A schedule's tick: one ordinary task, made once however often the tick is handed out.
 import { createHash } from 'node:crypto';
 import { describeError } from '../errors.js';
+import { LuaScript } from '../redis/lua-script.js';
 import type { TaskClient } from '../tasks/client.js';
 import { isEndedStatus } from '../tasks/status.js';
 import { parseTemplate } from './schedule-store.js';
+
+/**
+ * Notes a tick's result on the schedule's hash, only while the schedule exists (`cron` is set): a
+ * schedule removed while its tick ran is not brought back as a stub. KEYS: the schedule hash;
+ * ARGV: the count to add to `fired`, then field/value pairs.
+ */
+const NOTE_TICK = new LuaScript(`
+if redis.call('HEXISTS', KEYS[1], 'cron') == 0 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+if ARGV[1] ~= '0' then redis.call('HINCRBY', KEYS[1], 'fired', ARGV[1]) end
+return 1
+`);
 
 /** What a tick did: made task `taskId`, skipped it (overlap), or found no schedule. */
 export type TickResult =
@@ -38,7 +51,7 @@ export async function fireSchedule(client: TaskClient, name: string, tickJobId: 
     const last = (await client.views([hash.last_task]))[0];
     if (last !== undefined && !isEndedStatus(last.status)) {
       const reason = `skipped: task ${hash.last_task} of the last tick is ${last.status} (--overlap skip)`;
-      await client.redis.hset(key, { last_result: reason, last_skipped_at: String(Date.now()) });
+      await NOTE_TICK.run(client.redis, [key], ['0', 'last_result', reason, 'last_skipped_at', String(Date.now())]);
       return { kind: 'skipped', reason };
     }
   }
@@ -59,13 +72,13 @@ export async function fireSchedule(client: TaskClient, name: string, tickJobId: 
   }
   const now = String(Date.now());
   if (result.kind === 'started') {
-    await client.redis
-      .multi()
-      .hset(key, { last_task: result.taskId, last_fired_at: now, last_result: 'started' })
-      .hincrby(key, 'fired', 1)
-      .exec();
+    await NOTE_TICK.run(
+      client.redis,
+      [key],
+      ['1', 'last_task', result.taskId, 'last_fired_at', now, 'last_result', 'started'],
+    );
   } else if (result.kind === 'failed') {
-    await client.redis.hset(key, { last_fired_at: now, last_result: `failed: ${result.error}` });
+    await NOTE_TICK.run(client.redis, [key], ['0', 'last_fired_at', now, 'last_result', `failed: ${result.error}`]);
   }
   return result;
 }

@@ -158,7 +158,7 @@ export async function addSchedule(
   }
   const template = await templateOf(client, input.task);
   const key = client.keys.schedule(name);
-  if (!options.replace && (await client.redis.exists(key)) === 1) {
+  if (!options.replace && (await client.redis.hexists(key, 'cron')) === 1) {
     throw new InvalidInputError(
       `a schedule named "${name}" exists; remove it first (\`openclaw-agent schedule rm ${name}\`) or pick another name`,
     );

@@ -172,6 +172,10 @@ export async function retryTask(client: TaskClient, idOrPrefix: string): Promise
     notifySession: wakesOpenClaw ? request.notifySession : undefined,
     retries: request.retries,
     backoffMs: request.backoffMs,
+    // Its place in line and its key, not its dependencies or start time: those were met or passed.
+    priority: request.priority,
+    concurrencyKey: request.concurrencyKey,
+    concurrencyLimit: request.concurrencyLimit,
   });
 }
 

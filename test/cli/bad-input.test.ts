@@ -89,7 +89,11 @@ describe('bad input: one clear line, a non-zero exit, nothing enqueued', () => {
   it('an unknown flag or a bad number → exit 2', async () => {
     expectOneLine(await h.cli(['run', '--bogus', '-c', 'true']), 2, /Nonexistent flag: --bogus/);
     expectOneLine(await h.cli(['start', '-p', 'x', '--max-turns', 'many']), 2, /max-turns/);
-    expectOneLine(await h.cli(['list', '--status', 'sleeping']), 2, /Expected `--status` to be one of queued, running/);
+    expectOneLine(
+      await h.cli(['list', '--status', 'sleeping']),
+      2,
+      /Expected `--status` to be one of blocked, scheduled, queued, running/,
+    );
     await expectNothingEnqueued();
   });
 
