@@ -102,7 +102,7 @@ export class DashboardAuth {
       sendError(
         reply,
         403,
-        'the dashboard runs read-only (--read-only): tasks cannot be started, killed or retried here',
+        'the dashboard runs read-only (--read-only): nothing can be started, killed, retried, paused or scheduled here',
       );
       return undefined;
     }

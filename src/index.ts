@@ -273,6 +273,12 @@ export { TranscriptRenderer, type TranscriptRendererOptions } from './claude/tra
 export {
   type ApiCreatedTask,
   ApiCreatedTaskSchema,
+  type ApiCreateScheduleBody,
+  ApiCreateScheduleBodySchema,
+  type ApiSchedule,
+  ApiScheduleSchema,
+  type ApiScheduleTaskBody,
+  ApiScheduleTaskBodySchema,
   type ApiCreateTaskBody,
   ApiCreateTaskBodySchema,
   ApiErrorBodySchema,
@@ -291,6 +297,8 @@ export {
   ApiError,
   type ApiFollowOptions,
   type ApiListQuery,
+  type ApiScheduledTaskOptions,
+  type ApiScheduleInput,
   type ApiTaskOptions,
   createClient,
 } from './api/client.js';
