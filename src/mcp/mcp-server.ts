@@ -12,7 +12,8 @@ import { packageVersion } from '../config/package-version.js';
 import type { TaskClient } from '../tasks/client.js';
 import { describeIssue } from '../text/zod-issues.js';
 import { escapeControls } from '../text/escape.js';
-import { MCP_TOOLS, type McpTool } from './mcp-tools.js';
+import type { McpTool } from './mcp-tool.js';
+import { MCP_TOOLS } from './mcp-tools.js';
 
 // The MCP server: the task tools over any transport (stdio for `openclaw-agent mcp`, Streamable
 // HTTP at /mcp on the dashboard). Arguments are parsed here, not by the SDK, so that a bad one is

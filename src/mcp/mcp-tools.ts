@@ -1,45 +1,32 @@
-// The MCP tools run, start, status, logs, wait, kill, retry and list, schedule and schedules,
-// pause_executor and resume_executor: what each does and answers.
+// The MCP task tools run, start, status, logs, wait, kill, retry and list, and MCP_TOOLS: every tool in order.
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import { z } from 'zod';
-import { ApiExecutorSchema, ApiScheduleSchema, ApiTaskSchema } from '../api/contract.js';
+import { ApiTaskSchema } from '../api/contract.js';
 import { continuationOf } from '../claude/progress.js';
 import { limitWaitNote } from '../claude/usage-limit.js';
 import { chooseWorktreeOption, type TaskGit } from '../git/task-worktree.js';
 import { formatDuration, requireTime } from '../config/duration.js';
-import { InvalidInputError, UsageError, UserFacingError } from '../errors.js';
+import { InvalidInputError, UsageError } from '../errors.js';
 import { readLog, readLogEntry, readLogTail, type LogEntry } from '../logs/log-stream.js';
 import { buildClaudePayload, buildShellPayload } from '../tasks/input.js';
-import type { EnqueueInput, TaskClient } from '../tasks/client.js';
+import type { EnqueueInput } from '../tasks/client.js';
 import { killTask, retryTask, waitForTasks, WaitTimeoutError } from '../tasks/control.js';
-import { executorJson, formatEndSummary, formatStatusBlock, formatTaskTable } from '../tasks/format.js';
-import { payloadWorkdir, type TaskPayload } from '../tasks/request.js';
+import { formatEndSummary, formatStatusBlock, formatTaskTable } from '../tasks/format.js';
+import type { TaskPayload } from '../tasks/request.js';
 import { toTaskJson, type TaskView } from '../tasks/record.js';
 import { searchTasks } from '../tasks/search.js';
 import { isEndedStatus, isWaitingStatus, TASK_STATUSES, type EndedStatus } from '../tasks/status.js';
-import {
-  addSchedule,
-  getSchedule,
-  listSchedules,
-  pauseSchedule,
-  removeSchedule,
-  resumeSchedule,
-  scheduleJson,
-  type ScheduleView,
-} from '../schedules/schedule-store.js';
 import { escapeControls } from '../text/escape.js';
 import { renderLogPage, type LogCursor } from './log-page.js';
+import { tool, type McpTool, type McpToolContext, type McpToolResult } from './mcp-tool.js';
+import { SCHEDULE_TOOLS } from './schedule-tools.js';
+import { taskInputOf, type TaskArgs } from './task-args.js';
 import {
-  CLAUDE_FIELDS,
-  ExecutorInput,
   IdInput,
   KillInput,
   ListInput,
   LogsInput,
   RunInput,
-  ScheduleInput,
-  SchedulesInput,
   StartInput,
   WAIT_DEFAULT_MS,
   WAIT_MAX_MS,
@@ -48,43 +35,6 @@ import {
 
 // The tools of the MCP server: the CLI's task commands for agents. Each answers a short text that
 // starts with the task id, and the task JSON (the REST API's shape) as structured content.
-
-export interface McpToolContext {
-  client: TaskClient;
-  /** Where a relative workdir of a local task resolves; undefined (over HTTP) asks for absolute paths. */
-  callerCwd?: string;
-  /** Aborted when the client cancels the call or goes away. */
-  signal: AbortSignal;
-  /** Tells a client that asked for progress that a long call is alive. */
-  progress(message: string): Promise<void>;
-}
-
-export interface McpToolResult {
-  text: string;
-  structured: Record<string, unknown>;
-}
-
-export interface McpTool {
-  name: string;
-  description: string;
-  input: z.ZodType;
-  output: z.ZodType;
-  /** Changes nothing: offered by a read-only dashboard too. */
-  readOnly: boolean;
-  handle(context: McpToolContext, args: never): Promise<McpToolResult>;
-}
-
-// A tool whose handler gets its parsed arguments typed.
-function tool<I extends z.ZodType, O extends z.ZodType>(definition: {
-  name: string;
-  description: string;
-  input: I;
-  output: O;
-  readOnly: boolean;
-  handle(context: McpToolContext, args: z.output<I>): Promise<McpToolResult>;
-}): McpTool {
-  return definition;
-}
 
 const ALL_ENDS = TASK_STATUSES.filter((s): s is EndedStatus => isEndedStatus(s));
 /** Log entries one `logs … since` answer reads at most (then its cursor says where it stopped). */
@@ -108,13 +58,9 @@ const DispatchOutput = ApiTaskSchema.extend({
   /** Only when `on_conflict` acted: the tasks of its key it stopped or cancelled. */
   conflicts: z.object({ stopped: z.array(z.string()), cancelled: z.array(z.string()) }).optional(),
 });
-const ScheduleOutput = ApiScheduleSchema.extend({
-  /** `remove` answers the schedule as it was, with `removed: true`. */
-  removed: z.boolean().optional(),
-});
-const SchedulesOutput = z.object({ schedules: z.array(ApiScheduleSchema) });
 
-export const MCP_TOOLS: readonly McpTool[] = [
+// The task tools, in the order a client lists them.
+const TASK_TOOLS: readonly McpTool[] = [
   tool({
     name: 'run',
     description:
@@ -329,120 +275,10 @@ export const MCP_TOOLS: readonly McpTool[] = [
       };
     },
   }),
-  tool({
-    name: 'schedule',
-    description:
-      'Add, pause, resume or remove a named schedule: a cron pattern whose every tick queues an ordinary task ' +
-      '(named after the schedule, labelled schedule:NAME). add takes `cron`, `tz`, `overlap` and `task` ' +
-      '(`command`/`argv` or `prompt`, with the options of run or start); the task is checked now. See `schedules` for what exists.',
-    input: ScheduleInput,
-    output: ScheduleOutput,
-    readOnly: false,
-    async handle(context, args) {
-      const { client } = context;
-      if (args.action !== 'add') {
-        const extra = (['cron', 'tz', 'overlap', 'task'] as const).find((key) => args[key] !== undefined);
-        if (extra) throw new UsageError(`\`${extra}\` is for action add, not ${args.action}`);
-      }
-      if (args.action === 'add') {
-        if (args.cron === undefined) throw new UsageError('add needs `cron`: a pattern like "0 3 * * *"');
-        const task = scheduleTaskOf(context, args.task);
-        const view = await addSchedule(client, {
-          name: args.name,
-          cron: args.cron,
-          tz: args.tz,
-          overlap: args.overlap,
-          task,
-        });
-        return { text: `added: ${describeSchedule(view)}`, structured: scheduleJson(view) };
-      }
-      if (args.action === 'remove') {
-        const view = await getSchedule(client, args.name);
-        await removeSchedule(client, args.name);
-        return {
-          text: `schedule ${args.name} removed; the tasks it made stay`,
-          structured: { ...scheduleJson(view!), removed: true },
-        };
-      }
-      const view = await (args.action === 'pause' ? pauseSchedule : resumeSchedule)(client, args.name);
-      return {
-        text: `${args.action === 'pause' ? 'paused' : 'resumed'}: ${describeSchedule(view)}`,
-        structured: scheduleJson(view),
-      };
-    },
-  }),
-  tool({
-    name: 'schedules',
-    description:
-      'The schedules (all, or the one named): pattern, time zone, whether paused, next tick, the executor and type of the task each tick queues, and the last task it made.',
-    input: SchedulesInput,
-    output: SchedulesOutput,
-    readOnly: true,
-    async handle({ client }, args) {
-      let views: ScheduleView[];
-      if (args.name === undefined) views = await listSchedules(client);
-      else {
-        const view = await getSchedule(client, args.name);
-        if (!view)
-          throw new UserFacingError(
-            'SCHEDULE_NOT_FOUND',
-            `no schedule named "${args.name}" — call schedules for the names`,
-          );
-        views = [view];
-      }
-      const text = views.length === 0 ? 'no schedules' : views.map(describeSchedule).join('\n');
-      return { text, structured: { schedules: views.map(scheduleJson) } };
-    },
-  }),
-  tool({
-    name: 'pause_executor',
-    description:
-      'Pause an executor: its workers take no new task until resume_executor (running tasks go on). Tasks sent to it meanwhile wait, queued, and say so in status.',
-    input: ExecutorInput,
-    output: ApiExecutorSchema,
-    readOnly: false,
-    async handle({ client }, args) {
-      const name = client.executorConfig(args.executor).name;
-      await client.setExecutorPaused(name, true);
-      return {
-        text: `executor ${name} paused: its workers take no new task until resume_executor; running tasks go on`,
-        structured: await executorStatus(client, name),
-      };
-    },
-  }),
-  tool({
-    name: 'resume_executor',
-    description: 'Resume a paused executor: its workers take tasks again, the waiting ones first.',
-    input: ExecutorInput,
-    output: ApiExecutorSchema,
-    readOnly: false,
-    async handle({ client }, args) {
-      const name = client.executorConfig(args.executor).name;
-      await client.setExecutorPaused(name, false);
-      return {
-        text: `executor ${name} resumed: its workers take tasks again`,
-        structured: await executorStatus(client, name),
-      };
-    },
-  }),
 ];
 
-/** What every task takes: `run`, `start` and a schedule's task. */
-interface TaskArgs {
-  executor?: string;
-  name?: string;
-  timeout?: number;
-  labels?: string[];
-  retries?: number;
-  notify?: string[];
-  notify_session?: string;
-  priority?: number;
-  concurrency_key?: string;
-  concurrency_limit?: number;
-  on_conflict?: 'queue' | 'cancel-running' | 'replace-queued';
-  onLimit?: 'wait' | 'fail';
-  limitWaits?: number;
-}
+// Every tool the server offers: the task tools, then schedule, schedules, pause_executor and resume_executor.
+export const MCP_TOOLS: readonly McpTool[] = [...TASK_TOOLS, ...SCHEDULE_TOOLS];
 
 /** What a task dispatched now takes besides: its worktree, and when it may start. */
 interface DispatchArgs extends TaskArgs {
@@ -453,48 +289,6 @@ interface DispatchArgs extends TaskArgs {
   after_any?: boolean;
   delay?: number;
   at?: string;
-}
-
-// The enqueue input every task shares, checked as the tool's arguments are named.
-function taskInputOf(context: McpToolContext, payload: TaskPayload, args: TaskArgs): EnqueueInput {
-  const workdir = payloadWorkdir(payload);
-  if (
-    context.callerCwd === undefined &&
-    workdir !== undefined &&
-    !path.isAbsolute(workdir) &&
-    workdir !== '~' &&
-    !workdir.startsWith('~/')
-  ) {
-    throw new InvalidInputError(
-      `give an absolute working directory (or one starting with ~): this server has no current directory, got \`${workdir}\``,
-    );
-  }
-  if (args.concurrency_key === undefined) {
-    const given =
-      args.on_conflict !== undefined
-        ? 'on_conflict'
-        : args.concurrency_limit !== undefined
-          ? 'concurrency_limit'
-          : undefined;
-    if (given) throw new InvalidInputError(`\`${given}\` acts on a concurrency key: give \`concurrency_key\` too`);
-  }
-  return {
-    payload,
-    executor: args.executor,
-    name: args.name,
-    timeoutMs: args.timeout,
-    labels: args.labels,
-    retries: args.retries,
-    onLimit: args.onLimit,
-    limitWaits: args.limitWaits,
-    notify: args.notify,
-    notifySession: args.notify_session,
-    priority: args.priority,
-    concurrencyKey: args.concurrency_key,
-    concurrencyLimit: args.concurrency_limit,
-    onConflict: args.on_conflict,
-    callerCwd: context.callerCwd,
-  };
 }
 
 // Enqueues for `run` and `start` and says what happens next.
@@ -567,61 +361,6 @@ function describeConflicts(ids: string[] | undefined, did: string, what: string,
     ` It ${did} ${ids.length} ${what} task${ids.length === 1 ? '' : 's'} of concurrency key "${key}": ${ids.join(', ')}.`,
   ];
 }
-
-// The schedule's task from the `task` argument: a command or a prompt, with the options of run or start.
-function scheduleTaskOf(context: McpToolContext, task: z.output<typeof ScheduleInput>['task']): EnqueueInput {
-  if (task === undefined)
-    throw new UsageError('add needs `task`: `command` or `argv` (as run), or `prompt` (as start), with their options');
-  const kinds = (['command', 'argv', 'prompt'] as const).filter((key) => task[key] !== undefined);
-  if (kinds.length !== 1) {
-    throw new UsageError(
-      `give the task exactly one of \`task.command\`, \`task.argv\` (a command) or \`task.prompt\` (a Claude prompt)${kinds.length > 1 ? `, not ${kinds.join(' and ')}` : ''}`,
-    );
-  }
-  if (task.prompt === undefined) {
-    const claudeOnly = CLAUDE_FIELDS.find((key) => task[key] !== undefined);
-    if (claudeOnly)
-      throw new UsageError(`\`task.${claudeOnly}\` is for a prompt: a command takes no \`${claudeOnly}\``);
-    const payload = buildShellPayload({ cmd: task.command, argv: task.argv, env: task.env, workdir: task.workdir });
-    return taskInputOf(context, payload, task);
-  }
-  if (task.workdir !== undefined)
-    throw new UsageError('`task.workdir` is for a command: a prompt takes `task.workspace`');
-  if (task.env !== undefined) throw new UsageError('`task.env` is for a command: a prompt takes none');
-  const payload = buildClaudePayload({
-    prompt: task.prompt,
-    maxTurns: task.max_turns,
-    workspace: task.workspace,
-    allowedTools: task.allowed_tools,
-    disallowedTools: task.disallowed_tools,
-    model: task.model,
-    permissionMode: task.permission_mode,
-    maxBudgetUsd: task.max_budget_usd === undefined ? undefined : String(task.max_budget_usd),
-    appendSystemPrompt: task.append_system_prompt,
-  });
-  return taskInputOf(context, payload, { ...task, onLimit: task.on_limit, limitWaits: task.limit_waits });
-}
-
-// `schedule nightly (0 3 * * * in UTC) queues a shell_command task on local at each tick; next 2026-…`:
-// names, the pattern and times only, never what the task runs or printed.
-function describeSchedule(view: ScheduleView): string {
-  const when = view.paused
-    ? 'paused (no ticks until resumed)'
-    : `next tick ${view.nextRunAt === undefined ? 'unknown' : new Date(view.nextRunAt).toISOString()}`;
-  const last = view.lastTaskId !== undefined ? `, last task ${view.lastTaskId}` : '';
-  return (
-    `schedule ${view.name} (${escapeControls(view.cron)} in ${escapeControls(view.tz)}) queues a ${view.taskType} task on ${view.executor} at each tick, ` +
-    `overlap ${view.overlap}; ${when}; fired ${view.fired} time${view.fired === 1 ? '' : 's'}${last}`
-  );
-}
-
-// An executor's JSON with whether it is paused.
-async function executorStatus(client: TaskClient, name: string) {
-  const executor = client.executorConfig(name);
-  const paused = (await client.pausedExecutors([executor.name])).has(executor.name);
-  return { ...executorJson(executor), paused };
-}
-
 // A cursor as the logs answer gave it: an entry id (`0` before the first), with `+offset` inside it.
 function parseCursor(cursor: string): LogCursor {
   const match = /^(\d{1,20}(?:-\d{1,20})?)(?:\+(\d{1,9}))?$/.exec(cursor);
