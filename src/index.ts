@@ -206,11 +206,14 @@ export { generateWebhookSecret, signWebhook, webhookHeaders } from './notify/web
 export {
   canonicalJson,
   signAnnouncement,
+  signSchedule,
   signTaskRequest,
   taskSigningKey,
   UNSIGNED_ANNOUNCEMENT_ERROR,
+  UNSIGNED_SCHEDULE_ERROR,
   UNSIGNED_TASK_ERROR,
   verifyAnnouncement,
+  verifySchedule,
   verifyTaskRequest,
 } from './tasks/signing.js';
 export {

@@ -4,6 +4,7 @@ import { describeError } from '../errors.js';
 import { LuaScript } from '../redis/lua-script.js';
 import type { TaskClient } from '../tasks/client.js';
 import { isEndedStatus } from '../tasks/status.js';
+import { taskSigningKey, UNSIGNED_SCHEDULE_ERROR, verifySchedule } from '../tasks/signing.js';
 import { parseTemplate } from './schedule-store.js';
 
 /**
@@ -45,6 +46,15 @@ export async function fireSchedule(client: TaskClient, name: string, tickJobId: 
   const hash = await client.redis.hgetall(key);
   const template = parseTemplate(hash.template);
   if (hash.cron === undefined || template === undefined || hash.paused === '1') return { kind: 'gone' };
+  const signingKey = taskSigningKey(client.config);
+  if (signingKey !== undefined && !verifySchedule(signingKey, name, template, hash.signature)) {
+    await NOTE_TICK.run(
+      client.redis,
+      [key],
+      ['0', 'last_fired_at', String(Date.now()), 'last_result', `failed: ${UNSIGNED_SCHEDULE_ERROR}`],
+    );
+    return { kind: 'failed', error: UNSIGNED_SCHEDULE_ERROR };
+  }
   const id = tickTaskId(client.prefix, tickJobId);
   if (hash.last_task === id) return { kind: 'started', taskId: id };
   if (hash.overlap === 'skip' && hash.last_task !== undefined) {

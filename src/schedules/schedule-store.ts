@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { InvalidInputError, UserFacingError } from '../errors.js';
 import type { EnqueueInput, TaskClient } from '../tasks/client.js';
 import { queueOf } from '../tasks/queues.js';
+import { signSchedule, taskSigningKey } from '../tasks/signing.js';
 import { TaskPayloadSchema } from '../tasks/request.js';
 import { quoteInput } from '../text/escape.js';
 
@@ -163,6 +164,8 @@ export async function addSchedule(
       `a schedule named "${name}" exists; remove it first (\`openclaw-agent schedule rm ${name}\`) or pick another name`,
     );
   }
+  // Where tasks are signed, so is the task a schedule makes: the worker checks it at each tick.
+  const signingKey = taskSigningKey(client.config);
   await client.redis
     .multi()
     .del(key)
@@ -172,6 +175,7 @@ export async function addSchedule(
       tz,
       overlap,
       template: JSON.stringify(template),
+      ...(signingKey !== undefined ? { signature: signSchedule(signingKey, name, template) } : {}),
       created_at: String(Date.now()),
       fired: '0',
     })

@@ -81,3 +81,22 @@ export function verifyAnnouncement(
 ): boolean {
   return signature !== undefined && sameHex(signAnnouncement(key, announcement), signature);
 }
+
+/** Why a schedule's tick made no task: its kept task is not signed with this deployment's key. */
+export const UNSIGNED_SCHEDULE_ERROR =
+  "refused: the schedule's task is not signed with this deployment's task_signing_key (written straight into Redis, or altered)";
+
+/**
+ * The hex HMAC-SHA256 of a schedule's name and the task it makes: a schedule written straight
+ * into Redis makes no task where signing is on (its ticks would otherwise be signed by the worker).
+ */
+export function signSchedule(key: string, name: string, template: unknown): string {
+  return createHmac('sha256', key)
+    .update(`schedule\n${name}\n${canonicalJson(template)}`, 'utf8')
+    .digest('hex');
+}
+
+/** Whether `signature` is this key's signature of the schedule, compared in constant time. */
+export function verifySchedule(key: string, name: string, template: unknown, signature: string | undefined): boolean {
+  return signature !== undefined && sameHex(signSchedule(key, name, template), signature);
+}

@@ -3,7 +3,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UNSIGNED_ANNOUNCEMENT_ERROR, UNSIGNED_TASK_ERROR, type TaskRequest } from '../../src/index.js';
+import {
+  UNSIGNED_ANNOUNCEMENT_ERROR,
+  UNSIGNED_SCHEDULE_ERROR,
+  UNSIGNED_TASK_ERROR,
+  type TaskRequest,
+} from '../../src/index.js';
 import { createHarness, eventually, type Harness } from '../helpers/harness.js';
 
 const SIGNING_KEY = 'test-signing-key-0123456789abcdef';
@@ -116,6 +121,53 @@ describe('signed tasks: with task_signing_key, workers run only requests signed 
     await h.startWorker('held');
     expect(await endedStatus(h, id)).toMatchObject({ status: 'failed', error: UNSIGNED_TASK_ERROR });
     expect(existsSync(marker)).toBe(false);
+  });
+
+  it('makes no task of a schedule whose kept task was altered in Redis, and says why', async () => {
+    const marker = path.join(h.dir, 'schedule-altered-ran');
+    const added = await h.cli([
+      'schedule',
+      'add',
+      'every-second',
+      '--cron',
+      '* * * * * *',
+      '--',
+      'run',
+      '-e',
+      'local',
+      '--',
+      'echo',
+      'tick',
+    ]);
+    expect(added.exitCode, added.stderr).toBe(0);
+    const list = async () =>
+      JSON.parse((await h.cli(['schedule', 'list', '--json'])).stdout) as {
+        fired: number;
+        last_result: string | null;
+      }[];
+    // Signed when added: its ticks make tasks.
+    await eventually(async () => ((await list())[0]!.fired > 0 ? true : undefined), 'a tick of the signed schedule');
+    const redis = h.redis();
+    const key = `${h.prefix}:_schedule:every-second`;
+    const template = JSON.parse((await redis.hget(key, 'template'))!) as { payload: Record<string, unknown> };
+    await redis.hset(
+      key,
+      'template',
+      JSON.stringify({
+        ...template,
+        payload: { type: 'shell_command', command: `touch '${marker}'`, args: [], env: {} },
+      }),
+    );
+    const refused = await eventually(async () => {
+      const [schedule] = await list();
+      return schedule!.last_result?.startsWith('failed: refused') ? schedule : undefined;
+    }, 'a tick of the altered schedule');
+    expect(refused.last_result).toBe(`failed: ${UNSIGNED_SCHEDULE_ERROR}`);
+    const fired = refused.fired;
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect((await list())[0]!.fired).toBe(fired);
+    expect(existsSync(marker)).toBe(false);
+    expect((await h.cli(['schedule', 'rm', 'every-second'])).exitCode).toBe(0);
   });
 });
 
