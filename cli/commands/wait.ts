@@ -15,7 +15,7 @@ export default class Wait extends BaseCommand {
   static override args = { ids: Args.string({ description: 'Task ids or unique prefixes', required: false }) };
   static override flags = {
     timeout: Flags.string({ description: 'Give up after this long (exit 124)' }),
-    ...selectionFlags('Wait for', '(those that ended too: their ends count)'),
+    ...selectionFlags('Wait for', 'that has not ended yet'),
   };
 
   async run(): Promise<void> {
@@ -30,12 +30,12 @@ export default class Wait extends BaseCommand {
     const full: string[] = [];
     for (const id of ids) full.push((await client.get(id)).record.id);
     if (bulk) {
-      // Every task selected, ended ones too (a task that failed before the wait still fails it);
-      // tasks enqueued later are not waited for. --status running narrows it to those running.
-      const { views, described } = await selectTasks(client, flags, { active: false });
+      // The tasks selected that have not ended yet (yesterday's failed nightly must not fail
+      // tonight's wait); tasks enqueued later are not waited for. Name ids to wait for ended ones.
+      const { views, described } = await selectTasks(client, flags, { active: true });
       for (const view of views) if (!full.includes(view.record.id)) full.push(view.record.id);
       if (full.length === 0) {
-        this.log(`No task ${described} is kept.`);
+        this.log(`No task ${described} is waiting or running.`);
         return;
       }
     }

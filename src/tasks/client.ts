@@ -325,11 +325,6 @@ export class TaskClient {
     if (input.id !== undefined && (await this.redis.hsetnx(this.keys.record(id), 'id', id)) === 0) {
       throw new InvalidInputError(`task ${id} already exists`);
     }
-    // The tasks it waits for, and the others of its key, know of it before its job exists.
-    if (request.after !== undefined)
-      await registerDependent(this.redis, this.keys, id, request.createdAt, request.after);
-    if (request.concurrencyKey !== undefined)
-      await registerKeyedTask(this.redis, this.keys, id, request.createdAt, request.concurrencyKey);
     // Record and job go out back to back on the one connection the queue shares: Redis applies
     // them in that order (a worker never sees the job before its record), in one round trip. The
     // search index of the dashboard and the API (task-search.ts) is written with the record.
@@ -373,11 +368,21 @@ export class TaskClient {
         `task ${id} was queued, but its record could not be written (${describeError(record.reason)}); it will run — see \`openclaw-agent status ${id.slice(0, 8)}\``,
       );
     }
-    // The tasks it runs after may have ended already (or just now): released or cancelled at once.
-    if (request.after !== undefined && (await settleBlockedTask(this, id)) === 'cancelled') {
-      await settleTaskEnd(this, id);
+    // Registered once record and job exist (a sweep never finds an id without its record). The
+    // tasks it runs after may have ended already, or just now, unaware of it: so it is looked at
+    // once registered, and released or cancelled at once.
+    if (request.concurrencyKey !== undefined)
+      await registerKeyedTask(this.redis, this.keys, id, request.createdAt, request.concurrencyKey);
+    if (request.after !== undefined) {
+      await registerDependent(this.redis, this.keys, id, request.createdAt, request.after);
+      if ((await settleBlockedTask(this, id)) === 'cancelled') await settleTaskEnd(this, id);
     }
-    const conflicts = await applyConflictPolicy(this, id, request);
+    // A task that waits (blocked, scheduled) stops the running ones when it is about to start.
+    const waits = request.after !== undefined || (request.runAt ?? 0) > Date.now();
+    const conflicts =
+      waits && request.onConflict === 'cancel-running'
+        ? { stopped: [], cancelled: [] }
+        : await applyConflictPolicy(this, id, request);
     return {
       id,
       executor: executor.name,

@@ -3,6 +3,7 @@
 import type { Redis } from 'ioredis';
 import type { TaskKeys } from './keys.js';
 import { queueOf } from './queues.js';
+import { readQueueStates } from '../redis/queue-states.js';
 import type { TaskRecord } from './record.js';
 
 /**
@@ -31,17 +32,38 @@ export function registerDependent(redis: Redis, keys: TaskKeys, id: string, crea
   return multi.exec();
 }
 
-/** How the tasks of `after` stand: one round trip. */
+/** How the tasks of `after` stand: one round trip, and one more per dependency still pending. */
 export async function readDependencyEnds(redis: Redis, keys: TaskKeys, after: string[]): Promise<DependencyEnd[]> {
   const pipeline = redis.pipeline();
-  for (const id of after) pipeline.hmget(keys.record(id), 'id', 'outcome', 'name');
+  for (const id of after) pipeline.hmget(keys.record(id), 'id', 'outcome', 'name', 'executor');
   const replies = (await pipeline.exec()) ?? [];
-  return after.map((id, index) => {
-    const [error, value] = replies[index] ?? [];
-    if (error) throw error;
-    const [found, outcome, name] = (value ?? []) as (string | null)[];
-    return { id, name: name ?? undefined, outcome: found === null ? 'gone' : (outcome ?? undefined) };
-  });
+  return Promise.all(
+    after.map(async (id, index) => {
+      const [error, value] = replies[index] ?? [];
+      if (error) throw error;
+      const [found, outcome, name, executor] = (value ?? []) as (string | null)[];
+      if (found === null) return { id, name: undefined, outcome: 'gone' };
+      // No outcome yet: its job says whether it ended anyway (a worker that failed it without
+      // recording why, a job removed by hand), so that its dependents never wait for nothing.
+      const ended = outcome ?? (executor ? await endedJobOutcome(redis, keys, executor, id) : undefined);
+      return { id, name: name ?? undefined, outcome: ended };
+    }),
+  );
+}
+
+/**
+ * The end a task's BullMQ job shows when its record shows none: `completed` or `failed` for a
+ * finished job, `lost` for one gone from its queue; undefined while it waits or runs.
+ */
+export async function endedJobOutcome(
+  redis: Redis,
+  keys: TaskKeys,
+  executor: string,
+  id: string,
+): Promise<'completed' | 'failed' | 'lost' | undefined> {
+  const state = (await readQueueStates(redis, keys.prefix, executor, [id])).get(id)?.state;
+  if (state === 'completed' || state === 'failed') return state;
+  return state === 'unknown' ? 'lost' : undefined;
 }
 
 /** Whether a blocked task waits on, runs now, or never runs, given how its dependencies stand. */
@@ -65,11 +87,17 @@ function describeUnmet(end: DependencyEnd): string {
 }
 
 /**
- * Lets a blocked task's job go: promoted to run now, or to wait for its `--delay`/`--at`; then
- * the task is no longer blocked. A job no longer delayed was released before (or removed): fine.
- * A failure while the job is still delayed is thrown, and the task stays blocked for the sweep.
+ * Lets a blocked task's job go: the record stops saying blocked (so that a worker taking the job
+ * runs it), the job is promoted to run now or to wait for its `--delay`/`--at`, and the task
+ * leaves the blocked index. A job no longer delayed was released before (or removed): fine. A
+ * failure while the job is still delayed is thrown; the task stays in the index for the sweep.
  */
 export async function releaseBlocked(redis: Redis, keys: TaskKeys, record: TaskRecord, now = Date.now()) {
+  await redis
+    .multi()
+    .hdel(keys.record(record.id), 'blocked')
+    .hset(keys.record(record.id), 'updated_at', String(now))
+    .exec();
   const job = await queueOf(redis, keys.prefix, record.executor).getJob(record.id);
   if (job) {
     try {
@@ -79,12 +107,7 @@ export async function releaseBlocked(redis: Redis, keys: TaskKeys, record: TaskR
       if ((await job.getState()) === 'delayed') throw error;
     }
   }
-  await redis
-    .multi()
-    .hdel(keys.record(record.id), 'blocked')
-    .hset(keys.record(record.id), 'updated_at', String(now))
-    .zrem(keys.blocked(), record.id)
-    .exec();
+  await redis.zrem(keys.blocked(), record.id);
 }
 
 /**

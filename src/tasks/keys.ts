@@ -98,4 +98,9 @@ export class TaskKeys {
   schedules(): string {
     return `${this.prefix}:_index:schedules`;
   }
+
+  /** String: held by the worker sweeping for unsettled ends (see sweepWaitingTasks). */
+  sweepLock(): string {
+    return `${this.prefix}:_lock:sweep`;
+  }
 }

@@ -13,13 +13,14 @@ export interface ConflictOutcome {
 
 /**
  * `cancel-running`: the tasks holding the key's turns are killed (SIGTERM, the grace period,
- * SIGKILL), and the new task goes first in line. `replace-queued`: the key's tasks that have not
+ * SIGKILL; one waiting between runs ends at once), and the new task goes first in line — applied
+ * when the task is enqueued, or for one blocked or scheduled, when it is about to start. `replace-queued`: the key's tasks that have not
  * started are cancelled; running ones finish. `queue`: nothing.
  */
 export async function applyConflictPolicy(
   ctx: TaskContext,
   id: string,
-  request: Pick<TaskRequest, 'concurrencyKey' | 'onConflict'>,
+  request: Pick<TaskRequest, 'concurrencyKey' | 'onConflict' | 'createdAt'>,
 ): Promise<ConflictOutcome> {
   const outcome: ConflictOutcome = { stopped: [], cancelled: [] };
   const key = request.concurrencyKey;
@@ -29,12 +30,21 @@ export async function applyConflictPolicy(
   if (request.onConflict === 'cancel-running') {
     for (const holder of holders) {
       if (holder === id) continue;
+      const record = parseRecordHash(await ctx.redis.hgetall(ctx.keys.record(holder)));
+      if (!record || record.outcome !== undefined) continue;
+      // A holder between runs (a retry's backoff, a usage-limit wait) ends now, not at its next run.
+      if (record.attemptStartedAt === undefined && (await endWaitingTask(ctx, record, reason)) === 'ended') {
+        outcome.stopped.push(holder);
+        continue;
+      }
       await requestStop(ctx.redis, ctx.keys, holder, { kind: 'killed', graceMs: DEFAULT_GRACE_MS, reason });
       outcome.stopped.push(holder);
     }
     return outcome;
   }
-  for (const other of await ctx.redis.zrange(ctx.keys.concurrencyTasks(key), 0, -1)) {
+  // Only the tasks made before this one: two replace-queued tasks never cancel each other.
+  const older = await ctx.redis.zrangebyscore(ctx.keys.concurrencyTasks(key), '-inf', `(${request.createdAt}`);
+  for (const other of older) {
     if (other === id || holders.has(other)) continue;
     const record = parseRecordHash(await ctx.redis.hgetall(ctx.keys.record(other)));
     if (!record || record.outcome !== undefined || record.attemptStartedAt !== undefined) continue;

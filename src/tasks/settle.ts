@@ -3,12 +3,14 @@
 // worker makes up for one that died in between.
 import { type TaskContext, cancelWaitingTask } from './cancel.js';
 import { giveBackTurn } from './concurrency.js';
-import { decideBlocked, readDependencyEnds, releaseBlocked } from './dependencies.js';
+import { decideBlocked, endedJobOutcome, readDependencyEnds, releaseBlocked } from './dependencies.js';
 import { queueOf } from './queues.js';
 import { parseRecordHash, type TaskRecord } from './record.js';
 
-/** How many blocked tasks one sweep looks at. */
+/** How many blocked tasks one sweep reads at a time. */
 const SWEEP_BATCH = 1000;
+/** How long one worker's sweep keeps the others from sweeping too (shorter than the interval). */
+const SWEEP_LOCK_MS = 8000;
 
 /**
  * Settles what waits on an ended task (and, for each task this cancels, what waits on that one):
@@ -37,9 +39,14 @@ export async function settleBlockedTask(
   id: string,
 ): Promise<'blocked' | 'released' | 'cancelled' | 'settled'> {
   const record = await readRecord(ctx, id);
-  if (!record || record.outcome !== undefined || !record.blocked) {
+  if (!record || record.outcome !== undefined) {
     await ctx.redis.zrem(ctx.keys.blocked(), id);
     return 'settled';
+  }
+  // Still indexed but no longer blocked: a release that stopped half-way. Finish it.
+  if (!record.blocked) {
+    await releaseBlocked(ctx.redis, ctx.keys, record);
+    return 'released';
   }
   const decision = decideBlocked(record, await readDependencyEnds(ctx.redis, ctx.keys, record.after ?? []));
   if (decision.kind === 'wait') return 'blocked';
@@ -68,8 +75,19 @@ export async function endWaitingTask(
  * dependencies ended, and concurrency turns held or queued for by tasks that ended.
  */
 export async function sweepWaitingTasks(ctx: TaskContext): Promise<void> {
-  for (const id of await ctx.redis.zrange(ctx.keys.blocked(), 0, SWEEP_BATCH - 1)) {
-    if ((await settleBlockedTask(ctx, id)) === 'cancelled') await settleTaskEnd(ctx, id);
+  // One worker of the deployment sweeps at a time.
+  if ((await ctx.redis.set(ctx.keys.sweepLock(), '1', 'PX', SWEEP_LOCK_MS, 'NX')) !== 'OK') return;
+  // Those settled leave the index: the next page starts after the ones still blocked.
+  for (let start = 0; ;) {
+    const ids = await ctx.redis.zrange(ctx.keys.blocked(), start, start + SWEEP_BATCH - 1);
+    let left = 0;
+    for (const id of ids) {
+      const result = await settleBlockedTask(ctx, id);
+      if (result === 'cancelled') await settleTaskEnd(ctx, id);
+      if (result === 'blocked') left++;
+    }
+    if (ids.length < SWEEP_BATCH) break;
+    start += left;
   }
   for (const key of await ctx.redis.smembers(ctx.keys.concurrencyKeys())) {
     const [holders, waiters, tasks] = await Promise.all([
@@ -79,8 +97,12 @@ export async function sweepWaitingTasks(ctx: TaskContext): Promise<void> {
     ]);
     for (const id of new Set([...holders, ...waiters, ...tasks])) {
       const record = await readRecord(ctx, id);
-      if (record === undefined) await passTurnOn(ctx, id, { key, limit: 1 });
-      else if (record.outcome !== undefined) await passTurnOn(ctx, id, record.concurrency ?? { key, limit: 1 });
+      // A task whose job ended without a recorded end (or is gone) gives its turn back too.
+      const ended =
+        record === undefined ||
+        record.outcome !== undefined ||
+        (await endedJobOutcome(ctx.redis, ctx.keys, record.executor, id)) !== undefined;
+      if (ended) await passTurnOn(ctx, id, record?.concurrency ?? { key, limit: 1 });
     }
   }
 }

@@ -25,7 +25,9 @@ import {
 import { beginAttempt, loadTaskRecord, markTaskStarted, recordAttemptEnd } from '../tasks/store.js';
 import { describeIssue } from '../text/zod-issues.js';
 import { placeInLine, takeTurn, TURN_RECHECK_MS } from '../tasks/concurrency.js';
+import { BLOCKED_UNTIL } from '../tasks/dependencies.js';
 import { settleTaskEnd } from '../tasks/settle.js';
+import { applyConflictPolicy } from '../tasks/on-conflict.js';
 import { enterWorktree, leaveWorktree } from '../git/worktree-steps.js';
 import {
   executorHoldUntil,
@@ -222,6 +224,7 @@ async function beginRun(
     return { ended: jobResultOf(latest, end.outcome, end) };
   }
   if (newRun) {
+    await holdUntilDue(deps, job, taskId, record);
     await takeTurnOrWait(deps, job, taskId, request, record);
     await holdWhileLimited(deps, job, taskId, request);
     if (run > record.attempt) {
@@ -426,6 +429,25 @@ async function holdWhileLimited(deps: ProcessorDeps, job: Job, taskId: string, r
   await waitForLimit(deps.redis, deps.keys, job, taskId, until);
 }
 
+// A job promoted by hand (Bull Board's Promote) before its dependencies or start time goes back
+// to wait for them: only its release may start a blocked task. Throws BullMQ's DelayedError.
+async function holdUntilDue(deps: ProcessorDeps, job: Job, taskId: string, record: TaskRecord): Promise<void> {
+  const until = record.blocked ? BLOCKED_UNTIL : (record.runAt ?? 0);
+  if (until <= Date.now() + DUE_SLACK_MS || record.attempts.length > 0) return;
+  await noteInLog(
+    deps,
+    taskId,
+    record.blocked
+      ? 'started before the tasks it runs after ended (promoted by hand?): waiting for them again'
+      : `started before its start time (promoted by hand?): waiting until ${new Date(until).toISOString()}`,
+  );
+  await job.moveToDelayed(until, job.token);
+  throw new DelayedError();
+}
+
+/** How early a scheduled task may start (clocks of hosts differ a little). */
+const DUE_SLACK_MS = 1000;
+
 // A task with a concurrency key starts only with a turn of its key; without one it waits in line,
 // its job delayed until a task of the key ends and promotes it (or, should that be missed, until
 // TURN_RECHECK_MS passes). Throws BullMQ's DelayedError when it waits.
@@ -440,7 +462,12 @@ async function takeTurnOrWait(
   if (key === undefined) return;
   const concurrency = { key, limit: request.concurrencyLimit ?? 1 };
   const place = placeInLine(record, request.onConflict === 'cancel-running');
-  const turn = await takeTurn(deps.redis, deps.keys, taskId, concurrency, place);
+  let turn = await takeTurn(deps.redis, deps.keys, taskId, concurrency, place);
+  // A cancel-running task that waited (blocked, scheduled) stops the running ones now, at its start.
+  if (!turn.taken && request.onConflict === 'cancel-running' && !record.concurrency?.waiting) {
+    await applyConflictPolicy(deps, taskId, request);
+    turn = await takeTurn(deps.redis, deps.keys, taskId, concurrency, place);
+  }
   if (turn.taken) {
     if (record.concurrency?.waiting) await deps.redis.hdel(deps.keys.record(taskId), 'concurrency_wait');
     return;

@@ -42,8 +42,11 @@ describe('lifecycle: kill, timeout, retries, wait, retry, cleanup', () => {
       started_at: null,
       error: 'cancelled before it started',
     });
+    // Every task has a BullMQ priority (the lowest when none is given): it waited in `prioritized`.
     const waiting = await h.redis().lrange(`${h.prefix}:idle:wait`, 0, -1);
     expect(waiting).not.toContain(id);
+    expect(await h.redis().zscore(`${h.prefix}:idle:prioritized`, id)).toBeNull();
+    expect(await h.redis().exists(`${h.prefix}:idle:${id}`)).toBe(0);
   });
 
   it('kill of a running tree that traps SIGTERM leaves nothing of it after the grace period', async () => {

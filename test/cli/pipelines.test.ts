@@ -135,6 +135,31 @@ describe('pipelines: --after, --delay/--at, --priority, concurrency keys, pause,
     expect((await h.logText(b)).stdout).toBe('released\n');
   });
 
+  it('a blocked task promoted by hand waits again, and a dependency whose job vanished cancels it', async () => {
+    const a = await run(['-e', 'local', '--name', 'slow', '--', 'sleep', '5']);
+    const b = await run(['-e', 'other', '--after', a, '--', 'echo', 'after-slow']);
+    const client = await h.client();
+    // Bull Board's Promote button on the delayed job: the worker sends it back to wait.
+    await (await client.queue('other').getJob(b))!.promote();
+    await eventually(
+      async () =>
+        (await h.logText(b)).stdout === '' && (await client.queue('other').getJob(b))?.delay ? true : undefined,
+      'b back in the delayed set',
+    );
+    expect(await status(b)).toMatchObject({ status: 'blocked', started_at: null });
+    const [ta, tb] = [await ended(a), await ended(b)];
+    expect([ta.status, tb.status]).toEqual(['completed', 'completed']);
+    expect(time(tb.started_at)).toBeGreaterThanOrEqual(time(ta.finished_at));
+
+    // A dependency whose job is removed from its queue with no end recorded is lost: the sweep cancels.
+    const gone = await run(['-e', 'idle', '--name', 'vanishes', '--', 'echo', 'never']);
+    const waiting = await run(['-e', 'local', '--after', gone, '--', 'echo', 'never-either']);
+    await client.queue('idle').remove(gone);
+    const cancelled = await ended(waiting, 40_000);
+    expect(cancelled).toMatchObject({ status: 'cancelled', started_at: null });
+    expect(cancelled.error).toContain(`it runs after task ${gone} (vanishes), which ended lost`);
+  });
+
   it('--delay and --at hold a task as scheduled until its start time, then it runs', async () => {
     const delayed = await run(['-e', 'local', '--delay', '6s', '--', 'echo', 'delayed']);
     const at = new Date(Date.now() + 6000).toISOString();
@@ -305,14 +330,16 @@ describe('pipelines: --after, --delay/--at, --priority, concurrency keys, pause,
       'No task with label batch is waiting or running.\n',
     );
 
-    const w1 = await run(['-e', 'local', '--label', 'waitme', '--', 'sh', '-c', 'sleep 4']);
-    const w2 = await run(['-e', 'other', '--label', 'waitme', '--', 'sh', '-c', 'exit 4']);
-    await ended(w2);
-    // Ended before the wait began, it still counts: its failure is the wait's exit code.
+    const w1 = await run(['-e', 'local', '--label', 'waitme', '--', 'sh', '-c', 'sleep 8']);
+    const old = await run(['-e', 'other', '--label', 'waitme', '--', 'sh', '-c', 'exit 5']);
+    expect((await ended(old)).status).toBe('failed');
+    const w2 = await run(['-e', 'other', '--label', 'waitme', '--', 'sh', '-c', 'sleep 3; exit 4']);
+    // The tasks of the label not ended yet: one that failed before the wait began does not count.
     const waited = await h.cli(['wait', '--label', 'waitme']);
     expect(waited.exitCode).toBe(4);
     expect(waited.stdout).toContain(`${w1.slice(0, 8)} completed`);
     expect(waited.stdout).toContain(`${w2.slice(0, 8)} failed (exit 4)`);
+    expect(waited.stdout).not.toContain(old.slice(0, 8));
   });
 
   it('bad input to every new flag is one line, a non-zero exit, and nothing enqueued', async () => {

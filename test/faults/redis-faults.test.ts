@@ -159,7 +159,10 @@ describe('Redis faults: a crashed or absent Redis loses no task and runs none tw
       expect(await redis.exists(`${h.prefix}:_task:${id}`), `record of ${id}`).toBe(1);
       expect(await redis.exists(`${h.prefix}:parked:${id}`), `job of ${id}`).toBe(1);
     }
-    expect(await redis.llen(`${h.prefix}:parked:wait`)).toBe(QUEUED);
+    // Every task has a BullMQ priority (the lowest when none is given): queued ones wait in `prioritized`.
+    expect((await redis.llen(`${h.prefix}:parked:wait`)) + (await redis.zcard(`${h.prefix}:parked:prioritized`))).toBe(
+      QUEUED,
+    );
     await eventually(
       async () => ((await statuses(client, running)).every((s) => s === 'completed') ? true : undefined),
       'the running tasks to complete',
