@@ -15,7 +15,8 @@ import type { EndedStatus } from './status.js';
  * when webhooks are due, puts the completion into the outbox (so a worker that dies right after
  * this step cannot lose the webhook: any worker relays the outbox into the callbacks queue), and
  * announces the task id on the ended channel for `wait`.
- * Returns whether this call ended it (false: an earlier one had), and the record hash after it.
+ * Returns whether this call ended it (false: an earlier one had), the record hash after it, and
+ * whether tasks wait for it (`--after`), so that most ends need no settling round trip.
  */
 const FINISH_SCRIPT = new LuaScript(`
 if redis.call('HSETNX', KEYS[1], 'finished_at', ARGV[1]) == 0 then return {0, redis.call('HGETALL', KEYS[1])} end
@@ -25,7 +26,7 @@ redis.call('EXPIRE', KEYS[1], ARGV[5])
 redis.call('EXPIRE', KEYS[2], ARGV[5])
 if ARGV[6] ~= '' then redis.call('RPUSH', KEYS[3], ARGV[6]) end
 redis.call('PUBLISH', ARGV[7], ARGV[8])
-return {1, redis.call('HGETALL', KEYS[1])}
+return {1, redis.call('HGETALL', KEYS[1]), redis.call('EXISTS', KEYS[4])}
 `);
 
 export interface TaskEnd {
@@ -56,7 +57,7 @@ export async function finishTask(
   taskId: string,
   end: TaskEnd,
   options: { retentionMs: number; maxLogEntries: number; announce?: TaskAnnouncement },
-): Promise<{ ended: boolean; hash: Record<string, string> }> {
+): Promise<{ ended: boolean; hash: Record<string, string>; hasDependents: boolean }> {
   const outboxEntry = options.announce ? await outboxEntryOf(redis, keys, taskId, end, options.announce) : undefined;
   const fields: string[] = ['outcome', end.outcome, 'updated_at', String(end.finishedAt)];
   if (end.exitCode !== null) fields.push('exit_code', String(end.exitCode));
@@ -71,7 +72,7 @@ export async function finishTask(
   const ttlSeconds = Math.max(1, Math.ceil(options.retentionMs / 1000));
   const reply = (await FINISH_SCRIPT.run(
     redis,
-    [keys.record(taskId), keys.log(taskId), keys.outbox()],
+    [keys.record(taskId), keys.log(taskId), keys.outbox(), keys.dependents(taskId)],
     [
       String(end.finishedAt),
       String(options.maxLogEntries),
@@ -83,10 +84,10 @@ export async function finishTask(
       taskId,
       ...fields,
     ],
-  )) as [number, string[]];
+  )) as [number, string[], number?];
   const hash: Record<string, string> = {};
   for (let i = 0; i + 1 < reply[1].length; i += 2) hash[reply[1][i]!] = reply[1][i + 1]!;
-  return { ended: reply[0] === 1, hash };
+  return { ended: reply[0] === 1, hash, hasDependents: reply[2] === 1 };
 }
 
 // The outbox entry of the ending task, or undefined when no webhook and no notifier is to hear of it.

@@ -17,15 +17,19 @@ const SWEEP_LOCK_MS = 8000;
  * its dependents run or end `cancelled`, and its concurrency turn goes to the next in line.
  * Idempotent: two workers settling the same end do the same thing once.
  */
-export async function settleTaskEnd(ctx: TaskContext, taskId: string): Promise<void> {
+export async function settleTaskEnd(ctx: TaskContext, taskId: string, known?: TaskRecord): Promise<void> {
   const ended = [taskId];
   for (let id = ended.shift(); id !== undefined; id = ended.shift()) {
-    for (const dependent of await ctx.redis.smembers(ctx.keys.dependents(id))) {
+    // One round trip for a task nothing waits on (most): its dependents, none.
+    const dependents = await ctx.redis.smembers(ctx.keys.dependents(id));
+    for (const dependent of dependents) {
       if ((await settleBlockedTask(ctx, dependent)) === 'cancelled') ended.push(dependent);
     }
-    const record = await readRecord(ctx, id);
+    const record = id === taskId && known?.outcome !== undefined ? known : await readRecord(ctx, id);
     if (record?.outcome === undefined) continue;
-    await ctx.redis.expire(ctx.keys.dependents(id), Math.max(1, Math.ceil(ctx.config.retention / 1000)));
+    if (dependents.length > 0) {
+      await ctx.redis.expire(ctx.keys.dependents(id), Math.max(1, Math.ceil(ctx.config.retention / 1000)));
+    }
     if (record.concurrency) await passTurnOn(ctx, record.id, record.concurrency);
   }
 }

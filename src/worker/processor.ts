@@ -541,7 +541,7 @@ async function endTask(
   end: Omit<TaskEnd, 'finishedAt'>,
   known: { record: TaskRecord; request: TaskRequest; refused?: boolean } | undefined,
 ): Promise<TaskRecord | undefined> {
-  const { hash } = await finishTask(
+  const { hash, hasDependents } = await finishTask(
     deps.redis,
     deps.keys,
     taskId,
@@ -554,8 +554,11 @@ async function endTask(
   );
   // What waited on it (tasks that run after it, its concurrency key) is settled now; a sweep
   // makes up for it should this fail or the worker die first.
-  await settleTaskEnd(deps, taskId).catch(() => undefined);
-  return parseRecordHash(hash);
+  const record = parseRecordHash(hash);
+  if (hasDependents || record?.concurrency !== undefined || record === undefined) {
+    await settleTaskEnd(deps, taskId, record).catch(() => undefined);
+  }
+  return record;
 }
 
 // The job's result: completed jobs return it; every other outcome fails the job, never to be retried.
