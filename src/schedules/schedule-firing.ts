@@ -1,5 +1,6 @@
 // A schedule's tick: one ordinary task, made once however often the tick is handed out.
 import { createHash } from 'node:crypto';
+import { formatDuration } from '../config/duration.js';
 import { describeError } from '../errors.js';
 import { LuaScript } from '../redis/lua-script.js';
 import type { TaskClient } from '../tasks/client.js';
@@ -36,9 +37,19 @@ export function tickTaskId(prefix: string, tickJobId: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
+/** How late a tick may be taken and still make its task (a worker restarting, a busy Redis). */
+export const LATE_TICK_MS = 10 * 60_000;
+
+/** When a tick was due: BullMQ names a scheduler's jobs `repeat:<scheduler>:<millis>`. */
+export function tickTime(tickJobId: string): number | undefined {
+  const millis = Number(tickJobId.slice(tickJobId.lastIndexOf(':') + 1));
+  return tickJobId.startsWith('repeat:') && Number.isSafeInteger(millis) && millis > 0 ? millis : undefined;
+}
+
 /**
  * Makes the task of one tick of schedule `name` (named after it, labelled `schedule:<name>`), or
- * skips the tick while the last one's task has not ended and the schedule says `--overlap skip`.
+ * skips the tick while the last one's task has not ended and the schedule says `--overlap skip`,
+ * or when it comes more than LATE_TICK_MS late.
  * The schedule's hash records the result for `schedule list`.
  */
 export async function fireSchedule(client: TaskClient, name: string, tickJobId: string): Promise<TickResult> {
@@ -54,6 +65,13 @@ export async function fireSchedule(client: TaskClient, name: string, tickJobId: 
       ['0', 'last_fired_at', String(Date.now()), 'last_result', `failed: ${UNSIGNED_SCHEDULE_ERROR}`],
     );
     return { kind: 'failed', error: UNSIGNED_SCHEDULE_ERROR };
+  }
+  // A tick no worker took in time (all were down) is skipped, not run hours late.
+  const due = tickTime(tickJobId);
+  if (due !== undefined && Date.now() - due > LATE_TICK_MS) {
+    const reason = `skipped: the tick of ${new Date(due).toISOString()} came ${formatDuration(Date.now() - due)} late (no worker took it in time)`;
+    await NOTE_TICK.run(client.redis, [key], ['0', 'last_result', reason, 'last_skipped_at', String(Date.now())]);
+    return { kind: 'skipped', reason };
   }
   const id = tickTaskId(client.prefix, tickJobId);
   if (hash.last_task === id) return { kind: 'started', taskId: id };

@@ -159,7 +159,8 @@ export async function addSchedule(
   }
   const template = await templateOf(client, input.task);
   const key = client.keys.schedule(name);
-  if (!options.replace && (await client.redis.hexists(key, 'cron')) === 1) {
+  const earlier = await client.redis.hgetall(key);
+  if (!options.replace && earlier.cron !== undefined) {
     throw new InvalidInputError(
       `a schedule named "${name}" exists; remove it first (\`openclaw-agent schedule rm ${name}\`) or pick another name`,
     );
@@ -178,11 +179,19 @@ export async function addSchedule(
       ...(signingKey !== undefined ? { signature: signSchedule(signingKey, name, template) } : {}),
       created_at: String(Date.now()),
       fired: '0',
+      // Replaced, it keeps its history and stays paused if it was.
+      ...(earlier.cron !== undefined ? keptFields(earlier) : {}),
     })
     .sadd(client.keys.schedules(), name)
     .exec();
-  await startTicks(client, name, cron, tz);
+  if (earlier.paused !== '1') await startTicks(client, name, cron, tz);
   return (await getSchedule(client, name))!;
+}
+
+// What a replaced schedule keeps of the one before: paused or not, and its firings so far.
+function keptFields(earlier: Record<string, string>): Record<string, string> {
+  const kept = ['paused', 'fired', 'last_task', 'last_fired_at', 'last_result', 'created_at'];
+  return Object.fromEntries(kept.flatMap((field) => (earlier[field] !== undefined ? [[field, earlier[field]]] : [])));
 }
 
 /** Every schedule, by name. */

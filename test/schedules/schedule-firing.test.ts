@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  addSchedule,
+  fireSchedule,
+  getSchedule,
+  pauseSchedule,
+  SCHEDULES_QUEUE,
+  tickTaskId,
+  type TaskClient,
+} from '../../src/index.js';
+import { LATE_TICK_MS, tickTime } from '../../src/schedules/schedule-firing.js';
+import { createHarness, type Harness } from '../helpers/harness.js';
+
+// A tick's task, made by fireSchedule against real Redis (no worker: the tasks stay queued).
+
+describe('fireSchedule', () => {
+  let h: Harness;
+  let client: TaskClient;
+  const task = {
+    executor: 'local',
+    payload: { type: 'shell_command' as const, command: 'echo tick', args: [], env: {} },
+  };
+
+  beforeAll(async () => {
+    h = createHarness();
+    client = await h.client();
+  });
+  afterAll(async () => {
+    await h.cleanup();
+  });
+
+  it('makes one task per tick, the same task however often the tick is handed out', async () => {
+    await addSchedule(client, { name: 'once', cron: '0 0 1 1 *', task });
+    const tick = `repeat:once:${Date.now()}`;
+    const first = await fireSchedule(client, 'once', tick);
+    const again = await fireSchedule(client, 'once', tick);
+    expect(first).toEqual({ kind: 'started', taskId: tickTaskId(client.prefix, tick) });
+    expect(again).toEqual(first);
+    const tasks = await client.list({ label: 'schedule:once' });
+    expect(tasks.map((view) => view.record.id)).toEqual([tickTaskId(client.prefix, tick)]);
+    expect(tasks[0]!.record).toMatchObject({ name: 'once', schedule: 'once', summary: 'echo tick' });
+    expect(await getSchedule(client, 'once')).toMatchObject({
+      fired: 1,
+      lastResult: 'started',
+      lastTaskId: first.kind === 'started' ? first.taskId : '',
+    });
+  });
+
+  it('skips a tick that comes more than ten minutes late, and records why', async () => {
+    await addSchedule(client, { name: 'late', cron: '0 0 1 1 *', task });
+    const due = Date.now() - LATE_TICK_MS - 60_000;
+    const result = await fireSchedule(client, 'late', `repeat:late:${due}`);
+    expect(result.kind).toBe('skipped');
+    const view = await getSchedule(client, 'late');
+    expect(view?.fired).toBe(0);
+    expect(view?.lastResult).toMatch(
+      new RegExp(`^skipped: the tick of ${new Date(due).toISOString().replace(/\./g, '\\.')} came 11m\\d+s late`),
+    );
+    expect(await client.list({ label: 'schedule:late' })).toEqual([]);
+  });
+
+  it('--replace keeps a schedule paused, with its firings so far', async () => {
+    await addSchedule(client, { name: 'kept', cron: '0 0 1 1 *', task });
+    await fireSchedule(client, 'kept', `repeat:kept:${Date.now()}`);
+    await pauseSchedule(client, 'kept');
+    const replaced = await addSchedule(client, { name: 'kept', cron: '30 2 * * *', task }, { replace: true });
+    expect(replaced).toMatchObject({ cron: '30 2 * * *', paused: true, fired: 1, lastResult: 'started' });
+    expect(replaced.nextRunAt).toBeUndefined();
+    expect(await client.queue(SCHEDULES_QUEUE).getJobScheduler('kept')).toBeUndefined();
+  });
+
+  it('reads the due time from BullMQ tick ids and derives version-4 task ids from them', () => {
+    expect(tickTime('repeat:nightly:1796554800000')).toBe(1796554800000);
+    expect(tickTime('some-other-job')).toBeUndefined();
+    const id = tickTaskId('oca', 'repeat:nightly:1796554800000');
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(tickTaskId('other-prefix', 'repeat:nightly:1796554800000')).not.toBe(id);
+  });
+});
