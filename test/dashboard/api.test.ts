@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type RunningDashboard } from '../../bull-board/server.js';
 import { ApiTaskSchema, createClient, readServerSentEvents, type ApiClient, type ApiTask } from '../../src/index.js';
+import { startDashboardWithWorker, stopDashboard } from '../helpers/dashboard.js';
 import { createHarness, eventually, type Harness } from '../helpers/harness.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
 
@@ -506,15 +507,9 @@ describe('the TypeScript client', () => {
   let client: ApiClient;
 
   beforeAll(async () => {
-    h = createHarness();
-    await h.startWorker('local');
-    dashboard = await startDashboard({ config: h.config(), port: 0, token: TOKEN });
-    client = createClient({ url: dashboard.url, token: TOKEN });
+    ({ h, dashboard, client } = await startDashboardWithWorker(TOKEN));
   });
-  afterAll(async () => {
-    await dashboard?.close();
-    await h?.cleanup();
-  });
+  afterAll(() => stopDashboard({ h, dashboard }));
 
   it('runs, follows, lists, waits for, kills and retries tasks', async () => {
     const { task_id: id } = await client.run({

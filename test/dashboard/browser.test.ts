@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type RunningDashboard } from '../../bull-board/server.js';
-import { createClient, type ApiClient } from '../../src/index.js';
-import { launchBrowser, loopbackContext, screenshotPath } from '../helpers/browser.js';
+import type { ApiClient } from '../../src/index.js';
+import { logIn, screenshotPath, startPanelInBrowser, stopPanel, type PanelSetup } from '../helpers/browser.js';
 import { makeRepo } from '../helpers/git-repo.js';
-import { createHarness, eventually, type Harness } from '../helpers/harness.js';
+import { eventually, type Harness } from '../helpers/harness.js';
 
 const TOKEN = `token-${randomUUID()}`;
 
@@ -17,11 +17,10 @@ declare const window: { __pwned?: number };
 declare function getComputedStyle(element: unknown): { color: string; fontWeight: string };
 
 describe('task panel in a real browser (Chromium)', () => {
+  let panel: PanelSetup;
   let h: Harness;
   let dashboard: RunningDashboard;
   let client: ApiClient;
-  let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
 
   const shell = (command: string, name?: string) =>
@@ -29,24 +28,14 @@ describe('task panel in a real browser (Chromium)', () => {
   const logText = () => page.locator('#log').textContent();
 
   beforeAll(async () => {
-    h = createHarness();
-    [browser] = await Promise.all([launchBrowser(), h.startWorker('local')]);
-    dashboard = await startDashboard({ config: h.config(), port: 0, token: TOKEN });
-    client = createClient({ url: dashboard.url, token: TOKEN });
-    context = await loopbackContext(browser);
-    page = await context.newPage();
+    panel = await startPanelInBrowser(TOKEN);
+    ({ h, dashboard, client, page } = panel);
     // Logging in through the form, as a person would.
     await page.goto(`${dashboard.url}/`);
     expect(new URL(page.url()).pathname).toBe('/login');
-    await page.fill('#token', TOKEN);
-    await page.click('button[type=submit]');
-    await page.waitForURL(`${dashboard.url}/`);
+    await logIn(page, dashboard.url, TOKEN);
   });
-  afterAll(async () => {
-    await browser?.close();
-    await dashboard?.close();
-    await h?.cleanup();
-  });
+  afterAll(() => stopPanel(panel));
 
   it('lists a 🤖 Claude task and a ⚙️ command, newest first, with turns and cost for Claude', async () => {
     const claude = await client.create({
@@ -235,7 +224,7 @@ describe('task panel in a real browser (Chromium)', () => {
     try {
       const { task_id: id } = await shell('echo look but do not touch; sleep 30');
       await eventually(async () => ((await client.get(id)).status === 'running' ? true : undefined), 'the task to run');
-      const viewer = await context.newPage();
+      const viewer = await panel.context.newPage();
       await viewer.goto(`${readOnly.url}/tasks/${id}`);
       await viewer.waitForFunction(() =>
         document.getElementById('log')?.textContent?.includes('look but do not touch'),

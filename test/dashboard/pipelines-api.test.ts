@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type RunningDashboard } from '../../bull-board/server.js';
 import { ApiScheduleSchema, ApiTaskSchema, type ApiTask } from '../../src/api/contract.js';
-import { createClient, type ApiClient } from '../../src/api/client.js';
-import { createHarness, eventually, type Harness } from '../helpers/harness.js';
+import type { ApiClient } from '../../src/api/client.js';
+import { startDashboardWithWorker, stopDashboard } from '../helpers/dashboard.js';
+import { eventually, type Harness } from '../helpers/harness.js';
 
 // Issue 20 over the REST API and the TypeScript client: tasks after others, at a time, by
 // priority and under a concurrency key; executors paused and resumed; schedules added, shown,
@@ -25,15 +26,11 @@ let client: ApiClient;
 
 beforeAll(async () => {
   // `idle` has no worker: its tasks stay queued, in the order the queue would run them.
-  h = createHarness({ extraExecutors: '  - name: idle\n    type: local\n' });
-  await h.startWorker('local');
-  dashboard = await startDashboard({ config: h.config(), port: 0, token: TOKEN });
-  client = createClient({ url: dashboard.url, token: TOKEN });
+  ({ h, dashboard, client } = await startDashboardWithWorker(TOKEN, {
+    harness: { extraExecutors: '  - name: idle\n    type: local\n' },
+  }));
 });
-afterAll(async () => {
-  await dashboard?.close();
-  await h?.cleanup();
-});
+afterAll(() => stopDashboard({ h, dashboard }));
 
 async function api(method: string, path: string, json?: unknown, headers: Record<string, string> = {}) {
   const response = await fetch(dashboard.url + path, {

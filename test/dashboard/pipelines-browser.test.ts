@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type RunningDashboard } from '../../bull-board/server.js';
-import { createClient, type ApiClient } from '../../src/index.js';
-import { launchBrowser, loopbackContext, screenshotPath } from '../helpers/browser.js';
-import { createHarness, eventually, type Harness } from '../helpers/harness.js';
+import type { ApiClient } from '../../src/index.js';
+import { logIn, screenshotPath, startPanelInBrowser, stopPanel, type PanelSetup } from '../helpers/browser.js';
+import { eventually, type Harness } from '../helpers/harness.js';
 
 const TOKEN = `token-${randomUUID()}`;
 
@@ -29,11 +29,10 @@ interface ScheduleJson {
 }
 
 describe('pipelines, schedules and executor pauses in the panel (Chromium)', () => {
+  let panel: PanelSetup;
   let h: Harness;
   let dashboard: RunningDashboard;
   let client: ApiClient;
-  let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
 
   // The REST API with the bearer token, as a program calls it.
@@ -62,22 +61,12 @@ describe('pipelines, schedules and executor pauses in the panel (Chromium)', () 
   };
 
   beforeAll(async () => {
-    h = createHarness();
-    [browser] = await Promise.all([launchBrowser(), h.startWorker('local')]);
-    dashboard = await startDashboard({ config: h.config(), port: 0, token: TOKEN });
-    client = createClient({ url: dashboard.url, token: TOKEN });
-    context = await loopbackContext(browser);
-    page = await context.newPage();
+    panel = await startPanelInBrowser(TOKEN);
+    ({ h, dashboard, client, page } = panel);
     await page.goto(`${dashboard.url}/login`);
-    await page.fill('#token', TOKEN);
-    await page.click('button[type=submit]');
-    await page.waitForURL(`${dashboard.url}/`);
+    await logIn(page, dashboard.url, TOKEN);
   });
-  afterAll(async () => {
-    await browser?.close();
-    await dashboard?.close();
-    await h?.cleanup();
-  });
+  afterAll(() => stopPanel(panel));
 
   it('shows a task blocked on another with what it waits for, a delayed one as scheduled, every field as text', async () => {
     const gate = path.join(h.dir, `gate-${randomUUID()}`);
@@ -265,7 +254,7 @@ describe('pipelines, schedules and executor pauses in the panel (Chromium)', () 
 
   it('shows schedules and executors without switches or buttons in read-only mode', async () => {
     const readOnly = await startDashboard({ config: h.config(), port: 0, readOnly: true });
-    const viewer = await context.newPage();
+    const viewer = await panel.context.newPage();
     try {
       await call('POST', '/api/schedules', {
         name: 'look-only',

@@ -1,72 +1,43 @@
 import { randomUUID } from 'node:crypto';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type RunningDashboard } from '../../bull-board/server.js';
-import { ApiTaskSchema } from '../../src/index.js';
-import { BIN, createHarness, eventually, type Harness } from '../helpers/harness.js';
+import { startDashboardWithWorker, stopDashboard } from '../helpers/dashboard.js';
+import { eventually, type Harness } from '../helpers/harness.js';
+import {
+  callTool,
+  connectMcpHttp,
+  connectMcpStdio,
+  MCP_READ_ONLY_TOOLS,
+  MCP_TOOLS,
+  mcpTransports,
+  taskOf,
+  textOf,
+} from '../helpers/mcp-client.js';
 
 // The MCP server through the SDK's own client, over both transports: `openclaw-agent mcp` on
 // stdio (the real CLI process), and /mcp on a real dashboard server with a token. The client
 // checks every answer's structured content against the tool's output schema.
 
 const TOKEN = `mcp-token-${randomUUID()}`;
-const TOOLS = [
-  'run',
-  'start',
-  'status',
-  'logs',
-  'wait',
-  'kill',
-  'retry',
-  'list',
-  'schedule',
-  'schedules',
-  'pause_executor',
-  'resume_executor',
-];
 
 let h: Harness;
 let dashboard: RunningDashboard;
 
 beforeAll(async () => {
-  h = createHarness();
-  await h.startWorker();
-  dashboard = await startDashboard({ config: h.config(), port: 0, token: TOKEN });
+  ({ h, dashboard } = await startDashboardWithWorker(TOKEN));
 });
-afterAll(async () => {
-  await dashboard?.close();
-  await h.cleanup();
-});
+afterAll(() => stopDashboard({ h, dashboard }));
 
-async function connectStdio(): Promise<Client> {
-  const env = Object.fromEntries(Object.entries(h.env).filter((e): e is [string, string] => e[1] !== undefined));
-  const transport = new StdioClientTransport({ command: 'node', args: [BIN, 'mcp'], env, cwd: h.dir, stderr: 'pipe' });
-  const client = new Client({ name: 'mcp-test', version: '1.0.0' });
-  await client.connect(transport);
-  return client;
-}
+const connectStdio = () => connectMcpStdio(h, 'mcp-test');
+const connectHttp = (token: string | null = TOKEN, url = dashboard.url) => connectMcpHttp(url, token, 'mcp-test');
 
-async function connectHttp(token: string | null = TOKEN, url = dashboard.url): Promise<Client> {
-  const headers: Record<string, string> = token === null ? {} : { authorization: `Bearer ${token}` };
-  const transport = new StreamableHTTPClientTransport(new URL(`${url}/mcp`), { requestInit: { headers } });
-  const client = new Client({ name: 'mcp-test', version: '1.0.0' });
-  await client.connect(transport);
-  return client;
-}
+const transports = mcpTransports(connectStdio, () => connectHttp());
 
-const textOf = (result: CallToolResult) => (result.content[0] as { text: string }).text;
-const taskOf = (result: CallToolResult) => ApiTaskSchema.parse(result.structuredContent);
-
-describe.each([
-  { transport: 'stdio', connect: connectStdio },
-  { transport: 'Streamable HTTP', connect: () => connectHttp() },
-])('MCP tools over $transport', ({ transport, connect }) => {
+describe.each(transports)('MCP tools over $transport', ({ transport, connect }) => {
   let client: Client;
-  const call = async (name: string, args: Record<string, unknown>) =>
-    (await client.callTool({ name, arguments: args })) as CallToolResult;
+  const call = (name: string, args: Record<string, unknown>) => callTool(client, name, args);
 
   beforeAll(async () => {
     client = await connect();
@@ -79,7 +50,7 @@ describe.each([
     expect(client.getServerVersion()?.name).toBe('openclaw-agent');
     expect(client.getInstructions()).toMatch(/end your turn/);
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name)).toEqual(TOOLS);
+    expect(tools.map((t) => t.name)).toEqual(MCP_TOOLS);
     for (const tool of tools) {
       expect(tool.inputSchema.type).toBe('object');
       expect(tool.outputSchema?.type).toBe('object');
@@ -376,13 +347,7 @@ describe("MCP over HTTP: the dashboard's token rules", () => {
     const readOnly = await startDashboard({ config: h.config(), port: 0, readOnly: true });
     try {
       const client = await connectHttp(null, readOnly.url);
-      expect((await client.listTools()).tools.map((t) => t.name)).toEqual([
-        'status',
-        'logs',
-        'wait',
-        'list',
-        'schedules',
-      ]);
+      expect((await client.listTools()).tools.map((t) => t.name)).toEqual(MCP_READ_ONLY_TOOLS);
       expect(await client.callTool({ name: 'run', arguments: { command: 'true' } })).toEqual({
         content: [
           {

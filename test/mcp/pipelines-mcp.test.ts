@@ -1,12 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type RunningDashboard } from '../../bull-board/server.js';
-import { ApiExecutorSchema, ApiScheduleSchema, ApiTaskSchema } from '../../src/api/contract.js';
-import { BIN, createHarness, type Harness } from '../helpers/harness.js';
+import { ApiExecutorSchema, ApiScheduleSchema } from '../../src/api/contract.js';
+import { startDashboardWithWorker, stopDashboard } from '../helpers/dashboard.js';
+import type { Harness } from '../helpers/harness.js';
+import {
+  callTool,
+  connectMcpHttp,
+  connectMcpStdio,
+  MCP_READ_ONLY_TOOLS,
+  MCP_TOOLS,
+  mcpTransports,
+  taskOf,
+  textOf,
+} from '../helpers/mcp-client.js';
 
 // The pipeline arguments of run and start, and the schedule, schedules, pause_executor and
 // resume_executor tools, through the SDK's own client (which checks every answer against the
@@ -18,41 +27,19 @@ let h: Harness;
 let dashboard: RunningDashboard;
 
 beforeAll(async () => {
-  h = createHarness();
-  await h.startWorker('local');
-  dashboard = await startDashboard({ config: h.config(), port: 0, token: TOKEN });
+  ({ h, dashboard } = await startDashboardWithWorker(TOKEN));
 });
-afterAll(async () => {
-  await dashboard?.close();
-  await h?.cleanup();
-});
+afterAll(() => stopDashboard({ h, dashboard }));
 
-async function connectStdio(): Promise<Client> {
-  const env = Object.fromEntries(Object.entries(h.env).filter((e): e is [string, string] => e[1] !== undefined));
-  const transport = new StdioClientTransport({ command: 'node', args: [BIN, 'mcp'], env, cwd: h.dir, stderr: 'pipe' });
-  const client = new Client({ name: 'mcp-pipelines-test', version: '1.0.0' });
-  await client.connect(transport);
-  return client;
-}
+const connectStdio = () => connectMcpStdio(h, 'mcp-pipelines-test');
+const connectHttp = (url = dashboard.url, token: string | null = TOKEN) =>
+  connectMcpHttp(url, token, 'mcp-pipelines-test');
 
-async function connectHttp(url = dashboard.url, token: string | null = TOKEN): Promise<Client> {
-  const headers: Record<string, string> = token === null ? {} : { authorization: `Bearer ${token}` };
-  const transport = new StreamableHTTPClientTransport(new URL(`${url}/mcp`), { requestInit: { headers } });
-  const client = new Client({ name: 'mcp-pipelines-test', version: '1.0.0' });
-  await client.connect(transport);
-  return client;
-}
+const transports = mcpTransports(connectStdio, () => connectHttp());
 
-const textOf = (result: CallToolResult) => (result.content[0] as { text: string }).text;
-const taskOf = (result: CallToolResult) => ApiTaskSchema.parse(result.structuredContent);
-
-describe.each([
-  { transport: 'stdio', connect: connectStdio },
-  { transport: 'Streamable HTTP', connect: () => connectHttp() },
-])('pipelines over MCP ($transport)', ({ transport, connect }) => {
+describe.each(transports)('pipelines over MCP ($transport)', ({ transport, connect }) => {
   let client: Client;
-  const call = async (name: string, args: Record<string, unknown>) =>
-    (await client.callTool({ name, arguments: args })) as CallToolResult;
+  const call = (name: string, args: Record<string, unknown>) => callTool(client, name, args);
   const ok = async (name: string, args: Record<string, unknown>) => {
     const result = await call(name, args);
     expect(result.isError, `${name}: ${textOf(result)}`).toBeFalsy();
@@ -70,20 +57,7 @@ describe.each([
 
   it('lists the new tools with their arguments; only schedules is read-only', async () => {
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name)).toEqual([
-      'run',
-      'start',
-      'status',
-      'logs',
-      'wait',
-      'kill',
-      'retry',
-      'list',
-      'schedule',
-      'schedules',
-      'pause_executor',
-      'resume_executor',
-    ]);
+    expect(tools.map((t) => t.name)).toEqual(MCP_TOOLS);
     const byName = new Map(tools.map((t) => [t.name, t]));
     for (const name of ['run', 'start']) {
       expect(Object.keys(byName.get(name)!.inputSchema.properties!)).toEqual(
@@ -144,7 +118,13 @@ describe.each([
     expect(textOf(later)).toMatch(/^task \S+ scheduled on local, waiting for its start time, /);
     const at = new Date(Date.now() + 3_600_000).toISOString();
     const atTask = taskOf(
-      await ok('run', { command: 'true', at, concurrency_key: `k-${tag}`, concurrency_limit: 2, on_conflict: 'queue' }),
+      await ok('run', {
+        command: 'true',
+        at,
+        concurrency_key: `k-${tag}`,
+        concurrency_limit: 2,
+        on_conflict: 'queue',
+      }),
     );
     expect(atTask).toMatchObject({
       status: 'scheduled',
@@ -317,13 +297,7 @@ describe('a read-only dashboard over MCP', () => {
     const readOnly = await startDashboard({ config: h.config(), port: 0, readOnly: true });
     try {
       const client = await connectHttp(readOnly.url, null);
-      expect((await client.listTools()).tools.map((t) => t.name)).toEqual([
-        'status',
-        'logs',
-        'wait',
-        'list',
-        'schedules',
-      ]);
+      expect((await client.listTools()).tools.map((t) => t.name)).toEqual(MCP_READ_ONLY_TOOLS);
       const refused = (await client.callTool({
         name: 'pause_executor',
         arguments: { executor: 'local' },
