@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
 import { finishTask } from '../../src/index.js';
@@ -65,10 +67,15 @@ describe('pipelines: --after, --delay/--at, --priority, concurrency keys, pause,
     }, `task ${id} to be ${wanted}`);
   }
   const time = (iso: string | null) => Date.parse(iso ?? 'x');
+  // A command that runs until the test opens its gate (`open(name)`): no test depends on how long
+  // a CLI call takes on a loaded machine.
+  const gated = (name: string, then = 'true') =>
+    `while [ ! -e '${path.join(h.dir, `gate-${name}`)}' ]; do sleep 0.05; done; ${then}`;
+  const open = (name: string) => writeFileSync(path.join(h.dir, `gate-${name}`), '');
   const taskCount = async () => h.redis().zcard(`${h.prefix}:_index:created`);
 
   it('a chain A→B→C across two executors runs in order, through a worker SIGKILLed while A runs', async () => {
-    const a = await run(['-e', 'local', '--name', 'build', '--', 'sh', '-c', 'sleep 10; echo built']);
+    const a = await run(['-e', 'local', '--name', 'build', '--', 'sh', '-c', gated('build', 'echo built')]);
     const b = await run(['-e', 'other', '--after', a.slice(0, 8), '--name', 'test', '--', 'echo', 'tested']);
     const c = await run(['-e', 'local', '--after', b, '--', 'echo', 'third']);
     const blockedB = await status(b);
@@ -86,6 +93,7 @@ describe('pipelines: --after, --delay/--at, --priority, concurrency keys, pause,
     localWorker.kill('SIGKILL');
     await new Promise<void>((resolve) => localWorker.once('exit', () => resolve()));
     localWorker = await h.startWorker('local');
+    open('build');
     const [ta, tb, tc] = [await ended(a), await ended(b), await ended(c)];
     expect([ta.status, tb.status, tc.status]).toEqual(['completed', 'completed', 'completed']);
     expect(time(tb.started_at)).toBeGreaterThanOrEqual(time(ta.finished_at));
@@ -136,7 +144,7 @@ describe('pipelines: --after, --delay/--at, --priority, concurrency keys, pause,
   });
 
   it('a blocked task promoted by hand waits again, and a dependency whose job vanished cancels it', async () => {
-    const a = await run(['-e', 'local', '--name', 'slow', '--', 'sleep', '5']);
+    const a = await run(['-e', 'local', '--name', 'slow', '--', 'sh', '-c', gated('slow')]);
     const b = await run(['-e', 'other', '--after', a, '--', 'echo', 'after-slow']);
     const client = await h.client();
     // Bull Board's Promote button on the delayed job: the worker sends it back to wait.
@@ -147,6 +155,7 @@ describe('pipelines: --after, --delay/--at, --priority, concurrency keys, pause,
       'b back in the delayed set',
     );
     expect(await status(b)).toMatchObject({ status: 'blocked', started_at: null });
+    open('slow');
     const [ta, tb] = [await ended(a), await ended(b)];
     expect([ta.status, tb.status]).toEqual(['completed', 'completed']);
     expect(time(tb.started_at)).toBeGreaterThanOrEqual(time(ta.finished_at));
@@ -175,7 +184,7 @@ describe('pipelines: --after, --delay/--at, --priority, concurrency keys, pause,
   });
 
   it('a busy executor starts waiting tasks by priority, 1 first, those without one last in arrival order', async () => {
-    const busy = await run(['-e', 'solo', '--', 'sleep', '8']);
+    const busy = await run(['-e', 'solo', '--', 'sh', '-c', gated('busy')]);
     await statusOf(busy, 'running');
     const none1 = await run(['-e', 'solo', '--', 'echo', 'none1']);
     const p5 = await run(['-e', 'solo', '--priority', '5', '--', 'echo', 'p5']);
@@ -183,6 +192,7 @@ describe('pipelines: --after, --delay/--at, --priority, concurrency keys, pause,
     const none2 = await run(['-e', 'solo', '--', 'echo', 'none2']);
     expect(await status(p1)).toMatchObject({ status: 'queued', priority: 1, queue_position: 1 });
     expect(await status(none2)).toMatchObject({ priority: null, queue_position: 4 });
+    open('busy');
     const starts = await Promise.all([p1, p5, none1, none2].map(async (id) => time((await ended(id)).started_at)));
     expect(starts).toEqual([...starts].sort((x, y) => x - y));
     expect(new Set(starts).size).toBe(4);
@@ -190,7 +200,7 @@ describe('pipelines: --after, --delay/--at, --priority, concurrency keys, pause,
 
   it('a concurrency key lets one task of the key run at a time across executors, the rest in line', async () => {
     const ids = [
-      await run(['-e', 'local', '--concurrency-key', 'deploy', '--', 'sh', '-c', 'sleep 5; echo one']),
+      await run(['-e', 'local', '--concurrency-key', 'deploy', '--', 'sh', '-c', gated('deploy', 'sleep 1; echo one')]),
       await run(['-e', 'other', '--concurrency-key', 'deploy', '--', 'sh', '-c', 'sleep 1; echo two']),
       await run(['-e', 'local', '--concurrency-key', 'deploy', '--', 'sh', '-c', 'sleep 1; echo three']),
     ];
@@ -200,6 +210,7 @@ describe('pipelines: --after, --delay/--at, --priority, concurrency keys, pause,
     }, 'the second task to wait for its turn');
     expect(waiting).toMatchObject({ status: 'queued', concurrency_key: 'deploy', concurrency_limit: 1 });
     expect(waiting.waiting_for).toBe('a turn of concurrency key "deploy"');
+    open('deploy');
     const runs = await Promise.all(ids.map(async (id) => ended(id)));
     expect(runs.map((t) => t.status)).toEqual(['completed', 'completed', 'completed']);
     const spans = runs.map((t) => [time(t.started_at), time(t.finished_at)] as const).sort((x, y) => x[0] - y[0]);
@@ -257,7 +268,16 @@ describe('pipelines: --after, --delay/--at, --priority, concurrency keys, pause,
     // The new task went first in line, before the one queued earlier.
     expect(time(tu.started_at)).toBeLessThanOrEqual(time(tq.started_at));
 
-    const running = await run(['-e', 'local', '--concurrency-key', 'swap', '--', 'sh', '-c', 'sleep 6; echo held']);
+    const running = await run([
+      '-e',
+      'local',
+      '--concurrency-key',
+      'swap',
+      '--',
+      'sh',
+      '-c',
+      gated('swap', 'echo held'),
+    ]);
     await statusOf(running, 'running');
     const old1 = await run(['-e', 'other', '--concurrency-key', 'swap', '--', 'echo', 'old1']);
     const old2 = await run(['-e', 'local', '--concurrency-key', 'swap', '--delay', '1s', '--', 'echo', 'old2']);
@@ -282,15 +302,24 @@ describe('pipelines: --after, --delay/--at, --priority, concurrency keys, pause,
         error: `replaced by task ${newest} (concurrency key "swap", --on-conflict replace-queued)`,
       });
     }
+    open('swap');
     const [th, tn] = [await ended(running), await ended(newest)];
     expect([th.status, tn.status]).toEqual(['completed', 'completed']);
     expect(time(tn.started_at)).toBeGreaterThanOrEqual(time(th.finished_at));
   });
 
   it('pause lets the running task finish, holds new ones (listed as paused), --wait returns when none runs; resume runs them', async () => {
-    const long = await run(['-e', 'other', '--', 'sh', '-c', 'sleep 5; echo finished']);
+    const long = await run(['-e', 'other', '--', 'sh', '-c', gated('long', 'echo finished')]);
     await statusOf(long, 'running');
-    const paused = await h.cli(['pause', '--executor', 'other', '--wait']);
+    const pausing = h.cli(['pause', '--executor', 'other', '--wait']);
+    // Once the pause is set (and the command has counted the running task), the task may end.
+    await eventually(
+      async () => ((await h.redis().hexists(`${h.prefix}:other:meta`, 'paused')) === 1 ? true : undefined),
+      'the pause',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    open('long');
+    const paused = await pausing;
     expect(paused.exitCode).toBe(0);
     expect(paused.stdout).toContain('Executor other paused: it starts no new tasks (1 running go on)');
     expect(paused.stdout).toContain('No task of executor other runs now.');
@@ -330,12 +359,20 @@ describe('pipelines: --after, --delay/--at, --priority, concurrency keys, pause,
       'No task with label batch is waiting or running.\n',
     );
 
-    const w1 = await run(['-e', 'local', '--label', 'waitme', '--', 'sh', '-c', 'sleep 8']);
+    const w1 = await run(['-e', 'local', '--label', 'waitme', '--', 'sh', '-c', gated('w1')]);
     const old = await run(['-e', 'other', '--label', 'waitme', '--', 'sh', '-c', 'exit 5']);
     expect((await ended(old)).status).toBe('failed');
-    const w2 = await run(['-e', 'other', '--label', 'waitme', '--', 'sh', '-c', 'sleep 3; exit 4']);
+    const w2 = await run(['-e', 'other', '--label', 'waitme', '--', 'sh', '-c', gated('w2', 'exit 4')]);
     // The tasks of the label not ended yet: one that failed before the wait began does not count.
-    const waited = await h.cli(['wait', '--label', 'waitme']);
+    const waiting = h.cli(['wait', '--label', 'waitme']);
+    // The wait has chosen its tasks once it listens for their ends: then they may end.
+    await eventually(async () => {
+      const [, listeners] = (await h.redis().pubsub('NUMSUB', `${h.prefix}:_ended`)) as [string, number];
+      return listeners > 0 ? true : undefined;
+    }, 'the wait to listen');
+    open('w1');
+    open('w2');
+    const waited = await waiting;
     expect(waited.exitCode).toBe(4);
     expect(waited.stdout).toContain(`${w1.slice(0, 8)} completed`);
     expect(waited.stdout).toContain(`${w2.slice(0, 8)} failed (exit 4)`);
