@@ -21,7 +21,8 @@ export async function readPausedExecutors(
 /**
  * Sets `waitingFor` on the views of tasks that have not started: the tasks a blocked one runs
  * after (those still running), a scheduled one's start, a turn of a concurrency key, a paused
- * executor. One round trip for the dependencies of all, one for the executors.
+ * executor. The dependencies of every blocked task are read at once (one round trip each, sent
+ * together), and the executors' pause flags in one more.
  */
 export async function describeWaits(
   ctx: { redis: Redis; keys: TaskKeys },
@@ -33,12 +34,14 @@ export async function describeWaits(
   const paused = await readPausedExecutors(ctx.redis, ctx.keys.prefix, [
     ...new Set(waiting.map((view) => view.record.executor)),
   ]);
+  const blocked = waiting.filter((view) => view.status === 'blocked');
+  const ends = await Promise.all(
+    blocked.map((view) => readDependencyEnds(ctx.redis, ctx.keys, view.record.after ?? [])),
+  );
   for (const view of waiting) {
     const r = view.record;
     if (view.status === 'blocked') {
-      const pending = (await readDependencyEnds(ctx.redis, ctx.keys, r.after ?? [])).filter(
-        (end) => end.outcome === undefined,
-      );
+      const pending = ends[blocked.indexOf(view)]!.filter((end) => end.outcome === undefined);
       const names = pending.map((end) => `task ${end.id.slice(0, 8)}${end.name !== undefined ? ` (${end.name})` : ''}`);
       view.waitingFor = `${names.join(', ') || 'the tasks it runs after'} to ${r.afterAny ? 'end' : 'complete'}`;
     } else if (view.status === 'scheduled' && r.runAt !== undefined) {
