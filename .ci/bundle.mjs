@@ -59,11 +59,7 @@ if (literalImports) {
   process.exit(1);
 }
 
-const { cacheFileOf, loadBundle } = await import('../dist/cli/bundle-loader.cjs');
-rmSync(cacheFileOf(outfile), { force: true });
-const loaded = loadBundle(outfile);
-await loaded.exports.warm(outfile);
-loaded.saveCache();
+await import('./code-cache.mjs');
 
 /**
  * Parts of dependencies that nothing here uses, left out of the bundles (every start-up reads and
