@@ -82,6 +82,7 @@ export {
   SAMPLE_CONFIG,
 } from './config/config.js';
 export { dataDir, spoolRoot } from './config/paths.js';
+export { ensureLocalSecret, localSecretPath, readLocalSecret } from './config/local-secret.js';
 export { HOST_ID_ENV, resolveHostId } from './executors/local/host-id.js';
 export {
   type ConnectOptions,
