@@ -1,28 +1,28 @@
 // The dashboard's gate: who a request comes from (loopback, bearer token or login session) and
 // what it may do; refusals are sent from here.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { isIP } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isLoopbackHost } from '../src/api/loopback-host.js';
 import { sendError } from './http-errors.js';
 import { MCP_PATH } from './mcp-route.js';
 
 // Who may do what. Without a token the dashboard only listens on loopback, and refuses requests
-// whose Host is not a loopback name (DNS rebinding) and cross-site mutations (by Origin). With a
-// token: `Authorization: Bearer` for programs; for browsers a login form that sets an HttpOnly,
-// SameSite=Strict session cookie, plus a per-session CSRF token on our API's mutations and a
-// same-origin check on every cookie-borne mutation (Bull Board's UI cannot send our header).
+// whose Host is not a loopback name (DNS rebinding) and cross-site mutations (by Origin); reads are
+// open there, but writes and MCP want the local secret (a file in the data directory that only
+// its owner can read) as `Authorization: Bearer`, or a login session, which a one-time login link
+// printed at start (or the local secret typed into the login form) opens. With a token: the token
+// as `Authorization: Bearer` for programs, the login form for browsers, for every request. A login
+// sets an HttpOnly, SameSite=Strict session cookie; cookie-borne mutations need a per-session CSRF
+// token on our API and a same-origin check everywhere (Bull Board's UI cannot send our header).
 
 export const SESSION_COOKIE = 'oca_session';
 export const CSRF_HEADER = 'x-csrf-token';
 const SESSION_MAX_AGE_S = 7 * 86_400;
 
-/** True for 127.0.0.0/8, ::1 and `localhost`: addresses no other machine can reach. */
-export function isLoopbackHost(host: string): boolean {
-  const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
-  if (bare === 'localhost' || bare.endsWith('.localhost')) return true;
-  if (isIP(bare) === 4) return bare.startsWith('127.');
-  if (isIP(bare) === 6) return bare === '::1' || bare === '::ffff:127.0.0.1';
-  return false;
+/** The local secret of a dashboard without a token, and the file it was read from. */
+export interface LocalSecret {
+  secret: string;
+  path: string;
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest();
@@ -45,23 +45,51 @@ function isPublic(method: string, path: string): boolean {
 }
 
 export class DashboardAuth {
+  /** What a bearer or the login form must match: the token, else the local secret. */
+  private readonly secret: string | undefined;
   private readonly sessionKey: Buffer | undefined;
+  private loginCode: string | undefined;
 
   constructor(
     readonly token: string | undefined,
     readonly readOnly: boolean,
+    /** Without a token, on a dashboard that can write: what writes need. */
+    readonly local?: LocalSecret,
   ) {
-    // Derived from the token: a new token ends every session.
+    this.secret = token ?? local?.secret;
+    // Derived from the secret: a new token or local secret ends every session.
     this.sessionKey =
-      token === undefined ? undefined : createHmac('sha256', token).update('openclaw-agent dashboard session').digest();
+      this.secret === undefined
+        ? undefined
+        : createHmac('sha256', this.secret).update('openclaw-agent dashboard session').digest();
   }
 
+  /** Whether every request needs the token (reads included). */
   get required(): boolean {
     return this.token !== undefined;
   }
 
+  /** Whether there is a login to be had: a token or a local secret. */
+  get canLogIn(): boolean {
+    return this.secret !== undefined;
+  }
+
   tokenMatches(given: string): boolean {
-    return this.token !== undefined && sameSecret(given, this.token);
+    return this.secret !== undefined && sameSecret(given, this.secret);
+  }
+
+  /** A new one-time login code (the last one given stops working); undefined with a token. */
+  newLoginCode(): string | undefined {
+    if (this.local === undefined) return undefined;
+    this.loginCode = randomBytes(24).toString('base64url');
+    return this.loginCode;
+  }
+
+  /** True once for the current login code: it is used up by the check that accepts it. */
+  takeLoginCode(given: string): boolean {
+    if (this.loginCode === undefined || !sameSecret(given, this.loginCode)) return false;
+    this.loginCode = undefined;
+    return true;
   }
 
   /** A new session cookie value: issue time, a nonce and their MAC. */
@@ -121,7 +149,8 @@ export class DashboardAuth {
         sendError(reply, 403, 'cross-site request refused');
         return undefined;
       }
-      return { kind: 'open' };
+      // Read-only: nothing here can change anything, and there is no secret to want.
+      if (this.local === undefined) return { kind: 'open' };
     }
     if (isPublic(method, path)) return { kind: 'open' };
     const authorization = request.headers.authorization;
@@ -129,12 +158,20 @@ export class DashboardAuth {
       const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
       if (match && this.tokenMatches(match[1]!)) return { kind: 'bearer' };
       reply.header('www-authenticate', 'Bearer error="invalid_token"');
-      sendError(reply, 401, 'invalid token in the Authorization header');
+      sendError(
+        reply,
+        401,
+        this.local === undefined
+          ? 'invalid token in the Authorization header'
+          : `the Authorization header does not hold the local secret: send \`Authorization: Bearer $(cat ${this.local.path})\``,
+      );
       return undefined;
     }
     const csrf = this.sessionCsrf(request.cookies[SESSION_COOKIE]);
     if (csrf === undefined) {
-      if (method === 'GET' && wantsPage(request, path)) {
+      // Loopback without a token: reads are open; writes and MCP want the local secret.
+      if (this.local !== undefined && !mutating && path !== MCP_PATH) return { kind: 'open' };
+      if (this.required && method === 'GET' && wantsPage(request, path)) {
         await reply.redirect(`/login?next=${encodeURIComponent(request.url)}`, 303);
         return undefined;
       }
@@ -142,7 +179,9 @@ export class DashboardAuth {
       sendError(
         reply,
         401,
-        'authentication required: send `Authorization: Bearer <dashboard token>` or log in at /login',
+        this.local === undefined
+          ? 'authentication required: send `Authorization: Bearer <dashboard token>` or log in at /login'
+          : localRefusal(path, this.local.path),
       );
       return undefined;
     }
@@ -171,6 +210,14 @@ export class DashboardAuth {
       return false;
     }
   }
+}
+
+// What a write without the local secret is told: how a program, an MCP client or a person gets in.
+function localRefusal(path: string, secretPath: string): string {
+  const header = `Authorization: Bearer $(cat ${secretPath})`;
+  if (path === MCP_PATH)
+    return `MCP over HTTP needs the local secret: add the header "${header}" (or use \`openclaw-agent mcp\` on stdio)`;
+  return `writes need the local secret: use the openclaw-agent CLI or client, send "${header}", or log in with the link the dashboard printed at start (or at /login)`;
 }
 
 function wantsPage(request: FastifyRequest, path: string): boolean {

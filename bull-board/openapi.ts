@@ -83,7 +83,8 @@ export function buildOpenApiDocument(version: string): JsonSchema {
         bearer: {
           type: 'http',
           scheme: 'bearer',
-          description: 'The dashboard token (needed when the dashboard was started with one)',
+          description:
+            'The dashboard token when it was started with one (for every request); else, for writes, the local secret: the file `local-secret` in the data directory of the user who runs it',
         },
       },
       schemas: {

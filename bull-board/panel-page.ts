@@ -24,6 +24,8 @@ export interface PanelShell {
   readOnly: boolean;
   /** Whether a login exists to log out of. */
   loggedIn: boolean;
+  /** Whether a login would allow changes the page cannot make now (loopback without a token). */
+  offerLogin?: boolean;
 }
 
 function layout(title: string, body: string, meta = ''): string {
@@ -40,10 +42,12 @@ ${body}
 `;
 }
 
-function header(loggedIn: boolean): string {
+function header(loggedIn: boolean, offerLogin: boolean): string {
   const logout = loggedIn
     ? '<form method="post" action="/logout" class="logout"><button type="submit">Log out</button></form>'
-    : '';
+    : offerLogin
+      ? '<a class="login" href="/login" title="Reading needs no login; changes do">Log in to make changes</a>'
+      : '';
   return `<header class="top"><a class="brand" href="/">openclaw-agent</a><nav><a href="/">Tasks</a><a href="/schedules">Schedules</a><a href="/queues/">Queues</a><a href="/api/openapi.json">API</a></nav>${logout}</header>`;
 }
 
@@ -67,20 +71,33 @@ export function renderPanelShell(shell: PanelShell): string {
         : 'Tasks · openclaw-agent';
   return layout(
     title,
-    `<body data-page="${shell.page}"${taskAttr}>\n${header(shell.loggedIn)}\n<main id="app"><p class="muted">Loading…</p></main>\n</body>`,
+    `<body data-page="${shell.page}"${taskAttr}>\n${header(shell.loggedIn, shell.offerLogin ?? false)}\n<main id="app"><p class="muted">Loading…</p></main>\n</body>`,
     `${meta}\n`,
   );
 }
 
-export function renderLoginPage(next: string, failed: boolean): string {
-  const message = failed ? '<p class="error" role="alert">That is not the dashboard token.</p>' : '';
+/** What the login form asks for: the dashboard token, or (without one) the local secret. */
+export type LoginKind = { kind: 'token' } | { kind: 'local'; secretPath: string };
+
+/** The login form; `problem` says why the last try failed. */
+export function renderLoginPage(next: string, login: LoginKind, problem?: 'wrong' | 'spent-link'): string {
+  const local = login.kind === 'local';
+  const what = local ? 'the local secret' : 'the dashboard token';
+  const messages = {
+    wrong: `That is not ${what}.`,
+    'spent-link': 'That login link was used already, or is not the one this dashboard printed at start.',
+  };
+  const message = problem ? `<p class="error" role="alert">${escapeHtml(messages[problem])}</p>\n` : '';
+  const help = local
+    ? `<p class="muted">Reading needs no login; changes do. Open the one-time link the dashboard printed when it started, or paste the contents of <code>${escapeHtml(login.secretPath)}</code>.</p>\n`
+    : '';
   return layout(
     'Log in · openclaw-agent',
     `<body class="login">
 <main>
 <h1>openclaw-agent</h1>
-<form method="post" action="/login">
-<label for="token">Dashboard token</label>
+${help}<form method="post" action="/login">
+<label for="token">${local ? 'Local secret' : 'Dashboard token'}</label>
 <input id="token" name="token" type="password" autocomplete="current-password" required autofocus>
 <input type="hidden" name="next" value="${escapeHtml(next)}">
 ${message}<button type="submit">Log in</button>

@@ -8,12 +8,16 @@ import { UserFacingError } from '../src/errors.js';
 import { TaskClient } from '../src/tasks/client.js';
 import { AnsiTerminal } from './ansi-terminal.js';
 import { registerApiRoutes } from './api-routes.js';
-import { DashboardAuth, SESSION_COOKIE, isLoopbackHost, safeNext, type Caller } from './auth.js';
+import { isLoopbackHost } from '../src/api/loopback-host.js';
+import { ensureLocalSecret, localSecretPath } from '../src/config/local-secret.js';
+import { dataDir } from '../src/config/paths.js';
+import { escapeControls } from '../src/text/escape.js';
+import { DashboardAuth, SESSION_COOKIE, safeNext, type Caller } from './auth.js';
 import { errorHandler, sendError } from './http-errors.js';
 import { renderMetrics } from './metrics.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { PANEL_CSS, PANEL_JS, SCHEDULES_JS } from './panel-assets.js';
-import { PAGE_CSP, SECURITY_HEADERS, renderLoginPage, renderPanelShell } from './panel-page.js';
+import { PAGE_CSP, SECURITY_HEADERS, renderLoginPage, renderPanelShell, type LoginKind } from './panel-page.js';
 import { registerMcpRoute } from './mcp-route.js';
 import { registerQueuesBoard } from './queues-board.js';
 
@@ -29,6 +33,8 @@ export interface DashboardOptions {
   token?: string;
   /** Mutations answer 403, kill and retry buttons are hidden, Bull Board is read-only. @default false */
   readOnly?: boolean;
+  /** The data directory: without a token, writes want its local secret, made there on first use. @default dataDir() */
+  home?: string;
   /** Receives one line per server error (5xx answers). @default ignore */
   onLog?: (line: string) => void;
 }
@@ -37,6 +43,8 @@ export interface RunningDashboard {
   /** Like http://127.0.0.1:3000 */
   url: string;
   port: number;
+  /** Without a token: a link that logs a browser in once (then it is spent), for the owner's eyes only. */
+  loginUrl?: string;
   app: FastifyInstance;
   close(): Promise<void>;
 }
@@ -78,13 +86,19 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
   const readOnly = options.readOnly ?? false;
   const log = options.onLog ?? (() => {});
   checkBindPolicy(host, options.token);
+  // Without a token, writes want the local secret; a read-only dashboard has none to take.
+  const home = options.home ?? dataDir();
+  const local =
+    options.token === undefined && !readOnly
+      ? { secret: await ensureLocalSecret(home), path: escapeControls(localSecretPath(home)) }
+      : undefined;
   const redis = await connectRedis(options.redisUrl ?? resolveRedisUrl(options.config.redis.url), {
     persistent: true,
     settings: options.config.redis,
   });
   redis.on('error', () => {});
   const client = new TaskClient(options.config, redis);
-  const auth = new DashboardAuth(options.token, readOnly);
+  const auth = new DashboardAuth(options.token, readOnly, local);
   const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 4 * 1024 * 1024 });
   try {
     await buildApp(app, client, auth, log);
@@ -99,10 +113,12 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
   const address = app.server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
+  const loginCode = auth.newLoginCode();
   let closing: Promise<void> | undefined;
   return {
     url,
     port: boundPort,
+    loginUrl: loginCode === undefined ? undefined : `${url}/login?code=${loginCode}`,
     app,
     close: () => {
       closing ??= app.close().then(() => client.close());
@@ -182,6 +198,11 @@ function sendPage(reply: FastifyReply, html: string): FastifyReply {
 
 const ANSI_TERMINAL_JS = `window.AnsiTerminal = (${AnsiTerminal.toString()});\n`;
 
+// What the login form asks for: the token, or the local secret and where it is.
+function loginKind(auth: DashboardAuth): LoginKind {
+  return auth.local === undefined ? { kind: 'token' } : { kind: 'local', secretPath: auth.local.path };
+}
+
 function registerPages(app: FastifyInstance, auth: DashboardAuth): void {
   const shell = (request: FastifyRequest, page: 'list' | 'task' | 'schedules', taskId?: string) =>
     renderPanelShell({
@@ -190,6 +211,7 @@ function registerPages(app: FastifyInstance, auth: DashboardAuth): void {
       csrf: request.caller?.kind === 'session' ? request.caller.csrf : undefined,
       readOnly: auth.readOnly,
       loggedIn: request.caller?.kind === 'session',
+      offerLogin: auth.local !== undefined && request.caller?.kind !== 'session',
     });
   app.get('/', async (request, reply) => sendPage(reply, shell(request, 'list')));
   app.get('/schedules', async (request, reply) => sendPage(reply, shell(request, 'schedules')));
@@ -207,17 +229,26 @@ function registerPages(app: FastifyInstance, auth: DashboardAuth): void {
   asset('/assets/ansi-terminal.js', 'text/javascript; charset=utf-8', ANSI_TERMINAL_JS);
 
   app.get('/login', async (request, reply) => {
-    if (!auth.required) return reply.redirect('/', 303);
-    return sendPage(reply, renderLoginPage(safeNext((request.query as { next?: unknown }).next), false));
+    if (!auth.canLogIn) return reply.redirect('/', 303);
+    const query = request.query as { next?: unknown; code?: unknown };
+    const next = safeNext(query.next);
+    if (query.code === undefined) return sendPage(reply, renderLoginPage(next, loginKind(auth)));
+    // The one-time link printed at start: its code opens a session once, then is spent.
+    if (typeof query.code !== 'string' || !auth.takeLoginCode(query.code)) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      return sendPage(reply.code(401), renderLoginPage(next, loginKind(auth), 'spent-link'));
+    }
+    void reply.setCookie(SESSION_COOKIE, auth.newSession(), auth.sessionCookieOptions(request));
+    return reply.redirect(next, 303);
   });
   app.post('/login', async (request, reply) => {
-    if (!auth.required) return reply.redirect('/', 303);
+    if (!auth.canLogIn) return reply.redirect('/', 303);
     const form = (request.body ?? {}) as { token?: unknown; next?: unknown };
     const next = safeNext(form.next);
     if (typeof form.token !== 'string' || !auth.tokenMatches(form.token.trim())) {
       // A pause per wrong guess; tokens are long, this only makes scripted guessing noisier.
       await new Promise((resolve) => setTimeout(resolve, 250));
-      return sendPage(reply.code(401), renderLoginPage(next, true));
+      return sendPage(reply.code(401), renderLoginPage(next, loginKind(auth), 'wrong'));
     }
     void reply.setCookie(SESSION_COOKIE, auth.newSession(), auth.sessionCookieOptions(request));
     return reply.redirect(next, 303);

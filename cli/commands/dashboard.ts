@@ -11,6 +11,7 @@ export default class Dashboard extends BaseCommand {
   static override description =
     'Serves until Ctrl-C: the task panel at /, Bull Board at /queues, the REST API under /api (OpenAPI at /api/openapi.json), /healthz and /metrics. ' +
     'It listens on 127.0.0.1 unless told otherwise; any other --host needs a token, from $OPENCLAW_AGENT_DASHBOARD_TOKEN or --token-file. ' +
+    'Without a token, reads are open on loopback and writes need the local secret in the data directory (the CLI and the client read it); a browser logs in once through the link printed at start. ' +
     "With --stream, --json or --watch it prints the original tool's JSON views instead of serving.";
   static override examples = [
     '<%= config.bin %> dashboard',
@@ -61,6 +62,9 @@ export default class Dashboard extends BaseCommand {
     process.stderr.write(
       `openclaw-agent: dashboard on ${dashboard.url}/ (Bull Board at ${dashboard.url}/queues) — Ctrl-C stops it\n`,
     );
+    // On the terminal only, never in a log: the link opens a browser session once.
+    if (dashboard.loginUrl !== undefined)
+      process.stderr.write(`openclaw-agent: to make changes from a browser, open once: ${dashboard.loginUrl}\n`);
     await untilSignal();
     await dashboard.close();
     const { exitAfterShutdown } = await import('../../workers/shutdown.js');

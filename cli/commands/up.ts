@@ -47,6 +47,9 @@ export default class Up extends BaseCommand {
               onLog: (line) => say(`[dashboard] ${line}`),
             });
             say(`dashboard on ${dashboard.url}/ (Bull Board at ${dashboard.url}/queues)`);
+            // On the terminal only (a foreground stack), never in a log: the link opens a browser session once.
+            if (dashboard.loginUrl !== undefined)
+              say(`to make changes from a browser, open once: ${dashboard.loginUrl}`);
             return dashboard;
           }
         : undefined,

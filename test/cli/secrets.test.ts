@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type RunningDashboard } from '../../bull-board/server.js';
+import { readLocalSecret } from '../../src/config/local-secret.js';
 import { BIN, createHarness, eventually, FAKE_CLAUDE, stopProcess, type Harness } from '../helpers/harness.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
 
@@ -53,7 +54,7 @@ defaults:
     worker.stdout!.on('data', (chunk: Buffer) => (workerLog += chunk.toString()));
     worker.stderr!.on('data', (chunk: Buffer) => (workerLog += chunk.toString()));
     await eventually(async () => (workerLog.includes('ready') ? true : undefined), 'the worker to be ready');
-    dashboard = await startDashboard({ config: h.config(), port: 0 });
+    dashboard = await startDashboard({ config: h.config(), port: 0, home: h.home });
 
     const shell = await h.cli([
       'run',
@@ -108,7 +109,8 @@ defaults:
   it('a task posted to the dashboard API is signed (the worker checks signatures) and runs', async () => {
     const response = await fetch(`${dashboard.url}/api/tasks`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      // Writes on loopback want the local secret, as the CLI and the client send it.
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await readLocalSecret(h.home)}` },
       body: JSON.stringify({ executor: 'vault', payload: { type: 'shell_command', command: 'true' } }),
     });
     const created = (await response.json()) as { task_id: string };

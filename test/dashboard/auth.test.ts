@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type RunningDashboard } from '../../bull-board/server.js';
+import { readLocalSecret } from '../../src/config/local-secret.js';
 import { createHarness, type Harness } from '../helpers/harness.js';
 
 const TOKEN = `token-${randomUUID()}`;
@@ -28,7 +29,7 @@ describe('dashboard auth', () => {
   let h: Harness;
   const running: RunningDashboard[] = [];
   const start = async (options: { host?: string; token?: string; readOnly?: boolean }) => {
-    const dashboard = await startDashboard({ config: h.config(), port: 0, ...options });
+    const dashboard = await startDashboard({ config: h.config(), port: 0, home: h.home, ...options });
     running.push(dashboard);
     return dashboard;
   };
@@ -191,10 +192,12 @@ describe('dashboard auth', () => {
 
   it('refuses cross-site mutations on loopback without a token, and serves same-site ones', async () => {
     const { url } = await start({});
+    // Writes on loopback want the local secret, as the CLI and the client send it.
+    const authorization = `Bearer ${await readLocalSecret(h.home)}`;
     const post = (origin?: string) =>
       call(`${url}/api/tasks`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...(origin ? { origin } : {}) },
+        headers: { 'content-type': 'application/json', authorization, ...(origin ? { origin } : {}) },
         body: JSON.stringify(shellTask),
       });
     expect((await post('http://evil.example')).status).toBe(403);

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type RunningDashboard } from '../../bull-board/server.js';
+import { readLocalSecret } from '../../src/config/local-secret.js';
 import { createHarness, type Harness } from '../helpers/harness.js';
 import { KNOWN_ID } from './cli-args.js';
 import { expectOneLine, fuzzParameters, junkText, STACK_FRAME } from './fuzz-support.js';
@@ -221,10 +222,11 @@ const queryString = fc
 describe('API body fuzz: never a 5xx, every 4xx a JSON one-line message', () => {
   let h: Harness;
   let dashboard: RunningDashboard;
+  let authorization = '';
   const tally = { refused: 0, accepted: 0 };
 
   async function send(method: string, path: string, body?: string, type?: string): Promise<Answer> {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { authorization };
     if (type !== undefined && type !== '') headers['content-type'] = type;
     const response = await fetch(dashboard.url + path, { method, headers, body });
     return { status: response.status, type: response.headers.get('content-type') ?? '', text: await response.text() };
@@ -239,7 +241,9 @@ describe('API body fuzz: never a 5xx, every 4xx a JSON one-line message', () => 
       executor: 'idle',
       payload: { type: 'shell_command', command: 'true', args: [], env: {} },
     });
-    dashboard = await startDashboard({ config: h.config(), port: 0 });
+    dashboard = await startDashboard({ config: h.config(), port: 0, home: h.home });
+    // Writes on loopback want the local secret, as the CLI and the client send it.
+    authorization = `Bearer ${await readLocalSecret(h.home)}`;
   });
   afterAll(async () => {
     await dashboard?.close();

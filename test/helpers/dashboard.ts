@@ -21,7 +21,7 @@ export async function startDashboardWithWorker(
   const h = createHarness(options.harness);
   try {
     await h.startWorker(options.executor);
-    const dashboard = await startDashboard({ config: h.config(), port: 0, token });
+    const dashboard = await startDashboard({ config: h.config(), port: 0, token, home: h.home });
     return { h, dashboard, client: createClient({ url: dashboard.url, token }) };
   } catch (error) {
     await h.cleanup();
