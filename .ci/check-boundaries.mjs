@@ -31,7 +31,7 @@ const DOMAINS = {
   ),
   schedules: ['config', 'errors', 'redis', 'tasks', 'text'],
   stack: ['config', 'errors', 'executors', 'redis', 'text'],
-  api: ['errors', 'git', 'logs', 'schedules', 'tasks', 'text'],
+  api: ['config', 'errors', 'git', 'logs', 'schedules', 'tasks', 'text'],
   mcp: ['api', 'claude', 'config', 'errors', 'git', 'logs', 'redis', 'schedules', 'tasks', 'text'],
   worker: [
     'claude',

@@ -1,4 +1,5 @@
 // A typed client of the REST API: what the CLI does, from any program that can reach the dashboard.
+import { readLocalSecret } from '../config/local-secret.js';
 import { UserFacingError, type ErrorCode } from '../errors.js';
 import type { LogEntry } from '../logs/log-stream.js';
 import type { TaskStatus } from '../tasks/status.js';
@@ -23,6 +24,7 @@ import {
   type ApiSchedule,
   type ApiTask,
 } from './contract.js';
+import { isLoopbackHost } from './loopback-host.js';
 import { readServerSentEvents, toLogEntry } from './sse.js';
 
 /** Filters of `GET /api/tasks`. */
@@ -113,8 +115,13 @@ function errorCodeOf(status: number, path: string): ErrorCode {
 export interface ApiClientOptions {
   /** The dashboard's address, like `http://127.0.0.1:3000`. */
   url: string;
-  /** Sent as `Authorization: Bearer`; needed when the dashboard has a token. */
+  /**
+   * Sent as `Authorization: Bearer`; needed when the dashboard has a token. @default on a loopback
+   * `url`, the local secret of `home` (what a dashboard without a token wants for writes), if any
+   */
   token?: string;
+  /** The data directory whose local secret is sent to a loopback `url` without a `token`. @default dataDir() */
+  home?: string;
 }
 
 export interface ApiFollowOptions {
@@ -165,13 +172,24 @@ export interface ApiClient {
 
 export function createClient(options: ApiClientOptions): ApiClient {
   const base = options.url.replace(/\/+$/, '');
-  const headers = (extra: Record<string, string> = {}): Record<string, string> =>
-    options.token ? { authorization: `Bearer ${options.token}`, ...extra } : extra;
+  const loopback = isLoopbackHost(new URL(base).hostname);
+  let localSecret: string | undefined;
+  // The token given, else on loopback the local secret (read when first needed, until found).
+  const bearer = async (): Promise<string | undefined> => {
+    if (options.token) return options.token;
+    if (!loopback) return undefined;
+    localSecret ??= await readLocalSecret(options.home);
+    return localSecret;
+  };
+  const headers = async (extra: Record<string, string> = {}): Promise<Record<string, string>> => {
+    const token = await bearer();
+    return token ? { authorization: `Bearer ${token}`, ...extra } : extra;
+  };
 
   async function send(method: string, path: string, body?: unknown): Promise<string> {
     const response = await fetch(base + path, {
       method,
-      headers: headers(body === undefined ? {} : { 'content-type': 'application/json' }),
+      headers: await headers(body === undefined ? {} : { 'content-type': 'application/json' }),
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
@@ -189,7 +207,7 @@ export function createClient(options: ApiClientOptions): ApiClient {
   const create = (body: ApiCreateTaskBody) => call(ApiCreatedTaskSchema, 'POST', '/api/tasks', body);
 
   async function tail(id: string, lines: number): Promise<string> {
-    const response = await fetch(`${base}${taskPath(id)}/logs?tail=${lines}`, { headers: headers() });
+    const response = await fetch(`${base}${taskPath(id)}/logs?tail=${lines}`, { headers: await headers() });
     const text = await response.text();
     if (!response.ok) throw new ApiError(response.status, errorMessage(response.status, text));
     return text;
@@ -310,7 +328,7 @@ function taskBody(payload: TaskPayload, o: ApiScheduledTaskOptions): ApiCreateSc
 // resuming after the last entry seen, until the end marker.
 async function* followTaskLog(
   url: string,
-  headers: (extra?: Record<string, string>) => Record<string, string>,
+  headers: (extra?: Record<string, string>) => Promise<Record<string, string>>,
   o: ApiFollowOptions,
 ): AsyncGenerator<LogEntry> {
   let lastId = o.afterId;
@@ -318,9 +336,13 @@ async function* followTaskLog(
   const query = o.transcript ? '?view=transcript' : '';
   for (;;) {
     let response: Response;
+    const requestHeaders = await headers({
+      accept: 'text/event-stream',
+      ...(lastId ? { 'last-event-id': lastId } : {}),
+    });
     try {
       response = await fetch(`${url}${query}`, {
-        headers: headers({ accept: 'text/event-stream', ...(lastId ? { 'last-event-id': lastId } : {}) }),
+        headers: requestHeaders,
         signal: o.signal,
       });
     } catch (error) {
