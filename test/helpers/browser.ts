@@ -76,3 +76,12 @@ export async function logIn(page: Page, dashboardUrl: string, token: string): Pr
   await page.click('button[type=submit]');
   await page.waitForURL(`${dashboardUrl}/`);
 }
+
+/**
+ * Logs in through the one-time link a dashboard without a token prints at start (its `loginUrl`),
+ * as its owner would by opening it, and waits for the panel.
+ */
+export async function logInOnce(page: Page, loginUrl: string): Promise<void> {
+  await page.goto(loginUrl);
+  await page.waitForURL(`${new URL(loginUrl).origin}/`);
+}
