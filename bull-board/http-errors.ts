@@ -63,7 +63,8 @@ export function sendError(reply: FastifyReply, status: number, message: string):
 export function errorHandler(onLog: (line: string) => void) {
   return (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const { status, message } = describeHttpError(error);
-    if (status >= 500) onLog(`${request.method} ${request.url}: ${message}`);
+    // A one-time login code stays on the terminal it was printed on.
+    if (status >= 500) onLog(`${request.method} ${request.url.replace(/([?&]code=)[^&#]*/g, '$1…')}: ${message}`);
     return sendError(reply, status, message);
   };
 }

@@ -25,10 +25,9 @@ export async function readLocalSecret(home: string = dataDir()): Promise<string 
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new ConfigError(
-      `cannot read the local secret ${escapeControls(file)} (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
-    );
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw new ConfigError(`cannot read the local secret ${escapeControls(file)} (${code ?? String(error)})`);
   }
   if (process.platform !== 'win32') {
     const mode = (await stat(file)).mode & 0o777;
@@ -53,10 +52,10 @@ export async function readLocalSecret(home: string = dataDir()): Promise<string 
 export async function ensureLocalSecret(home: string = dataDir()): Promise<string> {
   const existing = await readLocalSecret(home);
   if (existing !== undefined) return existing;
-  await mkdir(home, { recursive: true, mode: 0o700 });
   const file = localSecretPath(home);
   const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   try {
+    await mkdir(home, { recursive: true, mode: 0o700 });
     const handle = await open(temp, 'wx', 0o600);
     try {
       await handle.writeFile(`${randomBytes(32).toString('hex')}\n`);
@@ -71,10 +70,10 @@ export async function ensureLocalSecret(home: string = dataDir()): Promise<strin
   } catch (error) {
     if (error instanceof ConfigError) throw error;
     throw new ConfigError(
-      `cannot make the local secret ${escapeControls(file)} (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+      `cannot make the local secret ${escapeControls(file)} (${(error as NodeJS.ErrnoException).code ?? String(error)}): set OPENCLAW_AGENT_HOME to a directory of yours, or give the dashboard a token`,
     );
   } finally {
-    await rm(temp, { force: true });
+    await rm(temp, { force: true }).catch(() => {});
   }
   const secret = await readLocalSecret(home);
   if (secret === undefined)

@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard } from '../../bull-board/server.js';
-import { localSecretPath, readLocalSecret } from '../../src/config/local-secret.js';
+import { ensureLocalSecret, localSecretPath, readLocalSecret } from '../../src/config/local-secret.js';
 import { launchBrowser, loopbackContext, logInOnce, screenshotPath } from '../helpers/browser.js';
 import { BIN, ROOT, createHarness, eventually, stopProcess, type Harness } from '../helpers/harness.js';
 import { connectMcpHttp } from '../helpers/mcp-client.js';
@@ -294,10 +294,18 @@ describe('the local secret file', () => {
     expect(statSync(path.dirname(file)).isDirectory()).toBe(true);
   });
 
+  it('cannot be made where no directory can be, in one line that says what to do', async () => {
+    const blocker = path.join(h.dir, 'a-file');
+    writeFileSync(blocker, '');
+    const home = path.join(blocker, 'data');
+    await expect(ensureLocalSecret(home)).rejects.toThrow(
+      `cannot make the local secret ${localSecretPath(home)} (ENOTDIR): set OPENCLAW_AGENT_HOME to a directory of yours, or give the dashboard a token`,
+    );
+  });
+
   it('is refused when other users may read it, without showing it', async () => {
     const home = path.join(h.dir, 'leaky');
-    const secret = await (await import('../../src/config/local-secret.js')).ensureLocalSecret(home);
-    const { chmodSync } = await import('node:fs');
+    const secret = await ensureLocalSecret(home);
     chmodSync(localSecretPath(home), 0o644);
     const error = await readLocalSecret(home).catch((e: unknown) => e as Error);
     expect((error as Error).message).toBe(
