@@ -115,7 +115,7 @@ try {
   // are timed on CLOCK_MONOTONIC, which every process of this host shares (Node's hrtime, Python's
   // monotonic_ns): the peer's clock starts right before its posix_spawn call. Samples interleave.
   const dashboard = await startDashboard();
-  const api = createClient({ url: dashboard.url });
+  const api = createClient({ url: dashboard.url, home });
   const peer = startSpawnPeer();
   const openedHr = () =>
     new Promise((resolve) => {
