@@ -90,11 +90,16 @@ export {
   DEFAULT_REDIS_URL,
   isRedisConnectionError,
   redactRedisUrl,
+  type RedisClient,
   resolveRedisUrl,
 } from './redis/connection.js';
 export {
   buildRedisOptions,
+  type ClusterTarget,
+  hasHashTag,
+  isClusterUrl,
   isSentinelUrl,
+  parseClusterUrl,
   parseSentinelUrl,
   type RedisSettings,
   type SentinelTarget,

@@ -1,6 +1,6 @@
 // A running Claude task's progress on its record, read from its output: session, turns, last
 // tool, tokens and the result; and why a run failed, or that it hit the usage limit.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import {
   ClaudeLineSplitter,
   describeClaudeEvent,
@@ -52,7 +52,7 @@ export class ClaudeProgress {
   private limitResetsAt: number | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: TaskKeys,
     private readonly taskId: string,
     recorded: ClaudeProgressFields | undefined,

@@ -1,7 +1,7 @@
 // Claude's account usage limit: a task waits for the reset and resumes its session, and the
 // executor's other Claude tasks are held meanwhile.
 import { DelayedError, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { TaskKeys } from '../tasks/keys.js';
 import type { TaskRequest } from '../tasks/request.js';
 import type { TaskRecord } from '../tasks/record.js';
@@ -45,13 +45,17 @@ export function waitEnd(resetsAt: number | undefined, now = Date.now(), random =
 }
 
 /** Until when the executor's Claude tasks are held, if they are. */
-export async function executorHoldUntil(redis: Redis, keys: TaskKeys, executor: string): Promise<number | undefined> {
+export async function executorHoldUntil(
+  redis: RedisClient,
+  keys: TaskKeys,
+  executor: string,
+): Promise<number | undefined> {
   const until = Number(await redis.get(keys.limitHold(executor)));
   return until > Date.now() ? until : undefined;
 }
 
 /** Holds the executor's Claude tasks until `until` (a later hold stands). */
-export async function holdExecutor(redis: Redis, keys: TaskKeys, executor: string, until: number): Promise<void> {
+export async function holdExecutor(redis: RedisClient, keys: TaskKeys, executor: string, until: number): Promise<void> {
   const current = await executorHoldUntil(redis, keys, executor);
   if (current !== undefined && current >= until) return;
   await redis.set(keys.limitHold(executor), String(until), 'PX', Math.max(1, until - Date.now()));
@@ -62,7 +66,7 @@ export async function holdExecutor(redis: Redis, keys: TaskKeys, executor: strin
  * and says on the record what it waits for. Throws BullMQ's DelayedError: the processor must end.
  */
 export async function waitForLimit(
-  redis: Redis,
+  redis: RedisClient,
   keys: TaskKeys,
   job: Job,
   taskId: string,

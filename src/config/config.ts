@@ -171,7 +171,8 @@ export const ConfigSchema = z
         url: z.string().min(1).optional(),
         /**
          * Key prefix for queues, records and logs. One `{…}` makes it a Redis Cluster hash tag
-         * (`{openclaw}`): every key of the deployment then lands in one slot. @default "openclaw"
+         * (`{openclaw}`): every key of the deployment then lands in one slot, which a
+         * `redis+cluster://` URL requires. @default "openclaw"
          */
         prefix: z
           .string()

@@ -1,5 +1,5 @@
 // The worker's steps for a worktree task: into its worktree before the run, changes recorded after.
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { ExecutorConfig } from '../config/config.js';
 import { describeError } from '../errors.js';
 import type { Executor } from '../executors/executor.js';
@@ -22,7 +22,7 @@ import {
 export interface WorktreeDeps {
   executor: Executor;
   executorConfig: ExecutorConfig;
-  redis: Redis;
+  redis: Redis | Cluster;
   keys: TaskKeys;
 }
 

@@ -1,6 +1,6 @@
 // A task's log in a Redis Stream: output appended with its checkpoint and capped, and reading,
 // tailing and following it.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { formatByteSize } from '../config/byte-size.js';
 import { CommandFrame, type CommandArg } from '../redis/command-frame.js';
 import type { Config } from '../config/config.js';
@@ -139,7 +139,7 @@ export class LogWriter {
   onAppended: ((chunks: readonly OutputChunk[]) => void) | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: TaskKeys,
     private readonly taskId: string,
     private readonly caps: LogCaps,
@@ -221,7 +221,7 @@ function parseEntries(raw: [string, string[]][]): LogEntry[] {
 
 /** One entry of a task's log by its id; undefined when it is not (or no longer) there. */
 export async function readLogEntry(
-  redis: Redis,
+  redis: RedisClient,
   keys: TaskKeys,
   taskId: string,
   id: string,
@@ -235,7 +235,7 @@ interface LogTrim {
   droppedBytes: number;
 }
 
-async function readTrim(redis: Redis, keys: TaskKeys, taskId: string): Promise<LogTrim | undefined> {
+async function readTrim(redis: RedisClient, keys: TaskKeys, taskId: string): Promise<LogTrim | undefined> {
   const [keptFrom, dropped] = await redis.hmget(keys.record(taskId), 'log_kept_from', 'log_dropped');
   const droppedBytes = Number(dropped);
   return keptFrom && droppedBytes > 0 ? { keptFrom, droppedBytes } : undefined;
@@ -264,7 +264,7 @@ function trimNote(id: string, droppedBytes: number): LogEntry {
  * with a note first where the cap dropped some.
  */
 export async function readLog(
-  redis: Redis,
+  redis: RedisClient,
   keys: TaskKeys,
   taskId: string,
   afterId = '-',
@@ -293,7 +293,7 @@ export async function readLog(
  * `lastId` is the newest entry id read (follow from there), `0` for an empty log.
  */
 export async function readLogTail(
-  redis: Redis,
+  redis: RedisClient,
   keys: TaskKeys,
   taskId: string,
   lines: number,
@@ -375,7 +375,7 @@ export interface FollowOptions {
  * or when the task ended without one.
  */
 export async function followLog(
-  redis: Redis,
+  redis: RedisClient,
   keys: TaskKeys,
   taskId: string,
   onEntry: (entry: LogEntry) => void,

@@ -1,6 +1,6 @@
 // The worker that delivers each ended task's webhooks and notifier announcements from the outbox, with retries.
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { z } from 'zod';
 import type { LoadedConfig } from '../config/config.js';
 import { describeError } from '../errors.js';
@@ -49,7 +49,7 @@ class RetryableDelivery extends Error {
 
 export interface DeliveryWorkerOptions {
   config: LoadedConfig;
-  redis: Redis;
+  redis: RedisClient;
   keys: TaskKeys;
   /** Deliveries in flight at once. @default 16 */
   concurrency?: number;

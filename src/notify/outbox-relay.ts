@@ -1,6 +1,6 @@
 // Moves outbox entries into the delivery queue, once each, whichever worker relays them.
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { LoadedConfig } from '../config/config.js';
 import type { TaskKeys } from '../tasks/keys.js';
 import { NOTIFIER_PREFIX } from '../tasks/record.js';
@@ -26,7 +26,12 @@ export const WEBHOOK_JOB = 'deliver';
 export const NOTIFY_JOB = 'notify';
 
 /** Relays every entry of the outbox (and of earlier versions' outbox); returns how many. */
-export async function relayOutbox(redis: Redis, keys: TaskKeys, queue: Queue, config: LoadedConfig): Promise<number> {
+export async function relayOutbox(
+  redis: RedisClient,
+  keys: TaskKeys,
+  queue: Queue,
+  config: LoadedConfig,
+): Promise<number> {
   let relayed = 0;
   for (const list of [keys.outbox(), keys.legacyOutbox()]) {
     for (;;) {
@@ -45,7 +50,7 @@ export async function relayOutbox(redis: Redis, keys: TaskKeys, queue: Queue, co
 
 // Marks each delivery pending, then adds its job.
 async function queueDeliveries(
-  redis: Redis,
+  redis: RedisClient,
   keys: TaskKeys,
   queue: Queue,
   config: LoadedConfig,

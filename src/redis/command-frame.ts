@@ -1,5 +1,6 @@
 // A Redis command framed in a buffer kept for reuse: how large log appends are sent.
-import { Command, type Redis } from 'ioredis';
+import { Command } from 'ioredis';
+import type { RedisClient } from './connection.js';
 
 export type CommandArg = string | Buffer | number;
 
@@ -13,9 +14,10 @@ export class CommandFrame {
   private buffer = Buffer.allocUnsafe(0);
 
   /** Sends `name args…` on `redis` (its queue, its replies as ioredis gives them). */
-  send(redis: Redis, name: string, args: readonly CommandArg[]): Promise<unknown> {
+  send(redis: RedisClient, name: string, args: readonly CommandArg[]): Promise<unknown> {
     const frame = this.frame(name, args);
-    const command = new Command(name, [], { replyEncoding: 'utf8' });
+    // The arguments are there only for a Cluster client to find the keys' slot (and node).
+    const command = new Command(name, [...args], { replyEncoding: 'utf8' });
     // Written as it is, now or after a reconnect: the frame stays untouched until the reply.
     command.toWritable = () => frame;
     return redis.sendCommand(command) as Promise<unknown>;

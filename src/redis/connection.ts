@@ -1,13 +1,22 @@
 // Connecting to Redis: which URL, waiting until it is ready, one-line errors that say what to do.
-import { Redis, type RedisOptions } from 'ioredis';
-import { RedisUnreachableError } from '../errors.js';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { ConfigError, RedisUnreachableError } from '../errors.js';
 import {
   buildRedisOptions,
+  clusterPrefixProblem,
   DEFAULT_SENTINEL_PASSWORD_ENV,
+  isClusterUrl,
   isSentinelUrl,
+  parseClusterUrl,
   redactRedisUrl,
   type RedisSettings,
 } from './options.js';
+
+/**
+ * A connection to one Redis (maybe found through Sentinels) or to a Redis Cluster. Both take the
+ * same commands; on a Cluster every command of ours names keys of one slot (the hash-tagged prefix).
+ */
+export type RedisClient = Redis | Cluster;
 
 export { redactRedisUrl } from './options.js';
 
@@ -19,6 +28,15 @@ export function isRedisConnectionError(error: unknown): boolean {
       error.message,
     )
   );
+}
+
+/**
+ * Destroys the client's sockets (a Cluster's: one per node) without a graceful close, which would
+ * wait on a silent peer; ioredis reconnects and sends the unanswered commands again.
+ */
+export function destroySockets(redis: RedisClient, error: Error): void {
+  const connections = redis instanceof Cluster ? redis.nodes() : [redis];
+  for (const connection of connections) connection.stream?.destroy(error);
 }
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -37,36 +55,26 @@ export interface ConnectOptions {
   persistent?: boolean;
   /** Give up connecting after this long. @default 2500 */
   connectTimeoutMs?: number;
-  /** The config's `redis` section: TLS files and the Sentinels' password env. @default none: system CAs, no client certificate */
+  /**
+   * The config's `redis` section: TLS files, the Sentinels' password env, and the prefix (which a
+   * Cluster URL needs to be a hash tag). @default none: system CAs, no client certificate
+   */
   settings?: RedisSettings;
 }
 
 /**
  * Opens a connection and waits until it is ready, failing with one clear line if Redis is not
  * there or refuses us. `rediss://` URLs use `redis.tls`; `redis+sentinel://` URLs ask the Sentinels
- * for the master. Connections made from it with `duplicate()` inherit all of that.
+ * for the master; `redis+cluster://` URLs open a Cluster client (and need a hash-tagged prefix).
+ * Connections made from it with `duplicate()` inherit all of that.
  */
-export async function connectRedis(url: string, options: ConnectOptions = {}): Promise<Redis> {
+export async function connectRedis(url: string, options: ConnectOptions = {}): Promise<RedisClient> {
   const persistent = options.persistent ?? false;
   const timeoutMs = options.connectTimeoutMs ?? 2500;
-  const target = buildRedisOptions(url, options.settings);
-  const redisOptions: RedisOptions = {
-    ...target.options,
-    lazyConnect: true,
-    connectTimeout: timeoutMs,
-    // BullMQ workers need null here so blocking commands survive reconnects.
-    maxRetriesPerRequest: persistent ? null : 1,
-    enableOfflineQueue: true,
-    retryStrategy: persistent ? (times) => Math.min(times * 200, 2000) : () => null,
-    // A long-lived connection that gets no byte for 20 s while a command waits is dead (its TCP
-    // state dropped on the way): start it anew. Blocking reads here wait at most 10 s (BullMQ's cap).
-    socketTimeout: persistent ? 20_000 : undefined,
-    // While a failover is under way the Sentinels may all be briefly unreachable or still name the old master.
-    sentinelRetryStrategy: persistent ? (times) => Math.min(times * 200, 2000) : () => null,
-  };
-  const redis = target.url === undefined ? new Redis(redisOptions) : new Redis(target.url, redisOptions);
+  const redis = isClusterUrl(url) ? createCluster(url, options) : createRedis(url, options);
   let lastError: unknown;
   let timer: NodeJS.Timeout | undefined;
+  let nodeError: unknown;
   try {
     await Promise.race([
       redis.connect(),
@@ -77,17 +85,77 @@ export async function connectRedis(url: string, options: ConnectOptions = {}): P
           lastError = error;
           if (!persistent || isRefusal(error)) reject(error instanceof Error ? error : new Error(String(error)));
         });
+        // A Cluster client's own error says only that no node answered; what the nodes said is the cause.
+        redis.on('node error', (error: unknown) => {
+          nodeError = error;
+          if (isRefusal(error)) reject(error instanceof Error ? error : new Error(String(error)));
+        });
       }),
     ]);
   } catch (error) {
     redis.disconnect();
     const passwordEnv = options.settings?.sentinel_password_env ?? DEFAULT_SENTINEL_PASSWORD_ENV;
-    throw new RedisUnreachableError(explainConnectError(url, lastError ?? error, passwordEnv), error);
+    throw new RedisUnreachableError(explainConnectError(url, nodeError ?? lastError ?? error, passwordEnv), error);
   } finally {
     clearTimeout(timer);
   }
   return redis;
 }
+
+// How each connection to a server behaves: long-lived ones (workers, followers) and short-lived
+// ones (one CLI command) differ.
+function nodeBehaviour(persistent: boolean, timeoutMs: number) {
+  return {
+    connectTimeout: timeoutMs,
+    // BullMQ workers need null here so blocking commands survive reconnects.
+    maxRetriesPerRequest: persistent ? null : 1,
+    // A long-lived connection that gets no byte for 20 s while a command waits is dead (its TCP
+    // state dropped on the way): start it anew. Blocking reads here wait at most 10 s (BullMQ's cap).
+    socketTimeout: persistent ? 20_000 : undefined,
+  } satisfies RedisOptions;
+}
+
+// Long-lived connections retry with a backoff capped at 2 s; short-lived ones give up at once.
+function retryDelay(persistent: boolean): (times: number) => number | null {
+  return persistent ? (times) => Math.min(times * 200, 2000) : () => null;
+}
+
+function createRedis(url: string, options: ConnectOptions): Redis {
+  const persistent = options.persistent ?? false;
+  const target = buildRedisOptions(url, options.settings);
+  const redisOptions: RedisOptions = {
+    ...target.options,
+    ...nodeBehaviour(persistent, options.connectTimeoutMs ?? 2500),
+    lazyConnect: true,
+    enableOfflineQueue: true,
+    retryStrategy: retryDelay(persistent),
+    // While a failover is under way the Sentinels may all be briefly unreachable or still name the old master.
+    sentinelRetryStrategy: retryDelay(persistent),
+  };
+  return target.url === undefined ? new Redis(redisOptions) : new Redis(target.url, redisOptions);
+}
+
+// A Cluster client: its node connections behave as one connection would; while a replica is being
+// promoted it asks the nodes again for the slots' masters, with the same backoff.
+function createCluster(url: string, options: ConnectOptions): Cluster {
+  const problem = clusterPrefixProblem(url, options.settings?.prefix ?? DEFAULT_PREFIX);
+  if (problem) throw new ConfigError(problem);
+  const persistent = options.persistent ?? false;
+  const target = parseClusterUrl(url);
+  return new Cluster(target.nodes, {
+    lazyConnect: true,
+    enableOfflineQueue: true,
+    clusterRetryStrategy: retryDelay(persistent),
+    redisOptions: {
+      ...nodeBehaviour(persistent, options.connectTimeoutMs ?? 2500),
+      username: target.username,
+      password: target.password,
+    },
+  });
+}
+
+// The config's default prefix, for callers that pass no settings.
+const DEFAULT_PREFIX = 'openclaw';
 
 const CERT_NOT_TRUSTED =
   /^(SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_UNTRUSTED|CERT_SIGNATURE_FAILURE)$/;
@@ -127,6 +195,12 @@ function explainConnectError(url: string, error: unknown, sentinelPasswordEnv: s
   }
   if (/^redis:/i.test(url) && reason === 'ECONNRESET') {
     return `cannot reach Redis at ${where} (the server closed the connection: ECONNRESET) — use rediss:// if that port speaks TLS`;
+  }
+  if (isClusterUrl(url)) {
+    if (/cluster support disabled/i.test(message)) {
+      return `Redis at ${where} is not a Redis Cluster (cluster support disabled) — use redis://host:port for a single server`;
+    }
+    return `cannot reach the Redis Cluster at ${where} (no node answered with the cluster's slots: ${reason}) — check the node addresses in REDIS_URL and that the cluster is up (redis-cli cluster info)`;
   }
   if (isSentinelUrl(url)) {
     const last = /Last error: (.*)$/s.exec(message)?.[1]?.split('\n')[0] ?? reason;

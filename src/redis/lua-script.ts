@@ -1,6 +1,6 @@
 // Lua scripts run on Redis by their SHA1, sent in full only when Redis lacks them.
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import type { CommandArg, CommandFrame } from './command-frame.js';
 
 /**
@@ -17,7 +17,7 @@ export class LuaScript {
 
   /** Runs the script; with `frame`, the command is framed in that buffer (see CommandFrame). */
   async run(
-    redis: Redis,
+    redis: RedisClient,
     keys: readonly string[],
     args: readonly CommandArg[],
     frame?: CommandFrame,
@@ -30,7 +30,7 @@ export class LuaScript {
    * after any command sent on the connection meanwhile.
    */
   async runReporting(
-    redis: Redis,
+    redis: RedisClient,
     keys: readonly string[],
     args: readonly CommandArg[],
     frame?: CommandFrame,

@@ -1,4 +1,4 @@
-// ioredis options from a Redis URL and the config's `redis` section: TLS, Sentinel, redaction.
+// ioredis options from a Redis URL and the config's `redis` section: TLS, Sentinel, Cluster, redaction.
 import { readFileSync } from 'node:fs';
 import type { RedisOptions } from 'ioredis';
 import type { Config } from '../config/config.js';
@@ -16,13 +16,61 @@ export interface SentinelTarget {
   db?: number;
 }
 
+/** A Redis Cluster: some of its nodes to start from (the rest are discovered) and the credentials of all. */
+export interface ClusterTarget {
+  nodes: { host: string; port: number }[];
+  username?: string;
+  password?: string;
+}
+
 const SENTINEL_SCHEME = /^redis\+sentinel:\/\//i;
+const CLUSTER_SCHEME = /^redis\+cluster:\/\//i;
+const DEFAULT_REDIS_PORT = 6379;
 const DEFAULT_SENTINEL_PORT = 26379;
 export const DEFAULT_SENTINEL_PASSWORD_ENV = 'OPENCLAW_AGENT_SENTINEL_PASSWORD';
 
 /** True for `redis+sentinel://` URLs. */
 export function isSentinelUrl(url: string): boolean {
   return SENTINEL_SCHEME.test(url);
+}
+
+/** True for `redis+cluster://` URLs. */
+export function isClusterUrl(url: string): boolean {
+  return CLUSTER_SCHEME.test(url);
+}
+
+/** True when `prefix` has a `{hash tag}`, so that all keys under it land in one Cluster slot. */
+export function hasHashTag(prefix: string): boolean {
+  return /\{[^{}]+\}/.test(prefix);
+}
+
+/**
+ * Parses `redis+cluster://[user:password@]host[:port][,host[:port]…]`: the nodes to start from
+ * (one that answers is enough) and the credentials every node shares. No database: a Cluster has
+ * only database 0.
+ */
+export function parseClusterUrl(url: string): ClusterTarget {
+  const match = /^redis\+cluster:\/\/(?:([^@/]*)@)?([^/?#@]+)\/?$/i.exec(url);
+  if (!match) throw clusterUrlError(url, 'expected redis+cluster://[user:password@]host:port[,host:port…]');
+  const [, auth, hosts = ''] = match;
+  const target: ClusterTarget = {
+    nodes: hosts.split(',').map((entry) => parseHostPort(url, entry, DEFAULT_REDIS_PORT)),
+  };
+  Object.assign(target, parseAuth(auth));
+  return target;
+}
+
+function clusterUrlError(url: string, reason: string): ConfigError {
+  return new ConfigError(`invalid Redis Cluster URL ${redactRedisUrl(url)}: ${reason}`);
+}
+
+/**
+ * The one-line refusal when a Cluster URL comes with a prefix that is no hash tag: BullMQ's
+ * scripts and our MULTIs touch many keys at once, which a Cluster allows only within one slot.
+ */
+export function clusterPrefixProblem(url: string, prefix: string): string | undefined {
+  if (!isClusterUrl(url) || hasHashTag(prefix)) return undefined;
+  return `redis.prefix "${prefix}" has no {hash tag}, and a Redis Cluster needs one so that every key lands in one slot — set redis.prefix to "{${prefix}}" in the config`;
 }
 
 /**
@@ -34,23 +82,31 @@ export function parseSentinelUrl(url: string): SentinelTarget {
   if (!match)
     throw sentinelUrlError(url, 'expected redis+sentinel://[user:password@]host:port[,host:port…]/master-name');
   const [, auth, hosts = '', master = '', db] = match;
-  const sentinels = hosts.split(',').map((entry) => {
-    const hostPort = /^(\[[^\]]+\]|[^:[\]]+)(?::(\d{1,5}))?$/.exec(entry.trim());
-    if (!hostPort) throw sentinelUrlError(url, `"${entry}" is not a host or host:port`);
-    return {
-      host: hostPort[1]!.replace(/^\[|\]$/g, ''),
-      port: hostPort[2] ? Number(hostPort[2]) : DEFAULT_SENTINEL_PORT,
-    };
-  });
-  const target: SentinelTarget = { sentinels, master: decodeURIComponent(master) };
-  if (auth !== undefined) {
-    const colon = auth.indexOf(':');
-    const username = decodeURIComponent(colon === -1 ? auth : auth.slice(0, colon));
-    if (username) target.username = username;
-    if (colon !== -1) target.password = decodeURIComponent(auth.slice(colon + 1));
-  }
+  const sentinels = hosts.split(',').map((entry) => parseHostPort(url, entry, DEFAULT_SENTINEL_PORT));
+  const target: SentinelTarget = { sentinels, master: decodeURIComponent(master), ...parseAuth(auth) };
   if (db !== undefined) target.db = Number(db);
   return target;
+}
+
+// One `host[:port]` (IPv6 in brackets) of a Sentinel or Cluster URL's list.
+function parseHostPort(url: string, entry: string, defaultPort: number): { host: string; port: number } {
+  const hostPort = /^(\[[^\]]+\]|[^:[\]]+)(?::(\d{1,5}))?$/.exec(entry.trim());
+  if (!hostPort) {
+    const reason = `"${entry}" is not a host or host:port`;
+    throw isClusterUrl(url) ? clusterUrlError(url, reason) : sentinelUrlError(url, reason);
+  }
+  return { host: hostPort[1]!.replace(/^\[|\]$/g, ''), port: hostPort[2] ? Number(hostPort[2]) : defaultPort };
+}
+
+// The `user:password` before the `@`, decoded; an empty user name means the default user.
+function parseAuth(auth: string | undefined): { username?: string; password?: string } {
+  if (auth === undefined) return {};
+  const colon = auth.indexOf(':');
+  const username = decodeURIComponent(colon === -1 ? auth : auth.slice(0, colon));
+  return {
+    ...(username ? { username } : {}),
+    ...(colon === -1 ? {} : { password: decodeURIComponent(auth.slice(colon + 1)) }),
+  };
 }
 
 function sentinelUrlError(url: string, reason: string): ConfigError {
@@ -71,6 +127,11 @@ export function buildRedisOptions(
   url: string,
   settings?: RedisSettings,
 ): { url: string | undefined; options: RedisOptions } {
+  if (isClusterUrl(url)) {
+    throw new ConfigError(
+      `${redactRedisUrl(url)} is a Redis Cluster: connect to it with connectRedis, not one Redis client`,
+    );
+  }
   if (isSentinelUrl(url)) {
     const target = parseSentinelUrl(url);
     const passwordEnv = settings?.sentinel_password_env ?? DEFAULT_SENTINEL_PASSWORD_ENV;

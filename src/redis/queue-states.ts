@@ -1,6 +1,6 @@
 // Where many jobs of one BullMQ queue stand (state, place in line), in one script call.
 import type { JobState } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import { LuaScript } from './lua-script.js';
 
 /** Where a job is in its BullMQ queue, and for a waiting one its place in line (1 = next). */
@@ -50,7 +50,7 @@ const QUEUE_KEYS = ['completed', 'failed', 'delayed', 'prioritized', 'active', '
 
 /** The queue states of `ids`, all jobs of queue `queue` under `prefix`. */
 export async function readQueueStates(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   queue: string,
   ids: readonly string[],

@@ -1,6 +1,6 @@
 // Ending a task that has not started (blocked, scheduled, queued, or between runs): its job leaves
 // the queue, and the task ends cancelled (or killed, when it has run before).
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { LoadedConfig } from '../config/config.js';
 import { finishTask } from './finish.js';
 import type { TaskKeys } from './keys.js';
@@ -12,7 +12,7 @@ import { readKeptRequest } from './store.js';
 
 /** What the steps that end or release waiting tasks need: a TaskClient has all of it. */
 export interface TaskContext {
-  redis: Redis;
+  redis: RedisClient;
   keys: TaskKeys;
   config: LoadedConfig;
 }

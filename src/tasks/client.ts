@@ -2,7 +2,6 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { requireExecutor, type ExecutorConfig, type LoadedConfig } from '../config/config.js';
 import {
   AmbiguousTaskIdError,
@@ -13,7 +12,7 @@ import {
   UnknownExecutorError,
   UsageError,
 } from '../errors.js';
-import { connectRedis, resolveRedisUrl } from '../redis/connection.js';
+import { connectRedis, resolveRedisUrl, type RedisClient } from '../redis/connection.js';
 import { forgetExpiredTasks } from './retention.js';
 import type { WorktreeRequest } from '../git/task-worktree.js';
 import { checkWorktreeWorkspace } from '../git/workspace-check.js';
@@ -162,11 +161,12 @@ function parseJson(text: string): unknown {
 export class TaskClient {
   readonly keys: TaskKeys;
   /** One subscription to the ended channel, shared by every `wait` of this client. */
-  private endNotices: { redis: Redis; listeners: Set<(taskId: string) => void>; ready: Promise<void> } | undefined;
+  private endNotices:
+    { redis: RedisClient; listeners: Set<(taskId: string) => void>; ready: Promise<void> } | undefined;
 
   constructor(
     readonly config: LoadedConfig,
-    readonly redis: Redis,
+    readonly redis: RedisClient,
   ) {
     this.keys = new TaskKeys(config.redis.prefix);
   }

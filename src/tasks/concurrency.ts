@@ -1,7 +1,7 @@
 // Concurrency keys: at most `limit` tasks of a key run at once, across every executor. A worker
 // takes a turn before it starts a run; a task without one waits in line (its job delayed) and is
 // promoted when a turn frees.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { LuaScript } from '../redis/lua-script.js';
 import type { TaskKeys } from './keys.js';
 import type { TaskRecord } from './record.js';
@@ -54,7 +54,7 @@ export function placeInLine(record: Pick<TaskRecord, 'createdAt'>, first: boolea
 
 /** Takes a turn of `key` for task `id`; when none is free, the tasks holding the turns. */
 export async function takeTurn(
-  redis: Redis,
+  redis: RedisClient,
   keys: TaskKeys,
   id: string,
   concurrency: { key: string; limit: number },
@@ -70,7 +70,7 @@ export async function takeTurn(
 
 /** Gives back the turn of an ended task; returns the ids of the waiters to promote. */
 export async function giveBackTurn(
-  redis: Redis,
+  redis: RedisClient,
   keys: TaskKeys,
   id: string,
   concurrency: { key: string; limit: number },
@@ -84,6 +84,6 @@ export async function giveBackTurn(
 }
 
 /** Every task of a key that has not ended is listed, for `replace-queued` and the sweep. */
-export function registerKeyedTask(redis: Redis, keys: TaskKeys, id: string, createdAt: number, key: string) {
+export function registerKeyedTask(redis: RedisClient, keys: TaskKeys, id: string, createdAt: number, key: string) {
   return redis.multi().zadd(keys.concurrencyTasks(key), createdAt, id).sadd(keys.concurrencyKeys(), key).exec();
 }

@@ -1,6 +1,6 @@
 // Tasks that run after others (`--after`): registered when enqueued, released or cancelled when
 // the tasks they wait for end. A blocked task's job waits in its queue's delayed set until then.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { TaskKeys } from './keys.js';
 import { queueOf } from './queues.js';
 import { readQueueStates } from '../redis/queue-states.js';
@@ -25,7 +25,7 @@ export type BlockedDecision =
   { kind: 'wait'; pending: DependencyEnd[] } | { kind: 'release' } | { kind: 'cancel'; reason: string };
 
 /** The tasks waiting for each task of `after` learn of the new one: written before its job is added. */
-export function registerDependent(redis: Redis, keys: TaskKeys, id: string, createdAt: number, after: string[]) {
+export function registerDependent(redis: RedisClient, keys: TaskKeys, id: string, createdAt: number, after: string[]) {
   const multi = redis.multi();
   for (const dependency of after) multi.sadd(keys.dependents(dependency), id);
   multi.zadd(keys.blocked(), createdAt, id);
@@ -33,7 +33,11 @@ export function registerDependent(redis: Redis, keys: TaskKeys, id: string, crea
 }
 
 /** How the tasks of `after` stand: one round trip, and one more per dependency still pending. */
-export async function readDependencyEnds(redis: Redis, keys: TaskKeys, after: string[]): Promise<DependencyEnd[]> {
+export async function readDependencyEnds(
+  redis: RedisClient,
+  keys: TaskKeys,
+  after: string[],
+): Promise<DependencyEnd[]> {
   const pipeline = redis.pipeline();
   for (const id of after) pipeline.hmget(keys.record(id), 'id', 'outcome', 'name', 'executor');
   const replies = (await pipeline.exec()) ?? [];
@@ -56,7 +60,7 @@ export async function readDependencyEnds(redis: Redis, keys: TaskKeys, after: st
  * finished job, `lost` for one gone from its queue; undefined while it waits or runs.
  */
 export async function endedJobOutcome(
-  redis: Redis,
+  redis: RedisClient,
   keys: TaskKeys,
   executor: string,
   id: string,
@@ -92,7 +96,7 @@ function describeUnmet(end: DependencyEnd): string {
  * leaves the blocked index. A job no longer delayed was released before (or removed): fine. A
  * failure while the job is still delayed is thrown; the task stays in the index for the sweep.
  */
-export async function releaseBlocked(redis: Redis, keys: TaskKeys, record: TaskRecord, now = Date.now()) {
+export async function releaseBlocked(redis: RedisClient, keys: TaskKeys, record: TaskRecord, now = Date.now()) {
   await redis
     .multi()
     .hdel(keys.record(record.id), 'blocked')
@@ -116,7 +120,7 @@ export async function releaseBlocked(redis: Redis, keys: TaskKeys, record: TaskR
  * through the `after` of every task on the way, at most `limit` records.
  */
 export async function findDependencyCycle(
-  redis: Redis,
+  redis: RedisClient,
   keys: TaskKeys,
   id: string,
   after: string[],

@@ -1,5 +1,5 @@
 // Ending a task: one atomic step that records its end and queues the announcement of it.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { LoadedConfig } from '../config/config.js';
 import { END_TAG, type EndMarker } from '../logs/log-stream.js';
 import { buildOutboxEntry, isAnnounced } from '../notify/outbox-entry.js';
@@ -52,7 +52,7 @@ export interface TaskAnnouncement {
  * when the caller read it.
  */
 export async function finishTask(
-  redis: Redis,
+  redis: RedisClient,
   keys: TaskKeys,
   taskId: string,
   end: TaskEnd,
@@ -92,7 +92,7 @@ export async function finishTask(
 
 // The outbox entry of the ending task, or undefined when no webhook and no notifier is to hear of it.
 async function outboxEntryOf(
-  redis: Redis,
+  redis: RedisClient,
   keys: TaskKeys,
   taskId: string,
   end: TaskEnd,

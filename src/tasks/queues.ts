@@ -1,14 +1,14 @@
 // One BullMQ Queue object per executor and connection, for every step that moves jobs between states.
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 
-const opened = new WeakMap<Redis, Map<string, Queue>>();
+const opened = new WeakMap<RedisClient, Map<string, Queue>>();
 
 /**
  * The Queue of executor `name` on `redis` (made once per connection). It shares the connection,
  * checks no Redis version and keeps no queue meta: the workers do both.
  */
-export function queueOf(redis: Redis, prefix: string, name: string): Queue {
+export function queueOf(redis: RedisClient, prefix: string, name: string): Queue {
   let queues = opened.get(redis);
   if (!queues) {
     queues = new Map();
@@ -24,7 +24,7 @@ export function queueOf(redis: Redis, prefix: string, name: string): Queue {
 }
 
 /** Closes the Queue objects made on `redis` (the connection itself stays open). */
-export async function closeQueuesOf(redis: Redis): Promise<void> {
+export async function closeQueuesOf(redis: RedisClient): Promise<void> {
   const queues = opened.get(redis);
   opened.delete(redis);
   await Promise.all([...(queues?.values() ?? [])].map((queue) => queue.close()));

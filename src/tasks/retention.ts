@@ -1,5 +1,5 @@
 // Forgetting ended tasks: index entries of expired records are swept under a deployment-wide lock.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { TaskKeys } from './keys.js';
 import { dropSearchEntriesBefore, splitScores } from './search.js';
 
@@ -14,7 +14,7 @@ export const INDEX_SWEEP_EVERY_MS = 10 * 60_000;
  * key); returns how many tasks left the indexes.
  */
 export async function sweepExpiredIndexEntries(
-  redis: Redis,
+  redis: RedisClient,
   keys: TaskKeys,
   retentionMs: number,
   now = Date.now(),
@@ -47,7 +47,11 @@ export async function sweepExpiredIndexEntries(
  * Takes the ids whose records have expired out of the list indexes (created time and ids); an
  * id whose record exists, readable or not, stays. Returns the ids taken out.
  */
-export async function forgetExpiredTasks(redis: Redis, keys: TaskKeys, ids: readonly string[]): Promise<string[]> {
+export async function forgetExpiredTasks(
+  redis: RedisClient,
+  keys: TaskKeys,
+  ids: readonly string[],
+): Promise<string[]> {
   const exists = await Promise.all(ids.map((id) => redis.exists(keys.record(id))));
   const gone = ids.filter((_, i) => exists[i] === 0);
   if (gone.length > 0)

@@ -1,6 +1,7 @@
 // Task search for the dashboard and the API.
 import { randomUUID } from 'node:crypto';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { InvalidInputError } from '../errors.js';
 import type { TaskKeys } from './keys.js';
 import { describePayload, type TaskRequest, type TaskType } from './request.js';
@@ -12,7 +13,7 @@ import type { TaskStatus } from './status.js';
 
 /** What searching needs of a SearchableTasks (structural, so that the client can index at enqueue). */
 export interface SearchableTasks {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly keys: TaskKeys;
   readonly prefix: string;
   views(ids: string[]): Promise<TaskView[]>;
@@ -125,7 +126,7 @@ export function splitScores(page: readonly string[]): { ids: string[]; scores: n
 // Reads the name, command or prompt and labels of the tasks `ids` and queues their word index
 // entries on `write`, each at its score (its creation time); returns how many had a record.
 async function queueWordEntries(
-  redis: Redis,
+  redis: RedisClient,
   keys: TaskKeys,
   ids: readonly string[],
   scores: readonly number[],
@@ -153,7 +154,7 @@ async function queueWordEntries(
  * one that ended lately), at their creation times. Words left with no task leave the word list.
  */
 export async function dropSearchEntriesBefore(
-  redis: Redis,
+  redis: RedisClient,
   keys: TaskKeys,
   cutoff: number,
   survivors: { ids: readonly string[]; createdAt: readonly number[] },

@@ -1,5 +1,5 @@
 // Stop requests (kill, timeout): recorded on the task, announced by pub/sub, obeyed by its worker.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { TaskKeys } from './keys.js';
 import type { TaskRecord } from './record.js';
 
@@ -20,7 +20,12 @@ export const DEFAULT_GRACE_MS = 10_000;
  * workers over pub/sub. The worker that follows the task acts on the nudge at once; a worker
  * that re-attaches later finds the request on the record.
  */
-export async function requestStop(redis: Redis, keys: TaskKeys, taskId: string, request: StopRequest): Promise<void> {
+export async function requestStop(
+  redis: RedisClient,
+  keys: TaskKeys,
+  taskId: string,
+  request: StopRequest,
+): Promise<void> {
   const key = keys.record(taskId);
   await redis
     .multi()
@@ -39,13 +44,17 @@ export function stopRequestOf(record: TaskRecord): StopRequest | undefined {
 }
 
 /** The stop request stored on a record hash, if any. */
-export async function readStopRequest(redis: Redis, keys: TaskKeys, taskId: string): Promise<StopRequest | undefined> {
+export async function readStopRequest(
+  redis: RedisClient,
+  keys: TaskKeys,
+  taskId: string,
+): Promise<StopRequest | undefined> {
   return (await readStopOrEnd(redis, keys, taskId)).request;
 }
 
 /** The stop request on a record hash, and its outcome if the task has ended: one round trip. */
 export async function readStopOrEnd(
-  redis: Redis,
+  redis: RedisClient,
   keys: TaskKeys,
   taskId: string,
 ): Promise<{ request?: StopRequest; outcome?: string }> {

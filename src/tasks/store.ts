@@ -1,5 +1,5 @@
 // Writes to task records: a new task, a run's start, its end, deliveries' states.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { LIMIT_FIELDS } from '../claude/usage-limit.js';
 import { LuaScript } from '../redis/lua-script.js';
 import type { TaskEnd } from './finish.js';
@@ -38,7 +38,7 @@ end
  * written to the connection before this returns, so a command sent next on it runs after.
  */
 export function recordNewTask(
-  redis: Redis,
+  redis: RedisClient,
   keys: TaskKeys,
   id: string,
   createdAt: number,
@@ -61,7 +61,7 @@ export function recordNewTask(
 
 /** The record as a worker finds it; rebuilt from the job's request when Redis lost it in a crash. */
 export async function loadTaskRecord(
-  redis: Redis,
+  redis: RedisClient,
   keys: TaskKeys,
   taskId: string,
   request: TaskRequest,
@@ -91,7 +91,7 @@ return redis.call('HGET', KEYS[1], 'attempt_started_at')
  * start time, its pid and the executor's handle. Returns this run's start time.
  */
 export async function markTaskStarted(
-  redis: Redis,
+  redis: RedisClient,
   keys: TaskKeys,
   taskId: string,
   handle: Record<string, string>,
@@ -110,7 +110,7 @@ export async function markTaskStarted(
  * output offsets and any wait it ended, and says `note` in the log.
  */
 export async function beginAttempt(
-  redis: Redis,
+  redis: RedisClient,
   keys: TaskKeys,
   taskId: string,
   run: number,
@@ -131,7 +131,7 @@ export async function beginAttempt(
 
 /** Appends a run's end to the attempt history; the task itself may go on with a retry. */
 export async function recordAttemptEnd(
-  redis: Redis,
+  redis: RedisClient,
   keys: TaskKeys,
   taskId: string,
   attempt: number,
@@ -169,7 +169,7 @@ return 1
  * cleaned up meanwhile is not brought back as a hash without a TTL.
  */
 export async function setDeliveryField(
-  redis: Redis,
+  redis: RedisClient,
   keys: TaskKeys,
   taskId: string,
   field: string,
@@ -185,7 +185,11 @@ export async function setDeliveryField(
 export const REQUEST_FIELD = 'request';
 
 /** The request a task was enqueued with, as kept on its record; undefined when unreadable or gone. */
-export async function readKeptRequest(redis: Redis, keys: TaskKeys, taskId: string): Promise<TaskRequest | undefined> {
+export async function readKeptRequest(
+  redis: RedisClient,
+  keys: TaskKeys,
+  taskId: string,
+): Promise<TaskRequest | undefined> {
   const kept = await redis.hget(keys.record(taskId), REQUEST_FIELD);
   if (kept === null) return undefined;
   try {

@@ -1,5 +1,5 @@
 // What a task that has not started waits for, in a few words for `status`, `list` and the API.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { formatResetTime } from '../claude/usage-limit.js';
 import { readDependencyEnds } from './dependencies.js';
 import type { TaskKeys } from './keys.js';
@@ -7,7 +7,7 @@ import type { TaskView } from './record.js';
 
 /** The executors among `names` whose queue is paused (BullMQ keeps the flag in the queue's meta). */
 export async function readPausedExecutors(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   names: readonly string[],
 ): Promise<Set<string>> {
@@ -25,7 +25,7 @@ export async function readPausedExecutors(
  * together), and the executors' pause flags in one more.
  */
 export async function describeWaits(
-  ctx: { redis: Redis; keys: TaskKeys },
+  ctx: { redis: RedisClient; keys: TaskKeys },
   views: TaskView[],
   now = Date.now(),
 ): Promise<void> {

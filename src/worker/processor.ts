@@ -1,7 +1,7 @@
 // The task processor: one BullMQ job to one task run — start or re-attach, stop, retry, wait out a
 // usage limit, end.
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { constants as osConstants } from 'node:os';
 import type { ExecutorConfig, LoadedConfig } from '../config/config.js';
 import { formatDuration } from '../config/duration.js';
@@ -45,7 +45,7 @@ export interface ProcessorDeps {
   config: LoadedConfig;
   executorConfig: ExecutorConfig;
   executor: Executor;
-  redis: Redis;
+  redis: RedisClient;
   keys: TaskKeys;
   /** Aborted when the worker shuts down; running tasks are left to be re-attached. */
   shutdown: AbortSignal;

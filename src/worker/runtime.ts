@@ -1,12 +1,11 @@
 // A worker process for one executor: its BullMQ worker, kill requests, deliveries, liveness and
 // shutdown.
 import { Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { ExecutorConfig, LoadedConfig } from '../config/config.js';
 import { createExecutor } from '../executors/create-executor.js';
 import type { Executor } from '../executors/executor.js';
 import { resolveHostId } from '../executors/local/host-id.js';
-import { connectRedis, resolveRedisUrl } from '../redis/connection.js';
+import { connectRedis, destroySockets, resolveRedisUrl, type RedisClient } from '../redis/connection.js';
 import { TaskKeys } from '../tasks/keys.js';
 import { createTaskProcessor, type TaskResult } from './processor.js';
 import { OwnershipLostError } from '../logs/log-stream.js';
@@ -66,7 +65,7 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
     secretEnv: notifierSecretEnv(config.notifiers),
   });
   await executor.prepare?.();
-  const redis: Redis = await connectRedis(options.redisUrl ?? resolveRedisUrl(config.redis.url), {
+  const redis = await connectRedis(options.redisUrl ?? resolveRedisUrl(config.redis.url), {
     persistent: true,
     settings: config.redis,
   });
@@ -113,7 +112,7 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
       // A half-open socket would hold every command sent on it: destroy it (a graceful close would
       // wait on the silent peer) and ioredis reconnects and sends the unanswered commands again.
       // The BullMQ worker, with its own blocking connection, is replaced.
-      redis.stream?.destroy(new Error(`liveness check: ${reason}`));
+      destroySockets(redis, new Error(`liveness check: ${reason}`));
       const stuck = worker;
       worker = await startQueueWorker();
       void retire(stuck);
@@ -172,11 +171,11 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
 // Kill requests arrive as a pub/sub nudge that trips the stop switch of a task this worker follows;
 // the record is the durable copy the processor polls.
 async function followStopRequests(
-  redis: Redis,
+  redis: RedisClient,
   keys: TaskKeys,
   stops: Map<string, StopSwitch>,
   log: (line: string) => void,
-): Promise<Redis> {
+): Promise<RedisClient> {
   const subscriber = redis.duplicate();
   subscriber.on('error', (error: Error) => log(`kill-request subscriber: ${error.message}`));
   await subscriber.subscribe(keys.stopChannel());
@@ -208,7 +207,7 @@ function announceEnd(config: LoadedConfig, deliveries: RunningDeliveries, log: (
 // host's local tasks and the worktrees of tasks that ended `retention` ago (their branches stay,
 // with the work) are trimmed here, now and every INDEX_SWEEP_EVERY_MS.
 function startSweeps(
-  redis: Redis,
+  redis: RedisClient,
   keys: TaskKeys,
   config: LoadedConfig,
   executorConfig: ExecutorConfig,
@@ -257,7 +256,7 @@ function startPipelineSweep(ctx: TaskContext, log: (line: string) => void): Node
 // Every worker takes schedule ticks too: BullMQ hands each tick to one of them, which makes its task.
 async function startScheduleTicks(
   config: LoadedConfig,
-  redis: Redis,
+  redis: RedisClient,
   shutdown: AbortSignal,
   log: (line: string) => void,
 ): Promise<{ close(): Promise<void> }> {
@@ -317,7 +316,7 @@ function joinFollowedTasks(processor: (job: Job) => Promise<TaskResult>): (job: 
  */
 function followWhileLocked(
   processor: (job: Job) => Promise<TaskResult>,
-  redis: Redis,
+  redis: RedisClient,
 ): (job: Job) => Promise<TaskResult> {
   return async (job) => {
     for (;;) {
