@@ -141,13 +141,16 @@ function createCluster(url: string, options: ConnectOptions): Cluster {
   const problem = clusterPrefixProblem(url, options.settings?.prefix ?? DEFAULT_PREFIX);
   if (problem) throw new ConfigError(problem);
   const persistent = options.persistent ?? false;
+  const timeoutMs = options.connectTimeoutMs ?? 2500;
   const target = parseClusterUrl(url);
   return new Cluster(target.nodes, {
     lazyConnect: true,
     enableOfflineQueue: true,
     clusterRetryStrategy: retryDelay(persistent),
+    // ioredis gives a node 1 s to list the slots; a busy host needs the connect timeout's time.
+    slotsRefreshTimeout: timeoutMs,
     redisOptions: {
-      ...nodeBehaviour(persistent, options.connectTimeoutMs ?? 2500),
+      ...nodeBehaviour(persistent, timeoutMs),
       username: target.username,
       password: target.password,
     },
