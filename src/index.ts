@@ -42,6 +42,7 @@ export {
   ENDED_STATUSES,
   type EndedStatus,
   isEndedStatus,
+  isRunUnderWay,
   isWaitingStatus,
   isTaskStatus,
   type StatusFields,
@@ -165,6 +166,7 @@ export {
 export {
   beginAttempt,
   loadTaskRecord,
+  markTaskLaunching,
   markTaskStarted,
   recordAttemptEnd,
   recordNewTask,

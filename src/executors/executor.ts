@@ -20,7 +20,18 @@ export interface ExecutionContext {
   record: TaskRecord;
   /** Ships output; pass the new checkpoint with each append so both move together. */
   log: LogWriter;
-  /** Records the executor's handle (and pid) the moment the task has started. */
+  /**
+   * Records, before anything is launched, the handle the launch is about to create (the spool or
+   * remote directory, the container's name), reading any stop request in the same step: when it
+   * resolves with `ctx.stop` tripped, launch nothing and return `notLaunched`. A worker that takes
+   * the job over after this one died finds the handle and re-attaches to (or stops) what was
+   * launched.
+   */
+  markLaunching(handle: Record<string, string>): Promise<void>;
+  /**
+   * Records the executor's handle (and pid) the moment the task has started; a stop requested
+   * meanwhile trips `ctx.stop`.
+   */
   markStarted(handle: Record<string, string>, pid?: number): Promise<void>;
   /** Aborted when the worker shuts down: stop following and reject with DetachedError; the task keeps running. */
   signal: AbortSignal;
@@ -42,7 +53,11 @@ export interface ExecutionResult {
  * The contract every executor (local, SSH, container) fulfils:
  * - `execute` first looks for its own record of the task (spool directory, remote directory,
  *   labelled container). If it exists the task has started before: re-attach, resume shipping
- *   output from `record.checkpoint`, and collect the exit code. Otherwise start it detached.
+ *   output from `record.checkpoint`, and collect the exit code. Otherwise start it detached:
+ *   `ctx.markLaunching` first, then check `ctx.stop` once more right before the launch; a stop
+ *   already tripped launches nothing (`notLaunched`). A record whose run was launching
+ *   (`record.launchingAt`) may have a process or container of a worker that died: find it by
+ *   the handle, and with `ctx.stop` tripped stop (or remove) it, or launch nothing.
  * - Output goes to `ctx.log` in order, each byte once, stdout and stderr apart.
  * - It resolves when the task has ended: exit 0 → completed, other codes → failed, vanished
  *   without an exit code → lost. Setup errors (missing working directory) resolve as failed
@@ -90,6 +105,11 @@ export class DetachedError extends Error {
     super('worker shutting down; task left running to be re-attached');
     this.name = 'DetachedError';
   }
+}
+
+/** A run stopped before its launch: nothing ran, and the stop decides the task's end. */
+export function notLaunched(): ExecutionResult {
+  return { outcome: 'failed', exitCode: null, signal: null, stopped: true };
 }
 
 export function resultFromExitCode(exitCode: number): ExecutionResult {

@@ -3,6 +3,7 @@ import type { TaskContext } from './cancel.js';
 import { parseRecordHash } from './record.js';
 import type { TaskRequest } from './request.js';
 import { endWaitingTask } from './settle.js';
+import { isRunUnderWay } from './status.js';
 import { DEFAULT_GRACE_MS, requestStop } from './stop.js';
 
 /** The tasks a new task stopped (`cancel-running`) or cancelled (`replace-queued`). */
@@ -33,7 +34,7 @@ export async function applyConflictPolicy(
       const record = parseRecordHash(await ctx.redis.hgetall(ctx.keys.record(holder)));
       if (!record || record.outcome !== undefined) continue;
       // A holder between runs (a retry's backoff, a usage-limit wait) ends now, not at its next run.
-      if (record.attemptStartedAt === undefined && (await endWaitingTask(ctx, record, reason)) === 'ended') {
+      if (!isRunUnderWay(record) && (await endWaitingTask(ctx, record, reason)) === 'ended') {
         outcome.stopped.push(holder);
         continue;
       }
@@ -47,7 +48,7 @@ export async function applyConflictPolicy(
   for (const other of older) {
     if (other === id || holders.has(other)) continue;
     const record = parseRecordHash(await ctx.redis.hgetall(ctx.keys.record(other)));
-    if (!record || record.outcome !== undefined || record.attemptStartedAt !== undefined) continue;
+    if (!record || record.outcome !== undefined || isRunUnderWay(record)) continue;
     if ((await endWaitingTask(ctx, record, reason)) === 'ended') outcome.cancelled.push(other);
   }
   return outcome;

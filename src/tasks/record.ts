@@ -34,6 +34,12 @@ export interface TaskRecord {
   /** The run the handle and checkpoint belong to; 1 unless retried. */
   attempt: number;
   attemptStartedAt?: number;
+  /**
+   * Set before the executor launches the run (with the handle it is about to create) and kept
+   * until the run ends: the run is claimed, and may have been launched even while
+   * `attemptStartedAt` is unset.
+   */
+  launchingAt?: number;
   /** Every run that ended so far, oldest first. */
   attempts: AttemptSummary[];
   stop?: { kind: 'killed' | 'timed_out'; reason: string; requestedAt?: number; graceMs?: number };
@@ -241,6 +247,7 @@ const RecordHashSchema = z.object({
   error: z.string().optional(),
   attempt: z.coerce.number().int().positive().default(1),
   attempt_started_at: z.coerce.number().int().optional(),
+  launching_at: z.coerce.number().int().optional().catch(undefined),
   attempts_log: z.string().default('[]'),
   stop_kind: z.enum(['killed', 'timed_out']).optional(),
   stop_reason: z.string().optional(),
@@ -307,6 +314,7 @@ export function parseRecordHash(hash: Record<string, string>): TaskRecord | unde
     error: h.error,
     attempt: h.attempt,
     attemptStartedAt: h.attempt_started_at,
+    launchingAt: h.launching_at,
     attempts: parseAttempts(h.attempts_log),
     stop: h.stop_kind
       ? {

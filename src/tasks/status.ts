@@ -38,10 +38,20 @@ export function isTaskStatus(text: string): text is TaskStatus {
   return (TASK_STATUSES as readonly string[]).includes(text);
 }
 
+/**
+ * Whether the current run has begun: started, or claimed and being launched (a worker that died
+ * meanwhile may have launched it). A kill then stops it rather than cancelling a queued task.
+ */
+export function isRunUnderWay(fields: Pick<StatusFields, 'attemptStartedAt' | 'launchingAt'>): boolean {
+  return fields.attemptStartedAt !== undefined || fields.launchingAt !== undefined;
+}
+
 /** The fields of a task record that decide its status. */
 export interface StatusFields {
   /** When the current run started; unset while a retry waits for its turn. */
   attemptStartedAt?: number | undefined;
+  /** When the current run was claimed, before its launch (it may be running without a start mark). */
+  launchingAt?: number | undefined;
   outcome?: EndedStatus | undefined;
   /** Set while the task waits for the tasks of its `after`. */
   blocked?: boolean | undefined;
@@ -52,8 +62,8 @@ export interface StatusFields {
 /**
  * The one mapping from BullMQ job state plus our record to a task status; every surface uses it.
  * The record's outcome wins once written (it is written before the job is finished in BullMQ).
- * A job back in `waiting` after a stall whose process already started is still running: the next
- * worker re-attaches to it. A task waiting for the tasks it runs after is `blocked` (its job sits
+ * A job back in `waiting` after a stall whose run started (or was being launched) is still running:
+ * the next worker re-attaches to it. A task waiting for the tasks it runs after is `blocked` (its job sits
  * in the delayed set until they end); one waiting for its `--delay`/`--at` is `scheduled`.
  */
 export function deriveTaskStatus(
@@ -71,12 +81,12 @@ export function deriveTaskStatus(
     case 'active':
       return 'running';
     case 'delayed':
-      if (fields.attemptStartedAt !== undefined) return 'running';
+      if (isRunUnderWay(fields)) return 'running';
       return fields.runAt !== undefined && fields.runAt > now ? 'scheduled' : 'queued';
     case 'waiting':
     case 'prioritized':
     case 'waiting-children':
-      return fields.attemptStartedAt !== undefined ? 'running' : 'queued';
+      return isRunUnderWay(fields) ? 'running' : 'queued';
     default:
       return 'lost';
   }

@@ -58,13 +58,18 @@ export async function readStopOrEnd(
   keys: TaskKeys,
   taskId: string,
 ): Promise<{ request?: StopRequest; outcome?: string }> {
-  const [kind, grace, reason, outcome] = await redis.hmget(
-    keys.record(taskId),
-    'stop_kind',
-    'stop_grace_ms',
-    'stop_reason',
-    'outcome',
-  );
+  return stopOrEndOf(await redis.hmget(keys.record(taskId), ...STOP_OR_END_FIELDS));
+}
+
+/** The record fields `stopOrEndOf` reads, in its order. */
+export const STOP_OR_END_FIELDS = ['stop_kind', 'stop_grace_ms', 'stop_reason', 'outcome'] as const;
+
+/** The stop request and outcome in the values of STOP_OR_END_FIELDS (as HMGET returns them). */
+export function stopOrEndOf(values: readonly (string | null | undefined)[]): {
+  request?: StopRequest;
+  outcome?: string;
+} {
+  const [kind, grace, reason, outcome] = values;
   const graceMs = Number(grace);
   const request: StopRequest | undefined =
     kind === 'killed' || kind === 'timed_out'

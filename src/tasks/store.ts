@@ -5,6 +5,7 @@ import { LuaScript } from '../redis/lua-script.js';
 import type { TaskEnd } from './finish.js';
 import type { TaskKeys } from './keys.js';
 import { TaskRequestSchema, type TaskRequest } from './request.js';
+import { stopOrEndOf, type StopRequest } from './stop.js';
 import {
   handleFields,
   initialRecordFields,
@@ -75,20 +76,53 @@ export async function loadTaskRecord(
 }
 
 /**
+ * Marks a run as launching, before the executor launches anything: `launching_at` and the handle
+ * it is about to create (a spool or remote directory, a container name). Nothing is written when
+ * a stop request or an end is on the record; either is returned (the fields of
+ * STOP_OR_END_FIELDS). One script, so a kill is either seen here or finds the mark.
+ */
+const MARK_LAUNCHING_SCRIPT = new LuaScript(`
+local found = redis.call('HMGET', KEYS[1], 'stop_kind', 'stop_grace_ms', 'stop_reason', 'outcome')
+if found[1] or found[4] then return found end
+redis.call('HSETNX', KEYS[1], 'launching_at', ARGV[1])
+for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return found
+`);
+
+/**
+ * Records that a run is about to be launched, with the handle its executor is about to create,
+ * unless a stop was requested or the task has ended: then nothing is written and that is
+ * returned, and the launch must not happen. A worker that takes the job over after this one died
+ * finds the handle, so whatever was launched is re-attached (and stopped), never left running.
+ */
+export async function markTaskLaunching(
+  redis: Redis,
+  keys: TaskKeys,
+  taskId: string,
+  handle: Record<string, string>,
+): Promise<{ request?: StopRequest; outcome?: string }> {
+  const args = [String(Date.now())];
+  for (const [field, value] of Object.entries(handleFields(handle))) args.push(field, value);
+  const found = (await MARK_LAUNCHING_SCRIPT.run(redis, [keys.record(taskId)], args)) as (string | null)[];
+  return stopOrEndOf(found);
+}
+
+/**
  * Both start times are set once (marking again, after the spawn or on re-attach, keeps the
- * clock); then the handle fields. Returns this run's start time. One script instead of a
- * transaction of four commands: the worker runs it twice per task.
+ * clock); then the handle fields. Returns this run's start time, then the fields of
+ * STOP_OR_END_FIELDS: a stop requested while the run was launched is seen in the same step.
  */
 const MARK_STARTED_SCRIPT = new LuaScript(`
 redis.call('HSETNX', KEYS[1], 'started_at', ARGV[1])
 redis.call('HSETNX', KEYS[1], 'attempt_started_at', ARGV[1])
 for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-return redis.call('HGET', KEYS[1], 'attempt_started_at')
+return redis.call('HMGET', KEYS[1], 'attempt_started_at', 'stop_kind', 'stop_grace_ms', 'stop_reason', 'outcome')
 `);
 
 /**
  * Records that a run has started: the task's first start time (kept across retries), this run's
- * start time, its pid and the executor's handle. Returns this run's start time.
+ * start time, its pid and the executor's handle. Returns this run's start time, and any stop
+ * request or end on the record.
  */
 export async function markTaskStarted(
   redis: RedisClient,
@@ -96,13 +130,16 @@ export async function markTaskStarted(
   taskId: string,
   handle: Record<string, string>,
   pid?: number,
-): Promise<number> {
+): Promise<{ startedAt: number; request?: StopRequest; outcome?: string }> {
   const now = String(Date.now());
   const fields: Record<string, string> = { ...handleFields(handle), updated_at: now };
   if (pid !== undefined) fields.pid = String(pid);
   const args = [now];
   for (const [field, value] of Object.entries(fields)) args.push(field, value);
-  return Number(await MARK_STARTED_SCRIPT.run(redis, [keys.record(taskId)], args));
+  const [startedAt, ...stopOrEnd] = (await MARK_STARTED_SCRIPT.run(redis, [keys.record(taskId)], args)) as (
+    string | null
+  )[];
+  return { startedAt: Number(startedAt), ...stopOrEndOf(stopOrEnd) };
 }
 
 /**
@@ -119,7 +156,13 @@ export async function beginAttempt(
   const key = keys.record(taskId);
   // The last run's handle, offsets, pid and Claude progress (a retry is a new Claude run).
   const stale = Object.keys(await redis.hgetall(key)).filter(
-    (f) => f.startsWith('h:') || f.startsWith('c:') || f.startsWith('cc:') || f === 'pid' || f === LIMIT_FIELDS.until,
+    (f) =>
+      f.startsWith('h:') ||
+      f.startsWith('c:') ||
+      f.startsWith('cc:') ||
+      f === 'pid' ||
+      f === 'launching_at' ||
+      f === LIMIT_FIELDS.until,
   );
   const multi = redis.multi();
   if (stale.length > 0) multi.hdel(key, ...stale);
@@ -152,7 +195,7 @@ export async function recordAttemptEnd(
   await redis
     .multi()
     .hset(key, { attempts_log: JSON.stringify([...history, summary]), updated_at: String(Date.now()) })
-    .hdel(key, 'attempt_started_at')
+    .hdel(key, 'attempt_started_at', 'launching_at')
     .exec();
 }
 

@@ -22,7 +22,8 @@ import {
   stopRequestOf,
   type StopRequest,
 } from '../tasks/stop.js';
-import { beginAttempt, loadTaskRecord, markTaskStarted, recordAttemptEnd } from '../tasks/store.js';
+import { beginAttempt, loadTaskRecord, markTaskLaunching, markTaskStarted, recordAttemptEnd } from '../tasks/store.js';
+import { isRunUnderWay } from '../tasks/status.js';
 import { describeIssue } from '../text/zod-issues.js';
 import { placeInLine, takeTurn, TURN_RECHECK_MS } from '../tasks/concurrency.js';
 import { BLOCKED_UNTIL } from '../tasks/dependencies.js';
@@ -212,9 +213,9 @@ async function beginRun(
   const run = attempt + waited;
   const resuming = record.limit?.resumeRun === run;
   // A new run, not a re-attach: the record's run has ended (its handle is the last run's), or
-  // nothing of this one was recorded yet.
-  const newRun =
-    run > record.attempt || (record.attemptStartedAt === undefined && Object.keys(record.handle).length === 0);
+  // nothing of this one was recorded yet. A run marked launching may have been launched by a
+  // worker that died: the executor looks for it (and stops it if a kill waits).
+  const newRun = run > record.attempt || (!isRunUnderWay(record) && Object.keys(record.handle).length === 0);
   // The record holds any stop request already: no second read before the start.
   const early = stopRequestOf(record);
   if (early && newRun) {
@@ -269,8 +270,12 @@ async function executeRun(
           new LogWriter(deps.redis, deps.keys, taskId, logCapsOf(deps.config), record.checkpoint),
           progress,
         ),
+        markLaunching: async (handle) => {
+          tripOnStopOrEnd(stop, await markTaskLaunching(deps.redis, deps.keys, taskId, handle));
+        },
         markStarted: async (handle, pid) => {
-          const startedAt = await markTaskStarted(deps.redis, deps.keys, taskId, handle, pid);
+          const { startedAt, ...found } = await markTaskStarted(deps.redis, deps.keys, taskId, handle, pid);
+          tripOnStopOrEnd(stop, found);
           watch.armTimeout(startedAt);
         },
         signal: deps.shutdown,
@@ -283,8 +288,7 @@ async function executeRun(
       if (error instanceof OwnershipLostError) throw error;
       if (error instanceof DetachedError || deps.shutdown.aborted) return 'detached';
       const latest = parseRecordHash(await deps.redis.hgetall(deps.keys.record(taskId)).catch(() => ({})));
-      const started =
-        latest !== undefined && (latest.attemptStartedAt !== undefined || Object.keys(latest.handle).length > 0);
+      const started = latest !== undefined && (isRunUnderWay(latest) || Object.keys(latest.handle).length > 0);
       // Once the process may be running, ending the task here would orphan it: re-attach instead.
       if (!started || failures >= EXECUTOR_ERRORS_BEFORE_FAILING) {
         return {
@@ -375,17 +379,7 @@ function watchForStop(
 ): StopWatch {
   deps.stops.set(taskId, stop);
   const check = async () => {
-    const { request, outcome } = await readStopOrEnd(deps.redis, deps.keys, taskId).catch(() => ({
-      request: undefined,
-      outcome: undefined,
-    }));
-    if (request) stop.trip(request);
-    if (outcome)
-      stop.trip({
-        kind: 'killed',
-        graceMs: DEFAULT_GRACE_MS,
-        reason: `the task already ended as ${outcome} (recorded by another worker)`,
-      });
+    tripOnStopOrEnd(stop, await readStopOrEnd(deps.redis, deps.keys, taskId).catch(() => ({})));
   };
   const poll = setInterval(() => void check(), STOP_POLL_MS);
   let timeout: NodeJS.Timeout | undefined;
@@ -412,6 +406,19 @@ function watchForStop(
       if (deps.stops.get(taskId) === stop) deps.stops.delete(taskId);
     },
   };
+}
+
+// Trips the switch on a stop request read from the record, or on an end another worker recorded
+// meanwhile (this one was cut off from Redis and the job went elsewhere): the record's end is
+// final, and a process outliving it is an orphan to stop.
+function tripOnStopOrEnd(stop: StopSwitch, found: { request?: StopRequest; outcome?: string }): void {
+  if (found.request) stop.trip(found.request);
+  if (found.outcome)
+    stop.trip({
+      kind: 'killed',
+      graceMs: DEFAULT_GRACE_MS,
+      reason: `the task already ended as ${found.outcome} (recorded by another worker)`,
+    });
 }
 
 // A new Claude run waits while its executor's account is at its usage limit (another task met it):

@@ -120,6 +120,9 @@ if (skipReason) {
         const top = await engine.podman(['top', handle.container!, 'pid']).catch(() => '');
         return top.trim().split('\n').length - 1;
       },
+      async runLeft(taskId) {
+        return (await docker.listContainers({ all: true, filters: { label: [`openclaw.task=${taskId}`] } })).length > 0;
+      },
       readFile: readLocalFile,
       async cleanup() {
         executor.close();

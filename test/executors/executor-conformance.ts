@@ -9,10 +9,14 @@ import {
   TaskKeys,
   TaskRequestSchema,
   loadTaskRecord,
+  markTaskLaunching,
   markTaskStarted,
   parseConfigText,
   readLog,
+  requestStop,
+  stopRequestOf,
   StopSwitch,
+  type StopRequest,
   type Config,
   type ExecutionResult,
   type Executor,
@@ -34,6 +38,11 @@ export interface ConformanceTarget {
   killFromOutside(handle: Record<string, string>): Promise<void>;
   /** How many processes of the task's process group are still alive. */
   processesLeft(handle: Record<string, string>): Promise<number>;
+  /**
+   * Whether anything of the task's run is left where it runs: a live process group (its pid
+   * file in the recorded directory `handle.dir`), or a container of the task, started or not.
+   */
+  runLeft(taskId: string, handle: Record<string, string>): Promise<boolean>;
   /** Reads a file the task wrote, from where the executor runs tasks. */
   readFile(file: string): Promise<string>;
   cleanup(): Promise<void>;
@@ -263,6 +272,43 @@ export function describeExecutorConformance(name: string, makeTarget: () => Prom
       expect(await target.processesLeft(record.handle)).toBe(0);
     });
 
+    it('launches nothing when a kill was requested before the launch', async () => {
+      const taskId = randomUUID();
+      const marker = path.join(target.workdir, `ran-${taskId}`);
+      await requestStop(redis, keys, taskId, { kind: 'killed', graceMs: 300, reason: 'killed on request' });
+      const result = await execute(sh(`touch ${marker}; sleep 300`), { taskId });
+      expect(result).toEqual({ outcome: 'failed', exitCode: null, signal: null, stopped: true });
+      const record = await redis.hgetall(keys.record(taskId));
+      expect(record.launching_at).toBeUndefined();
+      expect(Object.keys(record).filter((field) => field.startsWith('h:'))).toEqual([]);
+      expect(await target.runLeft(taskId, {})).toBe(false);
+      await expect(target.readFile(marker)).rejects.toThrow();
+    });
+
+    it('stops what a worker launched before it died without recording the start, when a kill waits', async () => {
+      const taskId = randomUUID();
+      const payload = sh('echo up; sleep 300');
+      // The first "worker" launches the run and dies before recording its start.
+      await expect(execute(payload, { taskId, failStartMark: true })).rejects.toThrow(/died before recording/);
+      const launching = await loadTaskRecord(
+        redis,
+        keys,
+        taskId,
+        TaskRequestSchema.parse({ executor: 'x', payload: sh('true'), createdAt: 0 }),
+        'local',
+      );
+      expect(launching.launchingAt).toEqual(expect.any(Number));
+      expect(launching.attemptStartedAt).toBeUndefined();
+      // Launched: a process (or a created container) is there for the next worker to find.
+      await waitFor(() => target.runLeft(taskId, launching.handle));
+      await requestStop(redis, keys, taskId, { kind: 'killed', graceMs: 300, reason: 'killed on request' });
+
+      // The next one finds what was launched through the launching mark, and stops it.
+      const result = await execute(payload, { taskId });
+      expect(result.stopped).toBe(true);
+      expect(await target.runLeft(taskId, launching.handle)).toBe(false);
+    });
+
     it('ends as lost when the process vanished without an exit code', async () => {
       const taskId = randomUUID();
       const first = new AbortController();
@@ -289,7 +335,14 @@ export function describeExecutorConformance(name: string, makeTarget: () => Prom
 export interface Runner {
   execute(
     payload: TaskPayload,
-    options?: { taskId?: string; attempt?: number; signal?: AbortSignal; stop?: StopSwitch },
+    options?: {
+      taskId?: string;
+      attempt?: number;
+      signal?: AbortSignal;
+      stop?: StopSwitch;
+      /** `markStarted` rejects, as for a worker that died after the launch and before recording it. */
+      failStartMark?: boolean;
+    },
   ): Promise<ExecutionResult>;
   /** The task's shipped output, by stream. */
   collect(taskId: string): Promise<Omit<Run, 'result'>>;
@@ -308,6 +361,11 @@ export function executionRunner(
     const taskId = options.taskId ?? randomUUID();
     const request = TaskRequestSchema.parse({ executor: executorConfig.name, payload, createdAt: Date.now() });
     const record = await loadTaskRecord(redis, keys, taskId, request, executor.type);
+    // As the processor: a stop request on the record, or read by a mark, trips the switch.
+    const stop = options.stop ?? new StopSwitch();
+    const early = stopRequestOf(record);
+    if (early) stop.trip(early);
+    const trip = (found: { request?: StopRequest }) => found.request && stop.trip(found.request);
     return executor.execute({
       taskId,
       attempt: options.attempt ?? 1,
@@ -316,11 +374,15 @@ export function executionRunner(
       defaults: { ...defaults, claude_path: FAKE_CLAUDE },
       record,
       log: new LogWriter(redis, keys, taskId, { maxEntries: 100_000, maxBytes: 1 << 30 }, record.checkpoint),
+      markLaunching: async (handle) => {
+        trip(await markTaskLaunching(redis, keys, taskId, handle));
+      },
       markStarted: async (handle, pid) => {
-        await markTaskStarted(redis, keys, taskId, handle, pid);
+        if (options.failStartMark) throw new Error('the worker died before recording the start');
+        trip(await markTaskStarted(redis, keys, taskId, handle, pid));
       },
       signal: options.signal ?? new AbortController().signal,
-      stop: options.stop ?? new StopSwitch(),
+      stop,
     });
   };
   const collect: Runner['collect'] = (taskId) => collectOutput(redis, keys, taskId);

@@ -14,7 +14,7 @@ import {
 } from '../../src/index.js';
 import { deleteKeys } from '../helpers/harness.js';
 import { describeExecutorConformance, executionRunner, readLocalFile, waitFor } from './executor-conformance.js';
-import { countProcessGroup } from '../helpers/processes.js';
+import { countProcessGroup, processesOfSpoolDir } from '../helpers/processes.js';
 
 describeExecutorConformance('local', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'oca-local-'));
@@ -37,6 +37,9 @@ describeExecutorConformance('local', async () => {
     },
     async processesLeft(handle) {
       return countProcessGroup(Number(handle.pid));
+    },
+    async runLeft(_taskId, handle) {
+      return processesOfSpoolDir(handle.dir) > 0;
     },
     readFile: readLocalFile,
     async cleanup() {

@@ -14,7 +14,7 @@ import {
   type ShellCommandPayload,
 } from '../../src/index.js';
 import { deleteKeys } from '../helpers/harness.js';
-import { countProcessGroup } from '../helpers/processes.js';
+import { countProcessGroup, processesOfSpoolDir } from '../helpers/processes.js';
 import { sshExecutorYaml, startSshd, type SshdServer } from '../helpers/sshd.js';
 import {
   describeExecutorConformance,
@@ -49,6 +49,9 @@ describeExecutorConformance('ssh', async () => {
     },
     async processesLeft(handle) {
       return countProcessGroup(Number(handle.pid));
+    },
+    async runLeft(_taskId, handle) {
+      return processesOfSpoolDir(handle.dir) > 0;
     },
     readFile: readLocalFile,
     async cleanup() {

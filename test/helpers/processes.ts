@@ -64,3 +64,15 @@ export function processesWithEnv(assignment: string): ProcessInfo[] {
   }
   return found;
 }
+
+/** Live processes in the group of the wrapper whose pid file is in spool directory `dir` (0 without one). */
+export function processesOfSpoolDir(dir: string | undefined): number {
+  if (dir === undefined) return 0;
+  let pid = 0;
+  try {
+    pid = Number(readFileSync(`${dir}/pid`, 'utf8').split('\n')[0]);
+  } catch {
+    return 0;
+  }
+  return pid > 0 ? countProcessGroup(pid) : 0;
+}

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { TaskRecord } from '../../src/index.js';
 import { FIXTURES } from './harness.js';
 import { podmanSkipReason, startPodman, TEST_IMAGE, type PodmanService } from './podman.js';
-import { countProcessGroup } from './processes.js';
+import { countProcessGroup, processesOfSpoolDir } from './processes.js';
 import { sshExecutorYaml, startSshd, type SshdServer } from './sshd.js';
 
 /**
@@ -24,6 +24,12 @@ export interface WorkerFaultTarget {
   executorYaml(dir: string): string;
   /** True while the task's run is alive where it runs: its process group, remote process group or container. */
   isRunning(record: TaskRecord): Promise<boolean>;
+  /**
+   * True while anything of the task's run is left where it runs: a live process group (from the
+   * pid file in the recorded directory, so a run whose pid was never recorded counts too), or a
+   * container of the task, started or not.
+   */
+  runLeft(record: TaskRecord): Promise<boolean>;
   /** Removes what a test left behind on the executor (containers); call in `afterEach`. */
   afterEach(): Promise<void>;
   /** Stops what `setup` started; call in `afterAll`. */
@@ -44,6 +50,7 @@ function localTarget(): WorkerFaultTarget {
     // The harness always configures `local`.
     executorYaml: () => '',
     isRunning: async (record) => processGroupRunning(record),
+    runLeft: async (record) => processesOfSpoolDir(record.handle.dir) > 0,
     async afterEach() {},
     async teardown() {},
   };
@@ -61,6 +68,7 @@ function sshTarget(): WorkerFaultTarget {
     },
     executorYaml: (dir) => sshExecutorYaml(server!, 'crib', { spool_dir: path.join(dir, 'remote-tasks') }),
     isRunning: async (record) => processGroupRunning(record),
+    runLeft: async (record) => processesOfSpoolDir(record.handle.dir) > 0,
     async afterEach() {},
     async teardown() {
       await server?.stop();
@@ -92,6 +100,10 @@ function containerTarget(): WorkerFaultTarget {
       if (id === undefined) return false;
       const info = await docker!.getContainer(id).inspect();
       return info.State.Running;
+    },
+    async runLeft(record) {
+      const filters = { label: [`openclaw.task=${record.id}`] };
+      return (await docker!.listContainers({ all: true, filters })).length > 0;
     },
     async afterEach() {
       const listed = (await docker?.listContainers({ all: true, filters: { label: ['openclaw.executor=box'] } })) ?? [];

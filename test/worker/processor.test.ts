@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RESUME_PROMPT } from '../../src/claude/usage-limit.js';
 import { findExecutor, parseConfigText, type LoadedConfig } from '../../src/config/config.js';
-import { resultFromExitCode } from '../../src/executors/executor.js';
+import { notLaunched, resultFromExitCode } from '../../src/executors/executor.js';
 import { readLog, type EndMarker } from '../../src/logs/log-stream.js';
 import { connectRedis } from '../../src/redis/connection.js';
 import { TaskClient, type EnqueueInput } from '../../src/tasks/client.js';
@@ -294,6 +294,55 @@ describe('task processor', () => {
     expect((await logOf(id)).ends).toEqual([
       { status: 'killed', exit_code: null, signal: null, error: 'killed on request' },
     ]);
+  });
+
+  it('a kill of a run marked launching by a worker that left goes to the executor, which stops what was launched', async () => {
+    // The first worker marks the run launching, launches it, and leaves before recording its start.
+    const first = new FakeExecutor(async (ctx, _call, io) => {
+      await ctx.markLaunching({ fake: `${ctx.taskId}.launching` });
+      await io.stopped();
+      throw new Error('unreachable');
+    });
+    const gone = await startWorker(first);
+    const id = await enqueue();
+    await eventually(async () => ((await recordOf(id)).launchingAt !== undefined ? true : undefined), 'the mark');
+    await gone.close();
+    const launching = await recordOf(id);
+    expect(launching).toMatchObject({ handle: { fake: `${id}.launching` }, attemptStartedAt: undefined });
+    expect((await client.get(id)).status).toBe('running');
+    expect((await killTask(client, id, 1500)).kind).toBe('stop-requested');
+
+    // The next worker hands the run to its executor with the stop tripped: it is not a new run.
+    const second = new FakeExecutor(async () => ({ outcome: 'failed', exitCode: 143, signal: null, stopped: true }));
+    await startWorker(second);
+    const json = await endedJson(id);
+    expect(json).toMatchObject({ status: 'killed', error: 'killed on request' });
+    expect(second.calls).toHaveLength(1);
+    expect(second.calls[0]).toMatchObject({
+      handle: { fake: `${id}.launching` },
+      stop: { kind: 'killed', graceMs: 1500, reason: 'killed on request' },
+    });
+  });
+
+  it('a kill requested before the launch mark: the mark reads it, and the executor launches nothing', async () => {
+    let launched = false;
+    const fake = new FakeExecutor(async (ctx) => {
+      await requestStop(client.redis, keys, ctx.taskId, { kind: 'killed', graceMs: 1500, reason: 'killed on request' });
+      await ctx.markLaunching({ fake: `${ctx.taskId}.1` });
+      if (ctx.stop.request) return notLaunched();
+      launched = true;
+      return resultFromExitCode(0);
+    });
+    await startWorker(fake);
+    const id = await enqueue();
+
+    const json = await endedJson(id);
+    expect(json).toMatchObject({ status: 'killed', error: 'killed on request', exit_code: null, signal: null });
+    expect(launched).toBe(false);
+    // Nothing was marked: the stop came first.
+    const record = await recordOf(id);
+    expect(record.launchingAt).toBeUndefined();
+    expect(record.handle).toEqual({});
   });
 
   it("a stop request recorded during a retry's backoff ends the task killed without running the next attempt", async () => {

@@ -7,6 +7,7 @@ import { expandHome, type ExecutorConfig } from '../../config/config.js';
 import { UserFacingError } from '../../errors.js';
 import {
   DetachedError,
+  notLaunched,
   type CleanedUp,
   type CleanupTarget,
   type ExecutionContext,
@@ -146,8 +147,12 @@ export class ContainerExecutor implements Executor {
   }
 
   // Creates the container (unless a never-started one exists), checks it, records it, starts it.
+  // The record says "launching" (with the container's name) first; a stop that comes before the
+  // start removes the never-started container and launches nothing.
   private async start(ctx: ExecutionContext, existing: ContainerInfo | undefined): Promise<ExecutionResult> {
     const command = buildTaskCommand(ctx.request.payload, ctx.executor, ctx.defaults);
+    await ctx.markLaunching({ name: containerName(ctx.executor.name, ctx.taskId, ctx.attempt) });
+    if (ctx.stop.request) return this.notStarted(existing?.Id);
     const info = existing ?? (await this.create(ctx, command));
     if (!NOT_STARTED.has(info.State.Status)) {
       // Another worker created and started it meanwhile.
@@ -161,6 +166,8 @@ export class ContainerExecutor implements Executor {
       throw error;
     }
     await ctx.markStarted(handleOf(info));
+    // Right before the start: a stop requested since the launching mark (read again by the mark).
+    if (ctx.stop.request) return this.notStarted(info.Id);
     const { output, input } = await attachContainer(this.engine, info.Id, info.Config.OpenStdin);
     try {
       await this.engine.api.getContainer(info.Id).start();
@@ -173,6 +180,12 @@ export class ContainerExecutor implements Executor {
     // The prompt, then end of input: with StdinOnce the engine closes the task's stdin.
     input?.end(command.stdin ?? '');
     return this.follow(ctx, info.Id, output);
+  }
+
+  // A stop came before the container started: it is removed (if it was created), nothing ran.
+  private async notStarted(id: string | undefined): Promise<ExecutionResult> {
+    if (id !== undefined) await removeContainer(this.engine, id).catch(() => false);
+    return notLaunched();
   }
 
   private async create(ctx: ExecutionContext, command: TaskCommand): Promise<ContainerInfo> {

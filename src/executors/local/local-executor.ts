@@ -13,6 +13,7 @@ import { spoolRoot } from '../../config/paths.js';
 import { DEFAULT_GRACE_MS } from '../../tasks/stop.js';
 import {
   DetachedError,
+  notLaunched,
   resultFromExitCode,
   type CleanedUp,
   type CleanupTarget,
@@ -109,7 +110,7 @@ export class LocalExecutor implements Executor {
     // Nothing recorded: the mkdir in start() tells whether the spool directory is new.
     const recorded = Boolean(ctx.record.handle.dir || ctx.record.handle.pid);
     const existing = recorded ? await this.findHandle(dir, ctx) : undefined;
-    if (existing === 'unknown') return this.collectWithoutProcess(ctx, dir);
+    if (existing === 'unknown') return this.withoutPidFile(ctx, dir);
     if (existing && !ctx.record.handle.pid) {
       // Found through the spool files (the last worker died at spawn): record it now.
       await ctx.markStarted(
@@ -156,6 +157,10 @@ export class LocalExecutor implements Executor {
       await ctx.log.append([{ stream: 'system', text: `${error}\n` }]);
       return { outcome: 'failed', exitCode: null, signal: null, error };
     }
+    // The record says "launching, in this directory, on this host" before anything is claimed or
+    // launched: a worker that takes over after this one died finds whatever was launched.
+    await ctx.markLaunching({ dir, host: this.hostId });
+    if (ctx.stop.request) return notLaunched();
     try {
       // The spool directory is the claim on the start: whoever creates it runs the task. One
       // mkdir per task; the spool root is made only when it is missing (first task, or removed).
@@ -170,7 +175,8 @@ export class LocalExecutor implements Executor {
       // Another worker (or one that died) created it first: it owns the start; we re-attach.
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const handle = await this.findHandle(dir, ctx);
-      if (handle === 'unknown' || handle === undefined) return this.collectWithoutProcess(ctx, dir);
+      if (handle === undefined) return this.collectWithoutProcess(ctx, dir);
+      if (handle === 'unknown') return this.withoutPidFile(ctx, dir);
       if (!ctx.record.handle.pid)
         await ctx.markStarted(
           { pid: String(handle.pid), start_time: handle.startTime ?? '', dir, host: this.hostId },
@@ -179,18 +185,18 @@ export class LocalExecutor implements Executor {
       return handle;
     }
     if (command.stdin !== undefined) await writeFile(path.join(dir, 'stdin'), command.stdin, { mode: 0o600 });
+    // A stop that came while the directory was claimed: launch nothing (the pub/sub nudge may
+    // have tripped the switch since the mark).
+    if (ctx.stop.request) {
+      await rm(dir, { recursive: true, force: true });
+      return notLaunched();
+    }
 
-    // The wrapper gets its spec first, then the record says "started, in this directory" (so a
-    // failed mark with the pid still leaves the task recorded as started: it is re-attached, never
-    // run again; `kill` meanwhile finds the job active, not queued, and asks the worker). Should
-    // the worker die before Redis has it, the next worker still finds the directory (mkdir above
-    // fails with EEXIST) and re-attaches.
+    // The wrapper gets its spec, then the record gets the pid. Should the worker die in between,
+    // the next worker finds the launching mark and the directory with the wrapper's pid file, and
+    // re-attaches (or stops it, when a kill waits): never a second run, never an unstopped one.
     const launch = this.launcher.startWrapper(spec);
-    const marked = ctx.markStarted({ dir, host: this.hostId });
-    // Both settle before going on; a failed first mark is made good by the mark with the pid.
-    const [spawn] = await Promise.allSettled([launch.started, marked]);
-    if (spawn.status === 'rejected') throw spawn.reason;
-    const pid = spawn.value;
+    const pid = await launch.started;
     const startTime = pid === launch.pid ? launch.startTime : readProcessStartTime(pid);
     const handle: LocalHandle = { pid, startTime, dir };
     await ctx.markStarted({ pid: String(pid), start_time: startTime ?? '', dir, host: this.hostId }, pid);
@@ -251,6 +257,13 @@ export class LocalExecutor implements Executor {
       await shipper.settle();
       await tail.close();
     }
+  }
+
+  // A spool directory without a pid file: the worker that claimed it died before the wrapper had
+  // its spec (a cut-short spec runs nothing). A stop waiting for it ends the run with nothing run.
+  private async withoutPidFile(ctx: ExecutionContext, dir: string): Promise<ExecutionResult> {
+    if (ctx.stop.request && !ctx.record.handle.pid) return notLaunched();
+    return this.collectWithoutProcess(ctx, dir);
   }
 
   // The job came here after the lock of the worker on `host` lapsed: that worker stopped answering.

@@ -60,6 +60,9 @@ export function resolveRemotePath(path: string, home: string): string {
   return path;
 }
 
+/** `oca_wait_pid`: waits (up to ~3 s) for the wrapper in "$oca_dir" to write its pid file. */
+const WAIT_PID = `oca_wait_pid() { oca_i=0; while [ ! -s "$oca_dir/pid" ] && [ $oca_i -lt 300 ]; do oca_i=$((oca_i + 1)); sleep 0.01 2>/dev/null || sleep 1; done; }`;
+
 export interface StartScriptInput {
   dir: string;
   argv: readonly string[];
@@ -86,8 +89,7 @@ export function startScript(input: StartScriptInput): string {
   const existing = `oca_wait_pid; printf 'OCA_EXISTS\\n'; cat "$oca_dir/pid" 2>/dev/null; exit 0`;
   const lines = [
     `oca_dir=${dir}`,
-    // Waits (up to ~3 s) for the wrapper to write its pid file.
-    `oca_wait_pid() { oca_i=0; while [ ! -s "$oca_dir/pid" ] && [ $oca_i -lt 300 ]; do oca_i=$((oca_i + 1)); sleep 0.01 2>/dev/null || sleep 1; done; }`,
+    WAIT_PID,
     // A task that started before (the worker died) is reported, whatever became of its workdir.
     `[ -d "$oca_dir" ] && { ${existing}; }`,
     input.workdir === undefined
@@ -134,8 +136,22 @@ export function startScript(input: StartScriptInput): string {
   return lines.join('\n');
 }
 
+/**
+ * Looks for a task directory without starting anything: OCA_EXISTS and the wrapper's pid file
+ * (waited for, as by `startScript`) when it is there, OCA_ABSENT when it is not.
+ */
+export function findScript(dir: string): string {
+  return [
+    `oca_dir=${shellQuote(dir)}`,
+    `[ -d "$oca_dir" ] || { printf 'OCA_ABSENT\\n'; exit 0; }`,
+    WAIT_PID,
+    `oca_wait_pid; printf 'OCA_EXISTS\\n'; cat "$oca_dir/pid" 2>/dev/null`,
+  ].join('\n');
+}
+
 export type StartOutcome =
   | { kind: 'started' | 'exists'; pid?: number; startTime?: string }
+  | { kind: 'absent' }
   | { kind: 'no-workdir' }
   | { kind: 'no-command' }
   | { kind: 'error'; message: string };
@@ -147,6 +163,7 @@ export function parseStart(stdout: string): StartOutcome | undefined {
   const marker = lines[at]!;
   if (marker === 'OCA_NO_WORKDIR') return { kind: 'no-workdir' };
   if (marker === 'OCA_NO_COMMAND') return { kind: 'no-command' };
+  if (marker === 'OCA_ABSENT') return { kind: 'absent' };
   if (marker.startsWith('OCA_ERROR')) return { kind: 'error', message: marker.slice('OCA_ERROR '.length).trim() };
   if (marker !== 'OCA_STARTED' && marker !== 'OCA_EXISTS') return undefined;
   // The pid file follows the marker (nothing when the wrapper never wrote it).

@@ -7,6 +7,7 @@ import type { StopRequest, StopSwitch } from '../../tasks/stop.js';
 import { completeUtf8Length } from '../../logs/utf8-boundary.js';
 import {
   DetachedError,
+  notLaunched,
   resultFromExitCode,
   type CleanedUp,
   type CleanupTarget,
@@ -16,6 +17,7 @@ import {
 } from '../executor.js';
 import { buildTaskCommand } from '../task-command.js';
 import {
+  findScript,
   parseRead,
   parseStart,
   parseStatus,
@@ -169,19 +171,19 @@ export class SshExecutor implements Executor {
       withStdin: command.stdin !== undefined,
       requireCommand: ctx.request.payload.type === 'claude_code' ? command.argv[0] : undefined,
     });
-    // As locally: the record says "started, in this directory" while the start is under way; a
-    // worker dying in between leaves a directory the next start finds (mkdir fails), never a rerun.
-    const marked = ctx.markStarted({ dir });
-    const [ran] = await Promise.allSettled([this.connection.run(script, command.stdin ?? ''), marked]);
-    if (ran.status === 'rejected') throw ran.reason;
-    const outcome = parseStart(ran.value.stdout.toString('utf8'));
+    // As locally: the record says "launching, in this directory" before the start script runs; a
+    // worker dying after it leaves a directory the next start finds (mkdir fails), never a rerun.
+    await ctx.markLaunching({ dir });
+    if (ctx.stop.request) return this.findStopped(ctx, dir);
+    const ran = await this.connection.run(script, command.stdin ?? '');
+    const outcome = parseStart(ran.stdout.toString('utf8'));
     const where = `executor "${this.config.name}" (${this.config.host})`;
     const fail = async (error: string): Promise<ExecutionResult> => {
       await ctx.log.append([{ stream: 'system', text: `${error}\n` }]);
       return { outcome: 'failed', exitCode: null, signal: null, error };
     };
     if (!outcome) {
-      const detail = ran.value.stderr.trim().split('\n').pop() || `exit code ${ran.value.code}`;
+      const detail = ran.stderr.trim().split('\n').pop() || `exit code ${ran.code}`;
       return fail(`could not start the task on ${where}: ${detail}`);
     }
     switch (outcome.kind) {
@@ -193,6 +195,8 @@ export class SshExecutor implements Executor {
         );
       case 'error':
         return fail(`could not start the task on ${where}: ${outcome.message}`);
+      case 'absent':
+        return fail(`could not start the task on ${where}: unexpected reply`);
       case 'started':
       case 'exists': {
         if (outcome.pid === undefined) {
@@ -204,6 +208,16 @@ export class SshExecutor implements Executor {
         return handle;
       }
     }
+  }
+
+  // A stop came before this run's launch. A run marked launching by a worker that died may have
+  // been launched: look for its directory without starting anything, and stop what runs there.
+  private async findStopped(ctx: ExecutionContext, dir: string): Promise<RemoteHandle | ExecutionResult> {
+    if (ctx.record.launchingAt === undefined) return notLaunched();
+    const found = parseStart((await this.connection.run(findScript(dir))).stdout.toString('utf8'));
+    if (found?.kind !== 'exists' || found.pid === undefined) return notLaunched();
+    await ctx.markStarted({ dir, pid: String(found.pid), start_time: found.startTime ?? '' }, found.pid);
+    return { dir, pid: found.pid, startTime: found.startTime };
   }
 
   private follow(ctx: ExecutionContext, handle: RemoteHandle): Promise<ExecutionResult> {
