@@ -144,9 +144,12 @@ export {
   type ExecutionContext,
   type ExecutionResult,
   type Executor,
+  notLaunched,
+  OtherHostError,
   resultFromExitCode,
 } from './executors/executor.js';
 export {
+  type HostHeartbeat,
   LocalExecutor,
   type LocalExecutorOptions,
   type LocalHandle,

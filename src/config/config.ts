@@ -237,6 +237,12 @@ export const ConfigSchema = z
          * with the same id; elsewhere it ends as lost. OPENCLAW_AGENT_HOST_ID wins over it. @default the hostname
          */
         host_id: z.string().trim().min(1, 'a non-empty host id').max(255).optional(),
+        /**
+         * How long a host's heartbeat lives: every worker of a local executor refreshes it every
+         * third of this. A local task of a host whose heartbeat is gone ends `lost` when another
+         * host's worker gets its job; while it beats, that worker hands the job back. @default 10s
+         */
+        host_heartbeat: DurationSchema.default(10_000),
       })
       .prefault({}),
     logs: z

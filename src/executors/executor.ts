@@ -107,6 +107,21 @@ export class DetachedError extends Error {
   }
 }
 
+/**
+ * Thrown by `execute` when the run belongs to another host whose workers still answer (a local
+ * task): this worker cannot reach its process, so the job goes back to the queue for them.
+ */
+export class OtherHostError extends Error {
+  constructor(
+    readonly host: string,
+    /** When to offer the job again. */
+    readonly retryMs: number,
+  ) {
+    super(`the task runs on host "${host}", whose workers still answer: left to them`);
+    this.name = 'OtherHostError';
+  }
+}
+
 /** A run stopped before its launch: nothing ran, and the stop decides the task's end. */
 export function notLaunched(): ExecutionResult {
   return { outcome: 'failed', exitCode: null, signal: null, stopped: true };

@@ -20,6 +20,14 @@ export class TaskKeys {
     return `${this.prefix}:_limit:${executor}`;
   }
 
+  /**
+   * String with a short TTL: a host's heartbeat, refreshed by every worker of a local executor on
+   * it. Gone means the host's workers stopped answering: its local tasks are out of everyone's reach.
+   */
+  hostHeartbeat(hostId: string): string {
+    return `${this.prefix}:_host:${hostId}`;
+  }
+
   /** String: the diff of a task's worktree against its base, kept when it ended. */
   diff(taskId: string): string {
     return `${this.prefix}:_diff:${taskId}`;

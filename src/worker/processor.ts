@@ -7,7 +7,7 @@ import type { ExecutorConfig, LoadedConfig } from '../config/config.js';
 import { formatDuration } from '../config/duration.js';
 import { ClaudeProgress } from '../claude/progress.js';
 import { describeError } from '../errors.js';
-import { DetachedError, type ExecutionResult, type Executor } from '../executors/executor.js';
+import { DetachedError, OtherHostError, type ExecutionResult, type Executor } from '../executors/executor.js';
 import { LogWriter, logCapsOf, OwnershipLostError } from '../logs/log-stream.js';
 import { finishTask, type TaskEnd } from '../tasks/finish.js';
 import type { TaskKeys } from '../tasks/keys.js';
@@ -126,6 +126,12 @@ export function createTaskProcessor(deps: ProcessorDeps): (job: Job) => Promise<
         if (executed === 'detached') {
           watch.close();
           return await new Promise<TaskResult>(() => {});
+        }
+        // Another host's run, whose workers still answer: the job goes back for them.
+        if (executed instanceof OtherHostError) {
+          watch.close();
+          await job.moveToDelayed(Date.now() + executed.retryMs, job.token);
+          throw new DelayedError();
         }
         ({ result, record } = executed);
       }
@@ -254,7 +260,7 @@ async function executeRun(
     stop: StopSwitch;
     watch: { armTimeout(startedAt: number): void };
   },
-): Promise<{ result: ExecutionResult; record: TaskRecord } | 'detached'> {
+): Promise<{ result: ExecutionResult; record: TaskRecord } | 'detached' | OtherHostError> {
   const { taskId, progress, stop, watch } = run;
   let record = run.record;
   for (let failures = 0; ; failures++) {
@@ -286,6 +292,7 @@ async function executeRun(
       // Another worker took the task over after this one lost its lock: let BullMQ sort out the
       // job (moving it fails for a lost lock) and leave the task to its new owner.
       if (error instanceof OwnershipLostError) throw error;
+      if (error instanceof OtherHostError) return error;
       if (error instanceof DetachedError || deps.shutdown.aborted) return 'detached';
       const latest = parseRecordHash(await deps.redis.hgetall(deps.keys.record(taskId)).catch(() => ({})));
       const started = latest !== undefined && (isRunUnderWay(latest) || Object.keys(latest.handle).length > 0);

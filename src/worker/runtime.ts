@@ -18,6 +18,7 @@ import type { TaskRequest } from '../tasks/request.js';
 import type { TaskRecord } from '../tasks/record.js';
 import { readStopRequest, type StopSwitch } from '../tasks/stop.js';
 import { WorkLiveness } from './liveness.js';
+import { hostHeartbeats, startHostHeartbeat } from './host-heartbeat.js';
 import { INDEX_SWEEP_EVERY_MS, sweepExpiredIndexEntries } from '../tasks/retention.js';
 import { sweepEndedSpools } from '../executors/local/spool-retention.js';
 import { spoolRoot } from '../config/paths.js';
@@ -59,19 +60,27 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
   const executorConfig = requireExecutor(config, options.executor);
   const log = options.onLog ?? (() => {});
   const hostId = resolveHostId(config.worker.host_id);
+  const keys = new TaskKeys(config.redis.prefix);
+  // Read by the local executor only once a task comes, after the connection below is made.
+  const connection: { redis?: Redis } = {};
+  const heartbeatTtl = config.worker.host_heartbeat;
   const executor = createExecutor(executorConfig, log, {
     hostId,
     lockDurationMs: config.worker.lock_duration,
     secretEnv: notifierSecretEnv(config.notifiers),
+    heartbeat: hostHeartbeats(() => connection.redis!, keys, heartbeatTtl),
   });
   await executor.prepare?.();
   const redis = await connectRedis(options.redisUrl ?? resolveRedisUrl(config.redis.url), {
     persistent: true,
     settings: config.redis,
   });
+  connection.redis = redis;
+  // Every worker of a local executor keeps its host's heartbeat: others then leave its tasks alone.
+  const stopHeartbeat =
+    executorConfig.type === 'local' ? startHostHeartbeat(redis, keys, hostId, heartbeatTtl) : () => {};
   const shutdown = new AbortController();
   const concurrency = options.concurrency ?? executorConfig.concurrency;
-  const keys = new TaskKeys(config.redis.prefix);
   const stops = new Map<string, StopSwitch>();
   const subscriber = await followStopRequests(redis, keys, stops, log);
   const deliveries = await startDeliveryWorker({ config, redis, keys, onLog: log });
@@ -153,6 +162,7 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
     close: () => {
       closing ??= (async () => {
         shutdown.abort();
+        stopHeartbeat();
         liveness.stop();
         clearInterval(indexSweep);
         clearInterval(pipelineSweep);

@@ -8,6 +8,7 @@ import {
   DetachedError,
   finishTask,
   LocalExecutor,
+  OtherHostError,
   parseConfigText,
   TaskEndedError,
   TaskKeys,
@@ -77,6 +78,55 @@ describe('local executor spool root', () => {
 });
 
 describe('local executor across hosts', () => {
+  it("hands a task of another host back while that host's heartbeat lives, and ends it lost once it is gone", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'oca-local-'));
+    const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    const keys = new TaskKeys(`oca-test-${randomUUID().slice(0, 8)}`);
+    const config = parseConfigText(
+      `executors:\n  - name: local\n    type: local\n    spool_dir: ${path.join(dir, 'spool')}\n`,
+      'test',
+    );
+    let beating = true;
+    const looks: string[] = [];
+    const heartbeat = {
+      ttlMs: 1500,
+      periodMs: 100,
+      alive: async (host: string) => {
+        looks.push(host);
+        return beating;
+      },
+    };
+    const there = new LocalExecutor({ hostId: 'host-b', heartbeat });
+    const onB = executionRunner(redis, keys, there, config.executors[0]!, config.defaults);
+    const taskId = randomUUID();
+    const payload = { type: 'shell_command' as const, command: 'true', args: [], env: {}, workingDir: dir };
+    try {
+      // Started on host-a, as far as the record says (nothing runs: host-b must not look for it).
+      await redis.hset(keys.record(taskId), { 'h:host': 'host-a', 'h:dir': path.join(dir, 'spool', taskId), pid: '1' });
+      const handedBack = await onB.execute(payload, { taskId }).catch((error: unknown) => error);
+      expect(handedBack).toBeInstanceOf(OtherHostError);
+      expect(handedBack).toMatchObject({ host: 'host-a', retryMs: 100 });
+
+      beating = false;
+      looks.length = 0;
+      const result = await onB.execute(payload, { taskId });
+      expect(result).toEqual({
+        outcome: 'lost',
+        exitCode: null,
+        signal: null,
+        error:
+          'host "host-a" stopped answering (no heartbeat for 1.5s, worker.host_heartbeat); this worker on "host-b" cannot reach the task\'s process',
+      });
+      // Gone on two looks, a refresh apart: a host whose workers are reconnecting is not taken for gone.
+      expect(looks).toEqual(['host-a', 'host-a']);
+    } finally {
+      there.close();
+      await deleteKeys(redis, `${keys.prefix}:*`);
+      redis.disconnect();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('ends a task started on another host as lost, naming both hosts, and leaves its process alone', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'oca-local-'));
     const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');

@@ -48,6 +48,8 @@ describe.skipIf(skipReason)(`several hosts share one Redis${skipReason ? ` (skip
     const socket = engine.url;
     // One config for every host: the SSH server and the podman socket are where every host reaches them.
     h = createHarness({
+      // A cut host's heartbeat lapses within seconds, well before the test's patience does.
+      workerConfig: '  host_heartbeat: 1500ms',
       extraExecutors: (dir) =>
         sshExecutorYaml(server, 'crib', {
           host: gateway,
@@ -169,7 +171,8 @@ describe.skipIf(skipReason)(`several hosts share one Redis${skipReason ? ` (skip
 
     await network!.cut(one);
 
-    // After the lock duration another host's worker takes the job, cannot reach the process, and says why.
+    // After the lock duration another host's worker takes the job; host 1's heartbeat is gone, so
+    // it cannot reach the process, and says why.
     const lost = await eventually(
       async () => {
         const s = await status(localOnOne.id);
@@ -180,7 +183,7 @@ describe.skipIf(skipReason)(`several hosts share one Redis${skipReason ? ` (skip
     );
     expect(lost.error).toMatch(
       new RegExp(
-        `^the task ran on host "${one.name}", whose worker stopped answering for 2\\.0s \\(worker\\.lock_duration\\); this worker on "(${two.name}|${three.name})" cannot reach its process$`,
+        `^host "${one.name}" stopped answering \\(no heartbeat for 1\\.5s, worker\\.host_heartbeat\\); this worker on "(${two.name}|${three.name})" cannot reach the task's process$`,
       ),
     );
     // Host 1 cannot be told: its process goes on, cut off.

@@ -28,7 +28,7 @@ export interface Harness {
   config(): LoadedConfig;
   client(): Promise<TaskClient>;
   cli(args: string[], options?: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv }): Promise<CliResult>;
-  startWorker(executor?: string, extraEnv?: NodeJS.ProcessEnv): Promise<ChildProcess>;
+  startWorker(executor?: string, extraEnv?: NodeJS.ProcessEnv, extraArgs?: string[]): Promise<ChildProcess>;
   redis(): Redis;
   /** A task's stdout as shipped into its log, and how many end markers the log has. */
   logText(id: string): Promise<{ stdout: string; ends: number }>;
@@ -111,8 +111,8 @@ ${extraConfig}`,
       });
       return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
     },
-    async startWorker(executor = 'local', extraEnv = {}) {
-      const child = spawn('node', [BIN, 'worker', '--executor', executor], {
+    async startWorker(executor = 'local', extraEnv = {}, extraArgs = []) {
+      const child = spawn('node', [BIN, 'worker', '--executor', executor, ...extraArgs], {
         env: { ...env, ...extraEnv },
         stdio: ['ignore', 'ignore', 'pipe'],
       });

@@ -14,6 +14,7 @@ import { DEFAULT_GRACE_MS } from '../../tasks/stop.js';
 import {
   DetachedError,
   notLaunched,
+  OtherHostError,
   resultFromExitCode,
   type CleanedUp,
   type CleanupTarget,
@@ -53,6 +54,21 @@ export interface LocalExecutorOptions {
   onLog?: (line: string) => void;
   /** Variables of the worker's environment that tasks must not see (the notifiers' hooks tokens). @default [] */
   secretEnv?: readonly string[];
+  /**
+   * Other hosts' heartbeats: a task of a host that still beats is handed back to its workers,
+   * one of a host whose heartbeat is gone ends lost. @default none: every other host counts as gone
+   */
+  heartbeat?: HostHeartbeat;
+}
+
+/** What a local executor reads of hosts' heartbeats (`worker.host_heartbeat`). */
+export interface HostHeartbeat {
+  /** How long a heartbeat lives without a refresh. */
+  ttlMs: number;
+  /** How often the workers of a host refresh it. */
+  periodMs: number;
+  /** Whether the host's heartbeat is alive now. */
+  alive(hostId: string): Promise<boolean>;
 }
 
 /**
@@ -64,6 +80,7 @@ export class LocalExecutor implements Executor {
   readonly type = 'local' as const;
   readonly hostId: string;
   private readonly lockDurationMs: number;
+  private readonly heartbeat: HostHeartbeat | undefined;
   private readonly log: (line: string) => void;
   /** Starts wrappers with the worker's environment, without its own settings. */
   private readonly launcher: ProcessLauncher;
@@ -72,6 +89,7 @@ export class LocalExecutor implements Executor {
     this.launcher = new ProcessLauncher(withoutOwnSecrets(process.env, options.secretEnv));
     this.hostId = options.hostId ?? resolveHostId();
     this.lockDurationMs = options.lockDurationMs ?? 30_000;
+    this.heartbeat = options.heartbeat;
     this.log = options.onLog ?? (() => {});
   }
 
@@ -103,7 +121,7 @@ export class LocalExecutor implements Executor {
     // pid namespace would only make a stranger's process look like ours). Records made before
     // hosts were recorded have no host and are followed here as before.
     const host = ctx.record.handle.host;
-    if (host !== undefined && host !== this.hostId) return this.loseToOtherHost(ctx, host);
+    if (host !== undefined && host !== this.hostId) return this.leaveToOtherHost(ctx, host);
     // Each attempt has its own directory: a retry is a new run, never a re-attach to the last one.
     // A recorded directory wins over the config (which may have changed since the start).
     const dir = ctx.record.handle.dir || localSpoolDir(ctx.executor, ctx.taskId, ctx.attempt);
@@ -266,11 +284,29 @@ export class LocalExecutor implements Executor {
     return this.collectWithoutProcess(ctx, dir);
   }
 
-  // The job came here after the lock of the worker on `host` lapsed: that worker stopped answering.
-  private async loseToOtherHost(ctx: ExecutionContext, host: string): Promise<ExecutionResult> {
+  // The job came here after the lock of a worker on `host` lapsed. While the host's heartbeat
+  // lives (its workers answer, say after a Redis outage or a worker's restart) the job goes back
+  // to them; once it is gone — looked at twice, a refresh apart, so that a host whose workers are
+  // reconnecting is not taken for gone — the task is lost: nothing here can reach its process.
+  private async leaveToOtherHost(ctx: ExecutionContext, host: string): Promise<ExecutionResult> {
+    const heartbeat = this.heartbeat;
+    if (heartbeat === undefined) return this.loseToOtherHost(ctx, host);
+    if (await heartbeat.alive(host)) throw new OtherHostError(host, heartbeat.periodMs);
+    await sleep(heartbeat.periodMs);
+    if (ctx.signal.aborted) throw new DetachedError();
+    if (await heartbeat.alive(host)) throw new OtherHostError(host, heartbeat.periodMs);
+    return this.loseToOtherHost(ctx, host, heartbeat.ttlMs);
+  }
+
+  // Ends a task of another host as lost: how long its heartbeat has been gone, when heartbeats are
+  // known, else how long its worker held the job without answering.
+  private async loseToOtherHost(ctx: ExecutionContext, host: string, silentMs?: number): Promise<ExecutionResult> {
     const error =
-      `the task ran on host "${host}", whose worker stopped answering for ${formatDuration(this.lockDurationMs)} (worker.lock_duration); ` +
-      `this worker on "${this.hostId}" cannot reach its process`;
+      silentMs !== undefined
+        ? `host "${host}" stopped answering (no heartbeat for ${formatDuration(silentMs)}, worker.host_heartbeat); ` +
+          `this worker on "${this.hostId}" cannot reach the task's process`
+        : `the task ran on host "${host}", whose worker stopped answering for ${formatDuration(this.lockDurationMs)} (worker.lock_duration); ` +
+          `this worker on "${this.hostId}" cannot reach its process`;
     await ctx.log.append([{ stream: 'system', text: `${error}\n` }]);
     return { outcome: 'lost', exitCode: null, signal: null, error };
   }
