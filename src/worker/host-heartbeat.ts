@@ -1,8 +1,15 @@
 // A host's heartbeat: one short-lived key per host, refreshed by every worker of a local executor
-// there, and read by workers elsewhere before they touch a local task of that host.
+// there, read by workers elsewhere before they touch a local task of that host, and swept for:
+// the running local tasks of a host whose heartbeat is gone end lost.
 import type { Redis } from 'ioredis';
-import type { HostHeartbeat } from '../executors/local/local-executor.js';
+import type { LoadedConfig } from '../config/config.js';
+import { silentHostError, type HostHeartbeat } from '../executors/local/local-executor.js';
+import { finishTask } from '../tasks/finish.js';
 import type { TaskKeys } from '../tasks/keys.js';
+import { parseRecordHash, type TaskRecord } from '../tasks/record.js';
+import type { TaskRequest } from '../tasks/request.js';
+import { settleTaskEnd } from '../tasks/settle.js';
+import { readKeptRequest } from '../tasks/store.js';
 
 /**
  * Keeps `hostId`'s heartbeat alive for `ttlMs`: now, every third of it, and the moment the
@@ -37,4 +44,73 @@ export function hostHeartbeats(connection: () => Redis, keys: TaskKeys, ttlMs: n
 // A third of the TTL: two beats may be late before the key lapses.
 function heartbeatPeriod(ttlMs: number): number {
   return Math.max(50, Math.floor(ttlMs / 3));
+}
+
+/** What `endSilentHostTasks` works with: a local worker's connection, config and host. */
+export interface SilentHostSweep {
+  redis: Redis;
+  keys: TaskKeys;
+  config: LoadedConfig;
+  hostId: string;
+  heartbeat: HostHeartbeat;
+  /** Hosts seen without a heartbeat on the last sweep: gone only when seen so twice. */
+  suspects: Set<string>;
+  /** Called for each task ended here (completion record, webhooks), as for any end. */
+  onEnded?: (record: TaskRecord, request: TaskRequest) => Promise<void>;
+}
+
+/**
+ * Ends `lost`, at once, the running local tasks (`activeIds`, the executor's active jobs) of other
+ * hosts whose heartbeat is gone on two sweeps in a row: without this their jobs would wait for the
+ * dead workers' locks to lapse (`worker.lock_duration`) first. The jobs settle when next taken.
+ * Returns the ids ended.
+ */
+export async function endSilentHostTasks(sweep: SilentHostSweep, activeIds: readonly string[]): Promise<string[]> {
+  const { redis, keys } = sweep;
+  const byHost = new Map<string, string[]>();
+  for (const id of activeIds) {
+    const [host, outcome] = await redis.hmget(keys.record(id), 'h:host', 'outcome');
+    if (!host || host === sweep.hostId || outcome) continue;
+    byHost.set(host, [...(byHost.get(host) ?? []), id]);
+  }
+  const ended: string[] = [];
+  for (const [host, ids] of byHost) {
+    if (await sweep.heartbeat.alive(host)) {
+      sweep.suspects.delete(host);
+      continue;
+    }
+    if (!sweep.suspects.has(host)) {
+      sweep.suspects.add(host);
+      continue;
+    }
+    const error = silentHostError(host, sweep.hostId, sweep.heartbeat.ttlMs);
+    for (const id of ids) if (await endLost(sweep, id, error)) ended.push(id);
+  }
+  for (const host of sweep.suspects) if (!byHost.has(host)) sweep.suspects.delete(host);
+  return ended;
+}
+
+// Ends one task lost with `error` in its log, announced like any end; false when it had ended.
+async function endLost(sweep: SilentHostSweep, taskId: string, error: string): Promise<boolean> {
+  const { redis, keys, config } = sweep;
+  const record = parseRecordHash(await redis.hgetall(keys.record(taskId)));
+  if (record === undefined || record.outcome !== undefined) return false;
+  const request = await readKeptRequest(redis, keys, taskId);
+  await redis.xadd(keys.log(taskId), 'MAXLEN', '~', String(config.logs.max_entries), '*', 't', 's', 'd', `${error}\n`);
+  const { ended, hash, hasDependents } = await finishTask(
+    redis,
+    keys,
+    taskId,
+    { outcome: 'lost', exitCode: null, signal: null, error, finishedAt: Date.now() },
+    {
+      retentionMs: config.retention,
+      maxLogEntries: config.logs.max_entries,
+      announce: request && { config, record, request },
+    },
+  );
+  if (!ended) return false;
+  const latest = parseRecordHash(hash);
+  if (hasDependents || latest?.concurrency !== undefined) await settleTaskEnd({ redis, keys, config }, taskId, latest);
+  if (latest && request) await sweep.onEnded?.(latest, request).catch(() => undefined);
+  return true;
 }

@@ -18,7 +18,7 @@ import type { TaskRequest } from '../tasks/request.js';
 import type { TaskRecord } from '../tasks/record.js';
 import { readStopRequest, type StopSwitch } from '../tasks/stop.js';
 import { WorkLiveness } from './liveness.js';
-import { hostHeartbeats, startHostHeartbeat } from './host-heartbeat.js';
+import { endSilentHostTasks, hostHeartbeats, startHostHeartbeat, type SilentHostSweep } from './host-heartbeat.js';
 import { INDEX_SWEEP_EVERY_MS, sweepExpiredIndexEntries } from '../tasks/retention.js';
 import { sweepEndedSpools } from '../executors/local/spool-retention.js';
 import { spoolRoot } from '../config/paths.js';
@@ -149,6 +149,22 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
   let worker = await startQueueWorker();
   liveness.start();
   const indexSweep = startSweeps(redis, keys, config, executorConfig, executor, log);
+  const silentHostSweep =
+    executorConfig.type === 'local'
+      ? startSilentHostSweep(
+          {
+            redis,
+            keys,
+            config,
+            hostId,
+            heartbeat: hostHeartbeats(() => redis, keys, heartbeatTtl),
+            suspects: new Set(),
+            onEnded,
+          },
+          () => worker.keys.active!,
+          log,
+        )
+      : undefined;
   const pipelineSweep = startPipelineSweep({ redis, keys, config }, log);
   const ticks = await startScheduleTicks(config, redis, shutdown.signal, log);
 
@@ -165,6 +181,7 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
         stopHeartbeat();
         liveness.stop();
         clearInterval(indexSweep);
+        clearInterval(silentHostSweep);
         clearInterval(pipelineSweep);
         await ticks.close();
         await worker.close(true);
@@ -176,6 +193,28 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
       return closing;
     },
   };
+}
+
+// Every heartbeat period, the running local tasks of hosts whose heartbeat is gone end lost (see
+// endSilentHostTasks); one sweep at a time.
+function startSilentHostSweep(
+  sweep: SilentHostSweep,
+  activeKey: () => string,
+  log: (line: string) => void,
+): NodeJS.Timeout {
+  let sweeping = false;
+  const timer = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    void (async () => {
+      const ended = await endSilentHostTasks(sweep, await sweep.redis.lrange(activeKey(), 0, -1));
+      for (const id of ended) log(`task ${id} ended lost: its host's heartbeat is gone`);
+    })()
+      .catch(() => undefined)
+      .finally(() => (sweeping = false));
+  }, sweep.heartbeat.periodMs);
+  timer.unref();
+  return timer;
 }
 
 // Kill requests arrive as a pub/sub nudge that trips the stop switch of a task this worker follows;

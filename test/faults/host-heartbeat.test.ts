@@ -42,7 +42,9 @@ describe('host heartbeats and local tasks', () => {
   const exited = (child: { once(event: 'exit', listener: () => void): unknown }) =>
     new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
-  it("a host whose workers all died: another host's worker ends its local task lost once the heartbeat is gone, and leaves the process alone", async () => {
+  it("a host whose workers all died: another host's worker ends its local task lost once the heartbeat is gone, without waiting for the dead worker's lock, and leaves the process alone", async () => {
+    // The dead worker's lock outlasts the test: only the heartbeat sweep can end the task.
+    writeFileSync(h.configPath, readFileSync(h.configPath, 'utf8').replace('lock_duration: 2s', 'lock_duration: 120s'));
     const a = await onHost('host-a');
     const id = await startTask(path.join(h.dir, 'gate'), path.join(h.dir, 'ran'));
     await untilOutput(id);
@@ -59,6 +61,7 @@ describe('host heartbeats and local tasks', () => {
         'host "host-a" stopped answering (no heartbeat for 1.5s, worker.host_heartbeat); this worker on "host-b" cannot reach the task\'s process',
     });
     expect(ended.record.handle.host).toBe('host-a');
+    expect(await client.queue('local').getJobState(id)).toBe('active');
     // Out of host-b's reach: untouched (the harness kills it at the end).
     expect(countProcessGroup(pid)).toBeGreaterThan(0);
     expect((await h.logText(id)).ends).toBe(1);

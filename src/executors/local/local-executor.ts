@@ -303,8 +303,7 @@ export class LocalExecutor implements Executor {
   private async loseToOtherHost(ctx: ExecutionContext, host: string, silentMs?: number): Promise<ExecutionResult> {
     const error =
       silentMs !== undefined
-        ? `host "${host}" stopped answering (no heartbeat for ${formatDuration(silentMs)}, worker.host_heartbeat); ` +
-          `this worker on "${this.hostId}" cannot reach the task's process`
+        ? silentHostError(host, this.hostId, silentMs)
         : `the task ran on host "${host}", whose worker stopped answering for ${formatDuration(this.lockDurationMs)} (worker.lock_duration); ` +
           `this worker on "${this.hostId}" cannot reach its process`;
     await ctx.log.append([{ stream: 'system', text: `${error}\n` }]);
@@ -502,6 +501,14 @@ async function isDirectory(p: string): Promise<boolean> {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Why a local task of `host`, whose heartbeat has been gone for `silentMs`, ends lost on `here`. */
+export function silentHostError(host: string, here: string, silentMs: number): string {
+  return (
+    `host "${host}" stopped answering (no heartbeat for ${formatDuration(silentMs)}, worker.host_heartbeat); ` +
+    `this worker on "${here}" cannot reach the task's process`
+  );
 }
 
 /** A run's spool directory on this host: `<spool>/<id>` for the first run, `<id>.<n>` for run n. */
