@@ -96,7 +96,7 @@ return found
  * finds the handle, so whatever was launched is re-attached (and stopped), never left running.
  */
 export async function markTaskLaunching(
-  redis: Redis,
+  redis: RedisClient,
   keys: TaskKeys,
   taskId: string,
   handle: Record<string, string>,

@@ -1,7 +1,7 @@
 // A host's heartbeat: one short-lived key per host, refreshed by every worker of a local executor
 // there, read by workers elsewhere before they touch a local task of that host, and swept for:
 // the running local tasks of a host whose heartbeat is gone end lost.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { LoadedConfig } from '../config/config.js';
 import { silentHostError, type HostHeartbeat } from '../executors/local/local-executor.js';
 import { finishTask } from '../tasks/finish.js';
@@ -16,7 +16,7 @@ import { readKeptRequest } from '../tasks/store.js';
  * connection is back after an outage. Returns the stop; the key then lapses by itself (other
  * workers of the host may still beat).
  */
-export function startHostHeartbeat(redis: Redis, keys: TaskKeys, hostId: string, ttlMs: number): () => void {
+export function startHostHeartbeat(redis: RedisClient, keys: TaskKeys, hostId: string, ttlMs: number): () => void {
   const key = keys.hostHeartbeat(hostId);
   const beat = () => void redis.set(key, String(Date.now()), 'PX', ttlMs).catch(() => undefined);
   beat();
@@ -33,7 +33,7 @@ export function startHostHeartbeat(redis: Redis, keys: TaskKeys, hostId: string,
  * Reads hosts' heartbeats (kept alive by `startHostHeartbeat` for `ttlMs`) on the connection
  * `connection()` returns at each look: a worker connects after it has made its executor.
  */
-export function hostHeartbeats(connection: () => Redis, keys: TaskKeys, ttlMs: number): HostHeartbeat {
+export function hostHeartbeats(connection: () => RedisClient, keys: TaskKeys, ttlMs: number): HostHeartbeat {
   return {
     ttlMs,
     periodMs: heartbeatPeriod(ttlMs),
@@ -48,7 +48,7 @@ function heartbeatPeriod(ttlMs: number): number {
 
 /** What `endSilentHostTasks` works with: a local worker's connection, config and host. */
 export interface SilentHostSweep {
-  redis: Redis;
+  redis: RedisClient;
   keys: TaskKeys;
   config: LoadedConfig;
   hostId: string;

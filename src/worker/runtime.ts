@@ -62,7 +62,7 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
   const hostId = resolveHostId(config.worker.host_id);
   const keys = new TaskKeys(config.redis.prefix);
   // Read by the local executor only once a task comes, after the connection below is made.
-  const connection: { redis?: Redis } = {};
+  const connection: { redis?: RedisClient } = {};
   const heartbeatTtl = config.worker.host_heartbeat;
   const executor = createExecutor(executorConfig, log, {
     hostId,
