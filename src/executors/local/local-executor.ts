@@ -167,17 +167,18 @@ export class LocalExecutor implements Executor {
     // Built first: a variable the shell cannot set fails the task before anything is claimed.
     const argv = command.argv.map((word, index) => (index === 0 ? expandHome(word) : word));
     const spec = wrapperSpec({ dir, workdir: cwd, argv, env: command.env, unsetEnv: command.unsetEnv });
-    // The workdir may be on a network mount: its stat must not block the worker's only thread.
+    // The record says "launching, in this directory, on this host" before anything is claimed or
+    // launched: a worker that takes over after this one died finds whatever was launched. The
+    // mark's round trip overlaps the workdir's stat, which may be on a network mount and must not
+    // block the worker's only thread (a missing workdir fails the task; the mark is then moot).
     // The spool directory is ours and local: its mkdir runs synchronously (a trip through
     // libuv's thread pool costs more than the call).
-    if (!(await isDirectory(cwd))) {
+    const [workdirExists] = await Promise.all([isDirectory(cwd), ctx.markLaunching({ dir, host: this.hostId })]);
+    if (!workdirExists) {
       const error = `working directory ${cwd} does not exist on executor "${ctx.executor.name}"`;
       await ctx.log.append([{ stream: 'system', text: `${error}\n` }]);
       return { outcome: 'failed', exitCode: null, signal: null, error };
     }
-    // The record says "launching, in this directory, on this host" before anything is claimed or
-    // launched: a worker that takes over after this one died finds whatever was launched.
-    await ctx.markLaunching({ dir, host: this.hostId });
     if (ctx.stop.request) return notLaunched();
     try {
       // The spool directory is the claim on the start: whoever creates it runs the task. One
