@@ -249,13 +249,15 @@ function isBeforeId(a: string, b: string): boolean {
   return aMs < bMs || (aMs === bMs && aSeq < bSeq);
 }
 
+/** An amount of dropped output as the notes say it: `1008.01 MiB`, `512 bytes`. */
+export function formatDroppedBytes(bytes: number): string {
+  const size = formatByteSize(bytes);
+  return size.endsWith('b') ? `${bytes} bytes` : `${size.slice(0, -1)} ${size.slice(-1).toUpperCase()}iB`;
+}
+
 // The note a reader gets in place of output the log's cap dropped.
 function trimNote(id: string, droppedBytes: number): LogEntry {
-  const size = formatByteSize(droppedBytes);
-  const amount = size.endsWith('b')
-    ? `${droppedBytes} bytes`
-    : `${size.slice(0, -1)} ${size.slice(-1).toUpperCase()}iB`;
-  const text = `${amount} of earlier output was dropped here: a task's log keeps only its newest output (logs.max_bytes)\n`;
+  const text = `${formatDroppedBytes(droppedBytes)} of earlier output was dropped here: a task's log keeps only its newest output (logs.max_bytes)\n`;
   return { id, kind: 'output', stream: 'system', text };
 }
 
