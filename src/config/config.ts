@@ -254,6 +254,12 @@ export const ConfigSchema = z
          * much. Bounds Redis memory: a task writing gigabytes keeps only its newest output. @default 32m
          */
         max_bytes: byteSizeSchema('4m').default(32 * 1024 * 1024),
+        /**
+         * Output kept per task and stream in its spool on the host that runs it (local and SSH), like
+         * 1g; past it the oldest spooled output goes, and the log says how much of it had not been
+         * shipped yet. Bounds the disk a task's output takes there. @default 1g
+         */
+        max_spool_bytes: byteSizeSchema('1m').default(1024 * 1024 * 1024),
       })
       .prefault({}),
   })

@@ -5,7 +5,10 @@ import type { Executor } from './executor.js';
 import { LocalExecutor, type LocalExecutorOptions } from './local/local-executor.js';
 import { SshExecutor } from './ssh/ssh-executor.js';
 
-/** The implementation behind an executor's `type`; `local` takes the worker's host id and lock duration. */
+/**
+ * The implementation behind an executor's `type`; `local` takes the worker's host id and lock
+ * duration, local and SSH the spool cap (`maxSpoolBytes`).
+ */
 export function createExecutor(
   config: ExecutorConfig,
   log: (line: string) => void = () => {},
@@ -15,7 +18,7 @@ export function createExecutor(
     case 'local':
       return new LocalExecutor({ ...local, onLog: log });
     case 'ssh':
-      return new SshExecutor(config, log);
+      return new SshExecutor(config, log, { maxSpoolBytes: local.maxSpoolBytes });
     case 'container':
       return new ContainerExecutor(config);
   }

@@ -69,6 +69,7 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
     lockDurationMs: config.worker.lock_duration,
     secretEnv: notifierSecretEnv(config.notifiers),
     heartbeat: hostHeartbeats(() => connection.redis!, keys, heartbeatTtl),
+    maxSpoolBytes: config.logs.max_spool_bytes,
   });
   await executor.prepare?.();
   const redis = await connectRedis(options.redisUrl ?? resolveRedisUrl(config.redis.url), {

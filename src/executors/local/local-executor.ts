@@ -37,6 +37,13 @@ const PID_FILE_WAIT_MS = 2000;
 const KILL_WAIT_MS = 1000;
 /** The longest idle wait between looks at the spool files when no file event arrives. */
 const IDLE_POLL_MS = 250;
+/**
+ * How long after the exit code the spoolers may take to copy the last output: past it (a
+ * background process of the task still holds its stdout) the task ends with what was spooled.
+ */
+const SPOOL_DRAIN_MS = 2000;
+/** The default of logs.max_spool_bytes. */
+const DEFAULT_MAX_SPOOL_BYTES = 1024 ** 3;
 
 export interface LocalHandle {
   pid: number;
@@ -59,6 +66,8 @@ export interface LocalExecutorOptions {
    * one of a host whose heartbeat is gone ends lost. @default none: every other host counts as gone
    */
   heartbeat?: HostHeartbeat;
+  /** The most output per stream a task's spool keeps on this host (logs.max_spool_bytes). @default 1 GiB */
+  maxSpoolBytes?: number;
 }
 
 /** What a local executor reads of hosts' heartbeats (`worker.host_heartbeat`). */
@@ -81,6 +90,7 @@ export class LocalExecutor implements Executor {
   readonly hostId: string;
   private readonly lockDurationMs: number;
   private readonly heartbeat: HostHeartbeat | undefined;
+  private readonly maxSpoolBytes: number;
   private readonly log: (line: string) => void;
   /** Starts wrappers with the worker's environment, without its own settings. */
   private readonly launcher: ProcessLauncher;
@@ -90,6 +100,7 @@ export class LocalExecutor implements Executor {
     this.hostId = options.hostId ?? resolveHostId();
     this.lockDurationMs = options.lockDurationMs ?? 30_000;
     this.heartbeat = options.heartbeat;
+    this.maxSpoolBytes = options.maxSpoolBytes ?? DEFAULT_MAX_SPOOL_BYTES;
     this.log = options.onLog ?? (() => {});
   }
 
@@ -166,7 +177,14 @@ export class LocalExecutor implements Executor {
     const cwd = command.workdir ? path.resolve(expandHome(command.workdir)) : homedir();
     // Built first: a variable the shell cannot set fails the task before anything is claimed.
     const argv = command.argv.map((word, index) => (index === 0 ? expandHome(word) : word));
-    const spec = wrapperSpec({ dir, workdir: cwd, argv, env: command.env, unsetEnv: command.unsetEnv });
+    const spec = wrapperSpec({
+      dir,
+      spoolCap: this.maxSpoolBytes,
+      workdir: cwd,
+      argv,
+      env: command.env,
+      unsetEnv: command.unsetEnv,
+    });
     // The record says "launching, in this directory, on this host" before anything is claimed or
     // launched: a worker that takes over after this one died finds whatever was launched. The
     // mark's round trip overlaps the workdir's stat, which may be on a network mount and must not
@@ -224,7 +242,7 @@ export class LocalExecutor implements Executor {
 
   // Ships spool output into the log until the exit file appears or the process is gone.
   private async follow(ctx: ExecutionContext, handle: LocalHandle): Promise<ExecutionResult> {
-    const tail = new SpoolTail(handle.dir, ctx.record.checkpoint);
+    const tail = new SpoolTail(handle.dir, ctx.record.checkpoint, this.hostId);
     const shipper = new OutputShipper(tail, ctx.log);
     const waker = new DirectoryWaker(handle.dir);
     let termination: Promise<boolean> | undefined;
@@ -241,15 +259,24 @@ export class LocalExecutor implements Executor {
       // The exit file is read at first, when inotify saw it change, and after a quiet interval:
       // not on every wake-up (a short task's directory changes five times).
       let lookForExit = true;
+      // When the exit code was seen: the spoolers get SPOOL_DRAIN_MS from then to finish.
+      let exitSeenAt: number | undefined;
       for (;;) {
         if (ctx.signal.aborted) throw new DetachedError();
         if (exitCode === undefined && lookForExit) exitCode = readExitCode(handle.dir);
-        const shipped = await shipper.ship(exitCode !== undefined);
+        if (exitCode !== undefined) exitSeenAt ??= Date.now();
+        const complete = exitSeenAt !== undefined && (tail.ended() || Date.now() - exitSeenAt >= SPOOL_DRAIN_MS);
+        const shipped = await shipper.ship(complete);
         if (shipped > 0) {
           lookForExit = waker.takeExitHint();
           continue;
         }
-        if (exitCode !== undefined) return await finish(resultFromExitCode(exitCode));
+        if (exitCode !== undefined && complete)
+          return await finish(withSpoolFailure(resultFromExitCode(exitCode), tail));
+        if (exitCode !== undefined) {
+          await waker.wait(Math.min(IDLE_POLL_MS, SPOOL_DRAIN_MS - (Date.now() - exitSeenAt!)), ctx.signal);
+          continue;
+        }
         if (!isSameProcessAlive(handle.pid, handle.startTime)) {
           // The exit file is written before the wrapper exits; look once more, then drain.
           exitCode = readExitCode(handle.dir);
@@ -318,7 +345,7 @@ export class LocalExecutor implements Executor {
     existing?: OutputShipper,
     killedByUs = false,
   ): Promise<ExecutionResult> {
-    const tail = existing ? undefined : new SpoolTail(dir, ctx.record.checkpoint);
+    const tail = existing ? undefined : new SpoolTail(dir, ctx.record.checkpoint, this.hostId);
     const shipper = existing ?? new OutputShipper(tail!, ctx.log);
     try {
       while ((await shipper.ship(true)) > 0) {
@@ -329,7 +356,7 @@ export class LocalExecutor implements Executor {
       await tail?.close();
     }
     const exitCode = readExitCode(dir);
-    if (exitCode !== undefined) return resultFromExitCode(exitCode);
+    if (exitCode !== undefined) return withSpoolFailure(resultFromExitCode(exitCode), shipper.tail);
     // SIGKILL took the wrapper too, so no exit code was written: that is ours, not a loss.
     if (killedByUs) return { outcome: 'failed', exitCode: null, signal: 'SIGKILL' };
     const error =
@@ -348,7 +375,7 @@ class OutputShipper {
   private inFlight: Promise<void> | undefined;
 
   constructor(
-    private readonly tail: SpoolTail,
+    readonly tail: SpoolTail,
     private readonly log: ExecutionContext['log'],
   ) {}
 
@@ -391,7 +418,8 @@ class DirectoryWaker {
   constructor(dir: string) {
     try {
       this.watcher = watch(dir, (_event, name) => {
-        if (name === 'pid' || name === 'stdin') return;
+        // Every write to a spooler's FIFO is an event of its own: only the segments count.
+        if (name === 'pid' || name === 'stdin' || name === 'reserve' || name?.endsWith('.fifo')) return;
         if (name === 'exit' || !name) this.exitHint = true;
         this.pending = true;
         this.wake?.();
@@ -467,6 +495,12 @@ export async function terminateGroup(handle: LocalHandle, graceMs: number): Prom
   const killed = Date.now() + KILL_WAIT_MS;
   while (signalGroup(handle.pid, 0) && Date.now() < killed) await sleep(10);
   return true;
+}
+
+// A run whose spool failed carries its line in the record, as its log does.
+function withSpoolFailure(result: ExecutionResult, tail: SpoolTail): ExecutionResult {
+  const line = tail.failureLine();
+  return line && !result.error ? { ...result, error: line } : result;
 }
 
 // False when the group has no member left.

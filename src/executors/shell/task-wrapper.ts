@@ -3,15 +3,21 @@
 import { checkShellEnvironment } from './env-names.js';
 import { startTimeOfStatLine } from '../process-identity.js';
 import { shellQuote } from './quote.js';
+import { SPOOL_FUNCTIONS, spoolWords } from './output-spool.js';
 
 /**
  * The wrapper's functions, used as
- * `oca_main DIR [-C WORKDIR] [-e NAME VALUE]… [-u NAME]… (-c STRING | -- ARGV…)` to run one task:
+ * `oca_main DIR [-S CAP BLOCK COUNT] [-C WORKDIR] [-e NAME VALUE]… [-u NAME]… (-c STRING | -- ARGV…)`
+ * to run one task:
  * - It runs as the process group leader of its own session (the spawn is detached, i.e. setsid).
  * - It records its pid and its /proc stat line (for the start time that tells it from a recycled
  *   pid; `read` is a builtin, so no process is spawned for it).
  * - It changes to WORKDIR, exports and unsets the task's variables, and runs the command with
- *   output to the spool files.
+ *   output to the spool files: with `-S`, through a capped spooler per stream (SPOOL_FUNCTIONS:
+ *   segment files, the oldest dropped past CAP bytes); without it, or where no FIFO can be made,
+ *   straight into `stdout` and `stderr`.
+ * - Before the exit code it empties the `reserve` file it wrote at the start (16 KiB set aside
+ *   for the exit file and the spool's failure notes on a full disk).
  * - It writes the exit code atomically: one write(2) of a whole line such as `3\n`, which readers
  *   accept only once its newline is there (so no extra process like `mv` is spawned per task),
  *   and only into a directory whose pid file names this shell.
@@ -31,25 +37,30 @@ import { shellQuote } from './quote.js';
  * - A shell that runs ARGV traps TERM/INT like the wrapper, so that it, too, reports how the
  *   command ended rather than dying first.
  */
-const WRAPPER_FUNCTIONS = `oca_stat=; read -r oca_stat 2>/dev/null </proc/$$/stat
+const WRAPPER_FUNCTIONS = `${SPOOL_FUNCTIONS}oca_stat=; read -r oca_stat 2>/dev/null </proc/$$/stat
 oca_main() {
   oca_dir=$1; shift
   printf '%s\\n%s\\n' "$$" "$oca_stat" >"$oca_dir/pid"
+  oca_out=$oca_dir/stdout oca_err=$oca_dir/stderr
+  if [ "$1" = -S ]; then
+    oca_spool_start "$oca_dir" "$2" "$3" "$4" && oca_out=$oca_out.fifo oca_err=$oca_err.fifo
+    shift 4
+  fi
   if [ -n "$oca_forked" ]; then
     if [ -e "$oca_dir/stdin" ]; then exec <"$oca_dir/stdin"; else exec </dev/null; fi
-    exec >"$oca_dir/stdout" 2>"$oca_dir/stderr"
+    exec >"$oca_out" 2>"$oca_err"
     oca_run "$@"
     exit
   fi
   trap 'oca_signal=TERM' TERM
   trap 'oca_signal=INT' INT
-  if [ -e "$oca_dir/stdin" ]; then oca_run "$@" <"$oca_dir/stdin" >"$oca_dir/stdout" 2>"$oca_dir/stderr"; else oca_run "$@" </dev/null >"$oca_dir/stdout" 2>"$oca_dir/stderr"; fi
+  if [ -e "$oca_dir/stdin" ]; then oca_run "$@" <"$oca_dir/stdin" >"$oca_out" 2>"$oca_err"; else oca_run "$@" </dev/null >"$oca_out" 2>"$oca_err"; fi
   oca_code=$?
   oca_end "$oca_dir"
 }
 oca_end() {
   oca_owner=; read -r oca_owner 2>/dev/null <"$1/pid"
-  if [ "$oca_owner" = "$$" ]; then printf '%s\\n' "$oca_code" >"$1/exit"; fi
+  if [ "$oca_owner" = "$$" ]; then : >"$1/reserve"; printf '%s\\n' "$oca_code" >"$1/exit"; fi
 }
 oca_run() {
   while :; do
@@ -62,7 +73,7 @@ oca_run() {
   done
   if [ "$1" = -c ]; then
     oca_cmd=$2; shift 2
-    oca_cmd="unset oca_cmd oca_dir oca_code oca_stat oca_spec oca_nl oca_forked oca_signal; $oca_cmd"
+    oca_cmd="unset oca_cmd oca_dir oca_code oca_stat oca_spec oca_nl oca_forked oca_signal oca_out oca_err; $oca_cmd"
     if [ -n "$oca_forked" ]; then eval "$oca_cmd"; else (eval "$oca_cmd"); fi
   else
     shift
@@ -120,6 +131,11 @@ export function wrapperArgs(argv: readonly string[]): string[] {
 
 export interface WrapperSpecInput {
   dir: string;
+  /**
+   * The most output per stream kept on disk (logs.max_spool_bytes); the oldest goes past it.
+   * @default no spooler: the output goes straight into `stdout` and `stderr`, uncapped
+   */
+  spoolCap?: number;
   /** An absolute path; the wrapper changes to it before running the command. */
   workdir: string;
   argv: readonly string[];
@@ -139,6 +155,7 @@ export function wrapperSpec(input: WrapperSpecInput): string {
   const words = [
     'oca_main',
     input.dir,
+    ...(input.spoolCap === undefined ? [] : ['-S', ...spoolWords(input.spoolCap)]),
     '-C',
     input.workdir,
     ...Object.entries(input.env).flatMap(([name, value]) => ['-e', name, value]),

@@ -4,7 +4,8 @@ import { InvalidInputError } from '../../errors.js';
 import { startTimeOfStatLine } from '../process-identity.js';
 import { checkShellEnvironment } from '../shell/env-names.js';
 import { parsePidFile, WRAPPER, wrapperArgs } from '../shell/task-wrapper.js';
-import { shellJoin, shellQuote } from '../shell/quote.js';
+import { parseSegmentName, spoolWords, type SpoolSegment, type SpoolStream } from '../shell/output-spool.js';
+import { shellQuote } from '../shell/quote.js';
 
 /**
  * The POSIX sh scripts the SSH executor runs on the remote, and parsers for what they print.
@@ -73,6 +74,8 @@ export interface StartScriptInput {
   withStdin: boolean;
   /** A program that must exist before anything starts (claude_path), with a clear error if not. */
   requireCommand?: string;
+  /** The most output per stream the task's spool keeps on the remote (logs.max_spool_bytes). */
+  spoolCap: number;
 }
 
 /**
@@ -119,7 +122,7 @@ export function startScript(input: StartScriptInput): string {
   const quoted = words
     .map((word, index) => (words[0] === '--' && index === 1 ? remotePathExpression(word) : shellQuote(word)))
     .join(' ');
-  const wrapper = `/bin/sh -c ${shellQuote(WRAPPER)} openclaw-task "$oca_dir" ${quoted}`;
+  const wrapper = `/bin/sh -c ${shellQuote(WRAPPER)} openclaw-task "$oca_dir" -S ${spoolWords(input.spoolCap).join(' ')} ${quoted}`;
   // The task's environment is set in a subshell around the launch only: a PATH of the task's
   // does not change which setsid, sleep or cat this script runs. setsid where it exists (Linux);
   // elsewhere job control gives the wrapper its own process group.
@@ -182,9 +185,15 @@ export interface PolledTask {
   group?: boolean;
 }
 
+/** How a stream's spooler ended (its `.done` or `.failed` file); absent while it runs. */
+export type PolledSpoolEnd = { kind: 'done' } | { kind: 'failed'; reason: string };
+
 export interface PolledStatus {
   /** The task directory is gone. */
   missing: boolean;
+  /** Its output goes through spoolers (their FIFO is there): the ends below will come. */
+  spooled: boolean;
+  ends: Partial<Record<SpoolStream, PolledSpoolEnd>>;
   /** From the pid file, for a task polled without a pid. */
   pid?: number;
   pidStartTime?: string;
@@ -192,14 +201,15 @@ export interface PolledStatus {
   /** The start time of the pid now ('' when gone), when a pid was asked about. */
   startTime?: string;
   groupAlive: boolean;
-  /** Spool file sizes; a file not yet created is absent. */
-  sizes: { stdout?: number; stderr?: number };
+  /** Each stream's spool segments with their sizes, oldest first. */
+  segments: Record<SpoolStream, (SpoolSegment & { size: number })[]>;
 }
 
 /**
  * Reports, for each task: whether its directory exists, its exit code once the exit file holds a
- * whole line, the start time of its pid (for the identity check), and the sizes of its spool
- * files (read after the exit file, so with an exit code they are final).
+ * whole line, whether its spoolers have ended, the start time of its pid (for the identity
+ * check), and the sizes of its spool segments (read after the exit file and the spoolers' ends,
+ * so with those they are final).
  */
 export function statusScript(tasks: readonly PolledTask[]): string {
   const lines = [KILL_GROUP, START_TIME_OF];
@@ -209,7 +219,13 @@ export function statusScript(tasks: readonly PolledTask[]): string {
       `printf 'T %s\\n' ${shellQuote(task.key)}`,
       `[ -d ${dir} ] || printf 'M\\n'`,
       `if [ -f ${dir}/exit ] && IFS= read -r oca_c <${dir}/exit; then printf 'X %s\\n' "$oca_c"; fi`,
+      `[ -p ${dir}/stdout.fifo ] && printf 'Q\\n'`,
     );
+    for (const stream of ['stdout', 'stderr'] as const) {
+      lines.push(
+        `if [ -f ${dir}/${stream}.failed ]; then oca_c=; IFS= read -r oca_c <${dir}/${stream}.failed; printf 'E ${stream} failed %s\\n' "$oca_c"; elif [ -e ${dir}/${stream}.done ]; then printf 'E ${stream} done\\n'; fi`,
+      );
+    }
     if (task.pid !== undefined) lines.push(`oca_start_time ${task.pid}; printf 'A %s\\n' "$oca_st"`);
     // A start whose pid was not seen yet: the wrapper's pid file, once it is there.
     else
@@ -218,11 +234,17 @@ export function statusScript(tasks: readonly PolledTask[]): string {
       );
     if (task.pid !== undefined && task.group) lines.push(`oca_kill 0 ${task.pid} && printf 'G\\n'`);
   }
-  const files = tasks.flatMap((task) => [`${task.dir}/stdout`, `${task.dir}/stderr`]);
+  // Each stream's segments: `stdout`, then `stdout.<offset>` (globbed on the remote).
+  const files = tasks.flatMap((task) =>
+    (['stdout', 'stderr'] as const).flatMap((stream) => [
+      shellQuote(`${task.dir}/${stream}`),
+      `${shellQuote(`${task.dir}/${stream}.`)}[0-9]*`,
+    ]),
+  );
   lines.push(
     "printf 'W\\n'",
     'set --',
-    `for oca_f in ${shellJoin(files)}; do [ -f "$oca_f" ] && set -- "$@" "$oca_f"; done`,
+    `for oca_f in ${files.join(' ')}; do [ -f "$oca_f" ] && set -- "$@" "$oca_f"; done`,
     '[ $# -gt 0 ] && wc -c "$@"',
     "printf 'END\\n'",
   );
@@ -238,12 +260,19 @@ export function parseStatus(stdout: string, tasks: readonly PolledTask[]): Map<s
   for (; index < lines.length && lines[index] !== 'W'; index++) {
     const line = lines[index]!;
     if (line.startsWith('T ')) {
-      current = { missing: false, groupAlive: false, sizes: {} };
+      current = { missing: false, spooled: false, ends: {}, groupAlive: false, segments: { stdout: [], stderr: [] } };
       out.set(line.slice(2), current);
     } else if (!current) {
       continue;
     } else if (line === 'M') {
       current.missing = true;
+    } else if (line === 'Q') {
+      current.spooled = true;
+    } else if (line.startsWith('E ')) {
+      const [, stream, kind] = line.split(' ');
+      if (stream === 'stdout' || stream === 'stderr')
+        current.ends[stream] =
+          kind === 'failed' ? { kind, reason: line.slice(`E ${stream} failed `.length) } : { kind: 'done' };
     } else if (line.startsWith('X ')) {
       const code = Number.parseInt(line.slice(2), 10);
       if (Number.isFinite(code)) current.exitCode = code;
@@ -260,26 +289,33 @@ export function parseStatus(stdout: string, tasks: readonly PolledTask[]): Map<s
       current.pidStartTime = startTimeOfStatLine(line.slice(2));
     }
   }
-  const byPath = new Map<string, { status: PolledStatus; stream: 'stdout' | 'stderr' }>();
+  const byDir = new Map<string, PolledStatus>();
   for (const task of tasks) {
     const status = out.get(task.key);
     if (!status) return undefined;
-    byPath.set(`${task.dir}/stdout`, { status, stream: 'stdout' });
-    byPath.set(`${task.dir}/stderr`, { status, stream: 'stderr' });
+    byDir.set(task.dir, status);
   }
   for (index++; index < lines.length && lines[index] !== 'END'; index++) {
-    const match = /^\s*(\d+)\s(.*)$/.exec(lines[index]!);
-    const file = match && byPath.get(match[2]!);
-    if (file) file.status.sizes[file.stream] = Number(match[1]);
+    const match = /^\s*(\d+)\s(.*)\/([^/]*)$/.exec(lines[index]!);
+    const status = match && byDir.get(match[2]!);
+    if (!status) continue;
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const segment = parseSegmentName(stream, match[3]!);
+      if (segment) status.segments[stream].push({ ...segment, size: Number(match[1]) });
+    }
   }
+  for (const status of out.values())
+    for (const stream of ['stdout', 'stderr'] as const) status.segments[stream].sort((a, b) => a.start - b.start);
   return out;
 }
 
-/** A byte range of one spool file to fetch. */
+/** A byte range of a stream to fetch: from `offset` in its first file on, through the others. */
 export interface ReadRange {
   key: string;
   stream: 'stdout' | 'stderr';
-  file: string;
+  /** The segment files the range runs through, in order (at most 7: fds 3 to 9). */
+  files: string[];
+  /** Where in the first file the range begins. */
   offset: number;
   length: number;
 }
@@ -287,15 +323,18 @@ export interface ReadRange {
 /**
  * Prints a marker line with `nonce` (anything a login shell or a ForceCommand prints before the
  * script is skipped up to it), then each range as `D <key> <stream> <length>` and exactly that
- * many raw bytes, then END.
+ * many raw bytes, then END. A range's files are all opened before its header: one that the
+ * spooler removed meanwhile makes the whole reply unusable (redone), never a gap in the output.
  */
 export function readScript(ranges: readonly ReadRange[], nonce: string): string {
   const lines = [`printf 'OCA_READ %s\\n' ${shellQuote(nonce)}`];
   lines.push(
-    ...ranges.map(
-      (r) =>
-        `printf 'D %s %s %s\\n' ${shellQuote(r.key)} ${r.stream} ${r.length}; tail -c +${r.offset + 1} ${shellQuote(r.file)} | head -c ${r.length}`,
-    ),
+    ...ranges.map((r) => {
+      const [first, ...rest] = r.files.slice(0, 7).map((file, i) => ({ fd: i + 3, file }));
+      const copy = [`tail -c +${r.offset + 1} <&${first!.fd}`, ...rest.map(({ fd }) => `cat <&${fd}`)].join('; ');
+      const opens = [first!, ...rest].map(({ fd, file }) => `${fd}<${shellQuote(file)}`).join(' ');
+      return `{ printf 'D %s %s %s\\n' ${shellQuote(r.key)} ${r.stream} ${r.length}; { ${copy}; } | head -c ${r.length}; } 2>/dev/null ${opens} || printf 'G\\n'`;
+    }),
   );
   lines.push("printf 'END\\n'");
   return lines.join('\n');

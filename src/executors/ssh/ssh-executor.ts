@@ -31,6 +31,7 @@ import {
   type ReadRange,
 } from './remote-scripts.js';
 import { shellQuote } from '../shell/quote.js';
+import { spoolDropNote, spoolFailureLine, segmentName, type SpoolStream } from '../shell/output-spool.js';
 import { SshConnection, SshError } from './ssh-connection.js';
 
 /** Where remote tasks keep their directories unless `spool_dir` says otherwise. */
@@ -43,6 +44,13 @@ const FAST_POLL_MS = 100;
 const SLOW_POLL_MS = 1000;
 /** How long a task directory may go without a pid file before the task counts as lost. */
 const PID_FILE_DEADLINE_MS = 60_000;
+/**
+ * How long after the exit code the spoolers may take to copy the last output: past it (a
+ * background process of the task still holds its stdout) the task ends with what was spooled.
+ */
+const SPOOL_DRAIN_MS = 2000;
+/** The default of logs.max_spool_bytes. */
+const DEFAULT_MAX_SPOOL_BYTES = 1024 ** 3;
 /** Reconnect back-off after a failed poll, doubling up to the cap. */
 const RETRY_FIRST_MS = 500;
 const RETRY_MAX_MS = 30_000;
@@ -59,6 +67,10 @@ interface Followed {
   handle: RemoteHandle;
   log: LogWriter;
   offsets: { stdout: number; stderr: number };
+  /** Streams whose failed spool is noted in the log (the checkpoint's `<stream>_lost`). */
+  lost: { stdout: boolean; stderr: boolean };
+  /** When the exit code was first seen: the spoolers get SPOOL_DRAIN_MS from then to finish. */
+  exitSeenAt?: number;
   stopping?: { request: StopRequest; termSent: boolean; killAt?: number; killSent: boolean };
   /** Polls that found the process gone without an exit file (one more look, then lost). */
   goneSeen: number;
@@ -83,12 +95,18 @@ export class SshExecutor implements Executor {
   private polling: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private closed = false;
+  private readonly maxSpoolBytes: number;
 
   constructor(
     private readonly config: ExecutorConfig,
     private readonly log: (line: string) => void = () => {},
+    options: {
+      /** The most output per stream a task's spool keeps on the remote (logs.max_spool_bytes). @default 1 GiB */
+      maxSpoolBytes?: number;
+    } = {},
   ) {
     this.connection = new SshConnection(config, log);
+    this.maxSpoolBytes = options.maxSpoolBytes ?? DEFAULT_MAX_SPOOL_BYTES;
   }
 
   /** Connects at worker start: a wrong host key or refused key is reported at once. */
@@ -170,6 +188,7 @@ export class SshExecutor implements Executor {
       unsetEnv: command.unsetEnv,
       withStdin: command.stdin !== undefined,
       requireCommand: ctx.request.payload.type === 'claude_code' ? command.argv[0] : undefined,
+      spoolCap: this.maxSpoolBytes,
     });
     // As locally: the record says "launching, in this directory" before the start script runs; a
     // worker dying after it leaves a directory the next start finds (mkdir fails), never a rerun.
@@ -230,6 +249,10 @@ export class SshExecutor implements Executor {
         offsets: {
           stdout: Number(ctx.record.checkpoint.stdout ?? 0) || 0,
           stderr: Number(ctx.record.checkpoint.stderr ?? 0) || 0,
+        },
+        lost: {
+          stdout: ctx.record.checkpoint.stdout_lost === '1',
+          stderr: ctx.record.checkpoint.stderr_lost === '1',
         },
         goneSeen: 0,
         noPidSince: handle.pid === undefined ? Date.now() : undefined,
@@ -315,19 +338,14 @@ export class SshExecutor implements Executor {
       );
     let busy = false;
     const ranges: ReadRange[] = [];
+    const plans = new Map<string, ReadPlan>();
     for (const task of tasks) {
       const status = statuses.get(task.key)!;
       for (const stream of ['stdout', 'stderr'] as const) {
-        const size = status.sizes[stream] ?? 0;
-        const offset = task.offsets[stream];
-        if (size > offset)
-          ranges.push({
-            key: task.key,
-            stream,
-            file: `${task.handle.dir}/${stream}`,
-            offset,
-            length: Math.min(MAX_READ_BYTES, size - offset),
-          });
+        const plan = this.planRead(task, stream, status);
+        if (!plan) continue;
+        plans.set(`${task.key} ${stream}`, plan);
+        if (plan.range) ranges.push(plan.range);
       }
     }
     const nonce = randomUUID();
@@ -341,9 +359,9 @@ export class SshExecutor implements Executor {
         const status = statuses.get(task.key)!;
         try {
           if (await this.adoptPid(task, status)) busy = true;
-          const shipped = await this.ship(task, data.get(task.key), status, ranges);
+          const shipped = await this.ship(task, data.get(task.key), status, plans);
           if (shipped) busy = true;
-          if (await this.settle(task, status, ranges)) busy = true;
+          if (await this.settle(task, status)) busy = true;
         } catch (error) {
           // A dropped link fails the round (retried for all); anything else ends this task.
           if (error instanceof SshError && error.transient) throw error;
@@ -368,39 +386,118 @@ export class SshExecutor implements Executor {
     return true;
   }
 
-  // Ships fetched bytes; a trailing partial UTF-8 character waits for the next round unless it is
-  // the end of a file that will not grow (the task has ended and the read reached its size).
+  // What to fetch of a stream: from its offset on, through the segments the spooler has kept.
+  // Behind what the spool dropped, it moves to within half the cap of the newest output (the
+  // oldest kept would likely be gone before the read), and the log gets a note.
+  private planRead(task: Followed, stream: SpoolStream, status: PolledStatus): ReadPlan | undefined {
+    const segments = status.segments[stream];
+    const last = segments.at(-1);
+    if (!last) return undefined;
+    const end = last.start + last.size;
+    let from = task.offsets[stream];
+    let dropped = 0;
+    if (from < segments[0]!.start) {
+      const target = segments.find((s) => s.start >= end - this.maxSpoolBytes / 2) ?? last;
+      dropped = target.start - from;
+      from = target.start;
+    }
+    if (from >= end) return dropped > 0 ? { from, dropped } : undefined;
+    const at = segments.findLastIndex((s) => s.start <= from);
+    const files: string[] = [];
+    let length = 0;
+    for (const segment of segments.slice(at, at + 7)) {
+      files.push(`${task.handle.dir}/${segmentName(stream, segment.start)}`);
+      length = segment.start + segment.size - from;
+      if (length >= MAX_READ_BYTES) break;
+    }
+    const range = {
+      key: task.key,
+      stream,
+      files,
+      offset: from - segments[at]!.start,
+      length: Math.min(MAX_READ_BYTES, length),
+    };
+    return { from, dropped, range };
+  }
+
+  // Ships fetched bytes, after a note where the spool dropped output before it was fetched; a
+  // trailing partial UTF-8 character waits for the next round unless it is the end of a stream
+  // that will not grow (the task and its spooler have ended and the read reached its end). Once
+  // a failed spool's stream is all shipped, its line follows.
   private async ship(
     task: Followed,
     fetched: Partial<Record<'stdout' | 'stderr', Buffer>> | undefined,
     status: PolledStatus,
-    ranges: readonly ReadRange[],
+    plans: ReadonlyMap<string, ReadPlan>,
   ): Promise<boolean> {
-    if (!fetched) return false;
-    const ended = status.exitCode !== undefined || (task.handle.pid !== undefined && !this.isAlive(task, status));
     const chunks: OutputChunk[] = [];
     const next = { ...task.offsets };
+    const lost = { ...task.lost };
+    const complete = this.isComplete(task, status);
     for (const stream of ['stdout', 'stderr'] as const) {
-      const bytes = fetched[stream];
-      if (!bytes || bytes.length === 0) continue;
-      const range = ranges.find((r) => r.key === task.key && r.stream === stream);
-      const final = ended && range !== undefined && range.offset + range.length === (status.sizes[stream] ?? 0);
-      const usable = final ? bytes.length : completeUtf8Length(bytes);
-      if (usable === 0) continue;
-      chunks.push({ stream, text: bytes.subarray(0, usable) });
-      next[stream] += usable;
+      const plan = plans.get(`${task.key} ${stream}`);
+      let bytes = fetched?.[stream];
+      if (plan?.range && !bytes) continue;
+      let dropped = plan?.dropped ?? 0;
+      if (plan) next[stream] = plan.from;
+      // Kept output that starts inside a character: its first bytes go with the dropped ones.
+      let skip = 0;
+      while (bytes && dropped > 0 && skip < Math.min(3, bytes.length) && (bytes[skip]! & 0xc0) === 0x80) skip++;
+      if (bytes && skip > 0) bytes = bytes.subarray(skip);
+      dropped += skip;
+      next[stream] += skip;
+      if (dropped > 0) chunks.push({ stream: 'system', text: spoolDropNote(dropped, this.hostName) });
+      if (bytes && bytes.length > 0) {
+        const end = streamEnd(status, stream);
+        const final = complete && next[stream] + bytes.length === end;
+        const usable = final ? bytes.length : completeUtf8Length(bytes);
+        if (usable > 0) {
+          chunks.push({ stream, text: bytes.subarray(0, usable) });
+          next[stream] += usable;
+        }
+      }
+      const ended = status.ends[stream];
+      if (complete && ended?.kind === 'failed' && !lost[stream] && next[stream] >= streamEnd(status, stream)) {
+        lost[stream] = true;
+        chunks.push({ stream: 'system', text: `${spoolFailureLine(stream, this.hostName, ended.reason)}\n` });
+      }
     }
     if (chunks.length === 0) return false;
-    await task.log.append(chunks, { stdout: String(next.stdout), stderr: String(next.stderr) });
+    const checkpoint: Record<string, string> = { stdout: String(next.stdout), stderr: String(next.stderr) };
+    for (const stream of ['stdout', 'stderr'] as const) if (lost[stream]) checkpoint[`${stream}_lost`] = '1';
+    await task.log.append(chunks, checkpoint);
     task.offsets = next;
+    task.lost = lost;
     return true;
   }
 
+  // The remote's name in the log's notes.
+  private get hostName(): string {
+    return this.config.host ?? this.config.name;
+  }
+
+  // The task has ended and its spoolers too (or had SPOOL_DRAIN_MS to): its output will not grow.
+  private isComplete(task: Followed, status: PolledStatus): boolean {
+    const ended = status.exitCode !== undefined || (task.handle.pid !== undefined && !this.isAlive(task, status));
+    if (!ended) return false;
+    task.exitSeenAt ??= Date.now();
+    const spooled = !status.spooled || (status.ends.stdout !== undefined && status.ends.stderr !== undefined);
+    return spooled || Date.now() - task.exitSeenAt >= SPOOL_DRAIN_MS;
+  }
+
+  // The line for the record when a spool failed: the first stream whose failure the log notes.
+  private failureLine(task: Followed, status: PolledStatus): string | undefined {
+    const stream = (['stdout', 'stderr'] as const).find((s) => task.lost[s]);
+    if (!stream) return undefined;
+    const end = status.ends[stream];
+    return spoolFailureLine(stream, this.hostName, end?.kind === 'failed' ? end.reason : '');
+  }
+
   // Ends a task whose output is all shipped, and drives a requested stop (TERM, grace, KILL).
-  private async settle(task: Followed, status: PolledStatus, ranges: readonly ReadRange[]): Promise<boolean> {
+  private async settle(task: Followed, status: PolledStatus): Promise<boolean> {
     const pending =
-      ranges.some((r) => r.key === task.key && task.offsets[r.stream] < r.offset + r.length) ||
-      (['stdout', 'stderr'] as const).some((s) => (status.sizes[s] ?? 0) > task.offsets[s]);
+      (['stdout', 'stderr'] as const).some((s) => streamEnd(status, s) > task.offsets[s]) ||
+      (['stdout', 'stderr'] as const).some((s) => status.ends[s]?.kind === 'failed' && !task.lost[s]);
     const stopping = task.stopping;
     // A stopped task is done only when nothing of its process group is left: members that ignore
     // TERM get KILL after the grace period, also when the wrapper itself has already exited.
@@ -413,8 +510,13 @@ export class SshExecutor implements Executor {
       return true;
     }
     if (status.exitCode !== undefined) {
-      if (pending) return true;
-      task.resolve({ ...resultFromExitCode(status.exitCode), ...(stopping?.termSent ? { stopped: true } : {}) });
+      if (pending || !this.isComplete(task, status)) return true;
+      const error = this.failureLine(task, status);
+      task.resolve({
+        ...resultFromExitCode(status.exitCode),
+        ...(stopping?.termSent ? { stopped: true } : {}),
+        ...(error ? { error } : {}),
+      });
       return true;
     }
     if (status.missing) {
@@ -463,6 +565,21 @@ export class SshExecutor implements Executor {
     if (now === '') return false;
     return task.handle.startTime === undefined || task.handle.startTime === '' || now === task.handle.startTime;
   }
+}
+
+/** What a round fetches of one stream, and where its offset moves when the spool dropped output. */
+interface ReadPlan {
+  /** The offset the fetched bytes begin at. */
+  from: number;
+  /** Bytes the spool dropped between the task's offset and `from`. */
+  dropped: number;
+  range?: ReadRange;
+}
+
+// The offset just past a stream's newest spooled byte.
+function streamEnd(status: PolledStatus, stream: SpoolStream): number {
+  const last = status.segments[stream].at(-1);
+  return last ? last.start + last.size : 0;
 }
 
 // Trips `task.stopping` when the task is to be killed or timed out; returns the unsubscribe.
