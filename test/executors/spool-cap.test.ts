@@ -1,0 +1,261 @@
+import type { ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfigText, SshExecutor, TaskKeys, type Config, type ShellCommandPayload } from '../../src/index.js';
+import { parseSegmentName, spoolSegmentShape } from '../../src/executors/shell/output-spool.js';
+import { createHarness, deleteKeys, stopProcess, type Harness } from '../helpers/harness.js';
+import { sshExecutorYaml, startSshd, type SshdServer } from '../helpers/sshd.js';
+import { executionRunner, waitFor } from './executor-conformance.js';
+
+const MiB = 1024 * 1024;
+const CAP = MiB;
+// The spool holds at most the cap and the segment being written (an eighth of the cap here).
+const SPOOL_BOUND = CAP + spoolSegmentShape(CAP).block * spoolSegmentShape(CAP).count;
+// 20 MiB of 100-byte lines, numbered in their first ten characters.
+const LINES = Math.floor((20 * MiB) / 100);
+const FLOOD_BYTES = LINES * 100;
+const FIRST = 'first\n';
+
+function floodLine(n: number): string {
+  return `${String(n).padStart(10, '0')}${'0'.repeat(89)}\n`;
+}
+
+// The task: a first line, then (once the gate exists) the flood, as fast as awk writes it.
+function floodCommand(gate: string): string {
+  return `printf '${FIRST.trimEnd()}\\n'; while [ ! -e '${gate}' ]; do sleep 0.05; done; seq -f '%010.0f' 1 ${LINES} | awk '{printf "%s%089d\\n", $1, 0}'`;
+}
+
+// The bytes of a stream's spool segments on disk now.
+function spoolBytes(dir: string, stream: 'stdout' | 'stderr' = 'stdout'): number {
+  let total = 0;
+  for (const name of existsSync(dir) ? readdirSync(dir) : []) {
+    if (!parseSegmentName(stream, name)) continue;
+    try {
+      total += statSync(path.join(dir, name)).size;
+    } catch {
+      // removed by the spooler meanwhile
+    }
+  }
+  return total;
+}
+
+// Samples the spool until the task's exit file is there; returns the most it held.
+async function sampleSpoolUntilExit(dir: string): Promise<number> {
+  let peak = 0;
+  const deadline = Date.now() + 60_000;
+  while (!existsSync(path.join(dir, 'exit')) && Date.now() < deadline) {
+    peak = Math.max(peak, spoolBytes(dir));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return Math.max(peak, spoolBytes(dir));
+}
+
+// The stdout a reader got: the first line, then the newest of the flood, whole and in order.
+function expectNewestInOrder(stdout: string): void {
+  expect(stdout.startsWith(FIRST)).toBe(true);
+  const kept = stdout.slice(FIRST.length);
+  expect(kept.length).toBeGreaterThanOrEqual(CAP / 4);
+  expect(kept.length).toBeLessThanOrEqual(SPOOL_BOUND);
+  // Whole lines (the cut falls between characters, and these are all one byte)…
+  const lines = kept
+    .slice(kept.indexOf('\n') + 1)
+    .split('\n')
+    .filter(Boolean);
+  // …numbered one after the other up to the very last.
+  const numbers = lines.map((line) => Number(line.slice(0, 10)));
+  expect(numbers.at(-1)).toBe(LINES);
+  expect(numbers.every((n, i) => i === 0 || n === numbers[i - 1]! + 1)).toBe(true);
+  expect(lines.every((line, i) => `${line}\n` === floodLine(numbers[i]!))).toBe(true);
+}
+
+const NOTE =
+  /\d+(\.\d+)? MiB of earlier output was dropped here: the spool on \S+ keeps only a task's newest output \(logs\.max_spool_bytes\)/;
+
+describe('capped spool, local: a task printing 20 MiB past a 1 MiB cap while no worker ships', () => {
+  const h: Harness = createHarness({ extraConfig: `logs:\n  max_spool_bytes: ${CAP}\n` });
+  let worker: ChildProcess;
+
+  beforeAll(async () => {
+    worker = await h.startWorker();
+  });
+  afterAll(() => h.cleanup());
+
+  it('keeps running to exit 0, the spool never past the cap and a segment, and `logs` shows the newest output after a note', async () => {
+    const gate = path.join(h.dir, `gate-${randomUUID()}`);
+    const started = await h.cli(['run', '--executor', 'local', '--', 'sh', '-c', floodCommand(gate)]);
+    expect(started.exitCode).toBe(0);
+    const id = started.stdout.trim();
+    await waitFor(async () => (await h.logText(id)).stdout === FIRST);
+    // The worker goes (its task runs on, detached); the flood comes while nobody ships it.
+    await stopProcess(worker);
+    // The local spool: $OPENCLAW_AGENT_HOME/tasks/<id>.
+    const spool = path.join(h.home, 'tasks', id);
+    expect(existsSync(spool)).toBe(true);
+    writeFileSync(gate, '');
+    const peak = await sampleSpoolUntilExit(spool);
+    expect(peak).toBeGreaterThan(CAP / 2);
+    expect(peak).toBeLessThanOrEqual(SPOOL_BOUND);
+    console.info(`spool cap (local): peak ${peak} bytes on disk for a ${CAP}-byte cap, ${FLOOD_BYTES} bytes printed`);
+
+    // A new worker re-attaches and ships from its checkpoint: what the spool dropped is a note.
+    worker = await h.startWorker();
+    expect((await h.cli(['wait', id])).exitCode).toBe(0);
+    const logs = await h.cli(['logs', id, '-l', '1000000']);
+    expect(logs.stderr).toMatch(new RegExp(`^\\[openclaw-agent\\] ${NOTE.source}\\n$`));
+    expectNewestInOrder(logs.stdout);
+    // Every byte is accounted for: the checkpoint is past all of them.
+    const redis = h.redis();
+    expect(Number(await redis.hget(new TaskKeys(h.prefix).record(id), 'c:stdout'))).toBe(FIRST.length + FLOOD_BYTES);
+  });
+});
+
+describe('capped spool, local: a full disk', () => {
+  // `tiny` spools onto a 2 MiB tmpfs (mounted here: the tests run as root), under the default
+  // 1 GiB cap: its task fills the disk, and the spooler's writes fail with ENOSPC.
+  const h: Harness = createHarness({
+    extraExecutors: (dir) => `  - name: tiny\n    type: local\n    spool_dir: ${path.join(dir, 'tiny-spool')}\n`,
+  });
+  let mounted = false;
+
+  beforeAll(() => {
+    const tiny = path.join(h.dir, 'tiny-spool');
+    mkdirSync(tiny);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', tiny]);
+    mounted = true;
+  });
+  afterAll(async () => {
+    if (mounted) execFileSync('umount', ['-l', path.join(h.dir, 'tiny-spool')]);
+    await h.cleanup();
+  });
+
+  it('on a full disk (a 2 MiB tmpfs) the task still exits 0, its log and record say in one line what was lost, and the worker serves the next task', async () => {
+    const tinyWorker = await h.startWorker('tiny');
+    const started = await h.cli([
+      'run',
+      '--executor',
+      'tiny',
+      '--',
+      'sh',
+      '-c',
+      `echo before; head -c ${4 * MiB} /dev/zero | tr '\\0' x; echo; echo after-the-flood`,
+    ]);
+    const id = started.stdout.trim();
+    expect((await h.cli(['wait', id])).exitCode).toBe(0);
+    const line = /^output spool on \S+ failed: no space left on device \(ENOSPC\) — stdout after this point was lost$/;
+    const logs = await h.cli(['logs', id, '-l', '1000000']);
+    expect(logs.stdout.startsWith('before\nxxxx')).toBe(true);
+    const notes = logs.stderr.split('\n').filter(Boolean);
+    expect(notes).toHaveLength(1);
+    expect(notes[0]!.replace('[openclaw-agent] ', '')).toMatch(line);
+    const record = new TaskKeys(h.prefix).record(id);
+    expect(await h.redis().hget(record, 'outcome')).toBe('completed');
+    expect(await h.redis().hget(record, 'error')).toMatch(line);
+    expect(tinyWorker.exitCode).toBeNull();
+
+    // Room again: the same worker runs the next task.
+    rmSync(path.join(h.dir, 'tiny-spool', id), { recursive: true, force: true });
+    const next = (await h.cli(['run', '--executor', 'tiny', '--', 'sh', '-c', 'echo still-serving'])).stdout.trim();
+    expect((await h.cli(['wait', next])).exitCode).toBe(0);
+    expect((await h.logText(next)).stdout).toBe('still-serving\n');
+    expect(tinyWorker.exitCode).toBeNull();
+  });
+});
+
+describe('capped spool, ssh: the same flood on a remote while no worker follows it', () => {
+  let server: SshdServer;
+  let dir: string;
+  let redis: Redis;
+  const keys = new TaskKeys(`oca-test-${randomUUID().slice(0, 8)}`);
+  const defaults: Config['defaults'] = parseConfigText('executors: []', 'test').defaults;
+  const executors: SshExecutor[] = [];
+
+  beforeAll(async () => {
+    server = await startSshd();
+    dir = mkdtempSync(path.join(tmpdir(), 'oca-spool-cap-'));
+    redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  });
+  afterAll(async () => {
+    for (const executor of executors) executor.close();
+    await server?.stop();
+    await deleteKeys(redis, `${keys.prefix}:*`);
+    redis.disconnect();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps running to exit 0, the remote spool never past the cap and a segment, and the re-attached log has the newest output after a note', async () => {
+    const config = parseConfigText(
+      `executors:\n${sshExecutorYaml(server, 'crib', { spool_dir: path.join(dir, 'remote-spool') })}`,
+      'test',
+    ).executors[0]!;
+    const executor = new SshExecutor(config, () => {}, { maxSpoolBytes: CAP });
+    executors.push(executor);
+    const runner = executionRunner(redis, keys, executor, config, defaults);
+    const gate = path.join(dir, `gate-${randomUUID()}`);
+    const payload: ShellCommandPayload = {
+      type: 'shell_command',
+      command: floodCommand(gate),
+      args: [],
+      env: {},
+      workingDir: dir,
+    };
+    const taskId = randomUUID();
+    const first = new AbortController();
+    const running = runner.execute(payload, { taskId, signal: first.signal });
+    await waitFor(async () => (await runner.collect(taskId)).stdout === FIRST);
+    first.abort();
+    await expect(running).rejects.toThrow();
+
+    writeFileSync(gate, '');
+    const peak = await sampleSpoolUntilExit(path.join(dir, 'remote-spool', taskId));
+    expect(peak).toBeGreaterThan(CAP / 2);
+    expect(peak).toBeLessThanOrEqual(SPOOL_BOUND);
+    console.info(`spool cap (ssh): peak ${peak} bytes on disk for a ${CAP}-byte cap, ${FLOOD_BYTES} bytes printed`);
+
+    const result = await runner.execute(payload, { taskId });
+    expect(result).toEqual({ outcome: 'completed', exitCode: 0, signal: null });
+    const { stdout, system } = await runner.collect(taskId);
+    expect(system).toMatch(new RegExp(`^${NOTE.source}\\n$`));
+    expectNewestInOrder(stdout);
+    expect(Number(await redis.hget(keys.record(taskId), 'c:stdout'))).toBe(FIRST.length + FLOOD_BYTES);
+  });
+
+  it('ships a flood it follows live in order, with a note wherever the spool dropped output first', async () => {
+    const config = parseConfigText(
+      `executors:\n${sshExecutorYaml(server, 'crib', { spool_dir: path.join(dir, 'remote-spool') })}`,
+      'test',
+    ).executors[0]!;
+    const executor = new SshExecutor(config, () => {}, { maxSpoolBytes: CAP });
+    executors.push(executor);
+    const runner = executionRunner(redis, keys, executor, config, defaults);
+    const gate = path.join(dir, `gate-${randomUUID()}`);
+    writeFileSync(gate, '');
+    const r = await runner.run({
+      type: 'shell_command',
+      command: floodCommand(gate),
+      args: [],
+      env: {},
+      workingDir: dir,
+    });
+    expect(r.result).toEqual({ outcome: 'completed', exitCode: 0, signal: null });
+    // Between notes the output is a run of whole, consecutive lines; it ends with the last one.
+    const lines = r.stdout
+      .slice(FIRST.length)
+      .split('\n')
+      .filter((line) => line.length === 99);
+    const numbers = lines.map((line) => Number(line.slice(0, 10)));
+    expect(numbers.at(-1)).toBe(LINES);
+    expect(numbers.every((n, i) => i === 0 || n > numbers[i - 1]!)).toBe(true);
+    if (r.system !== '')
+      expect(
+        r.system
+          .split('\n')
+          .filter(Boolean)
+          .every((note) => NOTE.test(note)),
+      ).toBe(true);
+  });
+});
