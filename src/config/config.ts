@@ -255,11 +255,12 @@ export const ConfigSchema = z
          */
         max_bytes: byteSizeSchema('4m').default(32 * 1024 * 1024),
         /**
-         * Output kept per task and stream in its spool on the host that runs it (local and SSH), like
-         * 1g; past it the oldest spooled output goes, and the log says how much of it had not been
-         * shipped yet. Bounds the disk a task's output takes there. @default 1g
+         * Output kept per task and stream in its spool on the host that runs it, like 1g; past it
+         * the oldest spooled output goes, and the log says how much of it had not been shipped
+         * yet. Bounds the disk a task's output takes there. @default SSH hosts 1g; local spools
+         * uncapped (a capped local spool costs each task's start ~10 ms: its spoolers)
          */
-        max_spool_bytes: byteSizeSchema('1m').default(1024 * 1024 * 1024),
+        max_spool_bytes: byteSizeSchema('1m').optional(),
       })
       .prefault({}),
   })

@@ -115,9 +115,11 @@ describe('capped spool, local: a task printing 20 MiB past a 1 MiB cap while no 
 });
 
 describe('capped spool, local: a full disk', () => {
-  // `tiny` spools onto a 2 MiB tmpfs (mounted here: the tests run as root), under the default
-  // 1 GiB cap: its task fills the disk, and the spooler's writes fail with ENOSPC.
+  // `tiny` spools onto a 2 MiB tmpfs (mounted here: the tests run as root), under a 1 GiB cap
+  // (local spools are capped only when logs.max_spool_bytes is set): its task fills the disk, and
+  // the spooler's writes fail with ENOSPC.
   const h: Harness = createHarness({
+    extraConfig: 'logs:\n  max_spool_bytes: 1g\n',
     extraExecutors: (dir) => `  - name: tiny\n    type: local\n    spool_dir: ${path.join(dir, 'tiny-spool')}\n`,
   });
   let mounted = false;

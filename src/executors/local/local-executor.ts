@@ -42,8 +42,6 @@ const IDLE_POLL_MS = 250;
  * background process of the task still holds its stdout) the task ends with what was spooled.
  */
 const SPOOL_DRAIN_MS = 2000;
-/** The default of logs.max_spool_bytes. */
-const DEFAULT_MAX_SPOOL_BYTES = 1024 ** 3;
 
 export interface LocalHandle {
   pid: number;
@@ -66,7 +64,10 @@ export interface LocalExecutorOptions {
    * one of a host whose heartbeat is gone ends lost. @default none: every other host counts as gone
    */
   heartbeat?: HostHeartbeat;
-  /** The most output per stream a task's spool keeps on this host (logs.max_spool_bytes). @default 1 GiB */
+  /**
+   * The most output per stream a task's spool keeps on this host (logs.max_spool_bytes). @default
+   * uncapped: output goes straight into the spool files, with no spooler to start per task
+   */
   maxSpoolBytes?: number;
 }
 
@@ -90,7 +91,7 @@ export class LocalExecutor implements Executor {
   readonly hostId: string;
   private readonly lockDurationMs: number;
   private readonly heartbeat: HostHeartbeat | undefined;
-  private readonly maxSpoolBytes: number;
+  private readonly maxSpoolBytes: number | undefined;
   private readonly log: (line: string) => void;
   /** Starts wrappers with the worker's environment, without its own settings. */
   private readonly launcher: ProcessLauncher;
@@ -100,7 +101,7 @@ export class LocalExecutor implements Executor {
     this.hostId = options.hostId ?? resolveHostId();
     this.lockDurationMs = options.lockDurationMs ?? 30_000;
     this.heartbeat = options.heartbeat;
-    this.maxSpoolBytes = options.maxSpoolBytes ?? DEFAULT_MAX_SPOOL_BYTES;
+    this.maxSpoolBytes = options.maxSpoolBytes;
     this.log = options.onLog ?? (() => {});
   }
 
