@@ -68,11 +68,13 @@ export interface SilentHostSweep {
 export async function endSilentHostTasks(sweep: SilentHostSweep, activeIds: readonly string[]): Promise<string[]> {
   const { redis, keys } = sweep;
   const byHost = new Map<string, string[]>();
-  for (const id of activeIds) {
-    const [host, outcome] = await redis.hmget(keys.record(id), 'h:host', 'outcome');
-    if (!host || host === sweep.hostId || outcome) continue;
+  // One round trip for all of them, not one per task: this runs every third of the heartbeat TTL.
+  const reads = activeIds.length === 0 ? [] : await hostsAndOutcomes(redis, keys, activeIds);
+  activeIds.forEach((id, i) => {
+    const [host, outcome] = reads[i] ?? [];
+    if (!host || host === sweep.hostId || outcome) return;
     byHost.set(host, [...(byHost.get(host) ?? []), id]);
-  }
+  });
   const ended: string[] = [];
   for (const [host, ids] of byHost) {
     if (await sweep.heartbeat.alive(host)) {
@@ -88,6 +90,18 @@ export async function endSilentHostTasks(sweep: SilentHostSweep, activeIds: read
   }
   for (const host of sweep.suspects) if (!byHost.has(host)) sweep.suspects.delete(host);
   return ended;
+}
+
+// Each task's recorded host and outcome, in the order of `ids` (a pipeline; a failed read reads as none).
+async function hostsAndOutcomes(
+  redis: RedisClient,
+  keys: TaskKeys,
+  ids: readonly string[],
+): Promise<(readonly (string | null)[])[]> {
+  const pipeline = redis.pipeline();
+  for (const id of ids) pipeline.hmget(keys.record(id), 'h:host', 'outcome');
+  const results = (await pipeline.exec()) ?? [];
+  return results.map(([error, value]) => (error ? [] : (value as (string | null)[])));
 }
 
 // Ends one task lost with `error` in its log, announced like any end; false when it had ended.
