@@ -1,8 +1,7 @@
 import { execa } from 'execa';
-import { Redis } from 'ioredis';
 import { freePort } from '../../src/stack/private-stack.js';
 import { eventually } from './harness.js';
-import { startRedisServer, type RedisServer } from './redis-server.js';
+import { redisCommand, startRedisServer, type RedisServer } from './redis-server.js';
 
 /** A private Redis Cluster: three masters, a replica each, that fails over within a few seconds. */
 export interface RedisClusterGroup {
@@ -130,20 +129,6 @@ async function replicasInSync(servers: RedisServer[], password: string): Promise
 }
 
 // One command on one node, on a connection of its own.
-async function command(server: RedisServer, password: string, args: [string, ...string[]]): Promise<unknown> {
-  const client = new Redis({
-    host: '127.0.0.1',
-    port: server.port,
-    password,
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    return await client.call(...args);
-  } finally {
-    client.disconnect();
-  }
+function command(server: RedisServer, password: string, args: [string, ...string[]]): Promise<unknown> {
+  return redisCommand(server.port, password, args);
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort } from '../../src/stack/private-stack.js';
 import { eventually } from './harness.js';
-import { startRedisServer, type RedisServer } from './redis-server.js';
+import { redisCommand, startRedisServer, type RedisServer } from './redis-server.js';
 
 /** A private master, one replica and three Sentinels that fail over within a few seconds. */
 export interface SentinelGroup {
@@ -155,23 +155,8 @@ export async function startSentinelGroup(master = 'oca-master'): Promise<Sentine
 }
 
 async function replicaLinkUp(port: number, password: string): Promise<boolean> {
-  const client = new Redis({
-    host: '127.0.0.1',
-    port,
-    password,
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    return /master_link_status:up/.test(await client.info('replication'));
-  } catch {
-    return false;
-  } finally {
-    client.disconnect();
-  }
+  const info = await redisCommand(port, password, ['INFO', 'replication']).catch(() => '');
+  return /master_link_status:up/.test(String(info));
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {

@@ -109,3 +109,26 @@ async function waitForPing(url: string): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+/** Sends one command to the redis-server on `port` over a connection of its own, closed after. */
+export async function redisCommand(
+  port: number,
+  password: string | undefined,
+  args: [string, ...string[]],
+): Promise<unknown> {
+  const client = new Redis({
+    host: '127.0.0.1',
+    port,
+    password,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return await client.call(...args);
+  } finally {
+    client.disconnect();
+  }
+}
