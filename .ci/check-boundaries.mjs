@@ -30,6 +30,7 @@ const DOMAINS = {
     EXECUTOR_PARTS.map((part) => [part, ['claude', 'config', 'errors', ...EXECUTOR_PARTS, 'logs', 'tasks', 'text']]),
   ),
   schedules: ['config', 'errors', 'redis', 'tasks', 'text'],
+  insights: ['tasks'],
   stack: ['config', 'errors', 'executors', 'redis', 'text'],
   api: ['config', 'errors', 'git', 'logs', 'schedules', 'tasks', 'text'],
   mcp: ['api', 'claude', 'config', 'errors', 'git', 'logs', 'redis', 'schedules', 'tasks', 'text'],

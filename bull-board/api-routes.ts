@@ -29,6 +29,7 @@ import { readTaskDiff } from '../src/git/task-diff.js';
 import { searchTasks } from '../src/tasks/search.js';
 import { TASK_STATUSES, isEndedStatus } from '../src/tasks/status.js';
 import { describeIssue } from '../src/text/zod-issues.js';
+import { registerInsightRoutes } from './insight-routes.js';
 import { resumePoint, sendLogTail, streamLog } from './log-events.js';
 
 // The REST API under /api. Bodies and queries are parsed by zod; failures are one line with a
@@ -184,6 +185,7 @@ export async function registerApiRoutes(app: FastifyInstance, client: TaskClient
   }
 
   registerScheduleRoutes(app, client);
+  registerInsightRoutes(app, client);
 }
 
 // /api/schedules: named cron patterns, each tick of which makes an ordinary task.

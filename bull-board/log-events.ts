@@ -47,7 +47,26 @@ export async function sendLogTail(
   reply: FastifyReply,
 ): Promise<string> {
   const { entries } = await readLogTail(client.redis, client.keys, view.record.id, lines);
-  const renderer = transcript && view.record.taskType === 'claude_code' ? new TranscriptRenderer() : undefined;
+  void reply.type('text/plain; charset=utf-8').header('cache-control', 'no-store');
+  return logText(entries, transcript && view.record.taskType === 'claude_code');
+}
+
+/**
+ * The whole log as a text file to save (`attachment`): every output entry in order, our own notes
+ * marked as such. The log's size is bounded by the `logs` caps, so it is read at once.
+ */
+export async function sendLogFile(client: TaskClient, view: TaskView, reply: FastifyReply): Promise<string> {
+  const entries = await readLog(client.redis, client.keys, view.record.id);
+  void reply
+    .type('text/plain; charset=utf-8')
+    .header('cache-control', 'no-store')
+    .header('content-disposition', `attachment; filename="task-${view.record.id.slice(0, 8)}.log"`);
+  return logText(entries, false);
+}
+
+// The output entries as text; a Claude task's stdout as a transcript when `transcript`.
+function logText(entries: readonly LogEntry[], transcript: boolean): string {
+  const renderer = transcript ? new TranscriptRenderer() : undefined;
   let text = '';
   for (const entry of entries) {
     if (entry.kind !== 'output') continue;
@@ -56,7 +75,6 @@ export async function sendLogTail(
     else text += entry.text;
   }
   if (renderer) text += renderer.end();
-  void reply.type('text/plain; charset=utf-8').header('cache-control', 'no-store');
   return text;
 }
 

@@ -59,6 +59,10 @@ const list = (name: string, description: string) => ({
   description,
   content: { 'application/json': { schema: { type: 'array', items: ref(name) } } },
 });
+const plain = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { type: 'object' } } },
+});
 const query = (name: string, description: string, schema: JsonSchema) => ({
   name,
   in: 'query',
@@ -258,6 +262,63 @@ export function buildOpenApiDocument(version: string): JsonSchema {
             '200': json('Schedule', 'The schedule, with its next_run_at'),
             ...notFound('No schedule of that name'),
           },
+        },
+      },
+      // The charts' routes and the log file (insight-routes.ts).
+      '/api/tasks/{id}/logs/file': {
+        get: {
+          summary: 'The whole log as a text file to save (content-disposition: attachment)',
+          parameters: [idParam],
+          responses: {
+            '200': { description: 'The log', content: { 'text/plain': { schema: { type: 'string' } } } },
+            ...errors,
+          },
+        },
+      },
+      '/api/tasks/{id}/history': {
+        get: {
+          summary:
+            'The task and its earlier runs (same name, else same command or prompt), oldest first, with the median duration of those that completed',
+          parameters: [
+            idParam,
+            query('runs', 'Runs in the answer, this one included', {
+              type: 'integer',
+              minimum: 2,
+              maximum: 50,
+              default: 20,
+            }),
+          ],
+          responses: {
+            '200': plain(
+              '{task_id, match, runs: [{task_id, status, executor, duration_ms, started_at}], median_ms, median_of, capped}',
+            ),
+            ...errors,
+          },
+        },
+      },
+      '/api/executors/{name}/timeline': {
+        get: {
+          summary:
+            "An executor's tasks of the last hours (a bar each) and its queue depth over time, derived from the records",
+          parameters: [
+            executorParam,
+            query('hours', 'How far back', { type: 'integer', minimum: 1, maximum: 48, default: 6 }),
+          ],
+          responses: {
+            '200': plain(
+              '{executor, from, to, tasks: [{task_id, task_type, name, summary, status, created_at, queued_at, started_at, finished_at}], queue_depth: [{at, depth}], capped, scanned}',
+            ),
+            ...errors,
+          },
+        },
+      },
+      '/api/stats/claude-cost': {
+        get: {
+          summary: 'The cost of Claude tasks per UTC day of their creation, oldest day first',
+          parameters: [
+            query('days', 'How many days, today included', { type: 'integer', minimum: 1, maximum: 90, default: 14 }),
+          ],
+          responses: { '200': plain('{days: [{date, cost_usd, tasks}], total_usd, capped, scanned}'), ...errors },
         },
       },
       '/healthz': {

@@ -217,6 +217,11 @@ function encodeCursor(position: Position): string {
   return Buffer.from(`${position.score}:${position.id}`).toString('base64url');
 }
 
+/** The cursor of a page that starts just after (older than) the task `id` created at `createdAt`. */
+export function cursorAfterTask(createdAt: number, id: string): string {
+  return encodeCursor({ score: createdAt, id });
+}
+
 function decodeCursor(cursor: string): Position {
   const text = Buffer.from(cursor, 'base64url').toString();
   const colon = text.indexOf(':');
