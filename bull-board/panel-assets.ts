@@ -71,14 +71,61 @@ table.schedules td.actions button + button { margin-left: 6px; }
 .result.failed { color: var(--bad); }
 .pager { display: flex; gap: 8px; align-items: center; margin-top: 12px; }
 .task-head { display: flex; align-items: center; gap: 12px; margin-bottom: 12px; }
-.task-head h1 { font-size: 18px; margin: 0; flex: 1; overflow-wrap: anywhere; font-weight: 600; }
+.task-head h1 { font-size: 18px; margin: 0; overflow-wrap: anywhere; font-weight: 600; display: flex; gap: 8px; align-items: baseline; min-width: 0; }
+.task-head .title { flex: 1; min-width: 0; }
+.task-head h1 .what.mono { font-size: 15px; font-weight: 500; }
+.task-head .command { font-size: 13px; color: var(--muted); margin-top: 4px; display: flex; }
+.clamp { display: block; min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; cursor: pointer; }
+.clamp.expanded { white-space: pre-wrap; overflow-wrap: anywhere; }
+.facts { display: flex; flex-wrap: wrap; gap: 10px 28px; margin: 0 0 14px; padding: 10px 16px; background: var(--panel); border: 1px solid var(--line); border-radius: 8px; }
+.fact { display: flex; flex-direction: column; gap: 2px; min-width: 0; }
+.fact .k { font-size: 11px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
+.fact .abs { font-size: 12px; }
+.fact .ok { color: var(--ok); }
+.fact .bad { color: var(--bad); }
+.task-error { flex-basis: 100%; margin: 0; white-space: pre-wrap; overflow-wrap: anywhere; }
+ul.chips { list-style: none; margin: 0; padding: 0; display: flex; flex-wrap: wrap; gap: 4px; }
+ul.chips li { padding: 0 8px; border: 1px solid var(--line); border-radius: 10px; font-size: 12px; line-height: 18px; }
+ul.chips li.label { color: var(--accent); border-color: #1f6feb; }
+ul.chips li.completed, ul.chips li.delivered { color: var(--ok); border-color: #238636; }
+ul.chips li.failed, ul.chips li.lost, ul.chips li.timed_out, ul.chips li.gone { color: var(--bad); border-color: #8e1519; }
+ul.chips li.killed, ul.chips li.cancelled, ul.chips li.retrying, ul.chips li.pending { color: var(--warn); border-color: #845306; }
+details.raw-record > summary, details.activity > summary { cursor: pointer; }
+details.activity { margin-bottom: 14px; }
+.history { margin-bottom: 8px; }
+.history-chart { display: flex; gap: 16px; align-items: flex-end; flex-wrap: wrap; }
+.history-chart p { margin: 0; }
+.timeline-box { margin-bottom: 10px; }
+.timeline-head { display: flex; gap: 12px; margin-bottom: 4px; font-size: 13px; }
+.timeline-head .name { font-weight: 600; }
+svg.timeline { display: block; background: var(--panel); border: 1px solid var(--line); border-radius: 6px; }
+.chart .bar { fill: var(--muted); }
+.chart .bar.completed { fill: var(--ok); }
+.chart .bar.failed, .chart .bar.lost, .chart .bar.timed_out { fill: var(--bad); }
+.chart .bar.killed, .chart .bar.cancelled { fill: var(--warn); }
+.chart .bar.running { fill: var(--run); }
+.chart .bar.current { stroke: var(--text); stroke-width: 2; }
+.chart .bar.cost { fill: #d2a8ff; }
+.chart a:hover .bar { opacity: .8; }
+.chart .median { stroke: var(--text); stroke-dasharray: 4 3; opacity: .6; }
+.chart .tick { stroke: var(--line); }
+.chart .tick-label { fill: var(--muted); font-size: 10px; }
+.chart .depth { fill: rgba(88, 166, 255, .22); stroke: var(--run); stroke-width: 1; }
+.cost-box p { margin: 4px 0 0; }
 dl.record { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 0 0 16px; background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 12px 16px; }
 dl.record dt { color: var(--muted); }
 dl.record dd { margin: 0; white-space: pre-wrap; overflow-wrap: anywhere; }
 .section { font-size: 14px; font-weight: 600; margin: 16px 0 8px; }
-.log-head { display: flex; gap: 12px; align-items: center; margin: 8px 0; }
+.log-head { display: flex; gap: 12px; align-items: center; margin: 8px 0; flex-wrap: wrap; }
+.log-tools { display: flex; gap: 8px; align-items: center; margin-left: auto; flex-wrap: wrap; }
+.log-tools input[type=search] { background: var(--panel); color: var(--text); border: 1px solid var(--line); border-radius: 6px; padding: 4px 8px; font: inherit; min-width: 200px; }
+button[aria-pressed=true] { border-color: var(--accent); color: var(--accent); }
 .log { background: #0b0e12; border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px; height: 55vh; overflow: auto; white-space: pre; font-size: 13px; line-height: 1.35; }
 .log .line { min-height: 1.35em; }
+.log .line::before { content: attr(data-n); display: inline-block; min-width: 3.5em; margin-right: 14px; text-align: right; color: #4d5561; user-select: none; }
+.log .line.match { background: rgba(210, 153, 34, .2); }
+.log.only-matching.searching .line:not(.match) { display: none; }
+.log .line.current:empty::before { content: none; }
 .log .sys { color: var(--muted); font-style: italic; }
 .log .err { color: #ffa198; }
 .changes-head { display: flex; gap: 12px; align-items: center; margin: 16px 0 8px; }
@@ -112,3 +159,6 @@ export const PANEL_JS = readFileSync(new URL('./panel/panel.js', import.meta.url
 
 /** The schedules page's script, bull-board/panel/schedules.js, read and shipped like PANEL_JS; it runs after it. */
 export const SCHEDULES_JS = readFileSync(new URL('./panel/schedules.js', import.meta.url), 'utf8');
+
+/** The charts' script, bull-board/panel/charts.js, read and shipped like PANEL_JS; it runs before it. */
+export const CHARTS_JS = readFileSync(new URL('./panel/charts.js', import.meta.url), 'utf8');

@@ -56,6 +56,7 @@ export function renderPanelShell(shell: PanelShell): string {
     shell.csrf ? `<meta name="oca-csrf" content="${escapeHtml(shell.csrf)}">` : '',
     `<meta name="oca-read-only" content="${shell.readOnly ? '1' : '0'}">`,
     '<script src="/assets/ansi-terminal.js" defer></script>',
+    '<script src="/assets/charts.js" defer></script>',
     '<script src="/assets/panel.js" defer></script>',
     // Runs after panel.js (deferred scripts run in order), with the helpers it leaves in window.OcaPanel.
     shell.page === 'schedules' ? '<script src="/assets/schedules.js" defer></script>' : '',

@@ -16,7 +16,7 @@ import { DashboardAuth, SESSION_COOKIE, safeNext, type Caller } from './auth.js'
 import { errorHandler, sendError } from './http-errors.js';
 import { renderMetrics } from './metrics.js';
 import { buildOpenApiDocument } from './openapi.js';
-import { PANEL_CSS, PANEL_JS, SCHEDULES_JS } from './panel-assets.js';
+import { CHARTS_JS, PANEL_CSS, PANEL_JS, SCHEDULES_JS } from './panel-assets.js';
 import { PAGE_CSP, SECURITY_HEADERS, renderLoginPage, renderPanelShell, type LoginKind } from './panel-page.js';
 import { registerMcpRoute } from './mcp-route.js';
 import { registerQueuesBoard } from './queues-board.js';
@@ -226,6 +226,7 @@ function registerPages(app: FastifyInstance, auth: DashboardAuth): void {
   asset('/assets/panel.css', 'text/css; charset=utf-8', PANEL_CSS);
   asset('/assets/panel.js', 'text/javascript; charset=utf-8', PANEL_JS);
   asset('/assets/schedules.js', 'text/javascript; charset=utf-8', SCHEDULES_JS);
+  asset('/assets/charts.js', 'text/javascript; charset=utf-8', CHARTS_JS);
   asset('/assets/ansi-terminal.js', 'text/javascript; charset=utf-8', ANSI_TERMINAL_JS);
 
   app.get('/login', async (request, reply) => {

@@ -223,6 +223,52 @@
     return strip;
   }
 
+  // ---- what each executor did in the last hours, and what Claude cost per day ----
+  var TIMELINE_HOURS = 6;
+  var COST_DAYS = 14;
+  function activity() {
+    var timelines = el('div', { id: 'timelines' });
+    var cost = el('div', { id: 'claude-cost' });
+    var box = el('details', { className: 'activity', id: 'activity', open: 'open' }, [
+      el('summary', { className: 'section', text: 'Last ' + TIMELINE_HOURS + ' hours' }),
+      timelines,
+      el('h2', { className: 'section', text: 'Claude cost per day, last ' + COST_DAYS + ' days' }),
+      cost,
+    ]);
+    function load() {
+      var drawn = api('GET', '/api/executors')
+        .then(function (executors) {
+          return Promise.all(
+            executors.map(function (e) {
+              return api('GET', '/api/executors/' + encodeURIComponent(e.name) + '/timeline?hours=' + TIMELINE_HOURS);
+            }),
+          );
+        })
+        .then(function (all) {
+          clear(timelines);
+          all.forEach(function (timeline) {
+            timelines.appendChild(window.OcaCharts.timeline(timeline, timelines.clientWidth - 2));
+          });
+        })
+        .catch(function (error) {
+          showError(timelines, error);
+        });
+      var costed = api('GET', '/api/stats/claude-cost?days=' + COST_DAYS)
+        .then(function (days) {
+          clear(cost);
+          cost.appendChild(window.OcaCharts.cost(days));
+        })
+        .catch(function (error) {
+          showError(cost, error);
+        });
+      Promise.all([drawn, costed]).then(function () {
+        setTimeout(load, document.hidden ? 120000 : 30000);
+      });
+    }
+    load();
+    return box;
+  }
+
   // ---- the list of tasks ----
   function listPage() {
     var params = new URLSearchParams(location.search);
@@ -312,6 +358,7 @@
 
     clear(app);
     app.appendChild(strip);
+    app.appendChild(activity());
     app.appendChild(
       el('div', { className: 'toolbar' }, [
         search,
@@ -432,32 +479,42 @@
   function taskPage(id) {
     var rawMode = new URLSearchParams(location.search).get('raw') === '1';
     var head = el('div', { className: 'task-head' });
+    var facts = el('div', { className: 'facts', id: 'facts' });
     var waits = el('div', { id: 'waits' });
     var plan = el('dl', { className: 'plan', id: 'plan', hidden: true });
     var record = el('dl', { className: 'record' });
     var notice = el('div');
+    var historyBox = el('section', { className: 'history', id: 'history', hidden: true });
     var logBox = el('div', { className: 'log', id: 'log', role: 'log', 'aria-live': 'off' });
     var logState = el('span', { className: 'muted', id: 'log-state', text: 'connecting\u2026' });
-    var logHead = el('div', { className: 'log-head' }, [el('strong', { text: 'Output' }), logState]);
+    var logTools = el('div', { className: 'log-tools' });
+    var logHead = el('div', { className: 'log-head' }, [el('strong', { text: 'Output' }), logState, logTools]);
     var changes = el('section', { id: 'changes', hidden: true });
     clear(app);
     [
       head,
+      facts,
       waits,
       plan,
       notice,
+      historyBox,
       logHead,
       logBox,
       changes,
-      el('h2', { className: 'section', text: 'Record' }),
-      record,
+      el('details', { className: 'raw-record', id: 'raw-record' }, [
+        el('summary', { className: 'section', text: 'Raw record' }),
+        record,
+      ]),
     ].forEach(function (n) {
       app.appendChild(n);
     });
     var task = null;
     var dependencies = {};
+    var executors = {};
     var streaming = false;
     var diffShown = false;
+    var historyFor = null;
+    var expanded = {};
 
     function field(name, value) {
       if (value === undefined) return;
@@ -465,14 +522,32 @@
       record.appendChild(el('dt', { text: name }));
       record.appendChild(el('dd', { 'data-field': name, text: text }));
     }
+    // A long command or prompt shows on one line, cut; a click shows all of it, another cuts it again.
+    function clamped(key, className, text) {
+      var node = el('span', {
+        className: className + ' clamp' + (expanded[key] ? ' expanded' : ''),
+        title: expanded[key] ? 'Click to fold' : 'Click to show all',
+        text: text,
+        onclick: function () {
+          expanded[key] = !expanded[key];
+          node.classList.toggle('expanded', expanded[key]);
+          node.title = expanded[key] ? 'Click to fold' : 'Click to show all';
+        },
+      });
+      return node;
+    }
     function renderTask() {
       clear(head);
       clear(record);
-      var h1 = el('h1', null, [
-        el('span', { text: (ICONS[task.task_type] || '') + ' ' }),
-        el('span', { className: 'what', text: task.name || shorten(what(task), 200) }),
+      var command = task.command !== undefined ? task.command : task.prompt;
+      var title = el('div', { className: 'title' }, [
+        el('h1', null, [
+          el('span', { className: 'icon', title: task.task_type, text: ICONS[task.task_type] || '' }),
+          task.name ? el('span', { className: 'what', text: task.name }) : clamped('what', 'what mono', command || ''),
+        ]),
+        task.name ? el('div', { className: 'command' }, [clamped('command', 'mono', command || '')]) : null,
       ]);
-      head.appendChild(h1);
+      head.appendChild(title);
       head.appendChild(statusBadge(task.status));
       head.appendChild(limitNote(task));
       clear(waits);
@@ -491,6 +566,7 @@
             text: rawMode ? 'transcript' : 'raw stream-json',
           }),
         );
+      renderFacts();
       renderPlan();
       Object.keys(task).forEach(function (key) {
         if (key === 'claude' && task.claude)
@@ -499,6 +575,127 @@
           });
         else field(key, task[key]);
       });
+    }
+    // A time as '3m ago' with the date and time beside it, small, and in full in its tooltip.
+    function moment(iso) {
+      return [
+        el('span', { className: 'rel', title: iso, text: relative(iso) }),
+        el('span', { className: 'abs muted', text: ' ' + absolute(iso) }),
+      ];
+    }
+    function chips(className, items) {
+      return el(
+        'ul',
+        { className: 'chips ' + className },
+        items.map(function (item) {
+          return el('li', { className: item.className, title: item.title, text: item.text });
+        }),
+      );
+    }
+    // What an operator reads first: where it ran, how it ended, how long it took, when; its tries,
+    // deliveries and labels; for Claude the model, turns, tokens and cost. Empty facts are left out.
+    function renderFacts() {
+      clear(facts);
+      var fact = function (key, label, children) {
+        facts.appendChild(
+          el('div', { className: 'fact', 'data-fact': key }, [
+            el('span', { className: 'k', text: label }),
+            el('span', { className: 'v' }, children),
+          ]),
+        );
+      };
+      var executor = executors[task.executor];
+      var where = [el('span', { className: 'name', text: task.executor })];
+      if (executor && executor.host) where.push(el('span', { className: 'muted', text: ' on ' + executor.host }));
+      if (task.executor_type !== task.executor)
+        where.push(el('span', { className: 'muted', text: ' (' + task.executor_type + ')' }));
+      fact('executor', 'Executor', where);
+      if (task.exit_code !== null)
+        fact('exit', 'Exit', [
+          el('span', { className: task.exit_code === 0 ? 'ok' : 'bad', text: 'exit ' + task.exit_code }),
+        ]);
+      else if (task.signal) fact('exit', 'Exit', [el('span', { className: 'bad', text: 'signal ' + task.signal })]);
+      if (task.duration_ms !== null)
+        fact('duration', 'Duration', [duration(task.duration_ms) + (task.status === 'running' ? ' so far' : '')]);
+      if (task.started_at) fact('started', 'Started', moment(task.started_at));
+      else if (task.created_at) fact('created', 'Queued', moment(task.created_at));
+      if (task.finished_at) fact('ended', 'Ended', moment(task.finished_at));
+      if (task.status === 'queued' && task.queue_position !== null && task.queue_position !== undefined)
+        fact('queue', 'In queue', ['#' + task.queue_position]);
+      if (task.waiting_reason) fact('waiting', 'Waiting', [String(task.waiting_reason)]);
+      var attempts = task.attempts || [];
+      if (attempts.length > 1 || task.attempt > 1) {
+        var tries = attempts.map(function (a) {
+          return {
+            className: 'attempt ' + a.outcome,
+            title: a.error || '',
+            text:
+              '#' +
+              a.attempt +
+              ' ' +
+              a.outcome.replace('_', ' ') +
+              (a.exit_code !== null ? ' (' + a.exit_code + ')' : ''),
+          };
+        });
+        if (!ENDED[task.status])
+          tries.push({ className: 'attempt ' + task.status, text: '#' + task.attempt + ' ' + task.status });
+        fact('attempts', tries.length + ' attempts', [chips('attempts', tries)]);
+      }
+      var deliveries = (task.webhooks || [])
+        .map(function (w) {
+          return {
+            className: 'delivery ' + w.state,
+            title: w.error || (w.status ? 'HTTP ' + w.status : ''),
+            text: 'webhook ' + w.target + ': ' + w.state,
+          };
+        })
+        .concat(
+          (task.notifiers || []).map(function (n) {
+            return {
+              className: 'delivery ' + n.state,
+              title: n.error || n.target,
+              text: n.name + ': ' + n.state,
+            };
+          }),
+        );
+      if (deliveries.length) fact('deliveries', 'Deliveries', [chips('deliveries', deliveries)]);
+      if (task.labels && task.labels.length)
+        fact('labels', 'Labels', [
+          chips(
+            'labels',
+            task.labels.map(function (l) {
+              return { className: 'label', text: l };
+            }),
+          ),
+        ]);
+      var c = task.claude;
+      if (c) {
+        if (c.model) fact('model', 'Model', [el('span', { className: 'mono', text: c.model })]);
+        var turns = c.num_turns !== undefined ? c.num_turns : c.turns;
+        if (turns !== undefined) fact('turns', 'Turns', [String(turns)]);
+        if (c.input_tokens !== undefined || c.output_tokens !== undefined)
+          fact('tokens', 'Tokens', [
+            (c.input_tokens || 0).toLocaleString() + ' in \u00B7 ' + (c.output_tokens || 0).toLocaleString() + ' out',
+          ]);
+        if (c.total_cost_usd !== undefined)
+          fact('cost', 'Cost', [
+            '$' + (c.total_cost_usd < 1 ? c.total_cost_usd.toFixed(4) : c.total_cost_usd.toFixed(2)),
+          ]);
+      }
+      if (task.error) facts.appendChild(el('p', { className: 'task-error error', id: 'task-error', text: task.error }));
+    }
+    // This task's duration against the last runs of the same name: a bar each, and the median.
+    function loadHistory() {
+      historyFor = task.status;
+      return api('GET', '/api/tasks/' + id + '/history')
+        .then(function (history) {
+          clear(historyBox);
+          historyBox.hidden = history.runs.length < 2;
+          if (historyBox.hidden) return;
+          historyBox.appendChild(el('h2', { className: 'section', text: 'This run against the last ones' }));
+          historyBox.appendChild(window.OcaCharts.history(history));
+        })
+        .catch(function () {});
     }
     // When and after what the task runs: the tasks it waits for (linked), its start time, priority,
     // concurrency key and schedule; hidden for a task that has none of these.
@@ -651,6 +848,7 @@
         })
         .then(function () {
           renderTask();
+          if (historyFor === null || (ENDED[task.status] && historyFor !== task.status)) loadHistory();
           if (task.git && !diffShown && ENDED[task.status]) {
             diffShown = true;
             loadDiff();
@@ -691,12 +889,115 @@
     }
 
     // The log: an AnsiTerminal turns output into styled lines; finished lines are appended once,
-    // the open line (the one a \r progress bar rewrites) is redrawn in place.
+    // the open line (the one a \r progress bar rewrites) is redrawn in place. Each line carries its
+    // number (shown by CSS, so it is not part of the text); a search marks the lines that match.
     var term = new window.AnsiTerminal();
-    var open = el('div', { className: 'line current' });
+    var open = el('div', { className: 'line current', 'data-n': 1 });
     logBox.appendChild(open);
     var MAX_LINES = 10000;
     var scheduled = false;
+    var lineCount = 0;
+    var following = true;
+    var placedAt = 0;
+    var query = '';
+    var matchCount = 0;
+    var searchBox = el('input', {
+      type: 'search',
+      id: 'log-search',
+      placeholder: 'Find in output\u2026',
+      'aria-label': 'Find in output',
+    });
+    var matches = el('span', { className: 'muted', id: 'log-matches', 'aria-live': 'polite' });
+    var onlyMatching = el('input', {
+      type: 'checkbox',
+      id: 'log-only',
+      onchange: function () {
+        logBox.classList.toggle('only-matching', onlyMatching.checked);
+      },
+    });
+    var followButton = el('button', {
+      type: 'button',
+      id: 'log-follow',
+      title: 'Scroll with new output as it arrives',
+      onclick: function () {
+        setFollowing(!following);
+        if (following) toEnd();
+      },
+    });
+    logTools.appendChild(searchBox);
+    logTools.appendChild(matches);
+    logTools.appendChild(el('label', { className: 'muted' }, [onlyMatching, ' only matching lines']));
+    logTools.appendChild(followButton);
+    logTools.appendChild(
+      el('button', {
+        type: 'button',
+        id: 'log-end',
+        text: 'Jump to end',
+        onclick: function () {
+          setFollowing(true);
+          toEnd();
+        },
+      }),
+    );
+    logTools.appendChild(
+      el('a', {
+        id: 'log-download',
+        href: '/api/tasks/' + id + '/logs/file',
+        download: 'task-' + id.slice(0, 8) + '.log',
+        text: 'Download raw log',
+      }),
+    );
+    function setFollowing(on) {
+      following = on;
+      followButton.setAttribute('aria-pressed', on ? 'true' : 'false');
+      followButton.textContent = on ? 'Following' : 'Follow';
+    }
+    setFollowing(true);
+    function toEnd() {
+      logBox.scrollTop = logBox.scrollHeight;
+      placedAt = logBox.scrollTop;
+    }
+    // Scrolling up stops following; scrolling back to the end starts it again.
+    logBox.addEventListener('scroll', function () {
+      var atEnd = logBox.scrollTop + logBox.clientHeight >= logBox.scrollHeight - 4;
+      if (atEnd && !following) setFollowing(true);
+      else if (!atEnd && following && logBox.scrollTop < placedAt - 4) setFollowing(false);
+    });
+    function markMatch(line) {
+      var hit = query !== '' && line.textContent.toLowerCase().indexOf(query) >= 0;
+      line.classList.toggle('match', hit);
+      return hit;
+    }
+    function showMatches() {
+      matches.textContent = query === '' ? '' : matchCount + (matchCount === 1 ? ' matching line' : ' matching lines');
+    }
+    function search() {
+      query = searchBox.value.toLowerCase();
+      logBox.classList.toggle('searching', query !== '');
+      matchCount = 0;
+      Array.prototype.forEach.call(logBox.childNodes, function (line) {
+        if (markMatch(line) && line !== open) matchCount++;
+      });
+      showMatches();
+    }
+    var searchTimer = null;
+    searchBox.addEventListener('input', function () {
+      clearTimeout(searchTimer);
+      searchTimer = setTimeout(search, 120);
+    });
+    // Enter goes to the next matching line after the one at the top of the view.
+    searchBox.addEventListener('keydown', function (event) {
+      if (event.key !== 'Enter') return;
+      search();
+      var hits = logBox.querySelectorAll('.line.match');
+      for (var i = 0; i < hits.length; i++)
+        if (hits[i].offsetTop > logBox.scrollTop + 4) {
+          setFollowing(false);
+          logBox.scrollTop = hits[i].offsetTop - 8;
+          return;
+        }
+      if (hits.length) logBox.scrollTop = hits[0].offsetTop - 8;
+    });
     function spans(parent, segments) {
       segments.forEach(function (segment) {
         var span = document.createElement('span');
@@ -715,16 +1016,23 @@
     }
     function flush() {
       scheduled = false;
-      var stick = logBox.scrollTop + logBox.clientHeight >= logBox.scrollHeight - 24;
       term.takeCompleted().forEach(function (segments) {
-        var line = el('div', { className: 'line' });
+        lineCount++;
+        var line = el('div', { className: 'line', 'data-n': lineCount });
         spans(line, segments);
+        if (markMatch(line)) matchCount++;
         logBox.insertBefore(line, open);
       });
-      while (logBox.childNodes.length > MAX_LINES) logBox.removeChild(logBox.firstChild);
+      while (logBox.childNodes.length > MAX_LINES) {
+        if (logBox.firstChild.classList.contains('match')) matchCount--;
+        logBox.removeChild(logBox.firstChild);
+      }
       clear(open);
+      open.setAttribute('data-n', String(lineCount + 1));
       spans(open, term.currentLine());
-      if (stick) logBox.scrollTop = logBox.scrollHeight;
+      markMatch(open);
+      showMatches();
+      if (following) toEnd();
     }
     function schedule() {
       if (scheduled) return;
@@ -765,6 +1073,14 @@
         else logState.textContent = 'reconnecting\u2026';
       });
     }
+    api('GET', '/api/executors')
+      .then(function (list) {
+        list.forEach(function (e) {
+          executors[e.name] = e;
+        });
+        if (task) renderFacts();
+      })
+      .catch(function () {});
     refresh();
   }
 

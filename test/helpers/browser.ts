@@ -44,12 +44,15 @@ export interface PanelSetup extends DashboardSetup {
 }
 
 /**
- * startDashboardWithWorker(token) and a headless Chromium, started side by side, with a new page in
+ * startDashboardWithWorker(token, options) and a headless Chromium, started side by side, with a new page in
  * a loopback-only context, not logged in yet. Undo with stopPanel. If a step fails, what was
  * already started is stopped first.
  */
-export async function startPanelInBrowser(token: string): Promise<PanelSetup> {
-  const [launched, started] = await Promise.allSettled([launchBrowser(), startDashboardWithWorker(token)]);
+export async function startPanelInBrowser(
+  token: string,
+  options: Parameters<typeof startDashboardWithWorker>[1] = {},
+): Promise<PanelSetup> {
+  const [launched, started] = await Promise.allSettled([launchBrowser(), startDashboardWithWorker(token, options)]);
   const browser = launched.status === 'fulfilled' ? launched.value : undefined;
   const setup = started.status === 'fulfilled' ? started.value : undefined;
   try {
