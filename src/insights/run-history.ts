@@ -61,8 +61,9 @@ export async function readRunHistory(
   let cursor: string | undefined = cursorAfterTask(r.createdAt, r.id);
   let scanned = 0;
   while (cursor !== undefined && earlier.length < wanted - 1 && scanned < maxScanned) {
-    const page = await searchTasks(client, { q, limit: PAGE, scanLimit: PAGE, cursor });
-    scanned += PAGE;
+    const size = Math.min(PAGE, maxScanned - scanned);
+    const page = await searchTasks(client, { q, limit: size, scanLimit: size, cursor });
+    scanned += size;
     for (const other of page.views) if (same(other) && earlier.length < wanted - 1) earlier.push(other);
     cursor = page.nextCursor;
   }
