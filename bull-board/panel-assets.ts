@@ -83,6 +83,7 @@ table.schedules td.actions button + button { margin-left: 6px; }
 .fact .abs { font-size: 12px; }
 .fact .ok { color: var(--ok); }
 .fact .bad { color: var(--bad); }
+.fact .no-worker { color: var(--warn); font-size: 12px; }
 .task-error { flex-basis: 100%; margin: 0; white-space: pre-wrap; overflow-wrap: anywhere; }
 ul.chips { list-style: none; margin: 0; padding: 0; display: flex; flex-wrap: wrap; gap: 4px; }
 ul.chips li { padding: 0 8px; border: 1px solid var(--line); border-radius: 10px; font-size: 12px; line-height: 18px; }

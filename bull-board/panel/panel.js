@@ -235,6 +235,21 @@
       el('h2', { className: 'section', text: 'Claude cost per day, last ' + COST_DAYS + ' days' }),
       cost,
     ]);
+    var last = null;
+    // Draws the timelines at the width they have now (again on a resize, or when unfolded).
+    function draw() {
+      if (!last || !box.open) return;
+      clear(timelines);
+      last.forEach(function (timeline) {
+        timelines.appendChild(window.OcaCharts.timeline(timeline, timelines.clientWidth - 2));
+      });
+    }
+    box.addEventListener('toggle', draw);
+    var resizing = null;
+    window.addEventListener('resize', function () {
+      clearTimeout(resizing);
+      resizing = setTimeout(draw, 200);
+    });
     function load() {
       var drawn = api('GET', '/api/executors')
         .then(function (executors) {
@@ -245,10 +260,8 @@
           );
         })
         .then(function (all) {
-          clear(timelines);
-          all.forEach(function (timeline) {
-            timelines.appendChild(window.OcaCharts.timeline(timeline, timelines.clientWidth - 2));
-          });
+          last = all;
+          draw();
         })
         .catch(function (error) {
           showError(timelines, error);
@@ -609,6 +622,9 @@
       if (executor && executor.host) where.push(el('span', { className: 'muted', text: ' on ' + executor.host }));
       if (task.executor_type !== task.executor)
         where.push(el('span', { className: 'muted', text: ' (' + task.executor_type + ')' }));
+      // `served` comes with worker presence: said only when the server knows no worker takes its tasks.
+      if (executor && executor.served === false && !ENDED[task.status])
+        where.push(el('span', { className: 'no-worker', text: ' no worker' }));
       fact('executor', 'Executor', where);
       if (task.exit_code !== null)
         fact('exit', 'Exit', [
@@ -622,7 +638,8 @@
       if (task.finished_at) fact('ended', 'Ended', moment(task.finished_at));
       if (task.status === 'queued' && task.queue_position !== null && task.queue_position !== undefined)
         fact('queue', 'In queue', ['#' + task.queue_position]);
-      if (task.waiting_reason) fact('waiting', 'Waiting', [String(task.waiting_reason)]);
+      if (typeof task.waiting_reason === 'string' && task.waiting_reason)
+        fact('waiting', 'Waiting', [task.waiting_reason]);
       var attempts = task.attempts || [];
       if (attempts.length > 1 || task.attempt > 1) {
         var tries = attempts.map(function (a) {

@@ -5,7 +5,8 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '../../src/index.js';
 import { logIn, screenshotPath, startPanelInBrowser, stopPanel, type PanelSetup } from '../helpers/browser.js';
-import type { Harness } from '../helpers/harness.js';
+import { eventually, type Harness } from '../helpers/harness.js';
+import { WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 const TOKEN = `token-${randomUUID()}`;
 const XSS = '<img src=x onerror="window.__pwned = 1">';
@@ -32,6 +33,7 @@ interface TaskJson {
   created_at: string;
   labels: string[];
   task_type: string;
+  webhooks?: { target: string; state: string }[];
   claude?: {
     model?: string;
     num_turns?: number;
@@ -158,6 +160,32 @@ describe('task page and charts in a real browser (Chromium)', () => {
       '#1 failed (5)',
       '#2 completed (0)',
     ]);
+  });
+
+  it("lists a task's webhook deliveries with their outcome, the URL by its origin only", async () => {
+    const receiver = new WebhookReceiver();
+    await receiver.start();
+    try {
+      const secret = `hook-${randomUUID()}`;
+      const { task_id: id } = await client.create({
+        executor: 'local',
+        payload: { type: 'shell_command', command: 'echo announce me' },
+        workdir: '/tmp',
+        callback_url: `${receiver.url}/done/${secret}`,
+      });
+      await client.wait(id);
+      await eventually(
+        async () => ((await task(id)).webhooks?.[0]?.state === 'delivered' ? true : undefined),
+        'the webhook delivered',
+      );
+      await page.goto(`${url}/tasks/${id}`);
+      const chip = page.locator('#facts ul.deliveries li');
+      await expect.poll(() => chip.allTextContents()).toEqual([`webhook ${receiver.url}: delivered`]);
+      expect(await chip.getAttribute('class')).toBe('delivery delivered');
+      expect(await page.locator('#facts').textContent()).not.toContain(secret);
+    } finally {
+      await receiver.stop();
+    }
   });
 
   it('numbers the log lines, finds lines with the search box and counts them, and downloads the raw log', async () => {
