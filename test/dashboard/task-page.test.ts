@@ -108,6 +108,13 @@ describe('task page and charts in a real browser (Chromium)', () => {
     expect(await page.locator('#facts [data-fact="labels"], #facts [data-fact="attempts"]').count()).toBe(0);
     expect(await page.locator('#facts [data-fact="cost"], #facts [data-fact="model"]').count()).toBe(0);
     expect(await page.locator('#facts').textContent()).not.toMatch(/\[\]|(^|\s)-(\s|$)/);
+    // The command shows on one line; a click shows all of it, another folds it again.
+    const what = page.locator('.task-head .what');
+    expect(await what.getAttribute('class')).toBe('what mono clamp');
+    await what.click();
+    expect(await what.getAttribute('class')).toBe('what mono clamp expanded');
+    await what.click();
+    expect(await what.getAttribute('class')).toBe('what mono clamp');
     // The raw record is one click away, folded.
     expect(await page.locator('#raw-record').getAttribute('open')).toBeNull();
     expect(await page.locator('#raw-record dd[data-field="exit_code"]').textContent()).toBe('3');
