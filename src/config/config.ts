@@ -243,6 +243,12 @@ export const ConfigSchema = z
          * host's worker gets its job; while it beats, that worker hands the job back. @default 10s
          */
         host_heartbeat: DurationSchema.default(10_000),
+        /**
+         * How long a worker stays listed (`executors`, the API, /metrics) after its last beat: it
+         * beats every third of this, so a killed worker disappears within it; a stopped one at
+         * once. A dispatch to an executor none of whose workers beat within it is warned. @default 15s
+         */
+        presence_ttl: DurationSchema.default(15_000),
       })
       .prefault({}),
     logs: z

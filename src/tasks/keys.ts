@@ -28,6 +28,29 @@ export class TaskKeys {
     return `${this.prefix}:_host:${hostId}`;
   }
 
+  /**
+   * String with a short TTL (`worker.presence_ttl`): one worker process's presence, JSON of its
+   * executor, host, pid, version, slots and running count; refreshed by its beat, deleted on close.
+   */
+  workerPresence(workerId: string): string {
+    return `${this.prefix}:_worker:${workerId}`;
+  }
+
+  /** Set: the ids of the workers that announced themselves for an executor (pruned when read). */
+  executorWorkers(executor: string): string {
+    return `${this.prefix}:_workers:${executor}`;
+  }
+
+  /** String with a short TTL: some worker of the executor beat lately (one read for dispatch). */
+  executorServing(executor: string): string {
+    return `${this.prefix}:_serving:${executor}`;
+  }
+
+  /** String, kept: when (ms) a worker of the executor last beat or closed — "no worker for 12m". */
+  executorServed(executor: string): string {
+    return `${this.prefix}:_served:${executor}`;
+  }
+
   /** String: the diff of a task's worktree against its base, kept when it ended. */
   diff(taskId: string): string {
     return `${this.prefix}:_diff:${taskId}`;

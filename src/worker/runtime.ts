@@ -19,6 +19,7 @@ import type { TaskRecord } from '../tasks/record.js';
 import { readStopRequest, type StopSwitch } from '../tasks/stop.js';
 import { WorkLiveness } from './liveness.js';
 import { endSilentHostTasks, hostHeartbeats, startHostHeartbeat, type SilentHostSweep } from './host-heartbeat.js';
+import { startWorkerPresence } from './worker-presence.js';
 import { INDEX_SWEEP_EVERY_MS, sweepExpiredIndexEntries } from '../tasks/retention.js';
 import { sweepEndedSpools } from '../executors/local/spool-retention.js';
 import { spoolRoot } from '../config/paths.js';
@@ -149,6 +150,14 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
   };
   let worker = await startQueueWorker();
   liveness.start();
+  // Announced once it consumes the queue: `executors`, the API and dispatch see it from now on.
+  const presence = startWorkerPresence(redis, keys, {
+    executor: executorConfig.name,
+    hostId,
+    concurrency,
+    running: () => running,
+    ttlMs: config.worker.presence_ttl,
+  });
   const indexSweep = startSweeps(redis, keys, config, executorConfig, executor, log);
   const silentHostSweep =
     executorConfig.type === 'local'
@@ -184,6 +193,8 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
         clearInterval(indexSweep);
         clearInterval(silentHostSweep);
         clearInterval(pipelineSweep);
+        // Gone from `executors` at once, not after the TTL.
+        await presence.stop();
         await ticks.close();
         await worker.close(true);
         await deliveries.close();

@@ -1,0 +1,99 @@
+// A worker process announces itself: a presence key with a short TTL (executor, host, pid,
+// version, slots, running count), refreshed on an interval, never on the way of a task being taken.
+// A killed worker's key lapses within the TTL; a closed one deletes it at once.
+import { randomBytes } from 'node:crypto';
+import type { RedisClient } from '../redis/connection.js';
+import type { TaskKeys } from '../tasks/keys.js';
+import { packageVersion } from '../config/package-version.js';
+import { parseWorkerPresence, type WorkerPresence } from '../tasks/worker-roster.js';
+
+// How long a closing worker waits to remove its presence before it leaves the key to lapse.
+const WITHDRAW_WAIT_MS = 2000;
+
+/** What a worker tells about itself. */
+export interface WorkerPresenceOptions {
+  executor: string;
+  hostId: string;
+  concurrency: number;
+  /** The tasks it runs now, read at each beat. */
+  running: () => number;
+  /** How long a beat keeps the worker listed; it beats every third of it. */
+  ttlMs: number;
+}
+
+/** The running announcement: its id, and the stop that removes it. */
+export interface WorkerPresenceBeat {
+  readonly id: string;
+  /** Stops beating and removes the worker from its executor's list at once. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Announces this worker now, every third of `ttlMs`, and the moment the connection is back
+ * after an outage. Each beat also refreshes the executor's short-lived "serving" key and its kept
+ * "last served" time, in the same round trip.
+ */
+export function startWorkerPresence(
+  redis: RedisClient,
+  keys: TaskKeys,
+  options: WorkerPresenceOptions,
+): WorkerPresenceBeat {
+  const id = randomBytes(6).toString('hex');
+  const startedAt = Date.now();
+  const { executor, ttlMs } = options;
+  const presence = (now: number): WorkerPresence => ({
+    id,
+    executor,
+    host: options.hostId,
+    pid: process.pid,
+    version: packageVersion(),
+    startedAt,
+    concurrency: options.concurrency,
+    running: options.running(),
+    lastSeenAt: now,
+  });
+  const beat = () => {
+    const now = Date.now();
+    void redis
+      .pipeline()
+      .set(keys.workerPresence(id), JSON.stringify(presence(now)), 'PX', ttlMs)
+      .sadd(keys.executorWorkers(executor), id)
+      .set(keys.executorServing(executor), String(now), 'PX', ttlMs)
+      .set(keys.executorServed(executor), String(now))
+      .exec()
+      .catch(() => undefined);
+  };
+  beat();
+  const timer = setInterval(beat, Math.max(50, Math.floor(ttlMs / 3)));
+  timer.unref();
+  redis.on('ready', beat);
+  return {
+    id,
+    stop: async () => {
+      clearInterval(timer);
+      redis.off('ready', beat);
+      // Redis may be out of reach: the key then lapses by itself, and closing does not wait on it.
+      let wait: NodeJS.Timeout | undefined;
+      const late = new Promise<void>((resolve) => (wait = setTimeout(resolve, WITHDRAW_WAIT_MS)));
+      await Promise.race([withdraw(redis, keys, executor, id).catch(() => undefined), late]);
+      clearTimeout(wait);
+    },
+  };
+}
+
+// Removes the worker; the executor's "serving" key goes too when no other worker of it is alive.
+async function withdraw(redis: RedisClient, keys: TaskKeys, executor: string, id: string): Promise<void> {
+  const replies = await redis
+    .pipeline()
+    .del(keys.workerPresence(id))
+    .srem(keys.executorWorkers(executor), id)
+    .set(keys.executorServed(executor), String(Date.now()))
+    .smembers(keys.executorWorkers(executor))
+    .exec();
+  const others = (replies?.[3]?.[1] as string[] | undefined) ?? [];
+  if (others.length > 0) {
+    const left = await redis.mget(others.map((other) => keys.workerPresence(other)));
+    if (left.some((text) => parseWorkerPresence(text) !== undefined)) return;
+  }
+  await redis.del(keys.executorServing(executor));
+}
