@@ -23,7 +23,7 @@ import {
 } from '../src/schedules/schedule-store.js';
 import type { EnqueueInput, TaskClient } from '../src/tasks/client.js';
 import { killTask, retryTask, waitForTasks, WaitTimeoutError } from '../src/tasks/control.js';
-import { executorJson } from '../src/tasks/format.js';
+import { executorJson, executorServiceJson } from '../src/tasks/format.js';
 import { toTaskJson } from '../src/tasks/record.js';
 import { readTaskDiff } from '../src/git/task-diff.js';
 import { searchTasks } from '../src/tasks/search.js';
@@ -105,6 +105,7 @@ export async function registerApiRoutes(app: FastifyInstance, client: TaskClient
       task_id: created.id,
       executor: created.executor,
       ...(created.conflicts ? { conflicts: created.conflicts } : {}),
+      ...(created.warning !== undefined ? { warning: created.warning } : {}),
     });
   });
 
@@ -166,8 +167,12 @@ export async function registerApiRoutes(app: FastifyInstance, client: TaskClient
   });
 
   const executorsJson = async (names: readonly string[]): Promise<ApiExecutor[]> => {
-    const paused = await client.pausedExecutors(names);
-    return names.map((name) => ({ ...executorJson(client.executorConfig(name)), paused: paused.has(name) }));
+    const [paused, services] = await Promise.all([client.pausedExecutors(names), client.executorWorkers(names)]);
+    return names.map((name) => ({
+      ...executorJson(client.executorConfig(name)),
+      paused: paused.has(name),
+      ...executorServiceJson(services.get(name) ?? { workers: [], lastServedAt: undefined }),
+    }));
   };
   app.get('/api/executors', async () => executorsJson(client.config.executors.map((e) => e.name)));
 

@@ -204,7 +204,7 @@ export function buildOpenApiDocument(version: string): JsonSchema {
       },
       '/api/executors': {
         get: {
-          summary: 'Configured executors (env keys only), and whether each is paused',
+          summary: 'Configured executors (env keys only), whether each is paused, and the live workers serving each',
           responses: { '200': list('Executor', 'Executors'), ...errors },
         },
       },

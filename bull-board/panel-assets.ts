@@ -54,6 +54,7 @@ dl.plan dd { margin: 0; overflow-wrap: anywhere; }
 .executor .state { font-size: 12px; color: var(--ok); }
 .executor.paused { border-color: #845306; }
 .executor.paused .state { color: var(--warn); }
+.executor .no-worker { font-size: 12px; color: var(--warn); font-weight: 600; }
 button.switch { position: relative; width: 36px; height: 20px; padding: 0; border-radius: 10px; background: #21262d; }
 button.switch::after { content: ""; position: absolute; top: 3px; left: 3px; width: 12px; height: 12px; border-radius: 50%; background: var(--muted); transition: left .15s; }
 button.switch[aria-checked=true] { background: #5c3d06; border-color: var(--warn); }

@@ -17,6 +17,7 @@ export { chooseWorktreeOption } from '../src/git/task-worktree.js';
 export { toTaskJson } from '../src/tasks/record.js';
 export {
   executorJson,
+  executorServiceJson,
   formatEndSummary,
   formatExecutorTable,
   formatStatusBlock,

@@ -145,7 +145,9 @@ export async function dispatchTask(
   options: Omit<EnqueueInput, 'payload'>,
   flags: DispatchFlags,
 ): Promise<number> {
-  const { id, conflicts } = await client.enqueue({ ...options, payload });
+  const { id, conflicts, warning } = await client.enqueue({ ...options, payload });
+  // No live worker serves the executor: queued all the same, said once (in the JSON with --json).
+  if (warning !== undefined && !flags.json) process.stderr.write(`openclaw-agent: warning: ${warning}\n`);
   for (const [ids, what] of [
     [conflicts?.stopped, 'stopping'],
     [conflicts?.cancelled, 'cancelled'],
@@ -164,7 +166,8 @@ export async function dispatchTask(
   }
   if (flags.json) {
     const { toTaskJson } = await lib();
-    process.stdout.write(`${JSON.stringify(toTaskJson(await client.get(id)), null, 2)}\n`);
+    const json = { ...toTaskJson(await client.get(id)), ...(warning !== undefined ? { warning } : {}) };
+    process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
   } else if (!flags.follow) {
     process.stdout.write(`${id}\n`);
   } else {

@@ -129,6 +129,7 @@ export { forgetExpiredTasks, INDEX_SWEEP_EVERY_MS, sweepExpiredIndexEntries } fr
 export { createTaskProcessor, type ProcessorDeps, type TaskResult } from './worker/processor.js';
 export {
   executorJson,
+  executorServiceJson,
   formatEndSummary,
   formatExecutorTable,
   formatStatusBlock,
@@ -137,6 +138,15 @@ export {
   truncate,
 } from './tasks/format.js';
 export { type ExecutorWorkerOptions, type RunningWorker, startExecutorWorker } from './worker/runtime.js';
+export { startWorkerPresence, type WorkerPresenceBeat, type WorkerPresenceOptions } from './worker/worker-presence.js';
+export {
+  type ExecutorService,
+  readExecutorWorkers,
+  readServedExecutors,
+  type ServedState,
+  unservedWarning,
+  type WorkerPresence,
+} from './tasks/worker-roster.js';
 export { buildClaudeArgs, CLAUDE_NESTING_VARIABLES, type ClaudeArgsOptions } from './claude/args.js';
 export { completeUtf8Length } from './logs/utf8-boundary.js';
 export {

@@ -163,6 +163,19 @@
         el('span', { className: 'muted', text: e.type }),
         el('span', { className: 'state', text: e.paused ? 'paused' : 'active' }),
       ];
+      // No live worker: its tasks wait until one starts.
+      if (e.served === false)
+        children.push(
+          el('span', {
+            className: 'no-worker',
+            text: 'no worker',
+            title:
+              'No live worker serves ' +
+              e.name +
+              ': its tasks wait. Start one: openclaw-agent worker --executor ' +
+              e.name,
+          }),
+        );
       if (!READ_ONLY)
         children.push(
           el('button', {

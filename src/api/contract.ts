@@ -10,7 +10,7 @@ import {
 } from '../tasks/request.js';
 import { TaskGitSchema } from '../git/task-worktree.js';
 import { NotifierStateSchema } from '../tasks/record.js';
-import { ENDED_STATUSES, TASK_STATUSES } from '../tasks/status.js';
+import { ENDED_STATUSES, TASK_STATUSES, WAITING_REASONS } from '../tasks/status.js';
 import { OVERLAP_POLICIES } from '../schedules/schedule-store.js';
 
 const isAbsoluteOrHome = (dir: string) => dir.startsWith('/') || dir === '~' || dir.startsWith('~/');
@@ -279,6 +279,8 @@ export const ApiTaskSchema = z.object({
   schedule: z.string().nullable(),
   /** What a task that has not started waits for, in a few words (tasks, its start time, a turn, a paused executor). */
   waiting_for: z.string().nullable(),
+  /** Why it waits, as a code: `no_worker`, `paused`, `queue` (tasks ahead), `dependency`, `start_time`, `concurrency`. */
+  waiting_reason: z.enum(WAITING_REASONS).nullable(),
   /** Claude tasks: what the worker read from the stream-json output. */
   claude: z
     .object({
@@ -320,6 +322,8 @@ export const ApiCreatedTaskSchema = z.object({
   executor: z.string(),
   /** Only when its `on_conflict` acted: the tasks of its concurrency key it stopped (`cancel-running`) or cancelled (`replace-queued`). */
   conflicts: z.object({ stopped: z.array(z.string()), cancelled: z.array(z.string()) }).optional(),
+  /** Only when no live worker serves its executor: the task is queued all the same, and waits for one. */
+  warning: z.string().optional(),
 });
 export type ApiCreatedTask = z.infer<typeof ApiCreatedTaskSchema>;
 
@@ -347,6 +351,23 @@ export const ApiExecutorSchema = z.object({
   env_keys: z.array(z.string()),
   /** Its workers take no new task (`pause`); running ones go on. */
   paused: z.boolean(),
+  /** Its live worker processes, as their last beat (every third of `worker.presence_ttl`) told. */
+  workers: z.array(
+    z.object({
+      id: z.string(),
+      host: z.string(),
+      pid: z.number().int(),
+      version: z.string(),
+      started_at: z.string(),
+      concurrency: z.number().int(),
+      running: z.number().int(),
+      last_seen_at: z.string(),
+    }),
+  ),
+  /** Some worker serves it now; false: its tasks wait until one starts. */
+  served: z.boolean(),
+  /** When a worker last served it (ISO 8601); null when none ever did. */
+  last_served_at: z.string().nullable(),
 });
 export type ApiExecutor = z.infer<typeof ApiExecutorSchema>;
 

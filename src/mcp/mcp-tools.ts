@@ -20,6 +20,7 @@ import { escapeControls } from '../text/escape.js';
 import { renderLogPage, type LogCursor } from './log-page.js';
 import { tool, type McpTool, type McpToolContext, type McpToolResult } from './mcp-tool.js';
 import { SCHEDULE_TOOLS } from './schedule-tools.js';
+import { startWorkerHint } from '../tasks/worker-roster.js';
 import { taskInputOf, type TaskArgs } from './task-args.js';
 import {
   IdInput,
@@ -57,6 +58,8 @@ const ListOutput = z.object({ tasks: z.array(ApiTaskSchema) });
 const DispatchOutput = ApiTaskSchema.extend({
   /** Only when `on_conflict` acted: the tasks of its key it stopped or cancelled. */
   conflicts: z.object({ stopped: z.array(z.string()), cancelled: z.array(z.string()) }).optional(),
+  /** Only when no live worker serves its executor: it is queued all the same, and waits for one. */
+  warning: z.string().optional(),
 });
 
 // The task tools, in the order a client lists them.
@@ -269,8 +272,12 @@ const TASK_TOOLS: readonly McpTool[] = [
         limit: args.limit ?? 20,
       });
       const now = Date.now();
+      // Tasks that wait for a worker: the executors nobody serves, once each, and how to start one.
+      const unserved = [
+        ...new Set(page.views.filter((v) => v.waitingReason === 'no_worker').map((v) => v.record.executor)),
+      ].map((executor) => `\nNo live worker serves executor "${executor}": ${startWorkerHint(executor)}.`);
       return {
-        text: formatTaskTable(page.views, now),
+        text: formatTaskTable(page.views, now) + unserved.join(''),
         structured: { tasks: page.views.map((view) => toTaskJson(view, now)) },
       };
     },
@@ -320,7 +327,11 @@ async function dispatch(
   };
   const created = await client.enqueue(input);
   const view = await client.get(created.id);
-  const structured = { ...toTaskJson(view), ...(created.conflicts ? { conflicts: created.conflicts } : {}) };
+  const structured = {
+    ...toTaskJson(view),
+    ...(created.conflicts ? { conflicts: created.conflicts } : {}),
+    ...(created.warning !== undefined ? { warning: created.warning } : {}),
+  };
   const conflicts = [
     ...describeConflicts(created.conflicts?.stopped, 'stopped', 'running', input.concurrencyKey),
     ...describeConflicts(created.conflicts?.cancelled, 'cancelled', 'waiting', input.concurrencyKey),
@@ -351,7 +362,10 @@ async function dispatch(
     view.waitingFor !== undefined
       ? `${view.status} on ${created.executor}, waiting for ${escapeControls(view.waitingFor)}`
       : `queued on ${created.executor}`;
-  return { text: `task ${created.id} ${state}.${conflicts} It runs detached. ${next}`, structured };
+  // No live worker: said in the state of a queued task, else (blocked, scheduled) beside it.
+  const unserved =
+    created.warning !== undefined && view.waitingReason !== 'no_worker' ? ` Warning: ${created.warning}.` : '';
+  return { text: `task ${created.id} ${state}.${conflicts}${unserved} It runs detached. ${next}`, structured };
 }
 
 // ` It stopped 2 running tasks of concurrency key "deploy": <ids>.`

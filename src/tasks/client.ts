@@ -33,6 +33,7 @@ import { registerKeyedTask } from './concurrency.js';
 import { applyConflictPolicy, type ConflictOutcome } from './on-conflict.js';
 import { settleBlockedTask, settleTaskEnd } from './settle.js';
 import { describeWaits, readPausedExecutors } from './waiting-for.js';
+import { readExecutorWorkers, readServedExecutors, unservedWarning, type ExecutorService } from './worker-roster.js';
 import { shellEnvironmentProblem } from '../executors/shell/env-names.js';
 import { initialRecordFields, parseRecordHash, type TaskRecord, type TaskView } from './record.js';
 import { deriveTaskStatus, type TaskStatus } from './status.js';
@@ -310,8 +311,13 @@ export class TaskClient {
     return ids;
   }
 
-  /** Validates the request, picks the executor and adds the job; nothing is written when input is bad. */
-  async enqueue(input: EnqueueInput): Promise<{ id: string; executor: string; conflicts?: ConflictOutcome }> {
+  /**
+   * Validates the request, picks the executor and adds the job; nothing is written when input is
+   * bad. `warning` says that no live worker serves the executor (the task is queued all the same).
+   */
+  async enqueue(
+    input: EnqueueInput,
+  ): Promise<{ id: string; executor: string; conflicts?: ConflictOutcome; warning?: string }> {
     const { executor, request: prepared } = await this.prepare(input);
     const id = input.id ?? randomUUID();
     if (!UUID_V4.test(id))
@@ -354,6 +360,8 @@ export class TaskClient {
       removeOnComplete: { age: Math.ceil(this.config.retention / 1000), count: ENDED_JOBS_KEPT },
       removeOnFail: { age: Math.ceil(this.config.retention / 1000), count: ENDED_JOBS_KEPT },
     });
+    // Whether a worker serves the executor: one read sent with the two writes, never failing them.
+    const served = readServedExecutors(this.redis, this.keys, [executor.name]).catch(() => undefined);
     const [record, job] = await Promise.allSettled([recorded, added]);
     if (job.status === 'rejected') {
       // Not queued: nothing may remain of it.
@@ -383,10 +391,12 @@ export class TaskClient {
       waits && request.onConflict === 'cancel-running'
         ? { stopped: [], cancelled: [] }
         : await applyConflictPolicy(this, id, request);
+    const warning = unservedWarning(executor.name, (await served)?.get(executor.name));
     return {
       id,
       executor: executor.name,
       ...(conflicts.stopped.length + conflicts.cancelled.length > 0 ? { conflicts } : {}),
+      ...(warning !== undefined ? { warning } : {}),
     };
   }
 
@@ -578,6 +588,11 @@ export class TaskClient {
   /** The executors among `names` that are paused. */
   async pausedExecutors(names: readonly string[]): Promise<Set<string>> {
     return readPausedExecutors(this.redis, this.prefix, names);
+  }
+
+  /** The live workers of each executor in `names`, and when one last served it. */
+  async executorWorkers(names: readonly string[]): Promise<Map<string, ExecutorService>> {
+    return readExecutorWorkers(this.redis, this.keys, names);
   }
 
   async close(): Promise<void> {

@@ -4,6 +4,7 @@ import { formatDuration } from '../config/duration.js';
 import { TASK_TYPE_ICONS } from './request.js';
 import type { TaskView } from './record.js';
 import { limitWaitNote } from '../claude/usage-limit.js';
+import type { ExecutorService } from './worker-roster.js';
 
 /** Shortens to `max` columns on one line, with an ellipsis. */
 export function truncate(text: string, max: number): string {
@@ -60,8 +61,11 @@ function statusDetail(view: TaskView, now: number): string {
   const limit = limitWaitNote(view.record, now);
   const waits = view.record.limit?.waits ?? 0;
   if (limit) return ` — ${limit}${waits > 0 ? `, wait ${waits} of ${view.record.limit!.allowed ?? waits}` : ''}`;
-  if (view.waitingFor !== undefined) return ` — waiting for ${view.waitingFor}`;
-  return view.queuePosition !== undefined ? ` (position ${view.queuePosition} in queue)` : '';
+  const position = view.queuePosition !== undefined ? ` (position ${view.queuePosition} in queue)` : '';
+  if (view.waitingFor !== undefined) return `${position} — waiting for ${view.waitingFor}`;
+  if (view.waitingReason === 'queue' && view.queuePosition !== undefined && view.queuePosition > 1)
+    return `${position} — ${view.queuePosition - 1} ahead of it`;
+  return position;
 }
 
 /** A Claude task's turns and cost for `list`; `-` for commands. */
@@ -192,16 +196,56 @@ export function executorJson(e: ExecutorConfig) {
   };
 }
 
-/** The `executors` table in the original tool's columns, plus concurrency (and which are paused, when known). */
-export function formatExecutorTable(executors: readonly ExecutorConfig[], paused?: ReadonlySet<string>): string {
+/** An executor's live workers, as `executors --json` and the API show them (times in ISO 8601). */
+export function executorServiceJson(service: ExecutorService) {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  return {
+    workers: service.workers.map((w) => ({
+      id: w.id,
+      host: w.host,
+      pid: w.pid,
+      version: w.version,
+      started_at: iso(w.startedAt),
+      concurrency: w.concurrency,
+      running: w.running,
+      last_seen_at: iso(w.lastSeenAt),
+    })),
+    served: service.workers.length > 0,
+    last_served_at: service.lastServedAt === undefined ? null : iso(service.lastServedAt),
+  };
+}
+
+/** "2 on crib-a, crib-b  1/4 running", or "no worker — last seen 12m00s ago" / "no worker — never served". */
+export function describeExecutorWorkers(service: ExecutorService, now: number = Date.now()): string {
+  const { workers, lastServedAt } = service;
+  if (workers.length === 0)
+    return `no worker — ${lastServedAt === undefined ? 'never served' : `last seen ${formatDuration(Math.max(0, now - lastServedAt))} ago`}`;
+  const hosts = [...new Set(workers.map((w) => w.host))];
+  const running = workers.reduce((sum, w) => sum + w.running, 0);
+  const slots = workers.reduce((sum, w) => sum + w.concurrency, 0);
+  return `${workers.length} on ${hosts.join(', ')}  ${running}/${slots} running`;
+}
+
+/**
+ * The `executors` table in the original tool's columns, plus concurrency, and when Redis answers:
+ * the live workers of each (and which are paused).
+ */
+export function formatExecutorTable(
+  executors: readonly ExecutorConfig[],
+  paused?: ReadonlySet<string>,
+  services?: ReadonlyMap<string, ExecutorService>,
+  now: number = Date.now(),
+): string {
   if (executors.length === 0) {
     return 'No executors configured.\nRun `openclaw-agent config --init` to create a sample config.';
   }
-  const header = `${pad('NAME', 15)} ${pad('TYPE', 12)} ${pad('HOST', 20)} ${pad('CONCURRENCY', 12)} LABELS`;
-  const rows = executors.map((e) =>
-    `${pad(e.name, 15)} ${pad(e.type, 12)} ${pad(e.host ?? '-', 20)} ${pad(String(e.concurrency), 12)} ${e.labels.join(', ')}${paused?.has(e.name) ? '  (paused)' : ''}`.trimEnd(),
-  );
-  return [header, '-'.repeat(72), ...rows].join('\n');
+  const header = `${pad('NAME', 15)} ${pad('TYPE', 12)} ${pad('HOST', 20)} ${pad('CONCURRENCY', 12)} ${pad('LABELS', 16)}${services ? ' WORKERS' : ''}`;
+  const rows = executors.map((e) => {
+    const service = services?.get(e.name);
+    const workers = service ? ` ${describeExecutorWorkers(service, now)}` : '';
+    return `${pad(e.name, 15)} ${pad(e.type, 12)} ${pad(e.host ?? '-', 20)} ${pad(String(e.concurrency), 12)} ${pad(e.labels.join(', '), 16)}${workers}${paused?.has(e.name) ? '  (paused)' : ''}`.trimEnd();
+  });
+  return [header, '-'.repeat(services ? 96 : 72), ...rows].join('\n');
 }
 
 /**

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { TaskRequest, TaskType } from './request.js';
 import { describePayload, payloadWorkdir } from './request.js';
 import { TaskGitSchema, type TaskGit } from '../git/task-worktree.js';
-import { ENDED_STATUSES, type EndedStatus, type TaskStatus } from './status.js';
+import { ENDED_STATUSES, type EndedStatus, type TaskStatus, type WaitingReason } from './status.js';
 
 export type ExecutorType = 'local' | 'ssh' | 'container';
 
@@ -426,6 +426,8 @@ export interface TaskView {
   queuePosition?: number;
   /** What a task that has not started waits for, in a few words: `task 3f2a9c81 (build)`, `12:00 UTC`… */
   waitingFor?: string;
+  /** Why it waits, as a stable code: `no_worker`, `paused`, `queue` (tasks ahead of it), `dependency`… */
+  waitingReason?: WaitingReason;
 }
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
@@ -472,6 +474,7 @@ export function toTaskJson(view: TaskView, now: number = Date.now()): Record<str
     concurrency_limit: r.concurrency?.limit ?? null,
     schedule: r.schedule ?? null,
     waiting_for: view.waitingFor ?? null,
+    waiting_reason: view.waitingReason ?? null,
     ...(r.taskType === 'claude_code'
       ? {
           claude: r.claude ?? null,

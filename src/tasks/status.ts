@@ -25,6 +25,10 @@ function isActive(status: TaskStatus): status is ActiveStatus {
   return (ACTIVE_STATUSES as readonly string[]).includes(status);
 }
 
+/** Why a task that has not started waits, as a stable code beside `waiting_for`'s words. */
+export const WAITING_REASONS = ['dependency', 'start_time', 'paused', 'concurrency', 'no_worker', 'queue'] as const;
+export type WaitingReason = (typeof WAITING_REASONS)[number];
+
 export function isEndedStatus(status: TaskStatus): status is EndedStatus {
   return !isActive(status);
 }

@@ -4,6 +4,7 @@ import { formatResetTime } from '../claude/usage-limit.js';
 import { readDependencyEnds } from './dependencies.js';
 import type { TaskKeys } from './keys.js';
 import type { TaskView } from './record.js';
+import { describeUnserved, servedStateOf, startWorkerHint, type ServedState } from './worker-roster.js';
 
 /** The executors among `names` whose queue is paused (BullMQ keeps the flag in the queue's meta). */
 export async function readPausedExecutors(
@@ -19,10 +20,11 @@ export async function readPausedExecutors(
 }
 
 /**
- * Sets `waitingFor` on the views of tasks that have not started: the tasks a blocked one runs
- * after (those still running), a scheduled one's start, a turn of a concurrency key, a paused
- * executor. The dependencies of every blocked task are read at once (one round trip each, sent
- * together), and the executors' pause flags in one more.
+ * Sets `waitingFor` (and `waitingReason`) on the views of tasks that have not started: the tasks a
+ * blocked one runs after (those still running), a scheduled one's start, a paused executor, a turn
+ * of a concurrency key, an executor no live worker serves, else the tasks ahead of it in the queue.
+ * The dependencies of every blocked task are read at once (one round trip each, sent together),
+ * and the executors' pause flags and serving keys in one more.
  */
 export async function describeWaits(
   ctx: { redis: RedisClient; keys: TaskKeys },
@@ -31,7 +33,7 @@ export async function describeWaits(
 ): Promise<void> {
   const waiting = views.filter((view) => ['blocked', 'scheduled', 'queued'].includes(view.status));
   if (waiting.length === 0) return;
-  const paused = await readPausedExecutors(ctx.redis, ctx.keys.prefix, [
+  const { paused, served } = await readExecutorStates(ctx.redis, ctx.keys, [
     ...new Set(waiting.map((view) => view.record.executor)),
   ]);
   const blocked = waiting.filter((view) => view.status === 'blocked');
@@ -40,16 +42,44 @@ export async function describeWaits(
   );
   for (const view of waiting) {
     const r = view.record;
+    const state = served.get(r.executor);
     if (view.status === 'blocked') {
       const pending = ends[blocked.indexOf(view)]!.filter((end) => end.outcome === undefined);
       const names = pending.map((end) => `task ${end.id.slice(0, 8)}${end.name !== undefined ? ` (${end.name})` : ''}`);
       view.waitingFor = `${names.join(', ') || 'the tasks it runs after'} to ${r.afterAny ? 'end' : 'complete'}`;
+      view.waitingReason = 'dependency';
     } else if (view.status === 'scheduled' && r.runAt !== undefined) {
       view.waitingFor = `its start time, ${formatResetTime(r.runAt, now)}`;
+      view.waitingReason = 'start_time';
     } else if (paused.has(r.executor)) {
       view.waitingFor = `executor "${r.executor}" to be resumed (paused)`;
+      view.waitingReason = 'paused';
     } else if (r.concurrency?.waiting) {
       view.waitingFor = `a turn of concurrency key "${r.concurrency.key}"`;
+      view.waitingReason = 'concurrency';
+    } else if (view.status === 'queued' && state !== undefined && !state.alive) {
+      view.waitingFor = `a worker: ${describeUnserved(r.executor, state.lastServedAt, now)}; ${startWorkerHint(r.executor)}`;
+      view.waitingReason = 'no_worker';
+    } else if (view.status === 'queued' && view.queuePosition !== undefined) {
+      view.waitingReason = 'queue';
     }
   }
+}
+
+/** The paused executors among `names`, and whether a live worker serves each: one round trip. */
+async function readExecutorStates(
+  redis: RedisClient,
+  keys: TaskKeys,
+  names: readonly string[],
+): Promise<{ paused: Set<string>; served: Map<string, ServedState> }> {
+  const pipeline = redis.pipeline();
+  for (const name of names)
+    pipeline
+      .hexists(`${keys.prefix}:${name}:meta`, 'paused')
+      .mget(keys.executorServing(name), keys.executorServed(name));
+  const replies = (await pipeline.exec()) ?? [];
+  return {
+    paused: new Set(names.filter((_, index) => replies[index * 2]?.[1] === 1)),
+    served: new Map(names.map((name, index) => [name, servedStateOf(replies[index * 2 + 1]?.[1])])),
+  };
 }
