@@ -1,7 +1,8 @@
-// The dashboard's /metrics for Prometheus: queues, workers, ended tasks, run times, webhook deliveries.
+// The dashboard's /metrics for Prometheus: queues, workers, stuck queues, ended tasks, run times, webhook deliveries.
 import { DELIVERY_QUEUE } from '../src/notify/delivery-worker.js';
 import type { TaskClient } from '../src/tasks/client.js';
 import { ENDED_STATUSES, type EndedStatus } from '../src/tasks/status.js';
+import { readOldestQueuedAge } from '../src/tasks/oldest-queued.js';
 
 // `/metrics` in the Prometheus text format. Queue figures come from BullMQ; ended tasks and the
 // duration histogram cover the task records still kept (the retention window), read in pages.
@@ -55,19 +56,30 @@ async function endedTasks(client: TaskClient): Promise<{ byStatus: Map<EndedStat
   return { byStatus, durations };
 }
 
+// One sample per host with workers of `executor`: how many.
+function workersByHost(executor: string, workers: readonly { host: string }[]): Sample[] {
+  const byHost = new Map<string, number>();
+  for (const w of workers) byHost.set(w.host, (byHost.get(w.host) ?? 0) + 1);
+  return [...byHost].map(([host, value]) => ({ labels: { executor, host }, value }));
+}
+
 /** The whole exposition. */
 export async function renderMetrics(client: TaskClient): Promise<string> {
   const executors = client.config.executors.map((e) => e.name);
-  const counts = await Promise.all(
-    executors.map(async (name) => {
-      const queue = client.queue(name);
-      const [jobs, workers] = await Promise.all([
-        queue.getJobCounts('waiting', 'delayed', 'prioritized', 'active'),
-        queue.getWorkersCount().catch(() => 0),
-      ]);
-      return { name, jobs, workers };
-    }),
-  );
+  const [counts, services] = await Promise.all([
+    Promise.all(
+      executors.map(async (name) => {
+        const queue = client.queue(name);
+        const [jobs, workers, oldestMs] = await Promise.all([
+          queue.getJobCounts('waiting', 'delayed', 'prioritized', 'active'),
+          queue.getWorkersCount().catch(() => 0),
+          readOldestQueuedAge(client.redis, client.prefix, name),
+        ]);
+        return { name, jobs, workers, oldestMs };
+      }),
+    ),
+    client.executorWorkers(executors),
+  ]);
   const callbacks = await client
     .queue(DELIVERY_QUEUE)
     .getJobCounts('failed', 'delayed', 'waiting', 'active', 'completed');
@@ -99,6 +111,24 @@ export async function renderMetrics(client: TaskClient): Promise<string> {
       'gauge',
       'Workers connected to each executor queue.',
       counts.map((c) => ({ labels: { executor: c.name }, value: c.workers })),
+    ),
+    family(
+      'openclaw_workers_live',
+      'gauge',
+      'Worker processes announcing themselves for each executor (their beat within worker.presence_ttl); 0: nobody serves it.',
+      executors.map((name) => ({ labels: { executor: name }, value: services.get(name)?.workers.length ?? 0 })),
+    ),
+    family(
+      'openclaw_workers_live_by_host',
+      'gauge',
+      'Live worker processes of each executor on each host.',
+      executors.flatMap((name) => workersByHost(name, services.get(name)?.workers ?? [])),
+    ),
+    family(
+      'openclaw_oldest_queued_seconds',
+      'gauge',
+      'How long the oldest task waiting to be taken in each executor queue has waited (0 when none waits).',
+      counts.map((c) => ({ labels: { executor: c.name }, value: Math.round(c.oldestMs / 100) / 10 })),
     ),
     family(
       'openclaw_tasks_ended',
