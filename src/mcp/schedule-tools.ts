@@ -4,7 +4,7 @@ import { ApiExecutorSchema, ApiScheduleSchema } from '../api/contract.js';
 import { UsageError, UserFacingError } from '../errors.js';
 import { buildClaudePayload, buildShellPayload } from '../tasks/input.js';
 import type { EnqueueInput, TaskClient } from '../tasks/client.js';
-import { executorJson } from '../tasks/format.js';
+import { executorJson, executorServiceJson } from '../tasks/format.js';
 import {
   addSchedule,
   getSchedule,
@@ -173,9 +173,16 @@ function describeSchedule(view: ScheduleView): string {
   );
 }
 
-// An executor's JSON with whether it is paused.
+// An executor's JSON with whether it is paused and who serves it, as GET /api/executors gives it.
 async function executorStatus(client: TaskClient, name: string) {
   const executor = client.executorConfig(name);
-  const paused = (await client.pausedExecutors([executor.name])).has(executor.name);
-  return { ...executorJson(executor), paused };
+  const [paused, services] = await Promise.all([
+    client.pausedExecutors([executor.name]),
+    client.executorWorkers([executor.name]),
+  ]);
+  return {
+    ...executorJson(executor),
+    paused: paused.has(executor.name),
+    ...executorServiceJson(services.get(executor.name) ?? { workers: [], lastServedAt: undefined }),
+  };
 }
