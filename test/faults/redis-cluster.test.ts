@@ -106,7 +106,13 @@ describe('Redis Cluster: tasks run on three masters and survive the failover of 
 
   it('runs, follows, lists and shows tasks through the CLI, the MCP server and the dashboard, all keys in one slot', async () => {
     await h.startWorker();
+    // The worker's presence (several keys read and written together) works on the cluster too.
+    const executors = await h.cli(['executors', '--json']);
+    expect(JSON.parse(executors.stdout)).toEqual([
+      expect.objectContaining({ name: 'local', served: true, workers: [expect.objectContaining({ concurrency: 8 })] }),
+    ]);
     const followed = await h.cli(['run', '--follow', '--', 'echo', 'on the cluster']);
+    expect(followed.stderr).not.toContain('no worker');
     expect(followed).toMatchObject({ exitCode: 0, stdout: 'on the cluster\n' });
 
     const id = (await h.cli(['run', '--', 'sh', '-c', 'echo one; echo two'])).stdout.trim();
