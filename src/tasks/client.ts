@@ -33,7 +33,7 @@ import { registerKeyedTask } from './concurrency.js';
 import { applyConflictPolicy, type ConflictOutcome } from './on-conflict.js';
 import { settleBlockedTask, settleTaskEnd } from './settle.js';
 import { describeWaits, readPausedExecutors } from './waiting-for.js';
-import { readExecutorWorkers, readServedExecutors, unservedWarning, type ExecutorService } from './worker-roster.js';
+import { readExecutorWorkers, servedStateOf, unservedWarning, type ExecutorService } from './worker-roster.js';
 import { shellEnvironmentProblem } from '../executors/shell/env-names.js';
 import { initialRecordFields, parseRecordHash, type TaskRecord, type TaskView } from './record.js';
 import { deriveTaskStatus, type TaskStatus } from './status.js';
@@ -342,6 +342,7 @@ export class TaskClient {
       request.createdAt,
       fields,
       searchIndexEntries(this.prefix, request),
+      executor.name,
     );
     // A blocked task waits in the delayed set until released; one with a start time until then.
     const delay =
@@ -360,8 +361,6 @@ export class TaskClient {
       removeOnComplete: { age: Math.ceil(this.config.retention / 1000), count: ENDED_JOBS_KEPT },
       removeOnFail: { age: Math.ceil(this.config.retention / 1000), count: ENDED_JOBS_KEPT },
     });
-    // Whether a worker serves the executor: one read sent with the two writes, never failing them.
-    const served = readServedExecutors(this.redis, this.keys, [executor.name]).catch(() => undefined);
     const [record, job] = await Promise.allSettled([recorded, added]);
     if (job.status === 'rejected') {
       // Not queued: nothing may remain of it.
@@ -391,7 +390,8 @@ export class TaskClient {
       waits && request.onConflict === 'cancel-running'
         ? { stopped: [], cancelled: [] }
         : await applyConflictPolicy(this, id, request);
-    const warning = unservedWarning(executor.name, (await served)?.get(executor.name));
+    // Whether a worker serves the executor: the record's script read it in the same step.
+    const warning = unservedWarning(executor.name, servedStateOf(record.value));
     return {
       id,
       executor: executor.name,

@@ -16,27 +16,32 @@ import {
 } from './record.js';
 
 /**
- * A new task's record, its place in the two indexes and its search entries, in one atomic step.
- * KEYS: record, by-created index, id index, word list, then one set per word; ARGV: id, creation
- * time, the number of field/value words that follow, those, then the words in KEYS' order. Sent
- * whole (EVAL) every time, never by SHA: a NOSCRIPT answer would have it sent again after the
- * queue's job, which must never reach Redis before its record (Redis keeps the compiled script).
- * No transaction object either: ioredis builds one by copying every script the queue defined.
+ * A new task's record, its place in the two indexes and its search entries, in one atomic step;
+ * answers whether a worker serves its executor (its serving and last-served keys, see
+ * worker-roster.ts), so that dispatch learns it in the same round trip.
+ * KEYS: record, by-created index, id index, word list, the executor's serving and served keys,
+ * then one set per word; ARGV: id, creation time, the number of field/value words that follow,
+ * those, then the words in KEYS' order. Sent whole (EVAL) every time, never by SHA: a NOSCRIPT
+ * answer would have it sent again after the queue's job, which must never reach Redis before its
+ * record (Redis keeps the compiled script). No transaction object either: ioredis builds one by
+ * copying every script the queue defined.
  */
 const RECORD_NEW_TASK_SOURCE = `
 local id, created, n = ARGV[1], ARGV[2], tonumber(ARGV[3])
 redis.call('HSET', KEYS[1], unpack(ARGV, 4, 3 + n))
 redis.call('ZADD', KEYS[2], created, id)
 redis.call('ZADD', KEYS[3], 0, id)
-for i = 5, #KEYS do
+for i = 7, #KEYS do
   redis.call('ZADD', KEYS[i], created, id)
-  redis.call('ZADD', KEYS[4], 0, ARGV[n + i - 1])
+  redis.call('ZADD', KEYS[4], 0, ARGV[n + i - 3])
 end
+return redis.call('MGET', KEYS[5], KEYS[6])
 `;
 
 /**
- * Writes a new task's record and index entries (see RECORD_NEW_TASK_SOURCE). The command is
- * written to the connection before this returns, so a command sent next on it runs after.
+ * Writes a new task's record and index entries (see RECORD_NEW_TASK_SOURCE), and resolves to the
+ * MGET of `executor`'s serving and served keys. The command is written to the connection before
+ * this returns, so a command sent next on it runs after.
  */
 export function recordNewTask(
   redis: RedisClient,
@@ -45,9 +50,18 @@ export function recordNewTask(
   createdAt: number,
   fields: Readonly<Record<string, string>>,
   search: { wordsKey: string; words: readonly string[]; wordKeys: readonly string[] },
+  executor: string,
 ): Promise<unknown> {
   const pairs = Object.entries(fields).flat();
-  const scriptKeys = [keys.record(id), keys.byCreated(), keys.ids(), search.wordsKey, ...search.wordKeys];
+  const scriptKeys = [
+    keys.record(id),
+    keys.byCreated(),
+    keys.ids(),
+    search.wordsKey,
+    keys.executorServing(executor),
+    keys.executorServed(executor),
+    ...search.wordKeys,
+  ];
   return redis.eval(
     RECORD_NEW_TASK_SOURCE,
     scriptKeys.length,
