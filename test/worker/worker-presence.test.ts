@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness, eventually, stopProcess, type Harness } from '../helpers/harness.js';
+import { createHarness, eventually, FAKE_CLAUDE, stopProcess, type Harness } from '../helpers/harness.js';
 
 // Workers announce themselves (issue 22): `executors` lists them per executor, a killed one goes
 // within the presence TTL, a stopped one at once; a dispatch nobody serves is warned about, and
@@ -45,7 +45,15 @@ describe('worker presence: who serves each executor, and what a queued task wait
     h = createHarness({
       // Short, so that a killed worker is gone within the test's patience.
       workerConfig: '  presence_ttl: 1500ms',
-      extraExecutors: ['  - name: crib', '    type: local', '  - name: solo', '    type: local', ''].join('\n'),
+      // crib's Claude task runs the fake claude once a worker comes.
+      extraExecutors: [
+        '  - name: crib',
+        '    type: local',
+        `    claude_path: ${FAKE_CLAUDE}`,
+        '  - name: solo',
+        '    type: local',
+        '',
+      ].join('\n'),
     });
     gate = path.join(h.dir, 'gate');
   });
@@ -67,7 +75,7 @@ describe('worker presence: who serves each executor, and what a queued task wait
   // A task that runs until the gate file exists.
   const gated = () => ['--', 'sh', '-c', `while [ ! -e '${gate}' ]; do sleep 0.1; done`];
 
-  it('run to an executor no worker ever served: enqueued, exit 0, one warning line; --json carries it instead', async () => {
+  it('run and start to an executor no worker ever served: enqueued, exit 0, one warning line; --json carries it instead', async () => {
     const r = await h.cli(['run', '-e', 'crib', '--', 'echo', 'hi']);
     expect(r.exitCode).toBe(0);
     const id = r.stdout.trim();
@@ -89,6 +97,12 @@ describe('worker presence: who serves each executor, and what a queued task wait
     const task = JSON.parse(json.stdout) as TaskJson;
     expect(task).toMatchObject({ status: 'queued', queue_position: 2, waiting_reason: 'no_worker' });
     expect(task.warning).toBe(`no worker has ever served executor "crib": the task waits until one does — ${HINT}`);
+
+    const start = await h.cli(['start', '-e', 'crib', '-p', 'Fix the build', '-w', h.dir]);
+    expect(start.exitCode, start.stderr).toBe(0);
+    expect(start.stderr).toBe(
+      `openclaw-agent: warning: no worker has ever served executor "crib": the task waits until one does — ${HINT}\n`,
+    );
 
     const listed = await executors();
     expect(listed.get('crib')).toMatchObject({ workers: [], served: false, last_served_at: null });
