@@ -3,6 +3,7 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { lib, taskControl } from '../load-library.js';
 import { selectionFlags, selectTasks } from '../task-selection.js';
+import type { TaskView } from '../../src/index.js';
 
 export default class Wait extends BaseCommand {
   static override summary = 'Wait for tasks to end; exit with the exit code of the (first failing) task';
@@ -28,17 +29,32 @@ export default class Wait extends BaseCommand {
     const timeoutMs = flags.timeout === undefined ? undefined : requireDuration('--timeout', flags.timeout);
     const client = await this.openClient(flags.config);
     const full: string[] = [];
-    for (const id of ids) full.push((await client.get(id)).record.id);
+    const unserved = new Map<string, string>();
+    // A task that waits for a worker nobody runs would be waited for forever: say so once per executor.
+    const noteUnserved = (view: TaskView) => {
+      if (view.waitingReason === 'no_worker' && view.waitingFor !== undefined)
+        unserved.set(view.record.executor, view.waitingFor);
+    };
+    for (const id of ids) {
+      const view = await client.get(id);
+      full.push(view.record.id);
+      noteUnserved(view);
+    }
     if (bulk) {
       // The tasks selected that have not ended yet (yesterday's failed nightly must not fail
       // tonight's wait); tasks enqueued later are not waited for. Name ids to wait for ended ones.
       const { views, described } = await selectTasks(client, flags, { active: true });
-      for (const view of views) if (!full.includes(view.record.id)) full.push(view.record.id);
+      for (const view of views) {
+        if (full.includes(view.record.id)) continue;
+        full.push(view.record.id);
+        noteUnserved(view);
+      }
       if (full.length === 0) {
         this.log(`No task ${described} is waiting or running.`);
         return;
       }
     }
+    for (const waitingFor of unserved.values()) process.stderr.write(`openclaw-agent: waiting for ${waitingFor}\n`);
     const { waitForTasks } = await taskControl();
     const { formatEndSummary } = await lib();
     const views = await waitForTasks(client, full, { timeoutMs });

@@ -98,6 +98,13 @@ describe('worker presence: who serves each executor, and what a queued task wait
     expect(task).toMatchObject({ status: 'queued', queue_position: 2, waiting_reason: 'no_worker' });
     expect(task.warning).toBe(`no worker has ever served executor "crib": the task waits until one does — ${HINT}`);
 
+    // `wait` on it says, once, that it waits for a worker (then waits as asked).
+    const wait = await h.cli(['wait', id, '--timeout', '1s']);
+    expect(wait.exitCode).toBe(124);
+    expect(wait.stderr).toContain(
+      `openclaw-agent: waiting for a worker: no worker has ever served executor "crib"; ${HINT}\n`,
+    );
+
     const start = await h.cli(['start', '-e', 'crib', '-p', 'Fix the build', '-w', h.dir]);
     expect(start.exitCode, start.stderr).toBe(0);
     expect(start.stderr).toBe(
