@@ -651,8 +651,6 @@
       if (task.finished_at) fact('ended', 'Ended', moment(task.finished_at));
       if (task.status === 'queued' && task.queue_position !== null && task.queue_position !== undefined)
         fact('queue', 'In queue', ['#' + task.queue_position]);
-      if (typeof task.waiting_reason === 'string' && task.waiting_reason)
-        fact('waiting', 'Waiting', [task.waiting_reason]);
       var attempts = task.attempts || [];
       if (attempts.length > 1 || task.attempt > 1) {
         var tries = attempts.map(function (a) {
