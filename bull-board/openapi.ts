@@ -324,8 +324,39 @@ export function buildOpenApiDocument(version: string): JsonSchema {
       '/healthz': {
         get: {
           summary: 'Whether the server reaches Redis',
+          description:
+            'Answers at once, also while Redis is away: from the connection state and a PING that gets 1 s. `since` is when Redis stopped answering.',
           security: [],
-          responses: { '200': { description: 'ok' }, '503': { description: 'Redis unreachable' } },
+          responses: {
+            '200': {
+              description: 'Redis answers',
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    required: ['ok', 'redis'],
+                    properties: { ok: { type: 'boolean', enum: [true] }, redis: { type: 'string', enum: ['up'] } },
+                  },
+                },
+              },
+            },
+            '503': {
+              description: 'Redis is unreachable (the server keeps retrying in the background)',
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    required: ['ok', 'redis', 'since'],
+                    properties: {
+                      ok: { type: 'boolean', enum: [false] },
+                      redis: { type: 'string', enum: ['down'] },
+                      since: { type: 'string', format: 'date-time' },
+                    },
+                  },
+                },
+              },
+            },
+          },
         },
       },
       '/metrics': {

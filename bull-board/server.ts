@@ -4,6 +4,8 @@ import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { LoadedConfig } from '../src/config/config.js';
 import { connectRedis, resolveRedisUrl } from '../src/redis/connection.js';
+import { RedisOutageReporter } from '../src/redis/outage-reporter.js';
+import { sinkOf, type LogSink } from '../src/text/process-log.js';
 import { UserFacingError } from '../src/errors.js';
 import { TaskClient } from '../src/tasks/client.js';
 import { AnsiTerminal } from './ansi-terminal.js';
@@ -37,6 +39,10 @@ export interface DashboardOptions {
   home?: string;
   /** Receives one line per server error (5xx answers). @default ignore */
   onLog?: (line: string) => void;
+  /** Where lines go with their level (a process log), instead of `onLog`. @default onLog */
+  log?: LogSink;
+  /** Lines about unexpected errors carry their stack traces. @default false */
+  verbose?: boolean;
 }
 
 export interface RunningDashboard {
@@ -84,7 +90,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 3000;
   const readOnly = options.readOnly ?? false;
-  const log = options.onLog ?? (() => {});
+  const sink = options.log ?? sinkOf(options.onLog ?? (() => {}));
+  const log = (line: string) => sink.error(line);
   checkBindPolicy(host, options.token);
   // Without a token, writes want the local secret; a read-only dashboard has none to take.
   const home = options.home ?? dataDir();
@@ -92,16 +99,16 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     options.token === undefined && !readOnly
       ? { secret: await ensureLocalSecret(home), path: escapeControls(localSecretPath(home)) }
       : undefined;
-  const redis = await connectRedis(options.redisUrl ?? resolveRedisUrl(options.config.redis.url), {
-    persistent: true,
-    settings: options.config.redis,
-  });
-  redis.on('error', () => {});
+  const redisUrl = options.redisUrl ?? resolveRedisUrl(options.config.redis.url);
+  const redis = await connectRedis(redisUrl, { persistent: true, settings: options.config.redis });
+  // Every Redis error of the dashboard goes here: one line when Redis goes away, one when it is back.
+  const outage = new RedisOutageReporter({ url: redisUrl, log: sink, verbose: options.verbose });
+  outage.watch(redis);
   const client = new TaskClient(options.config, redis);
   const auth = new DashboardAuth(options.token, readOnly, local);
   const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 4 * 1024 * 1024 });
   try {
-    await buildApp(app, client, auth, log);
+    await buildApp(app, client, auth, log, outage);
     await app.listen({ host, port });
   } catch (error) {
     await app.close().catch(() => {});
@@ -121,6 +128,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     loginUrl: loginCode === undefined ? undefined : `${url}/login?code=${loginCode}`,
     app,
     close: () => {
+      outage.stop();
       closing ??= app.close().then(() => client.close());
       return closing;
     },
@@ -132,6 +140,7 @@ async function buildApp(
   client: TaskClient,
   auth: DashboardAuth,
   log: (line: string) => void,
+  outage: RedisOutageReporter,
 ): Promise<void> {
   await app.register(fastifyCookie);
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
@@ -162,14 +171,15 @@ async function buildApp(
   registerPages(app, auth);
   await registerApiRoutes(app, client);
   app.get('/api/openapi.json', async () => buildOpenApiDocument(API_VERSION));
+  let unansweredSince: number | undefined;
   app.get('/healthz', async (_request, reply) => {
-    const ok =
-      !redisDown(client) &&
-      (await client.redis.ping().then(
-        () => true,
-        () => false,
-      ));
-    return reply.code(ok ? 200 : 503).send({ ok, redis: ok ? 'ok' : 'unreachable' });
+    if (!redisDown(client) && (await answersWithin(client, HEALTH_PING_MS))) {
+      unansweredSince = undefined;
+      return reply.code(200).send({ ok: true, redis: 'up' });
+    }
+    unansweredSince ??= Date.now();
+    const since = new Date(outage.downSince ?? unansweredSince).toISOString();
+    return reply.code(503).send({ ok: false, redis: 'down', since });
   });
   let metrics: Promise<string> | undefined;
   app.get('/metrics', async (_request, reply) => {
@@ -186,6 +196,24 @@ async function buildApp(
 
 function redisDown(client: TaskClient): boolean {
   return client.redis.status !== 'ready';
+}
+
+/** How long /healthz waits for a PONG on a connection that looks ready (a half-open socket stays silent). */
+const HEALTH_PING_MS = 1000;
+
+// A PING answered in time; the command itself may wait on (it is harmless when it comes late).
+async function answersWithin(client: TaskClient, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  const pong = client.redis.ping().then(
+    () => true,
+    () => false,
+  );
+  try {
+    return await Promise.race([pong, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function sendPage(reply: FastifyReply, html: string): FastifyReply {

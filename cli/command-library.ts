@@ -25,6 +25,7 @@ export {
 } from '../src/tasks/format.js';
 export { ACTIVE_STATUSES, isEndedStatus, isTaskStatus, TASK_STATUSES } from '../src/tasks/status.js';
 export { escapeControls, quoteInput } from '../src/text/escape.js';
+export { ProcessLog } from '../src/text/process-log.js';
 export { followLog, readLogTail } from '../src/logs/log-stream.js';
 export { TranscriptRenderer } from '../src/claude/transcript.js';
 export { continuationOf } from '../src/claude/progress.js';

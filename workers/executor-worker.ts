@@ -1,5 +1,8 @@
 // What `openclaw-agent worker` runs: one executor's worker, until SIGTERM or SIGINT.
 import type { LoadedConfig } from '../src/config/config.js';
+import { resolveRedisUrl } from '../src/redis/connection.js';
+import { RedisOutageReporter } from '../src/redis/outage-reporter.js';
+import { ProcessLog, type LogFormat } from '../src/text/process-log.js';
 import { startExecutorWorker } from '../src/worker/runtime.js';
 import { exitAfterShutdown } from './shutdown.js';
 
@@ -8,6 +11,10 @@ export interface WorkerProcessOptions {
   executor: string;
   concurrency?: number;
   redisUrl?: string;
+  /** @default "text" */
+  logFormat?: LogFormat;
+  /** Errors' lines carry their stack traces. @default false */
+  verbose?: boolean;
 }
 
 /**
@@ -15,15 +22,23 @@ export interface WorkerProcessOptions {
  * without touching running tasks, which are detached and get re-attached by the next worker.
  */
 export async function runWorkerProcess(options: WorkerProcessOptions): Promise<void> {
-  const say = (line: string) => process.stderr.write(`[worker ${options.executor}] ${line}\n`);
-  const running = await startExecutorWorker({ ...options, onLog: say });
-  say(`ready (concurrency ${running.concurrency}, pid ${process.pid}, host ${running.hostId})`);
+  const log = new ProcessLog({ format: options.logFormat, component: 'worker', executor: options.executor });
+  const redisUrl = options.redisUrl ?? resolveRedisUrl(options.config.redis.url);
+  const redisOutage = new RedisOutageReporter({ url: redisUrl, log, verbose: options.verbose });
+  const running = await startExecutorWorker({ ...options, redisUrl, onLog: log.line, redisOutage });
+  log.info(`ready (concurrency ${running.concurrency}, pid ${process.pid}, host ${running.hostId})`, {
+    event: 'ready',
+    concurrency: running.concurrency,
+    pid: process.pid,
+    host: running.hostId,
+  });
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
-      say(`${signal}: stopping; running tasks keep running and will be re-attached`);
+      log.info(`${signal}: stopping; running tasks keep running and will be re-attached`, { event: 'stopping' });
+      redisOutage.stop();
       void running
         .close()
-        .catch((error: unknown) => say(`shutdown: ${error instanceof Error ? error.message : String(error)}`))
+        .catch((error: unknown) => log.error(`shutdown: ${error instanceof Error ? error.message : String(error)}`))
         .finally(resolve);
     };
     process.once('SIGTERM', stop);

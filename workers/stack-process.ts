@@ -9,6 +9,8 @@ import {
 } from '../src/stack/private-stack.js';
 import { describeError, UserFacingError } from '../src/errors.js';
 import { redactRedisUrl } from '../src/redis/connection.js';
+import { RedisOutageReporter } from '../src/redis/outage-reporter.js';
+import type { ProcessLog } from '../src/text/process-log.js';
 import { startExecutorWorker, type RunningWorker } from '../src/worker/runtime.js';
 
 export interface StackProcessOptions {
@@ -18,6 +20,10 @@ export interface StackProcessOptions {
   /** Run workers only, against this Redis, instead of starting a private one. */
   externalRedis?: string;
   say: (line: string) => void;
+  /** The stack's log: each worker speaks as `worker <executor>` in it. @default lines through `say` */
+  log?: ProcessLog;
+  /** Lines about unexpected errors carry their stack traces. @default false */
+  verbose?: boolean;
   /**
    * More to run beside the workers once they are ready (the dashboard, started by `up`); closed
    * first on stop. A failure to start it is said and the stack goes on without it.
@@ -41,8 +47,15 @@ export async function runStackProcess(options: StackProcessOptions): Promise<voi
   const redis = options.externalRedis ? undefined : await startPrivateRedis();
   const redisUrl = redis?.url ?? options.externalRedis!;
   const workers: RunningWorker[] = [];
+  // The workers share one connection's worth of news about Redis: one line when it goes, one when it is back.
+  const redisOutage = new RedisOutageReporter({
+    url: redisUrl,
+    log: options.log?.child('worker') ?? { info: say, warn: say, error: say },
+    verbose: options.verbose,
+  });
   let services: { close(): Promise<void> } | undefined;
   const stop = async () => {
+    redisOutage.stop();
     await services?.close().catch((error: unknown) => say(`stopping the dashboard: ${describeError(error)}`));
     await Promise.all(workers.map((w) => w.close()));
     await redis?.stop();
@@ -58,7 +71,8 @@ export async function runStackProcess(options: StackProcessOptions): Promise<voi
             config,
             executor: executor.name,
             redisUrl,
-            onLog: (line) => say(`[${executor.name}] ${line}`),
+            onLog: options.log?.child('worker', executor.name).line ?? ((line) => say(`[${executor.name}] ${line}`)),
+            redisOutage,
           }),
         );
       } catch (error) {

@@ -5,6 +5,7 @@ import type { TaskClient } from '../../src/index.js';
 import { BaseCommand } from '../base-command.js';
 import { loadDashboard } from '../side-bundles.js';
 import { lib } from '../load-library.js';
+import { logFormatFlag, logFormatOf } from '../log-format-flag.js';
 
 export default class Dashboard extends BaseCommand {
   static override summary = 'Serve the dashboard (task panel, Bull Board, REST API), or print every task as JSON';
@@ -35,6 +36,7 @@ export default class Dashboard extends BaseCommand {
       description: 'Print the JSON summary (or, with --stream, the JSON lines) every N seconds until Ctrl-C',
       min: 1,
     }),
+    'log-format': logFormatFlag,
   };
 
   async run(): Promise<void> {
@@ -50,6 +52,8 @@ export default class Dashboard extends BaseCommand {
     // As for every command: the private stack or the workers are started when missing.
     const client = await this.openClient(flags.config);
     const { url: redisUrl } = await this.redisUrl(client.config);
+    const { ProcessLog } = await lib();
+    const log = new ProcessLog({ format: logFormatOf(flags['log-format']), component: 'dashboard' });
     const dashboard = await startDashboard({
       config: client.config,
       redisUrl,
@@ -57,14 +61,15 @@ export default class Dashboard extends BaseCommand {
       port: flags.port,
       token,
       readOnly: flags['read-only'],
-      onLog: (line) => process.stderr.write(`[openclaw-agent dashboard] ${line}\n`),
+      log,
+      verbose: this.verbose,
     });
-    process.stderr.write(
-      `openclaw-agent: dashboard on ${dashboard.url}/ (Bull Board at ${dashboard.url}/queues) — Ctrl-C stops it\n`,
-    );
+    log.info(`dashboard on ${dashboard.url}/ (Bull Board at ${dashboard.url}/queues) — Ctrl-C stops it`, {
+      event: 'listening',
+      url: dashboard.url,
+    });
     // On the terminal only, never in a log: the link opens a browser session once.
-    if (dashboard.loginUrl !== undefined)
-      process.stderr.write(`openclaw-agent: to make changes from a browser, open once: ${dashboard.loginUrl}\n`);
+    if (dashboard.loginUrl !== undefined) log.info(`to make changes from a browser, open once: ${dashboard.loginUrl}`);
     await untilSignal();
     await dashboard.close();
     const { exitAfterShutdown } = await import('../../workers/shutdown.js');

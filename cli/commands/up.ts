@@ -3,6 +3,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { loadDashboard } from '../side-bundles.js';
+import { logFormatFlag, logFormatOf } from '../log-format-flag.js';
 
 export default class Up extends BaseCommand {
   static override summary = 'Run a private Redis and the workers for the configured executors, in the foreground';
@@ -20,6 +21,7 @@ export default class Up extends BaseCommand {
       allowNo: true,
     }),
     'dashboard-port': Flags.integer({ description: 'Dashboard port', default: 3000, min: 0, max: 65535 }),
+    'log-format': logFormatFlag,
   };
 
   async run(): Promise<void> {
@@ -27,7 +29,9 @@ export default class Up extends BaseCommand {
     const config = await this.loadConfig(flags.config);
     const { runStackProcess } = await import('../../workers/stack-process.js');
     const { exitAfterShutdown } = await import('../../workers/shutdown.js');
-    const say = (line: string) => process.stderr.write(`[openclaw-agent up] ${line}\n`);
+    const { ProcessLog } = await import('../../src/text/process-log.js');
+    const log = new ProcessLog({ format: logFormatOf(flags['log-format']), component: 'up' });
+    const say = (line: string) => log.info(line);
     // The dashboard runs with a foreground `up` only: a stack started in the background by
     // another command does not take a port on its own.
     const withDashboard = flags.dashboard && !flags.background;
@@ -36,6 +40,8 @@ export default class Up extends BaseCommand {
       background: flags.background,
       externalRedis: flags['redis-url'],
       say,
+      log,
+      verbose: this.verbose,
       services: withDashboard
         ? async (redisUrl) => {
             const { startDashboard } = loadDashboard();
@@ -44,7 +50,8 @@ export default class Up extends BaseCommand {
               redisUrl,
               port: flags['dashboard-port'],
               token: process.env.OPENCLAW_AGENT_DASHBOARD_TOKEN,
-              onLog: (line) => say(`[dashboard] ${line}`),
+              log: log.child('dashboard'),
+              verbose: this.verbose,
             });
             say(`dashboard on ${dashboard.url}/ (Bull Board at ${dashboard.url}/queues)`);
             // On the terminal only (a foreground stack), never in a log: the link opens a browser session once.

@@ -54,6 +54,8 @@ export interface DeliveryWorkerOptions {
   /** Deliveries in flight at once. @default 16 */
   concurrency?: number;
   onLog?: (line: string) => void;
+  /** Takes the queue's and worker's errors (a process's outage reporter). @default one line each to onLog */
+  onError?: (source: string) => (error: Error) => void;
 }
 
 export interface RunningDeliveries {
@@ -79,7 +81,8 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
   const schedule = config.defaults.webhook_retry_schedule ?? WEBHOOK_RETRY_SCHEDULE_MS;
   const queue = new Queue(DELIVERY_QUEUE, { connection: redis, prefix: config.redis.prefix });
   const shutdown = new AbortController();
-  queue.on('error', (error) => log(`callbacks queue error: ${error.message}`));
+  const onError = options.onError ?? ((source: string) => (error: Error) => log(`${source}: ${error.message}`));
+  queue.on('error', onError('callbacks queue'));
   const worker = new Worker(DELIVERY_QUEUE, (job: Job) => deliver(job), {
     connection: redis,
     prefix: config.redis.prefix,
@@ -99,7 +102,7 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
       },
     },
   });
-  worker.on('error', (error) => log(`callbacks worker error: ${error.message}`));
+  worker.on('error', onError('callbacks worker'));
 
   // A webhook's attempt: signed, recorded on the task, retried on the schedule.
   async function deliver(job: Job): Promise<void> {

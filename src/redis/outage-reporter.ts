@@ -129,9 +129,9 @@ export class RedisOutageReporter {
   }
 
   /** An `error` listener for a BullMQ worker or queue (or anything else), naming it in its lines. */
-  listener(source: string): (error: unknown) => void {
+  readonly listener = (source: string): ((error: unknown) => void) => {
     return (error) => this.report(source, error);
-  }
+  };
 
   /** An error from `source`: an outage's start or echo, or one line of its own. */
   report(source: string, error: unknown): void {

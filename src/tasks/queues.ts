@@ -18,6 +18,9 @@ export function queueOf(redis: RedisClient, prefix: string, name: string): Queue
   let queue = queues.get(key);
   if (!queue) {
     queue = new Queue(name, { connection: redis, prefix, skipVersionCheck: true, skipMetasUpdate: true });
+    // It re-emits its connection's errors: those are the connection owner's to say (a command's
+    // failed call, a process's outage reporter). Unheard, BullMQ would print each with its stack.
+    queue.on('error', () => {});
     queues.set(key, queue);
   }
   return queue;

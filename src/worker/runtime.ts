@@ -31,6 +31,8 @@ import { sweepWaitingTasks } from '../tasks/settle.js';
 import { TaskClient } from '../tasks/client.js';
 import { fireSchedule } from '../schedules/schedule-firing.js';
 import { SCHEDULES_QUEUE } from '../schedules/schedule-store.js';
+import { RedisOutageReporter } from '../redis/outage-reporter.js';
+import { sinkOf } from '../text/process-log.js';
 
 export interface ExecutorWorkerOptions {
   config: LoadedConfig;
@@ -41,6 +43,11 @@ export interface ExecutorWorkerOptions {
   redisUrl?: string;
   /** Receives one line per notable event (errors, shutdown). @default ignore */
   onLog?: (line: string) => void;
+  /**
+   * Takes every Redis error of this worker and says what matters about an outage (one reporter
+   * per process: `up` shares one among its workers). @default one that speaks through `onLog`
+   */
+  redisOutage?: RedisOutageReporter;
 }
 
 export interface RunningWorker {
@@ -73,19 +80,25 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
     maxSpoolBytes: config.logs.max_spool_bytes,
   });
   await executor.prepare?.();
-  const redis = await connectRedis(options.redisUrl ?? resolveRedisUrl(config.redis.url), {
-    persistent: true,
-    settings: config.redis,
-  });
+  const redisUrl = options.redisUrl ?? resolveRedisUrl(config.redis.url);
+  const redis = await connectRedis(redisUrl, { persistent: true, settings: config.redis });
   connection.redis = redis;
+  const outage = options.redisOutage ?? new RedisOutageReporter({ url: redisUrl, log: sinkOf(log) });
+  outage.watch(redis);
   // Every worker of a local executor keeps its host's heartbeat: others then leave its tasks alone.
   const stopHeartbeat =
     executorConfig.type === 'local' ? startHostHeartbeat(redis, keys, hostId, heartbeatTtl) : () => {};
   const shutdown = new AbortController();
   const concurrency = options.concurrency ?? executorConfig.concurrency;
   const stops = new Map<string, StopSwitch>();
-  const subscriber = await followStopRequests(redis, keys, stops, log);
-  const deliveries = await startDeliveryWorker({ config, redis, keys, onLog: log });
+  const subscriber = await followStopRequests(redis, keys, stops, outage);
+  const deliveries = await startDeliveryWorker({
+    config,
+    redis,
+    keys,
+    onLog: log,
+    onError: outage.listener,
+  });
   const onEnded = announceEnd(config, deliveries, log);
   let running = 0;
   const processor = joinFollowedTasks(
@@ -141,7 +154,7 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
       autorun: false,
     });
     queueWorker.on('error', (error) => {
-      if (!shutdown.signal.aborted && queueWorker === worker) log(`worker error: ${error.message}`);
+      if (!shutdown.signal.aborted && queueWorker === worker) outage.report('worker', error);
     });
     queueWorker.on('active', () => liveness.pickedUp());
     void queueWorker.run().catch((error: unknown) => log(`worker stopped: ${String(error)}`));
@@ -176,7 +189,7 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
         )
       : undefined;
   const pipelineSweep = startPipelineSweep({ redis, keys, config }, log);
-  const ticks = await startScheduleTicks(config, redis, shutdown.signal, log);
+  const ticks = await startScheduleTicks(config, redis, shutdown.signal, log, outage);
 
   let closing: Promise<void> | undefined;
   return {
@@ -201,6 +214,7 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
         await executor.close?.();
         subscriber.disconnect();
         redis.disconnect();
+        if (options.redisOutage === undefined) outage.stop();
       })();
       return closing;
     },
@@ -235,10 +249,10 @@ async function followStopRequests(
   redis: RedisClient,
   keys: TaskKeys,
   stops: Map<string, StopSwitch>,
-  log: (line: string) => void,
+  outage: RedisOutageReporter,
 ): Promise<RedisClient> {
   const subscriber = redis.duplicate();
-  subscriber.on('error', (error: Error) => log(`kill-request subscriber: ${error.message}`));
+  outage.watch(subscriber, 'kill-request subscriber');
   await subscriber.subscribe(keys.stopChannel());
   subscriber.on('message', (_channel: string, taskId: string) => {
     const stop = stops.get(taskId);
@@ -320,6 +334,7 @@ async function startScheduleTicks(
   redis: RedisClient,
   shutdown: AbortSignal,
   log: (line: string) => void,
+  outage: RedisOutageReporter,
 ): Promise<{ close(): Promise<void> }> {
   const client = new TaskClient(config, redis);
   const ticks = new Worker(
@@ -334,7 +349,7 @@ async function startScheduleTicks(
     { connection: redis, prefix: config.redis.prefix, concurrency: 1, autorun: false },
   );
   ticks.on('error', (error) => {
-    if (!shutdown.aborted) log(`schedule ticks: ${error.message}`);
+    if (!shutdown.aborted) outage.report('schedule ticks', error);
   });
   void ticks.run().catch((error: unknown) => log(`schedule ticks stopped: ${String(error)}`));
   await ticks.waitUntilReady();

@@ -113,7 +113,9 @@ defaults:
     await new Promise((resolve) => setTimeout(resolve, 4000));
     expect((toTaskJson(await client.get(id)).notifiers as NotifierState[])[0]).toMatchObject({ attempts: 1 });
     const lines = workerLog.split('\n').filter((line) => line.includes(id.slice(0, 8)));
-    expect(lines).toEqual([`[worker local] notifier stranger: task ${id.slice(0, 8)} not announced: ${state.error}`]);
+    expect(lines).toEqual([
+      `[openclaw-agent worker local] notifier stranger: task ${id.slice(0, 8)} not announced: ${state.error}`,
+    ]);
     expect(workerLog).not.toContain('not-the-gateway-token');
   });
 
