@@ -2,6 +2,8 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { LoadedConfig } from '../config/config.js';
 import { connectRedis } from '../redis/connection.js';
+import { RedisOutageReporter } from '../redis/outage-reporter.js';
+import { sinkOf } from '../text/process-log.js';
 import { TaskClient } from '../tasks/client.js';
 import { createMcpServer } from './mcp-server.js';
 
@@ -21,7 +23,9 @@ export interface McpStdioOptions {
 export async function serveMcpStdio(options: McpStdioOptions): Promise<void> {
   const log = options.onLog ?? (() => {});
   const redis = await connectRedis(options.redisUrl, { persistent: true, settings: options.config.redis });
-  redis.on('error', (error: Error) => log(`redis: ${error.message}`));
+  // One line when Redis goes away and one when it is back, not one per reconnect attempt.
+  const outage = new RedisOutageReporter({ url: options.redisUrl, log: sinkOf(log) });
+  outage.watch(redis);
   const client = new TaskClient(options.config, redis);
   const server = createMcpServer({ client, callerCwd: options.callerCwd });
   const transport = new StdioServerTransport();
@@ -35,6 +39,7 @@ export async function serveMcpStdio(options: McpStdioOptions): Promise<void> {
       server.connect(transport).catch(reject);
     });
   } finally {
+    outage.stop();
     await server.close().catch(() => {});
     await client.close();
   }
