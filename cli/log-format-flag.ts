@@ -4,12 +4,12 @@ import { LOG_FORMATS, parseLogFormat, type LogFormat } from '../src/text/process
 
 /** text: `[openclaw-agent worker local] …` lines; json: one object a line (time, level, component, msg…). */
 export const logFormatFlag = Flags.string({
-  description: 'How to write log lines on stderr: text, or json (one JSON object a line)',
+  description:
+    "How to write log lines on stderr: text, or json (one JSON object a line) (default: the config's log_format, else text)",
   options: [...LOG_FORMATS],
-  default: 'text',
 });
 
-/** The flag's value as the library's type (oclif has checked it is one of the options). */
-export function logFormatOf(value: string): LogFormat {
-  return parseLogFormat(value) ?? 'text';
+/** The flag's value (oclif has checked it is one of the options), else the config's `log_format`. */
+export function chooseLogFormat(flag: string | undefined, config: { log_format: LogFormat }): LogFormat {
+  return (flag === undefined ? undefined : parseLogFormat(flag)) ?? config.log_format;
 }

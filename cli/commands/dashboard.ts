@@ -5,7 +5,7 @@ import type { TaskClient } from '../../src/index.js';
 import { BaseCommand } from '../base-command.js';
 import { loadDashboard } from '../side-bundles.js';
 import { lib } from '../load-library.js';
-import { logFormatFlag, logFormatOf } from '../log-format-flag.js';
+import { chooseLogFormat, logFormatFlag } from '../log-format-flag.js';
 
 export default class Dashboard extends BaseCommand {
   static override summary = 'Serve the dashboard (task panel, Bull Board, REST API), or print every task as JSON';
@@ -53,7 +53,7 @@ export default class Dashboard extends BaseCommand {
     const client = await this.openClient(flags.config);
     const { url: redisUrl } = await this.redisUrl(client.config);
     const { ProcessLog } = await lib();
-    const log = new ProcessLog({ format: logFormatOf(flags['log-format']), component: 'dashboard' });
+    const log = new ProcessLog({ format: chooseLogFormat(flags['log-format'], client.config), component: 'dashboard' });
     const dashboard = await startDashboard({
       config: client.config,
       redisUrl,

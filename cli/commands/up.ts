@@ -3,7 +3,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { loadDashboard } from '../side-bundles.js';
-import { logFormatFlag, logFormatOf } from '../log-format-flag.js';
+import { chooseLogFormat, logFormatFlag } from '../log-format-flag.js';
 
 export default class Up extends BaseCommand {
   static override summary = 'Run a private Redis and the workers for the configured executors, in the foreground';
@@ -30,7 +30,7 @@ export default class Up extends BaseCommand {
     const { runStackProcess } = await import('../../workers/stack-process.js');
     const { exitAfterShutdown } = await import('../../workers/shutdown.js');
     const { ProcessLog } = await import('../../src/text/process-log.js');
-    const log = new ProcessLog({ format: logFormatOf(flags['log-format']), component: 'up' });
+    const log = new ProcessLog({ format: chooseLogFormat(flags['log-format'], config), component: 'up' });
     const say = (line: string) => log.info(line);
     // The dashboard runs with a foreground `up` only: a stack started in the background by
     // another command does not take a port on its own.

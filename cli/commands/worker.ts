@@ -1,7 +1,7 @@
 // `openclaw-agent worker`: runs a worker for one executor's queue in this process.
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
-import { logFormatFlag, logFormatOf } from '../log-format-flag.js';
+import { chooseLogFormat, logFormatFlag } from '../log-format-flag.js';
 
 export default class Worker extends BaseCommand {
   static override summary = "Run a worker that executes one executor's tasks";
@@ -26,7 +26,7 @@ export default class Worker extends BaseCommand {
       executor: flags.executor,
       concurrency: flags.concurrency,
       redisUrl: (await this.redisUrl(config)).url,
-      logFormat: logFormatOf(flags['log-format']),
+      logFormat: chooseLogFormat(flags['log-format'], config),
       verbose: this.verbose,
     });
   }

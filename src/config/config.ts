@@ -14,6 +14,7 @@ import { notifierNameProblem, NotifiersSchema } from '../notify/notifier-config.
 import { EXECUTOR_NAME_PATTERN, PERMISSION_MODES } from '../tasks/request.js';
 import { describeIssue } from '../text/zod-issues.js';
 import { escapeControls } from '../text/escape.js';
+import { LOG_FORMATS } from '../text/process-log.js';
 
 // A size written as `512m` or `2g` (powers of 1024) or a number of bytes, at least `minimum`.
 function byteSizeSchema(minimum: string) {
@@ -221,6 +222,11 @@ export const ConfigSchema = z
     task_signing_key: z.string().min(16, 'use a key of at least 16 characters, e.g. `openssl rand -hex 32`').optional(),
     /** How long ended tasks keep their record and logs. @default 7d */
     retention: DurationSchema.default(7 * 86_400_000),
+    /**
+     * How workers, the dashboard and `up` write their own log on stderr: `text` lines or `json`
+     * objects, one a line. Their `--log-format` wins over it. @default text
+     */
+    log_format: z.enum(LOG_FORMATS).default('text'),
     worker: z
       .object({
         /** BullMQ lock duration: how long a dead worker's task waits before another re-attaches. @default 30s */

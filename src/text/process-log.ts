@@ -5,7 +5,7 @@ import { escapeControls } from './escape.js';
 /** How process logs are written: `[openclaw-agent worker local] msg` lines, or one JSON object a line. */
 export type LogFormat = 'text' | 'json';
 
-export const LOG_FORMATS: readonly LogFormat[] = ['text', 'json'];
+export const LOG_FORMATS = ['text', 'json'] as const;
 
 export type LogLevel = 'info' | 'warn' | 'error';
 

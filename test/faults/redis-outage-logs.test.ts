@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildShellPayload, loadConfig, TaskClient } from '../../src/index.js';
 import { BIN, createHarness, eventually, stopProcess, type Harness } from '../helpers/harness.js';
@@ -19,8 +21,18 @@ interface Speaker {
   lines(): string[];
 }
 
-function spawnCli(h: Harness, name: string, args: string[], children: ChildProcess[]): Speaker {
-  const child = spawn('node', [BIN, ...args], { env: h.env, cwd: h.dir, stdio: ['ignore', 'ignore', 'pipe'] });
+function spawnCli(
+  h: Harness,
+  name: string,
+  args: string[],
+  children: ChildProcess[],
+  env: NodeJS.ProcessEnv = {},
+): Speaker {
+  const child = spawn('node', [BIN, ...args], {
+    env: { ...h.env, ...env },
+    cwd: h.dir,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   children.push(child);
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -76,6 +88,22 @@ describe('a Redis outage under the real worker and dashboard processes', () => {
     expect(r.stderr).toBe(
       'openclaw-agent: Expected --log-format=yaml to be one of: text, json (see `openclaw-agent worker --help`)\n',
     );
+  });
+
+  it("takes the config's log_format, and --log-format wins over it", async () => {
+    const configPath = path.join(h.dir, 'json-logs.yaml');
+    writeFileSync(configPath, `${readFileSync(h.configPath, 'utf8')}\nlog_format: json\n`);
+    const env = { OPENCLAW_AGENT_CONFIG: configPath };
+    const json = spawnCli(h, 'config json worker', ['worker', '--executor', 'local'], children, env);
+    const text = spawnCli(h, 'flag text worker', ['worker', '-e', 'local', '--log-format', 'text'], children, env);
+    await waitFor(json, /ready \(/, 'ready');
+    await waitFor(text, /ready \(/, 'ready');
+    await Promise.all([stopProcess(json.child), stopProcess(text.child)]);
+    expect(json.lines().map((line) => (JSON.parse(line) as { event?: unknown }).event)).toEqual(['ready', 'stopping']);
+    expect(text.lines()).toEqual([
+      expect.stringMatching(/^\[openclaw-agent worker local\] ready \(concurrency 8, pid \d+, host .+\)$/),
+      '[openclaw-agent worker local] SIGTERM: stopping; running tasks keep running and will be re-attached',
+    ]);
   });
 
   it('60 s without Redis: worker, dashboard and up say one line when it goes, a reminder or two, one when it is back; then work goes on', async () => {
