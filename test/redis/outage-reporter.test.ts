@@ -129,6 +129,20 @@ describe('RedisOutageReporter', () => {
     ]);
   });
 
+  it('takes connection errors while a watched connection is ready as echoes, not as an outage', () => {
+    const clock = manualClock();
+    const log = recordingSink();
+    const reporter = new RedisOutageReporter({ url: 'redis://127.0.0.1:6390', log, clock });
+    const connection = Object.assign(new EventEmitter(), { status: 'ready' });
+    reporter.watch(connection);
+    clock.advanceTo(60_000);
+    reporter.report('worker', new Error('Connection is closed.'));
+    expect(log.said).toEqual([]);
+    connection.status = 'reconnecting';
+    reporter.report('worker', refused());
+    expect(log.said.map((s) => s.fields?.event)).toEqual(['redis_down']);
+  });
+
   it('says other errors in one line each, repeats at most once a minute with a count, and a stack only when verbose', () => {
     const clock = manualClock();
     const quiet = recordingSink();
