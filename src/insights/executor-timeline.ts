@@ -79,8 +79,9 @@ export async function readExecutorTimeline(
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 
+// When it could first run: made, its start time come, or let go from --after or for a turn.
 function queuedAt(view: TaskView): number {
-  return Math.max(view.record.createdAt, view.record.runAt ?? 0);
+  return Math.max(view.record.createdAt, view.record.runAt ?? 0, view.record.readyAt ?? 0);
 }
 
 function timelineTaskOf(view: TaskView): TimelineTask {

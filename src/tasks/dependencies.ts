@@ -100,7 +100,7 @@ export async function releaseBlocked(redis: RedisClient, keys: TaskKeys, record:
   await redis
     .multi()
     .hdel(keys.record(record.id), 'blocked')
-    .hset(keys.record(record.id), 'updated_at', String(now))
+    .hset(keys.record(record.id), 'updated_at', String(now), 'ready_at', String(Math.max(now, record.runAt ?? 0)))
     .exec();
   const job = await queueOf(redis, keys.prefix, record.executor).getJob(record.id);
   if (job) {

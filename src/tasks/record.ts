@@ -66,6 +66,8 @@ export interface TaskRecord {
   blocked?: boolean;
   /** The earliest start asked for (`--delay`, `--at`). */
   runAt?: number;
+  /** When it was last let go to run by us: released from `--after`, or given a concurrency turn. */
+  readyAt?: number;
   /** 1 runs first. */
   priority?: number;
   /** Its concurrency key, how many of the key may run at once, and whether it waits for a turn now. */
@@ -265,6 +267,7 @@ const RecordHashSchema = z.object({
   after_any: z.string().optional(),
   blocked: z.string().optional(),
   run_at: z.coerce.number().int().optional().catch(undefined),
+  ready_at: z.coerce.number().int().optional().catch(undefined),
   priority: z.coerce.number().int().optional().catch(undefined),
   concurrency_key: z.string().optional(),
   concurrency_limit: z.coerce.number().int().positive().optional().catch(undefined),
@@ -346,6 +349,7 @@ export function parseRecordHash(hash: Record<string, string>): TaskRecord | unde
     afterAny: h.after_any === '1' ? true : undefined,
     blocked: h.blocked === '1' ? true : undefined,
     runAt: h.run_at,
+    readyAt: h.ready_at,
     priority: h.priority,
     concurrency:
       h.concurrency_key !== undefined

@@ -116,6 +116,7 @@ async function passTurnOn(ctx: TaskContext, id: string, concurrency: { key: stri
   for (const next of await giveBackTurn(ctx.redis, ctx.keys, id, concurrency)) {
     const executor = await ctx.redis.hget(ctx.keys.record(next), 'executor');
     if (executor === null) continue;
+    await ctx.redis.hset(ctx.keys.record(next), 'ready_at', String(Date.now()));
     const job = await queueOf(ctx.redis, ctx.keys.prefix, executor).getJob(next);
     // Not delayed (a worker has it, or it is on its way to one): it takes its turn itself.
     await job?.promote().catch(() => undefined);

@@ -493,7 +493,10 @@ async function takeTurnOrWait(
   }
   await job.moveToDelayed(Date.now() + TURN_RECHECK_MS, job.token);
   // A turn freed between the two steps promoted nothing (the job was not delayed yet): look again.
-  if ((await takeTurn(deps.redis, deps.keys, taskId, concurrency, place)).taken) await job.promote().catch(() => {});
+  if ((await takeTurn(deps.redis, deps.keys, taskId, concurrency, place)).taken) {
+    await deps.redis.hset(deps.keys.record(taskId), 'ready_at', String(Date.now()));
+    await job.promote().catch(() => {});
+  }
   throw new DelayedError();
 }
 

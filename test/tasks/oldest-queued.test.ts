@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText, TaskClient } from '../../src/index.js';
+import { releaseBlocked } from '../../src/tasks/dependencies.js';
+import { TaskKeys } from '../../src/tasks/keys.js';
 import { readOldestQueuedAge } from '../../src/tasks/oldest-queued.js';
 import { deleteKeys } from '../helpers/harness.js';
 
@@ -12,7 +14,7 @@ describe('readOldestQueuedAge', () => {
   const prefix = `oca-test-${randomUUID().slice(0, 8)}`;
   const config = {
     ...parseConfigText(
-      `executors:\n  - {name: mixed, type: local}\n  - {name: later, type: local}\n  - {name: empty, type: local}\nredis:\n  prefix: ${prefix}\n`,
+      `executors:\n  - {name: mixed, type: local}\n  - {name: later, type: local}\n  - {name: empty, type: local}\n  - {name: first, type: local}\n  - {name: then, type: local}\nredis:\n  prefix: ${prefix}\n`,
       'test',
     ),
     sourcePath: undefined,
@@ -54,5 +56,18 @@ describe('readOldestQueuedAge', () => {
     const due = await readyAt('later', id);
     expect(await readOldestQueuedAge(redis, prefix, 'later', due - 1)).toBe(0);
     expect(await readOldestQueuedAge(redis, prefix, 'later', due + 2_500)).toBe(2_500);
+  });
+
+  it('counts a task released from --after from its release, not from its creation', async () => {
+    const first = await client.enqueue({ executor: 'first', payload });
+    const then = await client.enqueue({ executor: 'then', payload, after: [first.id] });
+    const blocked = await client.get(then.id);
+    expect(blocked.status).toBe('blocked');
+    // BullMQ keeps the add time and, once promoted, a delay of 0: the job alone would say "since creation".
+    const releasedAt = blocked.record.createdAt + 3_600_000;
+    await releaseBlocked(redis, new TaskKeys(prefix), blocked.record, releasedAt);
+    expect((await client.get(then.id)).status).toBe('queued');
+    expect(await readyAt('then', then.id)).toBeLessThan(releasedAt - 3_500_000);
+    expect(await readOldestQueuedAge(redis, prefix, 'then', releasedAt + 5_000)).toBe(5_000);
   });
 });
