@@ -69,8 +69,10 @@ function partsOf(error: unknown): { code: string; message: string } {
 
 /** A Redis URL's address for messages: hosts and ports, never credentials. */
 export function redisAddress(url: string): string {
-  const rest = url.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/^[^@/]*@/, '');
-  return rest.split(/[/?#]/)[0] || url.replace(/\/\/.*@/, '//');
+  const rest = url.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
+  // Everything up to the last `@` is credentials: a password may hold `@` or `/` itself.
+  const address = rest.slice(rest.lastIndexOf('@') + 1).split(/[/?#]/)[0];
+  return address || '(no address)';
 }
 
 export interface OutageReporterOptions {

@@ -175,5 +175,9 @@ describe('RedisOutageReporter', () => {
     expect(redisAddress('redis://:pw@10.0.0.5:6380/2')).toBe('10.0.0.5:6380');
     expect(redisAddress('rediss://user:pw@redis.example:6380')).toBe('redis.example:6380');
     expect(redisAddress('redis+sentinel://:pw@s1:26379,s2:26379/mymaster')).toBe('s1:26379,s2:26379');
+    // ioredis takes `p@ss` here as the password: none of it is an address.
+    expect(redisAddress('redis://:p@ss@127.0.0.1:6379/0')).toBe('127.0.0.1:6379');
+    expect(redisAddress('redis://u:a/b@c@10.0.0.7:6379')).toBe('10.0.0.7:6379');
+    expect(redisAddress('redis://127.0.0.1:6379')).toBe('127.0.0.1:6379');
   });
 });
