@@ -106,7 +106,7 @@ export class RedisOutageReporter {
   private backAt: number | undefined;
   private closedAt: number | undefined;
   private stopped = false;
-  private readonly connections: { status?: unknown }[] = [];
+  private readonly connections: { status?: unknown; isCluster?: unknown }[] = [];
   private readonly said = new Map<string, { at: number; repeats: number }>();
 
   constructor(options: OutageReporterOptions) {
@@ -123,7 +123,7 @@ export class RedisOutageReporter {
 
   /** Takes a connection's (or a Cluster's) errors and recoveries: every connection of the process. */
   watch(connection: EventEmitter, source = 'redis connection'): void {
-    this.connections.push(connection as { status?: unknown });
+    this.connections.push(connection as { status?: unknown; isCluster?: unknown });
     connection.on('error', (error: unknown) => this.report(source, error));
     connection.on('node error', (error: unknown) => this.report(source, error));
     connection.on('close', () => {
@@ -180,7 +180,8 @@ export class RedisOutageReporter {
     if (this.backAt !== undefined && now - this.backAt < ECHO_GRACE_MS) return;
     // A connection that answers says Redis is there: the error is a command the outage cut off, or
     // a connection of a BullMQ worker still catching up (the liveness check covers one stuck for good).
-    if (this.connections.some((connection) => connection.status === 'ready')) return;
+    // Not a Cluster's: it stays ready while the master of the deployment's slot is gone.
+    if (this.connections.some((connection) => connection.status === 'ready' && connection.isCluster !== true)) return;
     const since = this.closedAt ?? now;
     this.closedAt = undefined;
     this.outage = { since, cause, reminders: 0 };

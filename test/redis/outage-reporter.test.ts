@@ -143,6 +143,16 @@ describe('RedisOutageReporter', () => {
     expect(log.said.map((s) => s.fields?.event)).toEqual(['redis_down']);
   });
 
+  it('does not take a ready Redis Cluster client as proof that Redis answers: it stays ready while a master is gone', () => {
+    const clock = manualClock();
+    const log = recordingSink();
+    const reporter = new RedisOutageReporter({ url: 'redis+cluster://127.0.0.1:7000,127.0.0.1:7001', log, clock });
+    reporter.watch(Object.assign(new EventEmitter(), { status: 'ready', isCluster: true }));
+    clock.advanceTo(60_000);
+    reporter.report('worker', refused());
+    expect(log.said.map((s) => s.fields?.event)).toEqual(['redis_down']);
+  });
+
   it('says other errors in one line each, repeats at most once a minute with a count, and a stack only when verbose', () => {
     const clock = manualClock();
     const quiet = recordingSink();
