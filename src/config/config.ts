@@ -254,7 +254,10 @@ export const ConfigSchema = z
          * beats every third of this, so a killed worker disappears within it; a stopped one at
          * once. A dispatch to an executor none of whose workers beat within it is warned. @default 15s
          */
-        presence_ttl: DurationSchema.default(15_000),
+        presence_ttl: DurationSchema.refine(
+          (ms) => ms >= 300,
+          'expected at least 300ms (a worker beats every third of it)',
+        ).default(15_000),
       })
       .prefault({}),
     logs: z

@@ -62,6 +62,9 @@ function parseMs(text: unknown): number | undefined {
   return Number.isFinite(ms) ? ms : undefined;
 }
 
+// Drops a member whose presence key is gone, unless it came back since it was read (a late beat).
+const PRUNE_SOURCE = `if redis.call('EXISTS', KEYS[2]) == 0 then return redis.call('SREM', KEYS[1], ARGV[1]) end return 0`;
+
 /**
  * The live workers of each executor in `names`, in two round trips: the members and last-served
  * times, then the members' presence keys. Members whose key lapsed (a killed worker) are pruned.
@@ -87,7 +90,7 @@ export async function readExecutorWorkers(
     for (const id of members[index]!) {
       const presence = parseWorkerPresence(presences[at++]?.[1] as string | null);
       if (presence) workers.push(presence);
-      else gone.srem(keys.executorWorkers(name), id);
+      else gone.eval(PRUNE_SOURCE, 2, keys.executorWorkers(name), keys.workerPresence(id), id);
     }
     workers.sort((a, b) => a.host.localeCompare(b.host) || a.startedAt - b.startedAt);
     out.set(name, { workers, lastServedAt: parseMs(replies[index * 2 + 1]?.[1]) });

@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto';
 import type { RedisClient } from '../redis/connection.js';
 import type { TaskKeys } from '../tasks/keys.js';
 import { packageVersion } from '../config/package-version.js';
-import { parseWorkerPresence, type WorkerPresence } from '../tasks/worker-roster.js';
+import type { WorkerPresence } from '../tasks/worker-roster.js';
+import { LuaScript } from '../redis/lua-script.js';
 
 // How long a closing worker waits to remove its presence before it leaves the key to lapse.
 const WITHDRAW_WAIT_MS = 2000;
@@ -81,19 +82,33 @@ export function startWorkerPresence(
   };
 }
 
+/**
+ * Removes a worker in one step, so that no other worker's beat lands between the look at who is
+ * left and the removal of the executor's "serving" key: KEYS the worker's presence key, the
+ * executor's worker set, its served and serving keys; ARGV the worker id, now, and the prefix of
+ * presence keys (the members' keys share the deployment's slot).
+ */
+const WITHDRAW = new LuaScript(`
+redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[2], ARGV[1])
+redis.call('SET', KEYS[3], ARGV[2])
+for _, other in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  if redis.call('EXISTS', ARGV[3] .. other) == 1 then return 0 end
+end
+redis.call('DEL', KEYS[4])
+return 1
+`);
+
 // Removes the worker; the executor's "serving" key goes too when no other worker of it is alive.
 async function withdraw(redis: RedisClient, keys: TaskKeys, executor: string, id: string): Promise<void> {
-  const replies = await redis
-    .pipeline()
-    .del(keys.workerPresence(id))
-    .srem(keys.executorWorkers(executor), id)
-    .set(keys.executorServed(executor), String(Date.now()))
-    .smembers(keys.executorWorkers(executor))
-    .exec();
-  const others = (replies?.[3]?.[1] as string[] | undefined) ?? [];
-  if (others.length > 0) {
-    const left = await redis.mget(others.map((other) => keys.workerPresence(other)));
-    if (left.some((text) => parseWorkerPresence(text) !== undefined)) return;
-  }
-  await redis.del(keys.executorServing(executor));
+  await WITHDRAW.run(
+    redis,
+    [
+      keys.workerPresence(id),
+      keys.executorWorkers(executor),
+      keys.executorServed(executor),
+      keys.executorServing(executor),
+    ],
+    [id, String(Date.now()), keys.workerPresence('')],
+  );
 }

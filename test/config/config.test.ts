@@ -94,6 +94,14 @@ describe('config', () => {
     );
   });
 
+  it('refuses a worker presence TTL too short to outlive the beats that keep it', () => {
+    const text = 'worker:\n  presence_ttl: 100ms\nexecutors: [{name: a, type: local}]\n';
+    expect(() => parseConfigText(text, 'f.yaml')).toThrow(
+      'config error in f.yaml line 2: `worker.presence_ttl`: expected at least 300ms (a worker beats every third of it), got `100ms`',
+    );
+    expect(parseConfigText(text.replace('100ms', '300ms'), 'f.yaml').worker.presence_ttl).toBe(300);
+  });
+
   it('names the line of a YAML syntax error', () => {
     const text = 'executors:\n  - name: a\n    type: local\n  labels: [unclosed\n';
     expect(() => parseConfigText(text, 'bad.yaml')).toThrow(/^config error in bad\.yaml line \d+: /);
