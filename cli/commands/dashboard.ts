@@ -5,7 +5,7 @@ import type { TaskClient } from '../../src/index.js';
 import { BaseCommand } from '../base-command.js';
 import { loadDashboard } from '../side-bundles.js';
 import { lib } from '../load-library.js';
-import { chooseLogFormat, logFormatFlag } from '../log-format-flag.js';
+import { chooseLogFormat, logFormatFlag, sayLoginUrl } from '../log-format-flag.js';
 
 export default class Dashboard extends BaseCommand {
   static override summary = 'Serve the dashboard (task panel, Bull Board, REST API), or print every task as JSON';
@@ -68,8 +68,7 @@ export default class Dashboard extends BaseCommand {
       event: 'listening',
       url: dashboard.url,
     });
-    // On the terminal only, never in a log: the link opens a browser session once.
-    if (dashboard.loginUrl !== undefined) log.info(`to make changes from a browser, open once: ${dashboard.loginUrl}`);
+    sayLoginUrl(log, dashboard.loginUrl);
     await untilSignal();
     await dashboard.close();
     const { exitAfterShutdown } = await import('../../workers/shutdown.js');

@@ -3,7 +3,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { loadDashboard } from '../side-bundles.js';
-import { chooseLogFormat, logFormatFlag } from '../log-format-flag.js';
+import { chooseLogFormat, logFormatFlag, sayLoginUrl } from '../log-format-flag.js';
 
 export default class Up extends BaseCommand {
   static override summary = 'Run a private Redis and the workers for the configured executors, in the foreground';
@@ -54,9 +54,7 @@ export default class Up extends BaseCommand {
               verbose: this.verbose,
             });
             say(`dashboard on ${dashboard.url}/ (Bull Board at ${dashboard.url}/queues)`);
-            // On the terminal only (a foreground stack), never in a log: the link opens a browser session once.
-            if (dashboard.loginUrl !== undefined)
-              say(`to make changes from a browser, open once: ${dashboard.loginUrl}`);
+            sayLoginUrl(log, dashboard.loginUrl);
             return dashboard;
           }
         : undefined,

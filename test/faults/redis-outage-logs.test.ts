@@ -239,6 +239,12 @@ describe('a Redis outage under the real worker and dashboard processes', () => {
       const component = speaker === speakers.worker ? '[openclaw-agent worker local] ' : '[openclaw-agent dashboard] ';
       expect(speaker.lines().filter((line) => !line.startsWith(component))).toEqual([]);
     }
+    // A JSON log goes to log shippers: the one-time login link stays out of it (stderr is no terminal here).
+    expect(speakers.jsonDashboard.lines().filter((line) => line.includes('login?code='))).toEqual([]);
+    expect(speakers.jsonDashboard.lines().filter((line) => line.includes('"login_link_withheld"'))).toHaveLength(1);
+    expect(
+      speakers.dashboard.lines().filter((line) => /open once: http:\/\/127\.0\.0\.1:\d+\/login\?code=/.test(line)),
+    ).toHaveLength(1);
     for (const [speaker, component] of [
       [speakers.jsonWorker, 'worker'],
       [speakers.jsonDashboard, 'dashboard'],
