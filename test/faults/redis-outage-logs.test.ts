@@ -98,7 +98,9 @@ describe('a Redis outage under the real worker and dashboard processes', () => {
     const text = spawnCli(h, 'flag text worker', ['worker', '-e', 'local', '--log-format', 'text'], children, env);
     await waitFor(json, /ready \(/, 'ready');
     await waitFor(text, /ready \(/, 'ready');
-    await Promise.all([stopProcess(json.child), stopProcess(text.child)]);
+    // Given time to stop by itself on a loaded machine: a SIGKILL would cut its last line off.
+    await Promise.all([stopProcess(json.child, 'SIGTERM', 30_000), stopProcess(text.child, 'SIGTERM', 30_000)]);
+    expect([json.child.exitCode, text.child.exitCode]).toEqual([0, 0]);
     expect(json.lines().map((line) => (JSON.parse(line) as { event?: unknown }).event)).toEqual(['ready', 'stopping']);
     expect(text.lines()).toEqual([
       expect.stringMatching(/^\[openclaw-agent worker local\] ready \(concurrency 8, pid \d+, host .+\)$/),
