@@ -3,7 +3,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { readClaudeCost } from '../src/insights/claude-cost.js';
-import { readExecutorTimeline } from '../src/insights/executor-timeline.js';
+import { readExecutorTimeline, readExecutorTimelines } from '../src/insights/executor-timeline.js';
 import { readRunHistory } from '../src/insights/run-history.js';
 import { InvalidInputError } from '../src/errors.js';
 import type { TaskClient } from '../src/tasks/client.js';
@@ -38,6 +38,16 @@ export function registerInsightRoutes(app: FastifyInstance, client: TaskClient):
     const { hours } = parse(TimelineQuerySchema, request.query);
     const name = client.executorConfig(parse(NameParamsSchema, request.params).name).name;
     return readExecutorTimeline(client, name, { hours });
+  });
+
+  // Every configured executor's timeline from one read of the window: what the panel draws.
+  app.get('/api/timelines', async (request) => {
+    const { hours } = parse(TimelineQuerySchema, request.query);
+    return readExecutorTimelines(
+      client,
+      client.config.executors.map((e) => e.name),
+      { hours },
+    );
   });
 
   app.get('/api/stats/claude-cost', async (request) => {

@@ -312,6 +312,14 @@ export function buildOpenApiDocument(version: string): JsonSchema {
           },
         },
       },
+      '/api/timelines': {
+        get: {
+          summary:
+            "Every configured executor's timeline (as /api/executors/{name}/timeline), from one read of the window",
+          parameters: [query('hours', 'How far back', { type: 'integer', minimum: 1, maximum: 48, default: 6 })],
+          responses: { '200': plain("[timeline…], one per configured executor, in the config's order"), ...errors },
+        },
+      },
       '/api/stats/claude-cost': {
         get: {
           summary: 'The cost of Claude tasks per UTC day of their creation, oldest day first',

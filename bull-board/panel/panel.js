@@ -263,15 +263,20 @@
       clearTimeout(resizing);
       resizing = setTimeout(draw, 200);
     });
+    var loaded = false;
+    // Unfolded after a load was skipped: load now.
+    box.addEventListener('toggle', function () {
+      if (box.open && !loaded) load();
+    });
     function load() {
-      var drawn = api('GET', '/api/executors')
-        .then(function (executors) {
-          return Promise.all(
-            executors.map(function (e) {
-              return api('GET', '/api/executors/' + encodeURIComponent(e.name) + '/timeline?hours=' + TIMELINE_HOURS);
-            }),
-          );
-        })
+      // Folded, or in a tab nobody looks at: read nothing, look again later.
+      if (!box.open || document.hidden) {
+        loaded = false;
+        setTimeout(load, 30000);
+        return;
+      }
+      loaded = true;
+      var drawn = api('GET', '/api/timelines?hours=' + TIMELINE_HOURS)
         .then(function (all) {
           last = all;
           draw();
@@ -288,7 +293,7 @@
           showError(cost, error);
         });
       Promise.all([drawn, costed]).then(function () {
-        setTimeout(load, document.hidden ? 120000 : 30000);
+        setTimeout(load, 30000);
       });
     }
     load();

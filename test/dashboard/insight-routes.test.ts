@@ -38,6 +38,7 @@ describe('chart and log-file routes over real HTTP', () => {
     ['/api/executors/local/timeline?hours=soon', /^Expected `hours` to be .*number.*, got `soon`$/],
     ['/api/executors/local/timeline?hours=49', /`hours`/],
     ['/api/executors/local/timeline?hour=6', /`hour`/],
+    ['/api/timelines?hours=0', /`hours`/],
     ['/api/stats/claude-cost?days=0', /`days`/],
     ['/api/tasks/TASK/history?runs=1', /`runs`/],
   ])('answers %s with 400 and one line naming the parameter', async (route, message) => {
@@ -73,5 +74,15 @@ describe('chart and log-file routes over real HTTP', () => {
     };
     expect(timeline.tasks.map((t) => [t.task_id, t.started_at])).toEqual([[taskId, null]]);
     expect(timeline.queue_depth.at(-1)!.depth).toBe(1);
+  });
+
+  it("answers every configured executor's timeline from one read, each as its own route answers it", async () => {
+    const all = JSON.parse((await get('/api/timelines')).text) as { executor: string; tasks: unknown[] }[];
+    expect(all.map((t) => t.executor)).toEqual(h.config().executors.map((e) => e.name));
+    for (const timeline of all) {
+      const one = JSON.parse((await get(`/api/executors/${timeline.executor}/timeline`)).text) as { tasks: unknown[] };
+      expect(timeline.tasks, timeline.executor).toEqual(one.tasks);
+    }
+    expect(all.find((t) => t.executor === 'local')!.tasks).toHaveLength(1);
   });
 });
