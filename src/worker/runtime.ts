@@ -171,6 +171,8 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
     running: () => running,
     ttlMs: config.worker.presence_ttl,
   });
+  // Listed before the process says it is ready: a dispatch right after "ready" is not warned.
+  await presence.announced;
   const indexSweep = startSweeps(redis, keys, config, executorConfig, executor, log);
   const silentHostSweep =
     executorConfig.type === 'local'

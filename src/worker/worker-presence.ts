@@ -25,6 +25,8 @@ export interface WorkerPresenceOptions {
 /** The running announcement: its id, and the stop that removes it. */
 export interface WorkerPresenceBeat {
   readonly id: string;
+  /** Settles once the first beat is written (or failed: the next one comes anyway). */
+  readonly announced: Promise<void>;
   /** Stops beating and removes the worker from its executor's list at once. */
   stop(): Promise<void>;
 }
@@ -55,24 +57,29 @@ export function startWorkerPresence(
   });
   const beat = () => {
     const now = Date.now();
-    void redis
+    return redis
       .pipeline()
       .set(keys.workerPresence(id), JSON.stringify(presence(now)), 'PX', ttlMs)
       .sadd(keys.executorWorkers(executor), id)
       .set(keys.executorServing(executor), String(now), 'PX', ttlMs)
       .set(keys.executorServed(executor), String(now))
       .exec()
-      .catch(() => undefined);
+      .then(
+        () => undefined,
+        () => undefined,
+      );
   };
-  beat();
-  const timer = setInterval(beat, Math.max(50, Math.floor(ttlMs / 3)));
+  const announced = beat();
+  const again = () => void beat();
+  const timer = setInterval(again, Math.max(50, Math.floor(ttlMs / 3)));
   timer.unref();
-  redis.on('ready', beat);
+  redis.on('ready', again);
   return {
     id,
+    announced,
     stop: async () => {
       clearInterval(timer);
-      redis.off('ready', beat);
+      redis.off('ready', again);
       // Redis may be out of reach: the key then lapses by itself, and closing does not wait on it.
       let wait: NodeJS.Timeout | undefined;
       const late = new Promise<void>((resolve) => (wait = setTimeout(resolve, WITHDRAW_WAIT_MS)));
