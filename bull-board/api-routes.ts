@@ -10,7 +10,7 @@ import {
   type ApiScheduleTaskBody,
 } from '../src/api/contract.js';
 import { requireTime } from '../src/config/duration.js';
-import { InvalidInputError, UserFacingError } from '../src/errors.js';
+import { UserFacingError } from '../src/errors.js';
 import {
   addSchedule,
   getSchedule,
@@ -28,7 +28,7 @@ import { toTaskJson } from '../src/tasks/record.js';
 import { readTaskDiff } from '../src/git/task-diff.js';
 import { searchTasks } from '../src/tasks/search.js';
 import { TASK_STATUSES, isEndedStatus } from '../src/tasks/status.js';
-import { describeIssue } from '../src/text/zod-issues.js';
+import { parseInput } from './http-errors.js';
 import { registerInsightRoutes } from './insight-routes.js';
 import { resumePoint, sendLogTail, streamLog } from './log-events.js';
 
@@ -36,13 +36,6 @@ import { resumePoint, sendLogTail, streamLog } from './log-events.js';
 // 4xx status (see http-errors.ts), and every task leaves as toTaskJson: env values never do.
 
 const DEFAULT_GRACE_MS = 10_000;
-
-/** Parses with zod; the first issue becomes a one-line INVALID_INPUT naming the field. */
-function parse<T>(schema: z.ZodType<T>, input: unknown): T {
-  const result = schema.safeParse(input);
-  if (!result.success) throw new InvalidInputError(describeIssue(result.error.issues[0]!, input));
-  return result.data;
-}
 
 const ListQuerySchema = z.object({
   status: z.enum(TASK_STATUSES).optional(),
@@ -96,10 +89,10 @@ function enqueueInputOf(
 }
 
 export async function registerApiRoutes(app: FastifyInstance, client: TaskClient): Promise<void> {
-  const idOf = (request: FastifyRequest) => parse(IdParamsSchema, request.params).id;
+  const idOf = (request: FastifyRequest) => parseInput(IdParamsSchema, request.params).id;
 
   app.post('/api/tasks', async (request, reply) => {
-    const body = parse(ApiCreateTaskBodySchema, request.body ?? {});
+    const body = parseInput(ApiCreateTaskBodySchema, request.body ?? {});
     const created = await client.enqueue({ ...enqueueInputOf(body), worktree: body.worktree, id: body.id });
     return reply.code(201).send({
       task_id: created.id,
@@ -110,7 +103,7 @@ export async function registerApiRoutes(app: FastifyInstance, client: TaskClient
   });
 
   app.get('/api/tasks', async (request) => {
-    const query = parse(ListQuerySchema, request.query);
+    const query = parseInput(ListQuerySchema, request.query);
     const page = await searchTasks(client, {
       status: query.status,
       executor: query.executor,
@@ -127,7 +120,7 @@ export async function registerApiRoutes(app: FastifyInstance, client: TaskClient
   app.get('/api/tasks/:id', async (request) => toTaskJson(await client.get(idOf(request))));
 
   app.get('/api/tasks/:id/logs', async (request: FastifyRequest, reply: FastifyReply) => {
-    const query = parse(LogQuerySchema, request.query);
+    const query = parseInput(LogQuerySchema, request.query);
     const view = await client.get(idOf(request));
     const transcript = query.view === 'transcript';
     if (query.tail !== undefined) return sendLogTail(client, view, query.tail, transcript, reply);
@@ -143,7 +136,7 @@ export async function registerApiRoutes(app: FastifyInstance, client: TaskClient
   });
 
   app.get('/api/tasks/:id/wait', async (request) => {
-    const { timeout_ms: timeoutMs } = parse(WaitQuerySchema, request.query);
+    const { timeout_ms: timeoutMs } = parseInput(WaitQuerySchema, request.query);
     const view = await client.get(idOf(request));
     if (isEndedStatus(view.status)) return { done: true, task: toTaskJson(view) };
     try {
@@ -156,7 +149,7 @@ export async function registerApiRoutes(app: FastifyInstance, client: TaskClient
   });
 
   app.post('/api/tasks/:id/kill', async (request) => {
-    const { grace_ms: graceMs } = parse(KillBodySchema, request.body ?? {});
+    const { grace_ms: graceMs } = parseInput(KillBodySchema, request.body ?? {});
     const result = await killTask(client, idOf(request), graceMs ?? DEFAULT_GRACE_MS);
     return { task_id: result.view.record.id, result: result.kind, status: result.view.status };
   });
@@ -182,8 +175,8 @@ export async function registerApiRoutes(app: FastifyInstance, client: TaskClient
     ['resume', false],
   ] as const) {
     app.post(`/api/executors/:name/${action}`, async (request) => {
-      parse(EmptyBodySchema, request.body ?? {});
-      const name = client.executorConfig(parse(NameParamsSchema, request.params).name).name;
+      parseInput(EmptyBodySchema, request.body ?? {});
+      const name = client.executorConfig(parseInput(NameParamsSchema, request.params).name).name;
       await client.setExecutorPaused(name, paused);
       return (await executorsJson([name]))[0];
     });
@@ -195,7 +188,7 @@ export async function registerApiRoutes(app: FastifyInstance, client: TaskClient
 
 // /api/schedules: named cron patterns, each tick of which makes an ordinary task.
 function registerScheduleRoutes(app: FastifyInstance, client: TaskClient): void {
-  const nameOf = (request: FastifyRequest) => requireScheduleName(parse(NameParamsSchema, request.params).name);
+  const nameOf = (request: FastifyRequest) => requireScheduleName(parseInput(NameParamsSchema, request.params).name);
 
   app.get('/api/schedules', async () => (await listSchedules(client)).map(scheduleJson));
 
@@ -207,7 +200,7 @@ function registerScheduleRoutes(app: FastifyInstance, client: TaskClient): void 
   });
 
   app.post('/api/schedules', async (request, reply) => {
-    const body = parse(ApiCreateScheduleBodySchema, request.body ?? {});
+    const body = parseInput(ApiCreateScheduleBodySchema, request.body ?? {});
     const view = await addSchedule(client, {
       name: body.name,
       cron: body.cron,
@@ -219,12 +212,12 @@ function registerScheduleRoutes(app: FastifyInstance, client: TaskClient): void 
   });
 
   app.post('/api/schedules/:name/pause', async (request) => {
-    parse(EmptyBodySchema, request.body ?? {});
+    parseInput(EmptyBodySchema, request.body ?? {});
     return scheduleJson(await pauseSchedule(client, nameOf(request)));
   });
 
   app.post('/api/schedules/:name/resume', async (request) => {
-    parse(EmptyBodySchema, request.body ?? {});
+    parseInput(EmptyBodySchema, request.body ?? {});
     return scheduleJson(await resumeSchedule(client, nameOf(request)));
   });
 

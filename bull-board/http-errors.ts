@@ -1,7 +1,16 @@
 // How the dashboard answers failures: our error codes as HTTP statuses, `{"error": "…"}` bodies.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { describeError, isUserFacingError, type ErrorCode } from '../src/errors.js';
+import type { z } from 'zod';
+import { describeError, InvalidInputError, isUserFacingError, type ErrorCode } from '../src/errors.js';
+import { describeIssue } from '../src/text/zod-issues.js';
 import { isRedisConnectionError } from '../src/redis/connection.js';
+
+/** Parses a body, query or params with zod; the first issue becomes a one-line 400 naming the field. */
+export function parseInput<T>(schema: z.ZodType<T>, input: unknown): T {
+  const result = schema.safeParse(input);
+  if (!result.success) throw new InvalidInputError(describeIssue(result.error.issues[0]!, input));
+  return result.data;
+}
 
 /** An HTTP answer other than 2xx with a one-line message: `{"error": "…"}`. */
 export class HttpError extends Error {
