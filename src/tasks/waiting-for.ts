@@ -4,7 +4,7 @@ import { formatResetTime } from '../claude/usage-limit.js';
 import { readDependencyEnds } from './dependencies.js';
 import type { TaskKeys } from './keys.js';
 import type { TaskView } from './record.js';
-import { describeUnserved, servedStateOf, startWorkerHint, type ServedState } from './worker-roster.js';
+import { describeUnserved, readServedExecutors, startWorkerHint, type ServedState } from './worker-roster.js';
 
 /** The executors among `names` whose queue is paused (BullMQ keeps the flag in the queue's meta). */
 export async function readPausedExecutors(
@@ -66,20 +66,15 @@ export async function describeWaits(
   }
 }
 
-/** The paused executors among `names`, and whether a live worker serves each: one round trip. */
+/** The paused executors among `names`, and whether a live worker serves each: sent together. */
 async function readExecutorStates(
   redis: RedisClient,
   keys: TaskKeys,
   names: readonly string[],
 ): Promise<{ paused: Set<string>; served: Map<string, ServedState> }> {
-  const pipeline = redis.pipeline();
-  for (const name of names)
-    pipeline
-      .hexists(`${keys.prefix}:${name}:meta`, 'paused')
-      .mget(keys.executorServing(name), keys.executorServed(name));
-  const replies = (await pipeline.exec()) ?? [];
-  return {
-    paused: new Set(names.filter((_, index) => replies[index * 2]?.[1] === 1)),
-    served: new Map(names.map((name, index) => [name, servedStateOf(replies[index * 2 + 1]?.[1])])),
-  };
+  const [paused, served] = await Promise.all([
+    readPausedExecutors(redis, keys.prefix, names),
+    readServedExecutors(redis, keys, names),
+  ]);
+  return { paused, served };
 }

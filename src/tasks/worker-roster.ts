@@ -108,7 +108,13 @@ export async function readServedExecutors(
   const pipeline = redis.pipeline();
   for (const name of names) pipeline.mget(keys.executorServing(name), keys.executorServed(name));
   const replies = names.length > 0 ? ((await pipeline.exec()) ?? []) : [];
-  return new Map(names.map((name, index) => [name, servedStateOf(replies[index]?.[1])]));
+  // A read that failed says nothing either way: such an executor is left out, not taken as unserved.
+  return new Map(
+    names.flatMap((name, index) => {
+      const [error, reply] = replies[index] ?? [new Error('no reply')];
+      return error ? [] : [[name, servedStateOf(reply)] as const];
+    }),
+  );
 }
 
 /** An MGET of an executor's serving and served keys, as a ServedState. */
