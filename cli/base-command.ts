@@ -52,7 +52,7 @@ export abstract class BaseCommand extends Command {
       const local = config.executors.filter((e) => e.type === 'local');
       const count = async () =>
         (await Promise.all(local.map((e) => client.queue(e.name).getWorkersCount()))).reduce((a, b) => a + b, 0);
-      if (local.length > 0) await ensureWorkers(url, count, process.argv[1]!, say);
+      if (local.length > 0) await ensureWorkers(url, count, process.argv[1]!, say, config.sourcePath);
     }
     return client;
   }

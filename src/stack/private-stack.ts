@@ -248,14 +248,21 @@ export async function removeStackState(home?: string): Promise<void> {
  */
 export async function startPrivateStack(
   cliEntry: string,
-  options: { home?: string; externalRedis?: string } = {},
+  options: { home?: string; externalRedis?: string; configPath?: string } = {},
 ): Promise<string> {
-  const { home, externalRedis } = options;
+  const { home, externalRedis, configPath } = options;
   if (!externalRedis) findRedisServer();
   const paths = stackPaths(home);
   await mkdir(paths.root, { recursive: true, mode: 0o700 });
   const out = openSync(paths.log, 'a');
-  const args = [cliEntry, 'up', '--background', ...(externalRedis ? ['--redis-url', externalRedis] : [])];
+  // The workers serve the executors of the config the starting command read, not the default one.
+  const args = [
+    cliEntry,
+    'up',
+    '--background',
+    ...(externalRedis ? ['--redis-url', externalRedis] : []),
+    ...(configPath ? ['--config', path.resolve(configPath)] : []),
+  ];
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], env: process.env });
   child.unref();
   const deadline = Date.now() + 30_000;
@@ -298,7 +305,11 @@ const STALE_START_LOCK_MS = 60_000;
  * Starts the private stack unless another command is starting it right now (an O_EXCL lock
  * file): then waits for that one instead, so two first commands at once share one stack.
  */
-async function startStackOnce(cliEntry: string, externalRedis?: string): Promise<{ url: string; started: boolean }> {
+async function startStackOnce(
+  cliEntry: string,
+  externalRedis?: string,
+  configPath?: string,
+): Promise<{ url: string; started: boolean }> {
   const paths = stackPaths();
   await mkdir(paths.root, { recursive: true, mode: 0o700 });
   const deadline = Date.now() + 45_000;
@@ -314,7 +325,7 @@ async function startStackOnce(cliEntry: string, externalRedis?: string): Promise
     if (lock) {
       try {
         await lock.writeFile(String(process.pid));
-        return { url: await startPrivateStack(cliEntry, { externalRedis }), started: true };
+        return { url: await startPrivateStack(cliEntry, { externalRedis, configPath }), started: true };
       } finally {
         await lock.close();
         await rm(paths.startLock, { force: true });
@@ -347,7 +358,7 @@ export async function resolveCommandRedis(
 ): Promise<{ url: string; defaulted: boolean }> {
   const target = await chooseRedisTarget(config);
   if (target.kind === 'url') return { url: target.url, defaulted: target.defaulted };
-  const { url, started } = await startStackOnce(cliEntry);
+  const { url, started } = await startStackOnce(cliEntry, undefined, config.sourcePath);
   if (started)
     say(
       `openclaw-agent: started a private Redis and workers in the background (data in ${stackPaths().root}; stop them with \`openclaw-agent down\`)`,
@@ -364,9 +375,10 @@ export async function ensureWorkers(
   countWorkers: () => Promise<number>,
   cliEntry: string,
   say: (line: string) => void,
+  configPath?: string,
 ): Promise<void> {
   if ((await runningStackUrl()) || (await countWorkers()) > 0) return;
-  const { started } = await startStackOnce(cliEntry, url);
+  const { started } = await startStackOnce(cliEntry, url, configPath);
   if (started)
     say(
       `openclaw-agent: started workers in the background for the Redis at ${redactRedisUrl(url)} (stop them with \`openclaw-agent down\`)`,

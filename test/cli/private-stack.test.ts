@@ -106,6 +106,32 @@ describe('the private stack with a Redis already at the default address', () => 
   });
 });
 
+describe('background workers started for a command given --config', () => {
+  let h: Harness;
+  beforeAll(() => {
+    h = createHarness({ explicitRedis: false });
+  });
+  afterAll(async () => {
+    await h.cli(['down']);
+    await h.cleanup();
+  });
+
+  it('serve the executors of that file, not of the default config', async () => {
+    // Only the flag names the file (no OPENCLAW_AGENT_CONFIG): its executor exists nowhere else.
+    const file = path.join(h.dir, 'crib.yaml');
+    writeFileSync(file, readFileSync(h.configPath, 'utf8').replace(/name: local\b/, 'name: crib'));
+    const env = { OPENCLAW_AGENT_CONFIG: '' };
+    const first = await h.cli(['run', '--config', file, '-e', 'crib', '--follow', '--', 'echo', 'served'], { env });
+    expect(first.stdout).toBe('served\n');
+    expect(first.exitCode).toBe(0);
+    expect(first.stderr).toMatch(/^openclaw-agent: started workers in the background/);
+    expect(first.stderr).not.toMatch(/no worker/);
+    const executors = await h.cli(['executors', '--config', file, '--json'], { env });
+    const [crib] = JSON.parse(executors.stdout) as { name: string; served: boolean }[];
+    expect(crib).toMatchObject({ name: 'crib', served: true });
+  });
+});
+
 describe('chooseRedisTarget', () => {
   let closed: Server;
   let closedPort = 0;
