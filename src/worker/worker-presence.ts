@@ -93,17 +93,19 @@ export function startWorkerPresence(
  * Removes a worker in one step, so that no other worker's beat lands between the look at who is
  * left and the removal of the executor's "serving" key: KEYS the worker's presence key, the
  * executor's worker set, its served and serving keys; ARGV the worker id, now, and the prefix of
- * presence keys (the members' keys share the deployment's slot).
+ * presence keys (the members' keys share the deployment's slot). Members whose key lapsed (killed
+ * workers) go on the way, so the set does not grow with workers that never said goodbye.
  */
 const WITHDRAW = new LuaScript(`
 redis.call('DEL', KEYS[1])
 redis.call('SREM', KEYS[2], ARGV[1])
 redis.call('SET', KEYS[3], ARGV[2])
+local alive = 0
 for _, other in ipairs(redis.call('SMEMBERS', KEYS[2])) do
-  if redis.call('EXISTS', ARGV[3] .. other) == 1 then return 0 end
+  if redis.call('EXISTS', ARGV[3] .. other) == 1 then alive = 1 else redis.call('SREM', KEYS[2], other) end
 end
-redis.call('DEL', KEYS[4])
-return 1
+if alive == 0 then redis.call('DEL', KEYS[4]) end
+return alive
 `);
 
 // Removes the worker; the executor's "serving" key goes too when no other worker of it is alive.

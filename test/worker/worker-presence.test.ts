@@ -2,8 +2,12 @@ import { writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness, eventually, FAKE_CLAUDE, stopProcess, type Harness } from '../helpers/harness.js';
+import { TaskKeys } from '../../src/tasks/keys.js';
+import { startWorkerPresence } from '../../src/worker/worker-presence.js';
+import { createHarness, deleteKeys, eventually, FAKE_CLAUDE, stopProcess, type Harness } from '../helpers/harness.js';
 
 // Workers announce themselves (issue 22): `executors` lists them per executor, a killed one goes
 // within the presence TTL, a stopped one at once; a dispatch nobody serves is warned about, and
@@ -218,5 +222,33 @@ describe('worker presence: who serves each executor, and what a queued task wait
         `task ${id} to complete`,
       );
     await stopProcess(solo);
+  });
+});
+
+describe('a worker leaving', () => {
+  it('drops its own entry and those of workers killed without a word, and keeps "serving" while one lives', async () => {
+    const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    const keys = new TaskKeys(`oca-test-${randomUUID().slice(0, 8)}`);
+    try {
+      const options = { executor: 'crib', hostId: 'vm', concurrency: 1, running: () => 0, ttlMs: 60_000 };
+      // A worker SIGKILLed long ago: in the set, its presence key lapsed.
+      await redis.sadd(keys.executorWorkers('crib'), 'killed0000');
+      const first = startWorkerPresence(redis, keys, options);
+      const second = startWorkerPresence(redis, keys, options);
+      await Promise.all([first.announced, second.announced]);
+      expect((await redis.smembers(keys.executorWorkers('crib'))).sort()).toEqual(
+        ['killed0000', first.id, second.id].sort(),
+      );
+      await first.stop();
+      expect(await redis.smembers(keys.executorWorkers('crib'))).toEqual([second.id]);
+      expect(await redis.exists(keys.executorServing('crib'))).toBe(1);
+      await second.stop();
+      expect(await redis.smembers(keys.executorWorkers('crib'))).toEqual([]);
+      expect(await redis.exists(keys.executorServing('crib'))).toBe(0);
+      expect(Number(await redis.get(keys.executorServed('crib')))).toBeGreaterThan(0);
+    } finally {
+      await deleteKeys(redis, `${keys.prefix}:*`);
+      redis.disconnect();
+    }
   });
 });
