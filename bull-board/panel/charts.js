@@ -328,5 +328,5 @@
     return box;
   }
 
-  window.OcaCharts = { history: historyChart, timeline: timelineChart, cost: costChart, duration: duration };
+  window.OcaCharts = { history: historyChart, timeline: timelineChart, cost: costChart, duration: duration, usd: usd };
 })();

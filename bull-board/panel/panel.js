@@ -70,16 +70,12 @@
     var one = String(text || '').replace(/\s*\n\s*/g, ' \u23CE ');
     return one.length > max ? one.slice(0, max - 1) + '\u2026' : one;
   }
+  // charts.js runs first and formats durations for both ('4.2s', '3m 50s', '1h 05m').
   function duration(ms) {
-    if (ms === null || ms === undefined) return '-';
-    var s = Math.floor(ms / 1000);
-    if (s < 60) return (ms < 10000 ? (ms / 1000).toFixed(1) : String(s)) + 's';
-    var m = Math.floor(s / 60);
-    s = s % 60;
-    if (m < 60) return m + 'm ' + (s < 10 ? '0' : '') + s + 's';
-    var h = Math.floor(m / 60);
-    m = m % 60;
-    return h + 'h ' + (m < 10 ? '0' : '') + m + 'm';
+    return ms === null || ms === undefined ? '-' : window.OcaCharts.duration(ms);
+  }
+  function usd(amount) {
+    return window.OcaCharts.usd(amount);
   }
   function when(iso) {
     if (!iso) return '-';
@@ -140,10 +136,7 @@
     var c = task.claude;
     if (!c) return '-';
     var turns = c.num_turns !== undefined ? c.num_turns : c.turns || 0;
-    var cost =
-      c.total_cost_usd !== undefined
-        ? ' \u00B7 $' + (c.total_cost_usd < 1 ? c.total_cost_usd.toFixed(4) : c.total_cost_usd.toFixed(2))
-        : '';
+    var cost = c.total_cost_usd !== undefined ? ' \u00B7 ' + usd(c.total_cost_usd) : '';
     return turns + (turns === 1 ? ' turn' : ' turns') + cost;
   }
   function showError(node, error) {
@@ -710,10 +703,7 @@
           fact('tokens', 'Tokens', [
             (c.input_tokens || 0).toLocaleString() + ' in \u00B7 ' + (c.output_tokens || 0).toLocaleString() + ' out',
           ]);
-        if (c.total_cost_usd !== undefined)
-          fact('cost', 'Cost', [
-            '$' + (c.total_cost_usd < 1 ? c.total_cost_usd.toFixed(4) : c.total_cost_usd.toFixed(2)),
-          ]);
+        if (c.total_cost_usd !== undefined) fact('cost', 'Cost', [usd(c.total_cost_usd)]);
       }
       if (task.error) facts.appendChild(el('p', { className: 'task-error error', id: 'task-error', text: task.error }));
     }
