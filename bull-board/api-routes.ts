@@ -23,7 +23,6 @@ import {
 } from '../src/schedules/schedule-store.js';
 import type { EnqueueInput, TaskClient } from '../src/tasks/client.js';
 import { killTask, retryTask, waitForTasks, WaitTimeoutError } from '../src/tasks/control.js';
-import { executorJson, executorServiceJson } from '../src/tasks/format.js';
 import { toTaskJson } from '../src/tasks/record.js';
 import { readTaskDiff } from '../src/git/task-diff.js';
 import { searchTasks } from '../src/tasks/search.js';
@@ -159,14 +158,7 @@ export async function registerApiRoutes(app: FastifyInstance, client: TaskClient
     return reply.code(201).send({ task_id: created.id, executor: created.executor });
   });
 
-  const executorsJson = async (names: readonly string[]): Promise<ApiExecutor[]> => {
-    const [paused, services] = await Promise.all([client.pausedExecutors(names), client.executorWorkers(names)]);
-    return names.map((name) => ({
-      ...executorJson(client.executorConfig(name)),
-      paused: paused.has(name),
-      ...executorServiceJson(services.get(name) ?? { workers: [], lastServedAt: undefined }),
-    }));
-  };
+  const executorsJson = (names: readonly string[]): Promise<ApiExecutor[]> => client.executorStates(names);
   app.get('/api/executors', async () => executorsJson(client.config.executors.map((e) => e.name)));
 
   // Pausing stops the executor's workers taking new tasks; running ones go on.

@@ -4,7 +4,6 @@ import { ApiExecutorSchema, ApiScheduleSchema } from '../api/contract.js';
 import { UsageError, UserFacingError } from '../errors.js';
 import { buildClaudePayload, buildShellPayload } from '../tasks/input.js';
 import type { EnqueueInput, TaskClient } from '../tasks/client.js';
-import { executorJson, executorServiceJson } from '../tasks/format.js';
 import {
   addSchedule,
   getSchedule,
@@ -175,14 +174,5 @@ function describeSchedule(view: ScheduleView): string {
 
 // An executor's JSON with whether it is paused and who serves it, as GET /api/executors gives it.
 async function executorStatus(client: TaskClient, name: string) {
-  const executor = client.executorConfig(name);
-  const [paused, services] = await Promise.all([
-    client.pausedExecutors([executor.name]),
-    client.executorWorkers([executor.name]),
-  ]);
-  return {
-    ...executorJson(executor),
-    paused: paused.has(executor.name),
-    ...executorServiceJson(services.get(executor.name) ?? { workers: [], lastServedAt: undefined }),
-  };
+  return (await client.executorStates([client.executorConfig(name).name]))[0]!;
 }

@@ -1,4 +1,5 @@
 // TaskClient: enqueue, read, list and find tasks in Redis; what every command and the API use.
+import { executorJson, executorServiceJson } from './format.js';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Queue } from 'bullmq';
@@ -593,6 +594,19 @@ export class TaskClient {
   /** The live workers of each executor in `names`, and when one last served it. */
   async executorWorkers(names: readonly string[]): Promise<Map<string, ExecutorService>> {
     return readExecutorWorkers(this.redis, this.keys, names);
+  }
+
+  /**
+   * The executors in `names` as `GET /api/executors` shows them: their config (env keys only),
+   * whether each is paused, and who serves it. Two reads, sent together.
+   */
+  async executorStates(names: readonly string[]) {
+    const [paused, services] = await Promise.all([this.pausedExecutors(names), this.executorWorkers(names)]);
+    return names.map((name) => ({
+      ...executorJson(this.executorConfig(name)),
+      paused: paused.has(name),
+      ...executorServiceJson(services.get(name) ?? { workers: [], lastServedAt: undefined }),
+    }));
   }
 
   async close(): Promise<void> {

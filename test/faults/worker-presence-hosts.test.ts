@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, createHarness, eventually, stopProcess, type Harness } from '../helpers/harness.js';
+import { BIN, createHarness, eventually, stopProcess, untilReady, type Harness } from '../helpers/harness.js';
 import { createHostNetwork, netnsSkipReason, type HostNetwork, type NetnsHost } from '../helpers/netns.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 
@@ -57,14 +57,7 @@ describe.skipIf(skipReason)(
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       workers.push(child);
-      await new Promise<void>((resolve, reject) => {
-        let seen = '';
-        child.stderr.on('data', (chunk: Buffer) => {
-          seen += chunk.toString();
-          if (seen.includes('ready (')) resolve();
-        });
-        child.once('exit', (code) => reject(new Error(`worker on ${host.name} exited early (${code}): ${seen}`)));
-      });
+      await untilReady(child, `worker on ${host.name}`, 'ready (');
     }
     const local = async () => {
       const r = await h!.cli(['executors', '--json']);

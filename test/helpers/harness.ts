@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -117,14 +118,7 @@ ${extraConfig}`,
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       workers.push(child);
-      await new Promise<void>((resolve, reject) => {
-        let seen = '';
-        child.stderr.on('data', (chunk: Buffer) => {
-          seen += chunk.toString();
-          if (seen.includes('ready')) resolve();
-        });
-        child.once('exit', (code) => reject(new Error(`worker exited early (${code}): ${seen}`)));
-      });
+      await untilReady(child, 'worker', 'ready');
       return child;
     },
     redis() {
@@ -155,6 +149,22 @@ ${extraConfig}`,
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Resolves once `child` has written `marker` on stderr; rejects, with what it wrote, if it exits first. */
+export function untilReady(
+  child: ChildProcessByStdio<null, null, Readable>,
+  what: string,
+  marker: string,
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let seen = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (seen.includes(marker)) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`${what} exited early (${code}): ${seen}`)));
+  });
 }
 
 export async function stopProcess(
