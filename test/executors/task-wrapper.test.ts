@@ -9,6 +9,7 @@ import { isProcessAlive } from '../../src/executors/process-identity.js';
 import { checkShellEnvironment } from '../../src/executors/shell/env-names.js';
 import {
   parsePidFile,
+  pidFileExitCode,
   WAITING_WRAPPER,
   wrapperSpec,
   type WrapperSpecInput,
@@ -84,6 +85,24 @@ describe('the waiting wrapper', () => {
     expect(read(dir, 'stderr')).toBe('err\n');
     expect(read(dir, 'exit')).toBe('3\n');
     expect(parsePidFile(read(dir, 'pid'))?.pid).toBeGreaterThan(0);
+  });
+
+  it('puts the exit code on the pid file when the exit file cannot be written, and the pid stays readable', async () => {
+    const dir = spoolDir();
+    // A directory where the exit file goes: its write fails as on a full disk.
+    mkdirSync(path.join(dir, 'exit'));
+    await runWaiting(spec(dir, ['sh', '-c', 'echo out; exit 7']));
+    expect(read(dir, 'stdout')).toBe('out\n');
+    const pidFile = read(dir, 'pid');
+    expect(pidFileExitCode(pidFile)).toBe(7);
+    expect(parsePidFile(pidFile)?.pid).toBeGreaterThan(0);
+    expect(pidFile.split('\n')).toHaveLength(4);
+  });
+
+  it('reads no exit code from a pid file without that line, or with one cut short', () => {
+    expect(pidFileExitCode('123\n123 (sh) S 1\n')).toBeUndefined();
+    expect(pidFileExitCode('123\n123 (sh) S 1\nexit 4')).toBeUndefined();
+    expect(pidFileExitCode('123\n\nexit 0\n')).toBe(0);
   });
 
   it("sets and unsets the task's variables, with newlines, quotes and $ in values kept byte for byte", async () => {

@@ -16,11 +16,15 @@ import { SPOOL_FUNCTIONS, spoolWords } from './output-spool.js';
  *   output to the spool files: with `-S`, through a capped spooler per stream (SPOOL_FUNCTIONS:
  *   segment files, the oldest dropped past CAP bytes); without it, or where no FIFO can be made,
  *   straight into `stdout` and `stderr`.
- * - Before the exit code it empties the `reserve` file it wrote at the start (16 KiB set aside
- *   for the exit file and the spool's failure notes on a full disk).
+ * - Before the exit code it empties the `reserve` file, where spoolers made one at the start (16
+ *   KiB set aside for the exit file and the spool's failure notes on a full disk).
  * - It writes the exit code atomically: one write(2) of a whole line such as `3\n`, which readers
  *   accept only once its newline is there (so no extra process like `mv` is spawned per task),
  *   and only into a directory whose pid file names this shell.
+ * - When the exit file cannot be written (a full disk with no reserve to free: a spool without
+ *   spoolers), the code goes on the pid file's third line, `exit 3`, instead: appended inside the
+ *   block the pid file already has, so it needs no free space. Readers take it as the exit code
+ *   and as the sign that the spool's disk was full.
  * - It traps TERM/INT so that it outlives a group-wide SIGTERM long enough to record how the
  *   command ended; the command itself gets default signal handling.
  * - `-c STRING` is evaluated in a subshell with no positional parameters — what `sh -c STRING`
@@ -60,7 +64,9 @@ oca_main() {
 }
 oca_end() {
   oca_owner=; read -r oca_owner 2>/dev/null <"$1/pid"
-  if [ "$oca_owner" = "$$" ]; then : >"$1/reserve"; printf '%s\\n' "$oca_code" >"$1/exit"; fi
+  [ "$oca_owner" = "$$" ] || return
+  [ ! -e "$1/reserve" ] || : >"$1/reserve"
+  { printf '%s\\n' "$oca_code" >"$1/exit"; } 2>/dev/null || printf 'exit %s\\n' "$oca_code" >>"$1/pid"
 }
 oca_run() {
   while :; do
@@ -167,6 +173,17 @@ export function wrapperSpec(input: WrapperSpecInput): string {
 
 const shellLine = (words: readonly string[]) =>
   words.map((word) => shellQuote(word).replaceAll('\n', `'"$oca_nl"'`)).join(' ');
+
+/**
+ * The exit code the wrapper put on its pid file's third line (`exit 3`) because the exit file
+ * could not be written: the spool's disk was full. Undefined when there is none.
+ */
+export function pidFileExitCode(text: string): number | undefined {
+  const line = text.split('\n')[2];
+  if (!line?.startsWith('exit ') || !text.endsWith('\n')) return undefined;
+  const code = Number(line.slice(5));
+  return Number.isInteger(code) ? code : undefined;
+}
 
 /**
  * The wrapper's pid file: its pid on the first line, its /proc stat line (empty where there is
