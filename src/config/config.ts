@@ -272,10 +272,17 @@ export const ConfigSchema = z
         /**
          * Output kept per task and stream in its spool on the host that runs it, like 1g; past it
          * the oldest spooled output goes, and the log says how much of it had not been shipped
-         * yet. Bounds the disk a task's output takes there. @default SSH hosts 1g; local spools
-         * uncapped (a capped local spool costs each task's start ~10 ms: its spoolers)
+         * yet. Bounds the disk a task's output takes there: on SSH hosts (and with
+         * `local_spoolers`) spoolers keep it; a local task writes its spool itself and the worker
+         * following it frees the oldest. @default 1g
          */
         max_spool_bytes: byteSizeSchema('1m').optional(),
+        /**
+         * Local tasks' output goes through spoolers, as on SSH hosts: the cap holds while no
+         * worker follows a task, and a full disk never fails the task's own writes. Costs each
+         * local task's start two sh spoolers and a `dd` per stream. @default false
+         */
+        local_spoolers: z.boolean().default(false),
       })
       .prefault({}),
   })

@@ -78,6 +78,7 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
     secretEnv: notifierSecretEnv(config.notifiers),
     heartbeat: hostHeartbeats(() => connection.redis!, keys, heartbeatTtl),
     maxSpoolBytes: config.logs.max_spool_bytes,
+    spoolers: config.logs.local_spoolers,
   });
   await executor.prepare?.();
   const redisUrl = options.redisUrl ?? resolveRedisUrl(config.redis.url);

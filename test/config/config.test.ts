@@ -102,6 +102,19 @@ describe('config', () => {
     expect(parseConfigText(text.replace('100ms', '300ms'), 'f.yaml').worker.presence_ttl).toBe(300);
   });
 
+  it('runs local tasks without spoolers unless logs.local_spoolers says so, and refuses a spool cap below 1m', () => {
+    const base = 'executors: [{name: a, type: local}]\n';
+    expect(parseConfigText(base, 'f.yaml').logs.local_spoolers).toBe(false);
+    expect(parseConfigText(`${base}logs:\n  local_spoolers: true\n`, 'f.yaml').logs.local_spoolers).toBe(true);
+    expect(parseConfigText(`${base}logs:\n  max_spool_bytes: 2g\n`, 'f.yaml').logs.max_spool_bytes).toBe(2 * 1024 ** 3);
+    expect(() => parseConfigText(`${base}logs:\n  max_spool_bytes: 10k\n`, 'f.yaml')).toThrow(
+      /`logs\.max_spool_bytes`/,
+    );
+    expect(() => parseConfigText(`${base}logs:\n  local_spoolers: maybe\n`, 'f.yaml')).toThrow(
+      /`logs\.local_spoolers`/,
+    );
+  });
+
   it('names the line of a YAML syntax error', () => {
     const text = 'executors:\n  - name: a\n    type: local\n  labels: [unclosed\n';
     expect(() => parseConfigText(text, 'bad.yaml')).toThrow(/^config error in bad\.yaml line \d+: /);

@@ -74,10 +74,10 @@ function expectNewestInOrder(stdout: string): void {
 }
 
 const NOTE =
-  /\d+(\.\d+)? MiB of earlier output was dropped here: the spool on \S+ keeps only a task's newest output \(logs\.max_spool_bytes\)/;
+  /\d+(\.\d+)? [KMG]iB of earlier output was dropped here: the spool on \S+ keeps only a task's newest output \(logs\.max_spool_bytes\)/;
 
-describe('capped spool, local: a task printing 20 MiB past a 1 MiB cap while no worker ships', () => {
-  const h: Harness = createHarness({ extraConfig: `logs:\n  max_spool_bytes: ${CAP}\n` });
+describe('capped spool, local spoolers: a task printing 20 MiB past a 1 MiB cap while no worker ships', () => {
+  const h: Harness = createHarness({ extraConfig: `logs:\n  max_spool_bytes: ${CAP}\n  local_spoolers: true\n` });
   let worker: ChildProcess;
 
   beforeAll(async () => {
@@ -114,39 +114,47 @@ describe('capped spool, local: a task printing 20 MiB past a 1 MiB cap while no 
   });
 });
 
-describe('capped spool, local: a full disk', () => {
-  // `tiny` spools onto a 2 MiB tmpfs (mounted here: the tests run as root), under a 1 GiB cap
-  // (local spools are capped only when logs.max_spool_bytes is set): its task fills the disk, and
-  // the spooler's writes fail with ENOSPC.
+// A 2 MiB tmpfs at `<harness dir>/tiny-spool` (mounted here: the tests run as root), for an
+// executor `tiny` whose spool is there: its task fills the disk.
+const TINY_EXECUTOR = (dir: string) =>
+  `  - name: tiny\n    type: local\n    spool_dir: ${path.join(dir, 'tiny-spool')}\n`;
+const FILL_THE_DISK = `echo before; head -c ${4 * MiB} /dev/zero | tr '\\0' x; echo; echo after-the-flood`;
+
+function mountTinySpool(h: Harness): () => void {
+  const tiny = path.join(h.dir, 'tiny-spool');
+  mkdirSync(tiny);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', tiny]);
+  return () => execFileSync('umount', ['-l', tiny]);
+}
+
+// Room again: the same worker runs the next task on `tiny`.
+async function expectStillServing(h: Harness, worker: ChildProcess, full: string): Promise<void> {
+  rmSync(path.join(h.dir, 'tiny-spool', full), { recursive: true, force: true });
+  const next = (await h.cli(['run', '--executor', 'tiny', '--', 'sh', '-c', 'echo still-serving'])).stdout.trim();
+  expect((await h.cli(['wait', next])).exitCode).toBe(0);
+  expect((await h.logText(next)).stdout).toBe('still-serving\n');
+  expect(worker.exitCode).toBeNull();
+}
+
+describe('capped spool, local spoolers: a full disk', () => {
+  // Under a 1 GiB cap, through spoolers: the spooler's writes fail with ENOSPC.
   const h: Harness = createHarness({
-    extraConfig: 'logs:\n  max_spool_bytes: 1g\n',
-    extraExecutors: (dir) => `  - name: tiny\n    type: local\n    spool_dir: ${path.join(dir, 'tiny-spool')}\n`,
+    extraConfig: 'logs:\n  max_spool_bytes: 1g\n  local_spoolers: true\n',
+    extraExecutors: TINY_EXECUTOR,
   });
-  let mounted = false;
+  let unmount: (() => void) | undefined;
 
   beforeAll(() => {
-    const tiny = path.join(h.dir, 'tiny-spool');
-    mkdirSync(tiny);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', tiny]);
-    mounted = true;
+    unmount = mountTinySpool(h);
   });
   afterAll(async () => {
-    if (mounted) execFileSync('umount', ['-l', path.join(h.dir, 'tiny-spool')]);
+    unmount?.();
     await h.cleanup();
   });
 
   it('on a full disk (a 2 MiB tmpfs) the task still exits 0, its log and record say in one line what was lost, and the worker serves the next task', async () => {
     const tinyWorker = await h.startWorker('tiny');
-    const started = await h.cli([
-      'run',
-      '--executor',
-      'tiny',
-      '--',
-      'sh',
-      '-c',
-      `echo before; head -c ${4 * MiB} /dev/zero | tr '\\0' x; echo; echo after-the-flood`,
-    ]);
-    const id = started.stdout.trim();
+    const id = (await h.cli(['run', '--executor', 'tiny', '--', 'sh', '-c', FILL_THE_DISK])).stdout.trim();
     expect((await h.cli(['wait', id])).exitCode).toBe(0);
     const line = /^output spool on \S+ failed: no space left on device \(ENOSPC\) — stdout after this point was lost$/;
     const logs = await h.cli(['logs', id, '-l', '1000000']);
@@ -158,13 +166,128 @@ describe('capped spool, local: a full disk', () => {
     expect(await h.redis().hget(record, 'outcome')).toBe('completed');
     expect(await h.redis().hget(record, 'error')).toMatch(line);
     expect(tinyWorker.exitCode).toBeNull();
+    await expectStillServing(h, tinyWorker, id);
+  });
+});
 
-    // Room again: the same worker runs the next task.
-    rmSync(path.join(h.dir, 'tiny-spool', id), { recursive: true, force: true });
-    const next = (await h.cli(['run', '--executor', 'tiny', '--', 'sh', '-c', 'echo still-serving'])).stdout.trim();
-    expect((await h.cli(['wait', next])).exitCode).toBe(0);
-    expect((await h.logText(next)).stdout).toBe('still-serving\n');
-    expect(tinyWorker.exitCode).toBeNull();
+// The disk a stream's spool file takes now: its allocated blocks (a freed range is a hole).
+function allocatedBytes(dir: string, stream: 'stdout' | 'stderr' = 'stdout'): number {
+  try {
+    return statSync(path.join(dir, stream)).blocks * 512;
+  } catch {
+    return 0;
+  }
+}
+
+describe('capped spool, local without spoolers (the default): the worker following a task keeps the cap', () => {
+  const h: Harness = createHarness({ extraConfig: `logs:\n  max_spool_bytes: ${CAP}\n` });
+  let worker: ChildProcess;
+
+  beforeAll(async () => {
+    worker = await h.startWorker();
+  });
+  afterAll(() => h.cleanup());
+
+  it('a flood while no worker follows is freed down to the cap by the worker that re-attaches: the newest output after a note', async () => {
+    const gate = path.join(h.dir, `gate-${randomUUID()}`);
+    const id = (await h.cli(['run', '--executor', 'local', '--', 'sh', '-c', floodCommand(gate)])).stdout.trim();
+    await waitFor(async () => (await h.logText(id)).stdout === FIRST);
+    await stopProcess(worker);
+    const spool = path.join(h.home, 'tasks', id);
+    writeFileSync(gate, '');
+    await waitFor(async () => existsSync(path.join(spool, 'exit')));
+    // Nobody kept the cap meanwhile: the whole flood is on disk.
+    expect(allocatedBytes(spool)).toBeGreaterThanOrEqual(FLOOD_BYTES);
+
+    worker = await h.startWorker();
+    expect((await h.cli(['wait', id])).exitCode).toBe(0);
+    const kept = allocatedBytes(spool);
+    expect(kept).toBeLessThanOrEqual(CAP + 4096);
+    expect(kept).toBeGreaterThan(CAP / 2);
+    // The file keeps its size, so that offsets keep their meaning; the freed part is a hole.
+    expect(statSync(path.join(spool, 'stdout')).size).toBe(FIRST.length + FLOOD_BYTES);
+    const logs = await h.cli(['logs', id, '-l', '1000000']);
+    expect(logs.stderr).toMatch(new RegExp(`^\\[openclaw-agent\\] ${NOTE.source}\\n$`));
+    expectNewestInOrder(logs.stdout);
+    const redis = h.redis();
+    expect(Number(await redis.hget(new TaskKeys(h.prefix).record(id), 'c:stdout'))).toBe(FIRST.length + FLOOD_BYTES);
+  });
+
+  it('follows a flood live: the spool on disk stays near the cap, and the log is whole lines in order up to the last', async () => {
+    const lines = 4 * LINES;
+    const id = (
+      await h.cli([
+        'run',
+        '--executor',
+        'local',
+        '--',
+        'sh',
+        '-c',
+        `seq -f '%010.0f' 1 ${lines} | awk '{printf "%s%089d\\n", $1, 0}'`,
+      ])
+    ).stdout.trim();
+    const spool = path.join(h.home, 'tasks', id);
+    let peak = 0;
+    // Output freed while the task still wrote: the file longer than what it holds by over the cap.
+    let freedWhileRunning = false;
+    while (!existsSync(path.join(spool, 'exit'))) {
+      const allocated = allocatedBytes(spool);
+      peak = Math.max(peak, allocated);
+      const size = existsSync(path.join(spool, 'stdout')) ? statSync(path.join(spool, 'stdout')).size : 0;
+      if (size - allocated > CAP && !existsSync(path.join(spool, 'exit'))) freedWhileRunning = true;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect((await h.cli(['wait', id])).exitCode).toBe(0);
+    console.info(
+      `spool cap (local, worker-held): peak ${peak} bytes on disk for a ${CAP}-byte cap, ${lines * 100} bytes printed`,
+    );
+    expect(freedWhileRunning).toBe(true);
+    // Within the cap and a segment once the end is recorded. While it ran, how far past the cap
+    // it went depends on how often a loaded machine let the worker look (logged above).
+    expect(allocatedBytes(spool)).toBeLessThanOrEqual(SPOOL_BOUND);
+    const logs = await h.cli(['logs', id, '-l', '10000000']);
+    const numbers = logs.stdout
+      .split('\n')
+      .filter((line) => line.length === 99)
+      .map((line) => Number(line.slice(0, 10)));
+    expect(numbers.at(-1)).toBe(lines);
+    expect(numbers.every((n, i) => i === 0 || n > numbers[i - 1]!)).toBe(true);
+    // Notes of the spool's cap, and of the log's own (80 MiB is past its 32 MiB).
+    const logCap = /of earlier output was dropped here: a task's log keeps only its newest output \(logs\.max_bytes\)$/;
+    for (const note of logs.stderr.split('\n').filter(Boolean)) expect(NOTE.test(note) || logCap.test(note)).toBe(true);
+  });
+});
+
+describe('capped spool, local without spoolers (the default): a full disk', () => {
+  // The default cap, far above the 2 MiB disk: nothing is freed, the task's own writes fail.
+  const h: Harness = createHarness({ extraExecutors: TINY_EXECUTOR });
+  let unmount: (() => void) | undefined;
+
+  beforeAll(() => {
+    unmount = mountTinySpool(h);
+  });
+  afterAll(async () => {
+    unmount?.();
+    await h.cleanup();
+  });
+
+  it('on a full disk the task runs to its own end, its log and record say in one line that the disk was full, and the worker serves the next task', async () => {
+    const tinyWorker = await h.startWorker('tiny');
+    const id = (await h.cli(['run', '--executor', 'tiny', '--', 'sh', '-c', FILL_THE_DISK])).stdout.trim();
+    // Its own exit code: the last echo could not write either.
+    expect((await h.cli(['wait', id])).exitCode).toBe(1);
+    const line =
+      /^output spool on \S+ failed: the disk was full when the task ended — output the task wrote while it was full was lost$/;
+    const logs = await h.cli(['logs', id, '-l', '1000000']);
+    expect(logs.stdout.startsWith('before\nxxxx')).toBe(true);
+    const notes = logs.stderr.split('\n').filter(Boolean);
+    expect(notes).toHaveLength(1);
+    expect(notes[0]!.replace('[openclaw-agent] ', '')).toMatch(line);
+    const record = await h.redis().hgetall(new TaskKeys(h.prefix).record(id));
+    expect(record.outcome).toBe('failed');
+    expect(record.exit_code).toBe('1');
+    expect(record.error).toMatch(line);
+    await expectStillServing(h, tinyWorker, id);
   });
 });
 

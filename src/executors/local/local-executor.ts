@@ -28,7 +28,9 @@ import { runLocalScript } from './host-script.js';
 import { ProcessLauncher } from './process-launcher.js';
 import { isSameProcessAlive, readProcessStartTime } from '../process-identity.js';
 import { SpoolTail } from './spool-tail.js';
-import { parsePidFile, wrapperSpec } from '../shell/task-wrapper.js';
+import { HolePuncher } from './hole-puncher.js';
+import { parsePidFile, pidFileExitCode, wrapperSpec } from '../shell/task-wrapper.js';
+import { DEFAULT_MAX_SPOOL_BYTES } from '../shell/output-spool.js';
 import { buildTaskCommand } from '../task-command.js';
 
 /** How long to wait for the wrapper's pid file when re-attaching to a task whose worker died at spawn. */
@@ -42,6 +44,8 @@ const IDLE_POLL_MS = 250;
  * background process of the task still holds its stdout) the task ends with what was spooled.
  */
 const SPOOL_DRAIN_MS = 2000;
+/** How often the spool cap is looked at while the worker's shipping waits (see SpoolTail). */
+const CAP_CHECK_MS = 200;
 
 export interface LocalHandle {
   pid: number;
@@ -65,10 +69,16 @@ export interface LocalExecutorOptions {
    */
   heartbeat?: HostHeartbeat;
   /**
-   * The most output per stream a task's spool keeps on this host (logs.max_spool_bytes). @default
-   * uncapped: output goes straight into the spool files, with no spooler to start per task
+   * The most output per stream a task's spool keeps on this host (logs.max_spool_bytes): the
+   * worker following the task frees the oldest past it (see SpoolTail). @default 1 GiB
    */
   maxSpoolBytes?: number;
+  /**
+   * Run each task's output through spoolers (logs.local_spoolers), as on SSH hosts: the cap then
+   * holds while no worker follows the task, and a full disk does not fail the task's own writes;
+   * they cost each task's start two sh spoolers and a `dd` per stream. @default false
+   */
+  spoolers?: boolean;
 }
 
 /** What a local executor reads of hosts' heartbeats (`worker.host_heartbeat`). */
@@ -91,17 +101,21 @@ export class LocalExecutor implements Executor {
   readonly hostId: string;
   private readonly lockDurationMs: number;
   private readonly heartbeat: HostHeartbeat | undefined;
-  private readonly maxSpoolBytes: number | undefined;
+  private readonly maxSpoolBytes: number;
+  private readonly spoolers: boolean;
   private readonly log: (line: string) => void;
   /** Starts wrappers with the worker's environment, without its own settings. */
   private readonly launcher: ProcessLauncher;
+  /** Frees the oldest output of spool files past the cap (started on first use). */
+  private readonly puncher = new HolePuncher();
 
   constructor(options: LocalExecutorOptions = {}) {
     this.launcher = new ProcessLauncher(withoutOwnSecrets(process.env, options.secretEnv));
     this.hostId = options.hostId ?? resolveHostId();
     this.lockDurationMs = options.lockDurationMs ?? 30_000;
     this.heartbeat = options.heartbeat;
-    this.maxSpoolBytes = options.maxSpoolBytes;
+    this.maxSpoolBytes = options.maxSpoolBytes ?? DEFAULT_MAX_SPOOL_BYTES;
+    this.spoolers = options.spoolers ?? false;
     this.log = options.onLog ?? (() => {});
   }
 
@@ -110,9 +124,10 @@ export class LocalExecutor implements Executor {
     await this.launcher.open();
   }
 
-  /** Ends the launcher process; running tasks are not affected. */
+  /** Ends the launcher process and the hole puncher; running tasks are not affected. */
   close(): void {
     this.launcher.close();
+    this.puncher.close();
   }
 
   runScript(script: string, args: readonly string[]) {
@@ -180,7 +195,7 @@ export class LocalExecutor implements Executor {
     const argv = command.argv.map((word, index) => (index === 0 ? expandHome(word) : word));
     const spec = wrapperSpec({
       dir,
-      spoolCap: this.maxSpoolBytes,
+      spoolCap: this.spoolers ? this.maxSpoolBytes : undefined,
       workdir: cwd,
       argv,
       env: command.env,
@@ -243,9 +258,11 @@ export class LocalExecutor implements Executor {
 
   // Ships spool output into the log until the exit file appears or the process is gone.
   private async follow(ctx: ExecutionContext, handle: LocalHandle): Promise<ExecutionResult> {
-    const tail = new SpoolTail(handle.dir, ctx.record.checkpoint, this.hostId);
+    const tail = this.spoolTail(handle.dir, ctx);
     const shipper = new OutputShipper(tail, ctx.log);
     const waker = new DirectoryWaker(handle.dir);
+    // The cap is kept on every read, and by this timer while shipping waits (on Redis, say).
+    const capTimer = setInterval(() => tail.keepCapWhileIdle(), CAP_CHECK_MS);
     let termination: Promise<boolean> | undefined;
     const unsubscribe = ctx.stop.onTrip((request) => {
       termination ??= terminateGroup(handle, request.graceMs);
@@ -280,7 +297,7 @@ export class LocalExecutor implements Executor {
         }
         if (!isSameProcessAlive(handle.pid, handle.startTime)) {
           // The exit file is written before the wrapper exits; look once more, then drain.
-          exitCode = readExitCode(handle.dir);
+          exitCode = readExitCode(handle.dir, true);
           if (exitCode !== undefined) continue;
           return await finish(await this.collectWithoutProcess(ctx, handle.dir, shipper, termination !== undefined));
         }
@@ -300,10 +317,19 @@ export class LocalExecutor implements Executor {
       throw error;
     } finally {
       unsubscribe();
+      clearInterval(capTimer);
       waker.close();
       await shipper.settle();
       await tail.close();
     }
+  }
+
+  // The task's output, from its checkpoint; the worker keeps the cap where no spoolers do.
+  private spoolTail(dir: string, ctx: ExecutionContext): SpoolTail {
+    const cap = this.spoolers
+      ? undefined
+      : { maxBytes: this.maxSpoolBytes, onError: this.log, punch: this.puncher.punch.bind(this.puncher) };
+    return new SpoolTail(dir, ctx.record.checkpoint, this.hostId, cap);
   }
 
   // A spool directory without a pid file: the worker that claimed it died before the wrapper had
@@ -346,7 +372,7 @@ export class LocalExecutor implements Executor {
     existing?: OutputShipper,
     killedByUs = false,
   ): Promise<ExecutionResult> {
-    const tail = existing ? undefined : new SpoolTail(dir, ctx.record.checkpoint, this.hostId);
+    const tail = existing ? undefined : this.spoolTail(dir, ctx);
     const shipper = existing ?? new OutputShipper(tail!, ctx.log);
     try {
       while ((await shipper.ship(true)) > 0) {
@@ -356,7 +382,7 @@ export class LocalExecutor implements Executor {
       await shipper.settle();
       await tail?.close();
     }
-    const exitCode = readExitCode(dir);
+    const exitCode = readExitCode(dir, true);
     if (exitCode !== undefined) return withSpoolFailure(resultFromExitCode(exitCode), shipper.tail);
     // SIGKILL took the wrapper too, so no exit code was written: that is ours, not a loss.
     if (killedByUs) return { outcome: 'failed', exitCode: null, signal: 'SIGKILL' };
@@ -421,6 +447,7 @@ class DirectoryWaker {
       this.watcher = watch(dir, (_event, name) => {
         // Every write to a spooler's FIFO is an event of its own: only the segments count.
         if (name === 'pid' || name === 'stdin' || name === 'reserve' || name?.endsWith('.fifo')) return;
+        if (name?.includes('.kept.')) return;
         if (name === 'exit' || !name) this.exitHint = true;
         this.pending = true;
         this.wake?.();
@@ -515,17 +542,30 @@ function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
 }
 
 // Synchronous: a few bytes from a local file cost less than four trips through the thread pool.
-function readExitCode(dir: string): number | undefined {
-  let text: string;
+// A wrapper that could not write its exit file (a full disk) left the code on its pid file: looked
+// at once the exit file is there but empty (its write failed), or with `processGone`.
+function readExitCode(dir: string, processGone = false): number | undefined {
+  let text: string | undefined;
   try {
     text = readFileSync(path.join(dir, 'exit'), 'utf8');
   } catch {
-    return undefined;
+    text = undefined;
   }
   // Written in one write(2); until its newline is there it is not complete.
-  if (text === undefined || !text.endsWith('\n')) return undefined;
-  const code = Number.parseInt(text.trim(), 10);
-  return Number.isFinite(code) ? code : undefined;
+  if (text?.endsWith('\n')) {
+    const code = Number.parseInt(text.trim(), 10);
+    return Number.isFinite(code) ? code : undefined;
+  }
+  if (text === undefined && !processGone) return undefined;
+  return pidFileExitCode(readTextOr(path.join(dir, 'pid'), ''));
+}
+
+function readTextOr(file: string, fallback: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return fallback;
+  }
 }
 
 async function isDirectory(p: string): Promise<boolean> {

@@ -1,18 +1,24 @@
-// Reads a local task's stdout and stderr spool segments from its checkpoint, for shipping to the log.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+// Reads a local task's stdout and stderr spool segments from its checkpoint, for shipping to the log;
+// where the task writes its spool files itself, it keeps them within the cap by freeing the oldest.
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import type { OutputChunk } from '../../logs/log-stream.js';
 import { completeUtf8Length } from '../../logs/utf8-boundary.js';
 import {
+  keptMarkerName,
+  parseKeptMarker,
   parseSegmentName,
   segmentName,
   spoolDropNote,
   spoolFailureLine,
+  spoolFullLine,
+  spoolSegmentShape,
   type SpoolSegment,
   type SpoolStream,
 } from '../shell/output-spool.js';
+import { pidFileExitCode } from '../shell/task-wrapper.js';
 
 /**
  * The most read from one stream per call; bounds memory and the size of one log entry. A
@@ -25,6 +31,18 @@ const MAX_READ_BYTES = (1 << 20) - 1024;
  * the worker's garbage; a buffer that a read fills grows fourfold up to MAX_READ_BYTES.
  */
 const FIRST_READ_BYTES = (1 << 16) - 1024;
+/** Freed output ends on a page boundary, so that whole blocks go back to the filesystem. */
+const PAGE_BYTES = 4096;
+
+/** A cap the worker keeps on spool files the task writes itself (no spoolers: a local task). */
+export interface WorkerHeldCap {
+  /** logs.max_spool_bytes: past it and a segment's worth more, the oldest output is freed. */
+  maxBytes: number;
+  /** Frees a range of a file, which keeps its size (a HolePuncher). */
+  punch: (file: string, offset: number, length: number) => Promise<void>;
+  /** Told once when the cap cannot be kept (no `fallocate`, a filesystem without hole punching). */
+  onError?: (message: string) => void;
+}
 
 interface SpoolFile {
   stream: SpoolStream;
@@ -38,6 +56,13 @@ interface SpoolFile {
   offset: number;
   /** Whether the failure of its spool is in the log (the checkpoint's `<stream>_lost`). */
   lostNoted: boolean;
+  /**
+   * Where the kept output of a spool file the task writes itself begins: the bytes before it were
+   * freed (punched out, to read as zeros) by a worker keeping the cap. Read from the marker files.
+   */
+  kept: number;
+  /** The punch under way that frees the bytes before `kept`. */
+  punching?: Promise<void>;
 }
 
 /**
@@ -45,21 +70,37 @@ interface SpoolFile {
  * …), from byte offsets. The offsets are the checkpoint: they only move past bytes returned as
  * text (or dropped by the spool, which a system note then says), and never into the middle of a
  * UTF-8 character unless the stream is complete.
+ *
+ * Without spoolers the task writes `stdout` and `stderr` itself, and with a `WorkerHeldCap` this
+ * tail keeps them within the cap: once a file holds more than the cap and a segment (an eighth of
+ * the cap, up to 64 MiB) past what was freed before, it frees all but the newest cap bytes with
+ * `fallocate --punch-hole` — the file keeps its size and its offsets, so the task writes on and a
+ * byte offset means the same — after an empty marker file names where the kept output begins.
  */
 export class SpoolTail {
   private readonly files: SpoolFile[];
+  private cap: WorkerHeldCap | undefined;
+  private marksRead = false;
+  private reading = false;
+  /** Whether the full disk's line is in the log (the checkpoint's `disk_full`). */
+  private fullNoted: boolean;
 
   constructor(
     private readonly dir: string,
     checkpoint: Record<string, string>,
     /** The host named in the notes. @default the machine's hostname */
     private readonly host: string = hostname(),
+    /** @default none: the spoolers keep the cap, if any */
+    cap?: WorkerHeldCap,
   ) {
+    this.cap = cap;
+    this.fullNoted = checkpoint.disk_full === '1';
     this.files = (['stdout', 'stderr'] as const).map((stream) => ({
       stream,
       buffer: Buffer.allocUnsafe(FIRST_READ_BYTES),
       offset: Number(checkpoint[stream] ?? 0) || 0,
       lostNoted: checkpoint[`${stream}_lost`] === '1',
+      kept: 0,
     }));
   }
 
@@ -69,7 +110,90 @@ export class SpoolTail {
       out[f.stream] = String(f.offset);
       if (f.lostNoted) out[`${f.stream}_lost`] = '1';
     }
+    if (this.fullNoted) out.disk_full = '1';
     return out;
+  }
+
+  /**
+   * Frees the oldest output of spool files past the cap (see the class), unless a read is under
+   * way (it keeps the cap itself first). For a timer: a worker whose shipping waits on Redis still
+   * keeps the disk within the cap.
+   */
+  keepCapWhileIdle(): void {
+    if (!this.reading) this.keepCap();
+  }
+
+  // Moves each file's kept offset past what the cap allows and frees what lies before it in the
+  // background (a spawn of `fallocate` costs the worker tens of ms): reads go on from the new
+  // offset meanwhile, never into the range being freed. One punch per file at a time.
+  private keepCap(): void {
+    const cap = this.cap;
+    if (!cap) return;
+    const { block, count } = spoolSegmentShape(cap.maxBytes);
+    const allowed = cap.maxBytes + block * count;
+    for (const file of this.files) {
+      if (file.punching) continue;
+      const spool = path.join(this.dir, file.stream);
+      let size: number;
+      try {
+        size = statSync(spool).size;
+      } catch {
+        continue;
+      }
+      // A file never past the cap has no marker yet: most tasks never read the directory here.
+      if (size <= allowed) continue;
+      this.readKeptMarks();
+      if (size - file.kept <= allowed) continue;
+      const kept = Math.floor((size - cap.maxBytes) / PAGE_BYTES) * PAGE_BYTES;
+      // The marker first: a worker that takes over skips what is being freed, never reads a
+      // hole's zeros as output.
+      try {
+        closeSync(openSync(path.join(this.dir, keptMarkerName(file.stream, kept)), 'w'));
+      } catch (error) {
+        this.giveUpCap(cap, error);
+        return;
+      }
+      if (file.kept > 0) removeFile(path.join(this.dir, keptMarkerName(file.stream, file.kept)));
+      file.kept = kept;
+      // From the start each time: a range a worker that died left unfreed goes too (a hole costs
+      // nothing to punch again).
+      file.punching = cap
+        .punch(spool, 0, kept)
+        .catch((error: unknown) => this.giveUpCap(cap, error))
+        .finally(() => (file.punching = undefined));
+    }
+  }
+
+  // The cap cannot be kept here (no `fallocate`, a filesystem without hole punching): output stays
+  // whole on disk from now on, as with no cap; what was skipped is in the log's notes already.
+  private giveUpCap(cap: WorkerHeldCap, error: unknown): void {
+    if (this.cap !== cap) return;
+    this.cap = undefined;
+    cap.onError?.(`spool cap not kept for ${this.dir}: ${(error as Error).message}`);
+  }
+
+  // The kept markers a worker before this one left (a re-attach), read once.
+  private readKeptMarks(): void {
+    if (this.marksRead) return;
+    this.marksRead = true;
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch {
+      return;
+    }
+    for (const file of this.files) keptFromNames(file, names);
+  }
+
+  // The exit code on the pid file: the wrapper found no room for its exit file.
+  private diskWasFull(): boolean {
+    let text: string;
+    try {
+      text = readFileSync(path.join(this.dir, 'pid'), 'utf8');
+    } catch {
+      return false;
+    }
+    return pidFileExitCode(text) !== undefined;
   }
 
   /**
@@ -83,6 +207,7 @@ export class SpoolTail {
 
   /** The line for the task's record when a spool failed, once its note is in the log. */
   failureLine(): string | undefined {
+    if (this.fullNoted) return spoolFullLine(this.host);
     const file = this.files.find((f) => f.lostNoted);
     if (!file) return undefined;
     const end = this.endOf(file.stream);
@@ -98,6 +223,16 @@ export class SpoolTail {
    * reads into the other buffers. So the caller may ship one read while it makes the next.
    */
   async read(complete: boolean): Promise<{ chunks: OutputChunk[]; bytes: number; more: boolean }> {
+    this.reading = true;
+    try {
+      this.keepCap();
+      return await this.readFiles(complete);
+    } finally {
+      this.reading = false;
+    }
+  }
+
+  private async readFiles(complete: boolean): Promise<{ chunks: OutputChunk[]; bytes: number; more: boolean }> {
     const chunks: OutputChunk[] = [];
     const used: { file: SpoolFile; full: boolean }[] = [];
     let bytes = 0;
@@ -138,6 +273,12 @@ export class SpoolTail {
         }
       }
     }
+    if (complete && !more && !this.fullNoted && this.diskWasFull()) {
+      this.fullNoted = true;
+      const text = `${spoolFullLine(this.host)}\n`;
+      chunks.push({ stream: 'system', text });
+      bytes += text.length;
+    }
     // More is waiting: the next read goes to the other buffers (a full one grows fourfold) while
     // these chunks are shipped. Both stay allocated, so a flood reuses the same memory.
     if (more) for (const { file, full } of used) swapBuffers(file, full);
@@ -153,6 +294,11 @@ export class SpoolTail {
       if (!found) return { dropped, read };
       dropped = found.dropped;
       if (!(await this.openSegment(file, found.segment))) return { dropped, read };
+    }
+    // Freed output (a hole) is skipped, and said to be dropped.
+    if (file.segment!.start === 0 && file.offset < file.kept) {
+      dropped += file.kept - file.offset;
+      file.offset = file.kept;
     }
     while (read < file.buffer.length) {
       const segment = file.segment!;
@@ -190,6 +336,8 @@ export class SpoolTail {
     } catch {
       return undefined;
     }
+    // Where a worker keeping the cap (of whatever size) freed this file up to: read with the names.
+    keptFromNames(file, names);
     const segments = names
       .map((name) => parseSegmentName(file.stream, name))
       .filter((s): s is SpoolSegment => s !== undefined)
@@ -222,9 +370,30 @@ export class SpoolTail {
     }
   }
 
+  /**
+   * Closes the files, once the frees under way are done and what the cap allows now is freed too:
+   * a task's spool is within the cap once its end is recorded.
+   */
   async close(): Promise<void> {
+    const punches = () => Promise.all(this.files.map(async (f) => f.punching));
+    await punches();
+    this.keepCap();
+    await punches();
     await Promise.all(this.files.map(async (f) => f.segment?.handle.close()));
     for (const f of this.files) f.segment = undefined;
+  }
+}
+
+// Moves a file's kept offset to the furthest its marker files name.
+function keptFromNames(file: SpoolFile, names: readonly string[]): void {
+  for (const name of names) file.kept = Math.max(file.kept, parseKeptMarker(file.stream, name) ?? 0);
+}
+
+function removeFile(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch {
+    // gone already
   }
 }
 

@@ -63,6 +63,9 @@ oca_spool_start() {
 }
 `;
 
+/** The default of logs.max_spool_bytes, on local and SSH hosts alike. */
+export const DEFAULT_MAX_SPOOL_BYTES = 1024 ** 3;
+
 /** The most one segment holds: the spool on disk stays within its cap and one segment. */
 const MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
 /**
@@ -119,6 +122,30 @@ const REASONS: Record<string, string> = {
 /** The log's note for output the spool dropped before it was shipped (the wording of the log's own cap). */
 export function spoolDropNote(bytes: number, host: string): string {
   return `${formatDroppedBytes(bytes)} of earlier output was dropped here: the spool on ${host} keeps only a task's newest output (logs.max_spool_bytes)\n`;
+}
+
+/**
+ * A spool without spoolers (a local task's `stdout` written straight by the task) whose oldest
+ * output the worker freed keeps an empty marker file, `stdout.kept.<offset>`: the bytes before that
+ * offset are a hole now, to be skipped, not read (they read as zeros).
+ */
+export function keptMarkerName(stream: SpoolStream, offset: number): string {
+  return `${stream}.kept.${offset}`;
+}
+
+/** The offset a kept-marker file names, for `stream`; undefined for any other name. */
+export function parseKeptMarker(stream: SpoolStream, name: string): number | undefined {
+  const match = /^(stdout|stderr)\.kept\.(\d+)$/.exec(name);
+  return match && match[1] === stream ? Number(match[2]) : undefined;
+}
+
+/**
+ * The line a task's log and record get when its wrapper could not write the exit file (it put the
+ * code on its pid file instead): the spool's disk was full, and a task writing its output straight
+ * into the spool had its writes fail meanwhile.
+ */
+export function spoolFullLine(host: string): string {
+  return `output spool on ${host} failed: the disk was full when the task ended — output the task wrote while it was full was lost`;
 }
 
 /** The one line a task's log and record get when its spool could no longer be written. */

@@ -31,7 +31,13 @@ import {
   type ReadRange,
 } from './remote-scripts.js';
 import { shellQuote } from '../shell/quote.js';
-import { spoolDropNote, spoolFailureLine, segmentName, type SpoolStream } from '../shell/output-spool.js';
+import {
+  DEFAULT_MAX_SPOOL_BYTES,
+  spoolDropNote,
+  spoolFailureLine,
+  segmentName,
+  type SpoolStream,
+} from '../shell/output-spool.js';
 import { SshConnection, SshError } from './ssh-connection.js';
 
 /** Where remote tasks keep their directories unless `spool_dir` says otherwise. */
@@ -49,8 +55,6 @@ const PID_FILE_DEADLINE_MS = 60_000;
  * background process of the task still holds its stdout) the task ends with what was spooled.
  */
 const SPOOL_DRAIN_MS = 2000;
-/** The default of logs.max_spool_bytes. */
-const DEFAULT_MAX_SPOOL_BYTES = 1024 ** 3;
 /** Reconnect back-off after a failed poll, doubling up to the cap. */
 const RETRY_FIRST_MS = 500;
 const RETRY_MAX_MS = 30_000;
