@@ -24,6 +24,7 @@ import {
   type ApiSchedule,
   type ApiTask,
 } from './contract.js';
+import { exchange } from './http-request.js';
 import { isLoopbackHost } from './loopback-host.js';
 import { readServerSentEvents, toLogEntry } from './sse.js';
 
@@ -187,14 +188,14 @@ export function createClient(options: ApiClientOptions): ApiClient {
   };
 
   async function send(method: string, path: string, body?: unknown): Promise<string> {
-    const response = await fetch(base + path, {
+    const response = await exchange(
+      base + path,
       method,
-      headers: await headers(body === undefined ? {} : { 'content-type': 'application/json' }),
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    if (!response.ok) throw new ApiError(response.status, errorMessage(response.status, text), path);
-    return text;
+      await headers(body === undefined ? {} : { 'content-type': 'application/json' }),
+      body === undefined ? undefined : JSON.stringify(body),
+    );
+    if (!response.ok) throw new ApiError(response.status, errorMessage(response.status, response.text), path);
+    return response.text;
   }
 
   async function call<T>(schema: z.ZodType<T>, method: string, path: string, body?: unknown): Promise<T> {
@@ -207,10 +208,9 @@ export function createClient(options: ApiClientOptions): ApiClient {
   const create = (body: ApiCreateTaskBody) => call(ApiCreatedTaskSchema, 'POST', '/api/tasks', body);
 
   async function tail(id: string, lines: number): Promise<string> {
-    const response = await fetch(`${base}${taskPath(id)}/logs?tail=${lines}`, { headers: await headers() });
-    const text = await response.text();
-    if (!response.ok) throw new ApiError(response.status, errorMessage(response.status, text));
-    return text;
+    const response = await exchange(`${base}${taskPath(id)}/logs?tail=${lines}`, 'GET', await headers(), undefined);
+    if (!response.ok) throw new ApiError(response.status, errorMessage(response.status, response.text));
+    return response.text;
   }
 
   function logs(id: string, options?: { tail?: number }): Promise<string>;

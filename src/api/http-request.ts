@@ -1,0 +1,62 @@
+// One small HTTP exchange of the API client (a JSON body out, the whole answer back) over node:http.
+import http, { type IncomingMessage } from 'node:http';
+import https from 'node:https';
+
+/** An answer read whole: its status and its body as text. */
+export interface HttpAnswer {
+  status: number;
+  ok: boolean;
+  text: string;
+}
+
+/**
+ * Sends one request and reads its whole answer, as `fetch` and `response.text()` would, for a
+ * fraction of their cost: node:http's keep-alive agent, no web streams, no Request or Response
+ * objects (on a 2-core VM the POST of a task reached the dashboard ~0.4 ms sooner, and its answer
+ * was read ~0.3 ms sooner). A URL node:http does not take as fetch would (with credentials, or
+ * another protocol) and a redirect go through `fetch` itself, which follows it as before. Network
+ * failures reject as fetch's do: a TypeError "fetch failed" whose `cause` is the error.
+ */
+export async function exchange(
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+): Promise<HttpAnswer> {
+  const target = new URL(url);
+  const plain = target.protocol === 'http:' || target.protocol === 'https:';
+  if (!plain || target.username !== '' || target.password !== '') return exchangeByFetch(url, method, headers, body);
+  const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const failed = (error: unknown) => reject(new TypeError('fetch failed', { cause: error }));
+    const send = target.protocol === 'https:' ? https.request : http.request;
+    const request = send(
+      target,
+      {
+        method,
+        headers: body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+      },
+      (response: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.once('error', failed);
+        response.once('end', () =>
+          resolve({ status: response.statusCode ?? 0, text: new TextDecoder().decode(Buffer.concat(chunks)) }),
+        );
+      },
+    );
+    request.once('error', failed);
+    request.end(body);
+  });
+  if (answer.status >= 300 && answer.status < 400) return exchangeByFetch(url, method, headers, body);
+  return { ...answer, ok: answer.status >= 200 && answer.status < 300 };
+}
+
+async function exchangeByFetch(
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+): Promise<HttpAnswer> {
+  const response = await fetch(url, { method, headers, body });
+  return { status: response.status, ok: response.ok, text: await response.text() };
+}

@@ -1,0 +1,98 @@
+// The API client's HTTP exchange answers and fails as fetch does, against a real local server.
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { exchange } from '../../src/api/http-request.js';
+import { freePort } from '../../src/index.js';
+
+interface Seen {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+let server: Server | undefined;
+
+afterEach(async () => {
+  await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+  server = undefined;
+});
+
+// A server that records each request and answers with what `answer` says.
+async function serve(
+  answer: (seen: Seen) => { status: number; headers?: Record<string, string>; body?: Buffer | string },
+) {
+  const seen: Seen[] = [];
+  server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const one = {
+        method: request.method!,
+        url: request.url!,
+        headers: request.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
+      seen.push(one);
+      const { status, headers = {}, body = '' } = answer(one);
+      response.writeHead(status, headers).end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  return { seen, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+describe('exchange', () => {
+  it('sends the method, headers and JSON body, and reads the answer as fetch would', async () => {
+    const { seen, base } = await serve(() => ({
+      status: 201,
+      headers: { 'content-type': 'application/json' },
+      body: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"name":"café"}')]),
+    }));
+    const body = JSON.stringify({ argv: ['echo', 'é'] });
+    const headers = { authorization: 'Bearer secret', 'content-type': 'application/json' };
+    const ours = await exchange(`${base}/api/tasks`, 'POST', headers, body);
+    const theirs = await fetch(`${base}/api/tasks`, { method: 'POST', headers, body });
+    expect(ours).toEqual({ status: 201, ok: true, text: await theirs.text() });
+    expect(ours.text).toBe('{"name":"café"}');
+    for (const request of seen) {
+      expect(request).toMatchObject({ method: 'POST', url: '/api/tasks', body });
+      expect(request.headers).toMatchObject({
+        authorization: 'Bearer secret',
+        'content-type': 'application/json',
+        'content-length': String(Buffer.byteLength(body)),
+      });
+    }
+  });
+
+  it('answers a refusal with its status and body, not ok', async () => {
+    const { base } = await serve(() => ({ status: 404, body: '{"error":"no task"}' }));
+    expect(await exchange(`${base}/api/tasks/abc`, 'DELETE', {}, undefined)).toEqual({
+      status: 404,
+      ok: false,
+      text: '{"error":"no task"}',
+    });
+  });
+
+  it('follows a redirect as fetch does', async () => {
+    const { seen, base } = await serve(({ url }) =>
+      url === '/old' ? { status: 307, headers: { location: '/new' } } : { status: 200, body: 'moved' },
+    );
+    expect(await exchange(`${base}/old`, 'POST', { 'content-type': 'application/json' }, '{}')).toEqual({
+      status: 200,
+      ok: true,
+      text: 'moved',
+    });
+    expect(seen.at(-1)).toMatchObject({ method: 'POST', url: '/new', body: '{}' });
+  });
+
+  it('fails as fetch does when nothing listens: a TypeError whose cause says why', async () => {
+    const url = `http://127.0.0.1:${await freePort()}/api/tasks`;
+    const theirs = await fetch(url).catch((error: unknown) => error);
+    const ours = await exchange(url, 'GET', {}, undefined).catch((error: unknown) => error);
+    expect(ours).toBeInstanceOf(TypeError);
+    expect(ours).toMatchObject({ message: (theirs as Error).message, cause: { code: 'ECONNREFUSED' } });
+    expect(theirs).toMatchObject({ cause: { code: 'ECONNREFUSED' } });
+  });
+});
