@@ -14,8 +14,9 @@ export interface HttpAnswer {
  * fraction of their cost: node:http's keep-alive agent, no web streams, no Request or Response
  * objects (on a 2-core VM the POST of a task reached the dashboard ~0.4 ms sooner, and its answer
  * was read ~0.3 ms sooner). A URL node:http does not take as fetch would (with credentials, or
- * another protocol) and a redirect go through `fetch` itself, which follows it as before. Network
- * failures reject as fetch's do: a TypeError "fetch failed" whose `cause` is the error.
+ * another protocol) goes through `fetch` itself, as does a GET that was redirected; any other
+ * redirected request is answered as refused, not sent again. Network failures reject as fetch's
+ * do: a TypeError "fetch failed" whose `cause` is the error.
  */
 export async function exchange(
   url: string,
@@ -26,7 +27,7 @@ export async function exchange(
   const target = new URL(url);
   const plain = target.protocol === 'http:' || target.protocol === 'https:';
   if (!plain || target.username !== '' || target.password !== '') return exchangeByFetch(url, method, headers, body);
-  const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+  const answer = await new Promise<{ status: number; text: string; location?: string }>((resolve, reject) => {
     const failed = (error: unknown) => reject(new TypeError('fetch failed', { cause: error }));
     const send = target.protocol === 'https:' ? https.request : http.request;
     const request = send(
@@ -40,15 +41,26 @@ export async function exchange(
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
         response.once('error', failed);
         response.once('end', () =>
-          resolve({ status: response.statusCode ?? 0, text: new TextDecoder().decode(Buffer.concat(chunks)) }),
+          resolve({
+            status: response.statusCode ?? 0,
+            text: new TextDecoder().decode(Buffer.concat(chunks)),
+            location: response.headers.location,
+          }),
         );
       },
     );
     request.once('error', failed);
     request.end(body);
   });
-  if (answer.status >= 300 && answer.status < 400) return exchangeByFetch(url, method, headers, body);
-  return { ...answer, ok: answer.status >= 200 && answer.status < 300 };
+  const { status, text, location } = answer;
+  if (status >= 300 && status < 400 && location !== undefined) {
+    // A read is asked again of fetch, which follows the redirect (and keeps the token from another
+    // origin). A write is not sent twice: it may have been done before the redirect.
+    if (method === 'GET' || method === 'HEAD') return exchangeByFetch(url, method, headers, body);
+    const to = new URL(location, target).href;
+    return { status, ok: false, text: `redirected to ${to}; not sent again there: use that address` };
+  }
+  return { status, text, ok: status >= 200 && status < 300 };
 }
 
 async function exchangeByFetch(

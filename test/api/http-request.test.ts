@@ -75,16 +75,25 @@ describe('exchange', () => {
     });
   });
 
-  it('follows a redirect as fetch does', async () => {
+  it('follows the redirect of a read as fetch does', async () => {
     const { seen, base } = await serve(({ url }) =>
       url === '/old' ? { status: 307, headers: { location: '/new' } } : { status: 200, body: 'moved' },
     );
-    expect(await exchange(`${base}/old`, 'POST', { 'content-type': 'application/json' }, '{}')).toEqual({
-      status: 200,
-      ok: true,
-      text: 'moved',
+    expect(await exchange(`${base}/old`, 'GET', {}, undefined)).toEqual({ status: 200, ok: true, text: 'moved' });
+    expect(seen.at(-1)).toMatchObject({ method: 'GET', url: '/new' });
+  });
+
+  it('does not send a write again where it was redirected: refused, naming where', async () => {
+    const { seen, base } = await serve(({ url }) =>
+      url === '/api/tasks' ? { status: 308, headers: { location: '/v2/tasks' } } : { status: 201, body: '{}' },
+    );
+    const answer = await exchange(`${base}/api/tasks`, 'POST', { 'content-type': 'application/json' }, '{}');
+    expect(answer).toEqual({
+      status: 308,
+      ok: false,
+      text: `redirected to ${base}/v2/tasks; not sent again there: use that address`,
     });
-    expect(seen.at(-1)).toMatchObject({ method: 'POST', url: '/new', body: '{}' });
+    expect(seen.map((s) => s.url)).toEqual(['/api/tasks']);
   });
 
   it('fails as fetch does when nothing listens: a TypeError whose cause says why', async () => {
