@@ -16,22 +16,42 @@ interface Pending {
  */
 export class HolePuncher {
   private shell: Shell | undefined;
+  private closed = false;
+  /** Why this host cannot punch holes (no `fallocate`, a filesystem without it), once seen. */
+  unsupported: string | undefined;
 
   punch(file: string, offset: number, length: number): Promise<void> {
+    if (this.closed) return Promise.reject(new PuncherClosedError());
     const shell = (this.shell ??= startShell(() => {
       if (this.shell === shell) this.shell = undefined;
     }));
-    return new Promise((resolve, reject) => {
-      shell.pending.push({ resolve, reject });
+    return new Promise<void>((resolve, reject) => {
+      shell.pending.push({
+        // Once closed, every punch asked for before says so, whether or not it got done.
+        resolve: () => (this.closed ? reject(new PuncherClosedError()) : resolve()),
+        reject: (error) => {
+          if (this.closed) return reject(new PuncherClosedError());
+          if (/not supported|not found/i.test(error.message)) this.unsupported = error.message;
+          reject(error);
+        },
+      });
       const args = ['fallocate', '--punch-hole', '--offset', String(offset), '--length', String(length), '--', file];
       shell.process.stdin.write(`${shellJoin(args)} 2>&1 </dev/null; echo "oca-done $?"\n`);
     });
   }
 
-  /** Ends the shell; punches still waiting fail. */
+  /** Ends the shell; punches still waiting, and any asked for later, fail with PuncherClosedError. */
   close(): void {
+    this.closed = true;
     this.shell?.process.kill();
     this.shell = undefined;
+  }
+}
+
+/** A punch that did not happen because the worker is shutting down: no reason to give up a cap. */
+export class PuncherClosedError extends Error {
+  constructor() {
+    super('the worker is shutting down');
   }
 }
 

@@ -1,5 +1,6 @@
 // The `local` executor: runs tasks detached on this host and ships their spool files into the log,
 // re-attaching after a worker restart.
+import { describeError } from '../../errors.js';
 import { existsSync, mkdirSync, readFileSync, watch, type FSWatcher } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
@@ -261,8 +262,7 @@ export class LocalExecutor implements Executor {
     const tail = this.spoolTail(handle.dir, ctx);
     const shipper = new OutputShipper(tail, ctx.log);
     const waker = new DirectoryWaker(handle.dir);
-    // The cap is kept on every read, and by this timer while shipping waits (on Redis, say).
-    const capTimer = setInterval(() => tail.keepCapWhileIdle(), CAP_CHECK_MS);
+    let capTimer: NodeJS.Timeout | undefined;
     let termination: Promise<boolean> | undefined;
     const unsubscribe = ctx.stop.onTrip((request) => {
       termination ??= terminateGroup(handle, request.graceMs);
@@ -273,6 +273,14 @@ export class LocalExecutor implements Executor {
       return stopped ? { ...result, stopped } : result;
     };
     try {
+      // The cap is kept on every read, and by this timer while shipping waits (on Redis, say).
+      capTimer = setInterval(() => {
+        try {
+          tail.keepCapWhileIdle();
+        } catch (error) {
+          this.log(`task ${ctx.taskId}: keeping its spool cap failed: ${describeError(error)}`);
+        }
+      }, CAP_CHECK_MS);
       let exitCode: number | undefined;
       // The exit file is read at first, when inotify saw it change, and after a quiet interval:
       // not on every wake-up (a short task's directory changes five times).
@@ -289,8 +297,7 @@ export class LocalExecutor implements Executor {
           lookForExit = waker.takeExitHint();
           continue;
         }
-        if (exitCode !== undefined && complete)
-          return await finish(withSpoolFailure(resultFromExitCode(exitCode), tail));
+        if (exitCode !== undefined && complete) return await finish(await endedRun(exitCode, tail));
         if (exitCode !== undefined) {
           await waker.wait(Math.min(IDLE_POLL_MS, SPOOL_DRAIN_MS - (Date.now() - exitSeenAt!)), ctx.signal);
           continue;
@@ -324,11 +331,15 @@ export class LocalExecutor implements Executor {
     }
   }
 
-  // The task's output, from its checkpoint; the worker keeps the cap where no spoolers do.
+  // The task's output, from its checkpoint. The worker keeps the cap where no spoolers do: decided
+  // by the directory, as the task was started (a spooler's FIFO not made yet is harmless: a
+  // spooler's segment never holds more than the cap). Not on a host that cannot punch holes.
   private spoolTail(dir: string, ctx: ExecutionContext): SpoolTail {
-    const cap = this.spoolers
-      ? undefined
-      : { maxBytes: this.maxSpoolBytes, onError: this.log, punch: this.puncher.punch.bind(this.puncher) };
+    const spooled = existsSync(path.join(dir, 'stdout.fifo'));
+    const cap =
+      spooled || this.puncher.unsupported !== undefined
+        ? undefined
+        : { maxBytes: this.maxSpoolBytes, onError: this.log, punch: this.puncher.punch.bind(this.puncher) };
     return new SpoolTail(dir, ctx.record.checkpoint, this.hostId, cap);
   }
 
@@ -383,7 +394,7 @@ export class LocalExecutor implements Executor {
       await tail?.close();
     }
     const exitCode = readExitCode(dir, true);
-    if (exitCode !== undefined) return withSpoolFailure(resultFromExitCode(exitCode), shipper.tail);
+    if (exitCode !== undefined) return endedRun(exitCode, shipper.tail);
     // SIGKILL took the wrapper too, so no exit code was written: that is ours, not a loss.
     if (killedByUs) return { outcome: 'failed', exitCode: null, signal: 'SIGKILL' };
     const error =
@@ -525,8 +536,11 @@ export async function terminateGroup(handle: LocalHandle, graceMs: number): Prom
   return true;
 }
 
-// A run whose spool failed carries its line in the record, as its log does.
-function withSpoolFailure(result: ExecutionResult, tail: SpoolTail): ExecutionResult {
+// The run's result once its output is all read: its spool freed down to the cap, and a spool
+// failure's line in the record, as in its log.
+async function endedRun(exitCode: number, tail: SpoolTail): Promise<ExecutionResult> {
+  await tail.settleCap();
+  const result = resultFromExitCode(exitCode);
   const line = tail.failureLine();
   return line && !result.error ? { ...result, error: line } : result;
 }

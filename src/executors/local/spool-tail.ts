@@ -1,6 +1,6 @@
 // Reads a local task's stdout and stderr spool segments from its checkpoint, for shipping to the log;
 // where the task writes its spool files itself, it keeps them within the cap by freeing the oldest.
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -19,6 +19,7 @@ import {
   type SpoolStream,
 } from '../shell/output-spool.js';
 import { pidFileExitCode } from '../shell/task-wrapper.js';
+import { PuncherClosedError } from './hole-puncher.js';
 
 /**
  * The most read from one stream per call; bounds memory and the size of one log entry. A
@@ -33,6 +34,12 @@ const MAX_READ_BYTES = (1 << 20) - 1024;
 const FIRST_READ_BYTES = (1 << 16) - 1024;
 /** Freed output ends on a page boundary, so that whole blocks go back to the filesystem. */
 const PAGE_BYTES = 4096;
+/** No spool file is freed before it holds the smallest cap (logs.max_spool_bytes: 1m) and a segment. */
+const NEVER_FREED_BELOW = (() => {
+  const smallest = 1024 * 1024;
+  const { block, count } = spoolSegmentShape(smallest);
+  return smallest + block * count;
+})();
 
 /** A cap the worker keeps on spool files the task writes itself (no spoolers: a local task). */
 export interface WorkerHeldCap {
@@ -169,19 +176,16 @@ export class SpoolTail {
   private giveUpCap(cap: WorkerHeldCap, error: unknown): void {
     if (this.cap !== cap) return;
     this.cap = undefined;
-    cap.onError?.(`spool cap not kept for ${this.dir}: ${(error as Error).message}`);
+    // A worker shutting down says nothing: the next one keeps the cap.
+    if (!(error instanceof PuncherClosedError))
+      cap.onError?.(`spool cap not kept for ${this.dir}: ${(error as Error).message}`);
   }
 
   // The kept markers a worker before this one left (a re-attach), read once.
   private readKeptMarks(): void {
     if (this.marksRead) return;
     this.marksRead = true;
-    let names: string[];
-    try {
-      names = readdirSync(this.dir);
-    } catch {
-      return;
-    }
+    const names = this.names();
     for (const file of this.files) keptFromNames(file, names);
   }
 
@@ -324,7 +328,32 @@ export class SpoolTail {
       dropped += found.dropped;
       if (!(await this.openSegment(file, found.segment))) break;
     }
+    // Another follower of this task (a worker that the stalled check replaced, still following)
+    // may have freed output while this read ran. Its marker comes before its punch, so a marker
+    // past where this read began, looked for after the read, covers every byte that may have
+    // read as zeros: those are dropped. No file is freed before it holds the smallest cap and
+    // a segment, so most tasks never look.
+    const segment = file.segment!;
+    if (read > 0 && segment.start === 0 && fstatSync(segment.handle.fd).size > NEVER_FREED_BELOW) {
+      keptFromNames(file, this.names());
+      if (file.kept > file.offset) {
+        // All of it, and on to the marker (one note for the whole gap); or the part below it.
+        const gone = file.kept - file.offset;
+        if (gone < read) file.buffer.copyWithin(0, gone, read);
+        read = Math.max(0, read - gone);
+        dropped += gone;
+        file.offset = file.kept;
+      }
+    }
     return { dropped, read };
+  }
+
+  private names(): string[] {
+    try {
+      return readdirSync(this.dir);
+    } catch {
+      return [];
+    }
   }
 
   // The segment holding the stream's offset, or the oldest kept when the offset was dropped
@@ -371,14 +400,22 @@ export class SpoolTail {
   }
 
   /**
-   * Closes the files, once the frees under way are done and what the cap allows now is freed too:
-   * a task's spool is within the cap once its end is recorded.
+   * Frees what the cap allows now and waits for it: once a task has ended and its output is read,
+   * so that its spool is within the cap when its end is recorded.
    */
-  async close(): Promise<void> {
-    const punches = () => Promise.all(this.files.map(async (f) => f.punching));
-    await punches();
+  async settleCap(): Promise<void> {
+    await this.punches();
     this.keepCap();
-    await punches();
+    await this.punches();
+  }
+
+  private punches(): Promise<unknown> {
+    return Promise.all(this.files.map(async (f) => f.punching));
+  }
+
+  /** Closes the files, once the frees under way are done. */
+  async close(): Promise<void> {
+    await this.punches();
     await Promise.all(this.files.map(async (f) => f.segment?.handle.close()));
     for (const f of this.files) f.segment = undefined;
   }

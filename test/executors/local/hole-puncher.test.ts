@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { HolePuncher } from '../../../src/executors/local/hole-puncher.js';
+import { HolePuncher, PuncherClosedError } from '../../../src/executors/local/hole-puncher.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'oca-punch-'));
 const puncher = new HolePuncher();
@@ -40,13 +40,32 @@ describe('HolePuncher', () => {
     expect(statSync(good).blocks).toBeLessThan(64);
   });
 
-  it('fails what waits when it is closed, and starts a new shell for the next punch', async () => {
+  it('remembers that this host cannot punch holes (no fallocate on the PATH)', async () => {
+    const path0 = process.env.PATH;
+    const bare = new HolePuncher();
+    process.env.PATH = dir;
+    try {
+      const file = path.join(dir, 'kept-whole');
+      writeFileSync(file, Buffer.alloc(MiB, 'w'));
+      await expect(bare.punch(file, 0, MiB)).rejects.toThrow(/fallocate: not found/);
+      expect(bare.unsupported).toMatch(/not found/);
+      expect(readFileSync(file).every((b) => b === 0x77)).toBe(true);
+    } finally {
+      process.env.PATH = path0;
+      bare.close();
+    }
+    expect(puncher.unsupported).toBeUndefined();
+  });
+
+  it('fails what waits when it is closed, and every punch after, as a shutdown', async () => {
     const file = path.join(dir, 'again');
     writeFileSync(file, Buffer.alloc(MiB, 'z'));
     const waiting = puncher.punch(file, 0, MiB);
     puncher.close();
-    await expect(waiting).rejects.toThrow('the shell that runs fallocate ended');
-    await puncher.punch(file, 0, MiB);
-    expect(statSync(file).blocks).toBeLessThan(64);
+    await expect(waiting).rejects.toBeInstanceOf(PuncherClosedError);
+    const later = path.join(dir, 'later');
+    writeFileSync(later, Buffer.alloc(MiB, 'z'));
+    await expect(puncher.punch(later, 0, MiB)).rejects.toBeInstanceOf(PuncherClosedError);
+    expect(readFileSync(later).every((b) => b === 0x7a)).toBe(true);
   });
 });
