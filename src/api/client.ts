@@ -110,6 +110,8 @@ function errorCodeOf(status: number, path: string): ErrorCode {
   if (status === 409) return 'AMBIGUOUS_TASK_ID';
   if (status === 503) return 'REDIS_UNREACHABLE';
   if (status >= 400 && status < 500) return status === 400 ? 'INVALID_INPUT' : 'USAGE';
+  // A write redirected elsewhere (a proxy's doing): the address the client was given is the fix.
+  if (status >= 300 && status < 400) return 'USAGE';
   return 'INTERNAL';
 }
 

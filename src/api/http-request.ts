@@ -2,6 +2,10 @@
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 
+/** How long a connection may take to open, and an exchange stay silent: fetch's own limits. */
+const CONNECT_TIMEOUT_MS = 10_000;
+const IDLE_TIMEOUT_MS = 300_000;
+
 /** An answer read whole: its status and its body as text. */
 export interface HttpAnswer {
   status: number;
@@ -23,6 +27,8 @@ export async function exchange(
   method: string,
   headers: Record<string, string>,
   body: string | undefined,
+  /** @default fetch's: 10 s to connect, 300 s of silence */
+  limits: { connectMs: number; idleMs: number } = { connectMs: CONNECT_TIMEOUT_MS, idleMs: IDLE_TIMEOUT_MS },
 ): Promise<HttpAnswer> {
   const target = new URL(url);
   const plain = target.protocol === 'http:' || target.protocol === 'https:';
@@ -50,6 +56,19 @@ export async function exchange(
       },
     );
     request.once('error', failed);
+    // fetch's (undici's) limits: a connection made within 10 s, no silence longer than 300 s.
+    request.setTimeout(limits.idleMs, () =>
+      request.destroy(new Error(`no answer for ${limits.idleMs / 1000} s (ETIMEDOUT)`)),
+    );
+    request.once('socket', (socket) => {
+      if (!socket.connecting) return;
+      const timer = setTimeout(
+        () => request.destroy(new Error(`could not connect within ${limits.connectMs / 1000} s (ETIMEDOUT)`)),
+        limits.connectMs,
+      );
+      socket.once('connect', () => clearTimeout(timer));
+      request.once('close', () => clearTimeout(timer));
+    });
     request.end(body);
   });
   const { status, text, location } = answer;

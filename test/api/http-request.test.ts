@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { exchange } from '../../src/api/http-request.js';
-import { freePort } from '../../src/index.js';
+import { ApiError, createClient, freePort } from '../../src/index.js';
 
 interface Seen {
   method: string;
@@ -96,6 +96,21 @@ describe('exchange', () => {
     expect(seen.map((s) => s.url)).toEqual(['/api/tasks']);
   });
 
+  it("makes the client's redirected write a usage error that says where to point it", async () => {
+    const { seen, base } = await serve(() => ({
+      status: 301,
+      headers: { location: 'https://dash.example/api/tasks' },
+    }));
+    const api = createClient({ url: base, token: 't' });
+    const failed = await api.run({ cmd: 'true', executor: 'local' }).catch((error: unknown) => error);
+    expect(failed).toBeInstanceOf(ApiError);
+    expect(failed).toMatchObject({
+      code: 'USAGE',
+      message: 'HTTP 301: redirected to https://dash.example/api/tasks; not sent again there: use that address',
+    });
+    expect(seen).toHaveLength(1);
+  });
+
   it('fails as fetch does when nothing listens: a TypeError whose cause says why', async () => {
     const url = `http://127.0.0.1:${await freePort()}/api/tasks`;
     const theirs = await fetch(url).catch((error: unknown) => error);
@@ -103,5 +118,20 @@ describe('exchange', () => {
     expect(ours).toBeInstanceOf(TypeError);
     expect(ours).toMatchObject({ message: (theirs as Error).message, cause: { code: 'ECONNREFUSED' } });
     expect(theirs).toMatchObject({ cause: { code: 'ECONNREFUSED' } });
+  });
+
+  it('gives up on a server that never answers, as fetch does after its own (longer) limit', async () => {
+    const { seen, base } = await serve(() => ({ status: 0 }));
+    // A server that takes the request and says nothing.
+    server!.removeAllListeners('request');
+    server!.on('request', (request: IncomingMessage) =>
+      seen.push({ method: request.method!, url: request.url!, headers: request.headers, body: '' }),
+    );
+    const failed = await exchange(`${base}/api/tasks`, 'GET', {}, undefined, { connectMs: 10_000, idleMs: 200 }).catch(
+      (error: unknown) => error,
+    );
+    expect(failed).toBeInstanceOf(TypeError);
+    expect(failed).toMatchObject({ message: 'fetch failed', cause: { message: 'no answer for 0.2 s (ETIMEDOUT)' } });
+    expect(seen).toHaveLength(1);
   });
 });
