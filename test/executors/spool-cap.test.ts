@@ -120,11 +120,21 @@ const TINY_EXECUTOR = (dir: string) =>
   `  - name: tiny\n    type: local\n    spool_dir: ${path.join(dir, 'tiny-spool')}\n`;
 const FILL_THE_DISK = `echo before; head -c ${4 * MiB} /dev/zero | tr '\\0' x; echo; echo after-the-flood`;
 
-function mountTinySpool(h: Harness): () => void {
+// A harness with `tiny` on a fresh 2 MiB tmpfs for the describe block it is called in.
+function tinySpoolHarness(extraConfig = ''): Harness {
+  const h = createHarness({ extraConfig, extraExecutors: TINY_EXECUTOR });
   const tiny = path.join(h.dir, 'tiny-spool');
-  mkdirSync(tiny);
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', tiny]);
-  return () => execFileSync('umount', ['-l', tiny]);
+  let mounted = false;
+  beforeAll(() => {
+    mkdirSync(tiny);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', tiny]);
+    mounted = true;
+  });
+  afterAll(async () => {
+    if (mounted) execFileSync('umount', ['-l', tiny]);
+    await h.cleanup();
+  });
+  return h;
 }
 
 // Room again: the same worker runs the next task on `tiny`.
@@ -138,19 +148,7 @@ async function expectStillServing(h: Harness, worker: ChildProcess, full: string
 
 describe('capped spool, local spoolers: a full disk', () => {
   // Under a 1 GiB cap, through spoolers: the spooler's writes fail with ENOSPC.
-  const h: Harness = createHarness({
-    extraConfig: 'logs:\n  max_spool_bytes: 1g\n  local_spoolers: true\n',
-    extraExecutors: TINY_EXECUTOR,
-  });
-  let unmount: (() => void) | undefined;
-
-  beforeAll(() => {
-    unmount = mountTinySpool(h);
-  });
-  afterAll(async () => {
-    unmount?.();
-    await h.cleanup();
-  });
+  const h = tinySpoolHarness('logs:\n  max_spool_bytes: 1g\n  local_spoolers: true\n');
 
   it('on a full disk (a 2 MiB tmpfs) the task still exits 0, its log and record say in one line what was lost, and the worker serves the next task', async () => {
     const tinyWorker = await h.startWorker('tiny');
@@ -260,16 +258,7 @@ describe('capped spool, local without spoolers (the default): the worker followi
 
 describe('capped spool, local without spoolers (the default): a full disk', () => {
   // The default cap, far above the 2 MiB disk: nothing is freed, the task's own writes fail.
-  const h: Harness = createHarness({ extraExecutors: TINY_EXECUTOR });
-  let unmount: (() => void) | undefined;
-
-  beforeAll(() => {
-    unmount = mountTinySpool(h);
-  });
-  afterAll(async () => {
-    unmount?.();
-    await h.cleanup();
-  });
+  const h = tinySpoolHarness();
 
   it('on a full disk the task runs to its own end, its log and record say in one line that the disk was full, and the worker serves the next task', async () => {
     const tinyWorker = await h.startWorker('tiny');
@@ -277,7 +266,7 @@ describe('capped spool, local without spoolers (the default): a full disk', () =
     // Its own exit code: the last echo could not write either.
     expect((await h.cli(['wait', id])).exitCode).toBe(1);
     const line =
-      /^output spool on \S+ failed: the disk was full when the task ended — output the task wrote while it was full was lost$/;
+      /^output spool on \S+ failed: no room for the task's exit code when it ended \(a full disk or a quota\) — output it wrote while there was none was lost$/;
     const logs = await h.cli(['logs', id, '-l', '1000000']);
     expect(logs.stdout.startsWith('before\nxxxx')).toBe(true);
     const notes = logs.stderr.split('\n').filter(Boolean);

@@ -141,11 +141,11 @@ export function parseKeptMarker(stream: SpoolStream, name: string): number | und
 
 /**
  * The line a task's log and record get when its wrapper could not write the exit file (it put the
- * code on its pid file instead): the spool's disk was full, and a task writing its output straight
- * into the spool had its writes fail meanwhile.
+ * code on its pid file instead): most likely the spool's disk was full (or a quota reached), and a
+ * task writing its output straight into the spool had its writes fail meanwhile.
  */
 export function spoolFullLine(host: string): string {
-  return `output spool on ${host} failed: the disk was full when the task ended — output the task wrote while it was full was lost`;
+  return `output spool on ${host} failed: no room for the task's exit code when it ended (a full disk or a quota) — output it wrote while there was none was lost`;
 }
 
 /** The one line a task's log and record get when its spool could no longer be written. */

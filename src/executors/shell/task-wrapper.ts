@@ -23,8 +23,9 @@ import { SPOOL_FUNCTIONS, spoolWords } from './output-spool.js';
  *   and only into a directory whose pid file names this shell.
  * - When the exit file cannot be written (a full disk with no reserve to free: a spool without
  *   spoolers), the code goes on the pid file's third line, `exit 3`, instead: appended inside the
- *   block the pid file already has, so it needs no free space. Readers take it as the exit code
- *   and as the sign that the spool's disk was full.
+ *   block the pid file already has, which needs no free block on tmpfs and ext4 (a copy-on-write
+ *   filesystem may still want one). The local worker takes it as the exit code and as the sign
+ *   that the spool's disk was full; SSH readers do not look there (spoolers keep a reserve).
  * - It traps TERM/INT so that it outlives a group-wide SIGTERM long enough to record how the
  *   command ended; the command itself gets default signal handling.
  * - `-c STRING` is evaluated in a subshell with no positional parameters — what `sh -c STRING`
