@@ -365,7 +365,7 @@ export class TaskClient {
     const [record, job] = await Promise.allSettled([recorded, added]);
     if (job.status === 'rejected') {
       // Not queued: nothing may remain of it.
-      await this.forget(id, request);
+      await this.forget(id, request, searchIndexEntries(this.keys.prefix, request).wordKeys);
       throw job.reason;
     }
     if (record.status === 'rejected') {
@@ -427,13 +427,19 @@ export class TaskClient {
   }
 
   /** Deletes everything we keep about a task in Redis: record, log and index entries. */
-  async forget(id: string, request?: Pick<TaskRequest, 'after' | 'concurrencyKey'>): Promise<void> {
+  async forget(
+    id: string,
+    request?: Pick<TaskRequest, 'after' | 'concurrencyKey'>,
+    /** The word-index keys that hold it (`taskWordKeys`). */
+    wordKeys: readonly string[] = [],
+  ): Promise<void> {
     const multi = this.redis
       .multi()
       .del(this.keys.record(id), this.keys.log(id), this.keys.diff(id), this.keys.dependents(id))
       .zrem(this.keys.byCreated(), id)
       .zrem(this.keys.ids(), id)
       .zrem(this.keys.blocked(), id);
+    for (const key of wordKeys) multi.zrem(key, id);
     for (const dependency of request?.after ?? []) multi.srem(this.keys.dependents(dependency), id);
     if (request?.concurrencyKey !== undefined) multi.zrem(this.keys.concurrencyTasks(request.concurrencyKey), id);
     await multi.exec();

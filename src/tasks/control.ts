@@ -9,6 +9,7 @@ import type { TaskView } from './record.js';
 import { isEndedStatus, isWaitingStatus } from './status.js';
 import { endWaitingTask } from './settle.js';
 import { requestStop, type StopKind } from './stop.js';
+import { taskWordKeys } from './search.js';
 
 export type KillResult =
   | { kind: 'already-ended'; view: TaskView }
@@ -223,7 +224,7 @@ export async function cleanupTask(
       await executor.close?.();
     }
   }
-  await client.forget(id);
+  await client.forget(id, undefined, taskWordKeys(client.keys.prefix, view.record));
   return { id, removedDirs: removed.dirs, removedContainers: removed.containers, worktree };
 }
 

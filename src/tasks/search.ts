@@ -84,6 +84,15 @@ export function searchIndexEntries(
   return { wordsKey: keys.words(), words, wordKeys: words.map((word) => keys.word(word)) };
 }
 
+/** The word-index keys that hold a task, from what its record says of it. */
+export function taskWordKeys(
+  prefix: string,
+  task: { name?: string | null; summary: string; labels: readonly string[] },
+): string[] {
+  const keys = new SearchKeys(prefix);
+  return taskWords(task.name, task.summary, task.labels).map((word) => keys.word(word));
+}
+
 /**
  * Adds tasks created since the last call to the word index. New tasks are indexed at enqueue;
  * this catches up with tasks from before the index existed (it runs before each search, and

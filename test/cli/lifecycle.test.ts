@@ -158,10 +158,16 @@ describe('lifecycle: kill, timeout, retries, wait, retry, cleanup', () => {
 
     const spool = path.join(h.home, 'tasks', first);
     expect(existsSync(spool)).toBe(true);
+    const indexed = async (word: string, id: string) =>
+      (await h.redis().zscore(`${h.prefix}:_search:w:${word}`, id)) !== null;
+    for (const word of ['again', 'echo', 'word']) expect(await indexed(word, first)).toBe(true);
     expect(await h.cli(['cleanup', first])).toMatchObject({ exitCode: 0, stdout: `Task ${first} cleaned up.\n` });
     expect(existsSync(spool)).toBe(false);
     expect((await h.cli(['status', first])).exitCode).toBe(3);
     expect(await h.redis().exists(`${h.prefix}:_log:${first}`)).toBe(0);
+    // Nor is it left in the word index of search (its name and command's words); the retry is.
+    for (const word of ['again', 'echo', 'word']) expect(await indexed(word, first)).toBe(false);
+    expect(await indexed('again', second)).toBe(true);
   });
 
   it('refuses to clean up a running task', async () => {
