@@ -5,20 +5,26 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chooseRedisTarget, isProcessAlive, parseConfigText } from '../../src/index.js';
 import { createHarness, type Harness } from '../helpers/harness.js';
 
-describe('the private stack: a Redis and workers started for the user', () => {
-  let h: Harness;
-  beforeAll(() => {
-    h = createHarness({ explicitRedis: false });
-    // Ask for the private stack, as a user with nothing at 127.0.0.1:6379 gets it.
-    const text = readFileSync(h.configPath, 'utf8').replace(
-      /redis:\n {2}prefix: (\S+)/,
-      'redis:\n  url: private\n  prefix: $1',
-    );
-    writeFileSync(h.configPath, text);
-  });
+// A harness whose commands name no Redis, so that they may start the private stack or background
+// workers; `down` stops whatever they started, once the describe block is done.
+function stackHarness(prepare: (h: Harness) => void = () => {}): Harness {
+  const h = createHarness({ explicitRedis: false });
+  beforeAll(() => prepare(h));
   afterAll(async () => {
     await h.cli(['down']);
     await h.cleanup();
+  });
+  return h;
+}
+
+describe('the private stack: a Redis and workers started for the user', () => {
+  const h = stackHarness((fresh) => {
+    // Ask for the private stack, as a user with nothing at 127.0.0.1:6379 gets it.
+    const text = readFileSync(fresh.configPath, 'utf8').replace(
+      /redis:\n {2}prefix: (\S+)/,
+      'redis:\n  url: private\n  prefix: $1',
+    );
+    writeFileSync(fresh.configPath, text);
   });
 
   it('starts from a clean data dir on the first command, runs the task, and down leaves no process behind', async () => {
@@ -76,14 +82,7 @@ describe('the private stack: a Redis and workers started for the user', () => {
 });
 
 describe('the private stack with a Redis already at the default address', () => {
-  let h: Harness;
-  beforeAll(() => {
-    h = createHarness({ explicitRedis: false });
-  });
-  afterAll(async () => {
-    await h.cli(['down']);
-    await h.cleanup();
-  });
+  const h = stackHarness();
 
   it('starts workers in the background when none consumes the queue, and down stops them', async () => {
     const first = await h.cli(['run', '--follow', '--', 'echo', 'picked up']);
@@ -107,14 +106,7 @@ describe('the private stack with a Redis already at the default address', () => 
 });
 
 describe('background workers started for a command given --config', () => {
-  let h: Harness;
-  beforeAll(() => {
-    h = createHarness({ explicitRedis: false });
-  });
-  afterAll(async () => {
-    await h.cli(['down']);
-    await h.cleanup();
-  });
+  const h = stackHarness();
 
   it('serve the executors of that file, not of the default config', async () => {
     // Only the flag names the file (no OPENCLAW_AGENT_CONFIG): its executor exists nowhere else.
