@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText, SshExecutor, TaskKeys, type Config, type ShellCommandPayload } from '../../src/index.js';
-import { parseSegmentName, spoolSegmentShape } from '../../src/executors/shell/output-spool.js';
+import { parseSegmentName, spoolBound } from '../../src/executors/shell/output-spool.js';
 import { createHarness, deleteKeys, stopProcess, type Harness } from '../helpers/harness.js';
 import { sshExecutorYaml, startSshd, type SshdServer } from '../helpers/sshd.js';
 import { executionRunner, waitFor } from './executor-conformance.js';
@@ -15,7 +15,7 @@ import { executionRunner, waitFor } from './executor-conformance.js';
 const MiB = 1024 * 1024;
 const CAP = MiB;
 // The spool holds at most the cap and the segment being written (an eighth of the cap here).
-const SPOOL_BOUND = CAP + spoolSegmentShape(CAP).block * spoolSegmentShape(CAP).count;
+const SPOOL_BOUND = spoolBound(CAP);
 // 20 MiB of 100-byte lines, numbered in their first ten characters.
 const LINES = Math.floor((20 * MiB) / 100);
 const FLOOD_BYTES = LINES * 100;

@@ -1,10 +1,10 @@
 // The `local` executor: runs tasks detached on this host and ships their spool files into the log,
 // re-attaching after a worker restart.
-import { describeError } from '../../errors.js';
 import { existsSync, mkdirSync, readFileSync, watch, type FSWatcher } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
+import { describeError } from '../../errors.js';
 import { withoutOwnSecrets } from '../child-env.js';
 import { expandHome } from '../../config/config.js';
 import { formatDuration } from '../../config/duration.js';
@@ -28,9 +28,9 @@ import type { ExecutorConfig } from '../../config/config.js';
 import { runLocalScript } from './host-script.js';
 import { ProcessLauncher } from './process-launcher.js';
 import { isSameProcessAlive, readProcessStartTime } from '../process-identity.js';
-import { SpoolTail } from './spool-tail.js';
+import { exitCodeOnPidFile, SpoolTail } from './spool-tail.js';
 import { HolePuncher } from './hole-puncher.js';
-import { parsePidFile, pidFileExitCode, wrapperSpec } from '../shell/task-wrapper.js';
+import { parsePidFile, wrapperSpec } from '../shell/task-wrapper.js';
 import { DEFAULT_MAX_SPOOL_BYTES } from '../shell/output-spool.js';
 import { buildTaskCommand } from '../task-command.js';
 
@@ -571,15 +571,7 @@ function readExitCode(dir: string, processGone = false): number | undefined {
     return Number.isFinite(code) ? code : undefined;
   }
   if (text === undefined && !processGone) return undefined;
-  return pidFileExitCode(readTextOr(path.join(dir, 'pid'), ''));
-}
-
-function readTextOr(file: string, fallback: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return fallback;
-  }
+  return exitCodeOnPidFile(dir);
 }
 
 async function isDirectory(p: string): Promise<boolean> {

@@ -14,7 +14,7 @@ import {
   spoolDropNote,
   spoolFailureLine,
   spoolFullLine,
-  spoolSegmentShape,
+  spoolBound,
   type SpoolSegment,
   type SpoolStream,
 } from '../shell/output-spool.js';
@@ -35,11 +35,7 @@ const FIRST_READ_BYTES = (1 << 16) - 1024;
 /** Freed output ends on a page boundary, so that whole blocks go back to the filesystem. */
 const PAGE_BYTES = 4096;
 /** No spool file is freed before it holds the smallest cap (logs.max_spool_bytes: 1m) and a segment. */
-const NEVER_FREED_BELOW = (() => {
-  const smallest = 1024 * 1024;
-  const { block, count } = spoolSegmentShape(smallest);
-  return smallest + block * count;
-})();
+const NEVER_FREED_BELOW = spoolBound(1024 * 1024);
 
 /** A cap the worker keeps on spool files the task writes itself (no spoolers: a local task). */
 export interface WorkerHeldCap {
@@ -136,8 +132,7 @@ export class SpoolTail {
   private keepCap(): void {
     const cap = this.cap;
     if (!cap) return;
-    const { block, count } = spoolSegmentShape(cap.maxBytes);
-    const allowed = cap.maxBytes + block * count;
+    const allowed = spoolBound(cap.maxBytes);
     for (const file of this.files) {
       if (file.punching) continue;
       const spool = path.join(this.dir, file.stream);
@@ -187,17 +182,6 @@ export class SpoolTail {
     this.marksRead = true;
     const names = this.names();
     for (const file of this.files) keptFromNames(file, names);
-  }
-
-  // The exit code on the pid file: the wrapper found no room for its exit file.
-  private diskWasFull(): boolean {
-    let text: string;
-    try {
-      text = readFileSync(path.join(this.dir, 'pid'), 'utf8');
-    } catch {
-      return false;
-    }
-    return pidFileExitCode(text) !== undefined;
   }
 
   /**
@@ -277,7 +261,7 @@ export class SpoolTail {
         }
       }
     }
-    if (complete && !more && !this.fullNoted && this.diskWasFull()) {
+    if (complete && !more && !this.fullNoted && exitCodeOnPidFile(this.dir) !== undefined) {
       this.fullNoted = true;
       const text = `${spoolFullLine(this.host)}\n`;
       chunks.push({ stream: 'system', text });
@@ -418,6 +402,18 @@ export class SpoolTail {
     await this.punches();
     await Promise.all(this.files.map(async (f) => f.segment?.handle.close()));
     for (const f of this.files) f.segment = undefined;
+  }
+}
+
+/**
+ * The exit code a wrapper put on its pid file because no exit file could be written (the spool's
+ * disk was full: see WAITING_WRAPPER), or undefined.
+ */
+export function exitCodeOnPidFile(dir: string): number | undefined {
+  try {
+    return pidFileExitCode(readFileSync(path.join(dir, 'pid'), 'utf8'));
+  } catch {
+    return undefined;
   }
 }
 

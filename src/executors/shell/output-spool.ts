@@ -83,6 +83,12 @@ export function spoolSegmentShape(capBytes: number): { block: number; count: num
   return { block: BLOCK_BYTES, count: Math.max(1, Math.floor(segment / BLOCK_BYTES)) };
 }
 
+/** The most a stream's spool holds on disk for a cap: the cap and one segment. */
+export function spoolBound(capBytes: number): number {
+  const { block, count } = spoolSegmentShape(capBytes);
+  return capBytes + block * count;
+}
+
 /** The wrapper's spool words: `CAP BLOCK COUNT`, after the task directory. */
 export function spoolWords(capBytes: number): string[] {
   const { block, count } = spoolSegmentShape(capBytes);
