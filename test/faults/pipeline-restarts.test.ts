@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, eventually, type Harness } from '../helpers/harness.js';
@@ -44,9 +44,13 @@ describe('pipelines across a Redis restart', () => {
   const time = (iso: string | null) => Date.parse(iso ?? 'x');
 
   it('a blocked task and a task waiting for its turn both run once, in order, after Redis restarts', async () => {
-    const a = await run(['-e', 'local', '--', 'sh', '-c', marked('a', 'sleep 6')]);
+    // A and C run until the test opens the gate (after the restart): a loaded machine's slow CLI
+    // calls cannot outlast them, as they outlasted a `sleep 6` once.
+    const gate = path.join(h.dir, 'gate');
+    const untilGate = `while [ ! -e ${gate} ]; do sleep 0.1; done`;
+    const a = await run(['-e', 'local', '--', 'sh', '-c', marked('a', untilGate)]);
     const b = await run(['-e', 'other', '--after', a, '--', 'sh', '-c', marked('b', 'echo b')]);
-    const c = await run(['-e', 'local', '--concurrency-key', 'deploy', '--', 'sh', '-c', marked('c', 'sleep 6')]);
+    const c = await run(['-e', 'local', '--concurrency-key', 'deploy', '--', 'sh', '-c', marked('c', untilGate)]);
     const d = await run(['-e', 'other', '--concurrency-key', 'deploy', '--', 'sh', '-c', marked('d', 'echo d')]);
     await eventually(async () => ((await status(c))?.status === 'running' ? true : undefined), 'c running');
     expect((await status(b))?.status).toBe('blocked');
@@ -55,6 +59,7 @@ describe('pipelines across a Redis restart', () => {
     await server.stop('SIGTERM');
     await new Promise((resolve) => setTimeout(resolve, 1000));
     await server.start();
+    writeFileSync(gate, '');
     const final = async (id: string) =>
       eventually(
         async () => {
