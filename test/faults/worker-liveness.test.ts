@@ -52,26 +52,33 @@ describe('worker liveness: a worker whose work stops flowing notices and recover
 
   it('takes a task when only its blocking read went silent, while its other connections answer', async () => {
     const logged = workerLog;
-    // The worker's blocking reads for new tasks, as Redis lists them: their addresses are the
-    // proxy's side (the connections the first test froze are gone or skipped).
-    // Looked at ten times over a second: a blocking read that had just returned (its timeout, or
-    // the last task) shows another command for a moment, and one look missed it on a loaded run.
-    const blocked = new Set<number>();
-    for (let look = 0; look < 10; look++) {
-      const clients = (await h.redis().client('LIST')) as string;
+    // The task queue's blocking read, as Redis lists it: BullMQ names that connection after the
+    // queue, `flags=b` says it is blocked now, and its address is the proxy's side (the connections
+    // the first test froze are gone or skipped). It is frozen while its read is under a second old:
+    // BullMQ (6.7) has a watchdog of its own that gives up on a read its timeout (5 s) and a second
+    // after sending it, and a read frozen older than that let the watchdog win the race now and
+    // then on a loaded run. This test is about the liveness check, which must notice first.
+    const name = `${h.prefix}:${Buffer.from('local').toString('base64')}`;
+    const redis = h.redis();
+    await eventually(async () => {
+      const clients = (await redis.client('LIST')) as string;
       for (const line of clients.split('\n')) {
         const port = proxyPortOf(line);
-        if (line.includes(' cmd=bzpopmin ') && port !== undefined && !blocked.has(port)) {
-          blocked.add(port);
+        if (port === undefined || !line.includes(` name=${name} `)) continue;
+        if (/ flags=\w*b/.test(line) && line.includes(' idle=0 ') && line.includes(' cmd=bzpopmin ')) {
           proxy.freeze(port);
+          return port;
         }
       }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    expect(blocked.size).toBeGreaterThan(0);
+      return undefined;
+    }, "the worker's blocking read for tasks, just sent");
 
-    const queued = await h.cli(['run', '--', 'echo', 'taken']);
-    const id = queued.stdout.trim();
+    // Queued in process, not by a CLI run that can take seconds on a loaded machine.
+    const client = await h.client();
+    const { id } = await client.enqueue({
+      executor: 'local',
+      payload: { type: 'shell_command', command: 'echo', args: ['taken'], env: {} },
+    });
     expect((await h.cli(['wait', id, '--timeout', '90s'])).exitCode).toBe(0);
     expect((await h.logText(id)).stdout).toBe('taken\n');
     expect(workerLog.slice(logged.length)).toMatch(
