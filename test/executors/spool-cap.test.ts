@@ -280,6 +280,48 @@ describe('capped spool, local without spoolers (the default): a full disk', () =
   });
 });
 
+describe('capped spool, local without spoolers (the default): a filesystem that cannot punch holes', () => {
+  // `tiny` on ramfs, which has no fallocate at all: the cap cannot be kept there.
+  const h = createHarness({ extraConfig: `logs:\n  max_spool_bytes: ${CAP}\n`, extraExecutors: TINY_EXECUTOR });
+  const ramfs = path.join(h.dir, 'tiny-spool');
+  let mounted = false;
+  beforeAll(() => {
+    mkdirSync(ramfs);
+    execFileSync('mount', ['-t', 'ramfs', 'ramfs', ramfs]);
+    mounted = true;
+  });
+  afterAll(async () => {
+    if (mounted) execFileSync('umount', ['-l', ramfs]);
+    await h.cleanup();
+  });
+
+  it('floods past the cap reach the log whole, with no note, and the worker says once that it cannot keep the cap', async () => {
+    const worker = await h.startWorker('tiny');
+    let workerLog = '';
+    worker.stderr!.on('data', (chunk: Buffer) => (workerLog += chunk.toString()));
+    const lines = Math.floor((3 * CAP) / 100);
+    for (const round of [1, 2]) {
+      const flood = `seq -f '%010.0f' 1 ${lines} | awk '{printf "%s%089d\\n", $1, 0}'`;
+      const id = (await h.cli(['run', '--executor', 'tiny', '--', 'sh', '-c', flood])).stdout.trim();
+      expect((await h.cli(['wait', id])).exitCode).toBe(0);
+      const logs = await h.cli(['logs', id, '-l', '1000000']);
+      expect(logs.stderr, `round ${round}`).toBe('');
+      const numbers = logs.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => Number(line.slice(0, 10)));
+      expect(numbers).toHaveLength(lines);
+      expect(numbers.every((n, i) => n === i + 1)).toBe(true);
+      expect(statSync(path.join(ramfs, id, 'stdout')).size).toBe(lines * 100);
+    }
+    // Said for the first task; the second one did not try.
+    const said = workerLog.split('\n').filter((line) => line.includes('spool cap not kept'));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatch(/spool cap not kept for \S+: fallocate: .*unsupported/);
+    expect(worker.exitCode).toBeNull();
+  });
+});
+
 describe('capped spool, ssh: the same flood on a remote while no worker follows it', () => {
   let server: SshdServer;
   let dir: string;

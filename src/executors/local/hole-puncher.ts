@@ -31,7 +31,7 @@ export class HolePuncher {
         resolve: () => (this.closed ? reject(new PuncherClosedError()) : resolve()),
         reject: (error) => {
           if (this.closed) return reject(new PuncherClosedError());
-          if (/not supported|not found/i.test(error.message)) this.unsupported = error.message;
+          if (UNSUPPORTED.test(error.message)) this.unsupported = error.message;
           reject(error);
         },
       });
@@ -47,6 +47,10 @@ export class HolePuncher {
     this.shell = undefined;
   }
 }
+
+// util-linux's words when the host cannot punch: no `fallocate`, or EOPNOTSUPP ("Operation not
+// supported"; "keep size mode is unsupported" on a filesystem without fallocate, such as ramfs).
+const UNSUPPORTED = /not supported|unsupported|not found/i;
 
 /** A punch that did not happen because the worker is shutting down: no reason to give up a cap. */
 export class PuncherClosedError extends Error {

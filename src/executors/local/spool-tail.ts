@@ -84,6 +84,9 @@ export class SpoolTail {
   private readonly files: SpoolFile[];
   private cap: WorkerHeldCap | undefined;
   private marksRead = false;
+  /** Whether a punch in this directory has worked: none is asked for on the task's output before. */
+  private punchProven = false;
+  private proving: Promise<unknown> | undefined;
   private reading = false;
   /** Whether the full disk's line is in the log (the checkpoint's `disk_full`). */
   private fullNoted: boolean;
@@ -146,6 +149,12 @@ export class SpoolTail {
       if (size <= allowed) continue;
       this.readKeptMarks();
       if (size - file.kept <= allowed) continue;
+      // Proven before the first marker: a host that cannot punch holes finds out on a scrap file,
+      // not after a marker has told readers to skip output that then stays on disk.
+      if (!this.punchProven) {
+        this.provePunch(cap);
+        return;
+      }
       const kept = Math.floor((size - cap.maxBytes) / PAGE_BYTES) * PAGE_BYTES;
       // The marker first: a worker that takes over skips what is being freed, never reads a
       // hole's zeros as output.
@@ -164,6 +173,26 @@ export class SpoolTail {
         .catch((error: unknown) => this.giveUpCap(cap, error))
         .finally(() => (file.punching = undefined));
     }
+  }
+
+  // Punches an empty file beside the spool: needs no room on the disk, and a filesystem that
+  // cannot punch holes refuses it as it would the spool's.
+  private provePunch(cap: WorkerHeldCap): void {
+    if (this.proving) return;
+    const probe = path.join(this.dir, 'punch-probe');
+    this.proving = (async () => {
+      closeSync(openSync(probe, 'w'));
+      try {
+        await cap.punch(probe, 0, PAGE_BYTES);
+      } finally {
+        removeFile(probe);
+      }
+    })()
+      .then(
+        () => (this.punchProven = true),
+        (error: unknown) => this.giveUpCap(cap, error),
+      )
+      .finally(() => (this.proving = undefined));
   }
 
   // The cap cannot be kept here (no `fallocate`, a filesystem without hole punching): output stays
@@ -214,6 +243,11 @@ export class SpoolTail {
     this.reading = true;
     try {
       this.keepCap();
+      // A first free waits on its proof: reading on meanwhile would ship what the cap drops.
+      if (this.proving) {
+        await this.proving;
+        this.keepCap();
+      }
       return await this.readFiles(complete);
     } finally {
       this.reading = false;
@@ -391,10 +425,13 @@ export class SpoolTail {
     await this.punches();
     this.keepCap();
     await this.punches();
+    // The first free of a task waits on the proof that holes can be punched here, then frees.
+    this.keepCap();
+    await this.punches();
   }
 
   private punches(): Promise<unknown> {
-    return Promise.all(this.files.map(async (f) => f.punching));
+    return Promise.all([this.proving, ...this.files.map(async (f) => f.punching)]);
   }
 
   /** Closes the files, once the frees under way are done. */
