@@ -331,6 +331,25 @@ if (skipReason) {
       );
     });
 
+    it('ends as lost when its container was removed while no worker followed it', async () => {
+      const { executor, config } = makeExecutor();
+      const taskId = randomUUID();
+      const payload = sh('echo started; sleep 60');
+      const first = new AbortController();
+      const running = execute(executor, config, payload, { taskId, signal: first.signal });
+      await eventually(
+        async () => ((await output(taskId)).stdout.includes('started') ? true : undefined),
+        'the task to start',
+      );
+      first.abort();
+      await expect(running).rejects.toBeInstanceOf(DetachedError);
+      await engine.podman(['rm', '--force', '--time', '0', (await handleOf(taskId)).container!]);
+      const result = await execute(executor, config, payload, { taskId });
+      expect(result).toMatchObject({ outcome: 'lost', exitCode: null });
+      expect(result.error).toMatch(/^the task's container vanished without recording an exit code/);
+      expect((await output(taskId)).system).toBe(`${result.error}\n`);
+    });
+
     it('ends as lost when the container is removed while it is followed', async () => {
       const { executor, config } = makeExecutor();
       const taskId = randomUUID();

@@ -47,9 +47,17 @@ export function statusOf(error: unknown): number | undefined {
   return typeof status === 'number' ? status : undefined;
 }
 
+/**
+ * The engine does not have it. Podman answers a look at a container it is removing right then with
+ * 500, not 404: "… does not exist in database: no such container", "container has already been
+ * removed" (podman#17341).
+ */
 export function isNotFound(error: unknown): boolean {
-  return statusOf(error) === 404;
+  const status = statusOf(error);
+  return status === 404 || (status === 500 && REMOVED_CONTAINER.test(engineMessage(error)));
 }
+
+const REMOVED_CONTAINER = /no such container|container has already been removed/i;
 
 /** Docker answers 409 to a name in use; podman 4 answers 500 and says so. */
 export function isNameConflict(error: unknown): boolean {
