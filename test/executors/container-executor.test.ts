@@ -350,7 +350,7 @@ if (skipReason) {
       expect((await output(taskId)).system).toBe(`${result.error}\n`);
     });
 
-    it('ends as lost when the container is removed while it is followed', async () => {
+    it('ends when the container is removed while it is followed: as lost, or killed if the kill was seen first', async () => {
       const { executor, config } = makeExecutor();
       const taskId = randomUUID();
       const running = execute(executor, config, sh('echo started; sleep 60'), { taskId });
@@ -360,8 +360,12 @@ if (skipReason) {
       );
       await engine.podman(['rm', '--force', (await handleOf(taskId)).container!]);
       const result = await running;
-      expect(result).toMatchObject({ outcome: 'lost', exitCode: null });
-      expect(result.error).toMatch(/vanished/);
+      // The engine kills the container, then removes it: a look in between finds the kill's exit
+      // code (CI saw this once in ~20 runs), a look after finds nothing. Both are true accounts;
+      // a success, another exit code or a hang are not. The case above pins the vanished end.
+      const vanished = { outcome: 'lost', exitCode: null, signal: null, error: expect.stringMatching(/vanished/) };
+      const killed = { outcome: 'failed', exitCode: 137, signal: null };
+      expect([vanished, killed]).toContainEqual(result);
     });
 
     it('fails clearly and creates nothing when the image is missing and pull is never', async () => {
