@@ -313,6 +313,10 @@ describe('capped spool, local without spoolers (the default): a filesystem that 
       expect(numbers).toHaveLength(lines);
       expect(numbers.every((n, i) => n === i + 1)).toBe(true);
       expect(statSync(path.join(ramfs, id, 'stdout')).size).toBe(lines * 100);
+      // No scrap file of the proof, and no marker: nothing says output was freed.
+      expect(
+        readdirSync(path.join(ramfs, id)).filter((n) => n.startsWith('punch-probe') || n.includes('.kept.')),
+      ).toEqual([]);
     }
     // Said for the first task; the second one did not try.
     const said = workerLog.split('\n').filter((line) => line.includes('spool cap not kept'));

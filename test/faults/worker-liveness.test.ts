@@ -56,10 +56,14 @@ describe('worker liveness: a worker whose work stops flowing notices and recover
     // queue, `flags=b` says it is blocked now, and its address is the proxy's side (the connections
     // the first test froze are gone or skipped). It is frozen while its read is under a second old:
     // BullMQ (6.7) has a watchdog of its own that gives up on a read its timeout (5 s) and a second
-    // after sending it, and a read frozen older than that let the watchdog win the race now and
-    // then on a loaded run. This test is about the liveness check, which must notice first.
+    // after sending it, and reconnects about 2 s later (the frozen socket never closes); a read
+    // frozen older than that let the watchdog win the race now and then on a loaded run. The
+    // liveness check (3 s, looking every second) notices 2–4 s after the task is queued, so the
+    // task is queued at once. This test is about the liveness check, which must notice first.
     const name = `${h.prefix}:${Buffer.from('local').toString('base64')}`;
     const redis = h.redis();
+    // Connected before the freeze: queueing in process, not by a CLI run that can take seconds.
+    const client = await h.client();
     await eventually(async () => {
       const clients = (await redis.client('LIST')) as string;
       for (const line of clients.split('\n')) {
@@ -73,8 +77,6 @@ describe('worker liveness: a worker whose work stops flowing notices and recover
       return undefined;
     }, "the worker's blocking read for tasks, just sent");
 
-    // Queued in process, not by a CLI run that can take seconds on a loaded machine.
-    const client = await h.client();
     const { id } = await client.enqueue({
       executor: 'local',
       payload: { type: 'shell_command', command: 'echo', args: ['taken'], env: {} },

@@ -133,7 +133,8 @@ export async function pathExists(engine: Engine, id: string, path: string): Prom
     });
     return true;
   } catch (error) {
-    if (isNotFound(error)) return false;
+    // Only the archive endpoint's own 404: a container gone meanwhile is not a missing path.
+    if (statusOf(error) === 404) return false;
     throw error;
   }
 }
@@ -150,7 +151,7 @@ export async function readContainerFile(engine: Engine, id: string, path: string
       options: { path },
     });
   } catch (error) {
-    if (isNotFound(error)) return undefined;
+    if (statusOf(error) === 404) return undefined;
     throw error;
   }
   const parts: Buffer[] = [];

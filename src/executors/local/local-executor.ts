@@ -28,7 +28,7 @@ import type { ExecutorConfig } from '../../config/config.js';
 import { runLocalScript } from './host-script.js';
 import { ProcessLauncher } from './process-launcher.js';
 import { isSameProcessAlive, readProcessStartTime } from '../process-identity.js';
-import { exitCodeOnPidFile, SpoolTail } from './spool-tail.js';
+import { exitCodeOnPidFile, PUNCH_PROBE, SpoolTail } from './spool-tail.js';
 import { HolePuncher } from './hole-puncher.js';
 import { parsePidFile, wrapperSpec } from '../shell/task-wrapper.js';
 import { DEFAULT_MAX_SPOOL_BYTES } from '../shell/output-spool.js';
@@ -458,7 +458,7 @@ class DirectoryWaker {
       this.watcher = watch(dir, (_event, name) => {
         // Every write to a spooler's FIFO is an event of its own: only the segments count.
         if (name === 'pid' || name === 'stdin' || name === 'reserve' || name?.endsWith('.fifo')) return;
-        if (name?.includes('.kept.')) return;
+        if (name?.includes('.kept.') || name?.startsWith(PUNCH_PROBE)) return;
         if (name === 'exit' || !name) this.exitHint = true;
         this.pending = true;
         this.wake?.();

@@ -2,6 +2,7 @@
 // where the task writes its spool files itself, it keeps them within the cap by freeing the oldest.
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import type { OutputChunk } from '../../logs/log-stream.js';
@@ -34,6 +35,8 @@ const MAX_READ_BYTES = (1 << 20) - 1024;
 const FIRST_READ_BYTES = (1 << 16) - 1024;
 /** Freed output ends on a page boundary, so that whole blocks go back to the filesystem. */
 const PAGE_BYTES = 4096;
+/** The start of the name of the empty file a first free punches to prove the host can. */
+export const PUNCH_PROBE = 'punch-probe';
 /** No spool file is freed before it holds the smallest cap (logs.max_spool_bytes: 1m) and a segment. */
 const NEVER_FREED_BELOW = spoolBound(1024 * 1024);
 
@@ -179,9 +182,10 @@ export class SpoolTail {
   // cannot punch holes refuses it as it would the spool's.
   private provePunch(cap: WorkerHeldCap): void {
     if (this.proving) return;
-    const probe = path.join(this.dir, 'punch-probe');
+    // Its own name: two followers of one task (see joinFollowedTasks) may prove at once.
+    const probe = path.join(this.dir, `${PUNCH_PROBE}.${process.pid}.${randomBytes(4).toString('hex')}`);
     this.proving = (async () => {
-      closeSync(openSync(probe, 'w'));
+      closeSync(openSync(probe, 'wx'));
       try {
         await cap.punch(probe, 0, PAGE_BYTES);
       } finally {
