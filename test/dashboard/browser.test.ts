@@ -8,6 +8,7 @@ import type { ApiClient } from '../../src/index.js';
 import { logIn, screenshotPath, startPanelInBrowser, stopPanel, type PanelSetup } from '../helpers/browser.js';
 import { makeRepo } from '../helpers/git-repo.js';
 import { eventually, type Harness } from '../helpers/harness.js';
+import { startTimeTexts } from '../helpers/time-text.js';
 
 const TOKEN = `token-${randomUUID()}`;
 
@@ -203,15 +204,21 @@ describe('task panel in a real browser (Chromium)', () => {
     });
     const waiting = await eventually(async () => {
       const task = await client.get(id);
-      return task.limit?.until ? task : undefined;
+      // Queued again once the worker has put it back (for a moment it is still its running task).
+      return task.limit?.until && task.status === 'queued' ? task : undefined;
     }, 'the usage-limit wait');
-    const note = `waiting for usage limit (resets ${waiting.limit!.until!.slice(11, 16)} UTC)`;
+    // Its time, or its date and time when it falls on the next UTC day (a run just before midnight).
+    const notes = () =>
+      startTimeTexts(waiting.limit!.until!, [shownAfter, Date.now()]).map(
+        (t) => ` waiting for usage limit (resets ${t})`,
+      );
+    const shownAfter = Date.now();
     await page.goto(`${dashboard.url}/`);
     const row = page.locator(`tr[data-task-id="${id}"]`);
-    await expect.poll(() => row.locator('.limit-note').textContent()).toBe(` ${note}`);
+    await expect.poll(async () => notes().includes((await row.locator('.limit-note').textContent()) ?? '')).toBe(true);
     expect(await row.locator('.status').textContent()).toBe('queued');
     await page.goto(`${dashboard.url}/tasks/${id}`);
-    await expect.poll(() => page.locator('.limit-note').textContent()).toBe(` ${note}`);
+    await expect.poll(async () => notes().includes((await page.locator('.limit-note').textContent()) ?? '')).toBe(true);
     await page.screenshot({ path: screenshotPath('usage-limit.png') });
     await client.wait(id);
     await page.goto(`${dashboard.url}/`);

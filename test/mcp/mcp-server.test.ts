@@ -214,12 +214,36 @@ describe.each(transports)('MCP tools over $transport', ({ transport, connect }) 
 
   it("says a Claude task waits for the account's usage limit, then resumes it", async () => {
     const task = taskOf(await call('start', { prompt: 'limit:8 write the tests', workspace: h.dir, limit_waits: 1 }));
+    // Queued again once the worker has put it back (for a moment it is still its running task).
+    const line = new RegExp(
+      `^task ${task.task_id} queued on local — waiting for usage limit \\(resets (?:(\\d{4}-\\d\\d-\\d\\d) )?\\d\\d:\\d\\d UTC\\)$`,
+    );
+    const shown = await eventually(
+      async () => line.exec(textOf(await call('status', { id: task.task_id })).split('\n')[0]!) ?? undefined,
+      'the usage-limit wait in status',
+    );
+    // A date only when the reset falls on the next UTC day (a run just before midnight).
+    const [today, soon] = [0, 60_000].map((ms) => new Date(Date.now() + ms).toISOString().slice(0, 10));
+    expect(soon === today ? [undefined] : [undefined, soon]).toContain(shown[1]);
+    const ended = await call('wait', { ids: [task.task_id] });
+    expect(
+      (ended.structuredContent as { tasks: { status: string; claude: { num_turns: number } }[] }).tasks[0],
+    ).toMatchObject({ status: 'completed', claude: { num_turns: 3 } });
+    const next = await call('start', { prompt: 'and now the docs', continue: task.task_id.slice(0, 8) });
+    expect(taskOf(next)).toMatchObject({ continues: task.task_id, workdir: h.dir });
+    await call('wait', { ids: [taskOf(next).task_id] });
+  }, 30_000);
+
+  it("says a Claude task waits for the account's usage limit, then resumes it", async () => {
+    const task = taskOf(await call('start', { prompt: 'limit:8 write the tests', workspace: h.dir, limit_waits: 1 }));
     const waiting = await eventually(async () => {
       const text = textOf(await call('status', { id: task.task_id }));
       return text.includes('waiting for usage limit') ? text : undefined;
     }, 'the usage-limit wait in status');
     expect(waiting.split('\n')[0]).toMatch(
-      new RegExp(`^task ${task.task_id} queued on local — waiting for usage limit \\(resets \\d\\d:\\d\\d UTC\\)$`),
+      new RegExp(
+        `^task ${task.task_id} queued on local — waiting for usage limit \\(resets (\\d{4}-\\d\\d-\\d\\d )?\\d\\d:\\d\\d UTC\\)$`,
+      ),
     );
     const ended = await call('wait', { ids: [task.task_id] });
     expect((ended.structuredContent as { tasks: { status: string; limit: unknown }[] }).tasks[0]).toMatchObject({
