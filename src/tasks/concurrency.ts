@@ -12,19 +12,44 @@ export const TURN_RECHECK_MS = 30_000;
 const FIRST_IN_LINE = 2 ** 42;
 
 /**
+ * A waiter that has not looked for a turn in this long no longer holds the line: its executor was
+ * paused, or lost its workers, after it joined. It looks again every TURN_RECHECK_MS while a
+ * worker serves it, and takes its place back when it does.
+ */
+export const WAITER_LEASE_MS = (5 * TURN_RECHECK_MS) / 2;
+
+// Redis's clock in ms, one clock for every host's workers.
+const NOW_MS = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
+// Whether waiter w still holds the line: it looked within the lease (one that never said counts).
+const LOOKS_ON = `local function looks_on(w)
+  local at = tonumber(redis.call('HGET', KEYS[3], w))
+  return at == nil or now - at <= tonumber(ARGV[4])
+end`;
+
+/**
  * Takes a turn of a key, or joins its line. A holder keeps its turn (a re-attach, a retry). A
- * task gets one when the holders and the tasks ahead of it in line leave a turn free.
- * KEYS: holders, waiters; ARGV: id, limit, place in line. Returns {1} or {0, holders…}.
+ * task gets one when the holders and the tasks ahead of it in line that still look leave a turn
+ * free. KEYS: holders, waiters, looks; ARGV: id, limit, place in line, lease. Returns {1} or
+ * {0, holders…}.
  */
 const TAKE_TURN = new LuaScript(`
 if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return {1} end
-local ahead = redis.call('ZCOUNT', KEYS[2], '-inf', '(' .. ARGV[3])
+${NOW_MS}
+${LOOKS_ON}
+local ahead = 0
+for _, w in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[3])) do
+  if w ~= ARGV[1] and looks_on(w) then ahead = ahead + 1 end
+end
 if redis.call('SCARD', KEYS[1]) + ahead < tonumber(ARGV[2]) then
   redis.call('SADD', KEYS[1], ARGV[1])
   redis.call('ZREM', KEYS[2], ARGV[1])
+  redis.call('HDEL', KEYS[3], ARGV[1])
   return {1}
 end
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+redis.call('HSET', KEYS[3], ARGV[1], now)
 local out = {0}
 for _, holder in ipairs(redis.call('SMEMBERS', KEYS[1])) do out[#out + 1] = holder end
 return out
@@ -32,19 +57,32 @@ return out
 
 /**
  * Gives back a task's turn (or its place in line) when it ends, and forgets the key once no task
- * of it is left. KEYS: holders, waiters, tasks, key index; ARGV: id, limit, key. Returns the
- * waiters first in line for the turns now free.
+ * of it is left. KEYS: holders, waiters, looks, tasks, key index; ARGV: id, limit, key, lease.
+ * Returns the waiters to promote: those first in line that still look, one per free turn, and
+ * any that stopped looking before them.
  */
 const GIVE_BACK_TURN = new LuaScript(`
 redis.call('SREM', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('ZREM', KEYS[3], ARGV[1])
-if redis.call('ZCARD', KEYS[3]) == 0 and redis.call('SCARD', KEYS[1]) == 0 and redis.call('ZCARD', KEYS[2]) == 0 then
-  redis.call('SREM', KEYS[4], ARGV[3])
+redis.call('HDEL', KEYS[3], ARGV[1])
+redis.call('ZREM', KEYS[4], ARGV[1])
+if redis.call('ZCARD', KEYS[4]) == 0 and redis.call('SCARD', KEYS[1]) == 0 and redis.call('ZCARD', KEYS[2]) == 0 then
+  redis.call('SREM', KEYS[5], ARGV[3])
+  redis.call('DEL', KEYS[3])
 end
 local free = tonumber(ARGV[2]) - redis.call('SCARD', KEYS[1])
 if free <= 0 then return {} end
-return redis.call('ZRANGE', KEYS[2], 0, free - 1)
+${NOW_MS}
+${LOOKS_ON}
+local out = {}
+for _, w in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  out[#out + 1] = w
+  if looks_on(w) then
+    free = free - 1
+    if free == 0 then break end
+  end
+end
+return out
 `);
 
 /** A task's place in line: by creation, and a `cancel-running` one before all. */
@@ -62,8 +100,12 @@ export async function takeTurn(
 ): Promise<{ taken: true } | { taken: false; holders: string[] }> {
   const reply = (await TAKE_TURN.run(
     redis,
-    [keys.concurrencyHolders(concurrency.key), keys.concurrencyWaiters(concurrency.key)],
-    [id, String(concurrency.limit), String(place)],
+    [
+      keys.concurrencyHolders(concurrency.key),
+      keys.concurrencyWaiters(concurrency.key),
+      keys.concurrencyLooks(concurrency.key),
+    ],
+    [id, String(concurrency.limit), String(place), String(WAITER_LEASE_MS)],
   )) as [number, ...string[]];
   return reply[0] === 1 ? { taken: true } : { taken: false, holders: reply.slice(1) as string[] };
 }
@@ -78,8 +120,14 @@ export async function giveBackTurn(
   const { key } = concurrency;
   return (await GIVE_BACK_TURN.run(
     redis,
-    [keys.concurrencyHolders(key), keys.concurrencyWaiters(key), keys.concurrencyTasks(key), keys.concurrencyKeys()],
-    [id, String(concurrency.limit), key],
+    [
+      keys.concurrencyHolders(key),
+      keys.concurrencyWaiters(key),
+      keys.concurrencyLooks(key),
+      keys.concurrencyTasks(key),
+      keys.concurrencyKeys(),
+    ],
+    [id, String(concurrency.limit), key, String(WAITER_LEASE_MS)],
   )) as string[];
 }
 

@@ -115,6 +115,11 @@ export class TaskKeys {
     return `${this.prefix}:_conc:${key}:waiters`;
   }
 
+  /** Hash: when each waiter of `key` last looked for a turn (ms, Redis's clock). */
+  concurrencyLooks(key: string): string {
+    return `${this.prefix}:_conc:${key}:looks`;
+  }
+
   /** Sorted set: every task of `key` that has not ended, by creation time (for replace-queued). */
   concurrencyTasks(key: string): string {
     return `${this.prefix}:_conc:${key}:tasks`;

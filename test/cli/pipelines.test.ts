@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
 import { finishTask } from '../../src/index.js';
+import { WAITER_LEASE_MS } from '../../src/tasks/concurrency.js';
 import { createHarness, eventually, type Harness } from '../helpers/harness.js';
 import { startTimeTexts } from '../helpers/time-text.js';
 
@@ -219,6 +220,29 @@ describe('pipelines: --after, --delay/--at, --priority, concurrency keys, pause,
     const spans = runs.map((t) => [time(t.started_at), time(t.finished_at)] as const).sort((x, y) => x[0] - y[0]);
     for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThanOrEqual(spans[i - 1]![1]);
     expect((await h.logText(ids[1]!)).stdout).toBe('two\n');
+  });
+
+  it('a waiter whose executor is paused after it joined the line gives way to the next once it stops looking', async () => {
+    const holder = await run(['-e', 'local', '--concurrency-key', 'lease', '--', 'sh', '-c', gated('lease')]);
+    await statusOf(holder, 'running');
+    const first = await run(['-e', 'other', '--concurrency-key', 'lease', '--', 'echo', 'first']);
+    const inLine = (id: string) => async () => ((await status(id)).waiting_for?.includes('a turn') ? true : undefined);
+    await eventually(inLine(first), "the other executor's task to join the line");
+    expect((await h.cli(['pause', '--executor', 'other'])).exitCode).toBe(0);
+    const second = await run(['-e', 'local', '--concurrency-key', 'lease', '--', 'echo', 'second']);
+    await eventually(inLine(second), 'the second task to join the line');
+    // Paused, `first` looks for its turn no more; past the lease it no longer holds the line. The
+    // lease is long for a test: its last look is moved back by that much instead.
+    const looks = `${h.prefix}:_conc:lease:looks`;
+    expect(await h.redis().hexists(looks, first)).toBe(1);
+    await h.redis().hset(looks, first, String(Date.now() - WAITER_LEASE_MS - 1000));
+    open('lease');
+    expect(await ended(second)).toMatchObject({ status: 'completed' });
+    expect((await status(first)).started_at).toBeNull();
+    // Resumed, it takes the turn now free.
+    expect((await h.cli(['resume', '--executor', 'other'])).exitCode).toBe(0);
+    expect(await ended(first)).toMatchObject({ status: 'completed' });
+    expect((await h.logText(first)).stdout).toBe('first\n');
   });
 
   it('--concurrency-limit 2 lets two of the key run at once, never three', async () => {
