@@ -199,17 +199,22 @@ describe.each(transports)('MCP tools over $transport', ({ transport, connect }) 
       });
   });
 
+  // Waits for a Claude task to complete in 3 turns, then continues its session in a new task.
+  async function completesThenContinues(taskId: string): Promise<void> {
+    const ended = await call('wait', { ids: [taskId] });
+    expect(
+      (ended.structuredContent as { tasks: { status: string; claude: { num_turns: number } }[] }).tasks[0],
+    ).toMatchObject({ status: 'completed', claude: { num_turns: 3 } });
+    const next = await call('start', { prompt: 'and now the docs', continue: taskId.slice(0, 8) });
+    expect(taskOf(next)).toMatchObject({ continues: taskId, workdir: h.dir });
+    await call('wait', { ids: [taskOf(next).task_id] });
+  }
+
   it('starts a Claude Code task and continues its session', async () => {
     const started = await call('start', { prompt: 'turns:2 write the tests', workspace: h.dir, max_turns: 5 });
     const task = taskOf(started);
     expect(task).toMatchObject({ task_type: 'claude_code', prompt: 'turns:2 write the tests' });
-    const ended = await call('wait', { ids: [task.task_id] });
-    expect(
-      (ended.structuredContent as { tasks: { status: string; claude: { num_turns: number } }[] }).tasks[0],
-    ).toMatchObject({ status: 'completed', claude: { num_turns: 3 } });
-    const next = await call('start', { prompt: 'and now the docs', continue: task.task_id.slice(0, 8) });
-    expect(taskOf(next)).toMatchObject({ continues: task.task_id, workdir: h.dir });
-    await call('wait', { ids: [taskOf(next).task_id] });
+    await completesThenContinues(task.task_id);
   }, 30_000);
 
   it("says a Claude task waits for the account's usage limit, then resumes it", async () => {
@@ -225,13 +230,7 @@ describe.each(transports)('MCP tools over $transport', ({ transport, connect }) 
     // A date only when the reset falls on the next UTC day (a run just before midnight).
     const [today, soon] = [0, 60_000].map((ms) => new Date(Date.now() + ms).toISOString().slice(0, 10));
     expect(soon === today ? [undefined] : [undefined, soon]).toContain(shown[1]);
-    const ended = await call('wait', { ids: [task.task_id] });
-    expect(
-      (ended.structuredContent as { tasks: { status: string; claude: { num_turns: number } }[] }).tasks[0],
-    ).toMatchObject({ status: 'completed', claude: { num_turns: 3 } });
-    const next = await call('start', { prompt: 'and now the docs', continue: task.task_id.slice(0, 8) });
-    expect(taskOf(next)).toMatchObject({ continues: task.task_id, workdir: h.dir });
-    await call('wait', { ids: [taskOf(next).task_id] });
+    await completesThenContinues(task.task_id);
   }, 30_000);
 
   it("says a Claude task waits for the account's usage limit, then resumes it", async () => {
