@@ -40,7 +40,7 @@ ${NOW_MS}
 ${LOOKS_ON}
 local ahead = 0
 for _, w in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[3])) do
-  if w ~= ARGV[1] and looks_on(w) then ahead = ahead + 1 end
+  if looks_on(w) then ahead = ahead + 1 end
 end
 if redis.call('SCARD', KEYS[1]) + ahead < tonumber(ARGV[2]) then
   redis.call('SADD', KEYS[1], ARGV[1])
