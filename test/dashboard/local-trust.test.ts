@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { build } from 'esbuild';
 import { execa } from 'execa';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,9 +41,12 @@ describe('a dashboard without a token, on loopback', () => {
     });
     return { status: response.status, headers: response.headers, text: await response.text() };
   };
+  // The TypeScript client as another user runs it: bundled into one file that user may read (the
+  // checkout may sit in a directory only its owner enters, such as a fresh `mktemp -d`).
+  let nobodysClient: string;
   // The TypeScript client in a process of its own, given nothing but the dashboard's URL.
-  const clientScript = (body: string) =>
-    `import { createClient } from ${JSON.stringify(LIBRARY)};\n` +
+  const clientScript = (body: string, library = LIBRARY) =>
+    `import { createClient } from ${JSON.stringify(library)};\n` +
     `const api = createClient({ url: process.argv[1] });\n` +
     `try { ${body} } catch (error) { console.log(JSON.stringify({ status: error.status, error: error.message })); }`;
 
@@ -61,10 +66,23 @@ describe('a dashboard without a token, on loopback', () => {
     url = new URL(loginUrl).origin;
     secretFile = localSecretPath(h.home);
     secret = (await readLocalSecret(h.home))!;
+    const shared = mkdtempSync(path.join(tmpdir(), 'oca-client-'));
+    chmodSync(shared, 0o755);
+    nobodysClient = path.join(shared, 'client.cjs');
+    await build({
+      entryPoints: [path.join(ROOT, 'dist/src/api/client.js')],
+      outfile: nobodysClient,
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      logLevel: 'warning',
+      external: ['*.node', 'dockerode', 'ssh2', 'typescript'],
+    });
   });
   afterAll(async () => {
     if (dashboard) await stopProcess(dashboard, 'SIGINT');
     await h?.cleanup();
+    if (nobodysClient) rmSync(path.dirname(nobodysClient), { recursive: true, force: true });
   });
 
   it('makes the local secret on first start, 0600, and prints only the path and a login link', () => {
@@ -241,7 +259,7 @@ describe('a dashboard without a token, on loopback', () => {
         'node',
         '--input-type=module',
         '-e',
-        clientScript(`await api.run({ cmd: 'id', executor: 'local' }); console.log('{"wrote":true}');`),
+        clientScript(`await api.run({ cmd: 'id', executor: 'local' }); console.log('{"wrote":true}');`, nobodysClient),
         url,
       ],
       { cwd: '/', env: { PATH: process.env.PATH, OPENCLAW_AGENT_HOME: h.home }, extendEnv: false },
@@ -254,7 +272,7 @@ describe('a dashboard without a token, on loopback', () => {
         'node',
         '--input-type=module',
         '-e',
-        clientScript(`await api.run({ cmd: 'id', executor: 'local' }); console.log('{"wrote":true}');`),
+        clientScript(`await api.run({ cmd: 'id', executor: 'local' }); console.log('{"wrote":true}');`, nobodysClient),
         url,
       ],
       {
