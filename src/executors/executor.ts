@@ -32,7 +32,7 @@ export interface ExecutionContext {
    * Records the executor's handle (and pid) the moment the task has started; a stop requested
    * meanwhile trips `ctx.stop`.
    */
-  markStarted(handle: Record<string, string>, pid?: number): Promise<void>;
+  markStarted(handle: Record<string, string>, pid?: number, startedAt?: number): Promise<void>;
   /** Aborted when the worker shuts down: stop following and reject with DetachedError; the task keeps running. */
   signal: AbortSignal;
   /** Trips when the task is to be killed or has timed out. */
@@ -81,6 +81,23 @@ export interface Executor {
   runScript?(script: string, args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }>;
   /** Removes what an ended task left where it ran (`cleanup`): spool or remote directories, containers. */
   cleanup(task: CleanupTarget): Promise<CleanedUp>;
+  /**
+   * Prepares a task's first run to start before its worker takes the job (a launch ahead, see
+   * tasks/launch-ahead.ts): the spec is built and the workdir looked at now, while the run is
+   * claimed on the record; `start` then launches it, and `execute` later finds it started. `start`
+   * resolves false when nothing was launched: `execute` starts the run as usual, or says why it
+   * cannot. Local executors only.
+   */
+  prepareLaunchAhead?(run: LaunchAheadRun): { start(): Promise<boolean> };
+}
+
+/** A task's first run, claimed for a launch ahead with `dir` as its handle. */
+export interface LaunchAheadRun {
+  taskId: string;
+  request: TaskRequest;
+  executor: ExecutorConfig;
+  defaults: Config['defaults'];
+  dir: string;
 }
 
 /** An ended task whose traces `Executor.cleanup` removes. */

@@ -39,7 +39,8 @@ import { shellEnvironmentProblem } from '../executors/shell/env-names.js';
 import { initialRecordFields, parseRecordHash, type TaskRecord, type TaskView } from './record.js';
 import { deriveTaskStatus, type TaskStatus } from './status.js';
 import { searchIndexEntries } from './search.js';
-import { recordNewTask, REQUEST_FIELD } from './store.js';
+import { claimLaunchAhead, recordNewTask, REQUEST_FIELD } from './store.js';
+import { launchAheadLane, mayLaunchAhead, type LaunchAheadTicket } from './launch-ahead.js';
 import { signTaskRequest, taskSigningKey } from './signing.js';
 import { describeIssue } from '../text/zod-issues.js';
 import { escapeControls, quoteInput } from '../text/escape.js';
@@ -144,6 +145,8 @@ const MIN_PREFIX = 6;
 const ENDED_JOBS_KEPT = 1000;
 /** BullMQ's lowest priority: a task without one runs after every task with one. */
 const NO_PRIORITY = 2 ** 21 - 1;
+/** The keys of a queue that say whether its tasks wait (BullMQ's names for them). */
+type LaunchQueueKeys = { meta: string; wait: string; prioritized: string };
 /** How far in the past `--at` may lie (a clock a little behind), and how far ahead. */
 const AT_SLACK_MS = 60_000;
 const LATEST_START = BLOCKED_UNTIL - 24 * 3600_000;
@@ -352,7 +355,21 @@ export class TaskClient {
         : request.runAt !== undefined
           ? Math.max(0, request.runAt - Date.now())
           : 0;
-    const added = this.queue(executor.name).add(request.payload.type, request, {
+    // A worker of this process with a free slot starts the task itself once record and job are
+    // written (launch-ahead.ts): its first run is claimed for this host in the same round trip.
+    const ticket = this.reserveLaunchAhead(id, request, executor);
+    const queue = this.queue(executor.name);
+    const queueKeys = queue.keys as LaunchQueueKeys;
+    const claimed = ticket
+      ? claimLaunchAhead(
+          this.redis,
+          this.keys,
+          id,
+          { executor: executor.name, ...queueKeys },
+          { dir: ticket.dir, host: ticket.hostId },
+        )
+      : undefined;
+    const added = queue.add(request.payload.type, request, {
       jobId: id,
       attempts: request.retries + 1,
       backoff: { type: 'exponential', delay: request.backoffMs ?? 30_000, jitter: 0.5 },
@@ -362,7 +379,20 @@ export class TaskClient {
       removeOnComplete: { age: Math.ceil(this.config.retention / 1000), count: ENDED_JOBS_KEPT },
       removeOnFail: { age: Math.ceil(this.config.retention / 1000), count: ENDED_JOBS_KEPT },
     });
-    const [record, job] = await Promise.allSettled([recorded, added]);
+    const [record, job, claim] = await Promise.allSettled([recorded, added, claimed]);
+    if (ticket) {
+      const launched =
+        record.status === 'fulfilled' &&
+        job.status === 'fulfilled' &&
+        claim.status === 'fulfilled' &&
+        claim.value === true &&
+        (await ticket.launch().catch(() => false));
+      if (launched) {
+        // First in line (score 0 in BullMQ's prioritized set, unless a worker took it already):
+        // the worker takes this job next and follows the run, whatever was queued meanwhile.
+        await this.redis.zadd(queueKeys.prioritized, 'XX', 0, id).catch(() => undefined);
+      } else ticket.release();
+    }
     if (job.status === 'rejected') {
       // Not queued: nothing may remain of it.
       await this.forget(id, request, searchIndexEntries(this.keys.prefix, request).wordKeys);
@@ -399,6 +429,16 @@ export class TaskClient {
       ...(conflicts.stopped.length + conflicts.cancelled.length > 0 ? { conflicts } : {}),
       ...(warning !== undefined ? { warning } : {}),
     };
+  }
+
+  // A slot of this process's worker for a task that may start here at once (see launch-ahead.ts).
+  private reserveLaunchAhead(
+    id: string,
+    request: TaskRequest,
+    executor: ExecutorConfig,
+  ): LaunchAheadTicket | undefined {
+    if (executor.type !== 'local' || !mayLaunchAhead(request)) return undefined;
+    return launchAheadLane(this.redis, this.prefix, executor.name)?.reserve(id, request);
   }
 
   // With labels: an executor carrying all of them, the one with the shortest queue.

@@ -74,6 +74,59 @@ export function recordNewTask(
   );
 }
 
+/**
+ * Claims a new task's first run for a launch ahead (launch-ahead.ts): the launching mark and the
+ * handle (the spool directory and host) on its record. Not when the record is missing or has a
+ * stop request or an end, when the executor is paused or has tasks waiting (the task would
+ * overtake them), or when a worker of another host serves the executor (it could take the job,
+ * only to hand it back to this host). Sent whole, like the record's script and right after it,
+ * before the job: a worker that takes the job finds the run claimed, on this host.
+ * KEYS: record, the queue's meta, wait and prioritized keys, the executor's worker set; ARGV: the
+ * time, this host, the prefix of presence keys, then field/value pairs. Returns 1 when claimed.
+ */
+const CLAIM_LAUNCH_AHEAD_SOURCE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local found = redis.call('HMGET', KEYS[1], 'stop_kind', 'outcome', 'launching_at')
+if found[1] or found[2] or found[3] then return 0 end
+if redis.call('HEXISTS', KEYS[2], 'paused') == 1 then return 0 end
+if redis.call('LLEN', KEYS[3]) > 0 or redis.call('ZCARD', KEYS[4]) > 0 then return 0 end
+for _, worker in ipairs(redis.call('SMEMBERS', KEYS[5])) do
+  local presence = redis.call('GET', ARGV[3] .. worker)
+  if presence and cjson.decode(presence).host ~= ARGV[2] then return 0 end
+end
+redis.call('HSET', KEYS[1], 'launching_at', ARGV[1], unpack(ARGV, 4))
+return 1
+`;
+
+/**
+ * Claims the first run of a task just recorded for a launch ahead (see CLAIM_LAUNCH_AHEAD_SOURCE);
+ * resolves to whether it was claimed. Written to the connection before this returns.
+ */
+export function claimLaunchAhead(
+  redis: RedisClient,
+  keys: TaskKeys,
+  taskId: string,
+  queue: { executor: string; meta: string; wait: string; prioritized: string },
+  handle: { dir: string; host: string },
+): Promise<boolean> {
+  const pairs = Object.entries(handleFields(handle)).flat();
+  return redis
+    .eval(
+      CLAIM_LAUNCH_AHEAD_SOURCE,
+      5,
+      keys.record(taskId),
+      queue.meta,
+      queue.wait,
+      queue.prioritized,
+      keys.executorWorkers(queue.executor),
+      String(Date.now()),
+      handle.host,
+      keys.workerPresence(''),
+      ...pairs,
+    )
+    .then((claimed) => claimed === 1);
+}
+
 /** The record as a worker finds it; rebuilt from the job's request when Redis lost it in a crash. */
 export async function loadTaskRecord(
   redis: RedisClient,
@@ -144,11 +197,13 @@ export async function markTaskStarted(
   taskId: string,
   handle: Record<string, string>,
   pid?: number,
+  /** When the run started, if before now (a run launched ahead). @default now */
+  launchedAt?: number,
 ): Promise<{ startedAt: number; request?: StopRequest; outcome?: string }> {
   const now = String(Date.now());
   const fields: Record<string, string> = { ...handleFields(handle), updated_at: now };
   if (pid !== undefined) fields.pid = String(pid);
-  const args = [now];
+  const args = [String(launchedAt ?? now)];
   for (const [field, value] of Object.entries(fields)) args.push(field, value);
   const [startedAt, ...stopOrEnd] = (await MARK_STARTED_SCRIPT.run(redis, [keys.record(taskId)], args)) as (
     string | null

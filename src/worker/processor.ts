@@ -279,8 +279,8 @@ async function executeRun(
         markLaunching: async (handle) => {
           tripOnStopOrEnd(stop, await markTaskLaunching(deps.redis, deps.keys, taskId, handle));
         },
-        markStarted: async (handle, pid) => {
-          const { startedAt, ...found } = await markTaskStarted(deps.redis, deps.keys, taskId, handle, pid);
+        markStarted: async (handle, pid, at) => {
+          const { startedAt, ...found } = await markTaskStarted(deps.redis, deps.keys, taskId, handle, pid, at);
           tripOnStopOrEnd(stop, found);
           watch.armTimeout(startedAt);
         },

@@ -5,6 +5,8 @@ import type { ExecutorConfig, LoadedConfig } from '../config/config.js';
 import { createExecutor } from '../executors/create-executor.js';
 import type { Executor } from '../executors/executor.js';
 import { resolveHostId } from '../executors/local/host-id.js';
+import { localSpoolDir } from '../executors/local/local-executor.js';
+import { offerLaunchAhead } from '../tasks/launch-ahead.js';
 import { connectRedis, destroySockets, resolveRedisUrl, type RedisClient } from '../redis/connection.js';
 import { TaskKeys } from '../tasks/keys.js';
 import { createTaskProcessor, type TaskResult } from './processor.js';
@@ -102,6 +104,12 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
   });
   const onEnded = announceEnd(config, deliveries, log);
   let running = 0;
+  // Slots held for tasks launched ahead by dispatchers of this process, until their jobs come.
+  const reserved = new Map<string, NodeJS.Timeout>();
+  const freeSlot = (taskId: string) => {
+    clearTimeout(reserved.get(taskId));
+    reserved.delete(taskId);
+  };
   const processor = joinFollowedTasks(
     followWhileLocked(
       createTaskProcessor({ config, executorConfig, executor, redis, keys, shutdown: shutdown.signal, stops, onEnded }),
@@ -110,6 +118,7 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
   );
   const counted = async (job: Job) => {
     running++;
+    freeSlot(job.id!);
     try {
       return await processor(job);
     } finally {
@@ -174,6 +183,10 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
   });
   // Listed before the process says it is ready: a dispatch right after "ready" is not warned.
   await presence.announced;
+  const withdrawLane = offerLane(
+    { redis, config, executorConfig, executor, hostId, concurrency, shutdown: shutdown.signal },
+    { running: () => running, reserved, freeSlot },
+  );
   const indexSweep = startSweeps(redis, keys, config, executorConfig, executor, log);
   const silentHostSweep =
     executorConfig.type === 'local'
@@ -204,6 +217,7 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
     close: () => {
       closing ??= (async () => {
         shutdown.abort();
+        withdrawLane();
         stopHeartbeat();
         liveness.stop();
         clearInterval(indexSweep);
@@ -222,6 +236,50 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
       return closing;
     },
   };
+}
+
+/** How long a slot waits for the job of a task launched ahead before it is free again. */
+const RESERVED_SLOT_MS = 30_000;
+
+// Offers the dispatchers of this process (the dashboard of `up`) to start this executor's tasks
+// here at once, while a slot is free (see tasks/launch-ahead.ts): local executors only.
+function offerLane(
+  worker: {
+    redis: RedisClient;
+    config: LoadedConfig;
+    executorConfig: ExecutorConfig;
+    executor: Executor;
+    hostId: string;
+    concurrency: number;
+    shutdown: AbortSignal;
+  },
+  slots: { running: () => number; reserved: Map<string, NodeJS.Timeout>; freeSlot: (taskId: string) => void },
+): () => void {
+  const { executor, executorConfig, config } = worker;
+  if (!executor.prepareLaunchAhead || executorConfig.type !== 'local') return () => {};
+  return offerLaunchAhead(worker.redis, config.redis.prefix, executorConfig.name, {
+    reserve: (taskId, request) => {
+      if (worker.shutdown.aborted || slots.running() + slots.reserved.size >= worker.concurrency) return undefined;
+      const timer = setTimeout(() => slots.reserved.delete(taskId), RESERVED_SLOT_MS);
+      timer.unref();
+      slots.reserved.set(taskId, timer);
+      const dir = localSpoolDir(executorConfig, taskId, 1);
+      const prepared = executor.prepareLaunchAhead!({
+        taskId,
+        request,
+        executor: executorConfig,
+        defaults: config.defaults,
+        dir,
+      });
+      return {
+        dir,
+        hostId: worker.hostId,
+        // A worker that began closing meanwhile launches nothing more: the next one starts it.
+        launch: async () => !worker.shutdown.aborted && (await prepared.start()),
+        release: () => slots.freeSlot(taskId),
+      };
+    },
+  });
 }
 
 // Every heartbeat period, the running local tasks of hosts whose heartbeat is gone end lost (see

@@ -1,6 +1,6 @@
 // The `local` executor: runs tasks detached on this host and ships their spool files into the log,
 // re-attaching after a worker restart.
-import { existsSync, mkdirSync, readFileSync, watch, type FSWatcher } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
@@ -22,20 +22,23 @@ import {
   type ExecutionContext,
   type ExecutionResult,
   type Executor,
+  type LaunchAheadRun,
 } from '../executor.js';
 import { rm } from 'node:fs/promises';
 import type { ExecutorConfig } from '../../config/config.js';
 import { runLocalScript } from './host-script.js';
-import { ProcessLauncher } from './process-launcher.js';
+import { ProcessLauncher, type WrapperStart } from './process-launcher.js';
 import { isSameProcessAlive, readProcessStartTime } from '../process-identity.js';
 import { exitCodeOnPidFile, PUNCH_PROBE, SpoolTail } from './spool-tail.js';
 import { HolePuncher } from './hole-puncher.js';
 import { parsePidFile, wrapperSpec } from '../shell/task-wrapper.js';
 import { DEFAULT_MAX_SPOOL_BYTES } from '../shell/output-spool.js';
-import { buildTaskCommand } from '../task-command.js';
+import { buildTaskCommand, type TaskCommand } from '../task-command.js';
 
 /** How long to wait for the wrapper's pid file when re-attaching to a task whose worker died at spawn. */
 const PID_FILE_WAIT_MS = 2000;
+/** How long a run launched ahead is remembered for its worker (another worker process may take it). */
+const LAUNCHED_AHEAD_KEPT_MS = 60_000;
 /** How long a stop waits for SIGKILL to empty the process group (zombies may linger longer). */
 const KILL_WAIT_MS = 1000;
 /** The longest idle wait between looks at the spool files when no file event arrives. */
@@ -53,6 +56,8 @@ export interface LocalHandle {
   /** Process start time in clock ticks; guards against a recycled pid. */
   startTime?: string;
   dir: string;
+  /** When this process launched it ahead of its job (ms since the epoch): its start, for the record. */
+  launchedAt?: number;
 }
 
 export interface LocalExecutorOptions {
@@ -109,6 +114,8 @@ export class LocalExecutor implements Executor {
   private readonly launcher: ProcessLauncher;
   /** Frees the oldest output of spool files past the cap (started on first use). */
   private readonly puncher = new HolePuncher();
+  /** Runs launched ahead in this process, by spool directory, until `execute` takes them up. */
+  private readonly launchedAhead = new Map<string, { launch: WrapperStart; at: number }>();
 
   constructor(options: LocalExecutorOptions = {}) {
     this.launcher = new ProcessLauncher(withoutOwnSecrets(process.env, options.secretEnv));
@@ -158,10 +165,12 @@ export class LocalExecutor implements Executor {
     const existing = recorded ? await this.findHandle(dir, ctx) : undefined;
     if (existing === 'unknown') return this.withoutPidFile(ctx, dir);
     if (existing && !ctx.record.handle.pid) {
-      // Found through the spool files (the last worker died at spawn): record it now.
+      // Found through the spool files (the last worker died at spawn, or it was launched ahead):
+      // record it now.
       await ctx.markStarted(
         { pid: String(existing.pid), start_time: existing.startTime ?? '', dir, host: this.hostId },
         existing.pid,
+        existing.launchedAt,
       );
     }
     if (!existing && ctx.record.handle.pid) {
@@ -174,11 +183,77 @@ export class LocalExecutor implements Executor {
     return this.follow(ctx, started);
   }
 
+  /**
+   * Prepares a run claimed for a launch ahead: the same spec and claim (the spool directory) as
+   * `start`, without its Redis steps (the run was claimed on the record with the task's record).
+   * The spec is built and the workdir's stat begun now (off the event loop: it may be on a network
+   * mount), while the claim makes its round trip; `start` then claims the directory and hands the
+   * spec to a waiting wrapper. `execute` later finds the run started.
+   */
+  prepareLaunchAhead(run: LaunchAheadRun): { start(): Promise<boolean> } {
+    let command: TaskCommand;
+    let cwd: string;
+    let spec: string;
+    try {
+      command = buildTaskCommand(run.request.payload, run.executor, run.defaults);
+      cwd = command.workdir ? path.resolve(expandHome(command.workdir)) : homedir();
+      spec = wrapperSpec({
+        dir: run.dir,
+        spoolCap: this.spoolers ? this.maxSpoolBytes : undefined,
+        workdir: cwd,
+        argv: command.argv.map((word, index) => (index === 0 ? expandHome(word) : word)),
+        env: command.env,
+        unsetEnv: command.unsetEnv,
+      });
+    } catch {
+      // A spec the shell cannot take: the worker's own start says why.
+      return { start: () => Promise.resolve(false) };
+    }
+    const workdirExists = isDirectory(cwd);
+    return {
+      start: async () => {
+        // A missing workdir is the worker's to report, with the run still unlaunched.
+        if (!(await workdirExists)) return false;
+        try {
+          claimSpoolDir(run.dir);
+        } catch {
+          // Claimed already: its worker came first and launches it.
+          return false;
+        }
+        let launch: WrapperStart;
+        try {
+          if (command.stdin !== undefined) writeFileSync(path.join(run.dir, 'stdin'), command.stdin, { mode: 0o600 });
+          // Throws only before the spec is written (the launcher could not be spawned).
+          launch = this.launcher.startWrapper(spec);
+        } catch {
+          // Nothing was handed to a wrapper: the claim goes, and the worker starts the task.
+          rmSync(run.dir, { recursive: true, force: true });
+          return false;
+        }
+        launch.started.catch(() => {});
+        this.launchedAhead.set(run.dir, { launch, at: Date.now() });
+        setTimeout(() => this.launchedAhead.delete(run.dir), LAUNCHED_AHEAD_KEPT_MS).unref();
+        return true;
+      },
+    };
+  }
+
   // The executor's own record decides whether the task has started: its spool directory.
   private async findHandle(dir: string, ctx: ExecutionContext): Promise<LocalHandle | 'unknown' | undefined> {
     if (!(await isDirectory(dir))) return undefined;
     const recorded = ctx.record.handle;
     if (recorded.pid) return { pid: Number(recorded.pid), startTime: recorded.start_time || undefined, dir };
+    // Launched ahead by this process: its pid comes from the launcher, not the pid file.
+    const ahead = this.launchedAhead.get(dir);
+    if (ahead) {
+      this.launchedAhead.delete(dir);
+      const { launch, at } = ahead;
+      const pid = await launch.started.catch(() => undefined);
+      if (pid !== undefined) {
+        const startTime = pid === launch.pid ? launch.startTime : readProcessStartTime(pid);
+        return { pid, startTime, dir, launchedAt: at };
+      }
+    }
     // The previous worker died between spawning and recording: the wrapper writes its own pid.
     const deadline = Date.now() + PID_FILE_WAIT_MS;
     while (Date.now() < deadline) {
@@ -216,15 +291,7 @@ export class LocalExecutor implements Executor {
     }
     if (ctx.stop.request) return notLaunched();
     try {
-      // The spool directory is the claim on the start: whoever creates it runs the task. One
-      // mkdir per task; the spool root is made only when it is missing (first task, or removed).
-      try {
-        mkdirSync(dir, { mode: 0o700 });
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-        mkdirSync(path.dirname(dir), { recursive: true, mode: 0o700 });
-        mkdirSync(dir, { mode: 0o700 });
-      }
+      claimSpoolDir(dir);
     } catch (error) {
       // Another worker (or one that died) created it first: it owns the start; we re-attach.
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
@@ -591,6 +658,20 @@ export function silentHostError(host: string, here: string, silentMs: number): s
     `host "${host}" stopped answering (no heartbeat for ${formatDuration(silentMs)}, worker.host_heartbeat); ` +
     `this worker on "${here}" cannot reach the task's process`
   );
+}
+
+/**
+ * The claim on a run's start: whoever creates its spool directory runs it (EEXIST: another did).
+ * One mkdir per task; the spool root is made only when it is missing (first task, or removed).
+ */
+function claimSpoolDir(dir: string): void {
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    mkdirSync(path.dirname(dir), { recursive: true, mode: 0o700 });
+    mkdirSync(dir, { mode: 0o700 });
+  }
 }
 
 /** A run's spool directory on this host: `<spool>/<id>` for the first run, `<id>.<n>` for run n. */
