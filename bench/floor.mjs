@@ -4,11 +4,12 @@
 // none of its spool files), and nothing else — no validation, no Redis, no queue. Timed as the
 // bench times P7, interleaved with the same posix_spawn peer, on CLOCK_MONOTONIC.
 import { execFileSync, spawn } from 'node:child_process';
-import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Fastify from 'fastify';
+import { firstWriteAt, startSpawnPeer } from './spawn-peer.mjs';
 
 const SAMPLES = Number(process.argv[2] ?? 200);
 const dir = mkdtempSync(path.join(tmpdir(), 'oca-floor-'));
@@ -52,37 +53,7 @@ const post = (body) =>
     request.on('error', reject).end(data);
   });
 
-const peer = spawn(
-  'python3',
-  [
-    '-c',
-    [
-      'import json, os, sys, time',
-      'for line in sys.stdin:',
-      '    argv = json.loads(line)',
-      '    t0 = time.monotonic_ns()',
-      '    pid = os.posix_spawnp(argv[0], argv, os.environ)',
-      "    sys.stdout.write(f'{t0}\\n'); sys.stdout.flush()",
-      '    os.waitpid(pid, 0)',
-    ].join('\n'),
-  ],
-  { stdio: ['pipe', 'pipe', 'inherit'] },
-);
-const spawnedAt = [];
-let pending = '';
-peer.stdout.setEncoding('utf8').on('data', (chunk) => {
-  const lines = (pending + chunk).split('\n');
-  pending = lines.pop();
-  for (const line of lines) spawnedAt.shift()?.(BigInt(line));
-});
-const arrived = () =>
-  new Promise((resolve) => {
-    const reader = createReadStream(fifo);
-    reader.once('data', () => {
-      resolve(process.hrtime.bigint());
-      reader.destroy();
-    });
-  });
+const peer = startSpawnPeer();
 const pause = () => new Promise((resolve) => setTimeout(resolve, 20));
 const line = `echo > '${fifo}'`;
 
@@ -90,16 +61,13 @@ const ours = [];
 const theirs = [];
 for (let i = -5; i < SAMPLES; i++) {
   await pause();
-  let first = arrived();
+  let first = firstWriteAt(fifo);
   const t0 = process.hrtime.bigint();
   await post({ line });
   const oursMs = Number((await first) - t0) / 1e6;
   await pause();
-  first = arrived();
-  const t1 = await new Promise((resolve) => {
-    spawnedAt.push(resolve);
-    peer.stdin.write(`${JSON.stringify(['sh', '-c', line])}\n`);
-  });
+  first = firstWriteAt(fifo);
+  const t1 = await peer.spawn(['sh', '-c', line]);
   const theirsMs = Number((await first) - t1) / 1e6;
   if (oursMs < 0 || theirsMs < 0) throw new Error('a first act arrived before its dispatch: the clocks differ');
   // The first five warm both paths up.
@@ -107,7 +75,7 @@ for (let i = -5; i < SAMPLES; i++) {
   ours.push(oursMs);
   theirs.push(theirsMs);
 }
-peer.stdin.end();
+peer.close();
 waiting.stdin.end();
 await app.close();
 agent.destroy();

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { createClient, followLog, freePort, loadConfig, TaskClient, waitForTasks } from '../dist/src/index.js';
 import { measureScale } from './scale.mjs';
+import { firstWriteAt, startSpawnPeer } from './spawn-peer.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(ROOT, 'dist/cli/bin.cjs');
@@ -121,21 +122,13 @@ try {
   const dashboard = await startDashboard(['dashboard']);
   const apis = { up: createClient({ url: stack.url, home }), own: createClient({ url: dashboard.url, home }) };
   const peer = startSpawnPeer();
-  const openedHr = () =>
-    new Promise((resolve) => {
-      const reader = createReadStream(fifo);
-      reader.once('data', () => {
-        resolve(process.hrtime.bigint());
-        reader.destroy();
-      });
-    });
   const p7 = { up: [], own: [] };
   const p7Peer = [];
   const command = ['sh', '-c', `echo > ${fifo}`];
   const pause = () => new Promise((resolve) => setTimeout(resolve, 20));
   const viaRest = async (api, executor) => {
     await pause();
-    const arrived = openedHr();
+    const arrived = firstWriteAt(fifo);
     const t0 = process.hrtime.bigint();
     const { task_id: id } = await api.run({ executor, argv: command, workdir: dir });
     const ms = Number((await arrived) - t0) / 1e6;
@@ -147,7 +140,7 @@ try {
     p7.up.push(await viaRest(apis.up, 'near'));
     p7.own.push(await viaRest(apis.own, 'local'));
     await pause();
-    const arrived = openedHr();
+    const arrived = firstWriteAt(fifo);
     const spawnedAt = await peer.spawn(command);
     const ms = Number((await arrived) - spawnedAt) / 1e6;
     if (ms < 0) throw new Error(`P7: the peer's write arrived ${-ms} ms before its spawn: the clocks differ`);
@@ -447,34 +440,6 @@ async function startDashboard(command) {
       child.kill('SIGTERM');
       return new Promise((resolve) => child.once('exit', resolve));
     },
-  };
-}
-
-// A running Python process that posix_spawn()s what it is sent (one JSON argv per line) and
-// answers with its CLOCK_MONOTONIC time in ns taken right before the call; it reaps the child.
-function startSpawnPeer() {
-  const script = [
-    'import json, os, sys, time',
-    'for line in sys.stdin:',
-    '    argv = json.loads(line)',
-    '    t0 = time.monotonic_ns()',
-    '    pid = os.posix_spawnp(argv[0], argv, os.environ)',
-    "    sys.stdout.write(f'{t0}\\n'); sys.stdout.flush()",
-    '    os.waitpid(pid, 0)',
-  ].join('\n');
-  const child = spawn('python3', ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = wholeLines();
-  const waiting = [];
-  child.stdout.setEncoding('utf8').on('data', (chunk) => {
-    for (const line of lines(chunk)) waiting.shift()?.(BigInt(line));
-  });
-  return {
-    spawn: (argv) =>
-      new Promise((resolve) => {
-        waiting.push(resolve);
-        child.stdin.write(`${JSON.stringify(argv)}\n`);
-      }),
-    close: () => child.stdin.end(),
   };
 }
 
