@@ -34,6 +34,7 @@ import { HolePuncher } from './hole-puncher.js';
 import { parsePidFile, wrapperSpec } from '../shell/task-wrapper.js';
 import { DEFAULT_MAX_SPOOL_BYTES } from '../shell/output-spool.js';
 import { buildTaskCommand, type TaskCommand } from '../task-command.js';
+import type { TaskRequest } from '../../tasks/request.js';
 
 /** How long to wait for the wrapper's pid file when re-attaching to a task whose worker died at spawn. */
 const PID_FILE_WAIT_MS = 2000;
@@ -58,6 +59,13 @@ export interface LocalHandle {
   dir: string;
   /** When this process launched it ahead of its job (ms since the epoch): its start, for the record. */
   launchedAt?: number;
+}
+
+/** What `runSpec` builds for one run. */
+interface RunSpec {
+  command: TaskCommand;
+  cwd: string;
+  spec: string;
 }
 
 export interface LocalExecutorOptions {
@@ -191,25 +199,15 @@ export class LocalExecutor implements Executor {
    * spec to a waiting wrapper. `execute` later finds the run started.
    */
   prepareLaunchAhead(run: LaunchAheadRun): { start(): Promise<boolean> } {
-    let command: TaskCommand;
-    let cwd: string;
-    let spec: string;
+    let built: RunSpec;
     try {
-      command = buildTaskCommand(run.request.payload, run.executor, run.defaults);
-      cwd = command.workdir ? path.resolve(expandHome(command.workdir)) : homedir();
-      spec = wrapperSpec({
-        dir: run.dir,
-        spoolCap: this.spoolers ? this.maxSpoolBytes : undefined,
-        workdir: cwd,
-        argv: command.argv.map((word, index) => (index === 0 ? expandHome(word) : word)),
-        env: command.env,
-        unsetEnv: command.unsetEnv,
-      });
+      built = this.runSpec(run.request, run.executor, run.defaults, run.dir);
     } catch {
       // A spec the shell cannot take: the worker's own start says why.
       return { start: () => Promise.resolve(false) };
     }
-    const workdirExists = isDirectory(cwd);
+    const { command, spec } = built;
+    const workdirExists = isDirectory(built.cwd);
     return {
       start: async () => {
         // A missing workdir is the worker's to report, with the run still unlaunched.
@@ -264,19 +262,30 @@ export class LocalExecutor implements Executor {
     return 'unknown';
   }
 
-  private async start(ctx: ExecutionContext, dir: string): Promise<LocalHandle | ExecutionResult> {
-    const command = buildTaskCommand(ctx.request.payload, ctx.executor, ctx.defaults);
+  // A run's command, its absolute workdir and the spec a waiting wrapper reads (`wrapperSpec`);
+  // throws for a variable the shell cannot set.
+  private runSpec(
+    request: TaskRequest,
+    executor: ExecutorConfig,
+    defaults: ExecutionContext['defaults'],
+    dir: string,
+  ): RunSpec {
+    const command = buildTaskCommand(request.payload, executor, defaults);
     const cwd = command.workdir ? path.resolve(expandHome(command.workdir)) : homedir();
-    // Built first: a variable the shell cannot set fails the task before anything is claimed.
-    const argv = command.argv.map((word, index) => (index === 0 ? expandHome(word) : word));
     const spec = wrapperSpec({
       dir,
       spoolCap: this.spoolers ? this.maxSpoolBytes : undefined,
       workdir: cwd,
-      argv,
+      argv: command.argv.map((word, index) => (index === 0 ? expandHome(word) : word)),
       env: command.env,
       unsetEnv: command.unsetEnv,
     });
+    return { command, cwd, spec };
+  }
+
+  private async start(ctx: ExecutionContext, dir: string): Promise<LocalHandle | ExecutionResult> {
+    // Built first: a variable the shell cannot set fails the task before anything is claimed.
+    const { command, cwd, spec } = this.runSpec(ctx.request, ctx.executor, ctx.defaults, dir);
     // The record says "launching, in this directory, on this host" before anything is claimed or
     // launched: a worker that takes over after this one died finds whatever was launched. The
     // mark's round trip overlaps the workdir's stat, which may be on a network mount and must not
