@@ -36,7 +36,7 @@ export async function startRedisCluster(): Promise<RedisClusterGroup> {
       servers.push(
         await startRedisServer({
           password,
-          args: [
+          args: async () => [
             '--cluster-enabled',
             'yes',
             '--cluster-config-file',

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -22,22 +22,34 @@ export interface RedisServer {
 }
 
 export interface RedisServerOptions {
-  /** More redis-server arguments, e.g. `['--tls-port', '6380', …]` or `['--replicaof', …]`. @default [] */
-  args?: string[];
+  /**
+   * More redis-server arguments, e.g. `['--tls-port', '6380', …]` or `['--replicaof', …]`; a
+   * function is asked again when a port it chose was taken before the server bound it. @default []
+   */
+  args?: string[] | (() => Promise<string[]>);
   /** Sets `requirepass` (and `masterauth`, for replicas); the URL then carries it. @default none */
   password?: string;
   /** Addresses to listen on besides 127.0.0.1 (e.g. a bridge that network namespaces reach). @default [] */
   bind?: string[];
 }
 
+/** Tries to start a server whose ports another process took between freePort() and its bind. */
+const PORT_TRIES = 5;
+
 /** Starts a `redis-server` on a free loopback port (and `bind` addresses) with its own temp directory. */
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const dir = mkdtempSync(path.join(tmpdir(), 'oca-redis-'));
-  const port = await freePort();
-  const url = options.password
-    ? `redis://:${encodeURIComponent(options.password)}@127.0.0.1:${port}`
-    : `redis://127.0.0.1:${port}`;
+  let port = 0;
+  let url = '';
+  let extraArgs: string[] = [];
   let child: ChildProcess | undefined;
+  const choosePorts = async () => {
+    port = await freePort();
+    url = options.password
+      ? `redis://:${encodeURIComponent(options.password)}@127.0.0.1:${port}`
+      : `redis://127.0.0.1:${port}`;
+    extraArgs = typeof options.args === 'function' ? await options.args() : (options.args ?? []);
+  };
 
   const start = async () => {
     const args = [
@@ -55,11 +67,14 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     ];
     args.push('--save', '', '--daemonize', 'no', '--protected-mode', 'no', '--logfile', path.join(dir, 'redis.log'));
     if (options.password) args.push('--requirepass', options.password, '--masterauth', options.password);
-    args.push(...(options.args ?? []));
+    args.push(...extraArgs);
     const started = spawn('redis-server', args, { stdio: 'ignore' });
     child = started;
     const exited = new Promise<never>((_, reject) =>
-      started.once('exit', (code) => reject(new Error(`redis-server exited (${code}); see ${dir}/redis.log`))),
+      started.once('exit', (code) => {
+        if (child === started) child = undefined;
+        reject(new Error(`redis-server exited (${code}): ${lastLogLine(dir)}`));
+      }),
     );
     exited.catch(() => {});
     await Promise.race([waitForPing(url), exited]);
@@ -74,7 +89,22 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     await exited;
   };
 
-  await start();
+  // Another test process may take a port freePort() found free before this server binds it; the
+  // port is kept across restarts once the server has run.
+  for (let attempt = 1; ; attempt++) {
+    await choosePorts();
+    try {
+      await start();
+      break;
+    } catch (error) {
+      if (attempt === PORT_TRIES || !/Failed listening on port/.test(String(error))) {
+        rmSync(dir, { recursive: true, force: true });
+        throw error;
+      }
+      // What the failed start wrote (its log, a cluster's nodes.conf) must not follow the new port.
+      for (const file of readdirSync(dir)) rmSync(path.join(dir, file), { recursive: true, force: true });
+    }
+  }
   return {
     port,
     url,
@@ -89,6 +119,15 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+function lastLogLine(dir: string): string {
+  try {
+    const lines = readFileSync(path.join(dir, 'redis.log'), 'utf8').trimEnd().split('\n');
+    return lines.at(-1) || 'no log';
+  } catch {
+    return 'no log';
+  }
 }
 
 // A loading AOF answers PING with LOADING, so ready means a real PONG.
