@@ -39,7 +39,7 @@ import { shellEnvironmentProblem } from '../executors/shell/env-names.js';
 import { initialRecordFields, parseRecordHash, type TaskRecord, type TaskView } from './record.js';
 import { deriveTaskStatus, type TaskStatus } from './status.js';
 import { searchIndexEntries } from './search.js';
-import { claimLaunchAhead, recordNewTask, REQUEST_FIELD } from './store.js';
+import { claimLaunchAhead, recordNewTask, releaseLaunchAhead, REQUEST_FIELD } from './store.js';
 import { launchAheadLane, mayLaunchAhead, type LaunchAheadTicket } from './launch-ahead.js';
 import { signTaskRequest, taskSigningKey } from './signing.js';
 import { describeIssue } from '../text/zod-issues.js';
@@ -391,7 +391,15 @@ export class TaskClient {
         // First in line (score 0 in BullMQ's prioritized set, unless a worker took it already):
         // the worker takes this job next and follows the run, whatever was queued meanwhile.
         await this.redis.zadd(queueKeys.prioritized, 'XX', 0, id).catch(() => undefined);
-      } else ticket.release();
+      } else {
+        ticket.release();
+        // Claimed but not launched: the task is queued, not running, until a worker starts it.
+        if (claim.status === 'fulfilled' && claim.value === true)
+          await releaseLaunchAhead(this.redis, this.keys, id, queueKeys, {
+            dir: ticket.dir,
+            host: ticket.hostId,
+          }).catch(() => undefined);
+      }
     }
     if (job.status === 'rejected') {
       // Not queued: nothing may remain of it.

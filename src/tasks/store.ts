@@ -127,6 +127,44 @@ export function claimLaunchAhead(
     .then((claimed) => claimed === 1);
 }
 
+/**
+ * Gives back a launch-ahead claim whose launch did not happen (CLAIM_LAUNCH_AHEAD_SOURCE's
+ * mark and handle), so that the task shows as queued until a worker starts it. Only while the
+ * claim is as made (the handle's directory, no pid) and the job still waits in the queue: a
+ * worker that took the job meanwhile owns the mark. KEYS: record, the queue's wait and
+ * prioritized keys; ARGV: the task id, the claimed directory, then the handle's field names.
+ */
+const RELEASE_LAUNCH_AHEAD_SOURCE = `
+local found = redis.call('HMGET', KEYS[1], ARGV[3], 'attempt_started_at')
+if found[1] ~= ARGV[2] or found[2] then return 0 end
+if not redis.call('ZSCORE', KEYS[3], ARGV[1]) and not redis.call('LPOS', KEYS[2], ARGV[1]) then return 0 end
+redis.call('HDEL', KEYS[1], 'launching_at', unpack(ARGV, 3))
+return 1
+`;
+
+/** Gives back the claim of a launch ahead that launched nothing (see RELEASE_LAUNCH_AHEAD_SOURCE). */
+export function releaseLaunchAhead(
+  redis: RedisClient,
+  keys: TaskKeys,
+  taskId: string,
+  queue: { wait: string; prioritized: string },
+  handle: { dir: string; host: string },
+): Promise<boolean> {
+  const fields = Object.keys(handleFields(handle));
+  return redis
+    .eval(
+      RELEASE_LAUNCH_AHEAD_SOURCE,
+      3,
+      keys.record(taskId),
+      queue.wait,
+      queue.prioritized,
+      taskId,
+      handle.dir,
+      ...fields,
+    )
+    .then((released) => released === 1);
+}
+
 /** The record as a worker finds it; rebuilt from the job's request when Redis lost it in a crash. */
 export async function loadTaskRecord(
   redis: RedisClient,

@@ -137,8 +137,14 @@ describe('launch ahead: a task dispatched beside its worker starts before the qu
     await worker.worker.pause();
     const missing = file('no-such-dir');
     const { id } = await enqueue('echo never', missing);
-    // Claimed (the workdir is looked at beside the claim), then not launched.
-    expect((await client.get(id)).record.launchingAt).toEqual(expect.any(Number));
+    // Claimed (the workdir is looked at beside the claim), not launched, and given back: the
+    // task is queued, not running, until the worker takes it.
+    const view0 = await client.get(id);
+    expect({ status: view0.status, launchingAt: view0.record.launchingAt, handle: view0.record.handle }).toEqual({
+      status: 'queued',
+      launchingAt: undefined,
+      handle: {},
+    });
     await worker.worker.resume();
     const view = await ended(id);
     expect(endOf(view)).toEqual({
