@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -10,8 +10,10 @@ import {
   LocalExecutor,
   OtherHostError,
   parseConfigText,
+  requestStop,
   TaskEndedError,
   TaskKeys,
+  TaskRequestSchema,
 } from '../../src/index.js';
 import { deleteKeys } from '../helpers/harness.js';
 import { describeExecutorConformance, executionRunner, readLocalFile, waitFor } from './executor-conformance.js';
@@ -68,6 +70,56 @@ describe('local executor spool root', () => {
       expect(
         (await runner.run({ type: 'shell_command', command: 'echo two', args: [], env: {}, workingDir: dir })).stdout,
       ).toBe('two\n');
+    } finally {
+      executor.close();
+      await deleteKeys(redis, `${keys.prefix}:*`);
+      redis.disconnect();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('local executor and a launch ahead (tasks/launch-ahead.ts)', () => {
+  it('a kill found on a run claimed for a launch ahead: the worker claims the directory, so nothing is launched into it after', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'oca-local-'));
+    const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    const keys = new TaskKeys(`oca-test-${randomUUID().slice(0, 8)}`);
+    const config = parseConfigText(
+      `executors:\n  - name: local\n    type: local\n    spool_dir: ${path.join(dir, 'spool')}\n`,
+      'test',
+    );
+    const executor = new LocalExecutor({ hostId: 'host-a' });
+    const runner = executionRunner(redis, keys, executor, config.executors[0]!, config.defaults);
+    const taskId = randomUUID();
+    const spool = path.join(dir, 'spool', taskId);
+    const marker = path.join(dir, 'ran');
+    const payload = {
+      type: 'shell_command' as const,
+      command: 'sh',
+      args: ['-c', `touch '${marker}'`],
+      env: {},
+      workingDir: dir,
+    };
+    try {
+      // The dispatcher's claim (CLAIM_LAUNCH_AHEAD_SOURCE), then a kill, then the worker takes the
+      // job before the dispatcher has launched: the worker must leave it nothing to launch.
+      await redis.hset(keys.record(taskId), { launching_at: String(Date.now()), 'h:dir': spool, 'h:host': 'host-a' });
+      await requestStop(redis, keys, taskId, { kind: 'killed', graceMs: 300, reason: 'killed on request' });
+      const result = await runner.execute(payload, { taskId });
+      expect(result).toEqual({ outcome: 'failed', exitCode: null, signal: null, stopped: true });
+      expect(existsSync(spool)).toBe(true);
+
+      const request = TaskRequestSchema.parse({ executor: 'local', payload, createdAt: Date.now() });
+      const late = executor.prepareLaunchAhead({
+        taskId,
+        request,
+        executor: config.executors[0]!,
+        defaults: config.defaults,
+        dir: spool,
+      });
+      expect(await late.start()).toBe(false);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(existsSync(marker)).toBe(false);
     } finally {
       executor.close();
       await deleteKeys(redis, `${keys.prefix}:*`);

@@ -298,11 +298,16 @@ export class LocalExecutor implements Executor {
       await ctx.log.append([{ stream: 'system', text: `${error}\n` }]);
       return { outcome: 'failed', exitCode: null, signal: null, error };
     }
-    if (ctx.stop.request) return notLaunched();
+    // A run claimed before this worker took the job (a launch ahead, whose dispatcher may still
+    // be about to launch it, or a worker that died) is claimed here too before a stop is obeyed:
+    // the directory then stays, so that nothing can be launched into it after this.
+    const claimedBefore = ctx.record.launchingAt !== undefined && ctx.record.handle.dir === dir;
+    if (ctx.stop.request && !claimedBefore) return notLaunched();
     try {
       claimSpoolDir(dir);
     } catch (error) {
-      // Another worker (or one that died) created it first: it owns the start; we re-attach.
+      // Another worker (or one that died, or a launch ahead) created it first: it owns the
+      // start; we re-attach (and stop it, when a stop waits).
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const handle = await this.findHandle(dir, ctx);
       if (handle === undefined) return this.collectWithoutProcess(ctx, dir);
@@ -311,14 +316,16 @@ export class LocalExecutor implements Executor {
         await ctx.markStarted(
           { pid: String(handle.pid), start_time: handle.startTime ?? '', dir, host: this.hostId },
           handle.pid,
+          handle.launchedAt,
         );
       return handle;
     }
+    if (ctx.stop.request) return notLaunched();
     if (command.stdin !== undefined) await writeFile(path.join(dir, 'stdin'), command.stdin, { mode: 0o600 });
     // A stop that came while the directory was claimed: launch nothing (the pub/sub nudge may
-    // have tripped the switch since the mark).
+    // have tripped the switch since the mark). The empty directory stays as the claim.
     if (ctx.stop.request) {
-      await rm(dir, { recursive: true, force: true });
+      await rm(path.join(dir, 'stdin'), { force: true });
       return notLaunched();
     }
 
