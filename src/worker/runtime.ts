@@ -1,6 +1,6 @@
 // A worker process for one executor: its BullMQ worker, kill requests, deliveries, liveness and
 // shutdown.
-import { Worker, type Job } from 'bullmq';
+import { DelayedError, Worker, type Job } from 'bullmq';
 import type { ExecutorConfig, LoadedConfig } from '../config/config.js';
 import { createExecutor } from '../executors/create-executor.js';
 import type { Executor } from '../executors/executor.js';
@@ -116,10 +116,22 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
       redis,
     ),
   );
-  const counted = async (job: Job) => {
+  const counted = async (job: Job, token?: string) => {
     running++;
+    const launchedHere = reserved.has(job.id!);
     freeSlot(job.id!);
     try {
+      // The queue handed over another job in a slot held for a task launched ahead (one sent
+      // with a better priority as it was launched): this one steps back for a moment, and the
+      // launched task's job is taken in its place, so that the task is followed (and stoppable).
+      if (
+        !launchedHere &&
+        running + reserved.size > concurrency &&
+        (await awaitedLaunches(redis, worker.keys, reserved, freeSlot))
+      ) {
+        await job.moveToDelayed(Date.now() + STEP_BACK_MS, token);
+        throw new DelayedError();
+      }
       return await processor(job);
     } finally {
       running--;
@@ -240,6 +252,36 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
 
 /** How long a slot waits for the job of a task launched ahead before it is free again. */
 const RESERVED_SLOT_MS = 30_000;
+/** How long a job that took the slot of a task launched ahead waits before it is taken again. */
+const STEP_BACK_MS = 100;
+
+/**
+ * Whether a slot is held for a task launched ahead whose job is still to come: not written yet,
+ * or waiting in the queue. A held slot whose job is neither (another worker of this host took
+ * it, or it was removed) is freed here.
+ */
+async function awaitedLaunches(
+  redis: RedisClient,
+  queueKeys: Worker['keys'],
+  reserved: Map<string, NodeJS.Timeout>,
+  freeSlot: (taskId: string) => void,
+): Promise<boolean> {
+  const ids = [...reserved.keys()];
+  const found = await Promise.all(
+    ids.map(async (id) => {
+      const [exists, score, position] = await Promise.all([
+        redis.exists(`${queueKeys['']}${id}`),
+        redis.zscore(queueKeys.prioritized!, id),
+        redis.lpos(queueKeys.wait!, id),
+      ]);
+      return exists === 0 || score !== null || position !== null;
+    }),
+  );
+  ids.forEach((id, i) => {
+    if (!found[i]) freeSlot(id);
+  });
+  return found.some(Boolean);
+}
 
 // Offers the dispatchers of this process (the dashboard of `up`) to start this executor's tasks
 // here at once, while a slot is free (see tasks/launch-ahead.ts): local executors only.

@@ -177,6 +177,34 @@ describe('launch ahead: a task dispatched beside its worker starts before the qu
     expect(lines('next')).toEqual(['first', 'second']);
   });
 
+  it('a job that took the slot of a launched task (sent with a better priority as it launched) steps back: the launched task is followed first', async () => {
+    await worker.worker.pause();
+    const gate = file('step-gate');
+    const launched = await enqueue(`echo launched >> '${file('step')}'`);
+    await eventually(async () => (lines('step').length > 0 ? true : undefined), 'the launched task to run');
+    // The race lost: the launched task's job not yet first in line (its score as queue.add gave
+    // it, before the dispatcher's ZADD) when a task with a priority is sent.
+    const queue = client.queue('near');
+    await h.redis().zadd(queue.keys.prioritized!, 'XX', 1e15, launched.id);
+    const ahead = await enqueue(
+      `while [ ! -e '${gate}' ]; do sleep 0.05; done; echo ahead >> '${file('step')}'`,
+      h.dir,
+      1,
+    );
+    expect((await client.get(ahead.id)).record.launchingAt).toBeUndefined();
+
+    // The worker's one slot is held for the launched task: the queue hands over the other job
+    // first, which steps back, and the launched task is followed to its end while the other waits.
+    await worker.worker.resume();
+    const view = (await waitForTasks(client, [launched.id], { timeoutMs: 20_000 }))[0]!;
+    expect(endOf(view)).toEqual({ status: 'completed', exitCode: 0, error: undefined });
+    writeFileSync(gate, '');
+    const other = await ended(ahead.id);
+    expect(endOf(other)).toEqual({ status: 'completed', exitCode: 0, error: undefined });
+    expect(other.record.attempt).toBe(1);
+    expect(lines('step')).toEqual(['launched', 'ahead']);
+  });
+
   it('a worker of another host serves the executor: nothing is claimed, as its worker could take the job', async () => {
     const elsewhere = await h.startWorker('near', { OPENCLAW_AGENT_HOST_ID: 'elsewhere' });
     const shared = await enqueue(`echo shared >> '${file('shared')}'`);
