@@ -12,6 +12,7 @@ import { redactRedisUrl } from '../src/redis/connection.js';
 import { RedisOutageReporter } from '../src/redis/outage-reporter.js';
 import type { ProcessLog } from '../src/text/process-log.js';
 import { startExecutorWorker, type RunningWorker } from '../src/worker/runtime.js';
+import { untilStopSignal } from './shutdown.js';
 
 export interface StackProcessOptions {
   config: LoadedConfig;
@@ -44,6 +45,14 @@ export async function runStackProcess(options: StackProcessOptions): Promise<voi
       `a private stack is already running (data in ${stackPaths().root}); stop it with \`openclaw-agent down\``,
     );
   }
+  // Listened for before anything starts: `down` right after `up` (it finds the state file before
+  // "ready") stops the stack cleanly instead of killing it half-way.
+  // A second signal, with the first one's listener gone, ends it at once as Node's default does.
+  let ready = false;
+  const signalled = untilStopSignal();
+  void signalled.then((signal) => {
+    if (!ready) say(`${signal}: stopping once started (send it again to end it at once)`);
+  });
   const redis = options.externalRedis ? undefined : await startPrivateRedis();
   const redisUrl = redis?.url ?? options.externalRedis!;
   const workers: RunningWorker[] = [];
@@ -98,18 +107,17 @@ export async function runStackProcess(options: StackProcessOptions): Promise<voi
   const where = redis
     ? `Redis on 127.0.0.1:${redis.port} (password in ${stackPaths().password})`
     : `using the Redis at ${redactRedisUrl(redisUrl)}`;
+  ready = true;
   say(
     `ready: ${where}, workers for ${workers.length} executor(s)${options.background ? '' : ' — Ctrl-C stops everything'}`,
   );
   await new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
+    void signalled.then((signal) => {
       say(`${signal}: stopping workers (running tasks keep running) and Redis`);
       void stop()
         .catch((error: unknown) => say(`shutdown: ${error instanceof Error ? error.message : String(error)}`))
         .finally(resolve);
-    };
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
+    });
     redis?.child.once('exit', () => {
       say('redis-server exited unexpectedly; stopping');
       process.exitCode = 1;

@@ -54,6 +54,9 @@ export default class Dashboard extends BaseCommand {
     const { url: redisUrl } = await this.redisUrl(client.config);
     const { ProcessLog } = await lib();
     const log = new ProcessLog({ format: chooseLogFormat(flags['log-format'], client.config), component: 'dashboard' });
+    // Listened for before the dashboard starts: a SIGTERM right after its URL is printed closes it.
+    const { exitAfterShutdown, untilStopSignal } = await import('../../workers/shutdown.js');
+    const signalled = untilStopSignal();
     const dashboard = await startDashboard({
       config: client.config,
       redisUrl,
@@ -69,9 +72,8 @@ export default class Dashboard extends BaseCommand {
       url: dashboard.url,
     });
     sayLoginUrl(log, dashboard.loginUrl);
-    await untilSignal();
+    await signalled;
     await dashboard.close();
-    const { exitAfterShutdown } = await import('../../workers/shutdown.js');
     exitAfterShutdown();
   }
 
@@ -153,17 +155,5 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
       resolve();
     }
     signal.addEventListener('abort', done);
-  });
-}
-
-function untilSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    const onSignal = () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      resolve();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
   });
 }
