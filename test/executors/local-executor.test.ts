@@ -53,16 +53,9 @@ describeExecutorConformance('local', async () => {
 
 describe('local executor spool root', () => {
   it('makes the spool root again when it was removed while the worker ran', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'oca-local-'));
-    const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-    const keys = new TaskKeys(`oca-test-${randomUUID().slice(0, 8)}`);
-    const config = parseConfigText(
-      `executors:\n  - name: local\n    type: local\n    spool_dir: ${path.join(dir, 'spool')}\n`,
-      'test',
-    );
-    const executor = new LocalExecutor();
-    const runner = executionRunner(redis, keys, executor, config.executors[0]!, config.defaults);
-    try {
+    await inLocalWorld(async ({ dir, redis, keys, config, local }) => {
+      const executor = local();
+      const runner = executionRunner(redis, keys, executor, config.executors[0]!, config.defaults);
       expect(
         (await runner.run({ type: 'shell_command', command: 'echo one', args: [], env: {}, workingDir: dir })).stdout,
       ).toBe('one\n');
@@ -70,37 +63,25 @@ describe('local executor spool root', () => {
       expect(
         (await runner.run({ type: 'shell_command', command: 'echo two', args: [], env: {}, workingDir: dir })).stdout,
       ).toBe('two\n');
-    } finally {
-      executor.close();
-      await deleteKeys(redis, `${keys.prefix}:*`);
-      redis.disconnect();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
 
 describe('local executor and a launch ahead (tasks/launch-ahead.ts)', () => {
   it('a kill found on a run claimed for a launch ahead: the worker claims the directory, so nothing is launched into it after', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'oca-local-'));
-    const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-    const keys = new TaskKeys(`oca-test-${randomUUID().slice(0, 8)}`);
-    const config = parseConfigText(
-      `executors:\n  - name: local\n    type: local\n    spool_dir: ${path.join(dir, 'spool')}\n`,
-      'test',
-    );
-    const executor = new LocalExecutor({ hostId: 'host-a' });
-    const runner = executionRunner(redis, keys, executor, config.executors[0]!, config.defaults);
-    const taskId = randomUUID();
-    const spool = path.join(dir, 'spool', taskId);
-    const marker = path.join(dir, 'ran');
-    const payload = {
-      type: 'shell_command' as const,
-      command: 'sh',
-      args: ['-c', `touch '${marker}'`],
-      env: {},
-      workingDir: dir,
-    };
-    try {
+    await inLocalWorld(async ({ dir, redis, keys, config, local }) => {
+      const executor = local({ hostId: 'host-a' });
+      const runner = executionRunner(redis, keys, executor, config.executors[0]!, config.defaults);
+      const taskId = randomUUID();
+      const spool = path.join(dir, 'spool', taskId);
+      const marker = path.join(dir, 'ran');
+      const payload = {
+        type: 'shell_command' as const,
+        command: 'sh',
+        args: ['-c', `touch '${marker}'`],
+        env: {},
+        workingDir: dir,
+      };
       // The dispatcher's claim (CLAIM_LAUNCH_AHEAD_SOURCE), then a kill, then the worker takes the
       // job before the dispatcher has launched: the worker must leave it nothing to launch.
       await redis.hset(keys.record(taskId), { launching_at: String(Date.now()), 'h:dir': spool, 'h:host': 'host-a' });
@@ -120,39 +101,27 @@ describe('local executor and a launch ahead (tasks/launch-ahead.ts)', () => {
       expect(await late.start()).toBe(false);
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(existsSync(marker)).toBe(false);
-    } finally {
-      executor.close();
-      await deleteKeys(redis, `${keys.prefix}:*`);
-      redis.disconnect();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
 
 describe('local executor across hosts', () => {
   it("hands a task of another host back while that host's heartbeat lives, and ends it lost once it is gone", async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'oca-local-'));
-    const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-    const keys = new TaskKeys(`oca-test-${randomUUID().slice(0, 8)}`);
-    const config = parseConfigText(
-      `executors:\n  - name: local\n    type: local\n    spool_dir: ${path.join(dir, 'spool')}\n`,
-      'test',
-    );
-    let beating = true;
-    const looks: string[] = [];
-    const heartbeat = {
-      ttlMs: 1500,
-      periodMs: 100,
-      alive: async (host: string) => {
-        looks.push(host);
-        return beating;
-      },
-    };
-    const there = new LocalExecutor({ hostId: 'host-b', heartbeat });
-    const onB = executionRunner(redis, keys, there, config.executors[0]!, config.defaults);
-    const taskId = randomUUID();
-    const payload = { type: 'shell_command' as const, command: 'true', args: [], env: {}, workingDir: dir };
-    try {
+    await inLocalWorld(async ({ dir, redis, keys, config, local }) => {
+      let beating = true;
+      const looks: string[] = [];
+      const heartbeat = {
+        ttlMs: 1500,
+        periodMs: 100,
+        alive: async (host: string) => {
+          looks.push(host);
+          return beating;
+        },
+      };
+      const there = local({ hostId: 'host-b', heartbeat });
+      const onB = executionRunner(redis, keys, there, config.executors[0]!, config.defaults);
+      const taskId = randomUUID();
+      const payload = { type: 'shell_command' as const, command: 'true', args: [], env: {}, workingDir: dir };
       // Started on host-a, as far as the record says (nothing runs: host-b must not look for it).
       await redis.hset(keys.record(taskId), { 'h:host': 'host-a', 'h:dir': path.join(dir, 'spool', taskId), pid: '1' });
       const handedBack = await onB.execute(payload, { taskId }).catch((error: unknown) => error);
@@ -171,71 +140,93 @@ describe('local executor across hosts', () => {
       });
       // Gone on two looks, a refresh apart: a host whose workers are reconnecting is not taken for gone.
       expect(looks).toEqual(['host-a', 'host-a']);
-    } finally {
-      there.close();
-      await deleteKeys(redis, `${keys.prefix}:*`);
-      redis.disconnect();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('ends a task started on another host as lost, naming both hosts, and leaves its process alone', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'oca-local-'));
-    const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-    const keys = new TaskKeys(`oca-test-${randomUUID().slice(0, 8)}`);
-    const config = parseConfigText(
-      `executors:\n  - name: local\n    type: local\n    spool_dir: ${path.join(dir, 'spool')}\n`,
-      'test',
-    );
-    const here = new LocalExecutor({ hostId: 'host-a' });
-    const there = new LocalExecutor({ hostId: 'host-b', lockDurationMs: 2000 });
-    const onA = executionRunner(redis, keys, here, config.executors[0]!, config.defaults);
-    const onB = executionRunner(redis, keys, there, config.executors[0]!, config.defaults);
-    const taskId = randomUUID();
-    const payload = {
-      type: 'shell_command' as const,
-      command: 'while :; do echo tick; sleep 0.1; done',
-      args: [],
-      env: {},
-      workingDir: dir,
-    };
-    let pid = 0;
-    try {
-      const detach = new AbortController();
-      const first = onA.execute(payload, { taskId, signal: detach.signal });
-      await waitFor(async () => (await onA.collect(taskId)).stdout.includes('tick'));
-      detach.abort();
-      await expect(first).rejects.toBeInstanceOf(DetachedError);
-      expect(await redis.hget(keys.record(taskId), 'h:host')).toBe('host-a');
-      pid = Number(await redis.hget(keys.record(taskId), 'pid'));
+    await inLocalWorld(async ({ dir, redis, keys, config, local }) => {
+      const here = local({ hostId: 'host-a' });
+      const there = local({ hostId: 'host-b', lockDurationMs: 2000 });
+      const onA = executionRunner(redis, keys, here, config.executors[0]!, config.defaults);
+      const onB = executionRunner(redis, keys, there, config.executors[0]!, config.defaults);
+      const taskId = randomUUID();
+      const payload = {
+        type: 'shell_command' as const,
+        command: 'while :; do echo tick; sleep 0.1; done',
+        args: [],
+        env: {},
+        workingDir: dir,
+      };
+      let pid = 0;
+      try {
+        const detach = new AbortController();
+        const first = onA.execute(payload, { taskId, signal: detach.signal });
+        await waitFor(async () => (await onA.collect(taskId)).stdout.includes('tick'));
+        detach.abort();
+        await expect(first).rejects.toBeInstanceOf(DetachedError);
+        expect(await redis.hget(keys.record(taskId), 'h:host')).toBe('host-a');
+        pid = Number(await redis.hget(keys.record(taskId), 'pid'));
 
-      // Same filesystem and pids here, as in a network-namespace test: the record's host decides.
-      const result = await onB.execute(payload, { taskId });
-      const error =
-        'the task ran on host "host-a", whose worker stopped answering for 2.0s (worker.lock_duration); this worker on "host-b" cannot reach its process';
-      expect(result).toEqual({ outcome: 'lost', exitCode: null, signal: null, error });
-      expect((await onA.collect(taskId)).system).toBe(`${error}\n`);
-      expect(countProcessGroup(pid)).toBeGreaterThan(0);
+        // Same filesystem and pids here, as in a network-namespace test: the record's host decides.
+        const result = await onB.execute(payload, { taskId });
+        const error =
+          'the task ran on host "host-a", whose worker stopped answering for 2.0s (worker.lock_duration); this worker on "host-b" cannot reach its process';
+        expect(result).toEqual({ outcome: 'lost', exitCode: null, signal: null, error });
+        expect((await onA.collect(taskId)).system).toBe(`${error}\n`);
+        expect(countProcessGroup(pid)).toBeGreaterThan(0);
 
-      // The worker on host-a comes back to a task ended meanwhile: it stops the orphan, ships nothing.
-      await finishTask(
-        redis,
-        keys,
-        taskId,
-        { ...result, finishedAt: Date.now() },
-        { retentionMs: 60_000, maxLogEntries: 1000 },
-      );
-      const shipped = (await onA.collect(taskId)).entries;
-      await expect(onA.execute(payload, { taskId })).rejects.toBeInstanceOf(TaskEndedError);
-      expect(countProcessGroup(pid)).toBe(0);
-      expect((await onA.collect(taskId)).entries).toBe(shipped);
-    } finally {
-      if (pid > 0 && countProcessGroup(pid) > 0) process.kill(-pid, 'SIGKILL');
-      here.close();
-      there.close();
-      await deleteKeys(redis, `${keys.prefix}:*`);
-      redis.disconnect();
-      rmSync(dir, { recursive: true, force: true });
-    }
+        // The worker on host-a comes back to a task ended meanwhile: it stops the orphan, ships nothing.
+        await finishTask(
+          redis,
+          keys,
+          taskId,
+          { ...result, finishedAt: Date.now() },
+          { retentionMs: 60_000, maxLogEntries: 1000 },
+        );
+        const shipped = (await onA.collect(taskId)).entries;
+        await expect(onA.execute(payload, { taskId })).rejects.toBeInstanceOf(TaskEndedError);
+        expect(countProcessGroup(pid)).toBe(0);
+        expect((await onA.collect(taskId)).entries).toBe(shipped);
+      } finally {
+        if (pid > 0 && countProcessGroup(pid) > 0) process.kill(-pid, 'SIGKILL');
+      }
+    });
   });
 });
+
+/**
+ * Runs one case in a world of its own: a temp directory, a Redis key prefix and a config with one
+ * local executor spooling under the directory. `local()` makes an executor that is closed when
+ * the case ends; the keys and the directory are removed then too.
+ */
+async function inLocalWorld(
+  body: (world: {
+    dir: string;
+    redis: Redis;
+    keys: TaskKeys;
+    config: ReturnType<typeof parseConfigText>;
+    local: (options?: ConstructorParameters<typeof LocalExecutor>[0]) => LocalExecutor;
+  }) => Promise<void>,
+): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'oca-local-'));
+  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  const keys = new TaskKeys(`oca-test-${randomUUID().slice(0, 8)}`);
+  const config = parseConfigText(
+    `executors:\n  - name: local\n    type: local\n    spool_dir: ${path.join(dir, 'spool')}\n`,
+    'test',
+  );
+  const executors: LocalExecutor[] = [];
+  const local = (options?: ConstructorParameters<typeof LocalExecutor>[0]) => {
+    const executor = new LocalExecutor(options);
+    executors.push(executor);
+    return executor;
+  };
+  try {
+    await body({ dir, redis, keys, config, local });
+  } finally {
+    for (const executor of executors) executor.close();
+    await deleteKeys(redis, `${keys.prefix}:*`);
+    redis.disconnect();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
