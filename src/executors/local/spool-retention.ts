@@ -6,8 +6,10 @@ import { pidFileExitCode } from '../shell/task-wrapper.js';
 /**
  * Removes the spool directories of local tasks that ended more than `retentionMs` ago (their
  * `exit` file is that old, or the pid file that holds their exit code where no exit file could be
- * made), as records and logs expire in Redis. A directory without either belongs to a task still
- * running, or one that never started; it is left alone. Returns how many were removed.
+ * made), as records and logs expire in Redis. A directory with a pid file and no exit code
+ * belongs to a task still running: it is left alone. One with no pid file was claimed for a run
+ * that never started (a kill came first): it goes once the directory itself is that old.
+ * Returns how many were removed.
  */
 export async function sweepEndedSpools(root: string, retentionMs: number, now = Date.now()): Promise<number> {
   let names: string[];
@@ -19,7 +21,10 @@ export async function sweepEndedSpools(root: string, retentionMs: number, now = 
   let removed = 0;
   for (const name of names) {
     const dir = path.join(root, name);
-    const ended = (await stat(path.join(dir, 'exit')).catch(() => undefined)) ?? (await endedOnPidFile(dir));
+    const ended =
+      (await stat(path.join(dir, 'exit')).catch(() => undefined)) ??
+      (await endedOnPidFile(dir)) ??
+      (await neverStarted(dir));
     if (!ended || now - ended.mtimeMs < retentionMs) continue;
     await rm(dir, { recursive: true, force: true });
     removed++;
@@ -33,4 +38,10 @@ async function endedOnPidFile(dir: string): Promise<{ mtimeMs: number } | undefi
   const text = await readFile(file, 'utf8').catch(() => '');
   if (pidFileExitCode(text) === undefined) return undefined;
   return stat(file).catch(() => undefined);
+}
+
+// A directory claimed for a run that launched nothing: no pid file was ever written there.
+async function neverStarted(dir: string): Promise<{ mtimeMs: number } | undefined> {
+  if (await stat(path.join(dir, 'pid')).catch(() => undefined)) return undefined;
+  return stat(dir).catch(() => undefined);
 }

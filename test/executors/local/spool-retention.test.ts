@@ -20,15 +20,20 @@ function spool(name: string, files: Record<string, string>, ageMs: number): stri
 }
 
 describe('sweepEndedSpools', () => {
-  it('removes the directories of tasks that ended before the retention, by their exit file or the exit code on their pid file', async () => {
+  it('removes the directories of tasks that ended before the retention, by their exit file or the exit code on their pid file, and of runs that never started', async () => {
     const hour = 3_600_000;
     const ended = spool('ended', { pid: '1\n\n', exit: '0\n' }, 2 * hour);
     const fullDisk = spool('full-disk', { pid: '2\n\nexit 1\n', exit: '' }, 2 * hour);
     const noExitFileAtAll = spool('no-exit-file', { pid: '3\n\nexit 0\n' }, 2 * hour);
     const running = spool('running', { pid: '4\n\n' }, 2 * hour);
     const recent = spool('recent', { pid: '5\n\nexit 0\n' }, 60_000);
-    expect(await sweepEndedSpools(root, hour)).toBe(3);
-    for (const gone of [ended, fullDisk, noExitFileAtAll]) expect(existsSync(gone)).toBe(false);
-    for (const kept of [running, recent]) expect(existsSync(kept)).toBe(true);
+    // Claimed for a run that a kill kept from starting: an empty directory, no pid file.
+    const neverStarted = spool('never-started', {}, 2 * hour);
+    const oldDirTime = (Date.now() - 2 * hour) / 1000;
+    utimesSync(neverStarted, oldDirTime, oldDirTime);
+    const justClaimed = spool('just-claimed', {}, 0);
+    expect(await sweepEndedSpools(root, hour)).toBe(4);
+    for (const gone of [ended, fullDisk, noExitFileAtAll, neverStarted]) expect(existsSync(gone)).toBe(false);
+    for (const kept of [running, recent, justClaimed]) expect(existsSync(kept)).toBe(true);
   });
 });
