@@ -12,7 +12,7 @@ import { redactRedisUrl } from '../src/redis/connection.js';
 import { RedisOutageReporter } from '../src/redis/outage-reporter.js';
 import type { ProcessLog } from '../src/text/process-log.js';
 import { startExecutorWorker, type RunningWorker } from '../src/worker/runtime.js';
-import { untilStopSignal } from './shutdown.js';
+import { exitAfterShutdown, untilStopSignal } from './shutdown.js';
 
 export interface StackProcessOptions {
   config: LoadedConfig;
@@ -45,14 +45,6 @@ export async function runStackProcess(options: StackProcessOptions): Promise<voi
       `a private stack is already running (data in ${stackPaths().root}); stop it with \`openclaw-agent down\``,
     );
   }
-  // Listened for before anything starts: `down` right after `up` (it finds the state file before
-  // "ready") stops the stack cleanly instead of killing it half-way.
-  // A second signal, with the first one's listener gone, ends it at once as Node's default does.
-  let ready = false;
-  const signalled = untilStopSignal();
-  void signalled.then((signal) => {
-    if (!ready) say(`${signal}: stopping once started (send it again to end it at once)`);
-  });
   const redis = options.externalRedis ? undefined : await startPrivateRedis();
   const redisUrl = redis?.url ?? options.externalRedis!;
   const workers: RunningWorker[] = [];
@@ -70,6 +62,18 @@ export async function runStackProcess(options: StackProcessOptions): Promise<voi
     await redis?.stop();
     await removeStackState();
   };
+  // Listened for before the workers start: `down` right after `up` (it finds the state file before
+  // "ready"), or Ctrl-C while executors connect, stops what has started and exits, instead of
+  // Node's default ending the process half-way (Redis left running, the state file behind).
+  let ready = false;
+  const signalled = untilStopSignal();
+  void signalled.then(async (signal) => {
+    if (ready) return;
+    say(`${signal}: start-up cut short; stopping what has started`);
+    await stop().catch((error: unknown) => say(`shutdown: ${describeError(error)}`));
+    process.exitCode = 1;
+    exitAfterShutdown();
+  });
   try {
     for (const executor of config.executors) {
       // One executor that cannot start (its engine is down, its host key unknown) does not keep

@@ -1,9 +1,10 @@
-import { readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer, type Server } from 'node:net';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer, type AddressInfo, type Server } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chooseRedisTarget, isProcessAlive, parseConfigText } from '../../src/index.js';
-import { createHarness, type Harness } from '../helpers/harness.js';
+import { BIN, createHarness, type Harness } from '../helpers/harness.js';
 
 // A harness whose commands name no Redis, so that they may start the private stack or background
 // workers; `down` stops whatever they started, once the describe block is done.
@@ -102,6 +103,48 @@ describe('the private stack with a Redis already at the default address', () => 
     expect(again.stderr).not.toMatch(/started/);
     expect(await h.cli(['down'])).toMatchObject({ exitCode: 0, stdout: 'Stopped the background workers.\n' });
     expect(isProcessAlive(state.pid)).toBe(false);
+  });
+});
+
+describe('a stop signal while `up` starts its executors', () => {
+  // An SSH host that accepts the connection and never says a word: the executor's start waits
+  // for the handshake (connect_timeout 60s), and `up` is caught half-way.
+  let silent: Server;
+  let connected: Promise<void>;
+  beforeAll(async () => {
+    connected = new Promise((resolve) => {
+      silent = createServer(() => resolve());
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(() => silent?.close());
+  const h = stackHarness((fresh) => {
+    const key = path.join(fresh.dir, 'id_ed25519');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
+    const text = readFileSync(fresh.configPath, 'utf8')
+      .replace(/redis:\n {2}prefix: (\S+)/, 'redis:\n  url: private\n  prefix: $1')
+      .replace(
+        'executors:\n',
+        `executors:\n  - name: mute\n    type: ssh\n    host: 127.0.0.1\n    port: ${(silent.address() as AddressInfo).port}\n    user: nobody\n    key_path: ${key}\n    connect_timeout: 60s\n`,
+      );
+    writeFileSync(fresh.configPath, text);
+  });
+
+  it('stops what has started (Redis, the state file) and exits 1, not killed half-way', async () => {
+    const up = spawn('node', [BIN, 'up', '--no-dashboard'], { env: h.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let said = '';
+    up.stdout.on('data', (chunk: Buffer) => (said += chunk.toString()));
+    up.stderr.on('data', (chunk: Buffer) => (said += chunk.toString()));
+    const exited = new Promise<void>((resolve) => up.once('exit', () => resolve()));
+    await connected;
+    expect(redisServersFor(h.home)).toBe(1);
+    up.kill('SIGINT');
+    await exited;
+    expect({ code: up.exitCode, signal: up.signalCode }).toEqual({ code: 1, signal: null });
+    expect(said).toContain('SIGINT: start-up cut short; stopping what has started');
+    expect(said).not.toContain('ready:');
+    expect(redisServersFor(h.home)).toBe(0);
+    expect(existsSync(path.join(h.home, 'embedded', 'stack.json'))).toBe(false);
   });
 });
 
