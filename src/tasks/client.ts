@@ -360,14 +360,9 @@ export class TaskClient {
     const ticket = this.reserveLaunchAhead(id, request, executor);
     const queue = this.queue(executor.name);
     const queueKeys = queue.keys as LaunchQueueKeys;
-    const claimed = ticket
-      ? claimLaunchAhead(
-          this.redis,
-          this.keys,
-          id,
-          { executor: executor.name, ...queueKeys },
-          { dir: ticket.dir, host: ticket.hostId },
-        )
+    const handle = ticket && { dir: ticket.dir, host: ticket.hostId };
+    const claimed = handle
+      ? claimLaunchAhead(this.redis, this.keys, id, { executor: executor.name, ...queueKeys }, handle)
       : undefined;
     const added = queue.add(request.payload.type, request, {
       jobId: id,
@@ -380,7 +375,7 @@ export class TaskClient {
       removeOnFail: { age: Math.ceil(this.config.retention / 1000), count: ENDED_JOBS_KEPT },
     });
     const [record, job, claim] = await Promise.allSettled([recorded, added, claimed]);
-    if (ticket) {
+    if (ticket && handle) {
       const launched =
         record.status === 'fulfilled' &&
         job.status === 'fulfilled' &&
@@ -395,10 +390,7 @@ export class TaskClient {
         ticket.release();
         // Claimed but not launched: the task is queued, not running, until a worker starts it.
         if (claim.status === 'fulfilled' && claim.value === true)
-          await releaseLaunchAhead(this.redis, this.keys, id, queueKeys, {
-            dir: ticket.dir,
-            host: ticket.hostId,
-          }).catch(() => undefined);
+          await releaseLaunchAhead(this.redis, this.keys, id, queueKeys, handle).catch(() => undefined);
       }
     }
     if (job.status === 'rejected') {

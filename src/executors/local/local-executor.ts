@@ -301,7 +301,8 @@ export class LocalExecutor implements Executor {
     // A run claimed before this worker took the job (a launch ahead, whose dispatcher may still
     // be about to launch it, or a worker that died) is claimed here too before a stop is obeyed:
     // the directory then stays, so that nothing can be launched into it after this.
-    const claimedBefore = ctx.record.launchingAt !== undefined && ctx.record.handle.dir === dir;
+    // (The mark and the handle's directory are written together, and `dir` is that directory.)
+    const claimedBefore = ctx.record.launchingAt !== undefined;
     if (ctx.stop.request && !claimedBefore) return notLaunched();
     try {
       claimSpoolDir(dir);
