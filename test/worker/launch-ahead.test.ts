@@ -206,14 +206,22 @@ describe('launch ahead: a task dispatched beside its worker starts before the qu
   });
 
   it('a worker of another host serves the executor: nothing is claimed, as its worker could take the job', async () => {
+    // This process's worker takes no job: a run marked launching here was claimed ahead, and
+    // one the other worker starts is marked with its host.
+    await worker.worker.pause();
     const elsewhere = await h.startWorker('near', { OPENCLAW_AGENT_HOST_ID: 'elsewhere' });
     const shared = await enqueue(`echo shared >> '${file('shared')}'`);
-    expect((await client.get(shared.id)).record.launchingAt).toBeUndefined();
-    expect(endOf(await ended(shared.id)).status).toBe('completed');
+    expect([undefined, 'elsewhere']).toContain((await client.get(shared.id)).record.handle.host);
+    const sharedEnd = await ended(shared.id);
+    expect(endOf(sharedEnd).status).toBe('completed');
+    expect(sharedEnd.record.handle.host).toBe('elsewhere');
     // Gone (a closing worker withdraws its presence at once): tasks are claimed here again.
     await stopProcess(elsewhere);
     const alone = await enqueue(`echo alone >> '${file('shared')}'`);
-    expect((await client.get(alone.id)).record.launchingAt).toEqual(expect.any(Number));
+    const claimed = (await client.get(alone.id)).record;
+    expect(claimed.launchingAt).toEqual(expect.any(Number));
+    expect(claimed.handle.host).toBe(worker.hostId);
+    await worker.worker.resume();
     expect(endOf(await ended(alone.id)).status).toBe('completed');
     expect(lines('shared')).toEqual(['shared', 'alone']);
   });
