@@ -3,7 +3,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { exchange } from '../../src/api/http-request.js';
-import { ApiError, createClient, freePort } from '../../src/index.js';
+import { ApiError, createClient } from '../../src/index.js';
+import { testPort } from '../helpers/ports.js';
 
 interface Seen {
   method: string;
@@ -112,7 +113,7 @@ describe('exchange', () => {
   });
 
   it('fails as fetch does when nothing listens: a TypeError whose cause says why', async () => {
-    const url = `http://127.0.0.1:${await freePort()}/api/tasks`;
+    const url = `http://127.0.0.1:${await testPort()}/api/tasks`;
     const theirs = await fetch(url).catch((error: unknown) => error);
     const ours = await exchange(url, 'GET', {}, undefined).catch((error: unknown) => error);
     expect(ours).toBeInstanceOf(TypeError);

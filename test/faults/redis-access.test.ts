@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startPrivateRedis, stackPaths, type StartedRedis } from '../../src/index.js';
+import { startPrivateRedis, stackPaths, type StartedRedis } from '../../src/index.js';
 import { BIN, createHarness, eventually, stopProcess, type Harness } from '../helpers/harness.js';
+import { testPort } from '../helpers/ports.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { createCertificates, type TlsFiles } from '../helpers/tls-certs.js';
 
@@ -71,12 +72,12 @@ describe('Redis over TLS (rediss://) with a private CA and client certificates',
     dir = mkdtempSync(path.join(tmpdir(), 'oca-tls-'));
     certs = createCertificates(dir, 'deploy');
     strangers = createCertificates(dir, 'stranger');
-    tlsPort = await freePort();
     // The plain port stays open for the harness's own bookkeeping; the deployment uses the TLS one.
+    // Chosen with the plain one, again on each try.
     server = await startRedisServer({
-      args: [
+      args: async () => [
         '--tls-port',
-        String(tlsPort),
+        String((tlsPort = await testPort())),
         '--tls-cert-file',
         certs.serverCert,
         '--tls-key-file',

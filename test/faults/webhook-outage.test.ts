@@ -1,8 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { Webhook } from 'svix';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { freePort, isEndedStatus, type TaskClient } from '../../src/index.js';
+import { isEndedStatus, type TaskClient } from '../../src/index.js';
 import { createHarness, eventually, stopProcess, type Harness } from '../helpers/harness.js';
+import { testPort } from '../helpers/ports.js';
 import { HANG, WebhookReceiver, type ReceivedRequest } from '../helpers/webhook-receiver.js';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
@@ -26,7 +27,7 @@ describe('webhook faults: a receiver down for minutes gets every completion once
   const receiver = new WebhookReceiver();
 
   beforeEach(async () => {
-    port = await freePort();
+    port = await testPort();
     h = createHarness({
       extraConfig: `defaults:
   webhook_url: http://127.0.0.1:${port}/hook

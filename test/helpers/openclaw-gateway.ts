@@ -14,7 +14,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort } from '../../src/stack/private-stack.js';
+import { testPort } from './ports.js';
 import { isProcessAlive } from '../../src/executors/process-identity.js';
 import { ensureNpmTool, exists, installedVersion, testToolsDir } from './test-tools.js';
 
@@ -88,7 +88,7 @@ export class OpenClawGateway {
   /** Starts it (the first time on a free port) and resolves when it is ready, usually in 20–35 s. */
   async start(): Promise<void> {
     const { node24, entry } = await ensureOpenClaw();
-    if (this.port === 0) this.port = await freePort();
+    if (this.port === 0) this.port = await testPort();
     this.writeConfig();
     const env: NodeJS.ProcessEnv = {};
     // Hermetic: nothing of ours or of npm's reaches it.

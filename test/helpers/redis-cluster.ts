@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { freePort } from '../../src/stack/private-stack.js';
+import { testPort } from './ports.js';
 import { eventually } from './harness.js';
 import { redisCommand, startRedisServer, type RedisServer } from './redis-server.js';
 
@@ -45,7 +45,7 @@ export async function startRedisCluster(): Promise<RedisClusterGroup> {
             String(NODE_TIMEOUT_MS),
             // The bus port beside a free port may be taken or past 65535: give it one of its own.
             '--cluster-port',
-            String(await freePort()),
+            String(await testPort()),
           ],
         }),
       );

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort } from '../../src/stack/private-stack.js';
+import { testPort } from './ports.js';
 import { eventually } from './harness.js';
 import { redisCommand, startRedisServer, type RedisServer } from './redis-server.js';
 
@@ -46,7 +46,7 @@ export async function startSentinelGroup(master = 'oca-master'): Promise<Sentine
   try {
     await eventually(async () => (await replicaLinkUp(replica.port, password)) || undefined, 'the replica to sync');
     for (let i = 0; i < 3; i++) {
-      const port = await freePort();
+      const port = await testPort();
       const conf = path.join(dir, `sentinel-${i}.conf`);
       writeFileSync(
         conf,

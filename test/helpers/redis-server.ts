@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort } from '../../src/stack/private-stack.js';
+import { testPort } from './ports.js';
 
 /** A private `redis-server` with AOF (`appendfsync everysec`) that a fault test may crash and restart. */
 export interface RedisServer {
@@ -33,7 +33,7 @@ export interface RedisServerOptions {
   bind?: string[];
 }
 
-/** Tries to start a server whose ports another process took between freePort() and its bind. */
+/** Tries to start a server whose ports another process took between testPort() and its bind. */
 const PORT_TRIES = 5;
 
 /** Starts a `redis-server` on a free loopback port (and `bind` addresses) with its own temp directory. */
@@ -44,7 +44,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   let extraArgs: string[] = [];
   let child: ChildProcess | undefined;
   const choosePorts = async () => {
-    port = await freePort();
+    port = await testPort();
     url = options.password
       ? `redis://:${encodeURIComponent(options.password)}@127.0.0.1:${port}`
       : `redis://127.0.0.1:${port}`;
@@ -89,8 +89,8 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     await exited;
   };
 
-  // Another test process may take a port freePort() found free before this server binds it; the
-  // port is kept across restarts once the server has run.
+  // A port testPort() found free may still be taken before this server binds it (by a server
+  // started by hand); the port is kept across restarts once the server has run.
   for (let attempt = 1; ; attempt++) {
     await choosePorts();
     try {

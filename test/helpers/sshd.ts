@@ -6,7 +6,7 @@ import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { fingerprintSha256, knownHostsLine } from '../../src/executors/ssh/known-hosts.js';
-import { freePort } from '../../src/stack/private-stack.js';
+import { testPort } from './ports.js';
 import { stopProcess } from './harness.js';
 import { isLive, processesWithEnv, readProcessTable, type ProcessInfo, type ProcessRef } from './processes.js';
 
@@ -95,7 +95,7 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<SshdSer
     );
     const [keyType, keyBase64] = readFileSync(file('host_ed25519.pub'), 'utf8').split(' ');
     const hostKeyBlob = Buffer.from(keyBase64!, 'base64');
-    const port = await freePort();
+    const port = await testPort();
     const hostKeyLine = knownHostsLine('127.0.0.1', port, keyType!, hostKeyBlob);
     writeFileSync(file('known_hosts'), `${hostKeyLine}\n`, { mode: 0o600 });
     await writeConfig(file('sshd_config'), [

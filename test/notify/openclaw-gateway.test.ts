@@ -1,9 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, toTaskJson, type NotifierState, type TaskClient } from '../../src/index.js';
+import { toTaskJson, type NotifierState, type TaskClient } from '../../src/index.js';
 import { FakeAnthropic, type ModelRequest, type ReplyBlock } from '../helpers/fake-anthropic.js';
 import { BIN, createHarness, eventually, type Harness } from '../helpers/harness.js';
 import { OpenClawGateway } from '../helpers/openclaw-gateway.js';
+import { testPort } from '../helpers/ports.js';
 
 // A task's end wakes an agent living in a real OpenClaw gateway (npm `openclaw`, Node 24, offline
 // on loopback): the openclaw notifier POSTs /hooks/wake and the gateway runs its agent, whose
@@ -24,7 +25,7 @@ describe('waking an OpenClaw agent through a real gateway', () => {
 
   beforeAll(async () => {
     await model.start();
-    const port = await freePort();
+    const port = await testPort();
     h = createHarness({
       extraConfig: `notifiers:
   jimmy:
