@@ -94,6 +94,10 @@ async function readState(file: string): Promise<StackState | undefined> {
 
 const isAlive = isProcessAlive;
 
+const PING_WAIT_MS = 3000;
+
+// Whether a Redis answers at `url` within PING_WAIT_MS: something else on the port that accepts and
+// says nothing (a port taken by another server) is no answer, not a wait without end.
 async function ping(url: string): Promise<boolean> {
   const redis = new Redis(url, {
     lazyConnect: true,
@@ -102,12 +106,16 @@ async function ping(url: string): Promise<boolean> {
     retryStrategy: () => null,
   });
   redis.on('error', () => {});
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), PING_WAIT_MS)));
   try {
-    await redis.connect();
-    return (await redis.ping()) === 'PONG';
-  } catch {
-    return false;
+    const answered = (async () => {
+      await redis.connect();
+      return (await redis.ping()) === 'PONG';
+    })().catch(() => false);
+    return await Promise.race([answered, late]);
   } finally {
+    clearTimeout(timer);
     redis.disconnect();
   }
 }
@@ -172,12 +180,15 @@ export const MEMORY_SETTINGS: readonly (readonly [string, string])[] = [
   ['stream-node-max-bytes', '1024'],
 ];
 
+/** How many ports a private Redis tries before it gives up. */
+const PORT_TRIES = 3;
+
 /**
  * Starts the private redis-server: 127.0.0.1 on a free port, a generated password kept in a 0600
  * file, AOF on (fsync every second), no eviction. Its config file (0600) holds the password, so
- * it never shows in `ps`.
+ * it never shows in `ps`. `choosePort` picks each try's port (tests hand it a taken one).
  */
-export async function startPrivateRedis(home?: string): Promise<StartedRedis> {
+export async function startPrivateRedis(home?: string, choosePort = freePort): Promise<StartedRedis> {
   const binary = findRedisServer();
   const paths = stackPaths(home);
   await mkdir(paths.redisDir, { recursive: true, mode: 0o700 });
@@ -186,7 +197,33 @@ export async function startPrivateRedis(home?: string): Promise<StartedRedis> {
     password = randomBytes(24).toString('hex');
     await writeFile(paths.password, `${password}\n`, { mode: 0o600 });
   }
-  const port = await freePort();
+  // A port found free may be handed to another process before redis-server binds it: then it
+  // says so in its log and exits, and another port is tried.
+  for (let attempt = 1; ; attempt++) {
+    const port = await choosePort();
+    const started = await launchPrivateRedis(binary, paths, port, password);
+    if (started) return started;
+    const log = await readFile(path.join(paths.root, 'redis.log'), 'utf8').catch(() => '');
+    if (
+      attempt === PORT_TRIES ||
+      !new RegExp(`Failed listening on port ${port} \\(tcp\\), aborting\\.\\s*$`, 'i').test(log)
+    ) {
+      throw new UserFacingError(
+        'REDIS_UNREACHABLE',
+        `the private redis-server did not start; see ${path.join(paths.root, 'redis.log')}`,
+      );
+    }
+  }
+}
+
+// Starts redis-server on `port` and waits until it answers: undefined when it exited or did not
+// answer within 10 s (it is killed).
+async function launchPrivateRedis(
+  binary: string,
+  paths: ReturnType<typeof stackPaths>,
+  port: number,
+  password: string,
+): Promise<StartedRedis | undefined> {
   const conf = [
     `port ${port}`,
     'bind 127.0.0.1',
@@ -205,13 +242,12 @@ export async function startPrivateRedis(home?: string): Promise<StartedRedis> {
   const child = spawn(binary, [paths.conf], { stdio: 'ignore' });
   const url = `redis://:${password}@127.0.0.1:${port}`;
   const deadline = Date.now() + 10_000;
-  while (!(await ping(url))) {
+  // Not a ping's wait once it exited: what answers on the port then is someone else.
+  const exited = new Promise<boolean>((resolve) => child.once('exit', () => resolve(false)));
+  while (!(await Promise.race([ping(url), exited]))) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new UserFacingError(
-        'REDIS_UNREACHABLE',
-        `the private redis-server did not start; see ${path.join(paths.root, 'redis.log')}`,
-      );
+      return undefined;
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

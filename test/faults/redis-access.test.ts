@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
+import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -360,5 +360,50 @@ describe("the private stack's Redis requires its generated password", () => {
     } finally {
       await h.cleanup();
     }
+  });
+});
+
+describe('the private Redis on a port taken between its choice and the bind', () => {
+  let home: string;
+  let holder: Server;
+  let held: number;
+  const heldSockets: Socket[] = [];
+
+  beforeAll(async () => {
+    home = mkdtempSync(path.join(tmpdir(), 'oca-embedded-'));
+    // It takes connections and says nothing, as a server of another protocol would.
+    holder = createServer((socket) => heldSockets.push(socket));
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    held = (holder.address() as AddressInfo).port;
+  });
+  afterAll(async () => {
+    for (const socket of heldSockets) socket.destroy();
+    await new Promise((resolve) => holder.close(resolve));
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('tries another port, and says where to look when every try finds its port taken', async () => {
+    const ports = [held];
+    const redis = await startPrivateRedis(home, async () => ports.shift() ?? (await testPort()));
+    try {
+      expect(redis.port).not.toBe(held);
+      expect(await rawCommands(redis.port, [['PING']])).toMatch(/^-NOAUTH/);
+      expect(readFileSync(path.join(stackPaths(home).root, 'redis.log'), 'utf8')).toMatch(
+        new RegExp(`Failed listening on port ${held} \\(tcp\\)`, 'i'),
+      );
+    } finally {
+      await redis.stop();
+    }
+
+    let tries = 0;
+    const refused = await startPrivateRedis(home, async () => (tries++, held)).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(tries).toBe(3);
+    expect(refused).toMatchObject({
+      code: 'REDIS_UNREACHABLE',
+      message: `the private redis-server did not start; see ${path.join(stackPaths(home).root, 'redis.log')}`,
+    });
   });
 });
