@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -24,6 +24,7 @@ describe('Redis faults: a crashed or absent Redis loses no task and runs none tw
   let server: RedisServer;
   let h: Harness;
   let markers: string;
+  let gate: string;
   const clients: TaskClient[] = [];
 
   beforeEach(async () => {
@@ -33,6 +34,7 @@ describe('Redis faults: a crashed or absent Redis loses no task and runs none tw
     h = createHarness({ extraExecutors: EXECUTORS });
     markers = path.join(h.dir, 'markers');
     mkdirSync(markers);
+    gate = path.join(h.dir, 'gate');
   });
 
   afterEach(async () => {
@@ -63,6 +65,15 @@ describe('Redis faults: a crashed or absent Redis loses no task and runs none tw
     } catch {
       return 0;
     }
+  }
+
+  // A task's command waits here until the test opens the gate: the task runs through every step before.
+  function untilGate(): string {
+    return `while [ ! -e ${gate} ]; do sleep 0.1; done`;
+  }
+
+  function openGate(): void {
+    writeFileSync(gate, '');
   }
 
   async function enqueue(client: TaskClient, executor: string, n: number, tail: string): Promise<string> {
@@ -126,6 +137,15 @@ describe('Redis faults: a crashed or absent Redis loses no task and runs none tw
     }
   }
 
+  // Waits until each stalled job has been taken again (its second start): a worker re-attaches to its run.
+  async function retaken(client: TaskClient, executor: string, ids: string[]): Promise<void> {
+    const queue = client.queue(executor);
+    await eventually(async () => {
+      const jobs = await Promise.all(ids.map((id) => queue.getJob(id)));
+      return jobs.every((job) => (job?.attemptsStarted ?? 0) >= 2) ? true : undefined;
+    }, 'the stalled jobs to be taken again');
+  }
+
   function pidAlive(pid: number): boolean {
     try {
       process.kill(pid, 0);
@@ -145,13 +165,15 @@ describe('Redis faults: a crashed or absent Redis loses no task and runs none tw
     for (let n = 0; n < QUEUED; n++) queued.push(await enqueue(client, 'parked', n, 'echo done'));
     const running: string[] = [];
     for (let n = QUEUED; n < QUEUED + RUNNING; n++)
-      running.push(await enqueue(client, 'busy', n, 'sleep 3; echo done'));
+      running.push(await enqueue(client, 'busy', n, `${untilGate()}; echo done`));
     const pids = await startedPids(client, running);
     // Everything above was written more than a second before the crash: AOF everysec has it on disk.
     await sleep(1200);
     await server.stop('SIGKILL');
     expect(pids.every(pidAlive)).toBe(true);
     await server.start();
+    // The running tasks end only now, with Redis back.
+    openGate();
 
     client = await connectClient();
     const redis = client.redis;
@@ -218,7 +240,7 @@ describe('Redis faults: a crashed or absent Redis loses no task and runs none tw
     const worker: ChildProcess = await h.startWorker('local');
     let client = await connectClient();
     const ids: string[] = [];
-    for (let n = 0; n < 3; n++) ids.push(await enqueue(client, 'local', n, 'sleep 10; echo done'));
+    for (let n = 0; n < 3; n++) ids.push(await enqueue(client, 'local', n, `${untilGate()}; echo done`));
     const pids = await startedPids(client, ids);
     await sleep(1200);
     await server.stop('SIGKILL');
@@ -228,6 +250,9 @@ describe('Redis faults: a crashed or absent Redis loses no task and runs none tw
     await server.start();
 
     client = await connectClient();
+    // The tasks end only once the worker has taken their stalled jobs again, so it re-attaches to running tasks.
+    await retaken(client, 'local', ids);
+    openGate();
     await eventually(
       async () => ((await statuses(client, ids)).every((s) => s === 'completed') ? true : undefined),
       'the tasks to be recorded completed',
@@ -254,7 +279,8 @@ describe('Redis faults: a crashed or absent Redis loses no task and runs none tw
           client,
           'pair',
           n,
-          'for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do echo $i; sleep 0.5; done',
+          `for i in 1 2 3 4 5 6 7 8 9 10; do echo $i; sleep 0.5; done; ${untilGate()}; ` +
+            'for i in 11 12 13 14 15 16 17 18 19 20; do echo $i; sleep 0.5; done',
         ),
       );
     const pids = await startedPids(client, ids);
@@ -266,6 +292,9 @@ describe('Redis faults: a crashed or absent Redis loses no task and runs none tw
     await server.start();
 
     client = await connectClient();
+    // Half the output comes only after the second worker has taken the stalled jobs: it ships the rest.
+    await retaken(client, 'pair', ids);
+    openGate();
     await eventually(
       async () => ((await statuses(client, ids)).every((s) => s === 'completed') ? true : undefined),
       'the tasks to be recorded completed',
