@@ -1,10 +1,10 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { finishTask } from '../../src/index.js';
 import { WAITER_LEASE_MS } from '../../src/tasks/concurrency.js';
-import { createHarness, eventually, type Harness } from '../helpers/harness.js';
+import { BIN, createHarness, eventually, type CliResult, type Harness } from '../helpers/harness.js';
 import { startTimeTexts } from '../helpers/time-text.js';
 
 // Dependencies, start times, priorities, concurrency keys, pause and bulk commands, through the
@@ -75,6 +75,22 @@ describe('pipelines: --after, --delay/--at, --priority, concurrency keys, pause,
     `while [ ! -e '${path.join(h.dir, `gate-${name}`)}' ]; do sleep 0.05; done; ${then}`;
   const open = (name: string) => writeFileSync(path.join(h.dir, `gate-${name}`), '');
   const taskCount = async () => h.redis().zcard(`${h.prefix}:_index:created`);
+  // A CLI call whose output the test reads while it runs.
+  function cliStreaming(args: string[]) {
+    const child = spawn('node', [BIN, ...args], { env: h.env, cwd: h.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let closed = false;
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const result = new Promise<CliResult>((resolve) =>
+      child.once('close', (code) => {
+        closed = true;
+        resolve({ exitCode: code ?? -1, stdout, stderr });
+      }),
+    );
+    return { stdout: () => stdout, closed: () => closed, result };
+  }
 
   it('a chain A→B→C across two executors runs in order, through a worker SIGKILLed while A runs', async () => {
     const a = await run(['-e', 'local', '--name', 'build', '--', 'sh', '-c', gated('build', 'echo built')]);
@@ -133,14 +149,21 @@ describe('pipelines: --after, --delay/--at, --priority, concurrency keys, pause,
     const b = await run(['-e', 'local', '--after', a, '--', 'echo', 'released']);
     const client = await h.client();
     await client.queue('idle').remove(a);
+    // No sweep may release B before it is read: the test holds the sweep lock (taken once the last
+    // sweep's lapsed) from before A's end until B is read, then lets the next sweep come.
+    const lock = client.keys.sweepLock();
+    await eventually(
+      async () => ((await client.redis.set(lock, 'test', 'PX', 30_000, 'NX')) === 'OK' ? true : undefined),
+      'the sweep lock',
+    );
     const end = { outcome: 'completed' as const, exitCode: 0, signal: null, finishedAt: Date.now() };
     const { ended: wrote } = await finishTask(client.redis, client.keys, a, end, {
       retentionMs: 3_600_000,
       maxLogEntries: 1000,
     });
     expect(wrote).toBe(true);
-    // Read in the next round trip, not through a CLI call: a sweep may release B any moment now.
     expect(await client.redis.hmget(client.keys.record(b), 'blocked', 'started_at')).toEqual(['1', null]);
+    await client.redis.del(lock);
     // Each worker sweeps every 10 s.
     expect(await ended(b, 40_000)).toMatchObject({ status: 'completed' });
     expect((await h.logText(b)).stdout).toBe('released\n');
@@ -173,18 +196,30 @@ describe('pipelines: --after, --delay/--at, --priority, concurrency keys, pause,
   });
 
   it('--delay and --at hold a task as scheduled until its start time, then it runs', async () => {
+    const client = await h.client();
+    // Read in-process right after each dispatch: the start is 6 s away, and a few CLI calls on a
+    // loaded machine may take longer than that.
     const delayed = await run(['-e', 'local', '--delay', '6s', '--', 'echo', 'delayed']);
+    expect((await client.get(delayed)).status).toBe('scheduled');
     const at = new Date(Date.now() + 6000).toISOString();
     const timed = await run(['-e', 'other', '--at', at, '--', 'echo', 'timed']);
+    expect((await client.get(timed)).status).toBe('scheduled');
+    // What `status` says of such tasks is read on two an hour away, which no CLI call outlasts.
+    const later = await run(['-e', 'local', '--label', 'far-start', '--delay', '1h', '--', 'echo', 'later']);
+    const farAt = new Date(Date.now() + 3_600_000).toISOString();
+    const far = await run(['-e', 'other', '--label', 'far-start', '--at', farAt, '--', 'echo', 'far']);
     const asked = Date.now();
-    const view = await status(timed);
-    expect(view).toMatchObject({ status: 'scheduled', run_at: at });
-    expect(startTimeTexts(at, [asked, Date.now()]).map((t) => `its start time, ${t}`)).toContain(view.waiting_for);
-    expect((await status(delayed)).status).toBe('scheduled');
+    const view = await status(far);
+    expect(view).toMatchObject({ status: 'scheduled', run_at: farAt });
+    expect(startTimeTexts(farAt, [asked, Date.now()]).map((t) => `its start time, ${t}`)).toContain(view.waiting_for);
+    expect((await status(later)).status).toBe('scheduled');
     const [td, tt] = [await ended(delayed), await ended(timed)];
     expect([td.status, tt.status]).toEqual(['completed', 'completed']);
     expect(time(td.started_at)).toBeGreaterThanOrEqual(time(td.created_at as string) + 6000);
     expect(time(tt.started_at)).toBeGreaterThanOrEqual(Date.parse(at));
+    expect((await h.cli(['kill', '--label', 'far-start'])).stdout).toBe(
+      'Killed 2 tasks with label far-start: 2 cancelled before starting, 0 stopped.\n',
+    );
   });
 
   it('a busy executor starts waiting tasks by priority, 1 first, those without one last in arrival order', async () => {
@@ -203,8 +238,21 @@ describe('pipelines: --after, --delay/--at, --priority, concurrency keys, pause,
   });
 
   it('a concurrency key lets one task of the key run at a time across executors, the rest in line', async () => {
+    const first = await run([
+      '-e',
+      'local',
+      '--concurrency-key',
+      'deploy',
+      '--',
+      'sh',
+      '-c',
+      gated('deploy', 'sleep 1; echo one'),
+    ]);
+    // The first holds the turn before the others come: else the other executor's worker, quicker
+    // than this one's, could take it, and the second would run without ever waiting.
+    await statusOf(first, 'running');
     const ids = [
-      await run(['-e', 'local', '--concurrency-key', 'deploy', '--', 'sh', '-c', gated('deploy', 'sleep 1; echo one')]),
+      first,
       await run(['-e', 'other', '--concurrency-key', 'deploy', '--', 'sh', '-c', 'sleep 1; echo two']),
       await run(['-e', 'local', '--concurrency-key', 'deploy', '--', 'sh', '-c', 'sleep 1; echo three']),
     ];
@@ -246,8 +294,12 @@ describe('pipelines: --after, --delay/--at, --priority, concurrency keys, pause,
   });
 
   it('--concurrency-limit 2 lets two of the key run at once, never three', async () => {
+    // Each task marks its start, then runs until the gate opens: who runs at once does not depend
+    // on how far apart the CLI calls enqueue them.
+    const words = ['a', 'b', 'c'];
+    const marker = (word: string) => path.join(h.dir, `started-pair-${word}`);
     const ids = await Promise.all(
-      ['a', 'b', 'c'].map((word) =>
+      words.map((word) =>
         run([
           '-e',
           'local',
@@ -258,10 +310,27 @@ describe('pipelines: --after, --delay/--at, --priority, concurrency keys, pause,
           '--',
           'sh',
           '-c',
-          `sleep 1; echo ${word}`,
+          `touch '${marker(word)}'; ${gated('pair', `echo ${word}`)}`,
         ]),
       ),
     );
+    const started = () => words.filter((word) => existsSync(marker(word)));
+    await eventually(async () => (started().length >= 2 ? true : undefined), 'two tasks of the key to start');
+    expect(started()).toHaveLength(2);
+    const third = ids[words.findIndex((word) => !existsSync(marker(word)))]!;
+    const client = await h.client();
+    await eventually(
+      async () => ((await client.get(third)).waitingFor !== undefined ? true : undefined),
+      'the third task to wait for a turn',
+    );
+    expect(await status(third)).toMatchObject({
+      status: 'queued',
+      started_at: null,
+      concurrency_limit: 2,
+      waiting_for: 'a turn of concurrency key "pair"',
+    });
+    expect(started()).toHaveLength(2);
+    open('pair');
     const runs = await Promise.all(ids.map(async (id) => ended(id)));
     const spans = runs.map((t) => [time(t.started_at), time(t.finished_at)] as const);
     const overlapping = (at: number) => spans.filter(([s, f]) => s <= at && at < f).length;
@@ -338,15 +407,12 @@ describe('pipelines: --after, --delay/--at, --priority, concurrency keys, pause,
   it('pause lets the running task finish, holds new ones (listed as paused), --wait returns when none runs; resume runs them', async () => {
     const long = await run(['-e', 'other', '--', 'sh', '-c', gated('long', 'echo finished')]);
     await statusOf(long, 'running');
-    const pausing = h.cli(['pause', '--executor', 'other', '--wait']);
-    // Once the pause is set (and the command has counted the running task), the task may end.
-    await eventually(
-      async () => ((await h.redis().hexists(`${h.prefix}:other:meta`, 'paused')) === 1 ? true : undefined),
-      'the pause',
-    );
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const pausing = cliStreaming(['pause', '--executor', 'other', '--wait']);
+    // Once the command's first line is out, it has set the pause and counted the running task: the
+    // task may end.
+    await eventually(async () => (pausing.stdout().includes('\n') || pausing.closed() ? true : undefined), 'the pause');
     open('long');
-    const paused = await pausing;
+    const paused = await pausing.result;
     expect(paused.exitCode).toBe(0);
     expect(paused.stdout).toContain('Executor other paused: it starts no new tasks (1 running go on)');
     expect(paused.stdout).toContain('No task of executor other runs now.');

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import nodePath from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type RunningDashboard } from '../../bull-board/server.js';
 import { ApiScheduleSchema, ApiTaskSchema, type ApiTask } from '../../src/api/contract.js';
@@ -70,10 +72,15 @@ async function task(id: string): Promise<ApiTask> {
 
 const statusOf = async (id: string, status: string) => ((await task(id)).status === status ? true : undefined);
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+// A command that runs until the test opens its gate (`open(name)`): no check depends on how long
+// a request takes on a loaded machine.
+const gated = (name: string, then: string) =>
+  `while [ ! -e '${nodePath.join(h.dir, `gate-${name}`)}' ]; do sleep 0.05; done; ${then}`;
+const open = (name: string) => writeFileSync(nodePath.join(h.dir, `gate-${name}`), '');
 
 describe('tasks after others, later, by priority and under a concurrency key', () => {
   it('runs B --after A once A completed, blocked until then and saying for what', async () => {
-    const a = (await create(shell('sleep 1.5; echo a', { name: 'step one' }))).task_id;
+    const a = (await create(shell(gated('step-one', 'echo a'), { name: 'step one' }))).task_id;
     const b = (await create(shell('echo b', { after: [a.slice(0, 8)] }))).task_id;
     const blocked = await task(b);
     expect(blocked).toMatchObject({ status: 'blocked', after: [a], after_any: false });
@@ -82,6 +89,7 @@ describe('tasks after others, later, by priority and under a concurrency key', (
     expect(listed.map((t) => t.task_id)).toContain(b);
     expect(listed.every((t) => t.status === 'blocked')).toBe(true);
 
+    open('step-one');
     const [doneA, doneB] = await client.wait([a, b], { timeoutMs: 30_000 });
     expect(doneA!.status).toBe('completed');
     expect(doneB).toMatchObject({ status: 'completed', waiting_for: null });

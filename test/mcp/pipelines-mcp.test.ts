@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,6 +38,12 @@ const connectHttp = (url = dashboard.url, token: string | null = TOKEN) =>
   connectMcpHttp(url, token, 'mcp-pipelines-test');
 
 const transports = mcpTransports(connectStdio, () => connectHttp());
+
+// A command that runs until the test opens its gate (`open(name)`): no check depends on how long
+// a call takes on a loaded machine.
+const gated = (name: string, then: string) =>
+  `while [ ! -e '${path.join(h.dir, `gate-${name}`)}' ]; do sleep 0.05; done; ${then}`;
+const open = (name: string) => writeFileSync(path.join(h.dir, `gate-${name}`), '');
 
 describe.each(transports)('pipelines over MCP ($transport)', ({ transport, connect }) => {
   let client: Client;
@@ -80,7 +88,7 @@ describe.each(transports)('pipelines over MCP ($transport)', ({ transport, conne
   });
 
   it('runs a step after another, blocked until it completed, and says what it waits for', async () => {
-    const first = taskOf(await ok('run', { command: 'sleep 1; echo one', name: `first ${tag}` }));
+    const first = taskOf(await ok('run', { command: gated(`first-${tag}`, 'echo one'), name: `first ${tag}` }));
     const second = await ok('run', { command: 'echo two', after: [first.task_id.slice(0, 8)] });
     const next = taskOf(second);
     expect(next).toMatchObject({ status: 'blocked', after: [first.task_id] });
@@ -97,6 +105,7 @@ describe.each(transports)('pipelines over MCP ($transport)', ({ transport, conne
       next.task_id,
     );
     expect(textOf(listed)).toContain(`⏳ ${waitingFor}`);
+    open(`first-${tag}`);
     const waited = await ok('wait', { ids: [next.task_id], timeout: '30s' });
     expect((waited.structuredContent as { tasks: { status: string }[] }).tasks[0]!.status).toBe('completed');
   });
