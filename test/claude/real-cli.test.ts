@@ -216,7 +216,8 @@ describe('Claude tasks with the real Claude Code CLI', () => {
     const id = await start('subscriber', '-p', 'refactor the parser');
     const waiting = await eventually(async () => {
       const task = toTaskJson(await client.get(id));
-      return (task.limit as { until: string | null } | null)?.until ? task : undefined;
+      // Queued again once the worker has put it back (for a moment it is still its running task).
+      return (task.limit as { until: string | null } | null)?.until && task.status === 'queued' ? task : undefined;
     }, 'the usage-limit wait');
     expect(waiting.status).toBe('queued');
     const session = (waiting.claude as ClaudeJson).session_id;

@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { toTaskJson } from '../../src/index.js';
 import { createHarness, eventually, FAKE_CLAUDE, stopProcess, type Harness } from '../helpers/harness.js';
 import { podmanSkipReason, startPodman, CONTAINER_CLAUDE, TEST_IMAGE, type PodmanService } from '../helpers/podman.js';
 import { sshExecutorYaml, startSshd, type SshdServer } from '../helpers/sshd.js';
@@ -49,14 +50,13 @@ describe('Claude Code tasks', () => {
     await h.cleanup();
   });
 
-  const json = async (id: string) =>
-    JSON.parse((await h.cli(['status', id, '--json'])).stdout) as Record<string, unknown> & {
-      claude: Record<string, unknown> | null;
-    };
+  type TaskJson = Record<string, unknown> & { claude: Record<string, unknown> | null };
+  const json = async (id: string) => JSON.parse((await h.cli(['status', id, '--json'])).stdout) as TaskJson;
 
   for (const executor of ['local', 'crib', ...(podmanSkipReason() ? [] : ['box'])]) {
     it(`${executor}: shows progress while it runs, then the result, cost and turns, also in the webhook`, async () => {
       await h.startWorker(executor);
+      const client = await h.client();
       const r = await h.cli([
         'start',
         '-e',
@@ -70,8 +70,10 @@ describe('Claude Code tasks', () => {
       ]);
       expect(r.exitCode).toBe(0);
       const id = r.stdout.trim();
+      // Read in-process: the run is in turn 2 or later for a few seconds only, less than a CLI
+      // call may take on a busy machine (`status --json` prints the same toTaskJson of the view).
       const running = await eventually(async () => {
-        const s = await json(id);
+        const s = toTaskJson(await client.get(id)) as TaskJson;
         return s.status === 'running' && Number(s.claude?.turns) >= 2 ? s : undefined;
       }, 'progress while running');
       expect(running.claude).toMatchObject({ model: expect.any(String), session_id: expect.any(String) });

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { toTaskJson } from '../../src/index.js';
 import { createHarness, eventually, FAKE_CLAUDE, type Harness } from '../helpers/harness.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { startTimeTexts } from '../helpers/time-text.js';
@@ -42,6 +43,7 @@ describe('Claude usage limits', () => {
 
   it('waits for the reset, resumes the same session, holds the other Claude tasks but not commands, and calls back once', async () => {
     await h.startWorker('local');
+    const client = await h.client();
     const a = await started([
       'start',
       '-e',
@@ -58,6 +60,29 @@ describe('Claude usage limits', () => {
       // Queued again once the worker has put it back (for a moment it is still its running task).
       return s.limit?.until && s.status === 'queued' ? s : undefined;
     }, 'the task waits for the usage limit');
+    // Another Claude task of the executor waits too; a command runs at once. Both go in at once
+    // (in-process, no CLI start between): the hold lasts ~15 s from the limit, fewer than the CLI
+    // calls below may take on a busy machine, and after it `b` would run straight through.
+    const b = (
+      await client.enqueue({
+        executor: 'local',
+        payload: { type: 'claude_code', prompt: 'Write the docs', workspace: h.dir },
+      })
+    ).id;
+    const shell = (
+      await client.enqueue({
+        executor: 'local',
+        payload: { type: 'shell_command', command: 'echo', args: ['not held'], env: {}, workingDir: h.dir },
+      })
+    ).id;
+    const held = await eventually(async () => {
+      const s = toTaskJson(await client.get(b)) as TaskJson;
+      // Queued again once the worker has put it back (for a moment it is still its running task).
+      return s.limit?.until && s.status === 'queued' ? s : undefined;
+    }, 'the second Claude task is held');
+    expect(held).toMatchObject({ status: 'queued', attempts: [], claude: null });
+    expect(held.limit?.waits).toBe(0);
+
     expect(waiting.status).toBe('queued');
     expect(waiting.limit?.waits).toBe(1);
     const firstSession = waiting.claude?.session_id as string;
@@ -88,16 +113,7 @@ describe('Claude usage limits', () => {
       }),
     ]);
 
-    // Another Claude task of the executor waits too; a command runs at once.
-    const b = await started(['start', '-e', 'local', '-w', h.dir, '-p', 'Write the docs']);
-    const shell = await started(['run', '-e', 'local', '-w', h.dir, '--', 'echo', 'not held']);
     expect((await h.cli(['wait', shell])).exitCode).toBe(0);
-    const held = await eventually(async () => {
-      const s = await json(b);
-      return s.limit?.until ? s : undefined;
-    }, 'the second Claude task is held');
-    expect(held).toMatchObject({ status: 'queued', attempts: [], claude: null });
-    expect(held.limit?.waits).toBe(0);
     // Read before the wait ends (a read finished by then), the first task is still queued.
     const meanwhile = await json(a);
     if (Date.now() < until) expect(meanwhile.status).toBe('queued');
@@ -159,7 +175,8 @@ describe('Claude usage limits', () => {
     await h.startWorker('local');
     const waiting = await eventually(async () => {
       const s = await json(id);
-      return s.limit?.until ? s : undefined;
+      // Queued again once the worker has put it back (for a moment it is still its running task).
+      return s.limit?.until && s.status === 'queued' ? s : undefined;
     }, 'the wait, after the re-attach');
     // The reset 20 s after the limit was met (plus jitter), not the 10 minutes of an unknown reset.
     expect(Date.parse(waiting.limit!.until!)).toBeLessThan(Date.now() + 30_000);
