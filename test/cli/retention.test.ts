@@ -23,8 +23,9 @@ describe('retention: ended tasks leave Redis — records, logs, jobs and index e
 
   it('trims records, logs and jobs after `retention`, and the sweep trims list and search indexes, keeping live tasks', async () => {
     const redis = h.redis();
-    // Still running when the others have expired: created as long ago, but its record lives.
-    const survivor = await run('--name', 'survivor', '--', 'sleep', '30');
+    // Still running when the others have expired: created as long ago, but its record lives. It
+    // runs until killed at the end, however long the steps between take on a loaded machine.
+    const survivor = await run('--name', 'survivor', '--', 'sleep', '600');
     const old = [
       await run('--name', 'ephemeral', '--', 'echo', 'one'),
       await run('--name', 'ephemeral', '--', 'echo', 'two'),
