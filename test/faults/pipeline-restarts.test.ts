@@ -51,8 +51,10 @@ describe('pipelines across a Redis restart', () => {
     const a = await run(['-e', 'local', '--', 'sh', '-c', marked('a', untilGate)]);
     const b = await run(['-e', 'other', '--after', a, '--', 'sh', '-c', marked('b', 'echo b')]);
     const c = await run(['-e', 'local', '--concurrency-key', 'deploy', '--', 'sh', '-c', marked('c', untilGate)]);
-    const d = await run(['-e', 'other', '--concurrency-key', 'deploy', '--', 'sh', '-c', marked('d', 'echo d')]);
+    // C holds the key's turn before D comes: else the other executor's worker, quicker than this
+    // one's on a loaded machine, could give it to D, which would run at once instead of waiting.
     await eventually(async () => ((await status(c))?.status === 'running' ? true : undefined), 'c running');
+    const d = await run(['-e', 'other', '--concurrency-key', 'deploy', '--', 'sh', '-c', marked('d', 'echo d')]);
     expect((await status(b))?.status).toBe('blocked');
     expect((await status(d))?.status).toBe('queued');
     // A clean restart (AOF fsynced at shutdown) while A and C run, B is blocked and D waits in line.
