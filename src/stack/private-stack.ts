@@ -94,11 +94,20 @@ async function readState(file: string): Promise<StackState | undefined> {
 
 const isAlive = isProcessAlive;
 
-const PING_WAIT_MS = 3000;
-
-// Whether a Redis answers at `url` within PING_WAIT_MS: something else on the port that accepts and
-// says nothing (a port taken by another server) is no answer, not a wait without end.
 async function ping(url: string): Promise<boolean> {
+  return (await askRedis(url, async (redis) => (await redis.ping()) === 'PONG')) ?? false;
+}
+
+/**
+ * Connects to `url` and asks `question`: undefined when the connection or the question failed,
+ * or once `giveUp` settles first (a server that accepts and says nothing would hold the
+ * question without end). The connection is closed either way.
+ */
+async function askRedis<T>(
+  url: string,
+  question: (redis: Redis) => Promise<T>,
+  giveUp?: Promise<unknown>,
+): Promise<T | undefined> {
   const redis = new Redis(url, {
     lazyConnect: true,
     connectTimeout: 1000,
@@ -106,16 +115,13 @@ async function ping(url: string): Promise<boolean> {
     retryStrategy: () => null,
   });
   redis.on('error', () => {});
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), PING_WAIT_MS)));
   try {
-    const answered = (async () => {
+    const answer = (async () => {
       await redis.connect();
-      return (await redis.ping()) === 'PONG';
-    })().catch(() => false);
-    return await Promise.race([answered, late]);
+      return question(redis);
+    })().catch(() => undefined);
+    return await (giveUp ? Promise.race([answer, giveUp.then(() => undefined)]) : answer);
   } finally {
-    clearTimeout(timer);
     redis.disconnect();
   }
 }
@@ -216,8 +222,8 @@ export async function startPrivateRedis(home?: string, choosePort = freePort): P
   }
 }
 
-// Starts redis-server on `port` and waits until it answers: undefined when it exited or did not
-// answer within 10 s (it is killed).
+// Starts redis-server on `port` and waits until it answers: undefined when it exited, or did not
+// answer in the tries of the first 10 s (it is killed). A try waits while Redis loads its AOF.
 async function launchPrivateRedis(
   binary: string,
   paths: ReturnType<typeof stackPaths>,
@@ -241,11 +247,19 @@ async function launchPrivateRedis(
   await writeFile(paths.conf, `${conf}\n`, { mode: 0o600 });
   const child = spawn(binary, [paths.conf], { stdio: 'ignore' });
   const url = `redis://:${password}@127.0.0.1:${port}`;
+  let exited = false;
+  const exit = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    }),
+  );
+  // Ours when the server that answers is this child: before it has failed its bind another server
+  // on the port may answer (a Redis without a password takes any AUTH), and after, only another.
+  const ours = (redis: Redis) => redis.info('server').then((info) => /^process_id:(\d+)\r?$/m.exec(info)?.[1]);
   const deadline = Date.now() + 10_000;
-  // Not a ping's wait once it exited: what answers on the port then is someone else.
-  const exited = new Promise<boolean>((resolve) => child.once('exit', () => resolve(false)));
-  while (!(await Promise.race([ping(url), exited]))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
+  while ((await askRedis(url, ours, exit)) !== String(child.pid)) {
+    if (exited || Date.now() > deadline) {
       child.kill('SIGKILL');
       return undefined;
     }
@@ -256,7 +270,8 @@ async function launchPrivateRedis(
     port,
     child,
     async stop() {
-      if (child.exitCode !== null) return;
+      // Gone already (an exit code, or a signal such as the OOM killer's): its 'exit' has fired.
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);

@@ -382,9 +382,14 @@ describe('the private Redis on a port taken between its choice and the bind', ()
     rmSync(home, { recursive: true, force: true });
   });
 
+  // A port chooser that gives these ports first, then free ones.
+  const portsThen = (first: number[]) => {
+    const left = [...first];
+    return async () => left.shift() ?? (await testPort());
+  };
+
   it('tries another port, and says where to look when every try finds its port taken', async () => {
-    const ports = [held];
-    const redis = await startPrivateRedis(home, async () => ports.shift() ?? (await testPort()));
+    const redis = await startPrivateRedis(home, portsThen([held]));
     try {
       expect(redis.port).not.toBe(held);
       expect(await rawCommands(redis.port, [['PING']])).toMatch(/^-NOAUTH/);
@@ -393,6 +398,20 @@ describe('the private Redis on a port taken between its choice and the bind', ()
       );
     } finally {
       await redis.stop();
+    }
+
+    // A Redis without a password on the port answers any AUTH: it is not taken for ours.
+    const foreign = await startRedisServer();
+    try {
+      const beside = await startPrivateRedis(home, portsThen([foreign.port]));
+      try {
+        expect(beside.port).not.toBe(foreign.port);
+        expect(await rawCommands(beside.port, [['PING']])).toMatch(/^-NOAUTH/);
+      } finally {
+        await beside.stop();
+      }
+    } finally {
+      await foreign.destroy();
     }
 
     let tries = 0;
