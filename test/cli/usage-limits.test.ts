@@ -153,7 +153,11 @@ describe('Claude usage limits', () => {
     const a = await started(['start', '-e', 'local', '-w', h.dir, '-p', 'Fix it limit:60']);
     await eventually(async () => ((await json(a)).limit?.until ? true : undefined), 'the wait');
     const b = await started(['start', '-e', 'local', '-w', h.dir, '-p', 'Docs']);
-    await eventually(async () => ((await json(b)).limit?.until ? true : undefined), 'the hold');
+    // Held once its job is back in the queue: for a moment after limit.until it is still running.
+    await eventually(async () => {
+      const held = await json(b);
+      return held.limit?.until && held.status === 'queued' ? true : undefined;
+    }, 'the hold');
     expect((await h.cli(['kill', a])).exitCode).toBe(0);
     expect((await h.cli(['kill', b])).exitCode).toBe(0);
     expect(await json(a)).toMatchObject({ status: 'killed', error: 'killed while waiting for the usage limit' });

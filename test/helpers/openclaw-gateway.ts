@@ -88,7 +88,8 @@ export class OpenClawGateway {
   /** Starts it (the first time on a free port) and resolves when it is ready, usually in 20–35 s. */
   async start(): Promise<void> {
     const { node24, entry } = await ensureOpenClaw();
-    if (this.port === 0) this.port = await testPort();
+    // It binds ports derived from its own (port + 2, + 10, + 11 to + 110): those are held too.
+    if (this.port === 0) this.port = await testPort(111);
     this.writeConfig();
     const env: NodeJS.ProcessEnv = {};
     // Hermetic: nothing of ours or of npm's reaches it.

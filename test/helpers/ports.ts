@@ -25,7 +25,9 @@ const blocks = Math.floor((ephemeralStart() - LOWEST) / BLOCK);
 // Files of one worker process run one after another; each starts at a random place in the block,
 // so a server a finished file left running is passed over by the bind check, not fought for.
 const pool = Number(process.env.VITEST_POOL_ID ?? '1');
-const base = blocks > 0 ? LOWEST + ((Number.isInteger(pool) && pool > 0 ? pool - 1 : 0) % blocks) * BLOCK : 0;
+const poolIndex = Number.isInteger(pool) && pool > 0 ? pool - 1 : 0;
+// Where the machine leaves no block for this worker below its ephemeral range, listen(0) it is.
+const base = poolIndex < blocks ? LOWEST + poolIndex * BLOCK : undefined;
 let cursor = Math.floor(Math.random() * BLOCK);
 
 function bindable(port: number): Promise<boolean> {
@@ -38,14 +40,20 @@ function bindable(port: number): Promise<boolean> {
 
 /**
  * A loopback port no other process is listening on, that neither this process's later calls nor
- * another vitest worker's will return. Where the machine leaves no room below its ephemeral range,
- * a port from listen(0).
+ * another vitest worker's will return; with `span`, the ports after it up to `port + span - 1`
+ * too (a server that binds ports derived from its own: OpenClaw's gateway takes up to port + 110).
+ * Where the machine leaves no block for this worker below its ephemeral range, a port from
+ * listen(0), and the span is not held.
  */
-export async function testPort(): Promise<number> {
-  if (blocks <= 0) return freePort();
-  for (let tried = 0; tried < BLOCK; tried++) {
-    const port = base + (cursor++ % BLOCK);
-    if (await bindable(port)) return port;
+export async function testPort(span = 1): Promise<number> {
+  if (base === undefined) return freePort();
+  for (let tried = 0; tried < BLOCK; tried += span) {
+    // A span stays inside the block: it starts over at the block's first port.
+    if ((cursor % BLOCK) + span > BLOCK) cursor += BLOCK - (cursor % BLOCK);
+    const port = base + (cursor % BLOCK);
+    cursor += span;
+    const free = await Promise.all(Array.from({ length: span }, (_, i) => bindable(port + i)));
+    if (free.every(Boolean)) return port;
   }
-  throw new Error(`no free port in ${base}-${base + BLOCK - 1}`);
+  throw new Error(`no ${span} free port(s) in a row in ${base}-${base + BLOCK - 1}`);
 }

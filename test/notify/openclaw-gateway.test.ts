@@ -25,7 +25,8 @@ describe('waking an OpenClaw agent through a real gateway', () => {
 
   beforeAll(async () => {
     await model.start();
-    const port = await testPort();
+    // The gateway's port, and those it derives from it (OpenClawGateway.start says which).
+    const port = await testPort(111);
     h = createHarness({
       extraConfig: `notifiers:
   jimmy:
