@@ -24,7 +24,7 @@ export { redactRedisUrl } from './options.js';
 export function isRedisConnectionError(error: unknown): boolean {
   return (
     error instanceof Error &&
-    /Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|max retries per request|All sentinels are unreachable/i.test(
+    /Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|max retries per request|All sentinels are unreachable|Socket timeout/i.test(
       error.message,
     )
   );

@@ -57,6 +57,8 @@ function causeOf(error: unknown): string {
   return (
     OUTAGE_REPLIES.exec(message)?.[1] ??
     /\b(ECONN[A-Z]+|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|ENOTFOUND)\b/.exec(message)?.[1] ??
+    // The long-lived connections' socketTimeout: no byte from Redis while a command waited.
+    (/^Socket timeout\b/.test(message) ? 'socket timeout' : undefined) ??
     'connection lost'
   );
 }

@@ -181,6 +181,30 @@ describe('RedisOutageReporter', () => {
     expect(isOutageError(new Error('Missing lock for job 1. moveToFinished'))).toBe(false);
   });
 
+  it("takes a connection's socket timeout for the outage: its cause at the start, silence during one", () => {
+    // ioredis's socketTimeout (20 s on long-lived connections); its timer, set before Redis went,
+    // can fire in the middle of the outage, on the socket of a reconnect attempt.
+    const timeout = () => new Error("Socket timeout. Expecting data, but didn't receive any in 20000ms.");
+    expect(isOutageError(timeout())).toBe(true);
+    const clock = manualClock();
+    const log = recordingSink();
+    const reporter = new RedisOutageReporter({ url: 'redis://127.0.0.1:6390', log, clock });
+    reporter.report('worker', refused());
+    clock.advanceTo(19_000);
+    reporter.report('callbacks worker', timeout());
+    reporter.report('worker', timeout());
+    clock.advanceTo(20_000);
+    reporter.reachable();
+    // A connection whose peer went silent: the timeout is the first sign.
+    clock.advanceTo(120_000);
+    reporter.report('worker', timeout());
+    expect(log.said.map((s) => [s.fields?.event, s.fields?.code])).toEqual([
+      ['redis_down', 'ECONNREFUSED'],
+      ['redis_back', undefined],
+      ['redis_down', 'socket timeout'],
+    ]);
+  });
+
   it('names the address without credentials', () => {
     expect(redisAddress('redis://:pw@10.0.0.5:6380/2')).toBe('10.0.0.5:6380');
     expect(redisAddress('rediss://user:pw@redis.example:6380')).toBe('redis.example:6380');
