@@ -5,6 +5,7 @@ import {
   runningStackUrl,
   stackPaths,
   startPrivateRedis,
+  type StartedRedis,
   writeStackState,
 } from '../src/stack/private-stack.js';
 import { describeError, UserFacingError } from '../src/errors.js';
@@ -45,34 +46,44 @@ export async function runStackProcess(options: StackProcessOptions): Promise<voi
       `a private stack is already running (data in ${stackPaths().root}); stop it with \`openclaw-agent down\``,
     );
   }
-  const redis = options.externalRedis ? undefined : await startPrivateRedis();
-  const redisUrl = redis?.url ?? options.externalRedis!;
   const workers: RunningWorker[] = [];
-  // The workers share one connection's worth of news about Redis: one line when it goes, one when it is back.
-  const redisOutage = new RedisOutageReporter({
-    url: redisUrl,
-    log: options.log?.child('worker') ?? { info: say, warn: say, error: say },
-    verbose: options.verbose,
-  });
+  let redis: StartedRedis | undefined;
+  // Made once Redis is known; stop() may run before (a signal while Redis starts).
+  let redisOutage: RedisOutageReporter | undefined = undefined;
   let services: { close(): Promise<void> } | undefined;
   const stop = async () => {
-    redisOutage.stop();
+    redisOutage?.stop();
     await services?.close().catch((error: unknown) => say(`stopping the dashboard: ${describeError(error)}`));
     await Promise.all(workers.map((w) => w.close()));
     await redis?.stop();
     await removeStackState();
   };
-  // Listened for before the workers start: `down` right after `up` (it finds the state file before
-  // "ready"), or Ctrl-C while executors connect, stops what has started and exits, instead of
-  // Node's default ending the process half-way (Redis left running, the state file behind).
+  // Listened for before anything starts: `down` right after `up` (it finds the state file before
+  // "ready"), or Ctrl-C while Redis or the executors start, stops what has started and exits,
+  // instead of Node's default ending the process half-way (Redis left running, the state file
+  // behind). A Redis half-started is waited for, so that it is stopped too.
   let ready = false;
+  let redisStarting: Promise<unknown> = Promise.resolve();
   const signalled = untilStopSignal();
   void signalled.then(async (signal) => {
     if (ready) return;
     say(`${signal}: start-up cut short; stopping what has started`);
+    await redisStarting.catch(() => undefined);
     await stop().catch((error: unknown) => say(`shutdown: ${describeError(error)}`));
     process.exitCode = 1;
     exitAfterShutdown();
+  });
+  if (!options.externalRedis) {
+    const starting = startPrivateRedis();
+    redisStarting = starting;
+    redis = await starting;
+  }
+  const redisUrl = redis?.url ?? options.externalRedis!;
+  // The workers share one connection's worth of news about Redis: one line when it goes, one when it is back.
+  redisOutage = new RedisOutageReporter({
+    url: redisUrl,
+    log: options.log?.child('worker') ?? { info: say, warn: say, error: say },
+    verbose: options.verbose,
   });
   try {
     for (const executor of config.executors) {

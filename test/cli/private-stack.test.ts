@@ -3,8 +3,8 @@ import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, writeFil
 import { createConnection, createServer, type AddressInfo, type Server } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chooseRedisTarget, isProcessAlive, parseConfigText } from '../../src/index.js';
-import { BIN, createHarness, type Harness } from '../helpers/harness.js';
+import { chooseRedisTarget, findRedisServer, isProcessAlive, parseConfigText } from '../../src/index.js';
+import { BIN, createHarness, eventually, type Harness } from '../helpers/harness.js';
 
 // A harness whose commands name no Redis, so that they may start the private stack or background
 // workers; `down` stops whatever they started, once the describe block is done.
@@ -139,6 +139,35 @@ describe('a stop signal while `up` starts its executors', () => {
     await connected;
     expect(redisServersFor(h.home)).toBe(1);
     up.kill('SIGINT');
+    await exited;
+    expect({ code: up.exitCode, signal: up.signalCode }).toEqual({ code: 1, signal: null });
+    expect(said).toContain('SIGINT: start-up cut short; stopping what has started');
+    expect(said).not.toContain('ready:');
+    expect(redisServersFor(h.home)).toBe(0);
+    expect(existsSync(path.join(h.home, 'embedded', 'stack.json'))).toBe(false);
+  });
+
+  it('a signal while its Redis starts waits for that Redis and stops it too', async () => {
+    // A redis-server held at its start until the test opens the gate (it then becomes the real one).
+    const [starting, gate] = [path.join(h.dir, 'redis-starting'), path.join(h.dir, 'redis-gate')];
+    const held = path.join(h.dir, 'held-redis-server');
+    writeFileSync(
+      held,
+      `#!/bin/sh\n: > '${starting}'\nwhile [ ! -e '${gate}' ]; do sleep 0.05; done\nexec '${findRedisServer()}' "$@"\n`,
+      { mode: 0o755 },
+    );
+    const up = spawn('node', [BIN, 'up', '--no-dashboard'], {
+      env: { ...h.env, OPENCLAW_AGENT_REDIS_SERVER: held },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let said = '';
+    up.stdout.on('data', (chunk: Buffer) => (said += chunk.toString()));
+    up.stderr.on('data', (chunk: Buffer) => (said += chunk.toString()));
+    const exited = new Promise<void>((resolve) => up.once('exit', () => resolve()));
+    await eventually(async () => (existsSync(starting) ? true : undefined), 'redis-server to be starting');
+    up.kill('SIGINT');
+    await eventually(async () => (said.includes('start-up cut short') ? true : undefined), 'the signal to be taken');
+    writeFileSync(gate, '');
     await exited;
     expect({ code: up.exitCode, signal: up.signalCode }).toEqual({ code: 1, signal: null });
     expect(said).toContain('SIGINT: start-up cut short; stopping what has started');
