@@ -1,10 +1,10 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { finishTask } from '../../src/index.js';
 import { WAITER_LEASE_MS } from '../../src/tasks/concurrency.js';
-import { BIN, createHarness, eventually, type CliResult, type Harness } from '../helpers/harness.js';
+import { createHarness, eventually, type Harness } from '../helpers/harness.js';
 import { startTimeTexts } from '../helpers/time-text.js';
 
 // Dependencies, start times, priorities, concurrency keys, pause and bulk commands, through the
@@ -75,23 +75,6 @@ describe('pipelines: --after, --delay/--at, --priority, concurrency keys, pause,
     `while [ ! -e '${path.join(h.dir, `gate-${name}`)}' ]; do sleep 0.05; done; ${then}`;
   const open = (name: string) => writeFileSync(path.join(h.dir, `gate-${name}`), '');
   const taskCount = async () => h.redis().zcard(`${h.prefix}:_index:created`);
-  // A CLI call whose output the test reads while it runs.
-  function cliStreaming(args: string[]) {
-    const child = spawn('node', [BIN, ...args], { env: h.env, cwd: h.dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let closed = false;
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const result = new Promise<CliResult>((resolve) =>
-      child.once('close', (code) => {
-        closed = true;
-        resolve({ exitCode: code ?? -1, stdout, stderr });
-      }),
-    );
-    return { stdout: () => stdout, closed: () => closed, result };
-  }
-
   it('a chain A→B→C across two executors runs in order, through a worker SIGKILLed while A runs', async () => {
     const a = await run(['-e', 'local', '--name', 'build', '--', 'sh', '-c', gated('build', 'echo built')]);
     const b = await run(['-e', 'other', '--after', a.slice(0, 8), '--name', 'test', '--', 'echo', 'tested']);
@@ -407,10 +390,13 @@ describe('pipelines: --after, --delay/--at, --priority, concurrency keys, pause,
   it('pause lets the running task finish, holds new ones (listed as paused), --wait returns when none runs; resume runs them', async () => {
     const long = await run(['-e', 'other', '--', 'sh', '-c', gated('long', 'echo finished')]);
     await statusOf(long, 'running');
-    const pausing = cliStreaming(['pause', '--executor', 'other', '--wait']);
+    const pausing = h.spawnCli(['pause', '--executor', 'other', '--wait']);
     // Once the command's first line is out, it has set the pause and counted the running task: the
     // task may end.
-    await eventually(async () => (pausing.stdout().includes('\n') || pausing.closed() ? true : undefined), 'the pause');
+    await eventually(
+      async () => (pausing.stdout().includes('\n') || pausing.child.exitCode !== null ? true : undefined),
+      'the pause',
+    );
     open('long');
     const paused = await pausing.result;
     expect(paused.exitCode).toBe(0);

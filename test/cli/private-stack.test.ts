@@ -1,10 +1,10 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo, type Server } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chooseRedisTarget, findRedisServer, isProcessAlive, parseConfigText } from '../../src/index.js';
-import { BIN, createHarness, eventually, type Harness } from '../helpers/harness.js';
+import { createHarness, eventually, type Harness } from '../helpers/harness.js';
 
 // A harness whose commands name no Redis, so that they may start the private stack or background
 // workers; `down` stops whatever they started, once the describe block is done.
@@ -131,16 +131,13 @@ describe('a stop signal while `up` starts its executors', () => {
   });
 
   it('stops what has started (Redis, the state file) and exits 1, not killed half-way', async () => {
-    const up = spawn('node', [BIN, 'up', '--no-dashboard'], { env: h.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let said = '';
-    up.stdout.on('data', (chunk: Buffer) => (said += chunk.toString()));
-    up.stderr.on('data', (chunk: Buffer) => (said += chunk.toString()));
-    const exited = new Promise<void>((resolve) => up.once('exit', () => resolve()));
+    const up = h.spawnCli(['up', '--no-dashboard']);
     await connected;
     expect(redisServersFor(h.home)).toBe(1);
-    up.kill('SIGINT');
-    await exited;
-    expect({ code: up.exitCode, signal: up.signalCode }).toEqual({ code: 1, signal: null });
+    up.child.kill('SIGINT');
+    await up.result;
+    const said = up.stdout() + up.stderr();
+    expect({ code: up.child.exitCode, signal: up.child.signalCode }).toEqual({ code: 1, signal: null });
     expect(said).toContain('SIGINT: start-up cut short; stopping what has started');
     expect(said).not.toContain('ready:');
     expect(redisServersFor(h.home)).toBe(0);
@@ -156,20 +153,17 @@ describe('a stop signal while `up` starts its executors', () => {
       `#!/bin/sh\n: > '${starting}'\nwhile [ ! -e '${gate}' ]; do sleep 0.05; done\nexec '${findRedisServer()}' "$@"\n`,
       { mode: 0o755 },
     );
-    const up = spawn('node', [BIN, 'up', '--no-dashboard'], {
-      env: { ...h.env, OPENCLAW_AGENT_REDIS_SERVER: held },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let said = '';
-    up.stdout.on('data', (chunk: Buffer) => (said += chunk.toString()));
-    up.stderr.on('data', (chunk: Buffer) => (said += chunk.toString()));
-    const exited = new Promise<void>((resolve) => up.once('exit', () => resolve()));
+    const up = h.spawnCli(['up', '--no-dashboard'], { OPENCLAW_AGENT_REDIS_SERVER: held });
     await eventually(async () => (existsSync(starting) ? true : undefined), 'redis-server to be starting');
-    up.kill('SIGINT');
-    await eventually(async () => (said.includes('start-up cut short') ? true : undefined), 'the signal to be taken');
+    up.child.kill('SIGINT');
+    await eventually(
+      async () => ((up.stdout() + up.stderr()).includes('start-up cut short') ? true : undefined),
+      'the signal to be taken',
+    );
     writeFileSync(gate, '');
-    await exited;
-    expect({ code: up.exitCode, signal: up.signalCode }).toEqual({ code: 1, signal: null });
+    await up.result;
+    const said = up.stdout() + up.stderr();
+    expect({ code: up.child.exitCode, signal: up.child.signalCode }).toEqual({ code: 1, signal: null });
     expect(said).toContain('SIGINT: start-up cut short; stopping what has started');
     expect(said).not.toContain('ready:');
     expect(redisServersFor(h.home)).toBe(0);

@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, createHarness, stopProcess, type Harness } from '../helpers/harness.js';
+import { createHarness, type Harness } from '../helpers/harness.js';
 
 const ORIGINAL_FIELDS = [
   'task_id',
@@ -23,7 +23,6 @@ const ORIGINAL_FIELDS = [
 describe('openclaw-agent dashboard', () => {
   let h: Harness;
   const ids: string[] = [];
-  const children: ChildProcess[] = [];
 
   beforeAll(async () => {
     h = createHarness();
@@ -31,26 +30,9 @@ describe('openclaw-agent dashboard', () => {
       ids.unshift((await h.cli(['run', '-e', 'local', '-c', cmd])).stdout.trim());
   });
   afterAll(async () => {
-    await Promise.all(children.map((child) => stopProcess(child)));
     await h.cleanup();
   });
 
-  function spawnCli(
-    args: string[],
-    env: NodeJS.ProcessEnv = {},
-  ): { child: ChildProcess; stdout: () => string; stderr: () => string } {
-    const child = spawn('node', [BIN, ...args], {
-      env: { ...h.env, ...env },
-      cwd: h.dir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.push(child);
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    return { child, stdout: () => out, stderr: () => err };
-  }
   const until = async (check: () => boolean, what: string) => {
     const deadline = Date.now() + 20_000;
     while (!check()) {
@@ -85,7 +67,7 @@ describe('openclaw-agent dashboard', () => {
   });
 
   it('--watch N reprints every N seconds until Ctrl-C', async () => {
-    const { child, stdout } = spawnCli(['dashboard', '--watch', '1', '--stream']);
+    const { child, stdout } = h.spawnCli(['dashboard', '--watch', '1', '--stream']);
     await until(() => stdout().split('\n').filter(Boolean).length >= 4, 'two rounds');
     child.kill('SIGINT');
     expect(await exited(child)).toBe(0);
@@ -113,7 +95,7 @@ describe('openclaw-agent dashboard', () => {
     const token = `file-token-${randomUUID()}`;
     const file = path.join(h.dir, 'token');
     writeFileSync(file, `${token}\n`, { mode: 0o600 });
-    const { child, stderr } = spawnCli(['dashboard', '--port', '0', '--token-file', file]);
+    const { child, stderr } = h.spawnCli(['dashboard', '--port', '0', '--token-file', file]);
     await until(() => /dashboard on (http:\/\/127\.0\.0\.1:\d+)/.test(stderr()), 'the dashboard to listen');
     const url = /dashboard on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr())![1]!;
     expect((await fetch(`${url}/api/tasks`)).status).toBe(401);

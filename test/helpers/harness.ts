@@ -20,6 +20,15 @@ export interface CliResult {
   stderr: string;
 }
 
+/** A CLI process the test reads while it runs. */
+export interface RunningCli {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  /** Settles once it has exited and its output is closed. */
+  result: Promise<CliResult>;
+}
+
 export interface Harness {
   dir: string;
   home: string;
@@ -30,6 +39,8 @@ export interface Harness {
   client(): Promise<TaskClient>;
   cli(args: string[], options?: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv }): Promise<CliResult>;
   startWorker(executor?: string, extraEnv?: NodeJS.ProcessEnv, extraArgs?: string[]): Promise<ChildProcess>;
+  /** The CLI started and left running, its output read as it comes; stopped by `cleanup` if still up. */
+  spawnCli(args: string[], env?: NodeJS.ProcessEnv): RunningCli;
   redis(): Redis;
   /** A task's stdout as shipped into its log, and how many end markers the log has. */
   logText(id: string): Promise<{ stdout: string; ends: number }>;
@@ -120,6 +131,22 @@ ${extraConfig}`,
       workers.push(child);
       await untilReady(child, 'worker', 'ready');
       return child;
+    },
+    spawnCli(args, extraEnv = {}) {
+      const child = spawn('node', [BIN, ...args], {
+        env: { ...env, ...extraEnv },
+        cwd: dir,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      workers.push(child);
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const result = new Promise<CliResult>((resolve) =>
+        child.once('close', (code) => resolve({ exitCode: code ?? -1, stdout, stderr })),
+      );
+      return { child, stdout: () => stdout, stderr: () => stderr, result };
     },
     redis() {
       const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
