@@ -4,7 +4,7 @@ import { createConnection, createServer, type AddressInfo, type Server } from 'n
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chooseRedisTarget, findRedisServer, isProcessAlive, parseConfigText } from '../../src/index.js';
-import { createHarness, eventually, type Harness } from '../helpers/harness.js';
+import { createHarness, eventually, type Harness, type RunningCli } from '../helpers/harness.js';
 
 // A harness whose commands name no Redis, so that they may start the private stack or background
 // workers; `down` stops whatever they started, once the describe block is done.
@@ -130,11 +130,8 @@ describe('a stop signal while `up` starts its executors', () => {
     writeFileSync(fresh.configPath, text);
   });
 
-  it('stops what has started (Redis, the state file) and exits 1, not killed half-way', async () => {
-    const up = h.spawnCli(['up', '--no-dashboard']);
-    await connected;
-    expect(redisServersFor(h.home)).toBe(1);
-    up.child.kill('SIGINT');
+  // What `up` sent SIGINT half-way leaves: exit 1 having said so, no Redis, no state file.
+  const expectCutShort = async (up: RunningCli) => {
     await up.result;
     const said = up.stdout() + up.stderr();
     expect({ code: up.child.exitCode, signal: up.child.signalCode }).toEqual({ code: 1, signal: null });
@@ -142,6 +139,14 @@ describe('a stop signal while `up` starts its executors', () => {
     expect(said).not.toContain('ready:');
     expect(redisServersFor(h.home)).toBe(0);
     expect(existsSync(path.join(h.home, 'embedded', 'stack.json'))).toBe(false);
+  };
+
+  it('stops what has started (Redis, the state file) and exits 1, not killed half-way', async () => {
+    const up = h.spawnCli(['up', '--no-dashboard']);
+    await connected;
+    expect(redisServersFor(h.home)).toBe(1);
+    up.child.kill('SIGINT');
+    await expectCutShort(up);
   });
 
   it('a signal while its Redis starts waits for that Redis and stops it too', async () => {
@@ -161,13 +166,7 @@ describe('a stop signal while `up` starts its executors', () => {
       'the signal to be taken',
     );
     writeFileSync(gate, '');
-    await up.result;
-    const said = up.stdout() + up.stderr();
-    expect({ code: up.child.exitCode, signal: up.child.signalCode }).toEqual({ code: 1, signal: null });
-    expect(said).toContain('SIGINT: start-up cut short; stopping what has started');
-    expect(said).not.toContain('ready:');
-    expect(redisServersFor(h.home)).toBe(0);
-    expect(existsSync(path.join(h.home, 'embedded', 'stack.json'))).toBe(false);
+    await expectCutShort(up);
   });
 });
 
