@@ -15,6 +15,7 @@ import {
   TaskKeys,
   TaskRequestSchema,
 } from '../../src/index.js';
+import { localSpoolDir } from '../../src/executors/local/local-executor.js';
 import { deleteKeys } from '../helpers/harness.js';
 import { describeExecutorConformance, executionRunner, readLocalFile, waitFor } from './executor-conformance.js';
 import { countProcessGroup, processesOfSpoolDir } from '../helpers/processes.js';
@@ -63,6 +64,33 @@ describe('local executor spool root', () => {
       expect(
         (await runner.run({ type: 'shell_command', command: 'echo two', args: [], env: {}, workingDir: dir })).stdout,
       ).toBe('two\n');
+    });
+  });
+});
+
+describe('local executor and a long task line (the spec file)', () => {
+  it('runs a command of 64 KB with a variable of 8 KB exact, and removes the spec file once the task has ended', async () => {
+    await inLocalWorld(async ({ dir, redis, keys, config, local }) => {
+      const runner = executionRunner(redis, keys, local(), config.executors[0]!, config.defaults);
+      const word = 'w'.repeat(64 * 1024);
+      const taskId = randomUUID();
+      const spool = localSpoolDir(config.executors[0]!, taskId, 1);
+      const result = await runner.execute(
+        {
+          type: 'shell_command',
+          command: `printf '%s' ${word} | wc -c; printf '%s' "$BIG" | wc -c; [ -s "$SPOOL/spec" ] && echo from the spec file`,
+          args: [],
+          env: { BIG: 'b'.repeat(8192), SPOOL: spool },
+          workingDir: dir,
+        },
+        { taskId },
+      );
+      expect(result.outcome).toBe('completed');
+      const { stdout } = await runner.collect(taskId);
+      expect(stdout.split('\n').map((n) => n.trim())).toEqual(['65536', '8192', 'from the spec file', '']);
+      expect(existsSync(path.join(spool, 'pid'))).toBe(true);
+      // Its command and variables were in the spec file: gone with the task.
+      expect(existsSync(path.join(spool, 'spec'))).toBe(false);
     });
   });
 });

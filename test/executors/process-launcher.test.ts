@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ProcessLauncher } from '../../src/executors/local/process-launcher.js';
 import { isProcessAlive } from '../../src/executors/process-identity.js';
-import { wrapperSpec } from '../../src/executors/shell/task-wrapper.js';
+import { wrapperSpec, type WrapperSpec } from '../../src/executors/shell/task-wrapper.js';
 import { waitFor } from './executor-conformance.js';
 import { processesWithEnv, readProcessTable, type ProcessInfo } from '../helpers/processes.js';
 
@@ -55,7 +55,7 @@ function cwdOf(pid: number): string | undefined {
   }
 }
 
-function task(command: string): { dir: string; spec: string } {
+function task(command: string): { dir: string; spec: WrapperSpec } {
   const dir = path.join(root, randomUUID());
   mkdirSync(dir);
   return { dir, spec: wrapperSpec({ dir, workdir: root, argv: ['sh', '-c', command], env: {}, unsetEnv: [] }) };

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ import { checkShellEnvironment } from '../../src/executors/shell/env-names.js';
 import {
   parsePidFile,
   pidFileExitCode,
+  INLINE_SPEC_BYTES,
   WAITING_WRAPPER,
   wrapperSpec,
   type WrapperSpecInput,
@@ -22,7 +23,11 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 let made = 0;
 
 // A waiting wrapper as the launcher starts one (its stdin a socket, like libuv's), given `input`.
-async function runWaiting(input: string, env: NodeJS.ProcessEnv = { PATH: process.env.PATH }): Promise<number | null> {
+async function runWaiting(
+  input: string,
+  env: NodeJS.ProcessEnv = { PATH: process.env.PATH },
+  expectedStderr?: RegExp,
+): Promise<number | null> {
   const child = spawn('/bin/sh', ['-c', WAITING_WRAPPER, 'openclaw-task'], {
     cwd: '/',
     env,
@@ -33,7 +38,8 @@ async function runWaiting(input: string, env: NodeJS.ProcessEnv = { PATH: proces
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   child.stdin.end(input);
   const code = await exited;
-  expect(stderr).toBe('');
+  if (expectedStderr) expect(stderr).toMatch(expectedStderr);
+  else expect(stderr).toBe('');
   return code;
 }
 
@@ -73,9 +79,15 @@ function spoolDir(): string {
 
 const read = (dir: string, file: string) => readFileSync(path.join(dir, file), 'utf8');
 
+// Writes a long task's spec file, as the launcher does, and returns the handoff for its wrapper.
 function spec(dir: string, argv: string[], extra: Partial<WrapperSpecInput> = {}): string {
-  return wrapperSpec({ dir, workdir: root, argv, env: {}, unsetEnv: [], ...extra });
+  const built = wrapperSpec({ dir, workdir: root, argv, env: {}, unsetEnv: [], ...extra });
+  if (built.file) writeFileSync(built.file.path, built.file.script, { mode: 0o600 });
+  return built.handoff;
 }
+
+// A variable that makes a task's line long enough for the spec file.
+const LONG = { PADDING: 'p'.repeat(INLINE_SPEC_BYTES) };
 
 describe('the waiting wrapper', () => {
   it('runs the one-line spec it reads: pid file first, output in the spool files, the exit code last', async () => {
@@ -142,6 +154,34 @@ describe('the waiting wrapper', () => {
     expect(existsSync(path.join(dir, 'pid'))).toBe(false);
   });
 
+  it('runs nothing from a spec file cut short at a word boundary, where the words so far are a command', async () => {
+    const dir = spoolDir();
+    const marker = path.join(root, 'cut-file-ran');
+    const handoff = spec(dir, ['touch', marker, path.join(root, 'second-word')], { env: LONG });
+    const script = read(dir, 'spec');
+    // `… '--' 'touch' 'MARKER'` without its last word would touch the marker, were it not braced.
+    writeFileSync(path.join(dir, 'spec'), script.slice(0, script.lastIndexOf(" '")));
+    await runWaiting(handoff, { PATH: process.env.PATH }, /syntax error.*expecting "}"/i);
+    expect(existsSync(marker)).toBe(false);
+    expect(existsSync(path.join(dir, 'pid'))).toBe(false);
+  });
+
+  it('runs a spec of 200 KB (a long command and long variables) from its file, byte for byte', async () => {
+    const dir = spoolDir();
+    const long = 'x'.repeat(100_000);
+    const command = `printf '%s' "$LONG" | wc -c; echo ${'y'.repeat(100_000)} | wc -c`;
+    const handoff = spec(dir, ['sh', '-c', command], { env: { LONG: long } });
+    // Through the pipe only the short line that sources the file: a shell reads a pipe bytewise.
+    expect(handoff.split('\n')[0]).toBe(`. '${dir}/spec'`);
+    await runWaiting(handoff);
+    expect(
+      read(dir, 'stdout')
+        .split('\n')
+        .map((n) => n.trim()),
+    ).toEqual(['100000', '100001', '']);
+    expect(read(dir, 'exit')).toBe('0\n');
+  });
+
   it("ends a task whose variable the shell refuses with exit code 125 and the shell's message, running nothing", async () => {
     const dir = spoolDir();
     const marker = path.join(root, 'refused-variable-ran');
@@ -197,7 +237,7 @@ describe('the waiting wrapper', () => {
     const dir = spoolDir();
     const marker = path.join(root, 'fragment-ran');
     const { wrapper, forked, exited } = await startWaiting();
-    // Cut where the rest, `'touch' 'MARKER'`, is a command of its own.
+    // Cut where the rest, `'touch' 'MARKER'; }`, runs a command of its own.
     const line = spec(dir, ['touch', marker]);
     const cut = line.indexOf("'--' ") + 5;
     await writeRead(wrapper, forked, line.slice(0, cut));
@@ -236,12 +276,37 @@ describe('the waiting wrapper', () => {
 });
 
 describe('wrapper specs', () => {
-  it("are two lines, the task's and the end's, whatever the values hold", () => {
-    const lines = spec('/spool/x\ny', ['sh', '-c', 'echo a\necho b'], { env: { V: '1\n2' } }).split('\n');
+  const input = (extra: Partial<WrapperSpecInput> = {}): WrapperSpecInput => ({
+    dir: '/spool/x\ny',
+    workdir: root,
+    argv: ['sh', '-c', 'echo a\necho b'],
+    env: { V: '1\n2' },
+    unsetEnv: [],
+    ...extra,
+  });
+
+  it("are two lines, the task's braced and the end's, whatever the values hold", () => {
+    const built = wrapperSpec(input());
+    expect(built.file).toBeUndefined();
+    const lines = built.handoff.split('\n');
     expect(lines).toHaveLength(3);
-    expect(lines[0]).toMatch(/^'oca_main' '\/spool\/x'"\$oca_nl"'y' '-C' /);
+    expect(lines[0]).toMatch(/^\{ 'oca_main' '\/spool\/x'"\$oca_nl"'y' '-C' .*; \}$/);
     expect(lines[1]).toBe(`'oca_end' '/spool/x'"$oca_nl"'y'`);
     expect(lines[2]).toBe('');
+  });
+
+  it('put a task line longer than INLINE_SPEC_BYTES in the spec file, and hand over a line that sources it', () => {
+    const short = wrapperSpec(input());
+    const built = wrapperSpec(input({ env: { V: '1\n2', ...LONG } }));
+    expect(built.file?.path).toBe('/spool/x\ny/spec');
+    expect(built.file?.script).toMatch(/^\{ 'oca_main' '\/spool\/x'"\$oca_nl"'y' '-C' .*'PADDING' 'p{512}'.*; \}\n$/);
+    expect(built.handoff.split('\n')).toEqual([
+      `. '/spool/x'"$oca_nl"'y/spec'`,
+      `'oca_end' '/spool/x'"$oca_nl"'y'`,
+      '',
+    ]);
+    expect(Buffer.byteLength(short.handoff.split('\n')[0]! + '\n')).toBeLessThanOrEqual(INLINE_SPEC_BYTES);
+    expect(Buffer.byteLength(built.file!.script)).toBeGreaterThan(INLINE_SPEC_BYTES);
   });
 
   it("refuse names the shell cannot set, and the wrapper's own, with INVALID_INPUT", () => {

@@ -31,7 +31,7 @@ import { ProcessLauncher, type WrapperStart } from './process-launcher.js';
 import { isSameProcessAlive, readProcessStartTime } from '../process-identity.js';
 import { exitCodeOnPidFile, PUNCH_PROBE, SpoolTail } from './spool-tail.js';
 import { HolePuncher } from './hole-puncher.js';
-import { parsePidFile, wrapperSpec } from '../shell/task-wrapper.js';
+import { parsePidFile, SPEC_FILE, wrapperSpec, type WrapperSpec } from '../shell/task-wrapper.js';
 import { DEFAULT_MAX_SPOOL_BYTES } from '../shell/output-spool.js';
 import { buildTaskCommand, type TaskCommand } from '../task-command.js';
 import type { TaskRequest } from '../../tasks/request.js';
@@ -65,7 +65,7 @@ export interface LocalHandle {
 interface RunSpec {
   command: TaskCommand;
   cwd: string;
-  spec: string;
+  spec: WrapperSpec;
 }
 
 export interface LocalExecutorOptions {
@@ -221,7 +221,7 @@ export class LocalExecutor implements Executor {
         let launch: WrapperStart;
         try {
           if (command.stdin !== undefined) writeFileSync(path.join(run.dir, 'stdin'), command.stdin, { mode: 0o600 });
-          // Throws only before the spec is written (the launcher could not be spawned).
+          // Throws only before the handoff (the spec file cannot be written, or the launcher spawned).
           launch = this.launcher.startWrapper(spec);
         } catch {
           // Nothing was handed to a wrapper: the claim goes, and the worker starts the task.
@@ -412,6 +412,7 @@ export class LocalExecutor implements Executor {
       waker.close();
       await shipper.settle();
       await tail.close();
+      dropSpecFile(handle.dir);
     }
   }
 
@@ -675,6 +676,15 @@ export function silentHostError(host: string, here: string, silentMs: number): s
     `host "${host}" stopped answering (no heartbeat for ${formatDuration(silentMs)}, worker.host_heartbeat); ` +
     `this worker on "${here}" cannot reach the task's process`
   );
+}
+
+/**
+ * Removes a long task's spec file (see WAITING_WRAPPER) once its shell has read it, which the pid
+ * file it writes next shows: the command and variables it holds stay on disk no longer than the
+ * task is followed. A spec without a pid file stays (its shell may be about to read it).
+ */
+function dropSpecFile(dir: string): void {
+  if (existsSync(path.join(dir, 'pid'))) rmSync(path.join(dir, SPEC_FILE), { force: true });
 }
 
 /**

@@ -1,10 +1,11 @@
 // The helper process that starts the local executor's task wrappers, so that the worker does not
 // fork itself for every task.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import { isSameProcessAlive, readProcessStartTime } from '../process-identity.js';
-import { WAITING_WRAPPER } from '../shell/task-wrapper.js';
+import { WAITING_WRAPPER, type WrapperSpec } from '../shell/task-wrapper.js';
 
 /** Wrappers kept started ahead of their task. One covers a task at a time; a burst starts the rest. */
 const WAITING_WRAPPERS = 1;
@@ -27,13 +28,13 @@ const REPLACE_DELAY_MS = 1000;
  *   child's exec, so forking the worker, with all its memory, costs its only thread time on every
  *   task. The launcher is small and runs beside the worker (on another core).
  * - It keeps a wrapper started ahead of time (detached: its own session) and hands the write end
- *   of that wrapper's stdin to the worker over the IPC channel. The worker writes a task's spec
- *   there itself, so no process start-up and no hop through the launcher lies between a task's
- *   dispatch and its command.
+ *   of that wrapper's stdin to the worker over the IPC channel. The worker writes a task's
+ *   handoff there itself, so no process start-up and no hop through the launcher lies between a
+ *   task's dispatch and its command.
  * - With none waiting (a burst), the worker asks the launcher to start a wrapper and give it the
- *   spec.
+ *   handoff.
  * - Messages to it: `{env}` (the wrappers' environment) first, `{used: pid}` when the worker took
- *   a waiting wrapper, `{i, s: spec}` to start one for a spec.
+ *   a waiting wrapper, `{i, s: handoff}` to start one for a spec.
  * - From it: `{ready: pid}` with the wrapper's stdin, `{gone: pid}` when a waiting wrapper died,
  *   `{i, p: pid}` or `{i, x: error code, m: message}`.
  * - It exits when its own stdin ends: the worker closed it, or died (not on the channel's end:
@@ -141,7 +142,7 @@ type LauncherRequest =
   | { env: NodeJS.ProcessEnv }
   /** The worker took the waiting wrapper with this pid. */
   | { used: number }
-  /** Start a wrapper and give it spec `s`; answered with request `i`'s pid or error. */
+  /** Start a wrapper and give it handoff `s`; answered with request `i`'s pid or error. */
   | { i: number; s: string };
 
 /** What the launcher sends the worker over the IPC channel. */
@@ -194,25 +195,29 @@ export class ProcessLauncher {
 
   /**
    * Gives a task's spec (`wrapperSpec`) to a waiting wrapper, or to one started for it when
-   * none waits (or the one that waited has died).
+   * none waits (or the one that waited has died): writes the spec file of a long one, then the
+   * handoff. Throws (before any handoff) when that file cannot be written or the launcher cannot
+   * be spawned.
    */
-  startWrapper(spec: string): WrapperStart {
+  startWrapper(spec: WrapperSpec): WrapperStart {
     const child = this.child ?? this.start();
+    if (spec.file) writeFileSync(spec.file.path, spec.file.script, { mode: 0o600 });
+    const handoff = spec.handoff;
     let ready = this.waiting.shift();
     // One killed from outside before the launcher said so: its forked shell would run nothing.
     while (ready && !isSameProcessAlive(ready.pid, ready.startTime)) {
       ready.stdin.destroy();
       ready = this.waiting.shift();
     }
-    if (!ready) return { started: this.startFresh(child, spec) };
+    if (!ready) return { started: this.startFresh(child, handoff) };
     const started = new Promise<number>((resolve, reject) => {
-      ready.stdin.write(spec, (error?: Error | null) => {
+      ready.stdin.write(handoff, (error?: Error | null) => {
         if (!error) {
           resolve(ready.pid);
           return;
         }
         // It died while waiting: the task goes to a new one, so it starts all the same.
-        this.startFresh(this.child ?? this.start(), spec).then(resolve, reject);
+        this.startFresh(this.child ?? this.start(), handoff).then(resolve, reject);
       });
       ready.stdin.end();
     });
@@ -233,12 +238,12 @@ export class ProcessLauncher {
     this.child = undefined;
   }
 
-  private startFresh(child: ChildProcess, spec: string): Promise<number> {
+  private startFresh(child: ChildProcess, handoff: string): Promise<number> {
     const id = this.nextId++;
     return new Promise<number>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       if (this.pending.size === 1) this.ref(child, true);
-      this.send(child, { i: id, s: spec });
+      this.send(child, { i: id, s: handoff });
     });
   }
 

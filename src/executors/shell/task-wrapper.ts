@@ -1,5 +1,6 @@
 // The sh wrapper every local and SSH task runs in: it records the pid, runs the command with
 // output to the spool files and writes the exit code; and the spec line that hands it a task.
+import path from 'node:path';
 import { checkShellEnvironment } from './env-names.js';
 import { startTimeOfStatLine } from '../process-identity.js';
 import { shellQuote } from './quote.js';
@@ -42,6 +43,18 @@ import { SPOOL_FUNCTIONS, spoolWords } from './output-spool.js';
  * - A shell that runs ARGV traps TERM/INT like the wrapper, so that it, too, reports how the
  *   command ended rather than dying first.
  */
+/** The file in a task's spool directory that holds a long task line for a waiting wrapper. */
+export const SPEC_FILE = 'spec';
+
+/**
+ * The longest task line handed to a waiting wrapper through its stdin; a longer one goes into
+ * SPEC_FILE. A shell reads a pipe a byte at a time (a system call each: ~1.3 µs on the AMD VM of
+ * 2026-12-07), while creating the file costs ~0.1 ms on ext4 there: in an A/B of the two ways,
+ * interleaved, a line of ~170 bytes started 0.3–0.5 ms sooner through the pipe, one of ~2,200
+ * bytes 2.5 ms sooner through the file, and they met near 500.
+ */
+export const INLINE_SPEC_BYTES = 512;
+
 const WRAPPER_FUNCTIONS = `${SPOOL_FUNCTIONS}oca_stat=; read -r oca_stat 2>/dev/null </proc/$$/stat
 oca_main() {
   oca_dir=$1; shift
@@ -97,10 +110,13 @@ export const WRAPPER = `${WRAPPER_FUNCTIONS}oca_main "$@"
 
 /**
  * The wrapper started ahead of its task (local), used as `sh -c WAITING_WRAPPER openclaw-task`
- * with the two lines of `wrapperSpec` written to its stdin once the task comes:
- * - It forks at once: the forked shell waits for the task's spec line on the shared stdin and
- *   becomes the task, so a `sh -c` task starts with no fork after its spec arrives (measured by
+ * with the two lines of `wrapperSpec`'s handoff written to its stdin once the task comes:
+ * - It forks at once: the forked shell waits for the task's line on the shared stdin and becomes
+ *   the task, so a `sh -c` task starts with no fork after its spec arrives (measured by
  *   `npm run bench`).
+ * - A long task line (over INLINE_SPEC_BYTES) is written to the spool directory's SPEC_FILE
+ *   first, and the line on stdin is `. FILE`, which the forked shell reads in blocks: through the
+ *   pipe, a shell reads a byte at a time.
  * - The wrapper, the session leader whose pid is recorded, waits for it with TERM/INT trapped,
  *   then reads the second line, `oca_end DIR`, and records the exit code there.
  * - The forked shell reads its line with TERM and INT ignored, and gets default handling back
@@ -136,6 +152,17 @@ export function wrapperArgs(argv: readonly string[]): string[] {
   return argv.length === 3 && argv[0] === 'sh' && argv[1] === '-c' ? ['-c', argv[2]!] : ['--', ...argv];
 }
 
+/** A task's spec for a waiting wrapper (see WAITING_WRAPPER). */
+export interface WrapperSpec {
+  /**
+   * What the wrapper reads: the task's line (or `. FILE`, for a long one), then its own line,
+   * `oca_end DIR`.
+   */
+  handoff: string;
+  /** A long task line: written to `path` (SPEC_FILE in the spool directory) before the handoff. */
+  file?: { path: string; script: string };
+}
+
 export interface WrapperSpecInput {
   dir: string;
   /**
@@ -152,12 +179,14 @@ export interface WrapperSpecInput {
 }
 
 /**
- * What a waiting wrapper reads: the spec line its forked shell evaluates, `oca_main` with the
- * task's spool directory, workdir, variables and command, then the wrapper's own line,
- * `oca_end DIR`, each ended by a newline. Every word is quoted by `shellQuote`, with each newline
- * written as `"$oca_nl"` so that each stays one line.
+ * A task's spec for a waiting wrapper: the task's line its forked shell evaluates, `oca_main` with
+ * the task's spool directory, workdir, variables and command (in the handoff, or in the spec file
+ * when long), then the wrapper's own line, `oca_end DIR`, each ended by a newline. Every word is
+ * quoted by `shellQuote`, with each newline written as `"$oca_nl"` so that each stays one line.
+ * The task's line is braced, `{ … ; }`: a spec file cut short is a syntax error, never a shorter
+ * command (the handoff is written only once the file is whole, and this holds even if it is not).
  */
-export function wrapperSpec(input: WrapperSpecInput): string {
+export function wrapperSpec(input: WrapperSpecInput): WrapperSpec {
   checkShellEnvironment(input.env, input.unsetEnv);
   const words = [
     'oca_main',
@@ -169,7 +198,11 @@ export function wrapperSpec(input: WrapperSpecInput): string {
     ...input.unsetEnv.flatMap((name) => ['-u', name]),
     ...wrapperArgs(input.argv),
   ];
-  return `${shellLine(words)}\n${shellLine(['oca_end', input.dir])}\n`;
+  const line = `{ ${shellLine(words)}; }\n`;
+  const end = `${shellLine(['oca_end', input.dir])}\n`;
+  if (Buffer.byteLength(line) <= INLINE_SPEC_BYTES) return { handoff: `${line}${end}` };
+  const file = path.join(input.dir, SPEC_FILE);
+  return { handoff: `. ${shellLine([file])}\n${end}`, file: { path: file, script: line } };
 }
 
 const shellLine = (words: readonly string[]) =>
