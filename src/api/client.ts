@@ -1,5 +1,6 @@
 // A typed client of the REST API: what the CLI does, from any program that can reach the dashboard.
 import { readLocalSecret } from '../config/local-secret.js';
+import { packageVersion } from '../config/package-version.js';
 import { UserFacingError, type ErrorCode } from '../errors.js';
 import type { LogEntry } from '../logs/log-stream.js';
 import type { TaskStatus } from '../tasks/status.js';
@@ -201,7 +202,7 @@ export function createClient(options: ApiClientOptions): ApiClient {
   }
 
   async function call<T>(schema: z.ZodType<T>, method: string, path: string, body?: unknown): Promise<T> {
-    return schema.parse(JSON.parse(await send(method, path, body)));
+    return readAnswer(schema, await send(method, path, body), `${method} ${base}${path}`);
   }
 
   const taskPath = (id: string) => `/api/tasks/${encodeURIComponent(id)}`;
@@ -372,6 +373,32 @@ async function* followTaskLog(
     // The stream closed before the end marker (a restart, a proxy timeout): resume after the last id.
     await pause(reconnectDelay(failures));
   }
+}
+
+/**
+ * A 2xx answer's body as `schema` says, or one line on what it was instead: not JSON (the URL is
+ * some other server's), or JSON this client cannot read (a dashboard of another version: a field
+ * this client needs is missing, or a value it does not know).
+ */
+function readAnswer<T>(schema: z.ZodType<T>, text: string, request: string): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new UserFacingError(
+      'INTERNAL',
+      `${request} answered with something other than JSON (${JSON.stringify(text.slice(0, 60))}): is that address an openclaw-agent dashboard?`,
+    );
+  }
+  const parsed = schema.safeParse(json);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const where = issue.path.length > 0 ? `\`${issue.path.join('.')}\`` : 'the body';
+  throw new UserFacingError(
+    'INTERNAL',
+    `${request} answered with a body this client cannot read (${where}: ${issue.message}): the dashboard runs ` +
+      `another version of openclaw-agent than this client (${packageVersion()}); upgrade the older of the two`,
+  );
 }
 
 function errorMessage(status: number, text: string): string {

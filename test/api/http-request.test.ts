@@ -136,3 +136,71 @@ describe('exchange', () => {
     expect(seen).toHaveLength(1);
   });
 });
+
+describe('the client and an answer it cannot read', () => {
+  // An executor as a dashboard answers `GET /api/executors`, less what `omit` names.
+  const executor = (omit: string[] = []) =>
+    Object.fromEntries(
+      Object.entries({
+        name: 'local',
+        type: 'local',
+        host: null,
+        labels: [],
+        port: null,
+        user: null,
+        image: null,
+        runtime: null,
+        concurrency: 2,
+        env_keys: [],
+        paused: false,
+        workers: [],
+        served: true,
+        last_served_at: null,
+      }).filter(([key]) => !omit.includes(key)),
+    );
+  const json = (body: unknown) => ({
+    status: 200,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+
+  it('reads a whole answer, and fails on one without a field it needs in one line that names the field and the fix', async () => {
+    let older = false;
+    const { base } = await serve(() => json([executor(older ? ['served'] : [])]));
+    const api = createClient({ url: base, token: 't' });
+    expect(await api.executors()).toEqual([executor()]);
+    older = true;
+    const failed = await api.executors().catch((error: unknown) => error);
+    expect(failed).toMatchObject({ name: 'UserFacingError', code: 'INTERNAL' });
+    const message = (failed as Error).message;
+    expect(message).toMatch(
+      /^GET http:\/\/127\.0\.0\.1:\d+\/api\/executors answered with a body this client cannot read \(`0\.served`: .*\): the dashboard runs another version of openclaw-agent than this client \(\d+\.\d+\.\d+\); upgrade the older of the two$/,
+    );
+    expect(message).not.toContain('\n');
+  });
+
+  it('names the value it does not know, as a newer dashboard may send', async () => {
+    const { base } = await serve(() => json([{ ...executor(), type: 'kubernetes' }]));
+    const failed = await createClient({ url: base, token: 't' })
+      .executors()
+      .catch((error: unknown) => error);
+    expect((failed as Error).message).toMatch(
+      /cannot read \(`0\.type`: .*local.*\): the dashboard runs another version/,
+    );
+  });
+
+  it('says an answer that is not JSON came from something other than a dashboard, quoting its start', async () => {
+    const { base } = await serve(() => ({
+      status: 200,
+      headers: { 'content-type': 'text/html' },
+      body: '<html>welcome</html>',
+    }));
+    const failed = await createClient({ url: base, token: 't' })
+      .executors()
+      .catch((error: unknown) => error);
+    expect(failed).toMatchObject({
+      code: 'INTERNAL',
+      message: `GET ${base}/api/executors answered with something other than JSON ("<html>welcome</html>"): is that address an openclaw-agent dashboard?`,
+    });
+  });
+});
