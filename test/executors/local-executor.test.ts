@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -91,6 +92,44 @@ describe('local executor and a long task line (the spec file)', () => {
       expect(existsSync(path.join(spool, 'pid'))).toBe(true);
       // Its command and variables were in the spec file: gone with the task.
       expect(existsSync(path.join(spool, 'spec'))).toBe(false);
+    });
+  });
+});
+
+describe('local executor and a long task line on a full disk', () => {
+  it('fails the task in one line when its spec file cannot be written, runs nothing, and leaves no spec behind', async () => {
+    await inLocalWorld(async ({ dir, redis, keys, config, local }) => {
+      // The spool on a 64 KiB tmpfs, filled: a directory can still be made there, a file not
+      // written (mounted here: the tests run as root).
+      const spool = path.join(dir, 'spool');
+      mkdirSync(spool);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', spool]);
+      try {
+        writeFileSync(path.join(spool, 'fill'), Buffer.alloc(64 * 1024));
+        const runner = executionRunner(redis, keys, local(), config.executors[0]!, config.defaults);
+        const marker = path.join(dir, 'ran');
+        const taskId = randomUUID();
+        const result = await runner.execute(
+          {
+            type: 'shell_command',
+            command: `touch ${marker}; : ${'x'.repeat(1000)}`,
+            args: [],
+            env: {},
+            workingDir: dir,
+          },
+          { taskId },
+        );
+        const reason = /^could not hand the task to its shell on executor "local": .*ENOSPC/;
+        expect(result).toMatchObject({ outcome: 'failed', exitCode: null });
+        expect(result.error).toMatch(reason);
+        expect((await runner.collect(taskId)).system).toMatch(reason);
+        const run = localSpoolDir(config.executors[0]!, taskId, 1);
+        // The directory stays as the claim; nothing in it, nothing run.
+        expect(readdirSync(run)).toEqual([]);
+        expect(existsSync(marker)).toBe(false);
+      } finally {
+        execFileSync('umount', ['-l', spool]);
+      }
     });
   });
 });

@@ -333,7 +333,17 @@ export class LocalExecutor implements Executor {
     // The wrapper gets its spec, then the record gets the pid. Should the worker die in between,
     // the next worker finds the launching mark and the directory with the wrapper's pid file, and
     // re-attaches (or stops it, when a kill waits): never a second run, never an unstopped one.
-    const launch = this.launcher.startWrapper(spec);
+    let launch: WrapperStart;
+    try {
+      launch = this.launcher.startWrapper(spec);
+    } catch (error) {
+      // Nothing was handed over (the spec file could not be written: a full disk, a quota; or the
+      // launcher could not be spawned): the task fails saying why; the directory stays as the claim.
+      rmSync(path.join(dir, SPEC_FILE), { force: true });
+      const reason = `could not hand the task to its shell on executor "${ctx.executor.name}": ${describeError(error)}`;
+      await ctx.log.append([{ stream: 'system', text: `${reason}\n` }]);
+      return { outcome: 'failed', exitCode: null, signal: null, error: reason };
+    }
     const pid = await launch.started;
     const startTime = pid === launch.pid ? launch.startTime : readProcessStartTime(pid);
     const handle: LocalHandle = { pid, startTime, dir };
@@ -412,7 +422,7 @@ export class LocalExecutor implements Executor {
       waker.close();
       await shipper.settle();
       await tail.close();
-      dropSpecFile(handle.dir);
+      dropSpecFile(handle.dir, this.log);
     }
   }
 
@@ -681,10 +691,16 @@ export function silentHostError(host: string, here: string, silentMs: number): s
 /**
  * Removes a long task's spec file (see WAITING_WRAPPER) once its shell has read it, which the pid
  * file it writes next shows: the command and variables it holds stay on disk no longer than the
- * task is followed. A spec without a pid file stays (its shell may be about to read it).
+ * task is followed. A spec without a pid file stays (its shell may be about to read it; one never
+ * read stays, mode 0600, until the retention sweep removes the directory, as `stdin` does).
  */
-function dropSpecFile(dir: string): void {
-  if (existsSync(path.join(dir, 'pid'))) rmSync(path.join(dir, SPEC_FILE), { force: true });
+function dropSpecFile(dir: string, log: (line: string) => void): void {
+  try {
+    if (existsSync(path.join(dir, 'pid'))) rmSync(path.join(dir, SPEC_FILE), { force: true });
+  } catch (error) {
+    // A read-only or failing disk: the task's result stands; the retention sweep removes it later.
+    log(`could not remove ${path.join(dir, SPEC_FILE)}: ${describeError(error)}`);
+  }
 }
 
 /**

@@ -121,7 +121,8 @@ export const WRAPPER = `${WRAPPER_FUNCTIONS}oca_main "$@"
  *   then reads the second line, `oca_end DIR`, and records the exit code there.
  * - The forked shell reads its line with TERM and INT ignored, and gets default handling back
  *   before it runs the line: a shell reading from a pipe takes it a byte at a time, and one killed
- *   halfway would leave the rest of the line in the pipe.
+ *   halfway would leave the rest of the line in the pipe. (A spec file is read with default
+ *   handling back: a stop then ends the shell before the task's pid file, and nothing runs.)
  * - A TERM that came during the read is lost; the worker sends it again once the task has written
  *   its pid file (`terminateGroup`).
  * - The wrapper itself never runs what it reads, only a line that starts with the `oca_end` word,
