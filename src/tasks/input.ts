@@ -1,7 +1,13 @@
 // The payloads of `run` and `start` from their flags and arguments, with one-line errors.
 import { InvalidInputError, UsageError } from '../errors.js';
 import { escapeControls, quoteInput } from '../text/escape.js';
-import { PERMISSION_MODES, type ClaudeCodePayload, type PermissionMode, type ShellCommandPayload } from './request.js';
+import {
+  EXEC_LONE_WORD,
+  PERMISSION_MODES,
+  type ClaudeCodePayload,
+  type PermissionMode,
+  type ShellCommandPayload,
+} from './request.js';
 
 /** `--env KEY=VALUE` words to a map; a word without `=` or with a bad name is an error. */
 export function parseEnvAssignments(words: readonly string[]): Record<string, string> {
@@ -40,13 +46,14 @@ export function buildShellPayload(input: ShellInput): ShellCommandPayload {
     throw new UsageError('missing command: give --cmd "STRING" (run by sh -c) or the argv after -- (run as is)');
   }
   if (input.cmd !== undefined && input.cmd.trim() === '') throw new UsageError('the --cmd string is empty');
-  return {
-    type: 'shell_command',
-    command: input.cmd ?? argv[0]!,
-    args: input.cmd !== undefined ? [] : argv.slice(1),
-    env: input.env ?? {},
-    workingDir: input.workdir,
-  };
+  const [command, args] =
+    input.cmd !== undefined
+      ? [input.cmd, []]
+      : argv.length === 1
+        ? // A payload without args is `sh -c command`: a lone word goes to a shell that execs it unread.
+          ['sh', ['-c', EXEC_LONE_WORD, argv[0]!]]
+        : [argv[0]!, argv.slice(1)];
+  return { type: 'shell_command', command, args, env: input.env ?? {}, workingDir: input.workdir };
 }
 
 export interface ClaudeInput {

@@ -127,11 +127,26 @@ export function payloadWorkdir(payload: TaskPayload): string | undefined {
   return payload.type === 'claude_code' ? payload.workspace : payload.workingDir;
 }
 
+/**
+ * The script of a one-word argv (`run -- WORD`, `argv: [WORD]`): `sh -c 'exec "$0"' WORD`. A payload
+ * with no args means `sh -c command`, so a lone word cannot be sent as itself: it would be read by
+ * the shell (`["touch /tmp/x; echo"]` would run two commands, `["/opt/My Tools/build"]` the wrong
+ * program). This shell reads only its script and execs the word as `$0`, unread, with PATH lookup
+ * as argv gets; and workers of any version run the payload the same way.
+ */
+export const EXEC_LONE_WORD = 'exec "$0"';
+
 /** A one-line summary of what the task runs: the command with its argv, or the prompt. */
 export function describePayload(payload: TaskPayload): string {
   if (payload.type === 'claude_code') return payload.prompt;
   if (payload.args.length === 0) return payload.command;
-  return [payload.command, ...payload.args].map(quoteForDisplay).join(' ');
+  const { command, args } = payload;
+  // A lone argv word (EXEC_LONE_WORD) reads as the word it runs.
+  const words =
+    command === 'sh' && args.length === 3 && args[0] === '-c' && args[1] === EXEC_LONE_WORD
+      ? [args[2]!]
+      : [command, ...args];
+  return words.map(quoteForDisplay).join(' ');
 }
 
 // Quotes a word for display only (never executed): readable, and unambiguous about word breaks.

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -130,6 +132,26 @@ describe.each(transports)('MCP tools over $transport', ({ transport, connect }) 
       'line 3',
     ]);
     expect(rest.structuredContent).toMatchObject({ ended: true });
+  }, 30_000);
+
+  it('runs a lone argv word as that program, never read by a shell', async () => {
+    // A program whose path has a space, and a word that a shell would take for two commands.
+    const program = path.join(h.dir, `My Tools ${transport}`, 'build');
+    mkdirSync(path.dirname(program));
+    writeFileSync(program, '#!/bin/sh\necho "built by $0"\n', { mode: 0o755 });
+    const marker = path.join(h.dir, `injected-${transport}`);
+    const built = taskOf(await call('run', { argv: [program] }));
+    const injected = taskOf(await call('run', { argv: [`touch ${marker}; echo`] }));
+    // The summary shows the word it runs, quoted as argv.
+    expect(built.command).toBe(`'${program}'`);
+    await call('wait', { ids: [built.task_id, injected.task_id], timeout: '30s' });
+    expect(taskOf(await call('status', { id: built.task_id }))).toMatchObject({ status: 'completed', exit_code: 0 });
+    expect((await call('logs', { id: built.task_id })).structuredContent).toMatchObject({
+      output: expect.stringContaining(`built by ${program}\n`),
+    });
+    // No program has that name; nothing was touched.
+    expect(taskOf(await call('status', { id: injected.task_id }))).toMatchObject({ status: 'failed', exit_code: 127 });
+    expect(existsSync(marker)).toBe(false);
   }, 30_000);
 
   it('reads a long output on from each cursor in pages of at most 16,000 characters, every line once', async () => {
