@@ -7,7 +7,7 @@ import { InvalidInputError, UserFacingError } from '../errors.js';
 import type { EnqueueInput, TaskClient } from '../tasks/client.js';
 import { queueOf } from '../tasks/queues.js';
 import { signSchedule, taskSigningKey } from '../tasks/signing.js';
-import { TaskPayloadSchema } from '../tasks/request.js';
+import { TaskPayloadSchema, TaskRequestSchema } from '../tasks/request.js';
 import { quoteInput } from '../text/escape.js';
 
 /** The BullMQ queue whose jobs are the ticks of every schedule (no executor name starts with `_`). */
@@ -36,6 +36,8 @@ export const ScheduleTemplateSchema = z.object({
   concurrencyKey: z.string().optional(),
   concurrencyLimit: z.number().int().positive().optional(),
   onConflict: z.enum(['queue', 'cancel-running', 'replace-queued']).optional(),
+  /** `--worktree` (with its base and `commit`) or `--no-worktree`: each tick's task gets its own. */
+  worktree: z.union([z.boolean(), TaskRequestSchema.shape.worktree.unwrap()]).optional(),
 });
 export type ScheduleTemplate = z.infer<typeof ScheduleTemplateSchema>;
 
@@ -131,6 +133,7 @@ async function templateOf(client: TaskClient, task: EnqueueInput): Promise<Sched
     concurrencyKey: task.concurrencyKey,
     concurrencyLimit: task.concurrencyLimit,
     onConflict: task.onConflict,
+    worktree: task.worktree,
   });
 }
 

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getSchedule, TaskClient, toTaskJson } from '../../src/index.js';
 import { tickTaskId } from '../../src/schedules/schedule-firing.js';
+import { makeRepo } from '../helpers/git-repo.js';
 import { createHarness, eventually, type CliResult, type Harness } from '../helpers/harness.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 
@@ -201,6 +202,27 @@ describe('schedules: cron ticks make ordinary tasks, once each, on real workers'
       expect(await h.cli(['schedule', 'rm', 'kept'])).toMatchObject({ exitCode: 0 });
       expect(await redis.exists(`${h.prefix}:_schedule:kept`)).toBe(0);
       expect(await redis.zscore(`${h.prefix}:_schedules:repeat`, 'kept')).toBeNull();
+    },
+    TIMEOUT,
+  );
+
+  it.concurrent(
+    "gives each tick's task a git worktree of its own with --worktree, as `run --worktree` does",
+    async () => {
+      const repo = makeRepo(path.join(h.dir, 'scheduled-app'));
+      const name = 'worktreed';
+      await add(name, ['--cron', EVERY_2S, '--', 'run', '-e', 'local', '-w', repo, '--worktree', '-c', 'pwd']);
+      const [first] = await atLeast(name, 1);
+      expect((await h.cli(['schedule', 'rm', name])).exitCode).toBe(0);
+      await settled(name);
+      expect((await h.cli(['wait', '--label', `schedule:${name}`, '--timeout', '30s'])).exitCode).toBe(0);
+      const task = await status(first!.task_id);
+      const worktree = (task.git as { worktree: string; repo: string } | null)?.worktree;
+      expect(task.git).toMatchObject({ repo, base: 'HEAD' });
+      expect(worktree).toBeDefined();
+      expect(worktree).not.toBe(repo);
+      // It ran there, not in the checkout.
+      expect((await h.logText(first!.task_id)).stdout).toBe(`${worktree}\n`);
     },
     TIMEOUT,
   );
