@@ -37,6 +37,15 @@ export type Caller = { kind: 'open' } | { kind: 'bearer' } | { kind: 'session'; 
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
+/**
+ * The path a request is decided on: the pattern of the route it matched, which the router found
+ * after decoding the URL (`/%61pi/tasks` is `/api/tasks` here, as it is to the handler); without a
+ * route (a 404), the raw path, as nothing but the not-found answer runs.
+ */
+export function routePath(request: FastifyRequest): string {
+  return request.routeOptions.url ?? request.url.split('?')[0]!;
+}
+
 /** Paths anyone may reach: the login form, the health check and the static page assets. */
 function isPublic(method: string, path: string): boolean {
   if (path === '/login') return method === 'GET' || method === 'POST';
@@ -122,7 +131,7 @@ export class DashboardAuth {
 
   /** Decides a request: who the caller is, or the refusal it already sent. */
   async identify(request: FastifyRequest, reply: FastifyReply): Promise<Caller | undefined> {
-    const path = request.url.split('?')[0]!;
+    const path = routePath(request);
     const method = request.method;
     const mutating = MUTATING.has(method);
     // MCP is all POSTs; a read-only dashboard's MCP server offers only the tools that change nothing.
@@ -225,9 +234,23 @@ function wantsPage(request: FastifyRequest, path: string): boolean {
   return (request.headers.accept ?? '').includes('text/html');
 }
 
-/** A `next` target for after the login: a path on this site only. */
+const NEXT_BASE = 'http://dashboard.invalid';
+
+/**
+ * A `next` target for after the login: a path on this site only, as its pathname, query and
+ * fragment; anything else (another origin, a backslash or a control character, which browsers
+ * drop or turn into slashes: `/\t/evil.example` goes to evil.example) is `/`.
+ */
 export function safeNext(next: unknown): string {
-  return typeof next === 'string' && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\')
-    ? next
-    : '/';
+  // eslint-disable-next-line no-control-regex -- control characters are what this refuses
+  if (typeof next !== 'string' || !next.startsWith('/') || /[\u0000-\u001f\u007f-\u009f\\]/.test(next)) return '/';
+  let url: URL;
+  try {
+    url = new URL(next, NEXT_BASE);
+  } catch {
+    return '/';
+  }
+  const target = `${url.pathname}${url.search}${url.hash}`;
+  // `/.//evil.example` resolves to the path `//evil.example`, which a browser reads as a host.
+  return url.origin === NEXT_BASE && !target.startsWith('//') ? target : '/';
 }

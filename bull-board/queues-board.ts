@@ -161,8 +161,16 @@ function stripMark(data: unknown): unknown {
 
 // Bull Board routes that would write job data by hand or re-run a job behind the task record's
 // back: adding jobs, editing their data, retrying them. Allowed on the callbacks queue only
-// (re-delivering a webhook is what its retry is for).
-const GUARDED = /^\/queues\/api\/queues\/([^/]+)\/(?:add|[^/]+\/update-data|[^/]+\/retry|retry\/[^/]+)$/;
+// (re-delivering a webhook is what its retry is for). Named by route pattern, as the router
+// matched it: `/queues/api/queues/local/%61dd` is the add route all the same.
+const GUARDED_ROUTES = new Set(
+  [
+    '/:queueName/add',
+    '/:queueName/:jobId/update-data',
+    '/:queueName/:jobId/retry',
+    '/:queueName/retry/:queueStatus',
+  ].map((route) => `${QUEUES_PATH}/api/queues${route}`),
+);
 
 /** Registers Bull Board under /queues. */
 export async function registerQueuesBoard(
@@ -204,15 +212,15 @@ export async function registerQueuesBoard(
     },
   });
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    const match = GUARDED.exec(request.url.split('?')[0]!);
-    if (match && request.method !== 'GET' && decodeURIComponent(match[1]!) !== DELIVERY_QUEUE) {
-      return sendError(
-        reply,
-        403,
-        'tasks are not added, edited or re-run through Bull Board: use the task panel (/) or `openclaw-agent retry`',
-      );
-    }
-    return undefined;
+    const route = request.routeOptions.url;
+    if (route === undefined || !GUARDED_ROUTES.has(route) || request.method === 'GET') return undefined;
+    // The queue name as the router decoded it: the very name Bull Board's handler is given.
+    if ((request.params as { queueName?: unknown }).queueName === DELIVERY_QUEUE) return undefined;
+    return sendError(
+      reply,
+      403,
+      'tasks are not added, edited or re-run through Bull Board: use the task panel (/) or `openclaw-agent retry`',
+    );
   });
   await app.register(serverAdapter.registerPlugin(), { prefix: QUEUES_PATH });
 }

@@ -13,14 +13,14 @@ import { registerApiRoutes } from './api-routes.js';
 import { isLoopbackHost } from '../src/api/loopback-host.js';
 import { ensureLocalSecret, localSecretPath } from '../src/config/local-secret.js';
 import { dataDir } from '../src/config/paths.js';
-import { escapeControls } from '../src/text/escape.js';
-import { DashboardAuth, SESSION_COOKIE, safeNext, type Caller } from './auth.js';
+import { escapeControls, quoteInput } from '../src/text/escape.js';
+import { DashboardAuth, SESSION_COOKIE, routePath, safeNext, type Caller } from './auth.js';
 import { errorHandler, sendError } from './http-errors.js';
 import { renderMetrics } from './metrics.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { CHARTS_JS, PANEL_CSS, PANEL_JS, SCHEDULES_JS } from './panel-assets.js';
 import { PAGE_CSP, SECURITY_HEADERS, renderLoginPage, renderPanelShell, type LoginKind } from './panel-page.js';
-import { registerMcpRoute } from './mcp-route.js';
+import { MCP_PATH, registerMcpRoute } from './mcp-route.js';
 import { registerQueuesBoard } from './queues-board.js';
 
 export interface DashboardOptions {
@@ -63,7 +63,8 @@ declare module 'fastify' {
 
 /** The version of the API contract (the OpenAPI document's `info.version`). */
 const API_VERSION = '1.0.0';
-const TASK_PAGE = /^\/tasks\/([0-9a-f-]{6,36})$/;
+const TASK_ID = /^[0-9a-f-]{6,36}$/;
+const REDIS_DOWN = 'Redis is unreachable; retrying in the background';
 
 /** Refuses, in one line, a start that would expose the dashboard without a token. */
 export function checkBindPolicy(host: string, token: string | undefined): void {
@@ -152,18 +153,30 @@ async function buildApp(
   );
   app.addHook('onRequest', async (request, reply) => {
     void reply.headers(SECURITY_HEADERS);
+    // Origin-form only: an absolute URL (`POST http://host/api/…`) reaches the same routes, from a
+    // proxy's way of asking, and nothing here is a proxy.
+    if (!request.url.startsWith('/')) {
+      return sendError(
+        reply,
+        400,
+        `the request target must be a path that starts with /, not ${quoteInput(request.url)}`,
+      );
+    }
     const caller = await auth.identify(request, reply);
     if (caller === undefined) return reply;
     request.caller = caller;
-    const path = request.url.split('?')[0]!;
+    // Decided on the route the router matched, not on the URL's spelling (`/%61pi/` is `/api/`).
+    const path = routePath(request);
     // The API takes JSON only: a form or plain text from another site cannot pass for a request.
     const type = request.headers['content-type'];
     if (path.startsWith('/api/') && type !== undefined && !/^application\/json\s*(;|$)/i.test(type)) {
       return sendError(reply, 415, `send the body as application/json, not ${type.split(';')[0]}`);
     }
-    // The API fails fast while Redis is away (the connection retries in the background).
-    if (redisDown(client) && (path.startsWith('/api/') || path === '/metrics')) {
-      return sendError(reply, 503, 'Redis is unreachable; retrying in the background');
+    // The API and MCP fail fast while Redis is away (the connection retries in the background): a
+    // call held for the outage would run late, after its client gave up and perhaps sent it again.
+    if (redisDown(client)) {
+      if (path === MCP_PATH) return sendMcpError(reply, 503, REDIS_DOWN);
+      if (path.startsWith('/api/') || path === '/metrics') return sendError(reply, 503, REDIS_DOWN);
     }
     return undefined;
   });
@@ -192,6 +205,15 @@ async function buildApp(
   });
   registerMcpRoute(app, client, { readOnly: auth.readOnly });
   await registerQueuesBoard(app, client, { readOnly: auth.readOnly });
+}
+
+// An MCP client reads a JSON-RPC error, as the transport's own refusals are shaped.
+function sendMcpError(reply: FastifyReply, status: number, message: string): FastifyReply {
+  return reply
+    .code(status)
+    .header('cache-control', 'no-store')
+    .type('application/json; charset=utf-8')
+    .send({ jsonrpc: '2.0', error: { code: -32000, message }, id: null });
 }
 
 function redisDown(client: TaskClient): boolean {
@@ -244,9 +266,9 @@ function registerPages(app: FastifyInstance, auth: DashboardAuth): void {
   app.get('/', async (request, reply) => sendPage(reply, shell(request, 'list')));
   app.get('/schedules', async (request, reply) => sendPage(reply, shell(request, 'schedules')));
   app.get('/tasks/:id', async (request, reply) => {
-    const match = TASK_PAGE.exec(request.url.split('?')[0]!);
-    if (!match) return sendError(reply, 404, 'no such task page: task ids are hexadecimal');
-    return sendPage(reply, shell(request, 'task', match[1]));
+    const { id } = request.params as { id: string };
+    if (!TASK_ID.test(id)) return sendError(reply, 404, 'no such task page: task ids are hexadecimal');
+    return sendPage(reply, shell(request, 'task', id));
   });
 
   const asset = (path: string, type: string, body: string) =>

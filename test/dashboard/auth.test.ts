@@ -150,6 +150,34 @@ describe('dashboard auth', () => {
       const logout = await call(`${base}/logout`, { method: 'POST', headers: { cookie } });
       expect(logout.headers.get('set-cookie')).toMatch(/oca_session=;/);
     });
+
+    it('sends a login back to a path on this site only: a tab, a line break, a backslash or a dot segment before // goes to /', async () => {
+      // The form carries `next` on: a tab in it was kept, and browsers drop tabs (`/\t/x` is `//x`).
+      const form = await call(`${base}/login?next=/%09/evil.example`);
+      expect(form.text).toContain('<input type="hidden" name="next" value="/">');
+      const login = (next: string) =>
+        call(`${base}/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ token: TOKEN, next }).toString(),
+        });
+      const cases: [string, string][] = [
+        ['/\t/evil.example', '/'],
+        ['/\n/evil.example', '/'],
+        ['/\\/evil.example', '/'],
+        ['/x/..\\/evil.example', '/'],
+        ['/.//evil.example', '/'],
+        ['/a/..//evil.example', '/'],
+        ['https://evil.example/', '/'],
+        ['/queues/', '/queues/'],
+        ['/tasks/0123abcd?view=transcript#end', '/tasks/0123abcd?view=transcript#end'],
+      ];
+      for (const [next, location] of cases) {
+        const r = await login(next);
+        expect(r.status, JSON.stringify(next)).toBe(303);
+        expect(r.headers.get('location'), JSON.stringify(next)).toBe(location);
+      }
+    });
   });
 
   describe('read-only, on loopback without a token', () => {
@@ -203,5 +231,13 @@ describe('dashboard auth', () => {
     expect((await post('http://evil.example')).status).toBe(403);
     expect((await post(url)).status).toBe(201);
     expect((await post()).status).toBe(201);
+  });
+
+  it('sends the one-time login link back to a path on this site only', async () => {
+    const { loginUrl } = await start({});
+    const r = await call(`${loginUrl!}&next=/%09/evil.example`);
+    expect(r.status).toBe(303);
+    expect(r.headers.get('location')).toBe('/');
+    expect(r.headers.get('set-cookie')).toMatch(/^oca_session=/);
   });
 });

@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDashboard, type RunningDashboard } from '../../bull-board/server.js';
+import { readLocalSecret } from '../../src/config/local-secret.js';
+import { createHarness, eventually, type Harness } from '../helpers/harness.js';
+import { callTool, connectMcpHttp, taskOf } from '../helpers/mcp-client.js';
+import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+
+// A dashboard on a private redis-server that the test stops: while it is down, the API, /metrics
+// and MCP answer at once with a 503 instead of holding the call for the outage's length (a held
+// MCP `run` would run late, and again if its client sent it again).
+
+const REDIS_DOWN = 'Redis is unreachable; retrying in the background';
+
+describe('a dashboard while its Redis is down', () => {
+  let server: RedisServer;
+  let h: Harness;
+  let dashboard: RunningDashboard;
+  let authorization: string;
+  const lines: string[] = [];
+
+  beforeAll(async () => {
+    server = await startRedisServer();
+    h = createHarness();
+    dashboard = await startDashboard({
+      config: h.config(),
+      redisUrl: server.url,
+      port: 0,
+      home: h.home,
+      onLog: (line) => lines.push(line),
+    });
+    authorization = `Bearer ${await readLocalSecret(h.home)}`;
+  });
+  afterAll(async () => {
+    await dashboard?.close();
+    await server?.destroy();
+    await h?.cleanup();
+  });
+
+  it('answers MCP at once with a one-line JSON-RPC 503, as the API and /metrics, and runs nothing late', async () => {
+    const mcp = (path: string, id: number) =>
+      fetch(dashboard.url + path, {
+        method: 'POST',
+        headers: { authorization, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id,
+          method: 'tools/call',
+          params: { name: 'run', arguments: { command: 'echo late', executor: 'local' } },
+        }),
+        // Only so that a held call fails this test instead of hanging it: the answer needs no Redis.
+        signal: AbortSignal.timeout(20_000),
+      });
+
+    await server.stop('SIGKILL');
+    // The reporter's line comes from a failed reconnection: the connection is not ready from then on.
+    await eventually(
+      async () => (lines.some((line) => line.includes('is unreachable')) ? true : undefined),
+      'the dashboard to say Redis is unreachable',
+    );
+    for (const path of ['/api/tasks', '/metrics']) {
+      const r = await fetch(dashboard.url + path, { signal: AbortSignal.timeout(20_000) });
+      expect(r.status, path).toBe(503);
+      expect(await r.json()).toEqual({ error: REDIS_DOWN });
+    }
+    // A client that retries sends its call again; neither is held, and the decoded path is /mcp too.
+    for (const [path, id] of [
+      ['/mcp', 1],
+      ['/mcp', 2],
+      ['/%6dcp', 3],
+    ] as const) {
+      const r = await mcp(path, id);
+      expect(r.status, path).toBe(503);
+      expect(r.headers.get('content-type')).toMatch(/^application\/json/);
+      const text = await r.text();
+      expect(text.split('\n')).toHaveLength(1);
+      expect(JSON.parse(text)).toEqual({ jsonrpc: '2.0', error: { code: -32000, message: REDIS_DOWN }, id: null });
+    }
+
+    await server.start();
+    await eventually(async () => {
+      const r = await fetch(`${dashboard.url}/healthz`, { signal: AbortSignal.timeout(20_000) });
+      return r.status === 200 ? true : undefined;
+    }, '/healthz to say Redis is back');
+    const listed = async () =>
+      ((await (await fetch(`${dashboard.url}/api/tasks`)).json()) as { tasks: { task_id: string }[] }).tasks;
+    expect(await listed()).toEqual([]);
+    // MCP works again once Redis is back.
+    const client = await connectMcpHttp(dashboard.url, authorization.slice('Bearer '.length), 'redis-down');
+    try {
+      const task = taskOf(await callTool(client, 'run', { command: 'echo after', executor: 'local' }));
+      expect((await listed()).map((t) => t.task_id)).toEqual([task.task_id]);
+    } finally {
+      await client.close();
+    }
+  });
+});
