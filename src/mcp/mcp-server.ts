@@ -56,6 +56,9 @@ export function createMcpServer(options: McpServerOptions): Server {
     }
     const parsed = tool.input.safeParse(args);
     if (!parsed.success) return toolError(describeIssue(parsed.error.issues[0]!, args));
+    // Refused at once while Redis is away: a call held for the outage would run late, after its
+    // client gave up and perhaps sent it again (the connection reconnects in the background).
+    if (options.client.redis.status !== 'ready') return toolError(REDIS_AWAY);
     const progressToken = extra._meta?.progressToken;
     let step = 0;
     try {
@@ -81,6 +84,8 @@ export function createMcpServer(options: McpServerOptions): Server {
   });
   return server;
 }
+
+const REDIS_AWAY = 'Redis is unreachable; retrying in the background: call again once it is back';
 
 /** The tools that can end or delete something: `kill` a task, `schedule` with action remove. */
 const DESTRUCTIVE = new Set(['kill', 'schedule']);

@@ -1,8 +1,9 @@
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type RunningDashboard } from '../../bull-board/server.js';
 import { readLocalSecret } from '../../src/config/local-secret.js';
 import { createHarness, eventually, type Harness } from '../helpers/harness.js';
-import { callTool, connectMcpHttp, taskOf } from '../helpers/mcp-client.js';
+import { callTool, connectMcpHttp, connectMcpStdio, taskOf, textOf } from '../helpers/mcp-client.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 
 // A dashboard on a private redis-server that the test stops: while it is down, the API, /metrics
@@ -89,6 +90,49 @@ describe('a dashboard while its Redis is down', () => {
     try {
       const task = taskOf(await callTool(client, 'run', { command: 'echo after', executor: 'local' }));
       expect((await listed()).map((t) => t.task_id)).toEqual([task.task_id]);
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('openclaw-agent mcp (stdio) while its Redis is down', () => {
+  let server: RedisServer;
+  let h: Harness;
+
+  beforeAll(async () => {
+    server = await startRedisServer();
+    h = createHarness();
+  });
+  afterAll(async () => {
+    await server?.destroy();
+    await h?.cleanup();
+  });
+
+  it('answers a call at once with a one-line tool error, and serves again once Redis is back', async () => {
+    const client = await connectMcpStdio(h, 'redis-down-stdio', { REDIS_URL: server.url });
+    try {
+      expect((await callTool(client, 'list', {})).isError).toBeFalsy();
+      await server.stop('SIGKILL');
+      // The server notices the kill when its socket ends; a read sent before that is harmless.
+      // (A held call fails this test at the SDK's timeout, 20 s here, instead of hanging it.)
+      const call = (name: string, args: Record<string, unknown>) =>
+        client.callTool({ name, arguments: args }, undefined, { timeout: 20_000 }) as Promise<CallToolResult>;
+      const refusal = 'Redis is unreachable; retrying in the background: call again once it is back';
+      await eventually(async () => ((await call('list', {})).isError ? true : undefined), 'a refused list');
+      const refused = await call('run', { command: 'echo late', executor: 'local' });
+      expect(refused.isError).toBe(true);
+      expect(textOf(refused)).toBe(refusal);
+      await server.start();
+      const task = await eventually(async () => {
+        const r = await callTool(client, 'run', { command: 'echo after', executor: 'local' });
+        return r.isError ? undefined : taskOf(r);
+      }, 'a call served once Redis is back');
+      const listed = await callTool(client, 'list', {});
+      // Only the task sent once Redis was back: nothing refused ran late.
+      expect((listed.structuredContent as { tasks: { task_id: string }[] }).tasks.map((t) => t.task_id)).toEqual([
+        task.task_id,
+      ]);
     } finally {
       await client.close();
     }

@@ -27,8 +27,15 @@ export const MCP_READ_ONLY_TOOLS = ['status', 'logs', 'wait', 'list', 'schedules
  * The MCP SDK's own client (which checks every answer against the tool's output schema), named
  * `name`, connected to `openclaw-agent mcp`: the real CLI process on stdio, in the harness.
  */
-export async function connectMcpStdio(h: Harness, name: string): Promise<Client> {
-  const env = Object.fromEntries(Object.entries(h.env).filter((e): e is [string, string] => e[1] !== undefined));
+export async function connectMcpStdio(
+  h: Harness,
+  name: string,
+  extraEnv: Record<string, string> = {},
+): Promise<Client> {
+  const env = {
+    ...Object.fromEntries(Object.entries(h.env).filter((e): e is [string, string] => e[1] !== undefined)),
+    ...extraEnv,
+  };
   const transport = new StdioClientTransport({ command: 'node', args: [BIN, 'mcp'], env, cwd: h.dir, stderr: 'pipe' });
   const client = new Client({ name, version: '1.0.0' });
   await client.connect(transport);
