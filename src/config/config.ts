@@ -11,6 +11,7 @@ import { ConfigError, describeError, UnknownExecutorError } from '../errors.js';
 import { parseEngineAddress } from '../executors/container/engine-address.js';
 import { shellEnvironmentProblem } from '../executors/shell/env-names.js';
 import { notifierNameProblem, NotifiersSchema } from '../notify/notifier-config.js';
+import { isWebhookSecret, WEBHOOK_SECRET_ENV, WEBHOOK_SECRET_FORM } from '../notify/webhook-signature.js';
 import { EXECUTOR_NAME_PATTERN, PERMISSION_MODES } from '../tasks/request.js';
 import { describeIssue } from '../text/zod-issues.js';
 import { escapeControls } from '../text/escape.js';
@@ -153,8 +154,12 @@ export const ConfigSchema = z
         /** @default "claude" */
         claude_path: z.string().min(1).default('claude'),
         webhook_url: z.url({ protocol: /^https?$/ }).optional(),
-        /** `whsec_…`; OPENCLAW_AGENT_WEBHOOK_SECRET wins over it. Unsigned when neither is set. */
-        webhook_secret: z.string().min(1).optional(),
+        /** `whsec_` + base64 of the key; OPENCLAW_AGENT_WEBHOOK_SECRET wins over it. Unsigned when neither is set. */
+        webhook_secret: z
+          .string()
+          // A secret is never quoted back: the message names the field only.
+          .refine(isWebhookSecret, { message: `expected ${WEBHOOK_SECRET_FORM}`, params: { quiet: true } })
+          .optional(),
         /** Delays between webhook delivery attempts. @default [5s, 5m, 30m, 2h, 5h, 10h, 10h] */
         webhook_retry_schedule: z.array(DurationSchema).min(1).max(50).optional(),
         /** How long one delivery attempt may take. @default 10s */
@@ -344,8 +349,12 @@ export function resolveConfigPath(explicit?: string): { path: string; explicit: 
   return { path: defaultConfigPath(), explicit: false };
 }
 
-/** Loads and validates the config; a missing default file means one executor named `local`. */
+/**
+ * Loads and validates the config, and the environment variables that stand in for its keys; a
+ * missing default file means one executor named `local`.
+ */
 export function loadConfig(explicit?: string): LoadedConfig {
+  checkEnvironment();
   const { path: file, explicit: isExplicit } = resolveConfigPath(explicit);
   if (!existsSync(file)) {
     if (isExplicit)
@@ -356,6 +365,14 @@ export function loadConfig(explicit?: string): LoadedConfig {
     return { ...parseConfigText('executors: [{name: local, type: local}]', '<built-in>'), sourcePath: undefined };
   }
   return { ...parseConfigText(readFileSync(file, 'utf8'), file), sourcePath: file };
+}
+
+// A malformed secret in the environment is refused where it is read, as one in the file is.
+function checkEnvironment(): void {
+  const webhookSecret = process.env[WEBHOOK_SECRET_ENV];
+  if (webhookSecret && !isWebhookSecret(webhookSecret)) {
+    throw new ConfigError(`Expected $${WEBHOOK_SECRET_ENV} to be ${WEBHOOK_SECRET_FORM}`);
+  }
 }
 
 /** Parses config YAML; errors name the file, the line and the field. */

@@ -3,7 +3,7 @@ import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { RedisClient } from '../redis/connection.js';
 import { z } from 'zod';
 import type { LoadedConfig } from '../config/config.js';
-import { describeError } from '../errors.js';
+import { ConfigError, describeError } from '../errors.js';
 import {
   deliverNotification,
   notifierSchedule,
@@ -16,7 +16,7 @@ import type { TaskKeys } from '../tasks/keys.js';
 import { NOTIFIER_PREFIX } from '../tasks/record.js';
 import { setDeliveryField } from '../tasks/store.js';
 import { deliverWebhook, nextRetryDelayMs, WEBHOOK_RETRY_SCHEDULE_MS } from './webhook-delivery.js';
-import { webhookHeaders } from './webhook-signature.js';
+import { isWebhookSecret, WEBHOOK_SECRET_ENV, WEBHOOK_SECRET_FORM, webhookHeaders } from './webhook-signature.js';
 
 /**
  * The BullMQ queue that holds webhook and notifier deliveries; executor names may not take it.
@@ -32,9 +32,19 @@ const WebhookJobSchema = z.object({
   body: z.string(),
 }) satisfies z.ZodType<WebhookJob>;
 
-/** `OPENCLAW_AGENT_WEBHOOK_SECRET`, else `defaults.webhook_secret`; undefined sends unsigned webhooks. */
+/**
+ * `OPENCLAW_AGENT_WEBHOOK_SECRET`, else `defaults.webhook_secret`; undefined sends unsigned
+ * webhooks. A ConfigError, naming where it came from but not its value, when it is not `whsec_` + base64.
+ */
 export function webhookSecret(config: LoadedConfig): string | undefined {
-  return process.env.OPENCLAW_AGENT_WEBHOOK_SECRET || config.defaults.webhook_secret;
+  const fromEnv = process.env[WEBHOOK_SECRET_ENV];
+  const [secret, source] = fromEnv
+    ? [fromEnv, `$${WEBHOOK_SECRET_ENV}`]
+    : [config.defaults.webhook_secret, '`defaults.webhook_secret`'];
+  if (secret !== undefined && !isWebhookSecret(secret)) {
+    throw new ConfigError(`Expected ${source} to be ${WEBHOOK_SECRET_FORM}`);
+  }
+  return secret;
 }
 
 class RetryableDelivery extends Error {
@@ -111,7 +121,17 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
     if (!parsed.success) throw new UnrecoverableError('invalid delivery job data');
     const d = parsed.data;
     const attempt = job.attemptsMade + 1;
-    const headers = webhookHeaders(webhookSecret(config), d.msg_id, Math.floor(Date.now() / 1000), d.body);
+    let headers: Record<string, string>;
+    try {
+      headers = webhookHeaders(webhookSecret(config), d.msg_id, Math.floor(Date.now() / 1000), d.body);
+    } catch (signing) {
+      // No attempt can be signed until the secret is fixed: recorded and said once, not retried.
+      const error = `not signed: ${describeError(signing)}`;
+      const recorded = { url: d.url, state: 'failed', attempts: attempt, error, at: new Date().toISOString() };
+      await setDeliveryField(redis, keys, d.task_id, `wh:${d.index}`, JSON.stringify(recorded));
+      log(`webhook ${d.url}: task ${d.task_id.slice(0, 8)} not delivered: ${error}`);
+      throw new UnrecoverableError(error);
+    }
     const outcome = await deliverWebhook(d.url, d.body, headers, { timeoutMs: config.defaults.webhook_timeout });
     const exhausted = outcome.kind === 'retry' && attempt > schedule.length;
     const state =
@@ -169,7 +189,7 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
 
   let relaying: Promise<void> | undefined;
   const relay = () => {
-    relaying ??= relayOutbox(redis, keys, queue, config)
+    relaying ??= relayOutbox(redis, keys, queue, config, log)
       .then(
         () => undefined,
         (error: unknown) => log(`outbox relay failed: ${String(error)}`),

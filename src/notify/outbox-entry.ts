@@ -16,7 +16,8 @@ import { buildTaskEndEvent, TaskEndEventSchema } from './task-end-event.js';
 export type AnnouncedRequest = Pick<TaskRequest, 'callbackUrl' | 'notify' | 'notifySession'>;
 
 export const OutboxEntrySchema = z.object({
-  task_id: z.string().min(1),
+  /** A UUID, as every task id is: it makes job ids and Redis keys, which may not hold `:`. */
+  task_id: z.uuid('expected a task id, a UUID'),
   /** Webhook URLs, each POSTed `body`. */
   urls: z.array(z.url()),
   body: z.record(z.string(), z.unknown()),

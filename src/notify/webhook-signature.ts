@@ -13,13 +13,33 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 // Unix seconds reach 1e11 in the year 5138; Date.now() passed by mistake is already past it.
 const MILLISECONDS_LOOKALIKE = 1e11;
 
-// Decodes `whsec_<base64>` (or bare base64) strictly, because Buffer.from silently skips bad characters.
-function decodeSecret(secret: string): Buffer {
+/** The environment variable holding the webhook secret; it wins over `defaults.webhook_secret`. */
+export const WEBHOOK_SECRET_ENV = 'OPENCLAW_AGENT_WEBHOOK_SECRET';
+
+/** What a webhook secret must be and how to make one, for the messages that refuse a bad one. */
+export const WEBHOOK_SECRET_FORM =
+  '`whsec_` followed by base64 of the key (Standard Webhooks) — make one with ' +
+  '`echo "whsec_$(openssl rand -base64 32)"` and give the receiver the same';
+
+// The key of `whsec_<base64>` (or bare base64), decoded strictly, because Buffer.from silently
+// skips bad characters; undefined when it is not that.
+function decodeWebhookKey(secret: string): Buffer | undefined {
   const encoded = secret.trim().startsWith(SECRET_PREFIX) ? secret.trim().slice(SECRET_PREFIX.length) : secret.trim();
   const unpadded = encoded.replace(/=+$/, '');
   const padded = unpadded.padEnd(Math.ceil(unpadded.length / 4) * 4, '=');
   const key = Buffer.from(padded, 'base64');
-  if (!BASE64.test(encoded) || key.length === 0 || key.toString('base64') !== padded) {
+  if (!BASE64.test(encoded) || key.length === 0 || key.toString('base64') !== padded) return undefined;
+  return key;
+}
+
+/** Whether `secret` is `whsec_` + base64 of a key (bare base64 too, as Svix reads it): one we can sign with. */
+export function isWebhookSecret(secret: string): boolean {
+  return decodeWebhookKey(secret) !== undefined;
+}
+
+function decodeSecret(secret: string): Buffer {
+  const key = decodeWebhookKey(secret);
+  if (key === undefined) {
     throw new InvalidInputError(
       'Expected the webhook secret to be `whsec_` followed by base64 — create one with generateWebhookSecret()',
     );

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseConfigText, SAMPLE_CONFIG } from '../../src/index.js';
+import { ConfigError, generateWebhookSecret, loadConfig, parseConfigText, SAMPLE_CONFIG } from '../../src/index.js';
 
 // The file written by the original tool's `config --init`, verbatim.
 const ORIGINAL_SAMPLE = `# OpenClaw Coding Agent Configuration
@@ -189,6 +189,51 @@ describe('config', () => {
       if (saved.env === undefined) delete process.env.OPENCLAW_AGENT_CONFIG;
       else process.env.OPENCLAW_AGENT_CONFIG = saved.env;
       if (saved.xdg === undefined) delete process.env.XDG_CONFIG_HOME;
+    }
+  });
+
+  it('refuses a webhook secret that is not whsec_ and base64 in one line that says how to make one, without showing it', () => {
+    for (const secret of ['my-webhook-secret', '"whsec_not base64!"', '""']) {
+      const text = `executors: [{name: a, type: local}]\ndefaults:\n  webhook_secret: ${secret}\n`;
+      const refuse = () => parseConfigText(text, 'f.yaml');
+      expect(refuse).toThrow(ConfigError);
+      expect(refuse).toThrow(
+        /^config error in f\.yaml line 3: `defaults\.webhook_secret`: expected `whsec_` followed by base64 .*openssl rand -base64 32/,
+      );
+      let message = '';
+      try {
+        refuse();
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).not.toContain('\n');
+      expect(message).not.toContain('my-webhook-secret');
+      expect(message).not.toContain('not base64');
+    }
+    const secret = generateWebhookSecret();
+    const text = `executors: [{name: a, type: local}]\ndefaults:\n  webhook_secret: ${secret}\n`;
+    expect(parseConfigText(text, 'f.yaml').defaults.webhook_secret).toBe(secret);
+  });
+
+  it('refuses a malformed OPENCLAW_AGENT_WEBHOOK_SECRET when the config is read, naming the variable and not its value', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'oca-cfg-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'x.yaml');
+    writeFileSync(file, 'executors: [{name: z, type: local}]\n');
+    const saved = process.env.OPENCLAW_AGENT_WEBHOOK_SECRET;
+    try {
+      process.env.OPENCLAW_AGENT_WEBHOOK_SECRET = 'my-webhook-secret';
+      const refuse = () => loadConfig(file);
+      expect(refuse).toThrow(ConfigError);
+      expect(refuse).toThrow(
+        /^Expected \$OPENCLAW_AGENT_WEBHOOK_SECRET to be `whsec_` followed by base64 .*openssl rand -base64 32/,
+      );
+      expect(refuse).not.toThrow(/my-webhook-secret|\n/);
+      process.env.OPENCLAW_AGENT_WEBHOOK_SECRET = generateWebhookSecret();
+      expect(loadConfig(file).executors[0]?.name).toBe('z');
+    } finally {
+      if (saved === undefined) delete process.env.OPENCLAW_AGENT_WEBHOOK_SECRET;
+      else process.env.OPENCLAW_AGENT_WEBHOOK_SECRET = saved;
     }
   });
 });
