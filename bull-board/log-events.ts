@@ -2,7 +2,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { TranscriptRenderer } from '../src/claude/transcript.js';
-import { readLog, readLogTail, type EndMarker, type LogEntry } from '../src/logs/log-stream.js';
+import { readLog, readLogEntry, readLogTail, type EndMarker, type LogEntry } from '../src/logs/log-stream.js';
 import type { TaskClient } from '../src/tasks/client.js';
 import type { TaskView } from '../src/tasks/record.js';
 import { isEndedStatus } from '../src/tasks/status.js';
@@ -114,12 +114,14 @@ export async function streamLog(
   closed.signal.addEventListener('abort', () => blocking.disconnect());
   const heartbeat = setInterval(() => void write(raw, ': keep-alive\n\n'), HEARTBEAT_MS);
 
+  // `heard`: the client resumed after this end (EventSource reconnects after it unless it closes):
+  // it gets the end alone, as the transcript's last words went out with it the first time.
+  const emitEnd = async (id: string, end: EndMarker, heard: boolean) => {
+    if (renderer && !heard) await send(raw, id, 'stdout', JSON.stringify(renderer.end()));
+    await send(raw, id, 'end', JSON.stringify(end));
+  };
   const emit = async (entry: LogEntry) => {
-    if (entry.kind === 'end') {
-      if (renderer) await send(raw, entry.id, 'stdout', JSON.stringify(renderer.end()));
-      await send(raw, entry.id, 'end', JSON.stringify(entry.end));
-      return;
-    }
+    if (entry.kind === 'end') return emitEnd(entry.id, entry.end, compareStreamIds(entry.id, options.afterId) <= 0);
     const text = renderer && entry.stream === 'stdout' ? renderer.push(entry.text) : entry.text;
     // Replayed entries only feed the renderer; an entry that completes no line is still sent (empty)
     // so that its id moves the client's resume point.
@@ -130,8 +132,21 @@ export async function streamLog(
   try {
     await write(raw, 'retry: 1000\n\n');
     let after = renderer ? '-' : options.afterId === '0' ? '-' : options.afterId;
+    const key = client.keys.log(taskId);
+    // The first read is after the client's own id, which may be the end marker's, or past it.
+    let first = true;
+    // Set once the task's record says it ended: the next read that finds nothing more ends the stream.
+    let recorded: EndMarker | undefined;
     while (!closed.signal.aborted) {
       const entries = await readLog(client.redis, client.keys, taskId, after);
+      const resumed = first;
+      first = false;
+      // readLog puts its note on dropped output first, with the id it read after (0-0 for the start).
+      const note = entries[0]?.id === (after === '-' ? '0-0' : after) ? entries.shift() : undefined;
+      // The note stands for the entries dropped before the next one: news to a client that had not
+      // read that far (a transcript replays from the start, past notes its client has seen).
+      if (note?.kind === 'output' && entries[0] && compareStreamIds(entries[0].id, options.afterId) > 0)
+        await send(raw, note.id, note.stream, JSON.stringify(note.text));
       for (const entry of entries) {
         if (closed.signal.aborted) return;
         await emit(entry);
@@ -139,24 +154,35 @@ export async function streamLog(
         if (entry.kind === 'end') return;
       }
       if (entries.length > 0) continue;
+      if (resumed && after !== '-') {
+        // A client that resumed after the end marker (or past it) hears it again.
+        const end = await readEndAtOrBefore(client, taskId, after);
+        if (end) {
+          await emit(end);
+          return;
+        }
+      }
+      if (recorded) {
+        // The log expired (or the task was cleaned up, or ended with no marker written) without an
+        // end marker left to read.
+        await emitEnd(after === '-' ? '0-1' : after, recorded, false);
+        return;
+      }
       // Nothing new: wait on XREAD for the next entry, then read it (and what came with it) above.
-      const key = client.keys.log(taskId);
       const woke = await blocking
         .xread('COUNT', 1, 'BLOCK', BLOCK_MS, 'STREAMS', key, after === '-' ? '0' : after)
         .catch(() => null);
       if (woke || closed.signal.aborted) continue;
+      // The record says it ended: one more read takes what came meanwhile, then the stream ends.
+      // (It ends with a marker in the same step, so this is for a log that expired or never got one.)
       const current = (await client.views([taskId]))[0];
-      if (!current || (isEndedStatus(current.status) && (await client.redis.exists(key)) === 0)) {
-        // The log expired (or the task was cleaned up) without an end marker left to read.
-        const end: EndMarker = {
+      if (!current || isEndedStatus(current.status))
+        recorded = {
           status: current?.status ?? 'lost',
           exit_code: current?.record.exitCode ?? null,
           signal: current?.record.signal ?? null,
           error: current?.record.error ?? null,
         };
-        await emit({ id: after === '-' ? '0-1' : after, kind: 'end', end });
-        return;
-      }
     }
   } catch (error) {
     if (!closed.signal.aborted)
@@ -169,6 +195,14 @@ export async function streamLog(
     blocking.disconnect();
     raw.end();
   }
+}
+
+// The log's end marker when it is its last entry and comes no later than `id`.
+async function readEndAtOrBefore(client: TaskClient, taskId: string, id: string): Promise<LogEntry | undefined> {
+  const [last] = await client.redis.xrevrange(client.keys.log(taskId), '+', '-', 'COUNT', 1);
+  if (!last || compareStreamIds(last[0], id) > 0) return undefined;
+  const entry = await readLogEntry(client.redis, client.keys, taskId, last[0]);
+  return entry?.kind === 'end' ? entry : undefined;
 }
 
 function send(raw: ServerResponse, id: string, event: string, data: string): Promise<void> {

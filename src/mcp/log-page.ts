@@ -26,12 +26,16 @@ export interface LogPage {
 interface Part {
   id: string;
   text: string;
-  /** Ends on a line boundary (or is the end marker): a cursor may stop after it. */
-  whole: boolean;
   /** A note of the reader's (output dropped by the cap): shown, never a cursor. */
   note: boolean;
   /** The entry's own text (not a transcript), and where in it `text` starts: it may be cut inside. */
   raw?: { start: number };
+  /**
+   * The last place in this part a page may end: after `chars` characters of `text`, read on from
+   * `at`. There a line of the output ends (or the log does), and no Claude line is left open:
+   * a line split across entries is never cut, as a fresh transcript would show its second half raw.
+   */
+  stop?: { chars: number; at: LogCursor };
 }
 
 /** `1733456789012-0`, or `1733456789012-0+4096` inside that entry. */
@@ -56,67 +60,99 @@ export function renderLogPage(
     task.taskType === 'claude_code'
       ? new TranscriptRenderer({ cwd: task.workdir?.startsWith('/') ? task.workdir : undefined })
       : undefined;
+  // Whether a Claude stdout line is open: begun in an entry before, its end not read yet.
+  let open = false;
   const parts: Part[] = entries.map((entry, index) => {
     // The reader's note about dropped output carries the id read after (or 0-0).
     const note = entry.id === '0-0' || (index === 0 && entry.id === from.id && from.offset === undefined);
     if (entry.kind === 'end') {
       const end = entry.end;
       const how = `${end.status}${end.exit_code !== null ? `, exit ${end.exit_code}` : ''}${end.signal ? `, ${end.signal}` : ''}`;
-      return { id: entry.id, text: `${renderer?.end() ?? ''}[task ended: ${how}]\n`, whole: true, note: false };
+      const text = `${renderer?.end() ?? ''}[task ended: ${how}]\n`;
+      return { id: entry.id, text, note: false, stop: { chars: text.length, at: { id: entry.id } } };
     }
     const start = index === 0 && entry.id === from.id ? (from.offset ?? 0) : 0;
     const own = entry.text.slice(start);
-    const whole = entry.text.endsWith('\n');
-    if (entry.stream === 'system') return { id: entry.id, text: `[openclaw-agent] ${own}`, whole, note };
-    if (entry.stream === 'stdout' && renderer) return { id: entry.id, text: renderer.push(own), whole, note };
-    return { id: entry.id, text: own, whole, note, raw: { start } };
+    // Just after the last line break: read on from there, or after the entry when it ends one.
+    const lineEnd = own.lastIndexOf('\n') + 1;
+    const at: LogCursor =
+      start + lineEnd === entry.text.length ? { id: entry.id } : { id: entry.id, offset: start + lineEnd };
+    if (entry.stream === 'stdout' && renderer) {
+      // The transcript of the lines this entry ends; the rest of the entry waits for its line's end.
+      const text = renderer.push(own);
+      if (own !== '') open = lineEnd < own.length;
+      return { id: entry.id, text, note, stop: lineEnd > 0 ? { chars: text.length, at } : undefined };
+    }
+    const prefix = entry.stream === 'system' ? '[openclaw-agent] ' : '';
+    const stop = lineEnd > 0 && !open && !note ? { chars: prefix.length + lineEnd, at } : undefined;
+    if (entry.stream === 'system') return { id: entry.id, text: `${prefix}${own}`, note, stop };
+    return { id: entry.id, text: own, note, raw: { start }, stop };
   });
-  // A running task's last line may be half written: it is shown whole on the next page.
-  let end = parts.length;
-  while (end > 0 && !parts[end - 1]!.whole) end--;
-  if (!parts.slice(0, end).some((p) => !p.note)) end = parts.length;
-  const shown = parts.slice(0, end);
-  return forward ? pageFromStart(shown, from, end < parts.length) : pageFromEnd(shown, from, end < parts.length);
+  return forward ? pageFromStart(parts, from, open) : pageFromEnd(parts, from);
 }
 
-// Reading on: as many entries as fit; an entry that alone does not fit is shown up to a line
-// break that fits, and the cursor points inside it.
-function pageFromStart(parts: Part[], from: LogCursor, more: boolean): LogPage {
+// Reading on: as many parts as fit, up to the last place a page may end in them; a part that
+// alone does not fit is shown up to a line break that fits, and the cursor points inside it.
+// `open`: the parts end inside a Claude line.
+function pageFromStart(parts: Part[], from: LogCursor, open: boolean): LogPage {
   let text = '';
-  let cursor: string | undefined;
+  // Where the page ends: after `chars` of `text`; `rest` says whether output follows.
+  let end: { chars: number; cursor: string; rest: boolean } | undefined;
   for (const part of parts) {
-    if (text.length + part.text.length <= PAGE_MAX_CHARS) {
-      text += part.text;
-      if (!part.note) cursor = formatCursor({ id: part.id });
-      continue;
+    if (text.length + part.text.length > PAGE_MAX_CHARS) {
+      if (end) return { text: text.slice(0, end.chars), cursor: end.cursor, truncated: true };
+      return cutPart(text, part);
     }
-    if (cursor !== undefined) return { text, cursor, truncated: true };
-    const room = PAGE_MAX_CHARS - text.length;
-    if (part.raw) {
-      const lineEnd = part.text.lastIndexOf('\n', room - 1) + 1;
-      const taken = lineEnd > 0 ? lineEnd : room;
-      return {
-        text: text + part.text.slice(0, taken),
-        cursor: formatCursor({ id: part.id, offset: part.raw.start + taken }),
-        truncated: true,
-      };
-    }
-    // A transcript chunk this long is rare: shown cut, with a word on where the rest is.
-    const note = `\n[openclaw-agent] ${part.text.length - room} more characters of this part of the transcript are not shown here — \`openclaw-agent logs\` has them\n`;
+    if (part.stop) {
+      const chars = text.length + part.stop.chars;
+      end = { chars, cursor: formatCursor(part.stop.at), rest: part.stop.at.offset !== undefined };
+    } else if (end) end.rest = true;
+    text += part.text;
+  }
+  if (end) return { text: text.slice(0, end.chars), cursor: end.cursor, truncated: end.rest };
+  // No line ends here: a running task's half-written line is shown as it is, unless it is a
+  // Claude line, whose transcript needs the whole line: that waits.
+  const last = parts.findLast((p) => !p.note);
+  const notes = parts.filter((p) => p.note).map((p) => p.text);
+  if (!last) return { text: notes.join(''), cursor: formatCursor(from), truncated: false };
+  if (open) return { text: notes.join(''), cursor: formatCursor(from), truncated: true };
+  return { text, cursor: formatCursor({ id: last.id }), truncated: false };
+}
+
+// The page of `text` and then `part`, which is too long for what room is left.
+function cutPart(text: string, part: Part): LogPage {
+  const room = PAGE_MAX_CHARS - text.length;
+  if (part.raw) {
+    const lineEnd = part.text.lastIndexOf('\n', room - 1) + 1;
+    const taken = lineEnd > 0 ? lineEnd : room;
     return {
-      text: text + part.text.slice(0, Math.max(0, room - note.length)) + note,
-      cursor: formatCursor({ id: part.id }),
+      text: text + part.text.slice(0, taken),
+      cursor: formatCursor({ id: part.id, offset: part.raw.start + taken }),
       truncated: true,
     };
   }
-  return { text, cursor: cursor ?? formatCursor(from), truncated: more };
+  // A transcript chunk this long is rare: shown cut, with a word on where the rest is.
+  const note = `\n[openclaw-agent] ${part.text.length - room} more characters of this part of the transcript are not shown here — \`openclaw-agent logs\` has them\n`;
+  return {
+    text: text + part.text.slice(0, Math.max(0, room - note.length)) + note,
+    cursor: formatCursor(part.stop?.at ?? { id: part.id }),
+    truncated: true,
+  };
 }
 
-// A tail: the last characters that fit, from a line's start.
-function pageFromEnd(parts: Part[], from: LogCursor, more: boolean): LogPage {
-  const last = parts.at(-1);
+// A tail: the last characters that fit, from a line's start, up to the end of the last entry that
+// ends a line with no Claude line open (a tail's first entry may be cut, so no cursor points
+// inside an entry); a running task's half-written last line is shown on the next page.
+function pageFromEnd(parts: Part[], from: LogCursor): LogPage {
+  let end = parts.findLastIndex((p) => p.stop !== undefined && p.stop.at.offset === undefined) + 1;
+  if (end === 0) end = parts.length;
+  const last = parts[end - 1];
   const cursor = last ? formatCursor({ id: last.id }) : formatCursor(from);
-  const whole = parts.map((p) => p.text).join('');
+  const more = end < parts.length;
+  const whole = parts
+    .slice(0, end)
+    .map((p) => p.text)
+    .join('');
   if (whole.length <= PAGE_MAX_CHARS) return { text: whole, cursor, truncated: more };
   const cut = whole.slice(-PAGE_MAX_CHARS);
   const newline = cut.indexOf('\n');

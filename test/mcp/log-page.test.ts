@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { LogEntry } from '../../src/index.js';
+import { TranscriptRenderer, type LogEntry } from '../../src/index.js';
 import { formatCursor, PAGE_MAX_CHARS, renderLogPage, type LogCursor } from '../../src/mcp/log-page.js';
 
 const SHELL = { taskType: 'shell_command' as const };
+const CLAUDE = { taskType: 'claude_code' as const };
 const out = (id: string, text: string): LogEntry => ({ id, kind: 'output', stream: 'stdout', text });
+const err = (id: string, text: string): LogEntry => ({ id, kind: 'output', stream: 'stderr', text });
 const end = (id: string): LogEntry => ({
   id,
   kind: 'end',
@@ -12,14 +14,14 @@ const end = (id: string): LogEntry => ({
 
 // Pages through `log` as a reader would: from each cursor, the entries after it (the one it
 // points inside first, from its offset).
-function readAll(log: LogEntry[]): string[] {
+function readAll(log: LogEntry[], task: { taskType: 'shell_command' | 'claude_code' } = SHELL): string[] {
   const pages: string[] = [];
   let from: LogCursor = { id: '0' };
   for (let i = 0; i < 100; i++) {
     const at = from;
     const after = log.findIndex((e) => e.id === at.id);
     const entries = at.offset !== undefined ? log.slice(after) : log.slice(after + 1);
-    const page = renderLogPage(entries, SHELL, at, true);
+    const page = renderLogPage(entries, task, at, true);
     pages.push(page.text);
     if (!page.truncated) return pages;
     expect(page.cursor).not.toBe(formatCursor(at));
@@ -27,6 +29,46 @@ function readAll(log: LogEntry[]): string[] {
     from = offset === undefined ? { id: id! } : { id: id!, offset: Number(offset) };
   }
   throw new Error('the pages never ended');
+}
+
+// One assistant message as Claude's stream-json prints it: one line.
+const assistantLine = (text: string) =>
+  `${JSON.stringify({ type: 'assistant', message: { role: 'assistant', content: [{ type: 'text', text }] } })}\n`;
+
+// The transcript of `log` read at once: what reading it page by page must add up to.
+function transcriptOf(log: LogEntry[]): string {
+  const renderer = new TranscriptRenderer();
+  let text = '';
+  for (const entry of log) {
+    if (entry.kind === 'end') text += `${renderer.end()}[task ended: completed, exit 0]\n`;
+    else text += entry.stream === 'stdout' ? renderer.push(entry.text) : entry.text;
+  }
+  return text;
+}
+
+// A small seeded generator (mulberry32): the same cuts on every run.
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// `text` in entries cut at arbitrary places (as a worker ships what each read got), with whole
+// stderr lines put between some of them when `stderr`.
+function cutIntoEntries(text: string, seed: number, stderr: boolean): LogEntry[] {
+  const next = random(seed);
+  const log: LogEntry[] = [];
+  for (let at = 0; at < text.length;) {
+    const size = 1 + Math.floor(next() * 3000);
+    log.push(out(`${log.length + 1}-0`, text.slice(at, at + size)));
+    at += size;
+    if (stderr && next() < 0.3) log.push(err(`${log.length + 1}-0`, `warning ${log.length}\n`));
+  }
+  return [...log, end(`${log.length + 1}-0`)];
 }
 
 describe('renderLogPage', () => {
@@ -81,5 +123,74 @@ describe('renderLogPage', () => {
     });
     const page = renderLogPage([out('1-0', `${init}\n`)], { taskType: 'claude_code' }, { id: '0' }, true);
     expect(page.text).toBe('● session abcdef12 · model claude-x · /work\n');
+  });
+
+  it("ends no page inside a Claude line split across two entries: the line's event is shown once, as the transcript", () => {
+    const filler = Array.from({ length: 150 }, (_, i) => assistantLine(`filler ${i} ${'.'.repeat(90)}`)).join('');
+    const split = assistantLine(`hello world ${'x'.repeat(1500)}`);
+    const log = [
+      out('1-0', filler),
+      out('2-0', split.slice(0, 60)),
+      out('3-0', split.slice(60)),
+      out('4-0', assistantLine('after')),
+      end('5-0'),
+    ];
+    // The filler fits a page; the split line's event does not fit after it.
+    expect(transcriptOf(log.slice(0, 1)).length).toBeLessThan(PAGE_MAX_CHARS);
+    expect(transcriptOf(log.slice(0, 3)).length).toBeGreaterThan(PAGE_MAX_CHARS);
+    const pages = readAll(log, CLAUDE);
+    for (const page of pages) expect(page.endsWith('\n'), page.slice(-80)).toBe(true);
+    expect(pages.join('')).toBe(transcriptOf(log));
+    expect(pages.join('')).toContain(`hello world ${'x'.repeat(1500)}\n`);
+  });
+
+  it('pages a Claude transcript cut into entries anywhere, with stderr lines between, every line once and in order', () => {
+    const next = random(7);
+    const ndjson = Array.from({ length: 400 }, (_, i) =>
+      assistantLine(`message ${i} ${'word '.repeat(Math.floor(next() * 80))}`),
+    ).join('');
+    for (let seed = 1; seed <= 20; seed++) {
+      const log = cutIntoEntries(ndjson, seed, true);
+      const pages = readAll(log, CLAUDE);
+      expect(pages.length, `seed ${seed}`).toBeGreaterThan(2);
+      for (const page of pages) {
+        expect(page.length).toBeLessThanOrEqual(PAGE_MAX_CHARS);
+        expect(page.endsWith('\n'), `seed ${seed}: ${page.slice(-80)}`).toBe(true);
+      }
+      expect(pages.join(''), `seed ${seed}`).toBe(transcriptOf(log));
+    }
+  });
+
+  it('ends every page of output cut into entries anywhere on a whole line, every line once', () => {
+    const lines = Array.from({ length: 6000 }, (_, i) => `line ${i}${' pad'.repeat(i % 7)}`);
+    const text = `${lines.join('\n')}\n`;
+    for (let seed = 1; seed <= 10; seed++) {
+      const pages = readAll(cutIntoEntries(text, seed, false));
+      expect(pages.length, `seed ${seed}`).toBeGreaterThan(2);
+      for (const page of pages) expect(page.endsWith('\n'), `seed ${seed}: ${page.slice(-40)}`).toBe(true);
+      expect(pages.join(''), `seed ${seed}`).toBe(`${text}[task ended: completed, exit 0]\n`);
+    }
+  });
+
+  it('holds back a Claude line still being written, also when no line ends on the page', () => {
+    const line = assistantLine('hello');
+    const page = renderLogPage([out('2-0', line.slice(0, 30))], CLAUDE, { id: '1-0' }, true);
+    expect(page).toEqual({ text: '', cursor: '1-0', truncated: true });
+    const next = renderLogPage(
+      [out('2-0', line.slice(0, 30)), out('3-0', line.slice(30))],
+      CLAUDE,
+      { id: '1-0' },
+      true,
+    );
+    expect(next).toEqual({ text: 'hello\n', cursor: '3-0', truncated: false });
+  });
+
+  it('ends a tail before a Claude line still being written, not after a stderr line written meanwhile', () => {
+    const line = assistantLine('second');
+    const log = [out('1-0', assistantLine('first')), out('2-0', line.slice(0, 30)), err('3-0', 'warning\n')];
+    const tail = renderLogPage(log, CLAUDE, { id: '0' }, false);
+    expect(tail).toEqual({ text: 'first\n', cursor: '1-0', truncated: true });
+    const next = renderLogPage([...log.slice(1), out('4-0', line.slice(30))], CLAUDE, { id: '1-0' }, true);
+    expect(next).toEqual({ text: 'warning\nsecond\n', cursor: '4-0', truncated: false });
   });
 });
