@@ -56,7 +56,18 @@ export async function fireSchedule(client: TaskClient, name: string, tickJobId: 
   const key = client.keys.schedule(name);
   const hash = await client.redis.hgetall(key);
   const template = parseTemplate(hash.template);
-  if (hash.cron === undefined || template === undefined || hash.paused === '1') return { kind: 'gone' };
+  if (hash.cron === undefined || hash.paused === '1') return { kind: 'gone' };
+  if (template === undefined) {
+    // Altered in Redis, or kept from a version whose template this one does not read: said on
+    // the schedule (`schedule list` omits it; `schedule rm` removes it).
+    const error = `its task does not read as a task of this version: remove it with \`openclaw-agent schedule rm ${name}\` and add it again`;
+    await NOTE_TICK.run(
+      client.redis,
+      [key],
+      ['0', 'last_fired_at', String(Date.now()), 'last_result', `failed: ${error}`],
+    );
+    return { kind: 'failed', error };
+  }
   const signingKey = taskSigningKey(client.config);
   if (signingKey !== undefined && !verifySchedule(signingKey, name, template, hash.signature)) {
     await NOTE_TICK.run(
@@ -66,6 +77,18 @@ export async function fireSchedule(client: TaskClient, name: string, tickJobId: 
     );
     return { kind: 'failed', error: UNSIGNED_SCHEDULE_ERROR };
   }
+  const id = tickTaskId(client.prefix, tickJobId);
+  if (hash.last_task === id) return { kind: 'started', taskId: id };
+  // Handed out again after an earlier hand-out made its task but stopped before noting it (its
+  // worker died, or Redis went): that task counts, whatever the time or the last tick's task now.
+  if ((await client.redis.exists(client.keys.record(id))) === 1) {
+    await NOTE_TICK.run(
+      client.redis,
+      [key],
+      ['1', 'last_task', id, 'last_fired_at', String(Date.now()), 'last_result', 'started'],
+    );
+    return { kind: 'started', taskId: id };
+  }
   // A tick no worker took in time (all were down) is skipped, not run hours late.
   const due = tickTime(tickJobId);
   if (due !== undefined && Date.now() - due > LATE_TICK_MS) {
@@ -73,8 +96,6 @@ export async function fireSchedule(client: TaskClient, name: string, tickJobId: 
     await NOTE_TICK.run(client.redis, [key], ['0', 'last_result', reason, 'last_skipped_at', String(Date.now())]);
     return { kind: 'skipped', reason };
   }
-  const id = tickTaskId(client.prefix, tickJobId);
-  if (hash.last_task === id) return { kind: 'started', taskId: id };
   if (hash.overlap === 'skip' && hash.last_task !== undefined) {
     const last = (await client.views([hash.last_task]))[0];
     if (last !== undefined && !isEndedStatus(last.status)) {

@@ -137,12 +137,26 @@ async function templateOf(client: TaskClient, task: EnqueueInput): Promise<Sched
   });
 }
 
+/** How often a tick is tried before it is given up (1 s, then 2 s apart). */
+export const TICK_ATTEMPTS = 3;
+
 // Registers the ticks with BullMQ: the first one due at the pattern's next time.
 async function startTicks(client: TaskClient, name: string, cron: string, tz: string): Promise<void> {
   await queueOf(client.redis, client.prefix, SCHEDULES_QUEUE).upsertJobScheduler(
     name,
     { pattern: cron, tz },
-    { name: 'tick', data: { schedule: name }, opts: { removeOnComplete: 100, removeOnFail: 100 } },
+    {
+      name: 'tick',
+      data: { schedule: name },
+      // A tick that fails on its way (Redis answering an error, a worker's connection lost) is
+      // tried again: the tick's task id is fixed, so a second try never makes a second task.
+      opts: {
+        removeOnComplete: 100,
+        removeOnFail: 100,
+        attempts: TICK_ATTEMPTS,
+        backoff: { type: 'exponential', delay: 1000 },
+      },
+    },
   );
 }
 
@@ -266,9 +280,13 @@ export async function resumeSchedule(client: TaskClient, name: string): Promise<
   return (await getSchedule(client, name))!;
 }
 
-/** Removes a schedule; the tasks it made stay. */
+/**
+ * Removes a schedule; the tasks it made stay. One whose task no longer reads (altered in Redis, or
+ * kept from a version whose template this one does not know) is removed all the same.
+ */
 export async function removeSchedule(client: TaskClient, name: string): Promise<void> {
-  await requireSchedule(client, name);
+  const exists = await client.redis.hexists(client.keys.schedule(requireScheduleName(name)), 'cron');
+  if (!exists) await requireSchedule(client, name);
   await queueOf(client.redis, client.prefix, SCHEDULES_QUEUE).removeJobScheduler(name);
   await client.redis.multi().del(client.keys.schedule(name)).srem(client.keys.schedules(), name).exec();
 }

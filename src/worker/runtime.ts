@@ -445,7 +445,14 @@ async function startScheduleTicks(
     async (job: Job<{ schedule?: string }>) => {
       const name = job.data.schedule;
       if (typeof name !== 'string') return { kind: 'gone' };
-      const result = await fireSchedule(client, name, job.id!);
+      let result;
+      try {
+        result = await fireSchedule(client, name, job.id!);
+      } catch (error) {
+        const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+        log(`schedule ${name}: its tick failed (${describeError(error)}); ${last ? 'given up' : 'it is tried again'}`);
+        throw error;
+      }
       if (result.kind === 'failed') log(`schedule ${name}: could not make its task: ${result.error}`);
       return result;
     },

@@ -1,8 +1,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getSchedule, TaskClient, toTaskJson } from '../../src/index.js';
+import { buildShellPayload, fireSchedule, getSchedule, TaskClient, toTaskJson } from '../../src/index.js';
+import { TICK_ATTEMPTS } from '../../src/schedules/schedule-store.js';
 import { tickTaskId } from '../../src/schedules/schedule-firing.js';
 import { makeRepo } from '../helpers/git-repo.js';
 import { createHarness, eventually, type CliResult, type Harness } from '../helpers/harness.js';
@@ -202,6 +204,72 @@ describe('schedules: cron ticks make ordinary tasks, once each, on real workers'
       expect(await h.cli(['schedule', 'rm', 'kept'])).toMatchObject({ exitCode: 0 });
       expect(await redis.exists(`${h.prefix}:_schedule:kept`)).toBe(0);
       expect(await redis.zscore(`${h.prefix}:_schedules:repeat`, 'kept')).toBeNull();
+    },
+    TIMEOUT,
+  );
+
+  it.concurrent(
+    'a tick handed out again after its task was made but not noted counts that task, late or behind a running one',
+    async () => {
+      // Far-off ticks: only the calls below fire this schedule.
+      const name = 'redelivered';
+      await add(name, ['--cron', '0 0 1 1 *', '--overlap', 'skip', '--', 'run', '-e', 'local', '-c', 'echo tick']);
+      const sleeper = (await h.cli(['run', '-e', 'local', '--', 'sleep', '60'])).stdout.trim();
+      const key = `${h.prefix}:_schedule:${name}`;
+      try {
+        // The first hand-out makes the tick's task and notes it; the second finds the note.
+        const tick = `repeat:${name}:${Date.now()}`;
+        const made = await fireSchedule(client, name, tick);
+        expect(made).toEqual({ kind: 'started', taskId: tickTaskId(h.prefix, tick) });
+        // As if that worker had died before its note: the last tick's task is one still running.
+        await redis.hset(key, 'last_task', sleeper, 'fired', '0');
+        expect(await fireSchedule(client, name, tick)).toEqual(made);
+        expect(await redis.hmget(key, 'last_task', 'fired', 'last_result')).toEqual([
+          tickTaskId(h.prefix, tick),
+          '1',
+          'started',
+        ]);
+        // A tick whose task was made in time, handed out again past LATE_TICK_MS, counts it too.
+        const late = `repeat:${name}:${Date.now() - 15 * 60_000}`;
+        const lateId = tickTaskId(h.prefix, late);
+        await client.enqueue({ executor: 'local', payload: buildShellPayload({ cmd: 'echo late' }), id: lateId });
+        expect(await fireSchedule(client, name, late)).toEqual({ kind: 'started', taskId: lateId });
+        expect(await redis.hget(key, 'last_task')).toBe(lateId);
+        // Its ticks are tried again when they fail on the way.
+        const schedules = new Queue('_schedules', { connection: redis, prefix: h.prefix });
+        const scheduler = await schedules.getJobScheduler(name);
+        await schedules.close();
+        expect(scheduler?.template?.opts).toMatchObject({ attempts: TICK_ATTEMPTS });
+      } finally {
+        await h.cli(['kill', sleeper]);
+        await h.cli(['schedule', 'rm', name]);
+      }
+    },
+    TIMEOUT,
+  );
+
+  it.concurrent(
+    'a schedule whose task no longer reads says so at its tick and can still be removed',
+    async () => {
+      const name = 'garbled';
+      await add(name, ['--cron', '0 0 1 1 *', '--', 'run', '-e', 'local', '-c', 'echo never']);
+      const key = `${h.prefix}:_schedule:${name}`;
+      // As an older or newer version, or a hand in Redis, might have left it.
+      await redis.hset(key, 'template', JSON.stringify({ executor: 'local', payload: { type: 'teleport' } }));
+      const result = await fireSchedule(client, name, `repeat:${name}:${Date.now()}`);
+      expect(result).toMatchObject({
+        kind: 'failed',
+        error: expect.stringMatching(/^its task does not read as a task/),
+      });
+      expect(await redis.hget(key, 'last_result')).toMatch(
+        /^failed: its task does not read as a task of this version: remove it with `openclaw-agent schedule rm garbled` and add it again$/,
+      );
+      expect(await h.cli(['schedule', 'rm', name])).toMatchObject({
+        exitCode: 0,
+        stdout: 'Schedule garbled removed.\n',
+      });
+      expect(await redis.exists(key)).toBe(0);
+      await settled(name);
     },
     TIMEOUT,
   );
