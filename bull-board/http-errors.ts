@@ -72,8 +72,9 @@ export function sendError(reply: FastifyReply, status: number, message: string):
 export function errorHandler(onLog: (line: string) => void) {
   return (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const { status, message } = describeHttpError(error);
-    // A one-time login code stays on the terminal it was printed on.
-    if (status >= 500) onLog(`${request.method} ${request.url.replace(/([?&]code=)[^&#]*/g, '$1…')}: ${message}`);
+    // The path only: a query may hold a one-time login code (`code=`, however it is spelled),
+    // which stays on the terminal it was printed on.
+    if (status >= 500) onLog(`${request.method} ${request.url.split('?')[0]!}: ${message}`);
     return sendError(reply, status, message);
   };
 }

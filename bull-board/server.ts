@@ -107,7 +107,19 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
   outage.watch(redis);
   const client = new TaskClient(options.config, redis);
   const auth = new DashboardAuth(options.token, readOnly, local);
-  const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 4 * 1024 * 1024 });
+  const app = Fastify({
+    logger: false,
+    forceCloseConnections: true,
+    bodyLimit: 4 * 1024 * 1024,
+    // Errors met before routing (a path that is not valid percent-encoding) in the API's one-line shape.
+    frameworkErrors: (error, _request, reply) => {
+      if (error.code === 'FST_ERR_BAD_URL') {
+        void sendError(reply, 400, 'the path is not valid percent-encoding (a % starts an escape such as %2F)');
+      } else {
+        void sendError(reply, error.statusCode ?? 400, error.message);
+      }
+    },
+  });
   try {
     await buildApp(app, client, auth, log, outage);
     await app.listen({ host, port });

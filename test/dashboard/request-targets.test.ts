@@ -206,6 +206,16 @@ describe('a dashboard decides on the route a request reaches, not on how its pat
     expect(await localPaused()).toBe(false);
   });
 
+  it('answers a path that is not valid percent-encoding with one line in the shape of every API error', async () => {
+    for (const path of ['/api/tasks/%zz', '/%zz']) {
+      const r = await call(base + path, { headers: { authorization: bearer } });
+      expect(r.status, path).toBe(400);
+      expect(JSON.parse(r.text), path).toEqual({
+        error: 'the path is not valid percent-encoding (a % starts an escape such as %2F)',
+      });
+    }
+  });
+
   it('still serves the panel, the login page, Bull Board, SSE, MCP and /metrics at their paths', async () => {
     const id = await createTask();
     const html = { accept: 'text/html' };
