@@ -57,77 +57,69 @@ export async function fireSchedule(client: TaskClient, name: string, tickJobId: 
   const hash = await client.redis.hgetall(key);
   const template = parseTemplate(hash.template);
   if (hash.cron === undefined || hash.paused === '1') return { kind: 'gone' };
-  if (template === undefined) {
-    // Altered in Redis, or kept from a version whose template this one does not read: said on
-    // the schedule (`schedule list` omits it; `schedule rm` removes it).
-    const error = `its task does not read as a task of this version: remove it with \`openclaw-agent schedule rm ${name}\` and add it again`;
+  // The tick's result, noted on the schedule's hash for `schedule list`.
+  const started = async (taskId: string): Promise<TickResult> => {
+    await NOTE_TICK.run(
+      client.redis,
+      [key],
+      ['1', 'last_task', taskId, 'last_fired_at', String(Date.now()), 'last_result', 'started'],
+    );
+    return { kind: 'started', taskId };
+  };
+  const failed = async (error: string): Promise<TickResult> => {
     await NOTE_TICK.run(
       client.redis,
       [key],
       ['0', 'last_fired_at', String(Date.now()), 'last_result', `failed: ${error}`],
     );
     return { kind: 'failed', error };
+  };
+  const skipped = async (reason: string): Promise<TickResult> => {
+    await NOTE_TICK.run(client.redis, [key], ['0', 'last_result', reason, 'last_skipped_at', String(Date.now())]);
+    return { kind: 'skipped', reason };
+  };
+  if (template === undefined) {
+    // Altered in Redis, or kept from a version whose template this one does not read: said on
+    // the schedule (`schedule list` omits it; `schedule rm` removes it).
+    return failed(
+      `its task does not read as a task of this version: remove it with \`openclaw-agent schedule rm ${name}\` and add it again`,
+    );
   }
   const signingKey = taskSigningKey(client.config);
   if (signingKey !== undefined && !verifySchedule(signingKey, name, template, hash.signature)) {
-    await NOTE_TICK.run(
-      client.redis,
-      [key],
-      ['0', 'last_fired_at', String(Date.now()), 'last_result', `failed: ${UNSIGNED_SCHEDULE_ERROR}`],
-    );
-    return { kind: 'failed', error: UNSIGNED_SCHEDULE_ERROR };
+    return failed(UNSIGNED_SCHEDULE_ERROR);
   }
   const id = tickTaskId(client.prefix, tickJobId);
   if (hash.last_task === id) return { kind: 'started', taskId: id };
   // Handed out again after an earlier hand-out made its task but stopped before noting it (its
   // worker died, or Redis went): that task counts, whatever the time or the last tick's task now.
-  if ((await client.redis.exists(client.keys.record(id))) === 1) {
-    await NOTE_TICK.run(
-      client.redis,
-      [key],
-      ['1', 'last_task', id, 'last_fired_at', String(Date.now()), 'last_result', 'started'],
-    );
-    return { kind: 'started', taskId: id };
-  }
+  if ((await client.redis.exists(client.keys.record(id))) === 1) return started(id);
   // A tick no worker took in time (all were down) is skipped, not run hours late.
   const due = tickTime(tickJobId);
   if (due !== undefined && Date.now() - due > LATE_TICK_MS) {
-    const reason = `skipped: the tick of ${new Date(due).toISOString()} came ${formatDuration(Date.now() - due)} late (no worker took it in time)`;
-    await NOTE_TICK.run(client.redis, [key], ['0', 'last_result', reason, 'last_skipped_at', String(Date.now())]);
-    return { kind: 'skipped', reason };
+    return skipped(
+      `skipped: the tick of ${new Date(due).toISOString()} came ${formatDuration(Date.now() - due)} late (no worker took it in time)`,
+    );
   }
   if (hash.overlap === 'skip' && hash.last_task !== undefined) {
     const last = (await client.views([hash.last_task]))[0];
     if (last !== undefined && !isEndedStatus(last.status)) {
-      const reason = `skipped: task ${hash.last_task} of the last tick is ${last.status} (--overlap skip)`;
-      await NOTE_TICK.run(client.redis, [key], ['0', 'last_result', reason, 'last_skipped_at', String(Date.now())]);
-      return { kind: 'skipped', reason };
+      return skipped(`skipped: task ${hash.last_task} of the last tick is ${last.status} (--overlap skip)`);
     }
   }
-  let result: TickResult;
+  let taskId: string;
   try {
-    const { id: taskId } = await client.enqueue({
+    ({ id: taskId } = await client.enqueue({
       ...template,
       name: template.name ?? name,
       labels: [...template.labels.filter((label) => label !== `schedule:${name}`), `schedule:${name}`],
       schedule: name,
       id,
-    });
-    result = { kind: 'started', taskId };
+    }));
   } catch (error) {
-    // Made already by an earlier hand-out of this tick: that one counts.
+    // Made already by an earlier hand-out of this tick: that one counts (and notes it).
     if ((await client.redis.exists(client.keys.record(id))) === 1) return { kind: 'started', taskId: id };
-    result = { kind: 'failed', error: describeError(error) };
+    return failed(describeError(error));
   }
-  const now = String(Date.now());
-  if (result.kind === 'started') {
-    await NOTE_TICK.run(
-      client.redis,
-      [key],
-      ['1', 'last_task', result.taskId, 'last_fired_at', now, 'last_result', 'started'],
-    );
-  } else if (result.kind === 'failed') {
-    await NOTE_TICK.run(client.redis, [key], ['0', 'last_fired_at', now, 'last_result', `failed: ${result.error}`]);
-  }
-  return result;
+  return started(taskId);
 }
