@@ -231,6 +231,7 @@ export {
   signTaskRequest,
   taskSigningKey,
   UNSIGNED_ANNOUNCEMENT_ERROR,
+  UNSIGNED_WEBHOOK_ERROR,
   UNSIGNED_SCHEDULE_ERROR,
   UNSIGNED_TASK_ERROR,
   verifyAnnouncement,

@@ -11,10 +11,12 @@ import {
   pendingNotifierState,
   type NotifyAttempt,
 } from './notifier-delivery.js';
-import { NOTIFY_JOB, relayOutbox, type WebhookJob } from './outbox-relay.js';
+import { NOTIFY_JOB, relayOutbox, webhookMessageId, type WebhookJob } from './outbox-relay.js';
 import type { TaskKeys } from '../tasks/keys.js';
 import { NOTIFIER_PREFIX } from '../tasks/record.js';
 import { setDeliveryField } from '../tasks/store.js';
+import { taskSigningKey, UNSIGNED_WEBHOOK_ERROR, verifyWebhookDelivery } from '../tasks/signing.js';
+import { escapeControls } from '../text/escape.js';
 import { deliverWebhook, nextRetryDelayMs, WEBHOOK_RETRY_SCHEDULE_MS } from './webhook-delivery.js';
 import { isWebhookSecret, WEBHOOK_SECRET_ENV, WEBHOOK_SECRET_FORM, webhookHeaders } from './webhook-signature.js';
 
@@ -30,7 +32,26 @@ const WebhookJobSchema = z.object({
   index: z.number().int().nonnegative(),
   msg_id: z.string().min(1),
   body: z.string(),
+  signature: z.string().max(128).optional(),
 }) satisfies z.ZodType<WebhookJob>;
+
+/**
+ * Whether a webhook job is as a worker of this deployment wrote it: its signature (over the task,
+ * URL, place and body) holds, its body is the JSON it was signed as, and its webhook-id is the
+ * task's own, so that a copy of it is dropped by receivers as a redelivery.
+ */
+function isSignedWebhook(key: string, d: WebhookJob): boolean {
+  if (d.msg_id !== webhookMessageId(d.task_id, d.index)) return false;
+  let body: unknown;
+  try {
+    body = JSON.parse(d.body);
+  } catch {
+    return false;
+  }
+  // The bytes POSTed must be what was signed: no duplicate keys or other forms of the same JSON.
+  if (JSON.stringify(body) !== d.body) return false;
+  return verifyWebhookDelivery(key, { task_id: d.task_id, url: d.url, index: d.index, body }, d.signature);
+}
 
 /**
  * `OPENCLAW_AGENT_WEBHOOK_SECRET`, else `defaults.webhook_secret`; undefined sends unsigned
@@ -121,16 +142,22 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
     if (!parsed.success) throw new UnrecoverableError('invalid delivery job data');
     const d = parsed.data;
     const attempt = job.attemptsMade + 1;
+    // A delivery that may never be made: recorded and said once, not retried.
+    const refuse = async (error: string): Promise<never> => {
+      const recorded = { url: d.url, state: 'failed', attempts: attempt, error, at: new Date().toISOString() };
+      await setDeliveryField(redis, keys, d.task_id, `wh:${d.index}`, JSON.stringify(recorded));
+      log(`webhook ${escapeControls(d.url)}: task ${escapeControls(d.task_id.slice(0, 8))} not delivered: ${error}`);
+      throw new UnrecoverableError(error);
+    };
+    // With a signing key, only what a worker of this deployment wrote is POSTed.
+    const key = taskSigningKey(config);
+    if (key !== undefined && !isSignedWebhook(key, d)) return refuse(UNSIGNED_WEBHOOK_ERROR);
     let headers: Record<string, string>;
     try {
       headers = webhookHeaders(webhookSecret(config), d.msg_id, Math.floor(Date.now() / 1000), d.body);
     } catch (signing) {
-      // No attempt can be signed until the secret is fixed: recorded and said once, not retried.
-      const error = `not signed: ${describeError(signing)}`;
-      const recorded = { url: d.url, state: 'failed', attempts: attempt, error, at: new Date().toISOString() };
-      await setDeliveryField(redis, keys, d.task_id, `wh:${d.index}`, JSON.stringify(recorded));
-      log(`webhook ${d.url}: task ${d.task_id.slice(0, 8)} not delivered: ${error}`);
-      throw new UnrecoverableError(error);
+      // No attempt can be signed until the secret is fixed.
+      return refuse(`not signed: ${describeError(signing)}`);
     }
     const outcome = await deliverWebhook(d.url, d.body, headers, { timeoutMs: config.defaults.webhook_timeout });
     const exhausted = outcome.kind === 'retry' && attempt > schedule.length;

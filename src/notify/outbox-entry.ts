@@ -5,7 +5,7 @@ import type { LoadedConfig } from '../config/config.js';
 import type { TaskRequest } from '../tasks/request.js';
 import type { TaskRecord } from '../tasks/record.js';
 import type { EndedStatus } from '../tasks/status.js';
-import { signAnnouncement, taskSigningKey } from '../tasks/signing.js';
+import { signAnnouncement, signWebhookDelivery, taskSigningKey } from '../tasks/signing.js';
 import { buildTaskEndEvent, TaskEndEventSchema } from './task-end-event.js';
 
 // The outbox holds, for each ended task, who still has to hear of it: its webhooks and its
@@ -28,6 +28,8 @@ export const OutboxEntrySchema = z.object({
   session: z.string().optional(),
   /** Per notifier, the announcement's signature (task-signing.ts), when the deployment signs. */
   signatures: z.record(z.string(), z.string().max(128)).optional(),
+  /** Per URL, in order, its delivery's signature (task-signing.ts), when the deployment signs. */
+  webhook_signatures: z.array(z.string().max(128)).optional(),
 });
 export type OutboxEntry = z.infer<typeof OutboxEntrySchema>;
 
@@ -50,7 +52,7 @@ export function isAnnounced(request: AnnouncedRequest, config: LoadedConfig): bo
  * The outbox entry of an ended task (as JSON), or undefined when no webhook and no notifier is
  * to hear of it. A notifier whose `on` leaves out the status is skipped; one this config does not
  * know is kept, so that its delivery is recorded as failed rather than silently dropped. With a
- * signing key each notifier's announcement is signed. `refused`: the task was refused as
+ * signing key each notifier's announcement and each webhook's delivery is signed. `refused`: the task was refused as
  * unsigned: the request's own webhook and notifiers are ignored, and its name and command too.
  */
 export function buildOutboxEntry(
@@ -73,14 +75,20 @@ export function buildOutboxEntry(
       : Object.fromEntries(
           notify.map((name) => [name, signAnnouncement(key, { task_id: record.id, name, event, session })]),
         );
+  const body = urls.length > 0 ? buildCompletionPayload(record) : {};
+  const webhookSignatures =
+    key === undefined || urls.length === 0
+      ? undefined
+      : urls.map((url, index) => signWebhookDelivery(key, { task_id: record.id, url, index, body }));
   const entry: OutboxEntry = {
     task_id: record.id,
     urls,
-    body: urls.length > 0 ? buildCompletionPayload(record) : {},
+    body,
     notify,
     event,
     session,
     signatures,
+    webhook_signatures: webhookSignatures,
   };
   return JSON.stringify(entry);
 }

@@ -23,6 +23,13 @@ export interface WebhookJob {
   index: number;
   msg_id: string;
   body: string;
+  /** The delivery's signature (task-signing.ts), when the deployment signs. */
+  signature?: string;
+}
+
+/** A webhook delivery's `webhook-id`: fixed per task and URL, so that receivers drop redeliveries. */
+export function webhookMessageId(taskId: string, index: number): string {
+  return `msg_${taskId.replace(/-/g, '')}_${index}`;
 }
 
 /** The job names in the callbacks queue. */
@@ -158,8 +165,9 @@ async function queueDeliveries(
             task_id: entry.task_id,
             url,
             index,
-            msg_id: `msg_${entry.task_id.replace(/-/g, '')}_${index}`,
+            msg_id: webhookMessageId(entry.task_id, index),
             body,
+            signature: entry.webhook_signatures?.[index],
           } satisfies WebhookJob,
           { jobId: `${entry.task_id}-cb${index}`, attempts: 1_000, backoff: { type: 'webhook' }, ...kept },
         ),

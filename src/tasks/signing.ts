@@ -82,6 +82,38 @@ export function verifyAnnouncement(
   return signature !== undefined && sameHex(signAnnouncement(key, announcement), signature);
 }
 
+/** Why a webhook was not POSTed: its delivery did not come from this deployment. */
+export const UNSIGNED_WEBHOOK_ERROR =
+  "refused: the webhook delivery is not signed with this deployment's task_signing_key (written straight into Redis, or altered)";
+
+/** What a webhook delivery's signature covers: the task, where it goes, and what it says. */
+export interface SignedWebhookDelivery {
+  task_id: string;
+  url: string;
+  index: number;
+  body: unknown;
+}
+
+/**
+ * The hex HMAC-SHA256 of one webhook delivery (its task, URL, place and body): with a signing key,
+ * writing into Redis is not enough to have the deliverer POST a body signed with the webhook
+ * secret, to any URL.
+ */
+export function signWebhookDelivery(key: string, webhook: SignedWebhookDelivery): string {
+  return createHmac('sha256', key)
+    .update(`webhook\n${canonicalJson(webhook)}`, 'utf8')
+    .digest('hex');
+}
+
+/** Whether `signature` is this key's signature of the webhook delivery, compared in constant time. */
+export function verifyWebhookDelivery(
+  key: string,
+  webhook: SignedWebhookDelivery,
+  signature: string | undefined,
+): boolean {
+  return signature !== undefined && sameHex(signWebhookDelivery(key, webhook), signature);
+}
+
 /** Why a schedule's tick made no task: its kept task is not signed with this deployment's key. */
 export const UNSIGNED_SCHEDULE_ERROR =
   "refused: the schedule's task is not signed with this deployment's task_signing_key (written straight into Redis, or altered)";

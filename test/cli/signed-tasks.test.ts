@@ -7,9 +7,11 @@ import {
   UNSIGNED_ANNOUNCEMENT_ERROR,
   UNSIGNED_SCHEDULE_ERROR,
   UNSIGNED_TASK_ERROR,
+  UNSIGNED_WEBHOOK_ERROR,
   type TaskRequest,
 } from '../../src/index.js';
 import { createHarness, eventually, type Harness } from '../helpers/harness.js';
+import { WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 const SIGNING_KEY = 'test-signing-key-0123456789abcdef';
 
@@ -234,6 +236,104 @@ describe('signed announcements: with task_signing_key, a notifier tells only wha
     await h.redis().rpush(`${h.prefix}:_announce`, JSON.stringify(forged));
     expect(await delivery(id)).toMatchObject({ state: 'failed', error: UNSIGNED_ANNOUNCEMENT_ERROR });
     expect(told()).not.toContain('forged');
+  });
+});
+
+describe('signed webhooks: with task_signing_key, the deliverer POSTs only what a worker of the deployment wrote', () => {
+  let h: Harness;
+  const receiver = new WebhookReceiver();
+  const to = (path: string) => receiver.requests.filter((r) => r.path === path);
+
+  beforeAll(async () => {
+    await receiver.start();
+    h = createHarness({
+      extraConfig: `task_signing_key: ${SIGNING_KEY}\n`,
+      extraExecutors: '  - name: held\n    type: local\n',
+    });
+    await h.startWorker();
+  });
+  afterAll(async () => {
+    await h.cleanup();
+    await receiver.stop();
+  });
+  const webhook = (id: string, index = 0) =>
+    eventually(async () => {
+      const state = (
+        JSON.parse((await h.cli(['status', id, '--json'])).stdout) as {
+          webhooks: { state: string; error?: string }[];
+        }
+      ).webhooks[index];
+      return state && state.state !== 'pending' ? state : undefined;
+    }, `webhook ${index} of ${id}`);
+  // The callbacks queue's job of a task's first webhook, once the relay has added it.
+  const deliveryJob = async (id: string) => {
+    const queue = new Queue('callbacks', { connection: h.redis(), prefix: h.prefix });
+    try {
+      const job = await eventually(() => queue.getJob(`${id}-cb0`), `the webhook job of ${id}`);
+      return job.data as Record<string, unknown>;
+    } finally {
+      await queue.close();
+    }
+  };
+  // Adds a delivery job straight into the callbacks queue; resolves with why it failed.
+  const forgeDelivery = async (jobId: string, data: Record<string, unknown>) => {
+    const queue = new Queue('callbacks', { connection: h.redis(), prefix: h.prefix });
+    try {
+      const job = await queue.add('deliver', data, { jobId });
+      return await eventually(async () => {
+        const state = await job.getState();
+        if (state === 'completed') return 'POSTed';
+        return state === 'failed' ? (await queue.getJob(jobId))?.failedReason : undefined;
+      }, `delivery job ${jobId} to end`);
+    } finally {
+      await queue.close();
+    }
+  };
+
+  it("POSTs a signed task's completion", async () => {
+    const id = (
+      await h.cli(['run', '-e', 'local', '--callback', `${receiver.url}/signed`, '--', 'true'])
+    ).stdout.trim();
+    expect(await webhook(id)).toMatchObject({ state: 'delivered' });
+    expect(to('/signed').map((r) => (JSON.parse(r.body) as { task_id: string }).task_id)).toEqual([id]);
+  });
+
+  it('refuses an outbox entry written straight into Redis, and POSTs nothing', async () => {
+    const id = (await h.cli(['run', '-e', 'held', '--', 'true'])).stdout.trim();
+    const forged = { task_id: id, urls: [`${receiver.url}/forged-entry`], body: { task_id: id, status: 'completed' } };
+    await h.redis().rpush(`${h.prefix}:_announce`, JSON.stringify(forged));
+    expect(await webhook(id)).toMatchObject({ state: 'failed', error: UNSIGNED_WEBHOOK_ERROR });
+    expect(to('/forged-entry')).toEqual([]);
+  });
+
+  it("refuses a real delivery's signature on another body, URL, task or webhook-id", async () => {
+    const id = (await h.cli(['run', '-e', 'local', '--callback', `${receiver.url}/real`, '--', 'true'])).stdout.trim();
+    expect(await webhook(id)).toMatchObject({ state: 'delivered' });
+    const real = await deliveryJob(id);
+    expect(real.signature).toMatch(/^[0-9a-f]{64}$/);
+    const held = (await h.cli(['run', '-e', 'held', '--', 'true'])).stdout.trim();
+    const body = real.body as string;
+    const copies: Record<string, unknown>[] = [
+      { body: body.replace('"completed"', '"failed"') },
+      { body: ` ${body}` },
+      { body: body.replace(/}$/, `,"task_id":"${held}"}`) },
+      { url: `${receiver.url}/elsewhere` },
+      { task_id: held },
+      { msg_id: 'msg_replayed_0' },
+      { index: 1, msg_id: (real.msg_id as string).replace(/_0$/, '_1') },
+      { signature: undefined },
+    ];
+    for (const [n, change] of copies.entries()) {
+      expect(await forgeDelivery(`${id}-copy${n}`, { ...real, ...change }), JSON.stringify(change)).toBe(
+        UNSIGNED_WEBHOOK_ERROR,
+      );
+    }
+    expect(to('/real')).toHaveLength(1);
+    expect(to('/elsewhere')).toEqual([]);
+    // The refusal is recorded on the task the job names, and the copy unchanged is POSTed again.
+    expect(await webhook(held)).toMatchObject({ state: 'failed', error: UNSIGNED_WEBHOOK_ERROR });
+    expect(await forgeDelivery(`${id}-replay`, real)).toBe('POSTed');
+    expect(to('/real').map((r) => r.headers['webhook-id'])).toEqual([real.msg_id, real.msg_id]);
   });
 });
 
