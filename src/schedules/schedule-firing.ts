@@ -1,10 +1,12 @@
 // A schedule's tick: one ordinary task, made once however often the tick is handed out.
 import { createHash } from 'node:crypto';
+import { findExecutor } from '../config/config.js';
 import { formatDuration } from '../config/duration.js';
 import { describeError } from '../errors.js';
 import { LuaScript } from '../redis/lua-script.js';
 import type { TaskClient } from '../tasks/client.js';
 import { isEndedStatus } from '../tasks/status.js';
+import { escapeControls } from '../text/escape.js';
 import { taskSigningKey, UNSIGNED_SCHEDULE_ERROR, verifySchedule } from '../tasks/signing.js';
 import { parseTemplate } from './schedule-store.js';
 
@@ -20,11 +22,15 @@ if ARGV[1] ~= '0' then redis.call('HINCRBY', KEYS[1], 'fired', ARGV[1]) end
 return 1
 `);
 
-/** What a tick did: made task `taskId`, skipped it (overlap), or found no schedule. */
+/**
+ * What a tick did: made task `taskId`, skipped it (overlap, late), found no schedule, or left it to
+ * a worker whose config has the task's executor (`elsewhere`: hand it out again in `retryInMs`).
+ */
 export type TickResult =
   | { kind: 'started'; taskId: string }
   | { kind: 'skipped'; reason: string }
   | { kind: 'gone' }
+  | { kind: 'elsewhere'; executor: string; retryInMs: number }
   | { kind: 'failed'; error: string };
 
 /**
@@ -39,6 +45,13 @@ export function tickTaskId(prefix: string, tickJobId: string): string {
 
 /** How late a tick may be taken and still make its task (a worker restarting, a busy Redis). */
 export const LATE_TICK_MS = 10 * 60_000;
+
+/**
+ * How long a tick this worker cannot make (its config lacks the executor) waits before it is
+ * handed out again: a quarter of how late it already is, within these bounds, so that another
+ * worker makes it soon and a tick no worker can make does not spin until it is late.
+ */
+const ELSEWHERE_RETRY_MS = { min: 250, max: 30_000 };
 
 /** When a tick was due: BullMQ names a scheduler's jobs `repeat:<scheduler>:<millis>`. */
 export function tickTime(tickJobId: string): number | undefined {
@@ -94,12 +107,21 @@ export async function fireSchedule(client: TaskClient, name: string, tickJobId: 
   // Handed out again after an earlier hand-out made its task but stopped before noting it (its
   // worker died, or Redis went): that task counts, whatever the time or the last tick's task now.
   if ((await client.redis.exists(client.keys.record(id))) === 1) return started(id);
+  // Workers on several hosts may know different executors: one that does not know this one
+  // leaves the tick to one that does (its enqueue would need the executor's settings).
+  const elsewhere = template.executor !== undefined && findExecutor(client.config, template.executor) === undefined;
   // A tick no worker took in time (all were down) is skipped, not run hours late.
   const due = tickTime(tickJobId);
-  if (due !== undefined && Date.now() - due > LATE_TICK_MS) {
-    return skipped(
-      `skipped: the tick of ${new Date(due).toISOString()} came ${formatDuration(Date.now() - due)} late (no worker took it in time)`,
-    );
+  const late = due === undefined ? 0 : Date.now() - due;
+  if (late > LATE_TICK_MS) {
+    const why = elsewhere
+      ? `no worker with executor "${escapeControls(template.executor)}" in its config took it in time`
+      : 'no worker took it in time';
+    return skipped(`skipped: the tick of ${new Date(due!).toISOString()} came ${formatDuration(late)} late (${why})`);
+  }
+  if (elsewhere) {
+    const retryInMs = Math.min(Math.max(Math.round(late / 4), ELSEWHERE_RETRY_MS.min), ELSEWHERE_RETRY_MS.max);
+    return { kind: 'elsewhere', executor: template.executor, retryInMs };
   }
   if (hash.overlap === 'skip' && hash.last_task !== undefined) {
     const last = (await client.views([hash.last_task]))[0];

@@ -442,7 +442,7 @@ async function startScheduleTicks(
   const client = new TaskClient(config, redis);
   const ticks = new Worker(
     SCHEDULES_QUEUE,
-    async (job: Job<{ schedule?: string }>) => {
+    async (job: Job<{ schedule?: string }>, token?: string) => {
       const name = job.data.schedule;
       if (typeof name !== 'string') return { kind: 'gone' };
       let result;
@@ -454,6 +454,11 @@ async function startScheduleTicks(
         throw error;
       }
       if (result.kind === 'failed') log(`schedule ${name}: could not make its task: ${result.error}`);
+      if (result.kind === 'elsewhere') {
+        // Handed out again (no attempt spent), for a worker whose config has the executor.
+        await job.moveToDelayed(Date.now() + result.retryInMs, token);
+        throw new DelayedError();
+      }
       return result;
     },
     { connection: redis, prefix: config.redis.prefix, concurrency: 1, autorun: false },

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -557,5 +557,65 @@ describe('schedules: cron ticks make ordinary tasks, once each, on real workers'
       }
     },
     TIMEOUT,
+  );
+});
+
+describe('schedules across hosts: a worker whose config lacks the executor leaves the tick to one that has it', () => {
+  let h: Harness;
+
+  beforeAll(() => {
+    h = createHarness({ extraExecutors: '  - name: far\n    type: local\n' });
+  });
+  afterAll(async () => {
+    await h.cleanup();
+  });
+
+  it(
+    'hands the tick out again, without failing it, until a worker with the executor makes its task',
+    { timeout: TIMEOUT },
+    async () => {
+      // The other host's config: the same Redis and prefix, without `far`.
+      const near = path.join(h.dir, 'near.yaml');
+      writeFileSync(near, readFileSync(h.configPath, 'utf8').replace('  - name: far\n    type: local\n', ''));
+      expect(readFileSync(near, 'utf8')).not.toContain('far');
+      await h.startWorker('local', { OPENCLAW_AGENT_CONFIG: near });
+      const add = await h.cli([
+        'schedule',
+        'add',
+        'far',
+        '--cron',
+        '* * * * * *',
+        '--',
+        'run',
+        '-e',
+        'far',
+        '-c',
+        'true',
+      ]);
+      expect(add.exitCode, add.stderr).toBe(0);
+      const queue = new Queue('_schedules', { connection: h.redis(), prefix: h.prefix });
+      try {
+        // A tick the near worker took and handed back: delayed again, though it was due.
+        const handedBack = await poll(async () => {
+          const delayed = await queue.getDelayed();
+          return delayed.find((job) => Number(job.id!.split(':').at(-1)) < Date.now() - 1000)?.id;
+        }, 'a tick handed back by the worker without the executor');
+        const client = await h.client();
+        expect(await client.list({ label: 'schedule:far' })).toEqual([]);
+        expect((await getSchedule(client, 'far'))?.lastResult).toBeUndefined();
+        await h.startWorker('far');
+        // The tick that was due before any worker could make it makes its task, as later ones do.
+        const made = tickTaskId(h.prefix, handedBack);
+        await poll(async () => ((await client.views([made]))[0] ? true : undefined), `the task of tick ${handedBack}`);
+        await poll(async () => {
+          const tasks = await client.list({ label: 'schedule:far' });
+          return tasks.length >= 3 ? tasks : undefined;
+        }, 'three tasks of schedule far');
+        expect((await getSchedule(client, 'far'))?.lastResult).toBe('started');
+      } finally {
+        await queue.close();
+      }
+      expect((await h.cli(['schedule', 'rm', 'far'])).exitCode).toBe(0);
+    },
   );
 });

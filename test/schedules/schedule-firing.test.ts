@@ -6,7 +6,7 @@ import {
   pauseSchedule,
   SCHEDULES_QUEUE,
   tickTaskId,
-  type TaskClient,
+  TaskClient,
 } from '../../src/index.js';
 import { LATE_TICK_MS, tickTime } from '../../src/schedules/schedule-firing.js';
 import { createHarness, type Harness } from '../helpers/harness.js';
@@ -22,7 +22,7 @@ describe('fireSchedule', () => {
   };
 
   beforeAll(async () => {
-    h = createHarness();
+    h = createHarness({ extraExecutors: '  - name: far\n    type: local\n' });
     client = await h.client();
   });
   afterAll(async () => {
@@ -67,6 +67,41 @@ describe('fireSchedule', () => {
     expect(replaced).toMatchObject({ cron: '30 2 * * *', paused: true, fired: 1, lastResult: 'started' });
     expect(replaced.nextRunAt).toBeUndefined();
     expect(await client.queue(SCHEDULES_QUEUE).getJobScheduler('kept')).toBeUndefined();
+  });
+
+  it("leaves a tick to a worker whose config has the task's executor, and says so once it is late", async () => {
+    const far = { ...task, executor: 'far' };
+    await addSchedule(client, { name: 'far', cron: '0 0 1 1 *', task: far });
+    // A worker on another host, whose config has only `local`.
+    const near = new TaskClient(
+      { ...client.config, executors: client.config.executors.filter((e) => e.name !== 'far') },
+      client.redis,
+    );
+    const now = Date.now();
+    expect(await fireSchedule(near, 'far', `repeat:far:${now}`)).toEqual({
+      kind: 'elsewhere',
+      executor: 'far',
+      retryInMs: 250,
+    });
+    // Handed out again later and later as it ages, never more than 30 s apart.
+    const aged = await fireSchedule(near, 'far', `repeat:far:${now - 60_000}`);
+    expect(aged).toMatchObject({ kind: 'elsewhere' });
+    expect(aged.kind === 'elsewhere' && aged.retryInMs).toBeGreaterThanOrEqual(15_000);
+    expect(await fireSchedule(near, 'far', `repeat:far:${now - 9 * 60_000}`)).toMatchObject({ retryInMs: 30_000 });
+    expect(await client.list({ label: 'schedule:far' })).toEqual([]);
+    expect((await getSchedule(client, 'far'))?.lastResult).toBeUndefined();
+    // Late: skipped, saying which executor no worker had.
+    const late = await fireSchedule(near, 'far', `repeat:far:${now - LATE_TICK_MS - 60_000}`);
+    expect(late).toMatchObject({ kind: 'skipped' });
+    expect((await getSchedule(client, 'far'))?.lastResult).toMatch(
+      /late \(no worker with executor "far" in its config took it in time\)$/,
+    );
+    // A worker that has it makes the task.
+    const tick = `repeat:far:${now}`;
+    expect(await fireSchedule(client, 'far', tick)).toEqual({
+      kind: 'started',
+      taskId: tickTaskId(client.prefix, tick),
+    });
   });
 
   it('reads the due time from BullMQ tick ids and derives version-4 task ids from them', () => {
