@@ -31,7 +31,15 @@ export interface EndMarker {
 }
 
 export type LogEntry =
-  { id: string; kind: 'output'; stream: OutputStream; text: string } | { id: string; kind: 'end'; end: EndMarker };
+  | {
+      id: string;
+      kind: 'output';
+      stream: OutputStream;
+      text: string;
+      /** Characters of the stored entry left out before `text` (a tail that starts inside it). */
+      skip?: number;
+    }
+  | { id: string; kind: 'end'; end: EndMarker };
 
 /**
  * Adds the chunks and moves the checkpoint in one step, but only if the checkpoint still holds the
@@ -356,7 +364,7 @@ function trimToLastLines(entries: LogEntry[], lines: number): LogEntry[] {
       cut = next + 1;
       drop--;
     }
-    if (cut < entry.text.length) out.push({ ...entry, text: entry.text.slice(cut) });
+    if (cut < entry.text.length) out.push({ ...entry, text: entry.text.slice(cut), skip: (entry.skip ?? 0) + cut });
   }
   return out;
 }

@@ -60,8 +60,10 @@ export function renderLogPage(
     task.taskType === 'claude_code'
       ? new TranscriptRenderer({ cwd: task.workdir?.startsWith('/') ? task.workdir : undefined })
       : undefined;
-  // Whether a Claude stdout line is open: begun in an entry before, its end not read yet.
+  // Whether a Claude stdout line is open: begun in an entry before, its end not read yet; and
+  // where it begins.
   let open = false;
+  let openAt: LogCursor | undefined;
   const parts: Part[] = entries.map((entry, index) => {
     // The reader's note about dropped output carries the id read after (or 0-0).
     const note = entry.id === '0-0' || (index === 0 && entry.id === from.id && from.offset === undefined);
@@ -73,22 +75,27 @@ export function renderLogPage(
     }
     const start = index === 0 && entry.id === from.id ? (from.offset ?? 0) : 0;
     const own = entry.text.slice(start);
+    // Offsets in cursors are into the entry as stored, of which a tail may show only the end.
+    const skip = entry.skip ?? 0;
     // Just after the last line break: read on from there, or after the entry when it ends one.
     const lineEnd = own.lastIndexOf('\n') + 1;
     const at: LogCursor =
-      start + lineEnd === entry.text.length ? { id: entry.id } : { id: entry.id, offset: start + lineEnd };
+      start + lineEnd === entry.text.length ? { id: entry.id } : { id: entry.id, offset: skip + start + lineEnd };
     if (entry.stream === 'stdout' && renderer) {
       // The transcript of the lines this entry ends; the rest of the entry waits for its line's end.
       const text = renderer.push(own);
-      if (own !== '') open = lineEnd < own.length;
+      if (own !== '') {
+        if (lineEnd > 0 || !open) openAt = { id: entry.id, offset: skip + start + lineEnd };
+        open = lineEnd < own.length;
+      }
       return { id: entry.id, text, note, stop: lineEnd > 0 ? { chars: text.length, at } : undefined };
     }
     const prefix = entry.stream === 'system' ? '[openclaw-agent] ' : '';
     const stop = lineEnd > 0 && !open && !note ? { chars: prefix.length + lineEnd, at } : undefined;
     if (entry.stream === 'system') return { id: entry.id, text: `${prefix}${own}`, note, stop };
-    return { id: entry.id, text: own, note, raw: { start }, stop };
+    return { id: entry.id, text: own, note, raw: { start: skip + start }, stop };
   });
-  return forward ? pageFromStart(parts, from, open) : pageFromEnd(parts, from);
+  return forward ? pageFromStart(parts, from, open) : pageFromEnd(parts, from, open ? openAt : undefined);
 }
 
 // Reading on: as many parts as fit, up to the last place a page may end in them; a part that
@@ -140,19 +147,35 @@ function cutPart(text: string, part: Part): LogPage {
   };
 }
 
-// A tail: the last characters that fit, from a line's start, up to the end of the last entry that
-// ends a line with no Claude line open (a tail's first entry may be cut, so no cursor points
-// inside an entry); a running task's half-written last line is shown on the next page.
-function pageFromEnd(parts: Part[], from: LogCursor): LogPage {
-  let end = parts.findLastIndex((p) => p.stop !== undefined && p.stop.at.offset === undefined) + 1;
-  if (end === 0) end = parts.length;
-  const last = parts[end - 1];
-  const cursor = last ? formatCursor({ id: last.id }) : formatCursor(from);
-  const more = end < parts.length;
-  const whole = parts
-    .slice(0, end)
-    .map((p) => p.text)
-    .join('');
+// A tail: the last characters that fit, from a line's start, up to the last place a page may end
+// (where a line ends with no Claude line open); a running task's half-written last line is shown
+// on the next page. `openAt`: where a Claude line still being written begins, when one is.
+function pageFromEnd(parts: Part[], from: LogCursor, openAt: LogCursor | undefined): LogPage {
+  const last = parts.findLastIndex((p) => p.stop !== undefined);
+  let whole: string;
+  let cursor: string;
+  let more: boolean;
+  if (last >= 0) {
+    const stop = parts[last]!.stop!;
+    whole = `${parts
+      .slice(0, last)
+      .map((p) => p.text)
+      .join('')}${parts[last]!.text.slice(0, stop.chars)}`;
+    cursor = formatCursor(stop.at);
+    more = last < parts.length - 1 || stop.at.offset !== undefined;
+  } else if (openAt) {
+    // Only a Claude line still being written: nothing to show yet; read on from its start.
+    return {
+      text: parts.flatMap((p) => (p.note ? [p.text] : [])).join(''),
+      cursor: formatCursor(openAt),
+      truncated: true,
+    };
+  } else {
+    // No line ends: a running task's half-written line, shown as it is.
+    whole = parts.map((p) => p.text).join('');
+    cursor = formatCursor(parts.length > 0 ? { id: parts.at(-1)!.id } : from);
+    more = false;
+  }
   if (whole.length <= PAGE_MAX_CHARS) return { text: whole, cursor, truncated: more };
   const cut = whole.slice(-PAGE_MAX_CHARS);
   const newline = cut.indexOf('\n');

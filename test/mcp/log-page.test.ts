@@ -14,9 +14,9 @@ const end = (id: string): LogEntry => ({
 
 // Pages through `log` as a reader would: from each cursor, the entries after it (the one it
 // points inside first, from its offset).
-function readAll(log: LogEntry[], task: { taskType: 'shell_command' | 'claude_code' } = SHELL): string[] {
+function readAll(log: LogEntry[], task: { taskType: 'shell_command' | 'claude_code' } = SHELL, start = '0'): string[] {
   const pages: string[] = [];
-  let from: LogCursor = { id: '0' };
+  let from: LogCursor = parseCursor(start);
   for (let i = 0; i < 100; i++) {
     const at = from;
     const after = log.findIndex((e) => e.id === at.id);
@@ -25,10 +25,14 @@ function readAll(log: LogEntry[], task: { taskType: 'shell_command' | 'claude_co
     pages.push(page.text);
     if (!page.truncated) return pages;
     expect(page.cursor).not.toBe(formatCursor(at));
-    const [id, offset] = page.cursor.split('+');
-    from = offset === undefined ? { id: id! } : { id: id!, offset: Number(offset) };
+    from = parseCursor(page.cursor);
   }
   throw new Error('the pages never ended');
+}
+
+function parseCursor(cursor: string): LogCursor {
+  const [id, offset] = cursor.split('+');
+  return offset === undefined ? { id: id! } : { id: id!, offset: Number(offset) };
 }
 
 // One assistant message as Claude's stream-json prints it: one line.
@@ -183,6 +187,55 @@ describe('renderLogPage', () => {
       true,
     );
     expect(next).toEqual({ text: 'hello\n', cursor: '3-0', truncated: false });
+  });
+
+  it('reads on from a tail taken at any moment of a running task, every line once', () => {
+    const next = random(7);
+    const ndjson = Array.from({ length: 30 }, (_, i) =>
+      assistantLine(`message ${i} ${'word '.repeat(Math.floor(next() * 40))}`),
+    ).join('');
+    const lines = `${Array.from({ length: 400 }, (_, i) => `line ${i}${' pad'.repeat(i % 7)}`).join('\n')}\n`;
+    for (const [task, text] of [
+      [CLAUDE, ndjson],
+      [SHELL, lines],
+    ] as const) {
+      for (let seed = 1; seed <= 20; seed++) {
+        const log = cutIntoEntries(text, seed, true);
+        const whole = task === CLAUDE ? transcriptOf(log) : log.map((e) => (e.kind === 'end' ? '' : e.text)).join('');
+        for (let written = 1; written < log.length; written++) {
+          // A tail while only the first entries are written, then reading on to the task's end.
+          const tail = renderLogPage(log.slice(0, written), task, { id: '0' }, false);
+          const rest = readAll(log, task, tail.cursor).join('');
+          const what = `${task.taskType}, seed ${seed}, tail of ${written} entries: ${tail.cursor}`;
+          expect(`${tail.text}${rest}`, what).toBe(
+            task === CLAUDE ? whole : `${whole}[task ended: completed, exit 0]\n`,
+          );
+        }
+      }
+    }
+  });
+
+  it('reads on from a tail of a Claude line still being written, alone or after a whole one', () => {
+    const line = assistantLine('second');
+    const alone = renderLogPage([out('1-0', line.slice(0, 30))], CLAUDE, { id: '0' }, false);
+    expect(alone).toEqual({ text: '', cursor: '1-0+0', truncated: true });
+    const first = assistantLine('first');
+    const after = renderLogPage([out('1-0', `${first}${line.slice(0, 30)}`)], CLAUDE, { id: '0' }, false);
+    expect(after).toEqual({ text: 'first\n', cursor: `1-0+${first.length}`, truncated: true });
+  });
+
+  it("points a tail's cursor into an entry the tail shows only the end of, as the entry is stored", () => {
+    // The stored entry is `a\nb\nc`; a tail of two lines starts two characters into it.
+    const tail = renderLogPage(
+      [{ id: '1-0', kind: 'output', stream: 'stdout', text: 'b\nc', skip: 2 }],
+      SHELL,
+      { id: '0' },
+      false,
+    );
+    expect(tail).toEqual({ text: 'b\n', cursor: '1-0+4', truncated: true });
+    expect(readAll([out('1-0', 'a\nb\nc'), out('2-0', 'd\n'), end('3-0')], SHELL, tail.cursor)).toEqual([
+      'cd\n[task ended: completed, exit 0]\n',
+    ]);
   });
 
   it('ends a tail before a Claude line still being written, not after a stderr line written meanwhile', () => {
