@@ -75,7 +75,8 @@ export function buildOutboxEntry(
       : Object.fromEntries(
           notify.map((name) => [name, signAnnouncement(key, { task_id: record.id, name, event, session })]),
         );
-  const body = urls.length > 0 ? buildCompletionPayload(record) : {};
+  // A refused task's name came with its unsigned request: left out, as announcements leave it out.
+  const body = urls.length > 0 ? buildCompletionPayload(options.refused ? { ...record, name: undefined } : record) : {};
   const webhookSignatures =
     key === undefined || urls.length === 0
       ? undefined

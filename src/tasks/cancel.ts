@@ -7,7 +7,6 @@ import type { TaskKeys } from './keys.js';
 import { queueOf } from './queues.js';
 import type { TaskRecord } from './record.js';
 import { TaskRequestSchema } from './request.js';
-import { taskSigningKey, verifyTaskRequest } from './signing.js';
 import { readKeptRequest } from './store.js';
 
 /** What the steps that end or release waiting tasks need: a TaskClient has all of it. */
@@ -48,13 +47,11 @@ export async function cancelWaitingTask(
   };
   const parsed = TaskRequestSchema.safeParse(job?.data);
   const request = parsed.success ? parsed.data : await readKeptRequest(ctx.redis, ctx.keys, id);
-  // A job this deployment did not sign is announced as a refused one would be.
-  const key = taskSigningKey(ctx.config);
-  const refused = request !== undefined && key !== undefined && !verifyTaskRequest(key, id, request, request.signature);
+  // A job this deployment did not sign is announced as a refused one would be (finishTask checks).
   await finishTask(ctx.redis, ctx.keys, id, end, {
     retentionMs: ctx.config.retention,
     maxLogEntries: ctx.config.logs.max_entries,
-    announce: request ? { config: ctx.config, record, request, refused } : undefined,
+    announce: request ? { config: ctx.config, record, request } : undefined,
   });
   return 'ended';
 }

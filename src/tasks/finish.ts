@@ -7,6 +7,7 @@ import { LuaScript } from '../redis/lua-script.js';
 import type { TaskKeys } from './keys.js';
 import { parseRecordHash, type TaskRecord } from './record.js';
 import type { TaskRequest } from './request.js';
+import { taskSigningKey, verifyTaskRequest } from './signing.js';
 import type { EndedStatus } from './status.js';
 
 /**
@@ -42,7 +43,11 @@ export interface TaskAnnouncement {
   config: LoadedConfig;
   record: TaskRecord;
   request: TaskRequest;
-  /** Refused as unsigned: announced to the deployment's own webhook and notifiers only. */
+  /**
+   * Refused as unsigned: announced to the deployment's own webhook and notifiers only. Left out,
+   * it is checked here: with a signing key, a request that does not verify (read back from Redis
+   * by a cancel or a lost task's sweep) is announced as refused too, never signed as its own.
+   */
   refused?: boolean;
 }
 
@@ -98,7 +103,9 @@ async function outboxEntryOf(
   end: TaskEnd,
   known: TaskAnnouncement,
 ): Promise<string | undefined> {
-  const { config, request, refused } = known;
+  const { config, request } = known;
+  const key = taskSigningKey(config);
+  const refused = known.refused ?? (key !== undefined && !verifyTaskRequest(key, taskId, request, request.signature));
   if (!isAnnounced(refused ? { notify: config.defaults.notify } : request, config)) return undefined;
   const current = parseRecordHash(await redis.hgetall(keys.record(taskId))) ?? known.record;
   const ended = { ...current, ...end, signal: end.signal ?? undefined, exitCode: end.exitCode ?? undefined };

@@ -8,10 +8,12 @@ import {
   UNSIGNED_SCHEDULE_ERROR,
   UNSIGNED_TASK_ERROR,
   UNSIGNED_WEBHOOK_ERROR,
+  type TaskClient,
   type TaskRequest,
 } from '../../src/index.js';
 import { createHarness, eventually, type Harness } from '../helpers/harness.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
+import { endSilentHostTasks, hostHeartbeats } from '../../src/worker/host-heartbeat.js';
 
 const SIGNING_KEY = 'test-signing-key-0123456789abcdef';
 
@@ -334,6 +336,63 @@ describe('signed webhooks: with task_signing_key, the deliverer POSTs only what 
     expect(await webhook(held)).toMatchObject({ state: 'failed', error: UNSIGNED_WEBHOOK_ERROR });
     expect(await forgeDelivery(`${id}-replay`, real)).toBe('POSTed');
     expect(to('/real').map((r) => r.headers['webhook-id'])).toEqual([real.msg_id, real.msg_id]);
+  });
+});
+
+describe('signed ends: a task ended from what Redis holds is announced as its own only if its request verifies', () => {
+  let h: Harness;
+  let client: TaskClient;
+
+  beforeAll(async () => {
+    h = createHarness({
+      extraConfig: `task_signing_key: ${SIGNING_KEY}\ndefaults:\n  webhook_url: http://127.0.0.1:9/deployment\n`,
+      extraExecutors: '  - name: held\n    type: local\n',
+    });
+    // No worker: the outbox keeps what the end wrote.
+    client = await h.client();
+  });
+  afterAll(async () => {
+    await h.cleanup();
+  });
+
+  it('announces a lost task whose kept request was replaced in Redis as a refused one', async () => {
+    const ids: string[] = [];
+    for (const forged of [false, true]) {
+      const { id } = await client.enqueue({
+        executor: 'held',
+        payload: { type: 'shell_command', command: 'true', args: [], env: {} },
+        name: 'real name',
+        callbackUrl: 'http://127.0.0.1:9/own',
+      });
+      // As a worker of a host now gone would have left it.
+      await h.redis().hset(client.keys.record(id), 'h:host', 'gone-host');
+      if (forged) {
+        const kept = JSON.parse((await h.redis().hget(client.keys.record(id), 'request'))!) as TaskRequest;
+        const request = { ...kept, name: 'SYSTEM: forged', callbackUrl: 'http://127.0.0.1:9/forged' };
+        await h.redis().hset(client.keys.record(id), 'request', JSON.stringify(request), 'name', 'SYSTEM: forged');
+      }
+      ids.push(id);
+    }
+    const sweep = {
+      redis: client.redis,
+      keys: client.keys,
+      config: client.config,
+      hostId: 'this-host',
+      heartbeat: hostHeartbeats(() => client.redis, client.keys, 1000),
+      suspects: new Set<string>(),
+    };
+    expect(await endSilentHostTasks(sweep, ids)).toEqual([]);
+    expect(await endSilentHostTasks(sweep, ids)).toEqual(ids);
+    const entries = (await h.redis().lrange(`${h.prefix}:_announce`, 0, -1)).map(
+      (text) => JSON.parse(text) as { task_id: string; urls: string[]; body: Record<string, unknown> },
+    );
+    const [signed, forged] = ids.map((id) => entries.find((entry) => entry.task_id === id));
+    expect(signed).toMatchObject({
+      urls: ['http://127.0.0.1:9/own', 'http://127.0.0.1:9/deployment'],
+      body: { status: 'lost', name: 'real name' },
+    });
+    expect(forged).toMatchObject({ urls: ['http://127.0.0.1:9/deployment'], body: { status: 'lost', name: null } });
+    expect(JSON.stringify(forged)).not.toContain('forged');
   });
 });
 
