@@ -1,6 +1,6 @@
 // A schedule's tick: one ordinary task, made once however often the tick is handed out.
 import { createHash } from 'node:crypto';
-import { findExecutor } from '../config/config.js';
+import { findExecutor, type LoadedConfig } from '../config/config.js';
 import { formatDuration } from '../config/duration.js';
 import { describeError } from '../errors.js';
 import { LuaScript } from '../redis/lua-script.js';
@@ -8,7 +8,7 @@ import type { TaskClient } from '../tasks/client.js';
 import { isEndedStatus } from '../tasks/status.js';
 import { escapeControls } from '../text/escape.js';
 import { taskSigningKey, UNSIGNED_SCHEDULE_ERROR, verifySchedule } from '../tasks/signing.js';
-import { parseTemplate } from './schedule-store.js';
+import { parseTemplate, type ScheduleTemplate } from './schedule-store.js';
 
 /**
  * Notes a tick's result on the schedule's hash, only while the schedule exists (`cron` is set): a
@@ -24,13 +24,14 @@ return 1
 
 /**
  * What a tick did: made task `taskId`, skipped it (overlap, late), found no schedule, or left it to
- * a worker whose config has the task's executor (`elsewhere`: hand it out again in `retryInMs`).
+ * a worker whose config has what the task names (`elsewhere`: this one lacks `lacks`, such as
+ * `executor "far"`; hand it out again in `retryInMs`).
  */
 export type TickResult =
   | { kind: 'started'; taskId: string }
   | { kind: 'skipped'; reason: string }
   | { kind: 'gone' }
-  | { kind: 'elsewhere'; executor: string; retryInMs: number }
+  | { kind: 'elsewhere'; lacks: string; retryInMs: number }
   | { kind: 'failed'; error: string };
 
 /**
@@ -107,21 +108,19 @@ export async function fireSchedule(client: TaskClient, name: string, tickJobId: 
   // Handed out again after an earlier hand-out made its task but stopped before noting it (its
   // worker died, or Redis went): that task counts, whatever the time or the last tick's task now.
   if ((await client.redis.exists(client.keys.record(id))) === 1) return started(id);
-  // Workers on several hosts may know different executors: one that does not know this one
-  // leaves the tick to one that does (its enqueue would need the executor's settings).
-  const elsewhere = template.executor !== undefined && findExecutor(client.config, template.executor) === undefined;
+  // Workers on several hosts may know different executors and notifiers: one that lacks what the
+  // task names leaves the tick to one that has it (its enqueue would refuse the task).
+  const lacks = lackedByConfig(client.config, template);
   // A tick no worker took in time (all were down) is skipped, not run hours late.
   const due = tickTime(tickJobId);
   const late = due === undefined ? 0 : Date.now() - due;
   if (late > LATE_TICK_MS) {
-    const why = elsewhere
-      ? `no worker with executor "${escapeControls(template.executor)}" in its config took it in time`
-      : 'no worker took it in time';
+    const why = lacks ? `no worker with ${lacks} in its config took it in time` : 'no worker took it in time';
     return skipped(`skipped: the tick of ${new Date(due!).toISOString()} came ${formatDuration(late)} late (${why})`);
   }
-  if (elsewhere) {
+  if (lacks) {
     const retryInMs = Math.min(Math.max(Math.round(late / 4), ELSEWHERE_RETRY_MS.min), ELSEWHERE_RETRY_MS.max);
-    return { kind: 'elsewhere', executor: template.executor, retryInMs };
+    return { kind: 'elsewhere', lacks, retryInMs };
   }
   if (hash.overlap === 'skip' && hash.last_task !== undefined) {
     const last = (await client.views([hash.last_task]))[0];
@@ -144,4 +143,11 @@ export async function fireSchedule(client: TaskClient, name: string, tickJobId: 
     return failed(describeError(error));
   }
   return started(taskId);
+}
+
+// What of the schedule's task this worker's config does not have: its executor, or a notifier.
+function lackedByConfig(config: LoadedConfig, template: ScheduleTemplate): string | undefined {
+  if (findExecutor(config, template.executor) === undefined) return `executor "${escapeControls(template.executor)}"`;
+  const notifier = template.notify?.find((name) => !Object.hasOwn(config.notifiers, name));
+  return notifier === undefined ? undefined : `notifier "${escapeControls(notifier)}"`;
 }

@@ -22,7 +22,10 @@ describe('fireSchedule', () => {
   };
 
   beforeAll(async () => {
-    h = createHarness({ extraExecutors: '  - name: far\n    type: local\n' });
+    h = createHarness({
+      extraExecutors: '  - name: far\n    type: local\n',
+      extraConfig: 'notifiers:\n  ops:\n    type: command\n    argv: ["true"]\n',
+    });
     client = await h.client();
   });
   afterAll(async () => {
@@ -80,7 +83,7 @@ describe('fireSchedule', () => {
     const now = Date.now();
     expect(await fireSchedule(near, 'far', `repeat:far:${now}`)).toEqual({
       kind: 'elsewhere',
-      executor: 'far',
+      lacks: 'executor "far"',
       retryInMs: 250,
     });
     // Handed out again later and later as it ages, never more than 30 s apart.
@@ -99,6 +102,17 @@ describe('fireSchedule', () => {
     // A worker that has it makes the task.
     const tick = `repeat:far:${now}`;
     expect(await fireSchedule(client, 'far', tick)).toEqual({
+      kind: 'started',
+      taskId: tickTaskId(client.prefix, tick),
+    });
+  });
+
+  it('leaves a tick whose task names a notifier this worker lacks to one that has it', async () => {
+    await addSchedule(client, { name: 'told', cron: '0 0 1 1 *', task: { ...task, notify: ['ops'] } });
+    const near = new TaskClient({ ...client.config, notifiers: {} }, client.redis);
+    const tick = `repeat:told:${Date.now()}`;
+    expect(await fireSchedule(near, 'told', tick)).toMatchObject({ kind: 'elsewhere', lacks: 'notifier "ops"' });
+    expect(await fireSchedule(client, 'told', tick)).toEqual({
       kind: 'started',
       taskId: tickTaskId(client.prefix, tick),
     });
