@@ -11,7 +11,7 @@ import { ConfigError, describeError, UnknownExecutorError } from '../errors.js';
 import { parseEngineAddress } from '../executors/container/engine-address.js';
 import { shellEnvironmentProblem } from '../executors/shell/env-names.js';
 import { notifierNameProblem, NotifiersSchema } from '../notify/notifier-config.js';
-import { isWebhookSecret, WEBHOOK_SECRET_ENV, WEBHOOK_SECRET_FORM } from '../notify/webhook-signature.js';
+import { isWebhookSecret, resolveWebhookSecret, WEBHOOK_SECRET_FORM } from '../notify/webhook-signature.js';
 import { EXECUTOR_NAME_PATTERN, PERMISSION_MODES } from '../tasks/request.js';
 import { describeIssue } from '../text/zod-issues.js';
 import { escapeControls } from '../text/escape.js';
@@ -369,10 +369,7 @@ export function loadConfig(explicit?: string): LoadedConfig {
 
 // A malformed secret in the environment is refused where it is read, as one in the file is.
 function checkEnvironment(): void {
-  const webhookSecret = process.env[WEBHOOK_SECRET_ENV];
-  if (webhookSecret && !isWebhookSecret(webhookSecret)) {
-    throw new ConfigError(`Expected $${WEBHOOK_SECRET_ENV} to be ${WEBHOOK_SECRET_FORM}`);
-  }
+  resolveWebhookSecret(undefined);
 }
 
 /** Parses config YAML; errors name the file, the line and the field. */

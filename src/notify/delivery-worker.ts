@@ -3,7 +3,7 @@ import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { RedisClient } from '../redis/connection.js';
 import { z } from 'zod';
 import type { LoadedConfig } from '../config/config.js';
-import { ConfigError, describeError } from '../errors.js';
+import { describeError } from '../errors.js';
 import {
   deliverNotification,
   notifierSchedule,
@@ -18,7 +18,7 @@ import { setDeliveryField } from '../tasks/store.js';
 import { taskSigningKey, UNSIGNED_WEBHOOK_ERROR, verifyWebhookDelivery } from '../tasks/signing.js';
 import { escapeControls } from '../text/escape.js';
 import { deliverWebhook, nextRetryDelayMs, WEBHOOK_RETRY_SCHEDULE_MS } from './webhook-delivery.js';
-import { isWebhookSecret, WEBHOOK_SECRET_ENV, WEBHOOK_SECRET_FORM, webhookHeaders } from './webhook-signature.js';
+import { resolveWebhookSecret, webhookHeaders } from './webhook-signature.js';
 
 /**
  * The BullMQ queue that holds webhook and notifier deliveries; executor names may not take it.
@@ -53,19 +53,9 @@ function isSignedWebhook(key: string, d: WebhookJob): boolean {
   return verifyWebhookDelivery(key, { task_id: d.task_id, url: d.url, index: d.index, body }, d.signature);
 }
 
-/**
- * `OPENCLAW_AGENT_WEBHOOK_SECRET`, else `defaults.webhook_secret`; undefined sends unsigned
- * webhooks. A ConfigError, naming where it came from but not its value, when it is not `whsec_` + base64.
- */
+/** The deployment's webhook secret (resolveWebhookSecret): the environment's, else the config's. */
 export function webhookSecret(config: LoadedConfig): string | undefined {
-  const fromEnv = process.env[WEBHOOK_SECRET_ENV];
-  const [secret, source] = fromEnv
-    ? [fromEnv, `$${WEBHOOK_SECRET_ENV}`]
-    : [config.defaults.webhook_secret, '`defaults.webhook_secret`'];
-  if (secret !== undefined && !isWebhookSecret(secret)) {
-    throw new ConfigError(`Expected ${source} to be ${WEBHOOK_SECRET_FORM}`);
-  }
-  return secret;
+  return resolveWebhookSecret(config.defaults.webhook_secret);
 }
 
 class RetryableDelivery extends Error {

@@ -1,6 +1,6 @@
 // Standard Webhooks signatures: the headers a webhook carries and how a receiver checks them.
 import { createHmac, randomBytes } from 'node:crypto';
-import { InvalidInputError } from '../errors.js';
+import { ConfigError, InvalidInputError } from '../errors.js';
 
 /**
  * Standard Webhooks signing (https://www.standardwebhooks.com), the scheme Svix uses: a receiver
@@ -20,6 +20,20 @@ export const WEBHOOK_SECRET_ENV = 'OPENCLAW_AGENT_WEBHOOK_SECRET';
 export const WEBHOOK_SECRET_FORM =
   '`whsec_` followed by base64 of the key (Standard Webhooks) — make one with ' +
   '`echo "whsec_$(openssl rand -base64 32)"` and give the receiver the same';
+
+/**
+ * The webhook secret: `OPENCLAW_AGENT_WEBHOOK_SECRET`, else `fromConfig` (`defaults.webhook_secret`);
+ * undefined sends unsigned webhooks. A ConfigError, naming where it came from but not its value,
+ * when it is not `whsec_` + base64.
+ */
+export function resolveWebhookSecret(fromConfig: string | undefined): string | undefined {
+  const fromEnv = process.env[WEBHOOK_SECRET_ENV];
+  const [secret, source] = fromEnv ? [fromEnv, `$${WEBHOOK_SECRET_ENV}`] : [fromConfig, '`defaults.webhook_secret`'];
+  if (secret !== undefined && !isWebhookSecret(secret)) {
+    throw new ConfigError(`Expected ${source} to be ${WEBHOOK_SECRET_FORM}`);
+  }
+  return secret;
+}
 
 // The key of `whsec_<base64>` (or bare base64), decoded strictly, because Buffer.from silently
 // skips bad characters; undefined when it is not that.
