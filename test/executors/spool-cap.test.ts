@@ -418,4 +418,26 @@ describe('capped spool, ssh: the same flood on a remote while no worker follows 
           .every((note) => NOTE.test(note)),
       ).toBe(true);
   });
+
+  it("keeps spooling where the task's language makes dd speak German", async () => {
+    // dd's summary is translated (`Datensätze ein`); the spooler reads it in the C locale.
+    const config = parseConfigText(
+      `executors:\n${sshExecutorYaml(server, 'crib', { spool_dir: path.join(dir, 'remote-spool') })}`,
+      'test',
+    ).executors[0]!;
+    const executor = new SshExecutor(config, () => {}, { maxSpoolBytes: CAP });
+    executors.push(executor);
+    const runner = executionRunner(redis, keys, executor, config, defaults);
+    const gate = path.join(dir, `gate-${randomUUID()}`);
+    writeFileSync(gate, '');
+    const r = await runner.run({
+      type: 'shell_command',
+      command: floodCommand(gate),
+      args: [],
+      env: { LANG: 'C.UTF-8', LANGUAGE: 'de' },
+      workingDir: dir,
+    });
+    expect(r.result).toEqual({ outcome: 'completed', exitCode: 0, signal: null });
+    expect(Number(r.stdout.trimEnd().split('\n').at(-1)!.slice(0, 10))).toBe(LINES);
+  });
 });

@@ -17,13 +17,15 @@ import { formatDroppedBytes } from '../../logs/log-stream.js';
  *   neither blocks nor gets SIGPIPE, its output from there on is lost, and readers say so.
  * - It ignores TERM: a task stopped with TERM still has its last output copied (KILL ends it).
  * - It reads dd's summary (`N+M records in`, `… records out`, `BYTES bytes …`, the same in GNU,
- *   busybox and BSD dd) with shell expansions: no process but dd per segment.
+ *   busybox and BSD dd) with shell expansions: no process but dd per segment. dd runs in the C
+ *   locale: a task's LANGUAGE or LC_ALL would translate the summary (`Datensätze ein`), and the
+ *   spooler would stop after its first segment, the task's next write dying of SIGPIPE.
  */
 export const SPOOL_FUNCTIONS = `oca_spool() {
   trap '' TERM
   oca_p=$1 oca_cap=$2 oca_bs=$3 oca_n=$4 oca_o=0 oca_first=0 oca_segs= oca_f=$1
   while :; do
-    oca_r=$(exec dd bs="$oca_bs" count="$oca_n" of="$oca_f" 2>&1) || { oca_spool_failed "$oca_r"; return; }
+    oca_r=$(export LC_ALL=C; exec dd bs="$oca_bs" count="$oca_n" of="$oca_f" 2>&1) || { oca_spool_failed "$oca_r"; return; }
     oca_c=\${oca_r%%" records in"*}; oca_c=\${oca_c##*[!0-9+]}
     oca_b=\${oca_r#*" records out"?}; oca_b=\${oca_b%%[!0-9]*}
     case $oca_b in '') oca_b=$(wc -c <"$oca_f") ;; esac
