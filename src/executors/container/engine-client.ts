@@ -107,6 +107,9 @@ export async function attachContainer(
     options: { stream: true, stdin, stdout: true, stderr: true },
     file: Buffer.alloc(0),
   });
+  // Until its reader iterates it (after the container's start), an error of the stream (a reset
+  // connection) would have no listener and end the worker; the iteration still throws it.
+  stream.on('error', () => {});
   // Hijacked, the connection is a socket: the same stream carries the input.
   return { output: stream, input: stdin ? (stream as Duplex) : undefined };
 }

@@ -1,9 +1,15 @@
 import { createServer, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectEngine, isNotFound, type Engine } from '../../../src/executors/container/engine-client.js';
+import {
+  attachContainer,
+  connectEngine,
+  isNotFound,
+  type Engine,
+} from '../../../src/executors/container/engine-client.js';
 
 // An engine socket that answers every request with one status and body, so that dockerode (and
 // docker-modem under it) turns it into the error object the executor sees.
@@ -51,5 +57,40 @@ describe('engine errors through dockerode', () => {
   it('keeps every other failure a failure', async () => {
     expect(isNotFound(await inspectError(500, 'runc: container_linux.go: permission denied'))).toBe(false);
     expect(isNotFound(await inspectError(409, 'no such container in a 409 is not podman removing it'))).toBe(false);
+  });
+});
+
+// An attach with stdin is hijacked: the engine (over TCP here) upgrades the connection, which is
+// then reset, as a restarting engine or a dropped proxy would, before anyone reads it.
+describe('a hijacked attach reset before its reader iterates it', () => {
+  let server: Server;
+  let engine: Engine;
+
+  beforeAll(async () => {
+    server = createServer((_req, res) => res.writeHead(404).end('{}'));
+    server.on('upgrade', (_req, socket: Socket) => {
+      socket.write(
+        'HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n',
+      );
+      setTimeout(() => socket.resetAndDestroy(), 20);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    engine = connectEngine({ host: '127.0.0.1', port: (server.address() as AddressInfo).port, protocol: 'http' });
+  });
+  afterAll(async () => {
+    engine.close();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('keeps the error for its reader, not an uncaught one that ends the worker', async () => {
+    const { output, input } = await attachContainer(engine, 'c0ffee', true);
+    expect(input).toBeDefined();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(output.destroyed).toBe(true);
+    await expect(
+      (async () => {
+        for await (const chunk of output) void chunk;
+      })(),
+    ).rejects.toThrow(/ECONNRESET/);
   });
 });
