@@ -9,7 +9,7 @@ import { parseByteSize } from './byte-size.js';
 import { DurationSchema } from './duration.js';
 import { ConfigError, describeError, UnknownExecutorError } from '../errors.js';
 import { parseEngineAddress } from '../executors/container/engine-address.js';
-import { shellEnvironmentProblem } from '../executors/shell/env-names.js';
+import { environmentProblem } from '../executors/shell/env-names.js';
 import { notifierNameProblem, NotifiersSchema } from '../notify/notifier-config.js';
 import { isWebhookSecret, resolveWebhookSecret, WEBHOOK_SECRET_FORM } from '../notify/webhook-signature.js';
 import { EXECUTOR_NAME_PATTERN, PERMISSION_MODES } from '../tasks/request.js';
@@ -140,7 +140,7 @@ export const ExecutorConfigSchema = z
     if (executor.type === 'container' && !executor.image) {
       ctx.addIssue({ code: 'custom', path: ['image'], message: 'a container executor needs `image`' });
     }
-    const envProblem = executor.type === 'container' ? undefined : shellEnvironmentProblem(Object.keys(executor.env));
+    const envProblem = environmentProblem(executor.type, Object.keys(executor.env));
     if (envProblem !== undefined) ctx.addIssue({ code: 'custom', path: ['env'], message: envProblem });
   });
 

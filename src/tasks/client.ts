@@ -35,7 +35,7 @@ import { applyConflictPolicy, type ConflictOutcome } from './on-conflict.js';
 import { settleBlockedTask, settleTaskEnd } from './settle.js';
 import { describeWaits, readPausedExecutors } from './waiting-for.js';
 import { readExecutorWorkers, servedStateOf, unservedWarning, type ExecutorService } from './worker-roster.js';
-import { shellEnvironmentProblem } from '../executors/shell/env-names.js';
+import { environmentProblem } from '../executors/shell/env-names.js';
 import { initialRecordFields, parseRecordHash, type TaskRecord, type TaskView } from './record.js';
 import { deriveTaskStatus, type TaskStatus } from './status.js';
 import { searchIndexEntries } from './search.js';
@@ -235,10 +235,11 @@ export class TaskClient {
     if (worktree !== undefined && worktree.existing === undefined) {
       await checkWorktreeWorkspace(executor, payloadWorkdir(parsed.data.payload), worktree.base);
     }
-    // Local and SSH tasks get their variables from a shell, which can set only some names.
+    // Local and SSH tasks get their variables from a shell, which can set only some names; a
+    // container from NAME=value strings.
     const envProblem =
-      executor.type !== 'container' && parsed.data.payload.type === 'shell_command'
-        ? shellEnvironmentProblem(Object.keys(parsed.data.payload.env))
+      parsed.data.payload.type === 'shell_command'
+        ? environmentProblem(executor.type, Object.keys(parsed.data.payload.env))
         : undefined;
     if (envProblem !== undefined) throw new InvalidInputError(envProblem);
     return { executor, request: parsed.data };

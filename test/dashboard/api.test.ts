@@ -87,7 +87,7 @@ describe('dashboard REST API over real HTTP, with a real worker process', () => 
     receiver.script(`/failing/${HOOK_SECRET}`, [500]);
     h = createHarness({
       // `idle` has no worker: its tasks stay queued.
-      extraExecutors: `  - name: idle\n    type: local\n    env: {API_KEY: ${EXECUTOR_SECRET}}\n`,
+      extraExecutors: `  - name: idle\n    type: local\n    env: {API_KEY: ${EXECUTOR_SECRET}}\n  - name: box\n    type: container\n    image: alpine\n`,
       extraConfig: 'defaults:\n  webhook_retry_schedule: [100ms]\n  webhook_timeout: 2s\n',
     });
     await h.startWorker('local');
@@ -160,6 +160,15 @@ describe('dashboard REST API over real HTTP, with a real worker process', () => 
       [
         { payload: { type: 'shell_command', command: 'true', env: { 'A-B': '1' } }, executor: 'local' },
         /environment variable name "A-B" cannot be set by the task's shell/,
+      ],
+      // A container takes NAME=value strings: `A=B` would become `A` with `B=value`.
+      [
+        { payload: { type: 'shell_command', command: 'true', env: { 'A=B': 'x' } }, executor: 'box' },
+        /^environment variable name "A=B" cannot be passed to a container/,
+      ],
+      [
+        { payload: { type: 'shell_command', command: 'true', env: { '': 'x' } }, executor: 'box' },
+        /^environment variable name "" cannot be passed to a container/,
       ],
       [{ ...shell('true'), on_limit: 'wait' }, /usage-limit waits .* are for Claude tasks/],
       [{ payload: { type: 'claude_code', prompt: 'x' }, executor: 'local', limit_waits: 21 }, /limit_waits/],
