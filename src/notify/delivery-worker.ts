@@ -1,4 +1,5 @@
 // The worker that delivers each ended task's webhooks and notifier announcements from the outbox, with retries.
+import { setMaxListeners } from 'node:events';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { RedisClient } from '../redis/connection.js';
 import { z } from 'zod';
@@ -102,12 +103,15 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
   const schedule = config.defaults.webhook_retry_schedule ?? WEBHOOK_RETRY_SCHEDULE_MS;
   const queue = new Queue(DELIVERY_QUEUE, { connection: redis, prefix: config.redis.prefix });
   const shutdown = new AbortController();
+  const concurrency = options.concurrency ?? 16;
+  // Each command notifier running waits on it: as many listeners as deliveries at once.
+  setMaxListeners(concurrency + 10, shutdown.signal);
   const onError = options.onError ?? ((source: string) => (error: Error) => log(`${source}: ${error.message}`));
   queue.on('error', onError('callbacks queue'));
   const worker = new Worker(DELIVERY_QUEUE, (job: Job) => deliver(job), {
     connection: redis,
     prefix: config.redis.prefix,
-    concurrency: options.concurrency ?? 16,
+    concurrency,
     // A delivery cut off by a stopped or killed worker stalls and is retried by the next one, as
     // soon as the worker's lock settings say; BullMQ's default would fail it for good on its second
     // stall. A redelivery carries the same webhook-id, so stalls are harmless to count.

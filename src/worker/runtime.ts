@@ -1,5 +1,6 @@
 // A worker process for one executor: its BullMQ worker, kill requests, deliveries, liveness and
 // shutdown.
+import { setMaxListeners } from 'node:events';
 import { DelayedError, Worker, type Job } from 'bullmq';
 import type { ExecutorConfig, LoadedConfig } from '../config/config.js';
 import { createExecutor } from '../executors/create-executor.js';
@@ -93,6 +94,9 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
     executorConfig.type === 'local' ? startHostHeartbeat(redis, keys, hostId, heartbeatTtl) : () => {};
   const shutdown = new AbortController();
   const concurrency = options.concurrency ?? executorConfig.concurrency;
+  // Each task followed waits on the shutdown signal: Node's warning at ten listeners would cry leak
+  // at eleven tasks; past twice the concurrency (and some) it still shows a real one.
+  setMaxListeners(2 * concurrency + 10, shutdown.signal);
   const stops = new Map<string, StopSwitch>();
   const subscriber = await followStopRequests(redis, keys, stops, outage);
   const deliveries = await startDeliveryWorker({
