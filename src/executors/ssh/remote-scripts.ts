@@ -61,6 +61,15 @@ export function resolveRemotePath(path: string, home: string): string {
   return path;
 }
 
+/**
+ * A directory for `cd`: a relative one gets `./`, so that `-L` or `-` is a path, never an option
+ * or $OLDPWD (`cd --` is not in every sh), and CDPATH is not searched.
+ */
+export function remoteDirExpression(path: string): string {
+  if (path === '~' || path.startsWith('~/') || path.startsWith('/')) return remotePathExpression(path);
+  return shellQuote(`./${path}`);
+}
+
 /** `oca_wait_pid`: waits (up to ~3 s) for the wrapper in "$oca_dir" to write its pid file. */
 const WAIT_PID = `oca_wait_pid() { oca_i=0; while [ ! -s "$oca_dir/pid" ] && [ $oca_i -lt 300 ]; do oca_i=$((oca_i + 1)); sleep 0.01 2>/dev/null || sleep 1; done; }`;
 
@@ -70,26 +79,41 @@ export interface StartScriptInput {
   workdir?: string;
   env: Record<string, string>;
   unsetEnv: readonly string[];
-  /** The prompt arrives on the channel's stdin and is saved as the task's stdin file. */
-  withStdin: boolean;
+  /** The task's stdin (the Claude prompt), saved as the task's stdin file; none: /dev/null. */
+  prompt?: string;
   /** A program that must exist before anything starts (claude_path), with a clear error if not. */
   requireCommand?: string;
   /** The most output per stream the task's spool keeps on the remote (logs.max_spool_bytes). */
   spoolCap: number;
 }
 
+/** A start: the script (sent on the command line) and what goes to its stdin. */
+export interface RemoteStart {
+  script: string;
+  /** `ENVLEN PROMPTLEN\n`, then the environment block, then the prompt. */
+  stdin: Buffer;
+}
+
 /**
  * Starts a task detached, with the same wrapper and spool files as the local executor: checks
- * the working directory (and the program, for Claude), claims the task directory with `mkdir`
- * (a second start finds it and reports the running task instead), saves stdin, then runs the
- * wrapper in its own session. Prints one marker line (OCA_STARTED, OCA_EXISTS, OCA_NO_WORKDIR,
- * OCA_NO_COMMAND or OCA_ERROR) and, for a task that runs, the wrapper's pid file.
+ * the working directory (and the program, for Claude), reads the task's environment and prompt
+ * from stdin, claims the task directory with `mkdir` (a second start finds it and reports the
+ * running task instead), saves the prompt, then runs the wrapper in its own session. Prints one
+ * marker line (OCA_STARTED, OCA_EXISTS, OCA_NO_WORKDIR, OCA_NO_COMMAND or OCA_ERROR) and, for a
+ * task that runs, the wrapper's pid file.
+ *
+ * The environment never reaches a command line (any user of the remote reads those with `ps`):
+ * it comes on stdin ahead of the prompt, each framed by its byte length, and is evaluated only
+ * in the subshell that launches the wrapper. A stdin that comes short (the link dropped
+ * mid-upload) starts nothing and leaves no task directory: OCA_ERROR.
  */
-export function startScript(input: StartScriptInput): string {
+export function startScript(input: StartScriptInput): RemoteStart {
   checkShellEnvironment(input.env, input.unsetEnv);
   const dir = shellQuote(input.dir);
   const parent = shellQuote(input.dir.slice(0, input.dir.lastIndexOf('/')) || '/');
   const existing = `oca_wait_pid; printf 'OCA_EXISTS\\n'; cat "$oca_dir/pid" 2>/dev/null; exit 0`;
+  const short = (what: string, got: string, want: string) =>
+    `printf 'OCA_ERROR the %s arrived cut short (%s of %s bytes); nothing was started\\n' ${what} "$((${got}))" "$${want}"; exit 0`;
   const lines = [
     `oca_dir=${dir}`,
     WAIT_PID,
@@ -97,14 +121,21 @@ export function startScript(input: StartScriptInput): string {
     `[ -d "$oca_dir" ] && { ${existing}; }`,
     input.workdir === undefined
       ? 'cd 2>/dev/null'
-      : `cd ${remotePathExpression(input.workdir)} 2>/dev/null || { printf 'OCA_NO_WORKDIR\\n'; exit 0; }`,
+      : `cd ${remoteDirExpression(input.workdir)} 2>/dev/null || { printf 'OCA_NO_WORKDIR\\n'; exit 0; }`,
   ];
   if (input.requireCommand !== undefined) {
     lines.push(
       `command -v ${remotePathExpression(input.requireCommand)} >/dev/null 2>&1 || { printf 'OCA_NO_COMMAND\\n'; exit 0; }`,
     );
   }
+  // The shell's `read` takes a pipe a byte at a time and `dd bs=1` exactly its count, so the
+  // prompt's bytes are left for `cat`. `$(…)` drops trailing newlines: the block has none.
   lines.push(
+    `read -r oca_envlen oca_promptlen || oca_envlen=`,
+    `case $oca_envlen:$oca_promptlen in :*|*:|*[!0-9:]*) printf 'OCA_ERROR the start request arrived without its header; nothing was started\\n'; exit 0 ;; esac`,
+    `oca_env=$(dd bs=1 count="$oca_envlen" 2>/dev/null)`,
+    `oca_n=$(printf '%s' "$oca_env" | wc -c)`,
+    `[ $oca_n -eq "$oca_envlen" ] 2>/dev/null || { ${short('environment', 'oca_n', 'oca_envlen')}; }`,
     `mkdir -p ${parent} 2>/dev/null`,
     `if ! oca_err=$(mkdir "$oca_dir" 2>&1); then`,
     `  if [ -d "$oca_dir" ]; then ${existing}; fi`,
@@ -112,9 +143,11 @@ export function startScript(input: StartScriptInput): string {
     'fi',
     'chmod 700 "$oca_dir"',
   );
-  if (input.withStdin) {
+  if (input.prompt !== undefined) {
     lines.push(
       `oca_err=$(cat 2>&1 >"$oca_dir/stdin") || { rm -rf "$oca_dir"; printf 'OCA_ERROR cannot save the prompt: %s\\n' "$oca_err"; exit 0; }`,
+      `oca_n=$(wc -c <"$oca_dir/stdin")`,
+      `[ $oca_n -eq "$oca_promptlen" ] 2>/dev/null || { rm -rf "$oca_dir"; ${short('prompt', 'oca_n', 'oca_promptlen')}; }`,
     );
   }
   // The program of an argv task may be `~/bin/claude`: the remote shell expands that `~`.
@@ -126,17 +159,26 @@ export function startScript(input: StartScriptInput): string {
   // The task's environment is set in a subshell around the launch only: a PATH of the task's
   // does not change which setsid, sleep or cat this script runs. setsid where it exists (Linux);
   // elsewhere job control gives the wrapper its own process group.
-  const environment = [
-    ...Object.entries(input.env).map(([name, value]) => `export ${name}=${shellQuote(value)}`),
-    ...(input.unsetEnv.length > 0 ? [`unset ${input.unsetEnv.join(' ')}`] : []),
-  ];
   lines.push(
     'oca_setsid=$(command -v setsid 2>/dev/null)',
-    `(${[...environment, `if [ -n "$oca_setsid" ]; then exec "$oca_setsid" ${wrapper}; else set -m; ${wrapper} & fi`].join('; ')}) </dev/null >/dev/null 2>&1 &`,
+    `(eval "$oca_env"; if [ -n "$oca_setsid" ]; then exec "$oca_setsid" ${wrapper}; else set -m; ${wrapper} & fi) </dev/null >/dev/null 2>&1 &`,
     'oca_wait_pid',
     `printf 'OCA_STARTED\\n'; cat "$oca_dir/pid" 2>/dev/null`,
   );
-  return lines.join('\n');
+  return { script: lines.join('\n'), stdin: startStdin(input.env, input.unsetEnv, input.prompt ?? '') };
+}
+
+// The start script's stdin: a header line with the byte lengths of the environment block (sh
+// lines, no trailing newline) and of the prompt, then the two.
+function startStdin(env: Record<string, string>, unsetEnv: readonly string[], prompt: string): Buffer {
+  const block = Buffer.from(
+    [
+      ...Object.entries(env).map(([name, value]) => `export ${name}=${shellQuote(value)}`),
+      ...(unsetEnv.length > 0 ? [`unset ${unsetEnv.join(' ')}`] : []),
+    ].join('\n'),
+  );
+  const text = Buffer.from(prompt);
+  return Buffer.concat([Buffer.from(`${block.length} ${text.length}\n`), block, text]);
 }
 
 /**

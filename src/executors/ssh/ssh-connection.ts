@@ -80,7 +80,8 @@ const HOST_KEY_ALGORITHMS = [
  * One SSH connection to an executor's host, shared by all its tasks (each command is a channel
  * on it). Connects on first use and again after the link drops; the host key is verified before
  * any credential is sent. Commands are POSIX sh scripts that reach the remote login shell as
- * base64 (whatever that shell is, it only parses a fixed `sh -c '…'` frame around them).
+ * base64 (whatever that shell is, it only parses a fixed `sh -c '…'` frame around them). That
+ * command line is readable by every user of the remote (`ps`): secrets go on stdin.
  */
 export class SshConnection {
   private client: Client | undefined;
@@ -138,7 +139,7 @@ export class SshConnection {
         ),
       );
     }
-    return new Promise((resolve, reject) => {
+    return new Promise<ExecResult>((resolve, reject) => {
       client.exec(command, (error: Error | undefined, channel: ClientChannel) => {
         if (error) {
           reject(this.lost(error));
@@ -173,6 +174,10 @@ export class SshConnection {
         channel.on('error', (e: Error) => reject(this.lost(e)));
         channel.end(stdin);
       });
+    }).catch((error: unknown) => {
+      // ssh2's exec throws "Not connected" for a client that dropped while this command waited
+      // for a channel: retried like any dropped link, not a failure of the task.
+      throw error instanceof SshError ? error : this.lost(error as Error);
     });
   }
 

@@ -184,13 +184,13 @@ export class SshExecutor implements Executor {
     const root = await this.remoteRoot();
     const dir = recordedDir || `${root}/${ctx.attempt === 1 ? ctx.taskId : `${ctx.taskId}.${ctx.attempt}`}`;
     const command = buildTaskCommand(ctx.request.payload, ctx.executor, ctx.defaults);
-    const script = startScript({
+    const start = startScript({
       dir,
       argv: command.argv,
       workdir: command.workdir,
       env: command.env,
       unsetEnv: command.unsetEnv,
-      withStdin: command.stdin !== undefined,
+      prompt: command.stdin,
       requireCommand: ctx.request.payload.type === 'claude_code' ? command.argv[0] : undefined,
       spoolCap: this.maxSpoolBytes,
     });
@@ -198,7 +198,7 @@ export class SshExecutor implements Executor {
     // worker dying after it leaves a directory the next start finds (mkdir fails), never a rerun.
     await ctx.markLaunching({ dir });
     if (ctx.stop.request) return this.findStopped(ctx, dir);
-    const ran = await this.connection.run(script, command.stdin ?? '');
+    const ran = await this.connection.run(start.script, start.stdin);
     const outcome = parseStart(ran.stdout.toString('utf8'));
     const where = `executor "${this.config.name}" (${this.config.host})`;
     const fail = async (error: string): Promise<ExecutionResult> => {
