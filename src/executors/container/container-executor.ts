@@ -49,6 +49,9 @@ const LOG_POLL_MS = 250;
 const LOG_POLL_MAX_MS = 5000;
 /** States of a container that was created but never started (`configured` is podman's). */
 const NOT_STARTED = new Set(['created', 'configured']);
+/** The first delay before another try at stopping a container the engine failed to stop; it doubles up to the max. */
+const STOP_RETRY_MS = 1000;
+const STOP_RETRY_MAX_MS = 10_000;
 
 type ContainerInfo = Dockerode.ContainerInspectInfo;
 
@@ -234,8 +237,10 @@ export class ContainerExecutor implements Executor {
     const cursor = new OutputCursor(ctx.record.checkpoint);
     const waker = new Waker();
     let stopping: Promise<boolean> | undefined;
+    // Ends the stop's retries: the container has exited, or this follow is over.
+    const followed = new AbortController();
     const unsubscribe = ctx.stop.onTrip((request) => {
-      stopping ??= this.stopContainer(id, request.graceMs);
+      stopping ??= this.stopContainer(id, request.graceMs, followed.signal);
     });
     const onAbort = () => {
       live?.destroy();
@@ -253,10 +258,13 @@ export class ContainerExecutor implements Executor {
       exit ??= await this.replayLog(ctx, id, cursor, waker);
       if (exit === 'vanished') return await this.vanished(ctx);
       await ctx.log.append(cursor.flushHeld(), cursor.checkpoint());
+      // It has exited: a stop still waiting to try again is over (one under way is awaited).
+      followed.abort();
       const stopped = stopping ? await stopping : false;
       const result = describeExit(exit, ctx.executor.memory, stopped);
       return stopped ? { ...result, stopped } : result;
     } finally {
+      followed.abort();
       unsubscribe();
       ctx.signal.removeEventListener('abort', onAbort);
       live?.destroy();
@@ -388,9 +396,23 @@ export class ContainerExecutor implements Executor {
 
   /**
    * `docker stop`: the engine sends SIGTERM (through the init to the task), waits the grace period
-   * (whole seconds, rounded up), then SIGKILL. True when it stopped a running container.
+   * (whole seconds, rounded up), then SIGKILL. True when it stopped a running container. When the
+   * engine fails to stop it (the connection dropped, the engine restarting, a 500), tries again
+   * after a growing delay until `followed` ends: the container has exited, or the task is no
+   * longer followed.
    */
-  private async stopContainer(id: string, graceMs: number): Promise<boolean> {
+  private async stopContainer(id: string, graceMs: number, followed: AbortSignal): Promise<boolean> {
+    let delay = STOP_RETRY_MS;
+    for (;;) {
+      const stopped = await this.stopOnce(id, graceMs);
+      if (stopped !== 'failed') return stopped;
+      if (!(await pause(delay, followed))) return false;
+      delay = Math.min(delay * 2, STOP_RETRY_MAX_MS);
+    }
+  }
+
+  // One try: stop, else SIGKILL. False when it had stopped or is gone; 'failed' when the engine failed both.
+  private async stopOnce(id: string, graceMs: number): Promise<boolean | 'failed'> {
     const container = this.engine.api.getContainer(id);
     try {
       await container.stop({ t: Math.ceil(graceMs / 1000) });
@@ -398,10 +420,14 @@ export class ContainerExecutor implements Executor {
     } catch (error) {
       // 304: it had stopped by itself; 404: it is gone.
       if (statusOf(error) === 304 || isNotFound(error)) return false;
-      return container.kill({ signal: 'SIGKILL' }).then(
-        () => true,
-        () => false,
-      );
+    }
+    try {
+      await container.kill({ signal: 'SIGKILL' });
+      return true;
+    } catch (error) {
+      // 409: it is not running (any more).
+      const status = statusOf(error);
+      return status === 304 || status === 409 || isNotFound(error) ? false : 'failed';
     }
   }
 
@@ -453,6 +479,21 @@ class Waker {
       this.wakeUp = done;
     });
   }
+}
+
+/** Waits `ms`; false at once when `signal` aborts (before or during the wait). */
+function pause(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const done = (waited: boolean) => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      resolve(waited);
+    };
+    const onAbort = () => done(false);
+    const timer = setTimeout(() => done(true), ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
