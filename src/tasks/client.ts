@@ -30,8 +30,8 @@ import {
 } from './request.js';
 import { closeQueuesOf, queueOf } from './queues.js';
 import { BLOCKED_UNTIL, findDependencyCycle, registerDependent } from './dependencies.js';
-import { registerKeyedTask } from './concurrency.js';
-import { applyConflictPolicy, type ConflictOutcome } from './on-conflict.js';
+import { joinLine, placeInLine, registerKeyedTask } from './concurrency.js';
+import { applyConflictPolicy, type ConflictOutcome, waitsToStart } from './on-conflict.js';
 import { settleBlockedTask, settleTaskEnd } from './settle.js';
 import { describeWaits, readPausedExecutors } from './waiting-for.js';
 import { readExecutorWorkers, servedStateOf, unservedWarning, type ExecutorService } from './worker-roster.js';
@@ -407,21 +407,22 @@ export class TaskClient {
         `task ${id} was queued, but its record could not be written (${describeError(record.reason)}); it will run — see \`openclaw-agent status ${id.slice(0, 8)}\``,
       );
     }
+    // A cancel-running task that waits (blocked, scheduled) stops the running ones when it is about
+    // to start; one that does not stops them now, in line first so that no waiter takes their turns.
+    const cancelsLater = request.onConflict === 'cancel-running' && waitsToStart(request);
     // Registered once record and job exist (a sweep never finds an id without its record). The
     // tasks it runs after may have ended already, or just now, unaware of it: so it is looked at
     // once registered, and released or cancelled at once.
-    if (request.concurrencyKey !== undefined)
+    if (request.concurrencyKey !== undefined) {
       await registerKeyedTask(this.redis, this.keys, id, request.createdAt, request.concurrencyKey);
+      if (request.onConflict === 'cancel-running' && !cancelsLater)
+        await joinLine(this.redis, this.keys, id, request.concurrencyKey, placeInLine(request, true));
+    }
     if (request.after !== undefined) {
       await registerDependent(this.redis, this.keys, id, request.createdAt, request.after);
       if ((await settleBlockedTask(this, id)) === 'cancelled') await settleTaskEnd(this, id);
     }
-    // A task that waits (blocked, scheduled) stops the running ones when it is about to start.
-    const waits = request.after !== undefined || (request.runAt ?? 0) > Date.now();
-    const conflicts =
-      waits && request.onConflict === 'cancel-running'
-        ? { stopped: [], cancelled: [] }
-        : await applyConflictPolicy(this, id, request);
+    const conflicts = cancelsLater ? { stopped: [], cancelled: [] } : await applyConflictPolicy(this, id, request);
     // Whether a worker serves the executor: the record's script read it in the same step.
     const warning = unservedWarning(executor.name, servedStateOf(record.value));
     return {

@@ -85,6 +85,19 @@ end
 return out
 `);
 
+/**
+ * Puts a task in line without taking a turn: a `cancel-running` one when enqueued, so that no
+ * waiter takes the turns it frees before a worker takes it. Not a task that holds a turn or has
+ * ended (gone from the key's tasks). KEYS: holders, waiters, looks, tasks; ARGV: id, place in line.
+ */
+const JOIN_LINE = new LuaScript(`
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 or not redis.call('ZSCORE', KEYS[4], ARGV[1]) then return 0 end
+${NOW_MS}
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+redis.call('HSET', KEYS[3], ARGV[1], now)
+return 1
+`);
+
 /** A task's place in line: by creation, and a `cancel-running` one before all. */
 export function placeInLine(record: Pick<TaskRecord, 'createdAt'>, first: boolean): number {
   return first ? record.createdAt - FIRST_IN_LINE : record.createdAt;
@@ -108,6 +121,23 @@ export async function takeTurn(
     [id, String(concurrency.limit), String(place), String(WAITER_LEASE_MS)],
   )) as [number, ...string[]];
   return reply[0] === 1 ? { taken: true } : { taken: false, holders: reply.slice(1) as string[] };
+}
+
+/**
+ * Puts task `id` in the line of `key` at `place`, looking from now: it holds its place for
+ * WAITER_LEASE_MS, and for as long as a worker that took it keeps looking.
+ */
+export async function joinLine(redis: RedisClient, keys: TaskKeys, id: string, key: string, place: number) {
+  await JOIN_LINE.run(
+    redis,
+    [
+      keys.concurrencyHolders(key),
+      keys.concurrencyWaiters(key),
+      keys.concurrencyLooks(key),
+      keys.concurrencyTasks(key),
+    ],
+    [id, String(place)],
+  );
 }
 
 /** Gives back the turn of an ended task; returns the ids of the waiters to promote. */

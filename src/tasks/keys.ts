@@ -110,7 +110,7 @@ export class TaskKeys {
     return `${this.prefix}:_conc:${key}:holders`;
   }
 
-  /** Sorted set: the tasks a worker took that wait for a turn of `key`, first in line lowest. */
+  /** Sorted set: the tasks in line for a turn of `key` (taken, or `cancel-running`), first lowest. */
   concurrencyWaiters(key: string): string {
     return `${this.prefix}:_conc:${key}:waiters`;
   }

@@ -13,10 +13,19 @@ export interface ConflictOutcome {
 }
 
 /**
+ * Whether a task waits before it may start (`--after`, or a `--delay`/`--at` start time ahead):
+ * its `cancel-running` then applies once, when it is about to start, not when it is enqueued.
+ */
+export function waitsToStart(request: Pick<TaskRequest, 'after' | 'runAt' | 'createdAt'>): boolean {
+  return request.after !== undefined || (request.runAt ?? 0) > request.createdAt;
+}
+
+/**
  * `cancel-running`: the tasks holding the key's turns are killed (SIGTERM, the grace period,
  * SIGKILL; one waiting between runs ends at once), and the new task goes first in line — applied
- * when the task is enqueued, or for one blocked or scheduled, when it is about to start. `replace-queued`: the key's tasks that have not
- * started are cancelled; running ones finish. `queue`: nothing.
+ * once: when the task is enqueued, or for one that waits to start (see waitsToStart), when it is
+ * about to start. `replace-queued`: the key's tasks that have not started are cancelled; running
+ * ones finish. `queue`: nothing.
  */
 export async function applyConflictPolicy(
   ctx: TaskContext,

@@ -28,7 +28,7 @@ import { describeIssue } from '../text/zod-issues.js';
 import { placeInLine, takeTurn, TURN_RECHECK_MS } from '../tasks/concurrency.js';
 import { BLOCKED_UNTIL } from '../tasks/dependencies.js';
 import { settleTaskEnd } from '../tasks/settle.js';
-import { applyConflictPolicy } from '../tasks/on-conflict.js';
+import { applyConflictPolicy, waitsToStart } from '../tasks/on-conflict.js';
 import { enterWorktree, leaveWorktree } from '../git/worktree-steps.js';
 import {
   executorHoldUntil,
@@ -477,8 +477,9 @@ async function takeTurnOrWait(
   const concurrency = { key, limit: request.concurrencyLimit ?? 1 };
   const place = placeInLine(record, request.onConflict === 'cancel-running');
   let turn = await takeTurn(deps.redis, deps.keys, taskId, concurrency, place);
-  // A cancel-running task that waited (blocked, scheduled) stops the running ones now, at its start.
-  if (!turn.taken && request.onConflict === 'cancel-running' && !record.concurrency?.waiting) {
+  // A cancel-running task that waited (blocked, scheduled) stops the running ones now, at its start,
+  // once. One that did not stopped the holders of its enqueue then; later holders keep their turns.
+  if (!turn.taken && request.onConflict === 'cancel-running' && waitsToStart(request) && !record.concurrency?.waiting) {
     await applyConflictPolicy(deps, taskId, request);
     turn = await takeTurn(deps.redis, deps.keys, taskId, concurrency, place);
   }

@@ -75,6 +75,26 @@ describe('pipelines: --after, --delay/--at, --priority, concurrency keys, pause,
     `while [ ! -e '${path.join(h.dir, `gate-${name}`)}' ]; do sleep 0.05; done; ${then}`;
   const open = (name: string) => writeFileSync(path.join(h.dir, `gate-${name}`), '');
   const taskCount = async () => h.redis().zcard(`${h.prefix}:_index:created`);
+  const turnAwaited = (id: string) => async () =>
+    (await status(id)).waiting_for?.includes('a turn') ? true : undefined;
+  // A `--on-conflict cancel-running` task of `key` on executor other, that says it stops `holder`.
+  async function runCancelling(key: string, holder: string): Promise<string> {
+    const r = await h.cli([
+      'run',
+      '-e',
+      'other',
+      '--concurrency-key',
+      key,
+      '--on-conflict',
+      'cancel-running',
+      '--',
+      'echo',
+      'urgent',
+    ]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toBe(`openclaw-agent: stopping 1 task(s) of concurrency key "${key}": ${holder}\n`);
+    return r.stdout.trim();
+  }
   it('a chain A→B→C across two executors runs in order, through a worker SIGKILLed while A runs', async () => {
     const a = await run(['-e', 'local', '--name', 'build', '--', 'sh', '-c', gated('build', 'echo built')]);
     const b = await run(['-e', 'other', '--after', a.slice(0, 8), '--name', 'test', '--', 'echo', 'tested']);
@@ -385,6 +405,69 @@ describe('pipelines: --after, --delay/--at, --priority, concurrency keys, pause,
     const [th, tn] = [await ended(running), await ended(newest)];
     expect([th.status, tn.status]).toEqual(['completed', 'completed']);
     expect(time(tn.started_at)).toBeGreaterThanOrEqual(time(th.finished_at));
+  });
+
+  it('a cancel-running task taken after a waiter got the turn does not kill it: its policy applied when enqueued', async () => {
+    // The holder ends when killed only once the test opens its gate: after the new task's look is moved.
+    const holder = await run([
+      '-e',
+      'local',
+      '--concurrency-key',
+      'fix',
+      '--',
+      'sh',
+      '-c',
+      `trap "${gated('fix-stop', 'exit 143')}" TERM; ${gated('fix-never')}`,
+    ]);
+    await statusOf(holder, 'running');
+    const waiter = await run([
+      '-e',
+      'local',
+      '--concurrency-key',
+      'fix',
+      '--',
+      'sh',
+      '-c',
+      gated('fix-w', 'echo waited'),
+    ]);
+    await eventually(turnAwaited(waiter), 'the waiter to join the line');
+    // Its executor paused past the lease, the new task no longer holds the line when the holder it
+    // killed ends: the waiter takes the turn. Taken at last, the new task waits for that turn too.
+    expect((await h.cli(['pause', '--executor', 'other'])).exitCode).toBe(0);
+    const urgent = await runCancelling('fix', holder);
+    await h.redis().hset(`${h.prefix}:_conc:fix:looks`, urgent, String(Date.now() - WAITER_LEASE_MS - 1000));
+    open('fix-stop');
+    expect(await ended(holder)).toMatchObject({ status: 'killed' });
+    await statusOf(waiter, 'running');
+    expect((await h.cli(['resume', '--executor', 'other'])).exitCode).toBe(0);
+    // Taken: it waits for its turn (or has ended the waiter, which it must not).
+    await eventually(
+      async () => ((await status(waiter)).finished_at !== null ? true : turnAwaited(urgent)()),
+      'the cancel-running task to be taken',
+    );
+    open('fix-w');
+    const [tw, tu] = [await ended(waiter), await ended(urgent)];
+    expect(tw).toMatchObject({ status: 'completed', error: null });
+    expect((await h.logText(waiter)).stdout).toBe('waited\n');
+    expect(tu.status).toBe('completed');
+    expect(time(tu.started_at)).toBeGreaterThanOrEqual(time(tw.finished_at));
+  });
+
+  it('a cancel-running task holds the line from its enqueue: a waiter does not take the turn it freed', async () => {
+    const holder = await run(['-e', 'local', '--concurrency-key', 'line', '--', 'sh', '-c', gated('line-never')]);
+    await statusOf(holder, 'running');
+    const waiter = await run(['-e', 'local', '--concurrency-key', 'line', '--', 'echo', 'waited']);
+    await eventually(turnAwaited(waiter), 'the waiter to join the line');
+    // Its executor paused, the new task is not taken when the holder it killed ends: the turn is
+    // kept for it all the same, and the task that waited before it runs after it.
+    expect((await h.cli(['pause', '--executor', 'other'])).exitCode).toBe(0);
+    const urgent = await runCancelling('line', holder);
+    expect(await ended(holder)).toMatchObject({ status: 'killed' });
+    expect((await status(waiter)).started_at).toBeNull();
+    expect((await h.cli(['resume', '--executor', 'other'])).exitCode).toBe(0);
+    const [tu, tw] = [await ended(urgent), await ended(waiter)];
+    expect([tu.status, tw.status]).toEqual(['completed', 'completed']);
+    expect(time(tw.started_at)).toBeGreaterThanOrEqual(time(tu.finished_at));
   });
 
   it('pause lets the running task finish, holds new ones (listed as paused), --wait returns when none runs; resume runs them', async () => {
