@@ -1,6 +1,7 @@
 // What a task's end sets off for the tasks waiting on it: the tasks that run after it are released
 // or cancelled, and its concurrency turn passes on. Run by whoever ends a task; a sweep in every
 // worker makes up for one that died in between.
+import { describeError } from '../errors.js';
 import { type TaskContext, cancelWaitingTask } from './cancel.js';
 import { giveBackTurn } from './concurrency.js';
 import { decideBlocked, endedJobOutcome, readDependencyEnds, releaseBlocked } from './dependencies.js';
@@ -76,37 +77,55 @@ export async function endWaitingTask(
 
 /**
  * Makes up for settlements missed by a process that died after ending a task: blocked tasks whose
- * dependencies ended, and concurrency turns held or queued for by tasks that ended.
+ * dependencies ended, and concurrency turns held or queued for by tasks that ended. A task whose
+ * settlement fails is told to `log` in one line and left for the next sweep; the others go on.
  */
-export async function sweepWaitingTasks(ctx: TaskContext): Promise<void> {
+export async function sweepWaitingTasks(ctx: TaskContext, log: (line: string) => void = () => {}): Promise<void> {
   // One worker of the deployment sweeps at a time.
   if ((await ctx.redis.set(ctx.keys.sweepLock(), '1', 'PX', SWEEP_LOCK_MS, 'NX')) !== 'OK') return;
-  // Those settled leave the index: the next page starts after the ones still blocked.
+  const attempt = async <T>(what: string, step: () => Promise<T>): Promise<T | 'failed'> => {
+    try {
+      return await step();
+    } catch (error) {
+      log(`pipeline sweep: ${what}: ${describeError(error)}`);
+      return 'failed';
+    }
+  };
+  // Those settled leave the index: the next page starts after the ones still blocked (or failed).
   for (let start = 0; ;) {
     const ids = await ctx.redis.zrange(ctx.keys.blocked(), start, start + SWEEP_BATCH - 1);
     let left = 0;
     for (const id of ids) {
-      const result = await settleBlockedTask(ctx, id);
-      if (result === 'cancelled') await settleTaskEnd(ctx, id);
-      if (result === 'blocked') left++;
+      const result = await attempt(`blocked task ${id}`, async () => {
+        const settled = await settleBlockedTask(ctx, id);
+        if (settled === 'cancelled') await settleTaskEnd(ctx, id);
+        return settled;
+      });
+      if (result === 'blocked' || result === 'failed') left++;
     }
     if (ids.length < SWEEP_BATCH) break;
     start += left;
   }
   for (const key of await ctx.redis.smembers(ctx.keys.concurrencyKeys())) {
-    const [holders, waiters, tasks] = await Promise.all([
-      ctx.redis.smembers(ctx.keys.concurrencyHolders(key)),
-      ctx.redis.zrange(ctx.keys.concurrencyWaiters(key), 0, -1),
-      ctx.redis.zrange(ctx.keys.concurrencyTasks(key), 0, -1),
-    ]);
-    for (const id of new Set([...holders, ...waiters, ...tasks])) {
-      const record = await readRecord(ctx, id);
-      // A task whose job ended without a recorded end (or is gone) gives its turn back too.
-      const ended =
-        record === undefined ||
-        record.outcome !== undefined ||
-        (await endedJobOutcome(ctx.redis, ctx.keys, record.executor, id)) !== undefined;
-      if (ended) await passTurnOn(ctx, id, record?.concurrency ?? { key, limit: 1 });
+    const ids = await attempt(`concurrency key "${key}"`, async () => {
+      const [holders, waiters, tasks] = await Promise.all([
+        ctx.redis.smembers(ctx.keys.concurrencyHolders(key)),
+        ctx.redis.zrange(ctx.keys.concurrencyWaiters(key), 0, -1),
+        ctx.redis.zrange(ctx.keys.concurrencyTasks(key), 0, -1),
+      ]);
+      return new Set([...holders, ...waiters, ...tasks]);
+    });
+    if (ids === 'failed') continue;
+    for (const id of ids) {
+      await attempt(`turn of task ${id} (concurrency key "${key}")`, async () => {
+        const record = await readRecord(ctx, id);
+        // A task whose job ended without a recorded end (or is gone) gives its turn back too.
+        const ended =
+          record === undefined ||
+          record.outcome !== undefined ||
+          (await endedJobOutcome(ctx.redis, ctx.keys, record.executor, id)) !== undefined;
+        if (ended) await passTurnOn(ctx, id, record?.concurrency ?? { key, limit: 1 });
+      });
     }
   }
 }

@@ -427,7 +427,7 @@ function startPipelineSweep(ctx: TaskContext, log: (line: string) => void): Node
   const timer = setInterval(() => {
     if (sweeping) return;
     sweeping = true;
-    void sweepWaitingTasks(ctx)
+    void sweepWaitingTasks(ctx, log)
       .catch((error: unknown) => log(`pipeline sweep: ${describeError(error)}`))
       .finally(() => (sweeping = false));
   }, PIPELINE_SWEEP_EVERY_MS);
