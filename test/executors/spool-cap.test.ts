@@ -347,14 +347,19 @@ describe('capped spool, ssh: the same flood on a remote while no worker follows 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('keeps running to exit 0, the remote spool never past the cap and a segment, and the re-attached log has the newest output after a note', async () => {
+  // A runner of an SSH executor with the cap, on the test's sshd.
+  const cappedRunner = () => {
     const config = parseConfigText(
       `executors:\n${sshExecutorYaml(server, 'crib', { spool_dir: path.join(dir, 'remote-spool') })}`,
       'test',
     ).executors[0]!;
     const executor = new SshExecutor(config, () => {}, { maxSpoolBytes: CAP });
     executors.push(executor);
-    const runner = executionRunner(redis, keys, executor, config, defaults);
+    return executionRunner(redis, keys, executor, config, defaults);
+  };
+
+  it('keeps running to exit 0, the remote spool never past the cap and a segment, and the re-attached log has the newest output after a note', async () => {
+    const runner = cappedRunner();
     const gate = path.join(dir, `gate-${randomUUID()}`);
     const payload: ShellCommandPayload = {
       type: 'shell_command',
@@ -385,13 +390,7 @@ describe('capped spool, ssh: the same flood on a remote while no worker follows 
   });
 
   it('ships a flood it follows live in order, with a note wherever the spool dropped output first', async () => {
-    const config = parseConfigText(
-      `executors:\n${sshExecutorYaml(server, 'crib', { spool_dir: path.join(dir, 'remote-spool') })}`,
-      'test',
-    ).executors[0]!;
-    const executor = new SshExecutor(config, () => {}, { maxSpoolBytes: CAP });
-    executors.push(executor);
-    const runner = executionRunner(redis, keys, executor, config, defaults);
+    const runner = cappedRunner();
     const gate = path.join(dir, `gate-${randomUUID()}`);
     writeFileSync(gate, '');
     const r = await runner.run({
@@ -421,13 +420,7 @@ describe('capped spool, ssh: the same flood on a remote while no worker follows 
 
   it("keeps spooling where the task's language makes dd speak German", async () => {
     // dd's summary is translated (`Datensätze ein`); the spooler reads it in the C locale.
-    const config = parseConfigText(
-      `executors:\n${sshExecutorYaml(server, 'crib', { spool_dir: path.join(dir, 'remote-spool') })}`,
-      'test',
-    ).executors[0]!;
-    const executor = new SshExecutor(config, () => {}, { maxSpoolBytes: CAP });
-    executors.push(executor);
-    const runner = executionRunner(redis, keys, executor, config, defaults);
+    const runner = cappedRunner();
     const gate = path.join(dir, `gate-${randomUUID()}`);
     writeFileSync(gate, '');
     const r = await runner.run({
