@@ -153,10 +153,11 @@ describe('a hash-tagged prefix for Redis Cluster', () => {
   });
 
   afterAll(async () => {
+    // The worker first: stopping, it withdraws from the executor's presence keys.
+    await h.cleanup();
     const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
     await deleteKeys(redis, `${tagged}:*`);
     redis.disconnect();
-    await h.cleanup();
   });
 
   it('puts every key of the deployment in one slot', async () => {
