@@ -1,5 +1,6 @@
 // The `container` executor: runs each task in a new container on a Docker or podman engine and
 // follows it, re-attaching after a worker restart.
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
@@ -406,7 +407,8 @@ export class ContainerExecutor implements Executor {
     for (;;) {
       const stopped = await this.stopOnce(id, graceMs);
       if (stopped !== 'failed') return stopped;
-      if (!(await pause(delay, followed))) return false;
+      // Over at once when `followed` ends (before or during the wait).
+      if (!(await sleep(delay, true, { signal: followed }).catch(() => false))) return false;
       delay = Math.min(delay * 2, STOP_RETRY_MAX_MS);
     }
   }
@@ -479,21 +481,6 @@ class Waker {
       this.wakeUp = done;
     });
   }
-}
-
-/** Waits `ms`; false at once when `signal` aborts (before or during the wait). */
-function pause(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const done = (waited: boolean) => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      resolve(waited);
-    };
-    const onAbort = () => done(false);
-    const timer = setTimeout(() => done(true), ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
