@@ -3,7 +3,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { describeError, InvalidInputError, isUserFacingError, type ErrorCode } from '../src/errors.js';
 import { describeIssue } from '../src/text/zod-issues.js';
-import { isRedisConnectionError } from '../src/redis/connection.js';
+import { describeRedisConnectionError, isRedisConnectionError } from '../src/redis/connection.js';
 
 /** Parses a body, query or params with zod; the first issue becomes a one-line 400 naming the field. */
 export function parseInput<T>(schema: z.ZodType<T>, input: unknown): T {
@@ -52,7 +52,10 @@ export function describeHttpError(error: unknown): { status: number; message: st
   if (error instanceof HttpError) return { status: error.status, message: error.message };
   if (isUserFacingError(error)) return { status: httpStatusFor(error.code), message: describeError(error) };
   if (isRedisConnectionError(error))
-    return { status: 503, message: `lost the connection to Redis (${describeError(error)})` };
+    return {
+      status: 503,
+      message: `lost the connection to Redis (${describeRedisConnectionError(error)}); once it is back, GET /api/tasks shows whether the call took effect`,
+    };
   const fastifyError = error as Partial<FastifyError>;
   if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
     return { status: fastifyError.statusCode, message: describeError(error) };

@@ -2,6 +2,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { TranscriptRenderer } from '../src/claude/transcript.js';
+import { followerConnection } from '../src/redis/connection.js';
 import { readLog, readLogEntry, readLogTail, type EndMarker, type LogEntry } from '../src/logs/log-stream.js';
 import type { TaskClient } from '../src/tasks/client.js';
 import type { TaskView } from '../src/tasks/record.js';
@@ -109,7 +110,7 @@ export async function streamLog(
   });
   const closed = new AbortController();
   raw.on('close', () => closed.abort());
-  const blocking = client.redis.duplicate();
+  const blocking = followerConnection(client.redis);
   blocking.on('error', () => {});
   closed.signal.addEventListener('abort', () => blocking.disconnect());
   const heartbeat = setInterval(() => void write(raw, ': keep-alive\n\n'), HEARTBEAT_MS);

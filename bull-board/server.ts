@@ -101,7 +101,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
       ? { secret: await ensureLocalSecret(home), path: escapeControls(localSecretPath(home)) }
       : undefined;
   const redisUrl = options.redisUrl ?? resolveRedisUrl(options.config.redis.url);
-  const redis = await connectRedis(redisUrl, { persistent: true, settings: options.config.redis });
+  const redis = await connectRedis(redisUrl, { persistent: true, failInFlight: true, settings: options.config.redis });
   // Every Redis error of the dashboard goes here: one line when Redis goes away, one when it is back.
   const outage = new RedisOutageReporter({ url: redisUrl, log: sink, verbose: options.verbose });
   outage.watch(redis);

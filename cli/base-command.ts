@@ -67,12 +67,19 @@ export abstract class BaseCommand extends Command {
     if (error instanceof Errors.ExitError) throw error;
     // A failed parse is reported here; stop oclif from also warning that parse was never called.
     (this as unknown as { parsed: boolean }).parsed = true;
-    const { isUserFacingError, exitCodeFor, describeError, escapeControls, isRedisConnectionError } = await lib();
+    const {
+      isUserFacingError,
+      exitCodeFor,
+      describeError,
+      escapeControls,
+      isRedisConnectionError,
+      describeRedisConnectionError,
+    } = await lib();
     let code = exitCodeFor(error);
     let message = describeError(error);
     if (!isUserFacingError(error) && isRedisConnectionError(error)) {
       code = 4;
-      message = `lost the connection to Redis (${message}) — check that it is running, then run the command again`;
+      message = `lost the connection to Redis (${describeRedisConnectionError(error)}) — check that it is running, then run the command again`;
     }
     if (!isUserFacingError(error) && error.oclif?.exit !== undefined) {
       // oclif's own parse errors: usage problems.

@@ -7,7 +7,7 @@ export { parseConfigText, loadConfig, resolveConfigPath, SAMPLE_CONFIG } from '.
 export { requireDuration, requireTime } from '../src/config/duration.js';
 export { ensureWorkers, resolveCommandRedis, stopPrivateStack } from '../src/stack/private-stack.js';
 export { describeError, exitCodeFor, InvalidInputError, isUserFacingError, UsageError } from '../src/errors.js';
-export { isRedisConnectionError, resolveRedisUrl } from '../src/redis/connection.js';
+export { describeRedisConnectionError, isRedisConnectionError, resolveRedisUrl } from '../src/redis/connection.js';
 export { TaskClient } from '../src/tasks/client.js';
 export { buildClaudePayload, buildShellPayload, parseEnvAssignments } from '../src/tasks/input.js';
 export { TaskRequestSchema } from '../src/tasks/request.js';

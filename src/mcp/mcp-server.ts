@@ -7,7 +7,8 @@ import {
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { describeError } from '../errors.js';
+import { describeError, isUserFacingError } from '../errors.js';
+import { isRedisConnectionError } from '../redis/connection.js';
 import { packageVersion } from '../config/package-version.js';
 import type { TaskClient } from '../tasks/client.js';
 import { describeIssue } from '../text/zod-issues.js';
@@ -79,6 +80,9 @@ export function createMcpServer(options: McpServerOptions): Server {
       );
       return { content: [{ type: 'text', text: result.text }], structuredContent: result.structured };
     } catch (error) {
+      // Cut off by Redis going away mid-call (its connection fails what it had sent, rather than
+      // sending it again later): whatever the call changed may or may not have been done.
+      if (!isUserFacingError(error) && isRedisConnectionError(error)) return toolError(REDIS_LOST);
       return toolError(describeError(error));
     }
   });
@@ -86,6 +90,8 @@ export function createMcpServer(options: McpServerOptions): Server {
 }
 
 const REDIS_AWAY = 'Redis is unreachable; retrying in the background: call again once it is back';
+const REDIS_LOST =
+  'lost the connection to Redis during the call; retrying in the background: once it is back, `list` shows whether the call took effect';
 
 /** The tools that can end or delete something: `kill` a task, `schedule` with action remove. */
 const DESTRUCTIVE = new Set(['kill', 'schedule']);

@@ -22,7 +22,11 @@ export interface McpStdioOptions {
  */
 export async function serveMcpStdio(options: McpStdioOptions): Promise<void> {
   const log = options.onLog ?? (() => {});
-  const redis = await connectRedis(options.redisUrl, { persistent: true, settings: options.config.redis });
+  const redis = await connectRedis(options.redisUrl, {
+    persistent: true,
+    failInFlight: true,
+    settings: options.config.redis,
+  });
   // One line when Redis goes away and one when it is back, not one per reconnect attempt.
   const outage = new RedisOutageReporter({ url: options.redisUrl, log: sinkOf(log) });
   outage.watch(redis);

@@ -31,6 +31,26 @@ export function isRedisConnectionError(error: unknown): boolean {
 }
 
 /**
+ * The cause of a connection error in a few words: ioredis's own text for a command cut off by a
+ * dropped connection names its options, which tells a user nothing.
+ */
+export function describeRedisConnectionError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return /max retries per request|^Connection is closed/i.test(message) ? 'cut off mid-command' : message;
+}
+
+/**
+ * A new connection like `redis` (same server, TLS, password) whose commands wait through an
+ * outage and are sent again once Redis is back: for a follower's blocking reads on a connection
+ * made with `failInFlight`, where a dropped read would end what the follower serves.
+ */
+export function followerConnection(redis: RedisClient): RedisClient {
+  if (redis instanceof Cluster)
+    return redis.duplicate(undefined, { redisOptions: { ...redis.options.redisOptions, maxRetriesPerRequest: null } });
+  return redis.duplicate({ maxRetriesPerRequest: null });
+}
+
+/**
  * Destroys the client's sockets (a Cluster's: one per node) without a graceful close, which would
  * wait on a silent peer; ioredis reconnects and sends the unanswered commands again.
  */
@@ -53,6 +73,14 @@ export interface ConnectOptions {
    * @default false
    */
   persistent?: boolean;
+  /**
+   * For a long-lived connection that answers callers (the dashboard, `openclaw-agent mcp`): a
+   * command already sent when the connection drops fails at once, where a worker's is sent again
+   * once Redis is back (BullMQ's blocking reads need that). A call is then never carried out late,
+   * after its caller was told to try again. Connections made from it with `duplicate()` inherit it;
+   * `followerConnection()` makes one that waits. @default false
+   */
+  failInFlight?: boolean;
   /** Give up connecting after this long. @default 2500 */
   connectTimeoutMs?: number;
   /**
@@ -104,11 +132,12 @@ export async function connectRedis(url: string, options: ConnectOptions = {}): P
 
 // How each connection to a server behaves: long-lived ones (workers, followers) and short-lived
 // ones (one CLI command) differ.
-function nodeBehaviour(persistent: boolean, timeoutMs: number) {
+function nodeBehaviour(persistent: boolean, timeoutMs: number, failInFlight = false) {
   return {
     connectTimeout: timeoutMs,
-    // BullMQ workers need null here so blocking commands survive reconnects.
-    maxRetriesPerRequest: persistent ? null : 1,
+    // BullMQ workers need null here so blocking commands survive reconnects; 0 rejects whatever
+    // is unanswered (or queued meanwhile) each time the connection closes.
+    maxRetriesPerRequest: failInFlight ? 0 : persistent ? null : 1,
     // A long-lived connection that gets no byte for 20 s while a command waits is dead (its TCP
     // state dropped on the way): start it anew. Blocking reads here wait at most 10 s (BullMQ's cap).
     socketTimeout: persistent ? 20_000 : undefined,
@@ -125,7 +154,7 @@ function createRedis(url: string, options: ConnectOptions): Redis {
   const target = buildRedisOptions(url, options.settings);
   const redisOptions: RedisOptions = {
     ...target.options,
-    ...nodeBehaviour(persistent, options.connectTimeoutMs ?? 2500),
+    ...nodeBehaviour(persistent, options.connectTimeoutMs ?? 2500, options.failInFlight),
     lazyConnect: true,
     enableOfflineQueue: true,
     retryStrategy: retryDelay(persistent),
@@ -150,7 +179,7 @@ function createCluster(url: string, options: ConnectOptions): Cluster {
     // ioredis gives a node 1 s to list the slots; a busy host needs the connect timeout's time.
     slotsRefreshTimeout: timeoutMs,
     redisOptions: {
-      ...nodeBehaviour(persistent, timeoutMs),
+      ...nodeBehaviour(persistent, timeoutMs, options.failInFlight),
       username: target.username,
       password: target.password,
     },

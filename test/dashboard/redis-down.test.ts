@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type RunningDashboard } from '../../bull-board/server.js';
@@ -94,7 +95,60 @@ describe('a dashboard while its Redis is down', () => {
       await client.close();
     }
   });
+
+  it('fails a dispatch whose command Redis died holding with a 503 at once, and never carries it out', async () => {
+    const before = await listTaskIds(dashboard.url);
+    const answer = await whileRedisDiesMidCall(server, () =>
+      fetch(`${dashboard.url}/api/tasks`, {
+        method: 'POST',
+        headers: { authorization, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          executor: 'local',
+          payload: { type: 'shell_command', command: 'echo cut-off' },
+          workdir: h.dir,
+        }),
+        signal: AbortSignal.timeout(20_000),
+      }),
+    );
+    expect(answer.status).toBe(503);
+    expect(await answer.json()).toEqual({
+      error:
+        'lost the connection to Redis (cut off mid-command); once it is back, GET /api/tasks shows whether the call took effect',
+    });
+    await server.start();
+    // Served again means reconnected: a command kept to send again would have gone out first.
+    const after = await eventually(async () => {
+      const r = await fetch(`${dashboard.url}/api/tasks`, { signal: AbortSignal.timeout(20_000) });
+      return r.status === 200 ? listTaskIds(dashboard.url) : undefined;
+    }, 'the API served once Redis is back');
+    expect(after).toEqual(before);
+  });
 });
+
+async function listTaskIds(url: string): Promise<string[]> {
+  const listed = (await (await fetch(`${url}/api/tasks`)).json()) as { tasks: { task_id: string }[] };
+  return listed.tasks.map((t) => t.task_id);
+}
+
+/**
+ * Freezes Redis, makes the call, and once the call's first command sits unread at the frozen
+ * server, kills it: the connection drops with that command unanswered. Returns the call's answer.
+ */
+async function whileRedisDiesMidCall<T>(server: RedisServer, call: () => Promise<T>): Promise<T> {
+  server.pause();
+  let settled: unknown;
+  const answer = call();
+  answer.then(
+    async (value) => (settled = { answered: value instanceof Response ? await value.clone().text() : value }),
+    (error: unknown) => (settled = { failed: error }),
+  );
+  await eventually(async () => {
+    if (settled !== undefined) throw new Error(`the call ended before it reached Redis: ${inspect(settled)}`);
+    return server.unreadBytes() > 0 ? true : undefined;
+  }, 'a command sent to the frozen Redis');
+  await server.stop('SIGKILL');
+  return answer;
+}
 
 describe('openclaw-agent mcp (stdio) while its Redis is down', () => {
   let server: RedisServer;
@@ -133,6 +187,36 @@ describe('openclaw-agent mcp (stdio) while its Redis is down', () => {
       expect((listed.structuredContent as { tasks: { task_id: string }[] }).tasks.map((t) => t.task_id)).toEqual([
         task.task_id,
       ]);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('fails a call whose command Redis died holding at once, and never carries it out', async () => {
+    const client = await connectMcpStdio(h, 'redis-lost-stdio', { REDIS_URL: server.url });
+    const ids = async () =>
+      ((await callTool(client, 'list', {})).structuredContent as { tasks: { task_id: string }[] }).tasks.map(
+        (t) => t.task_id,
+      );
+    try {
+      const before = await ids();
+      // A held call fails this test at the SDK's timeout, 20 s here, instead of hanging it.
+      const answer = (await whileRedisDiesMidCall(server, () =>
+        client.callTool({ name: 'run', arguments: { command: 'echo cut-off', executor: 'local' } }, undefined, {
+          timeout: 20_000,
+        }),
+      )) as CallToolResult;
+      expect(answer.isError).toBe(true);
+      expect(textOf(answer)).toBe(
+        'lost the connection to Redis during the call; retrying in the background: once it is back, `list` shows whether the call took effect',
+      );
+      await server.start();
+      // Served again means reconnected: a command kept to send again would have gone out first.
+      const after = await eventually(async () => {
+        const listed = await callTool(client, 'list', {});
+        return listed.isError ? undefined : ids();
+      }, 'a call served once Redis is back');
+      expect(after).toEqual(before);
     } finally {
       await client.close();
     }

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,6 +15,15 @@ export interface RedisServer {
   readonly running: boolean;
   /** Ends the server at once (SIGKILL: no final fsync, like a crash) or cleanly (SIGTERM). */
   stop(signal?: 'SIGKILL' | 'SIGTERM'): Promise<void>;
+  /**
+   * Freezes the server (SIGSTOP): its connections stay open and what is sent to it waits
+   * unanswered, as on a hung host. `stop('SIGKILL')` or `resume()` after it.
+   */
+  pause(): void;
+  /** Lets a paused server go on (SIGCONT). */
+  resume(): void;
+  /** Bytes its clients sent that the server has not read yet (its sockets' receive queues). */
+  unreadBytes(): number;
   /** Starts the server again on the same port and directory and waits until it answers PING. */
   start(): Promise<void>;
   /** Stops the server and deletes its directory. */
@@ -113,12 +122,24 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       return child !== undefined;
     },
     stop,
+    pause: () => void child?.kill('SIGSTOP'),
+    resume: () => void child?.kill('SIGCONT'),
+    unreadBytes: () => unreadBytes(port),
     start,
     async destroy() {
       await stop('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+// `ss` lists the server's established connections: the first column is what waits to be read.
+function unreadBytes(port: number): number {
+  const listed = execFileSync('ss', ['-tnH', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8' });
+  return listed
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .reduce((sum, line) => sum + Number(line.trim().split(/\s+/)[0]), 0);
 }
 
 function lastLogLine(dir: string): string {
