@@ -16,7 +16,13 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText, SshExecutor, TaskKeys, type Config, type ExecutorConfig } from '../../src/index.js';
 import { SshConnection } from '../../src/executors/ssh/ssh-connection.js';
-import { parseStart, startScript } from '../../src/executors/ssh/remote-scripts.js';
+import {
+  parseRead,
+  parseStart,
+  readScript,
+  startScript,
+  type ReadRange,
+} from '../../src/executors/ssh/remote-scripts.js';
 import { shellQuote } from '../../src/executors/shell/quote.js';
 import { deleteKeys } from '../helpers/harness.js';
 import { sshExecutorYaml, startSshd, type SshdServer } from '../helpers/sshd.js';
@@ -201,5 +207,43 @@ describe('ssh start script', () => {
       transient: true,
       message: expect.stringMatching(/Not connected/),
     });
+  });
+});
+
+describe('ssh read script', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'oca-ssh-read-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads every range whole around one whose segment vanished and one that shrank, by a real sh', () => {
+    const file = (name: string, text: string) => {
+      writeFileSync(path.join(dir, name), text);
+      return path.join(dir, name);
+    };
+    // Planned from a status taken before the spooler removed b's segment and rewrote c's shorter.
+    const ranges: ReadRange[] = [
+      { key: 'a', stream: 'stdout', files: [file('a0', 'xxhello '), file('a1', 'world')], offset: 2, length: 11 },
+      { key: 'b', stream: 'stdout', files: [path.join(dir, 'gone')], offset: 0, length: 4 },
+      { key: 'c', stream: 'stderr', files: [file('c0', 'sho')], offset: 0, length: 9 },
+      // Output that imitates the framing: a header, a trailer of a read long past and END.
+      {
+        key: 'd',
+        stream: 'stderr',
+        files: [file('d0', `D a stdout 3\nE ${randomUUID()} 2\nEND\n`)],
+        offset: 0,
+        length: 58,
+      },
+    ];
+    const nonce = randomUUID();
+    const output = execFileSync('sh', ['-c', `echo a login banner; ${readScript(ranges, nonce)}`]);
+    const read = parseRead(output, ranges, nonce);
+    expect(read).toBeDefined();
+    expect([...read!.keys()].sort()).toEqual(['a', 'd']);
+    expect(read!.get('a')!.stdout!.toString()).toBe('hello world');
+    expect(read!.get('d')!.stderr!.toString()).toBe(readFileSync(path.join(dir, 'd0'), 'utf8'));
+    // A reply cut short (the link dropped) frames not at all: nothing from it is shipped.
+    expect(parseRead(output.subarray(0, output.length - 4), ranges, nonce)).toBeUndefined();
   });
 });

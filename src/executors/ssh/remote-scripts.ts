@@ -366,16 +366,19 @@ export interface ReadRange {
  * Prints a marker line with `nonce` (anything a login shell or a ForceCommand prints before the
  * script is skipped up to it), then each range as `D <key> <stream> <length>` and exactly that
  * many raw bytes, then END. A range's files are all opened before its header: one that the
- * spooler removed meanwhile makes the whole reply unusable (redone), never a gap in the output.
+ * spooler removed meanwhile prints `G` instead, never a gap in the output. Each range ends with a
+ * line `E <nonce> <index>`, which no task output can hold (the nonce is new each read): a range
+ * that came out short (a file shrank) is found by it, and the ranges after it still read.
  */
 export function readScript(ranges: readonly ReadRange[], nonce: string): string {
   const lines = [`printf 'OCA_READ %s\\n' ${shellQuote(nonce)}`];
   lines.push(
-    ...ranges.map((r) => {
+    ...ranges.map((r, index) => {
       const [first, ...rest] = r.files.slice(0, 7).map((file, i) => ({ fd: i + 3, file }));
       const copy = [`tail -c +${r.offset + 1} <&${first!.fd}`, ...rest.map(({ fd }) => `cat <&${fd}`)].join('; ');
       const opens = [first!, ...rest].map(({ fd, file }) => `${fd}<${shellQuote(file)}`).join(' ');
-      return `{ printf 'D %s %s %s\\n' ${shellQuote(r.key)} ${r.stream} ${r.length}; { ${copy}; } | head -c ${r.length}; } 2>/dev/null ${opens} || printf 'G\\n'`;
+      const range = `{ printf 'D %s %s %s\\n' ${shellQuote(r.key)} ${r.stream} ${r.length}; { ${copy}; } | head -c ${r.length}; } 2>/dev/null ${opens} || printf 'G\\n'`;
+      return `${range}; printf 'E %s %s\\n' ${shellQuote(nonce)} ${index}`;
     }),
   );
   lines.push("printf 'END\\n'");
@@ -383,8 +386,9 @@ export function readScript(ranges: readonly ReadRange[], nonce: string): string 
 }
 
 /**
- * The bytes of each range, by key and stream; undefined when the output does not frame exactly
- * (a file shrank or vanished under us): nothing is shipped from such a read, it is simply redone.
+ * The bytes of each range that read whole, by key and stream: a range whose file vanished or
+ * shrank under us is left out (nothing is shipped from it; it is read again next round). Undefined
+ * when the reply does not frame at all (cut short, or not our script's).
  */
 export function parseRead(
   output: Buffer,
@@ -396,17 +400,26 @@ export function parseRead(
   const start = output.indexOf(marker);
   if (start < 0) return undefined;
   let at = start + marker.length;
-  for (const range of ranges) {
+  for (const [index, range] of ranges.entries()) {
+    const trailer = Buffer.from(`E ${nonce} ${index}\n`);
     const end = output.indexOf(0x0a, at);
     if (end < 0) return undefined;
     const header = output.subarray(at, end).toString('utf8');
-    if (header !== `D ${range.key} ${range.stream} ${range.length}`) return undefined;
-    at = end + 1;
-    if (at + range.length > output.length) return undefined;
-    const entry = out.get(range.key) ?? {};
-    entry[range.stream] = output.subarray(at, at + range.length);
-    out.set(range.key, entry);
-    at += range.length;
+    const whole = end + 1 + range.length;
+    if (
+      header === `D ${range.key} ${range.stream} ${range.length}` &&
+      output.subarray(whole, whole + trailer.length).equals(trailer)
+    ) {
+      const entry = out.get(range.key) ?? {};
+      entry[range.stream] = output.subarray(end + 1, whole);
+      out.set(range.key, entry);
+      at = whole + trailer.length;
+      continue;
+    }
+    // Gone (G) or short: skip to the range's trailer.
+    const skipped = output.indexOf(trailer, at);
+    if (skipped < 0) return undefined;
+    at = skipped + trailer.length;
   }
   return output.subarray(at).toString('utf8') === 'END\n' ? out : undefined;
 }

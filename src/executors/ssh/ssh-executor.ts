@@ -357,6 +357,7 @@ export class SshExecutor implements Executor {
       ranges.length > 0
         ? parseRead((await this.connection.run(readScript(ranges, nonce))).stdout, ranges, nonce)
         : new Map();
+    // A reply that frames not at all (the link dropped mid-read) is read again next round.
     if (!data) return true;
     await Promise.all(
       tasks.map(async (task) => {
