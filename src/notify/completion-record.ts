@@ -3,6 +3,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import type { TaskRecord } from '../tasks/record.js';
+import { TASK_ID_PATTERN } from '../tasks/request.js';
 
 /** The original tool's completion record directory, on the host of the worker that ran the task. */
 export function completionsDir(home: string = homedir()): string {
@@ -12,8 +13,10 @@ export function completionsDir(home: string = homedir()): string {
 /**
  * Writes `~/.openclaw-agent/completions/<id>.json` in the original tool's shape (status
  * "success" or "failure", exit code -1 when there is none), for tools that watch that directory.
+ * The id names the file, so it must be a task id (a UUID): never a path read from a record hash.
  */
 export function writeCompletionRecord(record: TaskRecord, home?: string): string {
+  if (!TASK_ID_PATTERN.test(record.id)) throw new Error(`not a task id: ${JSON.stringify(record.id.slice(0, 80))}`);
   const dir = completionsDir(home);
   const file = path.join(dir, `${record.id}.json`);
   const body = {

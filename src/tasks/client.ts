@@ -22,6 +22,7 @@ import { readQueueStates, type QueueState } from '../redis/queue-states.js';
 import { TaskKeys } from './keys.js';
 import {
   payloadWorkdir,
+  TASK_ID_PATTERN,
   TaskRequestSchema,
   type OnConflict,
   type TaskPayload,
@@ -135,7 +136,6 @@ function withLocalWorkdir(payload: TaskPayload, callerCwd: string | undefined): 
   return payload.type === 'claude_code' ? { ...payload, workspace: workdir } : { ...payload, workingDir: workdir };
 }
 
-const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const MIN_PREFIX = 6;
 
 /**
@@ -325,7 +325,7 @@ export class TaskClient {
   ): Promise<{ id: string; executor: string; conflicts?: ConflictOutcome; warning?: string }> {
     const { executor, request: prepared } = await this.prepare(input);
     const id = input.id ?? randomUUID();
-    if (!UUID_V4.test(id))
+    if (!TASK_ID_PATTERN.test(id))
       throw new InvalidInputError(`Expected the task id to be a lowercase UUID v4, got ${quoteInput(id)}`);
     // Workers of a deployment with a signing key run only requests signed with it.
     const signingKey = taskSigningKey(this.config);
@@ -490,7 +490,7 @@ export class TaskClient {
   /** A full task id, or a unique prefix of at least 6 characters (like git). */
   async resolveId(input: string): Promise<string> {
     const text = input.trim().toLowerCase();
-    if (UUID_V4.test(text)) {
+    if (TASK_ID_PATTERN.test(text)) {
       if ((await this.redis.exists(this.keys.record(text))) === 1) return text;
       throw new TaskNotFoundError(input);
     }

@@ -6,7 +6,7 @@ import { buildOutboxEntry, isAnnounced } from '../notify/outbox-entry.js';
 import { LuaScript } from '../redis/lua-script.js';
 import type { TaskKeys } from './keys.js';
 import { parseRecordHash, type TaskRecord } from './record.js';
-import type { TaskRequest } from './request.js';
+import { describePayload, type TaskRequest } from './request.js';
 import { taskSigningKey, verifyTaskRequest } from './signing.js';
 import type { EndedStatus } from './status.js';
 
@@ -108,6 +108,36 @@ async function outboxEntryOf(
   const refused = known.refused ?? (key !== undefined && !verifyTaskRequest(key, taskId, request, request.signature));
   if (!isAnnounced(refused ? { notify: config.defaults.notify } : request, config)) return undefined;
   const current = parseRecordHash(await redis.hgetall(keys.record(taskId))) ?? known.record;
-  const ended = { ...current, ...end, signal: end.signal ?? undefined, exitCode: end.exitCode ?? undefined };
+  const ended = {
+    ...current,
+    ...end,
+    ...announcedIdentity(config, taskId, request, refused),
+    signal: end.signal ?? undefined,
+    exitCode: end.exitCode ?? undefined,
+  };
   return buildOutboxEntry(config, ended, request, { refused });
 }
+
+/**
+ * What an announcement calls the task: from its request (verified where signing is on), never from
+ * the record hash, which anyone who can write into Redis can change while the task runs — the
+ * record gives only times, pid and cost. A refused request's executor is named only when this
+ * deployment has one by that name (its name and command are left out further on).
+ */
+function announcedIdentity(
+  config: LoadedConfig,
+  taskId: string,
+  request: TaskRequest,
+  refused: boolean,
+): Pick<TaskRecord, 'id' | 'name' | 'summary' | 'taskType' | 'executor'> {
+  const known = !refused || config.executors.some((executor) => executor.name === request.executor);
+  return {
+    id: taskId,
+    name: request.name,
+    summary: describePayload(request.payload),
+    taskType: request.payload.type,
+    executor: known ? request.executor : UNKNOWN_EXECUTOR,
+  };
+}
+
+const UNKNOWN_EXECUTOR = 'an executor this deployment does not have';

@@ -58,6 +58,9 @@ export const MAX_PRIORITY = 1_000_000;
 /** How many tasks one task may wait for. */
 export const MAX_DEPENDENCIES = 50;
 
+/** A task id: a lowercase UUID v4, as every task gets one. */
+export const TASK_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
 export const EXECUTOR_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 /** What a caller asks for; stored as the BullMQ job's data and validated again by the worker. */

@@ -170,7 +170,9 @@ export function createTaskProcessor(deps: ProcessorDeps): (job: Job) => Promise<
     }
     if (maxAttempts > 1 || waited > 0) await recordAttemptEnd(deps.redis, deps.keys, taskId, run, end);
     const latest = (await endTask(deps, taskId, end, { record, request })) ?? record;
-    if (deps.onEnded) await deps.onEnded(latest, request).catch(() => {});
+    // The job's own id and the request's executor, not what the record hash says now.
+    if (deps.onEnded)
+      await deps.onEnded({ ...latest, id: taskId, executor: request.executor }, request).catch(() => {});
     return jobResultOf(latest, end.outcome, end);
   };
 }
