@@ -10,6 +10,7 @@ import { DurationSchema } from './duration.js';
 import { ConfigError, describeError, UnknownExecutorError } from '../errors.js';
 import { parseEngineAddress } from '../executors/container/engine-address.js';
 import { environmentProblem } from '../executors/shell/env-names.js';
+import { httpUrlSchema } from '../notify/http-url.js';
 import { notifierNameProblem, NotifiersSchema } from '../notify/notifier-config.js';
 import { isWebhookSecret, resolveWebhookSecret, WEBHOOK_SECRET_FORM } from '../notify/webhook-signature.js';
 import { EXECUTOR_NAME_PATTERN, PERMISSION_MODES } from '../tasks/request.js';
@@ -153,7 +154,11 @@ export const ConfigSchema = z
         max_turns: z.number().int().positive().default(100),
         /** @default "claude" */
         claude_path: z.string().min(1).default('claude'),
-        webhook_url: z.url({ protocol: /^https?$/ }).optional(),
+        webhook_url: httpUrlSchema({
+          error: 'expected an http(s) URL',
+          credentials:
+            'put no user or password in the URL (fetch cannot send them, and they would be shown): deliveries are signed with webhook_secret instead',
+        }).optional(),
         /** `whsec_` + base64 of the key; OPENCLAW_AGENT_WEBHOOK_SECRET wins over it. Unsigned when neither is set. */
         webhook_secret: z
           .string()

@@ -18,6 +18,7 @@ import { NOTIFIER_PREFIX } from '../tasks/record.js';
 import { setDeliveryField } from '../tasks/store.js';
 import { taskSigningKey, UNSIGNED_WEBHOOK_ERROR, verifyWebhookDelivery } from '../tasks/signing.js';
 import { escapeControls } from '../text/escape.js';
+import { maskUrlCredentials } from './http-url.js';
 import { deliverWebhook, nextRetryDelayMs, WEBHOOK_RETRY_SCHEDULE_MS } from './webhook-delivery.js';
 import { resolveWebhookSecret, webhookHeaders } from './webhook-signature.js';
 
@@ -140,9 +141,13 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
     const refuse = async (error: string): Promise<never> => {
       const recorded = { url: d.url, state: 'failed', attempts: attempt, error, at: new Date().toISOString() };
       await setDeliveryField(redis, keys, d.task_id, `wh:${d.index}`, JSON.stringify(recorded));
-      log(`webhook ${escapeControls(d.url)}: task ${escapeControls(d.task_id.slice(0, 8))} not delivered: ${error}`);
+      sayNotDelivered(error);
       throw new UnrecoverableError(error);
     };
+    const sayNotDelivered = (error: string) =>
+      log(
+        `webhook ${escapeControls(maskUrlCredentials(d.url))}: task ${escapeControls(d.task_id.slice(0, 8))} not delivered: ${error}`,
+      );
     // With a signing key, only what a worker of this deployment wrote is POSTed.
     const key = taskSigningKey(config);
     if (key !== undefined && !isSignedWebhook(key, d)) return refuse(UNSIGNED_WEBHOOK_ERROR);
@@ -168,8 +173,14 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
     };
     await setDeliveryField(redis, keys, d.task_id, `wh:${d.index}`, JSON.stringify(recorded));
     if (outcome.kind === 'delivered') return;
-    if (outcome.kind === 'gone') throw new UnrecoverableError(`${d.url} answered 410 Gone; not retrying`);
-    if (exhausted) throw new UnrecoverableError(`gave up after ${attempt} attempts: ${outcome.error}`);
+    if (outcome.kind === 'gone') {
+      sayNotDelivered('it answered 410 Gone; not retrying');
+      throw new UnrecoverableError(`${maskUrlCredentials(d.url)} answered 410 Gone; not retrying`);
+    }
+    if (exhausted) {
+      sayNotDelivered(`gave up after ${attempt} attempts: ${outcome.error}`);
+      throw new UnrecoverableError(`gave up after ${attempt} attempts: ${outcome.error}`);
+    }
     throw new RetryableDelivery(outcome.error, outcome.retryAfterMs);
   }
 

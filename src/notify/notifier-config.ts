@@ -5,6 +5,7 @@ import { ENDED_STATUSES as ENDED, type EndedStatus } from '../tasks/status.js';
 
 const ENDED_STATUSES = ENDED as [EndedStatus, ...EndedStatus[]];
 import { TEMPLATE_FIELDS, unknownPlaceholders } from './argv-template.js';
+import { httpUrlSchema } from './http-url.js';
 
 // The `notifiers:` section of the config: named ways to announce a task's end where someone
 // lives — an OpenClaw gateway's wake hook, or a command on the worker's host — and the names a
@@ -39,13 +40,10 @@ const NotifierFields = z
       .min(1)
       .default([...ENDED_STATUSES]),
     /** openclaw: the gateway's base URL, like http://127.0.0.1:18789. */
-    url: z
-      .url({ protocol: /^https?$/, error: 'expected the gateway URL, like http://127.0.0.1:18789' })
-      .refine((url) => !/^https?:\/\/[^/]*@/i.test(url), {
-        message: 'put no user or password in the URL: the token goes in token_env',
-        params: { quiet: true },
-      })
-      .optional(),
+    url: httpUrlSchema({
+      error: 'expected the gateway URL, like http://127.0.0.1:18789',
+      credentials: 'put no user or password in the URL: the token goes in token_env',
+    }).optional(),
     /** openclaw: the gateway's `hooks.path`. @default "/hooks" */
     hooks_path: z
       .string()

@@ -1,5 +1,6 @@
 // One webhook POST: how it went, and when to try again.
 import { InvalidInputError, describeError } from '../errors.js';
+import { maskUrlCredentials } from './http-url.js';
 
 /**
  * What one POST attempt came to. `delivered` (2xx) and `gone` (410: the receiver asks us to stop)
@@ -106,7 +107,8 @@ function classifyResponse(response: Response): DeliveryOutcome {
 export function describeFetchError(error: unknown, timeoutMs: number): string {
   if (error instanceof Error && error.name === 'TimeoutError') return `timed out after ${timeoutMs}ms`;
   const cause = error instanceof Error ? error.cause : undefined;
-  return `request failed: ${describeError(cause ?? error)}`;
+  // undici quotes the URL, which a task of an earlier version may have given with a password.
+  return `request failed: ${maskUrlCredentials(describeError(cause ?? error))}`;
 }
 
 // Rejects URLs that no retry could ever reach, so they surface as a configuration error at once.

@@ -1,6 +1,7 @@
 // What a caller asks for: the payloads (command or Claude prompt) and the request stored as job data.
 import { z } from 'zod';
 import { WorktreeRequestSchema } from '../git/task-worktree.js';
+import { httpUrlSchema } from '../notify/http-url.js';
 import { NOTIFIER_NAME_PATTERN } from '../notify/notifier-config.js';
 
 /** claude --permission-mode values: those `claude --help` lists (2.1), and `default`, which it takes too. */
@@ -58,6 +59,9 @@ export const MAX_PRIORITY = 1_000_000;
 /** How many tasks one task may wait for. */
 export const MAX_DEPENDENCIES = 50;
 
+const CALLBACK_CREDENTIALS =
+  'put no user or password in the callback URL (fetch cannot send them, and they would be shown): deliveries are signed with the webhook secret instead';
+
 /** A task id: a lowercase UUID v4, as every task gets one. */
 export const TASK_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -71,7 +75,10 @@ export const TaskRequestSchema = z.object({
   name: z.string().min(1).max(200).optional(),
   /** Wall-clock limit in milliseconds; enforced by the lifecycle layer. */
   timeoutMs: z.number().int().positive().optional(),
-  callbackUrl: z.url({ protocol: /^https?$/, error: 'the callback URL must be an http(s) URL' }).optional(),
+  callbackUrl: httpUrlSchema({
+    error: 'the callback URL must be an http(s) URL',
+    credentials: CALLBACK_CREDENTIALS,
+  }).optional(),
   /**
    * Notifiers (the config's `notifiers:`) that announce the task's end, chosen when it was
    * enqueued (`defaults.notify` unless the caller named them). Absent: none (so a task without

@@ -194,6 +194,11 @@ describe('lifecycle: kill, timeout, retries, wait, retry, cleanup', () => {
         ['run', '-e', 'local', '--callback', 'ftp://example.com/x', '-c', 'true'],
         /callback URL must be an http\(s\) URL/,
       ],
+      // fetch cannot send a URL's password (each attempt would fail), and it would be shown.
+      [
+        ['run', '-e', 'local', '--callback', 'https://ci:hunter2@hooks.example/build', '-c', 'true'],
+        /^openclaw-agent: .*put no user or password in the callback URL[^\n]*\n$/,
+      ],
       [['kill', 'abcdef12', '--grace', '-1'], /grace/],
       [['kill', 'abcdef12'], /no task matches id "abcdef12"/],
       [['wait', 'abcdef12'], /no task matches id "abcdef12"/],
@@ -202,6 +207,7 @@ describe('lifecycle: kill, timeout, retries, wait, retry, cleanup', () => {
       expect(r.exitCode, args.join(' ')).toBeGreaterThan(0);
       expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
       expect(r.stderr).toMatch(pattern);
+      expect(r.stderr).not.toContain('hunter2');
     }
     expect(await h.redis().zcard(`${h.prefix}:_index:created`)).toBe(before);
   });

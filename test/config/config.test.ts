@@ -192,6 +192,21 @@ describe('config', () => {
     }
   });
 
+  it('refuses a webhook URL with a user or password in one line that does not show them', () => {
+    const text = `executors: [{name: a, type: local}]\ndefaults:\n  webhook_url: https://ci:hunter2@hooks.example/x\n`;
+    let message = '';
+    try {
+      parseConfigText(text, 'f.yaml');
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(
+      /^config error in f\.yaml line 3: `defaults\.webhook_url`: put no user or password in the URL/,
+    );
+    expect(message).not.toMatch(/hunter2|\n/);
+  });
+
   it('refuses a webhook secret that is not whsec_ and base64 in one line that says how to make one, without showing it', () => {
     for (const secret of ['my-webhook-secret', '"whsec_not base64!"', '""']) {
       const text = `executors: [{name: a, type: local}]\ndefaults:\n  webhook_secret: ${secret}\n`;

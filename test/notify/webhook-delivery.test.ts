@@ -165,6 +165,20 @@ describe('deliverWebhook', () => {
     await expect(deliverWebhook('ftp://127.0.0.1/hook', '{}', headers)).rejects.toThrow(/http\(s\) URL/);
     expect(receiver.requests).toHaveLength(0);
   });
+
+  it('never quotes the password of a URL that carries one (a task of an earlier version may)', async () => {
+    const outcome = await deliverWebhook(
+      receiver.url.replace('http://', 'http://ci:hunter2@') + '/hook',
+      '{}',
+      headers,
+    );
+    expect(outcome).toMatchObject({ kind: 'retry' });
+    const error = outcome.kind === 'retry' ? outcome.error : '';
+    expect(error).toContain('credentials');
+    expect(error).toContain('http://***@127.0.0.1');
+    expect(error).not.toContain('hunter2');
+    expect(receiver.requests).toHaveLength(0);
+  });
 });
 
 describe('parseRetryAfter', () => {
