@@ -1,6 +1,6 @@
 // The worker that delivers each ended task's webhooks and notifier announcements from the outbox, with retries.
 import { setMaxListeners } from 'node:events';
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { RedisClient } from '../redis/connection.js';
 import { z } from 'zod';
 import type { LoadedConfig } from '../config/config.js';
@@ -90,6 +90,10 @@ export interface RunningDeliveries {
 
 /** How often the outbox is swept for entries a dead worker left behind. */
 const RELAY_SWEEP_MS = 2000;
+/** How long a closing worker lets command notifiers under way run on before it stops them. */
+const CLOSE_GRACE_MS = 10_000;
+/** When a notifier stopped by a closing worker is run again (by another worker, or this one anew). */
+const HANDED_BACK_MS = 1000;
 
 /**
  * Starts the deliverer: a BullMQ worker on the callbacks queue. Webhooks are POSTed signed the
@@ -109,7 +113,7 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
   setMaxListeners(concurrency + 10, shutdown.signal);
   const onError = options.onError ?? ((source: string) => (error: Error) => log(`${source}: ${error.message}`));
   queue.on('error', onError('callbacks queue'));
-  const worker = new Worker(DELIVERY_QUEUE, (job: Job) => deliver(job), {
+  const worker = new Worker(DELIVERY_QUEUE, (job: Job, token?: string) => deliver(job, token), {
     connection: redis,
     prefix: config.redis.prefix,
     concurrency,
@@ -131,8 +135,8 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
   worker.on('error', onError('callbacks worker'));
 
   // A webhook's attempt: signed, recorded on the task, retried on the schedule.
-  async function deliver(job: Job): Promise<void> {
-    if (job.name === NOTIFY_JOB) return notify(job);
+  async function deliver(job: Job, token: string | undefined): Promise<void> {
+    if (job.name === NOTIFY_JOB) return notify(job, token);
     const parsed = WebhookJobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError('invalid delivery job data');
     const d = parsed.data;
@@ -185,7 +189,7 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
   }
 
   // A notifier's attempt: its state goes on the task; a final failure is said in one line.
-  async function notify(job: Job): Promise<void> {
+  async function notify(job: Job, token: string | undefined): Promise<void> {
     const parsed = NotifyJobSchema.safeParse(job.data);
     if (!parsed.success) {
       log(
@@ -209,8 +213,11 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
         retry: false,
       };
     }
-    // Stopped by this worker's shutdown: the job stalls and the next worker runs it again.
-    if (attempt.abandoned) return new Promise<void>(() => {});
+    // Stopped by this worker's shutdown: handed back (no attempt spent) for the next worker.
+    if (attempt.abandoned) {
+      await job.moveToDelayed(Date.now() + HANDED_BACK_MS, token);
+      throw new DelayedError();
+    }
     await setDeliveryField(redis, keys, n.task_id, `${NOTIFIER_PREFIX}${n.name}`, JSON.stringify(attempt.state));
     if (attempt.state.state === 'delivered') return;
     const error = attempt.state.error ?? attempt.state.state;
@@ -239,9 +246,14 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
     relay,
     async close() {
       clearInterval(sweep);
-      // Command notifiers still running are stopped, not left behind without their timeout.
+      // Attempts under way end and are recorded before the worker goes: an attempt cut off would
+      // be made again by the next worker, and a gateway that heard it would wake its agent twice.
+      // An HTTP attempt ends at its timeout; command notifiers still running after the grace are
+      // stopped (not left behind without their timeout) and handed back.
+      const stopping = setTimeout(() => shutdown.abort(), CLOSE_GRACE_MS);
+      await worker.close();
+      clearTimeout(stopping);
       shutdown.abort();
-      await worker.close(true);
       await queue.close();
     },
   };
