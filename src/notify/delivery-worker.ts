@@ -19,6 +19,7 @@ import { setDeliveryField } from '../tasks/store.js';
 import { taskSigningKey, UNSIGNED_WEBHOOK_ERROR, verifyWebhookDelivery } from '../tasks/signing.js';
 import { escapeControls } from '../text/escape.js';
 import { maskUrlCredentials } from './http-url.js';
+import { HAND_BACK_LIMIT_MS, handBackDelayMs } from '../redis/hand-back.js';
 import { deliverWebhook, nextRetryDelayMs, WEBHOOK_RETRY_SCHEDULE_MS } from './webhook-delivery.js';
 import { resolveWebhookSecret, webhookHeaders } from './webhook-signature.js';
 
@@ -216,6 +217,19 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
     // Stopped by this worker's shutdown: handed back (no attempt spent) for the next worker.
     if (attempt.abandoned) {
       await job.moveToDelayed(Date.now() + HANDED_BACK_MS, token);
+      throw new DelayedError();
+    }
+    // Workers on several hosts may have different notifiers and tokens: one that lacks what this
+    // one needs leaves it to one that has it, for a while (its state says what it waits for).
+    const waited = Date.now() - job.timestamp;
+    if (attempt.lacks !== undefined && waited < HAND_BACK_LIMIT_MS) {
+      const state = {
+        ...attempt.state,
+        state: 'retrying' as const,
+        error: `${attempt.state.error} (waiting for a worker with ${attempt.lacks})`,
+      };
+      await setDeliveryField(redis, keys, n.task_id, `${NOTIFIER_PREFIX}${n.name}`, JSON.stringify(state));
+      await job.moveToDelayed(Date.now() + handBackDelayMs(waited), token);
       throw new DelayedError();
     }
     await setDeliveryField(redis, keys, n.task_id, `${NOTIFIER_PREFIX}${n.name}`, JSON.stringify(attempt.state));

@@ -29,6 +29,11 @@ export interface NotifyAttempt {
   retry: boolean;
   retryAfterMs?: number;
   abandoned?: boolean;
+  /**
+   * What this worker's config or environment lacks to make the attempt (the notifier, its token):
+   * a worker on another host may have it, so the job is handed back rather than failed at once.
+   */
+  lacks?: string;
 }
 
 /** The state a notifier's delivery starts in, before its first attempt. */
@@ -64,7 +69,11 @@ export async function deliverNotification(
   if (!notifier) {
     const where = config.sourcePath ?? 'the built-in config';
     const error = `no notifier "${job.name}" in this worker's config (${where}) — add it under \`notifiers:\` and restart the worker`;
-    return { state: { type: 'command', target: '-', state: 'failed', attempts: attempt, error, at }, retry: false };
+    return {
+      state: { type: 'command', target: '-', state: 'failed', attempts: attempt, error, at },
+      retry: false,
+      lacks: `the notifier "${job.name}"`,
+    };
   }
   const base = { type: notifier.type, target: notifierTarget(notifier), attempts: attempt, at };
   // With a signing key, only what a worker of this deployment wrote is told.
@@ -97,6 +106,7 @@ export async function deliverNotification(
         error: `${notifier.tokenEnv} is not set in the worker's environment — set it to the gateway's hooks.token`,
       },
       retry: false,
+      lacks: notifier.tokenEnv,
     };
   }
   const outcome = await postWake(notifier, token, {

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { findExecutor, type LoadedConfig } from '../config/config.js';
 import { formatDuration } from '../config/duration.js';
 import { describeError } from '../errors.js';
+import { handBackDelayMs } from '../redis/hand-back.js';
 import { LuaScript } from '../redis/lua-script.js';
 import type { TaskClient } from '../tasks/client.js';
 import { isEndedStatus } from '../tasks/status.js';
@@ -46,13 +47,6 @@ export function tickTaskId(prefix: string, tickJobId: string): string {
 
 /** How late a tick may be taken and still make its task (a worker restarting, a busy Redis). */
 export const LATE_TICK_MS = 10 * 60_000;
-
-/**
- * How long a tick this worker cannot make (its config lacks the executor) waits before it is
- * handed out again: a quarter of how late it already is, within these bounds, so that another
- * worker makes it soon and a tick no worker can make does not spin until it is late.
- */
-const ELSEWHERE_RETRY_MS = { min: 250, max: 30_000 };
 
 /** When a tick was due: BullMQ names a scheduler's jobs `repeat:<scheduler>:<millis>`. */
 export function tickTime(tickJobId: string): number | undefined {
@@ -119,8 +113,7 @@ export async function fireSchedule(client: TaskClient, name: string, tickJobId: 
     return skipped(`skipped: the tick of ${new Date(due!).toISOString()} came ${formatDuration(late)} late (${why})`);
   }
   if (lacks) {
-    const retryInMs = Math.min(Math.max(Math.round(late / 4), ELSEWHERE_RETRY_MS.min), ELSEWHERE_RETRY_MS.max);
-    return { kind: 'elsewhere', lacks, retryInMs };
+    return { kind: 'elsewhere', lacks, retryInMs: handBackDelayMs(late) };
   }
   if (hash.overlap === 'skip' && hash.last_task !== undefined) {
     const last = (await client.views([hash.last_task]))[0];

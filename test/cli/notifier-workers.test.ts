@@ -6,14 +6,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toTaskJson, type TaskClient } from '../../src/index.js';
 import { createHarness, eventually, stopProcess, type Harness } from '../helpers/harness.js';
 
-// A worker stopped (SIGTERM) while the OpenClaw gateway is still answering its wake lets that
-// attempt end and records it: the next worker does not make it again, and the agent wakes once.
+// Wakes across workers. A worker stopped (SIGTERM) while the OpenClaw gateway is still answering
+// its wake lets that attempt end and records it: the next worker does not make it again, and the
+// agent wakes once. A worker without the gateway's token leaves the wake to one that has it.
 
 const TOKEN = 'stop-test-hooks-token';
 /** How long the gateway takes to answer a wake: the worker is stopped meanwhile. */
 const ANSWER_AFTER_MS = 1500;
 
-describe('a worker stopped while a wake is under way', () => {
+describe('wakes across workers', () => {
   let h: Harness;
   let client: TaskClient;
   let gateway: Server;
@@ -94,5 +95,37 @@ describe('a worker stopped while a wake is under way', () => {
     expect(state).toMatchObject({ state: 'delivered', attempts: 1 });
     expect(runs()).toBe('run\nrun\ndone\n');
     await stopProcess(second);
+  });
+
+  it('leaves a wake to a worker with the token when the one that took it has none', async () => {
+    const before = wakes.length;
+    // Started without OPENCLAW_HOOKS_TOKEN (a second host's unit file that forgot it).
+    const tokenless = await h.startWorker('local', { OPENCLAW_HOOKS_TOKEN: '' });
+    const { id } = await client.enqueue({
+      executor: 'local',
+      payload: { type: 'shell_command', command: 'true', args: [], env: {} },
+      name: 'handed on',
+    });
+    const stateOf = async () =>
+      (toTaskJson(await client.get(id)) as { notifiers: { state: string; attempts: number; error?: string }[] })
+        .notifiers[0];
+    const waiting = await eventually(async () => {
+      const n = await stateOf();
+      return n?.state === 'retrying' || n?.state === 'failed' ? n : undefined;
+    }, 'the tokenless worker to take the wake');
+    expect(waiting).toMatchObject({
+      state: 'retrying',
+      error:
+        "OPENCLAW_HOOKS_TOKEN is not set in the worker's environment — set it to the gateway's hooks.token (waiting for a worker with OPENCLAW_HOOKS_TOKEN)",
+    });
+    const withToken = await h.startWorker('local', { OPENCLAW_HOOKS_TOKEN: TOKEN });
+    await stopProcess(tokenless);
+    const state = await eventually(async () => {
+      const n = await stateOf();
+      return n?.state === 'delivered' || n?.state === 'failed' ? n : undefined;
+    }, 'the wake to be delivered');
+    expect(state).toMatchObject({ state: 'delivered', attempts: 1 });
+    expect(wakes.slice(before).map((w) => w.text)).toEqual([expect.stringContaining('"handed on" completed')]);
+    await stopProcess(withToken);
   });
 });
