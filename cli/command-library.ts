@@ -10,7 +10,7 @@ export { describeError, exitCodeFor, InvalidInputError, isUserFacingError, Usage
 export { describeRedisConnectionError, isRedisConnectionError, resolveRedisUrl } from '../src/redis/connection.js';
 export { TaskClient } from '../src/tasks/client.js';
 export { buildClaudePayload, buildShellPayload, parseEnvAssignments } from '../src/tasks/input.js';
-export { TaskRequestSchema } from '../src/tasks/request.js';
+export { MAX_PROMPT_BYTES, TaskRequestSchema } from '../src/tasks/request.js';
 export { notifierTarget } from '../src/notify/notifier-config.js';
 export { resolveTaskNotifiers } from '../src/notify/task-notifiers.js';
 export { chooseWorktreeOption } from '../src/git/task-worktree.js';

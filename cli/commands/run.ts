@@ -2,6 +2,7 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { dispatchFlags, dispatchOptions, dispatchTask } from '../dispatch.js';
+import { argvEncodingProblem } from '../global-flags.js';
 import { lib } from '../load-library.js';
 import type { EnqueueInput } from '../../src/index.js';
 
@@ -31,14 +32,18 @@ export default class Run extends BaseCommand {
 
   /** The task these words ask for, checked; nothing connects yet (`schedule add` keeps it). */
   async taskInput(): Promise<{ input: EnqueueInput; flags: Awaited<ReturnType<Run['parseFlags']>> }> {
-    const flags = await this.parseFlags();
-    const { buildShellPayload, parseEnvAssignments } = await lib();
-    // The words after `--` exactly as given: oclif's argv loses its order when a word equals a
-    // flag's value (`--name build -- make build`).
-    const separator = this.argv.indexOf('--');
+    // The words after `--` are the argv exactly as given, and never go through oclif's parser:
+    // it loses their order when a word equals a flag's value (`--name build -- make build`), and
+    // takes time quadratic in their number (`run -- true $(seq 1 40000)`).
+    const words = this.argv;
+    const separator = words.indexOf('--');
+    const { buildShellPayload, parseEnvAssignments, UsageError } = await lib();
+    const problem = argvEncodingProblem(words);
+    if (problem !== undefined) throw new UsageError(problem);
+    const flags = await this.parseFlags(separator === -1 ? words : words.slice(0, separator));
     const payload = buildShellPayload({
       cmd: flags.cmd,
-      argv: separator === -1 ? flags.argv : this.argv.slice(separator + 1),
+      argv: separator === -1 ? flags.argv : words.slice(separator + 1),
       env: parseEnvAssignments(flags.env ?? []),
       workdir: flags.workspace,
     });
@@ -46,8 +51,8 @@ export default class Run extends BaseCommand {
     return { input: { ...options, payload }, flags };
   }
 
-  private async parseFlags() {
-    const { flags, argv } = await this.parse(Run);
+  private async parseFlags(words: string[]) {
+    const { flags, argv } = await this.parse(Run, words);
     return { ...flags, argv: argv as string[] };
   }
 

@@ -1,8 +1,9 @@
 // `openclaw-agent start`: dispatches a Claude Code prompt as a task, or continues a task's session.
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { dispatchFlags, dispatchOptions, dispatchTask } from '../dispatch.js';
+import { argvEncodingProblem } from '../global-flags.js';
 import { lib } from '../load-library.js';
 import type { EnqueueInput } from '../../src/index.js';
 
@@ -59,8 +60,10 @@ export default class Start extends BaseCommand {
 
   /** The task these words ask for, checked; nothing connects yet (`schedule add` keeps it). */
   async taskInput(): Promise<{ input: EnqueueInput; flags: Awaited<ReturnType<Start['parseFlags']>> }> {
+    const { buildClaudePayload, UsageError } = await lib();
+    const problem = argvEncodingProblem(this.argv);
+    if (problem !== undefined) throw new UsageError(problem);
     const flags = await this.parseFlags();
-    const { buildClaudePayload } = await lib();
     const prompt = await readPrompt(flags.prompt, flags['prompt-file']);
     const payload = buildClaudePayload({
       prompt,
@@ -111,20 +114,54 @@ export default class Start extends BaseCommand {
   }
 }
 
-// --prompt TEXT, --prompt - (stdin) or --prompt-file FILE.
+// --prompt TEXT, --prompt - (stdin) or --prompt-file FILE. A file or stdin is read up to one byte
+// past the prompt's limit, so that a huge file or a device like /dev/zero is refused at once.
 async function readPrompt(prompt: string | undefined, file: string | undefined): Promise<string | undefined> {
+  const { UsageError, escapeControls, MAX_PROMPT_BYTES } = await lib();
+  const limit = `${MAX_PROMPT_BYTES / 1024 / 1024} MiB`;
+  const tooLarge = (what: string, size: string) =>
+    new UsageError(
+      `${what} is ${size}, over the limit of ${limit} for a prompt — give Claude the path of a file in the workspace to read instead`,
+    );
   if (file !== undefined) {
+    const shown = `--prompt-file ${escapeControls(file)}`;
+    const cannot = (reason: string) => new UsageError(`cannot read ${shown}: ${reason}`);
+    let handle;
     try {
-      return await readFile(file, 'utf8');
+      handle = await open(file, 'r');
     } catch (error) {
-      const { UsageError } = await lib();
-      throw new UsageError(
-        `cannot read --prompt-file ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
-      );
+      throw cannot((error as NodeJS.ErrnoException).code ?? String(error));
+    }
+    try {
+      const stat = await handle.stat();
+      if (stat.isDirectory()) throw cannot('it is a directory');
+      // A regular file's size is known: one too large is refused without reading it.
+      if (stat.isFile() && stat.size > MAX_PROMPT_BYTES)
+        throw tooLarge(shown, `${(stat.size / 1024 / 1024).toFixed(1)} MiB`);
+      const text = await readAtMost(handle.createReadStream({ autoClose: false }), MAX_PROMPT_BYTES + 1);
+      if (text === undefined) throw tooLarge(shown, `more than ${limit}`);
+      return text;
+    } catch (error) {
+      if (error instanceof UsageError) throw error;
+      throw cannot((error as NodeJS.ErrnoException).code ?? String(error));
+    } finally {
+      await handle.close();
     }
   }
   if (prompt !== '-') return prompt;
+  const text = await readAtMost(process.stdin, MAX_PROMPT_BYTES + 1);
+  if (text === undefined) throw tooLarge('the prompt on stdin', `more than ${limit}`);
+  return text;
+}
+
+// The stream's text, or undefined once it has given `most` bytes (it is read no further).
+async function readAtMost(stream: AsyncIterable<unknown>, most: number): Promise<string | undefined> {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  let length = 0;
+  for await (const chunk of stream) {
+    chunks.push(chunk as Buffer);
+    length += (chunk as Buffer).length;
+    if (length >= most) return undefined;
+  }
+  return Buffer.concat(chunks, length).toString('utf8');
 }

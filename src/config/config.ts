@@ -1,13 +1,13 @@
 // The YAML config: its schema and defaults, where the file is, how it is read (errors name the
 // line and the field), and the sample `config --init` writes.
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import { z } from 'zod';
 import { parseByteSize } from './byte-size.js';
 import { DurationSchema } from './duration.js';
-import { ConfigError, describeError, UnknownExecutorError } from '../errors.js';
+import { ConfigError, describeError, UnknownExecutorError, UsageError } from '../errors.js';
 import { parseEngineAddress } from '../executors/container/engine-address.js';
 import { environmentProblem } from '../executors/shell/env-names.js';
 import { httpUrlSchema } from '../notify/http-url.js';
@@ -347,8 +347,16 @@ export function defaultConfigPath(): string {
   return path.join(base, 'openclaw', 'coding-agent.yaml');
 }
 
-/** `--config`, then `OPENCLAW_AGENT_CONFIG`, then the default path. */
+/**
+ * `--config`, then `OPENCLAW_AGENT_CONFIG`, then the default path. An empty `--config` is refused:
+ * it would otherwise quietly mean the environment's file or the default one. (An empty
+ * `OPENCLAW_AGENT_CONFIG` is unset, as usual for environment variables.)
+ */
 export function resolveConfigPath(explicit?: string): { path: string; explicit: boolean } {
+  if (explicit === '')
+    throw new UsageError(
+      '--config is empty: give the path of a config file, or leave --config out to use $OPENCLAW_AGENT_CONFIG or the default file',
+    );
   const chosen = explicit || process.env.OPENCLAW_AGENT_CONFIG;
   if (chosen) return { path: path.resolve(expandHome(chosen)), explicit: true };
   return { path: defaultConfigPath(), explicit: false };
@@ -369,8 +377,49 @@ export function loadConfig(explicit?: string): LoadedConfig {
       );
     return { ...parseConfigText('executors: [{name: local, type: local}]', '<built-in>'), sourcePath: undefined };
   }
-  return { ...parseConfigText(readFileSync(file, 'utf8'), file), sourcePath: file };
+  return { ...parseConfigText(readConfigFile(file), file), sourcePath: file };
 }
+
+/** The largest config file read: a config is a few kilobytes; this stops a wrong path (a log, /dev/zero). */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
+// The file's text; a directory, an unreadable or oversized file is a ConfigError naming it.
+function readConfigFile(file: string): string {
+  const shown = escapeControls(file);
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    if (fstatSync(fd).isDirectory())
+      throw new ConfigError(`config file ${shown} is a directory — give the path of a YAML file`);
+    // Read at most one byte past the limit, so that a device or a huge file is refused at once.
+    const buffer = Buffer.allocUnsafe(MAX_CONFIG_BYTES + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const n = readSync(fd, buffer, length, buffer.length - length, null);
+      if (n === 0) break;
+      length += n;
+    }
+    if (length > MAX_CONFIG_BYTES)
+      throw new ConfigError(
+        `config file ${shown} is larger than ${MAX_CONFIG_BYTES / 1024 / 1024} MiB — is it the right file?`,
+      );
+    return buffer.toString('utf8', 0, length);
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    const { code, message } = error as NodeJS.ErrnoException;
+    const reason = READ_ERRORS[code ?? ''] ?? escapeControls(code ?? message);
+    throw new ConfigError(`cannot read config file ${shown}: ${reason}`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+const READ_ERRORS: Record<string, string> = {
+  EISDIR: 'it is a directory — give the path of a YAML file',
+  EACCES: 'permission denied — check its mode and owner',
+  EPERM: 'permission denied — check its mode and owner',
+  EIO: 'input/output error (EIO) — check the disk or the file system it is on',
+};
 
 // A malformed secret in the environment is refused where it is read, as one in the file is.
 function checkEnvironment(): void {

@@ -5,11 +5,21 @@ import { TASK_TYPE_ICONS } from './request.js';
 import type { TaskView } from './record.js';
 import { limitWaitNote } from '../claude/usage-limit.js';
 import type { ExecutorService } from './worker-roster.js';
+import { escapeControls } from '../text/escape.js';
 
-/** Shortens to `max` columns on one line, with an ellipsis. */
+/**
+ * Shortens to `max` columns on one line, with an ellipsis; line breaks show as ⏎ and other
+ * control characters escaped, so that a task's text cannot move the cursor or retitle the terminal.
+ */
 export function truncate(text: string, max: number): string {
-  const oneLine = text.replace(/\s*\n\s*/g, ' ⏎ ');
+  const oneLine = escapeControls(text.replace(/\s*\n\s*/g, ' ⏎ '));
   return oneLine.length > max ? `${oneLine.slice(0, Math.max(0, max - 1))}…` : oneLine;
+}
+
+// Every line the formatters print: what a task, a config or a worker gave stays on its line, escaped.
+// escapeControls leaves no control character, so escaping a line twice changes nothing.
+function safeLines(lines: readonly string[]): string {
+  return lines.map(escapeControls).join('\n');
 }
 
 function pad(text: string, width: number): string {
@@ -40,7 +50,7 @@ export function formatTaskTable(views: readonly TaskView[], now: number = Date.n
       durationOf(view, now),
       claudeBrief(r.claude),
       truncate(what, 60) + env + waits,
-    ];
+    ].map(escapeControls);
   });
   const header = ['', 'ID', 'EXECUTOR', 'STATUS', 'AGE', 'DURATION', 'TURNS/COST', 'NAME / COMMAND'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
@@ -164,7 +174,7 @@ export function formatStatusBlock(view: TaskView, now: number = Date.now()): str
     );
   }
   lines.push(...notifierLines(r));
-  return lines.join('\n');
+  return safeLines(lines);
 }
 
 // Each notifier's delivery once the task ended; before that, which ones will announce it.
@@ -220,7 +230,7 @@ export function describeExecutorWorkers(service: ExecutorService, now: number = 
   const { workers, lastServedAt } = service;
   if (workers.length === 0)
     return `no worker — ${lastServedAt === undefined ? 'never served' : `last seen ${formatDuration(Math.max(0, now - lastServedAt))} ago`}`;
-  const hosts = [...new Set(workers.map((w) => w.host))];
+  const hosts = [...new Set(workers.map((w) => escapeControls(w.host)))];
   const running = workers.reduce((sum, w) => sum + w.running, 0);
   const slots = workers.reduce((sum, w) => sum + w.concurrency, 0);
   return `${workers.length} on ${hosts.join(', ')}  ${running}/${slots} running`;
@@ -243,9 +253,11 @@ export function formatExecutorTable(
   const rows = executors.map((e) => {
     const service = services?.get(e.name);
     const workers = service ? ` ${describeExecutorWorkers(service, now)}` : '';
-    return `${pad(e.name, 15)} ${pad(e.type, 12)} ${pad(e.host ?? '-', 20)} ${pad(String(e.concurrency), 12)} ${pad(e.labels.join(', '), 16)}${workers}${paused?.has(e.name) ? '  (paused)' : ''}`.trimEnd();
+    const host = escapeControls(e.host ?? '-');
+    const labels = escapeControls(e.labels.join(', '));
+    return `${pad(e.name, 15)} ${pad(e.type, 12)} ${pad(host, 20)} ${pad(String(e.concurrency), 12)} ${pad(labels, 16)}${workers}${paused?.has(e.name) ? '  (paused)' : ''}`.trimEnd();
   });
-  return [header, '-'.repeat(services ? 96 : 72), ...rows].join('\n');
+  return safeLines([header, '-'.repeat(services ? 96 : 72), ...rows]);
 }
 
 /**
@@ -256,5 +268,7 @@ export function formatEndSummary(view: TaskView, now: number = Date.now(), withE
   const r = view.record;
   const code = r.exitCode !== undefined ? ` (exit ${r.exitCode})` : r.signal ? ` (${r.signal})` : '';
   const error = r.error && withError ? ` — ${truncate(r.error, 80)}` : '';
-  return `${TASK_TYPE_ICONS[r.taskType]}  ${r.id.slice(0, 8)} ${view.status}${code} in ${durationOf(view, now)}  ${truncate(r.name ?? r.summary, 60)}${error}`;
+  return escapeControls(
+    `${TASK_TYPE_ICONS[r.taskType]}  ${r.id.slice(0, 8)} ${view.status}${code} in ${durationOf(view, now)}  ${truncate(r.name ?? r.summary, 60)}${error}`,
+  );
 }

@@ -3,11 +3,26 @@ import { InvalidInputError, UsageError } from '../errors.js';
 import { escapeControls, quoteInput } from '../text/escape.js';
 import {
   EXEC_LONE_WORD,
+  MAX_COMMAND_BYTES,
+  MAX_PROMPT_BYTES,
   PERMISSION_MODES,
   type ClaudeCodePayload,
   type PermissionMode,
   type ShellCommandPayload,
 } from './request.js';
+
+// "1 MiB", "1.03 MiB", "900 KiB", "12 bytes".
+function formatBytes(bytes: number): string {
+  const mib = bytes / 1024 / 1024;
+  if (mib >= 1) return `${Number.isInteger(mib) ? mib : mib.toFixed(2)} MiB`;
+  return bytes >= 1024 ? `${Math.round(bytes / 1024)} KiB` : `${bytes} bytes`;
+}
+
+// Refuses text over its limit, in one line saying what to do instead.
+function checkSize(what: string, bytes: number, limit: number, instead: string): void {
+  if (bytes > limit)
+    throw new UsageError(`${what} is ${formatBytes(bytes)}, over the limit of ${formatBytes(limit)} — ${instead}`);
+}
 
 /** `--env KEY=VALUE` words to a map; a word without `=` or with a bad name is an error. */
 export function parseEnvAssignments(words: readonly string[]): Record<string, string> {
@@ -53,7 +68,18 @@ export function buildShellPayload(input: ShellInput): ShellCommandPayload {
         ? // A payload without args is `sh -c command`: a lone word goes to a shell that execs it unread.
           ['sh', ['-c', EXEC_LONE_WORD, argv[0]!]]
         : [argv[0]!, argv.slice(1)];
-  return { type: 'shell_command', command, args, env: input.env ?? {}, workingDir: input.workdir };
+  const env = input.env ?? {};
+  const size = [command, ...args, ...Object.entries(env).flat()].reduce(
+    (sum, word) => sum + Buffer.byteLength(word),
+    0,
+  );
+  checkSize(
+    'the command with its arguments and --env values',
+    size,
+    MAX_COMMAND_BYTES,
+    'put a long script or data in a file on the executor and run that',
+  );
+  return { type: 'shell_command', command, args, env, workingDir: input.workdir };
 }
 
 export interface ClaudeInput {
@@ -75,6 +101,19 @@ export function buildClaudePayload(input: ClaudeInput): ClaudeCodePayload {
       'missing prompt: give --prompt "TEXT", --prompt-file FILE, or --prompt - to read it from stdin',
     );
   }
+  checkSize(
+    'the prompt',
+    Buffer.byteLength(input.prompt),
+    MAX_PROMPT_BYTES,
+    'give Claude the path of a file in the workspace to read instead',
+  );
+  if (input.appendSystemPrompt !== undefined)
+    checkSize(
+      '--append-system-prompt',
+      Buffer.byteLength(input.appendSystemPrompt),
+      MAX_COMMAND_BYTES,
+      "it goes on claude's command line; put the long part in the prompt",
+    );
   const list = (words: readonly string[] | undefined) => {
     const items = (words ?? [])
       .flatMap((t) => t.split(','))

@@ -16,9 +16,32 @@ export const PERMISSION_MODES = [
 ] as const;
 export type PermissionMode = (typeof PERMISSION_MODES)[number];
 
+/**
+ * The most a command may hold, in UTF-8 bytes: its `sh -c` string or its argv, with its env values
+ * (and a Claude task's appended system prompt, which goes on `claude`'s command line). Linux's
+ * execve takes at most 2 MiB of arguments and environment together by default, so a larger command could
+ * not start anyway; 1 MiB leaves room for the environment the executor adds.
+ */
+export const MAX_COMMAND_BYTES = 1024 * 1024;
+
+/**
+ * The most a prompt may hold, in UTF-8 bytes: about a million tokens of text, as much as the
+ * largest context window Claude takes. Every record of a task holds its prompt, and `list` reads them.
+ */
+export const MAX_PROMPT_BYTES = 4 * 1024 * 1024;
+
+// Text over its limit, said by the REST API and a worker alike (the CLI and MCP say it sooner,
+// with what to do instead: input.ts).
+const bytes = (text: string) => Buffer.byteLength(text);
+const withinBytes = (limit: number) => (text: string) => bytes(text) <= limit;
+const MIB = 1024 * 1024;
+
 export const ClaudeCodePayloadSchema = z.object({
   type: z.literal('claude_code'),
-  prompt: z.string().min(1, 'the prompt is empty'),
+  prompt: z
+    .string()
+    .min(1, 'the prompt is empty')
+    .refine(withinBytes(MAX_PROMPT_BYTES), `the prompt is over the limit of ${MAX_PROMPT_BYTES / MIB} MiB`),
   maxTurns: z.number().int().positive().optional(),
   workspace: z.string().min(1).optional(),
   allowedTools: z.array(z.string().min(1)).optional(),
@@ -27,7 +50,11 @@ export const ClaudeCodePayloadSchema = z.object({
   /** claude --permission-mode; else the executor's `permission_mode`. */
   permissionMode: z.enum(PERMISSION_MODES).optional(),
   maxBudgetUsd: z.number().positive().optional(),
-  appendSystemPrompt: z.string().min(1).optional(),
+  appendSystemPrompt: z
+    .string()
+    .min(1)
+    .refine(withinBytes(MAX_COMMAND_BYTES), `the appended system prompt is over ${MAX_COMMAND_BYTES / MIB} MiB`)
+    .optional(),
   /** Resume this Claude session (`start --continue`): claude --resume. */
   resumeSessionId: z.string().min(1).optional(),
   /** The task whose session this one continues, shown in `status`. */
@@ -37,8 +64,17 @@ export const ClaudeCodePayloadSchema = z.object({
 /** A command: argv when `args` is non-empty, otherwise `sh -c command`. */
 export const ShellCommandPayloadSchema = z.object({
   type: z.literal('shell_command'),
-  command: z.string().min(1, 'the command is empty'),
-  args: z.array(z.string()).default([]),
+  command: z
+    .string()
+    .min(1, 'the command is empty')
+    .refine(withinBytes(MAX_COMMAND_BYTES), `the command is over ${MAX_COMMAND_BYTES / MIB} MiB`),
+  args: z
+    .array(z.string())
+    .refine(
+      (args) => args.reduce((sum, arg) => sum + bytes(arg), 0) <= MAX_COMMAND_BYTES,
+      `the arguments are over ${MAX_COMMAND_BYTES / MIB} MiB`,
+    )
+    .default([]),
   env: z.record(z.string(), z.string()).default({}),
   workingDir: z.string().min(1).optional(),
 });

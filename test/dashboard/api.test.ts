@@ -173,6 +173,8 @@ describe('dashboard REST API over real HTTP, with a real worker process', () => 
       [{ ...shell('true'), on_limit: 'wait' }, /usage-limit waits .* are for Claude tasks/],
       [{ payload: { type: 'claude_code', prompt: 'x' }, executor: 'local', limit_waits: 21 }, /limit_waits/],
       [{ payload: { type: 'claude_code', prompt: 'x' }, executor: 'local', on_limit: 'later' }, /on_limit/],
+      // What `run` and MCP refuse over their limits, the API refuses too (a 1 MiB + 1 byte command).
+      [shell('x'.repeat(1024 * 1024 + 1)), /`payload\.command`: the command is over 1 MiB/],
     ];
     for (const [body, message] of cases) {
       const r = await api('POST', '/api/tasks', body);
