@@ -13,20 +13,26 @@ export interface ClaudeArgsOptions {
 /**
  * The argv that runs a Claude Code payload in print mode with a streamed NDJSON transcript. The
  * prompt is not in argv: it goes to stdin (no length limit, never visible in `ps`).
+ *
+ * Every option whose value comes from the task is one word, `--name=value`: the CLI's parser
+ * (commander) then takes the whole value as the option's, whatever it starts with. As two words,
+ * a value starting with `-` would be read as an option of its own: `-r, --resume [value]` takes
+ * an optional value, so `--resume --permission-mode=bypassPermissions` resumed nothing and
+ * switched the permission mode.
  */
 export function buildClaudeArgs(payload: ClaudeCodePayload, options: ClaudeArgsOptions): string[] {
   const argv = [options.claudePath, '-p', '--output-format', 'stream-json', '--verbose'];
-  argv.push('--max-turns', String(payload.maxTurns ?? options.defaultMaxTurns));
-  if (payload.allowedTools && payload.allowedTools.length > 0)
-    argv.push('--allowedTools', payload.allowedTools.join(','));
+  const option = (name: string, value: string) => argv.push(`${name}=${value}`);
+  option('--max-turns', String(payload.maxTurns ?? options.defaultMaxTurns));
+  if (payload.allowedTools && payload.allowedTools.length > 0) option('--allowedTools', payload.allowedTools.join(','));
   if (payload.disallowedTools && payload.disallowedTools.length > 0)
-    argv.push('--disallowedTools', payload.disallowedTools.join(','));
-  if (payload.model) argv.push('--model', payload.model);
+    option('--disallowedTools', payload.disallowedTools.join(','));
+  if (payload.model) option('--model', payload.model);
   const permissionMode = payload.permissionMode ?? options.defaultPermissionMode;
-  if (permissionMode) argv.push('--permission-mode', permissionMode);
-  if (payload.maxBudgetUsd !== undefined) argv.push('--max-budget-usd', String(payload.maxBudgetUsd));
-  if (payload.appendSystemPrompt) argv.push('--append-system-prompt', payload.appendSystemPrompt);
-  if (payload.resumeSessionId) argv.push('--resume', payload.resumeSessionId);
+  if (permissionMode) option('--permission-mode', permissionMode);
+  if (payload.maxBudgetUsd !== undefined) option('--max-budget-usd', String(payload.maxBudgetUsd));
+  if (payload.appendSystemPrompt) option('--append-system-prompt', payload.appendSystemPrompt);
+  if (payload.resumeSessionId) option('--resume', payload.resumeSessionId);
   return argv;
 }
 

@@ -56,7 +56,7 @@ export const ClaudeCodePayloadSchema = z.object({
     .refine(withinBytes(MAX_COMMAND_BYTES), `the appended system prompt is over ${MAX_COMMAND_BYTES / MIB} MiB`)
     .optional(),
   /** Resume this Claude session (`start --continue`): claude --resume. */
-  resumeSessionId: z.string().min(1).optional(),
+  resumeSessionId: z.uuid({ error: 'a Claude session id is a UUID' }).optional(),
   /** The task whose session this one continues, shown in `status`. */
   continues: z.string().uuid().optional(),
 });

@@ -175,6 +175,14 @@ describe('dashboard REST API over real HTTP, with a real worker process', () => 
       [{ payload: { type: 'claude_code', prompt: 'x' }, executor: 'local', on_limit: 'later' }, /on_limit/],
       // What `run` and MCP refuse over their limits, the API refuses too (a 1 MiB + 1 byte command).
       [shell('x'.repeat(1024 * 1024 + 1)), /`payload\.command`: the command is over 1 MiB/],
+      // A session id is never an option of the claude CLI in disguise.
+      [
+        {
+          payload: { type: 'claude_code', prompt: 'x', resume_session_id: '--permission-mode=bypassPermissions' },
+          executor: 'local',
+        },
+        /`payload\.resume_session_id`: a Claude session id is a UUID/,
+      ],
     ];
     for (const [body, message] of cases) {
       const r = await api('POST', '/api/tasks', body);
