@@ -12,6 +12,7 @@ import { InvalidInputError } from '../errors.js';
 import { LuaScript } from '../redis/lua-script.js';
 import { readLogTail, type OutputChunk } from '../logs/log-stream.js';
 import type { TaskKeys } from '../tasks/keys.js';
+import { isEndedStatus } from '../tasks/status.js';
 import type { TaskGit } from '../git/task-worktree.js';
 import { claudeFields, type ClaudeProgressFields, type TaskView } from '../tasks/record.js';
 
@@ -239,7 +240,12 @@ export class ClaudeProgress {
   }
 }
 
-/** What `start --continue` takes from an earlier task: its executor, workspace and session. */
+/**
+ * What `start --continue` takes from an earlier task: its executor, workspace and session. Only a
+ * task that has ended: one still running (or waiting for its next run) holds its Claude session
+ * and its worktree, and two runs resuming one session in one worktree would trample each other
+ * (and the first one's end would let `cleanup` remove the worktree under the second).
+ */
 export function continuationOf(view: TaskView): {
   taskId: string;
   executor: string;
@@ -250,12 +256,13 @@ export function continuationOf(view: TaskView): {
   const r = view.record;
   if (r.taskType !== 'claude_code')
     throw new InvalidInputError(`task ${r.id} is a shell command; only Claude tasks can be continued`);
-  const sessionId = r.claude?.session_id;
-  if (!sessionId) {
+  if (!isEndedStatus(view.status))
     throw new InvalidInputError(
-      `task ${r.id} has no Claude session yet (${view.status}); continue it once it has started`,
+      `task ${r.id} has not ended (${view.status}): wait for it (openclaw-agent wait ${r.id}), then continue it`,
     );
-  }
+  const sessionId = r.claude?.session_id;
+  if (!sessionId)
+    throw new InvalidInputError(`task ${r.id} has no Claude session (${view.status}): claude never started in it`);
   return { taskId: r.id, executor: r.executor, workspace: r.workdir, sessionId, git: r.git };
 }
 
