@@ -14,7 +14,11 @@ import type { ScriptRunner } from './task-worktree.js';
 export function hostRunner(executor: ExecutorConfig): (ScriptRunner & { close(): void }) | undefined {
   switch (executor.type) {
     case 'local':
-      return { runScript: runLocalScript, close: () => {} };
+      return {
+        runScript: (script, args) => runLocalScript(script, args),
+        runScriptWithInput: runLocalScript,
+        close: () => {},
+      };
     case 'ssh': {
       const remote = new SshExecutor(executor);
       return { runScript: (script, args) => remote.runScript(script, args), close: () => remote.close() };

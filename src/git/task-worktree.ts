@@ -15,9 +15,22 @@ import {
 // repository before the task starts, on a branch `oca/<short id>` from its base; what it changed
 // is counted (and its diff kept) when it ends; `cleanup` and retention remove it.
 
+/** What a script run on an executor's host printed, and its exit code (null: killed). */
+export interface ScriptReply {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
 /** Runs a POSIX sh script with arguments on an executor's host (locally, or over SSH). */
 export interface ScriptRunner {
-  runScript(script: string, args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }>;
+  runScript(script: string, args: readonly string[]): Promise<ScriptReply>;
+  /**
+   * The same, with `input` on the script's stdin: for text from the task (a commit message from
+   * its prompt), which must not be in a command line that every user of the host can read (`ps`).
+   * Absent where the runner cannot give a script stdin.
+   */
+  runScriptWithInput?(script: string, args: readonly string[], input: string): Promise<ScriptReply>;
 }
 
 /** What the record (and webhook, and API) says of a task's worktree. */
@@ -95,8 +108,9 @@ function explain(found: Map<string, string>, workdir: string, base: string, wher
   return undefined;
 }
 
-async function run(runner: ScriptRunner, script: string, args: readonly string[]): Promise<string> {
-  const reply = await runner.runScript(script, args);
+async function run(runner: ScriptRunner, script: string, args: readonly string[], input?: string): Promise<string> {
+  const reply =
+    input === undefined ? await runner.runScript(script, args) : await runner.runScriptWithInput!(script, args, input);
   if (reply.code !== 0) {
     throw new WorktreeError(
       `a git script failed (exit ${reply.code ?? 'signal'}): ${escapeControls(reply.stderr.trim().split('\n').pop() ?? '')}`,
@@ -168,21 +182,30 @@ export interface WorktreeChanges {
 /**
  * What a task's worktree holds against its base, committed or not. `commit` commits what is left
  * first (with `message`); `ended` marks the worktree for the retention sweep. Undefined when the
- * worktree is gone.
+ * worktree is gone. The message (the task's name, or its prompt's first line) goes to the script
+ * on stdin where the runner can give it one, and is in its argv only for a commit on a runner
+ * that cannot (SSH, for now); without `commit` it goes nowhere.
  */
 export async function readWorktreeChanges(
   runner: ScriptRunner,
   git: TaskGit,
   options: { commit?: boolean; message?: string; ended?: boolean },
 ): Promise<WorktreeChanges | undefined> {
-  const stdout = await run(runner, CHANGES_SCRIPT, [
-    git.worktree,
-    git.base_sha,
-    options.commit ? '1' : '0',
-    options.message ?? 'openclaw-agent task',
-    String(DIFF_MAX_BYTES + 1),
-    options.ended ? '1' : '0',
-  ]);
+  const message = options.message?.trim() || 'openclaw-agent task';
+  const onStdin = options.commit === true && runner.runScriptWithInput !== undefined;
+  const stdout = await run(
+    runner,
+    CHANGES_SCRIPT,
+    [
+      git.worktree,
+      git.base_sha,
+      options.commit ? (onStdin ? 'stdin' : '1') : '0',
+      options.commit && !onStdin ? message : '',
+      String(DIFF_MAX_BYTES + 1),
+      options.ended ? '1' : '0',
+    ],
+    onStdin ? `${message}\n` : undefined,
+  );
   const split = stdout.indexOf('\nOCA_DIFF\n');
   const head = split === -1 ? stdout : stdout.slice(0, split);
   const found = markers(head);

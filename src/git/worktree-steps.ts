@@ -3,15 +3,18 @@ import type { Cluster, Redis } from 'ioredis';
 import type { ExecutorConfig } from '../config/config.js';
 import { describeError } from '../errors.js';
 import type { Executor } from '../executors/executor.js';
+import { resolveHostId } from '../executors/local/host-id.js';
+import { runLocalScript } from '../executors/local/host-script.js';
 import type { TaskKeys } from '../tasks/keys.js';
 import { payloadWorkdir, type TaskPayload, type TaskRequest } from '../tasks/request.js';
-import { hostOf, worktreeRoot } from './host-runner.js';
+import { hostOf, hostRunner, worktreeRoot } from './host-runner.js';
 import {
   createTaskWorktree,
   readWorktreeChanges,
   worktreeBranch,
   worktreeWorkdir,
   WorktreeError,
+  type ScriptRunner,
   type TaskGit,
 } from './task-worktree.js';
 
@@ -73,11 +76,61 @@ export async function leaveWorktree(
   git: TaskGit,
   options: { retentionMs: number; note(line: string): Promise<void> },
 ): Promise<void> {
-  if (deps.executor.runScript === undefined) return;
+  const runner = worktreeRunner(deps);
+  if (runner === undefined) return;
+  await recordWorktreeEnd(runner, deps, taskId, request, git, options);
+}
+
+/**
+ * The same end step for a worktree task that ends between runs, outside any worker (killed while
+ * it waited for a retry's backoff or for the usage limit): run on the executor's host from here
+ * (this host for a local executor, a connection of its own for SSH), so that the worktree is
+ * marked ended for `cleanup` and the retention sweep, and its changes are recorded. A local task
+ * whose run was on another host is left to say so: its worktree is out of reach from here.
+ */
+export async function leaveWorktreeBetweenRuns(
+  deps: { executorConfig: ExecutorConfig; redis: Redis | Cluster; keys: TaskKeys; configuredHostId?: string },
+  taskId: string,
+  request: TaskRequest | undefined,
+  git: TaskGit,
+  options: { recordedHost?: string; retentionMs: number; note(line: string): Promise<void> },
+): Promise<void> {
+  const { executorConfig } = deps;
+  if (
+    executorConfig.type === 'local' &&
+    options.recordedHost &&
+    options.recordedHost !== resolveHostId(deps.configuredHostId)
+  ) {
+    await options.note(
+      `the task's worktree ${git.worktree} is on host ${options.recordedHost}, out of reach from here: its changes are not counted and it is not marked ended (remove it there with git worktree remove)`,
+    );
+    return;
+  }
+  const runner = hostRunner(executorConfig);
+  if (runner === undefined) return;
   try {
-    const changes = await readWorktreeChanges({ runScript: deps.executor.runScript.bind(deps.executor) }, git, {
-      commit: request.worktree?.commit,
-      message: commitMessage(request),
+    await recordWorktreeEnd(runner, deps, taskId, request, git, options);
+  } finally {
+    runner.close();
+  }
+}
+
+// Counts and records the changes, commits first with `--commit`, and marks the worktree ended.
+async function recordWorktreeEnd(
+  runner: ScriptRunner,
+  store: { redis: Redis | Cluster; keys: TaskKeys },
+  taskId: string,
+  request: TaskRequest | undefined,
+  git: TaskGit,
+  options: { retentionMs: number; note(line: string): Promise<void> },
+): Promise<void> {
+  try {
+    const commit = request?.worktree?.commit === true;
+    // The message is taken from the prompt or command: only for a commit, and never in argv where
+    // the runner can give the script stdin.
+    const changes = await readWorktreeChanges(runner, git, {
+      commit,
+      ...(commit && request ? { message: commitMessage(request) } : {}),
       ended: true,
     });
     if (changes === undefined)
@@ -90,14 +143,33 @@ export async function leaveWorktree(
     const diff = changes.truncated
       ? `${changes.diff}[openclaw-agent] the diff is cut here at 1 MiB: see the branch ${git.branch} for the rest\n`
       : changes.diff;
-    await deps.redis
+    await store.redis
       .multi()
-      .hset(deps.keys.record(taskId), 'git', JSON.stringify(changes.git))
-      .set(deps.keys.diff(taskId), diff, 'EX', ttl)
+      .hset(store.keys.record(taskId), 'git', JSON.stringify(changes.git))
+      .set(store.keys.diff(taskId), diff, 'EX', ttl)
       .exec();
   } catch (error) {
     await options.note(`could not read the task's worktree changes: ${describeError(error)}`);
   }
+}
+
+/**
+ * How the end step runs its script on the executor's host: through the executor, and for a local
+ * one with stdin too (it runs scripts with runLocalScript). An SSH executor's `runScript` gives a
+ * script no stdin yet, so a commit message goes to its host in the script's argv.
+ */
+function worktreeRunner(deps: WorktreeDeps): ScriptRunner | undefined {
+  const executor = deps.executor;
+  if (executor.runScript === undefined) return undefined;
+  return {
+    runScript: executor.runScript.bind(executor),
+    ...(deps.executorConfig.type === 'local'
+      ? {
+          runScriptWithInput: (script: string, args: readonly string[], input: string) =>
+            runLocalScript(script, args, input),
+        }
+      : {}),
+  };
 }
 
 // A commit message from the task: its name, else the first line of its command or prompt.

@@ -1,7 +1,9 @@
 // Ending a task that has not started (blocked, scheduled, queued, or between runs): its job leaves
-// the queue, and the task ends cancelled (or killed, when it has run before).
+// the queue, and the task ends cancelled (or killed, when it has run before); a worktree it ran in
+// is left as a run's end leaves it.
 import type { RedisClient } from '../redis/connection.js';
 import type { LoadedConfig } from '../config/config.js';
+import { leaveWorktreeBetweenRuns } from '../git/worktree-steps.js';
 import { finishTask } from './finish.js';
 import type { TaskKeys } from './keys.js';
 import { queueOf } from './queues.js';
@@ -47,6 +49,23 @@ export async function cancelWaitingTask(
   };
   const parsed = TaskRequestSchema.safeParse(job?.data);
   const request = parsed.success ? parsed.data : await readKeptRequest(ctx.redis, ctx.keys, id);
+  // A worktree task that ran before (killed between runs) gets the end step its last run's end
+  // would have given it: changes counted (committed with --commit), the worktree marked ended for
+  // `cleanup` and the retention sweep. Before the end: the webhook carries the changes.
+  const executorConfig = ctx.config.executors.find((e) => e.name === record.executor);
+  if (record.git && executorConfig) {
+    await leaveWorktreeBetweenRuns(
+      { executorConfig, redis: ctx.redis, keys: ctx.keys, configuredHostId: ctx.config.worker.host_id },
+      id,
+      request,
+      record.git,
+      {
+        recordedHost: record.handle.host,
+        retentionMs: ctx.config.retention,
+        note: (line) => noteInLog(ctx, id, line),
+      },
+    );
+  }
   // A job this deployment did not sign is announced as a refused one would be (finishTask checks).
   await finishTask(ctx.redis, ctx.keys, id, end, {
     retentionMs: ctx.config.retention,
@@ -54,4 +73,14 @@ export async function cancelWaitingTask(
     announce: request ? { config: ctx.config, record, request } : undefined,
   });
   return 'ended';
+}
+
+// A line of ours in the task's log, before its end (nothing is written after it).
+async function noteInLog(ctx: TaskContext, taskId: string, line: string): Promise<void> {
+  await ctx.redis
+    .xadd(ctx.keys.log(taskId), 'MAXLEN', '~', String(ctx.config.logs.max_entries), '*', 't', 's', 'd', `${line}\n`)
+    .then(
+      () => undefined,
+      () => undefined,
+    );
 }
