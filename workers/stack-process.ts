@@ -8,8 +8,8 @@ import {
   type StartedRedis,
   writeStackState,
 } from '../src/stack/private-stack.js';
-import { describeError, UserFacingError } from '../src/errors.js';
-import { redactRedisUrl } from '../src/redis/connection.js';
+import { describeError, isUserFacingError, UserFacingError } from '../src/errors.js';
+import { connectRedis, redactRedisUrl } from '../src/redis/connection.js';
 import { RedisOutageReporter } from '../src/redis/outage-reporter.js';
 import type { ProcessLog } from '../src/text/process-log.js';
 import { startExecutorWorker, type RunningWorker } from '../src/worker/runtime.js';
@@ -40,6 +40,7 @@ export interface StackProcessOptions {
  */
 export async function runStackProcess(options: StackProcessOptions): Promise<void> {
   const { config, say } = options;
+  const warn = options.log ? (line: string) => options.log!.warn(line) : say;
   if (await runningStackUrl()) {
     throw new UserFacingError(
       'USAGE',
@@ -86,9 +87,13 @@ export async function runStackProcess(options: StackProcessOptions): Promise<voi
     verbose: options.verbose,
   });
   try {
+    // A Redis the workers cannot use (unreachable, a bad URL, refused credentials) is one error
+    // for the whole stack, said once and with its exit code, not a "not started" line per executor.
+    await (await connectRedis(redisUrl, { settings: config.redis })).quit();
+    const failures: { executor: string; error: unknown }[] = [];
     for (const executor of config.executors) {
       // One executor that cannot start (its engine is down, its host key unknown) does not keep
-      // the others from running.
+      // the others from running; Redis gone meanwhile stops them all.
       try {
         workers.push(
           await startExecutorWorker({
@@ -100,9 +105,20 @@ export async function runStackProcess(options: StackProcessOptions): Promise<voi
           }),
         );
       } catch (error) {
-        say(`executor ${executor.name}: not started: ${describeError(error)}`);
+        if (isUserFacingError(error) && error.code === 'REDIS_UNREACHABLE') throw error;
+        failures.push({ executor: executor.name, error });
       }
     }
+    // Nothing to serve: a stack of no workers would say "ready" and do nothing. One line says why.
+    if (workers.length === 0 && failures.length > 0) {
+      const [first] = failures as [(typeof failures)[0]];
+      throw new UserFacingError(
+        failures.length === 1 && isUserFacingError(first.error) ? first.error.code : 'EXECUTOR_FAILED',
+        `no worker started — ${failures.map((f) => `executor ${f.executor}: ${describeError(f.error)}`).join('; ')}`,
+        { cause: first.error },
+      );
+    }
+    for (const f of failures) warn(`executor ${f.executor}: not started: ${describeError(f.error)}`);
     if (options.services)
       services = await options.services(redisUrl).catch((error: unknown) => {
         say(`dashboard not started: ${describeError(error)}`);

@@ -4,6 +4,7 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { loadDashboard } from '../side-bundles.js';
 import { chooseLogFormat, logFormatFlag, sayLoginUrl } from '../log-format-flag.js';
+import { lib } from '../load-library.js';
 
 export default class Up extends BaseCommand {
   static override summary = 'Run a private Redis and the workers for the configured executors, in the foreground';
@@ -35,30 +36,45 @@ export default class Up extends BaseCommand {
     // The dashboard runs with a foreground `up` only: a stack started in the background by
     // another command does not take a port on its own.
     const withDashboard = flags.dashboard && !flags.background;
-    await runStackProcess({
-      config,
-      background: flags.background,
-      externalRedis: flags['redis-url'],
-      say,
-      log,
-      verbose: this.verbose,
-      services: withDashboard
-        ? async (redisUrl) => {
-            const { startDashboard } = loadDashboard();
-            const dashboard = await startDashboard({
-              config,
-              redisUrl,
-              port: flags['dashboard-port'],
-              token: process.env.OPENCLAW_AGENT_DASHBOARD_TOKEN,
-              log: log.child('dashboard'),
-              verbose: this.verbose,
-            });
-            say(`dashboard on ${dashboard.url}/ (Bull Board at ${dashboard.url}/queues)`);
-            sayLoginUrl(log, dashboard.loginUrl);
-            return dashboard;
-          }
-        : undefined,
-    });
+    try {
+      await runStackProcess({
+        config,
+        background: flags.background,
+        externalRedis: flags['redis-url'],
+        say,
+        log,
+        verbose: this.verbose,
+        services: withDashboard
+          ? async (redisUrl) => {
+              const { startDashboard } = loadDashboard();
+              const dashboard = await startDashboard({
+                config,
+                redisUrl,
+                port: flags['dashboard-port'],
+                token: process.env.OPENCLAW_AGENT_DASHBOARD_TOKEN,
+                log: log.child('dashboard'),
+                verbose: this.verbose,
+              });
+              say(`dashboard on ${dashboard.url}/ (Bull Board at ${dashboard.url}/queues)`);
+              sayLoginUrl(log, dashboard.loginUrl);
+              return dashboard;
+            }
+          : undefined,
+      });
+    } catch (error) {
+      // The stack did not start (no Redis to use, no worker, one already running): one line and
+      // the error's exit code, after the stack has stopped what it started and removed its state
+      // file. A JSON log gets it as an `error` record, a text log as every command's error line.
+      if (log.format === 'json') {
+        const { describeError, exitCodeFor, isUserFacingError } = await lib();
+        log.error(describeError(error), {
+          event: 'start_failed',
+          code: isUserFacingError(error) ? error.code : undefined,
+          ...(this.verbose && error instanceof Error ? { stack: error.stack } : {}),
+        });
+        process.exitCode = exitCodeFor(error);
+      } else await this.catch(error as Error);
+    }
     exitAfterShutdown();
   }
 }

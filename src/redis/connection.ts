@@ -3,6 +3,7 @@ import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { ConfigError, RedisUnreachableError } from '../errors.js';
 import {
   buildRedisOptions,
+  checkRedisUrl,
   clusterPrefixProblem,
   DEFAULT_SENTINEL_PASSWORD_ENV,
   isClusterUrl,
@@ -99,6 +100,7 @@ export interface ConnectOptions {
 export async function connectRedis(url: string, options: ConnectOptions = {}): Promise<RedisClient> {
   const persistent = options.persistent ?? false;
   const timeoutMs = options.connectTimeoutMs ?? 2500;
+  checkRedisUrl(url);
   const redis = isClusterUrl(url) ? createCluster(url, options) : createRedis(url, options);
   let lastError: unknown;
   let timer: NodeJS.Timeout | undefined;
@@ -121,13 +123,44 @@ export async function connectRedis(url: string, options: ConnectOptions = {}): P
       }),
     ]);
   } catch (error) {
-    redis.disconnect();
+    abandon(redis);
+    const cause = nodeError ?? lastError ?? error;
+    if (/DB index is out of range/i.test(errorParts(cause).message)) {
+      throw new ConfigError(
+        `Redis at ${redactRedisUrl(url)} has no such database (ERR DB index is out of range) — use a database number below the server's "databases" setting (16 by default) in the URL's path`,
+      );
+    }
     const passwordEnv = options.settings?.sentinel_password_env ?? DEFAULT_SENTINEL_PASSWORD_ENV;
-    throw new RedisUnreachableError(explainConnectError(url, nodeError ?? lastError ?? error, passwordEnv), error);
+    throw new RedisUnreachableError(explainConnectError(url, cause, passwordEnv), error);
   } finally {
     clearTimeout(timer);
   }
   return redis;
+}
+
+/**
+ * Ends a connection that did not get ready, at once, so that nothing of it keeps the process up
+ * after its error line. `disconnect()` alone half-closes the socket and waits ioredis's
+ * disconnectTimeout (2 s) for the server's side, which a server that accepted and never answers
+ * does not send; the ready check that the close cuts off disconnects once more, with another 2 s
+ * timer; and the 20 s socket timeout a persistent connection armed for that check outlives the
+ * socket (ioredis 5 clears it only when data comes). The socket is destroyed, the connector's wait
+ * made 0 and the socket timeout cleared (the last two are ioredis internals).
+ */
+function abandon(redis: RedisClient): void {
+  type Internals = { connector?: { disconnectTimeout?: number }; socketTimeoutTimer?: NodeJS.Timeout };
+  const connections = redis instanceof Cluster ? redis.nodes() : [redis];
+  for (const connection of connections) {
+    const { connector } = connection as unknown as Internals;
+    if (connector) connector.disconnectTimeout = 0;
+  }
+  redis.disconnect();
+  for (const connection of connections) {
+    connection.stream?.destroy();
+    const internals = connection as unknown as Internals;
+    clearTimeout(internals.socketTimeoutTimer);
+    internals.socketTimeoutTimer = undefined;
+  }
 }
 
 // How each connection to a server behaves: long-lived ones (workers, followers) and short-lived

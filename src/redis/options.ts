@@ -56,7 +56,7 @@ export function parseClusterUrl(url: string): ClusterTarget {
   const target: ClusterTarget = {
     nodes: hosts.split(',').map((entry) => parseHostPort(url, entry, DEFAULT_REDIS_PORT)),
   };
-  Object.assign(target, parseAuth(auth));
+  Object.assign(target, parseAuth(auth, url));
   return target;
 }
 
@@ -83,7 +83,11 @@ export function parseSentinelUrl(url: string): SentinelTarget {
     throw sentinelUrlError(url, 'expected redis+sentinel://[user:password@]host:port[,host:port…]/master-name');
   const [, auth, hosts = '', master = '', db] = match;
   const sentinels = hosts.split(',').map((entry) => parseHostPort(url, entry, DEFAULT_SENTINEL_PORT));
-  const target: SentinelTarget = { sentinels, master: decodeURIComponent(master), ...parseAuth(auth) };
+  const target: SentinelTarget = {
+    sentinels,
+    master: decodeUrlPart(url, master, 'master name'),
+    ...parseAuth(auth, url),
+  };
   if (db !== undefined) target.db = Number(db);
   return target;
 }
@@ -95,27 +99,117 @@ function parseHostPort(url: string, entry: string, defaultPort: number): { host:
     const reason = `"${entry}" is not a host or host:port`;
     throw isClusterUrl(url) ? clusterUrlError(url, reason) : sentinelUrlError(url, reason);
   }
-  return { host: hostPort[1]!.replace(/^\[|\]$/g, ''), port: hostPort[2] ? Number(hostPort[2]) : defaultPort };
+  const port = hostPort[2] === undefined ? defaultPort : Number(hostPort[2]);
+  if (!isPort(port)) throw invalidRedisUrl(url, `port ${port} is not a port number (1-65535)`);
+  return { host: hostPort[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+function isPort(port: number): boolean {
+  return Number.isInteger(port) && port >= 1 && port <= 65535;
 }
 
 // The `user:password` before the `@`, decoded; an empty user name means the default user.
-function parseAuth(auth: string | undefined): { username?: string; password?: string } {
+// A `%` that starts no escape is refused in the URL's words (it would fail later as "URI malformed").
+function parseAuth(auth: string | undefined, url: string): { username?: string; password?: string } {
   if (auth === undefined) return {};
   const colon = auth.indexOf(':');
-  const username = decodeURIComponent(colon === -1 ? auth : auth.slice(0, colon));
+  const username = decodeUrlPart(url, colon === -1 ? auth : auth.slice(0, colon), 'user name');
   return {
     ...(username ? { username } : {}),
-    ...(colon === -1 ? {} : { password: decodeURIComponent(auth.slice(colon + 1)) }),
+    ...(colon === -1 ? {} : { password: decodeUrlPart(url, auth.slice(colon + 1), 'password') }),
   };
+}
+
+// One percent-encoded part of a Redis URL, decoded; a bad escape is a config error that names the
+// part, never its text (it may be the password).
+function decodeUrlPart(url: string, part: string, what: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw invalidRedisUrl(
+      url,
+      `its ${what} has a "%" that is not followed by two hex digits`,
+      'percent-encode the special characters in it (% as %25, @ as %40, : as %3A, / as %2F)',
+    );
+  }
 }
 
 function sentinelUrlError(url: string, reason: string): ConfigError {
   return new ConfigError(`invalid Sentinel URL ${redactRedisUrl(url)}: ${reason}`);
 }
 
-/** The URL with any password replaced, for messages (also for URL forms `new URL` cannot parse). */
+/**
+ * The URL with any password replaced, for messages (also for URL forms `new URL` cannot parse):
+ * everything from the user name's colon to the last `@`, so that a password with an unencoded
+ * `/` or `@` in it is hidden whole.
+ */
 export function redactRedisUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*:)[^/]*@/i, '$1***@').replace(/\/$/, '');
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*:).*@/i, '$1***@').replace(/\/$/, '');
+}
+
+const KNOWN_SCHEMES = ['redis', 'rediss', 'redis+sentinel', 'redis+cluster'];
+
+/**
+ * Refuses, as a config error in one line, a Redis URL that no connection could use: another
+ * scheme (`http://`), a port outside 1-65535, a database that is no number, a bad `%` escape in
+ * the user name or password, or anything else `new URL` cannot parse. Never shows the password.
+ * `redis+sentinel://` and `redis+cluster://` URLs are checked by their own parsers. A bare
+ * `host:port` or a Unix socket path (forms ioredis takes) passes.
+ */
+export function checkRedisUrl(url: string): void {
+  const scheme = /^([a-z][a-z0-9+.-]*):(?!\d+(?:[/?]|$))/i.exec(url)?.[1]?.toLowerCase();
+  if (scheme === undefined) return;
+  if (!KNOWN_SCHEMES.includes(scheme))
+    throw invalidRedisUrl(
+      url,
+      `"${scheme}:" is not a Redis scheme`,
+      'use redis://[user:password@]host:port[/db], rediss:// for TLS, redis+sentinel:// or redis+cluster://',
+    );
+  if (scheme === 'redis+sentinel') return void parseSentinelUrl(url);
+  if (scheme === 'redis+cluster') return void parseClusterUrl(url);
+  // As `new URL` does, the last `@` ends the user name and password.
+  const rest = url.slice(`${scheme}:`.length);
+  const at = rest.lastIndexOf('@');
+  const auth = at === -1 ? undefined : rest.slice(2, at);
+  if (!rest.startsWith('//') || /[/?#]/.test(auth ?? ''))
+    throw invalidRedisUrl(
+      url,
+      rest.startsWith('//')
+        ? 'its user name or password has a "/", "?" or "#" that is not percent-encoded'
+        : 'no "//" after the scheme',
+      `write it as ${scheme}://[user:password@]host:port[/db], percent-encoding special characters in the password (/ as %2F, ? as %3F, # as %23, % as %25)`,
+    );
+  const parts = /^(\[[^\]]*\]|[^:/?#]*)(?::([^/?#]*))?(\/[^?#]*)?/.exec(rest.slice(at === -1 ? 2 : at + 1))!;
+  const [, host, port, db] = parts;
+  if (host!.startsWith('[') && !host!.endsWith(']'))
+    throw invalidRedisUrl(url, 'its IPv6 address has no closing "]"', 'write it as redis://[::1]:6379');
+  if (port !== undefined && port !== '' && !(/^\d+$/.test(port) && isPort(Number(port))))
+    throw invalidRedisUrl(url, `port "${port}" is not a port number (1-65535)`);
+  if (db !== undefined && db !== '/' && !/^\/\d+$/.test(db))
+    throw invalidRedisUrl(
+      url,
+      `"${db.slice(1)}" after host:port is no database number`,
+      'the path is the database index, as in redis://host:6379/0',
+    );
+  parseAuth(auth, url);
+  try {
+    new URL(url);
+  } catch {
+    throw invalidRedisUrl(
+      url,
+      'it is not a valid URL',
+      `write it as ${scheme}://[user:password@]host:port[/db], percent-encoding special characters in the password`,
+    );
+  }
+}
+
+function invalidRedisUrl(
+  url: string,
+  reason: string,
+  fix = 'correct it in REDIS_URL, redis.url or --redis-url',
+): ConfigError {
+  const shown = isSentinelUrl(url) ? 'Sentinel URL' : isClusterUrl(url) ? 'Redis Cluster URL' : 'Redis URL';
+  return new ConfigError(`invalid ${shown} ${redactRedisUrl(url)}: ${reason} — ${fix}`);
 }
 
 /**
@@ -127,6 +221,7 @@ export function buildRedisOptions(
   url: string,
   settings?: RedisSettings,
 ): { url: string | undefined; options: RedisOptions } {
+  checkRedisUrl(url);
   if (isClusterUrl(url)) {
     throw new ConfigError(
       `${redactRedisUrl(url)} is a Redis Cluster: connect to it with connectRedis, not one Redis client`,
