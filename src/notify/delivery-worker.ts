@@ -1,5 +1,6 @@
 // The worker that delivers each ended task's webhooks and notifier announcements from the outbox, with retries.
 import { setMaxListeners } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { RedisClient } from '../redis/connection.js';
 import { z } from 'zod';
@@ -93,6 +94,15 @@ export interface RunningDeliveries {
 const RELAY_SWEEP_MS = 2000;
 /** How long a closing worker lets command notifiers under way run on before it stops them. */
 const CLOSE_GRACE_MS = 10_000;
+/**
+ * The longest a closing worker waits for the attempts under way: the grace, or the longest an
+ * HTTP attempt may take (a webhook's or a gateway's timeout), and a few seconds to record it.
+ */
+function closeLimitMs(config: LoadedConfig): number {
+  const timeouts = Object.values(config.notifiers).map((n) => (n.type === 'openclaw' ? n.timeoutMs : 0));
+  return Math.max(CLOSE_GRACE_MS, config.defaults.webhook_timeout, ...timeouts) + 5000;
+}
+
 /** When a notifier stopped by a closing worker is run again (by another worker, or this one anew). */
 const HANDED_BACK_MS = 1000;
 
@@ -264,8 +274,15 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
       // be made again by the next worker, and a gateway that heard it would wake its agent twice.
       // An HTTP attempt ends at its timeout; command notifiers still running after the grace are
       // stopped (not left behind without their timeout) and handed back.
+      // Bounded all the same: with Redis gone, recording an attempt waits for it, and the process
+      // is about to exit (what is left active is found stalled and made again, as before).
       const stopping = setTimeout(() => shutdown.abort(), CLOSE_GRACE_MS);
-      await worker.close();
+      const given = new AbortController();
+      await Promise.race([
+        worker.close(),
+        sleep(closeLimitMs(config), undefined, { signal: given.signal }).catch(() => undefined),
+      ]);
+      given.abort();
       clearTimeout(stopping);
       shutdown.abort();
       await queue.close();

@@ -3,8 +3,9 @@ import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toTaskJson, type TaskClient } from '../../src/index.js';
+import { TaskClient, toTaskJson } from '../../src/index.js';
 import { createHarness, eventually, stopProcess, type Harness } from '../helpers/harness.js';
+import { startRedisServer } from '../helpers/redis-server.js';
 
 // Wakes across workers. A worker stopped (SIGTERM) while the OpenClaw gateway is still answering
 // its wake lets that attempt end and records it: the next worker does not make it again, and the
@@ -96,6 +97,33 @@ describe('wakes across workers', () => {
     expect(runs()).toBe('run\nrun\ndone\n');
     await stopProcess(second);
   });
+
+  it(
+    'exits all the same when Redis is gone while it would record the wake under way',
+    { timeout: 90_000 },
+    async () => {
+      const redis = await startRedisServer();
+      const own = await TaskClient.connect(h.config(), redis.url);
+      try {
+        const worker = await h.startWorker('local', { OPENCLAW_HOOKS_TOKEN: TOKEN, REDIS_URL: redis.url });
+        const arrived = new Promise<void>((resolve) => (heard = resolve));
+        await own.enqueue({
+          executor: 'local',
+          payload: { type: 'shell_command', command: 'true', args: [], env: {} },
+          name: 'no redis',
+        });
+        await arrived;
+        await redis.stop('SIGKILL');
+        // The gateway answers, then recording it waits for a Redis that is not coming back.
+        const exited = new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code)));
+        worker.kill('SIGTERM');
+        expect(await exited).toBe(0);
+      } finally {
+        await own.close();
+        await redis.destroy();
+      }
+    },
+  );
 
   it('leaves a wake to a worker with the token when the one that took it has none', async () => {
     const before = wakes.length;
