@@ -10,10 +10,11 @@ import { z } from 'zod';
 export function httpUrlSchema(messages: { error: string; credentials: string }) {
   return z
     .url({ protocol: /^https?$/, error: messages.error })
-    .refine((url) => !hasCredentials(url), { message: messages.credentials, params: { quiet: true } });
+    .refine((url) => !hasUrlCredentials(url), { message: messages.credentials, params: { quiet: true } });
 }
 
-function hasCredentials(url: string): boolean {
+/** Whether an http(s) URL carries a user name or a password. */
+export function hasUrlCredentials(url: string): boolean {
   try {
     const parsed = new URL(url);
     return parsed.username !== '' || parsed.password !== '';

@@ -17,6 +17,7 @@ import { connectRedis, resolveRedisUrl, type RedisClient } from '../redis/connec
 import { forgetExpiredTasks } from './retention.js';
 import type { WorktreeRequest } from '../git/task-worktree.js';
 import { checkWorktreeWorkspace } from '../git/workspace-check.js';
+import { hasUrlCredentials } from '../notify/http-url.js';
 import { resolveTaskNotifiers } from '../notify/task-notifiers.js';
 import { readQueueStates, type QueueState } from '../redis/queue-states.js';
 import { TaskKeys } from './keys.js';
@@ -138,6 +139,9 @@ function withLocalWorkdir(payload: TaskPayload, callerCwd: string | undefined): 
 
 const MIN_PREFIX = 6;
 
+const CALLBACK_CREDENTIALS =
+  'put no user or password in the callback URL (fetch cannot send them, and they would be shown): deliveries are signed with the webhook secret instead';
+
 /**
  * Ended jobs BullMQ keeps per queue (each state), for Bull Board's history. Every task's record
  * (with its request, for `retry`) is kept for `retention` whatever this says.
@@ -226,6 +230,8 @@ export class TaskClient {
     };
     const parsed = TaskRequestSchema.safeParse(raw);
     if (!parsed.success) throw new InvalidInputError(describeIssue(parsed.error.issues[0]!, raw));
+    if (parsed.data.callbackUrl !== undefined && hasUrlCredentials(parsed.data.callbackUrl))
+      throw new InvalidInputError(CALLBACK_CREDENTIALS);
     if (payload.type !== 'claude_code' && (input.onLimit !== undefined || input.limitWaits !== undefined)) {
       throw new InvalidInputError(
         'usage-limit waits (--on-limit, --limit-waits) are for Claude tasks: a command has no usage limit',

@@ -5,6 +5,7 @@ import {
   EXEC_LONE_WORD,
   MAX_COMMAND_BYTES,
   MAX_PROMPT_BYTES,
+  MAX_WORD_BYTES,
   PERMISSION_MODES,
   type ClaudeCodePayload,
   type PermissionMode,
@@ -111,8 +112,8 @@ export function buildClaudePayload(input: ClaudeInput): ClaudeCodePayload {
     checkSize(
       '--append-system-prompt',
       Buffer.byteLength(input.appendSystemPrompt),
-      MAX_COMMAND_BYTES,
-      "it goes on claude's command line; put the long part in the prompt",
+      MAX_WORD_BYTES - '--append-system-prompt='.length,
+      "it is one word of claude's command line; put the long part in the prompt",
     );
   const list = (words: readonly string[] | undefined) => {
     const items = (words ?? [])

@@ -1,7 +1,6 @@
 // What a caller asks for: the payloads (command or Claude prompt) and the request stored as job data.
 import { z } from 'zod';
 import { WorktreeRequestSchema } from '../git/task-worktree.js';
-import { httpUrlSchema } from '../notify/http-url.js';
 import { NOTIFIER_NAME_PATTERN } from '../notify/notifier-config.js';
 
 /** claude --permission-mode values: those `claude --help` lists (2.1), and `default`, which it takes too. */
@@ -19,10 +18,14 @@ export type PermissionMode = (typeof PERMISSION_MODES)[number];
 /**
  * The most a command may hold, in UTF-8 bytes: its `sh -c` string or its argv, with its env values
  * (and a Claude task's appended system prompt, which goes on `claude`'s command line). Linux's
- * execve takes at most 2 MiB of arguments and environment together by default, so a larger command could
- * not start anyway; 1 MiB leaves room for the environment the executor adds.
+ * execve takes at most 2 MiB of arguments and environment together by default, so a larger argv
+ * could not start; 1 MiB leaves room for the environment the executor adds. (A `sh -c` string is
+ * run by the task's shell, not exec'd, and is held to the same limit.)
  */
 export const MAX_COMMAND_BYTES = 1024 * 1024;
+
+/** The most one exec'd word may hold: Linux's MAX_ARG_STRLEN (128 KiB with its NUL). */
+export const MAX_WORD_BYTES = 128 * 1024 - 1;
 
 /**
  * The most a prompt may hold, in UTF-8 bytes: about a million tokens of text, as much as the
@@ -53,7 +56,11 @@ export const ClaudeCodePayloadSchema = z.object({
   appendSystemPrompt: z
     .string()
     .min(1)
-    .refine(withinBytes(MAX_COMMAND_BYTES), `the appended system prompt is over ${MAX_COMMAND_BYTES / MIB} MiB`)
+    // One word on claude's command line: `--append-system-prompt=TEXT`.
+    .refine(
+      withinBytes(MAX_WORD_BYTES - '--append-system-prompt='.length),
+      'the appended system prompt is over 128 KiB, the most one word of a command line may hold: put the long part in the prompt',
+    )
     .optional(),
   /** Resume this Claude session (`start --continue`): claude --resume. */
   resumeSessionId: z.uuid({ error: 'a Claude session id is a UUID' }).optional(),
@@ -73,6 +80,10 @@ export const ShellCommandPayloadSchema = z.object({
     .refine(
       (args) => args.reduce((sum, arg) => sum + bytes(arg), 0) <= MAX_COMMAND_BYTES,
       `the arguments are over ${MAX_COMMAND_BYTES / MIB} MiB`,
+    )
+    .refine(
+      (args) => args.every(withinBytes(MAX_WORD_BYTES)),
+      'an argument is over 128 KiB, the most one word of a command line may hold: pass long text in a file',
     )
     .default([]),
   env: z.record(z.string(), z.string()).default({}),
@@ -95,9 +106,6 @@ export const MAX_PRIORITY = 1_000_000;
 /** How many tasks one task may wait for. */
 export const MAX_DEPENDENCIES = 50;
 
-const CALLBACK_CREDENTIALS =
-  'put no user or password in the callback URL (fetch cannot send them, and they would be shown): deliveries are signed with the webhook secret instead';
-
 /** A task id: a lowercase UUID v4, as every task gets one. */
 export const TASK_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -111,10 +119,9 @@ export const TaskRequestSchema = z.object({
   name: z.string().min(1).max(200).optional(),
   /** Wall-clock limit in milliseconds; enforced by the lifecycle layer. */
   timeoutMs: z.number().int().positive().optional(),
-  callbackUrl: httpUrlSchema({
-    error: 'the callback URL must be an http(s) URL',
-    credentials: CALLBACK_CREDENTIALS,
-  }).optional(),
+  // A URL with a user or password is refused where requests come in (client.ts), not here: a
+  // worker still runs a task of an earlier version that has one (its deliveries fail, masked).
+  callbackUrl: z.url({ protocol: /^https?$/, error: 'the callback URL must be an http(s) URL' }).optional(),
   /**
    * Notifiers (the config's `notifiers:`) that announce the task's end, chosen when it was
    * enqueued (`defaults.notify` unless the caller named them). Absent: none (so a task without

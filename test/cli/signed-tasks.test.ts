@@ -472,4 +472,22 @@ describe('signed tasks: without a key, nothing changes', () => {
     expect(await endedStatus(h, id)).toMatchObject({ status: 'completed', exit_code: 0 });
     expect(existsSync(marker)).toBe(true);
   });
+
+  it('runs a queued job of an earlier version whose callback URL has a password, and masks it', async () => {
+    const marker = path.join(h.dir, 'old-callback-ran');
+    const id = await addRawJob(h, 'local', {
+      ...unsignedRequest('local', `touch '${marker}'`),
+      callbackUrl: 'http://ci:hunter2@127.0.0.1:9/hook',
+    });
+    expect(await endedStatus(h, id)).toMatchObject({ status: 'completed', exit_code: 0 });
+    expect(existsSync(marker)).toBe(true);
+    const webhook = await eventually(async () => {
+      const status = JSON.parse((await h.cli(['status', id, '--json'])).stdout) as {
+        webhooks: { state: string; error?: string }[];
+      };
+      return status.webhooks[0]?.error !== undefined ? status.webhooks[0] : undefined;
+    }, 'the first delivery attempt');
+    expect(webhook.error).toContain('http://***@127.0.0.1:9/hook');
+    expect(JSON.stringify(webhook)).not.toContain('hunter2');
+  });
 });

@@ -175,6 +175,11 @@ describe('dashboard REST API over real HTTP, with a real worker process', () => 
       [{ payload: { type: 'claude_code', prompt: 'x' }, executor: 'local', on_limit: 'later' }, /on_limit/],
       // What `run` and MCP refuse over their limits, the API refuses too (a 1 MiB + 1 byte command).
       [shell('x'.repeat(1024 * 1024 + 1)), /`payload\.command`: the command is over 1 MiB/],
+      // execve takes no word over 128 KiB.
+      [
+        { payload: { type: 'shell_command', command: 'echo', args: ['x'.repeat(128 * 1024)] }, executor: 'local' },
+        /`payload\.args`: an argument is over 128 KiB/,
+      ],
       // A session id is never an option of the claude CLI in disguise.
       [
         {
