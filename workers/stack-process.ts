@@ -89,7 +89,8 @@ export async function runStackProcess(options: StackProcessOptions): Promise<voi
   try {
     // A Redis the workers cannot use (unreachable, a bad URL, refused credentials) is one error
     // for the whole stack, said once and with its exit code, not a "not started" line per executor.
-    await (await connectRedis(redisUrl, { settings: config.redis })).quit();
+    // Persistent: a Redis still starting beside us (compose, systemd) gets the connect timeout.
+    await (await connectRedis(redisUrl, { persistent: true, settings: config.redis })).quit();
     const failures: { executor: string; error: unknown }[] = [];
     for (const executor of config.executors) {
       // One executor that cannot start (its engine is down, its host key unknown) does not keep

@@ -167,9 +167,10 @@ export function checkRedisUrl(url: string): void {
     );
   if (scheme === 'redis+sentinel') return void parseSentinelUrl(url);
   if (scheme === 'redis+cluster') return void parseClusterUrl(url);
-  // As `new URL` does, the last `@` ends the user name and password.
+  // As `new URL` does, the last `@` ends the user name and password (one in the query is not).
   const rest = url.slice(`${scheme}:`.length);
-  const at = rest.lastIndexOf('@');
+  const query = rest.indexOf('?');
+  const at = (query === -1 ? rest : rest.slice(0, query)).lastIndexOf('@');
   const auth = at === -1 ? undefined : rest.slice(2, at);
   if (!rest.startsWith('//') || /[/?#]/.test(auth ?? ''))
     throw invalidRedisUrl(

@@ -55,6 +55,8 @@ describe('checkRedisUrl', () => {
     'REDIS://127.0.0.1:6379',
     'redis://:p%40ss%25w%2Frd@127.0.0.1:6379/0',
     'redis://app:pass@127.0.0.1:6379?family=4',
+    // An `@` in the query is no password's end.
+    'redis://127.0.0.1:6379/0?name=ci@host',
     'redis://:p@ss@127.0.0.1:6379',
     'rediss://redis.internal:6380',
     'redis://[::1]:6379',
