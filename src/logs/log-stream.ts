@@ -227,6 +227,17 @@ function parseEntries(raw: [string, string[]][]): LogEntry[] {
   return out;
 }
 
+/** Appends one line of ours (the `system` stream) to a task's log, which keeps `maxEntries` entries. */
+export async function appendSystemLine(
+  redis: RedisClient,
+  keys: TaskKeys,
+  taskId: string,
+  line: string,
+  maxEntries: number,
+): Promise<void> {
+  await redis.xadd(keys.log(taskId), 'MAXLEN', '~', String(maxEntries), '*', 't', 's', 'd', `${line}\n`);
+}
+
 /** One entry of a task's log by its id; undefined when it is not (or no longer) there. */
 export async function readLogEntry(
   redis: RedisClient,

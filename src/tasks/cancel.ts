@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { RedisClient } from '../redis/connection.js';
 import type { LoadedConfig } from '../config/config.js';
 import { leaveWorktreeBetweenRuns } from '../git/worktree-steps.js';
+import { appendSystemLine } from '../logs/log-stream.js';
 import { finishTask } from './finish.js';
 import type { TaskKeys } from './keys.js';
 import { queueOf } from './queues.js';
@@ -98,10 +99,5 @@ const WORKTREE_END_LIMIT_MS = 30_000;
 
 // A line of ours in the task's log, before its end (nothing is written after it).
 async function noteInLog(ctx: TaskContext, taskId: string, line: string): Promise<void> {
-  await ctx.redis
-    .xadd(ctx.keys.log(taskId), 'MAXLEN', '~', String(ctx.config.logs.max_entries), '*', 't', 's', 'd', `${line}\n`)
-    .then(
-      () => undefined,
-      () => undefined,
-    );
+  await appendSystemLine(ctx.redis, ctx.keys, taskId, line, ctx.config.logs.max_entries).catch(() => undefined);
 }

@@ -3,6 +3,7 @@
 // the running local tasks of a host whose heartbeat is gone end lost.
 import type { RedisClient } from '../redis/connection.js';
 import type { LoadedConfig } from '../config/config.js';
+import { appendSystemLine } from '../logs/log-stream.js';
 import { silentHostError, type HostHeartbeat } from '../executors/local/local-executor.js';
 import { finishTask } from '../tasks/finish.js';
 import type { TaskKeys } from '../tasks/keys.js';
@@ -110,7 +111,7 @@ async function endLost(sweep: SilentHostSweep, taskId: string, error: string): P
   const record = parseRecordHash(await redis.hgetall(keys.record(taskId)));
   if (record === undefined || record.outcome !== undefined) return false;
   const request = await readKeptRequest(redis, keys, taskId);
-  await redis.xadd(keys.log(taskId), 'MAXLEN', '~', String(config.logs.max_entries), '*', 't', 's', 'd', `${error}\n`);
+  await appendSystemLine(redis, keys, taskId, error, config.logs.max_entries);
   const { ended, hash, hasDependents } = await finishTask(
     redis,
     keys,

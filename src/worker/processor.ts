@@ -8,7 +8,7 @@ import { formatDuration } from '../config/duration.js';
 import { ClaudeProgress } from '../claude/progress.js';
 import { describeError } from '../errors.js';
 import { DetachedError, OtherHostError, type ExecutionResult, type Executor } from '../executors/executor.js';
-import { LogWriter, logCapsOf, OwnershipLostError } from '../logs/log-stream.js';
+import { appendSystemLine, LogWriter, logCapsOf, OwnershipLostError } from '../logs/log-stream.js';
 import { finishTask, type TaskEnd } from '../tasks/finish.js';
 import type { TaskKeys } from '../tasks/keys.js';
 import { TaskRequestSchema, type TaskRequest } from '../tasks/request.js';
@@ -505,9 +505,7 @@ async function takeTurnOrWait(
 
 // A line of ours in the task's log (`[openclaw-agent] …` to readers).
 async function noteInLog(deps: ProcessorDeps, taskId: string, line: string): Promise<void> {
-  await deps.redis
-    .xadd(deps.keys.log(taskId), 'MAXLEN', '~', String(deps.config.logs.max_entries), '*', 't', 's', 'd', `${line}\n`)
-    .catch(() => undefined);
+  await appendSystemLine(deps.redis, deps.keys, taskId, line, deps.config.logs.max_entries).catch(() => undefined);
 }
 
 function observedLog(log: LogWriter, progress: ClaudeProgress | undefined): LogWriter {
