@@ -76,9 +76,15 @@ export interface Executor {
   close?(): void | Promise<void>;
   /**
    * Runs a POSIX sh script with arguments ("$1", …) on the host that runs the tasks: how a task's
-   * git worktree is made and read there. Executors without a host of their own have none.
+   * git worktree is made and read there. `stdin` is written to the script's stdin, which is closed
+   * either way: text from a task (a commit message from its prompt) goes there, never in `args`,
+   * which every user of the host reads (`ps`). Executors without a host of their own have none.
    */
-  runScript?(script: string, args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }>;
+  runScript?(
+    script: string,
+    args: readonly string[],
+    stdin?: string,
+  ): Promise<{ code: number | null; stdout: string; stderr: string }>;
   /** Removes what an ended task left where it ran (`cleanup`): spool or remote directories, containers. */
   cleanup(task: CleanupTarget): Promise<CleanedUp>;
   /**

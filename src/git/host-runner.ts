@@ -21,7 +21,11 @@ export function hostRunner(executor: ExecutorConfig): (ScriptRunner & { close():
       };
     case 'ssh': {
       const remote = new SshExecutor(executor);
-      return { runScript: (script, args) => remote.runScript(script, args), close: () => remote.close() };
+      return {
+        runScript: (script, args) => remote.runScript(script, args),
+        runScriptWithInput: (script, args, input) => remote.runScript(script, args, input),
+        close: () => remote.close(),
+      };
     }
     case 'container':
       return undefined;

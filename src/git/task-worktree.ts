@@ -183,8 +183,8 @@ export interface WorktreeChanges {
  * What a task's worktree holds against its base, committed or not. `commit` commits what is left
  * first (with `message`); `ended` marks the worktree for the retention sweep. Undefined when the
  * worktree is gone. The message (the task's name, or its prompt's first line) goes to the script
- * on stdin where the runner can give it one, and is in its argv only for a commit on a runner
- * that cannot (SSH, for now); without `commit` it goes nowhere.
+ * on stdin where the runner can give it one (local and SSH hosts), and is in its argv only for a
+ * commit on a runner that cannot; without `commit` it goes nowhere.
  */
 export async function readWorktreeChanges(
   runner: ScriptRunner,

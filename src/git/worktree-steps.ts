@@ -1,10 +1,10 @@
 // The worker's steps for a worktree task: into its worktree before the run, changes recorded after.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Cluster, Redis } from 'ioredis';
 import type { ExecutorConfig } from '../config/config.js';
 import { describeError } from '../errors.js';
 import type { Executor } from '../executors/executor.js';
 import { resolveHostId } from '../executors/local/host-id.js';
-import { runLocalScript } from '../executors/local/host-script.js';
 import type { TaskKeys } from '../tasks/keys.js';
 import { payloadWorkdir, type TaskPayload, type TaskRequest } from '../tasks/request.js';
 import { hostOf, hostRunner, worktreeRoot } from './host-runner.js';
@@ -76,20 +76,63 @@ export async function leaveWorktree(
   git: TaskGit,
   options: { retentionMs: number; note(line: string): Promise<void> },
 ): Promise<void> {
-  const runner = worktreeRunner(deps);
+  const runner = worktreeRunner(deps.executor);
   if (runner === undefined) return;
   await recordWorktreeEnd(runner, deps, taskId, request, git, options);
 }
 
+/** How long a task that ends between runs waits for its worktree's end step. */
+export const WORKTREE_END_LIMIT_MS = 30_000;
+
+/** What the end step between runs needs: from a worker, its executor too. */
+export interface BetweenRunsDeps {
+  executorConfig: ExecutorConfig;
+  redis: Redis | Cluster;
+  keys: TaskKeys;
+  /** The config's `worker.host_id`: which host a local executor's worktrees are on. */
+  configuredHostId?: string;
+  /** The worker's executor, to run the step through. @default a runner of the step's own for the executor's host */
+  executor?: Executor;
+}
+
 /**
- * The same end step for a worktree task that ends between runs, outside any worker (killed while
- * it waited for a retry's backoff or for the usage limit): run on the executor's host from here
- * (this host for a local executor, a connection of its own for SSH), so that the worktree is
- * marked ended for `cleanup` and the retention sweep, and its changes are recorded. A local task
- * whose run was on another host is left to say so: its worktree is out of reach from here.
+ * The same end step for a worktree task that ends between runs (killed while it waited for a
+ * retry's backoff or for the usage limit), so that the worktree is marked ended for `cleanup` and
+ * the retention sweep, and its changes are recorded. A worker runs it through its `executor`;
+ * from outside any worker it runs on the executor's host from here (this host for a local
+ * executor, a connection of its own for SSH). A local task whose run was on another host is left
+ * to say so: its worktree is out of reach from here. Waited for at most `limitMs` (the task is
+ * neither queued nor ended meanwhile): past it the task ends without it, as the log says. Never
+ * throws.
  */
 export async function leaveWorktreeBetweenRuns(
-  deps: { executorConfig: ExecutorConfig; redis: Redis | Cluster; keys: TaskKeys; configuredHostId?: string },
+  deps: BetweenRunsDeps,
+  taskId: string,
+  request: TaskRequest | undefined,
+  git: TaskGit,
+  options: {
+    recordedHost?: string;
+    retentionMs: number;
+    note(line: string): Promise<void>;
+    /** @default WORKTREE_END_LIMIT_MS */
+    limitMs?: number;
+  },
+): Promise<void> {
+  const limitMs = options.limitMs ?? WORKTREE_END_LIMIT_MS;
+  const given = new AbortController();
+  const left = endBetweenRuns(deps, taskId, request, git, options).then(
+    () => true,
+    () => true,
+  );
+  const inTime = await Promise.race([left, sleep(limitMs, false, { signal: given.signal }).catch(() => false)]);
+  given.abort();
+  if (!inTime)
+    await options.note(`the worktree's end step took over ${limitMs / 1000}s; the task ends without waiting for it`);
+}
+
+// leaveWorktreeBetweenRuns, unbounded.
+async function endBetweenRuns(
+  deps: BetweenRunsDeps,
   taskId: string,
   request: TaskRequest | undefined,
   git: TaskGit,
@@ -104,6 +147,11 @@ export async function leaveWorktreeBetweenRuns(
     await options.note(
       `the task's worktree ${git.worktree} is on host ${options.recordedHost}, out of reach from here: its changes are not counted and it is not marked ended (remove it there with git worktree remove)`,
     );
+    return;
+  }
+  if (deps.executor) {
+    const runner = worktreeRunner(deps.executor);
+    if (runner !== undefined) await recordWorktreeEnd(runner, deps, taskId, request, git, options);
     return;
   }
   const runner = hostRunner(executorConfig);
@@ -153,22 +201,14 @@ async function recordWorktreeEnd(
   }
 }
 
-/**
- * How the end step runs its script on the executor's host: through the executor, and for a local
- * one with stdin too (it runs scripts with runLocalScript). An SSH executor's `runScript` gives a
- * script no stdin yet, so a commit message goes to its host in the script's argv.
- */
-function worktreeRunner(deps: WorktreeDeps): ScriptRunner | undefined {
-  const executor = deps.executor;
-  if (executor.runScript === undefined) return undefined;
+// How the end step runs its script on the executor's host: through the executor, with stdin (for
+// a commit message, kept out of the host's command lines).
+function worktreeRunner(executor: Executor): ScriptRunner | undefined {
+  const runScript = executor.runScript?.bind(executor);
+  if (runScript === undefined) return undefined;
   return {
-    runScript: executor.runScript.bind(executor),
-    ...(deps.executorConfig.type === 'local'
-      ? {
-          runScriptWithInput: (script: string, args: readonly string[], input: string) =>
-            runLocalScript(script, args, input),
-        }
-      : {}),
+    runScript: (script, args) => runScript(script, args),
+    runScriptWithInput: (script, args, input) => runScript(script, args, input),
   };
 }
 

@@ -1,7 +1,6 @@
 // Ending a task that has not started (blocked, scheduled, queued, or between runs): its job leaves
 // the queue, and the task ends cancelled (or killed, when it has run before); a worktree it ran in
 // is left as a run's end leaves it.
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { RedisClient } from '../redis/connection.js';
 import type { LoadedConfig } from '../config/config.js';
 import { leaveWorktreeBetweenRuns } from '../git/worktree-steps.js';
@@ -56,10 +55,9 @@ export async function cancelWaitingTask(
   // `cleanup` and the retention sweep. Before the end: the webhook carries the changes.
   const executorConfig = ctx.config.executors.find((e) => e.name === record.executor);
   if (record.git && executorConfig) {
-    // Bounded: the job is gone already, and until the end below the task is neither queued nor
-    // ended (a `kill` interrupted meanwhile would leave it so).
-    const given = new AbortController();
-    const left = leaveWorktreeBetweenRuns(
+    // Bounded (by the step): the job is gone already, and until the end below the task is neither
+    // queued nor ended (a `kill` interrupted meanwhile would leave it so).
+    await leaveWorktreeBetweenRuns(
       { executorConfig, redis: ctx.redis, keys: ctx.keys, configuredHostId: ctx.config.worker.host_id },
       id,
       request,
@@ -69,21 +67,7 @@ export async function cancelWaitingTask(
         retentionMs: ctx.config.retention,
         note: (line) => noteInLog(ctx, id, line),
       },
-    ).then(
-      () => true,
-      () => true,
     );
-    const inTime = await Promise.race([
-      left,
-      sleep(WORKTREE_END_LIMIT_MS, false, { signal: given.signal }).catch(() => false),
-    ]);
-    given.abort();
-    if (!inTime)
-      await noteInLog(
-        ctx,
-        id,
-        `the worktree's end step took over ${WORKTREE_END_LIMIT_MS / 1000}s; the task ends without waiting for it`,
-      );
   }
   // A job this deployment did not sign is announced as a refused one would be (finishTask checks).
   await finishTask(ctx.redis, ctx.keys, id, end, {
@@ -93,9 +77,6 @@ export async function cancelWaitingTask(
   });
   return 'ended';
 }
-
-/** How long a kill waits for the end step of a worktree task's last run. */
-const WORKTREE_END_LIMIT_MS = 30_000;
 
 // A line of ours in the task's log, before its end (nothing is written after it).
 async function noteInLog(ctx: TaskContext, taskId: string, line: string): Promise<void> {

@@ -29,7 +29,7 @@ import { placeInLine, takeTurn, TURN_RECHECK_MS } from '../tasks/concurrency.js'
 import { BLOCKED_UNTIL } from '../tasks/dependencies.js';
 import { settleTaskEnd } from '../tasks/settle.js';
 import { applyConflictPolicy, waitsToStart } from '../tasks/on-conflict.js';
-import { enterWorktree, leaveWorktree } from '../git/worktree-steps.js';
+import { enterWorktree, leaveWorktree, leaveWorktreeBetweenRuns } from '../git/worktree-steps.js';
 import {
   executorHoldUntil,
   formatResetTime,
@@ -229,6 +229,26 @@ async function beginRun(
   if (early && newRun) {
     // Killed before this run started (say, during a retry's backoff or a usage-limit wait): run nothing.
     const end = { outcome: early.kind, exitCode: null, signal: null, error: early.reason };
+    // A worktree it ran in gets the end step its last run's end would have given it (as a kill of
+    // the waiting job does, tasks/cancel.ts): marked ended, its changes counted (and committed).
+    if (record.git)
+      await leaveWorktreeBetweenRuns(
+        {
+          executor: deps.executor,
+          executorConfig: deps.executorConfig,
+          redis: deps.redis,
+          keys: deps.keys,
+          configuredHostId: deps.config.worker.host_id,
+        },
+        taskId,
+        request,
+        record.git,
+        {
+          recordedHost: record.handle.host,
+          retentionMs: deps.config.retention,
+          note: (line) => noteInLog(deps, taskId, line),
+        },
+      );
     const latest = (await endTask(deps, taskId, end, { record, request })) ?? record;
     return { ended: jobResultOf(latest, end.outcome, end) };
   }

@@ -5,15 +5,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ExecutorConfig } from '../../src/config/config.js';
+import { parseConfigText, type ExecutorConfig } from '../../src/config/config.js';
 import type { Executor } from '../../src/executors/executor.js';
 import { runLocalScript } from '../../src/executors/local/host-script.js';
 import { createTaskWorktree, worktreeBranch, type TaskGit } from '../../src/git/task-worktree.js';
 import { leaveWorktree, leaveWorktreeBetweenRuns } from '../../src/git/worktree-steps.js';
 import { resolveHostId } from '../../src/executors/local/host-id.js';
+import { SshExecutor } from '../../src/executors/ssh/ssh-executor.js';
 import { TaskKeys, TaskRequestSchema } from '../../src/index.js';
 import { git as runGit, makeRepo } from '../helpers/git-repo.js';
 import { deleteKeys } from '../helpers/harness.js';
+import { sshExecutorYaml, startSshd, type SshdServer } from '../helpers/sshd.js';
 
 // The worker's end step for a worktree task on this host: a prompt never reaches a command line.
 // Prompts travel on stdin (every user of a host reads every command line, `ps`); the commit
@@ -56,9 +58,9 @@ let made: TaskGit;
 /** Every argv the executor's runScript was given. */
 let argvs: string[][];
 const executor = {
-  runScript: (script: string, args: readonly string[]) => {
+  runScript: (script: string, args: readonly string[], stdin?: string) => {
     argvs.push([script, ...args]);
-    return runLocalScript(script, args);
+    return runLocalScript(script, args, stdin);
   },
 } as unknown as Executor;
 const notes: string[] = [];
@@ -150,5 +152,80 @@ describe('leaveWorktreeBetweenRuns (a task killed while it waits for its next ru
     expect(existsSync(`${made.worktree}.ended`)).toBe(false);
     expect(runGit(made.worktree, 'status', '--porcelain')).toBe('?? NEW\n');
     expect(await redis.exists(keys.record(ID))).toBe(0);
+  });
+});
+
+describe('the end step over SSH (a real sshd on this host)', () => {
+  let server: SshdServer;
+  let sshConfig: ExecutorConfig;
+  let ssh: SshExecutor;
+  beforeAll(async () => {
+    server = await startSshd();
+    const yaml = sshExecutorYaml(server, 'crib', { spool_dir: path.join(root, 'remote', 'tasks') });
+    sshConfig = parseConfigText(`executors:\n${yaml}`, 'test').executors[0]!;
+    ssh = new SshExecutor(sshConfig);
+  });
+  afterAll(async () => {
+    ssh?.close();
+    await server?.stop();
+  });
+
+  // A post-commit hook (the commit's --no-verify skips the others) that reads every command line on
+  // the host while the remote shell of the end step is alive, with the base64 an SSH command
+  // reaches the remote as (ssh-connection.ts) decoded, and notes any that holds the marker.
+  const cmdlines = path.join(root, 'cmdlines');
+  beforeEach(() => {
+    const hook = path.join(repo, '.git', 'hooks', 'post-commit');
+    writeFileSync(
+      hook,
+      `#!/bin/sh
+for f in /proc/[0-9]*/cmdline; do tr '\\000' '\\n' < "$f" 2>/dev/null; echo; done > '${cmdlines}'
+sed -n 's#.*echo \\([A-Za-z0-9+/=]*\\) | base64 -d.*#\\1#p' '${cmdlines}' | while read -r b; do printf '%s' "$b" | base64 -d 2>/dev/null; echo; done >> '${cmdlines}'
+grep -a -c OCA_COMMIT_FAILED '${cmdlines}' > '${cmdlines}.seen'
+grep -a -F -f '${pattern}' '${cmdlines}' >> '${hits}'
+exit 0
+`,
+    );
+    chmodSync(hook, 0o755);
+  });
+  /** The hook ran, and read the end step's script in the remote shell's command line: it would have seen an argument. */
+  const hookSawTheRemoteShell = () => Number(readFileSync(`${cmdlines}.seen`, 'utf8').trim()) > 0;
+
+  it("with --commit, through the worker's executor: the message reaches the commit on stdin, in no command line on the remote", async () => {
+    const through = {
+      type: 'ssh',
+      runScript: (script: string, args: readonly string[], stdin?: string) => {
+        argvs.push([script, ...args]);
+        return ssh.runScript(script, args, stdin);
+      },
+    } as unknown as Executor;
+    await leaveWorktree(
+      { executor: through, executorConfig: sshConfig, redis, keys },
+      ID,
+      request({ commit: true }),
+      made,
+      {
+        retentionMs: 60_000,
+        note: async (line) => void notes.push(line),
+      },
+    );
+    expect(runGit(made.worktree, 'log', '-1', '--format=%B').trim()).toBe(`Refactor the ${MARK} parser`);
+    expect(runGit(made.worktree, 'status', '--porcelain')).toBe('');
+    expect(existsSync(`${made.worktree}.ended`)).toBe(true);
+    expect(JSON.parse((await redis.hget(keys.record(ID), 'git'))!)).toMatchObject({ files_changed: 1 });
+    expect(hookSawTheRemoteShell()).toBe(true);
+    expect(readFileSync(hits, 'utf8')).toBe('');
+    for (const argv of argvs) expect(argv.join(' ')).not.toContain(MARK);
+  });
+
+  it('with --commit, between runs (a connection of its own): the message reaches the commit on stdin, in no command line', async () => {
+    await leaveWorktreeBetweenRuns({ executorConfig: sshConfig, redis, keys }, ID, request({ commit: true }), made, {
+      retentionMs: 60_000,
+      note: async (line) => void notes.push(line),
+    });
+    expect(runGit(made.worktree, 'log', '-1', '--format=%B').trim()).toBe(`Refactor the ${MARK} parser`);
+    expect(existsSync(`${made.worktree}.ended`)).toBe(true);
+    expect(hookSawTheRemoteShell()).toBe(true);
+    expect(readFileSync(hits, 'utf8')).toBe('');
   });
 });

@@ -1,19 +1,25 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { RESUME_PROMPT } from '../../src/claude/usage-limit.js';
 import { findExecutor, parseConfigText, type LoadedConfig } from '../../src/config/config.js';
 import { notLaunched, resultFromExitCode } from '../../src/executors/executor.js';
+import { runLocalScript } from '../../src/executors/local/host-script.js';
 import { readLog, type EndMarker } from '../../src/logs/log-stream.js';
 import { connectRedis } from '../../src/redis/connection.js';
 import { TaskClient, type EnqueueInput } from '../../src/tasks/client.js';
 import { killTask, waitForTasks } from '../../src/tasks/control.js';
 import { finishTask } from '../../src/tasks/finish.js';
 import { TaskKeys } from '../../src/tasks/keys.js';
+import type { ShellCommandPayload } from '../../src/tasks/request.js';
 import { parseRecordHash, toTaskJson, type TaskRecord } from '../../src/tasks/record.js';
 import { DEFAULT_GRACE_MS, requestStop, type StopSwitch } from '../../src/tasks/stop.js';
 import { createTaskProcessor } from '../../src/worker/processor.js';
+import { git, makeRepo } from '../helpers/git-repo.js';
 import { deleteKeys, eventually } from '../helpers/harness.js';
 import {
   claudeRun,
@@ -360,6 +366,52 @@ describe('task processor', () => {
     await settledJob(id);
     expect((await logOf(id)).system).not.toContain('attempt 2 of 3 starting');
     expect(fake.calls).toHaveLength(1);
+  });
+
+  it("a worktree task killed during a retry's backoff: its worktree is marked ended and its changes committed with --commit before it ends", async () => {
+    const scratch = mkdtempSync(path.join(tmpdir(), 'oca-processor-'));
+    onTestFinished(() => rmSync(scratch, { recursive: true, force: true }));
+    const repo = makeRepo(path.join(scratch, 'repo'));
+    // The worktrees live beside the executor's spool directory: here, in the scratch directory.
+    const text = `executors:\n  - name: ${EXECUTOR}\n    type: local\n    spool_dir: ${path.join(scratch, 'tasks')}\nredis:\n  prefix: ${prefix}\nretention: 1h\n`;
+    config = { ...parseConfigText(text, 'processor.test'), sourcePath: undefined };
+    // The first run leaves a change in its worktree and fails; the second must never run.
+    const fake = Object.assign(
+      new FakeExecutor(async (ctx, _call, io) => {
+        await io.start();
+        const payload = ctx.request.payload as ShellCommandPayload;
+        writeFileSync(path.join(payload.workingDir!, 'WORK'), 'work\n');
+        return resultFromExitCode(3);
+      }, exits(0)),
+      { runScript: runLocalScript },
+    );
+    await startWorker(fake);
+    const id = await enqueue({
+      name: 'fix the parser',
+      payload: { type: 'shell_command', command: 'make fix', args: [], env: {}, workingDir: repo },
+      worktree: { commit: true },
+      retries: 1,
+      backoffMs: 800,
+    });
+    await eventually(
+      async () => ((await client.queue(EXECUTOR).getJobState(id)) === 'delayed' ? true : undefined),
+      'the retry backoff',
+    );
+    const worktree = (await recordOf(id)).git!.worktree;
+    expect(existsSync(`${worktree}.ended`)).toBe(false);
+    // Recorded while the job waits: the worker that takes it ends the task without running it.
+    await requestStop(client.redis, keys, id, { kind: 'killed', graceMs: 2500, reason: 'killed on request' });
+
+    const json = await endedJson(id);
+    expect(json).toMatchObject({ status: 'killed', error: 'killed on request' });
+    expect(fake.calls).toHaveLength(1);
+    expect(existsSync(`${worktree}.ended`)).toBe(true);
+    expect(git(worktree, 'log', '-1', '--format=%s').trim()).toBe('fix the parser');
+    expect(git(worktree, 'show', 'HEAD:WORK')).toBe('work\n');
+    expect((await recordOf(id)).git).toMatchObject({
+      files_changed: 1,
+      head_sha: git(worktree, 'rev-parse', 'HEAD').trim(),
+    });
   });
 
   it('a kill request while running stops the run with its grace period and ends it killed, not retried', async () => {

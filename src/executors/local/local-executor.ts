@@ -146,8 +146,8 @@ export class LocalExecutor implements Executor {
     this.puncher.close();
   }
 
-  runScript(script: string, args: readonly string[]) {
-    return runLocalScript(script, args);
+  runScript(script: string, args: readonly string[], stdin?: string) {
+    return runLocalScript(script, args, stdin);
   }
 
   /** Removes the spool directory of each run of an ended task, on this host. */

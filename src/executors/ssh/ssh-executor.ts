@@ -143,12 +143,16 @@ export class SshExecutor implements Executor {
     return this.follow(ctx, handle);
   }
 
-  /** Runs a sh script on the remote with `args` as "$1"…: each word reaches it quoted. */
+  /**
+   * Runs a sh script on the remote with `args` as "$1"…: each word reaches it quoted, in the
+   * command line; `stdin` goes to the script's stdin instead, out of the remote's `ps`.
+   */
   async runScript(
     script: string,
     args: readonly string[],
+    stdin?: string,
   ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const reply = await this.connection.run(`set -- ${args.map(shellQuote).join(' ')}\n${script}`);
+    const reply = await this.connection.run(`set -- ${args.map(shellQuote).join(' ')}\n${script}`, stdin);
     return { code: reply.code, stdout: reply.stdout.toString('utf8'), stderr: reply.stderr };
   }
 
