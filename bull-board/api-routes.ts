@@ -10,7 +10,8 @@ import {
   type ApiScheduleTaskBody,
 } from '../src/api/contract.js';
 import { requireTime } from '../src/config/duration.js';
-import { UserFacingError } from '../src/errors.js';
+import { InvalidInputError, TaskNotFoundError, UserFacingError } from '../src/errors.js';
+import { continueTask } from '../src/claude/continuation.js';
 import {
   addSchedule,
   getSchedule,
@@ -87,12 +88,32 @@ function enqueueInputOf(
   };
 }
 
+// A task body as the library's enqueue input; `continue` takes the ended task's session, workspace,
+// executor and worktree (continuation.ts), as `start --continue` and MCP's `continue` do.
+async function createInputOf(
+  client: TaskClient,
+  body: z.output<typeof ApiCreateTaskBodySchema>,
+): Promise<EnqueueInput> {
+  const input: EnqueueInput = { ...enqueueInputOf(body), worktree: body.worktree, id: body.id };
+  if (body.continue === undefined || input.payload.type !== 'claude_code') return input;
+  const earlier = await client.get(body.continue).catch((error: unknown) => {
+    throw error instanceof TaskNotFoundError ? new InvalidInputError(`\`continue\`: ${error.message}`) : error;
+  });
+  const continued = continueTask(earlier, input.payload, body);
+  return {
+    ...input,
+    payload: continued.payload,
+    executor: continued.executor,
+    worktree: continued.existing ? { existing: continued.existing } : body.worktree,
+  };
+}
+
 export async function registerApiRoutes(app: FastifyInstance, client: TaskClient): Promise<void> {
   const idOf = (request: FastifyRequest) => parseInput(IdParamsSchema, request.params).id;
 
   app.post('/api/tasks', async (request, reply) => {
     const body = parseInput(ApiCreateTaskBodySchema, request.body ?? {});
-    const created = await client.enqueue({ ...enqueueInputOf(body), worktree: body.worktree, id: body.id });
+    const created = await client.enqueue(await createInputOf(client, body));
     return reply.code(201).send({
       task_id: created.id,
       executor: created.executor,

@@ -28,4 +28,4 @@ export { escapeControls, quoteInput } from '../src/text/escape.js';
 export { ProcessLog } from '../src/text/process-log.js';
 export { followLog, readLogTail } from '../src/logs/log-stream.js';
 export { TranscriptRenderer } from '../src/claude/transcript.js';
-export { continuationOf } from '../src/claude/progress.js';
+export { continuationOf, continueTask } from '../src/claude/continuation.js';

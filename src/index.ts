@@ -279,7 +279,8 @@ export {
   readProcessStartTime,
   startTimeOfStatLine,
 } from './executors/process-identity.js';
-export { ClaudeProgress, continuationOf } from './claude/progress.js';
+export { ClaudeProgress } from './claude/progress.js';
+export { continuationOf, continueTask } from './claude/continuation.js';
 export {
   type ClaudeBlock,
   type ClaudeEvent,

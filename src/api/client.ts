@@ -142,8 +142,12 @@ export interface ApiFollowOptions {
 export interface ApiClient {
   /** Enqueues a shell command: `cmd` for `sh -c`, or `argv` run as is. */
   run(input: ShellInput & ApiTaskOptions): Promise<ApiCreatedTask>;
-  /** Enqueues a Claude Code prompt. */
-  start(input: ClaudeInput & ApiTaskOptions): Promise<ApiCreatedTask>;
+  /**
+   * Enqueues a Claude Code prompt; with `continue` (an ended task's id or unique prefix), one that
+   * resumes that task's session, in its workspace, on its executor and in its worktree unless
+   * given others (`start --continue`).
+   */
+  start(input: ClaudeInput & ApiTaskOptions & { continue?: string }): Promise<ApiCreatedTask>;
   /** Enqueues a request given as the API's JSON body. */
   create(body: ApiCreateTaskBody): Promise<ApiCreatedTask>;
   get(id: string): Promise<ApiTask>;
@@ -227,7 +231,7 @@ export function createClient(options: ApiClientOptions): ApiClient {
 
   return {
     run: (input) => create(createBody(buildShellPayload(input), input)),
-    start: (input) => create(createBody(buildClaudePayload(input), input)),
+    start: (input) => create({ ...createBody(buildClaudePayload(input), input), continue: input.continue }),
     create,
     get: (id) => call(ApiTaskSchema, 'GET', taskPath(id)),
     async list(query = {}) {

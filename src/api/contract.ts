@@ -130,6 +130,12 @@ export const ApiCreateTaskBodySchema = z
       .optional(),
     /** A UUID v4 of your choosing, for idempotent dispatch; a second request with it is refused. */
     id: z.uuid({ version: 'v4' }).optional(),
+    /**
+     * Claude tasks: continue this ended task (an id or a unique prefix), as `start --continue`
+     * does: its session resumed, in its workspace, on its executor and in its worktree unless
+     * the body names others (`worktree: false` for none).
+     */
+    continue: z.string().min(1).max(100).optional(),
     /** Run only after these tasks (ids or unique prefixes) completed: `blocked` until then, `cancelled` when one fails. */
     after: z.array(z.string().min(1).max(100)).min(1).max(MAX_DEPENDENCIES).optional(),
     /** With `after`: run whatever way those tasks ended. @default false */
@@ -147,6 +153,22 @@ export const ApiCreateTaskBodySchema = z
         path: ['after_any'],
         message: 'says how to wait for the tasks of `after`: give `after` too',
       });
+    if (body.continue !== undefined) {
+      if (body.payload.type !== 'claude_code')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['continue'],
+          message: 'resumes a Claude session: give a claude_code payload',
+        });
+      else
+        for (const field of ['resume_session_id', 'continues'] as const)
+          if (body.payload[field] !== undefined)
+            ctx.addIssue({
+              code: 'custom',
+              path: ['payload', field],
+              message: 'comes from the task `continue` names: give one or the other',
+            });
+    }
     if (body.delay_ms !== undefined && body.at !== undefined)
       ctx.addIssue({
         code: 'custom',

@@ -8,13 +8,10 @@ import {
   parseClaudeLine,
   type ClaudeEvent,
 } from './stream.js';
-import { InvalidInputError } from '../errors.js';
 import { LuaScript } from '../redis/lua-script.js';
 import { readLogTail, type OutputChunk } from '../logs/log-stream.js';
 import type { TaskKeys } from '../tasks/keys.js';
-import { isEndedStatus } from '../tasks/status.js';
-import type { TaskGit } from '../git/task-worktree.js';
-import { claudeFields, type ClaudeProgressFields, type TaskView } from '../tasks/record.js';
+import { claudeFields, type ClaudeProgressFields } from '../tasks/record.js';
 
 /**
  * Progress goes only onto a live record: not after the task ended (its retention clock runs) and
@@ -238,32 +235,6 @@ export class ClaudeProgress {
         break;
     }
   }
-}
-
-/**
- * What `start --continue` takes from an earlier task: its executor, workspace and session. Only a
- * task that has ended: one still running (or waiting for its next run) holds its Claude session
- * and its worktree, and two runs resuming one session in one worktree would trample each other
- * (and the first one's end would let `cleanup` remove the worktree under the second).
- */
-export function continuationOf(view: TaskView): {
-  taskId: string;
-  executor: string;
-  workspace?: string;
-  sessionId: string;
-  git?: TaskGit;
-} {
-  const r = view.record;
-  if (r.taskType !== 'claude_code')
-    throw new InvalidInputError(`task ${r.id} is a shell command; only Claude tasks can be continued`);
-  if (!isEndedStatus(view.status))
-    throw new InvalidInputError(
-      `task ${r.id} has not ended (${view.status}): wait for it (openclaw-agent wait ${r.id}), then continue it`,
-    );
-  const sessionId = r.claude?.session_id;
-  if (!sessionId)
-    throw new InvalidInputError(`task ${r.id} has no Claude session (${view.status}): claude never started in it`);
-  return { taskId: r.id, executor: r.executor, workspace: r.workdir, sessionId, git: r.git };
 }
 
 function oneLine(text: string, max: number): string {

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { ApiTaskSchema } from '../api/contract.js';
-import { continuationOf } from '../claude/progress.js';
+import { continueTask } from '../claude/continuation.js';
 import { limitWaitNote } from '../claude/usage-limit.js';
 import { chooseWorktreeOption, type TaskGit } from '../git/task-worktree.js';
 import { formatDuration, requireTime } from '../config/duration.js';
@@ -12,7 +12,7 @@ import { buildClaudePayload, buildShellPayload } from '../tasks/input.js';
 import type { EnqueueInput } from '../tasks/client.js';
 import { killTask, retryTask, waitForTasks, WaitTimeoutError } from '../tasks/control.js';
 import { formatEndSummary, formatStatusBlock, formatTaskTable } from '../tasks/format.js';
-import type { TaskPayload } from '../tasks/request.js';
+import type { ClaudeCodePayload, TaskPayload } from '../tasks/request.js';
 import { toTaskJson, type TaskView } from '../tasks/record.js';
 import { searchTasks } from '../tasks/search.js';
 import { isEndedStatus, isWaitingStatus, TASK_STATUSES, type EndedStatus } from '../tasks/status.js';
@@ -93,7 +93,7 @@ const TASK_TOOLS: readonly McpTool[] = [
     output: DispatchOutput,
     readOnly: false,
     async handle(context, args) {
-      let payload: TaskPayload = buildClaudePayload({
+      let payload: ClaudeCodePayload = buildClaudePayload({
         prompt: args.prompt,
         maxTurns: args.max_turns,
         workspace: args.workspace,
@@ -107,15 +107,8 @@ const TASK_TOOLS: readonly McpTool[] = [
       let executor = args.executor;
       let existing: TaskGit | undefined;
       if (args.continue !== undefined) {
-        const earlier = continuationOf(await context.client.get(args.continue));
-        payload = {
-          ...payload,
-          workspace: payload.workspace ?? earlier.workspace,
-          resumeSessionId: earlier.sessionId,
-          continues: earlier.taskId,
-        };
-        executor ??= earlier.executor;
-        existing = args.worktree === false ? undefined : earlier.git;
+        const continued = continueTask(await context.client.get(args.continue), payload, args);
+        ({ payload, executor, existing } = continued);
       }
       return dispatch(
         context,

@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type RunningDashboard } from '../../bull-board/server.js';
-import { ApiTaskSchema, createClient, readServerSentEvents, type ApiClient, type ApiTask } from '../../src/index.js';
+import {
+  ApiTaskSchema,
+  createClient,
+  readServerSentEvents,
+  type ApiClient,
+  type ApiCreateTaskBody,
+  type ApiTask,
+} from '../../src/index.js';
 import { startDashboardWithWorker, stopDashboard } from '../helpers/dashboard.js';
 import { createHarness, eventually, type Harness } from '../helpers/harness.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
@@ -572,6 +579,54 @@ describe('the TypeScript client', () => {
     expect(transcript).toMatch(/✓ done in 3 turns/);
     const [task] = await client.wait(id);
     expect(task!.claude?.num_turns).toBe(3);
+  });
+
+  it('continues an ended Claude task with `continue` (its session, workspace and executor), and refuses one still running', async () => {
+    const { task_id: first } = await client.start({ prompt: 'Fix the parser turns:2 slow:20000', workspace: '/tmp' });
+    const session = await eventually(async () => {
+      const task = await client.get(first);
+      return task.status === 'running' ? task.claude?.session_id : undefined;
+    }, 'the first task to run with a session');
+    const listed = async () => (await client.list({ limit: 1000 })).tasks.length;
+    const before = await listed();
+    await expect(client.start({ prompt: 'and the docs', continue: first.slice(0, 8) })).rejects.toMatchObject({
+      status: 400,
+      message: `task ${first} has not ended (running): wait for it (openclaw-agent wait ${first}), then continue it`,
+    });
+    expect(await listed()).toBe(before);
+
+    await client.kill(first, { graceMs: 200 });
+    expect((await client.wait(first, { timeoutMs: 20_000 }))[0]!.status).toBe('killed');
+    const { task_id: second } = await client.start({ prompt: 'And the docs turns:1', continue: first.slice(0, 8) });
+    let transcript = '';
+    for await (const entry of client.logs(second, { follow: true, transcript: true }))
+      if (entry.kind === 'output') transcript += entry.text;
+    expect(transcript).toContain(`resuming ${session}`);
+    const [continued] = await client.wait(second);
+    expect(continued).toMatchObject({ status: 'completed', executor: 'local', workdir: '/tmp', continues: first });
+    expect(continued!.claude?.session_id).toBe(session);
+
+    // `continue` names where the session comes from: not with a command, nor with a session of its own.
+    const refused: [unknown, RegExp][] = [
+      [
+        { payload: { type: 'shell_command', command: 'true' }, workdir: '/tmp', continue: first },
+        /`continue`: resumes a Claude session/,
+      ],
+      [
+        { payload: { type: 'claude_code', prompt: 'x', resume_session_id: session }, continue: first },
+        /`payload\.resume_session_id`: comes from the task `continue` names/,
+      ],
+      [
+        { payload: { type: 'claude_code', prompt: 'x' }, continue: 'ffffffff-ffff-4fff-bfff-ffffffffffff' },
+        /`continue`: no task matches/,
+      ],
+    ];
+    for (const [body, line] of refused)
+      await expect(client.create(body as ApiCreateTaskBody)).rejects.toMatchObject({
+        status: 400,
+        message: expect.stringMatching(line),
+      });
+    expect(await listed()).toBe(before + 1);
   });
 
   it('throws ApiError with the status and the server line', async () => {
