@@ -14,18 +14,10 @@ import type { ScriptRunner } from './task-worktree.js';
 export function hostRunner(executor: ExecutorConfig): (ScriptRunner & { close(): void }) | undefined {
   switch (executor.type) {
     case 'local':
-      return {
-        runScript: (script, args) => runLocalScript(script, args),
-        runScriptWithInput: runLocalScript,
-        close: () => {},
-      };
+      return { runScript: runLocalScript, close: () => {} };
     case 'ssh': {
       const remote = new SshExecutor(executor);
-      return {
-        runScript: (script, args) => remote.runScript(script, args),
-        runScriptWithInput: (script, args, input) => remote.runScript(script, args, input),
-        close: () => remote.close(),
-      };
+      return { runScript: (script, args, input) => remote.runScript(script, args, input), close: () => remote.close() };
     }
     case 'container':
       return undefined;

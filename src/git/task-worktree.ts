@@ -24,13 +24,11 @@ export interface ScriptReply {
 
 /** Runs a POSIX sh script with arguments on an executor's host (locally, or over SSH). */
 export interface ScriptRunner {
-  runScript(script: string, args: readonly string[]): Promise<ScriptReply>;
   /**
-   * The same, with `input` on the script's stdin: for text from the task (a commit message from
-   * its prompt), which must not be in a command line that every user of the host can read (`ps`).
-   * Absent where the runner cannot give a script stdin.
+   * `input` goes to the script's stdin: text from the task (a commit message from its prompt),
+   * which must not be in a command line that every user of the host can read (`ps`).
    */
-  runScriptWithInput?(script: string, args: readonly string[], input: string): Promise<ScriptReply>;
+  runScript(script: string, args: readonly string[], input?: string): Promise<ScriptReply>;
 }
 
 /** What the record (and webhook, and API) says of a task's worktree. */
@@ -109,8 +107,7 @@ function explain(found: Map<string, string>, workdir: string, base: string, wher
 }
 
 async function run(runner: ScriptRunner, script: string, args: readonly string[], input?: string): Promise<string> {
-  const reply =
-    input === undefined ? await runner.runScript(script, args) : await runner.runScriptWithInput!(script, args, input);
+  const reply = await runner.runScript(script, args, input);
   if (reply.code !== 0) {
     throw new WorktreeError(
       `a git script failed (exit ${reply.code ?? 'signal'}): ${escapeControls(reply.stderr.trim().split('\n').pop() ?? '')}`,
@@ -183,8 +180,7 @@ export interface WorktreeChanges {
  * What a task's worktree holds against its base, committed or not. `commit` commits what is left
  * first (with `message`); `ended` marks the worktree for the retention sweep. Undefined when the
  * worktree is gone. The message (the task's name, or its prompt's first line) goes to the script
- * on stdin where the runner can give it one (local and SSH hosts), and is in its argv only for a
- * commit on a runner that cannot; without `commit` it goes nowhere.
+ * on stdin, never in its argv; without `commit` it goes nowhere.
  */
 export async function readWorktreeChanges(
   runner: ScriptRunner,
@@ -192,19 +188,11 @@ export async function readWorktreeChanges(
   options: { commit?: boolean; message?: string; ended?: boolean },
 ): Promise<WorktreeChanges | undefined> {
   const message = options.message?.trim() || 'openclaw-agent task';
-  const onStdin = options.commit === true && runner.runScriptWithInput !== undefined;
   const stdout = await run(
     runner,
     CHANGES_SCRIPT,
-    [
-      git.worktree,
-      git.base_sha,
-      options.commit ? (onStdin ? 'stdin' : '1') : '0',
-      options.commit && !onStdin ? message : '',
-      String(DIFF_MAX_BYTES + 1),
-      options.ended ? '1' : '0',
-    ],
-    onStdin ? `${message}\n` : undefined,
+    [git.worktree, git.base_sha, options.commit ? '1' : '0', String(DIFF_MAX_BYTES + 1), options.ended ? '1' : '0'],
+    options.commit ? `${message}\n` : undefined,
   );
   const split = stdout.indexOf('\nOCA_DIFF\n');
   const head = split === -1 ? stdout : stdout.slice(0, split);

@@ -52,22 +52,20 @@ export const CREATE_SCRIPT = [
  * What a task changed against its base, committed or not (untracked files included, through an
  * index of its own so the worktree's is left alone): the head, a numstat line per file, then the
  * unified diff cut at a size. With commit=1 what is left uncommitted is committed first, with the
- * message argument; with commit=stdin, with the message the script reads on stdin (text from the
- * task stays out of the command line); with ended=1 the worktree is marked for the retention
- * sweep. Args: worktree, base sha, commit (0, 1 or stdin), message (empty unless commit=1), diff
- * bytes, ended.
+ * message the script reads on stdin (text from the task stays out of the command line); with
+ * ended=1 the worktree is marked for the retention sweep. Args: worktree, base sha, commit (0 or
+ * 1), diff bytes, ended.
  */
 export const CHANGES_SCRIPT = [
   PATH_OF,
   FAIL,
   `oca_wt=$(oca_path "$1")`,
   `cd "$oca_wt" 2>/dev/null || oca_fail OCA_GONE ''`,
-  `if [ "$3" != 0 ] && [ -n "$(git status --porcelain 2>/dev/null)" ]; then`,
+  `if [ "$3" = 1 ] && [ -n "$(git status --porcelain 2>/dev/null)" ]; then`,
   `  oca_name=$(git config user.name) || oca_name=openclaw-agent`,
   `  oca_mail=$(git config user.email) || oca_mail=openclaw-agent@localhost`,
   // -F -: the message from stdin, which only this commit reads.
-  `  if [ "$3" = stdin ]; then oca_how=-F; oca_msg=-; else oca_how=-m; oca_msg=$4; fi`,
-  `  git add -A && git -c user.name="$oca_name" -c user.email="$oca_mail" commit -q --no-verify "$oca_how" "$oca_msg" >/dev/null 2>&1 || printf 'OCA_COMMIT_FAILED\\n'`,
+  `  git add -A && git -c user.name="$oca_name" -c user.email="$oca_mail" commit -q --no-verify -F - >/dev/null 2>&1 || printf 'OCA_COMMIT_FAILED\\n'`,
   `fi`,
   `oca_idx="\${TMPDIR:-/tmp}/oca-index.$$"`,
   // -p: the copy keeps the index's mtime, which git needs to see a file changed in the same clock tick as the index was written.
@@ -76,9 +74,9 @@ export const CHANGES_SCRIPT = [
   `printf 'OCA_HEAD %s\\n' "$(git rev-parse HEAD)"`,
   `GIT_INDEX_FILE="$oca_idx" git diff --cached --numstat --no-renames "$2" | sed 's/^/OCA_NUM /'`,
   `printf 'OCA_DIFF\\n'`,
-  `GIT_INDEX_FILE="$oca_idx" git diff --cached --no-color --no-ext-diff "$2" | head -c "$5"`,
+  `GIT_INDEX_FILE="$oca_idx" git diff --cached --no-color --no-ext-diff "$2" | head -c "$4"`,
   `rm -f "$oca_idx"`,
-  `[ "$6" = 1 ] && : > "$oca_wt.ended"`,
+  `[ "$5" = 1 ] && : > "$oca_wt.ended"`,
   `exit 0`,
 ].join('\n');
 

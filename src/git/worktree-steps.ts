@@ -201,15 +201,9 @@ async function recordWorktreeEnd(
   }
 }
 
-// How the end step runs its script on the executor's host: through the executor, with stdin (for
-// a commit message, kept out of the host's command lines).
+// How the end step runs its script on the executor's host: through the executor.
 function worktreeRunner(executor: Executor): ScriptRunner | undefined {
-  const runScript = executor.runScript?.bind(executor);
-  if (runScript === undefined) return undefined;
-  return {
-    runScript: (script, args) => runScript(script, args),
-    runScriptWithInput: (script, args, input) => runScript(script, args, input),
-  };
+  return executor.runScript ? { runScript: executor.runScript.bind(executor) } : undefined;
 }
 
 // A commit message from the task: its name, else the first line of its command or prompt.
