@@ -1,7 +1,6 @@
 // TaskClient: enqueue, read, list and find tasks in Redis; what every command and the API use.
 import { executorJson, executorServiceJson } from './format.js';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import type { Queue } from 'bullmq';
 import { requireExecutor, type ExecutorConfig, type LoadedConfig } from '../config/config.js';
 import {
@@ -10,26 +9,13 @@ import {
   InvalidInputError,
   UserFacingError,
   TaskNotFoundError,
-  UnknownExecutorError,
-  UsageError,
 } from '../errors.js';
 import { connectRedis, resolveRedisUrl, type RedisClient } from '../redis/connection.js';
 import { forgetExpiredTasks } from './retention.js';
-import type { WorktreeRequest } from '../git/task-worktree.js';
 import { checkWorktreeWorkspace } from '../git/workspace-check.js';
-import { hasUrlCredentials } from '../notify/http-url.js';
-import { resolveTaskNotifiers } from '../notify/task-notifiers.js';
 import { readQueueStates, type QueueState } from '../redis/queue-states.js';
 import { TaskKeys } from './keys.js';
-import {
-  payloadWorkdir,
-  TASK_ID_PATTERN,
-  TaskRequestSchema,
-  type OnConflict,
-  type TaskPayload,
-  type TaskRequest,
-  type TaskType,
-} from './request.js';
+import { payloadWorkdir, TASK_ID_PATTERN, TaskRequestSchema, type TaskRequest, type TaskType } from './request.js';
 import { closeQueuesOf, queueOf } from './queues.js';
 import { BLOCKED_UNTIL, findDependencyCycle, registerDependent } from './dependencies.js';
 import { joinLine, placeInLine, registerKeyedTask } from './concurrency.js';
@@ -37,70 +23,22 @@ import { applyConflictPolicy, type ConflictOutcome, waitsToStart } from './on-co
 import { settleBlockedTask, settleTaskEnd } from './settle.js';
 import { describeWaits, readPausedExecutors } from './waiting-for.js';
 import { readExecutorWorkers, servedStateOf, unservedWarning, type ExecutorService } from './worker-roster.js';
-import { environmentProblem } from '../executors/shell/env-names.js';
 import { initialRecordFields, parseRecordHash, type TaskRecord, type TaskView } from './record.js';
 import { deriveTaskStatus, type TaskStatus } from './status.js';
 import { searchIndexEntries } from './search.js';
 import { claimLaunchAhead, recordNewTask, releaseLaunchAhead, REQUEST_FIELD } from './store.js';
 import { launchAheadLane, mayLaunchAhead, type LaunchAheadTicket } from './launch-ahead.js';
 import { signTaskRequest, taskSigningKey } from './signing.js';
-import { describeIssue } from '../text/zod-issues.js';
+import {
+  buildTaskRequest,
+  executorCandidates,
+  pipelineOptions,
+  type EnqueueInput,
+  type FieldNamer,
+} from './request-check.js';
 import { escapeControls, quoteInput } from '../text/escape.js';
 
-export interface EnqueueInput {
-  /** The executor to run on; chosen by `labels` (or the only executor) when absent. */
-  executor?: string;
-  payload: TaskPayload;
-  labels?: string[];
-  name?: string;
-  timeoutMs?: number;
-  callbackUrl?: string;
-  /**
-   * Notifier names from the config's `notifiers:`; `["none"]` or `[]` for none.
-   * @default the config's `defaults.notify`
-   */
-  notify?: string[];
-  /** The OpenClaw session key to wake instead of the agent's main session. */
-  notifySession?: string;
-  /**
-   * Run in a git worktree of its own (`true`, or with a base and `commit`); `false` even where the
-   * executor's `worktree: true` would. @default the executor's `worktree` for Claude tasks, else off
-   */
-  worktree?: boolean | WorktreeRequest;
-  /** Extra runs after a failed one. @default 0 */
-  retries?: number;
-  /** Claude tasks: `wait` for the account's usage limit to reset and resume the session, or `fail`. @default "wait" */
-  onLimit?: 'wait' | 'fail';
-  /** Claude tasks: how many times to wait for a usage limit before failing. @default 3 */
-  limitWaits?: number;
-  /** First retry delay, doubling each time with jitter. @default 30 s */
-  backoffMs?: number;
-  /** A UUID v4 chosen by the caller (idempotent dispatch); generated when absent. */
-  id?: string;
-  /** Run only after these tasks (ids or unique prefixes) completed; blocked until then. */
-  after?: string[];
-  /** With `after`: run whatever way they ended. @default false */
-  afterAny?: boolean;
-  /** Start no earlier than this long from now (ms). */
-  delayMs?: number;
-  /** Start no earlier than this time (ms since the epoch). */
-  runAt?: number;
-  /** 1 runs first; without one a task runs after every task with one. */
-  priority?: number;
-  /** At most `concurrencyLimit` tasks of this key run at once, across all executors. */
-  concurrencyKey?: string;
-  /** @default 1 */
-  concurrencyLimit?: number;
-  /** @default "queue" */
-  onConflict?: OnConflict;
-  /** The schedule whose firing makes this task (set by the schedules, not by callers). */
-  schedule?: string;
-  /**
-   * The caller's working directory. On a local executor a relative workdir resolves against it,
-   * and it is the workdir when none is given (like running the command right here).
-   */
-  callerCwd?: string;
-}
+export type { EnqueueInput } from './request-check.js';
 
 export interface ListFilter {
   status?: TaskStatus;
@@ -112,35 +50,7 @@ export interface ListFilter {
   limit?: number;
 }
 
-// The worktree a task asks for: as given, else the executor's default for Claude tasks.
-function chooseWorktree(
-  given: EnqueueInput['worktree'],
-  executor: ExecutorConfig,
-  payload: TaskPayload,
-): WorktreeRequest | undefined {
-  const wanted = given === undefined ? executor.worktree && payload.type === 'claude_code' : given !== false;
-  if (!wanted) return undefined;
-  if (executor.type === 'container') {
-    throw new InvalidInputError(
-      `--worktree needs a local or ssh executor: "${executor.name}" runs containers, which see the repository through a volume — make the worktree there yourself`,
-    );
-  }
-  return typeof given === 'object' ? given : {};
-}
-
-// Local tasks run on this host: a relative (or absent) workdir means the caller's directory.
-function withLocalWorkdir(payload: TaskPayload, callerCwd: string | undefined): TaskPayload {
-  if (callerCwd === undefined) return payload;
-  const given = payloadWorkdir(payload);
-  if (given !== undefined && (path.isAbsolute(given) || given === '~' || given.startsWith('~/'))) return payload;
-  const workdir = path.resolve(callerCwd, given ?? '.');
-  return payload.type === 'claude_code' ? { ...payload, workspace: workdir } : { ...payload, workingDir: workdir };
-}
-
 const MIN_PREFIX = 6;
-
-const CALLBACK_CREDENTIALS =
-  'put no user or password in the callback URL (fetch cannot send them, and they would be shown): deliveries are signed with the webhook secret instead';
 
 /**
  * Ended jobs BullMQ keeps per queue (each state), for Bull Board's history. Every task's record
@@ -151,10 +61,6 @@ const ENDED_JOBS_KEPT = 1000;
 const NO_PRIORITY = 2 ** 21 - 1;
 /** The keys of a queue that say whether its tasks wait (BullMQ's names for them). */
 type LaunchQueueKeys = { meta: string; wait: string; prioritized: string };
-/** How far in the past `--at` may lie (a clock a little behind), and how far ahead. */
-const AT_SLACK_MS = 60_000;
-const LATEST_START = BLOCKED_UNTIL - 24 * 3600_000;
-
 function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
@@ -204,96 +110,29 @@ export class TaskClient {
    * Checks a request as `enqueue` would and returns it as it would be queued (executor chosen,
    * workdir resolved, dependencies resolved to full ids), writing nothing: what schedules keep.
    */
-  async prepare(input: EnqueueInput): Promise<{ executor: ExecutorConfig; request: TaskRequest }> {
-    const notifiers = resolveTaskNotifiers(this.config, input.notify, input.notifySession);
+  async prepare(
+    input: EnqueueInput,
+    /** How the caller names a request field in messages (the CLI: the flag that set it). */
+    nameField?: FieldNamer,
+  ): Promise<{ executor: ExecutorConfig; request: TaskRequest }> {
     const executor = input.executor
       ? this.executorConfig(input.executor)
       : await this.chooseExecutor(input.labels ?? []);
-    const payload = executor.type === 'local' ? withLocalWorkdir(input.payload, input.callerCwd) : input.payload;
-    const worktree = chooseWorktree(input.worktree, executor, payload);
     const createdAt = Date.now();
-    const raw = {
-      executor: executor.name,
-      payload,
-      labels: input.labels ?? [],
-      name: input.name,
-      timeoutMs: input.timeoutMs ?? executor.timeout ?? this.config.defaults.timeout,
-      callbackUrl: input.callbackUrl,
-      ...notifiers,
-      worktree,
-      retries: input.retries,
-      backoffMs: input.backoffMs,
-      onLimit: input.onLimit,
-      limitWaits: input.limitWaits,
-      ...(await this.pipelineFields(input, createdAt)),
-      createdAt,
-    };
-    const parsed = TaskRequestSchema.safeParse(raw);
-    if (!parsed.success) throw new InvalidInputError(describeIssue(parsed.error.issues[0]!, raw));
-    if (parsed.data.callbackUrl !== undefined && hasUrlCredentials(parsed.data.callbackUrl))
-      throw new InvalidInputError(CALLBACK_CREDENTIALS);
-    if (payload.type !== 'claude_code' && (input.onLimit !== undefined || input.limitWaits !== undefined)) {
-      throw new InvalidInputError(
-        'usage-limit waits (--on-limit, --limit-waits) are for Claude tasks: a command has no usage limit',
-      );
-    }
-    // A new worktree needs a repository with the base where the task runs: checked before anything is written.
-    if (worktree !== undefined && worktree.existing === undefined) {
-      await checkWorktreeWorkspace(executor, payloadWorkdir(parsed.data.payload), worktree.base);
-    }
-    // Local and SSH tasks get their variables from a shell, which can set only some names; a
-    // container from NAME=value strings.
-    const envProblem =
-      parsed.data.payload.type === 'shell_command'
-        ? environmentProblem(executor.type, Object.keys(parsed.data.payload.env))
-        : undefined;
-    if (envProblem !== undefined) throw new InvalidInputError(envProblem);
-    return { executor, request: parsed.data };
-  }
-
-  // The pipeline fields of a request (after, start time, priority, concurrency), checked.
-  private async pipelineFields(input: EnqueueInput, now: number): Promise<Partial<TaskRequest>> {
-    if (input.afterAny && (input.after ?? []).length === 0) {
-      throw new InvalidInputError('--after-any says how to wait for the tasks of --after: give --after ID too');
-    }
-    if (input.delayMs !== undefined && input.runAt !== undefined) {
-      throw new InvalidInputError('give one start time: --delay (from now) or --at (a time), not both');
-    }
-    if (input.delayMs !== undefined && !(Number.isInteger(input.delayMs) && input.delayMs >= 0)) {
-      throw new InvalidInputError(
-        `Expected the delay to be a duration like 30m or 2h, got ${quoteInput(String(input.delayMs))}`,
-      );
-    }
-    const runAt = input.runAt ?? (input.delayMs !== undefined && input.delayMs > 0 ? now + input.delayMs : undefined);
-    if (input.runAt !== undefined && input.runAt < now - AT_SLACK_MS) {
-      throw new InvalidInputError(
-        `the start time ${new Date(input.runAt).toISOString()} is in the past; give a later --at, or --delay`,
-      );
-    }
-    if (runAt !== undefined && runAt > LATEST_START) {
-      throw new InvalidInputError(
-        `the start time ${new Date(runAt).toISOString()} is too far ahead (the latest is ${new Date(LATEST_START).toISOString().slice(0, 10)})`,
-      );
-    }
-    if (
-      input.concurrencyKey === undefined &&
-      (input.onConflict !== undefined || input.concurrencyLimit !== undefined)
-    ) {
-      throw new InvalidInputError(
-        '--on-conflict and --concurrency-limit act on a concurrency key: give --concurrency-key KEY too',
-      );
-    }
+    const pipeline = pipelineOptions(input, createdAt);
     const after = input.after === undefined ? undefined : await this.resolveDependencies(input.after, input.id);
-    return {
-      after: after !== undefined && after.length > 0 ? after : undefined,
-      afterAny: input.afterAny || undefined,
-      runAt,
-      priority: input.priority,
-      concurrencyKey: input.concurrencyKey,
-      concurrencyLimit: input.concurrencyLimit,
-      onConflict: input.onConflict,
-      schedule: input.schedule,
-    };
+    const { request, worktree } = buildTaskRequest(
+      this.config,
+      executor,
+      input,
+      { ...pipeline, after: after !== undefined && after.length > 0 ? after : undefined },
+      createdAt,
+      nameField,
+    );
+    // A new worktree needs a repository with the base where the task runs: checked before anything is written.
+    if (worktree !== undefined && worktree.existing === undefined)
+      await checkWorktreeWorkspace(executor, payloadWorkdir(request.payload), worktree.base);
+    return { executor, request };
   }
 
   // The full ids of the tasks of `after`; an unknown one, or one closing a cycle, is one line.
@@ -451,19 +290,8 @@ export class TaskClient {
 
   // With labels: an executor carrying all of them, the one with the shortest queue.
   private async chooseExecutor(labels: string[]): Promise<ExecutorConfig> {
-    const all = this.config.executors;
-    if (labels.length === 0) {
-      if (all.length === 1) return all[0]!;
-      throw new UsageError(
-        `choose an executor with --executor NAME or --label LABEL — configured: ${all.map((e) => e.name).join(', ') || '(none)'}`,
-      );
-    }
-    const candidates = all.filter((e) => labels.every((label) => e.labels.includes(label)));
-    if (candidates.length === 0) {
-      throw new UnknownExecutorError(
-        `no executor has all of the labels ${labels.join(', ')} — see \`openclaw-agent executors\``,
-      );
-    }
+    const candidates = executorCandidates(this.config, labels);
+    if (candidates.length === 1) return candidates[0]!;
     const depths = await Promise.all(
       candidates.map((e) => this.queue(e.name).getJobCountByTypes('waiting', 'active', 'delayed', 'prioritized')),
     );
