@@ -1,10 +1,14 @@
 // What every CLI command shares: the global flags, the config and Redis client it opens, and how
 // an error becomes one line on stderr and an exit code.
-import { Command, Errors, Flags } from '@oclif/core';
+import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
 import type { LoadedConfig, TaskClient } from '../src/index.js';
+import { ownWords, refuseEmptyFlags } from './flag-values.js';
 import { lib } from './load-library.js';
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
+
+/** oclif's parsed flags and arguments, by name (its own FlagOutput, which it does not export). */
+type Output = Interfaces.OutputFlags<Interfaces.FlagInput>;
 
 /** Flags every command takes, and the one place CLI errors become one line and an exit code. */
 export abstract class BaseCommand extends Command {
@@ -19,8 +23,20 @@ export abstract class BaseCommand extends Command {
   private client: TaskClient | undefined;
   private loaded: { flag: string | undefined; config: LoadedConfig } | undefined;
 
+  // Only a --verbose before `--` is ours: after it, the word belongs to the task's command.
   protected get verbose(): boolean {
-    return this.argv.includes('--verbose') || process.env.OPENCLAW_AGENT_VERBOSE === '1';
+    return ownWords(this.argv).includes('--verbose') || process.env.OPENCLAW_AGENT_VERBOSE === '1';
+  }
+
+  /** oclif's parse, refusing a flag given an empty value (see refuseEmptyFlags). */
+  protected override async parse<F extends Output, B extends Output, A extends Output>(
+    options?: Interfaces.Input<F, B, A>,
+    argv?: string[],
+  ): Promise<Interfaces.ParserOutput<F, B, A>> {
+    const parsed = await super.parse(options, argv);
+    const shapes = { ...BaseCommand.baseFlags, ...options?.baseFlags, ...options?.flags };
+    await refuseEmptyFlags(parsed.raw, shapes, this.argv);
+    return parsed;
   }
 
   /** The config (read once per command). */
@@ -40,15 +56,21 @@ export abstract class BaseCommand extends Command {
 
   /**
    * A connected client, closed when the command ends. With Redis found at the default address
-   * and no worker for the local executors, workers are started in the background.
+   * and no worker for the local executors, workers are started in the background: after
+   * `checkFirst`, which checks what only Redis can tell (an --after id, say), so that bad input
+   * leaves nothing started.
    */
-  protected async openClient(configFlag: string | undefined): Promise<TaskClient> {
+  protected async openClient(
+    configFlag: string | undefined,
+    checkFirst?: (client: TaskClient) => Promise<unknown>,
+  ): Promise<TaskClient> {
     const config = await this.loadConfig(configFlag);
     const { TaskClient, ensureWorkers } = await lib();
     const { url, defaulted } = await this.redisUrl(config);
     const client = await TaskClient.connect(config, url);
     this.client = client;
     if (defaulted) {
+      await checkFirst?.(client);
       const local = config.executors.filter((e) => e.type === 'local');
       const count = async () =>
         (await Promise.all(local.map((e) => client.queue(e.name).getWorkersCount()))).reduce((a, b) => a + b, 0);

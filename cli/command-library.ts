@@ -3,7 +3,13 @@
  * modules and what they import, not all of `src/index.ts` (the worker runtime, the executors,
  * the API client…), which a command's start-up would otherwise pay for.
  */
-export { parseConfigText, loadConfig, resolveConfigPath, SAMPLE_CONFIG } from '../src/config/config.js';
+export {
+  parseConfigText,
+  loadConfig,
+  requireExecutor,
+  resolveConfigPath,
+  SAMPLE_CONFIG,
+} from '../src/config/config.js';
 export { requireDuration, requireTime } from '../src/config/duration.js';
 export { ensureWorkers, resolveCommandRedis, stopPrivateStack } from '../src/stack/private-stack.js';
 export { describeError, exitCodeFor, InvalidInputError, isUserFacingError, UsageError } from '../src/errors.js';
@@ -11,6 +17,7 @@ export { describeRedisConnectionError, isRedisConnectionError, resolveRedisUrl }
 export { TaskClient } from '../src/tasks/client.js';
 export { buildClaudePayload, buildShellPayload, parseEnvAssignments } from '../src/tasks/input.js';
 export { MAX_PROMPT_BYTES, TaskRequestSchema } from '../src/tasks/request.js';
+export { buildTaskRequest, executorCandidates, pipelineOptions } from '../src/tasks/request-check.js';
 export { notifierTarget } from '../src/notify/notifier-config.js';
 export { resolveTaskNotifiers } from '../src/notify/task-notifiers.js';
 export { chooseWorktreeOption } from '../src/git/task-worktree.js';
@@ -28,4 +35,4 @@ export { escapeControls, quoteInput } from '../src/text/escape.js';
 export { ProcessLog } from '../src/text/process-log.js';
 export { followLog, readLogTail } from '../src/logs/log-stream.js';
 export { TranscriptRenderer } from '../src/claude/transcript.js';
-export { continuationOf, continueTask } from '../src/claude/continuation.js';
+export { continueTask } from '../src/claude/continuation.js';

@@ -110,7 +110,7 @@ export async function dispatchOptions(
     notify: '--notify',
     session: '--notify-session',
   });
-  return {
+  const options = {
     timeoutMs: flags.timeout === undefined ? undefined : requireDuration('--timeout', flags.timeout),
     retries: flags.retries,
     backoffMs: flags.backoff === undefined ? undefined : requireDuration('--backoff', flags.backoff),
@@ -136,6 +136,20 @@ export async function dispatchOptions(
     onConflict: flags['on-conflict'] as EnqueueInput['onConflict'],
     callerCwd: process.cwd(),
   };
+  // A bad value is named first; then flags that cannot go together.
+  await refuseConflictingFlags(flags);
+  return options;
+}
+
+// Flags of the CLI's own that cannot both apply, refused before anything connects (the pairs of
+// the request itself, --after-any without --after say, are the client's: request-check.ts).
+async function refuseConflictingFlags(flags: DispatchFlags): Promise<void> {
+  const { UsageError } = await lib();
+  if (flags.follow && flags.json)
+    throw new UsageError('give --follow (stream the output) or --json (print the task as JSON), not both');
+  // Without retries there is no retry to wait for: the delay would silently do nothing.
+  if (flags.backoff !== undefined && !flags.retries)
+    throw new UsageError('--backoff is the delay before a retry: give --retries N too');
 }
 
 /** Enqueues, prints the id (or JSON), and with --follow streams the log; returns the exit code. */

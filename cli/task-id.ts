@@ -9,8 +9,11 @@ export const taskIdArgs = {
 export const taskIdFlag = { 'task-id': Flags.string({ char: 't', description: 'Task id (same as the argument)' }) };
 
 export async function requireTaskId(arg: string | undefined, flag: string | undefined): Promise<string> {
+  const { UsageError } = await lib();
+  // Two ids for one task: neither may silently win.
+  if (arg !== undefined && flag !== undefined)
+    throw new UsageError('give the task id as the argument or with --task-id, not both');
   const id = flag ?? arg;
   if (id) return id;
-  const { UsageError } = await lib();
   throw new UsageError('missing task id: give it as the argument or with --task-id (see `openclaw-agent list`)');
 }

@@ -1,6 +1,6 @@
 // How `kill` and `wait` pick many tasks at once: by label, executor and status.
 import { Flags } from '@oclif/core';
-import type { TaskClient, TaskView } from '../src/index.js';
+import type { LoadedConfig, TaskClient, TaskStatus, TaskView } from '../src/index.js';
 import { lib } from './load-library.js';
 
 /** The most tasks one bulk command acts on. */
@@ -22,15 +22,23 @@ export function selectionFlags(verb: string, which: string) {
 }
 
 /**
- * The tasks the flags select, and the selection in words (`with label nightly`): only those
- * that have not ended with `active` (kill), else every one still kept (wait).
+ * Checks the selection flags against the config before anything connects: a status a task can
+ * have (one that has not ended, with `active`), an executor the config has.
  */
-export async function selectTasks(
-  client: TaskClient,
+export async function checkSelection(
+  config: LoadedConfig,
   flags: SelectionFlags,
   { active }: { active: boolean },
-): Promise<{ views: TaskView[]; described: string }> {
-  const { InvalidInputError, isEndedStatus, isTaskStatus, quoteInput, ACTIVE_STATUSES, TASK_STATUSES } = await lib();
+): Promise<void> {
+  const {
+    InvalidInputError,
+    isEndedStatus,
+    isTaskStatus,
+    quoteInput,
+    requireExecutor,
+    ACTIVE_STATUSES,
+    TASK_STATUSES,
+  } = await lib();
   if (flags.status !== undefined && (!isTaskStatus(flags.status) || (active && isEndedStatus(flags.status)))) {
     throw new InvalidInputError(
       active
@@ -38,12 +46,26 @@ export async function selectTasks(
         : `Expected --status to be one of ${TASK_STATUSES.join(', ')}, got ${quoteInput(flags.status)}`,
     );
   }
-  if (flags.executor !== undefined) client.executorConfig(flags.executor);
+  if (flags.executor !== undefined) requireExecutor(config, flags.executor);
+}
+
+/**
+ * The tasks the flags select (checked first with checkSelection), and the selection in words
+ * (`with label nightly`): only those that have not ended with `active` (kill), else every one
+ * still kept (wait).
+ */
+export async function selectTasks(
+  client: TaskClient,
+  flags: SelectionFlags,
+  { active }: { active: boolean },
+): Promise<{ views: TaskView[]; described: string }> {
+  await checkSelection(client.config, flags, { active });
+  const { isEndedStatus } = await lib();
   const views = (
     await client.list({
       label: flags.label,
       executor: flags.executor,
-      status: flags.status,
+      status: flags.status as TaskStatus | undefined,
       limit: SELECTION_LIMIT,
     })
   ).filter((view) => !active || !isEndedStatus(view.status));

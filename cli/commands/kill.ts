@@ -5,7 +5,7 @@ import type { KillResult, TaskClient } from '../../src/index.js';
 import { BaseCommand } from '../base-command.js';
 import { requireTaskId, taskIdArgs, taskIdFlag } from '../task-id.js';
 import { lib, taskControl } from '../load-library.js';
-import { selectTasks, selectionFlags, type SelectionFlags } from '../task-selection.js';
+import { checkSelection, selectTasks, selectionFlags, type SelectionFlags } from '../task-selection.js';
 
 export default class Kill extends BaseCommand {
   static override summary =
@@ -68,6 +68,7 @@ export default class Kill extends BaseCommand {
   private async killSelected(flags: SelectionFlags & { config?: string }, graceMs: number, id: string | undefined) {
     const { UsageError } = await lib();
     if (id !== undefined) throw new UsageError('give a task id or --label/--executor/--status, not both');
+    await checkSelection(await this.loadConfig(flags.config), flags, { active: true });
     const client = await this.openClient(flags.config);
     const { views, described } = await selectTasks(client, flags, { active: true });
     const { killTask } = await taskControl();

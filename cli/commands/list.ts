@@ -24,13 +24,16 @@ export default class List extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(List);
-    const { isTaskStatus, TASK_STATUSES } = await lib();
-    const { InvalidInputError, quoteInput } = await lib();
+    const { isTaskStatus, TASK_STATUSES, InvalidInputError, UsageError, quoteInput, requireExecutor } = await lib();
+    if (flags.json && flags.jsonl)
+      throw new UsageError('give --json (one array) or --jsonl (a line per task), not both');
     if (flags.status !== undefined && !isTaskStatus(flags.status)) {
       throw new InvalidInputError(
         `Expected \`--status\` to be one of ${TASK_STATUSES.join(', ')}, got ${quoteInput(flags.status)}`,
       );
     }
+    // A name not in the config would list nothing, as if the executor had no tasks.
+    if (flags.executor !== undefined) requireExecutor(await this.loadConfig(flags.config), flags.executor);
     const client = await this.openClient(flags.config);
     const views = await client.list({
       status: flags.status,

@@ -17,9 +17,12 @@ export default class Pause extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Pause);
-    const { UsageError, requireDuration } = await lib();
+    const { UsageError, requireDuration, requireExecutor } = await lib();
     if (flags.executor === undefined) throw new UsageError('missing --executor: the executor to pause');
+    if (flags.timeout !== undefined && !flags.wait)
+      throw new UsageError('--timeout limits --wait: give --wait too, or drop --timeout');
     const timeoutMs = flags.timeout === undefined ? undefined : requireDuration('--timeout', flags.timeout);
+    requireExecutor(await this.loadConfig(flags.config), flags.executor);
     const client = await this.openClient(flags.config);
     await client.setExecutorPaused(flags.executor, true);
     const running = await client.queue(flags.executor).getActiveCount();

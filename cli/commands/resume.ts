@@ -10,8 +10,9 @@ export default class Resume extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Resume);
-    const { UsageError } = await lib();
+    const { UsageError, requireExecutor } = await lib();
     if (flags.executor === undefined) throw new UsageError('missing --executor: the executor to resume');
+    requireExecutor(await this.loadConfig(flags.config), flags.executor);
     const client = await this.openClient(flags.config);
     await client.setExecutorPaused(flags.executor, false);
     this.log(`Executor ${flags.executor} resumed.`);

@@ -4,6 +4,7 @@ import { BaseCommand } from '../base-command.js';
 import { dispatchFlags, dispatchOptions, dispatchTask } from '../dispatch.js';
 import { argvEncodingProblem } from '../global-flags.js';
 import { lib } from '../load-library.js';
+import { checkTaskInput } from '../task-check.js';
 import type { EnqueueInput } from '../../src/index.js';
 
 export default class Run extends BaseCommand {
@@ -41,14 +42,19 @@ export default class Run extends BaseCommand {
     const problem = argvEncodingProblem(words);
     if (problem !== undefined) throw new UsageError(problem);
     const flags = await this.parseFlags(separator === -1 ? words : words.slice(0, separator));
+    const argv = separator === -1 ? flags.argv : words.slice(separator + 1);
+    if (flags.cmd === undefined && argv[0] === '')
+      throw new UsageError('the first word after -- is empty: give the program to run');
     const payload = buildShellPayload({
       cmd: flags.cmd,
-      argv: separator === -1 ? flags.argv : words.slice(separator + 1),
+      argv,
       env: parseEnvAssignments(flags.env ?? []),
       workdir: flags.workspace,
     });
-    const options = await dispatchOptions(await this.loadConfig(flags.config), flags);
-    return { input: { ...options, payload }, flags };
+    const config = await this.loadConfig(flags.config);
+    const input = { ...(await dispatchOptions(config, flags)), payload };
+    await checkTaskInput(config, input, { argv: words, flags: Run.flags });
+    return { input, flags };
   }
 
   private async parseFlags(words: string[]) {
@@ -58,7 +64,7 @@ export default class Run extends BaseCommand {
 
   async run(): Promise<void> {
     const { input, flags } = await this.taskInput();
-    const client = await this.openClient(flags.config);
+    const client = await this.openClient(flags.config, (c) => c.prepare(input));
     process.exitCode = await dispatchTask(client, input.payload, input, flags);
   }
 }

@@ -5,7 +5,8 @@ import { BaseCommand } from '../base-command.js';
 import { dispatchFlags, dispatchOptions, dispatchTask } from '../dispatch.js';
 import { argvEncodingProblem } from '../global-flags.js';
 import { lib } from '../load-library.js';
-import type { EnqueueInput } from '../../src/index.js';
+import { checkTaskInput } from '../task-check.js';
+import type { EnqueueInput, TaskClient } from '../../src/index.js';
 
 export default class Start extends BaseCommand {
   static override summary = 'Start a Claude Code task';
@@ -76,12 +77,21 @@ export default class Start extends BaseCommand {
       maxBudgetUsd: flags['max-budget-usd'],
       appendSystemPrompt: flags['append-system-prompt'],
     });
-    const options = {
-      ...(await dispatchOptions(await this.loadConfig(flags.config), flags)),
+    if (flags['on-limit'] === 'fail' && flags['limit-waits'] !== undefined)
+      throw new UsageError('--limit-waits counts waits for a usage limit, and --on-limit fail never waits: drop one');
+    const config = await this.loadConfig(flags.config);
+    const input = {
+      ...(await dispatchOptions(config, flags)),
       onLimit: flags['on-limit'] as 'wait' | 'fail' | undefined,
       limitWaits: flags['limit-waits'],
+      payload,
     };
-    return { input: { ...options, payload }, flags };
+    await checkTaskInput(config, input, {
+      argv: this.argv,
+      flags: Start.flags,
+      continuing: flags.continue !== undefined,
+    });
+    return { input, flags };
   }
 
   private async parseFlags() {
@@ -91,24 +101,29 @@ export default class Start extends BaseCommand {
   async run(): Promise<void> {
     const { input, flags } = await this.taskInput();
     const { payload } = input;
-    const client = await this.openClient(flags.config);
     if (flags.continue === undefined || payload.type !== 'claude_code') {
+      // Checked before any worker starts.
+      const client = await this.openClient(flags.config, (c) => c.prepare(input));
       process.exitCode = await dispatchTask(client, payload, input, flags);
       return;
     }
-    const { continuationOf } = await lib();
-    const earlier = continuationOf(await client.get(flags.continue));
-    // A task that ran in a worktree is continued in that worktree.
-    const worktree = earlier.git && input.worktree !== false ? { existing: earlier.git } : input.worktree;
+    // The earlier task's session, workspace, executor and worktree (continuation.ts); a task that
+    // cannot be continued is refused before any worker starts.
+    const earlier = flags.continue;
+    const { continueTask } = await lib();
+    const continueFrom = async (client: TaskClient) =>
+      continueTask(await client.get(earlier), payload, { executor: flags.executor, worktree: input.worktree });
+    let continued: Awaited<ReturnType<typeof continueFrom>> | undefined;
+    const client = await this.openClient(flags.config, async (c) => (continued = await continueFrom(c)));
+    continued ??= await continueFrom(client);
     process.exitCode = await dispatchTask(
       client,
+      continued.payload,
       {
-        ...payload,
-        workspace: payload.workspace ?? earlier.workspace,
-        resumeSessionId: earlier.sessionId,
-        continues: earlier.taskId,
+        ...input,
+        executor: continued.executor,
+        worktree: continued.existing ? { existing: continued.existing } : input.worktree,
       },
-      { ...input, executor: flags.executor ?? earlier.executor, worktree },
       flags,
     );
   }

@@ -2,7 +2,7 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { lib, taskControl } from '../load-library.js';
-import { selectionFlags, selectTasks } from '../task-selection.js';
+import { checkSelection, selectionFlags, selectTasks } from '../task-selection.js';
 import type { TaskView } from '../../src/index.js';
 
 export default class Wait extends BaseCommand {
@@ -27,6 +27,7 @@ export default class Wait extends BaseCommand {
     if (ids.length === 0 && !bulk) throw new UsageError('missing task id: `openclaw-agent wait <id…>`');
     const { requireDuration } = await lib();
     const timeoutMs = flags.timeout === undefined ? undefined : requireDuration('--timeout', flags.timeout);
+    if (bulk) await checkSelection(await this.loadConfig(flags.config), flags, { active: true });
     const client = await this.openClient(flags.config);
     const full: string[] = [];
     const unserved = new Map<string, string>();

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type CliResult, type Harness } from '../helpers/harness.js';
@@ -94,6 +94,86 @@ describe('bad input: one clear line, a non-zero exit, nothing enqueued', () => {
       2,
       /Expected `--status` to be one of blocked, scheduled, queued, running/,
     );
+    await expectNothingEnqueued();
+  });
+
+  it('an executor the config does not have is refused by every command that filters by one, exit 3', async () => {
+    const unknown = /^openclaw-agent: unknown executor "nope" — configured: local$/;
+    for (const args of [
+      ['list', '--executor', 'nope'],
+      ['list', '--executor', 'nope', '--json'],
+      ['kill', '--executor', 'nope'],
+      ['wait', '--executor', 'nope'],
+      ['pause', '--executor', 'nope'],
+      ['resume', '--executor', 'nope'],
+    ]) {
+      expectOneLine(await h.cli(args), 3, unknown);
+    }
+    await expectNothingEnqueued();
+  });
+
+  it(
+    'a flag given an empty value is refused naming the flag, never taken as left out',
+    { timeout: 120_000 },
+    async () => {
+      for (const [args, message] of [
+        [['run', '-e', '', '-c', 'true'], /^openclaw-agent: --executor is empty: give an executor name/],
+        [['run', '--executor=', '-c', 'true'], /--executor is empty/],
+        [['run', '--workdir', '', '-c', 'true'], /^openclaw-agent: --workdir is empty: give a directory$/],
+        [['run', '-w', '', '-c', 'true'], /--workspace is empty: give a directory/],
+        [['run', '--timeout', '', '-c', 'true'], /--timeout is empty: give a duration like 30s or 2h/],
+        [['run', '--name', '', '-c', 'true'], /--name is empty: give a name/],
+        [['run', '--label', 'quick', '--label', '', '-c', 'true'], /--label is empty/],
+        [['run', '--notify', '', '-c', 'true'], /--notify is empty/],
+        [['run', '--callback', '', '-c', 'true'], /--callback is empty/],
+        [['run', '--', '', 'x'], /the first word after -- is empty/],
+        [['start', '-p', 'x', '--model', ''], /--model is empty/],
+        [['start', '-p', 'x', '--workspace', ''], /--workspace is empty: give a directory/],
+        [['list', '--executor', ''], /--executor is empty/],
+        [['list', '--label', ''], /--label is empty/],
+        [['kill', '--executor', ''], /--executor is empty/],
+        [['wait', 'abcdef12', '--timeout', ''], /--timeout is empty/],
+        [['logs', '-t', ''], /--task-id is empty/],
+        [['pause', '-e', ''], /--executor is empty/],
+        [['skill', '--dir', ''], /--dir is empty: give a directory/],
+        [['schedule', 'add', 'x', '--cron', '0 3 * * *', '--', 'run', '-e', '', '--', 'true'], /--executor is empty/],
+      ] as [string[], RegExp][]) {
+        expectOneLine(await h.cli(args), 2, message);
+      }
+      // `skill --dir ""` would have written the skill into the current directory.
+      expect(existsSync(path.join(h.dir, 'openclaw-agent'))).toBe(false);
+      await expectNothingEnqueued();
+    },
+  );
+
+  it('flags that cannot both apply are refused in one line, exit 2', async () => {
+    for (const [args, message] of [
+      [['list', '--json', '--jsonl'], /give --json \(one array\) or --jsonl \(a line per task\), not both/],
+      [['status', 'abcdef12', '-t', 'abcdef12'], /give the task id as the argument or with --task-id, not both/],
+      [['logs', 'abcdef12', '--task-id', 'fedcba98'], /not both/],
+      [['pause', '-e', 'local', '--timeout', '1m'], /--timeout limits --wait: give --wait too/],
+      [['run', '--backoff', '1m', '-c', 'true'], /--backoff is the delay before a retry: give --retries N too/],
+      [['start', '-p', 'x', '--on-limit', 'fail', '--limit-waits', '2'], /--on-limit fail never waits/],
+      [['run', '--cmd', 'true', '--', 'other', 'argv'], /either as --cmd "STRING" or as words after --, not both/],
+      [['run', '--follow', '--json', '-c', 'true'], /give --follow \(stream the output\) or --json .*, not both/],
+    ] as [string[], RegExp][]) {
+      expectOneLine(await h.cli(args), 2, message);
+    }
+    await expectNothingEnqueued();
+  });
+
+  it('a request field is named in errors as the flag that set it, never by its internal name', async () => {
+    for (const [args, message] of [
+      [['run', '--callback', 'ftp://example.com/x', '-c', 'true'], /^openclaw-agent: `--callback`: the callback URL/],
+      [['run', '--timeout', '99999999999h', '-c', 'true'], /^openclaw-agent: `--timeout`: Too big/],
+      [['run', '--concurrency-key', 'a b', '-c', 'true'], /^openclaw-agent: `--concurrency-key`: concurrency keys use/],
+      [['run', '--name', 'n'.repeat(201), '-c', 'true'], /^openclaw-agent: `--name`: Too big/],
+      [['start', '-p', 'x', '--base', 'b'.repeat(201)], /^openclaw-agent: `--base`: Too big/],
+    ] as [string[], RegExp][]) {
+      const r = await h.cli(args);
+      expectOneLine(r, 2, message);
+      expect(r.stderr).not.toMatch(/callbackUrl|timeoutMs|concurrencyKey|worktree\.base|`name`/);
+    }
     await expectNothingEnqueued();
   });
 

@@ -75,6 +75,68 @@ describe('hostile input: task text, config paths, argv bytes and sizes', () => {
     expect(json.name).toBe(name);
   });
 
+  it('schedule add and schedule list show escape codes and line breaks from a command escaped', async () => {
+    const add = await h.cli([
+      'schedule',
+      'add',
+      'evil',
+      '--cron',
+      '0 3 * * *',
+      '--',
+      'run',
+      '-c',
+      'printf "\u001b]0;pwned\u0007\u001b[2J"\necho line2',
+    ]);
+    expect(add.exitCode, add.stderr).toBe(0);
+    expect(add.stdout).not.toMatch(CONTROL);
+    expect(add.stdout).toContain('printf "\\u001b]0;pwned\\u0007\\u001b[2J" ⏎ echo line2');
+
+    const list = await h.cli(['schedule', 'list']);
+    expect(list.exitCode).toBe(0);
+    expect(list.stdout).not.toMatch(CONTROL);
+    expect(list.stdout.trimEnd().split('\n')).toHaveLength(2);
+    expect(list.stdout).toContain('printf "\\u001b]0;pwned');
+    expect((await h.cli(['schedule', 'rm', 'evil'])).exitCode).toBe(0);
+  });
+
+  it('a --verbose after -- is a word of the task, kept in its argv, and prints no stack trace', async () => {
+    const before = await taskCount();
+    // Refused after the inner command's flags are read, and before: both stay one line.
+    expectOneLine(
+      await h.cli([
+        'schedule',
+        'add',
+        'loud',
+        '--cron',
+        '0 3 * * *',
+        '--',
+        'run',
+        '-e',
+        'nope',
+        '--',
+        'x',
+        '--verbose',
+      ]),
+      3,
+      /^openclaw-agent: unknown executor "nope"/,
+    );
+    expectOneLine(
+      await cliThroughShell(`run -- printf %s "$(printf 'caf\\351')" --verbose`),
+      2,
+      /word 3 after -- .* is not valid UTF-8/,
+    );
+    expect(await taskCount()).toBe(before);
+
+    const run = await h.cli(['run', '--json', '--', 'mytool', '--verbose']);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect((JSON.parse(run.stdout) as { command: string }).command).toBe('mytool --verbose');
+
+    // Before --, --verbose is ours.
+    const loud = await h.cli(['run', '-e', 'nope', '--verbose', '--', 'x']);
+    expect(loud.exitCode).toBe(3);
+    expect(loud.stderr).toMatch(/\n\s+at /);
+  });
+
   it('an empty --config is refused, before or after the command, whatever OPENCLAW_AGENT_CONFIG says', async () => {
     const before = await taskCount();
     const empty = /--config is empty: give the path of a config file/;

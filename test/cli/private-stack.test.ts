@@ -28,6 +28,19 @@ describe('the private stack: a Redis and workers started for the user', () => {
     writeFileSync(fresh.configPath, text);
   });
 
+  it('bad input starts no private Redis and no worker: it is refused first', async () => {
+    await expectRefusedStartingNothing(h, [
+      [['run', '--callback', 'ftp://example.com/x', '-c', 'true'], 2],
+      [['run', '-e', 'nope', '-c', 'true'], 3],
+      [['run', '--label', 'gpu', '-c', 'true'], 3],
+      [['list', '--executor', 'nope'], 3],
+      [['kill', '--executor', 'nope'], 3],
+      [['schedule', 'add', 'x', '--cron', 'soon', '--', 'run', '-c', 'true'], 2],
+    ]);
+    expect(redisServersFor(h.home)).toBe(0);
+    expect(existsSync(path.join(h.home, 'embedded', 'stack.json'))).toBe(false);
+  });
+
   it('starts from a clean data dir on the first command, runs the task, and down leaves no process behind', async () => {
     const first = await h.cli(['run', '--follow', '--', 'echo', 'hello from the private stack']);
     expect(first.exitCode).toBe(0);
@@ -103,6 +116,23 @@ describe('the private stack with a Redis already at the default address', () => 
     expect(again.stderr).not.toMatch(/started/);
     expect(await h.cli(['down'])).toMatchObject({ exitCode: 0, stdout: 'Stopped the background workers.\n' });
     expect(isProcessAlive(state.pid)).toBe(false);
+  });
+});
+
+describe('bad input with a Redis at the default address and no worker', () => {
+  const h = stackHarness();
+
+  it('is refused before any worker starts, also when only Redis can tell', async () => {
+    await expectRefusedStartingNothing(h, [
+      [['run', '--callback', 'ftp://example.com/x', '-c', 'true'], 2],
+      [['run', '--timeout', '', '-c', 'true'], 2],
+      [['list', '--executor', 'nope'], 3],
+      [['pause', '--executor', 'nope'], 3],
+      // Only Redis can tell that no task has this id.
+      [['run', '--after', 'abcdef12', '-c', 'true'], 2],
+      [['schedule', 'add', 'x', '--cron', '0 3 * * *', '--', 'run', '--after', 'abcdef12', '-c', 'true'], 2],
+    ]);
+    expect(await h.cli(['down'])).toMatchObject({ exitCode: 0, stdout: 'No private stack is running.\n' });
   });
 });
 
@@ -254,6 +284,16 @@ function rawCommand(port: number, command: string): Promise<string> {
 
 // Live redis-server processes working in this data directory's Redis dir (redis-server chdirs
 // to its `dir` and rewrites its argv and environ for its title), read from /proc.
+// Each command is refused in one line with its exit code, and says it started nothing.
+async function expectRefusedStartingNothing(h: Harness, cases: [string[], number][]): Promise<void> {
+  for (const [args, code] of cases) {
+    const r = await h.cli(args);
+    expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(code);
+    expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+    expect(r.stderr, args.join(' ')).not.toMatch(/started/);
+  }
+}
+
 function redisServersFor(home: string): number {
   const dir = path.join(home, 'embedded', 'redis');
   let count = 0;

@@ -51,14 +51,21 @@ export default class ScheduleAdd extends BaseCommand {
     if (taskFlags.follow || taskFlags.json) {
       throw new UsageError('--follow and --json belong to a task you start now, not to a schedule');
     }
-    const client = await this.openClient(flags.config);
-    const { addSchedule, scheduleJson, formatSchedule } = await schedules();
+    if (input.after !== undefined || input.delayMs !== undefined || input.runAt !== undefined) {
+      throw new UsageError('a scheduled task starts at its tick: --after, --delay and --at have no place in it');
+    }
+    const { addSchedule, scheduleJson, formatSchedule, requireScheduleName, nextTick, escapeScheduleView } =
+      await schedules();
+    // Checked before anything connects or starts: the name, the pattern and its time zone.
+    requireScheduleName(args.name);
+    nextTick(flags.cron.trim(), flags.tz);
+    const client = await this.openClient(flags.config, (c) => c.prepare(input));
     const view = await addSchedule(
       client,
       { name: args.name, cron: flags.cron, tz: flags.tz, overlap: flags.overlap as 'queue' | 'skip', task: input },
       { replace: flags.replace },
     );
     if (flags.json) this.printJson(scheduleJson(view));
-    else this.log(`Schedule ${view.name} added: ${formatSchedule(view)}`);
+    else this.log(`Schedule ${view.name} added: ${formatSchedule(escapeScheduleView(view))}`);
   }
 }

@@ -10,9 +10,9 @@ export default class ScheduleList extends BaseCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(ScheduleList);
     const client = await this.openClient(flags.config);
-    const { listSchedules, scheduleJson, formatScheduleTable } = await schedules();
+    const { listSchedules, scheduleJson, formatScheduleTable, escapeScheduleView } = await schedules();
     const views = await listSchedules(client);
     if (flags.json) this.printJson(views.map(scheduleJson));
-    else this.log(formatScheduleTable(views));
+    else this.log(formatScheduleTable(views.map(escapeScheduleView)));
   }
 }
