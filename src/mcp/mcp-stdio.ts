@@ -1,5 +1,7 @@
 // `openclaw-agent mcp`'s server: the MCP tools on stdin and stdout, with a Redis connection.
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { describeError } from '../errors.js';
 import type { LoadedConfig } from '../config/config.js';
 import { connectRedis } from '../redis/connection.js';
 import { RedisOutageReporter } from '../redis/outage-reporter.js';
@@ -33,6 +35,13 @@ export async function serveMcpStdio(options: McpStdioOptions): Promise<void> {
   const client = new TaskClient(options.config, redis);
   const server = createMcpServer({ client, callerCwd: options.callerCwd });
   const transport = new StdioServerTransport();
+  // The SDK's stdio transport only reports a line it cannot read: answer it as JSON-RPC says, so
+  // that a client with a bug is told rather than left waiting.
+  server.onerror = (error) => {
+    const reply = malformedLineReply(error);
+    if (reply !== undefined) transport.send(reply).catch(() => {});
+    else log(`mcp: ${describeError(error)}`);
+  };
   try {
     await new Promise<void>((resolve, reject) => {
       // The SDK's transport does not end on EOF: a client that closes our stdin is gone.
@@ -47,4 +56,20 @@ export async function serveMcpStdio(options: McpStdioOptions): Promise<void> {
     await server.close().catch(() => {});
     await client.close();
   }
+}
+
+/**
+ * The JSON-RPC 2.0 error for a line the transport could not read: not JSON (-32700, Parse error),
+ * or JSON that is no JSON-RPC message (-32600, Invalid Request); with no id, which such a line
+ * does not reliably carry. Undefined for any other error.
+ */
+export function malformedLineReply(error: unknown): JSONRPCMessage | undefined {
+  if (error instanceof SyntaxError)
+    return { jsonrpc: '2.0', error: { code: -32700, message: 'Parse error: a line that is not JSON' } };
+  if (error instanceof Error && error.name === 'ZodError')
+    return {
+      jsonrpc: '2.0',
+      error: { code: -32600, message: 'Invalid Request: a line that is not a JSON-RPC 2.0 message' },
+    };
+  return undefined;
 }

@@ -1,12 +1,15 @@
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type RunningDashboard } from '../../bull-board/server.js';
 import { startDashboardWithWorker, stopDashboard } from '../helpers/dashboard.js';
-import { eventually, type Harness } from '../helpers/harness.js';
+import { BIN, eventually, type Harness } from '../helpers/harness.js';
 import {
   callTool,
   connectMcpHttp,
@@ -368,6 +371,38 @@ describe.each(transports)('MCP tools over $transport', ({ transport, connect }) 
         content: [{ type: 'text', text: message }],
         isError: true,
       });
+    }
+  });
+});
+
+describe('MCP over stdio: lines that are not JSON-RPC', () => {
+  it('answers a line that is not JSON with a Parse error and one that is no JSON-RPC message with Invalid Request, then serves on', async () => {
+    const env = Object.fromEntries(Object.entries(h.env).filter((e): e is [string, string] => e[1] !== undefined));
+    const server = spawn('node', [BIN, 'mcp'], { env, cwd: h.dir, stdio: ['pipe', 'pipe', 'ignore'] });
+    try {
+      const replies: unknown[] = [];
+      const lines = createInterface({ input: server.stdout });
+      lines.on('line', (line) => replies.push(JSON.parse(line)));
+      const initialize = {
+        jsonrpc: '2.0',
+        id: 7,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+      };
+      server.stdin.write(`not json {\n${JSON.stringify({ jsonrpc: '2.0', id: 1 })}\n${JSON.stringify(initialize)}\n`);
+      await eventually(async () => (replies.length >= 3 ? true : undefined), 'three replies');
+      expect(replies[0]).toEqual({
+        jsonrpc: '2.0',
+        error: { code: -32700, message: 'Parse error: a line that is not JSON' },
+      });
+      expect(replies[1]).toEqual({
+        jsonrpc: '2.0',
+        error: { code: -32600, message: 'Invalid Request: a line that is not a JSON-RPC 2.0 message' },
+      });
+      expect(replies[2]).toMatchObject({ jsonrpc: '2.0', id: 7, result: { serverInfo: { name: 'openclaw-agent' } } });
+    } finally {
+      server.kill('SIGTERM');
+      await once(server, 'exit');
     }
   });
 });
