@@ -150,13 +150,19 @@ describe('ssh executor', () => {
   it('finishes a task across a dropped connection with no gap, no duplicate and the right exit code', async () => {
     const { runner } = runnerFor(sshConfig(server, dir));
     const taskId = randomUUID();
+    // Held after line 5 until the connection is dropped: on a loaded machine the task could
+    // otherwise end, and be collected, before the drop.
+    const gate = path.join(dir, `gate-${taskId}`);
     const running = runner.execute(
-      sh('i=1; while [ $i -le 40 ]; do echo line$i; i=$((i+1)); sleep 0.05; done; exit 5'),
+      sh(
+        `i=1; while [ $i -le 40 ]; do echo line$i; [ $i -eq 5 ] && while [ ! -e '${gate}' ]; do sleep 0.05; done; i=$((i+1)); sleep 0.05; done; exit 5`,
+      ),
       { taskId },
     );
     await waitFor(async () => (await runner.collect(taskId)).stdout.includes('line5\n'));
     const logins = acceptedLogins();
     expect(await server.dropConnections()).toBeGreaterThan(0);
+    writeFileSync(gate, '');
     const result = await running;
     expect(result).toEqual({ outcome: 'failed', exitCode: 5, signal: null });
     const { stdout } = await runner.collect(taskId);
