@@ -58,7 +58,7 @@ export abstract class BaseCommand extends Command {
    * A connected client, closed when the command ends. With Redis found at the default address
    * and no worker for the local executors, workers are started in the background: after
    * `checkFirst`, which checks what only Redis can tell (an --after id, say), so that bad input
-   * leaves nothing started.
+   * leaves nothing started (with workers there, enqueue's own check is enough).
    */
   protected async openClient(
     configFlag: string | undefined,
@@ -70,10 +70,16 @@ export abstract class BaseCommand extends Command {
     const client = await TaskClient.connect(config, url);
     this.client = client;
     if (defaulted) {
-      await checkFirst?.(client);
       const local = config.executors.filter((e) => e.type === 'local');
-      const count = async () =>
-        (await Promise.all(local.map((e) => client.queue(e.name).getWorkersCount()))).reduce((a, b) => a + b, 0);
+      // Checked only when workers are about to start (enqueue checks all of it again).
+      const count = async () => {
+        const workers = (await Promise.all(local.map((e) => client.queue(e.name).getWorkersCount()))).reduce(
+          (a, b) => a + b,
+          0,
+        );
+        if (workers === 0) await checkFirst?.(client);
+        return workers;
+      };
       if (local.length > 0) await ensureWorkers(url, count, process.argv[1]!, say, config.sourcePath);
     }
     return client;
