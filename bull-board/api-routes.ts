@@ -104,7 +104,7 @@ async function createInputOf(
     ...input,
     payload: continued.payload,
     executor: continued.executor,
-    worktree: continued.existing ? { existing: continued.existing } : body.worktree,
+    worktree: continued.worktree ?? body.worktree,
   };
 }
 

@@ -107,25 +107,26 @@ export default class Start extends BaseCommand {
       process.exitCode = await dispatchTask(client, payload, input, flags);
       return;
     }
-    // The earlier task's session, workspace, executor and worktree (continuation.ts); a task that
-    // cannot be continued is refused before any worker starts.
+    // The earlier task's session, workspace, executor and worktree (continuation.ts). A task that
+    // cannot be continued, or a request that would be refused, is refused before any worker starts.
     const earlier = flags.continue;
     const { continueTask } = await lib();
-    const continueFrom = async (client: TaskClient) =>
-      continueTask(await client.get(earlier), payload, { executor: flags.executor, worktree: input.worktree });
-    let continued: Awaited<ReturnType<typeof continueFrom>> | undefined;
-    const client = await this.openClient(flags.config, async (c) => (continued = await continueFrom(c)));
-    continued ??= await continueFrom(client);
-    process.exitCode = await dispatchTask(
-      client,
-      continued.payload,
-      {
+    const continueFrom = async (client: TaskClient): Promise<EnqueueInput> => {
+      const continued = continueTask(await client.get(earlier), payload, {
+        executor: flags.executor,
+        worktree: input.worktree,
+      });
+      return {
         ...input,
+        payload: continued.payload,
         executor: continued.executor,
-        worktree: continued.existing ? { existing: continued.existing } : input.worktree,
-      },
-      flags,
-    );
+        worktree: continued.worktree ?? input.worktree,
+      };
+    };
+    let continuation: EnqueueInput | undefined;
+    const client = await this.openClient(flags.config, async (c) => c.prepare((continuation = await continueFrom(c))));
+    continuation ??= await continueFrom(client);
+    process.exitCode = await dispatchTask(client, continuation.payload, continuation, flags);
   }
 }
 

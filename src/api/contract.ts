@@ -132,8 +132,8 @@ export const ApiCreateTaskBodySchema = z
     id: z.uuid({ version: 'v4' }).optional(),
     /**
      * Claude tasks: continue this ended task (an id or a unique prefix), as `start --continue`
-     * does: its session resumed, in its workspace, on its executor and in its worktree unless
-     * the body names others (`worktree: false` for none).
+     * does: its session resumed, in its workspace and on its executor unless the body names
+     * others, and in its worktree unless `worktree: false` (`{ commit: true }` commits there).
      */
     continue: z.string().min(1).max(100).optional(),
     /** Run only after these tasks (ids or unique prefixes) completed: `blocked` until then, `cancelled` when one fails. */

@@ -2,7 +2,7 @@
 // `continue` and the REST API's `continue` all take the earlier task's session, workspace,
 // executor and worktree here.
 import { InvalidInputError } from '../errors.js';
-import type { TaskGit } from '../git/task-worktree.js';
+import type { TaskGit, WorktreeRequest } from '../git/task-worktree.js';
 import type { TaskView } from '../tasks/record.js';
 import type { ClaudeCodePayload } from '../tasks/request.js';
 import { isEndedStatus } from '../tasks/status.js';
@@ -35,15 +35,25 @@ export function continuationOf(view: TaskView): {
 
 /**
  * A new Claude task continuing the ended task `earlier`: its session resumed, in its workspace
- * and on its executor unless `payload` and `executor` name others, and in its worktree (as
- * `existing`) unless the caller turned worktrees off with `worktree: false`.
+ * and on its executor unless `payload` and `executor` name others, and in its worktree unless the
+ * caller turned worktrees off (`worktree: false`): then `worktree` is that one, committed at the
+ * end if asked (`commit`, or a worktree option carrying it); a new base cannot apply to it.
  */
 export function continueTask(
   earlier: TaskView,
   payload: ClaudeCodePayload,
-  given: { executor?: string; worktree?: unknown },
-): { payload: ClaudeCodePayload; executor: string; existing?: TaskGit } {
+  given: { executor?: string; worktree?: unknown; base?: string; commit?: boolean },
+): { payload: ClaudeCodePayload; executor: string; worktree?: WorktreeRequest } {
   const from = continuationOf(earlier);
+  const asked =
+    typeof given.worktree === 'object' && given.worktree !== null ? (given.worktree as WorktreeRequest) : {};
+  const base = given.base ?? asked.base;
+  const commit = given.commit === true || asked.commit === true;
+  const inTree = from.git !== undefined && given.worktree !== false;
+  if (inTree && base !== undefined)
+    throw new InvalidInputError(
+      `task ${from.taskId} ran in a git worktree, and its continuation goes on in that one: a new base does not apply to it — leave the base out`,
+    );
   return {
     payload: {
       ...payload,
@@ -52,6 +62,6 @@ export function continueTask(
       continues: from.taskId,
     },
     executor: given.executor ?? from.executor,
-    ...(from.git !== undefined && given.worktree !== false ? { existing: from.git } : {}),
+    ...(inTree ? { worktree: { existing: from.git, ...(commit ? { commit: true } : {}) } } : {}),
   };
 }

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { ApiTaskSchema } from '../api/contract.js';
 import { continueTask } from '../claude/continuation.js';
 import { limitWaitNote } from '../claude/usage-limit.js';
-import { chooseWorktreeOption, type TaskGit } from '../git/task-worktree.js';
+import { chooseWorktreeOption, type WorktreeRequest } from '../git/task-worktree.js';
 import { formatDuration, requireTime } from '../config/duration.js';
 import { InvalidInputError, UsageError } from '../errors.js';
 import { readLog, readLogEntry, readLogTail, type LogEntry } from '../logs/log-stream.js';
@@ -105,16 +105,16 @@ const TASK_TOOLS: readonly McpTool[] = [
         appendSystemPrompt: args.append_system_prompt,
       });
       let executor = args.executor;
-      let existing: TaskGit | undefined;
+      let continuedIn: WorktreeRequest | undefined;
       if (args.continue !== undefined) {
         const continued = continueTask(await context.client.get(args.continue), payload, args);
-        ({ payload, executor, existing } = continued);
+        ({ payload, executor, worktree: continuedIn } = continued);
       }
       return dispatch(
         context,
         payload,
         { ...args, executor, onLimit: args.on_limit, limitWaits: args.limit_waits },
-        existing,
+        continuedIn,
       );
     },
   }),
@@ -296,7 +296,8 @@ async function dispatch(
   context: McpToolContext,
   payload: TaskPayload,
   args: DispatchArgs,
-  existing?: TaskGit,
+  /** A continuation's worktree (continuation.ts): the earlier task's. */
+  continuedIn?: WorktreeRequest,
 ): Promise<McpToolResult> {
   const { client } = context;
   if (args.after_any === true && args.after === undefined)
@@ -305,14 +306,14 @@ async function dispatch(
     throw new InvalidInputError('give one start time: `delay` (from now) or `at` (a time), not both');
   const input: EnqueueInput = {
     ...taskInputOf(context, payload, args),
-    worktree: existing
-      ? { existing }
-      : chooseWorktreeOption(args, {
-          worktree: '`worktree`',
-          off: '`worktree: false`',
-          base: '`base`',
-          commit: '`commit`',
-        }),
+    worktree:
+      continuedIn ??
+      chooseWorktreeOption(args, {
+        worktree: '`worktree`',
+        off: '`worktree: false`',
+        base: '`base`',
+        commit: '`commit`',
+      }),
     after: args.after,
     afterAny: args.after_any,
     delayMs: args.delay,

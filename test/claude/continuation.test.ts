@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { continuationOf, InvalidInputError, parseRecordHash, type TaskStatus } from '../../src/index.js';
+import { continuationOf, continueTask, InvalidInputError, parseRecordHash, type TaskStatus } from '../../src/index.js';
 
 // What `start --continue` (the CLI and the MCP tool `start`) takes from an earlier task, and
 // when it refuses: a task still running or waiting for its next run holds its session and worktree.
@@ -62,5 +62,34 @@ describe('continuationOf', () => {
     expect(() => continuationOf(view('completed', { task_type: 'shell_command' }))).toThrow(
       `task ${ID} is a shell command; only Claude tasks can be continued`,
     );
+  });
+});
+
+describe('continueTask', () => {
+  const prompt = { type: 'claude_code' as const, prompt: 'and the docs' };
+
+  it('goes on in the earlier worktree, committing there when asked; `worktree: false` runs without one', () => {
+    const continued = continueTask(view('completed'), prompt, {});
+    expect(continued).toMatchObject({
+      executor: 'crib',
+      payload: { workspace: '/src/app', resumeSessionId: 's-1', continues: ID },
+      worktree: { existing: expect.objectContaining({ worktree: git.worktree }) },
+    });
+    expect(continued.worktree?.commit).toBeUndefined();
+    // A worktree option from the CLI or the API, or MCP's `commit`, keeps its commit.
+    expect(continueTask(view('completed'), prompt, { worktree: { commit: true } }).worktree).toMatchObject({
+      existing: expect.objectContaining({ branch: git.branch }),
+      commit: true,
+    });
+    expect(continueTask(view('completed'), prompt, { commit: true }).worktree?.commit).toBe(true);
+    expect(continueTask(view('completed'), prompt, { worktree: false }).worktree).toBeUndefined();
+    expect(continueTask(view('completed', { git: '' }), prompt, { worktree: true }).worktree).toBeUndefined();
+  });
+
+  it('refuses a new base for the worktree it goes on in', () => {
+    for (const given of [{ base: 'main' }, { worktree: { base: 'main', commit: true } }])
+      expect(() => continueTask(view('completed'), prompt, given)).toThrow(
+        `task ${ID} ran in a git worktree, and its continuation goes on in that one: a new base does not apply to it — leave the base out`,
+      );
   });
 });
