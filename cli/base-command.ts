@@ -48,6 +48,14 @@ export abstract class BaseCommand extends Command {
     return config;
   }
 
+  /**
+   * For a command run inside another (`schedule add … --config F -- run …`): reads that one's
+   * config unless given a --config of its own.
+   */
+  takeConfig(config: LoadedConfig): void {
+    this.loaded = { flag: undefined, config };
+  }
+
   /** The Redis URL for this command, starting the private stack when no Redis is reachable. */
   protected async redisUrl(config: LoadedConfig): Promise<{ url: string; defaulted: boolean }> {
     const { resolveCommandRedis } = await lib();

@@ -60,15 +60,27 @@ export async function checkTaskInput(
   const { buildTaskRequest, executorCandidates, pipelineOptions, requireExecutor } = await lib();
   // A continuation without --executor goes to the earlier task's executor, which only Redis knows.
   if (input.executor === undefined && command.continuing) return;
-  const executor =
+  // By labels the client takes the candidate with the shortest queue: refused only when every
+  // candidate would refuse it (then as the first one says).
+  const candidates =
     input.executor !== undefined
-      ? requireExecutor(config, input.executor)
-      : executorCandidates(config, input.labels ?? [])[0]!;
+      ? [requireExecutor(config, input.executor)]
+      : executorCandidates(config, input.labels ?? []);
   const now = Date.now();
-  buildTaskRequest(config, executor, input, pipelineOptions(input, now), now, (path) => {
-    const [field, key] = path;
-    if (field === 'payload' && key === 'args') return 'the words after --';
-    const flag = FLAG_OF_FIELD[field === 'payload' ? `payload.${String(key)}` : String(field)];
-    return flag === undefined ? undefined : typedFlag(command.argv, flag, command.flags[flag]);
-  });
+  const pipeline = pipelineOptions(input, now);
+  let first: unknown;
+  for (const executor of candidates) {
+    try {
+      buildTaskRequest(config, executor, input, pipeline, now, (path) => {
+        const [field, key] = path;
+        if (field === 'payload' && key === 'args') return 'the words after --';
+        const flag = FLAG_OF_FIELD[field === 'payload' ? `payload.${String(key)}` : String(field)];
+        return flag === undefined ? undefined : typedFlag(command.argv, flag, command.flags[flag]);
+      });
+      return;
+    } catch (error) {
+      first ??= error;
+    }
+  }
+  throw first;
 }

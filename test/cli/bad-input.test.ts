@@ -1,6 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeRepo } from '../helpers/git-repo.js';
 import { createHarness, type CliResult, type Harness } from '../helpers/harness.js';
 
 describe('bad input: one clear line, a non-zero exit, nothing enqueued', () => {
@@ -203,5 +204,28 @@ describe('bad input: one clear line, a non-zero exit, nothing enqueued', () => {
     ]) {
       expectOneLine(await h.cli(args, { env }), 4, /cannot reach Redis at redis:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\)/);
     }
+  });
+});
+
+describe('bad input by labels: refused only where every executor with them would refuse it', () => {
+  let h: Harness;
+  beforeAll(() => {
+    h = createHarness({
+      extraExecutors:
+        '  - name: box\n    type: container\n    image: alpine\n    labels: [pool]\n  - name: near\n    type: local\n    labels: [pool]\n',
+    });
+  });
+  afterAll(async () => {
+    await h.cleanup();
+  });
+
+  it('takes --worktree by a label a container executor has too, when the local one has the shorter queue', async () => {
+    const repo = makeRepo(path.join(h.dir, 'app'));
+    // `box` (first in the config, a container: no worktrees) has a task waiting: the client
+    // chooses `near`, which makes worktrees.
+    expect((await h.cli(['run', '-e', 'box', '-c', 'true'])).exitCode).toBe(0);
+    const r = await h.cli(['run', '--label', 'pool', '--worktree', '-w', repo, '--json', '-c', 'true']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ executor: 'near', status: 'queued' });
   });
 });

@@ -619,3 +619,32 @@ describe('schedules across hosts: a worker whose config lacks the executor leave
     },
   );
 });
+
+describe('schedule add with --config after the command', () => {
+  let h: Harness;
+
+  beforeAll(() => {
+    h = createHarness({ extraExecutors: '  - name: crib\n    type: local\n' });
+  });
+  afterAll(async () => {
+    await h.cleanup();
+  });
+
+  it('checks its task against that file, not the one the environment names', { timeout: TIMEOUT }, async () => {
+    const elsewhere = path.join(h.dir, 'elsewhere.yaml');
+    writeFileSync(elsewhere, readFileSync(h.configPath, 'utf8').replace('  - name: crib\n    type: local\n', ''));
+    expect(readFileSync(elsewhere, 'utf8')).not.toContain('crib');
+    const env = { OPENCLAW_AGENT_CONFIG: elsewhere };
+    const config = ['--config', h.configPath];
+    const add = await h.cli(
+      ['schedule', 'add', 'nightly', ...config, '--cron', '0 3 * * *', '--', 'run', '-e', 'crib', '--', 'true'],
+      { env },
+    );
+    expect(add.exitCode, add.stderr).toBe(0);
+    const [listed] = JSON.parse(
+      (await h.cli(['schedule', 'list', '--json', ...config], { env })).stdout,
+    ) as ScheduleJson[];
+    expect(listed).toMatchObject({ name: 'nightly', executor: 'crib' });
+    expect((await h.cli(['schedule', 'rm', 'nightly', ...config], { env })).exitCode).toBe(0);
+  });
+});

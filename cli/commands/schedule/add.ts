@@ -44,6 +44,7 @@ export default class ScheduleAdd extends BaseCommand {
     }
     // The inner command's own flags and checks, as if it were typed alone.
     const inner = verb === 'run' ? new Run(words, this.config) : new Start(words, this.config);
+    inner.takeConfig(await this.loadConfig(flags.config));
     const { input, flags: taskFlags } = await inner.taskInput();
     if ('continue' in taskFlags && taskFlags.continue !== undefined) {
       throw new UsageError('a scheduled `start` cannot --continue a task: each tick starts its own session');
