@@ -60,16 +60,16 @@ export async function serveMcpStdio(options: McpStdioOptions): Promise<void> {
 
 /**
  * The JSON-RPC 2.0 error for a line the transport could not read: not JSON (-32700, Parse error),
- * or JSON that is no JSON-RPC message (-32600, Invalid Request); with no id, which such a line
- * does not reliably carry. Undefined for any other error.
+ * or JSON that is no JSON-RPC message (-32600, Invalid Request); its id null, as JSON-RPC says
+ * where the request's id cannot be known (and as the SDK's HTTP transport answers). Undefined for
+ * any other error.
  */
 export function malformedLineReply(error: unknown): JSONRPCMessage | undefined {
-  if (error instanceof SyntaxError)
-    return { jsonrpc: '2.0', error: { code: -32700, message: 'Parse error: a line that is not JSON' } };
+  const reply = (code: number, message: string) =>
+    // The SDK's message type has no null id; its HTTP transport sends one all the same.
+    ({ jsonrpc: '2.0', id: null, error: { code, message } }) as unknown as JSONRPCMessage;
+  if (error instanceof SyntaxError) return reply(-32700, 'Parse error: a line that is not JSON');
   if (error instanceof Error && error.name === 'ZodError')
-    return {
-      jsonrpc: '2.0',
-      error: { code: -32600, message: 'Invalid Request: a line that is not a JSON-RPC 2.0 message' },
-    };
+    return reply(-32600, 'Invalid Request: a line that is not a JSON-RPC 2.0 message');
   return undefined;
 }

@@ -393,10 +393,12 @@ describe('MCP over stdio: lines that are not JSON-RPC', () => {
       await eventually(async () => (replies.length >= 3 ? true : undefined), 'three replies');
       expect(replies[0]).toEqual({
         jsonrpc: '2.0',
+        id: null,
         error: { code: -32700, message: 'Parse error: a line that is not JSON' },
       });
       expect(replies[1]).toEqual({
         jsonrpc: '2.0',
+        id: null,
         error: { code: -32600, message: 'Invalid Request: a line that is not a JSON-RPC 2.0 message' },
       });
       expect(replies[2]).toMatchObject({ jsonrpc: '2.0', id: 7, result: { serverInfo: { name: 'openclaw-agent' } } });
