@@ -107,6 +107,7 @@ export {
 } from './redis/options.js';
 export { type EnqueueInput, type ListFilter, TaskClient } from './tasks/client.js';
 export {
+  appendSystemLine,
   APPEND_SCRIPT,
   END_TAG,
   type EndMarker,

@@ -227,7 +227,20 @@ function parseEntries(raw: [string, string[]][]): LogEntry[] {
   return out;
 }
 
-/** Appends one line of ours (the `system` stream) to a task's log, which keeps `maxEntries` entries. */
+/**
+ * A line of ours into a log whose task has not ended: nothing follows the end marker (as in
+ * APPEND_SCRIPT). KEYS: record, log; ARGV: max entries, the line. Returns 0 once the task has ended.
+ */
+const SYSTEM_LINE_SCRIPT = new LuaScript(`
+if redis.call('HEXISTS', KEYS[1], 'finished_at') == 1 then return 0 end
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*', 't', 's', 'd', ARGV[2])
+return 1
+`);
+
+/**
+ * Appends one line of ours (the `system` stream) to a task's log, which keeps `maxEntries`
+ * entries; nothing once the task has ended (a worker of another host may have ended it meanwhile).
+ */
 export async function appendSystemLine(
   redis: RedisClient,
   keys: TaskKeys,
@@ -235,7 +248,7 @@ export async function appendSystemLine(
   line: string,
   maxEntries: number,
 ): Promise<void> {
-  await redis.xadd(keys.log(taskId), 'MAXLEN', '~', String(maxEntries), '*', 't', 's', 'd', `${line}\n`);
+  await SYSTEM_LINE_SCRIPT.run(redis, [keys.record(taskId), keys.log(taskId)], [String(maxEntries), `${line}\n`]);
 }
 
 /** One entry of a task's log by its id; undefined when it is not (or no longer) there. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Command, Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  appendSystemLine,
   APPEND_SCRIPT,
   finishTask,
   followLog,
@@ -113,6 +114,25 @@ describe('log streams', () => {
     const entries = await readLog(redis, keys, id);
     expect(entries.map((e) => e.kind)).toEqual(['output', 'end']);
     expect(await redis.hget(keys.record(id), 'c:stdout')).toBe('7');
+  });
+
+  it('takes a line of ours until the task ends, and none after its end marker', async () => {
+    // Workers of two hosts may both see a task to end lost: the second one's note comes too late.
+    const id = randomUUID();
+    await appendSystemLine(redis, keys, id, 'host "a" stopped answering', 1000);
+    await finishTask(
+      redis,
+      keys,
+      id,
+      { outcome: 'lost', exitCode: null, signal: null, finishedAt: Date.now() },
+      { retentionMs: 60_000, maxLogEntries: 1000 },
+    );
+    await appendSystemLine(redis, keys, id, 'host "a" stopped answering', 1000);
+    const entries = await readLog(redis, keys, id);
+    expect(entries.map((e) => (e.kind === 'output' ? `${e.stream}:${e.text}` : e.kind))).toEqual([
+      'system:host "a" stopped answering\n',
+      'end',
+    ]);
   });
 
   it('tails the last N lines across entries and streams, and reports the newest id', async () => {
