@@ -1,4 +1,5 @@
-// How `kill` and `wait` pick many tasks at once: by label, executor and status.
+// How `kill` and `wait` pick many tasks at once, by label, executor and status; `list` checks its
+// filters the same way.
 import { Flags } from '@oclif/core';
 import type { LoadedConfig, TaskClient, TaskStatus, TaskView } from '../src/index.js';
 import { lib } from './load-library.js';
@@ -50,7 +51,7 @@ export async function checkSelection(
 }
 
 /**
- * The tasks the flags select (checked first with checkSelection), and the selection in words
+ * The tasks the flags select (the caller checks them first with checkSelection), and the selection in words
  * (`with label nightly`): only those that have not ended with `active` (kill), else every one
  * still kept (wait).
  */
@@ -59,7 +60,6 @@ export async function selectTasks(
   flags: SelectionFlags,
   { active }: { active: boolean },
 ): Promise<{ views: TaskView[]; described: string }> {
-  await checkSelection(client.config, flags, { active });
   const { isEndedStatus } = await lib();
   const views = (
     await client.list({

@@ -1,7 +1,9 @@
 // `openclaw-agent list`: tasks, newest first, filtered, as a table, JSON or JSON lines.
 import { Flags } from '@oclif/core';
+import type { TaskStatus } from '../../src/index.js';
 import { BaseCommand } from '../base-command.js';
 import { lib } from '../load-library.js';
+import { checkSelection } from '../task-selection.js';
 
 export default class List extends BaseCommand {
   static override summary = 'List tasks, newest first';
@@ -24,19 +26,14 @@ export default class List extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(List);
-    const { isTaskStatus, TASK_STATUSES, InvalidInputError, UsageError, quoteInput, requireExecutor } = await lib();
+    const { UsageError } = await lib();
     if (flags.json && flags.jsonl)
       throw new UsageError('give --json (one array) or --jsonl (a line per task), not both');
-    if (flags.status !== undefined && !isTaskStatus(flags.status)) {
-      throw new InvalidInputError(
-        `Expected \`--status\` to be one of ${TASK_STATUSES.join(', ')}, got ${quoteInput(flags.status)}`,
-      );
-    }
     // A name not in the config would list nothing, as if the executor had no tasks.
-    if (flags.executor !== undefined) requireExecutor(await this.loadConfig(flags.config), flags.executor);
+    await checkSelection(await this.loadConfig(flags.config), flags, { active: false });
     const client = await this.openClient(flags.config);
     const views = await client.list({
-      status: flags.status,
+      status: flags.status as TaskStatus | undefined,
       executor: flags.executor,
       label: flags.label,
       taskType: flags.type as 'claude_code' | 'shell_command' | undefined,

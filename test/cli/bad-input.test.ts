@@ -93,7 +93,7 @@ describe('bad input: one clear line, a non-zero exit, nothing enqueued', () => {
     expectOneLine(
       await h.cli(['list', '--status', 'sleeping']),
       2,
-      /Expected `--status` to be one of blocked, scheduled, queued, running/,
+      /Expected --status to be one of blocked, scheduled, queued, running/,
     );
     await expectNothingEnqueued();
   });
