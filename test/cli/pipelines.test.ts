@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
 import { finishTask } from '../../src/index.js';
 import { WAITER_LEASE_MS } from '../../src/tasks/concurrency.js';
-import { createHarness, eventually, type Harness } from '../helpers/harness.js';
+import { createHarness, eventually, type CliResult, type Harness } from '../helpers/harness.js';
 import { startTimeTexts } from '../helpers/time-text.js';
 
 // Dependencies, start times, priorities, concurrency keys, pause and bulk commands, through the
@@ -42,7 +42,12 @@ describe('pipelines: --after, --delay/--at, --priority, concurrency keys, pause,
     await h.cleanup();
   });
 
+  // A task's record as `status --json` prints it. Polls and most checks read it in this process
+  // (a CLI process per look made this file the suite's slowest); statusCli asks the CLI.
   async function status(id: string): Promise<TaskJson> {
+    return (await h.taskJson(id)) as TaskJson;
+  }
+  async function statusCli(id: string): Promise<TaskJson> {
     const r = await h.cli(['status', id, '--json']);
     expect(r.exitCode, r.stderr).toBe(0);
     return JSON.parse(r.stdout) as TaskJson;
@@ -99,7 +104,7 @@ describe('pipelines: --after, --delay/--at, --priority, concurrency keys, pause,
     const a = await run(['-e', 'local', '--name', 'build', '--', 'sh', '-c', gated('build', 'echo built')]);
     const b = await run(['-e', 'other', '--after', a.slice(0, 8), '--name', 'test', '--', 'echo', 'tested']);
     const c = await run(['-e', 'local', '--after', b, '--', 'echo', 'third']);
-    const blockedB = await status(b);
+    const blockedB = await statusCli(b);
     expect(blockedB).toMatchObject({ status: 'blocked', after: [a], after_any: false });
     expect(blockedB.waiting_for).toBe(`task ${a.slice(0, 8)} (build) to complete`);
     expect((await h.cli(['status', b])).stdout).toContain(
@@ -232,8 +237,8 @@ describe('pipelines: --after, --delay/--at, --priority, concurrency keys, pause,
     const p5 = await run(['-e', 'solo', '--priority', '5', '--', 'echo', 'p5']);
     const p1 = await run(['-e', 'solo', '--priority', '1', '--', 'echo', 'p1']);
     const none2 = await run(['-e', 'solo', '--', 'echo', 'none2']);
-    expect(await status(p1)).toMatchObject({ status: 'queued', priority: 1, queue_position: 1 });
-    expect(await status(none2)).toMatchObject({ priority: null, queue_position: 4 });
+    expect(await statusCli(p1)).toMatchObject({ status: 'queued', priority: 1, queue_position: 1 });
+    expect(await statusCli(none2)).toMatchObject({ priority: null, queue_position: 4 });
     open('busy');
     const starts = await Promise.all([p1, p5, none1, none2].map(async (id) => time((await ended(id)).started_at)));
     expect(starts).toEqual([...starts].sort((x, y) => x - y));
@@ -570,8 +575,12 @@ describe('pipelines: --after, --delay/--at, --priority, concurrency keys, pause,
       [['pause', '--executor', 'nope'], 3, /unknown executor "nope"/],
       [['resume', '--executor', 'nope'], 3, /unknown executor "nope"/],
     ];
-    for (const [args, code, message] of cases) {
-      const r = await h.cli(args);
+    // Three CLI processes at a time: each case only reads, and a machine of two cores is kept busy.
+    const results: CliResult[] = [];
+    for (let i = 0; i < cases.length; i += 3)
+      results.push(...(await Promise.all(cases.slice(i, i + 3).map(([args]) => h.cli(args)))));
+    for (const [i, [args, code, message]] of cases.entries()) {
+      const r = results[i]!;
       expect(r.exitCode, args.join(' ')).toBe(code);
       expect(r.stdout, args.join(' ')).toBe('');
       expect(r.stderr.split('\n').filter(Boolean), args.join(' ')).toHaveLength(1);

@@ -41,12 +41,12 @@ async function addRawJob(h: Harness, executor: string, request: TaskRequest): Pr
   return id;
 }
 
+// Its record as `status --json` prints it, once it has ended (polled in this process; a task added
+// straight into Redis may have no record yet).
 async function endedStatus(h: Harness, id: string): Promise<Record<string, unknown>> {
   return eventually(async () => {
-    const r = await h.cli(['status', id, '--json']);
-    if (r.exitCode !== 0) return undefined;
-    const status = JSON.parse(r.stdout) as Record<string, unknown>;
-    return status.finished_at ? status : undefined;
+    const status = await h.taskJson(id).catch(() => undefined);
+    return status?.finished_at ? status : undefined;
   }, `task ${id} to end`);
 }
 

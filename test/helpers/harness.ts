@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { Redis } from 'ioredis';
-import { loadConfig, readLog, TaskClient, TaskKeys, type LoadedConfig } from '../../src/index.js';
+import { loadConfig, readLog, TaskClient, TaskKeys, toTaskJson, type LoadedConfig } from '../../src/index.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const BIN = path.join(ROOT, 'dist/cli/bin.cjs');
@@ -37,6 +37,11 @@ export interface Harness {
   env: NodeJS.ProcessEnv;
   config(): LoadedConfig;
   client(): Promise<TaskClient>;
+  /**
+   * A task's record as `status ID --json` prints it, read by a client in this process: for a test
+   * that polls a task's state, where a CLI process per look costs ~0.4 s of CPU on this VM.
+   */
+  taskJson(id: string): Promise<Record<string, unknown>>;
   cli(args: string[], options?: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv }): Promise<CliResult>;
   startWorker(executor?: string, extraEnv?: NodeJS.ProcessEnv, extraArgs?: string[]): Promise<ChildProcess>;
   /** The CLI started and left running, its output read as it comes; stopped by `cleanup` if still up. */
@@ -99,6 +104,7 @@ ${extraConfig}`,
   const workers: ChildProcess[] = [];
   const clients: TaskClient[] = [];
   const connections: Redis[] = [];
+  let reader: Promise<TaskClient> | undefined;
 
   return {
     dir,
@@ -111,6 +117,13 @@ ${extraConfig}`,
       const client = await TaskClient.connect(loadConfig(configPath));
       clients.push(client);
       return client;
+    },
+    async taskJson(id) {
+      reader ??= TaskClient.connect(loadConfig(configPath)).then((client) => {
+        clients.push(client);
+        return client;
+      });
+      return toTaskJson(await (await reader).get(id));
     },
     async cli(args, options = {}) {
       const r = await execa('node', [BIN, ...args], {

@@ -76,6 +76,8 @@ describe('worker presence: who serves each executor, and what a queued task wait
     expect(r.exitCode, r.stderr).toBe(0);
     return JSON.parse(r.stdout) as TaskJson;
   };
+  // The same, read in this process: for polls, where a CLI process per look costs ~0.4 s of CPU.
+  const polled = async (id: string) => (await h.taskJson(id)) as unknown as TaskJson;
   // A task that runs until the gate file exists.
   const gated = () => ['--', 'sh', '-c', `while [ ! -e '${gate}' ]; do sleep 0.1; done`];
 
@@ -147,7 +149,7 @@ describe('worker presence: who serves each executor, and what a queued task wait
     expect(run.exitCode).toBe(0);
     expect(run.stderr).toBe('');
     const id = run.stdout.trim();
-    await eventually(async () => ((await status(id)).status === 'running' ? true : undefined), 'the task to run');
+    await eventually(async () => ((await polled(id)).status === 'running' ? true : undefined), 'the task to run');
     const running = await eventually(async () => {
       const workers = (await executors()).get('local')!.workers!;
       const sum = workers.reduce((n, w) => n + w.running, 0);
@@ -187,7 +189,7 @@ describe('worker presence: who serves each executor, and what a queued task wait
   it('status says why a queued task waits: tasks ahead of it, a paused executor, a dependency', async () => {
     const solo = await h.startWorker('solo', {}, ['--concurrency', '1']);
     const first = (await h.cli(['run', '-e', 'solo', ...gated()])).stdout.trim();
-    await eventually(async () => ((await status(first)).status === 'running' ? true : undefined), 'the first to run');
+    await eventually(async () => ((await polled(first)).status === 'running' ? true : undefined), 'the first to run');
     const second = (await h.cli(['run', '-e', 'solo', '--', 'echo', '2'])).stdout.trim();
     const third = (await h.cli(['run', '-e', 'solo', '--', 'echo', '3'])).stdout.trim();
     expect(await status(third)).toMatchObject({
@@ -218,7 +220,7 @@ describe('worker presence: who serves each executor, and what a queued task wait
     writeFileSync(gate, '');
     for (const id of [first, second, third, blocked])
       await eventually(
-        async () => ((await status(id)).status === 'completed' ? true : undefined),
+        async () => ((await polled(id)).status === 'completed' ? true : undefined),
         `task ${id} to complete`,
       );
     await stopProcess(solo);
