@@ -1,4 +1,7 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { transcriptPath } from '../../src/claude/session-files.js';
 import { toTaskJson, type TaskClient } from '../../src/index.js';
 import { ensureClaudeCode, offlineClaudeEnv } from '../helpers/claude-code.js';
 import { FakeAnthropic, type ModelRequest, type Reply } from '../helpers/fake-anthropic.js';
@@ -213,7 +216,12 @@ describe('Claude tasks with the real Claude Code CLI', () => {
       return Date.now() < resetAt ? overLimit(resetAt) : text('Resumed and finished.');
     };
     const before = model.requests.length;
-    const id = await start('subscriber', '-p', 'refactor the parser');
+    // A workspace whose name has characters the CLI replaces in its project directory's name.
+    const workspace = path.join(h.dir, 'my app_2.x');
+    mkdirSync(workspace, { recursive: true });
+    const started = await h.cli(['start', '-e', 'subscriber', '-w', workspace, '-p', 'refactor the parser']);
+    expect(started.exitCode, started.stderr).toBe(0);
+    const id = started.stdout.trim();
     const waiting = await eventually(async () => {
       const task = toTaskJson(await client.get(id));
       // Queued again once the worker has put it back (for a moment it is still its running task).
@@ -234,6 +242,11 @@ describe('Claude tasks with the real Claude Code CLI', () => {
     expect(task).toMatchObject({ status: 'completed', limit: { waits: 1, until: null } });
     expect(Date.parse(task.finished_at as string)).toBeGreaterThanOrEqual(resetAt!);
     expect(task.claude).toMatchObject({ session_id: session, is_error: false, result: 'Resumed and finished.' });
+    // The CLI kept the session's transcript where a container's next run is given it from the
+    // earlier container (src/claude/session-files.ts): under ~/.claude/projects, by workspace.
+    expect(existsSync(path.join(h.home, '.claude', 'projects', transcriptPath(session as string, workspace)))).toBe(
+      true,
+    );
     // The resumed run carries the session's history (the task's prompt) and is told to go on.
     const asked = model.requests
       .slice(before)

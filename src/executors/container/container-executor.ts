@@ -18,6 +18,7 @@ import {
 import { buildTaskCommand, type TaskCommand } from '../task-command.js';
 import { describeExit, type ContainerExit } from './container-exit.js';
 import { removeContainer, removeTaskContainers, sweepRestingContainers } from './container-retention.js';
+import { carryClaudeSession } from './container-session.js';
 import { ContainerSetup, SetupError } from './container-setup.js';
 import {
   ATTEMPT_LABEL,
@@ -150,7 +151,8 @@ export class ContainerExecutor implements Executor {
     return summary ? this.inspect(summary.Id) : undefined;
   }
 
-  // Creates the container (unless a never-started one exists), checks it, records it, starts it.
+  // Creates the container (unless a never-started one exists), checks it, carries in the Claude
+  // session it resumes, records it, starts it.
   // The record says "launching" (with the container's name) first; a stop that comes before the
   // start removes the never-started container and launches nothing.
   private async start(ctx: ExecutionContext, existing: ContainerInfo | undefined): Promise<ExecutionResult> {
@@ -169,6 +171,10 @@ export class ContainerExecutor implements Executor {
       if (error instanceof SetupError) await removeContainer(this.engine, info.Id).catch(() => false);
       throw error;
     }
+    const notCarried = await carryClaudeSession(this.engine, info, ctx, (container) => this.setup.homeIn(container));
+    // The worker is stopping: the created container waits for the next one, which carries the session then.
+    if (ctx.signal.aborted) throw new DetachedError();
+    if (notCarried) await ctx.log.append([{ stream: 'system', text: `${notCarried}\n` }]);
     await ctx.markStarted(handleOf(info));
     // Right before the start: a stop requested since the launching mark (read again by the mark).
     if (ctx.stop.request) return this.notStarted(info.Id);

@@ -93,10 +93,26 @@ export class ContainerSetup {
     const explicit = command.env.HOME ?? envMap(image.Config.Env).get('HOME');
     if (explicit) return Promise.resolve(explicit);
     const user = this.config.user ?? image.Config.User ?? '';
-    const key = `${image.Id}\0${user}`;
+    return this.passwdHome(image.Id, user, () => this.readHome(image.Id, user));
+  }
+
+  /**
+   * `~` in a container that exists (created, or ended): its HOME, else its user's /etc/passwd
+   * entry, read from the container itself.
+   */
+  homeIn(info: Dockerode.ContainerInspectInfo): Promise<string> {
+    const explicit = envMap(info.Config.Env).get('HOME');
+    if (explicit) return Promise.resolve(explicit);
+    const user = info.Config.User ?? '';
+    return this.passwdHome(info.Image, user, () => readHomeFrom(this.engine(), info.Id, user));
+  }
+
+  // The home of `user` in the image's /etc/passwd, read once per image and user.
+  private passwdHome(imageId: string, user: string, read: () => Promise<string>): Promise<string> {
+    const key = `${imageId}\0${user}`;
     let home = this.homes.get(key);
     if (!home) {
-      home = this.readHome(image.Id, user);
+      home = read();
       home.catch(() => this.homes.delete(key));
       this.homes.set(key, home);
     }
@@ -112,8 +128,7 @@ export class ContainerSetup {
       Labels: { [EXECUTOR_LABEL]: this.config.name, 'openclaw.probe': 'home' },
     });
     try {
-      const passwd = await readContainerFile(engine, probe.id, '/etc/passwd');
-      return (passwd && homeFromPasswd(passwd.toString('utf8'), user)) || '/';
+      return await readHomeFrom(engine, probe.id, user);
     } finally {
       await removeContainer(engine, probe.id).catch(() => false);
     }
@@ -158,6 +173,12 @@ export class ContainerSetup {
     this.commands.add(key);
     return true;
   }
+}
+
+// The home of `user` in the container's /etc/passwd; `/` when it has no entry.
+async function readHomeFrom(engine: Engine, id: string, user: string): Promise<string> {
+  const passwd = await readContainerFile(engine, id, '/etc/passwd');
+  return (passwd && homeFromPasswd(passwd.toString('utf8'), user)) || '/';
 }
 
 function firstLine(text: string): string {

@@ -126,13 +126,14 @@ export function readContainerLog(engine: Engine, id: string, since: number): Pro
 }
 
 /** Whether `path` exists in the (created, maybe not started) container's filesystem, volumes included. */
-export async function pathExists(engine: Engine, id: string, path: string): Promise<boolean> {
+export async function pathExists(engine: Engine, id: string, path: string, signal?: AbortSignal): Promise<boolean> {
   try {
     await dial(engine, {
       path: `/containers/${id}/archive?`,
       method: 'HEAD',
       statusCodes: { 200: true, 400: 'bad parameter', 404: 'no such path', 500: 'server error' },
       options: { path },
+      abortSignal: signal,
     });
     return true;
   } catch (error) {
@@ -140,6 +141,45 @@ export async function pathExists(engine: Engine, id: string, path: string): Prom
     if (statusOf(error) === 404) return false;
     throw error;
   }
+}
+
+/** A tar archive of `path` (a directory with all below it) in the container, which may have ended, as a stream. */
+export function readArchive(engine: Engine, id: string, path: string, signal?: AbortSignal): Promise<Readable> {
+  return dial<Readable>(engine, {
+    path: `/containers/${id}/archive?`,
+    method: 'GET',
+    isStream: true,
+    statusCodes: { 200: true, 400: 'bad parameter', 404: 'no such path', 500: 'server error' },
+    options: { path },
+    abortSignal: signal,
+  });
+}
+
+/**
+ * Extracts a tar archive into the existing directory `path` of the (created) container. What it
+ * extracts belongs to the container's user (`copyUIDGID`), as if that user had written it.
+ */
+export async function writeArchive(
+  engine: Engine,
+  id: string,
+  path: string,
+  tar: Buffer | Readable,
+  signal?: AbortSignal,
+): Promise<void> {
+  await dial(engine, {
+    path: `/containers/${id}/archive?`,
+    method: 'PUT',
+    statusCodes: {
+      200: true,
+      400: 'bad parameter',
+      403: 'permission denied',
+      404: 'no such path',
+      500: 'server error',
+    },
+    options: { path, copyUIDGID: true },
+    file: tar,
+    abortSignal: signal,
+  });
 }
 
 /** A small regular file from the container's filesystem, or undefined when it is missing or not a file. */
