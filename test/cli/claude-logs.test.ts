@@ -22,7 +22,7 @@ describe('logs of a Claude Code task', () => {
 
   it('renders the stream as a transcript: session, text, tool calls, results and the outcome with cost', async () => {
     const id = await start(['-p', 'Fix the build turns:2']);
-    expect((await h.cli(['wait', id])).exitCode).toBe(0);
+    expect(await h.cli(['wait', id])).toMatchObject({ exitCode: 0 });
     const r = await h.cli(['logs', id]);
     expect(r.exitCode).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
@@ -40,7 +40,7 @@ describe('logs of a Claude Code task', () => {
 
   it('prints the stored stream-json lines with --raw', async () => {
     const id = await start(['-p', 'Fix the build turns:2 noise']);
-    expect((await h.cli(['wait', id])).exitCode).toBe(0);
+    expect(await h.cli(['wait', id])).toMatchObject({ exitCode: 0 });
     const r = await h.cli(['logs', id, '--raw', '--lines', '1000']);
     expect(r.exitCode).toBe(0);
     const events = r.stdout
@@ -76,7 +76,7 @@ describe('logs of a Claude Code task', () => {
   it('leaves the output of a shell task as it is, even when it looks like stream-json', async () => {
     const line = '{"type":"result","subtype":"success","num_turns":1}';
     const id = (await h.cli(['run', '-c', `echo '${line}'`])).stdout.trim();
-    expect((await h.cli(['wait', id])).exitCode).toBe(0);
+    expect(await h.cli(['wait', id])).toMatchObject({ exitCode: 0 });
     expect((await h.cli(['logs', id])).stdout).toBe(`${line}\n`);
   });
 });

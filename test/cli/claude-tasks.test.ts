@@ -83,7 +83,7 @@ describe('Claude Code tasks', () => {
       const tool = executor === 'box' ? 'Bash' : ['Bash', 'Edit', 'Bash', 'Read', 'Grep'][(turn - 1) % 5];
       expect(String(running.claude?.last_tool)).toMatch(new RegExp(`^${tool}: `));
 
-      expect((await h.cli(['wait', id])).exitCode).toBe(0);
+      expect(await h.cli(['wait', id])).toMatchObject({ exitCode: 0 });
       const done = await json(id);
       expect(done).toMatchObject({ status: 'completed', exit_code: 0 });
       // Six tool turns and the answer: seven API calls, the CLI's count.
@@ -117,12 +117,12 @@ describe('Claude Code tasks', () => {
     it(`${executor}: --continue resumes the earlier task's session on its executor and workspace`, async () => {
       await h.startWorker(executor);
       const first = (await h.cli(['start', '-e', executor, '-w', h.dir, '-p', 'first turns:1'])).stdout.trim();
-      expect((await h.cli(['wait', first])).exitCode).toBe(0);
+      expect(await h.cli(['wait', first])).toMatchObject({ exitCode: 0 });
       const session = (await json(first)).claude?.session_id;
       expect(session).toEqual(expect.any(String));
 
       const second = (await h.cli(['start', '--continue', first.slice(0, 8), '-p', 'and now the tests'])).stdout.trim();
-      expect((await h.cli(['wait', second])).exitCode).toBe(0);
+      expect(await h.cli(['wait', second])).toMatchObject({ exitCode: 0 });
       const s = await json(second);
       expect(s).toMatchObject({ executor, workdir: h.dir, continues: first });
       expect(s.claude?.session_id).toBe(session);
@@ -137,7 +137,7 @@ describe('Claude Code tasks', () => {
       await h.cli(['start', '-e', 'local', '-w', h.dir, '--max-turns', '2', '-p', 'turns:4'])
     ).stdout.trim();
     const silentError = (await h.cli(['start', '-e', 'local', '-w', h.dir, '-p', 'is_error_exit0'])).stdout.trim();
-    expect((await h.cli(['wait', turns])).exitCode).toBe(1);
+    expect(await h.cli(['wait', turns])).toMatchObject({ exitCode: 1 });
     expect(await json(turns)).toMatchObject({
       status: 'failed',
       exit_code: 1,
@@ -179,7 +179,7 @@ describe('Claude Code tasks', () => {
   it('runs with CLAUDECODE=1 in the worker environment and never shows the API key', async () => {
     await h.startWorker('crib', { CLAUDECODE: '1', CLAUDE_CODE_ENTRYPOINT: 'cli' });
     const id = (await h.cli(['start', '-e', 'crib', '-w', h.dir, '-p', 'echo-env:ANTHROPIC_API_KEY'])).stdout.trim();
-    expect((await h.cli(['wait', id])).exitCode).toBe(0);
+    expect(await h.cli(['wait', id])).toMatchObject({ exitCode: 0 });
     const logs = (await h.cli(['logs', id, '--raw'])).stdout;
     expect(logs).toMatch(/ANTHROPIC_API_KEY is set/);
     const surfaces = [

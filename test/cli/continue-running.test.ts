@@ -68,7 +68,7 @@ describe('continuing a task that has not ended', () => {
     );
     expect((await h.cli(['cleanup', first])).exitCode).toBe(0);
     expect(existsSync(running.git.worktree)).toBe(true);
-    expect((await h.cli(['wait', second])).exitCode).toBe(0);
+    expect(await h.cli(['wait', second])).toMatchObject({ exitCode: 0 });
     expect(toTaskJson(await client.get(second)).git).toMatchObject({ worktree: running.git.worktree });
   });
 });

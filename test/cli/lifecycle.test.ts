@@ -125,7 +125,7 @@ describe('lifecycle: kill, timeout, retries, wait, retry, cleanup', () => {
   it('never runs a failing command twice unless asked', async () => {
     const counter = path.join(h.dir, 'once');
     const id = await enqueue(['-e', 'local', '-c', `echo x >> ${counter}; exit 9`]);
-    expect((await h.cli(['wait', id])).exitCode).toBe(9);
+    expect(await h.cli(['wait', id])).toMatchObject({ exitCode: 9 });
     expect(readFileSync(counter, 'utf8')).toBe('x\n');
     expect(await status(id)).toMatchObject({ status: 'failed', attempt: 1, attempts: [] });
   });
@@ -148,11 +148,11 @@ describe('lifecycle: kill, timeout, retries, wait, retry, cleanup', () => {
 
   it('retry enqueues the same request as a new task; cleanup removes an ended task entirely', async () => {
     const first = await enqueue(['-e', 'local', '--name', 'again', '--env', 'WORD=echoed', '-c', 'echo $WORD']);
-    expect((await h.cli(['wait', first])).exitCode).toBe(0);
+    expect(await h.cli(['wait', first])).toMatchObject({ exitCode: 0 });
     const retried = await h.cli(['retry', first]);
     const second = retried.stdout.trim();
     expect(second).not.toBe(first);
-    expect((await h.cli(['wait', second])).exitCode).toBe(0);
+    expect(await h.cli(['wait', second])).toMatchObject({ exitCode: 0 });
     expect((await h.cli(['logs', second])).stdout).toBe('echoed\n');
     expect(await status(second)).toMatchObject({ name: 'again', env_keys: ['WORD'] });
 

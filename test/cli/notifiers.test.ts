@@ -85,7 +85,7 @@ defaults:
 
   it('runs none with --notify none', async () => {
     const id = (await h.cli(['run', '-e', 'local', '--notify', 'none', '--', 'true'])).stdout.trim();
-    expect((await h.cli(['wait', id])).exitCode).toBe(0);
+    expect(await h.cli(['wait', id])).toMatchObject({ exitCode: 0 });
     const status = await statusOf(id);
     expect(status.notify).toEqual([]);
     // Given time to be relayed, had it anything to relay.

@@ -41,7 +41,7 @@ describe('retention: ended tasks leave Redis — records, logs, jobs and index e
     );
     // BullMQ removes ended jobs past their age when later jobs end.
     const fresh = await run('--name', 'fresh', '--', 'true');
-    expect((await h.cli(['wait', fresh])).exitCode).toBe(0);
+    expect(await h.cli(['wait', fresh])).toMatchObject({ exitCode: 0 });
     await eventually(
       async () => ((await redis.exists(...old.map((id) => `${h.prefix}:local:${id}`))) === 0 ? true : undefined),
       'old jobs to be removed',
@@ -75,7 +75,7 @@ describe('retention: ended tasks leave Redis — records, logs, jobs and index e
 
   it('keeps a task’s request on its record, so that `retry` works after BullMQ dropped the job', async () => {
     const id = await run('--name', 'again', '--', 'echo', 'again');
-    expect((await h.cli(['wait', id])).exitCode).toBe(0);
+    expect(await h.cli(['wait', id])).toMatchObject({ exitCode: 0 });
     const redis = h.redis();
     await redis.del(`${h.prefix}:local:${id}`);
     const retried = await h.cli(['retry', id]);

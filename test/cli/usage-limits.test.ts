@@ -113,12 +113,12 @@ describe('Claude usage limits', () => {
       }),
     ]);
 
-    expect((await h.cli(['wait', shell])).exitCode).toBe(0);
+    expect(await h.cli(['wait', shell])).toMatchObject({ exitCode: 0 });
     // Read before the wait ends (a read finished by then), the first task is still queued.
     const meanwhile = await json(a);
     if (Date.now() < until) expect(meanwhile.status).toBe('queued');
 
-    expect((await h.cli(['wait', a])).exitCode).toBe(0);
+    expect(await h.cli(['wait', a])).toMatchObject({ exitCode: 0 });
     expect(Date.now()).toBeGreaterThanOrEqual(until);
     const done = await json(a);
     expect(done).toMatchObject({ status: 'completed', exit_code: 0, limit: { waits: 1, until: null } });
@@ -134,7 +134,7 @@ describe('Claude usage limits', () => {
     expect(log).toContain("resuming Claude's session after the usage limit (wait 1 of 3)");
     expect((await h.cli(['logs', a, '--raw'])).stdout).toContain(`resuming ${firstSession}`);
 
-    expect((await h.cli(['wait', b])).exitCode).toBe(0);
+    expect(await h.cli(['wait', b])).toMatchObject({ exitCode: 0 });
     const second = await json(b);
     expect(second).toMatchObject({ status: 'completed', limit: null, attempts: [] });
     expect((await h.cli(['logs', b])).stderr).toContain(

@@ -104,7 +104,7 @@ describe('capped spool, local spoolers: a task printing 20 MiB past a 1 MiB cap 
 
     // A new worker re-attaches and ships from its checkpoint: what the spool dropped is a note.
     worker = await h.startWorker();
-    expect((await h.cli(['wait', id])).exitCode).toBe(0);
+    expect(await h.cli(['wait', id])).toMatchObject({ exitCode: 0 });
     const logs = await h.cli(['logs', id, '-l', '1000000']);
     expect(logs.stderr).toMatch(new RegExp(`^\\[openclaw-agent\\] ${NOTE.source}\\n$`));
     expectNewestInOrder(logs.stdout);
@@ -141,7 +141,7 @@ function tinySpoolHarness(extraConfig = ''): Harness {
 async function expectStillServing(h: Harness, worker: ChildProcess, full: string): Promise<void> {
   rmSync(path.join(h.dir, 'tiny-spool', full), { recursive: true, force: true });
   const next = (await h.cli(['run', '--executor', 'tiny', '--', 'sh', '-c', 'echo still-serving'])).stdout.trim();
-  expect((await h.cli(['wait', next])).exitCode).toBe(0);
+  expect(await h.cli(['wait', next])).toMatchObject({ exitCode: 0 });
   expect((await h.logText(next)).stdout).toBe('still-serving\n');
   expect(worker.exitCode).toBeNull();
 }
@@ -153,7 +153,7 @@ describe('capped spool, local spoolers: a full disk', () => {
   it('on a full disk (a 2 MiB tmpfs) the task still exits 0, its log and record say in one line what was lost, and the worker serves the next task', async () => {
     const tinyWorker = await h.startWorker('tiny');
     const id = (await h.cli(['run', '--executor', 'tiny', '--', 'sh', '-c', FILL_THE_DISK])).stdout.trim();
-    expect((await h.cli(['wait', id])).exitCode).toBe(0);
+    expect(await h.cli(['wait', id])).toMatchObject({ exitCode: 0 });
     const line = /^output spool on \S+ failed: no space left on device \(ENOSPC\) — stdout after this point was lost$/;
     const logs = await h.cli(['logs', id, '-l', '1000000']);
     expect(logs.stdout.startsWith('before\nxxxx')).toBe(true);
@@ -198,7 +198,7 @@ describe('capped spool, local without spoolers (the default): the worker followi
     expect(allocatedBytes(spool)).toBeGreaterThanOrEqual(FLOOD_BYTES);
 
     worker = await h.startWorker();
-    expect((await h.cli(['wait', id])).exitCode).toBe(0);
+    expect(await h.cli(['wait', id])).toMatchObject({ exitCode: 0 });
     const kept = allocatedBytes(spool);
     expect(kept).toBeLessThanOrEqual(CAP + 4096);
     expect(kept).toBeGreaterThan(CAP / 2);
@@ -235,7 +235,7 @@ describe('capped spool, local without spoolers (the default): the worker followi
       if (size - allocated > CAP && !existsSync(path.join(spool, 'exit'))) freedWhileRunning = true;
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
-    expect((await h.cli(['wait', id])).exitCode).toBe(0);
+    expect(await h.cli(['wait', id])).toMatchObject({ exitCode: 0 });
     console.info(
       `spool cap (local, worker-held): peak ${peak} bytes on disk for a ${CAP}-byte cap, ${lines * 100} bytes printed`,
     );
@@ -264,7 +264,7 @@ describe('capped spool, local without spoolers (the default): a full disk', () =
     const tinyWorker = await h.startWorker('tiny');
     const id = (await h.cli(['run', '--executor', 'tiny', '--', 'sh', '-c', FILL_THE_DISK])).stdout.trim();
     // Its own exit code: the last echo could not write either.
-    expect((await h.cli(['wait', id])).exitCode).toBe(1);
+    expect(await h.cli(['wait', id])).toMatchObject({ exitCode: 1 });
     const line =
       /^output spool on \S+ failed: no room for the task's exit code when it ended \(a full disk or a quota\) — output it wrote while there was none was lost$/;
     const logs = await h.cli(['logs', id, '-l', '1000000']);
@@ -303,7 +303,7 @@ describe('capped spool, local without spoolers (the default): a filesystem that 
     for (const round of [1, 2]) {
       const flood = `seq -f '%010.0f' 1 ${lines} | awk '{printf "%s%089d\\n", $1, 0}'`;
       const id = (await h.cli(['run', '--executor', 'tiny', '--', 'sh', '-c', flood])).stdout.trim();
-      expect((await h.cli(['wait', id])).exitCode).toBe(0);
+      expect(await h.cli(['wait', id])).toMatchObject({ exitCode: 0 });
       const logs = await h.cli(['logs', id, '-l', '1000000']);
       expect(logs.stderr, `round ${round}`).toBe('');
       const numbers = logs.stdout
