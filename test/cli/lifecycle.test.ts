@@ -25,9 +25,10 @@ describe('lifecycle: kill, timeout, retries, wait, retry, cleanup', () => {
     expect(r.exitCode).toBe(0);
     return r.stdout.trim();
   }
+  // Polled in this process: a CLI process per look costs ~0.4 s of CPU.
   async function waitForOutput(id: string, text: string): Promise<void> {
     await eventually(
-      async () => ((await h.cli(['logs', id])).stdout.includes(text) ? true : undefined),
+      async () => ((await h.logText(id)).stdout.includes(text) ? true : undefined),
       `"${text}" in the log`,
     );
   }
@@ -112,7 +113,7 @@ describe('lifecycle: kill, timeout, retries, wait, retry, cleanup', () => {
       `echo x >> ${counter}; exit 3`,
     ]);
     await eventually(
-      async () => (((await status(id)).attempts as unknown[]).length === 1 ? true : undefined),
+      async () => (((await h.taskJson(id)).attempts as unknown[]).length === 1 ? true : undefined),
       'the first attempt to end',
     );
     expect(await status(id)).toMatchObject({ status: 'queued' });
