@@ -180,6 +180,7 @@ export {
 export {
   beginAttempt,
   loadTaskRecord,
+  unendedTasks,
   markTaskLaunching,
   markTaskStarted,
   recordAttemptEnd,

@@ -180,6 +180,16 @@ export async function loadTaskRecord(
   return parseRecordHash(await redis.hgetall(key))!;
 }
 
+/** The tasks among `taskIds` whose record has no end yet; a task with no record has ended (or was never made). */
+export async function unendedTasks(
+  redis: RedisClient,
+  keys: TaskKeys,
+  taskIds: readonly string[],
+): Promise<Set<string>> {
+  const rows = await Promise.all(taskIds.map((id) => redis.hmget(keys.record(id), 'created_at', 'finished_at')));
+  return new Set(taskIds.filter((_, i) => rows[i]![0] !== null && rows[i]![1] === null));
+}
+
 /**
  * Marks a run as launching, before the executor launches anything: `launching_at` and the handle
  * it is about to create (a spool or remote directory, a container name). Nothing is written when

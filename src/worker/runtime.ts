@@ -10,6 +10,7 @@ import { localSpoolDir } from '../executors/local/local-executor.js';
 import { offerLaunchAhead } from '../tasks/launch-ahead.js';
 import { connectRedis, destroySockets, resolveRedisUrl, type RedisClient } from '../redis/connection.js';
 import { TaskKeys } from '../tasks/keys.js';
+import { unendedTasks } from '../tasks/store.js';
 import { createTaskProcessor, type TaskResult } from './processor.js';
 import { OwnershipLostError } from '../logs/log-stream.js';
 import { requireExecutor } from '../config/config.js';
@@ -82,6 +83,8 @@ export async function startExecutorWorker(options: ExecutorWorkerOptions): Promi
     heartbeat: hostHeartbeats(() => connection.redis!, keys, heartbeatTtl),
     maxSpoolBytes: config.logs.max_spool_bytes,
     spoolers: config.logs.local_spoolers,
+    // Until Redis is connected every task counts as not ended: the first sweep removes nothing.
+    unended: async (ids) => (connection.redis ? unendedTasks(connection.redis, keys, ids) : new Set(ids)),
   });
   await executor.prepare?.();
   const redisUrl = options.redisUrl ?? resolveRedisUrl(config.redis.url);

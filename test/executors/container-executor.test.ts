@@ -14,13 +14,14 @@ import {
   TaskRequestSchema,
   loadTaskRecord,
   parseConfigText,
+  unendedTasks,
   type Config,
   type ExecutionResult,
   type ExecutorConfig,
   type ShellCommandPayload,
   type TaskPayload,
 } from '../../src/index.js';
-import { removeTaskContainers } from '../../src/executors/container/container-retention.js';
+import { removeTaskContainers, type UnendedTasks } from '../../src/executors/container/container-retention.js';
 import { deleteKeys, eventually, FIXTURES } from '../helpers/harness.js';
 import { CONTAINER_CLAUDE, podmanSkipReason, startPodman, TEST_IMAGE, type PodmanService } from '../helpers/podman.js';
 import {
@@ -156,9 +157,10 @@ if (skipReason) {
     function makeExecutor(
       overrides: Record<string, unknown> = {},
       name = `oca-ctr-${run}`,
+      unended?: UnendedTasks,
     ): { executor: ContainerExecutor; config: ExecutorConfig } {
       const config = containerConfig(engine.url, name, overrides);
-      const executor = new ContainerExecutor(config);
+      const executor = new ContainerExecutor(config, unended);
       executors.push(executor);
       names.add(name);
       return { executor, config };
@@ -437,6 +439,23 @@ if (skipReason) {
       ).toEqual([runningId]);
       stop.trip({ kind: 'killed', graceMs: 0, reason: 'test' });
       expect(await running).toMatchObject({ stopped: true });
+    });
+
+    it('keeps past container_retention the containers of a task that has not ended, as the worker does', async () => {
+      // A task between runs (a usage-limit wait, a retry's backoff) has no end on its record yet:
+      // its next run resumes the Claude session its container holds.
+      const unended: UnendedTasks = (ids) => unendedTasks(redis, keys, ids);
+      const { executor, config } = makeExecutor({ container_retention: '1h' }, `oca-ctr-${run}-keep`, unended);
+      const [waiting, done, forgotten] = [randomUUID(), randomUUID(), randomUUID()];
+      for (const taskId of [waiting, done, forgotten])
+        expect(await execute(executor, config, sh('true'), { taskId })).toMatchObject({ exitCode: 0 });
+      await redis.hset(keys.record(done), 'finished_at', Date.now());
+      // A task whose record is gone (removed by retention) has ended too.
+      await redis.del(keys.record(forgotten));
+      const swept = await executor.sweep(Date.now() + 2 * 3_600_000);
+      expect(swept.sort()).toEqual([done, forgotten].map((id) => `openclaw-${config.name}-${id.slice(0, 8)}`).sort());
+      const left = await docker.listContainers({ all: true, filters: { label: [`openclaw.executor=${config.name}`] } });
+      expect(left.map((c) => c.Labels['openclaw.task'])).toEqual([waiting]);
     });
 
     it('fails prepare() with one line naming the socket when no engine answers', async () => {

@@ -17,7 +17,12 @@ import {
 } from '../executor.js';
 import { buildTaskCommand, type TaskCommand } from '../task-command.js';
 import { describeExit, type ContainerExit } from './container-exit.js';
-import { removeContainer, removeTaskContainers, sweepRestingContainers } from './container-retention.js';
+import {
+  removeContainer,
+  removeTaskContainers,
+  sweepRestingContainers,
+  type UnendedTasks,
+} from './container-retention.js';
 import { carryClaudeSession } from './container-session.js';
 import { ContainerSetup, SetupError } from './container-setup.js';
 import {
@@ -73,7 +78,11 @@ export class ContainerExecutor implements Executor {
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly setup: ContainerSetup;
 
-  constructor(private readonly config: ExecutorConfig) {
+  /** `unended`: which tasks have not ended, whose containers the sweep keeps. @default none */
+  constructor(
+    private readonly config: ExecutorConfig,
+    private readonly unended?: UnendedTasks,
+  ) {
     const resolved = resolveEngineAddress(config);
     this.address = resolved.address;
     this.where = resolved.where;
@@ -117,9 +126,9 @@ export class ContainerExecutor implements Executor {
     return { dirs: [], containers: await removeTaskContainers(this.config, task.taskId) };
   }
 
-  /** Removes this executor's containers that ended longer than `container_retention` ago; returns their names. */
+  /** Removes containers that ended over `container_retention` ago (sweepRestingContainers); returns their names. */
   sweep(now = Date.now()): Promise<string[]> {
-    return sweepRestingContainers(this.engine, this.config.name, this.config.container_retention, now);
+    return sweepRestingContainers(this.engine, this.config.name, this.config.container_retention, now, this.unended);
   }
 
   async execute(ctx: ExecutionContext): Promise<ExecutionResult> {

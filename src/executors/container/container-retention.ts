@@ -9,18 +9,25 @@ import { EXECUTOR_LABEL, labelFilter, TASK_LABEL } from './container-spec.js';
 /** Container states in which nothing runs (`configured` and `stopped` are podman's). */
 const RESTING_STATES = new Set(['created', 'configured', 'exited', 'stopped', 'dead']);
 
+/** The tasks among `taskIds` that have not ended (their record has no end); a task with no record has. */
+export type UnendedTasks = (taskIds: readonly string[]) => Promise<ReadonlySet<string>>;
+
 /**
  * Removes the executor's containers that have rested longer than `retentionMs`: ended ones since
- * they finished, never-started ones since they were created. Returns their names.
+ * they finished, never-started ones since they were created. With `unended`, the containers of a
+ * task that has not ended are kept whatever their age: a run that waits out a usage limit or a
+ * retry's backoff, for hours maybe, resumes the Claude session its last container holds
+ * (container-session.ts). Returns the names of those removed.
  */
 export async function sweepRestingContainers(
   engine: Engine,
   executor: string,
   retentionMs: number,
   now = Date.now(),
+  unended?: UnendedTasks,
 ): Promise<string[]> {
   const listed = await engine.api.listContainers({ all: true, filters: labelFilter({ [EXECUTOR_LABEL]: executor }) });
-  const removed: string[] = [];
+  const due: Dockerode.ContainerInspectInfo[] = [];
   for (const summary of listed) {
     if (!RESTING_STATES.has(summary.State)) continue;
     let info: Dockerode.ContainerInspectInfo;
@@ -32,7 +39,13 @@ export async function sweepRestingContainers(
     }
     const finished = Date.parse(info.State.FinishedAt);
     const restingSince = finished > 0 ? finished : Date.parse(info.Created);
-    if (!(now - restingSince >= retentionMs)) continue;
+    if (now - restingSince >= retentionMs) due.push(info);
+  }
+  const taskOf = (info: Dockerode.ContainerInspectInfo) => info.Config.Labels?.[TASK_LABEL] ?? '';
+  const kept = unended && due.length > 0 ? await unended([...new Set(due.map(taskOf))]) : new Set<string>();
+  const removed: string[] = [];
+  for (const info of due) {
+    if (kept.has(taskOf(info))) continue;
     if (await removeContainer(engine, info.Id)) removed.push(info.Name.replace(/^\//, ''));
   }
   return removed;
