@@ -2,7 +2,7 @@
 // --resume`) finds its transcript where the CLI looks, as on a host whose ~/.claude persists.
 import path from 'node:path';
 import type Dockerode from 'dockerode';
-import { CLAUDE_CONFIG_DIR, transcriptPath } from '../../claude/session-files.js';
+import { CLAUDE_CONFIG_DIR, projectDirName } from '../../claude/session-files.js';
 import type { ExecutionContext } from '../executor.js';
 import { ATTEMPT_LABEL, envMap, EXECUTOR_LABEL, labelFilter, TASK_LABEL } from './container-spec.js';
 import { directoriesTar } from './directory-tar.js';
@@ -27,18 +27,20 @@ interface ResumingRun {
 }
 
 /**
- * Before a run that resumes a Claude session starts, copies the Claude projects directory of the
- * newest earlier container holding the session's transcript — the task's earlier runs first
- * (a usage-limit wait, a retry), then the task it continues — into the created container
- * `target`, unless the transcript is there already (a volume). Ended containers stay on the
- * engine until `cleanup` or `container_retention`, and the engine reads a stopped container's
- * files. Resolves with a line saying why the session was not carried (the run starts anyway,
- * and claude says it finds no conversation), or undefined; never rejects.
+ * Before a run that resumes a Claude session starts, copies the session's transcript (and its
+ * directory of the same name, where the CLI made one) from the newest earlier container holding
+ * it — the task's earlier runs first (a usage-limit wait, a retry), then the task it continues —
+ * into the created container `target`, unless the transcript is there already (a volume). Only
+ * that session's files: a projects directory on a shared volume holds other tasks' sessions.
+ * Ended containers stay on the engine until `cleanup`, or `container_retention` once their task
+ * has ended, and the engine reads a stopped container's files. Resolves with a line saying why
+ * the session was not carried (the run starts anyway, and claude says it finds no conversation),
+ * or undefined; never rejects. A stop of the task or the worker's shutdown cuts it short.
  */
 export async function carryClaudeSession(
   engine: Engine,
   target: ContainerInfo,
-  ctx: Pick<ExecutionContext, 'taskId' | 'attempt' | 'request' | 'executor' | 'signal'>,
+  ctx: Pick<ExecutionContext, 'taskId' | 'attempt' | 'request' | 'executor' | 'signal' | 'stop'>,
   homeIn: HomeIn,
 ): Promise<string | undefined> {
   const { payload } = ctx.request;
@@ -51,7 +53,10 @@ export async function carryClaudeSession(
     continues: payload.continues,
   };
   const timeout = AbortSignal.timeout(CARRY_TIMEOUT_MS);
-  const signal = AbortSignal.any([ctx.signal, timeout]);
+  const stopped = new AbortController();
+  const unwatch = ctx.stop.onTrip(() => stopped.abort(new Error('the task was stopped')));
+  if (ctx.stop.request) stopped.abort(new Error('the task was stopped'));
+  const signal = AbortSignal.any([ctx.signal, timeout, stopped.signal]);
   // Whose variables an engine's message could quote (a path under CLAUDE_CONFIG_DIR): never shown.
   const envs = [target.Config.Env ?? []];
   let why: string | undefined;
@@ -61,6 +66,8 @@ export async function carryClaudeSession(
     why = timeout.aborted
       ? `the engine did not copy it within ${CARRY_TIMEOUT_MS / 1000}s`
       : withoutEnvValues(engineMessage(error), envs);
+  } finally {
+    unwatch();
   }
   return why && `could not carry Claude session ${run.session} over into this container: ${why}`;
 }
@@ -75,25 +82,29 @@ async function carry(
   { signal, envs }: { signal: AbortSignal; envs: string[][] },
 ): Promise<string | undefined> {
   const cwd = target.Config.WorkingDir || '/';
-  const transcript = transcriptPath(run.session, cwd);
-  const projects = await projectsDirIn(target, homeIn);
-  if (await pathExists(engine, target.Id, path.posix.join(projects, transcript), signal)) return undefined;
+  // The session's files in the directory the CLI names after the working directory.
+  const project = projectDirName(cwd);
+  const files = [`${run.session}.jsonl`, run.session];
+  const into = path.posix.join(await projectsDirIn(target, homeIn), project);
+  if (await pathExists(engine, target.Id, path.posix.join(into, files[0]!), signal)) return undefined;
   const earlier = await earlierContainers(engine, run);
   if (earlier.length === 0) return noneLeft(run);
   for (const { id } of earlier) {
     const source = await inspect(engine, id);
     if (!source) continue;
     envs.push(source.Config.Env ?? []);
-    const from = await projectsDirIn(source, homeIn);
-    if (!(await pathExists(engine, source.Id, path.posix.join(from, transcript), signal))) continue;
-    // The archive's top entry is `projects`: it is unpacked into the directory above.
-    const into = path.posix.dirname(projects);
+    const from = path.posix.join(await projectsDirIn(source, homeIn), project);
+    if (!(await pathExists(engine, source.Id, path.posix.join(from, files[0]!), signal))) continue;
     await makeDirectory(engine, target.Id, into, signal);
-    const tar = await readArchive(engine, source.Id, from, signal);
-    try {
-      await writeArchive(engine, target.Id, into, tar, signal);
-    } finally {
-      tar.destroy();
+    for (const file of files) {
+      if (file !== files[0] && !(await pathExists(engine, source.Id, path.posix.join(from, file), signal))) continue;
+      // Each archive's one top entry is the file (or directory) itself, unpacked into `into`.
+      const tar = await readArchive(engine, source.Id, path.posix.join(from, file), signal);
+      try {
+        await writeArchive(engine, target.Id, into, tar, signal);
+      } finally {
+        tar.destroy();
+      }
     }
     return undefined;
   }
@@ -138,7 +149,7 @@ function noneLeft(run: ResumingRun): string {
     ...(run.continues ? [`task ${run.continues.slice(0, 8)}`] : []),
   ];
   if (whose.length === 0) return 'it comes from no earlier run of this task, and the task continues no other';
-  return `no container of ${whose.join(' or ')} is left on the engine (removed by \`cleanup\`, or after \`container_retention\`)`;
+  return `no container of ${whose.join(' or ')} is on this engine (removed by \`cleanup\` or after \`container_retention\`, or it ran elsewhere)`;
 }
 
 // Makes `dir` and any missing parents in the created container, owned by its user.

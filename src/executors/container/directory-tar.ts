@@ -4,8 +4,9 @@
 const BLOCK = 512;
 
 /**
- * Ustar entries for the directories `names` (relative, parents first), mode 0755 and owned by
- * root in the archive: an upload with `copyUIDGID` gives them to the container's user.
+ * Ustar entries for the directories `names` (relative, parents first), mode 0700 (they may come to
+ * hold credentials) and owned by root in the archive: an upload with `copyUIDGID` gives them to the
+ * container's user.
  */
 export function directoriesTar(names: readonly string[], mtime = Date.now()): Buffer {
   const seconds = Math.floor(mtime / 1000);
@@ -16,7 +17,7 @@ function directoryHeader(name: string, seconds: number): Buffer {
   const header = Buffer.alloc(BLOCK);
   const [prefix, rest] = splitName(`${name.replace(/\/+$/, '')}/`);
   header.write(rest, 0, 100, 'utf8');
-  header.write('0000755\0', 100, 'latin1');
+  header.write('0000700\0', 100, 'latin1');
   header.write('0000000\0', 108, 'latin1');
   header.write('0000000\0', 116, 'latin1');
   header.write('00000000000\0', 124, 'latin1');

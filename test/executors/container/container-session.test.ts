@@ -19,6 +19,7 @@ import {
   type ExecutionResult,
   type ExecutorConfig,
 } from '../../../src/index.js';
+import { projectDirName } from '../../../src/claude/session-files.js';
 import { removeTaskContainers } from '../../../src/executors/container/container-retention.js';
 import { deleteKeys } from '../../helpers/harness.js';
 import {
@@ -43,6 +44,7 @@ if (skipReason) {
     const keys = new TaskKeys(`oca-test-${randomUUID().slice(0, 8)}`);
     const defaults: Config['defaults'] = parseConfigText('executors: []', 'test').defaults;
     const executors: { executor: ContainerExecutor; config: ExecutorConfig }[] = [];
+    const volumes: string[] = [];
     let engine: PodmanService;
     let docker: Docker;
     let redis: Redis;
@@ -66,6 +68,11 @@ if (skipReason) {
             .remove({ force: true, v: true })
             .catch(() => {});
       }
+      for (const volume of volumes)
+        await docker
+          .getVolume(volume)
+          .remove()
+          .catch(() => {});
       await deleteKeys(redis, `${keys.prefix}:*`);
       redis.disconnect();
       await engine?.stop();
@@ -175,6 +182,36 @@ if (skipReason) {
       expect((await collectOutput(redis, keys, second)).stdout).toContain(`resuming ${session} after 1 prompts`);
     });
 
+    it("copies only the session's own files, not the other sessions of a shared config volume", async () => {
+      // Both tasks of `shared` keep their sessions in one named volume at ~/.claude.
+      const volume = `oca-ses-${run}-claude`;
+      volumes.push(volume);
+      const shared = makeExecutor('shared', { volumes: [`${dir}:${dir}`, `${volume}:/root/.claude`] });
+      const [first, other] = [randomUUID(), randomUUID()];
+      for (const taskId of [first, other])
+        expect(await execute(shared, claude('a prompt'), { taskId })).toMatchObject({ outcome: 'completed' });
+      const [session, otherSession] = [await sessionOf(first), await sessionOf(other)];
+
+      const third = randomUUID();
+      const continuing = claude('go on', { resumeSessionId: session, continues: first });
+      expect(await execute(makeExecutor('fresh'), continuing, { taskId: third })).toMatchObject({
+        outcome: 'completed',
+        exitCode: 0,
+      });
+      expect((await collectOutput(redis, keys, third)).stdout).toContain(`resuming ${session} after 1 prompts`);
+      const [container] = await docker.listContainers({ all: true, filters: { label: [`openclaw.task=${third}`] } });
+      const project = `/root/.claude/projects/${projectDirName(dir)}`;
+      const has = (file: string) =>
+        docker
+          .getContainer(container!.Id)
+          .infoArchive({ path: `${project}/${file}` })
+          .then(
+            () => true,
+            () => false,
+          );
+      expect([await has(`${session}.jsonl`), await has(`${otherSession}.jsonl`)]).toEqual([true, false]);
+    });
+
     it('starts the run with one line of ours when the earlier container is gone, and claude finds no conversation', async () => {
       const target = makeExecutor('gone');
       const first = randomUUID();
@@ -190,7 +227,7 @@ if (skipReason) {
       const { stderr, system } = await collectOutput(redis, keys, second);
       expect(stderr).toBe(`No conversation found with session ID: ${session}\n`);
       expect(system).toBe(
-        `could not carry Claude session ${session} over into this container: no container of task ${first.slice(0, 8)} is left on the engine (removed by \`cleanup\`, or after \`container_retention\`)\n`,
+        `could not carry Claude session ${session} over into this container: no container of task ${first.slice(0, 8)} is on this engine (removed by \`cleanup\` or after \`container_retention\`, or it ran elsewhere)\n`,
       );
     });
   });

@@ -10,7 +10,7 @@ describe('directoriesTar', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'oca-dirtar-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('makes each directory, parents first, mode 0755, a path past 100 bytes included', () => {
+  it('makes each directory, parents first, mode 0700, a path past 100 bytes included', () => {
     const long = `${'a'.repeat(60)}/${'b'.repeat(60)}/${'c'.repeat(60)}`;
     const names = ['.claude', '.claude/projects', 'a'.repeat(60), `${'a'.repeat(60)}/${'b'.repeat(60)}`, long];
     const archive = path.join(dir, 'dirs.tar');
@@ -18,13 +18,13 @@ describe('directoriesTar', () => {
 
     const listed = execFileSync('tar', ['-tvf', archive], { encoding: 'utf8' }).trim().split('\n');
     expect(listed.map((line) => line.split(/\s+/).at(-1))).toEqual(names.map((name) => `${name}/`));
-    for (const line of listed) expect(line).toMatch(/^drwxr-xr-x (root\/root|0\/0) /);
+    for (const line of listed) expect(line).toMatch(/^drwx------ (root\/root|0\/0) /);
 
     const into = path.join(dir, 'into');
     mkdirSync(into);
     execFileSync('tar', ['-xf', archive, '-C', into]);
     expect(statSync(path.join(into, long)).isDirectory()).toBe(true);
-    expect(statSync(path.join(into, '.claude/projects')).mode & 0o777).toBe(0o755);
+    expect(statSync(path.join(into, '.claude/projects')).mode & 0o777).toBe(0o700);
   });
 
   it('refuses a name that no ustar header can hold', () => {
