@@ -143,7 +143,7 @@ describe('Claude Code tasks', () => {
       exit_code: 1,
       error: expect.stringMatching(/claude error_max_turns after 3 turns/),
     });
-    expect((await h.cli(['wait', silentError])).exitCode).toBe(1);
+    expect(await h.cli(['wait', silentError])).toMatchObject({ exitCode: 1 });
     expect(await json(silentError)).toMatchObject({ status: 'failed', exit_code: 0, claude: { is_error: true } });
 
     await stopProcess(worker);
@@ -226,7 +226,7 @@ describe('Claude Code tasks', () => {
     const filed = (
       await h.cli(['start', '-e', 'local', '-w', h.dir, '--prompt-file', `${h.dir}/prompt.txt`])
     ).stdout.trim();
-    expect((await h.cli(['wait', piped, filed])).exitCode).toBe(0);
+    expect(await h.cli(['wait', piped, filed])).toMatchObject({ exitCode: 0 });
     expect((await json(piped)).claude?.result).toBe('done: from stdin turns:1');
     expect((await json(filed)).claude?.result).toBe('done: from a file turns:1');
   });

@@ -30,7 +30,7 @@ describe('retention: ended tasks leave Redis — records, logs, jobs and index e
       await run('--name', 'ephemeral', '--', 'echo', 'one'),
       await run('--name', 'ephemeral', '--', 'echo', 'two'),
     ];
-    expect((await h.cli(['wait', ...old])).exitCode).toBe(0);
+    expect(await h.cli(['wait', ...old])).toMatchObject({ exitCode: 0 });
     expect(await redis.exists(keys.record(old[0]!), keys.log(old[0]!))).toBe(2);
 
     await eventually(
@@ -85,7 +85,7 @@ describe('retention: ended tasks leave Redis — records, logs, jobs and index e
       .split(/\s+/)
       .find((word) => /^[0-9a-f-]{36}$/.test(word));
     expect(newId).toBeDefined();
-    expect((await h.cli(['wait', newId!])).exitCode).toBe(0);
+    expect(await h.cli(['wait', newId!])).toMatchObject({ exitCode: 0 });
     expect((await h.logText(newId!)).stdout).toBe('again\n');
   });
 });

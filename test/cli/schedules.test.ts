@@ -283,7 +283,7 @@ describe('schedules: cron ticks make ordinary tasks, once each, on real workers'
       const [first] = await atLeast(name, 1);
       expect((await h.cli(['schedule', 'rm', name])).exitCode).toBe(0);
       await settled(name);
-      expect((await h.cli(['wait', '--label', `schedule:${name}`, '--timeout', '30s'])).exitCode).toBe(0);
+      expect(await h.cli(['wait', '--label', `schedule:${name}`, '--timeout', '30s'])).toMatchObject({ exitCode: 0 });
       const task = await status(first!.task_id);
       const worktree = (task.git as { worktree: string; repo: string } | null)?.worktree;
       expect(task.git).toMatchObject({ repo, base: 'HEAD' });
@@ -309,7 +309,7 @@ describe('schedules: cron ticks make ordinary tasks, once each, on real workers'
         stdout: 'Schedule every2 removed.\n',
       });
       await settled(name);
-      expect((await h.cli(['wait', '--label', `schedule:${name}`, '--timeout', '20s'])).exitCode).toBe(0);
+      expect(await h.cli(['wait', '--label', `schedule:${name}`, '--timeout', '20s'])).toMatchObject({ exitCode: 0 });
       expect(await redis.exists(`${h.prefix}:_schedule:${name}`)).toBe(0);
 
       const tasks = await tasksOf(name);
@@ -377,7 +377,7 @@ describe('schedules: cron ticks make ordinary tasks, once each, on real workers'
         await atLeast('skipper', 2);
         await h.cli(['schedule', 'rm', 'skipper']);
         await settled('skipper');
-        expect((await h.cli(['wait', '--label', 'schedule:skipper', '--timeout', '30s'])).exitCode).toBe(0);
+        expect(await h.cli(['wait', '--label', 'schedule:skipper', '--timeout', '30s'])).toMatchObject({ exitCode: 0 });
 
         const tasks = await tasksOf('skipper');
         expect(tasks[0]!.task_id).toBe(first!.task_id);
@@ -402,7 +402,7 @@ describe('schedules: cron ticks make ordinary tasks, once each, on real workers'
         await h.cli(['schedule', 'rm', 'stacker']);
         await settled('stacker');
         writeFileSync(gate, '');
-        expect((await h.cli(['wait', '--label', 'schedule:stacker', '--timeout', '30s'])).exitCode).toBe(0);
+        expect(await h.cli(['wait', '--label', 'schedule:stacker', '--timeout', '30s'])).toMatchObject({ exitCode: 0 });
         const [a, b] = (await tasksOf('stacker')).filter((t) => running.some((r) => r.task_id === t.task_id));
         expect(ms(b!.started_at)).toBeLessThan(ms(a!.finished_at));
       })();
@@ -508,7 +508,7 @@ describe('schedules: cron ticks make ordinary tasks, once each, on real workers'
       });
       await settled(name);
       expect(await redis.exists(`${h.prefix}:_schedule:${name}`)).toBe(0);
-      expect((await h.cli(['wait', '--label', `schedule:${name}`, '--timeout', '30s'])).exitCode).toBe(0);
+      expect(await h.cli(['wait', '--label', `schedule:${name}`, '--timeout', '30s'])).toMatchObject({ exitCode: 0 });
       expect(await status(task!.task_id)).toMatchObject({
         status: 'completed',
         task_type: 'claude_code',

@@ -81,7 +81,7 @@ describe('worker liveness: a worker whose work stops flowing notices and recover
       executor: 'local',
       payload: { type: 'shell_command', command: 'echo', args: ['taken'], env: {} },
     });
-    expect((await h.cli(['wait', id, '--timeout', '90s'])).exitCode).toBe(0);
+    expect(await h.cli(['wait', id, '--timeout', '90s'])).toMatchObject({ exitCode: 0 });
     expect((await h.logText(id)).stdout).toBe('taken\n');
     expect(workerLog.slice(logged.length)).toMatch(
       /work is not flowing: 1 task\(s\) waited 3s while 8 slot\(s\) were free, and none was taken; reconnecting/,

@@ -119,10 +119,17 @@ ${extraConfig}`,
       return client;
     },
     async taskJson(id) {
-      reader ??= TaskClient.connect(loadConfig(configPath)).then((client) => {
-        clients.push(client);
-        return client;
-      });
+      // A failed connect is not kept: the next call tries again.
+      reader ??= TaskClient.connect(loadConfig(configPath)).then(
+        (client) => {
+          clients.push(client);
+          return client;
+        },
+        (error: unknown) => {
+          reader = undefined;
+          throw error;
+        },
+      );
       return toTaskJson(await (await reader).get(id));
     },
     async cli(args, options = {}) {
