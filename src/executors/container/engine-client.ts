@@ -186,13 +186,7 @@ export async function writeArchive(
 export async function readContainerFile(engine: Engine, id: string, path: string): Promise<Buffer | undefined> {
   let stream: Readable;
   try {
-    stream = await dial<Readable>(engine, {
-      path: `/containers/${id}/archive?`,
-      method: 'GET',
-      isStream: true,
-      statusCodes: { 200: true, 400: 'bad parameter', 404: 'no such path', 500: 'server error' },
-      options: { path },
-    });
+    stream = await readArchive(engine, id, path);
   } catch (error) {
     if (statusOf(error) === 404) return undefined;
     throw error;
