@@ -25,6 +25,15 @@ describe('log streams', () => {
     redis.disconnect();
   });
 
+  // Ends a task as a worker's sweep ends one whose host is gone: its end marker in the log.
+  const endLost = (id: string) =>
+    finishTask(
+      redis,
+      keys,
+      id,
+      { outcome: 'lost', exitCode: null, signal: null, finishedAt: Date.now() },
+      { retentionMs: 60_000, maxLogEntries: 1000 },
+    );
   const text = async (id: string) =>
     (await readLog(redis, keys, id)).map((e) => (e.kind === 'output' ? e.text : '')).join('');
 
@@ -101,13 +110,7 @@ describe('log streams', () => {
     const id = randomUUID();
     const writer = new LogWriter(redis, keys, id, { maxEntries: 1000, maxBytes: 1 << 30 });
     await writer.append([{ stream: 'stdout', text: 'before\n' }], { stdout: '7' });
-    await finishTask(
-      redis,
-      keys,
-      id,
-      { outcome: 'lost', exitCode: null, signal: null, finishedAt: Date.now() },
-      { retentionMs: 60_000, maxLogEntries: 1000 },
-    );
+    await endLost(id);
     await expect(writer.append([{ stream: 'stdout', text: 'after\n' }], { stdout: '13' })).rejects.toBeInstanceOf(
       TaskEndedError,
     );
@@ -120,13 +123,7 @@ describe('log streams', () => {
     // Workers of two hosts may both see a task to end lost: the second one's note comes too late.
     const id = randomUUID();
     await appendSystemLine(redis, keys, id, 'host "a" stopped answering', 1000);
-    await finishTask(
-      redis,
-      keys,
-      id,
-      { outcome: 'lost', exitCode: null, signal: null, finishedAt: Date.now() },
-      { retentionMs: 60_000, maxLogEntries: 1000 },
-    );
+    await endLost(id);
     await appendSystemLine(redis, keys, id, 'host "a" stopped answering', 1000);
     const entries = await readLog(redis, keys, id);
     expect(entries.map((e) => (e.kind === 'output' ? `${e.stream}:${e.text}` : e.kind))).toEqual([
