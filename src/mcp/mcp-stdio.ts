@@ -1,4 +1,5 @@
 // `openclaw-agent mcp`'s server: the MCP tools on stdin and stdout, with a Redis connection.
+import { Transform } from 'node:stream';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { describeError } from '../errors.js';
@@ -34,7 +35,7 @@ export async function serveMcpStdio(options: McpStdioOptions): Promise<void> {
   outage.watch(redis);
   const client = new TaskClient(options.config, redis);
   const server = createMcpServer({ client, callerCwd: options.callerCwd });
-  const transport = new StdioServerTransport();
+  const transport = new StdioServerTransport(process.stdin.pipe(withoutBlankLines()));
   // The SDK's stdio transport only reports a line it cannot read: answer it as JSON-RPC says, so
   // that a client with a bug is told rather than left waiting.
   server.onerror = (error) => {
@@ -56,6 +57,41 @@ export async function serveMcpStdio(options: McpStdioOptions): Promise<void> {
     await server.close().catch(() => {});
     await client.close();
   }
+}
+
+/**
+ * Passes stdin on without its blank lines (empty, or only spaces, tabs and CRs): no message, so
+ * nothing to answer, where the SDK's transport would hand `''` to JSON.parse and we would answer
+ * a Parse error to a client that sent a line ending twice, or a person typing into the server.
+ */
+export function withoutBlankLines(): Transform {
+  let inLine = false; // the current line has a byte other than blank: it goes on to its newline
+  let held: number[] = []; // the blanks the current line opened with, kept until it shows more
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      const out: Buffer[] = [];
+      let i = 0;
+      while (i < chunk.length) {
+        if (inLine) {
+          const newline = chunk.indexOf(0x0a, i);
+          const end = newline === -1 ? chunk.length : newline + 1;
+          out.push(chunk.subarray(i, end));
+          inLine = newline === -1;
+          i = end;
+          continue;
+        }
+        const byte = chunk[i++]!;
+        if (byte === 0x0a) held = [];
+        else if (byte === 0x20 || byte === 0x09 || byte === 0x0d) held.push(byte);
+        else {
+          out.push(Buffer.from([...held, byte]));
+          held = [];
+          inLine = true;
+        }
+      }
+      done(null, Buffer.concat(out));
+    },
+  });
 }
 
 /**

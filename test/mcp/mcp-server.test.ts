@@ -376,7 +376,7 @@ describe.each(transports)('MCP tools over $transport', ({ transport, connect }) 
 });
 
 describe('MCP over stdio: lines that are not JSON-RPC', () => {
-  it('answers a line that is not JSON with a Parse error and one that is no JSON-RPC message with Invalid Request, then serves on', async () => {
+  it('answers a line that is not JSON with a Parse error and one that is no JSON-RPC message with Invalid Request, passes over blank lines, and serves on', async () => {
     const env = Object.fromEntries(Object.entries(h.env).filter((e): e is [string, string] => e[1] !== undefined));
     const server = spawn('node', [BIN, 'mcp'], { env, cwd: h.dir, stdio: ['pipe', 'pipe', 'ignore'] });
     try {
@@ -389,8 +389,13 @@ describe('MCP over stdio: lines that are not JSON-RPC', () => {
         method: 'initialize',
         params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
       };
-      server.stdin.write(`not json {\n${JSON.stringify({ jsonrpc: '2.0', id: 1 })}\n${JSON.stringify(initialize)}\n`);
-      await eventually(async () => (replies.length >= 3 ? true : undefined), 'three replies');
+      // Blank lines (a doubled line ending, spaces, CRLF) are no messages: nothing answers them.
+      server.stdin.write('\n \t');
+      server.stdin.write(
+        `\r\nnot json {\n${JSON.stringify({ jsonrpc: '2.0', id: 1 })}\n${JSON.stringify(initialize)}\n\r\n\n`,
+      );
+      server.stdin.write(`  ${JSON.stringify({ jsonrpc: '2.0', id: 8, method: 'ping' })}\n`);
+      await eventually(async () => (replies.length >= 4 ? true : undefined), 'four replies');
       expect(replies[0]).toEqual({
         jsonrpc: '2.0',
         id: null,
@@ -402,6 +407,8 @@ describe('MCP over stdio: lines that are not JSON-RPC', () => {
         error: { code: -32600, message: 'Invalid Request: a line that is not a JSON-RPC 2.0 message' },
       });
       expect(replies[2]).toMatchObject({ jsonrpc: '2.0', id: 7, result: { serverInfo: { name: 'openclaw-agent' } } });
+      expect(replies[3]).toEqual({ jsonrpc: '2.0', id: 8, result: {} });
+      expect(replies).toHaveLength(4);
     } finally {
       server.kill('SIGTERM');
       await once(server, 'exit');
