@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   parseConfigText,
   SshExecutor,
+  StopSwitch,
   TaskKeys,
   type Config,
   type ExecutorConfig,
@@ -16,6 +17,7 @@ import {
 import { deleteKeys } from '../helpers/harness.js';
 import { countProcessGroup, processesOfSpoolDir } from '../helpers/processes.js';
 import { sshExecutorYaml, startSshd, type SshdServer } from '../helpers/sshd.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import {
   describeExecutorConformance,
   executionRunner,
@@ -73,8 +75,9 @@ describe('ssh executor', () => {
   const runnerFor = (
     config: ExecutorConfig,
     log?: (line: string) => void,
+    options?: ConstructorParameters<typeof SshExecutor>[2],
   ): { runner: Runner; executor: SshExecutor } => {
-    const executor = new SshExecutor(config, log);
+    const executor = new SshExecutor(config, log, options);
     executors.push(executor);
     return { runner: executionRunner(redis, keys, executor, config, defaults), executor };
   };
@@ -169,6 +172,51 @@ describe('ssh executor', () => {
     expect(stdout).toBe(Array.from({ length: 40 }, (_, i) => `line${i + 1}\n`).join(''));
     // It went on over a new connection.
     expect(acceptedLogins()).toBeGreaterThan(logins);
+  });
+
+  it('says once in the log that a stop waits for an unreachable host, and stops the task when it is back', async () => {
+    const proxy = await startTcpProxy(server.port);
+    try {
+      const config = sshConfig(server, dir, { port: String(proxy.port), host_key: server.hostKeyFingerprint });
+      // Reconnect attempts 50, 100, 200… ms apart instead of 500 ms, 1 s, 2 s…
+      const { runner } = runnerFor(config, undefined, { retryFirstMs: 50 });
+      const taskId = randomUUID();
+      const stop = new StopSwitch();
+      const running = runner.execute(sh('echo up; exec sleep 300', { env: { OCA_SECRET: 'hunter2' } }), {
+        taskId,
+        stop,
+      });
+      await waitFor(async () => (await runner.collect(taskId)).stdout === 'up\n');
+      const pid = Number(await redis.hget(keys.record(taskId), 'h:pid'));
+      expect(countProcessGroup(pid)).toBeGreaterThan(0);
+
+      // The host goes away, the worker notices (it tries to reconnect), then the kill comes.
+      proxy.cut();
+      await waitFor(async () => proxy.refused() > 0);
+      stop.trip({ kind: 'killed', graceMs: 300, reason: 'killed on request' });
+      const waits = (system: string) => system.split('\n').filter((line) => line.includes('waits for ssh host'));
+      await waitFor(async () => waits((await runner.collect(taskId)).system).length > 0);
+      // Three more attempts to reach the host, each refused: still one line.
+      const refused = proxy.refused();
+      await waitFor(async () => proxy.refused() >= refused + 3);
+      const { system } = await runner.collect(taskId);
+      expect(waits(system)).toHaveLength(1);
+      expect(waits(system)[0]).toMatch(
+        /^the stop \(killed on request\) waits for ssh host 127\.0\.0\.1, which cannot be reached: .+; the task runs on until the host is back, then gets SIGTERM$/,
+      );
+      expect(system).not.toContain('hunter2');
+      expect(countProcessGroup(pid)).toBeGreaterThan(0);
+
+      proxy.restore();
+      const result = await running;
+      expect(result).toMatchObject({ outcome: 'failed', stopped: true });
+      const after = (await runner.collect(taskId)).system;
+      expect(waits(after)).toHaveLength(1);
+      expect(after).toContain('ssh host 127.0.0.1 is back: sent SIGTERM for the stop (killed on request)\n');
+      expect(countProcessGroup(pid)).toBe(0);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('runs a Claude task through a key with a passphrase from the environment', async () => {

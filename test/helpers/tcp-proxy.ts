@@ -12,13 +12,29 @@ export interface TcpProxy {
   freeze(only?: number): void;
   /** The local ports of the upstream sides of the connections open now and not frozen. */
   upstreamPorts(): number[];
+  /**
+   * Cuts the link as a host that went down does: every open connection is reset, and so is each
+   * new one on arrival, until `restore()`.
+   */
+  cut(): void;
+  /** Forwards new connections again after `cut()`. */
+  restore(): void;
+  /** How many connections `cut()` has reset on arrival so far. */
+  refused(): number;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const pairs: [net.Socket, net.Socket][] = [];
   const frozen = new Set<net.Socket>();
+  let isCut = false;
+  let refused = 0;
   const server = net.createServer((client) => {
+    if (isCut) {
+      refused++;
+      client.on('error', () => {}).resetAndDestroy();
+      return;
+    }
     const upstream = net.connect(targetPort, '127.0.0.1');
     pairs.push([client, upstream]);
     client.pipe(upstream);
@@ -47,6 +63,17 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       pairs
         .filter(([client, upstream]) => !frozen.has(client) && !upstream.destroyed)
         .map(([, upstream]) => upstream.localPort ?? 0),
+    cut() {
+      isCut = true;
+      for (const [client, upstream] of pairs.splice(0)) {
+        client.resetAndDestroy();
+        upstream.destroy();
+      }
+    },
+    restore() {
+      isCut = false;
+    },
+    refused: () => refused,
     async close() {
       for (const [client, upstream] of pairs.splice(0)) {
         client.destroy();

@@ -75,7 +75,14 @@ interface Followed {
   lost: { stdout: boolean; stderr: boolean };
   /** When the exit code was first seen: the spoolers get SPOOL_DRAIN_MS from then to finish. */
   exitSeenAt?: number;
-  stopping?: { request: StopRequest; termSent: boolean; killAt?: number; killSent: boolean };
+  stopping?: {
+    request: StopRequest;
+    termSent: boolean;
+    killAt?: number;
+    killSent: boolean;
+    /** Whether the log says the stop waits for the host (once per stop, not per retry). */
+    waitNoted?: boolean;
+  };
   /** Polls that found the process gone without an exit file (one more look, then lost). */
   goneSeen: number;
   /** When following began without a pid (a start that was still writing its pid file). */
@@ -98,8 +105,11 @@ export class SshExecutor implements Executor {
   private readonly followed = new Map<string, Followed>();
   private polling: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  /** Why the last poll failed, until one succeeds: the host is unreachable meanwhile. */
+  private outage: string | undefined;
   private closed = false;
   private readonly maxSpoolBytes: number;
+  private readonly retryFirstMs: number;
 
   constructor(
     private readonly config: ExecutorConfig,
@@ -107,10 +117,13 @@ export class SshExecutor implements Executor {
     options: {
       /** The most output per stream a task's spool keeps on the remote (logs.max_spool_bytes). @default 1 GiB */
       maxSpoolBytes?: number;
+      /** The wait before reconnecting after a failed poll; it doubles per failure, up to 30 s. @default 500 ms */
+      retryFirstMs?: number;
     } = {},
   ) {
     this.connection = new SshConnection(config, log);
     this.maxSpoolBytes = options.maxSpoolBytes ?? DEFAULT_MAX_SPOOL_BYTES;
+    this.retryFirstMs = options.retryFirstMs ?? RETRY_FIRST_MS;
   }
 
   /** Connects at worker start: a wrong host key or refused key is reported at once. */
@@ -268,7 +281,11 @@ export class SshExecutor implements Executor {
         resolve: (result) => done(() => resolve(result)),
         reject: (error) => done(() => reject(error instanceof Error ? error : new Error(String(error)))),
       };
-      const stop = watchStop(ctx.stop, task, () => this.wake?.());
+      const stop = watchStop(ctx.stop, task, () => {
+        // Known unreachable: the log says so now, not after the next attempt to connect times out.
+        if (this.outage !== undefined) void this.noteStopWaits(task, this.outage);
+        this.wake?.();
+      });
       const onAbort = () => task.reject(new DetachedError());
       const done = (settle: () => void) => {
         if (this.followed.get(key) !== task) return;
@@ -295,20 +312,21 @@ export class SshExecutor implements Executor {
   // a task followed from then on starts a new loop).
   private async poll(): Promise<void> {
     let delay = FAST_POLL_MS;
-    let retry = RETRY_FIRST_MS;
-    let outage: string | undefined;
+    let retry = this.retryFirstMs;
     while (this.followed.size > 0 && !this.closed) {
       let busy = false;
       try {
         busy = await this.round([...this.followed.values()]);
-        if (outage) this.log(`ssh ${this.config.host}: connection back; following ${this.followed.size} task(s) again`);
-        outage = undefined;
-        retry = RETRY_FIRST_MS;
+        if (this.outage)
+          this.log(`ssh ${this.config.host}: connection back; following ${this.followed.size} task(s) again`);
+        this.outage = undefined;
+        retry = this.retryFirstMs;
         delay = busy ? FAST_POLL_MS : Math.min(SLOW_POLL_MS, delay * 2);
       } catch (error) {
         const message = describeError(error);
-        if (message !== outage) this.log(`${message} (retrying; remote tasks keep running)`);
-        outage = message;
+        if (message !== this.outage) this.log(`${message} (retrying; remote tasks keep running)`);
+        this.outage = message;
+        await Promise.all([...this.followed.values()].map((task) => this.noteStopWaits(task, message)));
         delay = retry;
         retry = Math.min(RETRY_MAX_MS, retry * 2);
       }
@@ -326,7 +344,24 @@ export class SshExecutor implements Executor {
         };
       });
     }
+    this.outage = undefined;
     this.polling = undefined;
+  }
+
+  // A stop that cannot reach its task says why in the task's log, once: whoever asked for it or
+  // reads the log learns that the task runs on until the host is back. Never throws.
+  private async noteStopWaits(task: Followed, outage: string): Promise<void> {
+    const stopping = task.stopping;
+    if (!stopping || stopping.termSent || stopping.waitNoted) return;
+    stopping.waitNoted = true;
+    const text =
+      `the stop (${stopping.request.reason}) waits for ssh host ${this.hostName}, which cannot be reached: ` +
+      `${outage}; the task runs on until the host is back, then gets SIGTERM\n`;
+    try {
+      await task.log.append([{ stream: 'system', text }]);
+    } catch (error) {
+      task.reject(error);
+    }
   }
 
   /** One poll of every task; true when something moved (output shipped, a task ended, a stop). */
@@ -560,6 +595,10 @@ export class SshExecutor implements Executor {
       const sent = await this.connection.run(signalScript(task.handle.pid, task.handle.startTime, 'TERM'));
       stopping.termSent = sent.stdout.toString('utf8').includes('SENT');
       stopping.killAt = Date.now() + stopping.request.graceMs;
+      if (stopping.termSent && stopping.waitNoted) {
+        const text = `ssh host ${this.hostName} is back: sent SIGTERM for the stop (${stopping.request.reason})\n`;
+        await task.log.append([{ stream: 'system', text }]);
+      }
     } else if (!stopping.killSent && Date.now() >= (stopping.killAt ?? 0)) {
       await this.connection.run(signalScript(task.handle.pid, task.handle.startTime, 'KILL'));
       stopping.killSent = true;
@@ -592,9 +631,9 @@ function streamEnd(status: PolledStatus, stream: SpoolStream): number {
 }
 
 // Trips `task.stopping` when the task is to be killed or timed out; returns the unsubscribe.
-function watchStop(stop: StopSwitch, task: Followed, wake: () => void): () => void {
+function watchStop(stop: StopSwitch, task: Followed, tripped: () => void): () => void {
   return stop.onTrip((request) => {
     task.stopping ??= { request, termSent: false, killSent: false };
-    wake();
+    tripped();
   });
 }
