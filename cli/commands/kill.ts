@@ -51,7 +51,7 @@ export default class Kill extends BaseCommand {
     }
     if ((await this.waitForStops(client, [taskId], graceMs)) === 0) {
       this.log(
-        `Kill of task ${taskId} requested; it stops as soon as a worker follows it (no worker acted within ${Math.round(graceMs / 1000) + 5}s).`,
+        `Kill of task ${taskId} requested; it has not stopped within ${Math.round(graceMs / 1000) + 5}s and stops once its worker reaches it (\`openclaw-agent logs ${taskId}\` says why it waits).`,
       );
       return;
     }
