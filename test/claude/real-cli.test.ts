@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, realpathSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { transcriptPath } from '../../src/claude/session-files.js';
+import { projectDirName, transcriptPath } from '../../src/claude/session-files.js';
 import { toTaskJson, type TaskClient } from '../../src/index.js';
 import { ensureClaudeCode, offlineClaudeEnv } from '../helpers/claude-code.js';
 import { FakeAnthropic, type ModelRequest, type Reply } from '../helpers/fake-anthropic.js';
@@ -86,6 +86,20 @@ describe('Claude tasks with the real Claude Code CLI', () => {
       60_000,
     );
   type ClaudeJson = Record<string, unknown>;
+  // A session the CLI ran in `workspace`, ended; its id.
+  const sessionIn = async (workspace: string) => {
+    model.script = () => text('done');
+    const started = await h.cli(['start', '-e', 'real', '-w', workspace, '-p', 'hello']);
+    expect(started.exitCode, started.stderr).toBe(0);
+    const task = await ended(started.stdout.trim());
+    expect(task.status).toBe('completed');
+    return (task.claude as ClaudeJson).session_id as string;
+  };
+  // The directories under ~/.claude/projects the CLI put a session's transcript in.
+  const projectDirsOf = (session: string) => {
+    const projects = path.join(h.home, '.claude', 'projects');
+    return readdirSync(projects).filter((dir) => existsSync(path.join(projects, dir, `${session}.jsonl`)));
+  };
 
   it('says what an API error was, and shows the retries before it in logs and status', async () => {
     model.script = () => ({ status: 401, error: { type: 'authentication_error', message: 'invalid x-api-key' } });
@@ -206,6 +220,25 @@ describe('Claude tasks with the real Claude Code CLI', () => {
     expect((await h.cli(['logs', id])).stdout).not.toContain('✓ done');
     const hook = await eventually(async () => receiver.requests.find((r) => r.body.includes(id)), 'the webhook');
     expect(JSON.parse(hook.body)).toMatchObject({ task_id: id, status: 'killed' });
+  });
+
+  it('finds where the CLI keeps the sessions of a workspace whose name runs past 200 characters', async () => {
+    // Real, so that only the length counts; an emoji is two UTF-16 units, in the name and the hash.
+    const workspace = path.join(realpathSync(h.dir), 'a workspace named past the limit ✓ 😀', 'long-'.repeat(40));
+    mkdirSync(workspace, { recursive: true });
+    const session = await sessionIn(workspace);
+    expect(projectDirsOf(session)).toEqual([projectDirName(workspace)]);
+  });
+
+  it('finds the sessions of a workspace reached through a symlink under the name of its real path, as the CLI keeps them', async () => {
+    const real = path.join(realpathSync(h.dir), 'real workspace');
+    const link = path.join(h.dir, 'linked workspace');
+    mkdirSync(real, { recursive: true });
+    symlinkSync(real, link);
+    const session = await sessionIn(link);
+    // Not the name of the path as given: a container's run knows only that (container-session.ts).
+    expect(projectDirsOf(session)).toEqual([projectDirName(real)]);
+    expect(projectDirName(link)).not.toBe(projectDirName(real));
   });
 
   it("waits out a subscriber's usage limit and resumes the same session with the CLI's --resume", async () => {

@@ -82,10 +82,13 @@ async function carry(
   { signal, envs }: { signal: AbortSignal; envs: string[][] },
 ): Promise<string | undefined> {
   const cwd = target.Config.WorkingDir || '/';
-  // The session's files in the directory the CLI names after the working directory.
-  const project = projectDirName(cwd);
+  // The session's files in the directory the CLI names after the working directory (and each
+  // container's environment). The CLI takes the real path: a working directory reached through a
+  // symlink in the image is missed, as only the path as given is known here (nothing runs in a
+  // created or stopped container to resolve it).
+  const project = (info: ContainerInfo) => projectDirName(cwd, envMap(info.Config.Env));
   const files = [`${run.session}.jsonl`, run.session];
-  const into = path.posix.join(await projectsDirIn(target, homeIn), project);
+  const into = path.posix.join(await projectsDirIn(target, homeIn), project(target));
   if (await pathExists(engine, target.Id, path.posix.join(into, files[0]!), signal)) return undefined;
   const earlier = await earlierContainers(engine, run);
   if (earlier.length === 0) return noneLeft(run);
@@ -93,7 +96,7 @@ async function carry(
     const source = await inspect(engine, id);
     if (!source) continue;
     envs.push(source.Config.Env ?? []);
-    const from = path.posix.join(await projectsDirIn(source, homeIn), project);
+    const from = path.posix.join(await projectsDirIn(source, homeIn), project(source));
     if (!(await pathExists(engine, source.Id, path.posix.join(from, files[0]!), signal))) continue;
     await makeDirectory(engine, target.Id, into, signal);
     for (const file of files) {
