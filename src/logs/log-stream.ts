@@ -437,7 +437,19 @@ export async function followLog(
     }
     const last = page.at(-1);
     if (last) after = last[0];
-    else if (options.isEnded && (await options.isEnded())) return undefined;
+    else if (options.isEnded && (await options.isEnded())) {
+      // The task may have ended, its last output and end marker written, between the block's
+      // timeout and the look at its record: read what came meanwhile before giving up on a marker.
+      for (;;) {
+        const rest = (await redis.xread('COUNT', 1000, 'STREAMS', keys.log(taskId), after))?.[0]?.[1] ?? [];
+        for (const entry of parseEntries(rest)) {
+          if (entry.kind === 'end') return entry.end;
+          onEntry(entry);
+        }
+        if (rest.length < 1000) return undefined;
+        after = rest.at(-1)![0];
+      }
+    }
   }
   return undefined;
 }

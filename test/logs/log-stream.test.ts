@@ -206,6 +206,36 @@ describe('log streams', () => {
     ).toBe(kept);
   });
 
+  it('a follower whose block times out just as the task ends still gets its last output and end marker', async () => {
+    const id = randomUUID();
+    const writer = new LogWriter(redis, keys, id, { maxEntries: 1000, maxBytes: 1 << 30 });
+    await writer.append([{ stream: 'stdout', text: 'a\n' }]);
+    const follower = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    try {
+      const followed: string[] = [];
+      // The task ends after the follower's block timed out and before it looked at the record.
+      const isEnded = async () => {
+        await writer.append([{ stream: 'stdout', text: 'b\n' }]);
+        await finishTask(
+          redis,
+          keys,
+          id,
+          { outcome: 'failed', exitCode: 3, signal: null, finishedAt: Date.now() },
+          { retentionMs: 60_000, maxLogEntries: 1000 },
+        );
+        return true;
+      };
+      const end = await followLog(follower, keys, id, (e) => followed.push(e.kind === 'output' ? e.text : ''), {
+        blockMs: 20,
+        isEnded,
+      });
+      expect(end).toMatchObject({ status: 'failed', exit_code: 3 });
+      expect(followed.join('')).toBe('a\nb\n');
+    } finally {
+      follower.disconnect();
+    }
+  });
+
   it('trims by entry count too, and never drops the end marker', async () => {
     const id = randomUUID();
     const writer = new LogWriter(redis, keys, id, { maxEntries: 100, maxBytes: 1 << 30 });
