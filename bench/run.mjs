@@ -59,7 +59,8 @@ writeFileSync(
   `executors:\n  - name: local\n    type: local\n    concurrency: 8\n  - name: near\n    type: local\n    concurrency: 8\nredis:\n  prefix: ${prefix}\nlogs:\n  max_entries: 300\n` +
     `defaults:\n  webhook_secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n`,
 );
-const env = { ...process.env, OPENCLAW_AGENT_CONFIG: configPath, OPENCLAW_AGENT_HOME: home };
+// HOME too: the worker writes a completion file per task under ~/.openclaw-agent (thousands here).
+const env = { ...process.env, OPENCLAW_AGENT_CONFIG: configPath, OPENCLAW_AGENT_HOME: home, HOME: home };
 const worker = await startWorker();
 const config = loadConfig(configPath);
 const client = await TaskClient.connect(config);

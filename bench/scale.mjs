@@ -130,6 +130,7 @@ async function withStack(bin, baseEnv, args, fn) {
     ...baseEnv,
     OPENCLAW_AGENT_CONFIG: configPath,
     OPENCLAW_AGENT_HOME: path.join(dir, 'home'),
+    HOME: path.join(dir, 'home'),
     REDIS_URL: url,
   };
   const redis = new Redis(url, { lazyConnect: true });

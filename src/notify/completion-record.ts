@@ -1,5 +1,6 @@
 // The original tool's completion file per task, and the JSON body every webhook carries.
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import type { TaskRecord } from '../tasks/record.js';
@@ -39,6 +40,41 @@ export function writeCompletionRecord(record: TaskRecord, home?: string): string
   }
   renameSync(`${file}.tmp`, file);
   return file;
+}
+
+/** Removes a task's completion file from this host, if there is one (for `cleanup`). */
+export function removeCompletionRecord(taskId: string, home?: string): void {
+  if (!TASK_ID_PATTERN.test(taskId)) throw new Error(`not a task id: ${JSON.stringify(taskId.slice(0, 80))}`);
+  rmSync(path.join(completionsDir(home), `${taskId}.json`), { force: true });
+}
+
+// The files of ours in the completions directory: a task's record, or one left half-written.
+const COMPLETION_FILE = /^([0-9a-f-]+)\.json(\.tmp)?$/;
+
+/**
+ * Removes completion files written more than `retentionMs` ago, as their tasks' records expire in
+ * Redis: one file per task would otherwise pile up on every worker's host for good. Only files
+ * named after a task id are touched. Returns how many were removed.
+ */
+export async function sweepCompletionRecords(retentionMs: number, home?: string, now = Date.now()): Promise<number> {
+  const dir = completionsDir(home);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const name of names) {
+    const match = COMPLETION_FILE.exec(name);
+    if (!match || !TASK_ID_PATTERN.test(match[1]!)) continue;
+    const file = path.join(dir, name);
+    const written = await stat(file).catch(() => undefined);
+    if (!written?.isFile() || now - written.mtimeMs < retentionMs) continue;
+    await rm(file, { force: true });
+    removed++;
+  }
+  return removed;
 }
 
 /**

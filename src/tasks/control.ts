@@ -10,6 +10,7 @@ import { isEndedStatus, isWaitingStatus } from './status.js';
 import { endWaitingTask } from './settle.js';
 import { requestStop, type StopKind } from './stop.js';
 import { taskWordKeys } from './search.js';
+import { removeCompletionRecord } from '../notify/completion-record.js';
 
 export type KillResult =
   | { kind: 'already-ended'; view: TaskView }
@@ -224,6 +225,8 @@ export async function cleanupTask(
       await executor.close?.();
     }
   }
+  // The original tool's completion file, where a worker on this host wrote it.
+  removeCompletionRecord(id);
   await client.forget(id, undefined, taskWordKeys(client.keys.prefix, view.record));
   return { id, removedDirs: removed.dirs, removedContainers: removed.containers, worktree };
 }

@@ -14,7 +14,7 @@ import { unendedTasks } from '../tasks/store.js';
 import { createTaskProcessor, type TaskResult } from './processor.js';
 import { OwnershipLostError } from '../logs/log-stream.js';
 import { requireExecutor } from '../config/config.js';
-import { writeCompletionRecord } from '../notify/completion-record.js';
+import { sweepCompletionRecords, writeCompletionRecord } from '../notify/completion-record.js';
 import { notifierSecretEnv } from '../notify/notifier-config.js';
 import { isAnnounced } from '../notify/outbox-entry.js';
 import { startDeliveryWorker, type RunningDeliveries } from '../notify/delivery-worker.js';
@@ -388,8 +388,8 @@ function announceEnd(config: LoadedConfig, deliveries: RunningDeliveries, log: (
   };
 }
 
-// Records and logs expire by themselves; the list and search indexes, the spool directories of this
-// host's local tasks and the worktrees of tasks that ended `retention` ago (their branches stay,
+// Records and logs expire by themselves; the list and search indexes, this host's completion files
+// (the original tool's), the spool directories of this host's local tasks and the worktrees of tasks that ended `retention` ago (their branches stay,
 // with the work) are trimmed here, now and every INDEX_SWEEP_EVERY_MS.
 function startSweeps(
   redis: RedisClient,
@@ -402,6 +402,9 @@ function startSweeps(
   const sweep = () => {
     void sweepExpiredIndexEntries(redis, keys, config.retention).catch((error: unknown) =>
       log(`index sweep: ${String(error)}`),
+    );
+    void sweepCompletionRecords(config.retention).catch((error: unknown) =>
+      log(`completion file sweep: ${describeError(error)}`),
     );
     if (executorConfig.type === 'local') {
       void sweepEndedSpools(spoolRoot(executorConfig.spool_dir), config.retention).catch((error: unknown) =>

@@ -159,11 +159,14 @@ describe('lifecycle: kill, timeout, retries, wait, retry, cleanup', () => {
 
     const spool = path.join(h.home, 'tasks', first);
     expect(existsSync(spool)).toBe(true);
+    const completion = path.join(h.home, '.openclaw-agent', 'completions', `${first}.json`);
+    expect(existsSync(completion)).toBe(true);
     const indexed = async (word: string, id: string) =>
       (await h.redis().zscore(`${h.prefix}:_search:w:${word}`, id)) !== null;
     for (const word of ['again', 'echo', 'word']) expect(await indexed(word, first)).toBe(true);
     expect(await h.cli(['cleanup', first])).toMatchObject({ exitCode: 0, stdout: `Task ${first} cleaned up.\n` });
     expect(existsSync(spool)).toBe(false);
+    expect(existsSync(completion)).toBe(false);
     expect((await h.cli(['status', first])).exitCode).toBe(3);
     expect(await h.redis().exists(`${h.prefix}:_log:${first}`)).toBe(0);
     // Nor is it left in the word index of search (its name and command's words); the retry is.
