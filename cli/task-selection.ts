@@ -76,3 +76,12 @@ export async function selectTasks(
   ].filter(Boolean);
   return { views, described: words.join(', ') };
 }
+
+/** The line for a selection of no task that has not ended: `No running task with label nightly on crib.` */
+export function noneSelectedLine(flags: SelectionFlags): string {
+  const where = [
+    flags.label !== undefined ? ` with label ${flags.label}` : '',
+    flags.executor !== undefined ? ` on ${flags.executor}` : '',
+  ].join('');
+  return `No ${flags.status ?? 'waiting or running'} task${where}.`;
+}

@@ -5,7 +5,13 @@ import type { KillResult, TaskClient } from '../../src/index.js';
 import { BaseCommand } from '../base-command.js';
 import { requireTaskId, taskIdArgs, taskIdFlag } from '../task-id.js';
 import { lib, taskControl } from '../load-library.js';
-import { checkSelection, selectTasks, selectionFlags, type SelectionFlags } from '../task-selection.js';
+import {
+  checkSelection,
+  noneSelectedLine,
+  selectTasks,
+  selectionFlags,
+  type SelectionFlags,
+} from '../task-selection.js';
 
 export default class Kill extends BaseCommand {
   static override summary =
@@ -84,7 +90,7 @@ export default class Kill extends BaseCommand {
     if (gone > 0) parts.push(`${gone} ended meanwhile`);
     this.log(
       results.length === 0
-        ? `No task ${described} is waiting or running.`
+        ? noneSelectedLine(flags)
         : `Killed ${results.length} task${results.length === 1 ? '' : 's'} ${described}: ${parts.join(', ')}.`,
     );
   }

@@ -2,7 +2,7 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { lib, taskControl } from '../load-library.js';
-import { checkSelection, selectionFlags, selectTasks } from '../task-selection.js';
+import { checkSelection, noneSelectedLine, selectionFlags, selectTasks } from '../task-selection.js';
 import type { TaskView } from '../../src/index.js';
 
 export default class Wait extends BaseCommand {
@@ -44,14 +44,14 @@ export default class Wait extends BaseCommand {
     if (bulk) {
       // The tasks selected that have not ended yet (yesterday's failed nightly must not fail
       // tonight's wait); tasks enqueued later are not waited for. Name ids to wait for ended ones.
-      const { views, described } = await selectTasks(client, flags, { active: true });
+      const { views } = await selectTasks(client, flags, { active: true });
       for (const view of views) {
         if (full.includes(view.record.id)) continue;
         full.push(view.record.id);
         noteUnserved(view);
       }
       if (full.length === 0) {
-        this.log(`No task ${described} is waiting or running.`);
+        this.log(noneSelectedLine(flags));
         return;
       }
     }

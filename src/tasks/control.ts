@@ -49,7 +49,7 @@ export async function killTask(
 
 export class WaitTimeoutError extends UserFacingError {
   constructor(pending: string[]) {
-    super('WAIT_TIMEOUT', `still running after the --timeout: ${pending.join(', ')}`);
+    super('WAIT_TIMEOUT', `not ended within the --timeout: ${pending.join(', ')}`);
   }
 }
 

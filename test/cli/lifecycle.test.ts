@@ -143,7 +143,7 @@ describe('lifecycle: kill, timeout, retries, wait, retry, cleanup', () => {
     const slow = await enqueue(['-e', 'local', '-c', 'sleep 30']);
     const timedOut = await h.cli(['wait', slow, '--timeout', '500ms']);
     expect(timedOut.exitCode).toBe(124);
-    expect(timedOut.stderr).toMatch(/still running after the --timeout/);
+    expect(timedOut.stderr).toMatch(/^openclaw-agent: not ended within the --timeout: [0-9a-f-]{36}\n$/);
     await h.cli(['kill', slow, '--grace', '0']);
   });
 

@@ -522,8 +522,9 @@ describe('pipelines: --after, --delay/--at, --priority, concurrency keys, pause,
     const byStatus = await h.cli(['kill', '--executor', 'idle', '--status', 'queued']);
     expect(byStatus.stdout).toBe('Killed 2 tasks on idle, queued: 2 cancelled before starting, 0 stopped.\n');
     expect([(await status(queuedIdle)).status, (await status(queuedIdle2)).status]).toEqual(['cancelled', 'cancelled']);
-    expect((await h.cli(['kill', '--label', 'batch'])).stdout).toBe(
-      'No task with label batch is waiting or running.\n',
+    expect((await h.cli(['kill', '--label', 'batch'])).stdout).toBe('No waiting or running task with label batch.\n');
+    expect((await h.cli(['kill', '--executor', 'idle', '--status', 'running'])).stdout).toBe(
+      'No running task on idle.\n',
     );
 
     const w1 = await run(['-e', 'local', '--label', 'waitme', '--', 'sh', '-c', gated('w1')]);
