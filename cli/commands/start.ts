@@ -156,6 +156,7 @@ async function readPrompt(prompt: string | undefined, file: string | undefined):
         throw tooLarge(shown, `${(stat.size / 1024 / 1024).toFixed(1)} MiB`);
       const text = await readAtMost(handle.createReadStream({ autoClose: false }), MAX_PROMPT_BYTES + 1);
       if (text === undefined) throw tooLarge(shown, `more than ${limit}`);
+      if (text.trim() === '') throw new UsageError(`${shown} holds no prompt: the file is empty or blank`);
       return text;
     } catch (error) {
       if (error instanceof UsageError) throw error;
@@ -167,6 +168,11 @@ async function readPrompt(prompt: string | undefined, file: string | undefined):
   if (prompt !== '-') return prompt;
   const text = await readAtMost(process.stdin, MAX_PROMPT_BYTES + 1);
   if (text === undefined) throw tooLarge('the prompt on stdin', `more than ${limit}`);
+  if (text.trim() === '') {
+    throw new UsageError(
+      '--prompt - read no prompt: stdin was empty or blank — pipe the prompt in, or give --prompt "TEXT"',
+    );
+  }
   return text;
 }
 

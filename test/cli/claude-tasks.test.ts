@@ -195,7 +195,8 @@ describe('Claude Code tasks', () => {
   });
 
   it('refuses bad Claude flags in one line, enqueueing nothing', async () => {
-    const cases: Array<[string[], RegExp]> = [
+    writeFileSync(`${h.dir}/blank.txt`, '\n  \n');
+    const cases: Array<[string[], RegExp, string?]> = [
       [
         ['--permission-mode', 'yolo', '-p', 'x'],
         /--permission-mode must be one of default, acceptEdits, auto, bypassPermissions, manual, dontAsk, plan/,
@@ -203,9 +204,14 @@ describe('Claude Code tasks', () => {
       [['--max-budget-usd', 'lots', '-p', 'x'], /--max-budget-usd must be a positive number/],
       [['--prompt-file', `${h.dir}/missing.txt`], /cannot read --prompt-file .*missing\.txt: ENOENT/],
       [[], /missing prompt/],
+      [
+        ['--prompt-file', `${h.dir}/blank.txt`],
+        /--prompt-file .*blank\.txt holds no prompt: the file is empty or blank/,
+      ],
+      [['--prompt', '-'], /--prompt - read no prompt: stdin was empty or blank/, ' \n'],
     ];
-    for (const [args, message] of cases) {
-      const r = await h.cli(['start', '-e', 'local', ...args]);
+    for (const [args, message, input] of cases) {
+      const r = await h.cli(['start', '-e', 'local', ...args], { input });
       expect(r.exitCode).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(message);
