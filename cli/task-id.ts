@@ -8,12 +8,18 @@ export const taskIdArgs = {
 };
 export const taskIdFlag = { 'task-id': Flags.string({ char: 't', description: 'Task id (same as the argument)' }) };
 
-export async function requireTaskId(arg: string | undefined, flag: string | undefined): Promise<string> {
+/** The id given; `orElse` names what a command takes instead of one (kill: a selection). */
+export async function requireTaskId(
+  arg: string | undefined,
+  flag: string | undefined,
+  orElse?: string,
+): Promise<string> {
   const { UsageError } = await lib();
   // Two ids for one task: neither may silently win.
   if (arg !== undefined && flag !== undefined)
     throw new UsageError('give the task id as the argument or with --task-id, not both');
   const id = flag ?? arg;
   if (id) return id;
-  throw new UsageError('missing task id: give it as the argument or with --task-id (see `openclaw-agent list`)');
+  const ways = orElse ? `as the argument, with --task-id, or ${orElse}` : 'as the argument or with --task-id';
+  throw new UsageError(`missing task id: give it ${ways} (see \`openclaw-agent list\`)`);
 }

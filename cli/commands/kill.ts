@@ -38,7 +38,7 @@ export default class Kill extends BaseCommand {
       await this.killSelected(flags, graceMs, args.id ?? flags['task-id']);
       return;
     }
-    const id = await requireTaskId(args.id, flags['task-id']);
+    const id = await requireTaskId(args.id, flags['task-id'], 'select tasks with --label, --executor or --status');
     const client = await this.openClient(flags.config);
     const { killTask } = await taskControl();
     const result = await killTask(client, id, graceMs);

@@ -61,6 +61,18 @@ describe('bad input: one clear line, a non-zero exit, nothing enqueued', () => {
     await expectNothingEnqueued();
   });
 
+  it('schedule add without a NAME → exit 2, the `run` or `start` after -- never taken for one', async () => {
+    const missing = /^openclaw-agent: missing schedule name: `openclaw-agent schedule add NAME --cron/;
+    for (const args of [
+      ['--cron', '*/30 * * * * *', '--', 'run', '-e', 'local', '--', 'echo', 'hi'],
+      ['--cron', '0 3 * * *', '--', 'start', '-e', 'local', '-p', 'Review'],
+      ['--', 'run', '-e', 'local', '-c', 'true'],
+    ]) {
+      expectOneLine(await h.cli(['schedule', 'add', ...args]), 2, missing);
+    }
+    await expectNothingEnqueued();
+  });
+
   it('--env without = → exit 2', async () => {
     expectOneLine(
       await h.cli(['run', '-e', 'local', '--env', 'FOO', '-c', 'true']),
@@ -191,7 +203,12 @@ describe('bad input: one clear line, a non-zero exit, nothing enqueued', () => {
     expect((await h.cli(['status', 'abcdef12-0000-4000-8000-000000000002', '--json'])).exitCode).toBe(0);
     expectOneLine(await h.cli(['logs', 'fedcba98']), 3, /no task matches id "fedcba98"/);
     expectOneLine(await h.cli(['status', 'abc']), 2, /too short/);
-    expectOneLine(await h.cli(['status']), 2, /missing task id/);
+    expectOneLine(await h.cli(['status']), 2, /missing task id: give it as the argument or with --task-id \(/);
+    expectOneLine(
+      await h.cli(['kill']),
+      2,
+      /missing task id: give it as the argument, with --task-id, or select tasks with --label, --executor or --status/,
+    );
   });
 
   it('unreachable Redis → exit 4 for every command that needs it', async () => {
