@@ -26,7 +26,8 @@ export default class Run extends BaseCommand {
       description: 'Working directory (~ expands on the executor)',
     }),
     env: Flags.string({
-      description: 'Environment variable KEY=VALUE for the task (repeatable; values are never printed)',
+      description:
+        'Environment variable for the task: KEY=VALUE, or KEY for the value it has here (repeatable; values are never printed)',
       multiple: true,
     }),
   };

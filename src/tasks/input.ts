@@ -25,17 +25,34 @@ function checkSize(what: string, bytes: number, limit: number, instead: string):
     throw new UsageError(`${what} is ${formatBytes(bytes)}, over the limit of ${formatBytes(limit)} — ${instead}`);
 }
 
-/** `--env KEY=VALUE` words to a map; a word without `=` or with a bad name is an error. */
-export function parseEnvAssignments(words: readonly string[]): Record<string, string> {
+/**
+ * `--env` words to a map: `KEY=VALUE`, or `KEY` alone for the value `KEY` has in `from` (the
+ * caller's environment), so that a secret need not be written on a command line. A bad name, or a
+ * `KEY` that `from` lacks, is an error that never shows a value.
+ */
+export function parseEnvAssignments(
+  words: readonly string[],
+  from: Readonly<Record<string, string | undefined>> = process.env,
+): Record<string, string> {
   const env: Record<string, string> = {};
+  const isName = (text: string) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(text);
   for (const word of words) {
     const eq = word.indexOf('=');
+    if (eq === -1 && isName(word)) {
+      const value = from[word];
+      if (value === undefined) {
+        throw new InvalidInputError(
+          `\`--env ${word}\` takes ${word}'s value from your environment, where it is not set — set it, or give --env ${word}=VALUE`,
+        );
+      }
+      env[word] = value;
+      continue;
+    }
     const name = eq === -1 ? '' : word.slice(0, eq);
-    if (eq === -1 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+    if (!isName(name)) {
       // Never echo what may be a value: only the part that should have been the name.
-      const shown = eq === -1 ? (/^[A-Za-z_][A-Za-z0-9_]*$/.test(word) ? word : '(not shown)') : name;
       throw new InvalidInputError(
-        `Expected \`--env\` to be KEY=VALUE with KEY a variable name, got ${quoteInput(shown)}`,
+        `Expected \`--env\` to be KEY=VALUE or KEY with KEY a variable name, got ${quoteInput(eq === -1 ? '(not shown)' : name)}`,
       );
     }
     env[name] = word.slice(eq + 1);

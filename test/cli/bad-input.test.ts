@@ -73,11 +73,13 @@ describe('bad input: one clear line, a non-zero exit, nothing enqueued', () => {
     await expectNothingEnqueued();
   });
 
-  it('--env without = → exit 2', async () => {
+  it('--env with a bad name, or a NAME not set here → exit 2', async () => {
     expectOneLine(
-      await h.cli(['run', '-e', 'local', '--env', 'FOO', '-c', 'true']),
+      await h.cli(['run', '-e', 'local', '--env', 'OCA_TEST_UNSET', '-c', 'true'], {
+        env: { OCA_TEST_UNSET: undefined },
+      }),
       2,
-      /Expected `--env` to be KEY=VALUE.*got `FOO`/,
+      /`--env OCA_TEST_UNSET` takes OCA_TEST_UNSET's value from your environment, where it is not set — set it, or give --env OCA_TEST_UNSET=VALUE/,
     );
     const secret = await h.cli(['run', '-e', 'local', '--env', 'API_KEY:hunter2', '-c', 'true']);
     expectOneLine(secret, 2, /Expected `--env` to be KEY=VALUE/);

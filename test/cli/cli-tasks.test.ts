@@ -104,6 +104,13 @@ describe('CLI with a worker: both payloads end to end', () => {
     expect(r.stdout).not.toMatch(/^(REDIS_URL|OPENCLAW_AGENT_\w+)=/m);
   });
 
+  it("--env NAME hands the task the value NAME has in the caller's environment, never on a command line", async () => {
+    const r = await h.cli(['run', '-e', 'local', '-f', '--env', 'OCA_TEST_TOKEN', '-c', 'echo "[$OCA_TEST_TOKEN]"'], {
+      env: { OCA_TEST_TOKEN: 'from the caller' },
+    });
+    expect(r).toMatchObject({ exitCode: 0, stdout: '[from the caller]\n' });
+  });
+
   it('reports a missing command as exit 127', async () => {
     const r = await h.cli(['run', '-e', 'local', '-f', '--', 'no-such-command-oca']);
     expect(r.exitCode).toBe(127);
