@@ -7,11 +7,14 @@ import { isUserFacingError } from '../../src/errors.js';
 import { terminateGroup } from '../../src/executors/local/local-executor.js';
 import { isProcessAlive } from '../../src/executors/process-identity.js';
 import { checkShellEnvironment } from '../../src/executors/shell/env-names.js';
+import { spoolWords } from '../../src/executors/shell/output-spool.js';
 import {
   parsePidFile,
   pidFileExitCode,
   INLINE_SPEC_BYTES,
   WAITING_WRAPPER,
+  WRAPPER,
+  wrapperArgs,
   wrapperSpec,
   type WrapperSpecInput,
 } from '../../src/executors/shell/task-wrapper.js';
@@ -207,6 +210,47 @@ describe('the waiting wrapper', () => {
     expect(read(dir, 'exit')).toBe('143\n');
   });
 
+  it("runs a command that names $$ or $PPID in the task's own shell: $$ is the forked shell, $PPID the wrapper", async () => {
+    const dir = spoolDir();
+    const { wrapper, forked, exited } = await startWaiting();
+    // A child's $PPID is the shell that started it (`; :` keeps that shell from exec'ing it).
+    wrapper.stdin.end(spec(dir, ['sh', '-c', "echo $$ $PPID; sh -c 'echo $PPID'; :"]));
+    expect(await exited).toBe(0);
+    expect(read(dir, 'stdout')).toBe(`${forked} ${wrapper.pid}\n${forked}\n`);
+    expect(parsePidFile(read(dir, 'pid'))?.pid).toBe(wrapper.pid);
+    expect(read(dir, 'exit')).toBe('0\n');
+  });
+
+  it("runs a command that names $$ in the shell it forked ahead, exec'd, and a group-wide SIGTERM ends it with 143", async () => {
+    const dir = spoolDir();
+    const { wrapper, forked, exited } = await startWaiting();
+    wrapper.stdin.end(spec(dir, ['sh', '-c', 'echo $$; sleep 30; echo after']));
+    await waitFor(async () => existsSync(path.join(dir, 'stdout')) && read(dir, 'stdout') !== '', 5000);
+    expect(read(dir, 'stdout')).toBe(`${forked}\n`);
+    await waitFor(
+      async () => [...readProcessTable().values()].some((p) => p.ppid === forked && p.comm === 'sleep'),
+      5000,
+    );
+    process.kill(-wrapper.pid, 'SIGTERM');
+    expect(await exited).toBe(0);
+    expect(read(dir, 'exit')).toBe('143\n');
+    expect(read(dir, 'stdout')).toBe(`${forked}\n`);
+  });
+
+  it.each([
+    ['kill $$', 143],
+    ['kill -9 ${$}', 137],
+  ])('records a command that ends its own shell with `%s` as killed by that signal (%i)', async (kill, code) => {
+    const dir = spoolDir();
+    // Through the capped spool's FIFOs, as a task with logs.max_spool_bytes. The wrapper's own
+    // stderr (the launcher's /dev/null) gets dash's note of how its child ended.
+    const handoff = spec(dir, ['sh', '-c', `echo before; ${kill}; echo after`], { spoolCap: 1 << 20 });
+    expect(await runWaiting(handoff, { PATH: process.env.PATH }, /^(Terminated|Killed)?\n?$/)).toBe(0);
+    expect(read(dir, 'exit')).toBe(`${code}\n`);
+    await waitFor(async () => existsSync(path.join(dir, 'stdout.done')), 5000);
+    expect(read(dir, 'stdout')).toBe('before\n');
+  });
+
   it('runs nothing when the wrapper was killed before the spec came (its forked shell reads it)', async () => {
     const dir = spoolDir();
     const marker = path.join(root, 'orphan-ran');
@@ -272,6 +316,44 @@ describe('the waiting wrapper', () => {
     expect(read(dir, 'stderr')).toMatch(/can't cd to .*missing/);
     expect(read(dir, 'exit')).not.toBe('0\n');
     expect(existsSync(marker)).toBe(false);
+  });
+});
+
+// The wrapper with its task in its arguments, as the SSH start script runs it (capped spool and all).
+async function runPlain(shell: string, dir: string, command: string): Promise<{ pid: number; code: number | null }> {
+  const args = [dir, '-S', ...spoolWords(1 << 20), '-C', root, ...wrapperArgs(['sh', '-c', command])];
+  const wrapper = spawn(shell, ['-c', WRAPPER, 'openclaw-task', ...args], {
+    cwd: '/',
+    env: { PATH: process.env.PATH },
+    detached: true,
+    stdio: 'ignore',
+  });
+  const code = await new Promise<number | null>((resolve) => wrapper.once('exit', resolve));
+  await waitFor(async () => existsSync(path.join(dir, 'stdout.done')), 5000);
+  return { pid: wrapper.pid!, code };
+}
+
+describe.each(['/bin/sh', ...(existsSync('/bin/bash') ? ['/bin/bash'] : [])])('the wrapper run by %s', (shell) => {
+  it('runs a command that names $$ or $PPID in a shell of its own, a child of the wrapper', async () => {
+    const dir = spoolDir();
+    const { pid, code } = await runPlain(shell, dir, "echo $$ $PPID; sh -c 'echo $PPID'; :");
+    expect(code).toBe(0);
+    expect(parsePidFile(read(dir, 'pid'))?.pid).toBe(pid);
+    const [own, parent, childsParent] = read(dir, 'stdout').split(/\s+/).map(Number);
+    expect(parent).toBe(pid);
+    expect(own).not.toBe(pid);
+    expect(childsParent).toBe(own);
+    expect(read(dir, 'exit')).toBe('0\n');
+  });
+
+  it.each([
+    ['kill $$', 143],
+    ['kill -9 $$', 137],
+  ])('records a command that ends its own shell with `%s` as killed by that signal (%i)', async (kill, code) => {
+    const dir = spoolDir();
+    expect((await runPlain(shell, dir, `echo before; ${kill}; echo after`)).code).toBe(0);
+    expect(read(dir, 'exit')).toBe(`${code}\n`);
+    expect(read(dir, 'stdout')).toBe('before\n');
   });
 });
 

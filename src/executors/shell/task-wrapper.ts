@@ -30,16 +30,19 @@ import { SPOOL_FUNCTIONS, spoolWords } from './output-spool.js';
  * - It traps TERM/INT so that it outlives a group-wide SIGTERM long enough to record how the
  *   command ended; the command itself gets default signal handling.
  * - `-c STRING` is evaluated in a subshell with no positional parameters — what `sh -c STRING`
- *   does, without exec'ing a second shell; `-- ARGV…` is run as is.
+ *   does, without exec'ing a second shell; `-- ARGV…` is run as is. A STRING that names `$$`,
+ *   `${$}`, `${#$}` or `PPID` gets a shell of its own instead, `/bin/sh -c STRING openclaw-task`
+ *   (the same `$0`): a subshell's `$$` and `$PPID` are its parent's, so there `kill $$` would hit
+ *   the wrapper, which traps TERM (and, killed, records no exit code).
  * - A WORKDIR that cannot be entered, or a variable the shell refuses (read-only in bash, OPTIND
  *   not a number in dash), ends the task with the shell's message on its stderr and an exit code
  *   (`cd`'s, or 125) before the command runs: `command` keeps a failing `export` or `unset`,
  *   special built-ins, from ending the wrapper itself.
  * - In a shell already forked for it (`oca_forked` set: see WAITING_WRAPPER) `oca_main` becomes
  *   the task instead: the same pid file, directory, variables and output files, then `-c STRING`
- *   is evaluated in that shell itself and `-- ARGV…` started from it (dash's vfork and exec cost
- *   less than an exec that must first tear down a forked shell's copy of memory); the waiting
- *   parent records the exit code.
+ *   is evaluated in that shell itself (or exec'd there as `/bin/sh -c`, as above) and `-- ARGV…`
+ *   started from it (dash's vfork and exec cost less than an exec that must first tear down a
+ *   forked shell's copy of memory); the waiting parent records the exit code.
  * - A shell that runs ARGV traps TERM/INT like the wrapper, so that it, too, reports how the
  *   command ended rather than dying first.
  */
@@ -92,9 +95,12 @@ oca_run() {
     esac
   done
   if [ "$1" = -c ]; then
-    oca_cmd=$2; shift 2
-    oca_cmd="unset oca_cmd oca_dir oca_code oca_stat oca_spec oca_nl oca_forked oca_signal oca_out oca_err; $oca_cmd"
-    if [ -n "$oca_forked" ]; then eval "$oca_cmd"; else (eval "$oca_cmd"); fi
+    oca_cmd="unset oca_cmd oca_dir oca_code oca_stat oca_spec oca_nl oca_forked oca_signal oca_out oca_err; $2"
+    case $2 in
+      *'$$'*|*'\${$'*|*'\${#$'*|*PPID*)
+        if [ -n "$oca_forked" ]; then exec /bin/sh -c "$oca_cmd" "$0"; else /bin/sh -c "$oca_cmd" "$0"; fi ;;
+      *) shift 2; if [ -n "$oca_forked" ]; then eval "$oca_cmd"; else (eval "$oca_cmd"); fi ;;
+    esac
   else
     shift
     trap 'oca_signal=TERM' TERM
@@ -146,8 +152,8 @@ case $oca_spec in "'oca_end' "*) eval "$oca_spec" ;; esac
 `;
 
 /**
- * The wrapper's arguments after the spool directory: `sh -c STRING` runs in the wrapper's own
- * subshell (`-c STRING`); anything else is exec'd as argv (`-- argv…`).
+ * The wrapper's arguments after the spool directory: `sh -c STRING` is evaluated by the wrapper
+ * (`-c STRING`, see `oca_main`); anything else is exec'd as argv (`-- argv…`).
  */
 export function wrapperArgs(argv: readonly string[]): string[] {
   return argv.length === 3 && argv[0] === 'sh' && argv[1] === '-c' ? ['-c', argv[2]!] : ['--', ...argv];
