@@ -1,6 +1,7 @@
 // `openclaw-agent schedule add`: a named cron that runs a `run` or `start` command at each tick.
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
+import { ownWords } from '../../flag-values.js';
 import { lib, schedules } from '../../load-library.js';
 import Run from '../run.js';
 import Start from '../start.js';
@@ -30,11 +31,14 @@ export default class ScheduleAdd extends BaseCommand {
   };
 
   async run(): Promise<void> {
-    const { args, flags } = await this.parse(ScheduleAdd);
+    // Only the words before `--` are parsed: oclif would take the first word after it (the task's
+    // `run` or `start`) for a NAME left out. (parse keeps what it is given as this.argv.)
+    const argv = this.argv;
+    const { args, flags } = await this.parse(ScheduleAdd, [...ownWords(argv)]);
     const { UsageError } = await lib();
-    const separator = this.argv.indexOf('--');
-    const task = separator === -1 ? [] : this.argv.slice(separator + 1);
-    if (args.name === undefined || separator === 0) {
+    const separator = argv.indexOf('--');
+    const task = separator === -1 ? [] : argv.slice(separator + 1);
+    if (args.name === undefined) {
       throw new UsageError('missing schedule name: `openclaw-agent schedule add NAME --cron "…" -- run …`');
     }
     if (flags.cron === undefined) throw new UsageError('missing --cron: give a pattern like "0 3 * * *"');
