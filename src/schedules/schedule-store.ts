@@ -7,7 +7,7 @@ import { InvalidInputError, UserFacingError } from '../errors.js';
 import type { EnqueueInput, TaskClient } from '../tasks/client.js';
 import { queueOf } from '../tasks/queues.js';
 import { signSchedule, taskSigningKey } from '../tasks/signing.js';
-import { TaskPayloadSchema, TaskRequestSchema } from '../tasks/request.js';
+import { describePayload, TaskPayloadSchema, TaskRequestSchema } from '../tasks/request.js';
 import { quoteInput } from '../text/escape.js';
 
 /** The BullMQ queue whose jobs are the ticks of every schedule (no executor name starts with `_`). */
@@ -227,7 +227,6 @@ export async function getSchedule(client: TaskClient, name: string): Promise<Sch
   const scheduler = paused
     ? undefined
     : await queueOf(client.redis, client.prefix, SCHEDULES_QUEUE).getJobScheduler(name);
-  const payload = template.payload;
   return {
     name,
     cron: hash.cron,
@@ -236,8 +235,9 @@ export async function getSchedule(client: TaskClient, name: string): Promise<Sch
     paused,
     nextRunAt: scheduler?.next,
     executor: template.executor,
-    summary: payload.type === 'claude_code' ? payload.prompt : [payload.command, ...payload.args].join(' '),
-    taskType: payload.type,
+    // As `list` and `status` show the same task: an argv with its words quoted, a lone word as itself.
+    summary: describePayload(template.payload),
+    taskType: template.payload.type,
     createdAt: Number(hash.created_at) || 0,
     fired: Number(hash.fired) || 0,
     lastTaskId: hash.last_task,
