@@ -144,18 +144,24 @@ export async function runStackProcess(options: StackProcessOptions): Promise<voi
     `ready: ${where}, workers for ${workers.length} executor(s)${options.background ? '' : ' — Ctrl-C stops everything'}`,
   );
   await new Promise<void>((resolve) => {
-    void signalled.then((signal) => {
-      say(`${signal}: stopping workers (running tasks keep running) and Redis`);
-      void stop()
-        .catch((error: unknown) => say(`shutdown: ${error instanceof Error ? error.message : String(error)}`))
-        .finally(resolve);
-    });
+    // The first of a stop signal and a Redis that exits unasked stops the stack; Redis exiting
+    // because that stop stopped it is no news (exit 0 on Ctrl-C or `down`).
+    let stopping = false;
+    const stopStack = (line: string, onError: (error: unknown) => void) => {
+      if (stopping) return;
+      stopping = true;
+      say(line);
+      void stop().catch(onError).finally(resolve);
+    };
+    void signalled.then((signal) =>
+      stopStack(`${signal}: stopping workers (running tasks keep running) and Redis`, (error) =>
+        say(`shutdown: ${error instanceof Error ? error.message : String(error)}`),
+      ),
+    );
     redis?.child.once('exit', () => {
-      say('redis-server exited unexpectedly; stopping');
+      if (stopping) return;
       process.exitCode = 1;
-      void stop()
-        .catch(() => {})
-        .finally(resolve);
+      stopStack('redis-server exited unexpectedly; stopping', () => {});
     });
   });
 }

@@ -1,9 +1,11 @@
-// `up` that cannot run its stack — no Redis to use, or not one worker started — says why in one
-// line, exits with the error's code and leaves no state file; it never says "ready" for nothing.
+// How `up` exits. One that cannot run its stack — no Redis to use, or not one worker started — says
+// why in one line, exits with the error's code and leaves no state file; it never says "ready" for
+// nothing. One that runs exits 0 when stopped (Ctrl-C, `down`), and 1 when its Redis dies unasked.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness, type CliResult, type Harness } from '../helpers/harness.js';
+import { isProcessAlive } from '../../src/index.js';
+import { createHarness, eventually, type CliResult, type Harness, type RunningCli } from '../helpers/harness.js';
 
 const SECRET = 'upS3cretPW';
 const UNREACHABLE = `redis://:${SECRET}@127.0.0.1:1`;
@@ -70,5 +72,63 @@ describe('`up` when its stack cannot run', () => {
     const r = await h.cli(['up', '--redis-url', redisUrl, '--no-dashboard', '--config', config]);
     const line = expectOneLine(r, 1);
     expect(line).toMatch(/^openclaw-agent: no worker started — executor nowhere: .*no container engine answers/);
+  });
+});
+
+describe('`up` once its stack runs', () => {
+  let h: Harness;
+  beforeAll(() => {
+    h = createHarness();
+  });
+  afterAll(async () => {
+    await h.cleanup();
+  });
+
+  const stateFile = () => path.join(h.home, 'embedded', 'stack.json');
+
+  // A foreground `up` (private Redis, a worker for `local`) once it has said "ready", and its Redis's pid.
+  async function startUp(): Promise<{ up: RunningCli; redisPid: number }> {
+    const up = h.spawnCli(['up', '--no-dashboard']);
+    await eventually(
+      async () => ((up.stdout() + up.stderr()).includes('ready:') ? true : undefined),
+      '`up` to be ready',
+      60_000,
+    );
+    const state = JSON.parse(readFileSync(stateFile(), 'utf8')) as { redis_pid: number };
+    expect(isProcessAlive(state.redis_pid)).toBe(true);
+    return { up, redisPid: state.redis_pid };
+  }
+
+  async function expectStopped(up: RunningCli, redisPid: number, exitCode: number): Promise<string> {
+    await up.result;
+    const said = up.stdout() + up.stderr();
+    expect({ code: up.child.exitCode, signal: up.child.signalCode }, said).toEqual({ code: exitCode, signal: null });
+    expect(isProcessAlive(redisPid)).toBe(false);
+    expect(existsSync(stateFile())).toBe(false);
+    return said;
+  }
+
+  it('Ctrl-C (SIGINT) stops Redis and the workers and exits 0, not calling that Redis exit unexpected', async () => {
+    const { up, redisPid } = await startUp();
+    up.child.kill('SIGINT');
+    const said = await expectStopped(up, redisPid, 0);
+    expect(said).toContain('SIGINT: stopping workers (running tasks keep running) and Redis');
+    expect(said).not.toContain('unexpectedly');
+  });
+
+  it('`down` stops it: `up` exits 0 without a word of Redis exiting unexpectedly', async () => {
+    const { up, redisPid } = await startUp();
+    expect(await h.cli(['down'])).toMatchObject({ exitCode: 0, stdout: 'Stopped the private Redis and workers.\n' });
+    const said = await expectStopped(up, redisPid, 0);
+    expect(said).toContain('SIGTERM: stopping workers');
+    expect(said).not.toContain('unexpectedly');
+  });
+
+  it('a Redis that dies unasked stops the stack: exit 1, saying so', async () => {
+    const { up, redisPid } = await startUp();
+    process.kill(redisPid, 'SIGKILL');
+    const said = await expectStopped(up, redisPid, 1);
+    expect(said).toContain('redis-server exited unexpectedly; stopping');
+    expect(said).not.toContain('stopping workers (running tasks keep running)');
   });
 });
