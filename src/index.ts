@@ -260,6 +260,7 @@ export {
 export {
   chooseRedisTarget,
   ensureWorkers,
+  findCommandRedis,
   findRedisServer,
   freePort,
   MEMORY_SETTINGS,

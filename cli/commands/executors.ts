@@ -31,13 +31,17 @@ export default class Executors extends BaseCommand {
     this.log(formatExecutorTable(config.executors, live?.paused, live?.services));
   }
 
-  // Paused executors and live workers, or undefined when Redis does not answer at once (the list needs no Redis).
+  // Paused executors and live workers, or undefined when Redis does not answer at once (the list
+  // needs no Redis). The Redis other commands use, a running private stack's among them; a read
+  // starts none.
   private async liveState(
     config: LoadedConfig,
   ): Promise<{ paused: Set<string>; services: Map<string, ExecutorService> } | undefined> {
-    const { TaskClient, resolveRedisUrl } = await lib();
+    const { TaskClient, findCommandRedis } = await lib();
     try {
-      const client = await TaskClient.connect(config, resolveRedisUrl(config.redis.url));
+      const url = await findCommandRedis(config);
+      if (url === undefined) return undefined;
+      const client = await TaskClient.connect(config, url);
       try {
         const names = config.executors.map((e) => e.name);
         const [paused, services] = await Promise.all([client.pausedExecutors(names), client.executorWorkers(names)]);

@@ -67,6 +67,17 @@ export function resolveRedisUrl(configured?: string): string {
   return process.env.REDIS_URL || configured || DEFAULT_REDIS_URL;
 }
 
+/** `private` as REDIS_URL or redis.url asks for the private stack (`embedded`: its name in earlier versions). */
+export function asksForPrivateStack(url: string): boolean {
+  return url === 'private' || url === 'embedded';
+}
+
+/** The Redis URL the user named: REDIS_URL, then `configured` (redis.url), unless it asks for the private stack. */
+export function namedRedisUrl(configured?: string): string | undefined {
+  const named = process.env.REDIS_URL || configured;
+  return named && !asksForPrivateStack(named) ? named : undefined;
+}
+
 export interface ConnectOptions {
   /**
    * Long-lived connections (workers, followers) retry forever and queue commands while

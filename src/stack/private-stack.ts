@@ -11,7 +11,7 @@ import type { LoadedConfig } from '../config/config.js';
 import { UserFacingError } from '../errors.js';
 import { isProcessAlive } from '../executors/process-identity.js';
 import { dataDir } from '../config/paths.js';
-import { DEFAULT_REDIS_URL, redactRedisUrl } from '../redis/connection.js';
+import { asksForPrivateStack, DEFAULT_REDIS_URL, redactRedisUrl } from '../redis/connection.js';
 
 /**
  * Where the private stack keeps its Redis data, password, state and log: `embedded/` in the data
@@ -52,8 +52,7 @@ export async function chooseRedisTarget(
   defaultUrl: string = DEFAULT_REDIS_URL,
 ): Promise<RedisTarget> {
   const explicit = process.env.REDIS_URL || config.redis.url;
-  // `embedded` is this keyword's name in earlier versions.
-  if (explicit === 'private' || explicit === 'embedded') return { kind: 'private' };
+  if (explicit && asksForPrivateStack(explicit)) return { kind: 'private' };
   if (explicit) return { kind: 'url', url: explicit, defaulted: false };
   return (await isListening(defaultUrl)) ? { kind: 'url', url: defaultUrl, defaulted: true } : { kind: 'private' };
 }
@@ -394,6 +393,15 @@ async function startStackOnce(
       );
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/**
+ * The Redis a command would use, for a command that only reads: undefined when that is the
+ * private stack and none runs. It never starts one (`resolveCommandRedis` does).
+ */
+export async function findCommandRedis(config: LoadedConfig): Promise<string | undefined> {
+  const target = await chooseRedisTarget(config);
+  return target.kind === 'url' ? target.url : runningStackUrl();
 }
 
 /**

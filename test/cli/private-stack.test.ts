@@ -75,6 +75,28 @@ describe('the private stack: a Redis and workers started for the user', () => {
     expect(await h.cli(['down'])).toMatchObject({ exitCode: 0, stdout: 'No private stack is running.\n' });
   });
 
+  it('`executors` shows the workers of the running private stack, and starts none to read them', async () => {
+    const executors = async () => {
+      const r = await h.cli(['executors', '--json']);
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stderr).toBe('');
+      return JSON.parse(r.stdout) as { name: string; workers: unknown[] | null; served: boolean | null }[];
+    };
+    await h.cli(['down']);
+    // None runs: unknown, and none started for a read.
+    expect(await executors()).toEqual([expect.objectContaining({ name: 'local', workers: null, served: null })]);
+    expect((await h.cli(['executors'])).stdout).not.toContain('WORKERS');
+    expect(redisServersFor(h.home)).toBe(0);
+    expect(existsSync(path.join(h.home, 'embedded', 'stack.json'))).toBe(false);
+
+    expect(await h.cli(['run', '--follow', '-c', 'true'])).toMatchObject({ exitCode: 0 });
+    const [local] = await executors();
+    expect(local).toMatchObject({ name: 'local', served: true });
+    expect(local!.workers).toHaveLength(1);
+    expect((await h.cli(['executors'])).stdout).toMatch(/^NAME .* WORKERS\n/);
+    expect((await h.cli(['down'])).exitCode).toBe(0);
+  });
+
   it('two first commands at once share one private stack', async () => {
     await h.cli(['down']);
     const [a, b] = await Promise.all([h.cli(['run', '-f', '-c', 'echo a']), h.cli(['run', '-f', '-c', 'echo b'])]);
