@@ -13,7 +13,7 @@ export {
 export { requireDuration, requireTime } from '../src/config/duration.js';
 export { ensureWorkers, findCommandRedis, resolveCommandRedis, stopPrivateStack } from '../src/stack/private-stack.js';
 export { describeError, exitCodeFor, InvalidInputError, isUserFacingError, UsageError } from '../src/errors.js';
-export { describeRedisConnectionError, isRedisConnectionError } from '../src/redis/connection.js';
+export { describeRedisConnectionError, isRedisConnectionError, namedRedisUrl } from '../src/redis/connection.js';
 export { TaskClient } from '../src/tasks/client.js';
 export { buildClaudePayload, buildShellPayload, parseEnvAssignments } from '../src/tasks/input.js';
 export { MAX_PROMPT_BYTES, TaskRequestSchema } from '../src/tasks/request.js';

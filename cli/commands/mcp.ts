@@ -1,5 +1,6 @@
 // `openclaw-agent mcp`: serves the task tools to an agent over MCP on stdin and stdout.
 import { BaseCommand } from '../base-command.js';
+import { lib } from '../load-library.js';
 import { loadMcpStdio } from '../side-bundles.js';
 
 export default class Mcp extends BaseCommand {
@@ -12,12 +13,23 @@ export default class Mcp extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Mcp);
-    // As for every command: the private stack or the workers are started when missing.
-    const client = await this.openClient(flags.config);
-    const { url: redisUrl } = await this.redisUrl(client.config);
+    const config = await this.loadConfig(flags.config);
+    let redisUrl: string;
+    try {
+      // As for every command: the private stack or the workers are started when missing.
+      await this.openClient(flags.config);
+      ({ url: redisUrl } = await this.redisUrl(config));
+    } catch (error) {
+      // A Redis the user named that does not answer (yet): the server starts all the same, so
+      // that the agent's client has its tools, each saying why it fails until Redis is there.
+      const { namedRedisUrl } = await lib();
+      const named = namedRedisUrl(config.redis.url);
+      if ((error as { code?: unknown }).code !== 'REDIS_UNREACHABLE' || named === undefined) throw error;
+      redisUrl = named;
+    }
     const { serveMcpStdio } = loadMcpStdio();
     await serveMcpStdio({
-      config: client.config,
+      config,
       redisUrl,
       callerCwd: process.cwd(),
       onLog: (line) => process.stderr.write(`[openclaw-agent mcp] ${line}\n`),

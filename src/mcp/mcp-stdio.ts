@@ -2,9 +2,9 @@
 import { Transform } from 'node:stream';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { describeError } from '../errors.js';
+import { describeError, RedisUnreachableError } from '../errors.js';
 import type { LoadedConfig } from '../config/config.js';
-import { connectRedis } from '../redis/connection.js';
+import { connectRedis, openRedisInBackground } from '../redis/connection.js';
 import { RedisOutageReporter } from '../redis/outage-reporter.js';
 import { sinkOf } from '../text/process-log.js';
 import { TaskClient } from '../tasks/client.js';
@@ -25,10 +25,13 @@ export interface McpStdioOptions {
  */
 export async function serveMcpStdio(options: McpStdioOptions): Promise<void> {
   const log = options.onLog ?? (() => {});
-  const redis = await connectRedis(options.redisUrl, {
-    persistent: true,
-    failInFlight: true,
-    settings: options.config.redis,
+  const connect = { persistent: true, failInFlight: true, settings: options.config.redis };
+  // A Redis away at the start is served like one lost later: the agent's client gets a server and
+  // its tools, each call fails in one line until Redis answers, and then they work.
+  const redis = await connectRedis(options.redisUrl, connect).catch((error: unknown) => {
+    if (!(error instanceof RedisUnreachableError)) throw error;
+    log(`${describeError(error)} — serving all the same: each call fails in one line until it answers`);
+    return openRedisInBackground(options.redisUrl, connect);
   });
   // One line when Redis goes away and one when it is back, not one per reconnect attempt.
   const outage = new RedisOutageReporter({ url: options.redisUrl, log: sinkOf(log) });

@@ -150,6 +150,21 @@ export async function connectRedis(url: string, options: ConnectOptions = {}): P
 }
 
 /**
+ * A long-lived connection for a server that answers callers before Redis does (`openclaw-agent
+ * mcp` started while Redis is away): it connects, and reconnects, in the background, and until it
+ * is ready each command fails as on a dropped connection (with `failInFlight`). URLs and settings
+ * as for connectRedis.
+ */
+export function openRedisInBackground(url: string, options: ConnectOptions = {}): RedisClient {
+  checkRedisUrl(url);
+  const settings = { ...options, persistent: true };
+  const redis = isClusterUrl(url) ? createCluster(url, settings) : createRedis(url, settings);
+  // Errors go to the client's `error` listeners (an outage reporter); the retries go on.
+  redis.connect().catch(() => {});
+  return redis;
+}
+
+/**
  * Ends a connection that did not get ready, at once, so that nothing of it keeps the process up
  * after its error line. `disconnect()` alone half-closes the socket and waits ioredis's
  * disconnectTimeout (2 s) for the server's side, which a server that accepted and never answers

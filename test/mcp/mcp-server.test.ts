@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type RunningDashboard } from '../../bull-board/server.js';
 import { startDashboardWithWorker, stopDashboard } from '../helpers/dashboard.js';
 import { BIN, eventually, type Harness } from '../helpers/harness.js';
+import { startRedisServer } from '../helpers/redis-server.js';
 import {
   callTool,
   connectMcpHttp,
@@ -412,6 +413,33 @@ describe('MCP over stdio: lines that are not JSON-RPC', () => {
     } finally {
       server.kill('SIGTERM');
       await once(server, 'exit');
+    }
+  });
+});
+
+describe('MCP over stdio with a Redis that is not there yet', () => {
+  it('starts and lists its tools, fails each call in one line while Redis is away, and works once it answers', async () => {
+    const redis = await startRedisServer();
+    try {
+      await redis.stop();
+      const client = await connectMcpStdio(h, 'redis-later', { REDIS_URL: redis.url });
+      try {
+        expect((await client.listTools()).tools.map((tool) => tool.name).sort()).toEqual([...MCP_TOOLS].sort());
+        const away = await callTool(client, 'list', {});
+        expect(away.isError).toBe(true);
+        expect(textOf(away)).toMatch(/redis/i);
+        expect(textOf(away).split('\n')).toHaveLength(1);
+        await redis.start();
+        const listed = await eventually(async () => {
+          const result = await callTool(client, 'list', {});
+          return result.isError ? undefined : result;
+        }, 'a call that works once Redis answers');
+        expect(listed.structuredContent).toMatchObject({ tasks: [] });
+      } finally {
+        await client.close();
+      }
+    } finally {
+      await redis.destroy();
     }
   });
 });
