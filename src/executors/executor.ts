@@ -47,6 +47,13 @@ export interface ExecutionResult {
   error?: string;
   /** True when the executor signalled the task because `ctx.stop` tripped. */
   stopped?: boolean;
+  /**
+   * When the task's process ended (ms since the epoch, on this worker's clock), as well as the
+   * executor can tell: the moment it saw the end while it watched, else what the host or engine
+   * recorded (an exit file's mtime, a container's FinishedAt). A worker that re-attaches after
+   * the end records this, not the moment it noticed. @default the worker's clock when it ends the task
+   */
+  endedAt?: number;
 }
 
 /**
@@ -61,7 +68,8 @@ export interface ExecutionResult {
  * - Output goes to `ctx.log` in order, each byte once, stdout and stderr apart.
  * - It resolves when the task has ended: exit 0 → completed, other codes → failed, vanished
  *   without an exit code → lost. Setup errors (missing working directory) resolve as failed
- *   with `error` set and nothing started.
+ *   with `error` set and nothing started. A run that ended says when in `endedAt`, also when
+ *   it ended while no worker watched.
  * - When `ctx.stop` trips it sends SIGTERM to the task's whole process group, waits the grace
  *   period, then SIGKILL, keeps shipping output meanwhile, and resolves with `stopped: true`
  *   (unless the task had already ended by itself).

@@ -64,7 +64,8 @@ export async function finishTask(
   options: { retentionMs: number; maxLogEntries: number; announce?: TaskAnnouncement },
 ): Promise<{ ended: boolean; hash: Record<string, string>; hasDependents: boolean }> {
   const outboxEntry = options.announce ? await outboxEntryOf(redis, keys, taskId, end, options.announce) : undefined;
-  const fields: string[] = ['outcome', end.outcome, 'updated_at', String(end.finishedAt)];
+  // updated_at is when the record changed: now, though the task may have ended earlier (seen late).
+  const fields: string[] = ['outcome', end.outcome, 'updated_at', String(Math.max(Date.now(), end.finishedAt))];
   if (end.exitCode !== null) fields.push('exit_code', String(end.exitCode));
   if (end.signal) fields.push('signal', end.signal);
   if (end.error) fields.push('error', end.error);

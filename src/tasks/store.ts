@@ -296,6 +296,8 @@ export async function recordAttemptEnd(
   taskId: string,
   attempt: number,
   end: Omit<TaskEnd, 'finishedAt'>,
+  /** When the attempt's process ended. @default now */
+  finishedAt: number = Date.now(),
 ): Promise<void> {
   const key = keys.record(taskId);
   const record = parseRecordHash(await redis.hgetall(key));
@@ -306,7 +308,7 @@ export async function recordAttemptEnd(
     outcome: end.outcome,
     exit_code: end.exitCode,
     started_at: startedAt === undefined ? null : new Date(startedAt).toISOString(),
-    finished_at: new Date().toISOString(),
+    finished_at: new Date(finishedAt).toISOString(),
     error: end.error ?? null,
   };
   await redis

@@ -99,6 +99,8 @@ export function createTaskProcessor(deps: ProcessorDeps): (job: Job) => Promise<
     if (early) stop.trip(early);
     const watch = watchForStop(deps, taskId, request, record, stop);
     let result: ExecutionResult | undefined;
+    // When this run started, as recorded: the earliest its end can be.
+    let runStartedAt: number | undefined;
     // A task with a worktree runs in it: made once, before anything starts.
     let entered: { request: TaskRequest; git?: TaskGit } = { request };
     try {
@@ -133,13 +135,15 @@ export function createTaskProcessor(deps: ProcessorDeps): (job: Job) => Promise<
           await job.moveToDelayed(Date.now() + executed.retryMs, job.token);
           throw new DelayedError();
         }
-        ({ result, record } = executed);
+        ({ result, record, startedAt: runStartedAt } = executed);
       }
     } finally {
       watch.close();
     }
 
     await progress?.finish();
+    // When the run's process ended (a worker that re-attached may notice long after).
+    const finishedAt = finishTimeOf(result, runStartedAt);
     let end = progress
       ? claudeEnd(applyStop(result, stop), progress, deps.executorConfig.name)
       : applyStop(result, stop);
@@ -153,11 +157,12 @@ export function createTaskProcessor(deps: ProcessorDeps): (job: Job) => Promise<
         run,
         waited,
         end,
+        finishedAt,
         limited,
         session: progress!.fields.session_id,
       });
     if (!stopped && end.outcome !== 'completed' && attempt < maxAttempts) {
-      await recordAttemptEnd(deps.redis, deps.keys, taskId, run, end);
+      await recordAttemptEnd(deps.redis, deps.keys, taskId, run, end, finishedAt);
       throw new Error(
         `attempt ${attempt} of ${maxAttempts} ${end.outcome}${end.exitCode !== null ? ` (exit code ${end.exitCode})` : ''}; retrying`,
       );
@@ -168,8 +173,8 @@ export function createTaskProcessor(deps: ProcessorDeps): (job: Job) => Promise<
         note: (line) => noteInLog(deps, taskId, line),
       });
     }
-    if (maxAttempts > 1 || waited > 0) await recordAttemptEnd(deps.redis, deps.keys, taskId, run, end);
-    const latest = (await endTask(deps, taskId, end, { record, request })) ?? record;
+    if (maxAttempts > 1 || waited > 0) await recordAttemptEnd(deps.redis, deps.keys, taskId, run, end, finishedAt);
+    const latest = (await endTask(deps, taskId, end, { record, request }, finishedAt)) ?? record;
     // The job's own id and the request's executor, not what the record hash says now.
     if (deps.onEnded)
       await deps.onEnded({ ...latest, id: taskId, executor: request.executor }, request).catch(() => {});
@@ -282,9 +287,11 @@ async function executeRun(
     stop: StopSwitch;
     watch: { armTimeout(startedAt: number): void };
   },
-): Promise<{ result: ExecutionResult; record: TaskRecord } | 'detached' | OtherHostError> {
+): Promise<{ result: ExecutionResult; record: TaskRecord; startedAt?: number } | 'detached' | OtherHostError> {
   const { taskId, progress, stop, watch } = run;
   let record = run.record;
+  // Re-attached: the run started with an earlier worker.
+  let startedAt = record.attemptStartedAt;
   for (let failures = 0; ; failures++) {
     try {
       const result = await deps.executor.execute({
@@ -302,14 +309,15 @@ async function executeRun(
           tripOnStopOrEnd(stop, await markTaskLaunching(deps.redis, deps.keys, taskId, handle));
         },
         markStarted: async (handle, pid, at) => {
-          const { startedAt, ...found } = await markTaskStarted(deps.redis, deps.keys, taskId, handle, pid, at);
-          tripOnStopOrEnd(stop, found);
-          watch.armTimeout(startedAt);
+          const marked = await markTaskStarted(deps.redis, deps.keys, taskId, handle, pid, at);
+          startedAt = marked.startedAt;
+          tripOnStopOrEnd(stop, marked);
+          watch.armTimeout(marked.startedAt);
         },
         signal: deps.shutdown,
         stop,
       });
-      return { result, record };
+      return { result, record, startedAt };
     } catch (error) {
       // Another worker took the task over after this one lost its lock: let BullMQ sort out the
       // job (moving it fails for a lost lock) and leave the task to its new owner.
@@ -327,6 +335,7 @@ async function executeRun(
       }
       await new Promise((resolve) => setTimeout(resolve, EXECUTOR_ERROR_BACKOFF_MS * 2 ** failures));
       record = latest ?? record;
+      startedAt = record.attemptStartedAt ?? startedAt;
     }
   }
 }
@@ -344,6 +353,8 @@ async function waitOutUsageLimit(
     run: number;
     waited: number;
     end: Omit<TaskEnd, 'finishedAt'>;
+    /** When the run that met the limit ended. */
+    finishedAt: number;
     limited: { resetsAt?: number };
     session: string | undefined;
   },
@@ -353,7 +364,7 @@ async function waitOutUsageLimit(
   if (waited < allowed) {
     const until = waitEnd(ran.limited.resetsAt);
     await holdExecutor(deps.redis, deps.keys, deps.executorConfig.name, until);
-    await recordAttemptEnd(deps.redis, deps.keys, taskId, run, end);
+    await recordAttemptEnd(deps.redis, deps.keys, taskId, run, end, ran.finishedAt);
     await noteInLog(
       deps,
       taskId,
@@ -572,18 +583,28 @@ function signalOfExitCode(code: number | null): string | null {
   return entry ? entry[0] : null;
 }
 
+// When a run ended: the executor's figure (when the process ended, which a worker that re-attached
+// may notice long after), kept between the run's start and now; without one, now.
+function finishTimeOf(result: ExecutionResult | undefined, runStartedAt: number | undefined): number {
+  const now = Date.now();
+  const ended = result?.endedAt;
+  if (ended === undefined || !Number.isFinite(ended)) return now;
+  return Math.round(Math.min(now, Math.max(ended, runStartedAt ?? ended)));
+}
+
 // Ends the task (announced unless its data was unreadable) and returns its record after.
 async function endTask(
   deps: ProcessorDeps,
   taskId: string,
   end: Omit<TaskEnd, 'finishedAt'>,
   known: { record: TaskRecord; request: TaskRequest; refused?: boolean } | undefined,
+  finishedAt = Date.now(),
 ): Promise<TaskRecord | undefined> {
   const { hash, hasDependents } = await finishTask(
     deps.redis,
     deps.keys,
     taskId,
-    { ...end, finishedAt: Date.now() },
+    { ...end, finishedAt },
     {
       retentionMs: deps.config.retention,
       maxLogEntries: deps.config.logs.max_entries,

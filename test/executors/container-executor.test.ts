@@ -207,7 +207,7 @@ if (skipReason) {
         { ...sh('printf'), args: ['%s|', 'a b', '$HOME'], env: { TASK_VAR: 'task value' } },
         { taskId, attempt: 2 },
       );
-      expect(result).toEqual({ outcome: 'completed', exitCode: 0, signal: null });
+      expect(result).toEqual({ outcome: 'completed', exitCode: 0, signal: null, endedAt: expect.any(Number) });
       expect((await output(taskId)).stdout).toBe('a b|$HOME|');
 
       const name = `openclaw-${config.name}-${taskId.slice(0, 8)}-2`;
@@ -303,7 +303,7 @@ if (skipReason) {
       await expect(running).rejects.toBeInstanceOf(DetachedError);
 
       const result = await execute(executor, config, sh(flood), { taskId });
-      expect(result).toEqual({ outcome: 'failed', exitCode: 9, signal: null });
+      expect(result).toEqual({ outcome: 'failed', exitCode: 9, signal: null, endedAt: expect.any(Number) });
       const { stdout, stderr } = await output(taskId);
       expect(stdout === Array.from({ length: 120_000 }, (_, i) => `${i + 1}\n`).join('')).toBe(true);
       expect(stderr).toBe('1\n2\n3\n4\n5\n6\n');
@@ -325,7 +325,7 @@ if (skipReason) {
         HostConfig: { Init: true, Binds: [`${dir}:${dir}`] },
       });
       const result = await execute(executor, config, payload, { taskId });
-      expect(result).toEqual({ outcome: 'completed', exitCode: 0, signal: null });
+      expect(result).toEqual({ outcome: 'completed', exitCode: 0, signal: null, endedAt: expect.any(Number) });
       expect((await output(taskId)).stdout).toBe('hello\n');
       expect(await readLocalFile(marker)).toBe('run\n');
       expect((await docker.listContainers({ all: true, filters: { label: [`openclaw.task=${taskId}`] } })).length).toBe(
@@ -371,7 +371,7 @@ if (skipReason) {
         results.push(await running);
       }
       const vanished = { outcome: 'lost', exitCode: null, signal: null, error: expect.stringMatching(/vanished/) };
-      const killed = { outcome: 'failed', exitCode: 137, signal: null };
+      const killed = { outcome: 'failed', exitCode: 137, signal: null, endedAt: expect.any(Number) };
       for (const result of results) expect([vanished, killed]).toContainEqual(result);
       expect(results.filter((r) => r.outcome === 'lost').length).toBeGreaterThan(0);
     });

@@ -95,7 +95,7 @@ export function describeExecutorConformance(name: string, makeTarget: () => Prom
 
     it('keeps stdout and stderr apart and completes on exit 0', async () => {
       const r = await run(sh('echo out1; echo err1 >&2; echo out2'));
-      expect(r.result).toEqual({ outcome: 'completed', exitCode: 0, signal: null });
+      expect(r.result).toEqual({ outcome: 'completed', exitCode: 0, signal: null, endedAt: expect.any(Number) });
       expect(r.stdout).toBe('out1\nout2\n');
       expect(r.stderr).toBe('err1\n');
     });
@@ -221,12 +221,45 @@ export function describeExecutorConformance(name: string, makeTarget: () => Prom
 
       writeFileSync(gate, '');
       const result = await execute(payload, { taskId });
-      expect(result).toEqual({ outcome: 'failed', exitCode: 7, signal: null });
+      expect(result).toEqual({ outcome: 'failed', exitCode: 7, signal: null, endedAt: expect.any(Number) });
       const { stdout } = await collect(taskId);
       const printed = Number(/lines (\d+)\n$/.exec(stdout)?.[1]);
       expect(printed).toBeGreaterThanOrEqual(3);
       expect(stdout).toBe(`${Array.from({ length: printed }, (_, i) => `line${i + 1}\n`).join('')}lines ${printed}\n`);
       expect(await target.readFile(marker)).toBe('run\n');
+    });
+
+    it('says when a run ended: the moment it saw the end while following, else when the process ended, not when a worker came back', async () => {
+      const followed = Date.now();
+      const r = await run(sh('echo hi'));
+      expect(r.result.endedAt).toBeGreaterThanOrEqual(followed);
+      expect(r.result.endedAt).toBeLessThanOrEqual(Date.now());
+
+      const taskId = randomUUID();
+      const gate = path.join(target.workdir, `gate-${taskId}`);
+      const payload = sh(`${path.join(FIXTURES, 'lines-until.sh')} 0.05 2000 ${gate} /dev/null 4`);
+      const first = new AbortController();
+      const running = execute(payload, { taskId, signal: first.signal });
+      await waitFor(async () => (await collect(taskId)).stdout.includes('line3\n'));
+      const seenRunning = Date.now();
+      first.abort();
+      await expect(running).rejects.toBeInstanceOf(DetachedError);
+      const record = await loadTaskRecord(
+        redis,
+        keys,
+        taskId,
+        TaskRequestSchema.parse({ executor: 'x', payload: sh('true'), createdAt: 0 }),
+        'local',
+      );
+      // It ends while nobody follows it; the next worker comes well after.
+      writeFileSync(gate, '');
+      await waitFor(async () => (await target.processesLeft(record.handle)) === 0);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const back = Date.now();
+      const result = await execute(payload, { taskId });
+      expect(result).toMatchObject({ outcome: 'failed', exitCode: 4 });
+      expect(result.endedAt).toBeGreaterThan(seenRunning);
+      expect(result.endedAt).toBeLessThan(back - 1000);
     });
 
     it('stops a tree that traps SIGTERM, grandchildren included: TERM, grace, then KILL, nothing left', async () => {

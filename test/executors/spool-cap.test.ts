@@ -382,7 +382,7 @@ describe('capped spool, ssh: the same flood on a remote while no worker follows 
     console.info(`spool cap (ssh): peak ${peak} bytes on disk for a ${CAP}-byte cap, ${FLOOD_BYTES} bytes printed`);
 
     const result = await runner.execute(payload, { taskId });
-    expect(result).toEqual({ outcome: 'completed', exitCode: 0, signal: null });
+    expect(result).toEqual({ outcome: 'completed', exitCode: 0, signal: null, endedAt: expect.any(Number) });
     const { stdout, system } = await runner.collect(taskId);
     expect(system).toMatch(new RegExp(`^${NOTE.source}\\n$`));
     expectNewestInOrder(stdout);
@@ -400,7 +400,7 @@ describe('capped spool, ssh: the same flood on a remote while no worker follows 
       env: {},
       workingDir: dir,
     });
-    expect(r.result).toEqual({ outcome: 'completed', exitCode: 0, signal: null });
+    expect(r.result).toEqual({ outcome: 'completed', exitCode: 0, signal: null, endedAt: expect.any(Number) });
     // Between notes the output is a run of whole, consecutive lines; it ends with the last one.
     const lines = r.stdout
       .slice(FIRST.length)
@@ -430,7 +430,7 @@ describe('capped spool, ssh: the same flood on a remote while no worker follows 
       env: { LANG: 'C.UTF-8', LANGUAGE: 'de' },
       workingDir: dir,
     });
-    expect(r.result).toEqual({ outcome: 'completed', exitCode: 0, signal: null });
+    expect(r.result).toEqual({ outcome: 'completed', exitCode: 0, signal: null, endedAt: expect.any(Number) });
     expect(Number(r.stdout.trimEnd().split('\n').at(-1)!.slice(0, 10))).toBe(LINES);
   });
 });

@@ -167,7 +167,7 @@ describe('ssh executor', () => {
     expect(await server.dropConnections()).toBeGreaterThan(0);
     writeFileSync(gate, '');
     const result = await running;
-    expect(result).toEqual({ outcome: 'failed', exitCode: 5, signal: null });
+    expect(result).toEqual({ outcome: 'failed', exitCode: 5, signal: null, endedAt: expect.any(Number) });
     const { stdout } = await runner.collect(taskId);
     expect(stdout).toBe(Array.from({ length: 40 }, (_, i) => `line${i + 1}\n`).join(''));
     // It went on over a new connection.
@@ -322,7 +322,7 @@ describe('ssh executor', () => {
       const config = { ...sshConfig(noisy, dir), known_hosts: noisy.knownHostsFile };
       const { runner, executor } = runnerFor(config);
       const r = await runner.run(sh('echo hi; echo there >&2; exit 2'));
-      expect(r.result).toEqual({ outcome: 'failed', exitCode: 2, signal: null });
+      expect(r.result).toEqual({ outcome: 'failed', exitCode: 2, signal: null, endedAt: expect.any(Number) });
       expect(r.stdout).toBe('hi\n');
       expect(r.stderr).toBe('there\n');
       executor.close();

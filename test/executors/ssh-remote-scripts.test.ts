@@ -8,6 +8,8 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,8 +21,11 @@ import { SshConnection } from '../../src/executors/ssh/ssh-connection.js';
 import {
   parseRead,
   parseStart,
+  parseStatus,
   readScript,
   startScript,
+  statusScript,
+  type PolledTask,
   type ReadRange,
 } from '../../src/executors/ssh/remote-scripts.js';
 import { shellQuote } from '../../src/executors/shell/quote.js';
@@ -245,5 +250,59 @@ describe('ssh read script', () => {
     expect(read!.get('d')!.stderr!.toString()).toBe(readFileSync(path.join(dir, 'd0'), 'utf8'));
     // A reply cut short (the link dropped) frames not at all: nothing from it is shipped.
     expect(parseRead(output.subarray(0, output.length - 4), ranges, nonce)).toBeUndefined();
+  });
+});
+
+describe('ssh status script', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'oca-ssh-status-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  // A task directory whose exit file was written an hour ago.
+  function endedAnHourAgo(name: string): PolledTask {
+    const task = path.join(dir, name);
+    mkdirSync(task);
+    writeFileSync(path.join(task, 'exit'), '5\n');
+    const hourAgo = (Date.now() - 3_600_000) / 1000;
+    utimesSync(path.join(task, 'exit'), hourAgo, hourAgo);
+    return { key: name, dir: task, exitAge: true };
+  }
+
+  it("reports how long ago a task's exit file was written, by the remote's own clock, only where asked, by a real sh", () => {
+    const tasks = [endedAnHourAgo('asked'), { ...endedAnHourAgo('unasked'), exitAge: false }];
+    const statuses = parseStatus(execFileSync('sh', ['-c', statusScript(tasks)]).toString('utf8'), tasks)!;
+    expect(statuses.get('asked')).toMatchObject({ exitCode: 5, exitAgeMs: expect.any(Number) });
+    expect(Math.abs(statuses.get('asked')!.exitAgeMs! - 3_600_000)).toBeLessThan(60_000);
+    expect(statuses.get('unasked')).toMatchObject({ exitCode: 5 });
+    expect(statuses.get('unasked')!.exitAgeMs).toBeUndefined();
+  });
+
+  it.skipIf(!existsSync('/bin/busybox'))(
+    "takes whole seconds from busybox's stat and date, which give no more (its date prints %N as is)",
+    () => {
+      const bin = path.join(dir, 'busybox-bin');
+      mkdirSync(bin);
+      for (const tool of ['stat', 'date']) symlinkSync('/bin/busybox', path.join(bin, tool));
+      const tasks = [endedAnHourAgo('busybox')];
+      const reply = execFileSync('/bin/busybox', ['sh', '-c', statusScript(tasks)], { env: { PATH: bin } });
+      const age = parseStatus(reply.toString('utf8'), tasks)!.get('busybox')!.exitAgeMs!;
+      expect(Math.abs(age - 3_600_000)).toBeLessThan(60_000);
+      expect(age % 1000).toBe(0);
+    },
+  );
+
+  it('takes both clocks whole where one has no fraction, and no age where either is unreadable', () => {
+    const tasks = ['exact', 'whole', 'no-mtime', 'garbled'].map((key) => ({ key, dir: `/r/${key}` }));
+    const reply = [
+      ...['T exact', 'X 0', 'Y 1000.25 990.5'],
+      ...['T whole', 'X 0', 'Y 1000.%N 990.75'],
+      ...['T no-mtime', 'X 0', 'Y 1000.5 '],
+      ...['T garbled', 'X 0', 'Y ? 990'],
+      ...['W', 'END', ''],
+    ].join('\n');
+    const statuses = parseStatus(reply, tasks)!;
+    expect(tasks.map(({ key }) => statuses.get(key)!.exitAgeMs)).toEqual([9750, 10_000, undefined, undefined]);
   });
 });

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { isEndedStatus, type TaskClient, type TaskRecord } from '../../src/index.js';
+import { isEndedStatus, type TaskClient, type TaskRecord, type TaskStatus } from '../../src/index.js';
 import { createHarness, eventually, FIXTURES, type Harness } from '../helpers/harness.js';
 import { workerFaultTargets } from '../helpers/worker-fault-targets.js';
 
@@ -81,6 +81,51 @@ for (const target of workerFaultTargets()) {
     async function records(tasks: RunningTask[]): Promise<TaskRecord[]> {
       return (await client.views(tasks.map((t) => t.id))).map((v) => v.record);
     }
+
+    it('a task that ends while no worker runs is recorded as ending when its process did, not when a replacement worker noticed', async () => {
+      const first = await h.startWorker(target.executor);
+      const r = await h.cli([
+        'run',
+        '-e',
+        target.executor,
+        '--',
+        LINES_UNTIL,
+        '0.05',
+        String(MAX_LINES),
+        gate,
+        path.join(h.dir, 'ran'),
+        '5',
+      ]);
+      expect(r.exitCode, r.stderr).toBe(0);
+      const id = r.stdout.trim();
+      await eventually(async () => ((await linesInLog(id)) >= 3 ? true : undefined), `output of ${id}`);
+      const seenRunning = Date.now();
+      const exited = new Promise((resolve) => first.once('exit', resolve));
+      first.kill('SIGKILL');
+      await exited;
+      const [running] = await client.views([id]);
+      expect(await target.isRunning(running!.record), 'running after its worker died').toBe(true);
+
+      // It ends with no worker running; the replacement starts a few seconds later.
+      writeFileSync(gate, '');
+      await eventually(
+        async () => ((await target.isRunning(running!.record)) ? undefined : true),
+        'the task to end without a worker',
+      );
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      const replacedAt = Date.now();
+      await h.startWorker(target.executor);
+      const json = await eventually(async () => {
+        const now = await h.taskJson(id);
+        return isEndedStatus(now.status as TaskStatus) ? now : undefined;
+      }, 'the replacement worker to end the task');
+      expect({ status: json.status, exit_code: json.exit_code }).toEqual({ status: 'failed', exit_code: 5 });
+      const started = Date.parse(json.started_at as string);
+      const finished = Date.parse(json.finished_at as string);
+      expect(finished, 'finished_at after the task was seen running').toBeGreaterThan(seenRunning);
+      expect(finished, 'finished_at well before the replacement worker started').toBeLessThan(replacedAt - 2000);
+      expect(json.duration_ms).toBe(finished - started);
+    });
 
     for (const fault of FAULTS) {
       it(`a worker ${fault.how} with tasks running exits while they keep running; the next worker re-attaches: every line once, one end, exit codes recorded`, async () => {

@@ -26,6 +26,7 @@ import {
   exits,
   FakeExecutor,
   reattachesAndExits,
+  type FakeRun,
   runsUntilStopped,
   successLines,
   usageLimitLines,
@@ -277,6 +278,39 @@ describe('task processor', () => {
     expect(log.stdout).toBe('first half\nsecond half\n');
     expect(log.system).not.toContain('starting');
     expect(log.ends).toHaveLength(1);
+  });
+
+  it("records a run's end when the executor says its process ended, held between the run's start and now", async () => {
+    let saidEnd = 0;
+    const endingAt = (when: (startedBy: number) => number): FakeRun => {
+      return async (_ctx, _call, io) => {
+        await io.start();
+        const startedBy = Date.now();
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        saidEnd = when(startedBy);
+        return { ...resultFromExitCode(0), endedAt: saidEnd };
+      };
+    };
+    const fake = new FakeExecutor(
+      endingAt((startedBy) => startedBy + 100),
+      endingAt(() => Date.now() + 3_600_000),
+      endingAt(() => 0),
+    );
+    await startWorker(fake);
+
+    // Within the run: taken as it is, also by the duration.
+    const within = await endedJson(await enqueue());
+    expect(within.finished_at).toBe(new Date(saidEnd).toISOString());
+    expect(within.duration_ms).toBe(saidEnd - Date.parse(within.started_at as string));
+    // Later than now (a clock ahead): now.
+    const ahead = await endedJson(await enqueue());
+    const seenEnded = Date.now();
+    expect(Date.parse(ahead.finished_at as string)).toBeLessThanOrEqual(seenEnded);
+    expect(Date.parse(ahead.finished_at as string)).toBeGreaterThan(Date.parse(ahead.started_at as string));
+    // Before the run started (a clock behind): the start.
+    const behind = await endedJson(await enqueue());
+    expect(behind.finished_at).toBe(behind.started_at);
+    expect(behind.duration_ms).toBe(0);
   });
 
   it('a stop request recorded before the run starts ends the task killed without running it', async () => {

@@ -137,7 +137,7 @@ export class ContainerExecutor implements Executor {
     if (found && !NOT_STARTED.has(found.State.Status)) {
       // Started by an earlier worker: never run it again, follow it.
       if (ctx.record.handle.container !== found.Id) await ctx.markStarted(handleOf(found));
-      return this.follow(ctx, found.Id, undefined);
+      return this.follow(ctx, found.Id, undefined, hasExited(found));
     }
     try {
       return await this.start(ctx, found);
@@ -172,7 +172,7 @@ export class ContainerExecutor implements Executor {
     if (!NOT_STARTED.has(info.State.Status)) {
       // Another worker created and started it meanwhile.
       await ctx.markStarted(handleOf(info));
-      return this.follow(ctx, info.Id, undefined);
+      return this.follow(ctx, info.Id, undefined, hasExited(info));
     }
     try {
       await this.setup.checkBeforeStart(info, command);
@@ -248,8 +248,15 @@ export class ContainerExecutor implements Executor {
     return container.inspect();
   }
 
-  // Ships output until the container has exited, then reports how it ended.
-  private async follow(ctx: ExecutionContext, id: string, live: Readable | undefined): Promise<ExecutionResult> {
+  // Ships output until the container has exited, then reports how it ended: when, by the engine's
+  // FinishedAt where it had exited before this worker looked (`exitedBefore`), else by the moment
+  // this worker saw it exit.
+  private async follow(
+    ctx: ExecutionContext,
+    id: string,
+    live: Readable | undefined,
+    exitedBefore = false,
+  ): Promise<ExecutionResult> {
     const cursor = new OutputCursor(ctx.record.checkpoint);
     const waker = new Waker();
     let stopping: Promise<boolean> | undefined;
@@ -278,7 +285,8 @@ export class ContainerExecutor implements Executor {
       followed.abort();
       const stopped = stopping ? await stopping : false;
       const result = describeExit(exit, ctx.executor.memory, stopped);
-      return stopped ? { ...result, stopped } : result;
+      const endedAt = exitedBefore ? exit.finishedAt : exit.seenAt;
+      return { ...result, ...(stopped ? { stopped } : {}), ...(endedAt !== undefined ? { endedAt } : {}) };
     } finally {
       followed.abort();
       unsubscribe();
@@ -393,12 +401,17 @@ export class ContainerExecutor implements Executor {
     try {
       const container = this.engine.api.getContainer(id);
       const waited = (await container.wait({ abortSignal: abort.signal })) as { StatusCode?: number };
+      const seenAt = Date.now();
       const info = await this.inspect(id);
       if (!info) return 'vanished';
+      const finishedAt = Date.parse(info.State.FinishedAt);
       return {
         exitCode: info.State.ExitCode ?? waited.StatusCode ?? -1,
         oomKilled: info.State.OOMKilled === true,
         error: info.State.Error ?? '',
+        seenAt,
+        // Never finished reads as year 1.
+        ...(finishedAt > 0 ? { finishedAt } : {}),
       };
     } catch (error) {
       if (abort.signal.aborted) return undefined;
@@ -463,6 +476,11 @@ export class ContainerExecutor implements Executor {
     await ctx.log.append([{ stream: 'system', text: `${error}\n` }]);
     return { outcome: 'lost', exitCode: null, signal: null, error };
   }
+}
+
+// Exited already (or dead): it ended before whoever looked at it.
+function hasExited(info: ContainerInfo): boolean {
+  return info.State.Status === 'exited' || info.State.Status === 'dead';
 }
 
 /** What the task record keeps to find the container again. */

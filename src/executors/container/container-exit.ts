@@ -8,6 +8,10 @@ export interface ContainerExit {
   oomKilled: boolean;
   /** The engine's own error about the container, if any. */
   error: string;
+  /** When it ended by the engine's clock (State.FinishedAt), in ms since the epoch. */
+  finishedAt?: number;
+  /** When the worker saw it had ended (its wait returned), on the worker's clock. */
+  seenAt?: number;
 }
 
 /**

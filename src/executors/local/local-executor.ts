@@ -1,6 +1,6 @@
 // The `local` executor: runs tasks detached on this host and ships their spool files into the log,
 // re-attaching after a worker restart.
-import { existsSync, mkdirSync, readFileSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
@@ -59,6 +59,11 @@ export interface LocalHandle {
   dir: string;
   /** When this process launched it ahead of its job (ms since the epoch): its start, for the record. */
   launchedAt?: number;
+  /**
+   * This worker launched it and marked its start: the moment it sees the end is the end (on the
+   * clock its start was marked by). A run found started is timed by its exit file instead.
+   */
+  watched?: boolean;
 }
 
 /** What `runSpec` builds for one run. */
@@ -346,7 +351,7 @@ export class LocalExecutor implements Executor {
     }
     const pid = await launch.started;
     const startTime = pid === launch.pid ? launch.startTime : readProcessStartTime(pid);
-    const handle: LocalHandle = { pid, startTime, dir };
+    const handle: LocalHandle = { pid, startTime, dir, watched: true };
     await ctx.markStarted({ pid: String(pid), start_time: startTime ?? '', dir, host: this.hostId }, pid);
     return handle;
   }
@@ -391,7 +396,10 @@ export class LocalExecutor implements Executor {
           lookForExit = waker.takeExitHint();
           continue;
         }
-        if (exitCode !== undefined && complete) return await finish(await endedRun(exitCode, tail));
+        if (exitCode !== undefined && complete) {
+          const endedAt = handle.watched ? exitSeenAt : exitRecordedAt(handle.dir);
+          return await finish(await endedRun(exitCode, tail, endedAt));
+        }
         if (exitCode !== undefined) {
           await waker.wait(Math.min(IDLE_POLL_MS, SPOOL_DRAIN_MS - (Date.now() - exitSeenAt!)), ctx.signal);
           continue;
@@ -400,7 +408,11 @@ export class LocalExecutor implements Executor {
           // The exit file is written before the wrapper exits; look once more, then drain.
           exitCode = readExitCode(handle.dir, true);
           if (exitCode !== undefined) continue;
-          return await finish(await this.collectWithoutProcess(ctx, handle.dir, shipper, termination !== undefined));
+          // Seen gone now: the end, where this worker watched the run end (or stopped it).
+          const goneAt = handle.watched || termination !== undefined ? Date.now() : undefined;
+          return await finish(
+            await this.collectWithoutProcess(ctx, handle.dir, shipper, termination !== undefined, goneAt),
+          );
         }
         const woke = await waker.wait(IDLE_POLL_MS, ctx.signal);
         lookForExit = waker.takeExitHint() || woke === 'timeout';
@@ -472,11 +484,13 @@ export class LocalExecutor implements Executor {
   }
 
   // The process is gone: ship what it wrote, then report its exit code, or lost without one.
+  // `goneAt`: when a worker that watched the run saw its process gone.
   private async collectWithoutProcess(
     ctx: ExecutionContext,
     dir: string,
     existing?: OutputShipper,
     killedByUs = false,
+    goneAt?: number,
   ): Promise<ExecutionResult> {
     const tail = existing ? undefined : this.spoolTail(dir, ctx);
     const shipper = existing ?? new OutputShipper(tail!, ctx.log);
@@ -489,9 +503,9 @@ export class LocalExecutor implements Executor {
       await tail?.close();
     }
     const exitCode = readExitCode(dir, true);
-    if (exitCode !== undefined) return endedRun(exitCode, shipper.tail);
+    if (exitCode !== undefined) return endedRun(exitCode, shipper.tail, goneAt ?? exitRecordedAt(dir));
     // SIGKILL took the wrapper too, so no exit code was written: that is ours, not a loss.
-    if (killedByUs) return { outcome: 'failed', exitCode: null, signal: 'SIGKILL' };
+    if (killedByUs) return withEnd({ outcome: 'failed', exitCode: null, signal: 'SIGKILL' }, goneAt);
     const error =
       'the task process vanished without recording an exit code (killed from outside, or the host restarted)';
     await ctx.log.append([{ stream: 'system', text: `${error}\n` }]);
@@ -633,11 +647,29 @@ export async function terminateGroup(handle: LocalHandle, graceMs: number): Prom
 
 // The run's result once its output is all read: its spool freed down to the cap, and a spool
 // failure's line in the record, as in its log.
-async function endedRun(exitCode: number, tail: SpoolTail): Promise<ExecutionResult> {
+async function endedRun(exitCode: number, tail: SpoolTail, endedAt: number | undefined): Promise<ExecutionResult> {
   await tail.settleCap();
-  const result = resultFromExitCode(exitCode);
+  const result = withEnd(resultFromExitCode(exitCode), endedAt);
   const line = tail.failureLine();
   return line && !result.error ? { ...result, error: line } : result;
+}
+
+// The result with its end time, when one is known.
+function withEnd(result: ExecutionResult, endedAt: number | undefined): ExecutionResult {
+  return endedAt === undefined ? result : { ...result, endedAt };
+}
+
+// When the wrapper recorded the exit code: its exit file's mtime (the pid file's, where the code
+// went there on a full disk). Undefined when neither can be read.
+function exitRecordedAt(dir: string): number | undefined {
+  for (const name of ['exit', 'pid']) {
+    try {
+      return statSync(path.join(dir, name)).mtimeMs;
+    } catch {
+      // not there: the next
+    }
+  }
+  return undefined;
 }
 
 // False when the group has no member left.

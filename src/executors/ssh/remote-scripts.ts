@@ -34,6 +34,16 @@ const START_TIME_OF = `oca_start_time() {
   fi
 }`;
 
+/**
+ * Prints `Y <now> <mtime>` for file $1 on the remote's own clock, in seconds: the worker takes
+ * their difference, the file's age, so the remote's clock need not agree with its own. GNU date
+ * and stat give nanoseconds; busybox whole seconds (its date prints `%N` as is), BSD stat `-f`.
+ */
+const EXIT_AGE = `oca_exit_age() {
+  oca_m=$(stat -c %.9Y "$1" 2>/dev/null || stat -f %Fm "$1" 2>/dev/null)
+  printf 'Y %s %s\\n' "$(date +%s.%N 2>/dev/null)" "$oca_m"
+}`;
+
 /** What the worker learns about a remote once per connection. */
 export interface RemoteInfo {
   home: string;
@@ -225,6 +235,8 @@ export interface PolledTask {
   pid?: number;
   /** Also report whether anything of its process group is left (while it is being stopped). */
   group?: boolean;
+  /** Also report how long ago the exit file was written, once it is there (see `exitAgeMs`). */
+  exitAge?: boolean;
 }
 
 /** How a stream's spooler ended (its `.done` or `.failed` file); absent while it runs. */
@@ -240,6 +252,11 @@ export interface PolledStatus {
   pid?: number;
   pidStartTime?: string;
   exitCode?: number;
+  /**
+   * How long ago the exit file was written (ms, ≥ 0), by the remote's clock, when asked for and
+   * readable: a worker that looks long after the task ended subtracts it from its own now.
+   */
+  exitAgeMs?: number;
   /** The start time of the pid now ('' when gone), when a pid was asked about. */
   startTime?: string;
   groupAlive: boolean;
@@ -255,12 +272,14 @@ export interface PolledStatus {
  */
 export function statusScript(tasks: readonly PolledTask[]): string {
   const lines = [KILL_GROUP, START_TIME_OF];
+  if (tasks.some((task) => task.exitAge)) lines.push(EXIT_AGE);
   for (const task of tasks) {
     const dir = shellQuote(task.dir);
+    const age = task.exitAge ? `; oca_exit_age ${dir}/exit` : '';
     lines.push(
       `printf 'T %s\\n' ${shellQuote(task.key)}`,
       `[ -d ${dir} ] || printf 'M\\n'`,
-      `if [ -f ${dir}/exit ] && IFS= read -r oca_c <${dir}/exit; then printf 'X %s\\n' "$oca_c"; fi`,
+      `if [ -f ${dir}/exit ] && IFS= read -r oca_c <${dir}/exit; then printf 'X %s\\n' "$oca_c"${age}; fi`,
       `[ -p ${dir}/stdout.fifo ] && printf 'Q\\n'`,
     );
     for (const stream of ['stdout', 'stderr'] as const) {
@@ -318,6 +337,9 @@ export function parseStatus(stdout: string, tasks: readonly PolledTask[]): Map<s
     } else if (line.startsWith('X ')) {
       const code = Number.parseInt(line.slice(2), 10);
       if (Number.isFinite(code)) current.exitCode = code;
+    } else if (line.startsWith('Y ')) {
+      const age = fileAgeMs(line.slice(2));
+      if (age !== undefined) current.exitAgeMs = age;
     } else if (line.startsWith('A ')) {
       current.startTime = line.slice(2);
     } else if (line === 'A') {
@@ -349,6 +371,17 @@ export function parseStatus(stdout: string, tasks: readonly PolledTask[]): Map<s
   for (const status of out.values())
     for (const stream of ['stdout', 'stderr'] as const) status.segments[stream].sort((a, b) => a.start - b.start);
   return out;
+}
+
+// A file's age in ms from `<now> <mtime>` in seconds (see EXIT_AGE), undefined when either is
+// unreadable. Where one has whole seconds only, both are taken whole: the error stays under a
+// second either way, and is not always one way.
+function fileAgeMs(text: string): number | undefined {
+  const [now, mtime] = text.split(' ').map((word) => /^(\d+)(\.\d+)?/.exec(word));
+  if (!now || !mtime) return undefined;
+  const whole = now[2] === undefined || mtime[2] === undefined;
+  const seconds = (m: RegExpExecArray) => Number(whole ? m[1] : m[0]);
+  return Math.max(0, Math.round((seconds(now) - seconds(mtime)) * 1000));
 }
 
 /** A byte range of a stream to fetch: from `offset` in its first file on, through the others. */

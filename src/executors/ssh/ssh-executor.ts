@@ -75,6 +75,8 @@ interface Followed {
   lost: { stdout: boolean; stderr: boolean };
   /** When the exit code was first seen: the spoolers get SPOOL_DRAIN_MS from then to finish. */
   exitSeenAt?: number;
+  /** When the remote wrote the exit file, on this worker's clock (from the file's age there). */
+  endedAt?: number;
   stopping?: {
     request: StopRequest;
     termSent: boolean;
@@ -371,8 +373,11 @@ export class SshExecutor implements Executor {
       dir: t.handle.dir,
       pid: t.handle.pid,
       group: t.stopping !== undefined,
+      exitAge: t.endedAt === undefined,
     }));
     const reply = await this.connection.run(statusScript(polled));
+    // The remote read its clock shortly before: the exit file's age counts back from here.
+    const repliedAt = Date.now();
     const statuses = parseStatus(reply.stdout.toString('utf8'), polled);
     if (!statuses)
       throw new SshError(
@@ -384,6 +389,7 @@ export class SshExecutor implements Executor {
     const plans = new Map<string, ReadPlan>();
     for (const task of tasks) {
       const status = statuses.get(task.key)!;
+      if (status.exitAgeMs !== undefined) task.endedAt ??= repliedAt - status.exitAgeMs;
       for (const stream of ['stdout', 'stderr'] as const) {
         const plan = this.planRead(task, stream, status);
         if (!plan) continue;
@@ -560,6 +566,7 @@ export class SshExecutor implements Executor {
         ...resultFromExitCode(status.exitCode),
         ...(stopping?.termSent ? { stopped: true } : {}),
         ...(error ? { error } : {}),
+        ...(task.endedAt !== undefined ? { endedAt: task.endedAt } : {}),
       });
       return true;
     }

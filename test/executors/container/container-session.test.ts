@@ -130,7 +130,7 @@ if (skipReason) {
       // A usage-limit wait's run: a new run of the task, resuming its session.
       await beginAttempt(redis, keys, taskId, 2, 'resuming after the usage limit');
       const resumed = await execute(target, claude('go on', { resumeSessionId: session }), { taskId, attempt: 2 });
-      expect(resumed).toEqual({ outcome: 'completed', exitCode: 0, signal: null });
+      expect(resumed).toEqual({ outcome: 'completed', exitCode: 0, signal: null, endedAt: expect.any(Number) });
       const { stdout, system } = await collectOutput(redis, keys, taskId);
       expect(stdout).toContain(`resuming ${session} after 1 prompts`);
       expect(system).toBe('resuming after the usage limit\n');
@@ -148,6 +148,7 @@ if (skipReason) {
         outcome: 'completed',
         exitCode: 0,
         signal: null,
+        endedAt: expect.any(Number),
       });
       const out = await collectOutput(redis, keys, second);
       expect(out.stdout).toContain(`resuming ${session} after 1 prompts`);
@@ -223,7 +224,7 @@ if (skipReason) {
       const continuing = claude('and now the tests', { resumeSessionId: session, continues: first });
       const result = await execute(target, continuing, { taskId: second });
       // The run started: claude itself failed, as the real CLI does without the transcript.
-      expect(result).toEqual({ outcome: 'failed', exitCode: 1, signal: null });
+      expect(result).toEqual({ outcome: 'failed', exitCode: 1, signal: null, endedAt: expect.any(Number) });
       const { stderr, system } = await collectOutput(redis, keys, second);
       expect(stderr).toBe(`No conversation found with session ID: ${session}\n`);
       expect(system).toBe(
