@@ -142,7 +142,13 @@ export class ClaudeProgress {
     }
     if (s.is_error !== true && s.subtype === 'success') return undefined;
     const detail = s.result && s.result.trim() !== '' ? `: ${oneLine(s.result, 200)}` : '';
-    const what = s.api_error_status !== undefined ? `API error ${s.api_error_status}` : (s.subtype ?? 'error');
+    // A failed run may still say `subtype: "success"` (an invalid API key does): that is no success.
+    const what =
+      s.api_error_status !== undefined
+        ? `API error ${s.api_error_status}`
+        : s.subtype === undefined || s.subtype === 'success'
+          ? 'error'
+          : s.subtype;
     const turns = s.num_turns !== undefined ? ` after ${s.num_turns} ${s.num_turns === 1 ? 'turn' : 'turns'}` : '';
     return `claude ${what}${turns}${detail}`;
   }

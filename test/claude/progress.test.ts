@@ -260,6 +260,16 @@ describe('ClaudeProgress', () => {
     expect(progress.failure(1)).toBe(`claude API error 401 after 1 turn: ${text}`);
     expect(progress.usageLimit()).toBeUndefined();
 
+    // A failed result that says `subtype: "success"` and no API status reads as an error, not a success.
+    const unexplained = new ClaudeProgress(redis, keys, randomUUID(), undefined, 0);
+    unexplained.observe([
+      {
+        stream: 'stdout',
+        text: line({ type: 'result', subtype: 'success', is_error: true, num_turns: 1, result: 'Invalid API key' }),
+      },
+    ]);
+    expect(unexplained.failure(1)).toBe('claude error after 1 turn: Invalid API key');
+
     const refused = new ClaudeProgress(redis, keys, randomUUID(), undefined, 0);
     refused.observe([{ stream: 'stderr', text: "error: unknown option '--bogus'\n" }]);
     expect(refused.failure(1)).toBe("claude could not start: error: unknown option '--bogus'");
