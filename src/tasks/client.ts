@@ -10,7 +10,7 @@ import {
   UserFacingError,
   TaskNotFoundError,
 } from '../errors.js';
-import { connectRedis, resolveRedisUrl, type RedisClient } from '../redis/connection.js';
+import { connectRedis, namedRedisUrl, resolveRedisUrl, type RedisClient } from '../redis/connection.js';
 import { forgetExpiredTasks } from './retention.js';
 import { checkWorktreeWorkspace } from '../git/workspace-check.js';
 import { readQueueStates, type QueueState } from '../redis/queue-states.js';
@@ -94,6 +94,11 @@ export class TaskClient {
 
   get prefix(): string {
     return this.config.redis.prefix;
+  }
+
+  /** The Redis URL the user named (REDIS_URL or redis.url): how a worker for it is started (`startWorkerHint`). */
+  get namedRedisUrl(): string | undefined {
+    return namedRedisUrl(this.config.redis.url);
   }
 
   // The workers check the Redis version and keep the queue's meta; a client enqueueing need not
@@ -269,7 +274,7 @@ export class TaskClient {
     }
     const conflicts = cancelsLater ? { stopped: [], cancelled: [] } : await applyConflictPolicy(this, id, request);
     // Whether a worker serves the executor: the record's script read it in the same step.
-    const warning = unservedWarning(executor.name, servedStateOf(record.value));
+    const warning = unservedWarning(executor.name, servedStateOf(record.value), this.namedRedisUrl);
     return {
       id,
       executor: executor.name,

@@ -27,7 +27,7 @@ export async function readPausedExecutors(
  * and the executors' pause flags and serving keys in one more.
  */
 export async function describeWaits(
-  ctx: { redis: RedisClient; keys: TaskKeys },
+  ctx: { redis: RedisClient; keys: TaskKeys; namedRedisUrl?: string },
   views: TaskView[],
   now = Date.now(),
 ): Promise<void> {
@@ -58,7 +58,7 @@ export async function describeWaits(
       view.waitingFor = `a turn of concurrency key "${r.concurrency.key}"`;
       view.waitingReason = 'concurrency';
     } else if (view.status === 'queued' && state !== undefined && !state.alive) {
-      view.waitingFor = `a worker: ${describeUnserved(r.executor, state.lastServedAt, now)}; ${startWorkerHint(r.executor)}`;
+      view.waitingFor = `a worker: ${describeUnserved(r.executor, state.lastServedAt, now)}; ${startWorkerHint(r.executor, ctx.namedRedisUrl)}`;
       view.waitingReason = 'no_worker';
     } else if (view.status === 'queued' && view.queuePosition !== undefined) {
       view.waitingReason = 'queue';

@@ -130,20 +130,35 @@ export function describeUnserved(executor: string, lastServedAt: number | undefi
     : `no worker has served executor "${executor}" for ${formatDuration(Math.max(0, now - lastServedAt))}`;
 }
 
-/** The command that starts a worker for `executor`, quoted for the text around it. */
-export function startWorkerHint(executor: string): string {
-  return `start one with \`openclaw-agent worker --executor ${executor}\` (or \`openclaw-agent up\`)`;
+/**
+ * The command that starts a worker for `executor`, quoted for the text around it. `namedRedisUrl`
+ * is the Redis the user named (REDIS_URL or redis.url; see namedRedisUrl): a plain `up` would
+ * start a Redis of its own beside it, so `up` is offered with that URL, or not at all when the
+ * URL may hold a password or needs quoting.
+ */
+export function startWorkerHint(executor: string, namedRedisUrl?: string): string {
+  const worker = `start one with \`openclaw-agent worker --executor ${executor}\``;
+  if (namedRedisUrl === undefined) return `${worker} (or \`openclaw-agent up\`)`;
+  return isShowableUrl(namedRedisUrl) ? `${worker} (or \`openclaw-agent up --redis-url ${namedRedisUrl}\`)` : worker;
+}
+
+// A URL shown as it is: no `@` or `?` (a user part or query, where a password goes), and no
+// character a shell (zsh globs `[…]`) or the text around it would read.
+function isShowableUrl(url: string): boolean {
+  return /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[A-Za-z0-9_%.,:/-]+$/.test(url);
 }
 
 /**
  * The warning of a dispatch to an executor without a live worker (undefined when one is alive):
- * built from the executor's name (checked against the config) and a time, nothing else.
+ * built from the executor's name (checked against the config), a time and the Redis URL the user
+ * named when it shows no password (startWorkerHint), nothing else.
  */
 export function unservedWarning(
   executor: string,
   state: ServedState | undefined,
+  namedRedisUrl?: string,
   now = Date.now(),
 ): string | undefined {
   if (state === undefined || state.alive) return undefined;
-  return `${describeUnserved(executor, state.lastServedAt, now)}: the task waits until one does — ${startWorkerHint(executor)}`;
+  return `${describeUnserved(executor, state.lastServedAt, now)}: the task waits until one does — ${startWorkerHint(executor, namedRedisUrl)}`;
 }

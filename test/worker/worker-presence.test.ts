@@ -39,7 +39,8 @@ interface TaskJson {
   warning?: string;
 }
 
-const HINT = 'start one with `openclaw-agent worker --executor crib` (or `openclaw-agent up`)';
+// The harness names its Redis in REDIS_URL: a plain `up` would start another, so `up` is given that URL.
+const HINT = `start one with \`openclaw-agent worker --executor crib\` (or \`openclaw-agent up --redis-url ${process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'}\`)`;
 
 describe('worker presence: who serves each executor, and what a queued task waits for', () => {
   let h: Harness;
