@@ -275,6 +275,16 @@ export function buildOpenApiDocument(version: string): JsonSchema {
           },
         },
       },
+      '/api/tasks/{id}/diff': {
+        get: {
+          summary: 'What a `--worktree` task changed against its base: a unified diff, as text (`openclaw-agent diff`)',
+          parameters: [idParam],
+          responses: {
+            '200': { description: 'The diff', content: { 'text/plain': { schema: { type: 'string' } } } },
+            ...errors,
+          },
+        },
+      },
       '/api/tasks/{id}/history': {
         get: {
           summary:

@@ -458,6 +458,7 @@ describe('dashboard REST API over real HTTP, with a real worker process', () => 
         '/api/tasks',
         '/api/tasks/{id}',
         '/api/tasks/{id}/logs',
+        '/api/tasks/{id}/diff',
         '/api/tasks/{id}/kill',
         '/api/tasks/{id}/retry',
         '/api/executors',
