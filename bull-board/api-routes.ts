@@ -31,6 +31,7 @@ import { TASK_STATUSES, isEndedStatus } from '../src/tasks/status.js';
 import { parseInput } from './http-errors.js';
 import { registerInsightRoutes } from './insight-routes.js';
 import { resumePoint, sendLogTail, streamLog } from './log-events.js';
+import { acceptEmptyJsonBodies } from './optional-body.js';
 
 // The REST API under /api. Bodies and queries are parsed by zod; failures are one line with a
 // 4xx status (see http-errors.ts), and every task leaves as toTaskJson: env values never do.
@@ -168,39 +169,44 @@ export async function registerApiRoutes(app: FastifyInstance, client: TaskClient
     }
   });
 
-  app.post('/api/tasks/:id/kill', async (request) => {
-    const { grace_ms: graceMs } = parseInput(KillBodySchema, request.body ?? {});
-    const result = await killTask(client, idOf(request), graceMs ?? DEFAULT_GRACE_MS);
-    return { task_id: result.view.record.id, result: result.kind, status: result.view.status };
-  });
-
-  app.post('/api/tasks/:id/retry', async (request, reply) => {
-    const created = await retryTask(client, idOf(request));
-    return reply.code(201).send({ task_id: created.id, executor: created.executor });
-  });
-
   const executorsJson = (names: readonly string[]): Promise<ApiExecutor[]> => client.executorStates(names);
   app.get('/api/executors', async () => executorsJson(client.config.executors.map((e) => e.name)));
 
-  // Pausing stops the executor's workers taking new tasks; running ones go on.
-  for (const [action, paused] of [
-    ['pause', true],
-    ['resume', false],
-  ] as const) {
-    app.post(`/api/executors/:name/${action}`, async (request) => {
-      parseInput(EmptyBodySchema, request.body ?? {});
-      const name = client.executorConfig(parseInput(NameParamsSchema, request.params).name).name;
-      await client.setExecutorPaused(name, paused);
-      return (await executorsJson([name]))[0];
-    });
-  }
+  // Kill, retry, pause and resume take an optional body or none: an empty JSON body is none.
+  await app.register(async (bodyless) => {
+    acceptEmptyJsonBodies(bodyless);
 
-  registerScheduleRoutes(app, client);
+    bodyless.post('/api/tasks/:id/kill', async (request) => {
+      const { grace_ms: graceMs } = parseInput(KillBodySchema, request.body ?? {});
+      const result = await killTask(client, idOf(request), graceMs ?? DEFAULT_GRACE_MS);
+      return { task_id: result.view.record.id, result: result.kind, status: result.view.status };
+    });
+
+    bodyless.post('/api/tasks/:id/retry', async (request, reply) => {
+      const created = await retryTask(client, idOf(request));
+      return reply.code(201).send({ task_id: created.id, executor: created.executor });
+    });
+
+    // Pausing stops the executor's workers taking new tasks; running ones go on.
+    for (const [action, paused] of [
+      ['pause', true],
+      ['resume', false],
+    ] as const) {
+      bodyless.post(`/api/executors/:name/${action}`, async (request) => {
+        parseInput(EmptyBodySchema, request.body ?? {});
+        const name = client.executorConfig(parseInput(NameParamsSchema, request.params).name).name;
+        await client.setExecutorPaused(name, paused);
+        return (await executorsJson([name]))[0];
+      });
+    }
+  });
+
+  await registerScheduleRoutes(app, client);
   registerInsightRoutes(app, client);
 }
 
 // /api/schedules: named cron patterns, each tick of which makes an ordinary task.
-function registerScheduleRoutes(app: FastifyInstance, client: TaskClient): void {
+async function registerScheduleRoutes(app: FastifyInstance, client: TaskClient): Promise<void> {
   const nameOf = (request: FastifyRequest) => requireScheduleName(parseInput(NameParamsSchema, request.params).name);
 
   app.get('/api/schedules', async () => (await listSchedules(client)).map(scheduleJson));
@@ -224,18 +230,23 @@ function registerScheduleRoutes(app: FastifyInstance, client: TaskClient): void 
     return reply.code(201).send(scheduleJson(view));
   });
 
-  app.post('/api/schedules/:name/pause', async (request) => {
-    parseInput(EmptyBodySchema, request.body ?? {});
-    return scheduleJson(await pauseSchedule(client, nameOf(request)));
-  });
+  // Pause, resume and remove take no body: an empty JSON body is none.
+  await app.register(async (bodyless) => {
+    acceptEmptyJsonBodies(bodyless);
 
-  app.post('/api/schedules/:name/resume', async (request) => {
-    parseInput(EmptyBodySchema, request.body ?? {});
-    return scheduleJson(await resumeSchedule(client, nameOf(request)));
-  });
+    bodyless.post('/api/schedules/:name/pause', async (request) => {
+      parseInput(EmptyBodySchema, request.body ?? {});
+      return scheduleJson(await pauseSchedule(client, nameOf(request)));
+    });
 
-  app.delete('/api/schedules/:name', async (request, reply) => {
-    await removeSchedule(client, nameOf(request));
-    return reply.code(204).send();
+    bodyless.post('/api/schedules/:name/resume', async (request) => {
+      parseInput(EmptyBodySchema, request.body ?? {});
+      return scheduleJson(await resumeSchedule(client, nameOf(request)));
+    });
+
+    bodyless.delete('/api/schedules/:name', async (request, reply) => {
+      await removeSchedule(client, nameOf(request));
+      return reply.code(204).send();
+    });
   });
 }

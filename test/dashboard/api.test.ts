@@ -224,6 +224,43 @@ describe('dashboard REST API over real HTTP, with a real worker process', () => 
     expect((await api('GET', '/api/nothing-here')).json()).toEqual({ error: 'no such page: GET /api/nothing-here' });
   });
 
+  it('takes an empty JSON body as none where the body is optional, and refuses it where one is needed', async () => {
+    const empty = (method: string, path: string) =>
+      request(base + path, { method, headers: { ...auth, 'content-type': 'application/json' }, body: '' });
+    const id = await create({ executor: 'idle', payload: { type: 'shell_command', command: 'true' } });
+    const retried = await empty('POST', `/api/tasks/${id}/retry`);
+    expect(retried.status, retried.text).toBe(201);
+    const killed = await empty('POST', `/api/tasks/${id}/kill`);
+    expect(killed.status, killed.text).toBe(200);
+    expect(killed.json()).toMatchObject({ task_id: id, result: 'cancelled' });
+    await empty('POST', `/api/tasks/${retried.json().task_id as string}/kill`);
+    for (const action of ['pause', 'resume']) {
+      const r = await empty('POST', `/api/executors/idle/${action}`);
+      expect(r.status, r.text).toBe(200);
+      expect(r.json()).toMatchObject({ name: 'idle', paused: action === 'pause' });
+    }
+    // Past the body: the schedule is looked up, and there is none.
+    for (const [method, path] of [
+      ['POST', '/api/schedules/no-such/pause'],
+      ['POST', '/api/schedules/no-such/resume'],
+      ['DELETE', '/api/schedules/no-such'],
+    ] as const)
+      expect((await empty(method, path)).status, `${method} ${path}`).toBe(404);
+    // A body that is there is still read: JSON, and only the fields the route takes.
+    const broken = await request(`${base}/api/tasks/${id}/kill`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: '{"grace_ms":',
+    });
+    expect(broken.status).toBe(400);
+    expect((await api('POST', '/api/executors/idle/pause', { wait: true })).json().error).toBe('unknown field `wait`');
+    for (const path of ['/api/tasks', '/api/schedules']) {
+      const r = await empty('POST', path);
+      expect(r.status, path).toBe(400);
+      expect(r.json().error, path).toBe("Body cannot be empty when content-type is set to 'application/json'");
+    }
+  });
+
   it('answers an ambiguous id prefix with 409 and a reused id with 400', async () => {
     const a = `abcdef01-${randomUUID().slice(9)}`;
     const b = `abcdef02-${randomUUID().slice(9)}`;
