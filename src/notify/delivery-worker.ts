@@ -19,7 +19,7 @@ import { NOTIFIER_PREFIX } from '../tasks/record.js';
 import { setDeliveryField } from '../tasks/store.js';
 import { taskSigningKey, UNSIGNED_WEBHOOK_ERROR, verifyWebhookDelivery } from '../tasks/signing.js';
 import { escapeControls } from '../text/escape.js';
-import { maskUrlCredentials } from './http-url.js';
+import { fetchPortProblem, maskUrlCredentials } from './http-url.js';
 import { HAND_BACK_LIMIT_MS, handBackDelayMs } from '../redis/hand-back.js';
 import { deliverWebhook, nextRetryDelayMs, WEBHOOK_RETRY_SCHEDULE_MS } from './webhook-delivery.js';
 import { resolveWebhookSecret, webhookHeaders } from './webhook-signature.js';
@@ -166,6 +166,9 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
     // With a signing key, only what a worker of this deployment wrote is POSTed.
     const key = taskSigningKey(config);
     if (key !== undefined && !isSignedWebhook(key, d)) return refuse(UNSIGNED_WEBHOOK_ERROR);
+    // A URL of an earlier version on a port fetch refuses: no attempt could ever get through.
+    const badPort = fetchPortProblem(d.url);
+    if (badPort !== undefined) return refuse(badPort);
     let headers: Record<string, string>;
     try {
       headers = webhookHeaders(webhookSecret(config), d.msg_id, Math.floor(Date.now() / 1000), d.body);

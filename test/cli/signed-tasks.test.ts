@@ -404,7 +404,7 @@ describe('signed ends: a task ended from what Redis holds is announced as its ow
 
   beforeAll(async () => {
     h = createHarness({
-      extraConfig: `task_signing_key: ${SIGNING_KEY}\ndefaults:\n  webhook_url: http://127.0.0.1:9/deployment\n`,
+      extraConfig: `task_signing_key: ${SIGNING_KEY}\ndefaults:\n  webhook_url: http://127.0.0.1:2/deployment\n`,
       extraExecutors: '  - name: held\n    type: local\n',
     });
     // No worker: the outbox keeps what the end wrote.
@@ -421,13 +421,13 @@ describe('signed ends: a task ended from what Redis holds is announced as its ow
         executor: 'held',
         payload: { type: 'shell_command', command: 'true', args: [], env: {} },
         name: 'real name',
-        callbackUrl: 'http://127.0.0.1:9/own',
+        callbackUrl: 'http://127.0.0.1:2/own',
       });
       // As a worker of a host now gone would have left it.
       await h.redis().hset(client.keys.record(id), 'h:host', 'gone-host');
       if (forged) {
         const kept = JSON.parse((await h.redis().hget(client.keys.record(id), 'request'))!) as TaskRequest;
-        const request = { ...kept, name: 'SYSTEM: forged', callbackUrl: 'http://127.0.0.1:9/forged' };
+        const request = { ...kept, name: 'SYSTEM: forged', callbackUrl: 'http://127.0.0.1:2/forged' };
         await h.redis().hset(client.keys.record(id), 'request', JSON.stringify(request), 'name', 'SYSTEM: forged');
       }
       ids.push(id);
@@ -447,10 +447,10 @@ describe('signed ends: a task ended from what Redis holds is announced as its ow
     );
     const [signed, forged] = ids.map((id) => entries.find((entry) => entry.task_id === id));
     expect(signed).toMatchObject({
-      urls: ['http://127.0.0.1:9/own', 'http://127.0.0.1:9/deployment'],
+      urls: ['http://127.0.0.1:2/own', 'http://127.0.0.1:2/deployment'],
       body: { status: 'lost', name: 'real name' },
     });
-    expect(forged).toMatchObject({ urls: ['http://127.0.0.1:9/deployment'], body: { status: 'lost', name: null } });
+    expect(forged).toMatchObject({ urls: ['http://127.0.0.1:2/deployment'], body: { status: 'lost', name: null } });
     expect(JSON.stringify(forged)).not.toContain('forged');
   });
 });
@@ -477,7 +477,7 @@ describe('signed tasks: without a key, nothing changes', () => {
     const marker = path.join(h.dir, 'old-callback-ran');
     const id = await addRawJob(h, 'local', {
       ...unsignedRequest('local', `touch '${marker}'`),
-      callbackUrl: 'http://ci:hunter2@127.0.0.1:9/hook',
+      callbackUrl: 'http://ci:hunter2@127.0.0.1:2/hook',
     });
     expect(await endedStatus(h, id)).toMatchObject({ status: 'completed', exit_code: 0 });
     expect(existsSync(marker)).toBe(true);
@@ -487,7 +487,7 @@ describe('signed tasks: without a key, nothing changes', () => {
       };
       return status.webhooks[0]?.error !== undefined ? status.webhooks[0] : undefined;
     }, 'the first delivery attempt');
-    expect(webhook.error).toContain('http://***@127.0.0.1:9/hook');
+    expect(webhook.error).toContain('http://***@127.0.0.1:2/hook');
     expect(JSON.stringify(webhook)).not.toContain('hunter2');
   });
 });

@@ -207,6 +207,13 @@ describe('config', () => {
     expect(message).not.toMatch(/hunter2|\n/);
   });
 
+  it('refuses a webhook URL on a port fetch refuses, naming the port', () => {
+    const text = `executors: [{name: a, type: local}]\ndefaults:\n  webhook_url: http://127.0.0.1:1/h\n`;
+    expect(() => parseConfigText(text, 'f.yaml')).toThrow(
+      'config error in f.yaml line 3: `defaults.webhook_url`: fetch refuses to connect to port 1 (a "bad port" of the Fetch standard), so nothing could ever be delivered there: use another port, got `http://127.0.0.1:1/h`',
+    );
+  });
+
   it('refuses a webhook secret that is not whsec_ and base64 in one line that says how to make one, without showing it', () => {
     for (const secret of ['my-webhook-secret', '"whsec_not base64!"', '""']) {
       const text = `executors: [{name: a, type: local}]\ndefaults:\n  webhook_secret: ${secret}\n`;

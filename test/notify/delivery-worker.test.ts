@@ -50,11 +50,14 @@ function configWith(secret: string | undefined): LoadedConfig {
 }
 
 // Starts the deliverer and puts one ended task's webhook in the outbox; resolves once its first attempt is over.
-async function deliverOne(config: LoadedConfig): Promise<{ id: string; state: Record<string, unknown> }> {
+async function deliverOne(
+  config: LoadedConfig,
+  url = `${receiver.url}/hook`,
+): Promise<{ id: string; state: Record<string, unknown> }> {
   deliveries = await startDeliveryWorker({ config, redis, keys, onLog: (line) => lines.push(line) });
   const id = randomUUID();
   await redis.hset(keys.record(id), 'id', id);
-  const entry = { task_id: id, urls: [`${receiver.url}/hook`], body: { task_id: id, status: 'completed' } };
+  const entry = { task_id: id, urls: [url], body: { task_id: id, status: 'completed' } };
   await redis.rpush(keys.outbox(), JSON.stringify(entry));
   await deliveries.relay();
   const queue = deliveries.queue;
@@ -88,6 +91,19 @@ describe('startDeliveryWorker', () => {
     expect(told).toHaveLength(1);
     expect(told[0]).toMatch(/not delivered.*whsec_/);
     expect(told[0]).not.toContain('my-webhook-secret');
+    expect(await deliveries!.queue.getJobState(`${id}-cb0`)).toBe('failed');
+  });
+
+  it('records a webhook to a port fetch refuses as failed at its first attempt, naming the port, and does not retry', async () => {
+    // As a task of an earlier version may have it: enqueue refuses such a URL now.
+    const { id, state } = await deliverOne(configWith(generateWebhookSecret()), 'http://127.0.0.1:1/h');
+
+    const error =
+      'fetch refuses to connect to port 1 (a "bad port" of the Fetch standard), so nothing could ever be delivered there: use another port';
+    expect(state).toMatchObject({ state: 'failed', attempts: 1, error });
+    expect(lines.filter((line) => line.includes(id.slice(0, 8)))).toEqual([
+      `webhook http://127.0.0.1:1/h: task ${id.slice(0, 8)} not delivered: ${error}`,
+    ]);
     expect(await deliveries!.queue.getJobState(`${id}-cb0`)).toBe('failed');
   });
 

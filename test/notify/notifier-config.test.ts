@@ -92,6 +92,10 @@ describe('notifiers in the config', () => {
       'line 4: `notifiers.jimmy.url`: put no user or password in the URL: the token goes in token_env',
     ],
     [
+      'notifiers:\n  jimmy:\n    type: openclaw\n    url: http://127.0.0.1:6000\n',
+      'line 4: `notifiers.jimmy.url`: fetch refuses to connect to port 6000 (a "bad port" of the Fetch standard), so nothing could ever be delivered there: use another port, got `http://127.0.0.1:6000`',
+    ],
+    [
       'notifiers:\n  desk:\n    type: command\n    argv: ["{name}"]\n',
       'line 4: `notifiers.desk.argv[0]`: the program (argv[0]) cannot hold a {field}: give it as a fixed path or name, got `{name}`',
     ],
