@@ -3,6 +3,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import {
+  apiFieldName,
   ApiCreateScheduleBodySchema,
   ApiCreateTaskBodySchema,
   taskPayloadOf,
@@ -114,7 +115,7 @@ export async function registerApiRoutes(app: FastifyInstance, client: TaskClient
 
   app.post('/api/tasks', async (request, reply) => {
     const body = parseInput(ApiCreateTaskBodySchema, request.body ?? {});
-    const created = await client.enqueue(await createInputOf(client, body));
+    const created = await client.enqueue(await createInputOf(client, body), apiFieldName);
     return reply.code(201).send({
       task_id: created.id,
       executor: created.executor,

@@ -77,8 +77,6 @@ export default class Start extends BaseCommand {
       maxBudgetUsd: flags['max-budget-usd'],
       appendSystemPrompt: flags['append-system-prompt'],
     });
-    if (flags['on-limit'] === 'fail' && flags['limit-waits'] !== undefined)
-      throw new UsageError('--limit-waits counts waits for a usage limit, and --on-limit fail never waits: drop one');
     const config = await this.loadConfig(flags.config);
     const input = {
       ...(await dispatchOptions(config, flags)),

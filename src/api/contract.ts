@@ -12,6 +12,7 @@ import { TaskGitSchema } from '../git/task-worktree.js';
 import { NotifierStateSchema } from '../tasks/record.js';
 import { ENDED_STATUSES, TASK_STATUSES, WAITING_REASONS } from '../tasks/status.js';
 import { OVERLAP_POLICIES } from '../schedules/schedule-store.js';
+import { formatIssuePath, snakeCase } from '../text/zod-issues.js';
 
 const isAbsoluteOrHome = (dir: string) => dir.startsWith('/') || dir === '~' || dir.startsWith('~/');
 const WORKDIR_MESSAGE = 'the API has no current directory: give an absolute path or one starting with ~';
@@ -177,6 +178,22 @@ export const ApiCreateTaskBodySchema = z
       });
   });
 export type ApiCreateTaskBody = z.input<typeof ApiCreateTaskBodySchema>;
+
+// The request fields a task body names otherwise than by their snake_case.
+const API_FIELD_OF: Readonly<Record<string, string>> = { runAt: 'at' };
+
+/**
+ * How the API names a request field in messages (a FieldNamer): as the body spells it,
+ * `timeoutMs` as `timeout_ms` and `payload.workingDir` as `payload.working_dir`.
+ */
+export function apiFieldName(path: readonly PropertyKey[]): string | undefined {
+  const [field, ...rest] = path;
+  if (typeof field !== 'string') return undefined;
+  const [key, ...deeper] = rest;
+  // A payload's fields are the body's too; keys deeper down (an env name) are the caller's own.
+  const inPayload = field === 'payload' && typeof key === 'string' ? [snakeCase(key), ...deeper] : rest;
+  return formatIssuePath([API_FIELD_OF[field] ?? snakeCase(field), ...inPayload]);
+}
 
 /** The payload a task stores for an API payload, with the body's `workdir` where it named none. */
 export function taskPayloadOf(payload: z.output<typeof ApiPayloadSchema>, workdir: string | undefined): TaskPayload {

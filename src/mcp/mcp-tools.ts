@@ -5,6 +5,7 @@ import { ApiTaskSchema } from '../api/contract.js';
 import { continueTask } from '../claude/continuation.js';
 import { limitWaitNote } from '../claude/usage-limit.js';
 import { chooseWorktreeOption, type WorktreeRequest } from '../git/task-worktree.js';
+import type { LoadedConfig } from '../config/config.js';
 import { formatDuration, requireTime } from '../config/duration.js';
 import { InvalidInputError, UsageError } from '../errors.js';
 import { readLog, readLogEntry, readLogTail, type LogEntry } from '../logs/log-stream.js';
@@ -21,7 +22,7 @@ import { renderLogPage, type LogCursor } from './log-page.js';
 import { tool, type McpTool, type McpToolContext, type McpToolResult } from './mcp-tool.js';
 import { SCHEDULE_TOOLS } from './schedule-tools.js';
 import { startWorkerHint } from '../tasks/worker-roster.js';
-import { taskInputOf, type TaskArgs } from './task-args.js';
+import { mcpArgumentName, taskInputOf, type TaskArgs } from './task-args.js';
 import {
   IdInput,
   KillInput,
@@ -242,7 +243,7 @@ const TASK_TOOLS: readonly McpTool[] = [
       const created = await retryTask(client, id);
       const view = await client.get(created.id);
       return {
-        text: `task ${created.id} queued on ${created.executor} (a retry of ${id})`,
+        text: `task ${created.id} ${view.status} on ${created.executor} (a retry of ${id})`,
         structured: toTaskJson(view),
       };
     },
@@ -319,7 +320,7 @@ async function dispatch(
     delayMs: args.delay,
     runAt: args.at === undefined ? undefined : requireTime('`at`', args.at),
   };
-  const created = await client.enqueue(input);
+  const created = await client.enqueue(input, mcpArgumentName);
   const view = await client.get(created.id);
   const structured = {
     ...toTaskJson(view),
@@ -341,25 +342,30 @@ async function dispatch(
       structured,
     };
   }
+  // No live worker: said in the state of a queued task, else (blocked, scheduled) beside it.
+  const unserved =
+    created.warning !== undefined && view.waitingReason !== 'no_worker' ? ` Warning: ${created.warning}.` : '';
+  return { text: `${describeDispatched(view, client.config)}${conflicts}${unserved}`, structured };
+}
+
+// `task <id> running on local. It runs detached. Call wait…`: the status the answer's task shows,
+// what it waits for if it has not started, and how to learn its end.
+function describeDispatched(view: TaskView, config: LoadedConfig): string {
+  const { id, executor } = view.record;
+  // A fast task may have ended already (its error may quote its output: status tells it).
+  if (isEndedStatus(view.status))
+    return `task ${id} ${view.status} on ${executor} already. Call status or logs with its id for how it ended.`;
+  const waits = view.waitingFor !== undefined ? `, waiting for ${escapeControls(view.waitingFor)}` : '';
   // Only a notifier that speaks of every end may stand in for `wait`.
   const wakers = view.record.notify.filter((name) => {
-    const notifier = client.config.notifiers[name];
+    const notifier = config.notifiers[name];
     return notifier?.type === 'openclaw' && ALL_ENDS.every((status) => notifier.on.includes(status));
   });
   const next =
     wakers.length > 0
       ? `The notifier ${wakers.join(', ')} wakes an OpenClaw agent when it ends: if that is you, end your turn; otherwise call wait with its id.`
       : 'Call wait with its id to learn how it ended (or status/logs meanwhile).';
-  // Blocked, scheduled, or queued behind a paused executor or a concurrency key: say for what.
-  // Otherwise "queued" (a worker may have it already: no race to report).
-  const state =
-    view.waitingFor !== undefined
-      ? `${view.status} on ${created.executor}, waiting for ${escapeControls(view.waitingFor)}`
-      : `queued on ${created.executor}`;
-  // No live worker: said in the state of a queued task, else (blocked, scheduled) beside it.
-  const unserved =
-    created.warning !== undefined && view.waitingReason !== 'no_worker' ? ` Warning: ${created.warning}.` : '';
-  return { text: `task ${created.id} ${state}.${conflicts}${unserved} It runs detached. ${next}`, structured };
+  return `task ${id} ${view.status} on ${executor}${waits}. It runs detached. ${next}`;
 }
 
 // ` It stopped 2 running tasks of concurrency key "deploy": <ids>.`

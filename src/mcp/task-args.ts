@@ -3,6 +3,7 @@ import path from 'node:path';
 import { InvalidInputError } from '../errors.js';
 import type { EnqueueInput } from '../tasks/client.js';
 import { payloadWorkdir, type TaskPayload } from '../tasks/request.js';
+import { formatIssuePath, snakeCase } from '../text/zod-issues.js';
 import type { McpToolContext } from './mcp-tool.js';
 
 /** What every task takes: `run`, `start` and a schedule's task. */
@@ -62,4 +63,24 @@ export function taskInputOf(context: McpToolContext, payload: TaskPayload, args:
     onConflict: args.on_conflict,
     callerCwd: context.callerCwd,
   };
+}
+
+// The request fields the tools name otherwise than by their snake_case.
+const ARGUMENT_OF: Readonly<Record<string, string>> = {
+  timeoutMs: 'timeout',
+  runAt: 'at',
+  delayMs: 'delay',
+  workingDir: 'workdir',
+  args: 'argv',
+};
+
+/**
+ * How the MCP tools name a request field in messages (a FieldNamer): as their arguments, where
+ * a payload's fields and a worktree's are arguments of their own (`workdir`, `base`).
+ */
+export function mcpArgumentName(path: readonly PropertyKey[]): string | undefined {
+  const [field, ...rest] = path;
+  if (typeof field !== 'string') return undefined;
+  const [key, ...deeper] = (field === 'payload' || field === 'worktree') && rest.length > 0 ? rest : path;
+  return formatIssuePath([typeof key === 'string' ? (ARGUMENT_OF[key] ?? snakeCase(key)) : key!, ...deeper]);
 }

@@ -32,6 +32,7 @@ import { signTaskRequest, taskSigningKey } from './signing.js';
 import {
   buildTaskRequest,
   executorCandidates,
+  optionName,
   pipelineOptions,
   type EnqueueInput,
   type FieldNamer,
@@ -117,15 +118,16 @@ export class TaskClient {
    */
   async prepare(
     input: EnqueueInput,
-    /** How the caller names a request field in messages (the CLI: the flag that set it). */
+    /** How the caller names a request field in messages (the API and MCP: their own fields); without it, as the CLI's flags. */
     nameField?: FieldNamer,
   ): Promise<{ executor: ExecutorConfig; request: TaskRequest }> {
     const executor = input.executor
       ? this.executorConfig(input.executor)
-      : await this.chooseExecutor(input.labels ?? []);
+      : await this.chooseExecutor(input.labels ?? [], nameField);
     const createdAt = Date.now();
-    const pipeline = pipelineOptions(input, createdAt);
-    const after = input.after === undefined ? undefined : await this.resolveDependencies(input.after, input.id);
+    const pipeline = pipelineOptions(input, createdAt, nameField);
+    const after =
+      input.after === undefined ? undefined : await this.resolveDependencies(input.after, input.id, nameField);
     const { request, worktree } = buildTaskRequest(
       this.config,
       executor,
@@ -141,7 +143,12 @@ export class TaskClient {
   }
 
   // The full ids of the tasks of `after`; an unknown one, or one closing a cycle, is one line.
-  private async resolveDependencies(after: string[], id: string | undefined): Promise<string[]> {
+  private async resolveDependencies(
+    after: string[],
+    id: string | undefined,
+    nameField: FieldNamer | undefined,
+  ): Promise<string[]> {
+    const option = optionName('after', nameField);
     const ids: string[] = [];
     for (const given of after) {
       let resolved: string;
@@ -150,18 +157,18 @@ export class TaskClient {
       } catch (error) {
         if (error instanceof TaskNotFoundError) {
           throw new InvalidInputError(
-            `--after ${quoteInput(given)}: no such task (it may have passed its retention) — see \`openclaw-agent list\``,
+            `${option} ${quoteInput(given)}: no such task (it may have passed its retention) — see \`openclaw-agent list\``,
           );
         }
-        if (error instanceof UserFacingError) throw new InvalidInputError(`--after: ${error.message}`);
+        if (error instanceof UserFacingError) throw new InvalidInputError(`${option}: ${error.message}`);
         throw error;
       }
       if (!ids.includes(resolved)) ids.push(resolved);
     }
     if (id !== undefined) {
-      if (ids.includes(id)) throw new InvalidInputError(`--after: task ${id} cannot run after itself`);
+      if (ids.includes(id)) throw new InvalidInputError(`${option}: task ${id} cannot run after itself`);
       const cycle = await findDependencyCycle(this.redis, this.keys, id, ids);
-      if (cycle) throw new InvalidInputError(`--after would make a cycle: ${[id, ...cycle].join(' → ')}`);
+      if (cycle) throw new InvalidInputError(`${option} would make a cycle: ${[id, ...cycle].join(' → ')}`);
     }
     return ids;
   }
@@ -172,8 +179,10 @@ export class TaskClient {
    */
   async enqueue(
     input: EnqueueInput,
+    /** How the caller names a request field in messages, as for `prepare`. */
+    nameField?: FieldNamer,
   ): Promise<{ id: string; executor: string; conflicts?: ConflictOutcome; warning?: string }> {
-    const { executor, request: prepared } = await this.prepare(input);
+    const { executor, request: prepared } = await this.prepare(input, nameField);
     const id = input.id ?? randomUUID();
     if (!TASK_ID_PATTERN.test(id))
       throw new InvalidInputError(`Expected the task id to be a lowercase UUID v4, got ${quoteInput(id)}`);
@@ -294,8 +303,8 @@ export class TaskClient {
   }
 
   // With labels: an executor carrying all of them, the one with the shortest queue.
-  private async chooseExecutor(labels: string[]): Promise<ExecutorConfig> {
-    const candidates = executorCandidates(this.config, labels);
+  private async chooseExecutor(labels: string[], nameField: FieldNamer | undefined): Promise<ExecutorConfig> {
+    const candidates = executorCandidates(this.config, labels, nameField);
     if (candidates.length === 1) return candidates[0]!;
     const depths = await Promise.all(
       candidates.map((e) => this.queue(e.name).getJobCountByTypes('waiting', 'active', 'delayed', 'prioritized')),

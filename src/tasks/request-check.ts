@@ -7,7 +7,7 @@ import type { ExecutorConfig, LoadedConfig } from '../config/config.js';
 import { InvalidInputError, UnknownExecutorError, UsageError } from '../errors.js';
 import { environmentProblem } from '../executors/shell/env-names.js';
 import type { WorktreeRequest } from '../git/task-worktree.js';
-import { hasUrlCredentials } from '../notify/http-url.js';
+import { fetchPortProblem, hasUrlCredentials } from '../notify/http-url.js';
 import { resolveTaskNotifiers } from '../notify/task-notifiers.js';
 import { describeIssue } from '../text/zod-issues.js';
 import { quoteInput } from '../text/escape.js';
@@ -104,16 +104,39 @@ const LATEST_START = BLOCKED_UNTIL - 24 * 3600_000;
 /** How a surface names a request field (its path in the request) in messages; undefined: as is. */
 export type FieldNamer = (path: readonly PropertyKey[]) => string | undefined;
 
+// The options the checks here name in their messages, as the CLI's flags: the words they use when
+// the caller gives no FieldNamer.
+const CLI_OPTIONS = {
+  executor: '--executor NAME',
+  labels: '--label LABEL',
+  after: '--after',
+  runAt: '--at',
+  delayMs: '--delay',
+  callbackUrl: '--callback',
+  onLimit: '--on-limit',
+  limitWaits: '--limit-waits',
+} as const;
+
+/** How a message names the option that sets `field`: as the caller's surface does, else as the CLI's flag. */
+export function optionName(field: keyof typeof CLI_OPTIONS, nameField?: FieldNamer): string {
+  return nameField === undefined ? CLI_OPTIONS[field] : `\`${nameField([field]) ?? field}\``;
+}
+
 /**
  * The executors a task may go to when none is named: those with every one of `labels`, or the
- * only executor when no label is given; refused in one line otherwise.
+ * only executor when no label is given; refused in one line otherwise (the options named by `nameField`).
  */
-export function executorCandidates(config: LoadedConfig, labels: readonly string[]): ExecutorConfig[] {
+export function executorCandidates(
+  config: LoadedConfig,
+  labels: readonly string[],
+  nameField?: FieldNamer,
+): ExecutorConfig[] {
   const all = config.executors;
   if (labels.length === 0) {
     if (all.length === 1) return [all[0]!];
+    const [executor, label] = [optionName('executor', nameField), optionName('labels', nameField)];
     throw new UsageError(
-      `choose an executor with --executor NAME or --label LABEL — configured: ${all.map((e) => e.name).join(', ') || '(none)'}`,
+      `choose an executor with ${executor} or ${label} — configured: ${all.map((e) => e.name).join(', ') || '(none)'}`,
     );
   }
   const candidates = all.filter((e) => labels.every((label) => e.labels.includes(label)));
@@ -125,8 +148,12 @@ export function executorCandidates(config: LoadedConfig, labels: readonly string
   return candidates;
 }
 
-/** The pipeline fields of a request but its dependencies (start time, priority, concurrency), checked. */
-export function pipelineOptions(input: EnqueueInput, now: number): Partial<TaskRequest> {
+/**
+ * The pipeline fields of a request but its dependencies (start time, priority, concurrency),
+ * checked. A start time out of range is said with its options named by `nameField`; the API and
+ * MCP refuse the options that do not go together in their own words before this.
+ */
+export function pipelineOptions(input: EnqueueInput, now: number, nameField?: FieldNamer): Partial<TaskRequest> {
   if (input.afterAny && (input.after ?? []).length === 0) {
     throw new InvalidInputError('--after-any says how to wait for the tasks of --after: give --after ID too');
   }
@@ -141,7 +168,7 @@ export function pipelineOptions(input: EnqueueInput, now: number): Partial<TaskR
   const runAt = input.runAt ?? (input.delayMs !== undefined && input.delayMs > 0 ? now + input.delayMs : undefined);
   if (input.runAt !== undefined && input.runAt < now - AT_SLACK_MS) {
     throw new InvalidInputError(
-      `the start time ${new Date(input.runAt).toISOString()} is in the past; give a later --at, or --delay`,
+      `the start time ${new Date(input.runAt).toISOString()} is in the past; give a later ${optionName('runAt', nameField)}, or ${optionName('delayMs', nameField)}`,
     );
   }
   if (runAt !== undefined && runAt > LATEST_START) {
@@ -168,8 +195,9 @@ export function pipelineOptions(input: EnqueueInput, now: number): Partial<TaskR
 /**
  * The request a task's input makes on `executor`, with `pipeline` (pipelineOptions, and the
  * dependencies resolved): the workdir resolved, the worktree chosen, every field checked against
- * the schema (a bad one named by `nameField`), a callback URL without credentials, no usage-limit
- * options for a command, and variable names the executor can set.
+ * the schema (a bad one named by `nameField`), a callback URL fetch can reach, without
+ * credentials, usage-limit options only for a Claude task and never a count of waits with
+ * `onLimit: fail`, and variable names the executor can set.
  */
 export function buildTaskRequest(
   config: LoadedConfig,
@@ -179,7 +207,11 @@ export function buildTaskRequest(
   createdAt: number,
   nameField?: FieldNamer,
 ): { request: TaskRequest; worktree?: WorktreeRequest } {
-  const notifiers = resolveTaskNotifiers(config, input.notify, input.notifySession);
+  const notifierFields = nameField && {
+    notify: nameField(['notify']) ?? 'notify',
+    session: nameField(['notifySession']) ?? 'notifySession',
+  };
+  const notifiers = resolveTaskNotifiers(config, input.notify, input.notifySession, notifierFields);
   const payload = executor.type === 'local' ? withLocalWorkdir(input.payload, input.callerCwd) : input.payload;
   const worktree = chooseWorktree(input.worktree, executor, payload);
   const raw = {
@@ -203,13 +235,22 @@ export function buildTaskRequest(
     const issue = parsed.error.issues[0]!;
     throw new InvalidInputError(describeIssue(issue, raw, nameField?.(issue.path)));
   }
-  if (parsed.data.callbackUrl !== undefined && hasUrlCredentials(parsed.data.callbackUrl))
-    throw new InvalidInputError(CALLBACK_CREDENTIALS);
+  const { callbackUrl } = parsed.data;
+  if (callbackUrl !== undefined && hasUrlCredentials(callbackUrl)) throw new InvalidInputError(CALLBACK_CREDENTIALS);
+  // Checked here, not by the schema: a worker still runs a task of an earlier version with one.
+  const portProblem = callbackUrl === undefined ? undefined : fetchPortProblem(callbackUrl);
+  if (portProblem !== undefined) throw new InvalidInputError(`${optionName('callbackUrl', nameField)}: ${portProblem}`);
+  const [onLimit, limitWaits] = [optionName('onLimit', nameField), optionName('limitWaits', nameField)];
   if (payload.type !== 'claude_code' && (input.onLimit !== undefined || input.limitWaits !== undefined)) {
     throw new InvalidInputError(
-      'usage-limit waits (--on-limit, --limit-waits) are for Claude tasks: a command has no usage limit',
+      `usage-limit waits (${onLimit}, ${limitWaits}) are for Claude tasks: a command has no usage limit`,
     );
   }
+  // Here rather than in the schema, for the same reason: earlier versions took both.
+  if (input.onLimit === 'fail' && input.limitWaits !== undefined)
+    throw new InvalidInputError(
+      `${limitWaits} counts waits for a usage limit, and ${onLimit} fail never waits: drop one`,
+    );
   // Local and SSH tasks get their variables from a shell, which can set only some names; a
   // container from NAME=value strings.
   const envProblem =

@@ -12,6 +12,11 @@ export function formatIssuePath(path: readonly PropertyKey[]): string {
   return out;
 }
 
+/** A camelCase key in the snake_case every field we take is spelled in: `timeoutMs` → `timeout_ms`. */
+export function snakeCase(key: string): string {
+  return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+}
+
 /** One line for the first issue: "Expected `field` …, got `value`". */
 export function describeIssue(issue: z.core.$ZodIssue, input: unknown, fieldName?: string): string {
   const field = escapeControls(fieldName ?? (formatIssuePath(issue.path) || 'input'));
@@ -27,10 +32,7 @@ export function describeIssue(issue: z.core.$ZodIssue, input: unknown, fieldName
       const keys = issue.keys.map((key) => quoteInput(key)).join(', ');
       // Every field we take (config, API, MCP) is snake_case: a camelCase one gets its spelling.
       const camel = issue.keys.find((key) => /[a-z][A-Z]/.test(key));
-      const hint =
-        camel === undefined
-          ? ''
-          : ` (fields are snake_case: ${quoteInput(camel.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase())})`;
+      const hint = camel === undefined ? '' : ` (fields are snake_case: ${quoteInput(snakeCase(camel))})`;
       return `unknown field${issue.keys.length === 1 ? '' : 's'} ${keys}${issue.path.length > 0 ? ` in \`${field}\`` : ''}${hint}`;
     }
     case 'invalid_type':

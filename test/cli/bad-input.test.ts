@@ -168,7 +168,10 @@ describe('bad input: one clear line, a non-zero exit, nothing enqueued', () => {
       [['logs', 'abcdef12', '--task-id', 'fedcba98'], /not both/],
       [['pause', '-e', 'local', '--timeout', '1m'], /--timeout limits --wait: give --wait too/],
       [['run', '--backoff', '1m', '-c', 'true'], /--backoff is the delay before a retry: give --retries N too/],
-      [['start', '-p', 'x', '--on-limit', 'fail', '--limit-waits', '2'], /--on-limit fail never waits/],
+      [
+        ['start', '-p', 'x', '--on-limit', 'fail', '--limit-waits', '2'],
+        /^openclaw-agent: `--limit-waits` counts waits for a usage limit, and `--on-limit` fail never waits: drop one$/,
+      ],
       [['run', '--cmd', 'true', '--', 'other', 'argv'], /either as --cmd "STRING" or as words after --, not both/],
       [['run', '--follow', '--json', '-c', 'true'], /give --follow \(stream the output\) or --json .*, not both/],
     ] as [string[], RegExp][]) {

@@ -94,6 +94,16 @@ describe('completion webhooks', () => {
     });
   });
 
+  it('refuses a callback URL on a port fetch refuses, naming the port, and enqueues nothing', async () => {
+    const before = await h.redis().zcard(`${h.prefix}:_index:created`);
+    const r = await h.cli(['run', '-e', 'local', '--callback', 'http://127.0.0.1:1/h', '--', 'true']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toBe(
+      'openclaw-agent: `--callback`: fetch refuses to connect to port 1 (a "bad port" of the Fetch standard), so nothing could ever be delivered there: use another port\n',
+    );
+    expect(await h.redis().zcard(`${h.prefix}:_index:created`)).toBe(before);
+  });
+
   it('retries a 500 and delivers once, every attempt with the same webhook-id', async () => {
     receiver.script('/flaky', [500, 200]);
     const id = await runTask('/flaky', 'true');

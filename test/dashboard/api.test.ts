@@ -180,6 +180,25 @@ describe('dashboard REST API over real HTTP, with a real worker process', () => 
       [{ ...shell('true'), on_limit: 'wait' }, /usage-limit waits .* are for Claude tasks/],
       [{ payload: { type: 'claude_code', prompt: 'x' }, executor: 'local', limit_waits: 21 }, /limit_waits/],
       [{ payload: { type: 'claude_code', prompt: 'x' }, executor: 'local', on_limit: 'later' }, /on_limit/],
+      // As `start --on-limit fail --limit-waits 2` is refused.
+      [
+        { payload: { type: 'claude_code', prompt: 'x' }, executor: 'local', on_limit: 'fail', limit_waits: 2 },
+        /^`limit_waits` counts waits for a usage limit, and `on_limit` fail never waits: drop one$/,
+      ],
+      // fetch would refuse every delivery ("bad port") for a day of retries.
+      [
+        { ...shell('true'), callback_url: 'http://127.0.0.1:1/h' },
+        /^`callback_url`: fetch refuses to connect to port 1 \(a "bad port" of the Fetch standard\)/,
+      ],
+      [
+        { ...shell('true'), notify_session: 'agent:main' },
+        /^`notify_session` sets the OpenClaw session to wake, but this task has no openclaw notifier — name one with `notify` or in defaults\.notify$/,
+      ],
+      // Without an executor or labels, where several are configured: named as the body names them.
+      [
+        { payload: { type: 'shell_command', command: 'true' }, workdir: '/tmp' },
+        /^choose an executor with `executor` or `labels` — configured: local, idle, box$/,
+      ],
       // What `run` and MCP refuse over their limits, the API refuses too (a 1 MiB + 1 byte command).
       [shell('x'.repeat(1024 * 1024 + 1)), /`payload\.command`: the command is over 1 MiB/],
       // execve takes no word over 128 KiB.

@@ -180,8 +180,9 @@ describe('tasks after others, later, by priority and under a concurrency key', (
     const cases: [Record<string, unknown>, RegExp][] = [
       [{ after: known }, /^Expected `after` to be a list, got /],
       [{ after: [] }, /^`after`: Too small/],
-      [{ after: [UNKNOWN_ID] }, /after `ffffffff-ffff-4fff-bfff-ffffffffffff`: no such task/],
-      [{ after: ['abc'] }, /^--after: task id prefix "abc" is too short/],
+      [{ after: [UNKNOWN_ID] }, /^`after` `ffffffff-ffff-4fff-bfff-ffffffffffff`: no such task/],
+      [{ after: ['abc'] }, /^`after`: task id prefix "abc" is too short/],
+      [{ after: ['zzzzzzzz'] }, /^`after`: Expected a task id or a prefix of one, got `zzzzzzzz`$/],
       [{ after: [known], after_any: 'yes' }, /^Expected `after_any` to be a boolean/],
       [{ after_any: true }, /^`after_any`: says how to wait for the tasks of `after`: give `after` too/],
       [{ delay_ms: -5 }, /^`delay_ms`: Too small/],
@@ -190,7 +191,10 @@ describe('tasks after others, later, by priority and under a concurrency key', (
       [{ delay: '30m' }, /^unknown field `delay`$/],
       [{ delay_ms: 1000, at: new Date(Date.now() + 60_000).toISOString() }, /^`at`: give one start time/],
       [{ at: 'tomorrow' }, /^Expected `at` to be a time like 2026-12-07T03:00:00Z, got `tomorrow`$/],
-      [{ at: '2020-01-01T00:00:00Z' }, /the start time 2020-01-01T00:00:00.000Z is in the past/],
+      [
+        { at: '2020-01-01T00:00:00Z' },
+        /^the start time 2020-01-01T00:00:00.000Z is in the past; give a later `at`, or `delay_ms`$/,
+      ],
       [{ at: '2100-01-01T00:00:00Z' }, /too far ahead/],
       [{ priority: 0 }, /^`priority`: Too small/],
       [{ priority: 1_000_001 }, /^`priority`: Too big/],
