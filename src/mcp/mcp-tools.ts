@@ -269,7 +269,10 @@ const TASK_TOOLS: readonly McpTool[] = [
       // Tasks that wait for a worker: the executors nobody serves, once each, and how to start one.
       const unserved = [
         ...new Set(page.views.filter((v) => v.waitingReason === 'no_worker').map((v) => v.record.executor)),
-      ].map((executor) => `\nNo live worker serves executor "${executor}": ${startWorkerHint(executor, client.namedRedisUrl)}.`);
+      ].map(
+        (executor) =>
+          `\nNo live worker serves executor "${executor}": ${startWorkerHint(executor, client.namedRedisUrl)}.`,
+      );
       return {
         text: formatTaskTable(page.views, now) + unserved.join(''),
         structured: { tasks: page.views.map((view) => toTaskJson(view, now)) },
