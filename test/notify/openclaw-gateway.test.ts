@@ -232,7 +232,10 @@ function dispatchTurn(request: ModelRequest, onDispatched: (id: string) => void)
   const resultOf = (name: string) => [...results].find(([id]) => uses.get(id) === name)?.[1];
   const called = resultOf('tool_call');
   if (called !== undefined) {
-    const id = /task ([0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}) queued/.exec(called)?.[1];
+    // `task <id> queued on local. …` (or running, or ended already: the status the tool answers with)
+    const id = /task ([0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}) [a-z_]+ on /.exec(
+      called,
+    )?.[1];
     if (id) onDispatched(id);
     return [{ type: 'text', text: id ? `Dispatched as ${id}; ending my turn.` : 'The dispatch failed.' }];
   }
