@@ -33,7 +33,7 @@ describe('command notifiers', () => {
     argv: [sh, -c, 'env > ${path.join(dir, 'notifier-env')}']
   gate:
     type: openclaw
-    url: http://127.0.0.1:9
+    url: http://127.0.0.1:2
     token_env: GATE_HOOKS_TOKEN
 defaults:
   notify: [desk]

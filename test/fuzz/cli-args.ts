@@ -22,7 +22,7 @@ const executorName = fc.oneof(
 );
 const url = fc.oneof(
   fc.constantFrom(
-    'http://127.0.0.1:9/hook',
+    'http://127.0.0.1:2/hook',
     'https://example.com/x',
     'ftp://example.com/',
     'http://',

@@ -19,7 +19,7 @@ const config: LoadedConfig = {
   ...parseConfigText(`redis:\n  prefix: ${prefix}\nnotifiers:\n  desk:\n    type: command\n    argv: ["true"]\n`, 't'),
   sourcePath: undefined,
 };
-const HOOK = 'http://127.0.0.1:9/hook';
+const HOOK = 'http://127.0.0.1:2/hook';
 
 let redis: Redis;
 let queue: Queue;
