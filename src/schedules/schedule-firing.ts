@@ -129,6 +129,8 @@ export async function fireSchedule(client: TaskClient, name: string, tickJobId: 
       labels: [...template.labels.filter((label) => label !== `schedule:${name}`), `schedule:${name}`],
       schedule: name,
       id,
+      // Checked when the schedule was added, maybe by an earlier version: it runs as it did then.
+      replayed: true,
     }));
   } catch (error) {
     // Made already by an earlier hand-out of this tick: that one counts (and notes it).

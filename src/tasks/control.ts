@@ -178,6 +178,10 @@ export async function retryTask(client: TaskClient, idOrPrefix: string): Promise
     priority: request.priority,
     concurrencyKey: request.concurrencyKey,
     concurrencyLimit: request.concurrencyLimit,
+    onLimit: request.onLimit,
+    limitWaits: request.limitWaits,
+    // A request checked when it was made, maybe by an earlier version: it runs again as it did.
+    replayed: true,
   });
 }
 

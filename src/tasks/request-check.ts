@@ -63,6 +63,13 @@ export interface EnqueueInput {
   /** The schedule whose firing makes this task (set by the schedules, not by callers). */
   schedule?: string;
   /**
+   * A request made and checked before (a schedule's tick, a retry), maybe by an earlier version:
+   * the checks added since are not made again, so that it runs as it did. A callback on a port
+   * fetch refuses is kept (its delivery fails at once); a count of waits with `onLimit: 'fail'`,
+   * which never waits, is dropped. @default false
+   */
+  replayed?: boolean;
+  /**
    * The caller's working directory. On a local executor a relative workdir resolves against it,
    * and it is the workdir when none is given (like running the command right here).
    */
@@ -213,6 +220,7 @@ export function buildTaskRequest(
   };
   const notifiers = resolveTaskNotifiers(config, input.notify, input.notifySession, notifierFields);
   const payload = executor.type === 'local' ? withLocalWorkdir(input.payload, input.callerCwd) : input.payload;
+  const limitWaits = input.replayed && input.onLimit === 'fail' ? undefined : input.limitWaits;
   const worktree = chooseWorktree(input.worktree, executor, payload);
   const raw = {
     executor: executor.name,
@@ -226,7 +234,7 @@ export function buildTaskRequest(
     retries: input.retries,
     backoffMs: input.backoffMs,
     onLimit: input.onLimit,
-    limitWaits: input.limitWaits,
+    limitWaits,
     ...pipeline,
     createdAt,
   };
@@ -238,18 +246,18 @@ export function buildTaskRequest(
   const { callbackUrl } = parsed.data;
   if (callbackUrl !== undefined && hasUrlCredentials(callbackUrl)) throw new InvalidInputError(CALLBACK_CREDENTIALS);
   // Checked here, not by the schema: a worker still runs a task of an earlier version with one.
-  const portProblem = callbackUrl === undefined ? undefined : fetchPortProblem(callbackUrl);
+  const portProblem = callbackUrl === undefined || input.replayed ? undefined : fetchPortProblem(callbackUrl);
   if (portProblem !== undefined) throw new InvalidInputError(`${optionName('callbackUrl', nameField)}: ${portProblem}`);
-  const [onLimit, limitWaits] = [optionName('onLimit', nameField), optionName('limitWaits', nameField)];
+  const [onLimitOption, limitWaitsOption] = [optionName('onLimit', nameField), optionName('limitWaits', nameField)];
   if (payload.type !== 'claude_code' && (input.onLimit !== undefined || input.limitWaits !== undefined)) {
     throw new InvalidInputError(
-      `usage-limit waits (${onLimit}, ${limitWaits}) are for Claude tasks: a command has no usage limit`,
+      `usage-limit waits (${onLimitOption}, ${limitWaitsOption}) are for Claude tasks: a command has no usage limit`,
     );
   }
   // Here rather than in the schema, for the same reason: earlier versions took both.
-  if (input.onLimit === 'fail' && input.limitWaits !== undefined)
+  if (input.onLimit === 'fail' && limitWaits !== undefined)
     throw new InvalidInputError(
-      `${limitWaits} counts waits for a usage limit, and ${onLimit} fail never waits: drop one`,
+      `${limitWaitsOption} counts waits for a usage limit, and ${onLimitOption} fail never waits: drop one`,
     );
   // Local and SSH tasks get their variables from a shell, which can set only some names; a
   // container from NAME=value strings.

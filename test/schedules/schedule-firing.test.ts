@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   addSchedule,
+  buildClaudePayload,
   fireSchedule,
   getSchedule,
   pauseSchedule,
@@ -47,6 +48,21 @@ describe('fireSchedule', () => {
       lastResult: 'started',
       lastTaskId: first.kind === 'started' ? first.taskId : '',
     });
+  });
+
+  it('runs a template an earlier version kept, though a new schedule would be refused for it', async () => {
+    const claude = { executor: 'local', payload: buildClaudePayload({ prompt: 'nightly review', workspace: h.dir }) };
+    await addSchedule(client, { name: 'older', cron: '0 0 1 1 *', task: claude });
+    // As an earlier version kept it: a count of waits with on-limit fail, a callback fetch refuses.
+    const key = client.keys.schedule('older');
+    const kept = JSON.parse((await client.redis.hget(key, 'template'))!) as Record<string, unknown>;
+    const older = { ...kept, onLimit: 'fail', limitWaits: 2, callbackUrl: 'http://127.0.0.1:6000/hook' };
+    await client.redis.hset(key, 'template', JSON.stringify(older));
+    const fired = await fireSchedule(client, 'older', `repeat:older:${Date.now()}`);
+    expect(fired.kind).toBe('started');
+    const request = await client.request((await client.list({ label: 'schedule:older' }))[0]!);
+    expect(request).toMatchObject({ onLimit: 'fail', callbackUrl: 'http://127.0.0.1:6000/hook' });
+    expect(request?.limitWaits).toBeUndefined();
   });
 
   it('skips a tick that comes more than ten minutes late, and records why', async () => {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { finishTask, parseConfigText, TaskClient } from '../../src/index.js';
+import { buildClaudePayload, finishTask, parseConfigText, retryTask, TaskClient } from '../../src/index.js';
 import { deleteKeys } from '../helpers/harness.js';
 
 describe('task views', () => {
@@ -55,6 +55,18 @@ describe('task views', () => {
       expect(raced).toBe(true);
       expect(view.status).toBe('completed');
       expect(view.record.exitCode).toBe(0);
+    } finally {
+      await client.close();
+    }
+  });
+  it('retry runs a Claude task again with its usage-limit settings', async () => {
+    const client = await TaskClient.connect(config);
+    try {
+      const payload = buildClaudePayload({ prompt: 'fix the build', workspace: '/srv/app' });
+      const { id } = await client.enqueue({ executor: 'local', payload, onLimit: 'wait', limitWaits: 5 });
+      const retried = await retryTask(client, id);
+      const request = await client.request(await client.get(retried.id));
+      expect(request).toMatchObject({ payload: { prompt: 'fix the build' }, onLimit: 'wait', limitWaits: 5 });
     } finally {
       await client.close();
     }
