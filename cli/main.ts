@@ -97,7 +97,7 @@ export async function warm(root: string): Promise<void> {
   const payload = library.buildShellPayload({
     cmd: 'true',
     argv: [],
-    env: library.parseEnvAssignments(['A=1']),
+    env: library.parseEnvAssignments(['A=1'], {}),
     workdir: '/',
   });
   const notifiers = library.resolveTaskNotifiers(config, undefined, undefined, {

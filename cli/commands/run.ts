@@ -49,7 +49,7 @@ export default class Run extends BaseCommand {
     const payload = buildShellPayload({
       cmd: flags.cmd,
       argv,
-      env: parseEnvAssignments(flags.env ?? []),
+      env: parseEnvAssignments(flags.env ?? [], process.env),
       workdir: flags.workspace,
     });
     const config = await this.loadConfig(flags.config);

@@ -32,7 +32,8 @@ function checkSize(what: string, bytes: number, limit: number, instead: string):
  */
 export function parseEnvAssignments(
   words: readonly string[],
-  from: Readonly<Record<string, string | undefined>> = process.env,
+  /** Where a bare `KEY` takes its value: the caller's own environment, never one it serves. */
+  from: Readonly<Record<string, string | undefined>>,
 ): Record<string, string> {
   const env: Record<string, string> = {};
   const isName = (text: string) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(text);
