@@ -230,7 +230,12 @@ export async function cleanupTask(
     }
   }
   // The original tool's completion file, where a worker on this host wrote it.
-  removeCompletionRecord(id);
+  try {
+    removeCompletionRecord(id);
+  } catch {
+    // A file we may not remove (another user's home, a directory in its place) keeps the task's
+    // record from nothing: the sweep or its owner removes it.
+  }
   await client.forget(id, undefined, taskWordKeys(client.keys.prefix, view.record));
   return { id, removedDirs: removed.dirs, removedContainers: removed.containers, worktree };
 }
