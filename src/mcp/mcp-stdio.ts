@@ -62,6 +62,10 @@ export async function serveMcpStdio(options: McpStdioOptions): Promise<void> {
   }
 }
 
+// Past this many blanks at a line's start the line goes on as it is, held no longer: the SDK's
+// transport reads it, with a buffer limit of its own.
+const MAX_HELD_BLANKS = 64 * 1024;
+
 /**
  * Passes stdin on without its blank lines (empty, or only spaces, tabs and CRs): no message, so
  * nothing to answer, where the SDK's transport would hand `''` to JSON.parse and we would answer
@@ -85,7 +89,7 @@ export function withoutBlankLines(): Transform {
         }
         const byte = chunk[i++]!;
         if (byte === 0x0a) held = [];
-        else if (byte === 0x20 || byte === 0x09 || byte === 0x0d) held.push(byte);
+        else if ((byte === 0x20 || byte === 0x09 || byte === 0x0d) && held.length < MAX_HELD_BLANKS) held.push(byte);
         else {
           out.push(Buffer.from([...held, byte]));
           held = [];

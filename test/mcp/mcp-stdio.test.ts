@@ -30,6 +30,12 @@ describe('withoutBlankLines', () => {
     expect(await filtered(oneByOne)).toBe(expected);
   });
 
+  it('holds at most 64 KiB of blanks: a longer run of them goes on with the line it opens', async () => {
+    const blanks = ' '.repeat(100 * 1024);
+    expect(await filtered([Buffer.from(`${blanks}x\n{"a":1}\n`)])).toBe(`${blanks}x\n{"a":1}\n`);
+    expect(await filtered([Buffer.from(`${blanks}\n{"a":1}\n`)])).toBe(`${blanks}\n{"a":1}\n`);
+  });
+
   it('drops a blank tail that never ends in a newline', async () => {
     expect(await filtered([Buffer.from('{"a":1}\n  \t')])).toBe('{"a":1}\n');
   });
