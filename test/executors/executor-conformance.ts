@@ -84,6 +84,15 @@ export function describeExecutorConformance(name: string, makeTarget: () => Prom
     const collect: Runner['collect'] = (taskId) => runner.collect(taskId);
     const run: Runner['run'] = (payload) => runner.run(payload);
 
+    // The task's record as a worker reads it (its handle, its launch mark).
+    const recordOf = (taskId: string) =>
+      loadTaskRecord(
+        redis,
+        keys,
+        taskId,
+        TaskRequestSchema.parse({ executor: 'x', payload: sh('true'), createdAt: 0 }),
+        'local',
+      );
     const sh = (command: string, extra: Partial<ShellCommandPayload> = {}): ShellCommandPayload => ({
       type: 'shell_command',
       command,
@@ -244,13 +253,7 @@ export function describeExecutorConformance(name: string, makeTarget: () => Prom
       const seenRunning = Date.now();
       first.abort();
       await expect(running).rejects.toBeInstanceOf(DetachedError);
-      const record = await loadTaskRecord(
-        redis,
-        keys,
-        taskId,
-        TaskRequestSchema.parse({ executor: 'x', payload: sh('true'), createdAt: 0 }),
-        'local',
-      );
+      const record = await recordOf(taskId);
       // It ends while nobody follows it; the next worker comes well after.
       writeFileSync(gate, '');
       await waitFor(async () => (await target.processesLeft(record.handle)) === 0);
@@ -269,13 +272,7 @@ export function describeExecutorConformance(name: string, makeTarget: () => Prom
         "trap 'echo term ignored' TERM; (sleep 300 &); sleep 300 & echo tree-up; while :; do sleep 0.1; done";
       const running = execute(sh(tree), { taskId, stop });
       await waitFor(async () => (await collect(taskId)).stdout.includes('tree-up'));
-      const record = await loadTaskRecord(
-        redis,
-        keys,
-        taskId,
-        TaskRequestSchema.parse({ executor: 'x', payload: sh('true'), createdAt: 0 }),
-        'local',
-      );
+      const record = await recordOf(taskId);
       expect(await target.processesLeft(record.handle)).toBeGreaterThanOrEqual(3);
       stop.trip({ kind: 'killed', graceMs: 300, reason: 'test' });
       const result = await running;
@@ -291,13 +288,7 @@ export function describeExecutorConformance(name: string, makeTarget: () => Prom
       // The command dies on TERM (its exit code is recorded); a member ignoring TERM stays.
       const running = execute(sh('sh -c "trap \'\' TERM; exec sleep 300" & echo up; wait'), { taskId, stop });
       await waitFor(async () => (await collect(taskId)).stdout.includes('up'));
-      const record = await loadTaskRecord(
-        redis,
-        keys,
-        taskId,
-        TaskRequestSchema.parse({ executor: 'x', payload: sh('true'), createdAt: 0 }),
-        'local',
-      );
+      const record = await recordOf(taskId);
       expect(await target.processesLeft(record.handle)).toBeGreaterThanOrEqual(2);
       stop.trip({ kind: 'killed', graceMs: 500, reason: 'test' });
       const result = await running;
@@ -323,13 +314,7 @@ export function describeExecutorConformance(name: string, makeTarget: () => Prom
       const payload = sh('echo up; sleep 300');
       // The first "worker" launches the run and dies before recording its start.
       await expect(execute(payload, { taskId, failStartMark: true })).rejects.toThrow(/died before recording/);
-      const launching = await loadTaskRecord(
-        redis,
-        keys,
-        taskId,
-        TaskRequestSchema.parse({ executor: 'x', payload: sh('true'), createdAt: 0 }),
-        'local',
-      );
+      const launching = await recordOf(taskId);
       expect(launching.launchingAt).toEqual(expect.any(Number));
       expect(launching.attemptStartedAt).toBeUndefined();
       // Launched: a process (or a created container) is there for the next worker to find.
@@ -349,13 +334,7 @@ export function describeExecutorConformance(name: string, makeTarget: () => Prom
       await waitFor(async () => (await collect(taskId)).stdout.includes('started'));
       first.abort();
       await expect(running).rejects.toBeInstanceOf(DetachedError);
-      const record = await loadTaskRecord(
-        redis,
-        keys,
-        taskId,
-        TaskRequestSchema.parse({ executor: 'x', payload: sh('true'), createdAt: 0 }),
-        'local',
-      );
+      const record = await recordOf(taskId);
       await target.killFromOutside(record.handle);
 
       const result = await execute(sh('echo started; sleep 60'), { taskId });

@@ -52,24 +52,29 @@ for (const target of workerFaultTargets()) {
       await target.afterEach();
     });
 
+    // A task printing lines until the gate file appears, then touching `marker` and exiting `exitCode`; its id.
+    async function runLinesUntil(marker: string, exitCode: number): Promise<string> {
+      const r = await h.cli([
+        'run',
+        '-e',
+        target.executor,
+        '--',
+        LINES_UNTIL,
+        '0.05',
+        String(MAX_LINES),
+        gate,
+        marker,
+        String(exitCode),
+      ]);
+      expect(r.exitCode, r.stderr).toBe(0);
+      return r.stdout.trim();
+    }
+
     async function startTasks(): Promise<RunningTask[]> {
       const tasks: RunningTask[] = [];
       for (const exitCode of EXIT_CODES) {
         const marker = path.join(h.dir, `ran-${exitCode}`);
-        const r = await h.cli([
-          'run',
-          '-e',
-          target.executor,
-          '--',
-          LINES_UNTIL,
-          '0.05',
-          String(MAX_LINES),
-          gate,
-          marker,
-          String(exitCode),
-        ]);
-        expect(r.exitCode, r.stderr).toBe(0);
-        tasks.push({ id: r.stdout.trim(), exitCode, marker });
+        tasks.push({ id: await runLinesUntil(marker, exitCode), exitCode, marker });
       }
       return tasks;
     }
@@ -84,20 +89,7 @@ for (const target of workerFaultTargets()) {
 
     it('a task that ends while no worker runs is recorded as ending when its process did, not when a replacement worker noticed', async () => {
       const first = await h.startWorker(target.executor);
-      const r = await h.cli([
-        'run',
-        '-e',
-        target.executor,
-        '--',
-        LINES_UNTIL,
-        '0.05',
-        String(MAX_LINES),
-        gate,
-        path.join(h.dir, 'ran'),
-        '5',
-      ]);
-      expect(r.exitCode, r.stderr).toBe(0);
-      const id = r.stdout.trim();
+      const id = await runLinesUntil(path.join(h.dir, 'ran'), 5);
       await eventually(async () => ((await linesInLog(id)) >= 3 ? true : undefined), `output of ${id}`);
       const seenRunning = Date.now();
       const exited = new Promise((resolve) => first.once('exit', resolve));
