@@ -1,11 +1,12 @@
 // How `up` exits. One that cannot run its stack — no Redis to use, or not one worker started — says
 // why in one line, exits with the error's code and leaves no state file; it never says "ready" for
 // nothing. One that runs exits 0 when stopped (Ctrl-C, `down`), and 1 when its Redis dies unasked.
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isProcessAlive } from '../../src/index.js';
-import { createHarness, eventually, type CliResult, type Harness, type RunningCli } from '../helpers/harness.js';
+import { BIN, createHarness, eventually, type CliResult, type Harness, type RunningCli } from '../helpers/harness.js';
 
 const SECRET = 'upS3cretPW';
 const UNREACHABLE = `redis://:${SECRET}@127.0.0.1:1`;
@@ -87,8 +88,8 @@ describe('`up` once its stack runs', () => {
   const stateFile = () => path.join(h.home, 'embedded', 'stack.json');
 
   // A foreground `up` (private Redis, a worker for `local`) once it has said "ready", and its Redis's pid.
-  async function startUp(): Promise<{ up: RunningCli; redisPid: number }> {
-    const up = h.spawnCli(['up', '--no-dashboard']);
+  async function startUp(options: { ownGroup?: boolean } = {}): Promise<{ up: RunningCli; redisPid: number }> {
+    const up = options.ownGroup ? spawnInOwnGroup(['up', '--no-dashboard']) : h.spawnCli(['up', '--no-dashboard']);
     await eventually(
       async () => ((up.stdout() + up.stderr()).includes('ready:') ? true : undefined),
       '`up` to be ready',
@@ -115,6 +116,34 @@ describe('`up` once its stack runs', () => {
     expect(said).toContain('SIGINT: stopping workers (running tasks keep running) and Redis');
     expect(said).not.toContain('unexpectedly');
   });
+
+  // As a terminal's Ctrl-C does: SIGINT to the whole foreground process group, redis-server and
+  // the workers included, not to `up` alone.
+  it('Ctrl-C at a terminal (SIGINT to its process group) exits 0 too, Redis stopped, nothing left', async () => {
+    const { up, redisPid } = await startUp({ ownGroup: true });
+    process.kill(-up.child.pid!, 'SIGINT');
+    const said = await expectStopped(up, redisPid, 0);
+    expect(said).not.toContain('unexpectedly');
+    expect(() => process.kill(-up.child.pid!, 0)).toThrow();
+  });
+
+  // `up` as the leader of a process group of its own, as a shell starts a foreground job.
+  function spawnInOwnGroup(args: string[]): RunningCli {
+    const child = spawn('node', [BIN, ...args], {
+      env: h.env,
+      cwd: h.dir,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    const result = new Promise<CliResult>((resolve) =>
+      child.once('close', (code) => resolve({ exitCode: code ?? -1, stdout: out, stderr: err })),
+    );
+    return { child, stdout: () => out, stderr: () => err, result };
+  }
 
   it('`down` stops it: `up` exits 0 without a word of Redis exiting unexpectedly', async () => {
     const { up, redisPid } = await startUp();
