@@ -1,12 +1,11 @@
 // How `up` exits. One that cannot run its stack — no Redis to use, or not one worker started — says
 // why in one line, exits with the error's code and leaves no state file; it never says "ready" for
 // nothing. One that runs exits 0 when stopped (Ctrl-C, `down`), and 1 when its Redis dies unasked.
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isProcessAlive } from '../../src/index.js';
-import { BIN, createHarness, eventually, type CliResult, type Harness, type RunningCli } from '../helpers/harness.js';
+import { createHarness, eventually, type CliResult, type Harness, type RunningCli } from '../helpers/harness.js';
 
 const SECRET = 'upS3cretPW';
 const UNREACHABLE = `redis://:${SECRET}@127.0.0.1:1`;
@@ -89,7 +88,7 @@ describe('`up` once its stack runs', () => {
 
   // A foreground `up` (private Redis, a worker for `local`) once it has said "ready", and its Redis's pid.
   async function startUp(options: { ownGroup?: boolean } = {}): Promise<{ up: RunningCli; redisPid: number }> {
-    const up = options.ownGroup ? spawnInOwnGroup(['up', '--no-dashboard']) : h.spawnCli(['up', '--no-dashboard']);
+    const up = h.spawnCli(['up', '--no-dashboard'], {}, options);
     await eventually(
       async () => ((up.stdout() + up.stderr()).includes('ready:') ? true : undefined),
       '`up` to be ready',
@@ -126,24 +125,6 @@ describe('`up` once its stack runs', () => {
     expect(said).not.toContain('unexpectedly');
     expect(() => process.kill(-up.child.pid!, 0)).toThrow();
   });
-
-  // `up` as the leader of a process group of its own, as a shell starts a foreground job.
-  function spawnInOwnGroup(args: string[]): RunningCli {
-    const child = spawn('node', [BIN, ...args], {
-      env: h.env,
-      cwd: h.dir,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    const result = new Promise<CliResult>((resolve) =>
-      child.once('close', (code) => resolve({ exitCode: code ?? -1, stdout: out, stderr: err })),
-    );
-    return { child, stdout: () => out, stderr: () => err, result };
-  }
 
   it('`down` stops it: `up` exits 0 without a word of Redis exiting unexpectedly', async () => {
     const { up, redisPid } = await startUp();

@@ -44,8 +44,11 @@ export interface Harness {
   taskJson(id: string): Promise<Record<string, unknown>>;
   cli(args: string[], options?: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv }): Promise<CliResult>;
   startWorker(executor?: string, extraEnv?: NodeJS.ProcessEnv, extraArgs?: string[]): Promise<ChildProcess>;
-  /** The CLI started and left running, its output read as it comes; stopped by `cleanup` if still up. */
-  spawnCli(args: string[], env?: NodeJS.ProcessEnv): RunningCli;
+  /**
+   * The CLI started and left running, its output read as it comes; stopped by `cleanup` if still
+   * up. `ownGroup`: as the leader of a process group of its own, as a shell starts a foreground job.
+   */
+  spawnCli(args: string[], env?: NodeJS.ProcessEnv, options?: { ownGroup?: boolean }): RunningCli;
   redis(): Redis;
   /** A task's stdout as shipped into its log, and how many end markers the log has. */
   logText(id: string): Promise<{ stdout: string; ends: number }>;
@@ -152,10 +155,11 @@ ${extraConfig}`,
       await untilReady(child, 'worker', 'ready');
       return child;
     },
-    spawnCli(args, extraEnv = {}) {
+    spawnCli(args, extraEnv = {}, options = {}) {
       const child = spawn('node', [BIN, ...args], {
         env: { ...env, ...extraEnv },
         cwd: dir,
+        detached: options.ownGroup === true,
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       workers.push(child);
