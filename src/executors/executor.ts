@@ -161,3 +161,8 @@ export function notLaunched(): ExecutionResult {
 export function resultFromExitCode(exitCode: number): ExecutionResult {
   return { outcome: exitCode === 0 ? 'completed' : 'failed', exitCode, signal: null };
 }
+
+/** The result with when its run ended (`endedAt`), where the executor knows it. */
+export function withEnd(result: ExecutionResult, endedAt: number | undefined): ExecutionResult {
+  return endedAt === undefined ? result : { ...result, endedAt };
+}

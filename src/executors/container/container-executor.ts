@@ -14,6 +14,7 @@ import {
   type ExecutionContext,
   type ExecutionResult,
   type Executor,
+  withEnd,
 } from '../executor.js';
 import { buildTaskCommand, type TaskCommand } from '../task-command.js';
 import { describeExit, type ContainerExit } from './container-exit.js';
@@ -285,8 +286,7 @@ export class ContainerExecutor implements Executor {
       followed.abort();
       const stopped = stopping ? await stopping : false;
       const result = describeExit(exit, ctx.executor.memory, stopped);
-      const endedAt = exitedBefore ? exit.finishedAt : exit.seenAt;
-      return { ...result, ...(stopped ? { stopped } : {}), ...(endedAt !== undefined ? { endedAt } : {}) };
+      return withEnd({ ...result, ...(stopped ? { stopped } : {}) }, exitedBefore ? exit.finishedAt : exit.seenAt);
     } finally {
       followed.abort();
       unsubscribe();

@@ -23,6 +23,7 @@ import {
   type ExecutionResult,
   type Executor,
   type LaunchAheadRun,
+  withEnd,
 } from '../executor.js';
 import { rm } from 'node:fs/promises';
 import type { ExecutorConfig } from '../../config/config.js';
@@ -652,11 +653,6 @@ async function endedRun(exitCode: number, tail: SpoolTail, endedAt: number | und
   const result = withEnd(resultFromExitCode(exitCode), endedAt);
   const line = tail.failureLine();
   return line && !result.error ? { ...result, error: line } : result;
-}
-
-// The result with its end time, when one is known.
-function withEnd(result: ExecutionResult, endedAt: number | undefined): ExecutionResult {
-  return endedAt === undefined ? result : { ...result, endedAt };
 }
 
 // When the wrapper recorded the exit code: its exit file's mtime (the pid file's, where the code

@@ -14,6 +14,7 @@ import {
   type ExecutionContext,
   type ExecutionResult,
   type Executor,
+  withEnd,
 } from '../executor.js';
 import { buildTaskCommand } from '../task-command.js';
 import {
@@ -562,12 +563,16 @@ export class SshExecutor implements Executor {
     if (status.exitCode !== undefined) {
       if (pending || !this.isComplete(task, status)) return true;
       const error = this.failureLine(task, status);
-      task.resolve({
-        ...resultFromExitCode(status.exitCode),
-        ...(stopping?.termSent ? { stopped: true } : {}),
-        ...(error ? { error } : {}),
-        ...(task.endedAt !== undefined ? { endedAt: task.endedAt } : {}),
-      });
+      task.resolve(
+        withEnd(
+          {
+            ...resultFromExitCode(status.exitCode),
+            ...(stopping?.termSent ? { stopped: true } : {}),
+            ...(error ? { error } : {}),
+          },
+          task.endedAt,
+        ),
+      );
       return true;
     }
     if (status.missing) {
