@@ -21,6 +21,7 @@ export abstract class BaseCommand extends Command {
   };
 
   private client: TaskClient | undefined;
+  private clientUrl: string | undefined;
   private loaded: { flag: string | undefined; config: LoadedConfig } | undefined;
 
   // Only a --verbose before `--` is ours: after it, the word belongs to the task's command.
@@ -77,6 +78,7 @@ export abstract class BaseCommand extends Command {
     const { url, defaulted } = await this.redisUrl(config);
     const client = await TaskClient.connect(config, url);
     this.client = client;
+    this.clientUrl = url;
     if (defaulted) {
       const local = config.executors.filter((e) => e.type === 'local');
       // Checked only when workers are about to start (enqueue checks all of it again).
@@ -91,6 +93,12 @@ export abstract class BaseCommand extends Command {
       if (local.length > 0) await ensureWorkers(url, count, process.argv[1]!, say, config.sourcePath);
     }
     return client;
+  }
+
+  /** The Redis URL `openClient` connected to (a long-running command opens more connections to it). */
+  protected get clientRedisUrl(): string {
+    if (this.clientUrl === undefined) throw new Error('clientRedisUrl before openClient');
+    return this.clientUrl;
   }
 
   protected override async finally(error: Error | undefined): Promise<void> {

@@ -51,7 +51,7 @@ export default class Dashboard extends BaseCommand {
     checkBindPolicy(flags.host, token);
     // As for every command: the private stack or the workers are started when missing.
     const client = await this.openClient(flags.config);
-    const { url: redisUrl } = await this.redisUrl(client.config);
+    const redisUrl = this.clientRedisUrl;
     const { ProcessLog } = await lib();
     const log = new ProcessLog({ format: chooseLogFormat(flags['log-format'], client.config), component: 'dashboard' });
     // Listened for before the dashboard starts: a SIGTERM right after its URL is printed closes it.

@@ -18,7 +18,7 @@ export default class Mcp extends BaseCommand {
     try {
       // As for every command: the private stack or the workers are started when missing.
       await this.openClient(flags.config);
-      ({ url: redisUrl } = await this.redisUrl(config));
+      redisUrl = this.clientRedisUrl;
     } catch (error) {
       // A Redis the user named that does not answer (yet): the server starts all the same, so
       // that the agent's client has its tools, each saying why it fails until Redis is there.
